@@ -1,0 +1,43 @@
+//! How a broker is set up.
+
+use crate::store::SessionLimits;
+use chrono::Duration;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// e.g. `sqlite://data/stint.db`.
+    pub database_url: String,
+    /// The built portal (Trunk's `dist/`), served with an SPA fallback.
+    pub portal_dir: Option<PathBuf>,
+    /// The `iss` of issued credentials.
+    pub issuer: String,
+    pub session_limits: SessionLimits,
+    /// How long a request may wait for a decision before it expires.
+    pub pending_ttl: Duration,
+    /// Mark cookies `Secure`; off only when the broker listens on loopback over plain HTTP.
+    pub secure_cookies: bool,
+    /// How often the sweeper looks for expired grants and requests.
+    pub sweep_interval: std::time::Duration,
+    /// Seed the demo users, identities and resources into an empty database.
+    pub demo: bool,
+}
+
+impl Config {
+    /// The defaults, for a database at `database_url`.
+    pub fn new(database_url: impl Into<String>) -> Config {
+        Config {
+            database_url: database_url.into(),
+            portal_dir: None,
+            issuer: "stint".into(),
+            session_limits: SessionLimits {
+                idle: Duration::minutes(30),
+                absolute: Duration::hours(12),
+            },
+            pending_ttl: Duration::hours(24),
+            secure_cookies: true,
+            sweep_interval: std::time::Duration::from_millis(250),
+            demo: false,
+        }
+    }
+}

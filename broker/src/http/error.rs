@@ -1,0 +1,150 @@
+//! One error type at the HTTP edge, always answered as `{"error": {code, message, field?}}`.
+
+use crate::store::StoreError;
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use stint_core::RuleError;
+use stint_core::api::{ErrorBody, ErrorDetail};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("sign in first")]
+    Unauthenticated,
+    #[error("unknown username or wrong password")]
+    BadCredentials,
+    #[error("{0}")]
+    Csrf(&'static str),
+    /// Input that could not be read at all (malformed JSON, a non-numeric id, …).
+    #[error("{message}")]
+    BadInput {
+        status: StatusCode,
+        field: Option<String>,
+        message: String,
+    },
+    #[error("{0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<RuleError> for AppError {
+    fn from(e: RuleError) -> Self {
+        AppError::Store(StoreError::Rule(e))
+    }
+}
+
+impl AppError {
+    pub fn bad_input(field: &str, message: impl Into<String>) -> Self {
+        AppError::BadInput {
+            status: StatusCode::BAD_REQUEST,
+            field: Some(field.to_string()),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<JsonRejection> for AppError {
+    fn from(rejection: JsonRejection) -> Self {
+        let text = rejection.body_text();
+        AppError::BadInput {
+            status: rejection.status(),
+            field: json_error_field(&text),
+            message: text,
+        }
+    }
+}
+
+/// The field a deserialisation error is about. axum reports the path to it first
+/// ("justification.task: invalid type…"), or names a missing field in backticks.
+fn json_error_field(text: &str) -> Option<String> {
+    let detail = text.split_once("target type: ").map(|(_, d)| d)?;
+    if let Some(name) = detail
+        .split_once("missing field `")
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(name, _)| name)
+    {
+        let path = detail.split_once(": ").map(|(p, _)| p).unwrap_or(".");
+        return Some(if path == "." || path.contains(' ') {
+            name.to_string()
+        } else {
+            format!("{path}.{name}")
+        });
+    }
+    let (path, _) = detail.split_once(": ")?;
+    (!path.contains(' ') && path != ".").then(|| path.to_string())
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code, field) = match &self {
+            AppError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", None),
+            AppError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials", None),
+            AppError::Csrf(_) => (StatusCode::FORBIDDEN, "csrf", None),
+            AppError::BadInput { status, field, .. } => (*status, "bad_input", field.clone()),
+            AppError::NotFound(_) | AppError::Store(StoreError::NotFound(_)) => {
+                (StatusCode::NOT_FOUND, "not_found", None)
+            }
+            AppError::Store(StoreError::Rule(rule)) => match rule {
+                RuleError::Invalid { field, .. } => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid",
+                    Some(field.to_string()),
+                ),
+                RuleError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", None),
+                RuleError::Conflict(_) => (StatusCode::CONFLICT, "conflict", None),
+            },
+            AppError::Store(StoreError::Db(_) | StoreError::Corrupt(_)) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal", None)
+            }
+        };
+        let message = if status.is_server_error() {
+            // The cause goes to the log, not to the caller.
+            tracing::error!(error = %self, "request failed");
+            "the broker could not complete this; it has been logged".to_string()
+        } else {
+            self.to_string()
+        };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: code.to_string(),
+                message,
+                field,
+            },
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_error_field;
+
+    #[test]
+    fn names_the_field_of_a_json_error() {
+        let prefix = "Failed to deserialize the JSON body into the target type: ";
+        let cases = [
+            (
+                "duration_secs: invalid type: string \"x\", expected i64 at line 1",
+                Some("duration_secs"),
+            ),
+            (
+                "justification: missing field `task` at line 1 column 9",
+                Some("justification.task"),
+            ),
+            (
+                "missing field `justification` at line 1 column 90",
+                Some("justification"),
+            ),
+            ("expected value at line 1 column 1", None),
+        ];
+        for (detail, field) in cases {
+            assert_eq!(
+                json_error_field(&format!("{prefix}{detail}")).as_deref(),
+                field,
+                "{detail}"
+            );
+        }
+    }
+}

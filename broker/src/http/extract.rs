@@ -1,0 +1,66 @@
+//! Extractors: the signed-in user, JSON bodies and ids with errors in the API's shape.
+
+use super::AppState;
+use super::error::AppError;
+use crate::credential::token_hash;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use stint_core::api::UserView;
+
+pub const SESSION_COOKIE: &str = "stint_session";
+
+/// The user behind the request's session cookie; 401 without a live session.
+pub struct CurrentUser(pub UserView);
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = session_cookie(&parts.headers).ok_or(AppError::Unauthenticated)?;
+        let user = state
+            .store
+            .session_user(
+                &token_hash(&token),
+                state.clock.now(),
+                state.config.session_limits,
+            )
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        Ok(CurrentUser(user))
+    }
+}
+
+/// The value of the session cookie, if the request carries one.
+pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// `axum::Json`, with rejections answered in the API's error shape naming the field.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let axum::Json(value) = axum::Json::<T>::from_request(req, state).await?;
+        Ok(ApiJson(value))
+    }
+}
+
+/// A numeric id from the path.
+pub fn parse_id(raw: &str) -> Result<i64, AppError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| AppError::bad_input("id", format!("`{raw}` is not an id")))
+}

@@ -1,0 +1,86 @@
+//! Grants, their credentials, early revocation, and introspection for downstream services.
+
+use super::AppState;
+use super::error::AppError;
+use super::extract::{ApiJson, CurrentUser, parse_id};
+use crate::credential::token_hash;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use std::collections::HashMap;
+use stint_core::GrantState;
+use stint_core::api::{CredentialView, GrantView, IntrospectBody, IntrospectView, RevokeBody};
+
+pub async fn list(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Vec<GrantView>>, AppError> {
+    let grant_state = match query.get("state").map(String::as_str) {
+        None | Some("") | Some("all") => None,
+        Some(s) => Some(GrantState::parse(s).ok_or_else(|| {
+            AppError::bad_input(
+                "state",
+                format!("unknown state `{s}`: use scheduled, active, expired or revoked"),
+            )
+        })?),
+    };
+    let mine = matches!(query.get("mine").map(String::as_str), Some("true" | "1"));
+    Ok(Json(
+        state
+            .store
+            .grants(&user, grant_state, mine, state.clock.now())
+            .await?,
+    ))
+}
+
+pub async fn credential(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<CredentialView>, AppError> {
+    let id = parse_id(&id)?;
+    Ok(Json(
+        state
+            .store
+            .issue_credential(&user, id, state.clock.now(), &state.signer)
+            .await?,
+    ))
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RevokeBody>,
+) -> Result<Json<GrantView>, AppError> {
+    let id = parse_id(&id)?;
+    let now = state.clock.now();
+    state.store.revoke(&user, id, &body.reason, now).await?;
+    Ok(Json(state.store.grant(&user, id, now).await?))
+}
+
+pub async fn one(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<GrantView>, AppError> {
+    let id = parse_id(&id)?;
+    Ok(Json(state.store.grant(&user, id, state.clock.now()).await?))
+}
+
+/// RFC 7662: a token the broker did not issue, or whose grant has ended, is just inactive.
+pub async fn introspect(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<IntrospectBody>,
+) -> Result<Json<IntrospectView>, AppError> {
+    Ok(Json(
+        state
+            .store
+            .introspect(
+                &token_hash(body.token.trim()),
+                state.clock.now(),
+                state.signer.issuer(),
+            )
+            .await?,
+    ))
+}

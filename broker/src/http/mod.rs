@@ -1,0 +1,126 @@
+//! The HTTP API (v1), the JWKS, health, and the portal's static files.
+
+mod catalog;
+mod error;
+mod extract;
+mod grants;
+mod portal;
+mod requests;
+mod session;
+
+pub use error::AppError;
+pub use extract::SESSION_COOKIE;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::credential::Signer;
+use crate::store::Store;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderValue, Method, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+use std::sync::Arc;
+use stint_core::api::CSRF_HEADER;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+/// Request bodies larger than this are refused with 413 before they are parsed.
+pub const BODY_LIMIT_BYTES: usize = 16 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub signer: Arc<Signer>,
+    pub config: Arc<Config>,
+}
+
+pub fn router(state: AppState) -> anyhow::Result<Router> {
+    // Called by browsers with the session cookie: guarded against cross-site use.
+    let browser_api = Router::new()
+        .route("/session", post(session::login).delete(session::logout))
+        .route("/me", get(session::me))
+        .route("/identities", get(catalog::identities))
+        .route("/identities/{id}", get(catalog::identity))
+        .route("/resources", get(catalog::resources))
+        .route("/resources/{id}", get(catalog::resource))
+        .route("/requests", get(requests::list).post(requests::file))
+        .route("/requests/{id}", get(requests::detail))
+        .route("/requests/{id}/approve", post(requests::approve))
+        .route("/requests/{id}/deny", post(requests::deny))
+        .route("/requests/{id}/cancel", post(requests::cancel))
+        .route("/grants", get(grants::list))
+        .route("/grants/{id}", get(grants::one))
+        .route("/grants/{id}/credential", post(grants::credential))
+        .route("/grants/{id}/revoke", post(grants::revoke))
+        .layer(middleware::from_fn(csrf_guard));
+    // Called by downstream services with a token, never with a cookie.
+    let machine_api = Router::new().route("/introspect", post(grants::introspect));
+    let api = browser_api
+        .merge(machine_api)
+        .fallback(|| async { AppError::NotFound("no such API endpoint".into()) })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
+    let (portal, csp) = portal::service(state.config.portal_dir.as_deref())?;
+    Ok(Router::new()
+        .nest("/api/v1", api)
+        .route("/.well-known/jwks.json", get(jwks))
+        .route("/healthz", get(healthz))
+        .fallback_service(portal)
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_str(&csp)?,
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state))
+}
+
+/// Refuses state-changing calls that a cross-site page could have made: they must carry
+/// the custom CSRF header (which needs a CORS preflight the broker never grants) and must
+/// not be marked cross-site by the browser. `SameSite=Strict` cookies are the other layer.
+async fn csrf_guard(req: Request, next: Next) -> Response {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe {
+        let headers = req.headers();
+        if headers.get(CSRF_HEADER).is_none() {
+            return AppError::Csrf("state-changing calls need the x-stint-csrf header")
+                .into_response();
+        }
+        if headers
+            .get("sec-fetch-site")
+            .is_some_and(|v| v.as_bytes() == b"cross-site")
+        {
+            return AppError::Csrf("cross-site requests are refused").into_response();
+        }
+    }
+    next.run(req).await
+}
+
+async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CACHE_CONTROL, "public, max-age=300")],
+        Json(state.signer.jwks()),
+    )
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}

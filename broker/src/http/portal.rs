@@ -1,0 +1,88 @@
+//! The built portal: static files with an SPA fallback, and the Content-Security-Policy
+//! that lets exactly its own scripts run.
+
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{MethodRouter, any_service};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use tower_http::services::{ServeDir, ServeFile};
+
+/// The service answering every path that is not the API, and the CSP for all responses.
+pub fn service(dir: Option<&Path>) -> anyhow::Result<(MethodRouter, String)> {
+    let Some(dir) = dir else {
+        let missing = || async {
+            (
+                StatusCode::NOT_FOUND,
+                "The portal is not built into this broker; start it with --portal DIR.",
+            )
+                .into_response()
+        };
+        return Ok((axum::routing::any(missing), csp(&[])));
+    };
+    let index = dir.join("index.html");
+    let html = std::fs::read_to_string(&index)
+        .map_err(|e| anyhow::anyhow!("cannot read the portal's {}: {e}", index.display()))?;
+    // Unknown paths are routes of the single-page app: answer them with index.html.
+    let files = ServeDir::new(dir).fallback(ServeFile::new(index));
+    Ok((any_service(files), csp(&inline_scripts(&html))))
+}
+
+/// The policy: nothing from elsewhere, no inline code but the loader Trunk writes into
+/// index.html (allowed by its hash), WebAssembly compilation allowed.
+fn csp(inline_scripts: &[&str]) -> String {
+    let hashes: String = inline_scripts
+        .iter()
+        .map(|s| {
+            format!(
+                " 'sha256-{}'",
+                STANDARD.encode(Sha256::digest(s.as_bytes()))
+            )
+        })
+        .collect();
+    format!(
+        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self'; \
+         img-src 'self' data:; font-src 'self'; connect-src 'self'; manifest-src 'self'; \
+         base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// The bodies of `<script>` elements without a `src`, exactly as the browser hashes them.
+fn inline_scripts(html: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<script") {
+        let after = &rest[start..];
+        let Some(tag_end) = after.find('>') else {
+            break;
+        };
+        let tag = &after[..tag_end];
+        let body_and_rest = &after[tag_end + 1..];
+        let Some(close) = body_and_rest.find("</script>") else {
+            break;
+        };
+        if !tag.contains(" src=") {
+            out.push(&body_and_rest[..close]);
+        }
+        rest = &body_and_rest[close..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_only_inline_scripts() {
+        let html =
+            r#"<head><script src="/a.js"></script><script type="module">boot()</script></head>"#;
+        assert_eq!(inline_scripts(html), vec!["boot()"]);
+        let policy = csp(&inline_scripts(html));
+        let expected = STANDARD.encode(Sha256::digest(b"boot()"));
+        assert!(policy.contains(&format!("'sha256-{expected}'")));
+        assert!(!policy.contains("unsafe-inline"));
+    }
+}

@@ -1,0 +1,88 @@
+//! Signing in and out, and who is signed in.
+
+use super::AppState;
+use super::error::AppError;
+use super::extract::{ApiJson, CurrentUser, SESSION_COOKIE, session_cookie};
+use crate::credential::{random_bytes, token_hash};
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use stint_core::api::{LoginBody, MeView, SessionView};
+
+pub async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> Result<Response, AppError> {
+    let now = state.clock.now();
+    let candidate = state.store.login_candidate(body.username.trim()).await?;
+    let stored = candidate
+        .as_ref()
+        .map(|c| c.password_hash.clone())
+        .unwrap_or_else(|| crate::password::decoy().to_string());
+    let password = body.password;
+    let matches = tokio::task::spawn_blocking(move || crate::password::verify(&password, &stored))
+        .await
+        .unwrap_or(false);
+    let Some(candidate) = candidate.filter(|_| matches) else {
+        state.store.record_failed_login(&body.username, now).await?;
+        return Err(AppError::BadCredentials);
+    };
+    // A fresh id at every login: a session id planted before login is worth nothing.
+    let token = URL_SAFE_NO_PAD.encode(random_bytes::<16>());
+    let replaces = session_cookie(&headers).map(|old| token_hash(&old));
+    state
+        .store
+        .open_session(
+            &candidate.user,
+            &token_hash(&token),
+            replaces.as_deref(),
+            now,
+        )
+        .await?;
+    let max_age = state.config.session_limits.absolute.num_seconds();
+    let cookie = session_cookie_header(&token, max_age, state.config.secure_cookies);
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        Json(SessionView {
+            user: candidate.user,
+        }),
+    )
+        .into_response())
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    if let Some(token) = session_cookie(&headers) {
+        state
+            .store
+            .close_session(&token_hash(&token), state.clock.now())
+            .await?;
+    }
+    let cookie = session_cookie_header("", 0, state.config.secure_cookies);
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
+}
+
+pub async fn me(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<Json<MeView>, AppError> {
+    let approvals_waiting = state.store.approvals_waiting(&user).await?;
+    Ok(Json(MeView {
+        user,
+        approvals_waiting,
+    }))
+}
+
+fn session_cookie_header(value: &str, max_age: i64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    ))
+    .expect("cookie values are base64url")
+}

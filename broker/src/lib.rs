@@ -1,0 +1,93 @@
+//! Stint's broker: the HTTP API, its storage, the credential issuer and the expiry sweeper.
+//!
+//! Architecture Invariant: every rule is decided by `stint_core` and enforced here, inside
+//! the storage transaction that also writes its audit event.
+
+pub mod clock;
+pub mod config;
+pub mod credential;
+pub mod demo;
+pub mod http;
+pub mod password;
+pub mod store;
+pub mod sweeper;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::credential::Signer;
+use crate::http::AppState;
+use crate::store::{SqliteStore, Store, SweepReport};
+use std::future::Future;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// A broker ready to serve: storage open and migrated, key loaded, lapsed access expired.
+pub struct Broker {
+    state: AppState,
+}
+
+impl Broker {
+    /// Opens the SQLite database named by `config.database_url`.
+    pub async fn open(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Broker> {
+        let store = SqliteStore::open(&config.database_url).await?;
+        Broker::with_store(Arc::new(store), config, clock).await
+    }
+
+    pub async fn with_store(
+        store: Arc<dyn Store>,
+        config: Config,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Broker> {
+        if config.demo && store.is_empty().await? {
+            demo::seed(&*store, clock.now()).await?;
+            tracing::info!("seeded the demo organisation");
+        }
+        let (kid, der) = store
+            .signing_key(clock.now(), &Signer::generate_key)
+            .await?;
+        let signer = Signer::from_pkcs8(kid, config.issuer.clone(), &der)?;
+        // Whatever ran out while the broker was stopped ends now, before the first request.
+        let report = store.sweep(clock.now()).await?;
+        if report != SweepReport::default() {
+            tracing::info!(
+                grants_expired = report.grants_expired,
+                requests_expired = report.requests_expired,
+                "expired access that lapsed while the broker was stopped"
+            );
+        }
+        Ok(Broker {
+            state: AppState {
+                store,
+                clock,
+                signer: Arc::new(signer),
+                config: Arc::new(config),
+            },
+        })
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub fn router(&self) -> anyhow::Result<axum::Router> {
+        http::router(self.state.clone())
+    }
+
+    /// Serves until `shutdown` resolves, sweeping in the background; in-flight requests
+    /// finish before it returns.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let router = self.router()?;
+        let (stop_sweeper, stopped) = tokio::sync::watch::channel(false);
+        let sweeper = sweeper::spawn(self.state.clone(), stopped);
+        axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        let _ = stop_sweeper.send(true);
+        let _ = sweeper.await;
+        Ok(())
+    }
+}

@@ -1,0 +1,135 @@
+//! `stint`: the broker's command line.
+
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use stint_broker::Broker;
+use stint_broker::clock::SystemClock;
+use stint_broker::config::Config;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "stint",
+    version,
+    about = "Just-in-time access for non-human identities"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the broker: the API, the portal and the expiry sweeper.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "STINT_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Database URL; an SQLite file is created if missing.
+        #[arg(
+            long = "database",
+            env = "STINT_DATABASE_URL",
+            default_value = "sqlite://data/stint.db"
+        )]
+        database_url: String,
+        /// The built portal to serve (Trunk's dist/ directory).
+        #[arg(long, env = "STINT_PORTAL_DIR")]
+        portal: Option<PathBuf>,
+        /// The `iss` of issued credentials; defaults to http://LISTEN.
+        #[arg(long, env = "STINT_ISSUER")]
+        issuer: Option<String>,
+        /// Seed demo users and data into an empty database (loopback only).
+        #[arg(long)]
+        demo: bool,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
+        )
+        .init();
+    match Cli::parse().command {
+        Command::Serve {
+            listen,
+            database_url,
+            portal,
+            issuer,
+            demo,
+        } => serve(listen, database_url, portal, issuer, demo).await,
+    }
+}
+
+async fn serve(
+    listen: SocketAddr,
+    database_url: String,
+    portal: Option<PathBuf>,
+    issuer: Option<String>,
+    demo: bool,
+) -> anyhow::Result<()> {
+    if demo && !listen.ip().is_loopback() {
+        anyhow::bail!(
+            "--demo uses a published password; it listens on loopback only, not {listen}"
+        );
+    }
+    create_sqlite_parent(&database_url)?;
+    let mut config = Config::new(database_url);
+    config.portal_dir = portal;
+    config.issuer = issuer.unwrap_or_else(|| format!("http://{listen}"));
+    // Browsers refuse Secure cookies over plain HTTP except on loopback, where it is safe.
+    config.secure_cookies = !listen.ip().is_loopback();
+    config.demo = demo;
+    let broker = Broker::open(config, Arc::new(SystemClock)).await?;
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "stint broker listening");
+    println!("Stint is running at http://{addr}/");
+    if demo {
+        println!(
+            "Demo logins (password `{}` for all):",
+            stint_broker::demo::PASSWORD
+        );
+        for (name, _, roles) in stint_broker::demo::USERS {
+            let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            println!("  {name:<6} {}", roles.join(", "));
+        }
+    }
+    broker.serve(listener, shutdown_signal()).await
+}
+
+/// SQLite will not create the directory of its file; do it for `sqlite://dir/file.db`.
+fn create_sqlite_parent(url: &str) -> anyhow::Result<()> {
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        let path = path.split('?').next().unwrap_or(path);
+        if let Some(parent) = std::path::Path::new(path).parent()
+            && !parent.as_os_str().is_empty()
+            && path != ":memory:"
+        {
+            std::fs::create_dir_all(parent)?;
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,232 @@
+//! Storage: one trait the HTTP layer and the sweeper talk to, and its implementations.
+//!
+//! Architecture Invariant: every method that changes state runs in one transaction that
+//! also appends the audit event; the rule deciding the change comes from `stint_core`,
+//! evaluated on rows read inside that same transaction.
+
+mod audit;
+pub mod sqlite;
+
+use crate::credential::Signer;
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use stint_core::api::{
+    ApproveBody, CredentialView, GrantView, IdentityView, IntrospectView, NewRequestBody,
+    RequestDetail, RequestView, ResourceView, UserView,
+};
+use stint_core::{GrantState, IdentityKind, Policy, RequestState, Role, RuleError};
+
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Rule(#[from] RuleError),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("database holds unexpected data: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A user as the login check needs it.
+pub struct LoginCandidate {
+    pub user: UserView,
+    pub password_hash: String,
+}
+
+/// How long a session lives.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionLimits {
+    /// Ends a session nobody used for this long.
+    pub idle: Duration,
+    /// Ends every session this long after login, used or not.
+    pub absolute: Duration,
+}
+
+/// Which requests a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct RequestFilter {
+    pub state: Option<RequestState>,
+    /// Only requests the viewer filed.
+    pub mine: bool,
+    /// Only requests the viewer may decide now.
+    pub awaiting_me: bool,
+    /// Only requests with an id below this (pagination, newest first).
+    pub before_id: Option<i64>,
+    pub limit: u32,
+}
+
+/// What one sweep changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    pub grants_expired: u32,
+    pub requests_expired: u32,
+}
+
+/// Demo and bootstrap data.
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub password_hash: &'a str,
+    pub roles: &'a [Role],
+}
+
+pub struct NewIdentity<'a> {
+    pub name: &'a str,
+    pub kind: IdentityKind,
+    pub description: &'a str,
+    pub environment: &'a str,
+}
+
+pub struct NewResource<'a> {
+    pub name: &'a str,
+    pub description: &'a str,
+    pub privileges: &'a [&'a str],
+    pub policy: Policy,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // --- people and sessions ---
+    async fn login_candidate(&self, username: &str) -> StoreResult<Option<LoginCandidate>>;
+    /// Opens a session for a verified login, ending the one it replaces (rotation).
+    async fn open_session(
+        &self,
+        user: &UserView,
+        token_hash: &str,
+        replaces: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn record_failed_login(&self, username: &str, now: DateTime<Utc>) -> StoreResult<()>;
+    /// The user behind a session, if it is still within its limits; touches it.
+    async fn session_user(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        limits: SessionLimits,
+    ) -> StoreResult<Option<UserView>>;
+    async fn close_session(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<()>;
+
+    // --- catalog ---
+    async fn identities(
+        &self,
+        viewer: &UserView,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<IdentityView>>;
+    async fn identity(
+        &self,
+        viewer: &UserView,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<IdentityView>;
+    async fn resources(&self) -> StoreResult<Vec<ResourceView>>;
+    async fn resource(&self, id: i64) -> StoreResult<ResourceView>;
+
+    // --- requests ---
+    async fn file_request(
+        &self,
+        actor: &UserView,
+        body: &NewRequestBody,
+        now: DateTime<Utc>,
+        pending_ttl: Duration,
+    ) -> StoreResult<i64>;
+    async fn approve(
+        &self,
+        actor: &UserView,
+        request_id: i64,
+        body: &ApproveBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn deny(
+        &self,
+        actor: &UserView,
+        request_id: i64,
+        comment: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn cancel(
+        &self,
+        actor: &UserView,
+        request_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn requests(
+        &self,
+        viewer: &UserView,
+        filter: &RequestFilter,
+    ) -> StoreResult<Vec<RequestView>>;
+    async fn request_detail(
+        &self,
+        viewer: &UserView,
+        request_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<RequestDetail>;
+    async fn approvals_waiting(&self, viewer: &UserView) -> StoreResult<u32>;
+
+    // --- grants and credentials ---
+    async fn grants(
+        &self,
+        viewer: &UserView,
+        state: Option<GrantState>,
+        mine: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<GrantView>>;
+    async fn grant(&self, viewer: &UserView, id: i64, now: DateTime<Utc>)
+    -> StoreResult<GrantView>;
+    async fn issue_credential(
+        &self,
+        actor: &UserView,
+        grant_id: i64,
+        now: DateTime<Utc>,
+        signer: &Signer,
+    ) -> StoreResult<CredentialView>;
+    async fn revoke(
+        &self,
+        actor: &UserView,
+        grant_id: i64,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn introspect(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        issuer: &str,
+    ) -> StoreResult<IntrospectView>;
+
+    // --- the broker's own work ---
+    /// Expires every grant and pending request whose time is up, each with its event.
+    async fn sweep(&self, now: DateTime<Utc>) -> StoreResult<SweepReport>;
+    /// The signing key (PKCS#8 DER) and its id, creating it with `generate` on first use.
+    async fn signing_key(
+        &self,
+        now: DateTime<Utc>,
+        generate: &(dyn Fn() -> (String, Vec<u8>) + Send + Sync),
+    ) -> StoreResult<(String, Vec<u8>)>;
+
+    // --- bootstrap ---
+    async fn is_empty(&self) -> StoreResult<bool>;
+    async fn create_user(&self, user: &NewUser<'_>, now: DateTime<Utc>) -> StoreResult<i64>;
+    async fn create_identity(
+        &self,
+        identity: &NewIdentity<'_>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64>;
+    async fn declare_ownership(
+        &self,
+        identity_id: i64,
+        user_id: i64,
+        statement: &str,
+        attest_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn create_resource(
+        &self,
+        resource: &NewResource<'_>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64>;
+}

@@ -1,0 +1,1529 @@
+//! The embedded default: SQLite in WAL mode, one file.
+//!
+//! Every write transaction starts with `BEGIN IMMEDIATE`: it takes SQLite's single write
+//! lock before the first read, so a rule evaluated on what the transaction read still holds
+//! when it writes. Two approvers racing are serialised here; the second sees the first's
+//! outcome. The UNIQUE constraints (one approval per approver, one grant per request) are
+//! the second line of defence.
+
+use super::audit::{self, Actor, Event};
+use super::{
+    LoginCandidate, NewIdentity, NewResource, NewUser, RequestFilter, SessionLimits, Store,
+    StoreError, StoreResult, SweepReport,
+};
+use crate::credential::{Signer, token_hash};
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{FromRow, SqliteConnection, SqlitePool};
+use std::str::FromStr;
+use stint_core::api::{
+    ApprovalView, ApproveBody, AuditEventView, CredentialView, GrantView, IdentityView,
+    IntrospectView, NamedRef, NewRequestBody, OwnerView, RequestDetail, RequestView, ResourceView,
+    UserView,
+};
+use stint_core::rules::{self, Approval, ApprovalOutcome, Decidable, Justification, NewRequest};
+use stint_core::state::{GrantEvent, RequestEvent};
+use stint_core::{GrantState, IdentityKind, Policy, RequestState, Role, RuleError};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` and applies pending migrations.
+    pub async fn open(url: &str) -> StoreResult<SqliteStore> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(std::time::Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Db(e.into()))?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// The pool, for tests that inspect or tamper with rows behind the store's back.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    async fn write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn time(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+fn parse_roles(s: &str) -> Vec<Role> {
+    s.split(',').filter_map(Role::parse).collect()
+}
+
+fn is_privileged_viewer(viewer: &UserView) -> bool {
+    [Role::Approver, Role::Reviewer, Role::Admin, Role::Auditor]
+        .iter()
+        .any(|r| viewer.has(*r))
+}
+
+fn parse_state<T>(s: &str, parse: fn(&str) -> Option<T>) -> StoreResult<T> {
+    parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown state `{s}`")))
+}
+
+#[derive(FromRow)]
+struct UserRow {
+    id: i64,
+    username: String,
+    display_name: String,
+    roles: String,
+    password_hash: String,
+    disabled: bool,
+}
+
+impl UserRow {
+    fn view(&self) -> UserView {
+        UserView {
+            id: self.id,
+            username: self.username.clone(),
+            display_name: self.display_name.clone(),
+            roles: parse_roles(&self.roles),
+        }
+    }
+}
+
+#[derive(FromRow)]
+struct ResourceRow {
+    id: i64,
+    name: String,
+    description: String,
+    privileges: String,
+    approvals_required: i64,
+    max_duration_secs: i64,
+    ticket_required: bool,
+}
+
+impl ResourceRow {
+    fn view(&self) -> StoreResult<ResourceView> {
+        let privileges: Vec<String> = serde_json::from_str(&self.privileges)
+            .map_err(|e| StoreError::Corrupt(format!("privileges of {}: {e}", self.name)))?;
+        Ok(ResourceView {
+            id: self.id,
+            name: self.name.clone(),
+            description: self.description.clone(),
+            privileges,
+            policy: Policy {
+                approvals_required: self.approvals_required as u32,
+                max_duration_secs: self.max_duration_secs,
+                ticket_required: self.ticket_required,
+            },
+        })
+    }
+}
+
+macro_rules! request_select {
+    () => {
+        "
+    SELECT r.id, r.state, r.identity_id, i.name AS identity_name, r.resource_id,
+           res.name AS resource_name, r.privilege, r.duration_secs, r.task, r.ticket,
+           r.requester_id, u.username AS requester_name, r.created_at, r.pending_expires_at,
+           r.approvals_required, r.decided_at, r.decision_comment, g.id AS grant_id
+    FROM requests r
+    JOIN identities i ON i.id = r.identity_id
+    JOIN resources res ON res.id = r.resource_id
+    JOIN users u ON u.id = r.requester_id
+    LEFT JOIN grants g ON g.request_id = r.id"
+    };
+}
+
+/// Who may see a request or grant: its requester, anyone who ever owned its identity, and
+/// the roles that oversee (approvers, reviewers, admins, auditors, passed as a flag).
+/// `?1` is the viewer.
+macro_rules! visible_to_owner_or_requester {
+    () => {
+        "(r.requester_id = ?1 OR EXISTS (
+         SELECT 1 FROM ownerships o WHERE o.identity_id = r.identity_id AND o.user_id = ?1))"
+    };
+}
+
+#[derive(FromRow)]
+struct RequestRow {
+    id: i64,
+    state: String,
+    identity_id: i64,
+    identity_name: String,
+    resource_id: i64,
+    resource_name: String,
+    privilege: String,
+    duration_secs: i64,
+    task: String,
+    ticket: Option<String>,
+    requester_id: i64,
+    requester_name: String,
+    created_at: i64,
+    pending_expires_at: i64,
+    approvals_required: i64,
+    decided_at: Option<i64>,
+    decision_comment: Option<String>,
+    grant_id: Option<i64>,
+}
+
+#[derive(FromRow)]
+struct ApprovalRow {
+    approver_id: i64,
+    approver_name: String,
+    duration_secs: i64,
+    comment: Option<String>,
+    at: i64,
+}
+
+macro_rules! grant_select {
+    () => {
+        "
+    SELECT g.id, g.request_id, g.state, g.identity_id, i.name AS identity_name, g.resource_id,
+           res.name AS resource_name, g.privilege, g.holder_id, u.username AS holder_name,
+           g.starts_at, g.expires_at, g.ended_at, g.revoke_reason
+    FROM grants g
+    JOIN requests r ON r.id = g.request_id
+    JOIN identities i ON i.id = g.identity_id
+    JOIN resources res ON res.id = g.resource_id
+    JOIN users u ON u.id = g.holder_id"
+    };
+}
+
+#[derive(FromRow)]
+struct GrantRow {
+    id: i64,
+    request_id: i64,
+    state: String,
+    identity_id: i64,
+    identity_name: String,
+    resource_id: i64,
+    resource_name: String,
+    privilege: String,
+    holder_id: i64,
+    holder_name: String,
+    starts_at: i64,
+    expires_at: i64,
+    ended_at: Option<i64>,
+    revoke_reason: Option<String>,
+}
+
+#[derive(FromRow)]
+struct AuditRow {
+    seq: i64,
+    at: i64,
+    actor_name: String,
+    action: String,
+    target_kind: String,
+    target_id: Option<i64>,
+    details: String,
+}
+
+impl AuditRow {
+    fn view(self) -> AuditEventView {
+        AuditEventView {
+            seq: self.seq,
+            at: time(self.at),
+            actor: self.actor_name,
+            action: self.action,
+            target: match self.target_id {
+                Some(id) => format!("{} {id}", self.target_kind),
+                None => self.target_kind,
+            },
+            details: serde_json::from_str(&self.details).unwrap_or_default(),
+        }
+    }
+}
+
+async fn is_current_owner(
+    conn: &mut SqliteConnection,
+    identity_id: i64,
+    user_id: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM ownerships WHERE identity_id = ? AND user_id = ?
+                        AND ended_at IS NULL AND attest_until > ?)",
+    )
+    .bind(identity_id)
+    .bind(user_id)
+    .bind(ms(now))
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+async fn load_resource(conn: &mut SqliteConnection, id: i64) -> StoreResult<Option<ResourceRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, name, description, privileges, approvals_required, max_duration_secs,
+                ticket_required FROM resources WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+async fn load_request(conn: &mut SqliteConnection, id: i64) -> StoreResult<RequestRow> {
+    sqlx::query_as(concat!(request_select!(), " WHERE r.id = ?"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("request {id}")))
+}
+
+async fn load_approvals(
+    conn: &mut SqliteConnection,
+    request_id: i64,
+) -> StoreResult<Vec<ApprovalRow>> {
+    Ok(sqlx::query_as(
+        "SELECT a.approver_id, u.username AS approver_name, a.duration_secs, a.comment, a.at
+         FROM approvals a JOIN users u ON u.id = a.approver_id
+         WHERE a.request_id = ? ORDER BY a.at, a.approver_id",
+    )
+    .bind(request_id)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+async fn load_grant(conn: &mut SqliteConnection, id: i64) -> StoreResult<GrantRow> {
+    sqlx::query_as(concat!(grant_select!(), " WHERE g.id = ?"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("grant {id}")))
+}
+
+fn approvals_of(rows: &[ApprovalRow]) -> Vec<Approval> {
+    rows.iter()
+        .map(|a| Approval {
+            approver_id: a.approver_id,
+            duration_secs: a.duration_secs,
+        })
+        .collect()
+}
+
+impl RequestRow {
+    fn state(&self) -> StoreResult<RequestState> {
+        parse_state(&self.state, RequestState::parse)
+    }
+
+    fn view(&self, viewer: &UserView, approvals: &[ApprovalRow]) -> StoreResult<RequestView> {
+        let state = self.state()?;
+        let decidable_approvals = approvals_of(approvals);
+        let can_decide = rules::may_approve(
+            &Decidable {
+                state,
+                requester_id: self.requester_id,
+                duration_secs: self.duration_secs,
+                approvals_required: self.approvals_required as u32,
+                approvals: &decidable_approvals,
+            },
+            viewer.id,
+            &viewer.roles,
+        );
+        Ok(RequestView {
+            id: self.id,
+            state,
+            identity: NamedRef {
+                id: self.identity_id,
+                name: self.identity_name.clone(),
+            },
+            resource: NamedRef {
+                id: self.resource_id,
+                name: self.resource_name.clone(),
+            },
+            privilege: self.privilege.clone(),
+            duration_secs: self.duration_secs,
+            justification: Justification {
+                task: self.task.clone(),
+                ticket: self.ticket.clone(),
+            },
+            requester: NamedRef {
+                id: self.requester_id,
+                name: self.requester_name.clone(),
+            },
+            created_at: time(self.created_at),
+            pending_expires_at: time(self.pending_expires_at),
+            approvals_required: self.approvals_required as u32,
+            approvals: approvals
+                .iter()
+                .map(|a| ApprovalView {
+                    approver: NamedRef {
+                        id: a.approver_id,
+                        name: a.approver_name.clone(),
+                    },
+                    duration_secs: a.duration_secs,
+                    comment: a.comment.clone(),
+                    at: time(a.at),
+                })
+                .collect(),
+            decision_comment: self.decision_comment.clone(),
+            decided_at: self.decided_at.map(time),
+            grant_id: self.grant_id,
+            can_decide,
+        })
+    }
+
+    fn decidable<'a>(&self, approvals: &'a [Approval]) -> StoreResult<Decidable<'a>> {
+        Ok(Decidable {
+            state: self.state()?,
+            requester_id: self.requester_id,
+            duration_secs: self.duration_secs,
+            approvals_required: self.approvals_required as u32,
+            approvals,
+        })
+    }
+}
+
+impl GrantRow {
+    fn state(&self) -> StoreResult<GrantState> {
+        parse_state(&self.state, GrantState::parse)
+    }
+
+    async fn view(
+        &self,
+        conn: &mut SqliteConnection,
+        viewer: &UserView,
+        now: DateTime<Utc>,
+    ) -> StoreResult<GrantView> {
+        let state = self.state()?;
+        let owner = is_current_owner(conn, self.identity_id, viewer.id, now).await?;
+        let live = state == GrantState::Active && self.expires_at > ms(now);
+        Ok(GrantView {
+            id: self.id,
+            request_id: self.request_id,
+            state,
+            identity: NamedRef {
+                id: self.identity_id,
+                name: self.identity_name.clone(),
+            },
+            resource: NamedRef {
+                id: self.resource_id,
+                name: self.resource_name.clone(),
+            },
+            privilege: self.privilege.clone(),
+            holder: NamedRef {
+                id: self.holder_id,
+                name: self.holder_name.clone(),
+            },
+            starts_at: time(self.starts_at),
+            expires_at: time(self.expires_at),
+            ended_at: self.ended_at.map(time),
+            revoke_reason: self.revoke_reason.clone(),
+            can_fetch_credential: live && owner,
+            can_revoke: !state.is_final() && rules::may_revoke(owner, &viewer.roles),
+        })
+    }
+}
+
+fn grant_details(grant: &GrantRow) -> serde_json::Value {
+    json!({
+        "identity": grant.identity_name,
+        "resource": grant.resource_name,
+        "privilege": grant.privilege,
+        "expires_at": time(grant.expires_at),
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn login_candidate(&self, username: &str) -> StoreResult<Option<LoginCandidate>> {
+        let row: Option<UserRow> = sqlx::query_as(
+            "SELECT id, username, display_name, roles, password_hash, disabled
+             FROM users WHERE username = ?",
+        )
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.filter(|u| !u.disabled).map(|u| LoginCandidate {
+            user: u.view(),
+            password_hash: u.password_hash,
+        }))
+    }
+
+    async fn open_session(
+        &self,
+        user: &UserView,
+        token_hash: &str,
+        replaces: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        if let Some(old) = replaces {
+            sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+                .bind(old)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(token_hash)
+        .bind(user.id)
+        .bind(ms(now))
+        .bind(ms(now))
+        .execute(&mut *tx)
+        .await?;
+        audit::append(
+            &mut tx,
+            now,
+            Event {
+                actor: Actor::User(user),
+                action: "session.login",
+                target_kind: "user",
+                target_id: Some(user.id),
+                request_id: None,
+                grant_id: None,
+                details: json!({}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn record_failed_login(&self, username: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        // Names are cut short so a failed login cannot write arbitrary amounts of text.
+        let name: String = username.chars().take(64).collect();
+        audit::append(
+            &mut tx,
+            now,
+            Event {
+                actor: Actor::Anonymous(&name),
+                action: "session.login_failed",
+                target_kind: "user",
+                target_id: None,
+                request_id: None,
+                grant_id: None,
+                details: json!({ "username": name }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn session_user(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        limits: SessionLimits,
+    ) -> StoreResult<Option<UserView>> {
+        let row: Option<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT s.user_id, s.created_at, s.last_seen_at FROM sessions s
+             JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND u.disabled = 0",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((user_id, created_at, last_seen_at)) = row else {
+            return Ok(None);
+        };
+        let now_ms = ms(now);
+        let idle_out = now_ms - last_seen_at >= limits.idle.num_milliseconds();
+        let absolute_out = now_ms - created_at >= limits.absolute.num_milliseconds();
+        if idle_out || absolute_out {
+            sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+                .bind(token_hash)
+                .execute(&self.pool)
+                .await?;
+            return Ok(None);
+        }
+        // Touch at most every few seconds: reads should not all become writes.
+        if now_ms - last_seen_at > 5_000 {
+            sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?")
+                .bind(now_ms)
+                .bind(token_hash)
+                .execute(&self.pool)
+                .await?;
+        }
+        let user: UserRow = sqlx::query_as(
+            "SELECT id, username, display_name, roles, password_hash, disabled FROM users WHERE id = ?",
+        )
+        .bind(user_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Some(user.view()))
+    }
+
+    async fn close_session(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let user_id: Option<i64> =
+            sqlx::query_scalar("DELETE FROM sessions WHERE token_hash = ? RETURNING user_id")
+                .bind(token_hash)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some(user_id) = user_id {
+            let user: UserRow = sqlx::query_as(
+                "SELECT id, username, display_name, roles, password_hash, disabled FROM users WHERE id = ?",
+            )
+            .bind(user_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            audit::append(
+                &mut tx,
+                now,
+                Event {
+                    actor: Actor::User(&user.view()),
+                    action: "session.logout",
+                    target_kind: "user",
+                    target_id: Some(user_id),
+                    request_id: None,
+                    grant_id: None,
+                    details: json!({}),
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn identities(
+        &self,
+        viewer: &UserView,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<IdentityView>> {
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM identities ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(self.identity(viewer, id, now).await?);
+        }
+        Ok(out)
+    }
+
+    async fn identity(
+        &self,
+        viewer: &UserView,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<IdentityView> {
+        let row: (i64, String, String, String, String) = sqlx::query_as(
+            "SELECT id, name, kind, description, environment FROM identities WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("identity {id}")))?;
+        let owners: Vec<(i64, String, String, i64)> = sqlx::query_as(
+            "SELECT u.id, u.username, o.statement, o.attest_until
+             FROM ownerships o JOIN users u ON u.id = o.user_id
+             WHERE o.identity_id = ? AND o.ended_at IS NULL AND o.attest_until > ?
+             ORDER BY u.username",
+        )
+        .bind(id)
+        .bind(ms(now))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(IdentityView {
+            id: row.0,
+            name: row.1,
+            kind: IdentityKind::parse(&row.2)
+                .ok_or_else(|| StoreError::Corrupt(format!("identity kind `{}`", row.2)))?,
+            description: row.3,
+            environment: row.4,
+            owned_by_me: owners.iter().any(|o| o.0 == viewer.id),
+            owners: owners
+                .into_iter()
+                .map(|(user_id, username, statement, until)| OwnerView {
+                    user: NamedRef {
+                        id: user_id,
+                        name: username,
+                    },
+                    statement,
+                    attest_until: time(until),
+                })
+                .collect(),
+        })
+    }
+
+    async fn resources(&self) -> StoreResult<Vec<ResourceView>> {
+        let rows: Vec<ResourceRow> = sqlx::query_as(
+            "SELECT id, name, description, privileges, approvals_required, max_duration_secs,
+                    ticket_required FROM resources ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(ResourceRow::view).collect()
+    }
+
+    async fn resource(&self, id: i64) -> StoreResult<ResourceView> {
+        let mut conn = self.pool.acquire().await?;
+        load_resource(&mut conn, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("resource {id}")))?
+            .view()
+    }
+
+    async fn file_request(
+        &self,
+        actor: &UserView,
+        body: &NewRequestBody,
+        now: DateTime<Utc>,
+        pending_ttl: Duration,
+    ) -> StoreResult<i64> {
+        let mut tx = self.write().await?;
+        let identity: Option<String> =
+            sqlx::query_scalar("SELECT name FROM identities WHERE id = ?")
+                .bind(body.identity_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let identity = identity.ok_or_else(|| {
+            RuleError::invalid(
+                "identity_id",
+                format!("no identity has id {}", body.identity_id),
+            )
+        })?;
+        let resource = load_resource(&mut tx, body.resource_id)
+            .await?
+            .ok_or_else(|| {
+                RuleError::invalid(
+                    "resource_id",
+                    format!("no resource has id {}", body.resource_id),
+                )
+            })?
+            .view()?;
+        let owns = is_current_owner(&mut tx, body.identity_id, actor.id, now).await?;
+        let justification = rules::check_new_request(&NewRequest {
+            requester_owns_identity: owns,
+            resource_privileges: &resource.privileges,
+            policy: &resource.policy,
+            privilege: &body.privilege,
+            duration_secs: body.duration_secs,
+            justification: &body.justification,
+        })?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO requests (identity_id, resource_id, privilege, duration_secs, task, ticket,
+                                   requester_id, state, approvals_required, max_duration_secs,
+                                   created_at, pending_expires_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(body.identity_id)
+        .bind(body.resource_id)
+        .bind(&body.privilege)
+        .bind(body.duration_secs)
+        .bind(&justification.task)
+        .bind(&justification.ticket)
+        .bind(actor.id)
+        .bind(RequestState::Pending.as_str())
+        .bind(resource.policy.approvals_required as i64)
+        .bind(resource.policy.max_duration_secs)
+        .bind(ms(now))
+        .bind(ms(now + pending_ttl))
+        .fetch_one(&mut *tx)
+        .await?;
+        audit::append(
+            &mut tx,
+            now,
+            Event {
+                actor: Actor::User(actor),
+                action: "request.filed",
+                target_kind: "request",
+                target_id: Some(id),
+                request_id: Some(id),
+                grant_id: None,
+                details: json!({
+                    "identity": identity,
+                    "resource": resource.name,
+                    "privilege": body.privilege,
+                    "duration_secs": body.duration_secs,
+                    "task": justification.task,
+                    "ticket": justification.ticket,
+                    "approvals_required": resource.policy.approvals_required,
+                }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn approve(
+        &self,
+        actor: &UserView,
+        request_id: i64,
+        body: &ApproveBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let comment = optional_comment(body.comment.as_deref())?;
+        let mut tx = self.write().await?;
+        let request = load_request(&mut tx, request_id).await?;
+        let approvals = approvals_of(&load_approvals(&mut tx, request_id).await?);
+        let (approval, next, outcome) = rules::decide_approval(
+            &request.decidable(&approvals)?,
+            actor.id,
+            &actor.roles,
+            body.duration_secs,
+        )?;
+        sqlx::query(
+            "INSERT INTO approvals (request_id, approver_id, duration_secs, comment, at)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(request_id)
+        .bind(approval.approver_id)
+        .bind(approval.duration_secs)
+        .bind(&comment)
+        .bind(ms(now))
+        .execute(&mut *tx)
+        .await?;
+        let remaining = match outcome {
+            ApprovalOutcome::AwaitingMore { remaining } => remaining,
+            ApprovalOutcome::Granted { .. } => 0,
+        };
+        audit::append(
+            &mut tx,
+            now,
+            Event {
+                actor: Actor::User(actor),
+                action: "request.approved",
+                target_kind: "request",
+                target_id: Some(request_id),
+                request_id: Some(request_id),
+                grant_id: None,
+                details: json!({
+                    "duration_secs": approval.duration_secs,
+                    "comment": comment,
+                    "approvals_remaining": remaining,
+                }),
+            },
+        )
+        .await?;
+        if let ApprovalOutcome::Granted { duration_secs } = outcome {
+            set_request_state(&mut tx, &request, next, now, None).await?;
+            let expires_at = now + Duration::seconds(duration_secs);
+            let grant_id: i64 = sqlx::query_scalar(
+                "INSERT INTO grants (request_id, identity_id, resource_id, privilege, holder_id,
+                                     kind, state, starts_at, expires_at)
+                 VALUES (?, ?, ?, ?, ?, 'standard', ?, ?, ?) RETURNING id",
+            )
+            .bind(request_id)
+            .bind(request.identity_id)
+            .bind(request.resource_id)
+            .bind(&request.privilege)
+            .bind(request.requester_id)
+            .bind(GrantState::Active.as_str())
+            .bind(ms(now))
+            .bind(ms(expires_at))
+            .fetch_one(&mut *tx)
+            .await?;
+            audit::append(
+                &mut tx,
+                now,
+                Event {
+                    actor: Actor::User(actor),
+                    action: "grant.activated",
+                    target_kind: "grant",
+                    target_id: Some(grant_id),
+                    request_id: Some(request_id),
+                    grant_id: Some(grant_id),
+                    details: json!({
+                        "identity": request.identity_name,
+                        "resource": request.resource_name,
+                        "privilege": request.privilege,
+                        "duration_secs": duration_secs,
+                        "expires_at": expires_at,
+                    }),
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn deny(
+        &self,
+        actor: &UserView,
+        request_id: i64,
+        comment: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let request = load_request(&mut tx, request_id).await?;
+        let approvals = approvals_of(&load_approvals(&mut tx, request_id).await?);
+        let (next, comment) = rules::decide_denial(
+            &request.decidable(&approvals)?,
+            actor.id,
+            &actor.roles,
+            comment,
+        )?;
+        set_request_state(&mut tx, &request, next, now, Some(&comment)).await?;
+        audit::append(
+            &mut tx,
+            now,
+            Event {
+                actor: Actor::User(actor),
+                action: "request.denied",
+                target_kind: "request",
+                target_id: Some(request_id),
+                request_id: Some(request_id),
+                grant_id: None,
+                details: json!({ "comment": comment }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn cancel(
+        &self,
+        actor: &UserView,
+        request_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let request = load_request(&mut tx, request_id).await?;
+        let next = rules::decide_cancel(request.state()?, request.requester_id, actor.id)?;
+        set_request_state(&mut tx, &request, next, now, None).await?;
+        audit::append(
+            &mut tx,
+            now,
+            Event {
+                actor: Actor::User(actor),
+                action: "request.cancelled",
+                target_kind: "request",
+                target_id: Some(request_id),
+                request_id: Some(request_id),
+                grant_id: None,
+                details: json!({}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn requests(
+        &self,
+        viewer: &UserView,
+        filter: &RequestFilter,
+    ) -> StoreResult<Vec<RequestView>> {
+        if filter.awaiting_me && !viewer.has(Role::Approver) {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<RequestRow> = sqlx::query_as(concat!(
+            request_select!(),
+            " WHERE (?5 OR ",
+            visible_to_owner_or_requester!(),
+            ")
+              AND (NOT ?6 OR r.requester_id = ?1)
+              AND (NOT ?7 OR (r.state = 'pending' AND r.requester_id != ?1 AND NOT EXISTS (
+                   SELECT 1 FROM approvals a WHERE a.request_id = r.id AND a.approver_id = ?1)))
+              AND (?2 IS NULL OR r.state = ?2)
+              AND (?3 IS NULL OR r.id < ?3)
+            ORDER BY r.id DESC LIMIT ?4"
+        ))
+        .bind(viewer.id)
+        .bind(filter.state.map(RequestState::as_str))
+        .bind(filter.before_id)
+        .bind(filter.limit.max(1) as i64)
+        .bind(is_privileged_viewer(viewer))
+        .bind(filter.mine)
+        .bind(filter.awaiting_me)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut conn = self.pool.acquire().await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let approvals = load_approvals(&mut conn, row.id).await?;
+            out.push(row.view(viewer, &approvals)?);
+        }
+        Ok(out)
+    }
+
+    async fn request_detail(
+        &self,
+        viewer: &UserView,
+        request_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<RequestDetail> {
+        let mut conn = self.pool.acquire().await?;
+        let request = load_request(&mut conn, request_id).await?;
+        if !is_privileged_viewer(viewer) {
+            let visible: bool = sqlx::query_scalar(concat!(
+                "SELECT EXISTS (SELECT 1 FROM requests r WHERE r.id = ?2 AND ",
+                visible_to_owner_or_requester!(),
+                ")"
+            ))
+            .bind(viewer.id)
+            .bind(request_id)
+            .fetch_one(&mut *conn)
+            .await?;
+            if !visible {
+                // Same answer as a missing request: ids of other teams' work do not leak.
+                return Err(StoreError::NotFound(format!("request {request_id}")));
+            }
+        }
+        let approvals = load_approvals(&mut conn, request_id).await?;
+        let grant = match request.grant_id {
+            Some(id) => Some(
+                load_grant(&mut conn, id)
+                    .await?
+                    .view(&mut conn, viewer, now)
+                    .await?,
+            ),
+            None => None,
+        };
+        let timeline: Vec<AuditRow> = sqlx::query_as(
+            "SELECT seq, at, actor_name, action, target_kind, target_id, details
+             FROM audit_events WHERE request_id = ? ORDER BY seq",
+        )
+        .bind(request_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(RequestDetail {
+            request: request.view(viewer, &approvals)?,
+            grant,
+            timeline: timeline.into_iter().map(AuditRow::view).collect(),
+        })
+    }
+
+    async fn approvals_waiting(&self, viewer: &UserView) -> StoreResult<u32> {
+        if !viewer.has(Role::Approver) {
+            return Ok(0);
+        }
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM requests r WHERE r.state = 'pending' AND r.requester_id != ?1
+             AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.request_id = r.id
+                             AND a.approver_id = ?1)",
+        )
+        .bind(viewer.id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n as u32)
+    }
+
+    async fn grants(
+        &self,
+        viewer: &UserView,
+        state: Option<GrantState>,
+        mine: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<GrantView>> {
+        let rows: Vec<GrantRow> = sqlx::query_as(concat!(
+            grant_select!(),
+            " WHERE (?3 OR ",
+            visible_to_owner_or_requester!(),
+            ") AND (?2 IS NULL OR g.state = ?2) ORDER BY g.expires_at LIMIT 200"
+        ))
+        .bind(viewer.id)
+        .bind(state.map(GrantState::as_str))
+        .bind(is_privileged_viewer(viewer) && !mine)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut conn = self.pool.acquire().await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            out.push(row.view(&mut conn, viewer, now).await?);
+        }
+        Ok(out)
+    }
+
+    async fn grant(
+        &self,
+        viewer: &UserView,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<GrantView> {
+        let mut conn = self.pool.acquire().await?;
+        let grant = load_grant(&mut conn, id).await?;
+        if !is_privileged_viewer(viewer) {
+            let visible: bool = sqlx::query_scalar(concat!(
+                "SELECT EXISTS (SELECT 1 FROM requests r WHERE r.id = ?2 AND ",
+                visible_to_owner_or_requester!(),
+                ")"
+            ))
+            .bind(viewer.id)
+            .bind(grant.request_id)
+            .fetch_one(&mut *conn)
+            .await?;
+            if !visible {
+                return Err(StoreError::NotFound(format!("grant {id}")));
+            }
+        }
+        grant.view(&mut conn, viewer, now).await
+    }
+
+    async fn issue_credential(
+        &self,
+        actor: &UserView,
+        grant_id: i64,
+        now: DateTime<Utc>,
+        signer: &Signer,
+    ) -> StoreResult<CredentialView> {
+        let mut tx = self.write().await?;
+        let grant = load_grant(&mut tx, grant_id).await?;
+        let owner = is_current_owner(&mut tx, grant.identity_id, actor.id, now).await?;
+        let secs_left = (grant.expires_at - ms(now)) / 1000;
+        rules::check_credential_issue(grant.state()?, owner, secs_left)?;
+        let expires_at = time(grant.expires_at);
+        let issued = signer
+            .issue(
+                &grant.identity_name,
+                &grant.resource_name,
+                &grant.privilege,
+                now,
+                expires_at,
+            )
+            .map_err(|e| StoreError::Corrupt(format!("signing failed: {e}")))?;
+        sqlx::query(
+            "INSERT INTO credentials (jti, grant_id, token_hash, issued_to, issued_at, expires_at)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&issued.jti)
+        .bind(grant_id)
+        .bind(token_hash(&issued.token))
+        .bind(actor.id)
+        .bind(ms(now))
+        .bind(grant.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        let mut details = grant_details(&grant);
+        details["jti"] = json!(issued.jti);
+        audit::append(
+            &mut tx,
+            now,
+            Event {
+                actor: Actor::User(actor),
+                action: "credential.issued",
+                target_kind: "grant",
+                target_id: Some(grant_id),
+                request_id: Some(grant.request_id),
+                grant_id: Some(grant_id),
+                details,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(CredentialView {
+            token: issued.token,
+            jti: issued.jti,
+            expires_at,
+        })
+    }
+
+    async fn revoke(
+        &self,
+        actor: &UserView,
+        grant_id: i64,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let grant = load_grant(&mut tx, grant_id).await?;
+        let owner = is_current_owner(&mut tx, grant.identity_id, actor.id, now).await?;
+        let (next, reason) = rules::decide_revoke(grant.state()?, owner, &actor.roles, reason)?;
+        set_grant_state(&mut tx, &grant, next, now).await?;
+        sqlx::query("UPDATE grants SET revoke_reason = ?, revoked_by = ? WHERE id = ?")
+            .bind(&reason)
+            .bind(actor.id)
+            .bind(grant_id)
+            .execute(&mut *tx)
+            .await?;
+        let mut details = grant_details(&grant);
+        details["reason"] = json!(reason);
+        audit::append(
+            &mut tx,
+            now,
+            Event {
+                actor: Actor::User(actor),
+                action: "grant.revoked",
+                target_kind: "grant",
+                target_id: Some(grant_id),
+                request_id: Some(grant.request_id),
+                grant_id: Some(grant_id),
+                details,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn introspect(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        issuer: &str,
+    ) -> StoreResult<IntrospectView> {
+        let row: Option<(String, i64, String, i64, String, String, String)> = sqlx::query_as(
+            "SELECT c.jti, c.grant_id, g.state, g.expires_at, i.name, res.name, g.privilege
+             FROM credentials c
+             JOIN grants g ON g.id = c.grant_id
+             JOIN identities i ON i.id = g.identity_id
+             JOIN resources res ON res.id = g.resource_id
+             WHERE c.token_hash = ?",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((jti, _grant_id, state, expires_at, identity, resource, privilege)) = row else {
+            return Ok(IntrospectView::inactive());
+        };
+        // Checked against the clock, not only the state: a grant is dead at its expiry even
+        // if the sweeper has not run yet.
+        let active = state == GrantState::Active.as_str() && ms(now) < expires_at;
+        if !active {
+            return Ok(IntrospectView::inactive());
+        }
+        Ok(IntrospectView {
+            active: true,
+            iss: Some(issuer.to_string()),
+            sub: Some(identity),
+            aud: Some(resource),
+            scope: Some(privilege),
+            exp: Some(expires_at / 1000),
+            jti: Some(jti),
+        })
+    }
+
+    async fn sweep(&self, now: DateTime<Utc>) -> StoreResult<SweepReport> {
+        let due: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM grants WHERE state IN ('active', 'scheduled')
+                            AND expires_at <= ?1)
+                 OR EXISTS (SELECT 1 FROM requests WHERE state = 'pending'
+                            AND pending_expires_at <= ?1)",
+        )
+        .bind(ms(now))
+        .fetch_one(&self.pool)
+        .await?;
+        if !due {
+            return Ok(SweepReport::default());
+        }
+        let mut report = SweepReport::default();
+        let mut tx = self.write().await?;
+        let grants: Vec<GrantRow> = sqlx::query_as(concat!(
+            grant_select!(),
+            " WHERE g.state IN ('active', 'scheduled') AND g.expires_at <= ?
+              ORDER BY g.expires_at"
+        ))
+        .bind(ms(now))
+        .fetch_all(&mut *tx)
+        .await?;
+        for grant in grants {
+            let next = grant
+                .state()?
+                .apply(GrantEvent::Expire)
+                .map_err(RuleError::from)?;
+            // Ended on time: at its expiry, however late the sweep.
+            set_grant_state(&mut tx, &grant, next, time(grant.expires_at)).await?;
+            audit::append(
+                &mut tx,
+                now,
+                Event {
+                    actor: Actor::Broker,
+                    action: "grant.expired",
+                    target_kind: "grant",
+                    target_id: Some(grant.id),
+                    request_id: Some(grant.request_id),
+                    grant_id: Some(grant.id),
+                    details: grant_details(&grant),
+                },
+            )
+            .await?;
+            report.grants_expired += 1;
+        }
+        let requests: Vec<RequestRow> = sqlx::query_as(concat!(
+            request_select!(),
+            " WHERE r.state = 'pending' AND r.pending_expires_at <= ?"
+        ))
+        .bind(ms(now))
+        .fetch_all(&mut *tx)
+        .await?;
+        for request in requests {
+            let next = request
+                .state()?
+                .apply(RequestEvent::Expire)
+                .map_err(RuleError::from)?;
+            set_request_state(&mut tx, &request, next, now, None).await?;
+            audit::append(
+                &mut tx,
+                now,
+                Event {
+                    actor: Actor::Broker,
+                    action: "request.expired",
+                    target_kind: "request",
+                    target_id: Some(request.id),
+                    request_id: Some(request.id),
+                    grant_id: None,
+                    details: json!({ "pending_expires_at": time(request.pending_expires_at) }),
+                },
+            )
+            .await?;
+            report.requests_expired += 1;
+        }
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    async fn signing_key(
+        &self,
+        now: DateTime<Utc>,
+        generate: &(dyn Fn() -> (String, Vec<u8>) + Send + Sync),
+    ) -> StoreResult<(String, Vec<u8>)> {
+        let mut tx = self.write().await?;
+        let existing: Option<(String, Vec<u8>)> = sqlx::query_as(
+            "SELECT kid, private_key FROM signing_keys ORDER BY created_at DESC LIMIT 1",
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(key) = existing {
+            return Ok(key);
+        }
+        let (kid, der) = generate();
+        sqlx::query("INSERT INTO signing_keys (kid, private_key, created_at) VALUES (?, ?, ?)")
+            .bind(&kid)
+            .bind(&der)
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await?;
+        audit::append(
+            &mut tx,
+            now,
+            Event {
+                actor: Actor::Broker,
+                action: "signing_key.created",
+                target_kind: "signing_key",
+                target_id: None,
+                request_id: None,
+                grant_id: None,
+                details: json!({ "kid": kid }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((kid, der))
+    }
+
+    async fn is_empty(&self) -> StoreResult<bool> {
+        let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(users == 0)
+    }
+
+    async fn create_user(&self, user: &NewUser<'_>, now: DateTime<Utc>) -> StoreResult<i64> {
+        let roles: Vec<&str> = user.roles.iter().map(|r| r.as_str()).collect();
+        let mut tx = self.write().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO users (username, display_name, password_hash, roles, created_at)
+             VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(user.username)
+        .bind(user.display_name)
+        .bind(user.password_hash)
+        .bind(roles.join(","))
+        .bind(ms(now))
+        .fetch_one(&mut *tx)
+        .await?;
+        created(
+            &mut tx,
+            now,
+            "user.created",
+            "user",
+            id,
+            json!({ "username": user.username, "roles": roles }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn create_identity(
+        &self,
+        identity: &NewIdentity<'_>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        let mut tx = self.write().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO identities (name, kind, description, environment, created_at)
+             VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(identity.name)
+        .bind(identity.kind.as_str())
+        .bind(identity.description)
+        .bind(identity.environment)
+        .bind(ms(now))
+        .fetch_one(&mut *tx)
+        .await?;
+        created(
+            &mut tx,
+            now,
+            "identity.created",
+            "identity",
+            id,
+            json!({ "name": identity.name, "kind": identity.kind }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn declare_ownership(
+        &self,
+        identity_id: i64,
+        user_id: i64,
+        statement: &str,
+        attest_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO ownerships (identity_id, user_id, statement, declared_at, attest_until)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(identity_id)
+        .bind(user_id)
+        .bind(statement)
+        .bind(ms(now))
+        .bind(ms(attest_until))
+        .execute(&mut *tx)
+        .await?;
+        created(
+            &mut tx,
+            now,
+            "ownership.declared",
+            "identity",
+            identity_id,
+            json!({ "user_id": user_id, "statement": statement, "attest_until": attest_until }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn create_resource(
+        &self,
+        resource: &NewResource<'_>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        let privileges = json!(resource.privileges).to_string();
+        let mut tx = self.write().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO resources (name, description, privileges, approvals_required,
+                                    max_duration_secs, ticket_required, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(resource.name)
+        .bind(resource.description)
+        .bind(&privileges)
+        .bind(resource.policy.approvals_required as i64)
+        .bind(resource.policy.max_duration_secs)
+        .bind(resource.policy.ticket_required)
+        .bind(ms(now))
+        .fetch_one(&mut *tx)
+        .await?;
+        created(&mut tx, now, "resource.created", "resource", id, json!({ "name": resource.name, "privileges": resource.privileges, "policy": resource.policy })).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+}
+
+/// An approval or free-text comment is optional but bounded.
+fn optional_comment(comment: Option<&str>) -> StoreResult<Option<String>> {
+    let comment = comment.map(str::trim).filter(|c| !c.is_empty());
+    if comment.is_some_and(|c| c.chars().count() > rules::TEXT_MAX_CHARS) {
+        return Err(RuleError::invalid(
+            "comment",
+            format!(
+                "comment must be at most {} characters",
+                rules::TEXT_MAX_CHARS
+            ),
+        )
+        .into());
+    }
+    Ok(comment.map(str::to_string))
+}
+
+/// Moves a request out of `pending`; the `WHERE state = ?` guard makes a lost race an
+/// error instead of a silent double transition.
+async fn set_request_state(
+    conn: &mut SqliteConnection,
+    request: &RequestRow,
+    next: RequestState,
+    now: DateTime<Utc>,
+    comment: Option<&str>,
+) -> StoreResult<()> {
+    let changed = sqlx::query(
+        "UPDATE requests SET state = ?, decided_at = ?, decision_comment = ?
+         WHERE id = ? AND state = ?",
+    )
+    .bind(next.as_str())
+    .bind(ms(now))
+    .bind(comment)
+    .bind(request.id)
+    .bind(&request.state)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if changed != 1 {
+        return Err(
+            RuleError::Conflict(format!("request {} changed meanwhile", request.id)).into(),
+        );
+    }
+    Ok(())
+}
+
+async fn set_grant_state(
+    conn: &mut SqliteConnection,
+    grant: &GrantRow,
+    next: GrantState,
+    ended_at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let changed =
+        sqlx::query("UPDATE grants SET state = ?, ended_at = ? WHERE id = ? AND state = ?")
+            .bind(next.as_str())
+            .bind(ms(ended_at))
+            .bind(grant.id)
+            .bind(&grant.state)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    if changed != 1 {
+        return Err(RuleError::Conflict(format!("grant {} changed meanwhile", grant.id)).into());
+    }
+    Ok(())
+}
+
+/// The audit event of a bootstrap insert, made by the broker itself.
+async fn created(
+    conn: &mut SqliteConnection,
+    now: DateTime<Utc>,
+    action: &str,
+    kind: &str,
+    id: i64,
+    details: serde_json::Value,
+) -> StoreResult<()> {
+    audit::append(
+        conn,
+        now,
+        Event {
+            actor: Actor::Broker,
+            action,
+            target_kind: kind,
+            target_id: Some(id),
+            request_id: None,
+            grant_id: None,
+            details,
+        },
+    )
+    .await
+}

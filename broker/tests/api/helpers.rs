@@ -1,0 +1,252 @@
+//! A broker on a fresh temporary SQLite database, driven through its router without a
+//! socket, with a clock the test moves.
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use stint_broker::Broker;
+use stint_broker::clock::ManualClock;
+use stint_broker::config::Config;
+use stint_broker::store::SweepReport;
+use tower::ServiceExt;
+
+pub struct TestApp {
+    pub broker: Broker,
+    pub router: axum::Router,
+    pub clock: Arc<ManualClock>,
+    pub db_url: String,
+    pub dir: tempfile::TempDir,
+}
+
+/// A signed-in user: the session cookie to send.
+#[derive(Clone)]
+pub struct Session {
+    pub cookie: String,
+}
+
+pub fn start_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap()
+}
+
+impl TestApp {
+    /// A demo-seeded broker on its own database.
+    pub async fn new() -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let db_url = format!("sqlite://{}", dir.path().join("stint.db").display());
+        let clock = Arc::new(ManualClock::new(start_time()));
+        Self::open(dir, db_url, clock).await
+    }
+
+    pub async fn open(dir: tempfile::TempDir, db_url: String, clock: Arc<ManualClock>) -> TestApp {
+        let mut config = Config::new(db_url.clone());
+        config.demo = true;
+        config.issuer = "https://stint.test".into();
+        let broker = Broker::open(config, clock.clone()).await.unwrap();
+        let router = broker.router().unwrap();
+        TestApp {
+            broker,
+            router,
+            clock,
+            db_url,
+            dir,
+        }
+    }
+
+    /// Stops this broker and starts another on the same database, as a restart would.
+    pub async fn restart(self) -> TestApp {
+        let TestApp {
+            broker,
+            router,
+            clock,
+            db_url,
+            dir,
+        } = self;
+        drop(router);
+        drop(broker);
+        Self::open(dir, db_url, clock).await
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+
+    pub async fn sweep(&self) -> SweepReport {
+        let state = self.broker.state();
+        state.store.sweep(state.clock.now()).await.unwrap()
+    }
+
+    /// Raw SQL against the database, as an operator (or attacker) with file access would.
+    pub async fn sql_pool(&self) -> sqlx::SqlitePool {
+        sqlx::SqlitePool::connect(&self.db_url).await.unwrap()
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        let pool = self.sql_pool().await;
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        let n = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        n
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Value) {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        (status, headers, body)
+    }
+
+    /// A browser-like call: session cookie and CSRF header.
+    pub async fn call(
+        &self,
+        session: Option<&Session>,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("x-stint-csrf", "1");
+        if let Some(s) = session {
+            request = request.header(header::COOKIE, &s.cookie);
+        }
+        let request = match body {
+            Some(b) => request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(b.to_string())),
+            None => request.body(Body::empty()),
+        }
+        .unwrap();
+        let (status, _, body) = self.send(request).await;
+        (status, body)
+    }
+
+    pub async fn get(&self, session: &Session, path: &str) -> (StatusCode, Value) {
+        self.call(Some(session), Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, session: &Session, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Some(session), Method::POST, path, Some(body))
+            .await
+    }
+
+    pub async fn login(&self, username: &str) -> Session {
+        let (status, headers, body) = self.login_raw(username, "stint-demo", None).await;
+        assert_eq!(status, StatusCode::OK, "login {username}: {body}");
+        session_from(&headers)
+    }
+
+    pub async fn login_raw(
+        &self,
+        username: &str,
+        password: &str,
+        cookie: Option<&str>,
+    ) -> (StatusCode, axum::http::HeaderMap, Value) {
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/session")
+            .header("x-stint-csrf", "1")
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(c) = cookie {
+            request = request.header(header::COOKIE, c);
+        }
+        let body = json!({ "username": username, "password": password }).to_string();
+        self.send(request.body(Body::from(body)).unwrap()).await
+    }
+
+    /// The id of the named identity or resource.
+    pub async fn id_of(&self, session: &Session, kind: &str, name: &str) -> i64 {
+        let (_, list) = self.get(session, &format!("/api/v1/{kind}")).await;
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["name"] == name)
+            .unwrap_or_else(|| panic!("no {kind} named {name}"))["id"]
+            .as_i64()
+            .unwrap()
+    }
+
+    /// A valid request body for `identity` on `resource`.
+    pub async fn request_body(
+        &self,
+        session: &Session,
+        identity: &str,
+        resource: &str,
+        privilege: &str,
+        duration_secs: i64,
+    ) -> Value {
+        json!({
+            "identity_id": self.id_of(session, "identities", identity).await,
+            "resource_id": self.id_of(session, "resources", resource).await,
+            "privilege": privilege,
+            "duration_secs": duration_secs,
+            "justification": { "task": "Rotate the ledger encryption keys", "ticket": "OPS-1234" },
+        })
+    }
+
+    /// Files a request and returns its id.
+    pub async fn file(
+        &self,
+        session: &Session,
+        identity: &str,
+        resource: &str,
+        privilege: &str,
+        duration_secs: i64,
+    ) -> i64 {
+        let body = self
+            .request_body(session, identity, resource, privilege, duration_secs)
+            .await;
+        let (status, created) = self.post(session, "/api/v1/requests", body).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        created["id"].as_i64().unwrap()
+    }
+
+    /// Files for ci-deployer on payments-db (1 approval), has bob approve; the grant id.
+    pub async fn active_grant(&self, alice: &Session, duration_secs: i64) -> i64 {
+        let id = self
+            .file(alice, "ci-deployer", "payments-db", "read", duration_secs)
+            .await;
+        let bob = self.login("bob").await;
+        let (status, detail) = self
+            .post(&bob, &format!("/api/v1/requests/{id}/approve"), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{detail}");
+        detail["grant"]["id"].as_i64().unwrap()
+    }
+
+    pub async fn introspect(&self, token: &str) -> Value {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/introspect")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json!({ "token": token }).to_string()))
+            .unwrap();
+        let (status, _, body) = self.send(request).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+}
+
+pub fn session_from(headers: &axum::http::HeaderMap) -> Session {
+    let set_cookie = headers
+        .get(header::SET_COOKIE)
+        .expect("a session cookie")
+        .to_str()
+        .unwrap();
+    Session {
+        cookie: set_cookie.split(';').next().unwrap().to_string(),
+    }
+}

@@ -1,0 +1,9 @@
+//! Broker integration tests: the real router on a real temporary SQLite database.
+//! One binary (one link step) for all of them.
+
+mod bad_input;
+mod expiry;
+mod grants;
+mod helpers;
+mod requests;
+mod sessions;

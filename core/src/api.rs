@@ -1,0 +1,245 @@
+//! The JSON shapes of the broker's HTTP API (v1), shared by the broker and the portal.
+
+use crate::model::{IdentityKind, Policy, Role};
+use crate::rules::{Justification, UserId};
+use crate::state::{GrantState, RequestState};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The header every state-changing browser call carries. Cross-site pages cannot set a
+/// custom header without a CORS preflight, which the broker never grants.
+pub const CSRF_HEADER: &str = "x-stint-csrf";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginBody {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserView {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+}
+
+impl UserView {
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionView {
+    pub user: UserView,
+}
+
+/// The signed-in user and what waits for them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MeView {
+    pub user: UserView,
+    /// Pending requests this user may approve now.
+    pub approvals_waiting: u32,
+}
+
+/// A reference to another record, with the name a person reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamedRef {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OwnerView {
+    pub user: NamedRef,
+    pub statement: String,
+    pub attest_until: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdentityView {
+    pub id: i64,
+    pub name: String,
+    pub kind: IdentityKind,
+    pub description: String,
+    pub environment: String,
+    pub owners: Vec<OwnerView>,
+    /// Whether the signed-in user is a current owner (and so may request for it).
+    pub owned_by_me: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceView {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub privileges: Vec<String>,
+    pub policy: Policy,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NewRequestBody {
+    pub identity_id: i64,
+    pub resource_id: i64,
+    pub privilege: String,
+    pub duration_secs: i64,
+    pub justification: Justification,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ApproveBody {
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// A shorter duration than requested; never longer.
+    #[serde(default)]
+    pub duration_secs: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DenyBody {
+    pub comment: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RevokeBody {
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalView {
+    pub approver: NamedRef,
+    pub duration_secs: i64,
+    pub comment: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestView {
+    pub id: i64,
+    pub state: RequestState,
+    pub identity: NamedRef,
+    pub resource: NamedRef,
+    pub privilege: String,
+    pub duration_secs: i64,
+    pub justification: Justification,
+    pub requester: NamedRef,
+    pub created_at: DateTime<Utc>,
+    /// When a still-pending request expires undecided.
+    pub pending_expires_at: DateTime<Utc>,
+    /// The policy's approval count when the request was filed.
+    pub approvals_required: u32,
+    pub approvals: Vec<ApprovalView>,
+    /// The comment of a denial.
+    pub decision_comment: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub grant_id: Option<i64>,
+    /// Whether the signed-in user may approve or deny it now.
+    pub can_decide: bool,
+}
+
+/// A request with everything that happened to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestDetail {
+    #[serde(flatten)]
+    pub request: RequestView,
+    pub grant: Option<GrantView>,
+    pub timeline: Vec<AuditEventView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GrantView {
+    pub id: i64,
+    pub request_id: i64,
+    pub state: GrantState,
+    pub identity: NamedRef,
+    pub resource: NamedRef,
+    pub privilege: String,
+    /// The person who asked for the access.
+    pub holder: NamedRef,
+    pub starts_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub revoke_reason: Option<String>,
+    /// Whether the signed-in user may fetch a credential / revoke it.
+    pub can_fetch_credential: bool,
+    pub can_revoke: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CredentialView {
+    pub token: String,
+    pub jti: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IntrospectBody {
+    pub token: String,
+}
+
+/// RFC 7662 token introspection; inactive tokens say nothing else.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IntrospectView {
+    pub active: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+}
+
+impl IntrospectView {
+    pub fn inactive() -> Self {
+        IntrospectView {
+            active: false,
+            iss: None,
+            sub: None,
+            aud: None,
+            scope: None,
+            exp: None,
+            jti: None,
+        }
+    }
+}
+
+/// One entry of the audit trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEventView {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    /// A user's name, or `stint` for the broker itself.
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub details: serde_json::Value,
+}
+
+/// The body of every error response.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+    /// The input field at fault, when there is one (e.g. `duration_secs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// One page of a list, newest first; pass `next_cursor` as `cursor` for the next page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<i64>,
+}

@@ -1,0 +1,59 @@
+//! Human wording of durations, shared so the portal and the broker's messages agree.
+
+/// "45 s", "15 min", "4 h", "1 h 30 min", "2 d 3 h": the two largest non-zero units.
+pub fn duration(secs: i64) -> String {
+    if secs < 0 {
+        return format!("-{}", duration(secs.saturating_neg()));
+    }
+    const UNITS: [(i64, &str); 4] = [(86_400, "d"), (3_600, "h"), (60, "min"), (1, "s")];
+    let mut rest = secs;
+    let mut parts = Vec::new();
+    for (size, name) in UNITS {
+        let n = rest / size;
+        if n > 0 {
+            parts.push(format!("{n} {name}"));
+            rest -= n * size;
+        }
+        if parts.len() == 2 || (parts.len() == 1 && rest == 0) {
+            break;
+        }
+    }
+    if parts.is_empty() {
+        "0 s".to_string()
+    } else {
+        parts.join(" ")
+    }
+}
+
+/// A countdown clock: "3:59:07" or "14:05".
+pub fn countdown(secs: i64) -> String {
+    let secs = secs.max(0);
+    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(duration(0), "0 s");
+        assert_eq!(duration(45), "45 s");
+        assert_eq!(duration(900), "15 min");
+        assert_eq!(duration(4 * 3600), "4 h");
+        assert_eq!(duration(5400), "1 h 30 min");
+        assert_eq!(duration(86_400 * 2 + 3 * 3600 + 7), "2 d 3 h");
+    }
+
+    #[test]
+    fn countdowns_pad_minutes_and_seconds() {
+        assert_eq!(countdown(3 * 3600 + 59 * 60 + 7), "3:59:07");
+        assert_eq!(countdown(845), "14:05");
+        assert_eq!(countdown(-5), "0:00");
+    }
+}

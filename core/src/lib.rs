@@ -1,0 +1,15 @@
+//! Stint's domain, shared by the broker and the portal.
+//!
+//! Architecture Invariant: nothing here does I/O, reads a clock or draws randomness.
+//! The broker *enforces* these rules inside its transactions; the portal only *previews*
+//! them by calling the same functions, so the two can never disagree about a rule.
+
+pub mod api;
+pub mod format;
+pub mod model;
+pub mod rules;
+pub mod state;
+
+pub use model::{IdentityKind, Policy, Role};
+pub use rules::RuleError;
+pub use state::{GrantState, RequestState};

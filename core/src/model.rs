@@ -1,0 +1,102 @@
+//! The nouns of the domain: roles, identity kinds and access policies.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// What a person may do in Stint. A user may hold several roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Requester,
+    Approver,
+    Reviewer,
+    Admin,
+    Auditor,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [
+        Role::Requester,
+        Role::Approver,
+        Role::Reviewer,
+        Role::Admin,
+        Role::Auditor,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Requester => "requester",
+            Role::Approver => "approver",
+            Role::Reviewer => "reviewer",
+            Role::Admin => "admin",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The kind of non-human identity access is granted to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityKind {
+    ServiceAccount,
+    Workload,
+    CiPipeline,
+    AiAgent,
+    Other,
+}
+
+impl IdentityKind {
+    pub const ALL: [IdentityKind; 5] = [
+        IdentityKind::ServiceAccount,
+        IdentityKind::Workload,
+        IdentityKind::CiPipeline,
+        IdentityKind::AiAgent,
+        IdentityKind::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentityKind::ServiceAccount => "service_account",
+            IdentityKind::Workload => "workload",
+            IdentityKind::CiPipeline => "ci_pipeline",
+            IdentityKind::AiAgent => "ai_agent",
+            IdentityKind::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<IdentityKind> {
+        IdentityKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// How a person would say it.
+    pub fn label(self) -> &'static str {
+        match self {
+            IdentityKind::ServiceAccount => "Service account",
+            IdentityKind::Workload => "Workload",
+            IdentityKind::CiPipeline => "CI pipeline",
+            IdentityKind::AiAgent => "AI agent",
+            IdentityKind::Other => "Other",
+        }
+    }
+}
+
+/// The approval policy of a resource: what a request for it needs before access is granted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    /// How many distinct approvers must approve (at least 1).
+    pub approvals_required: u32,
+    /// The longest access a single grant may give, in seconds.
+    pub max_duration_secs: i64,
+    /// Whether a request must carry a ticket reference.
+    pub ticket_required: bool,
+}

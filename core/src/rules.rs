@@ -1,0 +1,717 @@
+//! The rules of the core loop, as pure functions.
+//!
+//! The broker loads what a rule needs inside its transaction, asks the rule, and writes
+//! the outcome together with its audit event. The portal calls the same functions to
+//! preview a form (e.g. the longest duration it can ask for) before anything is sent.
+
+use crate::model::{Policy, Role};
+use crate::state::{GrantState, RequestEvent, RequestState, TransitionError};
+use serde::{Deserialize, Serialize};
+
+pub type UserId = i64;
+
+/// The shortest access anyone can ask for.
+pub const MIN_DURATION_SECS: i64 = 1;
+/// A task description shorter than this does not explain anything.
+pub const TASK_MIN_CHARS: usize = 10;
+/// Free text (tasks, comments, reasons) is capped so one request cannot bloat the trail.
+pub const TEXT_MAX_CHARS: usize = 2000;
+pub const TICKET_MAX_CHARS: usize = 64;
+
+/// Why a rule refused. Each variant maps to one HTTP status at the broker's edge.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError {
+    /// The input is wrong; `field` names it (422).
+    #[error("{message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    /// This user may not do this (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// The thing is in a state that does not allow it (409).
+    #[error("{0}")]
+    Conflict(String),
+}
+
+impl RuleError {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        RuleError::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            RuleError::Invalid { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+}
+
+impl From<TransitionError> for RuleError {
+    fn from(e: TransitionError) -> Self {
+        RuleError::Conflict(e.to_string())
+    }
+}
+
+/// Why access is needed: the task, and the ticket that tracks it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Justification {
+    pub task: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
+}
+
+/// Whether `duration_secs` is a duration this policy can grant.
+pub fn check_duration(duration_secs: i64, policy: &Policy) -> Result<(), RuleError> {
+    let max = policy.max_duration_secs;
+    if duration_secs < MIN_DURATION_SECS {
+        return Err(RuleError::invalid(
+            "duration_secs",
+            format!("duration must be at least {MIN_DURATION_SECS} second"),
+        ));
+    }
+    if duration_secs > max {
+        return Err(RuleError::invalid(
+            "duration_secs",
+            format!(
+                "duration {} exceeds this resource's maximum of {}",
+                crate::format::duration(duration_secs),
+                crate::format::duration(max)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether the resource has the privilege asked for.
+pub fn check_privilege(privileges: &[String], privilege: &str) -> Result<(), RuleError> {
+    if privileges.iter().any(|p| p == privilege) {
+        Ok(())
+    } else {
+        Err(RuleError::invalid(
+            "privilege",
+            format!(
+                "privilege `{privilege}` does not exist on this resource (it has: {})",
+                privileges.join(", ")
+            ),
+        ))
+    }
+}
+
+/// Trims the justification and checks it says enough; returns what will be stored.
+pub fn check_justification(
+    justification: &Justification,
+    policy: &Policy,
+) -> Result<Justification, RuleError> {
+    let task = justification.task.trim();
+    let task_chars = task.chars().count();
+    if task_chars < TASK_MIN_CHARS {
+        return Err(RuleError::invalid(
+            "justification.task",
+            format!("describe the task in at least {TASK_MIN_CHARS} characters"),
+        ));
+    }
+    if task_chars > TEXT_MAX_CHARS {
+        return Err(RuleError::invalid(
+            "justification.task",
+            format!("the task must be at most {TEXT_MAX_CHARS} characters"),
+        ));
+    }
+    let ticket = justification
+        .ticket
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    match ticket {
+        None if policy.ticket_required => {
+            return Err(RuleError::invalid(
+                "justification.ticket",
+                "this resource requires a ticket reference",
+            ));
+        }
+        Some(t) if t.chars().count() > TICKET_MAX_CHARS => {
+            return Err(RuleError::invalid(
+                "justification.ticket",
+                format!("the ticket reference must be at most {TICKET_MAX_CHARS} characters"),
+            ));
+        }
+        _ => {}
+    }
+    Ok(Justification {
+        task: task.to_string(),
+        ticket: ticket.map(str::to_string),
+    })
+}
+
+/// What a new request asks for, as the broker received it.
+pub struct NewRequest<'a> {
+    /// Whether the requester has a current ownership declaration for the identity.
+    pub requester_owns_identity: bool,
+    pub resource_privileges: &'a [String],
+    pub policy: &'a Policy,
+    pub privilege: &'a str,
+    pub duration_secs: i64,
+    pub justification: &'a Justification,
+}
+
+/// Every rule a new request must pass; returns the justification to store.
+pub fn check_new_request(new: &NewRequest<'_>) -> Result<Justification, RuleError> {
+    if !new.requester_owns_identity {
+        return Err(RuleError::Forbidden(
+            "only an owner of this identity may request access for it".into(),
+        ));
+    }
+    check_privilege(new.resource_privileges, new.privilege)?;
+    check_duration(new.duration_secs, new.policy)?;
+    check_justification(new.justification, new.policy)
+}
+
+/// One approver's approval, with the duration they agreed to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Approval {
+    pub approver_id: UserId,
+    pub duration_secs: i64,
+}
+
+/// A request as a decision needs to see it.
+pub struct Decidable<'a> {
+    pub state: RequestState,
+    pub requester_id: UserId,
+    /// The duration the requester asked for.
+    pub duration_secs: i64,
+    /// The policy's approval count when the request was filed.
+    pub approvals_required: u32,
+    pub approvals: &'a [Approval],
+}
+
+/// What an approval leads to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApprovalOutcome {
+    /// Recorded; the request still waits for `remaining` more approvers.
+    AwaitingMore { remaining: u32 },
+    /// The last approval: a grant of `duration_secs` must be created now.
+    Granted { duration_secs: i64 },
+}
+
+impl Decidable<'_> {
+    fn check_decider(&self, actor_id: UserId, actor_roles: &[Role]) -> Result<(), RuleError> {
+        if !actor_roles.contains(&Role::Approver) {
+            return Err(RuleError::Forbidden(
+                "only users with the approver role may decide requests".into(),
+            ));
+        }
+        if actor_id == self.requester_id {
+            return Err(RuleError::Forbidden(
+                "you filed this request; another approver must decide it".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Whether this user could approve the request now (used to list "waiting for me").
+pub fn may_approve(req: &Decidable<'_>, actor_id: UserId, actor_roles: &[Role]) -> bool {
+    req.state == RequestState::Pending
+        && req.check_decider(actor_id, actor_roles).is_ok()
+        && !req.approvals.iter().any(|a| a.approver_id == actor_id)
+}
+
+/// Records an approval. Approvers may only shorten the duration; the grant gets the
+/// shortest duration any approver agreed to.
+pub fn decide_approval(
+    req: &Decidable<'_>,
+    actor_id: UserId,
+    actor_roles: &[Role],
+    shorten_to: Option<i64>,
+) -> Result<(Approval, RequestState, ApprovalOutcome), RuleError> {
+    req.state
+        .apply(RequestEvent::Approval { complete: false })?;
+    req.check_decider(actor_id, actor_roles)?;
+    if req.approvals.iter().any(|a| a.approver_id == actor_id) {
+        return Err(RuleError::Conflict(
+            "you have already approved this request".into(),
+        ));
+    }
+    let duration_secs = match shorten_to {
+        None => req.duration_secs,
+        Some(d) if (MIN_DURATION_SECS..=req.duration_secs).contains(&d) => d,
+        Some(_) => {
+            return Err(RuleError::invalid(
+                "duration_secs",
+                format!(
+                    "an approver may only shorten the duration: between 1 s and {}",
+                    crate::format::duration(req.duration_secs)
+                ),
+            ));
+        }
+    };
+    let approval = Approval {
+        approver_id: actor_id,
+        duration_secs,
+    };
+    let count = req.approvals.len() as u32 + 1;
+    let complete = count >= req.approvals_required;
+    let state = req.state.apply(RequestEvent::Approval { complete })?;
+    let outcome = if complete {
+        let shortest = req
+            .approvals
+            .iter()
+            .map(|a| a.duration_secs)
+            .chain([duration_secs])
+            .min()
+            .unwrap_or(duration_secs);
+        ApprovalOutcome::Granted {
+            duration_secs: shortest,
+        }
+    } else {
+        ApprovalOutcome::AwaitingMore {
+            remaining: req.approvals_required - count,
+        }
+    };
+    Ok((approval, state, outcome))
+}
+
+/// Denies a request; returns the trimmed comment, which is required.
+pub fn decide_denial(
+    req: &Decidable<'_>,
+    actor_id: UserId,
+    actor_roles: &[Role],
+    comment: &str,
+) -> Result<(RequestState, String), RuleError> {
+    let state = req.state.apply(RequestEvent::Deny)?;
+    req.check_decider(actor_id, actor_roles)?;
+    let comment = required_text("comment", comment, "say why the request is denied")?;
+    Ok((state, comment))
+}
+
+/// Only the requester may withdraw their own pending request.
+pub fn decide_cancel(
+    state: RequestState,
+    requester_id: UserId,
+    actor_id: UserId,
+) -> Result<RequestState, RuleError> {
+    let next = state.apply(RequestEvent::Cancel)?;
+    if actor_id != requester_id {
+        return Err(RuleError::Forbidden(
+            "only the requester may cancel a request".into(),
+        ));
+    }
+    Ok(next)
+}
+
+/// Who may end a grant early: the identity's owners, approvers and admins.
+pub fn may_revoke(actor_is_owner: bool, actor_roles: &[Role]) -> bool {
+    actor_is_owner || actor_roles.contains(&Role::Approver) || actor_roles.contains(&Role::Admin)
+}
+
+/// Revokes a live grant; returns the new state and the trimmed reason, which is required.
+pub fn decide_revoke(
+    state: GrantState,
+    actor_is_owner: bool,
+    actor_roles: &[Role],
+    reason: &str,
+) -> Result<(GrantState, String), RuleError> {
+    if !may_revoke(actor_is_owner, actor_roles) {
+        return Err(RuleError::Forbidden(
+            "only an owner of the identity, an approver or an admin may revoke a grant".into(),
+        ));
+    }
+    let next = state.apply(crate::state::GrantEvent::Revoke)?;
+    let reason = required_text("reason", reason, "say why access ends early")?;
+    Ok((next, reason))
+}
+
+/// A credential is issued only to an owner of the identity, for a grant live right now.
+pub fn check_credential_issue(
+    state: GrantState,
+    actor_is_owner: bool,
+    secs_left: i64,
+) -> Result<(), RuleError> {
+    if !actor_is_owner {
+        return Err(RuleError::Forbidden(
+            "only an owner of the identity may fetch its credential".into(),
+        ));
+    }
+    if state != GrantState::Active || secs_left <= 0 {
+        return Err(RuleError::Conflict(format!(
+            "credentials are issued only for active grants; this grant is {}",
+            if state == GrantState::Active {
+                "past its expiry"
+            } else {
+                state.as_str()
+            }
+        )));
+    }
+    Ok(())
+}
+
+fn required_text(field: &'static str, text: &str, hint: &str) -> Result<String, RuleError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(RuleError::invalid(
+            field,
+            format!("{field} is required: {hint}"),
+        ));
+    }
+    if text.chars().count() > TEXT_MAX_CHARS {
+        return Err(RuleError::invalid(
+            field,
+            format!("{field} must be at most {TEXT_MAX_CHARS} characters"),
+        ));
+    }
+    Ok(text.to_string())
+}
+
+/// Durations offered as one-click presets in the request form: those the policy allows,
+/// then the maximum itself.
+pub fn duration_presets(policy: &Policy) -> Vec<i64> {
+    let mut presets: Vec<i64> = [15 * 60, 3600, 4 * 3600]
+        .into_iter()
+        .filter(|d| *d < policy.max_duration_secs)
+        .collect();
+    presets.push(policy.max_duration_secs);
+    presets
+}
+
+/// "Needs 2 approvals · at most 2 h · ticket required".
+pub fn describe_policy(policy: &Policy) -> String {
+    let approvals = match policy.approvals_required {
+        1 => "Needs 1 approval".to_string(),
+        n => format!("Needs {n} approvals"),
+    };
+    let mut parts = vec![
+        approvals,
+        format!(
+            "at most {}",
+            crate::format::duration(policy.max_duration_secs)
+        ),
+    ];
+    if policy.ticket_required {
+        parts.push("ticket required".into());
+    }
+    parts.join(" · ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn policy(approvals_required: u32, max: i64) -> Policy {
+        Policy {
+            approvals_required,
+            max_duration_secs: max,
+            ticket_required: false,
+        }
+    }
+
+    fn justification(task: &str) -> Justification {
+        Justification {
+            task: task.into(),
+            ticket: None,
+        }
+    }
+
+    const REQUESTER: UserId = 1;
+    const APPROVER: &[Role] = &[Role::Approver];
+
+    fn pending(approvals: &[Approval], required: u32) -> Decidable<'_> {
+        Decidable {
+            state: RequestState::Pending,
+            requester_id: REQUESTER,
+            duration_secs: 3600,
+            approvals_required: required,
+            approvals,
+        }
+    }
+
+    #[test]
+    fn non_owner_cannot_request() {
+        let p = policy(1, 3600);
+        let privileges = vec!["read".to_string()];
+        let j = justification("rotate the reporting schema");
+        let new = NewRequest {
+            requester_owns_identity: false,
+            resource_privileges: &privileges,
+            policy: &p,
+            privilege: "read",
+            duration_secs: 60,
+            justification: &j,
+        };
+        assert!(matches!(
+            check_new_request(&new),
+            Err(RuleError::Forbidden(_))
+        ));
+    }
+
+    #[test]
+    fn durations_outside_policy_name_the_field() {
+        let p = policy(1, 3600);
+        for d in [0, -5, 3601, i64::MAX] {
+            assert_eq!(
+                check_duration(d, &p).unwrap_err().field(),
+                Some("duration_secs")
+            );
+        }
+        assert!(check_duration(1, &p).is_ok());
+        assert!(check_duration(3600, &p).is_ok());
+    }
+
+    #[test]
+    fn unknown_privilege_is_refused() {
+        let privileges = vec!["read".to_string(), "write".to_string()];
+        let err = check_privilege(&privileges, "admin").unwrap_err();
+        assert_eq!(err.field(), Some("privilege"));
+        assert!(err.to_string().contains("read, write"));
+    }
+
+    #[test]
+    fn justification_is_trimmed_and_must_say_enough() {
+        let p = policy(1, 60);
+        let err = check_justification(&justification("   fix   "), &p).unwrap_err();
+        assert_eq!(err.field(), Some("justification.task"));
+        let ok = check_justification(
+            &Justification {
+                task: "  migrate the ledger table  ".into(),
+                ticket: Some("  ".into()),
+            },
+            &p,
+        )
+        .unwrap();
+        assert_eq!(ok.task, "migrate the ledger table");
+        assert_eq!(ok.ticket, None, "a blank ticket is no ticket");
+    }
+
+    #[test]
+    fn ticket_required_by_policy() {
+        let p = Policy {
+            ticket_required: true,
+            ..policy(1, 60)
+        };
+        let err = check_justification(&justification("migrate the ledger"), &p).unwrap_err();
+        assert_eq!(err.field(), Some("justification.ticket"));
+    }
+
+    #[test]
+    fn approver_cannot_approve_own_request() {
+        let req = pending(&[], 1);
+        let err = decide_approval(&req, REQUESTER, APPROVER, None).unwrap_err();
+        assert!(matches!(err, RuleError::Forbidden(_)));
+    }
+
+    #[test]
+    fn non_approver_cannot_decide() {
+        let req = pending(&[], 1);
+        assert!(matches!(
+            decide_approval(&req, 2, &[Role::Requester], None),
+            Err(RuleError::Forbidden(_))
+        ));
+        assert!(matches!(
+            decide_denial(&req, 2, &[Role::Reviewer], "no"),
+            Err(RuleError::Forbidden(_))
+        ));
+    }
+
+    #[test]
+    fn approver_may_only_shorten() {
+        let req = pending(&[], 1);
+        for d in [0, 3601, -1] {
+            let err = decide_approval(&req, 2, APPROVER, Some(d)).unwrap_err();
+            assert_eq!(err.field(), Some("duration_secs"));
+        }
+        let (_, state, outcome) = decide_approval(&req, 2, APPROVER, Some(600)).unwrap();
+        assert_eq!(state, RequestState::Approved);
+        assert_eq!(outcome, ApprovalOutcome::Granted { duration_secs: 600 });
+    }
+
+    #[test]
+    fn two_approvals_needed_and_shortest_wins() {
+        let first = Approval {
+            approver_id: 2,
+            duration_secs: 900,
+        };
+        let req = pending(std::slice::from_ref(&first), 2);
+        let err = decide_approval(&req, 2, APPROVER, None).unwrap_err();
+        assert!(matches!(err, RuleError::Conflict(_)), "same approver twice");
+        let (_, state, outcome) = decide_approval(&req, 3, APPROVER, None).unwrap();
+        assert_eq!(state, RequestState::Approved);
+        assert_eq!(outcome, ApprovalOutcome::Granted { duration_secs: 900 });
+
+        let (_, state, outcome) = decide_approval(&pending(&[], 2), 3, APPROVER, None).unwrap();
+        assert_eq!(state, RequestState::Pending);
+        assert_eq!(outcome, ApprovalOutcome::AwaitingMore { remaining: 1 });
+    }
+
+    #[test]
+    fn denial_needs_a_comment() {
+        let req = pending(&[], 1);
+        let err = decide_denial(&req, 2, APPROVER, "  ").unwrap_err();
+        assert_eq!(err.field(), Some("comment"));
+        let (state, comment) = decide_denial(&req, 2, APPROVER, " not this week ").unwrap();
+        assert_eq!(state, RequestState::Denied);
+        assert_eq!(comment, "not this week");
+    }
+
+    #[test]
+    fn only_requester_cancels() {
+        assert!(decide_cancel(RequestState::Pending, REQUESTER, 2).is_err());
+        assert_eq!(
+            decide_cancel(RequestState::Pending, REQUESTER, REQUESTER),
+            Ok(RequestState::Cancelled)
+        );
+        assert!(matches!(
+            decide_cancel(RequestState::Denied, REQUESTER, REQUESTER),
+            Err(RuleError::Conflict(_))
+        ));
+    }
+
+    #[test]
+    fn revoke_needs_permission_reason_and_live_grant() {
+        assert!(matches!(
+            decide_revoke(GrantState::Active, false, &[Role::Requester], "leak"),
+            Err(RuleError::Forbidden(_))
+        ));
+        assert_eq!(
+            decide_revoke(GrantState::Active, true, &[], " ")
+                .unwrap_err()
+                .field(),
+            Some("reason")
+        );
+        assert!(matches!(
+            decide_revoke(GrantState::Expired, true, &[], "done"),
+            Err(RuleError::Conflict(_))
+        ));
+        assert_eq!(
+            decide_revoke(GrantState::Active, false, APPROVER, " done early "),
+            Ok((GrantState::Revoked, "done early".into()))
+        );
+    }
+
+    #[test]
+    fn credentials_only_for_live_grants_and_owners() {
+        assert!(check_credential_issue(GrantState::Active, true, 10).is_ok());
+        assert!(check_credential_issue(GrantState::Active, false, 10).is_err());
+        assert!(check_credential_issue(GrantState::Active, true, 0).is_err());
+        assert!(check_credential_issue(GrantState::Revoked, true, 10).is_err());
+    }
+
+    #[test]
+    fn presets_never_exceed_the_maximum() {
+        assert_eq!(duration_presets(&policy(1, 7200)), vec![900, 3600, 7200]);
+        assert_eq!(duration_presets(&policy(1, 600)), vec![600]);
+        assert_eq!(
+            describe_policy(&policy(2, 7200)),
+            "Needs 2 approvals · at most 2 h"
+        );
+    }
+
+    /// One thing that can happen to a pending request in the property test below.
+    #[derive(Debug, Clone)]
+    enum Op {
+        Approve {
+            actor: UserId,
+            shorten_to: Option<i64>,
+        },
+        Deny {
+            actor: UserId,
+        },
+        Cancel {
+            actor: UserId,
+        },
+        Expire,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (0..5i64, proptest::option::of(-10..5000i64))
+                .prop_map(|(actor, shorten_to)| Op::Approve { actor, shorten_to }),
+            1 => (0..5i64).prop_map(|actor| Op::Deny { actor }),
+            1 => (0..5i64).prop_map(|actor| Op::Cancel { actor }),
+            1 => Just(Op::Expire),
+        ]
+    }
+
+    /// Users 0..4 all hold the approver role except user 4; user 1 filed the request.
+    fn roles_of(user: UserId) -> &'static [Role] {
+        if user == 4 {
+            &[Role::Requester]
+        } else {
+            APPROVER
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn no_event_sequence_reaches_an_illegal_state(
+            required in 1u32..4,
+            max in 1i64..4000,
+            asked in 1i64..4000,
+            ops in proptest::collection::vec(op(), 0..12),
+        ) {
+            let p = policy(required, max);
+            prop_assume!(check_duration(asked, &p).is_ok());
+            let mut state = RequestState::Pending;
+            let mut approvals: Vec<Approval> = Vec::new();
+            let mut granted: Option<i64> = None;
+            for op in ops {
+                let before = state;
+                let req = Decidable {
+                    state,
+                    requester_id: REQUESTER,
+                    duration_secs: asked,
+                    approvals_required: required,
+                    approvals: &approvals,
+                };
+                let result = match op {
+                    Op::Approve { actor, shorten_to } => {
+                        decide_approval(&req, actor, roles_of(actor), shorten_to).map(
+                            |(approval, next, outcome)| {
+                                approvals.push(approval);
+                                if let ApprovalOutcome::Granted { duration_secs } = outcome {
+                                    granted = Some(duration_secs);
+                                }
+                                next
+                            },
+                        )
+                    }
+                    Op::Deny { actor } => {
+                        decide_denial(&req, actor, roles_of(actor), "no").map(|(s, _)| s)
+                    }
+                    Op::Cancel { actor } => decide_cancel(state, REQUESTER, actor),
+                    Op::Expire => state.apply(RequestEvent::Expire).map_err(Into::into),
+                };
+                match result {
+                    Ok(next) => state = next,
+                    Err(_) => prop_assert_eq!(state, before, "a refused event changed state"),
+                }
+                if before.is_final() {
+                    prop_assert_eq!(state, before, "a final state moved");
+                }
+            }
+            // Nobody approved their own request, and nobody approved twice.
+            prop_assert!(approvals.iter().all(|a| a.approver_id != REQUESTER));
+            let mut ids: Vec<_> = approvals.iter().map(|a| a.approver_id).collect();
+            ids.sort();
+            ids.dedup();
+            prop_assert_eq!(ids.len(), approvals.len());
+            // Approved exactly when enough distinct approvers agreed, for no longer than asked.
+            prop_assert_eq!(state == RequestState::Approved, granted.is_some());
+            if let Some(d) = granted {
+                prop_assert_eq!(approvals.len() as u32, required);
+                prop_assert!((1..=asked).contains(&d) && d <= max);
+            } else {
+                prop_assert!((approvals.len() as u32) < required);
+            }
+        }
+
+        #[test]
+        fn accepted_durations_never_exceed_policy(max in 1i64..1_000_000, d in any::<i64>()) {
+            let ok = check_duration(d, &policy(1, max)).is_ok();
+            prop_assert_eq!(ok, (1..=max).contains(&d));
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! Finding and installing the tools the portal build and the browser tests need.
+
+use crate::{Result, root, run};
+use std::path::PathBuf;
+use std::process::Command;
+
+const TRUNK_VERSION: &str = "0.21.14";
+/// trunk 0.21 accepts only this wasm-opt; Debian's binaryen (108) builds a broken wasm.
+const BINARYEN_NPM: &str = "binaryen@123.0.0";
+
+fn output(cmd: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(cmd).args(args).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn cargo_bin(name: &str) -> PathBuf {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .unwrap_or_else(|| PathBuf::from(".cargo"));
+    home.join("bin").join(name)
+}
+
+pub fn trunk() -> PathBuf {
+    cargo_bin("trunk")
+}
+
+fn tools_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+        .join("tools")
+}
+
+/// PATH with cargo's bin directory and the npm-installed wasm-opt first, for trunk.
+pub fn path_with_tools() -> std::ffi::OsString {
+    let mut dirs = vec![
+        tools_dir().join("node_modules").join(".bin"),
+        cargo_bin("").to_path_buf(),
+    ];
+    if let Some(path) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&path));
+    }
+    std::env::join_paths(dirs).expect("PATH entries are valid")
+}
+
+/// The wasm-bindgen version Cargo.lock pins; the CLI must match it exactly.
+fn locked_wasm_bindgen() -> Result<String> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock"))
+        .map_err(|e| format!("cannot read Cargo.lock: {e}"))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == "name = \"wasm-bindgen\""
+            && let Some(version) = lines.next().and_then(|l| l.strip_prefix("version = "))
+        {
+            return Ok(version.trim_matches('"').to_string());
+        }
+    }
+    Err("Cargo.lock does not pin wasm-bindgen".into())
+}
+
+pub fn ensure_portal_toolchain() -> Result {
+    let targets = output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
+    if !targets
+        .lines()
+        .any(|t| t.trim() == "wasm32-unknown-unknown")
+    {
+        run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
+    }
+    let trunk = trunk();
+    let trunk_version = output(&trunk.to_string_lossy(), &["--version"]).unwrap_or_default();
+    if !trunk_version.contains(TRUNK_VERSION) {
+        run(crate::cargo().args(["install", "trunk", "--version", TRUNK_VERSION, "--locked"]))?;
+    }
+    let wanted = locked_wasm_bindgen()?;
+    let bindgen = cargo_bin("wasm-bindgen");
+    let have = output(&bindgen.to_string_lossy(), &["--version"]).unwrap_or_default();
+    if !have.split_whitespace().any(|v| v == wanted) {
+        // Not --locked: its lock file names a crate version the registry no longer has.
+        run(crate::cargo().args(["install", "wasm-bindgen-cli", "--version", &wanted]))?;
+    }
+    let wasm_opt = tools_dir()
+        .join("node_modules")
+        .join(".bin")
+        .join("wasm-opt");
+    if !wasm_opt.exists() {
+        std::fs::create_dir_all(tools_dir()).map_err(|e| e.to_string())?;
+        run(Command::new("npm").args([
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--prefix",
+            &tools_dir().to_string_lossy(),
+            BINARYEN_NPM,
+        ]))?;
+    }
+    Ok(())
+}
+
+/// Debian's Chromium and ChromeDriver, for the end-to-end tests.
+pub fn ensure_browser() -> Result {
+    let have = |p: &str| std::path::Path::new(p).exists();
+    if have("/usr/bin/chromium") && have("/usr/bin/chromedriver") {
+        return Ok(());
+    }
+    let root_user = output("id", &["-u"]).is_some_and(|id| id.trim() == "0");
+    let apt = |args: &[&str]| {
+        let mut cmd = if root_user {
+            Command::new("apt-get")
+        } else {
+            let mut sudo = Command::new("sudo");
+            sudo.arg("apt-get");
+            sudo
+        };
+        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        cmd
+    };
+    run(&mut apt(&["update"]))?;
+    run(&mut apt(&["install", "-y", "chromium", "chromium-driver"]))
+}
