@@ -57,3 +57,34 @@ mod tests {
         assert_eq!(countdown(-5), "0:00");
     }
 }
+
+/// Relative wording of a moment `secs` away: "in 14 min", "3 h ago", "just now".
+pub fn relative(secs: i64) -> String {
+    let magnitude = secs.unsigned_abs() as i64;
+    if magnitude < 5 {
+        return "just now".into();
+    }
+    const UNITS: [(i64, &str); 4] = [(86_400, "d"), (3_600, "h"), (60, "min"), (1, "s")];
+    let (size, name) = UNITS
+        .into_iter()
+        .find(|(size, _)| magnitude >= *size)
+        .unwrap_or((1, "s"));
+    let amount = format!("{} {name}", magnitude / size);
+    if secs > 0 {
+        format!("in {amount}")
+    } else {
+        format!("{amount} ago")
+    }
+}
+
+#[cfg(test)]
+mod relative_tests {
+    #[test]
+    fn relative_times_use_the_largest_unit() {
+        assert_eq!(super::relative(0), "just now");
+        assert_eq!(super::relative(14 * 60 + 30), "in 14 min");
+        assert_eq!(super::relative(-3 * 3600 - 59), "3 h ago");
+        assert_eq!(super::relative(-40), "40 s ago");
+        assert_eq!(super::relative(2 * 86_400), "in 2 d");
+    }
+}

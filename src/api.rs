@@ -1,0 +1,182 @@
+//! The one typed client of the broker API. Every call is same-origin, so the session cookie
+//! travels with it; every state-changing call carries the CSRF header the broker demands.
+
+use gloo_net::http::{Request, RequestBuilder, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::cell::RefCell;
+use stint_core::api::*;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApiError {
+    /// The broker answered with an error body.
+    #[error("{message}")]
+    Rejected {
+        status: u16,
+        code: String,
+        message: String,
+        field: Option<String>,
+    },
+    #[error("The broker could not be reached ({0}). Check your connection and retry.")]
+    Network(String),
+}
+
+impl ApiError {
+    /// The input field the broker blamed, e.g. `duration_secs`.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            ApiError::Rejected { field, .. } => field.as_deref(),
+            ApiError::Network(_) => None,
+        }
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Rejected { status, .. } => Some(*status),
+            ApiError::Network(_) => None,
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+thread_local! {
+    static ON_UNAUTHENTICATED: RefCell<Option<Box<dyn Fn()>>> = const { RefCell::new(None) };
+}
+
+/// What to do when the broker says the session has ended (the app signs the user out).
+pub fn on_unauthenticated(f: impl Fn() + 'static) {
+    ON_UNAUTHENTICATED.with(|cell| *cell.borrow_mut() = Some(Box::new(f)));
+}
+
+async fn read<T: DeserializeOwned>(response: Response) -> ApiResult<T> {
+    let status = response.status();
+    if response.ok() {
+        return response
+            .json::<T>()
+            .await
+            .map_err(|e| ApiError::Network(format!("unreadable answer: {e}")));
+    }
+    let error = match response.json::<ErrorBody>().await {
+        Ok(body) => ApiError::Rejected {
+            status,
+            code: body.error.code,
+            message: body.error.message,
+            field: body.error.field,
+        },
+        Err(_) => ApiError::Rejected {
+            status,
+            code: "http".into(),
+            message: format!("The broker answered {status} {}", response.status_text()),
+            field: None,
+        },
+    };
+    if status == 401 {
+        ON_UNAUTHENTICATED.with(|cell| {
+            if let Some(f) = cell.borrow().as_ref() {
+                f()
+            }
+        });
+    }
+    Err(error)
+}
+
+fn network(e: gloo_net::Error) -> ApiError {
+    ApiError::Network(e.to_string())
+}
+
+fn mutation(builder: RequestBuilder) -> RequestBuilder {
+    builder.header(CSRF_HEADER, "1")
+}
+
+pub async fn get<T: DeserializeOwned>(path: &str) -> ApiResult<T> {
+    read(Request::get(path).send().await.map_err(network)?).await
+}
+
+async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> ApiResult<T> {
+    let request = mutation(Request::post(path)).json(body).map_err(network)?;
+    read(request.send().await.map_err(network)?).await
+}
+
+async fn post_empty<T: DeserializeOwned>(path: &str) -> ApiResult<T> {
+    read(
+        mutation(Request::post(path))
+            .send()
+            .await
+            .map_err(network)?,
+    )
+    .await
+}
+
+pub async fn me() -> ApiResult<MeView> {
+    get("/api/v1/me").await
+}
+
+pub async fn login(username: String, password: String) -> ApiResult<SessionView> {
+    post("/api/v1/session", &LoginBody { username, password }).await
+}
+
+pub async fn logout() -> ApiResult<()> {
+    let response = mutation(Request::delete("/api/v1/session"))
+        .send()
+        .await
+        .map_err(network)?;
+    if response.ok() {
+        Ok(())
+    } else {
+        read::<()>(response).await
+    }
+}
+
+pub async fn identities() -> ApiResult<Vec<IdentityView>> {
+    get("/api/v1/identities").await
+}
+
+pub async fn resources() -> ApiResult<Vec<ResourceView>> {
+    get("/api/v1/resources").await
+}
+
+/// `query` is the URL query without `?`, e.g. `state=pending&mine=true`.
+pub async fn requests(query: &str) -> ApiResult<Page<RequestView>> {
+    get(&format!("/api/v1/requests?{query}")).await
+}
+
+pub async fn request(id: i64) -> ApiResult<RequestDetail> {
+    get(&format!("/api/v1/requests/{id}")).await
+}
+
+pub async fn file_request(body: NewRequestBody) -> ApiResult<RequestDetail> {
+    post("/api/v1/requests", &body).await
+}
+
+pub async fn approve(id: i64, body: ApproveBody) -> ApiResult<RequestDetail> {
+    post(&format!("/api/v1/requests/{id}/approve"), &body).await
+}
+
+pub async fn deny(id: i64, comment: String) -> ApiResult<RequestDetail> {
+    post(
+        &format!("/api/v1/requests/{id}/deny"),
+        &DenyBody { comment },
+    )
+    .await
+}
+
+pub async fn cancel(id: i64) -> ApiResult<RequestDetail> {
+    post_empty(&format!("/api/v1/requests/{id}/cancel")).await
+}
+
+pub async fn grants(query: &str) -> ApiResult<Vec<GrantView>> {
+    get(&format!("/api/v1/grants?{query}")).await
+}
+
+pub async fn credential(grant_id: i64) -> ApiResult<CredentialView> {
+    post_empty(&format!("/api/v1/grants/{grant_id}/credential")).await
+}
+
+pub async fn revoke(grant_id: i64, reason: String) -> ApiResult<GrantView> {
+    post(
+        &format!("/api/v1/grants/{grant_id}/revoke"),
+        &RevokeBody { reason },
+    )
+    .await
+}

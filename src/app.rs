@@ -1,0 +1,174 @@
+//! `<App/>`: who is signed in, the ticking clock, toasts, the layout and the routes.
+
+use crate::api;
+use crate::components::toast::{ToastRegion, Toasts};
+use crate::pages::{
+    approvals::Approvals, dashboard::Dashboard, login::Login, new_request::NewRequest,
+    not_found::NotFound, request_detail::RequestDetailPage, requests::Requests,
+};
+use crate::time::Now;
+use chrono::Utc;
+use leptos::prelude::*;
+use leptos_router::components::{A, Route, Router, Routes};
+use leptos_router::path;
+use std::time::Duration;
+use stint_core::Role;
+use stint_core::api::MeView;
+
+/// The signed-in user. `None` inside `Some` means: checked, nobody is signed in.
+#[derive(Clone, Copy)]
+pub struct Auth {
+    pub me: RwSignal<Option<Option<MeView>>>,
+}
+
+impl Auth {
+    pub fn user(&self) -> Option<MeView> {
+        self.me.get().flatten()
+    }
+
+    pub fn has(&self, role: Role) -> bool {
+        self.user().is_some_and(|m| m.user.has(role))
+    }
+
+    /// Re-reads who is signed in (and the approvals badge).
+    pub fn refresh(&self) {
+        let me = self.me;
+        leptos::task::spawn_local(async move {
+            match api::me().await {
+                Ok(view) => me.set(Some(Some(view))),
+                Err(e) if e.status() == Some(401) => me.set(Some(None)),
+                // A network blip keeps whoever was signed in.
+                Err(_) => {}
+            }
+        });
+    }
+}
+
+pub fn use_auth() -> Auth {
+    expect_context::<Auth>()
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    let auth = Auth {
+        me: RwSignal::new(None),
+    };
+    provide_context(auth);
+    auth.refresh();
+    api::on_unauthenticated(move || auth.me.set(Some(None)));
+
+    let now = RwSignal::new(Utc::now());
+    provide_context(Now(now));
+    if let Ok(handle) =
+        set_interval_with_handle(move || now.set(Utc::now()), Duration::from_secs(1))
+    {
+        on_cleanup(move || handle.clear());
+    }
+    // The badge of waiting approvals stays fresh while the portal is open.
+    if let Ok(handle) = set_interval_with_handle(
+        move || {
+            if auth.user().is_some() {
+                auth.refresh();
+            }
+        },
+        Duration::from_secs(15),
+    ) {
+        on_cleanup(move || handle.clear());
+    }
+
+    provide_context(Toasts::new());
+    crate::components::theme::init();
+
+    view! {
+        <Router>
+            {move || match auth.me.get() {
+                None => view! { <div class="splash" aria-busy="true">"Loading Stint…"</div> }.into_any(),
+                Some(None) => view! { <Login/> }.into_any(),
+                Some(Some(_)) => view! { <Shell/> }.into_any(),
+            }}
+            <ToastRegion/>
+        </Router>
+    }
+}
+
+/// The signed-in layout: navigation, top bar, and the routed page.
+#[component]
+fn Shell() -> impl IntoView {
+    let auth = use_auth();
+    let sign_out = move |_| {
+        leptos::task::spawn_local(async move {
+            let _ = api::logout().await;
+            auth.me.set(Some(None));
+        });
+    };
+    let user = move || auth.user().map(|m| m.user);
+    view! {
+        <a class="skip-link" href="#main">"Skip to content"</a>
+        <div class="shell">
+            <header class="topbar">
+                <a class="brand" href="/" aria-label="Stint home">
+                    <img src="/favicon.svg" alt="" width="24" height="24"/>
+                    <span>"Stint"</span>
+                </a>
+                <div class="topbar-user">
+                    <span class="user-name" data-testid="signed-in-user">
+                        {move || user().map(|u| u.display_name).unwrap_or_default()}
+                    </span>
+                    <span class="user-roles">
+                        {move || {
+                            user()
+                                .map(|u| {
+                                    u.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+                                })
+                                .unwrap_or_default()
+                        }}
+                    </span>
+                    <crate::components::theme::ThemeToggle/>
+                    <button class="button subtle" on:click=sign_out data-testid="sign-out">
+                        "Sign out"
+                    </button>
+                </div>
+            </header>
+            <Nav/>
+            <main id="main" class="content" tabindex="-1">
+                <Routes fallback=|| view! { <NotFound/> }>
+                    <Route path=path!("/") view=Dashboard/>
+                    <Route path=path!("/login") view=Dashboard/>
+                    <Route path=path!("/requests/new") view=NewRequest/>
+                    <Route path=path!("/requests/:id") view=RequestDetailPage/>
+                    <Route path=path!("/requests") view=Requests/>
+                    <Route path=path!("/approvals") view=Approvals/>
+                </Routes>
+            </main>
+        </div>
+    }
+}
+
+/// The left navigation; `<A>` marks the current page with `aria-current="page"`.
+#[component]
+fn Nav() -> impl IntoView {
+    let auth = use_auth();
+    let waiting = move || auth.user().map(|m| m.approvals_waiting).unwrap_or(0);
+    view! {
+        <nav class="sidenav" aria-label="Main">
+            <ul>
+                <li><A href="/" exact=true>"Dashboard"</A></li>
+                <li><A href="/requests/new" exact=true>"New request"</A></li>
+                <li><A href="/requests" exact=true>"Requests"</A></li>
+                <Show when=move || auth.has(Role::Approver)>
+                    <li>
+                        <A href="/approvals">
+                            "Approvals"
+                            <Show when=move || { waiting() > 0 }>
+                                <span class="count" data-testid="approvals-count">
+                                    <span class="visually-hidden">", waiting: "</span>
+                                    {waiting}
+                                </span>
+                            </Show>
+                        </A>
+                    </li>
+                </Show>
+            </ul>
+        </nav>
+    }
+}

@@ -1,0 +1,103 @@
+//! A grant: what it gives, until when, and what its viewer may do with it.
+
+use crate::api;
+use crate::components::badges::GrantBadge;
+use crate::components::credential::CredentialBox;
+use crate::components::dialog::ConfirmDialog;
+use crate::components::time::{Countdown, RelativeTime};
+use crate::components::toast::use_toasts;
+use leptos::prelude::*;
+use stint_core::GrantState;
+use stint_core::api::GrantView;
+
+#[component]
+pub fn GrantCard(
+    grant: GrantView,
+    /// Called after the grant changed (revoked), so the page reloads its data.
+    on_change: Callback<()>,
+) -> impl IntoView {
+    let toasts = use_toasts();
+    let id = grant.id;
+    let fetch = Action::new_local(move |_: &()| api::credential(id));
+    let revoke_open = RwSignal::new(false);
+    let revoke = Action::new_local(move |reason: &String| api::revoke(id, reason.clone()));
+    let revoke_error = Signal::derive(move || {
+        revoke
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| e.to_string())
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(g)) = revoke.value().get() {
+            revoke_open.set(false);
+            toasts.show(format!(
+                "Access of {} to {} revoked",
+                g.identity.name, g.resource.name
+            ));
+            on_change.run(());
+        }
+    });
+    let title = format!(
+        "{} → {} ({})",
+        grant.identity.name, grant.resource.name, grant.privilege
+    );
+    let consequence = format!(
+        "{} loses {} access to {} now. Credentials already issued stop being accepted at once.",
+        grant.identity.name, grant.privilege, grant.resource.name
+    );
+    let live = grant.state == GrantState::Active;
+    view! {
+        <article class="card grant" data-testid="grant" data-grant-id=id>
+            <header class="card-head">
+                <h3>{title}</h3>
+                <GrantBadge state=grant.state/>
+            </header>
+            <p class="muted">
+                "For " {grant.holder.name.clone()} " · started "
+                <RelativeTime at=grant.starts_at/>
+                " · "
+                {if live {
+                    view! { <Countdown from=grant.starts_at until=grant.expires_at/> }.into_any()
+                } else {
+                    view! { "ended " <RelativeTime at=grant.ended_at.unwrap_or(grant.expires_at)/> }
+                        .into_any()
+                }}
+            </p>
+            {grant.revoke_reason.clone().map(|r| view! { <p>"Revoked: " {r}</p> })}
+            <div class="actions">
+                <Show when=move || grant.can_fetch_credential>
+                    <button
+                        class="button primary"
+                        on:click=move |_| { fetch.dispatch(()); }
+                        disabled=move || fetch.pending().get()
+                        data-testid="fetch-credential"
+                    >
+                        {move || if fetch.pending().get() { "Issuing…" } else { "Get credential" }}
+                    </button>
+                </Show>
+                <Show when=move || grant.can_revoke>
+                    <button class="button danger-outline" on:click=move |_| revoke_open.set(true) data-testid="revoke">
+                        "Revoke…"
+                    </button>
+                </Show>
+            </div>
+            {move || match fetch.value().get() {
+                Some(Ok(credential)) => view! { <CredentialBox credential/> }.into_any(),
+                Some(Err(e)) => view! { <p class="field-error" role="alert">{e.to_string()}</p> }.into_any(),
+                None => ().into_any(),
+            }}
+            <ConfirmDialog
+                open=revoke_open
+                title="Revoke this access?"
+                consequence=consequence
+                confirm_label="Revoke now"
+                reason_label="Why does access end early?"
+                pending=revoke.pending()
+                error=revoke_error
+                on_confirm=Callback::new(move |reason: String| { revoke.dispatch(reason); })
+                testid="revoke-dialog"
+            />
+        </article>
+    }
+}

@@ -1,0 +1,11 @@
+//! Reusable pieces of the portal's views.
+
+pub mod badges;
+pub mod credential;
+pub mod dialog;
+pub mod grant_card;
+pub mod states;
+pub mod theme;
+pub mod time;
+pub mod timeline;
+pub mod toast;

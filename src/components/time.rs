@@ -1,0 +1,43 @@
+//! Moments and countdowns, relative and live, with the exact time on hover and focus.
+
+use crate::time::{exact, use_now};
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use stint_core::format;
+
+/// "3 h ago" / "in 14 min", exact local and UTC time in the tooltip.
+#[component]
+pub fn RelativeTime(at: DateTime<Utc>) -> impl IntoView {
+    let now = use_now();
+    view! {
+        <time datetime=at.to_rfc3339() title=exact(at) tabindex="0">
+            {move || format::relative((at - now.get()).num_seconds())}
+        </time>
+    }
+}
+
+/// A live countdown to `until`; amber in the last tenth of the window, then "ended".
+#[component]
+pub fn Countdown(from: DateTime<Utc>, until: DateTime<Utc>) -> impl IntoView {
+    let now = use_now();
+    let total = (until - from).num_seconds().max(1);
+    let left = move || (until - now.get()).num_seconds();
+    let class = move || {
+        let l = left();
+        if l <= 0 {
+            "countdown ended"
+        } else if l * 10 < total {
+            "countdown low"
+        } else {
+            "countdown"
+        }
+    };
+    view! {
+        <time class=class datetime=until.to_rfc3339() title=exact(until) data-testid="countdown">
+            {move || {
+                let l = left();
+                if l <= 0 { "ended".to_string() } else { format!("{} left", format::countdown(l)) }
+            }}
+        </time>
+    }
+}

@@ -1,0 +1,87 @@
+//! What happened to a request, in order, from the audit trail.
+
+use crate::components::time::RelativeTime;
+use leptos::prelude::*;
+use serde_json::Value;
+use stint_core::api::AuditEventView;
+use stint_core::format;
+
+/// One sentence per event; user text stays text (Leptos escapes it).
+fn describe(event: &AuditEventView) -> String {
+    let d = &event.details;
+    let text = |key: &str| {
+        d.get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let secs = |key: &str| d.get(key).and_then(Value::as_i64).unwrap_or_default();
+    match event.action.as_str() {
+        "request.filed" => format!(
+            "filed for {} on {} ({}) for {}",
+            text("identity"),
+            text("resource"),
+            text("privilege"),
+            format::duration(secs("duration_secs"))
+        ),
+        "request.approved" => {
+            let remaining = secs("approvals_remaining");
+            let tail = if remaining > 0 {
+                format!("; {remaining} more needed")
+            } else {
+                String::new()
+            };
+            format!(
+                "approved for {}{tail}",
+                format::duration(secs("duration_secs"))
+            )
+        }
+        "request.denied" => "denied the request".into(),
+        "request.cancelled" => "cancelled the request".into(),
+        "request.expired" => "expired the request: nobody decided in time".into(),
+        "grant.activated" => format!(
+            "activated the grant for {}",
+            format::duration(secs("duration_secs"))
+        ),
+        "credential.issued" => format!("issued credential {}", text("jti")),
+        "grant.revoked" => "revoked the grant".into(),
+        "grant.expired" => "expired the grant on time".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Free text worth quoting under the event: a task, a comment, a reason.
+fn quote(event: &AuditEventView) -> Option<String> {
+    ["task", "comment", "reason"]
+        .iter()
+        .find_map(|k| event.details.get(*k).and_then(Value::as_str))
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+#[component]
+pub fn Timeline(events: Vec<AuditEventView>) -> impl IntoView {
+    view! {
+        <ol class="timeline" data-testid="timeline">
+            {events
+                .into_iter()
+                .map(|event| {
+                    let sentence = describe(&event);
+                    let quoted = quote(&event);
+                    view! {
+                        <li class="timeline-item" data-action=event.action.clone()>
+                            <div class="timeline-line">
+                                <strong>{event.actor.clone()}</strong>
+                                " "
+                                {sentence}
+                                " · "
+                                <RelativeTime at=event.at/>
+                            </div>
+                            {quoted.map(|q| view! { <blockquote>{q}</blockquote> })}
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ol>
+    }
+}

@@ -1,0 +1,183 @@
+//! The approvals queue, keyboard first: j/k move, a approves, d denies, Enter opens.
+
+use crate::api;
+use crate::app::use_auth;
+use crate::components::dialog::ConfirmDialog;
+use crate::components::states::{Empty, ErrorState, Skeleton};
+use crate::components::time::RelativeTime;
+use crate::components::toast::use_toasts;
+use crate::pages::poll;
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+use std::time::Duration;
+use stint_core::api::{ApproveBody, RequestView};
+use stint_core::format;
+
+#[component]
+pub fn Approvals() -> impl IntoView {
+    let auth = use_auth();
+    let toasts = use_toasts();
+    let queue = LocalResource::new(|| api::requests("awaiting_me=true"));
+    poll(Duration::from_secs(5), move || queue.refetch());
+    let items = move || {
+        queue
+            .get()
+            .and_then(|r| r.ok())
+            .map(|p| p.items)
+            .unwrap_or_default()
+    };
+    let selected = RwSignal::new(0_usize);
+    let help_open = RwSignal::new(false);
+
+    let approve = Action::new_local(|id: &i64| api::approve(*id, ApproveBody::default()));
+    let deny_target = RwSignal::new(None::<RequestView>);
+    let deny_open = RwSignal::new(false);
+    let deny = Action::new_local(|(id, c): &(i64, String)| api::deny(*id, c.clone()));
+    let after = move |message: String| {
+        toasts.show(message);
+        queue.refetch();
+        auth.refresh();
+    };
+    Effect::new(move |_| match approve.value().get() {
+        Some(Ok(d)) => after(format!("Request #{} approved", d.request.id)),
+        Some(Err(e)) => toasts.show(e.to_string()),
+        None => {}
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(d)) = deny.value().get() {
+            deny_open.set(false);
+            after(format!("Request #{} denied", d.request.id));
+        }
+    });
+    let open_deny = move |r: RequestView| {
+        deny_target.set(Some(r));
+        deny_open.set(true);
+    };
+
+    let navigate = use_navigate();
+    let keys = window_event_listener(leptos::ev::keydown, move |ev| {
+        let typing = ev
+            .target()
+            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(t).ok())
+            .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
+        if typing || deny_open.get_untracked() || ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
+            return;
+        }
+        let list = items();
+        let current = list.get(selected.get_untracked()).cloned();
+        match ev.key().as_str() {
+            "j" | "ArrowDown" => {
+                selected.update(|i| *i = (*i + 1).min(list.len().saturating_sub(1)))
+            }
+            "k" | "ArrowUp" => selected.update(|i| *i = i.saturating_sub(1)),
+            "a" => {
+                if let Some(r) = current {
+                    approve.dispatch(r.id);
+                }
+            }
+            "d" => {
+                if let Some(r) = current {
+                    ev.prevent_default();
+                    open_deny(r);
+                }
+            }
+            "Enter" => {
+                if let Some(r) = current {
+                    navigate(&format!("/requests/{}", r.id), Default::default());
+                }
+            }
+            "?" => help_open.update(|o| *o = !*o),
+            _ => {}
+        }
+    });
+    on_cleanup(move || keys.remove());
+
+    view! {
+        <section class="page">
+            <header class="page-head">
+                <h1>"Approvals"</h1>
+                <button class="button subtle" on:click=move |_| help_open.update(|o| *o = !*o) aria-expanded=move || help_open.get().to_string()>
+                    "Keyboard shortcuts (?)"
+                </button>
+            </header>
+            <Show when=move || help_open.get()>
+                <dl class="shortcuts card">
+                    <dt><kbd>"j"</kbd> " / " <kbd>"k"</kbd></dt><dd>"next / previous request"</dd>
+                    <dt><kbd>"a"</kbd></dt><dd>"approve as requested"</dd>
+                    <dt><kbd>"d"</kbd></dt><dd>"deny (asks for a comment)"</dd>
+                    <dt><kbd>"Enter"</kbd></dt><dd>"open the request"</dd>
+                </dl>
+            </Show>
+            {move || match queue.get() {
+                None => view! { <Skeleton rows=4/> }.into_any(),
+                Some(Err(error)) => {
+                    view! { <ErrorState error retry=Callback::new(move |_| queue.refetch())/> }.into_any()
+                }
+                Some(Ok(page)) if page.items.is_empty() => {
+                    view! { <Empty title="All caught up">"No request waits for your decision."</Empty> }.into_any()
+                }
+                Some(Ok(page)) => {
+                    view! {
+                        <ul class="queue" data-testid="approval-queue">
+                            {page
+                                .items
+                                .into_iter()
+                                .enumerate()
+                                .map(|(index, r)| {
+                                    let for_deny = r.clone();
+                                    let id = r.id;
+                                    view! {
+                                        <li
+                                            class="card queue-item"
+                                            aria-current=move || (selected.get() == index).then_some("true")
+                                            data-request-id=id
+                                        >
+                                            <div class="queue-head">
+                                                <a href=format!("/requests/{id}")>
+                                                    {format!("#{id} {} → {} ({})", r.identity.name, r.resource.name, r.privilege)}
+                                                </a>
+                                                <span class="muted">
+                                                    {format!("{} · by {} · ", format::duration(r.duration_secs), r.requester.name)}
+                                                    <RelativeTime at=r.created_at/>
+                                                </span>
+                                            </div>
+                                            <p class="prose">{r.justification.task.clone()}</p>
+                                            <p class="muted">
+                                                {r.justification.ticket.clone().map(|t| format!("Ticket {t} · ")).unwrap_or_default()}
+                                                {format!("{} of {} approvals", r.approvals.len(), r.approvals_required)}
+                                            </p>
+                                            <div class="actions">
+                                                <button class="button primary" on:click=move |_| { approve.dispatch(id); } disabled=move || approve.pending().get()>
+                                                    "Approve"
+                                                </button>
+                                                <button class="button danger-outline" on:click=move |_| open_deny(for_deny.clone())>
+                                                    "Deny…"
+                                                </button>
+                                            </div>
+                                        </li>
+                                    }
+                                })
+                                .collect_view()}
+                        </ul>
+                    }
+                        .into_any()
+                }
+            }}
+            <ConfirmDialog
+                open=deny_open
+                title="Deny this request?"
+                consequence="The request ends and no access is granted. The requester sees your comment."
+                confirm_label="Deny request"
+                reason_label="Comment for the requester"
+                pending=deny.pending()
+                error=Signal::derive(move || deny.value().get().and_then(|r| r.err()).map(|e| e.to_string()))
+                on_confirm=Callback::new(move |c: String| {
+                    if let Some(r) = deny_target.get_untracked() {
+                        deny.dispatch((r.id, c));
+                    }
+                })
+                testid="queue-deny-dialog"
+            />
+        </section>
+    }
+}

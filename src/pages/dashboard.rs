@@ -1,0 +1,104 @@
+//! What the viewer holds, what they wait for, and what waits for them.
+
+use crate::api;
+use crate::app::use_auth;
+use crate::components::grant_card::GrantCard;
+use crate::components::states::{Empty, ErrorState, Skeleton};
+use crate::pages::poll;
+use crate::pages::requests::RequestTable;
+use leptos::prelude::*;
+use std::time::Duration;
+use stint_core::Role;
+
+#[component]
+pub fn Dashboard() -> impl IntoView {
+    let auth = use_auth();
+    let grants = LocalResource::new(|| api::grants("state=active&mine=true"));
+    let pending = LocalResource::new(|| api::requests("state=pending&mine=true"));
+    let waiting = LocalResource::new(|| api::requests("awaiting_me=true"));
+    let refresh = move || {
+        grants.refetch();
+        pending.refetch();
+        waiting.refetch();
+    };
+    poll(Duration::from_secs(5), refresh);
+    let name = move || auth.user().map(|m| m.user.display_name).unwrap_or_default();
+    view! {
+        <section class="page">
+            <header class="page-head">
+                <h1>"Hello, " {name}</h1>
+                <a class="button primary" href="/requests/new">"New request"</a>
+            </header>
+
+            <section aria-labelledby="grants-title" data-testid="active-grants">
+                <h2 id="grants-title">"Your active access"</h2>
+                {move || match grants.get() {
+                    None => view! { <Skeleton rows=2/> }.into_any(),
+                    Some(Err(error)) => {
+                        view! { <ErrorState error retry=Callback::new(move |_| grants.refetch())/> }.into_any()
+                    }
+                    Some(Ok(list)) if list.is_empty() => {
+                        view! {
+                            <Empty title="No active access">
+                                "Nothing is granted to your identities right now. Need access for a task? "
+                                <a href="/requests/new">"Request it"</a>
+                                "."
+                            </Empty>
+                        }
+                            .into_any()
+                    }
+                    Some(Ok(list)) => {
+                        view! {
+                            <div class="cards">
+                                {list
+                                    .into_iter()
+                                    .map(|grant| view! { <GrantCard grant on_change=Callback::new(move |_| refresh())/> })
+                                    .collect_view()}
+                            </div>
+                        }
+                            .into_any()
+                    }
+                }}
+            </section>
+
+            <section aria-labelledby="pending-title" data-testid="my-pending">
+                <h2 id="pending-title">"Your pending requests"</h2>
+                {move || match pending.get() {
+                    None => view! { <Skeleton rows=2/> }.into_any(),
+                    Some(Err(error)) => {
+                        view! { <ErrorState error retry=Callback::new(move |_| pending.refetch())/> }.into_any()
+                    }
+                    Some(Ok(page)) if page.items.is_empty() => {
+                        view! { <Empty title="Nothing pending">"Requests you file wait here for approval."</Empty> }
+                            .into_any()
+                    }
+                    Some(Ok(page)) => view! { <RequestTable requests=page.items/> }.into_any(),
+                }}
+            </section>
+
+            <Show when=move || auth.has(Role::Approver)>
+                <section aria-labelledby="waiting-title" data-testid="waiting-for-me">
+                    <h2 id="waiting-title">"Waiting for your approval"</h2>
+                    {move || match waiting.get() {
+                        None => view! { <Skeleton rows=2/> }.into_any(),
+                        Some(Err(error)) => {
+                            view! { <ErrorState error retry=Callback::new(move |_| waiting.refetch())/> }
+                                .into_any()
+                        }
+                        Some(Ok(page)) if page.items.is_empty() => {
+                            view! { <Empty title="All caught up">"No request waits for your decision."</Empty> }
+                                .into_any()
+                        }
+                        Some(Ok(page)) => {
+                            view! {
+                                <RequestTable requests=page.items/>
+                                <p><a href="/approvals">"Open the approvals queue"</a></p>
+                            }
+                                .into_any()
+                        }
+                    }}
+                </section>
+            </Show>
+        </section>
+    }
+}

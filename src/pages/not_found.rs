@@ -1,0 +1,11 @@
+use leptos::prelude::*;
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    view! {
+        <section class="page">
+            <h1>"Page not found"</h1>
+            <p>"Nothing lives at this address. " <a href="/">"Go to the dashboard"</a></p>
+        </section>
+    }
+}

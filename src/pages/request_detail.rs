@@ -1,0 +1,271 @@
+//! One request: its facts, its decisions, its grant and everything that happened to it.
+
+use crate::api;
+use crate::app::use_auth;
+use crate::components::badges::RequestBadge;
+use crate::components::dialog::ConfirmDialog;
+use crate::components::grant_card::GrantCard;
+use crate::components::states::{ErrorState, Skeleton};
+use crate::components::time::RelativeTime;
+use crate::components::timeline::Timeline;
+use crate::components::toast::use_toasts;
+use crate::pages::poll;
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use std::time::Duration;
+use stint_core::RequestState;
+use stint_core::api::{ApproveBody, RequestDetail};
+use stint_core::format;
+
+#[component]
+pub fn RequestDetailPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|id| id.parse::<i64>().ok())
+    };
+    let detail = LocalResource::new(move || {
+        let id = id();
+        async move {
+            match id {
+                Some(id) => api::request(id).await,
+                None => Err(api::ApiError::Rejected {
+                    status: 404,
+                    code: "not_found".into(),
+                    message: "There is no such request.".into(),
+                    field: None,
+                }),
+            }
+        }
+    });
+    // Follow decisions made elsewhere (an approver, the sweeper).
+    poll(Duration::from_secs(3), move || detail.refetch());
+    let reload = Callback::new(move |_| detail.refetch());
+    view! {
+        <section class="page">
+            {move || match detail.get() {
+                None => view! { <Skeleton rows=8/> }.into_any(),
+                Some(Err(error)) => view! { <ErrorState error retry=reload/> }.into_any(),
+                Some(Ok(d)) => view! { <Detail detail=d reload/> }.into_any(),
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn Detail(detail: RequestDetail, reload: Callback<()>) -> impl IntoView {
+    let auth = use_auth();
+    let r = detail.request.clone();
+    let me = auth.user().map(|m| m.user.id);
+    let mine_and_pending = Some(r.requester.id) == me && r.state == RequestState::Pending;
+    let progress = format!(
+        "{} of {} approvals",
+        r.approvals.len(),
+        r.approvals_required
+    );
+    view! {
+        <header class="page-head">
+            <div>
+                <p class="eyebrow">{format!("Request #{}", r.id)}</p>
+                <h1>{format!("{} → {} ({})", r.identity.name, r.resource.name, r.privilege)}</h1>
+            </div>
+            <RequestBadge state=r.state/>
+        </header>
+
+        <div class="detail-grid">
+            <div class="detail-main">
+                <dl class="facts card">
+                    <dt>"Requested by"</dt>
+                    <dd data-testid="requester">{r.requester.name.clone()}</dd>
+                    <dt>"Duration"</dt>
+                    <dd>{format::duration(r.duration_secs)}</dd>
+                    <dt>"Task"</dt>
+                    <dd class="prose" data-testid="task-text">{r.justification.task.clone()}</dd>
+                    <dt>"Ticket"</dt>
+                    <dd>{r.justification.ticket.clone().unwrap_or_else(|| "—".into())}</dd>
+                    <dt>"Filed"</dt>
+                    <dd><RelativeTime at=r.created_at/></dd>
+                    <dt>"Approvals"</dt>
+                    <dd>
+                        {progress}
+                        {r.approvals
+                            .iter()
+                            .map(|a| {
+                                let comment = a.comment.clone().map(|c| format!(": “{c}”")).unwrap_or_default();
+                                view! {
+                                    <div class="muted">
+                                        {format!("{} approved for {}{}", a.approver.name, format::duration(a.duration_secs), comment)}
+                                    </div>
+                                }
+                            })
+                            .collect_view()}
+                    </dd>
+                    {(r.state == RequestState::Pending)
+                        .then(|| view! {
+                            <dt>"Expires undecided"</dt>
+                            <dd><RelativeTime at=r.pending_expires_at/></dd>
+                        })}
+                    {r.decision_comment
+                        .clone()
+                        .map(|c| view! {
+                            <dt>"Decision comment"</dt>
+                            <dd class="prose" data-testid="decision-comment">{c}</dd>
+                        })}
+                </dl>
+
+                {r.can_decide.then(|| view! { <Decide request_id=r.id requested_secs=r.duration_secs reload/> })}
+                {mine_and_pending.then(|| view! { <CancelRequest request_id=r.id reload/> })}
+                {detail.grant.clone().map(|grant| view! {
+                    <section aria-labelledby="grant-title">
+                        <h2 id="grant-title">"Grant"</h2>
+                        <GrantCard grant on_change=reload/>
+                    </section>
+                })}
+            </div>
+            <aside class="detail-side" aria-labelledby="timeline-title">
+                <h2 id="timeline-title">"Timeline"</h2>
+                <Timeline events=detail.timeline.clone()/>
+            </aside>
+        </div>
+    }
+}
+
+/// Approve (optionally for less time) or deny with a comment.
+#[component]
+fn Decide(request_id: i64, requested_secs: i64, reload: Callback<()>) -> impl IntoView {
+    let toasts = use_toasts();
+    let duration = RwSignal::new(requested_secs);
+    let comment = RwSignal::new(String::new());
+    let approve =
+        Action::new_local(move |body: &ApproveBody| api::approve(request_id, body.clone()));
+    let deny_open = RwSignal::new(false);
+    let deny = Action::new_local(move |c: &String| api::deny(request_id, c.clone()));
+    Effect::new(move |_| {
+        if let Some(Ok(d)) = approve.value().get() {
+            toasts.show(if d.request.state == RequestState::Approved {
+                format!("Request #{request_id} approved: access is live")
+            } else {
+                format!("Approval recorded on request #{request_id}")
+            });
+            reload.run(());
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = deny.value().get() {
+            deny_open.set(false);
+            toasts.show(format!("Request #{request_id} denied"));
+            reload.run(());
+        }
+    });
+    let options: Vec<i64> = [15 * 60, 3600, 2 * 3600]
+        .into_iter()
+        .filter(|d| *d < requested_secs)
+        .chain([requested_secs])
+        .collect();
+    let on_approve = move |_| {
+        let comment = comment.get_untracked();
+        approve.dispatch(ApproveBody {
+            comment: (!comment.trim().is_empty()).then_some(comment),
+            duration_secs: (duration.get_untracked() != requested_secs)
+                .then(|| duration.get_untracked()),
+        });
+    };
+    view! {
+        <section class="card decide" aria-labelledby="decide-title" data-testid="decide">
+            <h2 id="decide-title">"Your decision"</h2>
+            <div class="field">
+                <label for="approve-duration">"Grant for"</label>
+                <select
+                    id="approve-duration"
+                    on:change=move |ev| duration.set(event_target_value(&ev).parse().unwrap_or(requested_secs))
+                    data-testid="approve-duration"
+                >
+                    {options
+                        .into_iter()
+                        .map(|secs| {
+                            let label = if secs == requested_secs {
+                                format!("{} (as requested)", format::duration(secs))
+                            } else {
+                                format!("{} (shorter)", format::duration(secs))
+                            };
+                            view! { <option value=secs selected=secs == requested_secs>{label}</option> }
+                        })
+                        .collect_view()}
+                </select>
+                <p class="help">"You may shorten the access, never lengthen it."</p>
+            </div>
+            <div class="field">
+                <label for="approve-comment">"Comment (optional)"</label>
+                <input
+                    id="approve-comment"
+                    prop:value=move || comment.get()
+                    on:input=move |ev| comment.set(event_target_value(&ev))
+                />
+            </div>
+            {move || {
+                approve
+                    .value()
+                    .get()
+                    .and_then(|r| r.err())
+                    .map(|e| view! { <p class="field-error" role="alert" data-testid="decide-error">{e.to_string()}</p> })
+            }}
+            <div class="actions">
+                <button
+                    class="button primary"
+                    on:click=on_approve
+                    disabled=move || approve.pending().get()
+                    data-testid="approve"
+                >
+                    {move || if approve.pending().get() { "Approving…" } else { "Approve" }}
+                </button>
+                <button class="button danger-outline" on:click=move |_| deny_open.set(true) data-testid="deny">
+                    "Deny…"
+                </button>
+            </div>
+            <ConfirmDialog
+                open=deny_open
+                title="Deny this request?"
+                consequence="The request ends and no access is granted. The requester sees your comment."
+                confirm_label="Deny request"
+                reason_label="Comment for the requester"
+                pending=deny.pending()
+                error=Signal::derive(move || deny.value().get().and_then(|r| r.err()).map(|e| e.to_string()))
+                on_confirm=Callback::new(move |c: String| { deny.dispatch(c); })
+                testid="deny-dialog"
+            />
+        </section>
+    }
+}
+
+#[component]
+fn CancelRequest(request_id: i64, reload: Callback<()>) -> impl IntoView {
+    let toasts = use_toasts();
+    let open = RwSignal::new(false);
+    let cancel = Action::new_local(move |_: &String| api::cancel(request_id));
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = cancel.value().get() {
+            open.set(false);
+            toasts.show(format!("Request #{request_id} cancelled"));
+            reload.run(());
+        }
+    });
+    view! {
+        <div class="actions">
+            <button class="button danger-outline" on:click=move |_| open.set(true) data-testid="cancel-request">
+                "Cancel request…"
+            </button>
+        </div>
+        <ConfirmDialog
+            open
+            title="Cancel this request?"
+            consequence="Approvers will no longer see it and it cannot be approved. File a new one if you need access later."
+            confirm_label="Cancel request"
+            pending=cancel.pending()
+            error=Signal::derive(move || cancel.value().get().and_then(|r| r.err()).map(|e| e.to_string()))
+            on_confirm=Callback::new(move |_| { cancel.dispatch(String::new()); })
+            testid="cancel-dialog"
+        />
+    }
+}
