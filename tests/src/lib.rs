@@ -1,1 +1,192 @@
+//! The stack an end-to-end test drives: a real broker (demo data, fresh SQLite file) serving
+//! the portal Trunk built, and a chromedriver whose headless Chromium sessions act as users.
+//!
+//! The tests are `#[ignore]`d in a plain `cargo test` because they need the built portal
+//! and Chromium; `cargo xtask test` builds and installs both, then runs them.
 
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+use stint_broker::Broker;
+use stint_broker::clock::SystemClock;
+use stint_broker::config::Config;
+
+/// How long a page may take to show what a test waits for.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+pub struct Stack {
+    pub base: String,
+    webdriver: String,
+    chromedriver: Child,
+    stop_broker: Option<tokio::sync::oneshot::Sender<()>>,
+    _data: tempfile::TempDir,
+    profiles: tempfile::TempDir,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+impl Stack {
+    pub async fn start() -> Stack {
+        let portal = PathBuf::from(std::env::var("STINT_PORTAL_DIR").expect(
+            "STINT_PORTAL_DIR names the built portal; run these tests with `cargo xtask test`",
+        ));
+        assert!(
+            portal.join("index.html").exists(),
+            "no built portal in {}; run `cargo xtask portal`",
+            portal.display()
+        );
+        let data = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let mut config = Config::new(format!(
+            "sqlite://{}",
+            data.path().join("stint.db").display()
+        ));
+        config.demo = true;
+        config.portal_dir = Some(portal);
+        config.issuer = base.clone();
+        config.secure_cookies = false;
+        let broker = Broker::open(config, Arc::new(SystemClock)).await.unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(broker.serve(listener, async {
+            let _ = stopped.await;
+        }));
+
+        let port = free_port();
+        // Its own process group, so the browsers it starts die with it whatever happens.
+        let chromedriver = {
+            use std::os::unix::process::CommandExt;
+            Command::new("/usr/bin/chromedriver")
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .process_group(0)
+                .spawn()
+                .expect("chromedriver (Debian's chromium-driver) is installed")
+        };
+        let webdriver = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Stack {
+            base,
+            webdriver,
+            chromedriver,
+            stop_broker: Some(stop),
+            _data: data,
+            profiles: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// A fresh headless Chromium with its own profile: one person at one desk.
+    pub async fn browser(&self) -> Client {
+        let profile = tempfile::Builder::new()
+            .tempdir_in(self.profiles.path())
+            .unwrap()
+            .keep();
+        let capabilities = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--no-first-run", "--window-size=1280,900",
+                    format!("--user-data-dir={}", profile.display()),
+                ],
+            },
+        });
+        let Value::Object(capabilities) = capabilities else {
+            unreachable!()
+        };
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&self.webdriver)
+            .await
+            .expect("a Chromium session")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop_broker.take() {
+            let _ = stop.send(());
+        }
+        let pgid = self.chromedriver.id();
+        let _ = Command::new("kill")
+            .args(["-s", "KILL", "--", &format!("-{pgid}")])
+            .status();
+        let _ = self.chromedriver.wait();
+    }
+}
+
+/// Waits for the element matching `css`.
+pub async fn find(c: &Client, css: &str) -> Element {
+    c.wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no `{css}` on the page: {e}"))
+}
+
+/// Waits until the element matching `css` reads `expected` (contains it).
+pub async fn wait_text(c: &Client, css: &str, expected: &str) -> String {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let mut last = String::new();
+    while tokio::time::Instant::now() < deadline {
+        if let Ok(el) = c.find(Locator::Css(css)).await
+            && let Ok(text) = el.text().await
+        {
+            if text.contains(expected) {
+                return text;
+            }
+            last = text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("`{css}` never read `{expected}`; last it read `{last}`")
+}
+
+pub async fn type_into(c: &Client, css: &str, text: &str) {
+    find(c, css).await.send_keys(text).await.unwrap();
+}
+
+pub async fn click(c: &Client, css: &str) {
+    find(c, css).await.click().await.unwrap();
+}
+
+pub async fn sign_in(c: &Client, stack: &Stack, username: &str) {
+    c.goto(&stack.url("/")).await.unwrap();
+    type_into(c, "[data-testid=username]", username).await;
+    type_into(c, "[data-testid=password]", stint_broker::demo::PASSWORD).await;
+    click(c, "[data-testid=sign-in]").await;
+    find(c, "[data-testid=signed-in-user]").await;
+}
+
+/// Saves a screenshot when STINT_SCREENSHOTS names a directory (for looking at pages).
+pub async fn screenshot(c: &Client, name: &str) {
+    if let Some(dir) = std::env::var_os("STINT_SCREENSHOTS") {
+        let png = c.screenshot().await.unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(PathBuf::from(dir).join(format!("{name}.png")), png).unwrap();
+    }
+}
