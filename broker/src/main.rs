@@ -40,6 +40,10 @@ enum Command {
         /// The `iss` of issued credentials; defaults to http://LISTEN.
         #[arg(long, env = "STINT_ISSUER")]
         issuer: Option<String>,
+        /// How long a request may wait for a decision before it expires, in seconds.
+        #[arg(long, env = "STINT_PENDING_TTL_SECS", default_value_t = 24 * 3600,
+              value_parser = clap::value_parser!(i64).range(1..))]
+        pending_ttl_secs: i64,
         /// Seed demo users and data into an empty database (loopback only).
         #[arg(long)]
         demo: bool,
@@ -59,30 +63,30 @@ async fn main() -> anyhow::Result<()> {
             database_url,
             portal,
             issuer,
+            pending_ttl_secs,
             demo,
-        } => serve(listen, database_url, portal, issuer, demo).await,
+        } => {
+            let mut config = Config::new(database_url);
+            config.portal_dir = portal;
+            config.issuer = issuer.unwrap_or_else(|| format!("http://{listen}"));
+            config.pending_ttl = chrono::Duration::seconds(pending_ttl_secs);
+            // Browsers refuse Secure cookies over plain HTTP except on loopback, where it
+            // is safe to go without.
+            config.secure_cookies = !listen.ip().is_loopback();
+            config.demo = demo;
+            serve(listen, config).await
+        }
     }
 }
 
-async fn serve(
-    listen: SocketAddr,
-    database_url: String,
-    portal: Option<PathBuf>,
-    issuer: Option<String>,
-    demo: bool,
-) -> anyhow::Result<()> {
+async fn serve(listen: SocketAddr, config: Config) -> anyhow::Result<()> {
+    let demo = config.demo;
     if demo && !listen.ip().is_loopback() {
         anyhow::bail!(
             "--demo uses a published password; it listens on loopback only, not {listen}"
         );
     }
-    create_sqlite_parent(&database_url)?;
-    let mut config = Config::new(database_url);
-    config.portal_dir = portal;
-    config.issuer = issuer.unwrap_or_else(|| format!("http://{listen}"));
-    // Browsers refuse Secure cookies over plain HTTP except on loopback, where it is safe.
-    config.secure_cookies = !listen.ip().is_loopback();
-    config.demo = demo;
+    create_sqlite_parent(&config.database_url)?;
     let broker = Broker::open(config, Arc::new(SystemClock)).await?;
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;

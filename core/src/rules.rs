@@ -6,6 +6,7 @@
 
 use crate::model::{Policy, Role};
 use crate::state::{GrantState, RequestEvent, RequestState, TransitionError};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub type UserId = i64;
@@ -186,6 +187,9 @@ pub struct Decidable<'a> {
     /// The policy's approval count when the request was filed.
     pub approvals_required: u32,
     pub approvals: &'a [Approval],
+    /// When the request expires undecided, and the moment of the decision.
+    pub pending_expires_at: DateTime<Utc>,
+    pub now: DateTime<Utc>,
 }
 
 /// What an approval leads to.
@@ -198,6 +202,16 @@ pub enum ApprovalOutcome {
 }
 
 impl Decidable<'_> {
+    /// A request past its deadline is expired even before the sweeper records it.
+    fn check_open(&self) -> Result<(), RuleError> {
+        if self.state == RequestState::Pending && self.now >= self.pending_expires_at {
+            return Err(RuleError::Conflict(
+                "this request expired undecided; the requester must file a new one".into(),
+            ));
+        }
+        Ok(())
+    }
+
     fn check_decider(&self, actor_id: UserId, actor_roles: &[Role]) -> Result<(), RuleError> {
         if !actor_roles.contains(&Role::Approver) {
             return Err(RuleError::Forbidden(
@@ -216,6 +230,7 @@ impl Decidable<'_> {
 /// Whether this user could approve the request now (used to list "waiting for me").
 pub fn may_approve(req: &Decidable<'_>, actor_id: UserId, actor_roles: &[Role]) -> bool {
     req.state == RequestState::Pending
+        && req.check_open().is_ok()
         && req.check_decider(actor_id, actor_roles).is_ok()
         && !req.approvals.iter().any(|a| a.approver_id == actor_id)
 }
@@ -230,6 +245,7 @@ pub fn decide_approval(
 ) -> Result<(Approval, RequestState, ApprovalOutcome), RuleError> {
     req.state
         .apply(RequestEvent::Approval { complete: false })?;
+    req.check_open()?;
     req.check_decider(actor_id, actor_roles)?;
     if req.approvals.iter().any(|a| a.approver_id == actor_id) {
         return Err(RuleError::Conflict(
@@ -283,6 +299,7 @@ pub fn decide_denial(
     comment: &str,
 ) -> Result<(RequestState, String), RuleError> {
     let state = req.state.apply(RequestEvent::Deny)?;
+    req.check_open()?;
     req.check_decider(actor_id, actor_roles)?;
     let comment = required_text("comment", comment, "say why the request is denied")?;
     Ok((state, comment))
@@ -311,6 +328,7 @@ pub fn may_revoke(actor_is_owner: bool, actor_roles: &[Role]) -> bool {
 /// Revokes a live grant; returns the new state and the trimmed reason, which is required.
 pub fn decide_revoke(
     state: GrantState,
+    secs_left: i64,
     actor_is_owner: bool,
     actor_roles: &[Role],
     reason: &str,
@@ -319,6 +337,9 @@ pub fn decide_revoke(
         return Err(RuleError::Forbidden(
             "only an owner of the identity, an approver or an admin may revoke a grant".into(),
         ));
+    }
+    if state == GrantState::Active && secs_left <= 0 {
+        return Err(RuleError::Conflict("this grant has already expired".into()));
     }
     let next = state.apply(crate::state::GrantEvent::Revoke)?;
     let reason = required_text("reason", reason, "say why access ends early")?;
@@ -419,6 +440,10 @@ mod tests {
     const REQUESTER: UserId = 1;
     const APPROVER: &[Role] = &[Role::Approver];
 
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()
+    }
+
     fn pending(approvals: &[Approval], required: u32) -> Decidable<'_> {
         Decidable {
             state: RequestState::Pending,
@@ -426,6 +451,8 @@ mod tests {
             duration_secs: 3600,
             approvals_required: required,
             approvals,
+            pending_expires_at: at(86_400),
+            now: at(0),
         }
     }
 
@@ -547,6 +574,23 @@ mod tests {
     }
 
     #[test]
+    fn a_request_past_its_deadline_takes_no_decision() {
+        let req = Decidable {
+            now: at(86_400),
+            ..pending(&[], 1)
+        };
+        assert!(matches!(
+            decide_approval(&req, 2, APPROVER, None),
+            Err(RuleError::Conflict(_))
+        ));
+        assert!(matches!(
+            decide_denial(&req, 2, APPROVER, "late"),
+            Err(RuleError::Conflict(_))
+        ));
+        assert!(!may_approve(&req, 2, APPROVER));
+    }
+
+    #[test]
     fn denial_needs_a_comment() {
         let req = pending(&[], 1);
         let err = decide_denial(&req, 2, APPROVER, "  ").unwrap_err();
@@ -572,23 +616,27 @@ mod tests {
     #[test]
     fn revoke_needs_permission_reason_and_live_grant() {
         assert!(matches!(
-            decide_revoke(GrantState::Active, false, &[Role::Requester], "leak"),
+            decide_revoke(GrantState::Active, 60, false, &[Role::Requester], "leak"),
             Err(RuleError::Forbidden(_))
         ));
         assert_eq!(
-            decide_revoke(GrantState::Active, true, &[], " ")
+            decide_revoke(GrantState::Active, 60, true, &[], " ")
                 .unwrap_err()
                 .field(),
             Some("reason")
         );
         assert!(matches!(
-            decide_revoke(GrantState::Expired, true, &[], "done"),
+            decide_revoke(GrantState::Expired, 0, true, &[], "done"),
             Err(RuleError::Conflict(_))
         ));
         assert_eq!(
-            decide_revoke(GrantState::Active, false, APPROVER, " done early "),
+            decide_revoke(GrantState::Active, 60, false, APPROVER, " done early "),
             Ok((GrantState::Revoked, "done early".into()))
         );
+        assert!(matches!(
+            decide_revoke(GrantState::Active, 0, true, &[], "too late"),
+            Err(RuleError::Conflict(_))
+        ));
     }
 
     #[test]
@@ -665,6 +713,8 @@ mod tests {
                     duration_secs: asked,
                     approvals_required: required,
                     approvals: &approvals,
+                    pending_expires_at: at(86_400),
+                    now: at(0),
                 };
                 let result = match op {
                     Op::Approve { actor, shorten_to } => {

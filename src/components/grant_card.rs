@@ -50,7 +50,7 @@ pub fn GrantCard(
     view! {
         <article class="card grant" data-testid="grant" data-grant-id=id>
             <header class="card-head">
-                <h3>{title}</h3>
+                <h3><a href=format!("/requests/{}", grant.request_id)>{title}</a></h3>
                 <GrantBadge state=grant.state/>
             </header>
             <p class="muted">

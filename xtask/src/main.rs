@@ -14,6 +14,7 @@ usage: cargo xtask <command>
   demo     build the portal and start the broker with demo data on http://127.0.0.1:8080
   test     fmt, clippy (warnings denied), unit and integration tests, browser end-to-end tests
   portal   build the portal into dist/ (release)
+  bench    measure: the portal's release bundle (wasm, JS, CSS; raw and gzip)
 ";
 
 fn main() -> ExitCode {
@@ -22,6 +23,7 @@ fn main() -> ExitCode {
         Some("demo") => demo(),
         Some("test") => test(),
         Some("portal") => build_portal(),
+        Some("bench") => bench(),
         _ => {
             eprint!("{USAGE}");
             return ExitCode::from(2);
@@ -86,6 +88,45 @@ fn build_portal() -> Result {
         .env("PATH", tools::path_with_tools())
         .args(["build", "--release"]);
     run(&mut trunk)
+}
+
+/// Figures worth tracking; BENCHMARKS.md records them with this command.
+fn bench() -> Result {
+    build_portal()?;
+    step("portal bundle (dist/)");
+    let mut rows = Vec::new();
+    let entries = std::fs::read_dir(root().join("dist")).map_err(|e| e.to_string())?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let kind = match path.extension().and_then(|e| e.to_str()) {
+            Some("wasm") => "wasm",
+            Some("js") => "JS",
+            Some("css") => "CSS",
+            _ => continue,
+        };
+        let raw = entry.metadata().map_err(|e| e.to_string())?.len();
+        rows.push((kind, raw, gzip_size(&path)?));
+    }
+    rows.sort();
+    println!("| file | raw bytes | gzip -9 bytes |");
+    println!("|------|----------:|--------------:|");
+    for (kind, raw, gz) in &rows {
+        println!("| {kind} | {raw} | {gz} |");
+    }
+    let (raw, gz) = rows
+        .iter()
+        .fold((0, 0), |(r, g), (_, raw, gz)| (r + raw, g + gz));
+    println!("| total | {raw} | {gz} |");
+    Ok(())
+}
+
+fn gzip_size(path: &Path) -> Result<u64> {
+    let out = Command::new("gzip")
+        .args(["-9", "-c"])
+        .arg(path)
+        .output()
+        .map_err(|e| format!("gzip: {e}"))?;
+    Ok(out.stdout.len() as u64)
 }
 
 fn demo() -> Result {

@@ -58,6 +58,7 @@ pub async fn list(
                     AppError::bad_input("limit", format!("limit must be 1 to {MAX_PAGE}"))
                 })?,
         },
+        now: state.clock.now(),
     };
     let items = state.store.requests(&user, &filter).await?;
     let next_cursor = if items.len() as u32 == filter.limit {

@@ -48,7 +48,7 @@ pub struct SessionLimits {
 }
 
 /// Which requests a list shows.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RequestFilter {
     pub state: Option<RequestState>,
     /// Only requests the viewer filed.
@@ -58,6 +58,8 @@ pub struct RequestFilter {
     /// Only requests with an id below this (pagination, newest first).
     pub before_id: Option<i64>,
     pub limit: u32,
+    /// The moment the list is read at (whether the viewer may still decide depends on it).
+    pub now: DateTime<Utc>,
 }
 
 /// What one sweep changed.

@@ -321,17 +321,16 @@ impl RequestRow {
         parse_state(&self.state, RequestState::parse)
     }
 
-    fn view(&self, viewer: &UserView, approvals: &[ApprovalRow]) -> StoreResult<RequestView> {
+    fn view(
+        &self,
+        viewer: &UserView,
+        approvals: &[ApprovalRow],
+        now: DateTime<Utc>,
+    ) -> StoreResult<RequestView> {
         let state = self.state()?;
         let decidable_approvals = approvals_of(approvals);
         let can_decide = rules::may_approve(
-            &Decidable {
-                state,
-                requester_id: self.requester_id,
-                duration_secs: self.duration_secs,
-                approvals_required: self.approvals_required as u32,
-                approvals: &decidable_approvals,
-            },
+            &self.decidable(&decidable_approvals, now)?,
             viewer.id,
             &viewer.roles,
         );
@@ -378,13 +377,19 @@ impl RequestRow {
         })
     }
 
-    fn decidable<'a>(&self, approvals: &'a [Approval]) -> StoreResult<Decidable<'a>> {
+    fn decidable<'a>(
+        &self,
+        approvals: &'a [Approval],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Decidable<'a>> {
         Ok(Decidable {
             state: self.state()?,
             requester_id: self.requester_id,
             duration_secs: self.duration_secs,
             approvals_required: self.approvals_required as u32,
             approvals,
+            pending_expires_at: time(self.pending_expires_at),
+            now,
         })
     }
 }
@@ -767,7 +772,7 @@ impl Store for SqliteStore {
         let request = load_request(&mut tx, request_id).await?;
         let approvals = approvals_of(&load_approvals(&mut tx, request_id).await?);
         let (approval, next, outcome) = rules::decide_approval(
-            &request.decidable(&approvals)?,
+            &request.decidable(&approvals, now)?,
             actor.id,
             &actor.roles,
             body.duration_secs,
@@ -859,7 +864,7 @@ impl Store for SqliteStore {
         let request = load_request(&mut tx, request_id).await?;
         let approvals = approvals_of(&load_approvals(&mut tx, request_id).await?);
         let (next, comment) = rules::decide_denial(
-            &request.decidable(&approvals)?,
+            &request.decidable(&approvals, now)?,
             actor.id,
             &actor.roles,
             comment,
@@ -944,7 +949,7 @@ impl Store for SqliteStore {
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let approvals = load_approvals(&mut conn, row.id).await?;
-            out.push(row.view(viewer, &approvals)?);
+            out.push(row.view(viewer, &approvals, filter.now)?);
         }
         Ok(out)
     }
@@ -990,7 +995,7 @@ impl Store for SqliteStore {
         .fetch_all(&mut *conn)
         .await?;
         Ok(RequestDetail {
-            request: request.view(viewer, &approvals)?,
+            request: request.view(viewer, &approvals, now)?,
             grant,
             timeline: timeline.into_iter().map(AuditRow::view).collect(),
         })
@@ -1130,7 +1135,9 @@ impl Store for SqliteStore {
         let mut tx = self.write().await?;
         let grant = load_grant(&mut tx, grant_id).await?;
         let owner = is_current_owner(&mut tx, grant.identity_id, actor.id, now).await?;
-        let (next, reason) = rules::decide_revoke(grant.state()?, owner, &actor.roles, reason)?;
+        let secs_left = (grant.expires_at - ms(now)) / 1000;
+        let (next, reason) =
+            rules::decide_revoke(grant.state()?, secs_left, owner, &actor.roles, reason)?;
         set_grant_state(&mut tx, &grant, next, now).await?;
         sqlx::query("UPDATE grants SET revoke_reason = ?, revoked_by = ? WHERE id = ?")
             .bind(&reason)

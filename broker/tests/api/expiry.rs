@@ -128,3 +128,32 @@ async fn the_running_broker_sweeps_on_its_own() {
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn time_is_up_even_before_the_sweeper_says_so() {
+    let app = TestApp::new().await;
+    let alice = app.login("alice").await;
+    let grant = app.active_grant(&alice, 60).await;
+    let late = app
+        .file(&alice, "ci-deployer", "payments-db", "read", 60)
+        .await;
+    app.advance(Duration::hours(24));
+    // No sweep ran: the rows still say pending and active.
+    let bob = app.login("bob").await;
+    let alice = app.login("alice").await;
+    let (status, _) = app
+        .post(&bob, &format!("/api/v1/requests/{late}/approve"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "approved after its deadline");
+    let (status, _) = app
+        .post(
+            &alice,
+            &format!("/api/v1/grants/{grant}/revoke"),
+            json!({ "reason": "late" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "revoked after its expiry");
+    let (_, queue) = app.get(&bob, "/api/v1/requests?awaiting_me=true").await;
+    assert_eq!(queue["items"][0]["can_decide"], false);
+    assert_eq!(app.count("grants").await, 1);
+}
