@@ -2,6 +2,7 @@
 
 pub mod badges;
 pub mod credential;
+pub mod deny;
 pub mod dialog;
 pub mod grant_card;
 pub mod states;

@@ -51,7 +51,12 @@ pub fn ThemeToggle() -> impl IntoView {
         choice.set(next.map(str::to_string));
     };
     view! {
-        <button class="button subtle" on:click=cycle aria-label=move || format!("{} (change)", label())>
+        <button
+            class="button subtle"
+            on:click=cycle
+            aria-label=move || format!("{} (change)", label())
+            data-testid="theme-toggle"
+        >
             {label}
         </button>
     }

@@ -2,7 +2,7 @@
 
 use crate::api;
 use crate::app::use_auth;
-use crate::components::dialog::ConfirmDialog;
+use crate::components::deny::DenyDialog;
 use crate::components::states::{Empty, ErrorState, Skeleton};
 use crate::components::time::RelativeTime;
 use crate::components::toast::use_toasts;
@@ -10,7 +10,7 @@ use crate::pages::poll;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use std::time::Duration;
-use stint_core::api::{ApproveBody, RequestView};
+use stint_core::api::{ApproveBody, RequestDetail};
 use stint_core::format;
 
 #[component]
@@ -30,9 +30,8 @@ pub fn Approvals() -> impl IntoView {
     let help_open = RwSignal::new(false);
 
     let approve = Action::new_local(|id: &i64| api::approve(*id, ApproveBody::default()));
-    let deny_target = RwSignal::new(None::<RequestView>);
+    let deny_target = RwSignal::new(None::<i64>);
     let deny_open = RwSignal::new(false);
-    let deny = Action::new_local(|(id, c): &(i64, String)| api::deny(*id, c.clone()));
     let after = move |message: String| {
         toasts.show(message);
         queue.refetch();
@@ -43,14 +42,8 @@ pub fn Approvals() -> impl IntoView {
         Some(Err(e)) => toasts.show(e.to_string()),
         None => {}
     });
-    Effect::new(move |_| {
-        if let Some(Ok(d)) = deny.value().get() {
-            deny_open.set(false);
-            after(format!("Request #{} denied", d.request.id));
-        }
-    });
-    let open_deny = move |r: RequestView| {
-        deny_target.set(Some(r));
+    let open_deny = move |id: i64| {
+        deny_target.set(Some(id));
         deny_open.set(true);
     };
 
@@ -78,7 +71,7 @@ pub fn Approvals() -> impl IntoView {
             "d" => {
                 if let Some(r) = current {
                     ev.prevent_default();
-                    open_deny(r);
+                    open_deny(r.id);
                 }
             }
             "Enter" => {
@@ -124,7 +117,6 @@ pub fn Approvals() -> impl IntoView {
                                 .into_iter()
                                 .enumerate()
                                 .map(|(index, r)| {
-                                    let for_deny = r.clone();
                                     let id = r.id;
                                     view! {
                                         <li
@@ -150,7 +142,7 @@ pub fn Approvals() -> impl IntoView {
                                                 <button class="button primary" on:click=move |_| { approve.dispatch(id); } disabled=move || approve.pending().get()>
                                                     "Approve"
                                                 </button>
-                                                <button class="button danger-outline" on:click=move |_| open_deny(for_deny.clone())>
+                                                <button class="button danger-outline" on:click=move |_| open_deny(id)>
                                                     "Deny…"
                                                 </button>
                                             </div>
@@ -163,19 +155,10 @@ pub fn Approvals() -> impl IntoView {
                         .into_any()
                 }
             }}
-            <ConfirmDialog
+            <DenyDialog
                 open=deny_open
-                title="Deny this request?"
-                consequence="The request ends and no access is granted. The requester sees your comment."
-                confirm_label="Deny request"
-                reason_label="Comment for the requester"
-                pending=deny.pending()
-                error=Signal::derive(move || deny.value().get().and_then(|r| r.err()).map(|e| e.to_string()))
-                on_confirm=Callback::new(move |c: String| {
-                    if let Some(r) = deny_target.get_untracked() {
-                        deny.dispatch((r.id, c));
-                    }
-                })
+                target=deny_target.into()
+                on_denied=Callback::new(move |d: RequestDetail| after(format!("Request #{} denied", d.request.id)))
                 testid="queue-deny-dialog"
             />
         </section>

@@ -3,6 +3,7 @@
 use crate::api;
 use crate::app::use_auth;
 use crate::components::badges::RequestBadge;
+use crate::components::deny::DenyDialog;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::grant_card::GrantCard;
 use crate::components::states::{ErrorState, Skeleton};
@@ -141,7 +142,6 @@ fn Decide(request_id: i64, requested_secs: i64, reload: Callback<()>) -> impl In
     let approve =
         Action::new_local(move |body: &ApproveBody| api::approve(request_id, body.clone()));
     let deny_open = RwSignal::new(false);
-    let deny = Action::new_local(move |c: &String| api::deny(request_id, c.clone()));
     Effect::new(move |_| {
         if let Some(Ok(d)) = approve.value().get() {
             toasts.show(if d.request.state == RequestState::Approved {
@@ -149,13 +149,6 @@ fn Decide(request_id: i64, requested_secs: i64, reload: Callback<()>) -> impl In
             } else {
                 format!("Approval recorded on request #{request_id}")
             });
-            reload.run(());
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = deny.value().get() {
-            deny_open.set(false);
-            toasts.show(format!("Request #{request_id} denied"));
             reload.run(());
         }
     });
@@ -224,15 +217,13 @@ fn Decide(request_id: i64, requested_secs: i64, reload: Callback<()>) -> impl In
                     "Deny…"
                 </button>
             </div>
-            <ConfirmDialog
+            <DenyDialog
                 open=deny_open
-                title="Deny this request?"
-                consequence="The request ends and no access is granted. The requester sees your comment."
-                confirm_label="Deny request"
-                reason_label="Comment for the requester"
-                pending=deny.pending()
-                error=Signal::derive(move || deny.value().get().and_then(|r| r.err()).map(|e| e.to_string()))
-                on_confirm=Callback::new(move |c: String| { deny.dispatch(c); })
+                target=Signal::derive(move || Some(request_id))
+                on_denied=Callback::new(move |_| {
+                    toasts.show(format!("Request #{request_id} denied"));
+                    reload.run(());
+                })
                 testid="deny-dialog"
             />
         </section>

@@ -125,6 +125,27 @@ async fn alice_files_bob_approves_and_alices_credential_verifies_against_the_jwk
     find(&alice, "[data-testid=request-table]").await;
     screenshot(&alice, "requests").await;
 
+    // The theme toggle goes system → light → dark, and the choice survives a reload.
+    click(&alice, "[data-testid=theme-toggle]").await;
+    click(&alice, "[data-testid=theme-toggle]").await;
+    alice.refresh().await.unwrap();
+    find(&alice, "[data-testid=request-table]").await;
+    let theme = alice
+        .execute("return document.documentElement.dataset.theme", vec![])
+        .await
+        .unwrap();
+    assert_eq!(theme, "dark");
+    screenshot(&alice, "requests-dark").await;
+    alice.set_window_size(360, 800).await.unwrap();
+    alice.goto(&stack.url("/")).await.unwrap();
+    wait_text(
+        &alice,
+        "[data-testid=active-grants]",
+        "ci-deployer → payments-db",
+    )
+    .await;
+    screenshot(&alice, "dashboard-dark-360px").await;
+
     alice.close().await.unwrap();
     bob.close().await.unwrap();
 }

@@ -250,6 +250,26 @@ impl AuditRow {
     }
 }
 
+/// Whether `viewer` may see the request (and its grant): see `visible_to_owner_or_requester`.
+async fn can_see_request(
+    conn: &mut SqliteConnection,
+    viewer: &UserView,
+    request_id: i64,
+) -> StoreResult<bool> {
+    if is_privileged_viewer(viewer) {
+        return Ok(true);
+    }
+    Ok(sqlx::query_scalar(concat!(
+        "SELECT EXISTS (SELECT 1 FROM requests r WHERE r.id = ?2 AND ",
+        visible_to_owner_or_requester!(),
+        ")"
+    ))
+    .bind(viewer.id)
+    .bind(request_id)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
 async fn is_current_owner(
     conn: &mut SqliteConnection,
     identity_id: i64,
@@ -962,20 +982,9 @@ impl Store for SqliteStore {
     ) -> StoreResult<RequestDetail> {
         let mut conn = self.pool.acquire().await?;
         let request = load_request(&mut conn, request_id).await?;
-        if !is_privileged_viewer(viewer) {
-            let visible: bool = sqlx::query_scalar(concat!(
-                "SELECT EXISTS (SELECT 1 FROM requests r WHERE r.id = ?2 AND ",
-                visible_to_owner_or_requester!(),
-                ")"
-            ))
-            .bind(viewer.id)
-            .bind(request_id)
-            .fetch_one(&mut *conn)
-            .await?;
-            if !visible {
-                // Same answer as a missing request: ids of other teams' work do not leak.
-                return Err(StoreError::NotFound(format!("request {request_id}")));
-            }
+        if !can_see_request(&mut conn, viewer, request_id).await? {
+            // Same answer as a missing request: ids of other teams' work do not leak.
+            return Err(StoreError::NotFound(format!("request {request_id}")));
         }
         let approvals = load_approvals(&mut conn, request_id).await?;
         let grant = match request.grant_id {
@@ -1050,19 +1059,8 @@ impl Store for SqliteStore {
     ) -> StoreResult<GrantView> {
         let mut conn = self.pool.acquire().await?;
         let grant = load_grant(&mut conn, id).await?;
-        if !is_privileged_viewer(viewer) {
-            let visible: bool = sqlx::query_scalar(concat!(
-                "SELECT EXISTS (SELECT 1 FROM requests r WHERE r.id = ?2 AND ",
-                visible_to_owner_or_requester!(),
-                ")"
-            ))
-            .bind(viewer.id)
-            .bind(grant.request_id)
-            .fetch_one(&mut *conn)
-            .await?;
-            if !visible {
-                return Err(StoreError::NotFound(format!("grant {id}")));
-            }
+        if !can_see_request(&mut conn, viewer, grant.request_id).await? {
+            return Err(StoreError::NotFound(format!("grant {id}")));
         }
         grant.view(&mut conn, viewer, now).await
     }

@@ -1,5 +1,5 @@
 use crate::helpers::TestApp;
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use chrono::Duration;
 use serde_json::json;
 
@@ -8,14 +8,7 @@ async fn the_sweeper_expires_a_grant_at_its_expiry() {
     let app = TestApp::new().await;
     let alice = app.login("alice").await;
     let grant = app.active_grant(&alice, 60).await;
-    let (_, credential) = app
-        .call(
-            Some(&alice),
-            Method::POST,
-            &format!("/api/v1/grants/{grant}/credential"),
-            None,
-        )
-        .await;
+    let (_, credential) = app.credential(&alice, grant).await;
     let token = credential["token"].as_str().unwrap();
 
     app.advance(Duration::seconds(59));

@@ -17,14 +17,7 @@ async fn credential_is_an_ed25519_jwt_that_verifies_against_the_jwks() {
     let app = TestApp::new().await;
     let alice = app.login("alice").await;
     let grant = app.active_grant(&alice, 1800).await;
-    let (status, credential) = app
-        .call(
-            Some(&alice),
-            Method::POST,
-            &format!("/api/v1/grants/{grant}/credential"),
-            None,
-        )
-        .await;
+    let (status, credential) = app.credential(&alice, grant).await;
     assert_eq!(status, StatusCode::OK, "{credential}");
     let token = credential["token"].as_str().unwrap();
 
@@ -81,14 +74,7 @@ async fn introspection_answers_for_live_tokens_only() {
     let app = TestApp::new().await;
     let alice = app.login("alice").await;
     let grant = app.active_grant(&alice, 600).await;
-    let (_, credential) = app
-        .call(
-            Some(&alice),
-            Method::POST,
-            &format!("/api/v1/grants/{grant}/credential"),
-            None,
-        )
-        .await;
+    let (_, credential) = app.credential(&alice, grant).await;
     let token = credential["token"].as_str().unwrap();
     let live = app.introspect(token).await;
     assert_eq!(live["active"], true);
@@ -111,14 +97,7 @@ async fn revoking_turns_introspection_inactive_at_once() {
     let app = TestApp::new().await;
     let alice = app.login("alice").await;
     let grant = app.active_grant(&alice, 3600).await;
-    let (_, credential) = app
-        .call(
-            Some(&alice),
-            Method::POST,
-            &format!("/api/v1/grants/{grant}/credential"),
-            None,
-        )
-        .await;
+    let (_, credential) = app.credential(&alice, grant).await;
     let token = credential["token"].as_str().unwrap();
     let path = format!("/api/v1/grants/{grant}/revoke");
 
@@ -146,14 +125,7 @@ async fn revoking_turns_introspection_inactive_at_once() {
             .0,
         StatusCode::CONFLICT
     );
-    let (status, _) = app
-        .call(
-            Some(&alice),
-            Method::POST,
-            &format!("/api/v1/grants/{grant}/credential"),
-            None,
-        )
-        .await;
+    let (status, _) = app.credential(&alice, grant).await;
     assert_eq!(
         status,
         StatusCode::CONFLICT,
@@ -167,14 +139,7 @@ async fn approvers_may_revoke_but_only_owners_fetch_credentials() {
     let alice = app.login("alice").await;
     let bob = app.login("bob").await;
     let grant = app.active_grant(&alice, 3600).await;
-    let (status, _) = app
-        .call(
-            Some(&bob),
-            Method::POST,
-            &format!("/api/v1/grants/{grant}/credential"),
-            None,
-        )
-        .await;
+    let (status, _) = app.credential(&bob, grant).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, revoked) = app
         .post(

@@ -227,6 +227,12 @@ impl TestApp {
         detail["grant"]["id"].as_i64().unwrap()
     }
 
+    /// Fetches a credential for `grant` as `session`; the response body.
+    pub async fn credential(&self, session: &Session, grant: i64) -> (StatusCode, Value) {
+        let path = format!("/api/v1/grants/{grant}/credential");
+        self.call(Some(session), Method::POST, &path, None).await
+    }
+
     pub async fn introspect(&self, token: &str) -> Value {
         let request = Request::builder()
             .method(Method::POST)

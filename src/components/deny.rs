@@ -1,0 +1,40 @@
+//! Denying a request: a comment for the requester is required.
+
+use crate::api;
+use crate::components::dialog::ConfirmDialog;
+use leptos::prelude::*;
+use stint_core::api::RequestDetail;
+
+/// The deny dialog for whichever request `target` names; calls `on_denied` once it is.
+#[component]
+pub fn DenyDialog(
+    open: RwSignal<bool>,
+    target: Signal<Option<i64>>,
+    on_denied: Callback<RequestDetail>,
+    testid: &'static str,
+) -> impl IntoView {
+    let deny = Action::new_local(|(id, c): &(i64, String)| api::deny(*id, c.clone()));
+    Effect::new(move |_| {
+        if let Some(Ok(detail)) = deny.value().get() {
+            open.set(false);
+            on_denied.run(detail);
+        }
+    });
+    view! {
+        <ConfirmDialog
+            open
+            title="Deny this request?"
+            consequence="The request ends and no access is granted. The requester sees your comment."
+            confirm_label="Deny request"
+            reason_label="Comment for the requester"
+            pending=deny.pending()
+            error=Signal::derive(move || deny.value().get().and_then(|r| r.err()).map(|e| e.to_string()))
+            on_confirm=Callback::new(move |comment: String| {
+                if let Some(id) = target.get_untracked() {
+                    deny.dispatch((id, comment));
+                }
+            })
+            testid
+        />
+    }
+}
