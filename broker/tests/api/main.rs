@@ -5,5 +5,6 @@ mod bad_input;
 mod expiry;
 mod grants;
 mod helpers;
+mod portal;
 mod requests;
 mod sessions;

@@ -1,0 +1,90 @@
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use std::sync::Arc;
+use stint_broker::Broker;
+use stint_broker::clock::SystemClock;
+use stint_broker::config::Config;
+use tower::ServiceExt;
+
+/// A stand-in for Trunk's output: an index.html with an inline loader, and a script file.
+fn fake_portal(dir: &std::path::Path) {
+    std::fs::write(
+        dir.join("index.html"),
+        r#"<html><head><script type="module">import init from '/app.js'; await init();</script></head><body></body></html>"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("app.js"),
+        "export default async function init() {}",
+    )
+    .unwrap();
+}
+
+async fn get(router: &axum::Router, path: &str) -> (StatusCode, axum::http::HeaderMap, String) {
+    let response = router
+        .clone()
+        .oneshot(Request::get(path).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    (
+        status,
+        headers,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn serves_the_portal_with_an_spa_fallback_under_a_strict_csp() {
+    let dir = tempfile::tempdir().unwrap();
+    let portal = dir.path().join("dist");
+    std::fs::create_dir(&portal).unwrap();
+    fake_portal(&portal);
+    let mut config = Config::new(format!("sqlite://{}", dir.path().join("db").display()));
+    config.portal_dir = Some(portal);
+    let broker = Broker::open(config, Arc::new(SystemClock)).await.unwrap();
+    let router = broker.router().unwrap();
+
+    let (status, headers, body) = get(&router, "/requests/42").await;
+    assert_eq!(status, StatusCode::OK, "a route of the app gets index.html");
+    assert!(body.contains("import init"));
+    let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    assert!(
+        csp.contains("'sha256-"),
+        "the inline loader is allowed by its hash: {csp}"
+    );
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
+
+    let (status, _, body) = get(&router, "/app.js").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("export default"));
+
+    // The API never falls back to the app.
+    let (status, headers, body) = get(&router, "/api/v1/nope").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains("\"not_found\""), "{body}");
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+
+    let (status, _, body) = get(&router, "/healthz").await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, r#"{"status":"ok"}"#)
+    );
+}
+
+#[tokio::test]
+async fn refuses_to_start_without_the_portal_it_was_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::new(format!("sqlite://{}", dir.path().join("db").display()));
+    config.portal_dir = Some(dir.path().join("missing"));
+    let broker = Broker::open(config, Arc::new(SystemClock)).await.unwrap();
+    let error = broker.router().unwrap_err().to_string();
+    assert!(error.contains("index.html"), "{error}");
+}
