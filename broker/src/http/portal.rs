@@ -8,6 +8,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
 use std::path::Path;
+use tower::ServiceBuilder;
+use tower_http::compression::CompressionLayer;
 use tower_http::services::{ServeDir, ServeFile};
 
 /// The service answering every path that is not the API, and the CSP for all responses.
@@ -26,7 +28,11 @@ pub fn service(dir: Option<&Path>) -> anyhow::Result<(MethodRouter, String)> {
     let html = std::fs::read_to_string(&index)
         .map_err(|e| anyhow::anyhow!("cannot read the portal's {}: {e}", index.display()))?;
     // Unknown paths are routes of the single-page app: answer them with index.html.
-    let files = ServeDir::new(dir).fallback(ServeFile::new(index));
+    // Only these static files are compressed: API answers carry credentials, and
+    // compressing secrets beside attacker-chosen text is how BREACH-style attacks work.
+    let files = ServiceBuilder::new()
+        .layer(CompressionLayer::new())
+        .service(ServeDir::new(dir).fallback(ServeFile::new(index)));
     Ok((any_service(files), csp(&inline_scripts(&html))))
 }
 

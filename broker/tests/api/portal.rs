@@ -65,6 +65,17 @@ async fn serves_the_portal_with_an_spa_fallback_under_a_strict_csp() {
     let (status, _, body) = get(&router, "/app.js").await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("export default"));
+    let compressed = router
+        .clone()
+        .oneshot(
+            Request::get("/app.js")
+                .header(header::ACCEPT_ENCODING, "gzip")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(compressed.headers()[header::CONTENT_ENCODING], "gzip");
 
     // The API never falls back to the app.
     let (status, headers, body) = get(&router, "/api/v1/nope").await;
