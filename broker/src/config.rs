@@ -1,6 +1,6 @@
 //! How a broker is set up.
 
-use crate::store::SessionLimits;
+use crate::store::{BreakGlassLimit, SessionLimits};
 use chrono::Duration;
 use std::path::PathBuf;
 
@@ -19,6 +19,8 @@ pub struct Config {
     pub secure_cookies: bool,
     /// How often the sweeper looks for expired grants and requests.
     pub sweep_interval: std::time::Duration,
+    /// How often one user may take break-glass access for one identity.
+    pub break_glass_limit: BreakGlassLimit,
     /// Seed the demo users, identities and resources into an empty database.
     pub demo: bool,
 }
@@ -37,6 +39,10 @@ impl Config {
             pending_ttl: Duration::hours(24),
             secure_cookies: true,
             sweep_interval: std::time::Duration::from_millis(250),
+            break_glass_limit: BreakGlassLimit {
+                max_uses: 3,
+                window: Duration::hours(24),
+            },
             demo: false,
         }
     }

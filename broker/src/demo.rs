@@ -2,7 +2,7 @@
 
 use crate::store::{NewIdentity, NewResource, NewUser, Store, StoreResult};
 use chrono::{DateTime, Duration, Utc};
-use stint_core::{IdentityKind, Policy, Role};
+use stint_core::{BreakGlassPolicy, IdentityKind, Policy, Role};
 
 pub const PASSWORD: &str = "stint-demo";
 
@@ -96,6 +96,8 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>) -> StoreResult<()> {
                 approvals_required,
                 max_duration_secs: max_hours * 3600,
                 ticket_required: false,
+                // Both demo resources allow break-glass, with the defaults: 1 h, review in 24 h.
+                break_glass: Some(BreakGlassPolicy::default()),
             },
         };
         store.create_resource(&resource, now).await?;

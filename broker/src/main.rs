@@ -44,6 +44,13 @@ enum Command {
         #[arg(long, env = "STINT_PENDING_TTL_SECS", default_value_t = 24 * 3600,
               value_parser = clap::value_parser!(i64).range(1..))]
         pending_ttl_secs: i64,
+        /// How many times one user may take break-glass for one identity per window.
+        #[arg(long, env = "STINT_BREAK_GLASS_MAX_USES", default_value_t = 3)]
+        break_glass_max_uses: u32,
+        /// The window of that limit, in seconds.
+        #[arg(long, env = "STINT_BREAK_GLASS_WINDOW_SECS", default_value_t = 24 * 3600,
+              value_parser = clap::value_parser!(i64).range(1..))]
+        break_glass_window_secs: i64,
         /// Seed demo users and data into an empty database (loopback only).
         #[arg(long)]
         demo: bool,
@@ -64,12 +71,18 @@ async fn main() -> anyhow::Result<()> {
             portal,
             issuer,
             pending_ttl_secs,
+            break_glass_max_uses,
+            break_glass_window_secs,
             demo,
         } => {
             let mut config = Config::new(database_url);
             config.portal_dir = portal;
             config.issuer = issuer.unwrap_or_else(|| format!("http://{listen}"));
             config.pending_ttl = chrono::Duration::seconds(pending_ttl_secs);
+            config.break_glass_limit = stint_broker::store::BreakGlassLimit {
+                max_uses: break_glass_max_uses,
+                window: chrono::Duration::seconds(break_glass_window_secs),
+            };
             // Browsers refuse Secure cookies over plain HTTP except on loopback, where it
             // is safe to go without.
             config.secure_cookies = !listen.ip().is_loopback();

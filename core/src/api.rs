@@ -1,6 +1,6 @@
 //! The JSON shapes of the broker's HTTP API (v1), shared by the broker and the portal.
 
-use crate::model::{IdentityKind, Policy, Role};
+use crate::model::{IdentityKind, Policy, ReviewOutcome, ReviewStatus, Role};
 use crate::rules::{Justification, UserId};
 use crate::state::{GrantState, RequestState};
 use chrono::{DateTime, Utc};
@@ -134,6 +134,8 @@ pub struct RequestView {
     pub decision_comment: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,
     pub grant_id: Option<i64>,
+    /// Taken by break-glass: granted at once, reviewed afterwards.
+    pub break_glass: bool,
     /// Whether the signed-in user may approve or deny it now.
     pub can_decide: bool,
 }
@@ -161,6 +163,9 @@ pub struct GrantView {
     pub expires_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
     pub revoke_reason: Option<String>,
+    pub break_glass: bool,
+    /// The review of a break-glass grant.
+    pub review_id: Option<i64>,
     /// Whether the signed-in user may fetch a credential / revoke it.
     pub can_fetch_credential: bool,
     pub can_revoke: bool,
@@ -242,4 +247,66 @@ pub struct ErrorDetail {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BreakGlassBody {
+    pub identity_id: i64,
+    pub resource_id: i64,
+    pub privilege: String,
+    pub duration_secs: i64,
+    pub justification: Justification,
+    /// The taker's password again: break-glass is never one stray click.
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReviewBody {
+    pub outcome: ReviewOutcome,
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// The post-hoc review of one break-glass access.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewView {
+    pub id: i64,
+    pub status: ReviewStatus,
+    pub outcome: Option<ReviewOutcome>,
+    pub notes: Option<String>,
+    pub taker: NamedRef,
+    pub identity: NamedRef,
+    pub resource: NamedRef,
+    pub privilege: String,
+    pub justification: Justification,
+    pub request_id: i64,
+    pub grant_id: i64,
+    pub grant_state: GrantState,
+    pub started_at: DateTime<Utc>,
+    /// When the access ended, or will end.
+    pub ends_at: DateTime<Utc>,
+    pub opened_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub reviewer: Option<NamedRef>,
+    pub decided_at: Option<DateTime<Utc>>,
+    /// Whether the signed-in user may judge it now.
+    pub can_review: bool,
+}
+
+/// A credential issued under a grant: its id and lifetime, never the token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IssuedCredentialView {
+    pub jti: String,
+    pub issued_to: NamedRef,
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A review with the whole story of the access it judges.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewDetail {
+    #[serde(flatten)]
+    pub review: ReviewView,
+    pub credentials: Vec<IssuedCredentialView>,
+    pub timeline: Vec<AuditEventView>,
 }

@@ -5,11 +5,12 @@
 //! them by calling the same functions, so the two can never disagree about a rule.
 
 pub mod api;
+pub mod break_glass;
 pub mod format;
 pub mod model;
 pub mod rules;
 pub mod state;
 
-pub use model::{IdentityKind, Policy, Role};
+pub use model::{BreakGlassPolicy, IdentityKind, Policy, ReviewOutcome, ReviewStatus, Role};
 pub use rules::RuleError;
 pub use state::{GrantState, RequestState};

@@ -99,4 +99,78 @@ pub struct Policy {
     pub max_duration_secs: i64,
     /// Whether a request must carry a ticket reference.
     pub ticket_required: bool,
+    /// Whether owners may take access at once, reviewed afterwards; `None` forbids it.
+    #[serde(default)]
+    pub break_glass: Option<BreakGlassPolicy>,
+}
+
+/// How break-glass access to a resource is bounded and governed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreakGlassPolicy {
+    /// The longest break-glass access, in seconds (short: an hour by default).
+    pub max_duration_secs: i64,
+    /// How soon after it is taken a reviewer must judge it, in seconds.
+    pub review_within_secs: i64,
+}
+
+impl Default for BreakGlassPolicy {
+    fn default() -> Self {
+        BreakGlassPolicy {
+            max_duration_secs: 3600,
+            review_within_secs: 24 * 3600,
+        }
+    }
+}
+
+/// A reviewer's judgement of a break-glass access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewOutcome {
+    Justified,
+    Unjustified,
+}
+
+impl ReviewOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewOutcome::Justified => "justified",
+            ReviewOutcome::Unjustified => "unjustified",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ReviewOutcome> {
+        [ReviewOutcome::Justified, ReviewOutcome::Unjustified]
+            .into_iter()
+            .find(|o| o.as_str() == s)
+    }
+}
+
+/// Where a review stands at a given moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewStatus {
+    Open,
+    /// Open past its due time.
+    Overdue,
+    Decided,
+}
+
+impl ReviewStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewStatus::Open => "open",
+            ReviewStatus::Overdue => "overdue",
+            ReviewStatus::Decided => "decided",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ReviewStatus> {
+        [
+            ReviewStatus::Open,
+            ReviewStatus::Overdue,
+            ReviewStatus::Decided,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == s)
+    }
 }

@@ -34,6 +34,9 @@ pub enum RuleError {
     /// The thing is in a state that does not allow it (409).
     #[error("{0}")]
     Conflict(String),
+    /// Allowed, but not this often (429).
+    #[error("{0}")]
+    TooMany(String),
 }
 
 impl RuleError {
@@ -320,20 +323,28 @@ pub fn decide_cancel(
     Ok(next)
 }
 
-/// Who may end a grant early: the identity's owners, approvers and admins.
-pub fn may_revoke(actor_is_owner: bool, actor_roles: &[Role]) -> bool {
-    actor_is_owner || actor_roles.contains(&Role::Approver) || actor_roles.contains(&Role::Admin)
+/// Who may end a grant early: the identity's owners, approvers and admins, and for
+/// break-glass access also reviewers.
+pub fn may_revoke(actor_is_owner: bool, actor_roles: &[Role], break_glass: bool) -> bool {
+    actor_is_owner
+        || actor_roles.contains(&Role::Approver)
+        || actor_roles.contains(&Role::Admin)
+        || (break_glass && actor_roles.contains(&Role::Reviewer))
 }
 
 /// Revokes a live grant; returns the new state and the trimmed reason, which is required.
 pub fn decide_revoke(
-    state: GrantState,
-    secs_left: i64,
+    grant: &LiveGrant,
     actor_is_owner: bool,
     actor_roles: &[Role],
     reason: &str,
 ) -> Result<(GrantState, String), RuleError> {
-    if !may_revoke(actor_is_owner, actor_roles) {
+    let LiveGrant {
+        state,
+        secs_left,
+        break_glass,
+    } = *grant;
+    if !may_revoke(actor_is_owner, actor_roles, break_glass) {
         return Err(RuleError::Forbidden(
             "only an owner of the identity, an approver or an admin may revoke a grant".into(),
         ));
@@ -344,6 +355,15 @@ pub fn decide_revoke(
     let next = state.apply(crate::state::GrantEvent::Revoke)?;
     let reason = required_text("reason", reason, "say why access ends early")?;
     Ok((next, reason))
+}
+
+/// A grant as a revocation needs to see it.
+#[derive(Debug, Clone, Copy)]
+pub struct LiveGrant {
+    pub state: GrantState,
+    /// Seconds until its expiry (zero or less: already over).
+    pub secs_left: i64,
+    pub break_glass: bool,
 }
 
 /// A credential is issued only to an owner of the identity, for a grant live right now.
@@ -370,7 +390,11 @@ pub fn check_credential_issue(
     Ok(())
 }
 
-fn required_text(field: &'static str, text: &str, hint: &str) -> Result<String, RuleError> {
+pub(crate) fn required_text(
+    field: &'static str,
+    text: &str,
+    hint: &str,
+) -> Result<String, RuleError> {
     let text = text.trim();
     if text.is_empty() {
         return Err(RuleError::invalid(
@@ -427,6 +451,7 @@ mod tests {
             approvals_required,
             max_duration_secs: max,
             ticket_required: false,
+            break_glass: None,
         }
     }
 
@@ -613,28 +638,46 @@ mod tests {
         ));
     }
 
+    fn live(state: GrantState, secs_left: i64) -> LiveGrant {
+        LiveGrant {
+            state,
+            secs_left,
+            break_glass: false,
+        }
+    }
+
     #[test]
     fn revoke_needs_permission_reason_and_live_grant() {
         assert!(matches!(
-            decide_revoke(GrantState::Active, 60, false, &[Role::Requester], "leak"),
+            decide_revoke(
+                &live(GrantState::Active, 60),
+                false,
+                &[Role::Requester],
+                "leak"
+            ),
             Err(RuleError::Forbidden(_))
         ));
         assert_eq!(
-            decide_revoke(GrantState::Active, 60, true, &[], " ")
+            decide_revoke(&live(GrantState::Active, 60), true, &[], " ")
                 .unwrap_err()
                 .field(),
             Some("reason")
         );
         assert!(matches!(
-            decide_revoke(GrantState::Expired, 0, true, &[], "done"),
+            decide_revoke(&live(GrantState::Expired, 0), true, &[], "done"),
             Err(RuleError::Conflict(_))
         ));
         assert_eq!(
-            decide_revoke(GrantState::Active, 60, false, APPROVER, " done early "),
+            decide_revoke(
+                &live(GrantState::Active, 60),
+                false,
+                APPROVER,
+                " done early "
+            ),
             Ok((GrantState::Revoked, "done early".into()))
         );
         assert!(matches!(
-            decide_revoke(GrantState::Active, 0, true, &[], "too late"),
+            decide_revoke(&live(GrantState::Active, 0), true, &[], "too late"),
             Err(RuleError::Conflict(_))
         ));
     }

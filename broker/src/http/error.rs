@@ -94,6 +94,7 @@ impl IntoResponse for AppError {
                 ),
                 RuleError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", None),
                 RuleError::Conflict(_) => (StatusCode::CONFLICT, "conflict", None),
+                RuleError::TooMany(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many", None),
             },
             AppError::Store(StoreError::Db(_) | StoreError::Corrupt(_)) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", None)

@@ -1,5 +1,6 @@
 //! The HTTP API (v1), the JWKS, health, and the portal's static files.
 
+mod break_glass;
 mod catalog;
 mod error;
 mod extract;
@@ -56,6 +57,12 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .route("/grants/{id}", get(grants::one))
         .route("/grants/{id}/credential", post(grants::credential))
         .route("/grants/{id}/revoke", post(grants::revoke))
+        .route("/break-glass", post(break_glass::take))
+        .route("/reviews", get(break_glass::list))
+        .route(
+            "/reviews/{id}",
+            get(break_glass::detail).post(break_glass::decide),
+        )
         .layer(middleware::from_fn(csrf_guard));
     // Called by downstream services with a token, never with a cookie.
     let machine_api = Router::new().route("/introspect", post(grants::introspect));

@@ -11,10 +11,13 @@ use crate::credential::Signer;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use stint_core::api::{
-    ApproveBody, CredentialView, GrantView, IdentityView, IntrospectView, NewRequestBody,
-    RequestDetail, RequestView, ResourceView, UserView,
+    ApproveBody, BreakGlassBody, CredentialView, GrantView, IdentityView, IntrospectView,
+    NewRequestBody, RequestDetail, RequestView, ResourceView, ReviewBody, ReviewDetail, ReviewView,
+    UserView,
 };
-use stint_core::{GrantState, IdentityKind, Policy, RequestState, Role, RuleError};
+use stint_core::{
+    GrantState, IdentityKind, Policy, RequestState, ReviewOutcome, ReviewStatus, Role, RuleError,
+};
 
 pub use sqlite::SqliteStore;
 
@@ -60,6 +63,28 @@ pub struct RequestFilter {
     pub limit: u32,
     /// The moment the list is read at (whether the viewer may still decide depends on it).
     pub now: DateTime<Utc>,
+}
+
+/// How often one user may take break-glass access for one identity.
+#[derive(Debug, Clone, Copy)]
+pub struct BreakGlassLimit {
+    pub max_uses: u32,
+    pub window: Duration,
+}
+
+/// What taking break-glass created, all in one transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BreakGlassTaken {
+    pub request_id: i64,
+    pub grant_id: i64,
+    pub review_id: i64,
+}
+
+/// Which reviews a list shows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReviewFilter {
+    pub status: Option<ReviewStatus>,
+    pub outcome: Option<ReviewOutcome>,
 }
 
 /// What one sweep changed.
@@ -199,6 +224,36 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         issuer: &str,
     ) -> StoreResult<IntrospectView>;
+
+    // --- break-glass and its reviews ---
+    /// Grants access at once and opens its review; the password was verified by the caller.
+    async fn take_break_glass(
+        &self,
+        actor: &UserView,
+        body: &BreakGlassBody,
+        now: DateTime<Utc>,
+        limit: BreakGlassLimit,
+    ) -> StoreResult<BreakGlassTaken>;
+    /// Overdue first, then open by due time, then decided (newest first).
+    async fn reviews(
+        &self,
+        viewer: &UserView,
+        filter: ReviewFilter,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<ReviewView>>;
+    async fn review(
+        &self,
+        viewer: &UserView,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ReviewDetail>;
+    async fn decide_review(
+        &self,
+        actor: &UserView,
+        id: i64,
+        body: &ReviewBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
 
     // --- the broker's own work ---
     /// Expires every grant and pending request whose time is up, each with its event.

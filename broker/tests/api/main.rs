@@ -2,6 +2,7 @@
 //! One binary (one link step) for all of them.
 
 mod bad_input;
+mod break_glass;
 mod expiry;
 mod grants;
 mod helpers;

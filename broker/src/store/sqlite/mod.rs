@@ -8,8 +8,8 @@
 
 use super::audit::{self, Actor, Event};
 use super::{
-    LoginCandidate, NewIdentity, NewResource, NewUser, RequestFilter, SessionLimits, Store,
-    StoreError, StoreResult, SweepReport,
+    BreakGlassLimit, BreakGlassTaken, LoginCandidate, NewIdentity, NewResource, NewUser,
+    RequestFilter, ReviewFilter, SessionLimits, Store, StoreError, StoreResult, SweepReport,
 };
 use crate::credential::{Signer, token_hash};
 use async_trait::async_trait;
@@ -19,13 +19,22 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{FromRow, SqliteConnection, SqlitePool};
 use std::str::FromStr;
 use stint_core::api::{
-    ApprovalView, ApproveBody, AuditEventView, CredentialView, GrantView, IdentityView,
-    IntrospectView, NamedRef, NewRequestBody, OwnerView, RequestDetail, RequestView, ResourceView,
-    UserView,
+    ApprovalView, ApproveBody, AuditEventView, BreakGlassBody, CredentialView, GrantView,
+    IdentityView, IntrospectView, NamedRef, NewRequestBody, OwnerView, RequestDetail, RequestView,
+    ResourceView, ReviewBody, ReviewDetail, ReviewView, UserView,
 };
-use stint_core::rules::{self, Approval, ApprovalOutcome, Decidable, Justification, NewRequest};
+use stint_core::rules::{
+    self, Approval, ApprovalOutcome, Decidable, Justification, LiveGrant, NewRequest,
+};
 use stint_core::state::{GrantEvent, RequestEvent};
-use stint_core::{GrantState, IdentityKind, Policy, RequestState, Role, RuleError};
+use stint_core::{
+    BreakGlassPolicy, GrantState, IdentityKind, Policy, RequestState, Role, RuleError,
+};
+
+mod break_glass;
+
+/// The `kind` of requests and grants taken by break-glass.
+const BREAK_GLASS: &str = "break_glass";
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -106,6 +115,14 @@ impl UserRow {
     }
 }
 
+macro_rules! resource_select {
+    () => {
+        "SELECT id, name, description, privileges, approvals_required, max_duration_secs,
+                ticket_required, break_glass_allowed, break_glass_max_secs, review_within_secs
+         FROM resources"
+    };
+}
+
 #[derive(FromRow)]
 struct ResourceRow {
     id: i64,
@@ -115,6 +132,9 @@ struct ResourceRow {
     approvals_required: i64,
     max_duration_secs: i64,
     ticket_required: bool,
+    break_glass_allowed: bool,
+    break_glass_max_secs: i64,
+    review_within_secs: i64,
 }
 
 impl ResourceRow {
@@ -130,6 +150,10 @@ impl ResourceRow {
                 approvals_required: self.approvals_required as u32,
                 max_duration_secs: self.max_duration_secs,
                 ticket_required: self.ticket_required,
+                break_glass: self.break_glass_allowed.then_some(BreakGlassPolicy {
+                    max_duration_secs: self.break_glass_max_secs,
+                    review_within_secs: self.review_within_secs,
+                }),
             },
         })
     }
@@ -141,7 +165,7 @@ macro_rules! request_select {
     SELECT r.id, r.state, r.identity_id, i.name AS identity_name, r.resource_id,
            res.name AS resource_name, r.privilege, r.duration_secs, r.task, r.ticket,
            r.requester_id, u.username AS requester_name, r.created_at, r.pending_expires_at,
-           r.approvals_required, r.decided_at, r.decision_comment, g.id AS grant_id
+           r.approvals_required, r.decided_at, r.decision_comment, r.kind, g.id AS grant_id
     FROM requests r
     JOIN identities i ON i.id = r.identity_id
     JOIN resources res ON res.id = r.resource_id
@@ -179,6 +203,7 @@ struct RequestRow {
     approvals_required: i64,
     decided_at: Option<i64>,
     decision_comment: Option<String>,
+    kind: String,
     grant_id: Option<i64>,
 }
 
@@ -196,8 +221,9 @@ macro_rules! grant_select {
         "
     SELECT g.id, g.request_id, g.state, g.identity_id, i.name AS identity_name, g.resource_id,
            res.name AS resource_name, g.privilege, g.holder_id, u.username AS holder_name,
-           g.starts_at, g.expires_at, g.ended_at, g.revoke_reason
+           g.starts_at, g.expires_at, g.ended_at, g.revoke_reason, g.kind, rv.id AS review_id
     FROM grants g
+    LEFT JOIN reviews rv ON rv.grant_id = g.id
     JOIN requests r ON r.id = g.request_id
     JOIN identities i ON i.id = g.identity_id
     JOIN resources res ON res.id = g.resource_id
@@ -221,6 +247,8 @@ struct GrantRow {
     expires_at: i64,
     ended_at: Option<i64>,
     revoke_reason: Option<String>,
+    kind: String,
+    review_id: Option<i64>,
 }
 
 #[derive(FromRow)]
@@ -288,13 +316,10 @@ async fn is_current_owner(
 }
 
 async fn load_resource(conn: &mut SqliteConnection, id: i64) -> StoreResult<Option<ResourceRow>> {
-    Ok(sqlx::query_as(
-        "SELECT id, name, description, privileges, approvals_required, max_duration_secs,
-                ticket_required FROM resources WHERE id = ?",
-    )
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?)
+    Ok(sqlx::query_as(concat!(resource_select!(), " WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?)
 }
 
 async fn load_request(conn: &mut SqliteConnection, id: i64) -> StoreResult<RequestRow> {
@@ -393,6 +418,7 @@ impl RequestRow {
             decision_comment: self.decision_comment.clone(),
             decided_at: self.decided_at.map(time),
             grant_id: self.grant_id,
+            break_glass: self.kind == BREAK_GLASS,
             can_decide,
         })
     }
@@ -449,8 +475,10 @@ impl GrantRow {
             expires_at: time(self.expires_at),
             ended_at: self.ended_at.map(time),
             revoke_reason: self.revoke_reason.clone(),
+            break_glass: self.kind == BREAK_GLASS,
+            review_id: self.review_id,
             can_fetch_credential: live && owner,
-            can_revoke: !state.is_final() && rules::may_revoke(owner, &viewer.roles),
+            can_revoke: live && rules::may_revoke(owner, &viewer.roles, self.kind == BREAK_GLASS),
         })
     }
 }
@@ -680,12 +708,9 @@ impl Store for SqliteStore {
     }
 
     async fn resources(&self) -> StoreResult<Vec<ResourceView>> {
-        let rows: Vec<ResourceRow> = sqlx::query_as(
-            "SELECT id, name, description, privileges, approvals_required, max_duration_secs,
-                    ticket_required FROM resources ORDER BY name",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<ResourceRow> = sqlx::query_as(concat!(resource_select!(), " ORDER BY name"))
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(ResourceRow::view).collect()
     }
 
@@ -1133,9 +1158,12 @@ impl Store for SqliteStore {
         let mut tx = self.write().await?;
         let grant = load_grant(&mut tx, grant_id).await?;
         let owner = is_current_owner(&mut tx, grant.identity_id, actor.id, now).await?;
-        let secs_left = (grant.expires_at - ms(now)) / 1000;
-        let (next, reason) =
-            rules::decide_revoke(grant.state()?, secs_left, owner, &actor.roles, reason)?;
+        let live = LiveGrant {
+            state: grant.state()?,
+            secs_left: (grant.expires_at - ms(now)) / 1000,
+            break_glass: grant.kind == BREAK_GLASS,
+        };
+        let (next, reason) = rules::decide_revoke(&live, owner, &actor.roles, reason)?;
         set_grant_state(&mut tx, &grant, next, now).await?;
         sqlx::query("UPDATE grants SET revoke_reason = ?, revoked_by = ? WHERE id = ?")
             .bind(&reason)
@@ -1198,6 +1226,52 @@ impl Store for SqliteStore {
             exp: Some(expires_at / 1000),
             jti: Some(jti),
         })
+    }
+
+    async fn take_break_glass(
+        &self,
+        actor: &UserView,
+        body: &BreakGlassBody,
+        now: DateTime<Utc>,
+        limit: BreakGlassLimit,
+    ) -> StoreResult<BreakGlassTaken> {
+        let mut tx = self.write().await?;
+        let taken = break_glass::take(&mut tx, actor, body, now, limit).await?;
+        tx.commit().await?;
+        Ok(taken)
+    }
+
+    async fn reviews(
+        &self,
+        viewer: &UserView,
+        filter: ReviewFilter,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<ReviewView>> {
+        let mut conn = self.pool.acquire().await?;
+        break_glass::list(&mut conn, viewer, filter, now).await
+    }
+
+    async fn review(
+        &self,
+        viewer: &UserView,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ReviewDetail> {
+        let mut conn = self.pool.acquire().await?;
+        break_glass::detail(&mut conn, viewer, id, now).await
+    }
+
+    async fn decide_review(
+        &self,
+        actor: &UserView,
+        id: i64,
+        body: &ReviewBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        break_glass::decide(&mut tx, actor, id, body, now).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn sweep(&self, now: DateTime<Utc>) -> StoreResult<SweepReport> {
@@ -1421,11 +1495,13 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<i64> {
         let privileges = json!(resource.privileges).to_string();
+        let bounds = resource.policy.break_glass.unwrap_or_default();
         let mut tx = self.write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO resources (name, description, privileges, approvals_required,
-                                    max_duration_secs, ticket_required, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                                    max_duration_secs, ticket_required, break_glass_allowed,
+                                    break_glass_max_secs, review_within_secs, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(resource.name)
         .bind(resource.description)
@@ -1433,6 +1509,9 @@ impl Store for SqliteStore {
         .bind(resource.policy.approvals_required as i64)
         .bind(resource.policy.max_duration_secs)
         .bind(resource.policy.ticket_required)
+        .bind(resource.policy.break_glass.is_some())
+        .bind(bounds.max_duration_secs)
+        .bind(bounds.review_within_secs)
         .bind(ms(now))
         .fetch_one(&mut *tx)
         .await?;

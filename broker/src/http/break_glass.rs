@@ -1,0 +1,100 @@
+//! Break-glass access and the review queue that governs it.
+
+use super::AppState;
+use super::error::AppError;
+use super::extract::{ApiJson, CurrentUser, parse_id};
+use crate::store::ReviewFilter;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use std::collections::HashMap;
+use stint_core::api::{BreakGlassBody, RequestDetail, ReviewBody, ReviewDetail, ReviewView};
+use stint_core::{ReviewOutcome, ReviewStatus, RuleError};
+
+/// Takes access at once. The taker re-enters their password, checked before the
+/// transaction so the slow hash never holds the database's write lock.
+pub async fn take(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(body): ApiJson<BreakGlassBody>,
+) -> Result<(StatusCode, Json<RequestDetail>), AppError> {
+    let stored = state
+        .store
+        .login_candidate(&user.username)
+        .await?
+        .map(|c| c.password_hash)
+        .ok_or(AppError::Unauthenticated)?;
+    let password = body.password.clone();
+    let matches = tokio::task::spawn_blocking(move || crate::password::verify(&password, &stored))
+        .await
+        .unwrap_or(false);
+    if !matches {
+        return Err(RuleError::invalid("password", "that is not your password").into());
+    }
+    let now = state.clock.now();
+    let taken = state
+        .store
+        .take_break_glass(&user, &body, now, state.config.break_glass_limit)
+        .await?;
+    let detail = state
+        .store
+        .request_detail(&user, taken.request_id, now)
+        .await?;
+    Ok((StatusCode::CREATED, Json(detail)))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Vec<ReviewView>>, AppError> {
+    let filter = ReviewFilter {
+        status: match query.get("state").map(String::as_str) {
+            None | Some("") | Some("all") => None,
+            Some(s) => Some(ReviewStatus::parse(s).ok_or_else(|| {
+                AppError::bad_input(
+                    "state",
+                    format!("unknown state `{s}`: use open, overdue or decided"),
+                )
+            })?),
+        },
+        outcome: match query.get("outcome").map(String::as_str) {
+            None | Some("") => None,
+            Some(o) => Some(ReviewOutcome::parse(o).ok_or_else(|| {
+                AppError::bad_input(
+                    "outcome",
+                    format!("unknown outcome `{o}`: use justified or unjustified"),
+                )
+            })?),
+        },
+    };
+    Ok(Json(
+        state
+            .store
+            .reviews(&user, filter, state.clock.now())
+            .await?,
+    ))
+}
+
+pub async fn detail(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<ReviewDetail>, AppError> {
+    let id = parse_id(&id)?;
+    Ok(Json(
+        state.store.review(&user, id, state.clock.now()).await?,
+    ))
+}
+
+pub async fn decide(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ReviewBody>,
+) -> Result<Json<ReviewDetail>, AppError> {
+    let id = parse_id(&id)?;
+    let now = state.clock.now();
+    state.store.decide_review(&user, id, &body, now).await?;
+    Ok(Json(state.store.review(&user, id, now).await?))
+}
