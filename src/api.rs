@@ -180,3 +180,20 @@ pub async fn revoke(grant_id: i64, reason: String) -> ApiResult<GrantView> {
     )
     .await
 }
+
+pub async fn break_glass(body: BreakGlassBody) -> ApiResult<RequestDetail> {
+    post("/api/v1/break-glass", &body).await
+}
+
+/// `query` is the URL query without `?`, e.g. `state=overdue`.
+pub async fn reviews(query: &str) -> ApiResult<Vec<ReviewView>> {
+    get(&format!("/api/v1/reviews?{query}")).await
+}
+
+pub async fn review(id: i64) -> ApiResult<ReviewDetail> {
+    get(&format!("/api/v1/reviews/{id}")).await
+}
+
+pub async fn decide_review(id: i64, body: ReviewBody) -> ApiResult<ReviewDetail> {
+    post(&format!("/api/v1/reviews/{id}"), &body).await
+}

@@ -3,8 +3,9 @@
 use crate::api;
 use crate::components::toast::{ToastRegion, Toasts};
 use crate::pages::{
-    approvals::Approvals, dashboard::Dashboard, login::Login, new_request::NewRequest,
-    not_found::NotFound, request_detail::RequestDetailPage, requests::Requests,
+    approvals::Approvals, break_glass::BreakGlass, dashboard::Dashboard, login::Login,
+    new_request::NewRequest, not_found::NotFound, request_detail::RequestDetailPage,
+    requests::Requests, review_detail::ReviewDetailPage, reviews::Reviews,
 };
 use crate::time::Now;
 use chrono::Utc;
@@ -138,6 +139,9 @@ fn Shell() -> impl IntoView {
                     <Route path=path!("/requests/:id") view=RequestDetailPage/>
                     <Route path=path!("/requests") view=Requests/>
                     <Route path=path!("/approvals") view=Approvals/>
+                    <Route path=path!("/break-glass") view=BreakGlass/>
+                    <Route path=path!("/reviews/:id") view=ReviewDetailPage/>
+                    <Route path=path!("/reviews") view=Reviews/>
                 </Routes>
             </main>
         </div>
@@ -149,6 +153,16 @@ fn Shell() -> impl IntoView {
 fn Nav() -> impl IntoView {
     let auth = use_auth();
     let waiting = move || auth.user().map(|m| m.approvals_waiting).unwrap_or(0);
+    let reviews = move || {
+        auth.user()
+            .map(|m| (m.reviews_waiting, m.reviews_overdue))
+            .unwrap_or_default()
+    };
+    let overseer = move || {
+        [Role::Reviewer, Role::Admin, Role::Auditor]
+            .into_iter()
+            .any(|r| auth.has(r))
+    };
     view! {
         <nav class="sidenav" aria-label="Main">
             <ul>
@@ -168,6 +182,24 @@ fn Nav() -> impl IntoView {
                         </A>
                     </li>
                 </Show>
+                <Show when=overseer>
+                    <li>
+                        <A href="/reviews">
+                            "Reviews"
+                            <Show when=move || { reviews().0 > 0 }>
+                                <span
+                                    class=move || { if reviews().1 > 0 { "count red" } else { "count" } }
+                                    data-testid="reviews-count"
+                                >
+                                    <span class="visually-hidden">", waiting: "</span>
+                                    {move || reviews().0}
+                                    {move || (reviews().1 > 0).then(|| format!(" ({} overdue)", reviews().1))}
+                                </span>
+                            </Show>
+                        </A>
+                    </li>
+                </Show>
+                <li class="nav-danger"><A href="/break-glass">"Break-glass"</A></li>
             </ul>
         </nav>
     }

@@ -41,6 +41,9 @@ pub struct MeView {
     pub user: UserView,
     /// Pending requests this user may approve now.
     pub approvals_waiting: u32,
+    /// Undecided break-glass reviews this user may judge, and how many of them are overdue.
+    pub reviews_waiting: u32,
+    pub reviews_overdue: u32,
 }
 
 /// A reference to another record, with the name a person reads.

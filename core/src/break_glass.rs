@@ -74,6 +74,24 @@ pub fn check_attempt(a: &Attempt<'_>) -> Result<(Justification, BreakGlassPolicy
     Ok((justification, bounds))
 }
 
+/// "Break-glass: at most 1 h · reviewed within 1 d".
+pub fn describe(bounds: &BreakGlassPolicy) -> String {
+    format!(
+        "Break-glass: at most {} · reviewed within {}",
+        crate::format::duration(bounds.max_duration_secs),
+        crate::format::duration(bounds.review_within_secs)
+    )
+}
+
+/// The policy a break-glass form previews with: the resource's, capped by its break-glass
+/// maximum. `None` when the resource does not allow break-glass.
+pub fn form_policy(policy: &Policy) -> Option<Policy> {
+    policy.break_glass.map(|bounds| Policy {
+        max_duration_secs: bounds.max_duration_secs,
+        ..policy.clone()
+    })
+}
+
 /// Where a review stands at `now`.
 pub fn status(
     outcome: Option<ReviewOutcome>,

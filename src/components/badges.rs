@@ -1,7 +1,7 @@
 //! State shown as colour, word and icon together, never colour alone.
 
 use leptos::prelude::*;
-use stint_core::{GrantState, RequestState};
+use stint_core::{GrantState, RequestState, ReviewOutcome, ReviewStatus};
 
 #[component]
 pub fn RequestBadge(state: RequestState) -> impl IntoView {
@@ -30,6 +30,33 @@ pub fn GrantBadge(state: GrantState) -> impl IntoView {
     };
     view! {
         <span class=format!("badge {tone}") data-testid="grant-state" data-state=state.as_str()>
+            <span aria-hidden="true">{icon}</span>
+            {word}
+        </span>
+    }
+}
+
+/// Marks access taken without approval, everywhere it appears.
+#[component]
+pub fn BreakGlassBadge() -> impl IntoView {
+    view! {
+        <span class="badge break-glass" data-testid="break-glass-badge">
+            <span aria-hidden="true">"⚠"</span>
+            "break-glass"
+        </span>
+    }
+}
+
+#[component]
+pub fn ReviewBadge(status: ReviewStatus, outcome: Option<ReviewOutcome>) -> impl IntoView {
+    let (icon, tone, word) = match (status, outcome) {
+        (ReviewStatus::Overdue, _) => ("⏰", "red", "overdue"),
+        (ReviewStatus::Open, _) => ("◷", "amber", "open"),
+        (_, Some(ReviewOutcome::Unjustified)) => ("✕", "red", "unjustified"),
+        (_, _) => ("✓", "green", "justified"),
+    };
+    view! {
+        <span class=format!("badge {tone}") data-testid="review-status" data-status=word>
             <span aria-hidden="true">{icon}</span>
             {word}
         </span>

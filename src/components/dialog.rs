@@ -9,7 +9,7 @@ pub fn ConfirmDialog(
     #[prop(into)] title: String,
     /// What confirming does, in plain words.
     #[prop(into)]
-    consequence: String,
+    consequence: Signal<String>,
     #[prop(into)] confirm_label: String,
     /// The label of a required reason field; `None` asks for no reason.
     #[prop(optional, into)]
@@ -51,7 +51,7 @@ pub fn ConfirmDialog(
         >
             <form on:submit=submit>
                 <h2 id=format!("{testid}-title")>{title}</h2>
-                <p>{consequence}</p>
+                <p>{move || consequence.get()}</p>
                 {reason_label.map(|label| {
                     let id = field_id.clone();
                     view! {

@@ -1,7 +1,7 @@
 //! A grant: what it gives, until when, and what its viewer may do with it.
 
 use crate::api;
-use crate::components::badges::GrantBadge;
+use crate::components::badges::{BreakGlassBadge, GrantBadge};
 use crate::components::credential::CredentialBox;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::time::{Countdown, RelativeTime};
@@ -48,10 +48,17 @@ pub fn GrantCard(
     );
     let live = grant.state == GrantState::Active;
     view! {
-        <article class="card grant" data-testid="grant" data-grant-id=id>
+        <article
+            class=if grant.break_glass { "card grant break-glass-card" } else { "card grant" }
+            data-testid="grant"
+            data-grant-id=id
+        >
             <header class="card-head">
                 <h3><a href=format!("/requests/{}", grant.request_id)>{title}</a></h3>
-                <GrantBadge state=grant.state/>
+                <div class="badges">
+                    {grant.break_glass.then(|| view! { <BreakGlassBadge/> })}
+                    <GrantBadge state=grant.state/>
+                </div>
             </header>
             <p class="muted">
                 "For " {grant.holder.name.clone()} " · started "

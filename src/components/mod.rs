@@ -5,6 +5,7 @@ pub mod credential;
 pub mod deny;
 pub mod dialog;
 pub mod grant_card;
+pub mod request_form;
 pub mod states;
 pub mod theme;
 pub mod time;

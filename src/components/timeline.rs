@@ -36,6 +36,15 @@ fn describe(event: &AuditEventView) -> String {
                 format::duration(secs("duration_secs"))
             )
         }
+        "break_glass.taken" => format!(
+            "took break-glass access for {} on {} ({}) for {}",
+            text("identity"),
+            text("resource"),
+            text("privilege"),
+            format::duration(secs("duration_secs"))
+        ),
+        "review.opened" => "opened a review of this break-glass access".into(),
+        "review.decided" => format!("judged the break-glass access {}", text("outcome")),
         "request.denied" => "denied the request".into(),
         "request.cancelled" => "cancelled the request".into(),
         "request.expired" => "expired the request: nobody decided in time".into(),
@@ -52,7 +61,7 @@ fn describe(event: &AuditEventView) -> String {
 
 /// Free text worth quoting under the event: a task, a comment, a reason.
 fn quote(event: &AuditEventView) -> Option<String> {
-    ["task", "comment", "reason"]
+    ["task", "comment", "reason", "notes"]
         .iter()
         .find_map(|k| event.details.get(*k).and_then(Value::as_str))
         .filter(|s| !s.is_empty())

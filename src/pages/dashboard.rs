@@ -6,6 +6,7 @@ use crate::components::grant_card::GrantCard;
 use crate::components::states::{Empty, ErrorState, Skeleton};
 use crate::pages::poll;
 use crate::pages::requests::RequestTable;
+use crate::pages::reviews::ReviewTable;
 use leptos::prelude::*;
 use std::time::Duration;
 use stint_core::Role;
@@ -16,10 +17,29 @@ pub fn Dashboard() -> impl IntoView {
     let grants = LocalResource::new(|| api::grants("state=active&mine=true"));
     let pending = LocalResource::new(|| api::requests("state=pending&mine=true"));
     let waiting = LocalResource::new(|| api::requests("awaiting_me=true"));
+    let reviewer = move || auth.has(Role::Reviewer) || auth.has(Role::Admin);
+    let overseer = move || auth.has(Role::Admin) || auth.has(Role::Auditor);
+    // Overdue first: the broker sorts them so.
+    let due = LocalResource::new(move || async move {
+        if reviewer() {
+            api::reviews("state=overdue").await
+        } else {
+            Ok(Vec::new())
+        }
+    });
+    let unjustified = LocalResource::new(move || async move {
+        if overseer() {
+            api::reviews("outcome=unjustified").await
+        } else {
+            Ok(Vec::new())
+        }
+    });
     let refresh = move || {
         grants.refetch();
         pending.refetch();
         waiting.refetch();
+        due.refetch();
+        unjustified.refetch();
     };
     poll(Duration::from_secs(5), refresh);
     let name = move || auth.user().map(|m| m.user.display_name).unwrap_or_default();
@@ -29,6 +49,52 @@ pub fn Dashboard() -> impl IntoView {
                 <h1>"Hello, " {name}</h1>
                 <a class="button primary" href="/requests/new">"New request"</a>
             </header>
+
+            <Show when=reviewer>
+                <section aria-labelledby="overdue-title" data-testid="overdue-reviews">
+                    <h2 id="overdue-title">
+                        "Overdue break-glass reviews "
+                        {move || {
+                            let n = auth.user().map(|m| m.reviews_overdue).unwrap_or(0);
+                            let class = if n > 0 { "count red" } else { "count" };
+                            view! { <span class=class>{n}</span> }
+                        }}
+                    </h2>
+                    {move || match due.get() {
+                        None => view! { <Skeleton rows=1/> }.into_any(),
+                        Some(Err(error)) => {
+                            view! { <ErrorState error retry=Callback::new(move |_| due.refetch())/> }.into_any()
+                        }
+                        Some(Ok(list)) if list.is_empty() => {
+                            view! {
+                                <Empty title="No review is overdue">
+                                    <a href="/reviews">"See all reviews"</a>
+                                </Empty>
+                            }
+                                .into_any()
+                        }
+                        Some(Ok(list)) => view! { <ReviewTable reviews=list/> }.into_any(),
+                    }}
+                </section>
+            </Show>
+
+            <Show when=overseer>
+                <section aria-labelledby="unjustified-title" data-testid="unjustified-reviews">
+                    <h2 id="unjustified-title">"Break-glass judged unjustified"</h2>
+                    {move || match unjustified.get() {
+                        None => view! { <Skeleton rows=1/> }.into_any(),
+                        Some(Err(error)) => {
+                            view! { <ErrorState error retry=Callback::new(move |_| unjustified.refetch())/> }
+                                .into_any()
+                        }
+                        Some(Ok(list)) if list.is_empty() => {
+                            view! { <Empty title="None">"No break-glass access has been judged unjustified."</Empty> }
+                                .into_any()
+                        }
+                        Some(Ok(list)) => view! { <ReviewTable reviews=list/> }.into_any(),
+                    }}
+                </section>
+            </Show>
 
             <section aria-labelledby="grants-title" data-testid="active-grants">
                 <h2 id="grants-title">"Your active access"</h2>

@@ -18,6 +18,8 @@ pub fn Login() -> impl IntoView {
             let me = api::me().await.unwrap_or(MeView {
                 user: session.user,
                 approvals_waiting: 0,
+                reviews_waiting: 0,
+                reviews_overdue: 0,
             });
             Ok::<_, api::ApiError>(me)
         }

@@ -1,12 +1,15 @@
 //! One module per route.
 
 pub mod approvals;
+pub mod break_glass;
 pub mod dashboard;
 pub mod login;
 pub mod new_request;
 pub mod not_found;
 pub mod request_detail;
 pub mod requests;
+pub mod review_detail;
+pub mod reviews;
 
 use leptos::prelude::*;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 
 use crate::api;
 use crate::app::use_auth;
-use crate::components::badges::RequestBadge;
+use crate::components::badges::{BreakGlassBadge, RequestBadge};
 use crate::components::deny::DenyDialog;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::grant_card::GrantCard;
@@ -72,12 +72,15 @@ fn Detail(detail: RequestDetail, reload: Callback<()>) -> impl IntoView {
                 <p class="eyebrow">{format!("Request #{}", r.id)}</p>
                 <h1>{format!("{} → {} ({})", r.identity.name, r.resource.name, r.privilege)}</h1>
             </div>
-            <RequestBadge state=r.state/>
+            <div class="badges">
+                {r.break_glass.then(|| view! { <BreakGlassBadge/> })}
+                <RequestBadge state=r.state/>
+            </div>
         </header>
 
         <div class="detail-grid">
             <div class="detail-main">
-                <dl class="facts card">
+                <dl class=if r.break_glass { "facts card break-glass-card" } else { "facts card" }>
                     <dt>"Requested by"</dt>
                     <dd data-testid="requester">{r.requester.name.clone()}</dd>
                     <dt>"Duration"</dt>
@@ -88,8 +91,11 @@ fn Detail(detail: RequestDetail, reload: Callback<()>) -> impl IntoView {
                     <dd>{r.justification.ticket.clone().unwrap_or_else(|| "—".into())}</dd>
                     <dt>"Filed"</dt>
                     <dd><RelativeTime at=r.created_at/></dd>
-                    <dt>"Approvals"</dt>
+                    <dt>{if r.break_glass { "Review" } else { "Approvals" }}</dt>
                     <dd>
+                        {detail.grant.as_ref().and_then(|g| g.review_id).map(|id| view! {
+                            <a href=format!("/reviews/{id}") data-testid="review-link">"Taken without approval: see its review"</a>
+                        })}
                         {progress}
                         {r.approvals
                             .iter()

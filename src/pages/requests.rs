@@ -1,7 +1,7 @@
 //! All requests the viewer may see, filtered by state.
 
 use crate::api;
-use crate::components::badges::RequestBadge;
+use crate::components::badges::{BreakGlassBadge, RequestBadge};
 use crate::components::states::{Empty, ErrorState, Skeleton};
 use crate::components::time::RelativeTime;
 use crate::pages::poll;
@@ -41,6 +41,7 @@ pub fn RequestTable(requests: Vec<RequestView>) -> impl IntoView {
                                     <td class="num">{format::duration(r.duration_secs)}</td>
                                     <td>{r.requester.name.clone()}</td>
                                     <td>
+                                        {r.break_glass.then(|| view! { <BreakGlassBadge/> " " })}
                                         <RequestBadge state=r.state/>
                                         {(r.state == RequestState::Pending && r.approvals_required > 1)
                                             .then(|| format!(" {} of {}", r.approvals.len(), r.approvals_required))}

@@ -73,9 +73,15 @@ pub async fn me(
     CurrentUser(user): CurrentUser,
 ) -> Result<Json<MeView>, AppError> {
     let approvals_waiting = state.store.approvals_waiting(&user).await?;
+    let (reviews_waiting, reviews_overdue) = state
+        .store
+        .reviews_waiting(&user, state.clock.now())
+        .await?;
     Ok(Json(MeView {
         user,
         approvals_waiting,
+        reviews_waiting,
+        reviews_overdue,
     }))
 }
 

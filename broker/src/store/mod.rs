@@ -247,6 +247,12 @@ pub trait Store: Send + Sync + 'static {
         id: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<ReviewDetail>;
+    /// Undecided reviews `viewer` may judge: (all of them, the overdue ones).
+    async fn reviews_waiting(
+        &self,
+        viewer: &UserView,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(u32, u32)>;
     async fn decide_review(
         &self,
         actor: &UserView,

@@ -38,7 +38,9 @@ async fn reviewer_who_owns(app: &TestApp, username: &str) -> Session {
         .declare_ownership(identity, id, "I run it too", now + Duration::days(30), now)
         .await
         .unwrap();
-    let (status, headers, _) = app.login_raw(username, stint_broker::demo::PASSWORD, None).await;
+    let (status, headers, _) = app
+        .login_raw(username, stint_broker::demo::PASSWORD, None)
+        .await;
     assert_eq!(status, StatusCode::OK);
     session_from(&headers)
 }
@@ -346,4 +348,32 @@ async fn a_reviewer_may_revoke_break_glass_and_the_review_stays_open() {
     assert_eq!(seen["status"], "open");
     assert_eq!(seen["grant_state"], "revoked");
     assert_eq!(seen["can_review"], true);
+}
+
+#[tokio::test]
+async fn reviewers_see_how_many_reviews_wait_and_how_many_are_overdue() {
+    let app = TestApp::new().await;
+    let alice = app.login("alice").await;
+    take(&app, &alice, "ci-deployer", "payments-db").await;
+    let carol = app.login("carol").await;
+    let (_, me) = app.get(&carol, "/api/v1/me").await;
+    assert_eq!(
+        (
+            me["reviews_waiting"].as_u64(),
+            me["reviews_overdue"].as_u64()
+        ),
+        (Some(1), Some(0))
+    );
+    app.advance(Duration::hours(25));
+    let carol = app.login("carol").await;
+    let (_, me) = app.get(&carol, "/api/v1/me").await;
+    assert_eq!(
+        (
+            me["reviews_waiting"].as_u64(),
+            me["reviews_overdue"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    let alice = app.login("alice").await;
+    assert_eq!(app.get(&alice, "/api/v1/me").await.1["reviews_waiting"], 0);
 }

@@ -1261,6 +1261,25 @@ impl Store for SqliteStore {
         break_glass::detail(&mut conn, viewer, id, now).await
     }
 
+    async fn reviews_waiting(
+        &self,
+        viewer: &UserView,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(u32, u32)> {
+        if !viewer.has(Role::Reviewer) {
+            return Ok((0, 0));
+        }
+        let (all, overdue): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(due_at <= ?2), 0) FROM reviews
+             WHERE outcome IS NULL AND taker_id != ?1",
+        )
+        .bind(viewer.id)
+        .bind(ms(now))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((all as u32, overdue as u32))
+    }
+
     async fn decide_review(
         &self,
         actor: &UserView,

@@ -1,0 +1,414 @@
+//! The form that asks for access: a request for approvers, or break-glass taken at once.
+//! It previews the resource's policy with `stint_core` (maximum duration, approvals or
+//! review deadline); the broker decides.
+
+use crate::api::{self, ApiError};
+use crate::components::dialog::ConfirmDialog;
+use crate::components::toast::use_toasts;
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+use stint_core::api::{BreakGlassBody, IdentityView, NewRequestBody, RequestDetail, ResourceView};
+use stint_core::rules::{self, Justification};
+use stint_core::{Policy, break_glass, format};
+
+/// What the form sends.
+#[derive(Clone)]
+enum Submission {
+    Request(NewRequestBody),
+    BreakGlass(BreakGlassBody),
+}
+
+async fn send(submission: Submission) -> Result<RequestDetail, ApiError> {
+    match submission {
+        Submission::Request(body) => api::file_request(body).await,
+        Submission::BreakGlass(body) => api::break_glass(body).await,
+    }
+}
+
+/// Fields the broker may blame, each shown under its input.
+const FIELDS: [&str; 5] = [
+    "duration_secs",
+    "privilege",
+    "justification.task",
+    "justification.ticket",
+    "password",
+];
+
+#[component]
+pub fn RequestForm(
+    identities: Vec<IdentityView>,
+    resources: Vec<ResourceView>,
+    break_glass: bool,
+) -> impl IntoView {
+    let toasts = use_toasts();
+    let navigate = use_navigate();
+    let resources: Vec<ResourceView> = resources
+        .into_iter()
+        .filter(|r| !break_glass || r.policy.break_glass.is_some())
+        .collect();
+    if resources.is_empty() {
+        return view! {
+            <p class="empty" data-testid="empty">"No resource allows break-glass access."</p>
+        }
+        .into_any();
+    }
+    let resources = StoredValue::new(resources);
+    let identity_id = RwSignal::new(identities[0].id);
+    let resource_id = RwSignal::new(resources.with_value(|r| r[0].id));
+    let resource = Memo::new(move |_| {
+        resources.with_value(|all| all.iter().find(|r| r.id == resource_id.get()).cloned())
+    });
+    // The limits this form works within: break-glass has its own, shorter cap.
+    let policy = Memo::new(move |_| {
+        resource.get().and_then(|r| {
+            if break_glass {
+                break_glass::form_policy(&r.policy)
+            } else {
+                Some(r.policy)
+            }
+        })
+    });
+    let privilege = RwSignal::new(String::new());
+    let duration = RwSignal::new(3600_i64);
+    let task = RwSignal::new(String::new());
+    let ticket = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let confirm_open = RwSignal::new(false);
+    let task_min = if break_glass {
+        break_glass::TASK_MIN_CHARS
+    } else {
+        rules::TASK_MIN_CHARS
+    };
+
+    // A new resource brings its own privileges and maximum.
+    Effect::new(move |_| {
+        if let (Some(r), Some(p)) = (resource.get(), policy.get()) {
+            privilege.set(r.privileges.first().cloned().unwrap_or_default());
+            duration.set(duration.get_untracked().min(p.max_duration_secs).max(1));
+        }
+    });
+
+    let submit = Action::new_local(|s: &Submission| send(s.clone()));
+    Effect::new(move |_| {
+        if let Some(Ok(detail)) = submit.value().get() {
+            confirm_open.set(false);
+            toasts.show(if break_glass {
+                format!(
+                    "Break-glass access taken; review #{} is open",
+                    detail.request.id
+                )
+            } else {
+                format!("Request #{} filed", detail.request.id)
+            });
+            navigate(
+                &format!("/requests/{}", detail.request.id),
+                Default::default(),
+            );
+        }
+    });
+    let error = move || submit.value().get().and_then(|r| r.err());
+    // An error about one field is shown under it, so the confirmation steps aside.
+    Effect::new(move |_| {
+        if error().is_some_and(|e| e.field().is_some()) {
+            confirm_open.set(false);
+        }
+    });
+    let broker_error = move |field: &'static str| {
+        error()
+            .filter(|e| e.field() == Some(field))
+            .map(|e| e.to_string())
+    };
+    let general_error = move || error().filter(|e| !e.field().is_some_and(|f| FIELDS.contains(&f)));
+    // The same rule the broker applies, previewed while typing.
+    let duration_error = move || {
+        policy
+            .get()
+            .and_then(|p: Policy| rules::check_duration(duration.get(), &p).err())
+            .map(|e| e.to_string())
+            .or_else(|| broker_error("duration_secs"))
+    };
+    let justification = move || {
+        let ticket = ticket.get_untracked();
+        Justification {
+            task: task.get_untracked(),
+            ticket: (!ticket.trim().is_empty()).then_some(ticket),
+        }
+    };
+    let dispatch = move || {
+        let submission = if break_glass {
+            Submission::BreakGlass(BreakGlassBody {
+                identity_id: identity_id.get_untracked(),
+                resource_id: resource_id.get_untracked(),
+                privilege: privilege.get_untracked(),
+                duration_secs: duration.get_untracked(),
+                justification: justification(),
+                password: password.get_untracked(),
+            })
+        } else {
+            Submission::Request(NewRequestBody {
+                identity_id: identity_id.get_untracked(),
+                resource_id: resource_id.get_untracked(),
+                privilege: privilege.get_untracked(),
+                duration_secs: duration.get_untracked(),
+                justification: justification(),
+            })
+        };
+        submit.dispatch(submission);
+    };
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if submit.pending().get_untracked() || duration_error().is_some() {
+            return;
+        }
+        if break_glass {
+            confirm_open.set(true);
+        } else {
+            dispatch();
+        }
+    };
+    let identity_names: Vec<(i64, String)> =
+        identities.iter().map(|i| (i.id, i.name.clone())).collect();
+    let consequence = move || {
+        let id = identity_id.get();
+        let identity = identity_names
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, n)| n.clone());
+        format!(
+            "{} gets {} access to {} now, for {}, without approval. Every reviewer sees it in \
+             their Reviews queue, and one must judge it within {}.",
+            identity.unwrap_or_default(),
+            privilege.get(),
+            resource.get().map(|r| r.name).unwrap_or_default(),
+            format::duration(duration.get()),
+            resource
+                .get()
+                .and_then(|r| r.policy.break_glass)
+                .map(|b| format::duration(b.review_within_secs))
+                .unwrap_or_default(),
+        )
+    };
+    let identity_options = identities
+        .iter()
+        .map(|i| {
+            view! {
+                <option value=i.id selected=i.id == identity_id.get_untracked()>
+                    {format!("{} ({})", i.name, i.kind.label())}
+                </option>
+            }
+        })
+        .collect_view();
+
+    view! {
+        <form
+            class=if break_glass { "form card break-glass-form" } else { "form card" }
+            on:submit=on_submit
+            novalidate=true
+            data-testid="request-form"
+        >
+            <div class="field">
+                <label for="identity">"Identity"</label>
+                <select
+                    id="identity"
+                    on:change=move |ev| identity_id.set(event_target_value(&ev).parse().unwrap_or_default())
+                    data-testid="identity"
+                >
+                    {identity_options}
+                </select>
+                <p class="help">"Only identities you are an accountable owner of."</p>
+            </div>
+
+            <div class="field">
+                <label for="resource">"Resource"</label>
+                <select
+                    id="resource"
+                    on:change=move |ev| resource_id.set(event_target_value(&ev).parse().unwrap_or_default())
+                    data-testid="resource"
+                >
+                    {resources
+                        .get_value()
+                        .into_iter()
+                        .map(|r| view! { <option value=r.id>{r.name.clone()}</option> })
+                        .collect_view()}
+                </select>
+                <p class="help policy" data-testid="policy-summary">
+                    {move || {
+                        resource.get().map(|r| match (break_glass, r.policy.break_glass) {
+                            (true, Some(bounds)) => break_glass::describe(&bounds),
+                            _ => rules::describe_policy(&r.policy),
+                        })
+                    }}
+                </p>
+            </div>
+
+            <div class="field">
+                <label for="privilege">"Privilege"</label>
+                <select
+                    id="privilege"
+                    on:change=move |ev| privilege.set(event_target_value(&ev))
+                    prop:value=move || privilege.get()
+                    data-testid="privilege"
+                >
+                    {move || {
+                        resource
+                            .get()
+                            .map(|r| {
+                                r.privileges
+                                    .into_iter()
+                                    .map(|p| view! { <option value=p.clone()>{p.clone()}</option> })
+                                    .collect_view()
+                            })
+                    }}
+                </select>
+                {move || broker_error("privilege").map(|e| view! { <p class="field-error">{e}</p> })}
+            </div>
+
+            <fieldset class="field">
+                <legend>"Duration"</legend>
+                <div class="presets" role="group" aria-label="Duration presets">
+                    {move || {
+                        policy
+                            .get()
+                            .map(|p| {
+                                let max = p.max_duration_secs;
+                                rules::duration_presets(&p)
+                                    .into_iter()
+                                    .map(|secs| {
+                                        let label = if secs == max {
+                                            format!("max ({})", format::duration(secs))
+                                        } else {
+                                            format::duration(secs)
+                                        };
+                                        view! {
+                                            <button
+                                                type="button"
+                                                class="chip"
+                                                aria-pressed=move || (duration.get() == secs).to_string()
+                                                on:click=move |_| duration.set(secs)
+                                            >
+                                                {label}
+                                            </button>
+                                        }
+                                    })
+                                    .collect_view()
+                            })
+                    }}
+                </div>
+                <label for="minutes">"Custom, in minutes"</label>
+                <input
+                    id="minutes"
+                    type="number"
+                    min="1"
+                    max=move || policy.get().map(|p| (p.max_duration_secs / 60).to_string())
+                    inputmode="numeric"
+                    prop:value=move || (duration.get() / 60).max(0).to_string()
+                    on:input=move |ev| {
+                        if let Ok(minutes) = event_target_value(&ev).parse::<i64>() {
+                            duration.set(minutes.saturating_mul(60));
+                        }
+                    }
+                    aria-describedby="duration-help"
+                    data-testid="duration-minutes"
+                />
+                <p class="help" id="duration-help">
+                    {move || {
+                        policy
+                            .get()
+                            .map(|p| {
+                                format!(
+                                    "{} requested; at most {} here.",
+                                    format::duration(duration.get()),
+                                    format::duration(p.max_duration_secs),
+                                )
+                            })
+                    }}
+                </p>
+                {move || duration_error().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
+            </fieldset>
+
+            <div class="field">
+                <label for="task">{if break_glass { "What is broken, and why it cannot wait" } else { "Task" }}</label>
+                <textarea
+                    id="task"
+                    rows="3"
+                    required=true
+                    prop:value=move || task.get()
+                    on:input=move |ev| task.set(event_target_value(&ev))
+                    aria-describedby="task-help"
+                    data-testid="task"
+                ></textarea>
+                <p class="help" id="task-help">
+                    {format!("At least {task_min} characters; reviewers and auditors read this.")}
+                </p>
+                {move || broker_error("justification.task").map(|e| view! { <p class="field-error">{e}</p> })}
+            </div>
+
+            <div class="field">
+                <label for="ticket">
+                    "Ticket or incident reference"
+                    {move || {
+                        if resource.get().is_some_and(|r| r.policy.ticket_required) { " (required)" } else { " (optional)" }
+                    }}
+                </label>
+                <input
+                    id="ticket"
+                    prop:value=move || ticket.get()
+                    on:input=move |ev| ticket.set(event_target_value(&ev))
+                    placeholder="OPS-1234"
+                    data-testid="ticket"
+                />
+                {move || broker_error("justification.ticket").map(|e| view! { <p class="field-error">{e}</p> })}
+            </div>
+
+            {break_glass
+                .then(|| {
+                    view! {
+                        <div class="field">
+                            <label for="bg-password">"Your password, to confirm it is you"</label>
+                            <input
+                                id="bg-password"
+                                type="password"
+                                autocomplete="current-password"
+                                prop:value=move || password.get()
+                                on:input=move |ev| password.set(event_target_value(&ev))
+                                data-testid="password"
+                            />
+                            {move || broker_error("password").map(|e| view! { <p class="field-error">{e}</p> })}
+                        </div>
+                    }
+                })}
+
+            {move || general_error().map(|e| view! { <p class="field-error" role="alert">{e.to_string()}</p> })}
+            <div class="form-actions">
+                <button
+                    type="submit"
+                    class=if break_glass { "button danger" } else { "button primary" }
+                    disabled=move || submit.pending().get()
+                    data-testid="submit-request"
+                >
+                    {move || match (submit.pending().get(), break_glass) {
+                        (true, _) => "Working…",
+                        (false, true) => "Take break-glass access…",
+                        (false, false) => "File request",
+                    }}
+                </button>
+            </div>
+            {break_glass
+                .then(|| {
+                    view! {
+                        <ConfirmDialog
+                            open=confirm_open
+                            title="Take break-glass access now?"
+                            consequence=Signal::derive(consequence)
+                            confirm_label="Take access now"
+                            pending=submit.pending()
+                            error=Signal::derive(move || general_error().map(|e| e.to_string()))
+                            on_confirm=Callback::new(move |_| dispatch())
+                            testid="break-glass-dialog"
+                        />
+                    }
+                })}
+        </form>
+    }
+    .into_any()
+}

@@ -1,0 +1,205 @@
+//! One break-glass access, its whole story, and the reviewer's judgement.
+
+use crate::api;
+use crate::app::use_auth;
+use crate::components::badges::{BreakGlassBadge, GrantBadge, ReviewBadge};
+use crate::components::states::{ErrorState, Skeleton};
+use crate::components::time::RelativeTime;
+use crate::components::timeline::Timeline;
+use crate::components::toast::use_toasts;
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use stint_core::ReviewOutcome;
+use stint_core::api::{ReviewBody, ReviewDetail};
+
+#[component]
+pub fn ReviewDetailPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|id| id.parse::<i64>().ok())
+    };
+    let detail = LocalResource::new(move || {
+        let id = id();
+        async move {
+            match id {
+                Some(id) => api::review(id).await,
+                None => Err(api::ApiError::Rejected {
+                    status: 404,
+                    code: "not_found".into(),
+                    message: "There is no such review.".into(),
+                    field: None,
+                }),
+            }
+        }
+    });
+    let reload = Callback::new(move |_| detail.refetch());
+    view! {
+        <section class="page">
+            {move || match detail.get() {
+                None => view! { <Skeleton rows=8/> }.into_any(),
+                Some(Err(error)) => view! { <ErrorState error retry=reload/> }.into_any(),
+                Some(Ok(d)) => view! { <Review detail=d reload/> }.into_any(),
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn Review(detail: ReviewDetail, reload: Callback<()>) -> impl IntoView {
+    let r = detail.review.clone();
+    view! {
+        <header class="page-head">
+            <div>
+                <p class="eyebrow">{format!("Review #{}", r.id)} " · " <BreakGlassBadge/></p>
+                <h1>{format!("{} took {} on {} for {}", r.taker.name, r.privilege, r.resource.name, r.identity.name)}</h1>
+            </div>
+            <ReviewBadge status=r.status outcome=r.outcome/>
+        </header>
+        <div class="detail-grid">
+            <div class="detail-main">
+                <dl class="facts card break-glass-card">
+                    <dt>"Taken by"</dt>
+                    <dd data-testid="taker">{r.taker.name.clone()}</dd>
+                    <dt>"Why"</dt>
+                    <dd class="prose" data-testid="review-justification">{r.justification.task.clone()}</dd>
+                    <dt>"Ticket"</dt>
+                    <dd>{r.justification.ticket.clone().unwrap_or_else(|| "—".into())}</dd>
+                    <dt>"Access"</dt>
+                    <dd>
+                        <GrantBadge state=r.grant_state/>
+                        " from " <RelativeTime at=r.started_at/> " until " <RelativeTime at=r.ends_at/>
+                        " · " <a href=format!("/requests/{}", r.request_id)>"grant details"</a>
+                    </dd>
+                    <dt>"Review due"</dt>
+                    <dd><RelativeTime at=r.due_at/></dd>
+                    <dt>"Credentials issued"</dt>
+                    <dd data-testid="issued-credentials">
+                        {if detail.credentials.is_empty() {
+                            view! { <span class="muted">"none"</span> }.into_any()
+                        } else {
+                            view! {
+                                <ul class="plain">
+                                    {detail
+                                        .credentials
+                                        .iter()
+                                        .map(|c| {
+                                            view! {
+                                                <li>
+                                                    <code>{c.jti.clone()}</code>
+                                                    {format!(" to {} · ", c.issued_to.name)}
+                                                    <RelativeTime at=c.issued_at/>
+                                                </li>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </ul>
+                            }
+                                .into_any()
+                        }}
+                    </dd>
+                    {r.reviewer.clone().map(|reviewer| view! {
+                        <dt>"Judged by"</dt>
+                        <dd>{reviewer.name}</dd>
+                    })}
+                    {r.notes.clone().map(|notes| view! {
+                        <dt>"Reviewer's notes"</dt>
+                        <dd class="prose" data-testid="review-notes">{notes}</dd>
+                    })}
+                </dl>
+                {r.can_review.then(|| view! { <Judge review_id=r.id reload/> })}
+            </div>
+            <aside class="detail-side" aria-labelledby="timeline-title">
+                <h2 id="timeline-title">"Timeline"</h2>
+                <Timeline events=detail.timeline.clone()/>
+            </aside>
+        </div>
+    }
+}
+
+#[component]
+fn Judge(review_id: i64, reload: Callback<()>) -> impl IntoView {
+    let auth = use_auth();
+    let toasts = use_toasts();
+    let outcome = RwSignal::new(None::<ReviewOutcome>);
+    let notes = RwSignal::new(String::new());
+    let decide =
+        Action::new_local(move |body: &ReviewBody| api::decide_review(review_id, body.clone()));
+    Effect::new(move |_| {
+        if let Some(Ok(d)) = decide.value().get() {
+            toasts.show(format!(
+                "Review #{review_id} decided: {}",
+                d.review.outcome.map(|o| o.as_str()).unwrap_or_default()
+            ));
+            auth.refresh();
+            reload.run(());
+        }
+    });
+    let notes_needed =
+        move || outcome.get() == Some(ReviewOutcome::Unjustified) && notes.get().trim().is_empty();
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if let Some(o) = outcome.get_untracked()
+            && !notes_needed()
+        {
+            decide.dispatch(ReviewBody {
+                outcome: o,
+                notes: notes.get_untracked(),
+            });
+        }
+    };
+    let choice = move |value: ReviewOutcome, label: &'static str, testid: &'static str| {
+        view! {
+            <label class="radio">
+                <input
+                    type="radio"
+                    name="outcome"
+                    on:change=move |_| outcome.set(Some(value))
+                    data-testid=testid
+                />
+                {label}
+            </label>
+        }
+    };
+    view! {
+        <form class="card decide" on:submit=on_submit aria-labelledby="judge-title" data-testid="judge">
+            <h2 id="judge-title">"Your judgement"</h2>
+            <fieldset class="field">
+                <legend>"Was taking this access justified?"</legend>
+                {choice(ReviewOutcome::Justified, "Justified: it could not wait for an approver", "outcome-justified")}
+                {choice(ReviewOutcome::Unjustified, "Unjustified: it should have been a request, or not happened", "outcome-unjustified")}
+            </fieldset>
+            <div class="field">
+                <label for="review-notes">
+                    {move || if outcome.get() == Some(ReviewOutcome::Unjustified) { "Notes (required)" } else { "Notes (optional)" }}
+                </label>
+                <textarea
+                    id="review-notes"
+                    rows="3"
+                    prop:value=move || notes.get()
+                    on:input=move |ev| notes.set(event_target_value(&ev))
+                    data-testid="review-notes-input"
+                ></textarea>
+            </div>
+            {move || {
+                decide
+                    .value()
+                    .get()
+                    .and_then(|r| r.err())
+                    .map(|e| view! { <p class="field-error" role="alert">{e.to_string()}</p> })
+            }}
+            <div class="actions">
+                <button
+                    type="submit"
+                    class="button primary"
+                    disabled=move || outcome.get().is_none() || notes_needed() || decide.pending().get()
+                    data-testid="submit-review"
+                >
+                    {move || if decide.pending().get() { "Recording…" } else { "Record judgement" }}
+                </button>
+            </div>
+        </form>
+    }
+}
