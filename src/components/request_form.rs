@@ -4,6 +4,7 @@
 
 use crate::api::{self, ApiError};
 use crate::components::dialog::ConfirmDialog;
+use crate::components::states::{Empty, ErrorState, Skeleton};
 use crate::components::toast::use_toasts;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
@@ -34,8 +35,38 @@ const FIELDS: [&str; 5] = [
     "password",
 ];
 
+/// Loads what the viewer may ask access for, then shows the form (or why there is none).
 #[component]
-pub fn RequestForm(
+pub fn AccessForm(break_glass: bool) -> impl IntoView {
+    let catalog = LocalResource::new(|| async {
+        let identities = api::identities().await?;
+        let resources = api::resources().await?;
+        Ok::<_, ApiError>((identities, resources))
+    });
+    move || match catalog.get() {
+        None => view! { <Skeleton rows=6/> }.into_any(),
+        Some(Err(error)) => {
+            view! { <ErrorState error retry=Callback::new(move |_| catalog.refetch())/> }.into_any()
+        }
+        Some(Ok((identities, resources))) => {
+            let owned: Vec<IdentityView> =
+                identities.into_iter().filter(|i| i.owned_by_me).collect();
+            if owned.is_empty() {
+                view! {
+                    <Empty title="You own no identity yet">
+                        "Only an accountable owner may ask for access for an identity. Ask an admin to record you as the owner of the identity you run."
+                    </Empty>
+                }
+                .into_any()
+            } else {
+                view! { <RequestForm identities=owned resources break_glass/> }.into_any()
+            }
+        }
+    }
+}
+
+#[component]
+fn RequestForm(
     identities: Vec<IdentityView>,
     resources: Vec<ResourceView>,
     break_glass: bool,

@@ -11,7 +11,10 @@ pub mod requests;
 pub mod review_detail;
 pub mod reviews;
 
+use crate::api::{ApiError, ApiResult};
 use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use std::future::Future;
 use std::time::Duration;
 
 /// Runs `refresh` every `every` while the calling page is shown, so a page follows what
@@ -20,4 +23,32 @@ pub fn poll(every: Duration, refresh: impl Fn() + 'static) {
     if let Ok(handle) = set_interval_with_handle(refresh, every) {
         on_cleanup(move || handle.clear());
     }
+}
+
+/// Loads the record the route's `:id` names with `fetch`; a non-numeric id reads as a
+/// missing `what`.
+pub fn load_by_route_id<T, F, Fut>(what: &'static str, fetch: F) -> LocalResource<ApiResult<T>>
+where
+    T: 'static,
+    F: Fn(i64) -> Fut + Copy + 'static,
+    Fut: Future<Output = ApiResult<T>> + 'static,
+{
+    let params = use_params_map();
+    LocalResource::new(move || {
+        let id = params
+            .read()
+            .get("id")
+            .and_then(|id| id.parse::<i64>().ok());
+        async move {
+            match id {
+                Some(id) => fetch(id).await,
+                None => Err(ApiError::Rejected {
+                    status: 404,
+                    code: "not_found".into(),
+                    message: format!("There is no such {what}."),
+                    field: None,
+                }),
+            }
+        }
+    })
 }

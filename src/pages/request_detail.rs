@@ -10,9 +10,8 @@ use crate::components::states::{ErrorState, Skeleton};
 use crate::components::time::RelativeTime;
 use crate::components::timeline::Timeline;
 use crate::components::toast::use_toasts;
-use crate::pages::poll;
+use crate::pages::{load_by_route_id, poll};
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 use std::time::Duration;
 use stint_core::RequestState;
 use stint_core::api::{ApproveBody, RequestDetail};
@@ -20,27 +19,7 @@ use stint_core::format;
 
 #[component]
 pub fn RequestDetailPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|id| id.parse::<i64>().ok())
-    };
-    let detail = LocalResource::new(move || {
-        let id = id();
-        async move {
-            match id {
-                Some(id) => api::request(id).await,
-                None => Err(api::ApiError::Rejected {
-                    status: 404,
-                    code: "not_found".into(),
-                    message: "There is no such request.".into(),
-                    field: None,
-                }),
-            }
-        }
-    });
+    let detail = load_by_route_id("request", api::request);
     // Follow decisions made elsewhere (an approver, the sweeper).
     poll(Duration::from_secs(3), move || detail.refetch());
     let reload = Callback::new(move |_| detail.refetch());

@@ -7,34 +7,14 @@ use crate::components::states::{ErrorState, Skeleton};
 use crate::components::time::RelativeTime;
 use crate::components::timeline::Timeline;
 use crate::components::toast::use_toasts;
+use crate::pages::load_by_route_id;
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 use stint_core::ReviewOutcome;
 use stint_core::api::{ReviewBody, ReviewDetail};
 
 #[component]
 pub fn ReviewDetailPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|id| id.parse::<i64>().ok())
-    };
-    let detail = LocalResource::new(move || {
-        let id = id();
-        async move {
-            match id {
-                Some(id) => api::review(id).await,
-                None => Err(api::ApiError::Rejected {
-                    status: 404,
-                    code: "not_found".into(),
-                    message: "There is no such review.".into(),
-                    field: None,
-                }),
-            }
-        }
-    });
+    let detail = load_by_route_id("review", api::review);
     let reload = Callback::new(move |_| detail.refetch());
     view! {
         <section class="page">

@@ -2,7 +2,7 @@
 //! transaction (`BEGIN IMMEDIATE` for the writing ones).
 
 use super::audit::{self, Actor, Event};
-use super::{BREAK_GLASS, is_current_owner, is_privileged_viewer, load_resource, ms, time};
+use super::{BREAK_GLASS, is_current_owner, is_privileged_viewer, load_target, ms, time};
 use crate::store::{BreakGlassLimit, BreakGlassTaken, ReviewFilter, StoreError, StoreResult};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
@@ -22,25 +22,7 @@ pub(super) async fn take(
     now: DateTime<Utc>,
     limit: BreakGlassLimit,
 ) -> StoreResult<BreakGlassTaken> {
-    let identity: Option<String> = sqlx::query_scalar("SELECT name FROM identities WHERE id = ?")
-        .bind(body.identity_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let identity = identity.ok_or_else(|| {
-        RuleError::invalid(
-            "identity_id",
-            format!("no identity has id {}", body.identity_id),
-        )
-    })?;
-    let resource = load_resource(conn, body.resource_id)
-        .await?
-        .ok_or_else(|| {
-            RuleError::invalid(
-                "resource_id",
-                format!("no resource has id {}", body.resource_id),
-            )
-        })?
-        .view()?;
+    let (identity, resource) = load_target(conn, body.identity_id, body.resource_id).await?;
     let owners: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM ownerships WHERE identity_id = ? AND ended_at IS NULL
          AND attest_until > ?",

@@ -322,6 +322,29 @@ async fn load_resource(conn: &mut SqliteConnection, id: i64) -> StoreResult<Opti
         .await?)
 }
 
+/// The identity (its name) and resource a request body names; unknown ids are the body's
+/// fault, so they are refused naming the field.
+async fn load_target(
+    conn: &mut SqliteConnection,
+    identity_id: i64,
+    resource_id: i64,
+) -> StoreResult<(String, ResourceView)> {
+    let identity: Option<String> = sqlx::query_scalar("SELECT name FROM identities WHERE id = ?")
+        .bind(identity_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let identity = identity.ok_or_else(|| {
+        RuleError::invalid("identity_id", format!("no identity has id {identity_id}"))
+    })?;
+    let resource = load_resource(conn, resource_id)
+        .await?
+        .ok_or_else(|| {
+            RuleError::invalid("resource_id", format!("no resource has id {resource_id}"))
+        })?
+        .view()?;
+    Ok((identity, resource))
+}
+
 async fn load_request(conn: &mut SqliteConnection, id: i64) -> StoreResult<RequestRow> {
     sqlx::query_as(concat!(request_select!(), " WHERE r.id = ?"))
         .bind(id)
@@ -730,26 +753,7 @@ impl Store for SqliteStore {
         pending_ttl: Duration,
     ) -> StoreResult<i64> {
         let mut tx = self.write().await?;
-        let identity: Option<String> =
-            sqlx::query_scalar("SELECT name FROM identities WHERE id = ?")
-                .bind(body.identity_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let identity = identity.ok_or_else(|| {
-            RuleError::invalid(
-                "identity_id",
-                format!("no identity has id {}", body.identity_id),
-            )
-        })?;
-        let resource = load_resource(&mut tx, body.resource_id)
-            .await?
-            .ok_or_else(|| {
-                RuleError::invalid(
-                    "resource_id",
-                    format!("no resource has id {}", body.resource_id),
-                )
-            })?
-            .view()?;
+        let (identity, resource) = load_target(&mut tx, body.identity_id, body.resource_id).await?;
         let owns = is_current_owner(&mut tx, body.identity_id, actor.id, now).await?;
         let justification = rules::check_new_request(&NewRequest {
             requester_owns_identity: owns,
