@@ -7,6 +7,7 @@ use std::sync::Arc;
 use stint_broker::Broker;
 use stint_broker::clock::SystemClock;
 use stint_broker::config::Config;
+use stint_broker::store::Store;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -22,6 +23,19 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Read the audit trail without a running broker.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+        /// Database URL.
+        #[arg(
+            long = "database",
+            env = "STINT_DATABASE_URL",
+            default_value = "sqlite://data/stint.db",
+            global = true
+        )]
+        database_url: String,
+    },
     /// Run the broker: the API, the portal and the expiry sweeper.
     Serve {
         /// Address to listen on.
@@ -57,6 +71,29 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain; exit 0 if every event verifies, 1 naming the first that does not.
+    Verify,
+    /// Write events to stdout, oldest first, for a SIEM.
+    Export {
+        #[arg(long, value_enum, default_value = "ndjson")]
+        format: ExportFormat,
+        /// Only events at or after this time (RFC 3339).
+        #[arg(long)]
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        /// Only events before this time (RFC 3339).
+        #[arg(long)]
+        until: Option<chrono::DateTime<chrono::Utc>>,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ExportFormat {
+    Ndjson,
+    Csv,
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -65,6 +102,10 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     match Cli::parse().command {
+        Command::Audit {
+            command,
+            database_url,
+        } => audit(command, &database_url).await,
         Command::Serve {
             listen,
             database_url,
@@ -116,6 +157,92 @@ async fn serve(listen: SocketAddr, config: Config) -> anyhow::Result<()> {
         }
     }
     broker.serve(listener, shutdown_signal()).await
+}
+
+async fn audit(command: AuditCommand, database_url: &str) -> anyhow::Result<()> {
+    let store = stint_broker::store::SqliteStore::open(database_url).await?;
+    match command {
+        AuditCommand::Verify => {
+            let v = store.verify_audit().await?;
+            if v.ok {
+                println!(
+                    "OK: {} events verify; head {} {}",
+                    v.count, v.head_seq, v.head_hash
+                );
+                Ok(())
+            } else {
+                println!(
+                    "FAILED at event {}: {}. The {} events before it verify (head {}).",
+                    v.first_bad_seq.unwrap_or_default(),
+                    v.reason.unwrap_or_default(),
+                    v.count,
+                    v.head_hash
+                );
+                std::process::exit(1);
+            }
+        }
+        AuditCommand::Export {
+            format,
+            since,
+            until,
+        } => export(&store, format, since, until).await,
+    }
+}
+
+/// Writes every event in `[since, until)` to stdout, oldest first, a page at a time.
+async fn export(
+    store: &dyn Store,
+    format: ExportFormat,
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    until: Option<chrono::DateTime<chrono::Utc>>,
+) -> anyhow::Result<()> {
+    const PAGE: u32 = 10_000;
+    let stdout = std::io::stdout().lock();
+    let (mut ndjson, mut csv) = match format {
+        ExportFormat::Ndjson => (Some(std::io::BufWriter::new(stdout)), None),
+        ExportFormat::Csv => {
+            let mut w = csv::Writer::from_writer(stdout);
+            w.write_record(["seq", "at", "actor", "action", "target", "details"])?;
+            (None, Some(w))
+        }
+    };
+    let mut after_seq = 0;
+    loop {
+        let filter = stint_broker::store::AuditFilter {
+            since,
+            until,
+            after_seq: Some(after_seq),
+            limit: PAGE,
+            ..Default::default()
+        };
+        let page = store.audit_events(&filter).await?;
+        for event in &page {
+            if let Some(w) = csv.as_mut() {
+                w.write_record([
+                    event.seq.to_string(),
+                    event.at.to_rfc3339(),
+                    event.actor.clone(),
+                    event.action.clone(),
+                    event.target.clone(),
+                    event.details.to_string(),
+                ])?;
+            } else if let Some(out) = ndjson.as_mut() {
+                serde_json::to_writer(&mut *out, event)?;
+                std::io::Write::write_all(out, b"\n")?;
+            }
+        }
+        match page.last() {
+            Some(last) if page.len() as u32 == PAGE => after_seq = last.seq,
+            _ => break,
+        }
+    }
+    if let Some(mut w) = csv {
+        w.flush()?;
+    }
+    if let Some(mut out) = ndjson {
+        std::io::Write::flush(&mut out)?;
+    }
+    Ok(())
 }
 
 /// SQLite will not create the directory of its file; do it for `sqlite://dir/file.db`.

@@ -230,6 +230,20 @@ pub struct AuditEventView {
     pub details: serde_json::Value,
 }
 
+/// The result of walking the audit chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditVerification {
+    pub ok: bool,
+    /// Events that verified.
+    pub count: i64,
+    /// The last event that verified, and its hash.
+    pub head_seq: i64,
+    pub head_hash: String,
+    /// The first event that does not verify, and why.
+    pub first_bad_seq: Option<i64>,
+    pub reason: Option<String>,
+}
+
 /// The body of every error response.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ErrorBody {

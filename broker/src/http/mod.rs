@@ -1,5 +1,6 @@
 //! The HTTP API (v1), the JWKS, health, and the portal's static files.
 
+mod audit;
 mod break_glass;
 mod catalog;
 mod error;
@@ -58,6 +59,8 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .route("/grants/{id}/credential", post(grants::credential))
         .route("/grants/{id}/revoke", post(grants::revoke))
         .route("/break-glass", post(break_glass::take))
+        .route("/audit", get(audit::list))
+        .route("/audit/verify", get(audit::verify))
         .route("/reviews", get(break_glass::list))
         .route(
             "/reviews/{id}",

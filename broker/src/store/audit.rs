@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sqlx::SqliteConnection;
-use stint_core::api::UserView;
+use stint_core::api::{AuditVerification, UserView};
 
 /// The `prev_hash` of the first event.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -65,22 +65,20 @@ pub async fn append(
     };
     let at_ms = at.timestamp_millis();
     let actor_name = event.actor.name();
+    let covered = Covered {
+        seq,
+        at_ms,
+        actor_id: event.actor.id(),
+        actor_name: &actor_name,
+        action: event.action,
+        target_kind: event.target_kind,
+        target_id: event.target_id,
+        request_id: event.request_id,
+        grant_id: event.grant_id,
+        details: &event.details,
+    };
+    let hash = covered.hash(&prev_hash);
     let details = event.details.to_string();
-    let hash = chain_hash(
-        &prev_hash,
-        &json!([
-            seq,
-            at_ms,
-            event.actor.id(),
-            actor_name,
-            event.action,
-            event.target_kind,
-            event.target_id,
-            event.request_id,
-            event.grant_id,
-            event.details,
-        ]),
-    );
     sqlx::query(
         "INSERT INTO audit_events (seq, at, actor_id, actor_name, action, target_kind, target_id,
                                    request_id, grant_id, details, prev_hash, hash)
@@ -103,12 +101,133 @@ pub async fn append(
     Ok(())
 }
 
-/// `hex(SHA-256(prev_hash "\n" canonical_json))`. serde_json's maps are sorted by key, so
-/// the same event always encodes to the same bytes.
-pub fn chain_hash(prev_hash: &str, canonical: &Value) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(prev_hash.as_bytes());
-    hasher.update(b"\n");
-    hasher.update(canonical.to_string().as_bytes());
-    hex::encode(hasher.finalize())
+/// The fields an event's hash covers.
+struct Covered<'a> {
+    seq: i64,
+    at_ms: i64,
+    actor_id: Option<i64>,
+    actor_name: &'a str,
+    action: &'a str,
+    target_kind: &'a str,
+    target_id: Option<i64>,
+    request_id: Option<i64>,
+    grant_id: Option<i64>,
+    details: &'a Value,
+}
+
+impl Covered<'_> {
+    /// `hex(SHA-256(prev_hash "\n" canonical))`, the canonical encoding being a JSON array of
+    /// the fields in this order. serde_json's maps are sorted by key, so the same event always
+    /// encodes to the same bytes.
+    fn hash(&self, prev_hash: &str) -> String {
+        let canonical = json!([
+            self.seq,
+            self.at_ms,
+            self.actor_id,
+            self.actor_name,
+            self.action,
+            self.target_kind,
+            self.target_id,
+            self.request_id,
+            self.grant_id,
+            self.details,
+        ]);
+        let mut hasher = Sha256::new();
+        hasher.update(prev_hash.as_bytes());
+        hasher.update(b"\n");
+        hasher.update(canonical.to_string().as_bytes());
+        hex::encode(hasher.finalize())
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct StoredEvent {
+    seq: i64,
+    at: i64,
+    actor_id: Option<i64>,
+    actor_name: String,
+    action: String,
+    target_kind: String,
+    target_id: Option<i64>,
+    request_id: Option<i64>,
+    grant_id: Option<i64>,
+    details: String,
+    prev_hash: String,
+    hash: String,
+}
+
+/// Events are read this many at a time, so verifying a long trail needs little memory.
+const VERIFY_BATCH: i64 = 10_000;
+
+/// Walks the whole chain: sequence numbers without gaps from 1, each `prev_hash` equal to
+/// the previous event's hash, each hash recomputed from the event's fields.
+pub async fn verify(conn: &mut SqliteConnection) -> StoreResult<AuditVerification> {
+    let mut expected_seq = 1;
+    let mut prev_hash = GENESIS_HASH.to_string();
+    loop {
+        let batch: Vec<StoredEvent> = sqlx::query_as(
+            "SELECT seq, at, actor_id, actor_name, action, target_kind, target_id, request_id,
+                    grant_id, details, prev_hash, hash
+             FROM audit_events WHERE seq >= ? ORDER BY seq LIMIT ?",
+        )
+        .bind(expected_seq)
+        .bind(VERIFY_BATCH)
+        .fetch_all(&mut *conn)
+        .await?;
+        for event in &batch {
+            if let Some(reason) = check(event, expected_seq, &prev_hash) {
+                return Ok(AuditVerification {
+                    ok: false,
+                    count: expected_seq - 1,
+                    head_seq: expected_seq - 1,
+                    head_hash: prev_hash,
+                    first_bad_seq: Some(expected_seq),
+                    reason: Some(reason),
+                });
+            }
+            expected_seq += 1;
+            prev_hash = event.hash.clone();
+        }
+        if (batch.len() as i64) < VERIFY_BATCH {
+            break;
+        }
+    }
+    Ok(AuditVerification {
+        ok: true,
+        count: expected_seq - 1,
+        head_seq: expected_seq - 1,
+        head_hash: prev_hash,
+        first_bad_seq: None,
+        reason: None,
+    })
+}
+
+/// Why `event` does not continue the chain at `expected_seq` after `prev_hash`, if it does not.
+fn check(event: &StoredEvent, expected_seq: i64, prev_hash: &str) -> Option<String> {
+    if event.seq != expected_seq {
+        return Some(format!(
+            "event {expected_seq} is missing (the next event is {})",
+            event.seq
+        ));
+    }
+    if event.prev_hash != prev_hash {
+        return Some("its prev_hash is not the previous event's hash".into());
+    }
+    let Ok(details) = serde_json::from_str::<Value>(&event.details) else {
+        return Some("its details are not valid JSON".into());
+    };
+    let covered = Covered {
+        seq: event.seq,
+        at_ms: event.at,
+        actor_id: event.actor_id,
+        actor_name: &event.actor_name,
+        action: &event.action,
+        target_kind: &event.target_kind,
+        target_id: event.target_id,
+        request_id: event.request_id,
+        grant_id: event.grant_id,
+        details: &details,
+    };
+    (covered.hash(prev_hash) != event.hash)
+        .then(|| "its contents do not match its hash: it was changed after it was written".into())
 }

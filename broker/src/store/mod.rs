@@ -4,16 +4,16 @@
 //! also appends the audit event; the rule deciding the change comes from `stint_core`,
 //! evaluated on rows read inside that same transaction.
 
-mod audit;
+pub mod audit;
 pub mod sqlite;
 
 use crate::credential::Signer;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use stint_core::api::{
-    ApproveBody, BreakGlassBody, CredentialView, GrantView, IdentityView, IntrospectView,
-    NewRequestBody, RequestDetail, RequestView, ResourceView, ReviewBody, ReviewDetail, ReviewView,
-    UserView,
+    ApproveBody, AuditEventView, AuditVerification, BreakGlassBody, CredentialView, GrantView,
+    IdentityView, IntrospectView, NewRequestBody, RequestDetail, RequestView, ResourceView,
+    ReviewBody, ReviewDetail, ReviewView, UserView,
 };
 use stint_core::{
     GrantState, IdentityKind, Policy, RequestState, ReviewOutcome, ReviewStatus, Role, RuleError,
@@ -85,6 +85,25 @@ pub struct BreakGlassTaken {
 pub struct ReviewFilter {
     pub status: Option<ReviewStatus>,
     pub outcome: Option<ReviewOutcome>,
+}
+
+/// Which audit events a page shows: newest first below `before_seq`, or, to follow the
+/// trail, oldest first above `after_seq`.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    /// An action, or a family of them (`grant` matches `grant.revoked`).
+    pub action: Option<String>,
+    pub request_id: Option<i64>,
+    /// A grant's whole story: its events and those of the request it came from.
+    pub grant_id: Option<i64>,
+    /// Free text searched in the actor, action and details.
+    pub text: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub before_seq: Option<i64>,
+    pub after_seq: Option<i64>,
+    pub limit: u32,
 }
 
 /// What one sweep changed.
@@ -260,6 +279,10 @@ pub trait Store: Send + Sync + 'static {
         body: &ReviewBody,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
+
+    // --- the audit trail ---
+    async fn audit_events(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEventView>>;
+    async fn verify_audit(&self) -> StoreResult<AuditVerification>;
 
     // --- the broker's own work ---
     /// Expires every grant and pending request whose time is up, each with its event.

@@ -1,6 +1,7 @@
 //! Broker integration tests: the real router on a real temporary SQLite database.
 //! One binary (one link step) for all of them.
 
+mod audit;
 mod bad_input;
 mod break_glass;
 mod expiry;

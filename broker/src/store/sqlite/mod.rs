@@ -8,8 +8,9 @@
 
 use super::audit::{self, Actor, Event};
 use super::{
-    BreakGlassLimit, BreakGlassTaken, LoginCandidate, NewIdentity, NewResource, NewUser,
-    RequestFilter, ReviewFilter, SessionLimits, Store, StoreError, StoreResult, SweepReport,
+    AuditFilter, BreakGlassLimit, BreakGlassTaken, LoginCandidate, NewIdentity, NewResource,
+    NewUser, RequestFilter, ReviewFilter, SessionLimits, Store, StoreError, StoreResult,
+    SweepReport,
 };
 use crate::credential::{Signer, token_hash};
 use async_trait::async_trait;
@@ -19,9 +20,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{FromRow, SqliteConnection, SqlitePool};
 use std::str::FromStr;
 use stint_core::api::{
-    ApprovalView, ApproveBody, AuditEventView, BreakGlassBody, CredentialView, GrantView,
-    IdentityView, IntrospectView, NamedRef, NewRequestBody, OwnerView, RequestDetail, RequestView,
-    ResourceView, ReviewBody, ReviewDetail, ReviewView, UserView,
+    ApprovalView, ApproveBody, AuditEventView, AuditVerification, BreakGlassBody, CredentialView,
+    GrantView, IdentityView, IntrospectView, NamedRef, NewRequestBody, OwnerView, RequestDetail,
+    RequestView, ResourceView, ReviewBody, ReviewDetail, ReviewView, UserView,
 };
 use stint_core::rules::{
     self, Approval, ApprovalOutcome, Decidable, Justification, LiveGrant, NewRequest,
@@ -1297,6 +1298,51 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn audit_events(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEventView>> {
+        let text = filter
+            .text
+            .as_ref()
+            .map(|t| format!("%{}%", escape_like(t)));
+        let action = filter
+            .action
+            .as_ref()
+            .map(|a| format!("{}%", escape_like(a)));
+        let rows: Vec<AuditRow> = sqlx::query_as(
+            "SELECT seq, at, actor_name, action, target_kind, target_id, details
+             FROM audit_events
+             WHERE (?1 IS NULL OR actor_name = ?1)
+               AND (?2 IS NULL OR action LIKE ?2 ESCAPE '\\')
+               AND (?3 IS NULL OR request_id = ?3)
+               AND (?4 IS NULL OR grant_id = ?4
+                    OR request_id = (SELECT request_id FROM grants WHERE id = ?4))
+               AND (?5 IS NULL OR actor_name LIKE ?5 ESCAPE '\\' OR action LIKE ?5 ESCAPE '\\'
+                    OR details LIKE ?5 ESCAPE '\\')
+               AND (?6 IS NULL OR at >= ?6)
+               AND (?7 IS NULL OR at < ?7)
+               AND (?8 IS NULL OR seq < ?8)
+               AND (?10 IS NULL OR seq > ?10)
+             ORDER BY CASE WHEN ?10 IS NULL THEN -seq ELSE seq END LIMIT ?9",
+        )
+        .bind(&filter.actor)
+        .bind(action)
+        .bind(filter.request_id)
+        .bind(filter.grant_id)
+        .bind(text)
+        .bind(filter.since.map(ms))
+        .bind(filter.until.map(ms))
+        .bind(filter.before_seq)
+        .bind(filter.limit.max(1) as i64)
+        .bind(filter.after_seq)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(AuditRow::view).collect())
+    }
+
+    async fn verify_audit(&self) -> StoreResult<AuditVerification> {
+        let mut conn = self.pool.acquire().await?;
+        audit::verify(&mut conn).await
+    }
+
     async fn sweep(&self, now: DateTime<Utc>) -> StoreResult<SweepReport> {
         let due: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM grants WHERE state IN ('active', 'scheduled')
@@ -1542,6 +1588,13 @@ impl Store for SqliteStore {
         tx.commit().await?;
         Ok(id)
     }
+}
+
+/// `text` for use inside a LIKE pattern with `ESCAPE '\'`: its wildcards match literally.
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 /// An approval or free-text comment is optional but bounded.

@@ -1,0 +1,103 @@
+//! The audit trail, for auditors and admins: pages of events and the chain's verification.
+
+use super::AppState;
+use super::error::AppError;
+use super::extract::{CurrentUser, parse_id};
+use crate::store::AuditFilter;
+use axum::Json;
+use axum::extract::{Query, State};
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use stint_core::api::{AuditEventView, AuditVerification, Page, UserView};
+use stint_core::{Role, RuleError};
+
+const DEFAULT_PAGE: u32 = 100;
+const MAX_PAGE: u32 = 1000;
+
+fn require_auditor(user: &UserView) -> Result<(), AppError> {
+    if user.has(Role::Auditor) || user.has(Role::Admin) {
+        Ok(())
+    } else {
+        Err(RuleError::Forbidden("only auditors and admins read the audit trail".into()).into())
+    }
+}
+
+fn time_param(
+    query: &HashMap<String, String>,
+    name: &str,
+) -> Result<Option<DateTime<Utc>>, AppError> {
+    query
+        .get(name)
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            DateTime::parse_from_rfc3339(v)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| AppError::bad_input(name, format!("`{v}` is not an RFC 3339 time")))
+        })
+        .transpose()
+}
+
+fn text_param(query: &HashMap<String, String>, name: &str) -> Option<String> {
+    query
+        .get(name)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+fn id_param(query: &HashMap<String, String>, name: &str) -> Result<Option<i64>, AppError> {
+    query
+        .get(name)
+        .filter(|v| !v.is_empty())
+        .map(|v| parse_id(v).map_err(|_| AppError::bad_input(name, format!("`{v}` is not an id"))))
+        .transpose()
+}
+
+/// `GET /audit?actor=&action=&request_id=&grant_id=&q=&since=&until=&cursor=&after_seq=&limit=`
+pub async fn list(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Page<AuditEventView>>, AppError> {
+    require_auditor(&user)?;
+    let after_seq = match query.get("after_seq").filter(|v| !v.is_empty()) {
+        None => None,
+        Some(v) => Some(v.parse::<i64>().ok().filter(|s| *s >= 0).ok_or_else(|| {
+            AppError::bad_input("after_seq", format!("`{v}` is not a sequence number"))
+        })?),
+    };
+    let filter = AuditFilter {
+        actor: text_param(&query, "actor"),
+        action: text_param(&query, "action"),
+        request_id: id_param(&query, "request_id")?,
+        grant_id: id_param(&query, "grant_id")?,
+        text: text_param(&query, "q"),
+        since: time_param(&query, "since")?,
+        until: time_param(&query, "until")?,
+        before_seq: id_param(&query, "cursor")?,
+        after_seq,
+        limit: match query.get("limit") {
+            None => DEFAULT_PAGE,
+            Some(l) => l
+                .parse::<u32>()
+                .ok()
+                .filter(|l| (1..=MAX_PAGE).contains(l))
+                .ok_or_else(|| {
+                    AppError::bad_input("limit", format!("limit must be 1 to {MAX_PAGE}"))
+                })?,
+        },
+    };
+    let items = state.store.audit_events(&filter).await?;
+    // Newest-first pages continue below their last event; a followed trail above it.
+    let next_cursor = (items.len() as u32 == filter.limit)
+        .then(|| items.last().map(|e| e.seq))
+        .flatten();
+    Ok(Json(Page { items, next_cursor }))
+}
+
+pub async fn verify(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<Json<AuditVerification>, AppError> {
+    require_auditor(&user)?;
+    Ok(Json(state.store.verify_audit().await?))
+}

@@ -1,0 +1,283 @@
+use crate::helpers::TestApp;
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// The actions of the audit page `query` returns, oldest first.
+async fn actions(app: &TestApp, query: &str) -> Vec<(String, String, String)> {
+    let dave = app.login("dave").await;
+    let (status, page) = app.get(&dave, &format!("/api/v1/audit?{query}")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let mut events: Vec<(String, String, String)> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap().to_string();
+            (s("actor"), s("action"), s("target"))
+        })
+        .collect();
+    events.reverse();
+    events
+}
+
+/// Raw SQL as someone with the database file would run it, triggers dropped first.
+async fn tamper(app: &TestApp, sql: &str) {
+    let pool = app.sql_pool().await;
+    for statement in [
+        "DROP TRIGGER IF EXISTS audit_events_no_update",
+        "DROP TRIGGER IF EXISTS audit_events_no_delete",
+        sql,
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(statement))
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    pool.close().await;
+}
+
+async fn verify(app: &TestApp) -> Value {
+    let dave = app.login("dave").await;
+    let (status, v) = app.get(&dave, "/api/v1/audit/verify").await;
+    assert_eq!(status, StatusCode::OK);
+    v
+}
+
+/// A trail with a full core loop in it (events 15 to 21 after the 14 of the demo seed);
+/// returns the grant id.
+async fn core_loop(app: &TestApp) -> i64 {
+    let alice = app.login("alice").await;
+    let grant = app.active_grant(&alice, 600).await;
+    app.credential(&alice, grant).await;
+    app.post(
+        &alice,
+        &format!("/api/v1/grants/{grant}/revoke"),
+        json!({ "reason": "done" }),
+    )
+    .await;
+    grant
+}
+
+#[tokio::test]
+async fn each_step_of_the_core_loop_is_one_event_with_its_actor_and_target() {
+    let app = TestApp::new().await;
+    let (status, _, _) = app.login_raw("alice", "nope", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let grant = core_loop(&app).await;
+    let story = actions(&app, &format!("grant_id={grant}")).await;
+    let expected = [
+        ("alice", "request.filed", "request 1"),
+        ("bob", "request.approved", "request 1"),
+        ("bob", "grant.activated", "grant 1"),
+        ("alice", "credential.issued", "grant 1"),
+        ("alice", "grant.revoked", "grant 1"),
+    ];
+    let expected: Vec<(String, String, String)> = expected
+        .iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect();
+    assert_eq!(story, expected);
+    let sessions = actions(&app, "action=session").await;
+    assert!(sessions.contains(&(
+        "anonymous:alice".into(),
+        "session.login_failed".into(),
+        "user".into()
+    )));
+    assert_eq!(
+        sessions
+            .iter()
+            .filter(|(a, act, _)| a == "bob" && act == "session.login")
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_clean_trail_verifies() {
+    let app = TestApp::new().await;
+    core_loop(&app).await;
+    let v = verify(&app).await;
+    assert_eq!(v["ok"], true, "{v}");
+    assert!(v["count"].as_i64().unwrap() > 20);
+    assert_eq!(v["head_seq"], v["count"]);
+    assert_eq!(v["head_hash"].as_str().unwrap().len(), 64);
+}
+
+#[tokio::test]
+async fn the_database_refuses_to_edit_or_delete_events() {
+    let app = TestApp::new().await;
+    let pool = app.sql_pool().await;
+    for sql in [
+        "UPDATE audit_events SET actor_name = 'x' WHERE seq = 1",
+        "DELETE FROM audit_events WHERE seq = 1",
+    ] {
+        let err = sqlx::query(sql).execute(&pool).await.unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn tampering_is_found_at_the_first_bad_event() {
+    let cases = [
+        (
+            "edited details",
+            "UPDATE audit_events SET details = '{\"task\":\"nothing to see\"}' WHERE seq = 20",
+            20,
+            "changed",
+        ),
+        (
+            "edited actor",
+            "UPDATE audit_events SET actor_name = 'mallory' WHERE seq = 21",
+            21,
+            "changed",
+        ),
+        (
+            "deleted row",
+            "DELETE FROM audit_events WHERE seq = 18",
+            18,
+            "missing",
+        ),
+        (
+            "reordered rows",
+            "UPDATE audit_events SET seq = -1 WHERE seq = 16;
+             UPDATE audit_events SET seq = 16 WHERE seq = 19;
+             UPDATE audit_events SET seq = 19 WHERE seq = -1",
+            16,
+            "previous event",
+        ),
+    ];
+    for (name, sql, bad, reason) in cases {
+        let app = TestApp::new().await;
+        core_loop(&app).await;
+        tamper(&app, sql).await;
+        let v = verify(&app).await;
+        assert_eq!(v["ok"], false, "{name}: {v}");
+        assert_eq!(v["first_bad_seq"], bad, "{name}: {v}");
+        assert!(
+            v["reason"].as_str().unwrap().contains(reason),
+            "{name}: {v}"
+        );
+        assert_eq!(v["count"], bad - 1, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_failed_audit_write_rolls_the_change_back() {
+    let app = TestApp::new().await;
+    let alice = app.login("alice").await;
+    let body = app
+        .request_body(&alice, "ci-deployer", "payments-db", "read", 600)
+        .await;
+    let pool = app.sql_pool().await;
+    sqlx::query(
+        "CREATE TRIGGER fail_audit BEFORE INSERT ON audit_events WHEN NEW.action = 'request.filed'
+         BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let (status, error) = app.post(&alice, "/api/v1/requests", body).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        !error.to_string().contains("disk full"),
+        "causes stay in the log: {error}"
+    );
+    assert_eq!(
+        app.count("requests").await,
+        0,
+        "no request without its event"
+    );
+}
+
+#[tokio::test]
+async fn only_auditors_and_admins_read_the_trail() {
+    let app = TestApp::new().await;
+    for who in ["alice", "bob", "carol"] {
+        let s = app.login(who).await;
+        assert_eq!(
+            app.get(&s, "/api/v1/audit").await.0,
+            StatusCode::FORBIDDEN,
+            "{who}"
+        );
+        assert_eq!(
+            app.get(&s, "/api/v1/audit/verify").await.0,
+            StatusCode::FORBIDDEN,
+            "{who}"
+        );
+    }
+    let (status, _) = app.call(None, Method::GET, "/api/v1/audit", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_trail_filters_and_pages() {
+    let app = TestApp::new().await;
+    core_loop(&app).await;
+    let dave = app.login("dave").await;
+    let (_, found) = app
+        .get(&dave, "/api/v1/audit?q=Rotate%20the%20ledger")
+        .await;
+    assert_eq!(found["items"].as_array().unwrap().len(), 1);
+    assert_eq!(found["items"][0]["action"], "request.filed");
+    // LIKE wildcards in the search text match only themselves.
+    let (_, none) = app.get(&dave, "/api/v1/audit?q=%25").await;
+    assert_eq!(none["items"].as_array().unwrap().len(), 0);
+    let (_, first) = app.get(&dave, "/api/v1/audit?limit=5").await;
+    let cursor = first["next_cursor"].as_i64().unwrap();
+    let (_, second) = app
+        .get(&dave, &format!("/api/v1/audit?limit=5&cursor={cursor}"))
+        .await;
+    assert_eq!(second["items"][0]["seq"], cursor - 1);
+    let (_, tail) = app.get(&dave, "/api/v1/audit?after_seq=3&limit=2").await;
+    let seqs: Vec<i64> = tail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seqs, [4, 5]);
+    let (status, error) = app.get(&dave, "/api/v1/audit?since=yesterday").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error["error"]["field"], "since");
+}
+
+#[tokio::test]
+async fn the_cli_verifies_and_exports_the_trail() {
+    let app = TestApp::new().await;
+    core_loop(&app).await;
+    let stint = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_stint"))
+            .args(args)
+            .args(["--database", &app.db_url])
+            .output()
+            .unwrap()
+    };
+    let ok = stint(&["audit", "verify"]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).starts_with("OK: "));
+
+    let ndjson = stint(&["audit", "export", "--format", "ndjson"]);
+    let lines: Vec<Value> = String::from_utf8(ndjson.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len() as i64, app.count("audit_events").await);
+    assert_eq!(lines[0]["seq"], 1);
+    let csv = stint(&["audit", "export", "--format", "csv"]);
+    let csv = String::from_utf8(csv.stdout).unwrap();
+    assert!(csv.starts_with("seq,at,actor,action,target,details\n"));
+    assert_eq!(
+        csv.lines().count() as i64,
+        app.count("audit_events").await + 1
+    );
+
+    tamper(&app, "UPDATE audit_events SET details = '{}' WHERE seq = 7").await;
+    let bad = stint(&["audit", "verify"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stdout).contains("FAILED at event 7"));
+}
