@@ -197,3 +197,12 @@ pub async fn review(id: i64) -> ApiResult<ReviewDetail> {
 pub async fn decide_review(id: i64, body: ReviewBody) -> ApiResult<ReviewDetail> {
     post(&format!("/api/v1/reviews/{id}"), &body).await
 }
+
+/// `query` is the URL query without `?`, e.g. `grant_id=3&limit=100`.
+pub async fn audit(query: &str) -> ApiResult<Page<AuditEventView>> {
+    get(&format!("/api/v1/audit?{query}")).await
+}
+
+pub async fn verify_audit() -> ApiResult<AuditVerification> {
+    get("/api/v1/audit/verify").await
+}

@@ -3,8 +3,8 @@
 use crate::api;
 use crate::components::toast::{ToastRegion, Toasts};
 use crate::pages::{
-    approvals::Approvals, break_glass::BreakGlass, dashboard::Dashboard, login::Login,
-    new_request::NewRequest, not_found::NotFound, request_detail::RequestDetailPage,
+    approvals::Approvals, audit::Audit, break_glass::BreakGlass, dashboard::Dashboard,
+    login::Login, new_request::NewRequest, not_found::NotFound, request_detail::RequestDetailPage,
     requests::Requests, review_detail::ReviewDetailPage, reviews::Reviews,
 };
 use crate::time::Now;
@@ -140,6 +140,7 @@ fn Shell() -> impl IntoView {
                     <Route path=path!("/requests") view=Requests/>
                     <Route path=path!("/approvals") view=Approvals/>
                     <Route path=path!("/break-glass") view=BreakGlass/>
+                    <Route path=path!("/audit") view=Audit/>
                     <Route path=path!("/reviews/:id") view=ReviewDetailPage/>
                     <Route path=path!("/reviews") view=Reviews/>
                 </Routes>
@@ -198,6 +199,9 @@ fn Nav() -> impl IntoView {
                             </Show>
                         </A>
                     </li>
+                </Show>
+                <Show when=move || auth.has(Role::Auditor) || auth.has(Role::Admin)>
+                    <li><A href="/audit">"Audit"</A></li>
                 </Show>
                 <li class="nav-danger"><A href="/break-glass">"Break-glass"</A></li>
             </ul>

@@ -17,6 +17,8 @@ pub fn GrantCard(
     on_change: Callback<()>,
 ) -> impl IntoView {
     let toasts = use_toasts();
+    let auth = crate::app::use_auth();
+    let auditor = auth.has(stint_core::Role::Auditor) || auth.has(stint_core::Role::Admin);
     let id = grant.id;
     let fetch = Action::new_local(move |_: &()| api::credential(id));
     let revoke_open = RwSignal::new(false);
@@ -82,6 +84,11 @@ pub fn GrantCard(
                     >
                         {move || if fetch.pending().get() { "Issuing…" } else { "Get credential" }}
                     </button>
+                </Show>
+                <Show when=move || auditor>
+                    <a class="button subtle" href=format!("/audit?grant_id={id}") data-testid="grant-story">
+                        "Audit story"
+                    </a>
                 </Show>
                 <Show when=move || grant.can_revoke>
                     <button class="button danger-outline" on:click=move |_| revoke_open.set(true) data-testid="revoke">

@@ -1,6 +1,7 @@
 //! One module per route.
 
 pub mod approvals;
+pub mod audit;
 pub mod break_glass;
 pub mod dashboard;
 pub mod login;

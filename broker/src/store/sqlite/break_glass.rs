@@ -75,7 +75,8 @@ pub(super) async fn take(
     .bind(BREAK_GLASS)
     .fetch_one(&mut *conn)
     .await?;
-    let expires_at = now + Duration::seconds(body.duration_secs);
+    // At the millisecond precision it is stored with, so the audit trail says the same.
+    let expires_at = time(ms(now + Duration::seconds(body.duration_secs)));
     let grant_id: i64 = sqlx::query_scalar(
         "INSERT INTO grants (request_id, identity_id, resource_id, privilege, holder_id, kind,
                              state, starts_at, expires_at)

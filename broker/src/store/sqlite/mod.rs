@@ -862,7 +862,8 @@ impl Store for SqliteStore {
         .await?;
         if let ApprovalOutcome::Granted { duration_secs } = outcome {
             set_request_state(&mut tx, &request, next, now, None).await?;
-            let expires_at = now + Duration::seconds(duration_secs);
+            // At the millisecond precision it is stored with, so the audit trail says the same.
+            let expires_at = time(ms(now + Duration::seconds(duration_secs)));
             let grant_id: i64 = sqlx::query_scalar(
                 "INSERT INTO grants (request_id, identity_id, resource_id, privilege, holder_id,
                                      kind, state, starts_at, expires_at)
