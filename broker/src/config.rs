@@ -19,6 +19,8 @@ pub struct Config {
     pub secure_cookies: bool,
     /// How often the sweeper looks for expired grants and requests.
     pub sweep_interval: std::time::Duration,
+    /// How often the head of the audit chain is signed into a checkpoint.
+    pub checkpoint_interval: std::time::Duration,
     /// How often one user may take break-glass access for one identity.
     pub break_glass_limit: BreakGlassLimit,
     /// Seed the demo users, identities and resources into an empty database.
@@ -39,6 +41,7 @@ impl Config {
             pending_ttl: Duration::hours(24),
             secure_cookies: true,
             sweep_interval: std::time::Duration::from_millis(250),
+            checkpoint_interval: std::time::Duration::from_secs(60),
             break_glass_limit: BreakGlassLimit {
                 max_uses: 3,
                 window: Duration::hours(24),

@@ -3,12 +3,13 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use ed25519_dalek::{Signer as _, SigningKey, Verifier as _};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use stint_core::api::AuditCheckpoint;
 
 /// The JWT `typ` of a Stint grant credential.
 pub const TOKEN_TYPE: &str = "stint-grant+jwt";
@@ -18,7 +19,7 @@ pub struct Signer {
     kid: String,
     issuer: String,
     encoding_key: EncodingKey,
-    public_key: [u8; 32],
+    key: SigningKey,
 }
 
 #[derive(Serialize)]
@@ -66,7 +67,7 @@ impl Signer {
             kid,
             issuer,
             encoding_key: EncodingKey::from_ed_der(der),
-            public_key: key.verifying_key().to_bytes(),
+            key,
         })
     }
 
@@ -106,13 +107,51 @@ impl Signer {
             "keys": [{
                 "kty": "OKP",
                 "crv": "Ed25519",
-                "x": URL_SAFE_NO_PAD.encode(self.public_key),
+                "x": URL_SAFE_NO_PAD.encode(self.key.verifying_key().as_bytes()),
                 "kid": self.kid,
                 "alg": "EdDSA",
                 "use": "sig",
             }]
         })
     }
+}
+
+impl Signer {
+    /// Signs the audit chain's head as of `at`.
+    pub fn checkpoint(&self, head_seq: i64, head_hash: &str, at: DateTime<Utc>) -> AuditCheckpoint {
+        let message = checkpoint_message(head_seq, head_hash, at);
+        let signature = self.key.sign(message.as_bytes());
+        AuditCheckpoint {
+            at,
+            head_seq,
+            head_hash: head_hash.to_string(),
+            kid: self.kid.clone(),
+            signature: URL_SAFE_NO_PAD.encode(signature.to_bytes()),
+        }
+    }
+
+    /// Whether this broker's key signed `checkpoint` as it reads now.
+    pub fn signed(&self, checkpoint: &AuditCheckpoint) -> bool {
+        let message = checkpoint_message(checkpoint.head_seq, &checkpoint.head_hash, checkpoint.at);
+        URL_SAFE_NO_PAD
+            .decode(&checkpoint.signature)
+            .ok()
+            .and_then(|bytes| ed25519_dalek::Signature::from_slice(&bytes).ok())
+            .is_some_and(|sig| {
+                self.key
+                    .verifying_key()
+                    .verify(message.as_bytes(), &sig)
+                    .is_ok()
+            })
+    }
+}
+
+/// The exact bytes a checkpoint signature covers.
+pub fn checkpoint_message(head_seq: i64, head_hash: &str, at: DateTime<Utc>) -> String {
+    format!(
+        "stint-audit-checkpoint\n{head_seq}\n{head_hash}\n{}",
+        at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    )
 }
 
 /// The hex SHA-256 under which a token or session id is stored.

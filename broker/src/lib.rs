@@ -19,6 +19,7 @@ use crate::http::AppState;
 use crate::store::{SqliteStore, Store, SweepReport};
 use std::future::Future;
 use std::sync::Arc;
+use stint_core::api::AuditCheckpoint;
 use tokio::net::TcpListener;
 
 /// A broker ready to serve: storage open and migrated, key loaded, lapsed access expired.
@@ -69,6 +70,23 @@ impl Broker {
         &self.state
     }
 
+    /// Signs the audit chain's head and stores the checkpoint, unless the head has not
+    /// moved since the last one. Returns the checkpoint taken, if any.
+    pub async fn checkpoint_now(&self) -> anyhow::Result<Option<AuditCheckpoint>> {
+        let store = &self.state.store;
+        let (head_seq, head_hash) = store.audit_head().await?;
+        let last = store.checkpoints(1).await?;
+        if last.first().is_some_and(|c| c.head_seq == head_seq) {
+            return Ok(None);
+        }
+        let checkpoint = self
+            .state
+            .signer
+            .checkpoint(head_seq, &head_hash, self.state.clock.now());
+        store.append_checkpoint(&checkpoint).await?;
+        Ok(Some(checkpoint))
+    }
+
     pub fn router(&self) -> anyhow::Result<axum::Router> {
         http::router(self.state.clone())
     }
@@ -81,13 +99,34 @@ impl Broker {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let router = self.router()?;
-        let (stop_sweeper, stopped) = tokio::sync::watch::channel(false);
-        let sweeper = sweeper::spawn(self.state.clone(), stopped);
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let sweeper = sweeper::spawn(self.state.clone(), stopped.clone());
+        let broker = Arc::new(self);
+        let checkpointer = {
+            let broker = broker.clone();
+            let mut stopped = stopped;
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(broker.state.config.checkpoint_interval);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tokio::select! {
+                        _ = tick.tick() => {}
+                        _ = stopped.changed() => break,
+                    }
+                    if let Err(e) = broker.checkpoint_now().await {
+                        tracing::warn!(error = %e, "audit checkpoint failed; retrying");
+                    }
+                }
+            })
+        };
         axum::serve(listener, router)
             .with_graceful_shutdown(shutdown)
             .await?;
-        let _ = stop_sweeper.send(true);
+        let _ = stop.send(true);
         let _ = sweeper.await;
+        let _ = checkpointer.await;
+        // The last word: the head as the broker leaves it.
+        broker.checkpoint_now().await?;
         Ok(())
     }
 }

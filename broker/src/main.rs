@@ -65,6 +65,10 @@ enum Command {
         #[arg(long, env = "STINT_BREAK_GLASS_WINDOW_SECS", default_value_t = 24 * 3600,
               value_parser = clap::value_parser!(i64).range(1..))]
         break_glass_window_secs: i64,
+        /// How often to sign the audit chain's head into a checkpoint, in seconds.
+        #[arg(long, env = "STINT_CHECKPOINT_INTERVAL_SECS", default_value_t = 60,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        checkpoint_interval_secs: u64,
         /// Seed demo users and data into an empty database (loopback only).
         #[arg(long)]
         demo: bool,
@@ -114,12 +118,14 @@ async fn main() -> anyhow::Result<()> {
             pending_ttl_secs,
             break_glass_max_uses,
             break_glass_window_secs,
+            checkpoint_interval_secs,
             demo,
         } => {
             let mut config = Config::new(database_url);
             config.portal_dir = portal;
             config.issuer = issuer.unwrap_or_else(|| format!("http://{listen}"));
             config.pending_ttl = chrono::Duration::seconds(pending_ttl_secs);
+            config.checkpoint_interval = std::time::Duration::from_secs(checkpoint_interval_secs);
             config.break_glass_limit = stint_broker::store::BreakGlassLimit {
                 max_uses: break_glass_max_uses,
                 window: chrono::Duration::seconds(break_glass_window_secs),
@@ -163,7 +169,13 @@ async fn audit(command: AuditCommand, database_url: &str) -> anyhow::Result<()> 
     let store = stint_broker::store::SqliteStore::open(database_url).await?;
     match command {
         AuditCommand::Verify => {
-            let v = store.verify_audit().await?;
+            // Read-only: without a stored key, a throwaway one fails any checkpoint there is.
+            let (kid, der) = match store.existing_signing_key().await? {
+                Some(key) => key,
+                None => stint_broker::credential::Signer::generate_key(),
+            };
+            let signer = stint_broker::credential::Signer::from_pkcs8(kid, String::new(), &der)?;
+            let v = store.verify_audit(&signer).await?;
             if v.ok {
                 println!(
                     "OK: {} events verify; head {} {}",

@@ -244,6 +244,18 @@ pub struct AuditVerification {
     pub reason: Option<String>,
 }
 
+/// A signed statement of the audit chain's head at a moment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditCheckpoint {
+    pub at: DateTime<Utc>,
+    pub head_seq: i64,
+    pub head_hash: String,
+    /// The signing key's id in the JWKS.
+    pub kid: String,
+    /// base64url Ed25519 signature over `stint-audit-checkpoint\n{head_seq}\n{head_hash}\n{at, RFC 3339}`.
+    pub signature: String,
+}
+
 /// The body of every error response.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ErrorBody {

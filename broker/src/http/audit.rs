@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::{Query, State};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
-use stint_core::api::{AuditEventView, AuditVerification, Page, UserView};
+use stint_core::api::{AuditCheckpoint, AuditEventView, AuditVerification, Page, UserView};
 use stint_core::{Role, RuleError};
 
 const DEFAULT_PAGE: u32 = 100;
@@ -99,5 +99,14 @@ pub async fn verify(
     CurrentUser(user): CurrentUser,
 ) -> Result<Json<AuditVerification>, AppError> {
     require_auditor(&user)?;
-    Ok(Json(state.store.verify_audit().await?))
+    Ok(Json(state.store.verify_audit(&state.signer).await?))
+}
+
+/// Signed heads of the chain, newest first: keep copies elsewhere to detect truncation.
+pub async fn checkpoints(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<Json<Vec<AuditCheckpoint>>, AppError> {
+    require_auditor(&user)?;
+    Ok(Json(state.store.checkpoints(1000).await?))
 }

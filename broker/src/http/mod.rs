@@ -61,6 +61,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .route("/break-glass", post(break_glass::take))
         .route("/audit", get(audit::list))
         .route("/audit/verify", get(audit::verify))
+        .route("/audit/checkpoints", get(audit::checkpoints))
         .route("/reviews", get(break_glass::list))
         .route(
             "/reviews/{id}",

@@ -1,11 +1,12 @@
 //! Appending to the audit trail: a SHA-256 hash chain over a canonical encoding.
 
 use super::StoreResult;
+use crate::credential::Signer;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sqlx::SqliteConnection;
-use stint_core::api::{AuditVerification, UserView};
+use stint_core::api::{AuditCheckpoint, AuditVerification, UserView};
 
 /// The `prev_hash` of the first event.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -161,7 +162,10 @@ const VERIFY_BATCH: i64 = 10_000;
 
 /// Walks the whole chain: sequence numbers without gaps from 1, each `prev_hash` equal to
 /// the previous event's hash, each hash recomputed from the event's fields.
-pub async fn verify(conn: &mut SqliteConnection) -> StoreResult<AuditVerification> {
+pub async fn verify(
+    conn: &mut SqliteConnection,
+    signer: &Signer,
+) -> StoreResult<AuditVerification> {
     let mut expected_seq = 1;
     let mut prev_hash = GENESIS_HASH.to_string();
     loop {
@@ -192,14 +196,81 @@ pub async fn verify(conn: &mut SqliteConnection) -> StoreResult<AuditVerificatio
             break;
         }
     }
+    let count = expected_seq - 1;
+    let fail = |bad: i64, reason: String| AuditVerification {
+        ok: false,
+        count: bad.min(count + 1) - 1,
+        head_seq: count,
+        head_hash: prev_hash.clone(),
+        first_bad_seq: Some(bad),
+        reason: Some(reason),
+    };
+    // A chain that verifies can still have been cut short, or rewritten and re-hashed from
+    // some event on; a signed checkpoint of an earlier head catches both.
+    for checkpoint in checkpoints(conn, u32::MAX).await? {
+        let seq = checkpoint.head_seq;
+        if !signer.signed(&checkpoint) {
+            return Ok(fail(
+                seq,
+                format!("the checkpoint of event {seq} is not signed by this broker's key"),
+            ));
+        }
+        if seq > count {
+            return Ok(fail(
+                count + 1,
+                format!(
+                    "the trail ends at event {count}, but a signed checkpoint names event {seq}: events were removed from its end"
+                ),
+            ));
+        }
+        let hash: Option<String> =
+            sqlx::query_scalar("SELECT hash FROM audit_events WHERE seq = ?")
+                .bind(seq)
+                .fetch_optional(&mut *conn)
+                .await?;
+        if seq > 0 && hash.as_deref() != Some(checkpoint.head_hash.as_str()) {
+            return Ok(fail(
+                seq,
+                format!(
+                    "event {seq} differs from its signed checkpoint: the trail was rewritten up to it"
+                ),
+            ));
+        }
+    }
     Ok(AuditVerification {
         ok: true,
-        count: expected_seq - 1,
-        head_seq: expected_seq - 1,
+        count,
+        head_seq: count,
         head_hash: prev_hash,
         first_bad_seq: None,
         reason: None,
     })
+}
+
+/// Stored checkpoints, newest first.
+pub async fn checkpoints(
+    conn: &mut SqliteConnection,
+    limit: u32,
+) -> StoreResult<Vec<AuditCheckpoint>> {
+    let rows: Vec<(i64, i64, String, String, String)> = sqlx::query_as(
+        "SELECT at, head_seq, head_hash, kid, signature FROM audit_checkpoints
+         ORDER BY id DESC LIMIT ?",
+    )
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(at, head_seq, head_hash, kid, signature)| AuditCheckpoint {
+                at: DateTime::from_timestamp_millis(at).unwrap_or_default(),
+                head_seq,
+                head_hash,
+                kid,
+                signature,
+            },
+        )
+        .collect())
 }
 
 /// Why `event` does not continue the chain at `expected_seq` after `prev_hash`, if it does not.

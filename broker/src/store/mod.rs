@@ -11,9 +11,9 @@ use crate::credential::Signer;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use stint_core::api::{
-    ApproveBody, AuditEventView, AuditVerification, BreakGlassBody, CredentialView, GrantView,
-    IdentityView, IntrospectView, NewRequestBody, RequestDetail, RequestView, ResourceView,
-    ReviewBody, ReviewDetail, ReviewView, UserView,
+    ApproveBody, AuditCheckpoint, AuditEventView, AuditVerification, BreakGlassBody,
+    CredentialView, GrantView, IdentityView, IntrospectView, NewRequestBody, RequestDetail,
+    RequestView, ResourceView, ReviewBody, ReviewDetail, ReviewView, UserView,
 };
 use stint_core::{
     GrantState, IdentityKind, Policy, RequestState, ReviewOutcome, ReviewStatus, Role, RuleError,
@@ -282,11 +282,20 @@ pub trait Store: Send + Sync + 'static {
 
     // --- the audit trail ---
     async fn audit_events(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEventView>>;
-    async fn verify_audit(&self) -> StoreResult<AuditVerification>;
+    /// Walks the chain, then holds it against every stored checkpoint, whose signatures
+    /// `signer`'s key must have made.
+    async fn verify_audit(&self, signer: &Signer) -> StoreResult<AuditVerification>;
+    /// The last event's sequence number and hash (0 and the genesis hash when empty).
+    async fn audit_head(&self) -> StoreResult<(i64, String)>;
+    async fn append_checkpoint(&self, checkpoint: &AuditCheckpoint) -> StoreResult<()>;
+    /// Newest first.
+    async fn checkpoints(&self, limit: u32) -> StoreResult<Vec<AuditCheckpoint>>;
 
     // --- the broker's own work ---
     /// Expires every grant and pending request whose time is up, each with its event.
     async fn sweep(&self, now: DateTime<Utc>) -> StoreResult<SweepReport>;
+    /// The signing key (PKCS#8 DER) and its id, if one was ever made.
+    async fn existing_signing_key(&self) -> StoreResult<Option<(String, Vec<u8>)>>;
     /// The signing key (PKCS#8 DER) and its id, creating it with `generate` on first use.
     async fn signing_key(
         &self,

@@ -281,3 +281,74 @@ async fn the_cli_verifies_and_exports_the_trail() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stdout).contains("FAILED at event 7"));
 }
+
+#[tokio::test]
+async fn signed_checkpoints_verify_offline_against_the_jwks() {
+    use base64::Engine;
+    use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+    let app = TestApp::new().await;
+    core_loop(&app).await;
+    let taken = app
+        .broker
+        .checkpoint_now()
+        .await
+        .unwrap()
+        .expect("a checkpoint");
+    assert!(
+        app.broker.checkpoint_now().await.unwrap().is_none(),
+        "nothing new to sign"
+    );
+    let dave = app.login("dave").await;
+    let (_, listed) = app.get(&dave, "/api/v1/audit/checkpoints").await;
+    assert_eq!(listed[0]["head_seq"], taken.head_seq);
+
+    // What a copy kept off the host can check with nothing but the published key.
+    let (_, jwks) = app
+        .call(None, Method::GET, "/.well-known/jwks.json", None)
+        .await;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let x: [u8; 32] = b64
+        .decode(jwks["keys"][0]["x"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let signature = Signature::from_slice(&b64.decode(&taken.signature).unwrap()).unwrap();
+    let message =
+        stint_broker::credential::checkpoint_message(taken.head_seq, &taken.head_hash, taken.at);
+    VerifyingKey::from_bytes(&x)
+        .unwrap()
+        .verify(message.as_bytes(), &signature)
+        .unwrap();
+}
+
+#[tokio::test]
+async fn cutting_the_tail_after_a_checkpoint_is_detected() {
+    let app = TestApp::new().await;
+    core_loop(&app).await;
+    // Signed in before the cut, so no new event lands after it.
+    let dave = app.login("dave").await;
+    let head = app.broker.checkpoint_now().await.unwrap().unwrap().head_seq;
+    let cut = format!("DELETE FROM audit_events WHERE seq > {}", head - 3);
+    tamper(&app, &cut).await;
+    let (_, v) = app.get(&dave, "/api/v1/audit/verify").await;
+    assert_eq!(v["ok"], false, "{v}");
+    assert_eq!(v["count"], head - 3, "{v}");
+    assert_eq!(v["first_bad_seq"], head - 2, "the first event missing: {v}");
+    let reason = v["reason"].as_str().unwrap();
+    assert!(reason.contains("removed from its end"), "{v}");
+}
+
+#[tokio::test]
+async fn a_forged_checkpoint_is_detected() {
+    let app = TestApp::new().await;
+    core_loop(&app).await;
+    tamper(
+        &app,
+        "INSERT INTO audit_checkpoints (at, head_seq, head_hash, kid, signature)
+         VALUES (0, 5, (SELECT hash FROM audit_events WHERE seq = 5), 'k', 'AAAA')",
+    )
+    .await;
+    let v = verify(&app).await;
+    assert_eq!(v["ok"], false);
+    assert!(v["reason"].as_str().unwrap().contains("not signed"), "{v}");
+}

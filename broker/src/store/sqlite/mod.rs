@@ -20,9 +20,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{FromRow, SqliteConnection, SqlitePool};
 use std::str::FromStr;
 use stint_core::api::{
-    ApprovalView, ApproveBody, AuditEventView, AuditVerification, BreakGlassBody, CredentialView,
-    GrantView, IdentityView, IntrospectView, NamedRef, NewRequestBody, OwnerView, RequestDetail,
-    RequestView, ResourceView, ReviewBody, ReviewDetail, ReviewView, UserView,
+    ApprovalView, ApproveBody, AuditCheckpoint, AuditEventView, AuditVerification, BreakGlassBody,
+    CredentialView, GrantView, IdentityView, IntrospectView, NamedRef, NewRequestBody, OwnerView,
+    RequestDetail, RequestView, ResourceView, ReviewBody, ReviewDetail, ReviewView, UserView,
 };
 use stint_core::rules::{
     self, Approval, ApprovalOutcome, Decidable, Justification, LiveGrant, NewRequest,
@@ -1339,9 +1339,37 @@ impl Store for SqliteStore {
         Ok(rows.into_iter().map(AuditRow::view).collect())
     }
 
-    async fn verify_audit(&self) -> StoreResult<AuditVerification> {
+    async fn verify_audit(&self, signer: &Signer) -> StoreResult<AuditVerification> {
         let mut conn = self.pool.acquire().await?;
-        audit::verify(&mut conn).await
+        audit::verify(&mut conn, signer).await
+    }
+
+    async fn audit_head(&self) -> StoreResult<(i64, String)> {
+        let head: Option<(i64, String)> =
+            sqlx::query_as("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(head.unwrap_or((0, audit::GENESIS_HASH.to_string())))
+    }
+
+    async fn append_checkpoint(&self, checkpoint: &AuditCheckpoint) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO audit_checkpoints (at, head_seq, head_hash, kid, signature)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(ms(checkpoint.at))
+        .bind(checkpoint.head_seq)
+        .bind(&checkpoint.head_hash)
+        .bind(&checkpoint.kid)
+        .bind(&checkpoint.signature)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn checkpoints(&self, limit: u32) -> StoreResult<Vec<AuditCheckpoint>> {
+        let mut conn = self.pool.acquire().await?;
+        audit::checkpoints(&mut conn, limit).await
     }
 
     async fn sweep(&self, now: DateTime<Utc>) -> StoreResult<SweepReport> {
@@ -1421,6 +1449,14 @@ impl Store for SqliteStore {
         }
         tx.commit().await?;
         Ok(report)
+    }
+
+    async fn existing_signing_key(&self) -> StoreResult<Option<(String, Vec<u8>)>> {
+        Ok(sqlx::query_as(
+            "SELECT kid, private_key FROM signing_keys ORDER BY created_at DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     async fn signing_key(
