@@ -89,6 +89,9 @@ enum AuditCommand {
         /// Only events before this time (RFC 3339).
         #[arg(long)]
         until: Option<chrono::DateTime<chrono::Utc>>,
+        /// Keep going: write each new event as it commits (polled every second).
+        #[arg(long)]
+        follow: bool,
     },
 }
 
@@ -197,7 +200,8 @@ async fn audit(command: AuditCommand, database_url: &str) -> anyhow::Result<()> 
             format,
             since,
             until,
-        } => export(&store, format, since, until).await,
+            follow,
+        } => export(&store, format, since, until, follow).await,
     }
 }
 
@@ -207,6 +211,7 @@ async fn export(
     format: ExportFormat,
     since: Option<chrono::DateTime<chrono::Utc>>,
     until: Option<chrono::DateTime<chrono::Utc>>,
+    follow: bool,
 ) -> anyhow::Result<()> {
     const PAGE: u32 = 10_000;
     let stdout = std::io::stdout().lock();
@@ -243,10 +248,22 @@ async fn export(
                 std::io::Write::write_all(out, b"\n")?;
             }
         }
-        match page.last() {
-            Some(last) if page.len() as u32 == PAGE => after_seq = last.seq,
-            _ => break,
+        if let Some(last) = page.last() {
+            after_seq = last.seq;
         }
+        if page.len() as u32 == PAGE {
+            continue;
+        }
+        if !follow {
+            break;
+        }
+        if let Some(w) = csv.as_mut() {
+            w.flush()?;
+        }
+        if let Some(out) = ndjson.as_mut() {
+            std::io::Write::flush(out)?;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
     if let Some(mut w) = csv {
         w.flush()?;

@@ -70,6 +70,9 @@ pub struct IdentityView {
     pub owners: Vec<OwnerView>,
     /// Whether the signed-in user is a current owner (and so may request for it).
     pub owned_by_me: bool,
+    /// Break-glass accesses for this identity that reviewers judged unjustified: a flag on
+    /// its history.
+    pub unjustified_break_glass: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -14,7 +14,8 @@ usage: cargo xtask <command>
   demo     build the portal and start the broker with demo data on http://127.0.0.1:8080
   test     fmt, clippy (warnings denied), unit and integration tests, browser end-to-end tests
   portal   build the portal into dist/ (release)
-  bench    measure: the portal's release bundle (wasm, JS, CSS; raw and gzip)
+  bench    measure: the portal's release bundle (wasm, JS, CSS; raw and gzip) and the
+           audit chain's verification speed
 ";
 
 fn main() -> ExitCode {
@@ -117,7 +118,22 @@ fn bench() -> Result {
         .iter()
         .fold((0, 0), |(r, g), (_, raw, gz)| (r + raw, g + gz));
     println!("| total | {raw} | {gz} |");
-    Ok(())
+
+    step("audit chain verification (100,000 events)");
+    println!("| what | size | time | rate |");
+    println!("|------|-----:|-----:|-----:|");
+    run(cargo().args([
+        "run",
+        "--quiet",
+        "--profile",
+        "native-release",
+        "--package",
+        "stint-broker",
+        "--example",
+        "audit_verify_bench",
+        "--",
+        "100000",
+    ]))
 }
 
 fn gzip_size(path: &Path) -> Result<u64> {

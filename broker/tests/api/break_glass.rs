@@ -273,6 +273,14 @@ async fn nobody_reviews_their_own_break_glass_and_nobody_reviews_twice() {
     let dave = app.login("dave").await;
     let (_, flagged) = app.get(&dave, "/api/v1/reviews?outcome=unjustified").await;
     assert_eq!(flagged.as_array().unwrap().len(), 1);
+    let identity = app.id_of(&dave, "identities", "ci-deployer").await;
+    let (_, history) = app
+        .get(&dave, &format!("/api/v1/identities/{identity}"))
+        .await;
+    assert_eq!(
+        history["unjustified_break_glass"], 1,
+        "flagged on the identity"
+    );
 }
 
 #[tokio::test]

@@ -709,7 +709,15 @@ impl Store for SqliteStore {
         .bind(ms(now))
         .fetch_all(&self.pool)
         .await?;
+        let unjustified: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM reviews rv JOIN requests r ON r.id = rv.request_id
+             WHERE r.identity_id = ? AND rv.outcome = 'unjustified'",
+        )
+        .bind(id)
+        .fetch_one(&self.pool)
+        .await?;
         Ok(IdentityView {
+            unjustified_break_glass: unjustified as u32,
             id: row.0,
             name: row.1,
             kind: IdentityKind::parse(&row.2)
