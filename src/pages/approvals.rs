@@ -19,9 +19,10 @@ pub fn Approvals() -> impl IntoView {
     let toasts = use_toasts();
     let queue = LocalResource::new(|| api::requests("awaiting_me=true"));
     poll(Duration::from_secs(5), move || queue.refetch());
+    // Read by the key handler, outside any reactive scope.
     let items = move || {
         queue
-            .get()
+            .get_untracked()
             .and_then(|r| r.ok())
             .map(|p| p.items)
             .unwrap_or_default()
@@ -49,11 +50,21 @@ pub fn Approvals() -> impl IntoView {
 
     let navigate = use_navigate();
     let keys = window_event_listener(leptos::ev::keydown, move |ev| {
-        let typing = ev
+        let tag = ev
             .target()
             .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(t).ok())
-            .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
-        if typing || deny_open.get_untracked() || ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
+            .map(|el| el.tag_name())
+            .unwrap_or_default();
+        let typing = matches!(tag.as_str(), "INPUT" | "TEXTAREA" | "SELECT");
+        // Enter on a focused link or button is theirs.
+        let pressing = ev.key() == "Enter" && matches!(tag.as_str(), "A" | "BUTTON");
+        if typing
+            || pressing
+            || deny_open.get_untracked()
+            || ev.ctrl_key()
+            || ev.meta_key()
+            || ev.alt_key()
+        {
             return;
         }
         let list = items();

@@ -67,6 +67,10 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
             "/reviews/{id}",
             get(break_glass::detail).post(break_glass::decide),
         )
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            audit_refusals,
+        ))
         .layer(middleware::from_fn(csrf_guard));
     // Called by downstream services with a token, never with a cookie.
     let machine_api = Router::new().route("/introspect", post(grants::introspect));
@@ -123,6 +127,49 @@ async fn csrf_guard(req: Request, next: Next) -> Response {
         }
     }
     next.run(req).await
+}
+
+/// Writes an `authz.refused` event for every call a signed-in user was forbidden to make.
+/// The refusal itself changed nothing, so it has no transaction to join: it is recorded
+/// after the answer is decided, and a failure to record it is logged, not hidden.
+async fn audit_refusals(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let method = req.method().to_string();
+    // Inside the nested API router the path is stripped of `/api/v1`; record the full one.
+    let path = req
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map(|uri| uri.path().to_string())
+        .unwrap_or_else(|| req.uri().path().to_string());
+    let token = extract::session_cookie(req.headers());
+    let response = next.run(req).await;
+    if response.status() != axum::http::StatusCode::FORBIDDEN {
+        return response;
+    }
+    let Some(token) = token else { return response };
+    let now = state.clock.now();
+    let limits = state.config.session_limits;
+    let Ok(Some(user)) = state
+        .store
+        .session_user(&crate::credential::token_hash(&token), now, limits)
+        .await
+    else {
+        return response;
+    };
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, BODY_LIMIT_BYTES)
+        .await
+        .unwrap_or_default();
+    let reason = serde_json::from_slice::<stint_core::api::ErrorBody>(&bytes)
+        .map(|e| e.error.message)
+        .unwrap_or_default();
+    if let Err(e) = state
+        .store
+        .record_refusal(&user, &method, &path, &reason, now)
+        .await
+    {
+        tracing::error!(error = %e, "could not record an authorization refusal");
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 async fn jwks(State(state): State<AppState>) -> impl IntoResponse {

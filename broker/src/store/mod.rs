@@ -148,6 +148,15 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
     async fn record_failed_login(&self, username: &str, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Records that `actor` was refused `method path`, and why.
+    async fn record_refusal(
+        &self,
+        actor: &UserView,
+        method: &str,
+        path: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
     /// The user behind a session, if it is still within its limits; touches it.
     async fn session_user(
         &self,

@@ -352,3 +352,31 @@ async fn a_forged_checkpoint_is_detected() {
     assert_eq!(v["ok"], false);
     assert!(v["reason"].as_str().unwrap().contains("not signed"), "{v}");
 }
+
+#[tokio::test]
+async fn refused_calls_are_recorded_with_who_what_and_why() {
+    let app = TestApp::new().await;
+    let alice = app.login("alice").await;
+    let id = app
+        .file(&alice, "ci-deployer", "payments-db", "read", 600)
+        .await;
+    let path = format!("/api/v1/requests/{id}/approve");
+    assert_eq!(
+        app.post(&alice, &path, json!({})).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let dave = app.login("dave").await;
+    let (_, page) = app.get(&dave, "/api/v1/audit?action=authz.refused").await;
+    let refusal = &page["items"][0];
+    assert_eq!(refusal["actor"], "alice");
+    assert_eq!(refusal["details"]["method"], "POST");
+    assert_eq!(refusal["details"]["path"], path);
+    assert!(
+        refusal["details"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("approver")
+    );
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    assert_eq!(verify(&app).await["ok"], true);
+}

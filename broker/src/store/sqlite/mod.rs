@@ -573,6 +573,35 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn record_refusal(
+        &self,
+        actor: &UserView,
+        method: &str,
+        path: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        // Paths and reasons come from the broker's own routes and messages; still bounded.
+        let path: String = path.chars().take(200).collect();
+        audit::append(
+            &mut tx,
+            now,
+            Event {
+                actor: Actor::User(actor),
+                action: "authz.refused",
+                target_kind: "endpoint",
+                target_id: None,
+                request_id: None,
+                grant_id: None,
+                details: json!({ "method": method, "path": path, "reason": reason }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn record_failed_login(&self, username: &str, now: DateTime<Utc>) -> StoreResult<()> {
         let mut tx = self.write().await?;
         // Names are cut short so a failed login cannot write arbitrary amounts of text.
