@@ -119,7 +119,8 @@ impl Broker {
                 }
             })
         };
-        axum::serve(listener, router)
+        let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, service)
             .with_graceful_shutdown(shutdown)
             .await?;
         let _ = stop.send(true);

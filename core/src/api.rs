@@ -231,6 +231,11 @@ pub struct AuditEventView {
     pub action: String,
     pub target: String,
     pub details: serde_json::Value,
+    /// Where the call that made it came from, when it came over HTTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
 }
 
 /// The result of walking the audit chain.

@@ -212,7 +212,10 @@ fn EventTable(events: RwSignal<Vec<AuditEventView>>) -> impl IntoView {
                                 <tr data-action=e.action.clone()>
                                     <td class="num">{e.seq}</td>
                                     <td><RelativeTime at=e.at/></td>
-                                    <td>{e.actor.clone()}</td>
+                                    <td title=e.user_agent.clone().unwrap_or_default()>
+                                        {e.actor.clone()}
+                                        {e.source_ip.clone().map(|ip| view! { <div class="muted">{ip}</div> })}
+                                    </td>
                                     <td><code>{e.action.clone()}</code></td>
                                     <td>{e.target.clone()}</td>
                                     <td class="details">{details_text(&e.details)}</td>

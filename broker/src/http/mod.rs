@@ -17,6 +17,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::credential::Signer;
 use crate::store::Store;
+use crate::store::audit::{ORIGIN, Origin};
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware::{self, Next};
@@ -104,6 +105,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))
+        .layer(middleware::from_fn(with_origin))
         .layer(TraceLayer::new_for_http())
         .with_state(state))
 }
@@ -127,6 +129,23 @@ async fn csrf_guard(req: Request, next: Next) -> Response {
         }
     }
     next.run(req).await
+}
+
+/// Serves the call with its origin (peer address, user agent) in scope for the audit trail.
+/// The peer is the TCP peer: behind a proxy that is the proxy, never a forgeable header.
+async fn with_origin(req: Request, next: Next) -> Response {
+    let origin = Origin {
+        source_ip: req
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip().to_string()),
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(256).collect()),
+    };
+    ORIGIN.scope(origin, next.run(req)).await
 }
 
 /// Writes an `authz.refused` event for every call a signed-in user was forbidden to make.

@@ -38,6 +38,23 @@ impl Actor<'_> {
     }
 }
 
+/// Where the HTTP call being served came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+tokio::task_local! {
+    /// Set around each HTTP call by the broker's middleware, so every event a call writes
+    /// carries its origin without each store method passing it along.
+    pub static ORIGIN: Origin;
+}
+
+fn current_origin() -> Origin {
+    ORIGIN.try_with(Origin::clone).unwrap_or_default()
+}
+
 /// One change worth recording.
 pub struct Event<'a> {
     pub actor: Actor<'a>,
@@ -66,6 +83,7 @@ pub async fn append(
     };
     let at_ms = at.timestamp_millis();
     let actor_name = event.actor.name();
+    let origin = current_origin();
     let covered = Covered {
         seq,
         at_ms,
@@ -77,13 +95,15 @@ pub async fn append(
         request_id: event.request_id,
         grant_id: event.grant_id,
         details: &event.details,
+        origin: &origin,
     };
     let hash = covered.hash(&prev_hash);
     let details = event.details.to_string();
     sqlx::query(
         "INSERT INTO audit_events (seq, at, actor_id, actor_name, action, target_kind, target_id,
-                                   request_id, grant_id, details, prev_hash, hash)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                   request_id, grant_id, details, prev_hash, hash, source_ip,
+                                   user_agent)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(seq)
     .bind(at_ms)
@@ -97,6 +117,8 @@ pub async fn append(
     .bind(details)
     .bind(prev_hash)
     .bind(hash)
+    .bind(&origin.source_ip)
+    .bind(&origin.user_agent)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -114,14 +136,16 @@ struct Covered<'a> {
     request_id: Option<i64>,
     grant_id: Option<i64>,
     details: &'a Value,
+    origin: &'a Origin,
 }
 
 impl Covered<'_> {
     /// `hex(SHA-256(prev_hash "\n" canonical))`, the canonical encoding being a JSON array of
-    /// the fields in this order. serde_json's maps are sorted by key, so the same event always
-    /// encodes to the same bytes.
+    /// the fields in this order, the origin appended only when there is one (so events
+    /// without it hash as they always did). serde_json's maps are sorted by key, so the same
+    /// event always encodes to the same bytes.
     fn hash(&self, prev_hash: &str) -> String {
-        let canonical = json!([
+        let mut canonical = json!([
             self.seq,
             self.at_ms,
             self.actor_id,
@@ -133,6 +157,12 @@ impl Covered<'_> {
             self.grant_id,
             self.details,
         ]);
+        if *self.origin != Origin::default()
+            && let Some(fields) = canonical.as_array_mut()
+        {
+            fields.push(json!(self.origin.source_ip));
+            fields.push(json!(self.origin.user_agent));
+        }
         let mut hasher = Sha256::new();
         hasher.update(prev_hash.as_bytes());
         hasher.update(b"\n");
@@ -155,6 +185,8 @@ struct StoredEvent {
     details: String,
     prev_hash: String,
     hash: String,
+    source_ip: Option<String>,
+    user_agent: Option<String>,
 }
 
 /// Events are read this many at a time, so verifying a long trail needs little memory.
@@ -171,7 +203,7 @@ pub async fn verify(
     loop {
         let batch: Vec<StoredEvent> = sqlx::query_as(
             "SELECT seq, at, actor_id, actor_name, action, target_kind, target_id, request_id,
-                    grant_id, details, prev_hash, hash
+                    grant_id, details, prev_hash, hash, source_ip, user_agent
              FROM audit_events WHERE seq >= ? ORDER BY seq LIMIT ?",
         )
         .bind(expected_seq)
@@ -287,6 +319,10 @@ fn check(event: &StoredEvent, expected_seq: i64, prev_hash: &str) -> Option<Stri
     let Ok(details) = serde_json::from_str::<Value>(&event.details) else {
         return Some("its details are not valid JSON".into());
     };
+    let origin = Origin {
+        source_ip: event.source_ip.clone(),
+        user_agent: event.user_agent.clone(),
+    };
     let covered = Covered {
         seq: event.seq,
         at_ms: event.at,
@@ -298,6 +334,7 @@ fn check(event: &StoredEvent, expected_seq: i64, prev_hash: &str) -> Option<Stri
         request_id: event.request_id,
         grant_id: event.grant_id,
         details: &details,
+        origin: &origin,
     };
     (covered.hash(prev_hash) != event.hash)
         .then(|| "its contents do not match its hash: it was changed after it was written".into())

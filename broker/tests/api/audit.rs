@@ -380,3 +380,38 @@ async fn refused_calls_are_recorded_with_who_what_and_why() {
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
     assert_eq!(verify(&app).await["ok"], true);
 }
+
+#[tokio::test]
+async fn events_record_where_the_call_came_from() {
+    use axum::body::Body;
+    use axum::extract::ConnectInfo;
+    use axum::http::{Request, header};
+    let app = TestApp::new().await;
+    let alice = app.login("alice").await;
+    let body = app
+        .request_body(&alice, "ci-deployer", "payments-db", "read", 600)
+        .await;
+    let mut request = Request::post("/api/v1/requests")
+        .header(header::COOKIE, &alice.cookie)
+        .header("x-stint-csrf", "1")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::USER_AGENT, "deploy-bot/2.1")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let peer: std::net::SocketAddr = "127.0.0.7:50123".parse().unwrap();
+    request.extensions_mut().insert(ConnectInfo(peer));
+    let (status, _, _) = app.send(request).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let dave = app.login("dave").await;
+    let (_, page) = app.get(&dave, "/api/v1/audit?action=request.filed").await;
+    assert_eq!(page["items"][0]["source_ip"], "127.0.0.7");
+    assert_eq!(page["items"][0]["user_agent"], "deploy-bot/2.1");
+    // The origin is covered by the chain like every other field.
+    assert_eq!(verify(&app).await["ok"], true);
+    tamper(
+        &app,
+        "UPDATE audit_events SET source_ip = '10.0.0.1' WHERE action = 'request.filed'",
+    )
+    .await;
+    assert_eq!(verify(&app).await["ok"], false);
+}

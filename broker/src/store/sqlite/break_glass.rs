@@ -305,7 +305,7 @@ pub(super) async fn detail(
     .fetch_all(&mut *conn)
     .await?;
     let timeline: Vec<super::AuditRow> = sqlx::query_as(
-        "SELECT seq, at, actor_name, action, target_kind, target_id, details
+        "SELECT seq, at, actor_name, action, target_kind, target_id, details, source_ip, user_agent
          FROM audit_events WHERE request_id = ? ORDER BY seq",
     )
     .bind(row.request_id)

@@ -261,6 +261,8 @@ struct AuditRow {
     target_kind: String,
     target_id: Option<i64>,
     details: String,
+    source_ip: Option<String>,
+    user_agent: Option<String>,
 }
 
 impl AuditRow {
@@ -275,6 +277,8 @@ impl AuditRow {
                 None => self.target_kind,
             },
             details: serde_json::from_str(&self.details).unwrap_or_default(),
+            source_ip: self.source_ip,
+            user_agent: self.user_agent,
         }
     }
 }
@@ -1065,7 +1069,7 @@ impl Store for SqliteStore {
             None => None,
         };
         let timeline: Vec<AuditRow> = sqlx::query_as(
-            "SELECT seq, at, actor_name, action, target_kind, target_id, details
+            "SELECT seq, at, actor_name, action, target_kind, target_id, details, source_ip, user_agent
              FROM audit_events WHERE request_id = ? ORDER BY seq",
         )
         .bind(request_id)
@@ -1346,7 +1350,7 @@ impl Store for SqliteStore {
             .as_ref()
             .map(|a| format!("{}%", escape_like(a)));
         let rows: Vec<AuditRow> = sqlx::query_as(
-            "SELECT seq, at, actor_name, action, target_kind, target_id, details
+            "SELECT seq, at, actor_name, action, target_kind, target_id, details, source_ip, user_agent
              FROM audit_events
              WHERE (?1 IS NULL OR actor_name = ?1)
                AND (?2 IS NULL OR action LIKE ?2 ESCAPE '\\')
