@@ -14,8 +14,12 @@ use stint_core::{Role, RuleError};
 const DEFAULT_PAGE: u32 = 100;
 const MAX_PAGE: u32 = 1000;
 
+fn is_auditor(user: &UserView) -> bool {
+    user.has(Role::Auditor) || user.has(Role::Admin)
+}
+
 fn require_auditor(user: &UserView) -> Result<(), AppError> {
-    if user.has(Role::Auditor) || user.has(Role::Admin) {
+    if is_auditor(user) {
         Ok(())
     } else {
         Err(RuleError::Forbidden("only auditors and admins read the audit trail".into()).into())
@@ -53,12 +57,13 @@ fn id_param(query: &HashMap<String, String>, name: &str) -> Result<Option<i64>, 
 }
 
 /// `GET /audit?actor=&action=&request_id=&grant_id=&q=&since=&until=&cursor=&after_seq=&limit=`
+/// Auditors and admins read the whole trail; anyone else the events of the requests for
+/// identities they own or owned.
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Page<AuditEventView>>, AppError> {
-    require_auditor(&user)?;
     let after_seq = match query.get("after_seq").filter(|v| !v.is_empty()) {
         None => None,
         Some(v) => Some(v.parse::<i64>().ok().filter(|s| *s >= 0).ok_or_else(|| {
@@ -75,6 +80,7 @@ pub async fn list(
         until: time_param(&query, "until")?,
         before_seq: id_param(&query, "cursor")?,
         after_seq,
+        owner: (!is_auditor(&user)).then_some(user.id),
         limit: match query.get("limit") {
             None => DEFAULT_PAGE,
             Some(l) => l

@@ -103,6 +103,9 @@ pub struct AuditFilter {
     pub until: Option<DateTime<Utc>>,
     pub before_seq: Option<i64>,
     pub after_seq: Option<i64>,
+    /// Only events about requests for identities this user owns or owned (for owners who
+    /// are not auditors).
+    pub owner: Option<i64>,
     pub limit: u32,
 }
 

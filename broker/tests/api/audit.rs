@@ -190,15 +190,10 @@ async fn a_failed_audit_write_rolls_the_change_back() {
 }
 
 #[tokio::test]
-async fn only_auditors_and_admins_read_the_trail() {
+async fn only_auditors_and_admins_verify_the_trail() {
     let app = TestApp::new().await;
     for who in ["alice", "bob", "carol"] {
         let s = app.login(who).await;
-        assert_eq!(
-            app.get(&s, "/api/v1/audit").await.0,
-            StatusCode::FORBIDDEN,
-            "{who}"
-        );
         assert_eq!(
             app.get(&s, "/api/v1/audit/verify").await.0,
             StatusCode::FORBIDDEN,
@@ -414,4 +409,41 @@ async fn events_record_where_the_call_came_from() {
     )
     .await;
     assert_eq!(verify(&app).await["ok"], false);
+}
+
+#[tokio::test]
+async fn owners_read_only_the_events_of_their_own_identities() {
+    let app = TestApp::new().await;
+    core_loop(&app).await;
+    let erin = app.login("erin").await;
+    let theirs = app
+        .file(&erin, "billing-agent", "payments-db", "read", 600)
+        .await;
+    let alice = app.login("alice").await;
+    let (status, page) = app.get(&alice, "/api/v1/audit").await;
+    assert_eq!(status, StatusCode::OK);
+    let events = page["items"].as_array().unwrap();
+    assert!(
+        events.iter().any(|e| e["target"] == "request 1"),
+        "her ci-deployer request"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e["target"] == format!("request {theirs}")),
+        "billing-agent is hers too"
+    );
+    assert!(
+        events
+            .iter()
+            .all(|e| !e["action"].as_str().unwrap().starts_with("session")),
+        "nobody's logins: {page}"
+    );
+    let bob = app.login("bob").await;
+    let (_, none) = app.get(&bob, "/api/v1/audit").await;
+    assert_eq!(
+        none["items"].as_array().unwrap().len(),
+        0,
+        "bob owns nothing"
+    );
 }

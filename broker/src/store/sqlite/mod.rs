@@ -1363,6 +1363,9 @@ impl Store for SqliteStore {
                AND (?7 IS NULL OR at < ?7)
                AND (?8 IS NULL OR seq < ?8)
                AND (?10 IS NULL OR seq > ?10)
+               AND (?11 IS NULL OR request_id IN (
+                    SELECT r.id FROM requests r
+                    JOIN ownerships o ON o.identity_id = r.identity_id AND o.user_id = ?11))
              ORDER BY CASE WHEN ?10 IS NULL THEN -seq ELSE seq END LIMIT ?9",
         )
         .bind(&filter.actor)
@@ -1375,6 +1378,7 @@ impl Store for SqliteStore {
         .bind(filter.before_seq)
         .bind(filter.limit.max(1) as i64)
         .bind(filter.after_seq)
+        .bind(filter.owner)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(AuditRow::view).collect())
