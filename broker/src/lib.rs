@@ -7,6 +7,7 @@ pub mod clock;
 pub mod config;
 pub mod credential;
 pub mod demo;
+pub mod export;
 pub mod http;
 pub mod password;
 pub mod store;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use stint_broker::Broker;
 use stint_broker::clock::SystemClock;
 use stint_broker::config::Config;
+use stint_broker::export::Format;
 use stint_broker::store::Store;
 use tracing_subscriber::EnvFilter;
 
@@ -82,7 +83,7 @@ enum AuditCommand {
     /// Write events to stdout, oldest first, for a SIEM.
     Export {
         #[arg(long, value_enum, default_value = "ndjson")]
-        format: ExportFormat,
+        format: Format,
         /// Only events at or after this time (RFC 3339).
         #[arg(long)]
         since: Option<chrono::DateTime<chrono::Utc>>,
@@ -93,12 +94,6 @@ enum AuditCommand {
         #[arg(long)]
         follow: bool,
     },
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum ExportFormat {
-    Ndjson,
-    Csv,
 }
 
 #[tokio::main]
@@ -208,69 +203,38 @@ async fn audit(command: AuditCommand, database_url: &str) -> anyhow::Result<()> 
 /// Writes every event in `[since, until)` to stdout, oldest first, a page at a time.
 async fn export(
     store: &dyn Store,
-    format: ExportFormat,
+    format: Format,
     since: Option<chrono::DateTime<chrono::Utc>>,
     until: Option<chrono::DateTime<chrono::Utc>>,
     follow: bool,
 ) -> anyhow::Result<()> {
-    const PAGE: u32 = 10_000;
-    let stdout = std::io::stdout().lock();
-    let (mut ndjson, mut csv) = match format {
-        ExportFormat::Ndjson => (Some(std::io::BufWriter::new(stdout)), None),
-        ExportFormat::Csv => {
-            let mut w = csv::Writer::from_writer(stdout);
-            w.write_record(["seq", "at", "actor", "action", "target", "details"])?;
-            (None, Some(w))
-        }
+    use std::io::Write;
+    let filter = stint_broker::store::AuditFilter {
+        since,
+        until,
+        ..Default::default()
     };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    out.write_all(&format.header())?;
     let mut after_seq = 0;
     loop {
-        let filter = stint_broker::store::AuditFilter {
-            since,
-            until,
-            after_seq: Some(after_seq),
-            limit: PAGE,
-            ..Default::default()
-        };
-        let page = store.audit_events(&filter).await?;
+        let page = stint_broker::export::page(store, &filter, after_seq).await?;
         for event in &page {
-            if let Some(w) = csv.as_mut() {
-                w.write_record([
-                    event.seq.to_string(),
-                    event.at.to_rfc3339(),
-                    event.actor.clone(),
-                    event.action.clone(),
-                    event.target.clone(),
-                    event.details.to_string(),
-                ])?;
-            } else if let Some(out) = ndjson.as_mut() {
-                serde_json::to_writer(&mut *out, event)?;
-                std::io::Write::write_all(out, b"\n")?;
-            }
+            out.write_all(&format.encode(event))?;
         }
         if let Some(last) = page.last() {
             after_seq = last.seq;
         }
-        if page.len() as u32 == PAGE {
+        if page.len() as u32 == stint_broker::export::PAGE {
             continue;
         }
         if !follow {
             break;
         }
-        if let Some(w) = csv.as_mut() {
-            w.flush()?;
-        }
-        if let Some(out) = ndjson.as_mut() {
-            std::io::Write::flush(out)?;
-        }
+        out.flush()?;
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
-    if let Some(mut w) = csv {
-        w.flush()?;
-    }
-    if let Some(mut out) = ndjson {
-        std::io::Write::flush(&mut out)?;
-    }
+    out.flush()?;
     Ok(())
 }
 

@@ -144,6 +144,15 @@ pub fn Audit() -> impl IntoView {
                     .collect_view()}
                 <button type="submit" class="button primary" data-testid="audit-apply">"Filter"</button>
                 <a class="button subtle" href="/audit">"Clear"</a>
+                <span class="exports">
+                    "Export what matches: "
+                    <a class="button" download="" href=move || format!("/api/v1/audit/export?format=csv&{}", filters())>
+                        "CSV"
+                    </a>
+                    <a class="button" download="" href=move || format!("/api/v1/audit/export?format=ndjson&{}", filters())>
+                        "NDJSON"
+                    </a>
+                </span>
             </form>
             {move || match first.get() {
                 None => view! { <Skeleton rows=8/> }.into_any(),

@@ -3,13 +3,18 @@
 use super::AppState;
 use super::error::AppError;
 use super::extract::{CurrentUser, parse_id};
+use crate::export::{self, Format};
 use crate::store::AuditFilter;
 use axum::Json;
+use axum::body::Body;
 use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use stint_core::api::{AuditCheckpoint, AuditEventView, AuditVerification, Page, UserView};
 use stint_core::{Role, RuleError};
+use tokio_stream::wrappers::ReceiverStream;
 
 const DEFAULT_PAGE: u32 = 100;
 const MAX_PAGE: u32 = 1000;
@@ -56,31 +61,28 @@ fn id_param(query: &HashMap<String, String>, name: &str) -> Result<Option<i64>, 
         .transpose()
 }
 
-/// `GET /audit?actor=&action=&request_id=&grant_id=&q=&since=&until=&cursor=&after_seq=&limit=`
+/// The filter of `GET /audit` and `GET /audit/export`:
+/// `actor=&action=&request_id=&grant_id=&q=&since=&until=&cursor=&after_seq=&limit=`.
 /// Auditors and admins read the whole trail; anyone else the events of the requests for
 /// identities they own or owned.
-pub async fn list(
-    State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-    Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Page<AuditEventView>>, AppError> {
+fn filter_from(query: &HashMap<String, String>, user: &UserView) -> Result<AuditFilter, AppError> {
     let after_seq = match query.get("after_seq").filter(|v| !v.is_empty()) {
         None => None,
         Some(v) => Some(v.parse::<i64>().ok().filter(|s| *s >= 0).ok_or_else(|| {
             AppError::bad_input("after_seq", format!("`{v}` is not a sequence number"))
         })?),
     };
-    let filter = AuditFilter {
-        actor: text_param(&query, "actor"),
-        action: text_param(&query, "action"),
-        request_id: id_param(&query, "request_id")?,
-        grant_id: id_param(&query, "grant_id")?,
-        text: text_param(&query, "q"),
-        since: time_param(&query, "since")?,
-        until: time_param(&query, "until")?,
-        before_seq: id_param(&query, "cursor")?,
+    Ok(AuditFilter {
+        actor: text_param(query, "actor"),
+        action: text_param(query, "action"),
+        request_id: id_param(query, "request_id")?,
+        grant_id: id_param(query, "grant_id")?,
+        text: text_param(query, "q"),
+        since: time_param(query, "since")?,
+        until: time_param(query, "until")?,
+        before_seq: id_param(query, "cursor")?,
         after_seq,
-        owner: (!is_auditor(&user)).then_some(user.id),
+        owner: (!is_auditor(user)).then_some(user.id),
         limit: match query.get("limit") {
             None => DEFAULT_PAGE,
             Some(l) => l
@@ -91,7 +93,15 @@ pub async fn list(
                     AppError::bad_input("limit", format!("limit must be 1 to {MAX_PAGE}"))
                 })?,
         },
-    };
+    })
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Page<AuditEventView>>, AppError> {
+    let filter = filter_from(&query, &user)?;
     let items = state.store.audit_events(&filter).await?;
     // Newest-first pages continue below their last event; a followed trail above it.
     let next_cursor = (items.len() as u32 == filter.limit)
@@ -115,4 +125,55 @@ pub async fn checkpoints(
 ) -> Result<Json<Vec<AuditCheckpoint>>, AppError> {
     require_auditor(&user)?;
     Ok(Json(state.store.checkpoints(1000).await?))
+}
+
+/// `GET /audit/export?format=ndjson|csv` and the filters of `GET /audit`: the matching
+/// events, oldest first, streamed as a download a page at a time.
+pub async fn export(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, AppError> {
+    require_auditor(&user)?;
+    let raw = query.get("format").map(String::as_str).unwrap_or("ndjson");
+    let format = Format::parse(raw)
+        .ok_or_else(|| AppError::bad_input("format", format!("`{raw}` is not ndjson or csv")))?;
+    let filter = filter_from(&query, &user)?;
+    let (chunks, body) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        if chunks.send(Ok(format.header())).await.is_err() {
+            return;
+        }
+        let mut after_seq = 0;
+        loop {
+            let page = match export::page(&*store, &filter, after_seq).await {
+                Ok(page) => page,
+                Err(e) => {
+                    tracing::error!(error = %e, "audit export failed");
+                    let _ = chunks
+                        .send(Err(std::io::Error::other("export failed")))
+                        .await;
+                    return;
+                }
+            };
+            let chunk: Vec<u8> = page.iter().flat_map(|e| format.encode(e)).collect();
+            if chunks.send(Ok(chunk)).await.is_err() || (page.len() as u32) < export::PAGE {
+                return;
+            }
+            after_seq = page.last().map(|e| e.seq).unwrap_or(after_seq);
+        }
+    });
+    let disposition = format!(
+        "attachment; filename=\"stint-audit.{}\"",
+        format.extension()
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, format.content_type().to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        Body::from_stream(ReceiverStream::new(body)),
+    )
+        .into_response())
 }

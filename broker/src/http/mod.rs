@@ -63,6 +63,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .route("/audit", get(audit::list))
         .route("/audit/verify", get(audit::verify))
         .route("/audit/checkpoints", get(audit::checkpoints))
+        .route("/audit/export", get(audit::export))
         .route("/reviews", get(break_glass::list))
         .route(
             "/reviews/{id}",

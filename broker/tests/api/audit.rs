@@ -265,7 +265,7 @@ async fn the_cli_verifies_and_exports_the_trail() {
     assert_eq!(lines[0]["seq"], 1);
     let csv = stint(&["audit", "export", "--format", "csv"]);
     let csv = String::from_utf8(csv.stdout).unwrap();
-    assert!(csv.starts_with("seq,at,actor,action,target,details\n"));
+    assert!(csv.starts_with("seq,at,actor,action,target,details,source_ip,user_agent\n"));
     assert_eq!(
         csv.lines().count() as i64,
         app.count("audit_events").await + 1
@@ -446,4 +446,52 @@ async fn owners_read_only_the_events_of_their_own_identities() {
         0,
         "bob owns nothing"
     );
+}
+
+#[tokio::test]
+async fn auditors_download_the_trail_as_csv_or_ndjson() {
+    use axum::body::Body;
+    use axum::http::{Request, header};
+    let app = TestApp::new().await;
+    let grant = core_loop(&app).await;
+    let dave = app.login("dave").await;
+    let download = |query: String| {
+        Request::get(format!("/api/v1/audit/export?{query}"))
+            .header(header::COOKIE, &dave.cookie)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (status, headers, body) = app
+        .send(download(format!("format=csv&grant_id={grant}")))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .contains("stint-audit.csv")
+    );
+    let csv = body.as_str().unwrap();
+    assert_eq!(
+        csv.lines().count(),
+        1 + 5,
+        "header and the grant's five events: {csv}"
+    );
+    assert!(csv.lines().nth(1).unwrap().contains("request.filed"));
+
+    let (_, _, body) = app.send(download("format=ndjson".into())).await;
+    let lines = body.as_str().unwrap().lines().count() as i64;
+    assert!(
+        lines >= app.count("audit_events").await - 1,
+        "the whole trail"
+    );
+    let (status, _, error) = app.send(download("format=xml".into())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error["error"]["field"], "format");
+    let alice = app.login("alice").await;
+    let mut refused = download("format=csv".into());
+    refused
+        .headers_mut()
+        .insert(header::COOKIE, alice.cookie.parse().unwrap());
+    assert_eq!(app.send(refused).await.0, StatusCode::FORBIDDEN);
 }
