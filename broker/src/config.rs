@@ -19,6 +19,9 @@ pub struct Config {
     pub secure_cookies: bool,
     /// How often the sweeper looks for expired grants and requests.
     pub sweep_interval: std::time::Duration,
+    /// Where to write each audit event as a JSON line once it has committed: a file
+    /// (appended to), `-` for stdout, or nowhere.
+    pub audit_stream: Option<std::path::PathBuf>,
     /// How often the head of the audit chain is signed into a checkpoint.
     pub checkpoint_interval: std::time::Duration,
     /// How often one user may take break-glass access for one identity.
@@ -41,6 +44,7 @@ impl Config {
             pending_ttl: Duration::hours(24),
             secure_cookies: true,
             sweep_interval: std::time::Duration::from_millis(250),
+            audit_stream: None,
             checkpoint_interval: std::time::Duration::from_secs(60),
             break_glass_limit: BreakGlassLimit {
                 max_uses: 3,

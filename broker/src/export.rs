@@ -85,3 +85,41 @@ pub async fn page(
     };
     store.audit_events(&filter).await
 }
+
+/// Follows the trail: writes each event committed after `after_seq` as an NDJSON line to
+/// `out`, checking every `every` until `stop` turns true. Events are read back only once
+/// committed, so a line never describes a change that was rolled back.
+pub async fn follow(
+    store: std::sync::Arc<dyn Store>,
+    mut out: Box<dyn std::io::Write + Send>,
+    mut after_seq: i64,
+    every: std::time::Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let filter = AuditFilter::default();
+    loop {
+        match page(&*store, &filter, after_seq).await {
+            Ok(events) => {
+                for event in &events {
+                    if let Err(e) = out.write_all(&Format::Ndjson.encode(event)) {
+                        tracing::error!(error = %e, "cannot write the audit stream; it stops");
+                        return;
+                    }
+                    after_seq = event.seq;
+                }
+                let _ = out.flush();
+                if events.len() as u32 == PAGE {
+                    continue;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "reading the audit trail failed; retrying"),
+        }
+        if *stop.borrow() {
+            return;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => {}
+        }
+    }
+}

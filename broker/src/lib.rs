@@ -120,6 +120,30 @@ impl Broker {
                 }
             })
         };
+        let stream = match &broker.state.config.audit_stream {
+            None => None,
+            Some(path) => {
+                let out: Box<dyn std::io::Write + Send> = if path.as_os_str() == "-" {
+                    Box::new(std::io::stdout())
+                } else {
+                    Box::new(
+                        std::fs::OpenOptions::new()
+                            .create(true)
+                            .append(true)
+                            .open(path)?,
+                    )
+                };
+                // Only what commits from now on: earlier events are for `stint audit export`.
+                let (head, _) = broker.state.store.audit_head().await?;
+                Some(tokio::spawn(export::follow(
+                    broker.state.store.clone(),
+                    out,
+                    head,
+                    broker.state.config.sweep_interval,
+                    stop.subscribe(),
+                )))
+            }
+        };
         let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
         axum::serve(listener, service)
             .with_graceful_shutdown(shutdown)
@@ -127,6 +151,9 @@ impl Broker {
         let _ = stop.send(true);
         let _ = sweeper.await;
         let _ = checkpointer.await;
+        if let Some(stream) = stream {
+            let _ = stream.await;
+        }
         // The last word: the head as the broker leaves it.
         broker.checkpoint_now().await?;
         Ok(())

@@ -66,6 +66,10 @@ enum Command {
         #[arg(long, env = "STINT_BREAK_GLASS_WINDOW_SECS", default_value_t = 24 * 3600,
               value_parser = clap::value_parser!(i64).range(1..))]
         break_glass_window_secs: i64,
+        /// Also write each audit event, once committed, as a JSON line to this file
+        /// (appended), or to stdout with `-`.
+        #[arg(long, env = "STINT_AUDIT_STREAM")]
+        audit_stream: Option<PathBuf>,
         /// How often to sign the audit chain's head into a checkpoint, in seconds.
         #[arg(long, env = "STINT_CHECKPOINT_INTERVAL_SECS", default_value_t = 60,
               value_parser = clap::value_parser!(u64).range(1..))]
@@ -117,6 +121,7 @@ async fn main() -> anyhow::Result<()> {
             break_glass_max_uses,
             break_glass_window_secs,
             checkpoint_interval_secs,
+            audit_stream,
             demo,
         } => {
             let mut config = Config::new(database_url);
@@ -124,6 +129,7 @@ async fn main() -> anyhow::Result<()> {
             config.issuer = issuer.unwrap_or_else(|| format!("http://{listen}"));
             config.pending_ttl = chrono::Duration::seconds(pending_ttl_secs);
             config.checkpoint_interval = std::time::Duration::from_secs(checkpoint_interval_secs);
+            config.audit_stream = audit_stream;
             config.break_glass_limit = stint_broker::store::BreakGlassLimit {
                 max_uses: break_glass_max_uses,
                 window: chrono::Duration::seconds(break_glass_window_secs),

@@ -495,3 +495,41 @@ async fn auditors_download_the_trail_as_csv_or_ndjson() {
         .insert(header::COOKIE, alice.cookie.parse().unwrap());
     assert_eq!(app.send(refused).await.0, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn the_running_broker_streams_each_committed_event_as_a_json_line() {
+    let app = TestApp::new().await;
+    let alice = app.login("alice").await;
+    let grant = app.active_grant(&alice, 60).await;
+    let stream = app.dir.path().join("audit.ndjson");
+    let mut config = stint_broker::config::Config::new(app.db_url.clone());
+    config.sweep_interval = std::time::Duration::from_millis(20);
+    config.audit_stream = Some(stream.clone());
+    let broker = stint_broker::Broker::open(config, app.clock.clone())
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(broker.serve(listener, async {
+        let _ = stopped.await;
+    }));
+    // The sweeper's expiry is the next event; the stream must carry it, and only it.
+    app.advance(chrono::Duration::seconds(61));
+    let mut lines: Vec<Value> = Vec::new();
+    for _ in 0..500 {
+        let text = std::fs::read_to_string(&stream).unwrap_or_default();
+        lines = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        if !lines.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["action"], "grant.expired");
+    assert_eq!(lines[0]["target"], format!("grant {grant}"));
+}
