@@ -9,12 +9,16 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use stint_core::api::{AuditEventView, Page};
 
 /// The filters, in the order the form shows them: (query key, label, help).
-const FILTERS: [(&str, &str, &str); 5] = [
+const FILTERS: [(&str, &str, &str); 9] = [
     ("grant_id", "Grant", "a grant's whole story"),
     ("request_id", "Request", ""),
+    ("identity", "Identity", "e.g. ci-deployer"),
+    ("resource", "Resource", "e.g. payments-db"),
     ("actor", "Actor", "a username, or stint"),
     ("action", "Action", "e.g. grant, request.denied"),
     ("q", "Text", "anywhere in actor, action or details"),
+    ("since", "Since (UTC)", "2026-11-22T00:00:00Z"),
+    ("until", "Until (UTC)", "2026-11-23T00:00:00Z"),
 ];
 
 /// Percent-encodes a query value (RFC 3986 unreserved characters pass through).

@@ -62,7 +62,7 @@ fn id_param(query: &HashMap<String, String>, name: &str) -> Result<Option<i64>, 
 }
 
 /// The filter of `GET /audit` and `GET /audit/export`:
-/// `actor=&action=&request_id=&grant_id=&q=&since=&until=&cursor=&after_seq=&limit=`.
+/// `actor=&action=&identity=&resource=&request_id=&grant_id=&q=&since=&until=&cursor=&after_seq=&limit=`.
 /// Auditors and admins read the whole trail; anyone else the events of the requests for
 /// identities they own or owned.
 fn filter_from(query: &HashMap<String, String>, user: &UserView) -> Result<AuditFilter, AppError> {
@@ -77,6 +77,8 @@ fn filter_from(query: &HashMap<String, String>, user: &UserView) -> Result<Audit
         action: text_param(query, "action"),
         request_id: id_param(query, "request_id")?,
         grant_id: id_param(query, "grant_id")?,
+        identity: text_param(query, "identity"),
+        resource: text_param(query, "resource"),
         text: text_param(query, "q"),
         since: time_param(query, "since")?,
         until: time_param(query, "until")?,

@@ -97,6 +97,9 @@ pub struct AuditFilter {
     pub request_id: Option<i64>,
     /// A grant's whole story: its events and those of the request it came from.
     pub grant_id: Option<i64>,
+    /// Events about requests for this identity, or on this resource (by name).
+    pub identity: Option<String>,
+    pub resource: Option<String>,
     /// Free text searched in the actor, action and details.
     pub text: Option<String>,
     pub since: Option<DateTime<Utc>>,

@@ -1366,6 +1366,12 @@ impl Store for SqliteStore {
                AND (?11 IS NULL OR request_id IN (
                     SELECT r.id FROM requests r
                     JOIN ownerships o ON o.identity_id = r.identity_id AND o.user_id = ?11))
+               AND (?12 IS NULL OR request_id IN (
+                    SELECT r.id FROM requests r JOIN identities i ON i.id = r.identity_id
+                    WHERE i.name = ?12))
+               AND (?13 IS NULL OR request_id IN (
+                    SELECT r.id FROM requests r JOIN resources res ON res.id = r.resource_id
+                    WHERE res.name = ?13))
              ORDER BY CASE WHEN ?10 IS NULL THEN -seq ELSE seq END LIMIT ?9",
         )
         .bind(&filter.actor)
@@ -1379,6 +1385,8 @@ impl Store for SqliteStore {
         .bind(filter.limit.max(1) as i64)
         .bind(filter.after_seq)
         .bind(filter.owner)
+        .bind(&filter.identity)
+        .bind(&filter.resource)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(AuditRow::view).collect())
