@@ -190,3 +190,40 @@ pub async fn screenshot(c: &Client, name: &str) {
         std::fs::write(PathBuf::from(dir).join(format!("{name}.png")), png).unwrap();
     }
 }
+
+/// Presses and releases one key, as a person at the keyboard would.
+pub async fn press(c: &Client, key: char) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let keys = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value: key })
+        .then(KeyAction::Up { value: key });
+    c.perform_actions(keys).await.unwrap();
+}
+
+/// Files a request from the form and returns its id (from the detail page's URL).
+pub async fn file_request(
+    c: &Client,
+    stack: &Stack,
+    identity: &str,
+    resource: &str,
+    task: &str,
+) -> i64 {
+    c.goto(&stack.url("/requests/new")).await.unwrap();
+    find(c, "[data-testid=identity]")
+        .await
+        .select_by_label(identity)
+        .await
+        .unwrap();
+    find(c, "[data-testid=resource]")
+        .await
+        .select_by_label(resource)
+        .await
+        .unwrap();
+    type_into(c, "[data-testid=task]", task).await;
+    type_into(c, "[data-testid=ticket]", "OPS-4711").await;
+    screenshot(c, "new-request").await;
+    click(c, "[data-testid=submit-request]").await;
+    wait_text(c, "[data-testid=request-state]", "pending").await;
+    let url = c.current_url().await.unwrap();
+    url.path().rsplit('/').next().unwrap().parse().unwrap()
+}

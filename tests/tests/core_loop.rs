@@ -1,38 +1,10 @@
 //! The core loop in a real browser: file, approve, fetch a credential, deny.
 
-use fantoccini::{Client, Locator};
+use fantoccini::Locator;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
-use stint_e2e::{Stack, click, find, screenshot, sign_in, type_into, wait_text};
-
-/// Files a request from the form and returns its id (from the detail page's URL).
-async fn file_request(
-    c: &Client,
-    stack: &Stack,
-    identity: &str,
-    resource: &str,
-    task: &str,
-) -> i64 {
-    c.goto(&stack.url("/requests/new")).await.unwrap();
-    find(c, "[data-testid=identity]")
-        .await
-        .select_by_label(identity)
-        .await
-        .unwrap();
-    find(c, "[data-testid=resource]")
-        .await
-        .select_by_label(resource)
-        .await
-        .unwrap();
-    type_into(c, "[data-testid=task]", task).await;
-    type_into(c, "[data-testid=ticket]", "OPS-4711").await;
-    screenshot(c, "new-request").await;
-    click(c, "[data-testid=submit-request]").await;
-    wait_text(c, "[data-testid=request-state]", "pending").await;
-    let url = c.current_url().await.unwrap();
-    url.path().rsplit('/').next().unwrap().parse().unwrap()
-}
+use stint_e2e::{Stack, click, file_request, find, screenshot, sign_in, type_into, wait_text};
 
 #[tokio::test]
 #[ignore = "needs the built portal and Chromium: run `cargo xtask test`"]
