@@ -9,7 +9,7 @@ use crate::pages::requests::RequestTable;
 use crate::pages::reviews::ReviewTable;
 use leptos::prelude::*;
 use std::time::Duration;
-use stint_core::Role;
+use stint_core::{ReviewStatus, Role};
 
 #[component]
 pub fn Dashboard() -> impl IntoView {
@@ -19,10 +19,14 @@ pub fn Dashboard() -> impl IntoView {
     let waiting = LocalResource::new(|| api::requests("awaiting_me=true"));
     let reviewer = move || auth.has(Role::Reviewer) || auth.has(Role::Admin);
     let overseer = move || auth.has(Role::Admin) || auth.has(Role::Auditor);
-    // Overdue first: the broker sorts them so.
+    // Undecided reviews, overdue first: the broker sorts them so.
     let due = LocalResource::new(move || async move {
         if reviewer() {
-            api::reviews("state=overdue").await
+            let all = api::reviews("").await?;
+            Ok(all
+                .into_iter()
+                .filter(|r| r.status != ReviewStatus::Decided)
+                .collect())
         } else {
             Ok(Vec::new())
         }
@@ -53,11 +57,14 @@ pub fn Dashboard() -> impl IntoView {
             <Show when=reviewer>
                 <section aria-labelledby="overdue-title" data-testid="overdue-reviews">
                     <h2 id="overdue-title">
-                        "Overdue break-glass reviews "
+                        "Break-glass reviews waiting "
                         {move || {
-                            let n = auth.user().map(|m| m.reviews_overdue).unwrap_or(0);
-                            let class = if n > 0 { "count red" } else { "count" };
-                            view! { <span class=class>{n}</span> }
+                            let (waiting, overdue) = auth
+                                .user()
+                                .map(|m| (m.reviews_waiting, m.reviews_overdue))
+                                .unwrap_or_default();
+                            let class = if overdue > 0 { "count red" } else { "count" };
+                            view! { <span class=class>{format!("{waiting} waiting · {overdue} overdue")}</span> }
                         }}
                     </h2>
                     {move || match due.get() {
@@ -67,7 +74,7 @@ pub fn Dashboard() -> impl IntoView {
                         }
                         Some(Ok(list)) if list.is_empty() => {
                             view! {
-                                <Empty title="No review is overdue">
+                                <Empty title="No review waits">
                                     <a href="/reviews">"See all reviews"</a>
                                 </Empty>
                             }

@@ -44,6 +44,8 @@ async fn dave_filters_the_trail_to_one_grant_and_reads_its_story() {
     find(&alice, "[data-testid=credential-token]").await;
 
     sign_in(&dave, &stack, "dave").await;
+    find(&dave, "[data-testid=unjustified-reviews]").await;
+    screenshot(&dave, "dashboard-dave").await;
     dave.goto(&stack.url("/audit")).await.unwrap();
     wait_text(&dave, "[data-testid=chain-status]", "chain verified").await;
     type_into(&dave, "[data-testid=audit-filter-grant_id]", "1").await;

@@ -110,6 +110,9 @@ async fn alice_takes_break_glass_and_carol_judges_it_unjustified() {
     wait_text(&carol, "[data-testid=review-status]", "unjustified").await;
     wait_text(&carol, "[data-testid=review-notes]", "No incident was open").await;
     screenshot(&carol, "review-decided").await;
+    carol.goto(&stack.url("/")).await.unwrap();
+    find(&carol, "[data-testid=overdue-reviews]").await;
+    screenshot(&carol, "dashboard-carol").await;
 
     // The taker can read the review of her access, but is never offered to judge it.
     alice.goto(review_url.as_str()).await.unwrap();
