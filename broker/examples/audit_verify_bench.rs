@@ -24,15 +24,10 @@ async fn main() -> anyhow::Result<()> {
     let mut tx = store.pool().begin().await?;
     let now = Utc::now();
     for i in 0..events {
-        let event = Event {
-            actor: Actor::Broker,
-            action: "grant.expired",
-            target_kind: "grant",
-            target_id: Some(i),
-            request_id: Some(i),
-            grant_id: Some(i),
-            details: json!({ "identity": "ci-deployer", "resource": "payments-db", "privilege": "read" }),
-        };
+        let event = Event::new(Actor::Broker, "grant.expired", "grant", Some(i))
+            .request(i)
+            .grant(i)
+            .details(json!({ "identity": "ci-deployer", "resource": "payments-db", "privilege": "read" }));
         audit::append(&mut tx, now, event).await?;
     }
     tx.commit().await?;

@@ -66,6 +66,47 @@ pub struct Event<'a> {
     pub details: Value,
 }
 
+impl<'a> Event<'a> {
+    /// An event about `target_kind target_id`, with no request, grant or details yet.
+    pub fn new(
+        actor: Actor<'a>,
+        action: &'a str,
+        target_kind: &'a str,
+        target_id: Option<i64>,
+    ) -> Self {
+        Event {
+            actor,
+            action,
+            target_kind,
+            target_id,
+            request_id: None,
+            grant_id: None,
+            details: json!({}),
+        }
+    }
+
+    /// The request whose timeline shows this event.
+    pub fn request(self, id: i64) -> Self {
+        Event {
+            request_id: Some(id),
+            ..self
+        }
+    }
+
+    /// The grant whose story includes this event.
+    pub fn grant(self, id: i64) -> Self {
+        Event {
+            grant_id: Some(id),
+            ..self
+        }
+    }
+
+    /// What justifies the change: the details shown and hashed with it.
+    pub fn details(self, details: Value) -> Self {
+        Event { details, ..self }
+    }
+}
+
 /// Appends `event` inside the caller's transaction. The caller holds the write lock
 /// (`BEGIN IMMEDIATE`), so reading the head and appending after it cannot interleave.
 pub async fn append(

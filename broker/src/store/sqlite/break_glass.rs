@@ -106,14 +106,11 @@ pub(super) async fn take(
     .fetch_one(&mut *conn)
     .await?;
 
-    let event = |action, target_kind, target_id, details| Event {
-        actor: Actor::User(actor),
-        action,
-        target_kind,
-        target_id: Some(target_id),
-        request_id: Some(request_id),
-        grant_id: Some(grant_id),
-        details,
+    let event = |action, target_kind, target_id, details| {
+        Event::new(Actor::User(actor), action, target_kind, Some(target_id))
+            .request(request_id)
+            .grant(grant_id)
+            .details(details)
     };
     let what = json!({
         "identity": identity,
@@ -368,21 +365,16 @@ pub(super) async fn decide(
     audit::append(
         conn,
         now,
-        Event {
-            actor: Actor::User(actor),
-            action: "review.decided",
-            target_kind: "review",
-            target_id: Some(id),
-            request_id: Some(row.request_id),
-            grant_id: Some(row.grant_id),
-            details: json!({
+        Event::new(Actor::User(actor), "review.decided", "review", Some(id))
+            .request(row.request_id)
+            .grant(row.grant_id)
+            .details(json!({
                 "outcome": body.outcome,
                 "notes": notes,
                 "identity": row.identity_name,
                 "taker": row.taker_name,
                 "overdue": now >= time(row.due_at),
-            }),
-        },
+            })),
     )
     .await
 }

@@ -562,15 +562,7 @@ impl Store for SqliteStore {
         audit::append(
             &mut tx,
             now,
-            Event {
-                actor: Actor::User(user),
-                action: "session.login",
-                target_kind: "user",
-                target_id: Some(user.id),
-                request_id: None,
-                grant_id: None,
-                details: json!({}),
-            },
+            Event::new(Actor::User(user), "session.login", "user", Some(user.id)),
         )
         .await?;
         tx.commit().await?;
@@ -591,15 +583,8 @@ impl Store for SqliteStore {
         audit::append(
             &mut tx,
             now,
-            Event {
-                actor: Actor::User(actor),
-                action: "authz.refused",
-                target_kind: "endpoint",
-                target_id: None,
-                request_id: None,
-                grant_id: None,
-                details: json!({ "method": method, "path": path, "reason": reason }),
-            },
+            Event::new(Actor::User(actor), "authz.refused", "endpoint", None)
+                .details(json!({ "method": method, "path": path, "reason": reason })),
         )
         .await?;
         tx.commit().await?;
@@ -613,15 +598,13 @@ impl Store for SqliteStore {
         audit::append(
             &mut tx,
             now,
-            Event {
-                actor: Actor::Anonymous(&name),
-                action: "session.login_failed",
-                target_kind: "user",
-                target_id: None,
-                request_id: None,
-                grant_id: None,
-                details: json!({ "username": name }),
-            },
+            Event::new(
+                Actor::Anonymous(&name),
+                "session.login_failed",
+                "user",
+                None,
+            )
+            .details(json!({ "username": name })),
         )
         .await?;
         tx.commit().await?;
@@ -688,15 +671,12 @@ impl Store for SqliteStore {
             audit::append(
                 &mut tx,
                 now,
-                Event {
-                    actor: Actor::User(&user.view()),
-                    action: "session.logout",
-                    target_kind: "user",
-                    target_id: Some(user_id),
-                    request_id: None,
-                    grant_id: None,
-                    details: json!({}),
-                },
+                Event::new(
+                    Actor::User(&user.view()),
+                    "session.logout",
+                    "user",
+                    Some(user_id),
+                ),
             )
             .await?;
         }
@@ -828,14 +808,9 @@ impl Store for SqliteStore {
         audit::append(
             &mut tx,
             now,
-            Event {
-                actor: Actor::User(actor),
-                action: "request.filed",
-                target_kind: "request",
-                target_id: Some(id),
-                request_id: Some(id),
-                grant_id: None,
-                details: json!({
+            Event::new(Actor::User(actor), "request.filed", "request", Some(id))
+                .request(id)
+                .details(json!({
                     "identity": identity,
                     "resource": resource.name,
                     "privilege": body.privilege,
@@ -843,8 +818,7 @@ impl Store for SqliteStore {
                     "task": justification.task,
                     "ticket": justification.ticket,
                     "approvals_required": resource.policy.approvals_required,
-                }),
-            },
+                })),
         )
         .await?;
         tx.commit().await?;
@@ -886,19 +860,18 @@ impl Store for SqliteStore {
         audit::append(
             &mut tx,
             now,
-            Event {
-                actor: Actor::User(actor),
-                action: "request.approved",
-                target_kind: "request",
-                target_id: Some(request_id),
-                request_id: Some(request_id),
-                grant_id: None,
-                details: json!({
-                    "duration_secs": approval.duration_secs,
-                    "comment": comment,
-                    "approvals_remaining": remaining,
-                }),
-            },
+            Event::new(
+                Actor::User(actor),
+                "request.approved",
+                "request",
+                Some(request_id),
+            )
+            .request(request_id)
+            .details(json!({
+                "duration_secs": approval.duration_secs,
+                "comment": comment,
+                "approvals_remaining": remaining,
+            })),
         )
         .await?;
         if let ApprovalOutcome::Granted { duration_secs } = outcome {
@@ -923,21 +896,21 @@ impl Store for SqliteStore {
             audit::append(
                 &mut tx,
                 now,
-                Event {
-                    actor: Actor::User(actor),
-                    action: "grant.activated",
-                    target_kind: "grant",
-                    target_id: Some(grant_id),
-                    request_id: Some(request_id),
-                    grant_id: Some(grant_id),
-                    details: json!({
-                        "identity": request.identity_name,
-                        "resource": request.resource_name,
-                        "privilege": request.privilege,
-                        "duration_secs": duration_secs,
-                        "expires_at": expires_at,
-                    }),
-                },
+                Event::new(
+                    Actor::User(actor),
+                    "grant.activated",
+                    "grant",
+                    Some(grant_id),
+                )
+                .request(request_id)
+                .grant(grant_id)
+                .details(json!({
+                    "identity": request.identity_name,
+                    "resource": request.resource_name,
+                    "privilege": request.privilege,
+                    "duration_secs": duration_secs,
+                    "expires_at": expires_at,
+                })),
             )
             .await?;
         }
@@ -965,15 +938,14 @@ impl Store for SqliteStore {
         audit::append(
             &mut tx,
             now,
-            Event {
-                actor: Actor::User(actor),
-                action: "request.denied",
-                target_kind: "request",
-                target_id: Some(request_id),
-                request_id: Some(request_id),
-                grant_id: None,
-                details: json!({ "comment": comment }),
-            },
+            Event::new(
+                Actor::User(actor),
+                "request.denied",
+                "request",
+                Some(request_id),
+            )
+            .request(request_id)
+            .details(json!({ "comment": comment })),
         )
         .await?;
         tx.commit().await?;
@@ -993,15 +965,13 @@ impl Store for SqliteStore {
         audit::append(
             &mut tx,
             now,
-            Event {
-                actor: Actor::User(actor),
-                action: "request.cancelled",
-                target_kind: "request",
-                target_id: Some(request_id),
-                request_id: Some(request_id),
-                grant_id: None,
-                details: json!({}),
-            },
+            Event::new(
+                Actor::User(actor),
+                "request.cancelled",
+                "request",
+                Some(request_id),
+            )
+            .request(request_id),
         )
         .await?;
         tx.commit().await?;
@@ -1176,15 +1146,15 @@ impl Store for SqliteStore {
         audit::append(
             &mut tx,
             now,
-            Event {
-                actor: Actor::User(actor),
-                action: "credential.issued",
-                target_kind: "grant",
-                target_id: Some(grant_id),
-                request_id: Some(grant.request_id),
-                grant_id: Some(grant_id),
-                details,
-            },
+            Event::new(
+                Actor::User(actor),
+                "credential.issued",
+                "grant",
+                Some(grant_id),
+            )
+            .request(grant.request_id)
+            .grant(grant_id)
+            .details(details),
         )
         .await?;
         tx.commit().await?;
@@ -1223,15 +1193,10 @@ impl Store for SqliteStore {
         audit::append(
             &mut tx,
             now,
-            Event {
-                actor: Actor::User(actor),
-                action: "grant.revoked",
-                target_kind: "grant",
-                target_id: Some(grant_id),
-                request_id: Some(grant.request_id),
-                grant_id: Some(grant_id),
-                details,
-            },
+            Event::new(Actor::User(actor), "grant.revoked", "grant", Some(grant_id))
+                .request(grant.request_id)
+                .grant(grant_id)
+                .details(details),
         )
         .await?;
         tx.commit().await?;
@@ -1458,15 +1423,10 @@ impl Store for SqliteStore {
             audit::append(
                 &mut tx,
                 now,
-                Event {
-                    actor: Actor::Broker,
-                    action: "grant.expired",
-                    target_kind: "grant",
-                    target_id: Some(grant.id),
-                    request_id: Some(grant.request_id),
-                    grant_id: Some(grant.id),
-                    details: grant_details(&grant),
-                },
+                Event::new(Actor::Broker, "grant.expired", "grant", Some(grant.id))
+                    .request(grant.request_id)
+                    .grant(grant.id)
+                    .details(grant_details(&grant)),
             )
             .await?;
             report.grants_expired += 1;
@@ -1487,15 +1447,14 @@ impl Store for SqliteStore {
             audit::append(
                 &mut tx,
                 now,
-                Event {
-                    actor: Actor::Broker,
-                    action: "request.expired",
-                    target_kind: "request",
-                    target_id: Some(request.id),
-                    request_id: Some(request.id),
-                    grant_id: None,
-                    details: json!({ "pending_expires_at": time(request.pending_expires_at) }),
-                },
+                Event::new(
+                    Actor::Broker,
+                    "request.expired",
+                    "request",
+                    Some(request.id),
+                )
+                .request(request.id)
+                .details(json!({ "pending_expires_at": time(request.pending_expires_at) })),
             )
             .await?;
             report.requests_expired += 1;
@@ -1536,15 +1495,8 @@ impl Store for SqliteStore {
         audit::append(
             &mut tx,
             now,
-            Event {
-                actor: Actor::Broker,
-                action: "signing_key.created",
-                target_kind: "signing_key",
-                target_id: None,
-                request_id: None,
-                grant_id: None,
-                details: json!({ "kid": kid }),
-            },
+            Event::new(Actor::Broker, "signing_key.created", "signing_key", None)
+                .details(json!({ "kid": kid })),
         )
         .await?;
         tx.commit().await?;
@@ -1765,15 +1717,7 @@ async fn created(
     audit::append(
         conn,
         now,
-        Event {
-            actor: Actor::Broker,
-            action,
-            target_kind: kind,
-            target_id: Some(id),
-            request_id: None,
-            grant_id: None,
-            details,
-        },
+        Event::new(Actor::Broker, action, kind, Some(id)).details(details),
     )
     .await
 }
