@@ -2,7 +2,8 @@
 
 use super::AppState;
 use super::error::AppError;
-use super::extract::{CurrentUser, parse_id};
+use super::extract::CurrentUser;
+use super::query;
 use crate::export::{self, Format};
 use crate::store::AuditFilter;
 use axum::Json;
@@ -10,8 +11,6 @@ use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
-use std::collections::HashMap;
 use stint_core::api::{AuditCheckpoint, AuditEventView, AuditVerification, Page, UserView};
 use stint_core::{Role, RuleError};
 use tokio_stream::wrappers::ReceiverStream;
@@ -31,79 +30,40 @@ fn require_auditor(user: &UserView) -> Result<(), AppError> {
     }
 }
 
-fn time_param(
-    query: &HashMap<String, String>,
-    name: &str,
-) -> Result<Option<DateTime<Utc>>, AppError> {
-    query
-        .get(name)
-        .filter(|v| !v.is_empty())
-        .map(|v| {
-            DateTime::parse_from_rfc3339(v)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| AppError::bad_input(name, format!("`{v}` is not an RFC 3339 time")))
-        })
-        .transpose()
-}
-
-fn text_param(query: &HashMap<String, String>, name: &str) -> Option<String> {
-    query
-        .get(name)
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-}
-
-fn id_param(query: &HashMap<String, String>, name: &str) -> Result<Option<i64>, AppError> {
-    query
-        .get(name)
-        .filter(|v| !v.is_empty())
-        .map(|v| parse_id(v).map_err(|_| AppError::bad_input(name, format!("`{v}` is not an id"))))
-        .transpose()
-}
-
 /// The filter of `GET /audit` and `GET /audit/export`:
 /// `actor=&action=&identity=&resource=&request_id=&grant_id=&q=&since=&until=&cursor=&after_seq=&limit=`.
 /// Auditors and admins read the whole trail; anyone else the events of the requests for
 /// identities they own or owned.
-fn filter_from(query: &HashMap<String, String>, user: &UserView) -> Result<AuditFilter, AppError> {
-    let after_seq = match query.get("after_seq").filter(|v| !v.is_empty()) {
+fn filter_from(params: &query::Params, user: &UserView) -> Result<AuditFilter, AppError> {
+    let after_seq = match params.get("after_seq").filter(|v| !v.is_empty()) {
         None => None,
         Some(v) => Some(v.parse::<i64>().ok().filter(|s| *s >= 0).ok_or_else(|| {
             AppError::bad_input("after_seq", format!("`{v}` is not a sequence number"))
         })?),
     };
     Ok(AuditFilter {
-        actor: text_param(query, "actor"),
-        action: text_param(query, "action"),
-        request_id: id_param(query, "request_id")?,
-        grant_id: id_param(query, "grant_id")?,
-        identity: text_param(query, "identity"),
-        resource: text_param(query, "resource"),
-        text: text_param(query, "q"),
-        since: time_param(query, "since")?,
-        until: time_param(query, "until")?,
-        before_seq: id_param(query, "cursor")?,
+        actor: query::text(params, "actor"),
+        action: query::text(params, "action"),
+        request_id: query::id(params, "request_id")?,
+        grant_id: query::id(params, "grant_id")?,
+        identity: query::text(params, "identity"),
+        resource: query::text(params, "resource"),
+        text: query::text(params, "q"),
+        since: query::time(params, "since")?,
+        until: query::time(params, "until")?,
+        before_seq: query::id(params, "cursor")?,
         after_seq,
         owner: (!is_auditor(user)).then_some(user.id),
-        limit: match query.get("limit") {
-            None => DEFAULT_PAGE,
-            Some(l) => l
-                .parse::<u32>()
-                .ok()
-                .filter(|l| (1..=MAX_PAGE).contains(l))
-                .ok_or_else(|| {
-                    AppError::bad_input("limit", format!("limit must be 1 to {MAX_PAGE}"))
-                })?,
-        },
+        limit: query::limit(params, DEFAULT_PAGE, MAX_PAGE)?,
     })
 }
 
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Query(query): Query<HashMap<String, String>>,
+    Query(params): Query<query::Params>,
 ) -> Result<Json<Page<AuditEventView>>, AppError> {
-    let filter = filter_from(&query, &user)?;
+    let filter = filter_from(&params, &user)?;
     let items = state.store.audit_events(&filter).await?;
     // Newest-first pages continue below their last event; a followed trail above it.
     let next_cursor = (items.len() as u32 == filter.limit)
@@ -134,13 +94,13 @@ pub async fn checkpoints(
 pub async fn export(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Query(query): Query<HashMap<String, String>>,
+    Query(params): Query<query::Params>,
 ) -> Result<Response, AppError> {
     require_auditor(&user)?;
-    let raw = query.get("format").map(String::as_str).unwrap_or("ndjson");
+    let raw = params.get("format").map(String::as_str).unwrap_or("ndjson");
     let format = Format::parse(raw)
         .ok_or_else(|| AppError::bad_input("format", format!("`{raw}` is not ndjson or csv")))?;
-    let filter = filter_from(&query, &user)?;
+    let filter = filter_from(&params, &user)?;
     let (chunks, body) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
     let store = state.store.clone();
     tokio::spawn(async move {

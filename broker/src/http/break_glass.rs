@@ -3,11 +3,11 @@
 use super::AppState;
 use super::error::AppError;
 use super::extract::{ApiJson, CurrentUser, parse_id};
+use super::query;
 use crate::store::ReviewFilter;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use std::collections::HashMap;
 use stint_core::api::{BreakGlassBody, RequestDetail, ReviewBody, ReviewDetail, ReviewView};
 use stint_core::{ReviewOutcome, ReviewStatus, RuleError};
 
@@ -46,27 +46,21 @@ pub async fn take(
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Query(query): Query<HashMap<String, String>>,
+    Query(params): Query<query::Params>,
 ) -> Result<Json<Vec<ReviewView>>, AppError> {
     let filter = ReviewFilter {
-        status: match query.get("state").map(String::as_str) {
-            None | Some("") | Some("all") => None,
-            Some(s) => Some(ReviewStatus::parse(s).ok_or_else(|| {
-                AppError::bad_input(
-                    "state",
-                    format!("unknown state `{s}`: use open, overdue or decided"),
-                )
-            })?),
-        },
-        outcome: match query.get("outcome").map(String::as_str) {
-            None | Some("") => None,
-            Some(o) => Some(ReviewOutcome::parse(o).ok_or_else(|| {
-                AppError::bad_input(
-                    "outcome",
-                    format!("unknown outcome `{o}`: use justified or unjustified"),
-                )
-            })?),
-        },
+        status: query::choice(
+            &params,
+            "state",
+            ReviewStatus::parse,
+            "open, overdue or decided",
+        )?,
+        outcome: query::choice(
+            &params,
+            "outcome",
+            ReviewOutcome::parse,
+            "justified or unjustified",
+        )?,
     };
     Ok(Json(
         state

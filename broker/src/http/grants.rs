@@ -3,28 +3,25 @@
 use super::AppState;
 use super::error::AppError;
 use super::extract::{ApiJson, CurrentUser, parse_id};
+use super::query;
 use crate::credential::token_hash;
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use std::collections::HashMap;
 use stint_core::GrantState;
 use stint_core::api::{CredentialView, GrantView, IntrospectBody, IntrospectView, RevokeBody};
 
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Query(query): Query<HashMap<String, String>>,
+    Query(params): Query<query::Params>,
 ) -> Result<Json<Vec<GrantView>>, AppError> {
-    let grant_state = match query.get("state").map(String::as_str) {
-        None | Some("") | Some("all") => None,
-        Some(s) => Some(GrantState::parse(s).ok_or_else(|| {
-            AppError::bad_input(
-                "state",
-                format!("unknown state `{s}`: use scheduled, active, expired or revoked"),
-            )
-        })?),
-    };
-    let mine = matches!(query.get("mine").map(String::as_str), Some("true" | "1"));
+    let grant_state = query::choice(
+        &params,
+        "state",
+        GrantState::parse,
+        "scheduled, active, expired or revoked",
+    )?;
+    let mine = query::flag(&params, "mine")?;
     Ok(Json(
         state
             .store

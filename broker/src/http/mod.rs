@@ -7,6 +7,7 @@ mod error;
 mod extract;
 mod grants;
 mod portal;
+mod query;
 mod requests;
 mod session;
 

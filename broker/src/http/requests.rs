@@ -3,11 +3,11 @@
 use super::AppState;
 use super::error::AppError;
 use super::extract::{ApiJson, CurrentUser, parse_id};
+use super::query;
 use crate::store::RequestFilter;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use std::collections::HashMap;
 use stint_core::RequestState;
 use stint_core::api::{ApproveBody, DenyBody, NewRequestBody, Page, RequestDetail, RequestView};
 
@@ -31,33 +31,19 @@ pub async fn file(
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Query(query): Query<HashMap<String, String>>,
+    Query(params): Query<query::Params>,
 ) -> Result<Json<Page<RequestView>>, AppError> {
     let filter = RequestFilter {
-        state: match query.get("state").map(String::as_str) {
-            None | Some("") | Some("all") => None,
-            Some(s) => Some(RequestState::parse(s).ok_or_else(|| {
-                AppError::bad_input(
-                    "state",
-                    format!(
-                        "unknown state `{s}`: use pending, approved, denied, cancelled or expired"
-                    ),
-                )
-            })?),
-        },
-        mine: flag(&query, "mine")?,
-        awaiting_me: flag(&query, "awaiting_me")?,
-        before_id: query.get("cursor").map(|c| parse_id(c)).transpose()?,
-        limit: match query.get("limit") {
-            None => DEFAULT_PAGE,
-            Some(l) => l
-                .parse::<u32>()
-                .ok()
-                .filter(|l| (1..=MAX_PAGE).contains(l))
-                .ok_or_else(|| {
-                    AppError::bad_input("limit", format!("limit must be 1 to {MAX_PAGE}"))
-                })?,
-        },
+        state: query::choice(
+            &params,
+            "state",
+            RequestState::parse,
+            "pending, approved, denied, cancelled or expired",
+        )?,
+        mine: query::flag(&params, "mine")?,
+        awaiting_me: query::flag(&params, "awaiting_me")?,
+        before_id: query::id(&params, "cursor")?,
+        limit: query::limit(&params, DEFAULT_PAGE, MAX_PAGE)?,
         now: state.clock.now(),
     };
     let items = state.store.requests(&user, &filter).await?;
@@ -67,17 +53,6 @@ pub async fn list(
         None
     };
     Ok(Json(Page { items, next_cursor }))
-}
-
-fn flag(query: &HashMap<String, String>, name: &str) -> Result<bool, AppError> {
-    match query.get(name).map(String::as_str) {
-        None | Some("false") | Some("0") => Ok(false),
-        Some("true") | Some("1") | Some("") => Ok(true),
-        Some(other) => Err(AppError::bad_input(
-            name,
-            format!("`{other}` is not true or false"),
-        )),
-    }
 }
 
 pub async fn detail(

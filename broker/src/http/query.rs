@@ -1,0 +1,72 @@
+//! Reading query parameters; a bad one is refused with 400 naming it.
+
+use super::error::AppError;
+use super::extract::parse_id;
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
+pub type Params = HashMap<String, String>;
+
+fn present<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
+    params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
+}
+
+pub fn text(params: &Params, name: &str) -> Option<String> {
+    present(params, name).map(str::to_string)
+}
+
+pub fn id(params: &Params, name: &str) -> Result<Option<i64>, AppError> {
+    present(params, name)
+        .map(|v| parse_id(v).map_err(|_| AppError::bad_input(name, format!("`{v}` is not an id"))))
+        .transpose()
+}
+
+pub fn time(params: &Params, name: &str) -> Result<Option<DateTime<Utc>>, AppError> {
+    present(params, name)
+        .map(|v| {
+            DateTime::parse_from_rfc3339(v)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| AppError::bad_input(name, format!("`{v}` is not an RFC 3339 time")))
+        })
+        .transpose()
+}
+
+/// `true`/`1` (or the bare name) and `false`/`0`; absent is false.
+pub fn flag(params: &Params, name: &str) -> Result<bool, AppError> {
+    match params.get(name).map(String::as_str) {
+        None | Some("false") | Some("0") => Ok(false),
+        Some("true") | Some("1") | Some("") => Ok(true),
+        Some(other) => Err(AppError::bad_input(
+            name,
+            format!("`{other}` is not true or false"),
+        )),
+    }
+}
+
+/// A page size between 1 and `max`, `default` when absent.
+pub fn limit(params: &Params, default: u32, max: u32) -> Result<u32, AppError> {
+    match present(params, "limit") {
+        None => Ok(default),
+        Some(l) => l
+            .parse::<u32>()
+            .ok()
+            .filter(|l| (1..=max).contains(l))
+            .ok_or_else(|| AppError::bad_input("limit", format!("limit must be 1 to {max}"))),
+    }
+}
+
+/// One of a fixed set of words, read by `parse`; absent or `all` is none. `allowed` lists
+/// the words for the refusal.
+pub fn choice<T>(
+    params: &Params,
+    name: &str,
+    parse: fn(&str) -> Option<T>,
+    allowed: &str,
+) -> Result<Option<T>, AppError> {
+    match present(params, name) {
+        None | Some("all") => Ok(None),
+        Some(v) => parse(v).map(Some).ok_or_else(|| {
+            AppError::bad_input(name, format!("unknown {name} `{v}`: use {allowed}"))
+        }),
+    }
+}
