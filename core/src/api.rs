@@ -53,6 +53,15 @@ pub struct NamedRef {
     pub name: String,
 }
 
+impl NamedRef {
+    pub fn new(id: i64, name: impl Into<String>) -> Self {
+        NamedRef {
+            id,
+            name: name.into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OwnerView {
     pub user: NamedRef,

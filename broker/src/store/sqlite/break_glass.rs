@@ -210,18 +210,9 @@ impl ReviewRow {
             status: break_glass::status(outcome, time(self.due_at), now),
             outcome,
             notes: self.notes.clone(),
-            taker: NamedRef {
-                id: self.taker_id,
-                name: self.taker_name.clone(),
-            },
-            identity: NamedRef {
-                id: self.identity_id,
-                name: self.identity_name.clone(),
-            },
-            resource: NamedRef {
-                id: self.resource_id,
-                name: self.resource_name.clone(),
-            },
+            taker: NamedRef::new(self.taker_id, self.taker_name.clone()),
+            identity: NamedRef::new(self.identity_id, self.identity_name.clone()),
+            resource: NamedRef::new(self.resource_id, self.resource_name.clone()),
             privilege: self.privilege.clone(),
             justification: Justification {
                 task: self.task.clone(),
@@ -315,10 +306,7 @@ pub(super) async fn detail(
             .map(
                 |(jti, user_id, username, issued_at, expires_at)| IssuedCredentialView {
                     jti,
-                    issued_to: NamedRef {
-                        id: user_id,
-                        name: username,
-                    },
+                    issued_to: NamedRef::new(user_id, username),
                     issued_at: time(issued_at),
                     expires_at: time(expires_at),
                 },

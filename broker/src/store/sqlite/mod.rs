@@ -410,34 +410,22 @@ impl RequestRow {
         Ok(RequestView {
             id: self.id,
             state,
-            identity: NamedRef {
-                id: self.identity_id,
-                name: self.identity_name.clone(),
-            },
-            resource: NamedRef {
-                id: self.resource_id,
-                name: self.resource_name.clone(),
-            },
+            identity: NamedRef::new(self.identity_id, self.identity_name.clone()),
+            resource: NamedRef::new(self.resource_id, self.resource_name.clone()),
             privilege: self.privilege.clone(),
             duration_secs: self.duration_secs,
             justification: Justification {
                 task: self.task.clone(),
                 ticket: self.ticket.clone(),
             },
-            requester: NamedRef {
-                id: self.requester_id,
-                name: self.requester_name.clone(),
-            },
+            requester: NamedRef::new(self.requester_id, self.requester_name.clone()),
             created_at: time(self.created_at),
             pending_expires_at: time(self.pending_expires_at),
             approvals_required: self.approvals_required as u32,
             approvals: approvals
                 .iter()
                 .map(|a| ApprovalView {
-                    approver: NamedRef {
-                        id: a.approver_id,
-                        name: a.approver_name.clone(),
-                    },
+                    approver: NamedRef::new(a.approver_id, a.approver_name.clone()),
                     duration_secs: a.duration_secs,
                     comment: a.comment.clone(),
                     at: time(a.at),
@@ -486,19 +474,10 @@ impl GrantRow {
             id: self.id,
             request_id: self.request_id,
             state,
-            identity: NamedRef {
-                id: self.identity_id,
-                name: self.identity_name.clone(),
-            },
-            resource: NamedRef {
-                id: self.resource_id,
-                name: self.resource_name.clone(),
-            },
+            identity: NamedRef::new(self.identity_id, self.identity_name.clone()),
+            resource: NamedRef::new(self.resource_id, self.resource_name.clone()),
             privilege: self.privilege.clone(),
-            holder: NamedRef {
-                id: self.holder_id,
-                name: self.holder_name.clone(),
-            },
+            holder: NamedRef::new(self.holder_id, self.holder_name.clone()),
             starts_at: time(self.starts_at),
             expires_at: time(self.expires_at),
             ended_at: self.ended_at.map(time),
@@ -741,10 +720,7 @@ impl Store for SqliteStore {
             owners: owners
                 .into_iter()
                 .map(|(user_id, username, statement, until)| OwnerView {
-                    user: NamedRef {
-                        id: user_id,
-                        name: username,
-                    },
+                    user: NamedRef::new(user_id, username),
                     statement,
                     attest_until: time(until),
                 })
