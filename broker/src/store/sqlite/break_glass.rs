@@ -2,7 +2,10 @@
 //! transaction (`BEGIN IMMEDIATE` for the writing ones).
 
 use super::audit::{self, Actor, Event};
-use super::{BREAK_GLASS, is_current_owner, is_privileged_viewer, load_target, ms, time};
+use super::{
+    BREAK_GLASS, NewGrant, activate_grant, is_current_owner, is_privileged_viewer, load_target, ms,
+    time,
+};
 use crate::store::{BreakGlassLimit, BreakGlassTaken, ReviewFilter, StoreError, StoreResult};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
@@ -75,24 +78,15 @@ pub(super) async fn take(
     .bind(BREAK_GLASS)
     .fetch_one(&mut *conn)
     .await?;
-    // At the millisecond precision it is stored with, so the audit trail says the same.
-    let expires_at = time(ms(now + Duration::seconds(body.duration_secs)));
-    let grant_id: i64 = sqlx::query_scalar(
-        "INSERT INTO grants (request_id, identity_id, resource_id, privilege, holder_id, kind,
-                             state, starts_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(request_id)
-    .bind(body.identity_id)
-    .bind(body.resource_id)
-    .bind(&body.privilege)
-    .bind(actor.id)
-    .bind(BREAK_GLASS)
-    .bind(GrantState::Active.as_str())
-    .bind(ms(now))
-    .bind(ms(expires_at))
-    .fetch_one(&mut *conn)
-    .await?;
+    let grant = NewGrant {
+        request_id,
+        identity_id: body.identity_id,
+        resource_id: body.resource_id,
+        privilege: &body.privilege,
+        holder_id: actor.id,
+        kind: BREAK_GLASS,
+    };
+    let (grant_id, expires_at) = activate_grant(conn, &grant, now, body.duration_secs).await?;
     let due_at = now + Duration::seconds(bounds.review_within_secs);
     let review_id: i64 = sqlx::query_scalar(
         "INSERT INTO reviews (grant_id, request_id, taker_id, opened_at, due_at)

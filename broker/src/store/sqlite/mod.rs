@@ -852,23 +852,16 @@ impl Store for SqliteStore {
         .await?;
         if let ApprovalOutcome::Granted { duration_secs } = outcome {
             set_request_state(&mut tx, &request, next, now, None).await?;
-            // At the millisecond precision it is stored with, so the audit trail says the same.
-            let expires_at = time(ms(now + Duration::seconds(duration_secs)));
-            let grant_id: i64 = sqlx::query_scalar(
-                "INSERT INTO grants (request_id, identity_id, resource_id, privilege, holder_id,
-                                     kind, state, starts_at, expires_at)
-                 VALUES (?, ?, ?, ?, ?, 'standard', ?, ?, ?) RETURNING id",
-            )
-            .bind(request_id)
-            .bind(request.identity_id)
-            .bind(request.resource_id)
-            .bind(&request.privilege)
-            .bind(request.requester_id)
-            .bind(GrantState::Active.as_str())
-            .bind(ms(now))
-            .bind(ms(expires_at))
-            .fetch_one(&mut *tx)
-            .await?;
+            let grant = NewGrant {
+                request_id,
+                identity_id: request.identity_id,
+                resource_id: request.resource_id,
+                privilege: &request.privilege,
+                holder_id: request.requester_id,
+                kind: "standard",
+            };
+            let (grant_id, expires_at) =
+                activate_grant(&mut tx, &grant, now, duration_secs).await?;
             audit::append(
                 &mut tx,
                 now,
@@ -1629,6 +1622,45 @@ fn optional_comment(comment: Option<&str>) -> StoreResult<Option<String>> {
         .into());
     }
     Ok(comment.map(str::to_string))
+}
+
+/// What a new grant gives, and to whom.
+struct NewGrant<'a> {
+    request_id: i64,
+    identity_id: i64,
+    resource_id: i64,
+    privilege: &'a str,
+    holder_id: i64,
+    /// `standard` or `break_glass`.
+    kind: &'a str,
+}
+
+/// Inserts `grant`, active from `now` for `duration_secs`; returns its id and expiry. The
+/// expiry is cut to the millisecond precision it is stored with, so events say the same.
+async fn activate_grant(
+    conn: &mut SqliteConnection,
+    grant: &NewGrant<'_>,
+    now: DateTime<Utc>,
+    duration_secs: i64,
+) -> StoreResult<(i64, DateTime<Utc>)> {
+    let expires_at = time(ms(now + Duration::seconds(duration_secs)));
+    let id = sqlx::query_scalar(
+        "INSERT INTO grants (request_id, identity_id, resource_id, privilege, holder_id, kind,
+                             state, starts_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(grant.request_id)
+    .bind(grant.identity_id)
+    .bind(grant.resource_id)
+    .bind(grant.privilege)
+    .bind(grant.holder_id)
+    .bind(grant.kind)
+    .bind(GrantState::Active.as_str())
+    .bind(ms(now))
+    .bind(ms(expires_at))
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((id, expires_at))
 }
 
 /// Moves a request out of `pending`; the `WHERE state = ?` guard makes a lost race an
