@@ -26,6 +26,8 @@ pub struct Config {
     pub checkpoint_interval: std::time::Duration,
     /// How often one user may take break-glass access for one identity.
     pub break_glass_limit: BreakGlassLimit,
+    /// The longest an ownership declaration holds before its owner must re-attest.
+    pub max_attestation_days: i64,
     /// Seed the demo users, identities and resources into an empty database.
     pub demo: bool,
 }
@@ -50,6 +52,7 @@ impl Config {
                 max_uses: 3,
                 window: Duration::hours(24),
             },
+            max_attestation_days: stint_core::ownership::DEFAULT_MAX_ATTESTATION_DAYS,
             demo: false,
         }
     }

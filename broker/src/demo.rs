@@ -1,8 +1,9 @@
 //! The demo organisation `stint serve --demo` seeds into an empty database.
 
-use crate::store::{NewIdentity, NewResource, NewUser, Store, StoreResult};
+use crate::store::{NewUser, Store, StoreResult};
 use chrono::{DateTime, Duration, Utc};
-use stint_core::{BreakGlassPolicy, IdentityKind, Policy, Role};
+use stint_core::api::{IdentityBody, ResourceBody, UserView};
+use stint_core::{Approvers, BreakGlassPolicy, IdentityKind, Policy, Role};
 
 pub const PASSWORD: &str = "stint-demo";
 
@@ -19,7 +20,7 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>) -> StoreResult<()> {
     let password_hash = tokio::task::spawn_blocking(|| crate::password::hash(PASSWORD))
         .await
         .expect("hashing does not panic");
-    let mut ids = Vec::new();
+    let mut users = Vec::new();
     for (username, display_name, roles) in USERS {
         let user = NewUser {
             username,
@@ -27,9 +28,14 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>) -> StoreResult<()> {
             password_hash: &password_hash,
             roles,
         };
-        ids.push((*username, store.create_user(&user, now).await?));
+        users.push(UserView {
+            id: store.create_user(None, &user, now).await?,
+            username: username.to_string(),
+            display_name: display_name.to_string(),
+            roles: roles.to_vec(),
+        });
     }
-    let user = |name: &str| ids.iter().find(|(n, _)| *n == name).map(|(_, id)| *id);
+    let user = |name: &str| users.iter().find(|u| u.username == name);
 
     let identities = [
         (
@@ -55,18 +61,18 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>) -> StoreResult<()> {
         ),
     ];
     for (name, kind, description, environment, owners) in identities {
-        let identity = NewIdentity {
-            name,
+        let identity = IdentityBody {
+            name: name.into(),
             kind,
-            description,
-            environment,
+            description: description.into(),
+            environment: environment.into(),
         };
-        let id = store.create_identity(&identity, now).await?;
+        let id = store.create_identity(None, &identity, now).await?;
         for owner in owners {
             let statement = format!("I answer for {name}: I run it and know what it touches.");
-            let user_id = user(owner).expect("demo owners are demo users");
+            let owner = user(owner).expect("demo owners are demo users");
             store
-                .declare_ownership(id, user_id, &statement, now + Duration::days(90), now)
+                .seed_ownership(id, owner, &statement, now + Duration::days(90), now)
                 .await?;
         }
     }
@@ -88,19 +94,22 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>) -> StoreResult<()> {
         ),
     ];
     for (name, description, privileges, approvals_required, max_hours) in resources {
-        let resource = NewResource {
-            name,
-            description,
-            privileges,
+        let resource = ResourceBody {
+            name: name.into(),
+            description: description.into(),
+            privileges: privileges.iter().map(|p| p.to_string()).collect(),
             policy: Policy {
                 approvals_required,
                 max_duration_secs: max_hours * 3600,
                 ticket_required: false,
                 // Both demo resources allow break-glass, with the defaults: 1 h, review in 24 h.
                 break_glass: Some(BreakGlassPolicy::default()),
+                approvers: Approvers::Role,
+                ticket_pattern: None,
+                auto_approve: None,
             },
         };
-        store.create_resource(&resource, now).await?;
+        store.create_resource(None, &resource, now).await?;
     }
     Ok(())
 }

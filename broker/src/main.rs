@@ -74,6 +74,10 @@ enum Command {
         #[arg(long, env = "STINT_CHECKPOINT_INTERVAL_SECS", default_value_t = 60,
               value_parser = clap::value_parser!(u64).range(1..))]
         checkpoint_interval_secs: u64,
+        /// The longest an ownership declaration holds before it must be renewed, in days.
+        #[arg(long, env = "STINT_MAX_ATTESTATION_DAYS", default_value_t = 90,
+              value_parser = clap::value_parser!(i64).range(1..=3650))]
+        max_attestation_days: i64,
         /// Seed demo users and data into an empty database (loopback only).
         #[arg(long)]
         demo: bool,
@@ -122,6 +126,7 @@ async fn main() -> anyhow::Result<()> {
             break_glass_window_secs,
             checkpoint_interval_secs,
             audit_stream,
+            max_attestation_days,
             demo,
         } => {
             let mut config = Config::new(database_url);
@@ -130,6 +135,7 @@ async fn main() -> anyhow::Result<()> {
             config.pending_ttl = chrono::Duration::seconds(pending_ttl_secs);
             config.checkpoint_interval = std::time::Duration::from_secs(checkpoint_interval_secs);
             config.audit_stream = audit_stream;
+            config.max_attestation_days = max_attestation_days;
             config.break_glass_limit = stint_broker::store::BreakGlassLimit {
                 max_uses: break_glass_max_uses,
                 window: chrono::Duration::seconds(break_glass_window_secs),

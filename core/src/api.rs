@@ -1,6 +1,7 @@
 //! The JSON shapes of the broker's HTTP API (v1), shared by the broker and the portal.
 
-use crate::model::{IdentityKind, Policy, ReviewOutcome, ReviewStatus, Role};
+use crate::model::{Approvers, IdentityKind, Policy, ReviewOutcome, ReviewStatus, Role};
+use crate::ownership::{DeclarationEnd, OwnershipStatus};
 use crate::rules::{Justification, UserId};
 use crate::state::{GrantState, RequestState};
 use chrono::{DateTime, Utc};
@@ -82,6 +83,95 @@ pub struct IdentityView {
     /// Break-glass accesses for this identity that reviewers judged unjustified: a flag on
     /// its history.
     pub unjustified_break_glass: u32,
+    pub status: OwnershipStatus,
+    pub active_grants: u32,
+}
+
+/// An identity with its whole ownership history and its live access.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdentityDetail {
+    #[serde(flatten)]
+    pub identity: IdentityView,
+    /// Every declaration ever made, newest first.
+    pub declarations: Vec<DeclarationView>,
+    pub active_grants: Vec<GrantView>,
+    /// The furthest re-attestation date a declaration made now may carry.
+    pub latest_attest_until: DateTime<Utc>,
+}
+
+/// One declaration of accountability, current or ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeclarationView {
+    pub id: i64,
+    pub user: NamedRef,
+    pub statement: String,
+    pub declared_at: DateTime<Utc>,
+    pub attest_until: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub end: Option<DeclarationEnd>,
+    /// Why its owner stepped down.
+    pub end_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeclareBody {
+    pub statement: String,
+    pub attest_until: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StepDownBody {
+    pub reason: String,
+}
+
+/// An identity as an admin creates or edits it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdentityBody {
+    pub name: String,
+    pub kind: IdentityKind,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub environment: String,
+}
+
+/// A resource and its policy as an admin creates or edits them. Named approvers are read
+/// by id; their names are the broker's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceBody {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub privileges: Vec<String>,
+    pub policy: Policy,
+}
+
+/// A user as admins manage them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserAdminView {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NewUserBody {
+    pub username: String,
+    pub display_name: String,
+    /// The first password; the user should change it.
+    pub password: String,
+    #[serde(default)]
+    pub roles: Vec<Role>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserUpdateBody {
+    pub display_name: String,
+    pub roles: Vec<Role>,
+    pub disabled: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,6 +181,8 @@ pub struct ResourceView {
     pub description: String,
     pub privileges: Vec<String>,
     pub policy: Policy,
+    /// Who may approve a request for it now, by the policy and users' roles.
+    pub approver_pool: Vec<NamedRef>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -142,8 +234,9 @@ pub struct RequestView {
     pub created_at: DateTime<Utc>,
     /// When a still-pending request expires undecided.
     pub pending_expires_at: DateTime<Utc>,
-    /// The policy's approval count when the request was filed.
+    /// The policy's approval count and approvers when the request was filed.
     pub approvals_required: u32,
+    pub approvers: Approvers,
     pub approvals: Vec<ApprovalView>,
     /// The comment of a denial.
     pub decision_comment: Option<String>,
@@ -151,6 +244,8 @@ pub struct RequestView {
     pub grant_id: Option<i64>,
     /// Taken by break-glass: granted at once, reviewed afterwards.
     pub break_glass: bool,
+    /// Approved by the broker under the resource's auto-approval rule.
+    pub auto_approved: bool,
     /// Whether the signed-in user may approve or deny it now.
     pub can_decide: bool,
 }
@@ -181,6 +276,8 @@ pub struct GrantView {
     pub break_glass: bool,
     /// The review of a break-glass grant.
     pub review_id: Option<i64>,
+    /// Nobody answers for the identity any more: an admin should decide about this access.
+    pub identity_orphaned: bool,
     /// Whether the signed-in user may fetch a credential / revoke it.
     pub can_fetch_credential: bool,
     pub can_revoke: bool,

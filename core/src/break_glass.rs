@@ -175,6 +175,9 @@ mod tests {
             max_duration_secs: 7200,
             ticket_required: false,
             break_glass,
+            approvers: crate::model::Approvers::Role,
+            ticket_pattern: None,
+            auto_approve: None,
         }
     }
 

@@ -4,13 +4,18 @@
 //! The broker *enforces* these rules inside its transactions; the portal only *previews*
 //! them by calling the same functions, so the two can never disagree about a rule.
 
+pub mod admin;
 pub mod api;
 pub mod break_glass;
 pub mod format;
 pub mod model;
+pub mod ownership;
 pub mod rules;
 pub mod state;
 
-pub use model::{BreakGlassPolicy, IdentityKind, Policy, ReviewOutcome, ReviewStatus, Role};
+pub use model::{
+    Approvers, AutoApprove, BreakGlassPolicy, IdentityKind, Policy, ReviewOutcome, ReviewStatus,
+    Role,
+};
 pub use rules::RuleError;
 pub use state::{GrantState, RequestState};

@@ -1,5 +1,6 @@
 //! The nouns of the domain: roles, identity kinds and access policies.
 
+use crate::api::NamedRef;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -102,6 +103,54 @@ pub struct Policy {
     /// Whether owners may take access at once, reviewed afterwards; `None` forbids it.
     #[serde(default)]
     pub break_glass: Option<BreakGlassPolicy>,
+    /// Who may approve requests.
+    #[serde(default)]
+    pub approvers: Approvers,
+    /// A pattern the whole ticket reference must match (e.g. `OPS-[0-9]+`).
+    #[serde(default)]
+    pub ticket_pattern: Option<String>,
+    /// Requests within this rule are approved by the broker at once.
+    #[serde(default)]
+    pub auto_approve: Option<AutoApprove>,
+}
+
+/// Who may approve requests for a resource. Deciding always needs the approver role; a
+/// list of named users narrows it to them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Approvers {
+    /// Everyone holding the approver role.
+    #[default]
+    Role,
+    /// Only these users.
+    Users { users: Vec<NamedRef> },
+}
+
+impl Approvers {
+    /// Whether `user_id` is among the named approvers (always, for `Role`).
+    pub fn includes(&self, user_id: i64) -> bool {
+        match self {
+            Approvers::Role => true,
+            Approvers::Users { users } => users.iter().any(|u| u.id == user_id),
+        }
+    }
+}
+
+/// Machine-to-machine requests the broker approves without a person: identities of these
+/// kinds, asking for one of these privileges, for at most this long.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AutoApprove {
+    pub identity_kinds: Vec<IdentityKind>,
+    pub privileges: Vec<String>,
+    pub max_duration_secs: i64,
+}
+
+impl AutoApprove {
+    pub fn covers(&self, kind: IdentityKind, privilege: &str, duration_secs: i64) -> bool {
+        self.identity_kinds.contains(&kind)
+            && self.privileges.iter().any(|p| p == privilege)
+            && duration_secs <= self.max_duration_secs
+    }
 }
 
 /// How break-glass access to a resource is bounded and governed.

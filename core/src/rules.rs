@@ -4,7 +4,8 @@
 //! the outcome together with its audit event. The portal calls the same functions to
 //! preview a form (e.g. the longest duration it can ask for) before anything is sent.
 
-use crate::model::{Policy, Role};
+use crate::api::NamedRef;
+use crate::model::{Approvers, Policy, Role};
 use crate::state::{GrantState, RequestEvent, RequestState, TransitionError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -143,7 +144,18 @@ pub fn check_justification(
                 format!("the ticket reference must be at most {TICKET_MAX_CHARS} characters"),
             ));
         }
-        _ => {}
+        Some(t) => {
+            if let Some(pattern) = policy.ticket_pattern.as_deref() {
+                // A pattern that no longer compiles matches nothing: refuse, never wave through.
+                if crate::admin::ticket_matches(pattern, t) != Ok(true) {
+                    return Err(RuleError::invalid(
+                        "justification.ticket",
+                        format!("`{t}` does not match this resource's ticket format `{pattern}`"),
+                    ));
+                }
+            }
+        }
+        None => {}
     }
     Ok(Justification {
         task: task.to_string(),
@@ -153,6 +165,8 @@ pub fn check_justification(
 
 /// What a new request asks for, as the broker received it.
 pub struct NewRequest<'a> {
+    /// Whether the identity has any current accountable owner.
+    pub identity_has_owner: bool,
     /// Whether the requester has a current ownership declaration for the identity.
     pub requester_owns_identity: bool,
     pub resource_privileges: &'a [String],
@@ -164,6 +178,9 @@ pub struct NewRequest<'a> {
 
 /// Every rule a new request must pass; returns the justification to store.
 pub fn check_new_request(new: &NewRequest<'_>) -> Result<Justification, RuleError> {
+    if !new.identity_has_owner {
+        return Err(RuleError::Conflict(ORPHANED.into()));
+    }
     if !new.requester_owns_identity {
         return Err(RuleError::Forbidden(
             "only an owner of this identity may request access for it".into(),
@@ -173,6 +190,10 @@ pub fn check_new_request(new: &NewRequest<'_>) -> Result<Justification, RuleErro
     check_duration(new.duration_secs, new.policy)?;
     check_justification(new.justification, new.policy)
 }
+
+/// Why nothing may be asked for an orphaned identity, and the fix.
+pub const ORPHANED: &str = "this identity is orphaned: nobody has declared accountability for \
+     it. Declare it on the identity's page (Identities), then ask again";
 
 /// One approver's approval, with the duration they agreed to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,8 +208,9 @@ pub struct Decidable<'a> {
     pub requester_id: UserId,
     /// The duration the requester asked for.
     pub duration_secs: i64,
-    /// The policy's approval count when the request was filed.
+    /// The policy's approval count and approvers when the request was filed.
     pub approvals_required: u32,
+    pub approvers: &'a Approvers,
     pub approvals: &'a [Approval],
     /// When the request expires undecided, and the moment of the decision.
     pub pending_expires_at: DateTime<Utc>,
@@ -225,6 +247,14 @@ impl Decidable<'_> {
             return Err(RuleError::Forbidden(
                 "you filed this request; another approver must decide it".into(),
             ));
+        }
+        if let Approvers::Users { users } = self.approvers
+            && !self.approvers.includes(actor_id)
+        {
+            return Err(RuleError::Forbidden(format!(
+                "this resource's policy names its approvers: {}",
+                names(users)
+            )));
         }
         Ok(())
     }
@@ -422,12 +452,24 @@ pub fn duration_presets(policy: &Policy) -> Vec<i64> {
     presets
 }
 
-/// "Needs 2 approvals · at most 2 h · ticket required".
-pub fn describe_policy(policy: &Policy) -> String {
-    let approvals = match policy.approvals_required {
+fn names(users: &[NamedRef]) -> String {
+    users
+        .iter()
+        .map(|u| u.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// "Needs 2 approvals from: bob, erin · at most 2 h · ticket required", where
+/// `approver_pool` is who may approve now.
+pub fn describe_policy(policy: &Policy, approver_pool: &[NamedRef]) -> String {
+    let mut approvals = match policy.approvals_required {
         1 => "Needs 1 approval".to_string(),
         n => format!("Needs {n} approvals"),
     };
+    if !approver_pool.is_empty() {
+        approvals.push_str(&format!(" from: {}", names(approver_pool)));
+    }
     let mut parts = vec![
         approvals,
         format!(
@@ -435,8 +477,10 @@ pub fn describe_policy(policy: &Policy) -> String {
             crate::format::duration(policy.max_duration_secs)
         ),
     ];
-    if policy.ticket_required {
-        parts.push("ticket required".into());
+    match (policy.ticket_required, policy.ticket_pattern.as_deref()) {
+        (true, Some(p)) => parts.push(format!("ticket required ({p})")),
+        (true, None) => parts.push("ticket required".into()),
+        _ => {}
     }
     parts.join(" · ")
 }
@@ -452,6 +496,9 @@ mod tests {
             max_duration_secs: max,
             ticket_required: false,
             break_glass: None,
+            approvers: Approvers::Role,
+            ticket_pattern: None,
+            auto_approve: None,
         }
     }
 
@@ -475,6 +522,7 @@ mod tests {
             requester_id: REQUESTER,
             duration_secs: 3600,
             approvals_required: required,
+            approvers: &Approvers::Role,
             approvals,
             pending_expires_at: at(86_400),
             now: at(0),
@@ -486,7 +534,8 @@ mod tests {
         let p = policy(1, 3600);
         let privileges = vec!["read".to_string()];
         let j = justification("rotate the reporting schema");
-        let new = NewRequest {
+        let mut new = NewRequest {
+            identity_has_owner: true,
             requester_owns_identity: false,
             resource_privileges: &privileges,
             policy: &p,
@@ -498,6 +547,49 @@ mod tests {
             check_new_request(&new),
             Err(RuleError::Forbidden(_))
         ));
+        new.identity_has_owner = false;
+        assert!(matches!(
+            check_new_request(&new),
+            Err(RuleError::Conflict(m)) if m.contains("Declare")
+        ));
+    }
+
+    #[test]
+    fn a_ticket_must_match_the_policy_pattern() {
+        let p = Policy {
+            ticket_required: true,
+            ticket_pattern: Some("OPS-[0-9]+".into()),
+            ..policy(1, 60)
+        };
+        let with = |ticket: &str| Justification {
+            task: "migrate the ledger".into(),
+            ticket: Some(ticket.into()),
+        };
+        assert!(check_justification(&with(" OPS-12 "), &p).is_ok());
+        let err = check_justification(&with("JIRA-12"), &p).unwrap_err();
+        assert_eq!(err.field(), Some("justification.ticket"));
+        assert!(err.to_string().contains("OPS-[0-9]+"));
+    }
+
+    #[test]
+    fn named_approvers_alone_may_decide() {
+        let approvers = Approvers::Users {
+            users: vec![NamedRef::new(3, "erin")],
+        };
+        let req = Decidable {
+            approvers: &approvers,
+            ..pending(&[], 1)
+        };
+        assert!(!may_approve(&req, 2, APPROVER));
+        assert!(matches!(
+            decide_approval(&req, 2, APPROVER, None),
+            Err(RuleError::Forbidden(m)) if m.contains("erin")
+        ));
+        assert!(may_approve(&req, 3, APPROVER));
+        assert!(
+            !may_approve(&req, 3, &[Role::Requester]),
+            "being named does not replace the approver role"
+        );
     }
 
     #[test]
@@ -695,8 +787,15 @@ mod tests {
         assert_eq!(duration_presets(&policy(1, 7200)), vec![900, 3600, 7200]);
         assert_eq!(duration_presets(&policy(1, 600)), vec![600]);
         assert_eq!(
-            describe_policy(&policy(2, 7200)),
+            describe_policy(&policy(2, 7200), &[]),
             "Needs 2 approvals · at most 2 h"
+        );
+        assert_eq!(
+            describe_policy(
+                &policy(2, 7200),
+                &[NamedRef::new(2, "bob"), NamedRef::new(3, "erin")]
+            ),
+            "Needs 2 approvals from: bob, erin · at most 2 h"
         );
     }
 
@@ -755,6 +854,7 @@ mod tests {
                     requester_id: REQUESTER,
                     duration_secs: asked,
                     approvals_required: required,
+            approvers: &Approvers::Role,
                     approvals: &approvals,
                     pending_expires_at: at(86_400),
                     now: at(0),

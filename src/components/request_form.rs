@@ -266,7 +266,7 @@ fn RequestForm(
                     {move || {
                         resource.get().map(|r| match (break_glass, r.policy.break_glass) {
                             (true, Some(bounds)) => break_glass::describe(&bounds),
-                            _ => rules::describe_policy(&r.policy),
+                            _ => rules::describe_policy(&r.policy, &r.approver_pool),
                         })
                     }}
                 </p>

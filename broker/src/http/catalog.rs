@@ -1,11 +1,12 @@
-//! Identities and resources, as requesters pick them.
+//! Identities and resources as everyone reads them, and the declarations of accountability
+//! owners make for identities.
 
 use super::AppState;
 use super::error::AppError;
-use super::extract::{CurrentUser, parse_id};
+use super::extract::{ApiJson, CurrentUser, parse_id};
 use axum::Json;
 use axum::extract::{Path, State};
-use stint_core::api::{IdentityView, ResourceView};
+use stint_core::api::{DeclareBody, IdentityDetail, IdentityView, ResourceView, StepDownBody};
 
 pub async fn identities(
     State(state): State<AppState>,
@@ -20,10 +21,53 @@ pub async fn identity(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
-) -> Result<Json<IdentityView>, AppError> {
+) -> Result<Json<IdentityDetail>, AppError> {
     let id = parse_id(&id)?;
+    let max_days = state.config.max_attestation_days;
     Ok(Json(
-        state.store.identity(&user, id, state.clock.now()).await?,
+        state
+            .store
+            .identity_detail(&user, id, state.clock.now(), max_days)
+            .await?,
+    ))
+}
+
+pub async fn declare(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<DeclareBody>,
+) -> Result<Json<IdentityDetail>, AppError> {
+    let id = parse_id(&id)?;
+    let max_days = state.config.max_attestation_days;
+    let now = state.clock.now();
+    state
+        .store
+        .declare_ownership(&user, id, &body, now, max_days)
+        .await?;
+    Ok(Json(
+        state
+            .store
+            .identity_detail(&user, id, now, max_days)
+            .await?,
+    ))
+}
+
+pub async fn step_down(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<StepDownBody>,
+) -> Result<Json<IdentityDetail>, AppError> {
+    let id = parse_id(&id)?;
+    let now = state.clock.now();
+    state.store.step_down(&user, id, &body.reason, now).await?;
+    let max_days = state.config.max_attestation_days;
+    Ok(Json(
+        state
+            .store
+            .identity_detail(&user, id, now, max_days)
+            .await?,
     ))
 }
 

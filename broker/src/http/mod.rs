@@ -1,5 +1,6 @@
 //! The HTTP API (v1), the JWKS, health, and the portal's static files.
 
+mod admin;
 mod audit;
 mod break_glass;
 mod catalog;
@@ -23,7 +24,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::json;
 use std::sync::Arc;
@@ -49,6 +50,8 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .route("/me", get(session::me))
         .route("/identities", get(catalog::identities))
         .route("/identities/{id}", get(catalog::identity))
+        .route("/identities/{id}/declarations", post(catalog::declare))
+        .route("/identities/{id}/step-down", post(catalog::step_down))
         .route("/resources", get(catalog::resources))
         .route("/resources/{id}", get(catalog::resource))
         .route("/requests", get(requests::list).post(requests::file))
@@ -70,6 +73,12 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
             "/reviews/{id}",
             get(break_glass::detail).post(break_glass::decide),
         )
+        .route("/admin/users", get(admin::users).post(admin::create_user))
+        .route("/admin/users/{id}", put(admin::update_user))
+        .route("/admin/identities", post(admin::create_identity))
+        .route("/admin/identities/{id}", put(admin::update_identity))
+        .route("/admin/resources", post(admin::create_resource))
+        .route("/admin/resources/{id}", put(admin::update_resource))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             audit_refusals,

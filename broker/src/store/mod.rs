@@ -12,12 +12,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use stint_core::api::{
     ApproveBody, AuditCheckpoint, AuditEventView, AuditVerification, BreakGlassBody,
-    CredentialView, GrantView, IdentityView, IntrospectView, NewRequestBody, RequestDetail,
-    RequestView, ResourceView, ReviewBody, ReviewDetail, ReviewView, UserView,
+    CredentialView, DeclareBody, GrantView, IdentityBody, IdentityDetail, IdentityView,
+    IntrospectView, NewRequestBody, RequestDetail, RequestView, ResourceBody, ResourceView,
+    ReviewBody, ReviewDetail, ReviewView, UserAdminView, UserUpdateBody, UserView,
 };
-use stint_core::{
-    GrantState, IdentityKind, Policy, RequestState, ReviewOutcome, ReviewStatus, Role, RuleError,
-};
+use stint_core::{GrantState, RequestState, ReviewOutcome, ReviewStatus, Role, RuleError};
 
 pub use sqlite::SqliteStore;
 
@@ -117,28 +116,15 @@ pub struct AuditFilter {
 pub struct SweepReport {
     pub grants_expired: u32,
     pub requests_expired: u32,
+    pub ownerships_lapsed: u32,
 }
 
-/// Demo and bootstrap data.
+/// A user to create, their password already hashed.
 pub struct NewUser<'a> {
     pub username: &'a str,
     pub display_name: &'a str,
     pub password_hash: &'a str,
     pub roles: &'a [Role],
-}
-
-pub struct NewIdentity<'a> {
-    pub name: &'a str,
-    pub kind: IdentityKind,
-    pub description: &'a str,
-    pub environment: &'a str,
-}
-
-pub struct NewResource<'a> {
-    pub name: &'a str,
-    pub description: &'a str,
-    pub privileges: &'a [&'a str],
-    pub policy: Policy,
 }
 
 #[async_trait]
@@ -186,6 +172,85 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<IdentityView>;
     async fn resources(&self) -> StoreResult<Vec<ResourceView>>;
     async fn resource(&self, id: i64) -> StoreResult<ResourceView>;
+
+    // --- ownership ---
+    async fn identity_detail(
+        &self,
+        viewer: &UserView,
+        id: i64,
+        now: DateTime<Utc>,
+        max_attestation_days: i64,
+    ) -> StoreResult<IdentityDetail>;
+    /// A current owner renews their declaration, or a user takes over an orphaned identity.
+    async fn declare_ownership(
+        &self,
+        actor: &UserView,
+        identity_id: i64,
+        body: &DeclareBody,
+        now: DateTime<Utc>,
+        max_attestation_days: i64,
+    ) -> StoreResult<()>;
+    async fn step_down(
+        &self,
+        actor: &UserView,
+        identity_id: i64,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Records a declaration made outside Stint (demo data, an import), unchecked: the
+    /// only way to give an owned identity a co-owner, recorded as the broker's doing.
+    async fn seed_ownership(
+        &self,
+        identity_id: i64,
+        user: &UserView,
+        statement: &str,
+        attest_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    // --- administration (`actor` `None`: the broker's own bootstrap) ---
+    async fn users(&self) -> StoreResult<Vec<UserAdminView>>;
+    async fn create_user(
+        &self,
+        actor: Option<&UserView>,
+        user: &NewUser<'_>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64>;
+    /// Disabling a user ends their sessions.
+    async fn update_user(
+        &self,
+        actor: &UserView,
+        id: i64,
+        body: &UserUpdateBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn create_identity(
+        &self,
+        actor: Option<&UserView>,
+        body: &IdentityBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64>;
+    async fn update_identity(
+        &self,
+        actor: &UserView,
+        id: i64,
+        body: &IdentityBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn create_resource(
+        &self,
+        actor: Option<&UserView>,
+        body: &ResourceBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64>;
+    /// Takes effect for new requests only.
+    async fn update_resource(
+        &self,
+        actor: &UserView,
+        id: i64,
+        body: &ResourceBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
 
     // --- requests ---
     async fn file_request(
@@ -318,25 +383,6 @@ pub trait Store: Send + Sync + 'static {
         generate: &(dyn Fn() -> (String, Vec<u8>) + Send + Sync),
     ) -> StoreResult<(String, Vec<u8>)>;
 
-    // --- bootstrap ---
+    /// Whether nothing was ever created (the demo seeds only an empty database).
     async fn is_empty(&self) -> StoreResult<bool>;
-    async fn create_user(&self, user: &NewUser<'_>, now: DateTime<Utc>) -> StoreResult<i64>;
-    async fn create_identity(
-        &self,
-        identity: &NewIdentity<'_>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<i64>;
-    async fn declare_ownership(
-        &self,
-        identity_id: i64,
-        user_id: i64,
-        statement: &str,
-        attest_until: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()>;
-    async fn create_resource(
-        &self,
-        resource: &NewResource<'_>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<i64>;
 }

@@ -2,8 +2,9 @@ use crate::helpers::{Session, TestApp, session_from};
 use axum::http::StatusCode;
 use chrono::Duration;
 use serde_json::{Value, json};
-use stint_broker::store::{NewResource, NewUser};
-use stint_core::{Policy, Role};
+use stint_broker::store::NewUser;
+use stint_core::api::{ResourceBody, UserView};
+use stint_core::{Approvers, Policy, Role};
 
 const WHY: &str = "Checkout fails: a stuck migration holds the ledger lock since 03:10";
 
@@ -30,12 +31,24 @@ async fn reviewer_who_owns(app: &TestApp, username: &str) -> Session {
         password_hash: &hash,
         roles: &[Role::Reviewer],
     };
-    let id = state.store.create_user(&user, now).await.unwrap();
+    let id = state.store.create_user(None, &user, now).await.unwrap();
     let carol = app.login("carol").await;
     let identity = app.id_of(&carol, "identities", "ci-deployer").await;
+    let user = UserView {
+        id,
+        username: username.into(),
+        display_name: username.into(),
+        roles: vec![Role::Reviewer],
+    };
     state
         .store
-        .declare_ownership(identity, id, "I run it too", now + Duration::days(30), now)
+        .seed_ownership(
+            identity,
+            &user,
+            "I run it too",
+            now + Duration::days(30),
+            now,
+        )
         .await
         .unwrap();
     let (status, headers, _) = app
@@ -111,15 +124,19 @@ async fn refused_break_glass_creates_nothing() {
     state
         .store
         .create_resource(
-            &NewResource {
-                name: "hr-db",
-                description: "No break-glass here",
-                privileges: &["write"],
+            None,
+            &ResourceBody {
+                name: "hr-db".into(),
+                description: "No break-glass here".into(),
+                privileges: vec!["write".into()],
                 policy: Policy {
                     approvals_required: 1,
                     max_duration_secs: 3600,
                     ticket_required: false,
                     break_glass: None,
+                    approvers: Approvers::Role,
+                    ticket_pattern: None,
+                    auto_approve: None,
                 },
             },
             state.clock.now(),

@@ -143,6 +143,31 @@ impl TestApp {
             .await
     }
 
+    pub async fn put(&self, session: &Session, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Some(session), Method::PUT, path, Some(body))
+            .await
+    }
+
+    /// The actions of the audit events about `target` (e.g. `identity 3`), oldest first,
+    /// with their actors.
+    pub async fn events_about(&self, target: &str) -> Vec<(String, String)> {
+        let dave = self.login("dave").await;
+        let (status, page) = self.get(&dave, "/api/v1/audit?limit=500").await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let mut events: Vec<(String, String)> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["target"] == target)
+            .map(|e| {
+                let s = |k: &str| e[k].as_str().unwrap().to_string();
+                (s("actor"), s("action"))
+            })
+            .collect();
+        events.reverse();
+        events
+    }
+
     pub async fn login(&self, username: &str) -> Session {
         let (status, headers, body) = self.login_raw(username, "stint-demo", None).await;
         assert_eq!(status, StatusCode::OK, "login {username}: {body}");

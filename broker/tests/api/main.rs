@@ -1,12 +1,14 @@
 //! Broker integration tests: the real router on a real temporary SQLite database.
 //! One binary (one link step) for all of them.
 
+mod admin;
 mod audit;
 mod bad_input;
 mod break_glass;
 mod expiry;
 mod grants;
 mod helpers;
+mod ownership;
 mod portal;
 mod requests;
 mod sessions;

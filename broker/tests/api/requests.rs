@@ -62,15 +62,26 @@ async fn only_an_owner_may_request_for_an_identity() {
     let app = TestApp::new().await;
     let alice = app.login("alice").await;
     let bob = app.login("bob").await;
-    // bob owns nothing; report-cron has no owner at all.
-    for (session, identity) in [(&bob, "ci-deployer"), (&alice, "report-cron")] {
-        let body = app
-            .request_body(session, identity, "payments-db", "read", 60)
-            .await;
-        let (status, error) = app.post(session, "/api/v1/requests", body).await;
-        assert_eq!(status, StatusCode::FORBIDDEN, "{identity}: {error}");
-        assert_eq!(error["error"]["code"], "forbidden");
-    }
+    // bob owns nothing.
+    let body = app
+        .request_body(&bob, "ci-deployer", "payments-db", "read", 60)
+        .await;
+    let (status, error) = app.post(&bob, "/api/v1/requests", body).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{error}");
+    assert_eq!(error["error"]["code"], "forbidden");
+    // report-cron has no owner at all: the answer names the fix.
+    let body = app
+        .request_body(&alice, "report-cron", "payments-db", "read", 60)
+        .await;
+    let (status, error) = app.post(&alice, "/api/v1/requests", body).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{error}");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("orphaned"),
+        "{error}"
+    );
     assert_eq!(app.count("requests").await, 0);
 }
 

@@ -8,9 +8,8 @@
 
 use super::audit::{self, Actor, Event};
 use super::{
-    AuditFilter, BreakGlassLimit, BreakGlassTaken, LoginCandidate, NewIdentity, NewResource,
-    NewUser, RequestFilter, ReviewFilter, SessionLimits, Store, StoreError, StoreResult,
-    SweepReport,
+    AuditFilter, BreakGlassLimit, BreakGlassTaken, LoginCandidate, NewUser, RequestFilter,
+    ReviewFilter, SessionLimits, Store, StoreError, StoreResult, SweepReport,
 };
 use crate::credential::{Signer, token_hash};
 use async_trait::async_trait;
@@ -21,21 +20,32 @@ use sqlx::{FromRow, SqliteConnection, SqlitePool};
 use std::str::FromStr;
 use stint_core::api::{
     ApprovalView, ApproveBody, AuditCheckpoint, AuditEventView, AuditVerification, BreakGlassBody,
-    CredentialView, GrantView, IdentityView, IntrospectView, NamedRef, NewRequestBody, OwnerView,
-    RequestDetail, RequestView, ResourceView, ReviewBody, ReviewDetail, ReviewView, UserView,
+    CredentialView, DeclareBody, GrantView, IdentityBody, IdentityDetail, IdentityView,
+    IntrospectView, NamedRef, NewRequestBody, RequestDetail, RequestView, ResourceBody,
+    ResourceView, ReviewBody, ReviewDetail, ReviewView, UserAdminView, UserUpdateBody, UserView,
 };
 use stint_core::rules::{
     self, Approval, ApprovalOutcome, Decidable, Justification, LiveGrant, NewRequest,
 };
 use stint_core::state::{GrantEvent, RequestEvent};
 use stint_core::{
-    BreakGlassPolicy, GrantState, IdentityKind, Policy, RequestState, Role, RuleError,
+    Approvers, AutoApprove, BreakGlassPolicy, GrantState, IdentityKind, Policy, RequestState, Role,
+    RuleError,
 };
-
-mod break_glass;
 
 /// The `kind` of requests and grants taken by break-glass.
 const BREAK_GLASS: &str = "break_glass";
+/// The `kind` of requests the broker approved under a resource's auto-approval rule.
+const AUTO_APPROVED: &str = "auto_approved";
+
+/// Whether `?1`, a user holding the approver role, is among a request's approvers (`r`).
+macro_rules! among_request_approvers {
+    () => {
+        "(json_extract(r.approvers, '$.kind') = 'role' OR EXISTS (
+          SELECT 1 FROM json_each(r.approvers, '$.users') j
+          WHERE json_extract(j.value, '$.id') = ?1))"
+    };
+}
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -119,7 +129,8 @@ impl UserRow {
 macro_rules! resource_select {
     () => {
         "SELECT id, name, description, privileges, approvals_required, max_duration_secs,
-                ticket_required, break_glass_allowed, break_glass_max_secs, review_within_secs
+                ticket_required, break_glass_allowed, break_glass_max_secs, review_within_secs,
+                approvers, ticket_pattern, auto_approve
          FROM resources"
     };
 }
@@ -136,12 +147,31 @@ struct ResourceRow {
     break_glass_allowed: bool,
     break_glass_max_secs: i64,
     review_within_secs: i64,
+    approvers: String,
+    ticket_pattern: Option<String>,
+    auto_approve: Option<String>,
+}
+
+/// A JSON column, read back into its type.
+fn parse_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
 impl ResourceRow {
-    fn view(&self) -> StoreResult<ResourceView> {
-        let privileges: Vec<String> = serde_json::from_str(&self.privileges)
-            .map_err(|e| StoreError::Corrupt(format!("privileges of {}: {e}", self.name)))?;
+    /// The resource as users see it; `role_holders` are the enabled users with the
+    /// approver role, from whom its approver pool is drawn.
+    fn view(&self, role_holders: &[NamedRef]) -> StoreResult<ResourceView> {
+        let privileges: Vec<String> = parse_json("privileges", &self.privileges)?;
+        let approvers: Approvers = parse_json("approvers", &self.approvers)?;
+        let auto_approve: Option<AutoApprove> = match &self.auto_approve {
+            Some(rule) => Some(parse_json("auto_approve", rule)?),
+            None => None,
+        };
+        let approver_pool = role_holders
+            .iter()
+            .filter(|h| approvers.includes(h.id))
+            .cloned()
+            .collect();
         Ok(ResourceView {
             id: self.id,
             name: self.name.clone(),
@@ -155,7 +185,11 @@ impl ResourceRow {
                     max_duration_secs: self.break_glass_max_secs,
                     review_within_secs: self.review_within_secs,
                 }),
+                approvers,
+                ticket_pattern: self.ticket_pattern.clone(),
+                auto_approve,
             },
+            approver_pool,
         })
     }
 }
@@ -166,7 +200,8 @@ macro_rules! request_select {
     SELECT r.id, r.state, r.identity_id, i.name AS identity_name, r.resource_id,
            res.name AS resource_name, r.privilege, r.duration_secs, r.task, r.ticket,
            r.requester_id, u.username AS requester_name, r.created_at, r.pending_expires_at,
-           r.approvals_required, r.decided_at, r.decision_comment, r.kind, g.id AS grant_id
+           r.approvals_required, r.approvers, r.decided_at, r.decision_comment, r.kind,
+           g.id AS grant_id
     FROM requests r
     JOIN identities i ON i.id = r.identity_id
     JOIN resources res ON res.id = r.resource_id
@@ -202,6 +237,7 @@ struct RequestRow {
     created_at: i64,
     pending_expires_at: i64,
     approvals_required: i64,
+    approvers: String,
     decided_at: Option<i64>,
     decision_comment: Option<String>,
     kind: String,
@@ -341,13 +377,25 @@ async fn load_target(
     let identity = identity.ok_or_else(|| {
         RuleError::invalid("identity_id", format!("no identity has id {identity_id}"))
     })?;
-    let resource = load_resource(conn, resource_id)
-        .await?
-        .ok_or_else(|| {
-            RuleError::invalid("resource_id", format!("no resource has id {resource_id}"))
-        })?
-        .view()?;
+    let row = load_resource(conn, resource_id).await?.ok_or_else(|| {
+        RuleError::invalid("resource_id", format!("no resource has id {resource_id}"))
+    })?;
+    let resource = row.view(&approver_role_holders(conn).await?)?;
     Ok((identity, resource))
+}
+
+/// The enabled users holding the approver role, by name.
+async fn approver_role_holders(conn: &mut SqliteConnection) -> StoreResult<Vec<NamedRef>> {
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT id, username FROM users
+         WHERE disabled = 0 AND (',' || roles || ',') LIKE '%,approver,%' ORDER BY username",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name)| NamedRef::new(id, name))
+        .collect())
 }
 
 async fn load_request(conn: &mut SqliteConnection, id: i64) -> StoreResult<RequestRow> {
@@ -402,8 +450,9 @@ impl RequestRow {
     ) -> StoreResult<RequestView> {
         let state = self.state()?;
         let decidable_approvals = approvals_of(approvals);
+        let approvers = self.approvers()?;
         let can_decide = rules::may_approve(
-            &self.decidable(&decidable_approvals, now)?,
+            &self.decidable(&decidable_approvals, &approvers, now)?,
             viewer.id,
             &viewer.roles,
         );
@@ -422,6 +471,7 @@ impl RequestRow {
             created_at: time(self.created_at),
             pending_expires_at: time(self.pending_expires_at),
             approvals_required: self.approvals_required as u32,
+            approvers,
             approvals: approvals
                 .iter()
                 .map(|a| ApprovalView {
@@ -435,13 +485,19 @@ impl RequestRow {
             decided_at: self.decided_at.map(time),
             grant_id: self.grant_id,
             break_glass: self.kind == BREAK_GLASS,
+            auto_approved: self.kind == AUTO_APPROVED,
             can_decide,
         })
+    }
+
+    fn approvers(&self) -> StoreResult<Approvers> {
+        parse_json("approvers", &self.approvers)
     }
 
     fn decidable<'a>(
         &self,
         approvals: &'a [Approval],
+        approvers: &'a Approvers,
         now: DateTime<Utc>,
     ) -> StoreResult<Decidable<'a>> {
         Ok(Decidable {
@@ -449,6 +505,7 @@ impl RequestRow {
             requester_id: self.requester_id,
             duration_secs: self.duration_secs,
             approvals_required: self.approvals_required as u32,
+            approvers,
             approvals,
             pending_expires_at: time(self.pending_expires_at),
             now,
@@ -469,6 +526,7 @@ impl GrantRow {
     ) -> StoreResult<GrantView> {
         let state = self.state()?;
         let owner = is_current_owner(conn, self.identity_id, viewer.id, now).await?;
+        let orphaned = !ownership::has_owner(conn, self.identity_id, now).await?;
         let live = state == GrantState::Active && self.expires_at > ms(now);
         Ok(GrantView {
             id: self.id,
@@ -484,6 +542,7 @@ impl GrantRow {
             revoke_reason: self.revoke_reason.clone(),
             break_glass: self.kind == BREAK_GLASS,
             review_id: self.review_id,
+            identity_orphaned: orphaned,
             can_fetch_credential: live && owner,
             can_revoke: live && rules::may_revoke(owner, &viewer.roles, self.kind == BREAK_GLASS),
         })
@@ -668,14 +727,8 @@ impl Store for SqliteStore {
         viewer: &UserView,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<IdentityView>> {
-        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM identities ORDER BY name")
-            .fetch_all(&self.pool)
-            .await?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            out.push(self.identity(viewer, id, now).await?);
-        }
-        Ok(out)
+        let mut conn = self.pool.acquire().await?;
+        ownership::identities(&mut conn, viewer, now).await
     }
 
     async fn identity(
@@ -684,63 +737,25 @@ impl Store for SqliteStore {
         id: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<IdentityView> {
-        let row: (i64, String, String, String, String) = sqlx::query_as(
-            "SELECT id, name, kind, description, environment FROM identities WHERE id = ?",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("identity {id}")))?;
-        let owners: Vec<(i64, String, String, i64)> = sqlx::query_as(
-            "SELECT u.id, u.username, o.statement, o.attest_until
-             FROM ownerships o JOIN users u ON u.id = o.user_id
-             WHERE o.identity_id = ? AND o.ended_at IS NULL AND o.attest_until > ?
-             ORDER BY u.username",
-        )
-        .bind(id)
-        .bind(ms(now))
-        .fetch_all(&self.pool)
-        .await?;
-        let unjustified: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM reviews rv JOIN requests r ON r.id = rv.request_id
-             WHERE r.identity_id = ? AND rv.outcome = 'unjustified'",
-        )
-        .bind(id)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(IdentityView {
-            unjustified_break_glass: unjustified as u32,
-            id: row.0,
-            name: row.1,
-            kind: IdentityKind::parse(&row.2)
-                .ok_or_else(|| StoreError::Corrupt(format!("identity kind `{}`", row.2)))?,
-            description: row.3,
-            environment: row.4,
-            owned_by_me: owners.iter().any(|o| o.0 == viewer.id),
-            owners: owners
-                .into_iter()
-                .map(|(user_id, username, statement, until)| OwnerView {
-                    user: NamedRef::new(user_id, username),
-                    statement,
-                    attest_until: time(until),
-                })
-                .collect(),
-        })
+        let mut conn = self.pool.acquire().await?;
+        ownership::identity(&mut conn, viewer, id, now).await
     }
 
     async fn resources(&self) -> StoreResult<Vec<ResourceView>> {
+        let mut conn = self.pool.acquire().await?;
         let rows: Vec<ResourceRow> = sqlx::query_as(concat!(resource_select!(), " ORDER BY name"))
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *conn)
             .await?;
-        rows.iter().map(ResourceRow::view).collect()
+        let holders = approver_role_holders(&mut conn).await?;
+        rows.iter().map(|r| r.view(&holders)).collect()
     }
 
     async fn resource(&self, id: i64) -> StoreResult<ResourceView> {
         let mut conn = self.pool.acquire().await?;
-        load_resource(&mut conn, id)
+        let row = load_resource(&mut conn, id)
             .await?
-            .ok_or_else(|| StoreError::NotFound(format!("resource {id}")))?
-            .view()
+            .ok_or_else(|| StoreError::NotFound(format!("resource {id}")))?;
+        row.view(&approver_role_holders(&mut conn).await?)
     }
 
     async fn file_request(
@@ -754,6 +769,7 @@ impl Store for SqliteStore {
         let (identity, resource) = load_target(&mut tx, body.identity_id, body.resource_id).await?;
         let owns = is_current_owner(&mut tx, body.identity_id, actor.id, now).await?;
         let justification = rules::check_new_request(&NewRequest {
+            identity_has_owner: ownership::has_owner(&mut tx, body.identity_id, now).await?,
             requester_owns_identity: owns,
             resource_privileges: &resource.privileges,
             policy: &resource.policy,
@@ -761,11 +777,24 @@ impl Store for SqliteStore {
             duration_secs: body.duration_secs,
             justification: &body.justification,
         })?;
+        let kind: String = sqlx::query_scalar("SELECT kind FROM identities WHERE id = ?")
+            .bind(body.identity_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let kind = IdentityKind::parse(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("identity kind `{kind}`")))?;
+        let auto_approved = resource
+            .policy
+            .auto_approve
+            .as_ref()
+            .is_some_and(|rule| rule.covers(kind, &body.privilege, body.duration_secs));
+        let approvers = serde_json::to_string(&resource.policy.approvers)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO requests (identity_id, resource_id, privilege, duration_secs, task, ticket,
                                    requester_id, state, approvals_required, max_duration_secs,
-                                   created_at, pending_expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                                   created_at, pending_expires_at, approvers, kind)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(body.identity_id)
         .bind(body.resource_id)
@@ -779,6 +808,8 @@ impl Store for SqliteStore {
         .bind(resource.policy.max_duration_secs)
         .bind(ms(now))
         .bind(ms(now + pending_ttl))
+        .bind(&approvers)
+        .bind(if auto_approved { AUTO_APPROVED } else { "standard" })
         .fetch_one(&mut *tx)
         .await?;
         audit::append(
@@ -794,9 +825,13 @@ impl Store for SqliteStore {
                     "task": justification.task,
                     "ticket": justification.ticket,
                     "approvals_required": resource.policy.approvals_required,
+                    "approvers": resource.policy.approvers,
                 })),
         )
         .await?;
+        if auto_approved {
+            auto_approve(&mut tx, id, now).await?;
+        }
         tx.commit().await?;
         Ok(id)
     }
@@ -812,8 +847,9 @@ impl Store for SqliteStore {
         let mut tx = self.write().await?;
         let request = load_request(&mut tx, request_id).await?;
         let approvals = approvals_of(&load_approvals(&mut tx, request_id).await?);
+        let approvers = request.approvers()?;
         let (approval, next, outcome) = rules::decide_approval(
-            &request.decidable(&approvals, now)?,
+            &request.decidable(&approvals, &approvers, now)?,
             actor.id,
             &actor.roles,
             body.duration_secs,
@@ -862,24 +898,14 @@ impl Store for SqliteStore {
             };
             let (grant_id, expires_at) =
                 activate_grant(&mut tx, &grant, now, duration_secs).await?;
-            audit::append(
+            record_activation(
                 &mut tx,
+                Actor::User(actor),
+                &request,
+                grant_id,
+                duration_secs,
+                expires_at,
                 now,
-                Event::new(
-                    Actor::User(actor),
-                    "grant.activated",
-                    "grant",
-                    Some(grant_id),
-                )
-                .request(request_id)
-                .grant(grant_id)
-                .details(json!({
-                    "identity": request.identity_name,
-                    "resource": request.resource_name,
-                    "privilege": request.privilege,
-                    "duration_secs": duration_secs,
-                    "expires_at": expires_at,
-                })),
             )
             .await?;
         }
@@ -897,8 +923,9 @@ impl Store for SqliteStore {
         let mut tx = self.write().await?;
         let request = load_request(&mut tx, request_id).await?;
         let approvals = approvals_of(&load_approvals(&mut tx, request_id).await?);
+        let approvers = request.approvers()?;
         let (next, comment) = rules::decide_denial(
-            &request.decidable(&approvals, now)?,
+            &request.decidable(&approvals, &approvers, now)?,
             actor.id,
             &actor.roles,
             comment,
@@ -962,7 +989,10 @@ impl Store for SqliteStore {
             ")
               AND (NOT ?6 OR r.requester_id = ?1)
               AND (NOT ?7 OR (r.state = 'pending' AND r.requester_id != ?1 AND NOT EXISTS (
-                   SELECT 1 FROM approvals a WHERE a.request_id = r.id AND a.approver_id = ?1)))
+                   SELECT 1 FROM approvals a WHERE a.request_id = r.id AND a.approver_id = ?1)
+                   AND ",
+            among_request_approvers!(),
+            "))
               AND (?2 IS NULL OR r.state = ?2)
               AND (?3 IS NULL OR r.id < ?3)
             ORDER BY r.id DESC LIMIT ?4"
@@ -1025,11 +1055,12 @@ impl Store for SqliteStore {
         if !viewer.has(Role::Approver) {
             return Ok(0);
         }
-        let n: i64 = sqlx::query_scalar(
+        let n: i64 = sqlx::query_scalar(concat!(
             "SELECT COUNT(*) FROM requests r WHERE r.state = 'pending' AND r.requester_id != ?1
              AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.request_id = r.id
-                             AND a.approver_id = ?1)",
-        )
+                             AND a.approver_id = ?1) AND ",
+            among_request_approvers!()
+        ))
         .bind(viewer.id)
         .fetch_one(&self.pool)
         .await?;
@@ -1299,13 +1330,19 @@ impl Store for SqliteStore {
                AND (?10 IS NULL OR seq > ?10)
                AND (?11 IS NULL OR request_id IN (
                     SELECT r.id FROM requests r
-                    JOIN ownerships o ON o.identity_id = r.identity_id AND o.user_id = ?11))
+                    JOIN ownerships o ON o.identity_id = r.identity_id AND o.user_id = ?11)
+                    OR (target_kind = 'identity' AND target_id IN (
+                        SELECT identity_id FROM ownerships WHERE user_id = ?11)))
                AND (?12 IS NULL OR request_id IN (
                     SELECT r.id FROM requests r JOIN identities i ON i.id = r.identity_id
-                    WHERE i.name = ?12))
+                    WHERE i.name = ?12)
+                    OR (target_kind = 'identity' AND target_id = (
+                        SELECT id FROM identities WHERE name = ?12)))
                AND (?13 IS NULL OR request_id IN (
                     SELECT r.id FROM requests r JOIN resources res ON res.id = r.resource_id
-                    WHERE res.name = ?13))
+                    WHERE res.name = ?13)
+                    OR (target_kind = 'resource' AND target_id = (
+                        SELECT id FROM resources WHERE name = ?13)))
              ORDER BY CASE WHEN ?10 IS NULL THEN -seq ELSE seq END LIMIT ?9",
         )
         .bind(&filter.actor)
@@ -1364,7 +1401,9 @@ impl Store for SqliteStore {
             "SELECT EXISTS (SELECT 1 FROM grants WHERE state IN ('active', 'scheduled')
                             AND expires_at <= ?1)
                  OR EXISTS (SELECT 1 FROM requests WHERE state = 'pending'
-                            AND pending_expires_at <= ?1)",
+                            AND pending_expires_at <= ?1)
+                 OR EXISTS (SELECT 1 FROM ownerships WHERE ended_at IS NULL
+                            AND attest_until <= ?1)",
         )
         .bind(ms(now))
         .fetch_one(&self.pool)
@@ -1428,6 +1467,7 @@ impl Store for SqliteStore {
             .await?;
             report.requests_expired += 1;
         }
+        report.ownerships_lapsed = ownership::lapse(&mut tx, now).await?;
         tx.commit().await?;
         Ok(report)
     }
@@ -1479,125 +1519,136 @@ impl Store for SqliteStore {
         Ok(users == 0)
     }
 
-    async fn create_user(&self, user: &NewUser<'_>, now: DateTime<Utc>) -> StoreResult<i64> {
-        let roles: Vec<&str> = user.roles.iter().map(|r| r.as_str()).collect();
-        let mut tx = self.write().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO users (username, display_name, password_hash, roles, created_at)
-             VALUES (?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(user.username)
-        .bind(user.display_name)
-        .bind(user.password_hash)
-        .bind(roles.join(","))
-        .bind(ms(now))
-        .fetch_one(&mut *tx)
-        .await?;
-        created(
-            &mut tx,
-            now,
-            "user.created",
-            "user",
-            id,
-            json!({ "username": user.username, "roles": roles }),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(id)
-    }
-
-    async fn create_identity(
+    async fn identity_detail(
         &self,
-        identity: &NewIdentity<'_>,
+        viewer: &UserView,
+        id: i64,
         now: DateTime<Utc>,
-    ) -> StoreResult<i64> {
-        let mut tx = self.write().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO identities (name, kind, description, environment, created_at)
-             VALUES (?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(identity.name)
-        .bind(identity.kind.as_str())
-        .bind(identity.description)
-        .bind(identity.environment)
-        .bind(ms(now))
-        .fetch_one(&mut *tx)
-        .await?;
-        created(
-            &mut tx,
-            now,
-            "identity.created",
-            "identity",
-            id,
-            json!({ "name": identity.name, "kind": identity.kind }),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(id)
+        max_attestation_days: i64,
+    ) -> StoreResult<IdentityDetail> {
+        let mut conn = self.pool.acquire().await?;
+        ownership::detail(&mut conn, viewer, id, now, max_attestation_days).await
     }
 
     async fn declare_ownership(
         &self,
+        actor: &UserView,
         identity_id: i64,
-        user_id: i64,
+        body: &DeclareBody,
+        now: DateTime<Utc>,
+        max_attestation_days: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        ownership::declare(&mut tx, actor, identity_id, body, now, max_attestation_days).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn step_down(
+        &self,
+        actor: &UserView,
+        identity_id: i64,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        ownership::step_down(&mut tx, actor, identity_id, reason, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn seed_ownership(
+        &self,
+        identity_id: i64,
+        user: &UserView,
         statement: &str,
         attest_until: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         let mut tx = self.write().await?;
-        sqlx::query(
-            "INSERT INTO ownerships (identity_id, user_id, statement, declared_at, attest_until)
-             VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(identity_id)
-        .bind(user_id)
-        .bind(statement)
-        .bind(ms(now))
-        .bind(ms(attest_until))
-        .execute(&mut *tx)
-        .await?;
-        created(
-            &mut tx,
-            now,
-            "ownership.declared",
-            "identity",
-            identity_id,
-            json!({ "user_id": user_id, "statement": statement, "attest_until": attest_until }),
-        )
-        .await?;
+        ownership::seed(&mut tx, identity_id, user, statement, attest_until, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn users(&self) -> StoreResult<Vec<UserAdminView>> {
+        let mut conn = self.pool.acquire().await?;
+        admin::users(&mut conn).await
+    }
+
+    async fn create_user(
+        &self,
+        actor: Option<&UserView>,
+        user: &NewUser<'_>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        let mut tx = self.write().await?;
+        let id = admin::create_user(&mut tx, actor, user, now).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn update_user(
+        &self,
+        actor: &UserView,
+        id: i64,
+        body: &UserUpdateBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        admin::update_user(&mut tx, actor, id, body, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn create_identity(
+        &self,
+        actor: Option<&UserView>,
+        body: &IdentityBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        let mut tx = self.write().await?;
+        let id = admin::create_identity(&mut tx, actor, body, now).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn update_identity(
+        &self,
+        actor: &UserView,
+        id: i64,
+        body: &IdentityBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        admin::update_identity(&mut tx, actor, id, body, now).await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn create_resource(
         &self,
-        resource: &NewResource<'_>,
+        actor: Option<&UserView>,
+        body: &ResourceBody,
         now: DateTime<Utc>,
     ) -> StoreResult<i64> {
-        let privileges = json!(resource.privileges).to_string();
-        let bounds = resource.policy.break_glass.unwrap_or_default();
         let mut tx = self.write().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO resources (name, description, privileges, approvals_required,
-                                    max_duration_secs, ticket_required, break_glass_allowed,
-                                    break_glass_max_secs, review_within_secs, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(resource.name)
-        .bind(resource.description)
-        .bind(&privileges)
-        .bind(resource.policy.approvals_required as i64)
-        .bind(resource.policy.max_duration_secs)
-        .bind(resource.policy.ticket_required)
-        .bind(resource.policy.break_glass.is_some())
-        .bind(bounds.max_duration_secs)
-        .bind(bounds.review_within_secs)
-        .bind(ms(now))
-        .fetch_one(&mut *tx)
-        .await?;
-        created(&mut tx, now, "resource.created", "resource", id, json!({ "name": resource.name, "privileges": resource.privileges, "policy": resource.policy })).await?;
+        let id = admin::create_resource(&mut tx, actor, body, now).await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    async fn update_resource(
+        &self,
+        actor: &UserView,
+        id: i64,
+        body: &ResourceBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        admin::update_resource(&mut tx, actor, id, body, now).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }
 
@@ -1622,6 +1673,80 @@ fn optional_comment(comment: Option<&str>) -> StoreResult<Option<String>> {
         .into());
     }
     Ok(comment.map(str::to_string))
+}
+
+/// Approves a request the resource's auto-approval rule covers, on the broker's own
+/// authority, and activates its grant: one event for each, in the filing's transaction.
+async fn auto_approve(
+    conn: &mut SqliteConnection,
+    request_id: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let request = load_request(conn, request_id).await?;
+    let next = request
+        .state()?
+        .apply(RequestEvent::Approval { complete: true })
+        .map_err(RuleError::from)?;
+    set_request_state(conn, &request, next, now, None).await?;
+    audit::append(
+        conn,
+        now,
+        Event::new(
+            Actor::Broker,
+            "request.auto_approved",
+            "request",
+            Some(request_id),
+        )
+        .request(request_id)
+        .details(json!({ "rule": "the resource's auto-approval rule covers this request" })),
+    )
+    .await?;
+    let grant = NewGrant {
+        request_id,
+        identity_id: request.identity_id,
+        resource_id: request.resource_id,
+        privilege: &request.privilege,
+        holder_id: request.requester_id,
+        kind: "standard",
+    };
+    let (grant_id, expires_at) = activate_grant(conn, &grant, now, request.duration_secs).await?;
+    record_activation(
+        conn,
+        Actor::Broker,
+        &request,
+        grant_id,
+        request.duration_secs,
+        expires_at,
+        now,
+    )
+    .await
+}
+
+/// The `grant.activated` event of a request's grant.
+async fn record_activation(
+    conn: &mut SqliteConnection,
+    actor: Actor<'_>,
+    request: &RequestRow,
+    grant_id: i64,
+    duration_secs: i64,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    audit::append(
+        conn,
+        now,
+        Event::new(actor, "grant.activated", "grant", Some(grant_id))
+            .request(request.id)
+            .grant(grant_id)
+            .details(json!({
+                "identity": request.identity_name,
+                "resource": request.resource_name,
+                "privilege": request.privilege,
+                "duration_secs": duration_secs,
+                "expires_at": expires_at,
+            })),
+    )
+    .await
 }
 
 /// What a new grant gives, and to whom.
@@ -1713,19 +1838,7 @@ async fn set_grant_state(
     Ok(())
 }
 
-/// The audit event of a bootstrap insert, made by the broker itself.
-async fn created(
-    conn: &mut SqliteConnection,
-    now: DateTime<Utc>,
-    action: &str,
-    kind: &str,
-    id: i64,
-    details: serde_json::Value,
-) -> StoreResult<()> {
-    audit::append(
-        conn,
-        now,
-        Event::new(Actor::Broker, action, kind, Some(id)).details(details),
-    )
-    .await
-}
+// Declared after the query macros above, which they use.
+mod admin;
+mod break_glass;
+mod ownership;

@@ -1,0 +1,140 @@
+//! Administration: users and their roles, identities, resources and their policies.
+//! Every call needs the admin role; the rules for what may be saved live in
+//! `stint_core::admin` and run inside the store's transaction.
+
+use super::AppState;
+use super::error::AppError;
+use super::extract::{ApiJson, CurrentUser, parse_id};
+use crate::store::NewUser;
+use axum::Json;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use stint_core::api::{
+    IdentityBody, IdentityView, NewUserBody, ResourceBody, ResourceView, UserAdminView,
+    UserUpdateBody, UserView,
+};
+use stint_core::{Role, RuleError};
+
+/// The signed-in user, who must hold the admin role (403 otherwise, recorded).
+pub struct Admin(pub UserView);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
+        if !user.has(Role::Admin) {
+            return Err(RuleError::Forbidden("only admins manage Stint".into()).into());
+        }
+        Ok(Admin(user))
+    }
+}
+
+pub async fn users(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+) -> Result<Json<Vec<UserAdminView>>, AppError> {
+    Ok(Json(state.store.users().await?))
+}
+
+async fn user_view(state: &AppState, id: i64) -> Result<UserAdminView, AppError> {
+    state
+        .store
+        .users()
+        .await?
+        .into_iter()
+        .find(|u| u.id == id)
+        .ok_or_else(|| AppError::NotFound(format!("user {id}")))
+}
+
+pub async fn create_user(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    ApiJson(body): ApiJson<NewUserBody>,
+) -> Result<(StatusCode, Json<UserAdminView>), AppError> {
+    let body = stint_core::admin::check_new_user(&body)?;
+    let password = body.password.clone();
+    let password_hash = tokio::task::spawn_blocking(move || crate::password::hash(&password))
+        .await
+        .expect("hashing does not panic");
+    let user = NewUser {
+        username: &body.username,
+        display_name: &body.display_name,
+        password_hash: &password_hash,
+        roles: &body.roles,
+    };
+    let id = state
+        .store
+        .create_user(Some(&admin), &user, state.clock.now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(user_view(&state, id).await?)))
+}
+
+pub async fn update_user(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UserUpdateBody>,
+) -> Result<Json<UserAdminView>, AppError> {
+    let id = parse_id(&id)?;
+    state
+        .store
+        .update_user(&admin, id, &body, state.clock.now())
+        .await?;
+    Ok(Json(user_view(&state, id).await?))
+}
+
+pub async fn create_identity(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    ApiJson(body): ApiJson<IdentityBody>,
+) -> Result<(StatusCode, Json<IdentityView>), AppError> {
+    let now = state.clock.now();
+    let id = state
+        .store
+        .create_identity(Some(&admin), &body, now)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(state.store.identity(&admin, id, now).await?),
+    ))
+}
+
+pub async fn update_identity(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<IdentityBody>,
+) -> Result<Json<IdentityView>, AppError> {
+    let id = parse_id(&id)?;
+    let now = state.clock.now();
+    state.store.update_identity(&admin, id, &body, now).await?;
+    Ok(Json(state.store.identity(&admin, id, now).await?))
+}
+
+pub async fn create_resource(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    ApiJson(body): ApiJson<ResourceBody>,
+) -> Result<(StatusCode, Json<ResourceView>), AppError> {
+    let id = state
+        .store
+        .create_resource(Some(&admin), &body, state.clock.now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(state.store.resource(id).await?)))
+}
+
+pub async fn update_resource(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ResourceBody>,
+) -> Result<Json<ResourceView>, AppError> {
+    let id = parse_id(&id)?;
+    state
+        .store
+        .update_resource(&admin, id, &body, state.clock.now())
+        .await?;
+    Ok(Json(state.store.resource(id).await?))
+}

@@ -1,0 +1,409 @@
+//! Identities and the declarations of accountability for them, on SQLite. Each function
+//! runs inside the caller's connection or transaction (`BEGIN IMMEDIATE` for writes).
+
+use super::audit::{self, Actor, Event};
+use super::{GrantRow, is_current_owner, ms, time};
+use crate::store::{StoreError, StoreResult};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::{FromRow, SqliteConnection};
+use stint_core::IdentityKind;
+use stint_core::api::{
+    DeclarationView, DeclareBody, IdentityDetail, IdentityView, NamedRef, OwnerView, UserView,
+};
+use stint_core::ownership::{self, DeclarationAttempt, DeclarationEnd, OwnershipStatus};
+
+/// A declaration is current while not ended and before its attestation date; the sweeper
+/// ends lapsed ones, but the clock decides even before it runs.
+macro_rules! current {
+    () => {
+        "ended_at IS NULL AND attest_until > ?"
+    };
+}
+
+pub(super) async fn has_owner(
+    conn: &mut SqliteConnection,
+    identity_id: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    Ok(!current_owners(conn, identity_id, now).await?.is_empty())
+}
+
+#[derive(FromRow)]
+struct OwnerRow {
+    user_id: i64,
+    username: String,
+    statement: String,
+    attest_until: i64,
+}
+
+async fn current_owners(
+    conn: &mut SqliteConnection,
+    identity_id: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<OwnerRow>> {
+    Ok(sqlx::query_as(
+        "SELECT o.user_id, u.username, o.statement, o.attest_until
+         FROM ownerships o JOIN users u ON u.id = o.user_id
+         WHERE o.identity_id = ? AND o.ended_at IS NULL AND o.attest_until > ?
+         ORDER BY u.username",
+    )
+    .bind(identity_id)
+    .bind(ms(now))
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+async fn active_grant_count(
+    conn: &mut SqliteConnection,
+    identity_id: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<u32> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM grants WHERE identity_id = ? AND state = 'active' AND expires_at > ?",
+    )
+    .bind(identity_id)
+    .bind(ms(now))
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(n as u32)
+}
+
+pub(super) async fn identity(
+    conn: &mut SqliteConnection,
+    viewer: &UserView,
+    id: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<IdentityView> {
+    let row: (i64, String, String, String, String) = sqlx::query_as(
+        "SELECT id, name, kind, description, environment FROM identities WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| StoreError::NotFound(format!("identity {id}")))?;
+    let owners = current_owners(conn, id, now).await?;
+    let unjustified: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM reviews rv JOIN requests r ON r.id = rv.request_id
+         WHERE r.identity_id = ? AND rv.outcome = 'unjustified'",
+    )
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(IdentityView {
+        unjustified_break_glass: unjustified as u32,
+        id: row.0,
+        name: row.1,
+        kind: IdentityKind::parse(&row.2)
+            .ok_or_else(|| StoreError::Corrupt(format!("identity kind `{}`", row.2)))?,
+        description: row.3,
+        environment: row.4,
+        owned_by_me: owners.iter().any(|o| o.user_id == viewer.id),
+        status: ownership::status(owners.iter().map(|o| time(o.attest_until)), now),
+        active_grants: active_grant_count(conn, id, now).await?,
+        owners: owners
+            .into_iter()
+            .map(|o| OwnerView {
+                user: NamedRef::new(o.user_id, o.username),
+                statement: o.statement,
+                attest_until: time(o.attest_until),
+            })
+            .collect(),
+    })
+}
+
+/// Every identity: orphaned first, then those due for attestation, then by name.
+pub(super) async fn identities(
+    conn: &mut SqliteConnection,
+    viewer: &UserView,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<IdentityView>> {
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM identities ORDER BY name")
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        out.push(identity(conn, viewer, id, now).await?);
+    }
+    let rank = |s: OwnershipStatus| match s {
+        OwnershipStatus::Orphaned => 0,
+        OwnershipStatus::AttestationDueSoon => 1,
+        OwnershipStatus::Owned => 2,
+    };
+    out.sort_by_key(|i| rank(i.status));
+    Ok(out)
+}
+
+#[derive(FromRow)]
+struct DeclarationRow {
+    id: i64,
+    user_id: i64,
+    username: String,
+    statement: String,
+    declared_at: i64,
+    attest_until: i64,
+    ended_at: Option<i64>,
+    end_kind: Option<String>,
+    end_reason: Option<String>,
+}
+
+pub(super) async fn detail(
+    conn: &mut SqliteConnection,
+    viewer: &UserView,
+    id: i64,
+    now: DateTime<Utc>,
+    max_attestation_days: i64,
+) -> StoreResult<IdentityDetail> {
+    let identity = identity(conn, viewer, id, now).await?;
+    let rows: Vec<DeclarationRow> = sqlx::query_as(
+        "SELECT o.id, o.user_id, u.username, o.statement, o.declared_at, o.attest_until,
+                o.ended_at, o.end_kind, o.end_reason
+         FROM ownerships o JOIN users u ON u.id = o.user_id
+         WHERE o.identity_id = ? ORDER BY o.declared_at DESC, o.id DESC",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let declarations =
+        rows.into_iter()
+            .map(|d| {
+                // Lapsed but not yet swept: the history says so already.
+                let lapsed = d.ended_at.is_none() && d.attest_until <= ms(now);
+                Ok(DeclarationView {
+                    id: d.id,
+                    user: NamedRef::new(d.user_id, d.username),
+                    statement: d.statement,
+                    declared_at: time(d.declared_at),
+                    attest_until: time(d.attest_until),
+                    ended_at: d.ended_at.or(lapsed.then_some(d.attest_until)).map(time),
+                    end: match d.end_kind.as_deref() {
+                        Some(kind) => Some(DeclarationEnd::parse(kind).ok_or_else(|| {
+                            StoreError::Corrupt(format!("declaration end `{kind}`"))
+                        })?),
+                        None => lapsed.then_some(DeclarationEnd::Lapsed),
+                    },
+                    end_reason: d.end_reason,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+    let grants: Vec<GrantRow> = sqlx::query_as(concat!(
+        grant_select!(),
+        " WHERE g.identity_id = ? AND g.state = 'active' AND g.expires_at > ?
+          ORDER BY g.expires_at"
+    ))
+    .bind(id)
+    .bind(ms(now))
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut active_grants = Vec::with_capacity(grants.len());
+    for grant in grants {
+        active_grants.push(grant.view(conn, viewer, now).await?);
+    }
+    Ok(IdentityDetail {
+        identity,
+        declarations,
+        active_grants,
+        latest_attest_until: ownership::latest_attestation(now, max_attestation_days),
+    })
+}
+
+async fn identity_name(conn: &mut SqliteConnection, id: i64) -> StoreResult<String> {
+    sqlx::query_scalar("SELECT name FROM identities WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("identity {id}")))
+}
+
+/// Records `actor`'s declaration of accountability: a renewal of their own, or taking
+/// over an orphaned identity.
+pub(super) async fn declare(
+    conn: &mut SqliteConnection,
+    actor: &UserView,
+    identity_id: i64,
+    body: &DeclareBody,
+    now: DateTime<Utc>,
+    max_attestation_days: i64,
+) -> StoreResult<()> {
+    let name = identity_name(conn, identity_id).await?;
+    let owners = current_owners(conn, identity_id, now).await?;
+    let owner_names: Vec<String> = owners.iter().map(|o| o.username.clone()).collect();
+    let (kind, statement) = ownership::check_declaration(&DeclarationAttempt {
+        declarer_is_owner: is_current_owner(conn, identity_id, actor.id, now).await?,
+        current_owners: &owner_names,
+        statement: &body.statement,
+        attest_until: body.attest_until,
+        now,
+        max_attestation_days,
+    })?;
+    let renewed = sqlx::query(concat!(
+        "UPDATE ownerships SET ended_at = ?, end_kind = 'renewed'
+         WHERE identity_id = ? AND user_id = ? AND ",
+        current!()
+    ))
+    .bind(ms(now))
+    .bind(identity_id)
+    .bind(actor.id)
+    .bind(ms(now))
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    let attest_until = time(ms(body.attest_until));
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO ownerships (identity_id, user_id, statement, declared_at, attest_until)
+         VALUES (?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(identity_id)
+    .bind(actor.id)
+    .bind(&statement)
+    .bind(ms(now))
+    .bind(ms(attest_until))
+    .fetch_one(&mut *conn)
+    .await?;
+    audit::append(
+        conn,
+        now,
+        Event::new(
+            Actor::User(actor),
+            kind.action(),
+            "identity",
+            Some(identity_id),
+        )
+        .details(json!({
+            "identity": name,
+            "declaration": id,
+            "statement": statement,
+            "attest_until": attest_until,
+            "replaces": renewed,
+        })),
+    )
+    .await
+}
+
+pub(super) async fn seed(
+    conn: &mut SqliteConnection,
+    identity_id: i64,
+    user: &UserView,
+    statement: &str,
+    attest_until: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let name = identity_name(conn, identity_id).await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO ownerships (identity_id, user_id, statement, declared_at, attest_until)
+         VALUES (?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(identity_id)
+    .bind(user.id)
+    .bind(statement)
+    .bind(ms(now))
+    .bind(ms(attest_until))
+    .fetch_one(&mut *conn)
+    .await?;
+    audit::append(
+        conn,
+        now,
+        Event::new(
+            Actor::Broker,
+            "ownership.seeded",
+            "identity",
+            Some(identity_id),
+        )
+        .details(json!({
+            "identity": name,
+            "declaration": id,
+            "owner": { "id": user.id, "name": user.username },
+            "statement": statement,
+            "attest_until": attest_until,
+        })),
+    )
+    .await
+}
+
+pub(super) async fn step_down(
+    conn: &mut SqliteConnection,
+    actor: &UserView,
+    identity_id: i64,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let name = identity_name(conn, identity_id).await?;
+    let owners = current_owners(conn, identity_id, now).await?;
+    let is_owner = owners.iter().any(|o| o.user_id == actor.id);
+    let reason = ownership::check_step_down(
+        is_owner,
+        owners.len().saturating_sub(usize::from(is_owner)),
+        active_grant_count(conn, identity_id, now).await? as usize,
+        reason,
+    )?;
+    sqlx::query(concat!(
+        "UPDATE ownerships SET ended_at = ?, end_kind = 'stepped_down', end_reason = ?
+         WHERE identity_id = ? AND user_id = ? AND ",
+        current!()
+    ))
+    .bind(ms(now))
+    .bind(&reason)
+    .bind(identity_id)
+    .bind(actor.id)
+    .bind(ms(now))
+    .execute(&mut *conn)
+    .await?;
+    audit::append(
+        conn,
+        now,
+        Event::new(
+            Actor::User(actor),
+            "ownership.stepped_down",
+            "identity",
+            Some(identity_id),
+        )
+        .details(json!({
+            "identity": name,
+            "reason": reason,
+            "orphaned": owners.len() == 1,
+        })),
+    )
+    .await
+}
+
+/// Ends every declaration whose attestation date has passed, each with its event; says
+/// whether that left the identity orphaned.
+pub(super) async fn lapse(conn: &mut SqliteConnection, now: DateTime<Utc>) -> StoreResult<u32> {
+    let due: Vec<(i64, i64, i64, String, String, i64)> = sqlx::query_as(
+        "SELECT o.id, o.identity_id, o.user_id, u.username, i.name, o.attest_until
+         FROM ownerships o JOIN users u ON u.id = o.user_id
+         JOIN identities i ON i.id = o.identity_id
+         WHERE o.ended_at IS NULL AND o.attest_until <= ? ORDER BY o.attest_until, o.id",
+    )
+    .bind(ms(now))
+    .fetch_all(&mut *conn)
+    .await?;
+    for (id, identity_id, user_id, username, identity, attest_until) in &due {
+        sqlx::query(
+            "UPDATE ownerships SET ended_at = attest_until, end_kind = 'lapsed'
+             WHERE id = ? AND ended_at IS NULL",
+        )
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+        let orphaned = !has_owner(conn, *identity_id, now).await?;
+        audit::append(
+            conn,
+            now,
+            Event::new(
+                Actor::Broker,
+                "ownership.lapsed",
+                "identity",
+                Some(*identity_id),
+            )
+            .details(json!({
+                "identity": identity,
+                "owner": { "id": user_id, "name": username },
+                "attest_until": time(*attest_until),
+                "orphaned": orphaned,
+            })),
+        )
+        .await?;
+    }
+    Ok(due.len() as u32)
+}
