@@ -98,6 +98,11 @@ async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> ApiRes
     read(request.send().await.map_err(network)?).await
 }
 
+async fn put<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> ApiResult<T> {
+    let request = mutation(Request::put(path)).json(body).map_err(network)?;
+    read(request.send().await.map_err(network)?).await
+}
+
 async fn post_empty<T: DeserializeOwned>(path: &str) -> ApiResult<T> {
     read(
         mutation(Request::post(path))
@@ -130,6 +135,22 @@ pub async fn logout() -> ApiResult<()> {
 
 pub async fn identities() -> ApiResult<Vec<IdentityView>> {
     get("/api/v1/identities").await
+}
+
+pub async fn identity(id: i64) -> ApiResult<IdentityDetail> {
+    get(&format!("/api/v1/identities/{id}")).await
+}
+
+pub async fn declare(id: i64, body: DeclareBody) -> ApiResult<IdentityDetail> {
+    post(&format!("/api/v1/identities/{id}/declarations"), &body).await
+}
+
+pub async fn step_down(id: i64, reason: String) -> ApiResult<IdentityDetail> {
+    post(
+        &format!("/api/v1/identities/{id}/step-down"),
+        &StepDownBody { reason },
+    )
+    .await
 }
 
 pub async fn resources() -> ApiResult<Vec<ResourceView>> {
@@ -205,4 +226,32 @@ pub async fn audit(query: &str) -> ApiResult<Page<AuditEventView>> {
 
 pub async fn verify_audit() -> ApiResult<AuditVerification> {
     get("/api/v1/audit/verify").await
+}
+
+pub async fn users() -> ApiResult<Vec<UserAdminView>> {
+    get("/api/v1/admin/users").await
+}
+
+pub async fn create_user(body: NewUserBody) -> ApiResult<UserAdminView> {
+    post("/api/v1/admin/users", &body).await
+}
+
+pub async fn update_user(id: i64, body: UserUpdateBody) -> ApiResult<UserAdminView> {
+    put(&format!("/api/v1/admin/users/{id}"), &body).await
+}
+
+/// Creates the identity, or saves it when `id` is given.
+pub async fn save_identity(id: Option<i64>, body: IdentityBody) -> ApiResult<IdentityView> {
+    match id {
+        Some(id) => put(&format!("/api/v1/admin/identities/{id}"), &body).await,
+        None => post("/api/v1/admin/identities", &body).await,
+    }
+}
+
+/// Creates the resource, or saves it and its policy when `id` is given.
+pub async fn save_resource(id: Option<i64>, body: ResourceBody) -> ApiResult<ResourceView> {
+    match id {
+        Some(id) => put(&format!("/api/v1/admin/resources/{id}"), &body).await,
+        None => post("/api/v1/admin/resources", &body).await,
+    }
 }

@@ -3,9 +3,11 @@
 use crate::api;
 use crate::components::toast::{ToastRegion, Toasts};
 use crate::pages::{
-    approvals::Approvals, audit::Audit, break_glass::BreakGlass, dashboard::Dashboard,
-    login::Login, new_request::NewRequest, not_found::NotFound, request_detail::RequestDetailPage,
-    requests::Requests, review_detail::ReviewDetailPage, reviews::Reviews,
+    admin_resources::AdminResources, admin_users::AdminUsers, approvals::Approvals, audit::Audit,
+    break_glass::BreakGlass, dashboard::Dashboard, identities::Identities,
+    identity_detail::IdentityDetailPage, login::Login, new_request::NewRequest,
+    not_found::NotFound, request_detail::RequestDetailPage, requests::Requests,
+    review_detail::ReviewDetailPage, reviews::Reviews,
 };
 use crate::time::Now;
 use chrono::Utc;
@@ -141,6 +143,10 @@ fn Shell() -> impl IntoView {
                     <Route path=path!("/approvals") view=Approvals/>
                     <Route path=path!("/break-glass") view=BreakGlass/>
                     <Route path=path!("/audit") view=Audit/>
+                    <Route path=path!("/identities/:id") view=IdentityDetailPage/>
+                    <Route path=path!("/identities") view=Identities/>
+                    <Route path=path!("/admin/resources") view=AdminResources/>
+                    <Route path=path!("/admin/users") view=AdminUsers/>
                     <Route path=path!("/reviews/:id") view=ReviewDetailPage/>
                     <Route path=path!("/reviews") view=Reviews/>
                 </Routes>
@@ -170,6 +176,7 @@ fn Nav() -> impl IntoView {
                 <li><A href="/" exact=true>"Dashboard"</A></li>
                 <li><A href="/requests/new" exact=true>"New request"</A></li>
                 <li><A href="/requests" exact=true>"Requests"</A></li>
+                <li><A href="/identities">"Identities"</A></li>
                 <Show when=move || auth.has(Role::Approver)>
                     <li>
                         <A href="/approvals">
@@ -202,6 +209,10 @@ fn Nav() -> impl IntoView {
                 </Show>
                 <Show when=move || auth.has(Role::Auditor) || auth.has(Role::Admin)>
                     <li><A href="/audit">"Audit"</A></li>
+                </Show>
+                <Show when=move || auth.has(Role::Admin)>
+                    <li><A href="/admin/resources">"Resources & policies"</A></li>
+                    <li><A href="/admin/users">"Users"</A></li>
                 </Show>
                 <li class="nav-danger"><A href="/break-glass">"Break-glass"</A></li>
             </ul>

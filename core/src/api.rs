@@ -94,7 +94,8 @@ pub struct IdentityDetail {
     pub identity: IdentityView,
     /// Every declaration ever made, newest first.
     pub declarations: Vec<DeclarationView>,
-    pub active_grants: Vec<GrantView>,
+    /// Its live grants (their count is `identity.active_grants`).
+    pub live_grants: Vec<GrantView>,
     /// The furthest re-attestation date a declaration made now may carry.
     pub latest_attest_until: DateTime<Utc>,
 }

@@ -1,6 +1,7 @@
 //! State shown as colour, word and icon together, never colour alone.
 
 use leptos::prelude::*;
+use stint_core::ownership::OwnershipStatus;
 use stint_core::{GrantState, RequestState, ReviewOutcome, ReviewStatus};
 
 #[component]
@@ -59,6 +60,22 @@ pub fn ReviewBadge(status: ReviewStatus, outcome: Option<ReviewOutcome>) -> impl
         <span class=format!("badge {tone}") data-testid="review-status" data-status=word>
             <span aria-hidden="true">{icon}</span>
             {word}
+        </span>
+    }
+}
+
+/// Whether anybody answers for an identity.
+#[component]
+pub fn OwnershipBadge(status: OwnershipStatus) -> impl IntoView {
+    let (icon, tone) = match status {
+        OwnershipStatus::Owned => ("✓", "green"),
+        OwnershipStatus::AttestationDueSoon => ("◷", "amber"),
+        OwnershipStatus::Orphaned => ("⚠", "red"),
+    };
+    view! {
+        <span class=format!("badge {tone}") data-testid="ownership-status" data-status=status.as_str()>
+            <span aria-hidden="true">{icon}</span>
+            {status.label()}
         </span>
     }
 }

@@ -51,7 +51,11 @@ pub fn GrantCard(
     let live = grant.state == GrantState::Active;
     view! {
         <article
-            class=if grant.break_glass { "card grant break-glass-card" } else { "card grant" }
+            class=match (grant.break_glass, grant.identity_orphaned) {
+                (_, true) => "card grant orphaned-card",
+                (true, false) => "card grant break-glass-card",
+                (false, false) => "card grant",
+            }
             data-testid="grant"
             data-grant-id=id
         >
@@ -59,6 +63,12 @@ pub fn GrantCard(
                 <h3><a href=format!("/requests/{}", grant.request_id)>{title}</a></h3>
                 <div class="badges">
                     {grant.break_glass.then(|| view! { <BreakGlassBadge/> })}
+                    {grant.identity_orphaned.then(|| view! {
+                        <a class="badge red" href=format!("/identities/{}", grant.identity.id) data-testid="orphaned-grant">
+                            <span aria-hidden="true">"⚠"</span>
+                            "no owner"
+                        </a>
+                    })}
                     <GrantBadge state=grant.state/>
                 </div>
             </header>

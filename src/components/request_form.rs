@@ -54,7 +54,9 @@ pub fn AccessForm(break_glass: bool) -> impl IntoView {
             if owned.is_empty() {
                 view! {
                     <Empty title="You own no identity yet">
-                        "Only an accountable owner may ask for access for an identity. Ask an admin to record you as the owner of the identity you run."
+                        "Only an accountable owner may ask for access for an identity. "
+                        <a href="/identities">"Declare accountability"</a>
+                        " for an orphaned identity you run, or ask one of its owners."
                     </Empty>
                 }
                 .into_any()

@@ -16,6 +16,21 @@ pub fn RelativeTime(at: DateTime<Utc>) -> impl IntoView {
     }
 }
 
+/// "2027-02-20 (in 90 d)": a day in the viewer's zone, and how far it is.
+#[component]
+pub fn DateWithin(at: DateTime<Utc>) -> impl IntoView {
+    let now = use_now();
+    let day = at
+        .with_timezone(&chrono::Local)
+        .format("%Y-%m-%d")
+        .to_string();
+    view! {
+        <time datetime=at.to_rfc3339() title=exact(at) tabindex="0">
+            {day} " (" {move || format::relative((at - now.get()).num_seconds())} ")"
+        </time>
+    }
+}
+
 /// A live countdown to `until`; amber in the last tenth of the window, then "ended".
 #[component]
 pub fn Countdown(from: DateTime<Utc>, until: DateTime<Utc>) -> impl IntoView {

@@ -45,6 +45,7 @@ fn describe(event: &AuditEventView) -> String {
         ),
         "review.opened" => "opened a review of this break-glass access".into(),
         "review.decided" => format!("judged the break-glass access {}", text("outcome")),
+        "request.auto_approved" => "approved it under the resource's auto-approval rule".into(),
         "request.denied" => "denied the request".into(),
         "request.cancelled" => "cancelled the request".into(),
         "request.expired" => "expired the request: nobody decided in time".into(),

@@ -38,7 +38,17 @@ pub fn Dashboard() -> impl IntoView {
             Ok(Vec::new())
         }
     });
+    // Live access whose identity nobody answers for any more: an admin decides about it.
+    let unowned = LocalResource::new(move || async move {
+        if auth.has(Role::Admin) {
+            let all = api::grants("state=active").await?;
+            Ok(all.into_iter().filter(|g| g.identity_orphaned).collect())
+        } else {
+            Ok(Vec::new())
+        }
+    });
     let refresh = move || {
+        unowned.refetch();
         grants.refetch();
         pending.refetch();
         waiting.refetch();
@@ -81,6 +91,35 @@ pub fn Dashboard() -> impl IntoView {
                                 .into_any()
                         }
                         Some(Ok(list)) => view! { <ReviewTable reviews=list/> }.into_any(),
+                    }}
+                </section>
+            </Show>
+
+            <Show when=move || auth.has(Role::Admin)>
+                <section aria-labelledby="unowned-title" data-testid="unowned-grants">
+                    <h2 id="unowned-title">"Live access without an owner"</h2>
+                    {move || match unowned.get() {
+                        None => view! { <Skeleton rows=1/> }.into_any(),
+                        Some(Err(error)) => {
+                            view! { <ErrorState error retry=Callback::new(move |_| unowned.refetch())/> }
+                                .into_any()
+                        }
+                        Some(Ok(list)) if list.is_empty() => {
+                            view! { <Empty title="None">"Every live grant has an accountable owner."</Empty> }
+                                .into_any()
+                        }
+                        Some(Ok(list)) => {
+                            view! {
+                                <p class="warning">"Nobody answers for these identities any more. Revoke the access, or ask someone to declare accountability."</p>
+                                <div class="cards">
+                                    {list
+                                        .into_iter()
+                                        .map(|grant| view! { <GrantCard grant on_change=Callback::new(move |_| refresh())/> })
+                                        .collect_view()}
+                                </div>
+                            }
+                                .into_any()
+                        }
                     }}
                 </section>
             </Show>

@@ -1,9 +1,13 @@
 //! One module per route.
 
+pub mod admin_resources;
+pub mod admin_users;
 pub mod approvals;
 pub mod audit;
 pub mod break_glass;
 pub mod dashboard;
+pub mod identities;
+pub mod identity_detail;
 pub mod login;
 pub mod new_request;
 pub mod not_found;

@@ -24,7 +24,7 @@ async fn alice_files_bob_approves_and_alices_credential_verifies_against_the_jwk
     wait_text(
         &alice,
         "[data-testid=policy-summary]",
-        "Needs 2 approvals · at most 2 h",
+        "Needs 2 approvals from: bob, erin · at most 2 h",
     )
     .await;
     let id = file_request(

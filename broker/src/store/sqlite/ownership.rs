@@ -195,14 +195,14 @@ pub(super) async fn detail(
     .bind(ms(now))
     .fetch_all(&mut *conn)
     .await?;
-    let mut active_grants = Vec::with_capacity(grants.len());
+    let mut live_grants = Vec::with_capacity(grants.len());
     for grant in grants {
-        active_grants.push(grant.view(conn, viewer, now).await?);
+        live_grants.push(grant.view(conn, viewer, now).await?);
     }
     Ok(IdentityDetail {
         identity,
         declarations,
-        active_grants,
+        live_grants,
         latest_attest_until: ownership::latest_attestation(now, max_attestation_days),
     })
 }

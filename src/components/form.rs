@@ -1,0 +1,66 @@
+//! Showing what is wrong with a form, under the field at fault.
+//!
+//! A problem comes from `stint_core`'s preview of the broker's rule while the admin types,
+//! or from the broker's answer; either names a field, and the form shows it there.
+
+use crate::api::ApiError;
+use leptos::prelude::*;
+use stint_core::RuleError;
+
+/// What is wrong with a form: the field at fault (if any) and what to do about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl From<RuleError> for Problem {
+    fn from(e: RuleError) -> Self {
+        Problem {
+            field: e.field().map(str::to_string),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<ApiError> for Problem {
+    fn from(e: ApiError) -> Self {
+        Problem {
+            field: e.field().map(str::to_string),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// The message under `field` when the problem is about it.
+#[component]
+pub fn FieldProblem(problem: Signal<Option<Problem>>, field: &'static str) -> impl IntoView {
+    let message = move || {
+        problem
+            .get()
+            .filter(|p| p.field.as_deref() == Some(field))
+            .map(|p| p.message)
+    };
+    view! {
+        {move || message().map(|m| view! {
+            <p class="field-error" role="alert" data-field=field>{m}</p>
+        })}
+    }
+}
+
+/// The problem when no field of `fields` shows it.
+#[component]
+pub fn FormProblem(
+    problem: Signal<Option<Problem>>,
+    fields: &'static [&'static str],
+) -> impl IntoView {
+    let message = move || {
+        problem
+            .get()
+            .filter(|p| !p.field.as_deref().is_some_and(|f| fields.contains(&f)))
+            .map(|p| p.message)
+    };
+    view! {
+        {move || message().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+    }
+}

@@ -1,0 +1,339 @@
+//! The admin's form for a resource and its policy. It checks the policy with the same
+//! `stint_core::admin::check_resource` the broker runs and shows the policy as requesters
+//! will read it, before anything is saved.
+
+use crate::api;
+use crate::components::form::{FieldProblem, FormProblem, Problem};
+use crate::components::toast::use_toasts;
+use leptos::prelude::*;
+use stint_core::api::{NamedRef, ResourceBody, ResourceView};
+use stint_core::{
+    Approvers, AutoApprove, BreakGlassPolicy, IdentityKind, Policy, admin, break_glass, rules,
+};
+
+const FIELDS: &[&str] = &[
+    "name",
+    "description",
+    "privileges",
+    "policy.approvals_required",
+    "policy.approvers",
+    "policy.max_duration_secs",
+    "policy.ticket_pattern",
+    "policy.break_glass.max_duration_secs",
+    "policy.break_glass.review_within_secs",
+    "policy.auto_approve.identity_kinds",
+    "policy.auto_approve.privileges",
+    "policy.auto_approve.max_duration_secs",
+];
+
+/// A number typed into a field; anything unreadable is 0, which the rules refuse by name.
+fn number(text: &str) -> i64 {
+    text.trim().parse().unwrap_or(0)
+}
+
+#[component]
+fn NumberField(
+    id: &'static str,
+    #[prop(into)] label: String,
+    value: RwSignal<String>,
+    problem: Signal<Option<Problem>>,
+    field: &'static str,
+) -> impl IntoView {
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <input
+                id=id
+                type="number"
+                min="0"
+                inputmode="numeric"
+                prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))
+                data-testid=id
+            />
+            <FieldProblem problem field/>
+        </div>
+    }
+}
+
+#[component]
+pub fn ResourceEditor(
+    existing: Option<ResourceView>,
+    /// Enabled users holding the approver role: who may be named, and the pool size.
+    approver_role_holders: Vec<NamedRef>,
+    on_saved: Callback<ResourceView>,
+    on_cancel: Callback<()>,
+) -> impl IntoView {
+    let toasts = use_toasts();
+    let id = existing.as_ref().map(|r| r.id);
+    let policy = existing
+        .as_ref()
+        .map(|r| r.policy.clone())
+        .unwrap_or(Policy {
+            approvals_required: 1,
+            max_duration_secs: 3600,
+            ticket_required: false,
+            break_glass: None,
+            approvers: Approvers::Role,
+            ticket_pattern: None,
+            auto_approve: None,
+        });
+    let text = |s: String| RwSignal::new(s);
+    let name = text(
+        existing
+            .as_ref()
+            .map(|r| r.name.clone())
+            .unwrap_or_default(),
+    );
+    let description = text(
+        existing
+            .as_ref()
+            .map(|r| r.description.clone())
+            .unwrap_or_default(),
+    );
+    let privileges = text(
+        existing
+            .as_ref()
+            .map(|r| r.privileges.join(", "))
+            .unwrap_or_default(),
+    );
+    let approvals = text(policy.approvals_required.to_string());
+    let max_minutes = text((policy.max_duration_secs / 60).to_string());
+    let ticket_required = RwSignal::new(policy.ticket_required);
+    let ticket_pattern = text(policy.ticket_pattern.clone().unwrap_or_default());
+    let named: RwSignal<Option<Vec<i64>>> = RwSignal::new(match &policy.approvers {
+        Approvers::Role => None,
+        Approvers::Users { users } => Some(users.iter().map(|u| u.id).collect()),
+    });
+    let bg = policy.break_glass;
+    let bg_allowed = RwSignal::new(bg.is_some());
+    let bg_defaults = bg.unwrap_or_default();
+    let bg_max_minutes = text((bg_defaults.max_duration_secs / 60).to_string());
+    let bg_review_hours = text((bg_defaults.review_within_secs / 3600).to_string());
+    let auto = policy.auto_approve.clone();
+    let auto_on = RwSignal::new(auto.is_some());
+    let auto_kinds = RwSignal::new(
+        auto.as_ref()
+            .map(|a| a.identity_kinds.clone())
+            .unwrap_or_default(),
+    );
+    let auto_privileges = text(
+        auto.as_ref()
+            .map(|a| a.privileges.join(", "))
+            .unwrap_or_default(),
+    );
+    let auto_minutes = text(
+        auto.as_ref()
+            .map_or(15, |a| a.max_duration_secs / 60)
+            .to_string(),
+    );
+    let holders = StoredValue::new(approver_role_holders);
+
+    let list = |s: &str| -> Vec<String> {
+        s.split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let body = move || ResourceBody {
+        name: name.get(),
+        description: description.get(),
+        privileges: list(&privileges.get()),
+        policy: Policy {
+            approvals_required: number(&approvals.get()).clamp(0, u32::MAX as i64) as u32,
+            max_duration_secs: number(&max_minutes.get()) * 60,
+            ticket_required: ticket_required.get(),
+            ticket_pattern: Some(ticket_pattern.get()).filter(|p| !p.trim().is_empty()),
+            approvers: match named.get() {
+                None => Approvers::Role,
+                Some(ids) => Approvers::Users {
+                    users: ids.into_iter().map(|id| NamedRef::new(id, "")).collect(),
+                },
+            },
+            break_glass: bg_allowed.get().then(|| BreakGlassPolicy {
+                max_duration_secs: number(&bg_max_minutes.get()) * 60,
+                review_within_secs: number(&bg_review_hours.get()) * 3600,
+            }),
+            auto_approve: auto_on.get().then(|| AutoApprove {
+                identity_kinds: auto_kinds.get(),
+                privileges: list(&auto_privileges.get()),
+                max_duration_secs: number(&auto_minutes.get()) * 60,
+            }),
+        },
+    };
+    let checked = Memo::new(move |_| holders.with_value(|h| admin::check_resource(&body(), h)));
+    let save = Action::new_local(move |body: &ResourceBody| api::save_resource(id, body.clone()));
+    let touched = RwSignal::new(false);
+    let problem = Signal::derive(move || {
+        let preview = touched
+            .get()
+            .then(|| checked.get().err().map(Problem::from))
+            .flatten();
+        preview.or_else(|| save.value().get().and_then(|r| r.err()).map(Problem::from))
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(saved)) = save.value().get() {
+            toasts.show(format!(
+                "{} saved; new requests follow its policy",
+                saved.name
+            ));
+            on_saved.run(saved);
+        }
+    });
+    let summary = move || {
+        checked.get().ok().map(|r| {
+            let pool: Vec<NamedRef> = holders.with_value(|h| {
+                h.iter()
+                    .filter(|u| r.policy.approvers.includes(u.id))
+                    .cloned()
+                    .collect()
+            });
+            let mut parts = vec![rules::describe_policy(&r.policy, &pool)];
+            if let Some(b) = &r.policy.break_glass {
+                parts.push(break_glass::describe(b));
+            }
+            parts.join(" · ")
+        })
+    };
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        touched.set(true);
+        if let Ok(valid) = checked.get_untracked()
+            && !save.pending().get_untracked()
+        {
+            save.dispatch(valid);
+        }
+    };
+    let toggle_named = move |user: i64| {
+        named.update(|n| {
+            if let Some(ids) = n {
+                if let Some(pos) = ids.iter().position(|i| *i == user) {
+                    ids.remove(pos);
+                } else {
+                    ids.push(user);
+                }
+            }
+        })
+    };
+    view! {
+        <form class="form card" on:submit=on_submit novalidate=true data-testid="resource-editor">
+            <h2>{existing.as_ref().map_or("New resource".to_string(), |r| format!("Edit {}", r.name))}</h2>
+            {id.is_some().then(|| view! {
+                <p class="help">"Changes apply to requests filed from now on; pending requests keep the policy they were filed under."</p>
+            })}
+            <div class="field">
+                <label for="resource-name">"Name"</label>
+                <input id="resource-name" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) data-testid="resource-name"/>
+                <FieldProblem problem field="name"/>
+            </div>
+            <div class="field">
+                <label for="resource-description">"Description"</label>
+                <input id="resource-description" prop:value=move || description.get() on:input=move |ev| description.set(event_target_value(&ev))/>
+                <FieldProblem problem field="description"/>
+            </div>
+            <div class="field">
+                <label for="resource-privileges">"Privileges, comma-separated"</label>
+                <input id="resource-privileges" placeholder="read, write" prop:value=move || privileges.get() on:input=move |ev| privileges.set(event_target_value(&ev)) data-testid="resource-privileges"/>
+                <FieldProblem problem field="privileges"/>
+            </div>
+
+            <fieldset class="field">
+                <legend>"Who approves"</legend>
+                <label class="radio">
+                    <input type="radio" name="approvers" prop:checked=move || named.get().is_none() on:change=move |_| named.set(None)/>
+                    "Everyone with the approver role"
+                </label>
+                <label class="radio">
+                    <input type="radio" name="approvers" prop:checked=move || named.get().is_some() on:change=move |_| named.set(Some(Vec::new())) data-testid="approvers-named"/>
+                    "Only these approvers:"
+                </label>
+                <div class="checks" role="group" aria-label="Named approvers">
+                    {holders.get_value().into_iter().map(|u| {
+                        let uid = u.id;
+                        view! {
+                            <label class="check">
+                                <input
+                                    type="checkbox"
+                                    disabled=move || named.get().is_none()
+                                    prop:checked=move || named.get().is_some_and(|n| n.contains(&uid))
+                                    on:change=move |_| toggle_named(uid)
+                                    data-testid=format!("approver-{}", u.name)
+                                />
+                                {u.name.clone()}
+                            </label>
+                        }
+                    }).collect_view()}
+                </div>
+                <FieldProblem problem field="policy.approvers"/>
+            </fieldset>
+            <NumberField id="approvals-required" label="Approvals required" value=approvals problem field="policy.approvals_required"/>
+            <NumberField id="max-minutes" label="Longest access, in minutes" value=max_minutes problem field="policy.max_duration_secs"/>
+
+            <fieldset class="field">
+                <legend>"Ticket"</legend>
+                <label class="check">
+                    <input type="checkbox" prop:checked=move || ticket_required.get() on:change=move |ev| ticket_required.set(event_target_checked(&ev))/>
+                    "Requests must cite a ticket"
+                </label>
+                <label for="ticket-pattern">"Ticket format (a pattern the whole reference must match, e.g. OPS-[0-9]+)"</label>
+                <input id="ticket-pattern" prop:value=move || ticket_pattern.get() on:input=move |ev| ticket_pattern.set(event_target_value(&ev))/>
+                <FieldProblem problem field="policy.ticket_pattern"/>
+            </fieldset>
+
+            <fieldset class="field">
+                <legend>"Break-glass"</legend>
+                <label class="check">
+                    <input type="checkbox" prop:checked=move || bg_allowed.get() on:change=move |ev| bg_allowed.set(event_target_checked(&ev))/>
+                    "Owners may take access at once, reviewed afterwards"
+                </label>
+                <Show when=move || bg_allowed.get()>
+                    <NumberField id="bg-max-minutes" label="Longest break-glass access, in minutes" value=bg_max_minutes problem field="policy.break_glass.max_duration_secs"/>
+                    <NumberField id="bg-review-hours" label="Reviewed within, in hours" value=bg_review_hours problem field="policy.break_glass.review_within_secs"/>
+                </Show>
+            </fieldset>
+
+            <fieldset class="field">
+                <legend>"Auto-approval"</legend>
+                <label class="check">
+                    <input type="checkbox" prop:checked=move || auto_on.get() on:change=move |ev| auto_on.set(event_target_checked(&ev))/>
+                    "The broker approves machine-to-machine requests within a rule"
+                </label>
+                <Show when=move || auto_on.get()>
+                    <div class="checks" role="group" aria-label="Identity kinds approved automatically">
+                        {IdentityKind::ALL.into_iter().map(|k| view! {
+                            <label class="check">
+                                <input
+                                    type="checkbox"
+                                    prop:checked=move || auto_kinds.get().contains(&k)
+                                    on:change=move |_| auto_kinds.update(|ks| {
+                                        if let Some(p) = ks.iter().position(|x| *x == k) { ks.remove(p); } else { ks.push(k); }
+                                    })
+                                />
+                                {k.label()}
+                            </label>
+                        }).collect_view()}
+                    </div>
+                    <FieldProblem problem field="policy.auto_approve.identity_kinds"/>
+                    <div class="field">
+                        <label for="auto-privileges">"Privileges, comma-separated"</label>
+                        <input id="auto-privileges" prop:value=move || auto_privileges.get() on:input=move |ev| auto_privileges.set(event_target_value(&ev))/>
+                        <FieldProblem problem field="policy.auto_approve.privileges"/>
+                    </div>
+                    <NumberField id="auto-minutes" label="Up to, in minutes" value=auto_minutes problem field="policy.auto_approve.max_duration_secs"/>
+                </Show>
+            </fieldset>
+
+            <p class="help policy" aria-live="polite" data-testid="policy-preview">
+                {move || summary().map(|s| format!("Requesters will read: {s}"))}
+            </p>
+            <FormProblem problem fields=FIELDS/>
+            <div class="form-actions">
+                <button type="button" class="button subtle" on:click=move |_| on_cancel.run(())>"Cancel"</button>
+                <button type="submit" class="button primary" disabled=move || save.pending().get() data-testid="save-resource">
+                    {move || if save.pending().get() { "Saving…" } else { "Save resource" }}
+                </button>
+            </div>
+        </form>
+    }
+}

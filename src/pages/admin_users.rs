@@ -1,0 +1,281 @@
+//! People and their roles, as admins manage them. Disabling a user ends their sessions.
+
+use crate::api;
+use crate::app::use_auth;
+use crate::components::dialog::ConfirmDialog;
+use crate::components::form::{FieldProblem, FormProblem, Problem};
+use crate::components::states::{ErrorState, Skeleton};
+use crate::components::time::RelativeTime;
+use crate::components::toast::use_toasts;
+use leptos::prelude::*;
+use stint_core::api::{NewUserBody, UserAdminView, UserUpdateBody};
+use stint_core::{Role, admin};
+
+#[component]
+pub fn AdminUsers() -> impl IntoView {
+    let users = LocalResource::new(api::users);
+    let creating = RwSignal::new(false);
+    let reload = Callback::new(move |_| users.refetch());
+    view! {
+        <section class="page">
+            <header class="page-head">
+                <div>
+                    <h1>"Users"</h1>
+                    <p class="muted">"Who signs in to Stint, and as what."</p>
+                </div>
+                <button
+                    class="button"
+                    aria-expanded=move || creating.get().to_string()
+                    on:click=move |_| creating.update(|c| *c = !*c)
+                    data-testid="new-user"
+                >
+                    "New user"
+                </button>
+            </header>
+            <Show when=move || creating.get()>
+                <NewUser on_saved=Callback::new(move |_| {
+                    creating.set(false);
+                    users.refetch();
+                })/>
+            </Show>
+            {move || match users.get() {
+                None => view! { <Skeleton rows=5/> }.into_any(),
+                Some(Err(error)) => view! { <ErrorState error retry=reload/> }.into_any(),
+                Some(Ok(list)) => view! {
+                    <div class="table-wrap">
+                        <table class="table" data-testid="user-table">
+                            <thead>
+                                <tr>
+                                    <th scope="col">"User"</th>
+                                    <th scope="col">"Roles"</th>
+                                    <th scope="col">"Since"</th>
+                                    <th scope="col">"Standing"</th>
+                                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {list.into_iter().map(|u| view! { <UserRow user=u reload/> }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }.into_any(),
+            }}
+        </section>
+    }
+}
+
+/// Role checkboxes bound to `roles`.
+#[component]
+fn RoleChecks(roles: RwSignal<Vec<Role>>, #[prop(into)] label: String) -> impl IntoView {
+    view! {
+        <div class="checks" role="group" aria-label=label>
+            {Role::ALL.into_iter().map(|r| view! {
+                <label class="check">
+                    <input
+                        type="checkbox"
+                        prop:checked=move || roles.get().contains(&r)
+                        on:change=move |_| roles.update(|rs| {
+                            if let Some(p) = rs.iter().position(|x| *x == r) { rs.remove(p); } else { rs.push(r); }
+                        })
+                        data-testid=format!("role-{}", r.as_str())
+                    />
+                    {r.as_str()}
+                </label>
+            }).collect_view()}
+        </div>
+    }
+}
+
+#[component]
+fn UserRow(user: UserAdminView, reload: Callback<()>) -> impl IntoView {
+    let auth = use_auth();
+    let toasts = use_toasts();
+    let me = auth.user().is_some_and(|m| m.user.id == user.id);
+    let id = user.id;
+    let editing = RwSignal::new(false);
+    let display_name = RwSignal::new(user.display_name.clone());
+    let roles = RwSignal::new(user.roles.clone());
+    let confirm = RwSignal::new(false);
+    let save = Action::new_local(move |body: &UserUpdateBody| api::update_user(id, body.clone()));
+    Effect::new(move |_| {
+        if let Some(Ok(u)) = save.value().get() {
+            confirm.set(false);
+            editing.set(false);
+            toasts.show(if u.disabled {
+                format!("{} disabled; their sessions have ended", u.username)
+            } else {
+                format!("{} saved", u.username)
+            });
+            reload.run(());
+        }
+    });
+    let error = Signal::derive(move || {
+        save.value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| e.to_string())
+    });
+    let disabled = user.disabled;
+    let body = move |disabled: bool| UserUpdateBody {
+        display_name: display_name.get_untracked(),
+        roles: roles.get_untracked(),
+        disabled,
+    };
+    let username = user.username.clone();
+    let roles_label = format!("Roles of {}", user.username);
+    let role_names = user
+        .roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    view! {
+        <tr data-user=user.username.clone() class=if disabled { "muted" } else { "" }>
+            <td>
+                <strong>{user.username.clone()}</strong>
+                <br/>
+                <span class="muted">{user.display_name.clone()}</span>
+            </td>
+            <td>
+                {move || if editing.get() {
+                    view! {
+                        <label for=format!("display-{id}")>"Display name"</label>
+                        <input
+                            id=format!("display-{id}")
+                            prop:value=move || display_name.get()
+                            on:input=move |ev| display_name.set(event_target_value(&ev))
+                        />
+                        <RoleChecks roles label=roles_label.clone()/>
+                    }.into_any()
+                } else {
+                    view! { {role_names.clone()} }.into_any()
+                }}
+                {move || error.get().filter(|_| !confirm.get()).map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
+            </td>
+            <td><RelativeTime at=user.created_at/></td>
+            <td>
+                {if disabled {
+                    view! { <span class="badge grey">"disabled"</span> }.into_any()
+                } else {
+                    view! { <span class="badge green">"active"</span> }.into_any()
+                }}
+            </td>
+            <td class="actions">
+                {move || if editing.get() {
+                    view! {
+                        <button class="button primary" on:click=move |_| { save.dispatch(body(disabled)); } disabled=move || save.pending().get()>
+                            "Save"
+                        </button>
+                        <button class="button subtle" on:click=move |_| editing.set(false)>"Cancel"</button>
+                    }.into_any()
+                } else {
+                    view! {
+                        <button class="button subtle" on:click=move |_| editing.set(true) data-testid="edit-user">"Edit"</button>
+                    }.into_any()
+                }}
+                {(!me).then(|| if disabled {
+                    view! {
+                        <button class="button subtle" on:click=move |_| { save.dispatch(body(false)); } data-testid="enable-user">
+                            "Enable"
+                        </button>
+                    }.into_any()
+                } else {
+                    view! {
+                        <button class="button danger-outline" on:click=move |_| confirm.set(true) data-testid="disable-user">
+                            "Disable"
+                        </button>
+                    }.into_any()
+                })}
+            </td>
+        </tr>
+        <ConfirmDialog
+            open=confirm
+            title=format!("Disable {username}?")
+            consequence=Signal::derive({
+                let username = username.clone();
+                move || format!("{username} is signed out everywhere at once and cannot sign in until an admin enables them again. Their grants and declarations stay.")
+            })
+            confirm_label="Disable"
+            pending=save.pending()
+            error
+            on_confirm=Callback::new(move |_| { save.dispatch(body(true)); })
+            testid="disable-dialog"
+        />
+    }
+}
+
+const NEW_USER_FIELDS: &[&str] = &["username", "display_name", "password"];
+
+#[component]
+fn NewUser(on_saved: Callback<UserAdminView>) -> impl IntoView {
+    let toasts = use_toasts();
+    let username = RwSignal::new(String::new());
+    let display_name = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let roles = RwSignal::new(vec![Role::Requester]);
+    let body = move || NewUserBody {
+        username: username.get(),
+        display_name: display_name.get(),
+        password: password.get(),
+        roles: roles.get(),
+    };
+    let create = Action::new_local(move |body: &NewUserBody| api::create_user(body.clone()));
+    let touched = RwSignal::new(false);
+    let problem = Signal::derive(move || {
+        let preview = touched
+            .get()
+            .then(|| admin::check_new_user(&body()).err().map(Problem::from))
+            .flatten();
+        preview.or_else(|| {
+            create
+                .value()
+                .get()
+                .and_then(|r| r.err())
+                .map(Problem::from)
+        })
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(u)) = create.value().get() {
+            toasts.show(format!("{} can now sign in", u.username));
+            on_saved.run(u);
+        }
+    });
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        touched.set(true);
+        if admin::check_new_user(&body()).is_ok() && !create.pending().get_untracked() {
+            create.dispatch(body());
+        }
+    };
+    view! {
+        <form class="form card" on:submit=on_submit novalidate=true data-testid="new-user-form">
+            <h2>"New user"</h2>
+            <div class="field">
+                <label for="new-username">"Username"</label>
+                <input id="new-username" autocomplete="off" prop:value=move || username.get() on:input=move |ev| username.set(event_target_value(&ev))/>
+                <FieldProblem problem field="username"/>
+            </div>
+            <div class="field">
+                <label for="new-display-name">"Display name"</label>
+                <input id="new-display-name" prop:value=move || display_name.get() on:input=move |ev| display_name.set(event_target_value(&ev))/>
+                <FieldProblem problem field="display_name"/>
+            </div>
+            <div class="field">
+                <label for="new-password">"First password"</label>
+                <input id="new-password" type="password" autocomplete="new-password" prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev))/>
+                <p class="help">{format!("At least {} characters; hand it over out of band.", admin::PASSWORD_MIN_CHARS)}</p>
+                <FieldProblem problem field="password"/>
+            </div>
+            <fieldset class="field">
+                <legend>"Roles"</legend>
+                <RoleChecks roles label="Roles"/>
+            </fieldset>
+            <FormProblem problem fields=NEW_USER_FIELDS/>
+            <div class="form-actions">
+                <button type="submit" class="button primary" disabled=move || create.pending().get()>
+                    {move || if create.pending().get() { "Creating…" } else { "Create user" }}
+                </button>
+            </div>
+        </form>
+    }
+}
