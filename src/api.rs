@@ -142,12 +142,12 @@ pub async fn identity(id: i64) -> ApiResult<IdentityDetail> {
 }
 
 pub async fn declare(id: i64, body: DeclareBody) -> ApiResult<IdentityDetail> {
-    post(&format!("/api/v1/identities/{id}/declarations"), &body).await
+    post(&format!("/api/v1/identities/{id}/ownership"), &body).await
 }
 
 pub async fn step_down(id: i64, reason: String) -> ApiResult<IdentityDetail> {
     post(
-        &format!("/api/v1/identities/{id}/step-down"),
+        &format!("/api/v1/identities/{id}/ownership/step-down"),
         &StepDownBody { reason },
     )
     .await
@@ -229,29 +229,29 @@ pub async fn verify_audit() -> ApiResult<AuditVerification> {
 }
 
 pub async fn users() -> ApiResult<Vec<UserAdminView>> {
-    get("/api/v1/admin/users").await
+    get("/api/v1/users").await
 }
 
 pub async fn create_user(body: NewUserBody) -> ApiResult<UserAdminView> {
-    post("/api/v1/admin/users", &body).await
+    post("/api/v1/users", &body).await
 }
 
 pub async fn update_user(id: i64, body: UserUpdateBody) -> ApiResult<UserAdminView> {
-    put(&format!("/api/v1/admin/users/{id}"), &body).await
+    put(&format!("/api/v1/users/{id}"), &body).await
 }
 
 /// Creates the identity, or saves it when `id` is given.
 pub async fn save_identity(id: Option<i64>, body: IdentityBody) -> ApiResult<IdentityView> {
     match id {
-        Some(id) => put(&format!("/api/v1/admin/identities/{id}"), &body).await,
-        None => post("/api/v1/admin/identities", &body).await,
+        Some(id) => put(&format!("/api/v1/identities/{id}"), &body).await,
+        None => post("/api/v1/identities", &body).await,
     }
 }
 
 /// Creates the resource, or saves it and its policy when `id` is given.
 pub async fn save_resource(id: Option<i64>, body: ResourceBody) -> ApiResult<ResourceView> {
     match id {
-        Some(id) => put(&format!("/api/v1/admin/resources/{id}"), &body).await,
-        None => post("/api/v1/admin/resources", &body).await,
+        Some(id) => put(&format!("/api/v1/resources/{id}"), &body).await,
+        None => post("/api/v1/resources", &body).await,
     }
 }

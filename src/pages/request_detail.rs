@@ -13,9 +13,9 @@ use crate::components::toast::use_toasts;
 use crate::pages::{load_by_route_id, poll};
 use leptos::prelude::*;
 use std::time::Duration;
-use stint_core::RequestState;
 use stint_core::api::{ApproveBody, RequestDetail};
 use stint_core::format;
+use stint_core::{Approvers, RequestState};
 
 #[component]
 pub fn RequestDetailPage() -> impl IntoView {
@@ -40,11 +40,26 @@ fn Detail(detail: RequestDetail, reload: Callback<()>) -> impl IntoView {
     let r = detail.request.clone();
     let me = auth.user().map(|m| m.user.id);
     let mine_and_pending = Some(r.requester.id) == me && r.state == RequestState::Pending;
-    let progress = format!(
-        "{} of {} approvals",
-        r.approvals.len(),
-        r.approvals_required
-    );
+    // Who may approve, as the policy said when the request was filed.
+    let from = match &r.approvers {
+        Approvers::Role => "any approver".to_string(),
+        Approvers::Users { users } => users
+            .iter()
+            .map(|u| u.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    let progress = if r.break_glass {
+        String::new()
+    } else if r.auto_approved {
+        "Approved at once by the resource's auto-approval rule".to_string()
+    } else {
+        format!(
+            "{} of {} approvals, from: {from}",
+            r.approvals.len(),
+            r.approvals_required
+        )
+    };
     view! {
         <header class="page-head">
             <div>
@@ -75,7 +90,7 @@ fn Detail(detail: RequestDetail, reload: Callback<()>) -> impl IntoView {
                         {detail.grant.as_ref().and_then(|g| g.review_id).map(|id| view! {
                             <a href=format!("/reviews/{id}") data-testid="review-link">"Taken without approval: see its review"</a>
                         })}
-                        {progress}
+                        <span data-testid="approval-progress">{progress}</span>
                         {r.approvals
                             .iter()
                             .map(|a| {

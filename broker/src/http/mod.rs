@@ -48,12 +48,29 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
     let browser_api = Router::new()
         .route("/session", post(session::login).delete(session::logout))
         .route("/me", get(session::me))
-        .route("/identities", get(catalog::identities))
-        .route("/identities/{id}", get(catalog::identity))
-        .route("/identities/{id}/declarations", post(catalog::declare))
-        .route("/identities/{id}/step-down", post(catalog::step_down))
-        .route("/resources", get(catalog::resources))
-        .route("/resources/{id}", get(catalog::resource))
+        .route(
+            "/identities",
+            get(catalog::identities).post(admin::create_identity),
+        )
+        .route(
+            "/identities/{id}",
+            get(catalog::identity).put(admin::update_identity),
+        )
+        .route("/identities/{id}/ownership", post(catalog::declare))
+        .route(
+            "/identities/{id}/ownership/step-down",
+            post(catalog::step_down),
+        )
+        .route(
+            "/resources",
+            get(catalog::resources).post(admin::create_resource),
+        )
+        .route(
+            "/resources/{id}",
+            get(catalog::resource).put(admin::update_resource),
+        )
+        .route("/users", get(admin::users).post(admin::create_user))
+        .route("/users/{id}", put(admin::update_user))
         .route("/requests", get(requests::list).post(requests::file))
         .route("/requests/{id}", get(requests::detail))
         .route("/requests/{id}/approve", post(requests::approve))
@@ -73,12 +90,6 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
             "/reviews/{id}",
             get(break_glass::detail).post(break_glass::decide),
         )
-        .route("/admin/users", get(admin::users).post(admin::create_user))
-        .route("/admin/users/{id}", put(admin::update_user))
-        .route("/admin/identities", post(admin::create_identity))
-        .route("/admin/identities/{id}", put(admin::update_identity))
-        .route("/admin/resources", post(admin::create_resource))
-        .route("/admin/resources/{id}", put(admin::update_resource))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             audit_refusals,

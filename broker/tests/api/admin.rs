@@ -25,7 +25,7 @@ async fn payments_db(
 async fn save_payments_db(app: &TestApp, change: impl FnOnce(&mut Value)) -> (StatusCode, Value) {
     let dave = app.login("dave").await;
     let (id, body) = payments_db(app, &dave, change).await;
-    app.put(&dave, &format!("/api/v1/admin/resources/{id}"), body)
+    app.put(&dave, &format!("/api/v1/resources/{id}"), body)
         .await
 }
 
@@ -44,13 +44,13 @@ fn user_id(users: &Value, name: &str) -> i64 {
 async fn non_admins_get_403_on_every_admin_call() {
     let app = TestApp::new().await;
     let calls = [
-        (Method::GET, "/api/v1/admin/users", None),
-        (Method::POST, "/api/v1/admin/users", Some(json!({}))),
-        (Method::PUT, "/api/v1/admin/users/1", Some(json!({}))),
-        (Method::POST, "/api/v1/admin/identities", Some(json!({}))),
-        (Method::PUT, "/api/v1/admin/identities/1", Some(json!({}))),
-        (Method::POST, "/api/v1/admin/resources", Some(json!({}))),
-        (Method::PUT, "/api/v1/admin/resources/1", Some(json!({}))),
+        (Method::GET, "/api/v1/users", None),
+        (Method::POST, "/api/v1/users", Some(json!({}))),
+        (Method::PUT, "/api/v1/users/1", Some(json!({}))),
+        (Method::POST, "/api/v1/identities", Some(json!({}))),
+        (Method::PUT, "/api/v1/identities/1", Some(json!({}))),
+        (Method::POST, "/api/v1/resources", Some(json!({}))),
+        (Method::PUT, "/api/v1/resources/1", Some(json!({}))),
     ];
     for user in ["alice", "bob", "carol"] {
         let session = app.login(user).await;
@@ -76,7 +76,7 @@ async fn non_admins_get_403_on_every_admin_call() {
 async fn invalid_policies_are_refused_naming_the_field_and_change_nothing() {
     let app = TestApp::new().await;
     let dave = app.login("dave").await;
-    let (users_status, users) = app.get(&dave, "/api/v1/admin/users").await;
+    let (users_status, users) = app.get(&dave, "/api/v1/users").await;
     assert_eq!(users_status, StatusCode::OK);
     let carol = user_id(&users, "carol");
     let (id, _) = payments_db(&app, &dave, |_| {}).await;
@@ -157,7 +157,7 @@ async fn a_policy_change_applies_to_new_requests_only() {
 async fn named_approvers_alone_see_and_decide_and_requesters_see_who() {
     let app = TestApp::new().await;
     let dave = app.login("dave").await;
-    let (_, users) = app.get(&dave, "/api/v1/admin/users").await;
+    let (_, users) = app.get(&dave, "/api/v1/users").await;
     let erin = user_id(&users, "erin");
     let (status, saved) = save_payments_db(&app, |p| {
         p["approvers"] = json!({ "kind": "users", "users": [{ "id": erin, "name": "" }] })
@@ -274,12 +274,12 @@ async fn a_disabled_users_session_stops_working_and_they_cannot_sign_in() {
     let app = TestApp::new().await;
     let bob = app.login("bob").await;
     let dave = app.login("dave").await;
-    let (_, users) = app.get(&dave, "/api/v1/admin/users").await;
+    let (_, users) = app.get(&dave, "/api/v1/users").await;
     let bob_id = user_id(&users, "bob");
     let (status, saved) = app
         .put(
             &dave,
-            &format!("/api/v1/admin/users/{bob_id}"),
+            &format!("/api/v1/users/{bob_id}"),
             json!({ "display_name": "Bob Okafor", "roles": ["approver"], "disabled": true }),
         )
         .await;
@@ -300,7 +300,7 @@ async fn a_disabled_users_session_stops_working_and_they_cannot_sign_in() {
     let (status, error) = app
         .put(
             &dave,
-            &format!("/api/v1/admin/users/{dave_id}"),
+            &format!("/api/v1/users/{dave_id}"),
             json!({ "display_name": "Dave", "roles": ["admin"], "disabled": true }),
         )
         .await;
@@ -316,20 +316,24 @@ async fn admins_create_users_identities_and_resources() {
         "username": "frank", "display_name": "Frank Ude",
         "password": "a long enough passphrase", "roles": ["requester", "approver"],
     });
-    let (status, created) = app.post(&dave, "/api/v1/admin/users", frank.clone()).await;
+    let (status, created) = app.post(&dave, "/api/v1/users", frank.clone()).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     assert_eq!(created["roles"], json!(["requester", "approver"]));
+    assert_eq!(
+        app.events_about(&format!("user {}", created["id"])).await,
+        [("dave".to_string(), "user.created".to_string())]
+    );
     let (status, _, _) = app
         .login_raw("frank", "a long enough passphrase", None)
         .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, error) = app.post(&dave, "/api/v1/admin/users", frank).await;
+    let (status, error) = app.post(&dave, "/api/v1/users", frank).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error["error"]["field"], "username");
     let (status, error) = app
         .post(
             &dave,
-            "/api/v1/admin/users",
+            "/api/v1/users",
             json!({ "username": "gus", "display_name": "Gus", "password": "short", "roles": [] }),
         )
         .await;
@@ -339,16 +343,52 @@ async fn admins_create_users_identities_and_resources() {
     let (status, identity) = app
         .post(
             &dave,
-            "/api/v1/admin/identities",
+            "/api/v1/identities",
             json!({ "name": "etl-loader", "kind": "workload", "environment": "staging" }),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{identity}");
     assert_eq!(identity["status"], "orphaned");
+    assert_eq!(
+        app.events_about(&format!("identity {}", identity["id"]))
+            .await,
+        [("dave".to_string(), "identity.created".to_string())]
+    );
+    let (status, updated) = app
+        .put(
+            &dave,
+            &format!("/api/v1/identities/{}", identity["id"]),
+            json!({ "name": "etl-loader", "kind": "workload", "environment": "production",
+                    "description": "Loads the warehouse nightly" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_eq!(updated["environment"], "production");
+    let (status, error) = app
+        .put(
+            &dave,
+            &format!("/api/v1/identities/{}", identity["id"]),
+            json!({ "name": "ci-deployer", "kind": "workload" }),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a taken name: {error}"
+    );
+    assert_eq!(error["error"]["field"], "name");
+    assert_eq!(
+        app.events_about(&format!("identity {}", identity["id"]))
+            .await,
+        [
+            ("dave".to_string(), "identity.created".to_string()),
+            ("dave".into(), "identity.updated".into())
+        ]
+    );
     let (status, error) = app
         .post(
             &dave,
-            "/api/v1/admin/identities",
+            "/api/v1/identities",
             json!({ "name": "ETL Loader", "kind": "workload" }),
         )
         .await;
@@ -358,7 +398,7 @@ async fn admins_create_users_identities_and_resources() {
     let (status, resource) = app
         .post(
             &dave,
-            "/api/v1/admin/resources",
+            "/api/v1/resources",
             json!({
                 "name": "warehouse", "privileges": ["query"],
                 "policy": { "approvals_required": 2, "max_duration_secs": 3600,

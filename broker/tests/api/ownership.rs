@@ -24,12 +24,8 @@ async fn declare(
         "statement": "I run the nightly revenue report and answer for what it touches.",
         "attest_until": attest_until,
     });
-    app.post(
-        session,
-        &format!("/api/v1/identities/{id}/declarations"),
-        body,
-    )
-    .await
+    app.post(session, &format!("/api/v1/identities/{id}/ownership"), body)
+        .await
 }
 
 async fn step_down(
@@ -41,7 +37,7 @@ async fn step_down(
     let id = app.id_of(session, "identities", name).await;
     app.post(
         session,
-        &format!("/api/v1/identities/{id}/step-down"),
+        &format!("/api/v1/identities/{id}/ownership/step-down"),
         json!({ "reason": reason }),
     )
     .await
@@ -105,7 +101,7 @@ async fn declarations_are_checked_and_bad_ones_change_nothing() {
     let (status, error) = app
         .post(
             &alice,
-            &format!("/api/v1/identities/{id}/declarations"),
+            &format!("/api/v1/identities/{id}/ownership"),
             json!({ "statement": "mine", "attest_until": now + Duration::days(10) }),
         )
         .await;
@@ -179,6 +175,21 @@ async fn the_last_owner_of_live_access_cannot_step_down_but_a_co_owner_can() {
         .clone();
     assert_eq!(ended["end"], "stepped_down");
     assert_eq!(ended["end_reason"], "moving teams");
+    let events = app
+        .events_about(&format!("identity {}", detail["id"]))
+        .await;
+    assert_eq!(
+        events.last().unwrap(),
+        &("alice".into(), "ownership.stepped_down".into())
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|(_, a)| a == "ownership.stepped_down")
+            .count(),
+        1,
+        "the refused step-down left no event"
+    );
     // An owner no more: no new requests.
     let body = app
         .request_body(&alice, "billing-agent", "payments-db", "read", 60)
