@@ -119,6 +119,24 @@ fn bench() -> Result {
         .fold((0, 0), |(r, g), (_, raw, gz)| (r + raw, g + gz));
     println!("| total | {raw} | {gz} |");
 
+    step("broker load, revocation lag, recovery and memory (100,000 seeded requests)");
+    run(cargo().args([
+        "build",
+        "--quiet",
+        "--profile",
+        "native-release",
+        "--package",
+        "stint-broker",
+        "--bin",
+        "stint",
+        "--example",
+        "load_bench",
+    ]))?;
+    let bin_dir = tools::target_dir().join("native-release");
+    run(Command::new(bin_dir.join("examples").join("load_bench"))
+        .args(["100000", "1000"])
+        .env("STINT_BIN", bin_dir.join("stint")))?;
+
     step("audit chain verification (100,000 events)");
     println!("| what | size | time | rate |");
     println!("|------|-----:|-----:|-----:|");

@@ -27,11 +27,15 @@ pub fn trunk() -> PathBuf {
     cargo_bin("trunk")
 }
 
-fn tools_dir() -> PathBuf {
+/// Cargo's target directory: `CARGO_TARGET_DIR`, or `target/` in the workspace.
+pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"))
-        .join("tools")
+}
+
+fn tools_dir() -> PathBuf {
+    target_dir().join("tools")
 }
 
 /// PATH with cargo's bin directory and the npm-installed wasm-opt first, for trunk.

@@ -125,6 +125,7 @@ pub async fn append(
     let at_ms = at.timestamp_millis();
     let actor_name = event.actor.name();
     let origin = current_origin();
+    let details = event.details.to_string();
     let covered = Covered {
         seq,
         at_ms,
@@ -135,11 +136,10 @@ pub async fn append(
         target_id: event.target_id,
         request_id: event.request_id,
         grant_id: event.grant_id,
-        details: &event.details,
+        details: &details,
         origin: &origin,
     };
-    let hash = covered.hash(&prev_hash);
-    let details = event.details.to_string();
+    let hash = covered.hash(&prev_hash, &mut Vec::new());
     sqlx::query(
         "INSERT INTO audit_events (seq, at, actor_id, actor_name, action, target_kind, target_id,
                                    request_id, grant_id, details, prev_hash, hash, source_ip,
@@ -176,40 +176,58 @@ struct Covered<'a> {
     target_id: Option<i64>,
     request_id: Option<i64>,
     grant_id: Option<i64>,
-    details: &'a Value,
+    /// The details as stored: compact JSON.
+    details: &'a str,
     origin: &'a Origin,
 }
 
 impl Covered<'_> {
-    /// `hex(SHA-256(prev_hash "\n" canonical))`, the canonical encoding being a JSON array of
-    /// the fields in this order, the origin appended only when there is one (so events
-    /// without it hash as they always did). serde_json's maps are sorted by key, so the same
-    /// event always encodes to the same bytes.
-    fn hash(&self, prev_hash: &str) -> String {
-        let mut canonical = json!([
-            self.seq,
-            self.at_ms,
-            self.actor_id,
-            self.actor_name,
-            self.action,
-            self.target_kind,
-            self.target_id,
-            self.request_id,
-            self.grant_id,
-            self.details,
-        ]);
-        if *self.origin != Origin::default()
-            && let Some(fields) = canonical.as_array_mut()
-        {
-            fields.push(json!(self.origin.source_ip));
-            fields.push(json!(self.origin.user_agent));
+    /// `hex(SHA-256(prev_hash "\n" canonical))`, the canonical encoding being a compact JSON
+    /// array of the fields in this order, the origin appended only when there is one (so
+    /// events without it hash as they always did). `details` is spliced in as stored: it was
+    /// written as serde_json's compact encoding of a map sorted by key, so the same event
+    /// always encodes to the same bytes, and verifying needs no JSON parsing.
+    fn hash(&self, prev_hash: &str, buf: &mut Vec<u8>) -> String {
+        buf.clear();
+        buf.push(b'[');
+        for n in [Some(self.seq), Some(self.at_ms), self.actor_id] {
+            push_number(buf, n);
         }
+        for text in [self.actor_name, self.action, self.target_kind] {
+            push_string(buf, Some(text));
+        }
+        for n in [self.target_id, self.request_id, self.grant_id] {
+            push_number(buf, n);
+        }
+        buf.extend_from_slice(self.details.as_bytes());
+        if *self.origin != Origin::default() {
+            buf.push(b',');
+            push_string(buf, self.origin.source_ip.as_deref());
+            push_string(buf, self.origin.user_agent.as_deref());
+            buf.pop(); // the separator after the last field
+        }
+        buf.push(b']');
         let mut hasher = Sha256::new();
         hasher.update(prev_hash.as_bytes());
         hasher.update(b"\n");
-        hasher.update(canonical.to_string().as_bytes());
+        hasher.update(&buf[..]);
         hex::encode(hasher.finalize())
     }
+}
+
+/// Appends a JSON number (or `null`) and a comma.
+fn push_number(buf: &mut Vec<u8>, n: Option<i64>) {
+    match n {
+        Some(n) => buf.extend_from_slice(n.to_string().as_bytes()),
+        None => buf.extend_from_slice(b"null"),
+    }
+    buf.push(b',');
+}
+
+/// Appends a JSON string (escaped as serde_json does, or `null`) and a comma.
+fn push_string(buf: &mut Vec<u8>, text: Option<&str>) {
+    serde_json::to_writer(&mut *buf, &text).expect("writing to a Vec cannot fail");
+    buf.push(b',');
 }
 
 #[derive(sqlx::FromRow)]
@@ -241,6 +259,7 @@ pub async fn verify(
 ) -> StoreResult<AuditVerification> {
     let mut expected_seq = 1;
     let mut prev_hash = GENESIS_HASH.to_string();
+    let mut buf = Vec::with_capacity(1024);
     loop {
         let batch: Vec<StoredEvent> = sqlx::query_as(
             "SELECT seq, at, actor_id, actor_name, action, target_kind, target_id, request_id,
@@ -251,8 +270,9 @@ pub async fn verify(
         .bind(VERIFY_BATCH)
         .fetch_all(&mut *conn)
         .await?;
-        for event in &batch {
-            if let Some(reason) = check(event, expected_seq, &prev_hash) {
+        let full = batch.len() as i64 == VERIFY_BATCH;
+        for event in batch {
+            if let Some(reason) = check(&event, expected_seq, &prev_hash, &mut buf) {
                 return Ok(AuditVerification {
                     ok: false,
                     count: expected_seq - 1,
@@ -263,9 +283,9 @@ pub async fn verify(
                 });
             }
             expected_seq += 1;
-            prev_hash = event.hash.clone();
+            prev_hash = event.hash;
         }
-        if (batch.len() as i64) < VERIFY_BATCH {
+        if !full {
             break;
         }
     }
@@ -347,7 +367,12 @@ pub async fn checkpoints(
 }
 
 /// Why `event` does not continue the chain at `expected_seq` after `prev_hash`, if it does not.
-fn check(event: &StoredEvent, expected_seq: i64, prev_hash: &str) -> Option<String> {
+fn check(
+    event: &StoredEvent,
+    expected_seq: i64,
+    prev_hash: &str,
+    buf: &mut Vec<u8>,
+) -> Option<String> {
     if event.seq != expected_seq {
         return Some(format!(
             "event {expected_seq} is missing (the next event is {})",
@@ -357,9 +382,6 @@ fn check(event: &StoredEvent, expected_seq: i64, prev_hash: &str) -> Option<Stri
     if event.prev_hash != prev_hash {
         return Some("its prev_hash is not the previous event's hash".into());
     }
-    let Ok(details) = serde_json::from_str::<Value>(&event.details) else {
-        return Some("its details are not valid JSON".into());
-    };
     let origin = Origin {
         source_ip: event.source_ip.clone(),
         user_agent: event.user_agent.clone(),
@@ -374,9 +396,79 @@ fn check(event: &StoredEvent, expected_seq: i64, prev_hash: &str) -> Option<Stri
         target_id: event.target_id,
         request_id: event.request_id,
         grant_id: event.grant_id,
-        details: &details,
+        details: &event.details,
         origin: &origin,
     };
-    (covered.hash(prev_hash) != event.hash)
+    (covered.hash(prev_hash, buf) != event.hash)
         .then(|| "its contents do not match its hash: it was changed after it was written".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The encoding events were first hashed with: a `serde_json` array of the fields.
+    fn as_first_hashed(c: &Covered<'_>, prev_hash: &str) -> String {
+        let details: Value = serde_json::from_str(c.details).unwrap();
+        let mut canonical = json!([
+            c.seq,
+            c.at_ms,
+            c.actor_id,
+            c.actor_name,
+            c.action,
+            c.target_kind,
+            c.target_id,
+            c.request_id,
+            c.grant_id,
+            details,
+        ]);
+        if *c.origin != Origin::default() {
+            let fields = canonical.as_array_mut().unwrap();
+            fields.push(json!(c.origin.source_ip));
+            fields.push(json!(c.origin.user_agent));
+        }
+        let mut hasher = Sha256::new();
+        hasher.update(prev_hash.as_bytes());
+        hasher.update(b"\n");
+        hasher.update(canonical.to_string().as_bytes());
+        hex::encode(hasher.finalize())
+    }
+
+    /// Trails written before verification stopped parsing details still verify.
+    #[test]
+    fn the_hash_is_the_one_events_were_always_hashed_with() {
+        let details = json!({ "task": "fix \"it\" <now>\n", "n": 3, "a": [1, null] }).to_string();
+        let origins = [
+            Origin::default(),
+            Origin {
+                source_ip: Some("127.0.0.1".into()),
+                user_agent: None,
+            },
+            Origin {
+                source_ip: Some("::1".into()),
+                user_agent: Some("Mozilla/5.0 «ü»".into()),
+            },
+        ];
+        for origin in &origins {
+            for (actor_id, target_id) in [(None, None), (Some(7), Some(-3))] {
+                let covered = Covered {
+                    seq: 42,
+                    at_ms: 1_800_000_000_123,
+                    actor_id,
+                    actor_name: "anonymous:al\"ice",
+                    action: "request.filed",
+                    target_kind: "request",
+                    target_id,
+                    request_id: Some(9),
+                    grant_id: None,
+                    details: &details,
+                    origin,
+                };
+                assert_eq!(
+                    covered.hash(GENESIS_HASH, &mut Vec::new()),
+                    as_first_hashed(&covered, GENESIS_HASH)
+                );
+            }
+        }
+    }
 }

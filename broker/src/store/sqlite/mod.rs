@@ -18,6 +18,7 @@ use serde_json::json;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{FromRow, SqliteConnection, SqlitePool};
 use std::str::FromStr;
+use std::sync::Arc;
 use stint_core::api::{
     ApprovalView, ApproveBody, AuditCheckpoint, AuditEventView, AuditVerification, BreakGlassBody,
     CredentialView, DeclareBody, GrantView, IdentityBody, IdentityDetail, IdentityView,
@@ -51,6 +52,35 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Held for the length of every write transaction. SQLite admits one writer at a
+    /// time; queueing writers here (first come, first served) instead of in SQLite's busy
+    /// handler, which sleeps and retries, keeps tail latency low under concurrent writes.
+    write_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A write transaction and this process's turn to write. Derefs to the connection.
+struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    _turn: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl WriteTx {
+    async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        &mut self.tx
+    }
 }
 
 impl SqliteStore {
@@ -70,7 +100,10 @@ impl SqliteStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Db(e.into()))?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            write_lock: Arc::new(tokio::sync::Mutex::new(())),
+        })
     }
 
     /// The pool, for tests that inspect or tamper with rows behind the store's back.
@@ -78,8 +111,12 @@ impl SqliteStore {
         &self.pool
     }
 
-    async fn write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    async fn write(&self) -> StoreResult<WriteTx> {
+        let turn = self.write_lock.clone().lock_owned().await;
+        Ok(WriteTx {
+            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            _turn: turn,
+        })
     }
 }
 

@@ -1,0 +1,616 @@
+//! Measures the broker as users meet it: a `stint serve` process on loopback, a database
+//! seeded with many requests (with their grants and audit events), and a bounded load
+//! generator in this process. Run by `cargo xtask bench`, which builds the broker binary
+//! and passes its path in `STINT_BIN`. Prints Markdown tables.
+//!
+//! `load_bench [SEEDED_REQUESTS] [CALLS_PER_RUN]`, by default 100 000 and 1 000.
+
+use anyhow::{Context, anyhow, ensure};
+use bytes::Bytes;
+use chrono::{DateTime, Duration, Utc};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{Value, json};
+use sqlx::SqlitePool;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+use stint_broker::store::SqliteStore;
+use stint_broker::store::audit::{self, Actor, Event};
+
+type Http = Client<HttpConnector, Full<Bytes>>;
+
+/// The concurrencies every scenario runs at.
+const CONCURRENCY: [usize; 2] = [1, 10];
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let seeded: usize = args
+        .next()
+        .map(|n| n.parse())
+        .transpose()?
+        .unwrap_or(100_000);
+    let calls: usize = args.next().map(|n| n.parse()).transpose()?.unwrap_or(1_000);
+    let bin = std::env::var("STINT_BIN").context("STINT_BIN names the stint binary")?;
+    let dir = tempfile::tempdir()?;
+    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+
+    let started = Instant::now();
+    let approvable = calls * CONCURRENCY.len();
+    seed(&url, seeded, approvable).await?;
+    eprintln!(
+        "seeded {seeded} requests in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let mut broker = Broker::start(&bin, &url)?;
+    broker
+        .wait_until_serving(std::time::Duration::from_secs(60))
+        .await?;
+    let http: Http = Client::builder(TokioExecutor::new()).build_http();
+    let base = broker.base.clone();
+    let alice = login(&http, &base, "alice").await?;
+    let bob = login(&http, &base, "bob").await?;
+    let idle_rss = broker.rss_kib()?;
+
+    // One live grant for credentials, one token for introspection.
+    let (status, filed) = call(
+        &http,
+        &base,
+        "POST",
+        "/api/v1/requests",
+        Some(&alice),
+        Some(file_body()),
+    )
+    .await?;
+    ensure!(status == 201, "filing failed: {filed}");
+    let (status, approved) = call(
+        &http,
+        &base,
+        "POST",
+        &format!("/api/v1/requests/{}/approve", filed["id"]),
+        Some(&bob),
+        Some(json!({})),
+    )
+    .await?;
+    ensure!(status == 200, "approving failed: {approved}");
+    let grant = approved["grant"]["id"]
+        .as_i64()
+        .ok_or_else(|| anyhow!("no grant"))?;
+    let (_, credential) = call(
+        &http,
+        &base,
+        "POST",
+        &format!("/api/v1/grants/{grant}/credential"),
+        Some(&alice),
+        None,
+    )
+    .await?;
+    let token = credential["token"]
+        .as_str()
+        .ok_or_else(|| anyhow!("no token"))?
+        .to_string();
+
+    let pool = SqlitePool::connect(&url).await?;
+    let mut pending: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM requests WHERE state = 'pending' AND id <= ? ORDER BY id",
+    )
+    .bind(approvable as i64)
+    .fetch_all(&pool)
+    .await?;
+    ensure!(
+        pending.len() == approvable,
+        "{} approvable requests",
+        pending.len()
+    );
+
+    // Warm the caches, as on a broker that has been serving for a while.
+    let warm_list = Scenario::new("warm-up", "GET", Some(bob.clone()), |_| {
+        ("/api/v1/requests?state=pending&limit=50".into(), None)
+    });
+    let warm_file = Scenario::new("warm-up", "POST", Some(alice.clone()), |_| {
+        ("/api/v1/requests".into(), Some(file_body()))
+    });
+    for warm in [warm_list, warm_file] {
+        warm.run(&http, &base, 1, 200).await?;
+    }
+
+    println!("| call | concurrency | calls | p50 | p99 | requests/s |");
+    println!("|------|------------:|------:|----:|----:|-----------:|");
+    for concurrency in CONCURRENCY {
+        let list = Scenario::new(
+            "list pending (page of 50)",
+            "GET",
+            Some(bob.clone()),
+            |_| ("/api/v1/requests?state=pending&limit=50".into(), None),
+        );
+        let file = Scenario::new("file a request", "POST", Some(alice.clone()), |_| {
+            ("/api/v1/requests".into(), Some(file_body()))
+        });
+        let ids: Vec<i64> = pending.drain(..calls).collect();
+        let approve = Scenario::new("approve a request", "POST", Some(bob.clone()), move |i| {
+            (
+                format!("/api/v1/requests/{}/approve", ids[i]),
+                Some(json!({})),
+            )
+        });
+        let fetch = Scenario::new(
+            "fetch a credential",
+            "POST",
+            Some(alice.clone()),
+            move |_| (format!("/api/v1/grants/{grant}/credential"), None),
+        );
+        let token = token.clone();
+        let introspect = Scenario::new("introspect a token", "POST", None, move |_| {
+            ("/api/v1/introspect".into(), Some(json!({ "token": token })))
+        });
+        for scenario in [list, file, approve, fetch, introspect] {
+            let figures = scenario.run(&http, &base, concurrency, calls).await?;
+            println!(
+                "| {} | {concurrency} | {calls} | {:.2} ms | {:.2} ms | {:.0} |",
+                scenario.name, figures.p50_ms, figures.p99_ms, figures.per_sec
+            );
+        }
+    }
+    let loaded_rss = broker.peak_rss_kib()?;
+
+    let lag = revocation_lag(&pool, 1_000).await?;
+    broker.stop()?;
+    pool.close().await;
+
+    let recovery = recovery(&bin, &url, 10_000).await?;
+    println!();
+    println!("| measure | figure |");
+    println!("|---------|-------:|");
+    println!(
+        "| resident memory, idle after start | {} MiB |",
+        idle_rss / 1024
+    );
+    println!(
+        "| resident memory, peak under load | {} MiB |",
+        loaded_rss / 1024
+    );
+    println!(
+        "| revocation lag, 1 000 grants expiring in one second (p50 / p99 / max) | {} / {} / {} ms |",
+        lag.0, lag.1, lag.2
+    );
+    println!(
+        "| recovery: start with 10 000 overdue grants until all expired and serving | {:.2} s |",
+        recovery
+    );
+    Ok(())
+}
+
+fn file_body() -> Value {
+    json!({
+        "identity_id": 1, "resource_id": 1, "privilege": "read", "duration_secs": 600,
+        "justification": { "task": "Rotate the ledger encryption keys", "ticket": "OPS-1" },
+    })
+}
+
+/// The demo organisation, then `count` requests by alice for ci-deployer on payments-db:
+/// the first `pending` still pending, the rest approved by bob with a grant that expired,
+/// each with the events the broker would have written.
+async fn seed(url: &str, count: usize, pending: usize) -> anyhow::Result<()> {
+    let store = SqliteStore::open(url).await?;
+    let now = Utc::now();
+    stint_broker::demo::seed(&store, now).await?;
+    let ids: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT name, id FROM identities UNION ALL SELECT name, id FROM resources
+         UNION ALL SELECT username, id FROM users",
+    )
+    .fetch_all(store.pool())
+    .await?;
+    let id = |name: &str| {
+        ids.iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, id)| *id)
+            .unwrap()
+    };
+    ensure!(
+        id("ci-deployer") == 1 && id("payments-db") == 1,
+        "demo ids moved"
+    );
+    let (alice, bob) = (id("alice"), id("bob"));
+    let alice_view = user(alice, "alice");
+    let bob_view = user(bob, "bob");
+    let mut tx = store.pool().begin_with("BEGIN IMMEDIATE").await?;
+    for i in 0..count {
+        let filed = now - Duration::days(30) + Duration::seconds(i as i64);
+        let is_pending = i < pending;
+        let request_id: i64 = sqlx::query_scalar(
+            "INSERT INTO requests (identity_id, resource_id, privilege, duration_secs, task, ticket,
+                                   requester_id, state, approvals_required, max_duration_secs,
+                                   created_at, pending_expires_at, decided_at)
+             VALUES (1, 1, 'read', 600, 'Rotate the ledger encryption keys', 'OPS-1', ?, ?, 1,
+                     14400, ?, ?, ?) RETURNING id",
+        )
+        .bind(alice)
+        .bind(if is_pending { "pending" } else { "approved" })
+        .bind(filed.timestamp_millis())
+        .bind((now + Duration::days(365)).timestamp_millis())
+        .bind((!is_pending).then(|| filed.timestamp_millis()))
+        .fetch_one(&mut *tx)
+        .await?;
+        let details =
+            json!({ "identity": "ci-deployer", "resource": "payments-db", "privilege": "read" });
+        audit::append(
+            &mut tx,
+            filed,
+            Event::new(
+                Actor::User(&alice_view),
+                "request.filed",
+                "request",
+                Some(request_id),
+            )
+            .request(request_id)
+            .details(details.clone()),
+        )
+        .await?;
+        if is_pending {
+            continue;
+        }
+        sqlx::query("INSERT INTO approvals (request_id, approver_id, duration_secs, at) VALUES (?, ?, 600, ?)")
+            .bind(request_id)
+            .bind(bob)
+            .bind(filed.timestamp_millis())
+            .execute(&mut *tx)
+            .await?;
+        let grant_id = insert_grant(
+            &mut tx,
+            request_id,
+            alice,
+            "expired",
+            filed,
+            filed + Duration::seconds(600),
+        )
+        .await?;
+        for (actor, action) in [
+            (Actor::User(&bob_view), "request.approved"),
+            (Actor::User(&bob_view), "grant.activated"),
+            (Actor::Broker, "grant.expired"),
+        ] {
+            let event = Event::new(actor, action, "grant", Some(grant_id))
+                .request(request_id)
+                .grant(grant_id)
+                .details(details.clone());
+            audit::append(&mut tx, filed, event).await?;
+        }
+    }
+    tx.commit().await?;
+    store.pool().close().await;
+    Ok(())
+}
+
+fn user(id: i64, name: &str) -> stint_core::api::UserView {
+    stint_core::api::UserView {
+        id,
+        username: name.into(),
+        display_name: name.into(),
+        roles: Vec::new(),
+    }
+}
+
+async fn insert_grant(
+    conn: &mut sqlx::SqliteConnection,
+    request_id: i64,
+    holder: i64,
+    state: &str,
+    starts: DateTime<Utc>,
+    expires: DateTime<Utc>,
+) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO grants (request_id, identity_id, resource_id, privilege, holder_id, state,
+                             starts_at, expires_at, ended_at)
+         VALUES (?, 1, 1, 'read', ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(request_id)
+    .bind(holder)
+    .bind(state)
+    .bind(starts.timestamp_millis())
+    .bind(expires.timestamp_millis())
+    .bind((state != "active").then(|| expires.timestamp_millis()))
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// `count` active grants (each with its approved request), their expiries spread evenly
+/// over the second from `expires`.
+async fn insert_live_grants(
+    pool: &SqlitePool,
+    count: usize,
+    expires: DateTime<Utc>,
+) -> anyhow::Result<(i64, i64)> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut first = 0;
+    let mut last = 0;
+    let now = Utc::now();
+    for i in 0..count {
+        let request_id: i64 = sqlx::query_scalar(
+            "INSERT INTO requests (identity_id, resource_id, privilege, duration_secs, task,
+                                   requester_id, state, approvals_required, max_duration_secs,
+                                   created_at, pending_expires_at, decided_at)
+             VALUES (1, 1, 'read', 600, 'Rotate the ledger encryption keys', 1, 'approved', 1,
+                     14400, ?, ?, ?) RETURNING id",
+        )
+        .bind(now.timestamp_millis())
+        .bind(now.timestamp_millis())
+        .bind(now.timestamp_millis())
+        .fetch_one(&mut *tx)
+        .await?;
+        let grant = insert_grant(
+            &mut tx,
+            request_id,
+            1,
+            "active",
+            now - Duration::minutes(5),
+            expires + Duration::milliseconds((i * 1000 / count) as i64),
+        )
+        .await?;
+        if i == 0 {
+            first = grant;
+        }
+        last = grant;
+    }
+    tx.commit().await?;
+    Ok((first, last))
+}
+
+/// Lag from each grant's expiry to the sweeper's `grant.expired` event, in ms.
+async fn revocation_lag(pool: &SqlitePool, count: usize) -> anyhow::Result<(i64, i64, i64)> {
+    let expires = Utc::now() + Duration::seconds(2);
+    let (first, last) = insert_live_grants(pool, count, expires).await?;
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    let mut lags: Vec<i64> = sqlx::query_scalar(
+        "SELECT e.at - g.expires_at FROM audit_events e JOIN grants g ON g.id = e.grant_id
+         WHERE e.action = 'grant.expired' AND g.id BETWEEN ? AND ?",
+    )
+    .bind(first)
+    .bind(last)
+    .fetch_all(pool)
+    .await?;
+    ensure!(
+        lags.len() == count,
+        "only {} of {count} grants expired",
+        lags.len()
+    );
+    lags.sort_unstable();
+    Ok((
+        percentile(&lags, 0.5),
+        percentile(&lags, 0.99),
+        *lags.last().unwrap(),
+    ))
+}
+
+/// Seconds from starting the broker on a database with `count` overdue grants until it
+/// answers, when all of them are expired.
+async fn recovery(bin: &str, url: &str, count: usize) -> anyhow::Result<f64> {
+    let pool = SqlitePool::connect(url).await?;
+    insert_live_grants(&pool, count, Utc::now() - Duration::minutes(1)).await?;
+    let started = Instant::now();
+    let mut broker = Broker::start(bin, url)?;
+    broker
+        .wait_until_serving(std::time::Duration::from_secs(120))
+        .await?;
+    let secs = started.elapsed().as_secs_f64();
+    let left: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM grants WHERE state = 'active' AND expires_at <= ?",
+    )
+    .bind(Utc::now().timestamp_millis())
+    .fetch_one(&pool)
+    .await?;
+    ensure!(left == 0, "{left} overdue grants still active once serving");
+    broker.stop()?;
+    pool.close().await;
+    Ok(secs)
+}
+
+fn percentile<T: Copy>(sorted: &[T], q: f64) -> T {
+    sorted[((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1]
+}
+
+struct Broker {
+    child: Child,
+    base: String,
+}
+
+impl Broker {
+    fn start(bin: &str, url: &str) -> anyhow::Result<Broker> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let child = Command::new(bin)
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--database",
+                url,
+            ])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {bin}"))?;
+        Ok(Broker {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        })
+    }
+
+    async fn wait_until_serving(&mut self, patience: std::time::Duration) -> anyhow::Result<()> {
+        let http: Http = Client::builder(TokioExecutor::new()).build_http();
+        let deadline = Instant::now() + patience;
+        while Instant::now() < deadline {
+            if let Ok((200, _)) = call(&http, &self.base, "GET", "/healthz", None, None).await {
+                return Ok(());
+            }
+            ensure!(self.child.try_wait()?.is_none(), "the broker exited");
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        Err(anyhow!("the broker did not serve within {patience:?}"))
+    }
+
+    fn status_kib(&self, field: &str) -> anyhow::Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .ok_or_else(|| anyhow!("no {field} in /proc"))
+    }
+
+    fn rss_kib(&self) -> anyhow::Result<u64> {
+        self.status_kib("VmRSS:")
+    }
+
+    fn peak_rss_kib(&self) -> anyhow::Result<u64> {
+        self.status_kib("VmHWM:")
+    }
+
+    /// Stops it as an operator would (SIGTERM: in-flight calls finish, a checkpoint is taken).
+    fn stop(&mut self) -> anyhow::Result<()> {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()?;
+        self.child.wait()?;
+        Ok(())
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A session cookie.
+#[derive(Clone)]
+struct Session(String);
+
+async fn login(http: &Http, base: &str, user: &str) -> anyhow::Result<Session> {
+    let body = json!({ "username": user, "password": stint_broker::demo::PASSWORD });
+    let request = axum::http::Request::post(format!("{base}/api/v1/session"))
+        .header("content-type", "application/json")
+        .header("x-stint-csrf", "1")
+        .body(Full::new(Bytes::from(body.to_string())))?;
+    let response = http.request(request).await?;
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .ok_or_else(|| anyhow!("{user} could not sign in: {}", response.status()))?;
+    Ok(Session(cookie.to_string()))
+}
+
+async fn call(
+    http: &Http,
+    base: &str,
+    method: &str,
+    path: &str,
+    session: Option<&Session>,
+    body: Option<Value>,
+) -> anyhow::Result<(u16, Value)> {
+    let mut request = axum::http::Request::builder()
+        .method(method)
+        .uri(format!("{base}{path}"))
+        .header("x-stint-csrf", "1");
+    if let Some(Session(cookie)) = session {
+        request = request.header("cookie", cookie);
+    }
+    let body = match body {
+        Some(b) => {
+            request = request.header("content-type", "application/json");
+            Full::new(Bytes::from(b.to_string()))
+        }
+        None => Full::new(Bytes::new()),
+    };
+    let response = http.request(request.body(body)?).await?;
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await?.to_bytes();
+    Ok((
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    ))
+}
+
+/// One kind of call: the `i`th call's path and body come from `make`.
+struct Scenario {
+    name: &'static str,
+    method: &'static str,
+    session: Option<Session>,
+    make: Arc<dyn Fn(usize) -> (String, Option<Value>) + Send + Sync>,
+}
+
+struct Figures {
+    p50_ms: f64,
+    p99_ms: f64,
+    per_sec: f64,
+}
+
+impl Scenario {
+    fn new(
+        name: &'static str,
+        method: &'static str,
+        session: Option<Session>,
+        make: impl Fn(usize) -> (String, Option<Value>) + Send + Sync + 'static,
+    ) -> Scenario {
+        Scenario {
+            name,
+            method,
+            session,
+            make: Arc::new(make),
+        }
+    }
+
+    /// `calls` calls shared by `concurrency` workers; every call must succeed.
+    async fn run(
+        &self,
+        http: &Http,
+        base: &str,
+        concurrency: usize,
+        calls: usize,
+    ) -> anyhow::Result<Figures> {
+        let next = Arc::new(AtomicUsize::new(0));
+        let started = Instant::now();
+        let mut workers = Vec::new();
+        for _ in 0..concurrency {
+            let (http, base, next) = (http.clone(), base.to_string(), next.clone());
+            let (method, session, make) = (self.method, self.session.clone(), self.make.clone());
+            workers.push(tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= calls {
+                        return Ok::<_, anyhow::Error>(latencies);
+                    }
+                    let (path, body) = make(i);
+                    let at = Instant::now();
+                    let (status, answer) =
+                        call(&http, &base, method, &path, session.as_ref(), body).await?;
+                    latencies.push(at.elapsed().as_secs_f64() * 1000.0);
+                    ensure!(
+                        (200..300).contains(&status),
+                        "{method} {path}: {status} {answer}"
+                    );
+                }
+            }));
+        }
+        let mut latencies = Vec::with_capacity(calls);
+        for worker in workers {
+            latencies.extend(worker.await??);
+        }
+        let wall = started.elapsed().as_secs_f64();
+        latencies.sort_by(|a, b| a.total_cmp(b));
+        Ok(Figures {
+            p50_ms: percentile(&latencies, 0.5),
+            p99_ms: percentile(&latencies, 0.99),
+            per_sec: calls as f64 / wall,
+        })
+    }
+}
