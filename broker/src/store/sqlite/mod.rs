@@ -91,7 +91,10 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(std::time::Duration::from_secs(10));
+            .busy_timeout(std::time::Duration::from_secs(10))
+            // 16 MiB of page cache per connection (SQLite's default is 2 MiB): big write
+            // transactions (a sweep of thousands of grants) stay in memory until commit.
+            .pragma("cache_size", "-16384");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
