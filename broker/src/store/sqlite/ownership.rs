@@ -249,17 +249,7 @@ pub(super) async fn declare(
     .await?
     .rows_affected();
     let attest_until = time(ms(body.attest_until));
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO ownerships (identity_id, user_id, statement, declared_at, attest_until)
-         VALUES (?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(identity_id)
-    .bind(actor.id)
-    .bind(&statement)
-    .bind(ms(now))
-    .bind(ms(attest_until))
-    .fetch_one(&mut *conn)
-    .await?;
+    let id = insert_declaration(conn, identity_id, actor.id, &statement, attest_until, now).await?;
     audit::append(
         conn,
         now,
@@ -280,6 +270,28 @@ pub(super) async fn declare(
     .await
 }
 
+/// Inserts a current declaration; its id.
+async fn insert_declaration(
+    conn: &mut SqliteConnection,
+    identity_id: i64,
+    user_id: i64,
+    statement: &str,
+    attest_until: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> StoreResult<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO ownerships (identity_id, user_id, statement, declared_at, attest_until)
+         VALUES (?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(identity_id)
+    .bind(user_id)
+    .bind(statement)
+    .bind(ms(now))
+    .bind(ms(attest_until))
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
 pub(super) async fn seed(
     conn: &mut SqliteConnection,
     identity_id: i64,
@@ -289,17 +301,7 @@ pub(super) async fn seed(
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     let name = identity_name(conn, identity_id).await?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO ownerships (identity_id, user_id, statement, declared_at, attest_until)
-         VALUES (?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(identity_id)
-    .bind(user.id)
-    .bind(statement)
-    .bind(ms(now))
-    .bind(ms(attest_until))
-    .fetch_one(&mut *conn)
-    .await?;
+    let id = insert_declaration(conn, identity_id, user.id, statement, attest_until, now).await?;
     audit::append(
         conn,
         now,
