@@ -10,6 +10,7 @@ pub mod demo;
 pub mod export;
 pub mod http;
 pub mod password;
+pub mod scan_report;
 pub mod store;
 pub mod sweeper;
 

@@ -98,6 +98,8 @@ pub struct IdentityDetail {
     pub live_grants: Vec<GrantView>,
     /// The furthest re-attestation date a declaration made now may carry.
     pub latest_attest_until: DateTime<Utc>,
+    /// Static secrets mapped to it: access outside the JIT path (unresolved first).
+    pub standing: Vec<crate::standing::StandingView>,
 }
 
 /// One declaration of accountability, current or ended.
@@ -249,6 +251,9 @@ pub struct RequestView {
     pub auto_approved: bool,
     /// Whether the signed-in user may approve or deny it now.
     pub can_decide: bool,
+    /// Mapped standing credentials that already give this identity access to this
+    /// resource outside the JIT path: an approver should know before granting more.
+    pub standing_paths: u32,
 }
 
 /// A request with everything that happened to it.

@@ -11,6 +11,7 @@ pub mod format;
 pub mod model;
 pub mod ownership;
 pub mod rules;
+pub mod standing;
 pub mod state;
 
 pub use model::{

@@ -188,6 +188,7 @@ fn demo() -> Result {
 fn test() -> Result {
     tools::ensure_browser()?;
     tools::ensure_portal_toolchain()?;
+    let detect_secrets = tools::ensure_detect_secrets()?;
     step("formatting");
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
     // The portal is a default member, so this lints it too (its code has no wasm-only cfg).
@@ -196,10 +197,12 @@ fn test() -> Result {
     step("unit and integration tests");
     run(cargo().args(["test"]))?;
     build_portal()?;
-    step("end-to-end tests in headless Chromium");
-    // The browser tests are the workspace's only ignored tests. Selecting them this way,
-    // rather than with --package, keeps the feature set of the run above and so its build.
+    step("end-to-end tests in headless Chromium, and detect-secrets' own baseline");
+    // The ignored tests are those needing outside tools: the browser tests and the one
+    // that runs detect-secrets. Selecting them this way, rather than with --package, keeps
+    // the feature set of the run above and so its build.
     run(cargo()
         .args(["test", "--", "--ignored", "--test-threads=1"])
-        .env("STINT_PORTAL_DIR", root().join("dist")))
+        .env("STINT_PORTAL_DIR", root().join("dist"))
+        .env("STINT_DETECT_SECRETS", detect_secrets))
 }

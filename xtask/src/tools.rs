@@ -103,6 +103,26 @@ pub fn ensure_portal_toolchain() -> Result {
     Ok(())
 }
 
+/// detect-secrets, pinned, from PyPI into a virtual environment under `target/tools`:
+/// a broker test scans a tree with it and imports the baseline it writes. Returns its path.
+pub fn ensure_detect_secrets() -> Result<PathBuf> {
+    const DETECT_SECRETS: &str = "detect-secrets==1.5.0";
+    let venv = tools_dir().join("detect-secrets");
+    let exe = venv.join("bin").join("detect-secrets");
+    let have = output(&exe.to_string_lossy(), &["--version"]).unwrap_or_default();
+    if have.trim() != "1.5.0" {
+        std::fs::create_dir_all(tools_dir()).map_err(|e| e.to_string())?;
+        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+        run(Command::new(venv.join("bin").join("pip")).args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            DETECT_SECRETS,
+        ]))?;
+    }
+    Ok(exe)
+}
+
 /// Debian's Chromium and ChromeDriver, for the end-to-end tests.
 pub fn ensure_browser() -> Result {
     let have = |p: &str| std::path::Path::new(p).exists();

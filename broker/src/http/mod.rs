@@ -11,6 +11,7 @@ mod portal;
 mod query;
 mod requests;
 mod session;
+mod standing;
 
 pub use error::AppError;
 pub use extract::SESSION_COOKIE;
@@ -24,7 +25,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde_json::json;
 use std::sync::Arc;
@@ -85,6 +86,21 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .route("/audit/verify", get(audit::verify))
         .route("/audit/checkpoints", get(audit::checkpoints))
         .route("/audit/export", get(audit::export))
+        .route("/standing", get(standing::list).post(standing::record))
+        .route("/standing/coverage", get(standing::coverage))
+        .route(
+            "/standing/import",
+            // Reports are far larger than the API's other bodies.
+            post(standing::import)
+                .layer(DefaultBodyLimit::max(crate::scan_report::MAX_REPORT_BYTES)),
+        )
+        .route(
+            "/standing/rules",
+            get(standing::rules).post(standing::create_rule),
+        )
+        .route("/standing/rules/{id}", delete(standing::retire_rule))
+        .route("/standing/{id}", get(standing::one))
+        .route("/standing/{id}/triage", post(standing::triage))
         .route("/reviews", get(break_glass::list))
         .route(
             "/reviews/{id}",

@@ -16,6 +16,10 @@ use stint_core::api::{
     IntrospectView, NewRequestBody, RequestDetail, RequestView, ResourceBody, ResourceView,
     ReviewBody, ReviewDetail, ReviewView, UserAdminView, UserUpdateBody, UserView,
 };
+use stint_core::standing::{
+    CoverageView, ImportSummary, MappingRuleBody, MappingRuleView, NewStandingBody, StandingStatus,
+    StandingView, TriageBody,
+};
 use stint_core::{GrantState, RequestState, ReviewOutcome, ReviewStatus, Role, RuleError};
 
 pub use sqlite::SqliteStore;
@@ -109,6 +113,13 @@ pub struct AuditFilter {
     /// are not auditors).
     pub owner: Option<i64>,
     pub limit: u32,
+}
+
+/// Which standing credentials a list shows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StandingFilter {
+    pub status: Option<StandingStatus>,
+    pub identity_id: Option<i64>,
 }
 
 /// What one sweep changed.
@@ -370,6 +381,58 @@ pub trait Store: Send + Sync + 'static {
     async fn append_checkpoint(&self, checkpoint: &AuditCheckpoint) -> StoreResult<()>;
     /// Newest first.
     async fn checkpoints(&self, limit: u32) -> StoreResult<Vec<AuditCheckpoint>>;
+
+    // --- standing credentials (`actor` `None`: the command line, as the broker) ---
+    /// Imports a scanner's report in one transaction: findings recorded or seen again,
+    /// mapping rules applied, grants of leaked Stint credentials revoked.
+    async fn import_report(
+        &self,
+        actor: Option<&UserView>,
+        report: &crate::scan_report::Report,
+        source: &str,
+        full_scan: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ImportSummary>;
+    /// Unmapped first, then mapped, then resolved; oldest first within each.
+    async fn standing(
+        &self,
+        viewer: &UserView,
+        filter: StandingFilter,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<StandingView>>;
+    async fn standing_one(
+        &self,
+        viewer: &UserView,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<StandingView>;
+    async fn record_standing(
+        &self,
+        actor: &UserView,
+        body: &NewStandingBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64>;
+    async fn triage_standing(
+        &self,
+        actor: &UserView,
+        id: i64,
+        body: &TriageBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn mapping_rules(&self) -> StoreResult<Vec<MappingRuleView>>;
+    async fn create_mapping_rule(
+        &self,
+        actor: &UserView,
+        body: &MappingRuleBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64>;
+    async fn retire_mapping_rule(
+        &self,
+        actor: &UserView,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn coverage(&self, viewer: &UserView, now: DateTime<Utc>) -> StoreResult<CoverageView>;
 
     // --- the broker's own work ---
     /// Expires every grant and pending request whose time is up, each with its event.

@@ -12,3 +12,4 @@ mod ownership;
 mod portal;
 mod requests;
 mod sessions;
+mod standing;

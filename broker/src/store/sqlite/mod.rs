@@ -9,7 +9,7 @@
 use super::audit::{self, Actor, Event};
 use super::{
     AuditFilter, BreakGlassLimit, BreakGlassTaken, LoginCandidate, NewUser, RequestFilter,
-    ReviewFilter, SessionLimits, Store, StoreError, StoreResult, SweepReport,
+    ReviewFilter, SessionLimits, StandingFilter, Store, StoreError, StoreResult, SweepReport,
 };
 use crate::credential::{Signer, token_hash};
 use async_trait::async_trait;
@@ -27,6 +27,10 @@ use stint_core::api::{
 };
 use stint_core::rules::{
     self, Approval, ApprovalOutcome, Decidable, Justification, LiveGrant, NewRequest,
+};
+use stint_core::standing::{
+    CoverageView, ImportSummary, MappingRuleBody, MappingRuleView, NewStandingBody, StandingView,
+    TriageBody,
 };
 use stint_core::state::{GrantEvent, RequestEvent};
 use stint_core::{
@@ -241,7 +245,10 @@ macro_rules! request_select {
            res.name AS resource_name, r.privilege, r.duration_secs, r.task, r.ticket,
            r.requester_id, u.username AS requester_name, r.created_at, r.pending_expires_at,
            r.approvals_required, r.approvers, r.decided_at, r.decision_comment, r.kind,
-           g.id AS grant_id
+           g.id AS grant_id,
+           (SELECT COUNT(*) FROM standing_credentials s
+            WHERE s.identity_id = r.identity_id AND s.resource_id = r.resource_id
+              AND s.status = 'mapped') AS standing_paths
     FROM requests r
     JOIN identities i ON i.id = r.identity_id
     JOIN resources res ON res.id = r.resource_id
@@ -282,6 +289,7 @@ struct RequestRow {
     decision_comment: Option<String>,
     kind: String,
     grant_id: Option<i64>,
+    standing_paths: i64,
 }
 
 #[derive(FromRow)]
@@ -527,6 +535,7 @@ impl RequestRow {
             break_glass: self.kind == BREAK_GLASS,
             auto_approved: self.kind == AUTO_APPROVED,
             can_decide,
+            standing_paths: self.standing_paths as u32,
         })
     }
 
@@ -1181,6 +1190,13 @@ impl Store for SqliteStore {
         .bind(grant.expires_at)
         .execute(&mut *tx)
         .await?;
+        for fingerprint in issued_fingerprints(&issued.token) {
+            sqlx::query("INSERT INTO credential_fingerprints (fingerprint, jti) VALUES (?, ?)")
+                .bind(fingerprint)
+                .bind(&issued.jti)
+                .execute(&mut *tx)
+                .await?;
+        }
         let mut details = grant_details(&grant);
         details["jti"] = json!(issued.jti);
         audit::append(
@@ -1690,6 +1706,111 @@ impl Store for SqliteStore {
         tx.commit().await?;
         Ok(())
     }
+
+    async fn import_report(
+        &self,
+        actor: Option<&UserView>,
+        report: &crate::scan_report::Report,
+        source: &str,
+        full_scan: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ImportSummary> {
+        let mut tx = self.write().await?;
+        let summary = standing::import(&mut tx, actor, report, source, full_scan, now).await?;
+        tx.commit().await?;
+        Ok(summary)
+    }
+
+    async fn standing(
+        &self,
+        viewer: &UserView,
+        filter: StandingFilter,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<StandingView>> {
+        let mut conn = self.pool.acquire().await?;
+        standing::list(&mut conn, viewer, &filter, now).await
+    }
+
+    async fn standing_one(
+        &self,
+        viewer: &UserView,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<StandingView> {
+        let mut conn = self.pool.acquire().await?;
+        standing::one(&mut conn, viewer, id, now).await
+    }
+
+    async fn record_standing(
+        &self,
+        actor: &UserView,
+        body: &NewStandingBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        let mut tx = self.write().await?;
+        let id = standing::record(&mut tx, actor, body, now).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn triage_standing(
+        &self,
+        actor: &UserView,
+        id: i64,
+        body: &TriageBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        standing::triage(&mut tx, actor, id, body, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn mapping_rules(&self) -> StoreResult<Vec<MappingRuleView>> {
+        let mut conn = self.pool.acquire().await?;
+        standing::rules(&mut conn).await
+    }
+
+    async fn create_mapping_rule(
+        &self,
+        actor: &UserView,
+        body: &MappingRuleBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        let mut tx = self.write().await?;
+        let id = standing::create_rule(&mut tx, actor, body, now).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn retire_mapping_rule(
+        &self,
+        actor: &UserView,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        standing::retire_rule(&mut tx, actor, id, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn coverage(&self, viewer: &UserView, now: DateTime<Utc>) -> StoreResult<CoverageView> {
+        let mut conn = self.pool.acquire().await?;
+        standing::coverage(&mut conn, viewer, now).await
+    }
+}
+
+/// The fingerprints under which secrets scanners would report `token`: its SHA-256 (what
+/// gitleaks' and trufflehog's raw values hash to), its SHA-1, and the SHA-1 of its signed
+/// part with the final dot, which is all detect-secrets' JWT detector captures.
+fn issued_fingerprints(token: &str) -> Vec<String> {
+    use crate::scan_report::{sha1_fingerprint, sha256_fingerprint};
+    let mut out = vec![sha256_fingerprint(token), sha1_fingerprint(token)];
+    if let Some((signed, _signature)) = token.rsplit_once('.') {
+        out.push(sha1_fingerprint(&format!("{signed}.")));
+    }
+    out
 }
 
 /// `text` for use inside a LIKE pattern with `ESCAPE '\'`: its wildcards match literally.
@@ -1882,3 +2003,4 @@ async fn set_grant_state(
 mod admin;
 mod break_glass;
 mod ownership;
+mod standing;

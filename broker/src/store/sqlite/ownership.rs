@@ -199,10 +199,21 @@ pub(super) async fn detail(
     for grant in grants {
         live_grants.push(grant.view(conn, viewer, now).await?);
     }
+    let standing = super::standing::list(
+        conn,
+        viewer,
+        &crate::store::StandingFilter {
+            identity_id: Some(id),
+            status: None,
+        },
+        now,
+    )
+    .await?;
     Ok(IdentityDetail {
         identity,
         declarations,
         live_grants,
+        standing,
         latest_attest_until: ownership::latest_attestation(now, max_attestation_days),
     })
 }

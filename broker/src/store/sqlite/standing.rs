@@ -1,0 +1,823 @@
+//! Standing credentials on SQLite: imports, records made by hand, triage, mapping rules
+//! and coverage. Each write runs inside the caller's `BEGIN IMMEDIATE` transaction with
+//! its audit events.
+
+use super::audit::{self, Actor, Event};
+use super::{
+    BREAK_GLASS, GrantRow, is_current_owner, load_grant, load_target, ms, set_grant_state, time,
+};
+use crate::scan_report::{Finding, Report};
+use crate::store::{StandingFilter, StoreError, StoreResult};
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use serde_json::json;
+use sqlx::{FromRow, SqliteConnection};
+use stint_core::api::{NamedRef, UserView};
+use stint_core::rules::{self, LiveGrant};
+use stint_core::standing::{
+    self, CoveragePoint, CoverageView, ImportSummary, MappingRuleBody, MappingRuleView,
+    NewStandingBody, ResourceCoverage, SecretSource, StandingStatus, StandingView, TriageActor,
+    TriageBody,
+};
+use stint_core::{GrantState, Role, RuleError};
+
+/// How many days the coverage chart looks back.
+const HISTORY_DAYS: i64 = 30;
+
+macro_rules! standing_select {
+    () => {
+        "SELECT s.id, s.tool, s.source, s.location, s.secret_type, s.fingerprint, s.description,
+                s.first_seen, s.last_seen, s.not_seen_since, s.status, s.identity_id,
+                i.name AS identity_name, s.resource_id, res.name AS resource_name, s.privilege,
+                s.owner_id, ow.username AS owner_name, s.mapped_by_rule, s.resolution_reason,
+                s.resolved_by, rb.username AS resolved_by_name, s.resolved_at, s.grant_id
+         FROM standing_credentials s
+         LEFT JOIN identities i ON i.id = s.identity_id
+         LEFT JOIN resources res ON res.id = s.resource_id
+         LEFT JOIN users ow ON ow.id = s.owner_id
+         LEFT JOIN users rb ON rb.id = s.resolved_by"
+    };
+}
+
+#[derive(FromRow)]
+struct StandingRow {
+    id: i64,
+    tool: String,
+    source: String,
+    location: String,
+    secret_type: String,
+    fingerprint: Option<String>,
+    description: String,
+    first_seen: i64,
+    last_seen: i64,
+    not_seen_since: Option<i64>,
+    status: String,
+    identity_id: Option<i64>,
+    identity_name: Option<String>,
+    resource_id: Option<i64>,
+    resource_name: Option<String>,
+    privilege: Option<String>,
+    owner_id: Option<i64>,
+    owner_name: Option<String>,
+    mapped_by_rule: Option<i64>,
+    resolution_reason: Option<String>,
+    resolved_by: Option<i64>,
+    resolved_by_name: Option<String>,
+    resolved_at: Option<i64>,
+    grant_id: Option<i64>,
+}
+
+fn named(id: Option<i64>, name: Option<String>) -> Option<NamedRef> {
+    Some(NamedRef::new(id?, name?))
+}
+
+impl StandingRow {
+    fn status(&self) -> StoreResult<StandingStatus> {
+        StandingStatus::parse(&self.status)
+            .ok_or_else(|| StoreError::Corrupt(format!("standing status `{}`", self.status)))
+    }
+
+    async fn view(
+        self,
+        conn: &mut SqliteConnection,
+        viewer: &UserView,
+        now: DateTime<Utc>,
+    ) -> StoreResult<StandingView> {
+        let status = self.status()?;
+        let owns = match self.identity_id {
+            Some(identity) => is_current_owner(conn, identity, viewer.id, now).await?,
+            None => false,
+        };
+        Ok(StandingView {
+            id: self.id,
+            tool: SecretSource::parse(&self.tool)
+                .ok_or_else(|| StoreError::Corrupt(format!("standing tool `{}`", self.tool)))?,
+            source: self.source,
+            location: self.location,
+            secret_type: self.secret_type,
+            fingerprint: self.fingerprint,
+            description: self.description,
+            first_seen: time(self.first_seen),
+            last_seen: time(self.last_seen),
+            not_seen_since: self.not_seen_since.map(time),
+            status,
+            identity: named(self.identity_id, self.identity_name),
+            resource: named(self.resource_id, self.resource_name),
+            privilege: self.privilege,
+            owner: named(self.owner_id, self.owner_name),
+            mapped_by_rule: self.mapped_by_rule,
+            resolution_reason: self.resolution_reason,
+            resolved_by: named(self.resolved_by, self.resolved_by_name),
+            resolved_at: self.resolved_at.map(time),
+            grant_id: self.grant_id,
+            can_triage: standing::may_triage(status, viewer.has(Role::Admin), owns),
+        })
+    }
+}
+
+/// Admins and auditors see every finding; everyone else the unmapped ones (which an owner
+/// may claim) and those about identities they own now.
+fn sees_everything(viewer: &UserView) -> bool {
+    viewer.has(Role::Admin) || viewer.has(Role::Auditor)
+}
+
+pub(super) async fn list(
+    conn: &mut SqliteConnection,
+    viewer: &UserView,
+    filter: &StandingFilter,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<StandingView>> {
+    let rows: Vec<StandingRow> = sqlx::query_as(concat!(
+        standing_select!(),
+        " WHERE (?1 IS NULL OR s.status = ?1)
+            AND (?2 IS NULL OR s.identity_id = ?2)
+            AND (?3 OR s.status = 'unmapped' OR EXISTS (
+                 SELECT 1 FROM ownerships o WHERE o.identity_id = s.identity_id
+                 AND o.user_id = ?4 AND o.ended_at IS NULL AND o.attest_until > ?5))
+          ORDER BY CASE s.status WHEN 'unmapped' THEN 0 WHEN 'mapped' THEN 1 ELSE 2 END,
+                   s.first_seen, s.id"
+    ))
+    .bind(filter.status.map(StandingStatus::as_str))
+    .bind(filter.identity_id)
+    .bind(sees_everything(viewer))
+    .bind(viewer.id)
+    .bind(ms(now))
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        out.push(row.view(conn, viewer, now).await?);
+    }
+    Ok(out)
+}
+
+async fn load(conn: &mut SqliteConnection, id: i64) -> StoreResult<StandingRow> {
+    sqlx::query_as(concat!(standing_select!(), " WHERE s.id = ?"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("standing credential {id}")))
+}
+
+pub(super) async fn one(
+    conn: &mut SqliteConnection,
+    viewer: &UserView,
+    id: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<StandingView> {
+    let row = load(conn, id).await?;
+    let visible = sees_everything(viewer)
+        || row.status == StandingStatus::Unmapped.as_str()
+        || match row.identity_id {
+            Some(identity) => is_current_owner(conn, identity, viewer.id, now).await?,
+            None => false,
+        };
+    if !visible {
+        return Err(StoreError::NotFound(format!("standing credential {id}")));
+    }
+    row.view(conn, viewer, now).await
+}
+
+/// A privilege named for a resource must be one of its privileges.
+fn check_privilege(
+    privilege: Option<&str>,
+    privileges: &[String],
+    resource: &str,
+) -> StoreResult<()> {
+    match privilege {
+        Some(p) if !privileges.iter().any(|x| x == p) => Err(RuleError::invalid(
+            "privilege",
+            format!(
+                "{resource} has no privilege `{p}` (it has {})",
+                privileges.join(", ")
+            ),
+        )
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+/// Records a standing credential by hand: an admin's, or an owner's for their identity.
+pub(super) async fn record(
+    conn: &mut SqliteConnection,
+    actor: &UserView,
+    body: &NewStandingBody,
+    now: DateTime<Utc>,
+) -> StoreResult<i64> {
+    let body = standing::check_new_standing(body)?;
+    let (identity, resource) = load_target(conn, body.identity_id, body.resource_id).await?;
+    if !actor.has(Role::Admin) && !is_current_owner(conn, body.identity_id, actor.id, now).await? {
+        return Err(RuleError::Forbidden(format!(
+            "only admins and the owners of {identity} record its standing credentials"
+        ))
+        .into());
+    }
+    check_privilege(
+        body.privilege.as_deref(),
+        &resource.privileges,
+        &resource.name,
+    )?;
+    if let Some(owner) = body.owner_id {
+        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE id = ?)")
+            .bind(owner)
+            .fetch_one(&mut *conn)
+            .await?;
+        if !exists {
+            return Err(RuleError::invalid("owner_id", format!("no user has id {owner}")).into());
+        }
+    }
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO standing_credentials
+            (tool, source, location, secret_type, description, first_seen, last_seen, status,
+             identity_id, resource_id, privilege, mapped_at, owner_id, created_by)
+         VALUES ('manual', 'manual', ?, ?, ?, ?, ?, 'mapped', ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(&body.location)
+    .bind(&body.secret_type)
+    .bind(&body.description)
+    .bind(ms(now))
+    .bind(ms(now))
+    .bind(body.identity_id)
+    .bind(body.resource_id)
+    .bind(&body.privilege)
+    .bind(ms(now))
+    .bind(body.owner_id)
+    .bind(actor.id)
+    .fetch_one(&mut *conn)
+    .await?;
+    audit::append(
+        conn,
+        now,
+        Event::new(
+            Actor::User(actor),
+            "standing.recorded",
+            "standing_credential",
+            Some(id),
+        )
+        .details(json!({
+            "location": body.location,
+            "secret_type": body.secret_type,
+            "identity": identity,
+            "resource": resource.name,
+            "privilege": body.privilege,
+        })),
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Maps a finding, or resolves it as a false positive or rotated.
+pub(super) async fn triage(
+    conn: &mut SqliteConnection,
+    actor: &UserView,
+    id: i64,
+    body: &TriageBody,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let row = load(conn, id).await?;
+    let owns_current_identity = match row.identity_id {
+        Some(identity) => is_current_owner(conn, identity, actor.id, now).await?,
+        None => false,
+    };
+    let owns_target_identity = match body {
+        TriageBody::Map { identity_id, .. } => {
+            is_current_owner(conn, *identity_id, actor.id, now).await?
+        }
+        _ => false,
+    };
+    let (next, reason) = standing::decide_triage(
+        row.status()?,
+        body,
+        TriageActor {
+            admin: actor.has(Role::Admin),
+            owns_current_identity,
+            owns_target_identity,
+        },
+    )?;
+    let mut details = json!({
+        "tool": row.tool,
+        "source": row.source,
+        "location": row.location,
+    });
+    let action = match body {
+        TriageBody::Map {
+            identity_id,
+            resource_id,
+            privilege,
+        } => {
+            let (identity, resource) = load_target(conn, *identity_id, *resource_id).await?;
+            let privilege = privilege
+                .as_deref()
+                .map(str::trim)
+                .filter(|p| !p.is_empty());
+            check_privilege(privilege, &resource.privileges, &resource.name)?;
+            sqlx::query(
+                "UPDATE standing_credentials SET status = ?, identity_id = ?, resource_id = ?,
+                        privilege = ?, mapped_at = ?, mapped_by_rule = NULL
+                 WHERE id = ? AND status = ?",
+            )
+            .bind(next.as_str())
+            .bind(identity_id)
+            .bind(resource_id)
+            .bind(privilege)
+            .bind(ms(now))
+            .bind(id)
+            .bind(&row.status)
+            .execute(&mut *conn)
+            .await?;
+            details["identity"] = json!(identity);
+            details["resource"] = json!(resource.name);
+            details["privilege"] = json!(privilege);
+            "standing.mapped"
+        }
+        TriageBody::FalsePositive { .. } | TriageBody::Rotated { .. } => {
+            sqlx::query(
+                "UPDATE standing_credentials SET status = ?, resolution_reason = ?,
+                        resolved_by = ?, resolved_at = ?
+                 WHERE id = ? AND status = ?",
+            )
+            .bind(next.as_str())
+            .bind(&reason)
+            .bind(actor.id)
+            .bind(ms(now))
+            .bind(id)
+            .bind(&row.status)
+            .execute(&mut *conn)
+            .await?;
+            details["reason"] = json!(reason);
+            if next == StandingStatus::Rotated {
+                "standing.rotated"
+            } else {
+                "standing.false_positive"
+            }
+        }
+    };
+    audit::append(
+        conn,
+        now,
+        Event::new(Actor::User(actor), action, "standing_credential", Some(id)).details(details),
+    )
+    .await
+}
+
+#[derive(FromRow)]
+struct RuleRow {
+    id: i64,
+    tool: Option<String>,
+    secret_type: Option<String>,
+    path_pattern: String,
+    identity_id: i64,
+    identity_name: String,
+    resource_id: i64,
+    resource_name: String,
+    privilege: Option<String>,
+    created_by: i64,
+    created_by_name: String,
+    created_at: i64,
+}
+
+impl RuleRow {
+    fn view(self) -> MappingRuleView {
+        MappingRuleView {
+            id: self.id,
+            tool: self.tool.as_deref().and_then(SecretSource::parse),
+            secret_type: self.secret_type,
+            path_pattern: self.path_pattern,
+            identity: NamedRef::new(self.identity_id, self.identity_name),
+            resource: NamedRef::new(self.resource_id, self.resource_name),
+            privilege: self.privilege,
+            created_by: NamedRef::new(self.created_by, self.created_by_name),
+            created_at: time(self.created_at),
+        }
+    }
+
+    /// Whether this rule maps `finding`, reported by `tool`.
+    fn matches(&self, tool: SecretSource, finding: &Finding) -> bool {
+        let tool_matches = self.tool.as_deref().is_none_or(|t| t == tool.as_str());
+        let type_matches = self.secret_type.as_deref().is_none_or(|wanted| {
+            finding
+                .secret_type
+                .split(", ")
+                .any(|t| t.eq_ignore_ascii_case(wanted))
+        });
+        let options = glob::MatchOptions {
+            case_sensitive: true,
+            require_literal_separator: false,
+            require_literal_leading_dot: false,
+        };
+        let path_matches = glob::Pattern::new(&self.path_pattern)
+            .is_ok_and(|p| p.matches_with(&finding.path, options));
+        tool_matches && type_matches && path_matches
+    }
+}
+
+/// The rules in force, oldest first: the first that matches a finding maps it.
+pub(super) async fn rules(conn: &mut SqliteConnection) -> StoreResult<Vec<MappingRuleView>> {
+    Ok(active_rules(conn)
+        .await?
+        .into_iter()
+        .map(RuleRow::view)
+        .collect())
+}
+
+async fn active_rules(conn: &mut SqliteConnection) -> StoreResult<Vec<RuleRow>> {
+    Ok(sqlx::query_as(
+        "SELECT r.id, r.tool, r.secret_type, r.path_pattern, r.identity_id,
+                i.name AS identity_name, r.resource_id, res.name AS resource_name, r.privilege,
+                r.created_by, u.username AS created_by_name, r.created_at
+         FROM standing_rules r
+         JOIN identities i ON i.id = r.identity_id
+         JOIN resources res ON res.id = r.resource_id
+         JOIN users u ON u.id = r.created_by
+         WHERE r.deleted_at IS NULL ORDER BY r.id",
+    )
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+pub(super) async fn create_rule(
+    conn: &mut SqliteConnection,
+    actor: &UserView,
+    body: &MappingRuleBody,
+    now: DateTime<Utc>,
+) -> StoreResult<i64> {
+    let body = standing::check_mapping_rule(body)?;
+    if let Err(e) = glob::Pattern::new(&body.path_pattern) {
+        return Err(RuleError::invalid("path_pattern", format!("not a glob pattern: {e}")).into());
+    }
+    if body.tool == Some(SecretSource::Manual) {
+        return Err(RuleError::invalid("tool", "rules map imported findings only").into());
+    }
+    let (identity, resource) = load_target(conn, body.identity_id, body.resource_id).await?;
+    check_privilege(
+        body.privilege.as_deref(),
+        &resource.privileges,
+        &resource.name,
+    )?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO standing_rules (tool, secret_type, path_pattern, identity_id, resource_id,
+                                     privilege, created_by, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(body.tool.map(SecretSource::as_str))
+    .bind(&body.secret_type)
+    .bind(&body.path_pattern)
+    .bind(body.identity_id)
+    .bind(body.resource_id)
+    .bind(&body.privilege)
+    .bind(actor.id)
+    .bind(ms(now))
+    .fetch_one(&mut *conn)
+    .await?;
+    audit::append(
+        conn,
+        now,
+        Event::new(
+            Actor::User(actor),
+            "standing_rule.created",
+            "standing_rule",
+            Some(id),
+        )
+        .details(json!({
+            "tool": body.tool.map(SecretSource::as_str),
+            "secret_type": body.secret_type,
+            "path_pattern": body.path_pattern,
+            "identity": identity,
+            "resource": resource.name,
+            "privilege": body.privilege,
+        })),
+    )
+    .await?;
+    Ok(id)
+}
+
+pub(super) async fn retire_rule(
+    conn: &mut SqliteConnection,
+    actor: &UserView,
+    id: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let changed =
+        sqlx::query("UPDATE standing_rules SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL")
+            .bind(ms(now))
+            .bind(id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    if changed != 1 {
+        return Err(StoreError::NotFound(format!("mapping rule {id}")));
+    }
+    audit::append(
+        conn,
+        now,
+        Event::new(
+            Actor::User(actor),
+            "standing_rule.retired",
+            "standing_rule",
+            Some(id),
+        ),
+    )
+    .await
+}
+
+/// An earlier record of the same secret at the same place from the same tool and source.
+async fn existing(
+    conn: &mut SqliteConnection,
+    tool: SecretSource,
+    source: &str,
+    finding: &Finding,
+) -> StoreResult<Option<(i64, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT id, status FROM standing_credentials
+         WHERE tool = ? AND source = ? AND location = ? AND fingerprint = ?",
+    )
+    .bind(tool.as_str())
+    .bind(source)
+    .bind(&finding.location)
+    .bind(&finding.fingerprint)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// The grant whose issued credential has this fingerprint, if Stint issued it.
+async fn issued_grant(
+    conn: &mut SqliteConnection,
+    fingerprint: &str,
+) -> StoreResult<Option<GrantRow>> {
+    let grant_id: Option<i64> = sqlx::query_scalar(
+        "SELECT c.grant_id FROM credential_fingerprints f JOIN credentials c ON c.jti = f.jti
+         WHERE f.fingerprint = ?",
+    )
+    .bind(fingerprint)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match grant_id {
+        Some(id) => Ok(Some(load_grant(conn, id).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Ends a grant whose credential a scanner found, as the broker's own decision.
+async fn revoke_leaked(
+    conn: &mut SqliteConnection,
+    grant: &GrantRow,
+    reason: &str,
+    details: serde_json::Value,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let live = LiveGrant {
+        state: grant.state()?,
+        secs_left: (grant.expires_at - ms(now)) / 1000,
+        break_glass: grant.kind == BREAK_GLASS,
+    };
+    // The broker acts with an admin's authority here: a leaked credential must die.
+    let Ok((next, reason)) = rules::decide_revoke(&live, false, &[Role::Admin], reason) else {
+        return Ok(false);
+    };
+    if next != GrantState::Revoked || grant.expires_at <= ms(now) {
+        return Ok(false);
+    }
+    set_grant_state(conn, grant, next, now).await?;
+    sqlx::query("UPDATE grants SET revoke_reason = ?, revoked_by = NULL WHERE id = ?")
+        .bind(&reason)
+        .bind(grant.id)
+        .execute(&mut *conn)
+        .await?;
+    let mut details = details;
+    details["reason"] = json!(reason);
+    details["identity"] = json!(grant.identity_name);
+    details["resource"] = json!(grant.resource_name);
+    audit::append(
+        conn,
+        now,
+        Event::new(Actor::Broker, "grant.revoked", "grant", Some(grant.id))
+            .request(grant.request_id)
+            .grant(grant.id)
+            .details(details),
+    )
+    .await?;
+    Ok(true)
+}
+
+/// Imports a report's findings from `source`. A full scan marks the earlier findings of
+/// the same tool and source that it no longer reports as not seen since now.
+pub(super) async fn import(
+    conn: &mut SqliteConnection,
+    actor: Option<&UserView>,
+    report: &Report,
+    source: &str,
+    full_scan: bool,
+    now: DateTime<Utc>,
+) -> StoreResult<ImportSummary> {
+    let source = source.trim();
+    if source.is_empty() || source.chars().count() > 200 {
+        return Err(RuleError::invalid(
+            "source",
+            "name what was scanned (a repository, a CI system) in 1 to 200 characters",
+        )
+        .into());
+    }
+    let tool = report.tool;
+    let rules = active_rules(conn).await?;
+    let mut summary = ImportSummary {
+        tool: Some(tool),
+        source: source.to_string(),
+        findings: report.findings.len() as u32,
+        ..ImportSummary::default()
+    };
+    let mut new_ids = Vec::new();
+    for finding in &report.findings {
+        let leaked = issued_grant(conn, &finding.fingerprint).await?;
+        if let Some((id, _)) = existing(conn, tool, source, finding).await? {
+            sqlx::query(
+                "UPDATE standing_credentials
+                 SET last_seen = ?, not_seen_since = NULL, secret_type = ? WHERE id = ?",
+            )
+            .bind(ms(now))
+            .bind(&finding.secret_type)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+            summary.seen_again += 1;
+        } else {
+            let rule = match leaked {
+                Some(_) => None,
+                None => rules.iter().find(|r| r.matches(tool, finding)),
+            };
+            let (status, identity, resource, privilege) = match (&leaked, rule) {
+                (Some(grant), _) => (
+                    StandingStatus::LeakedStintCredential,
+                    Some(grant.identity_id),
+                    Some(grant.resource_id),
+                    Some(grant.privilege.clone()),
+                ),
+                (None, Some(rule)) => (
+                    StandingStatus::Mapped,
+                    Some(rule.identity_id),
+                    Some(rule.resource_id),
+                    rule.privilege.clone(),
+                ),
+                (None, None) => (StandingStatus::Unmapped, None, None, None),
+            };
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO standing_credentials
+                    (tool, source, location, path, secret_type, fingerprint, first_seen,
+                     last_seen, status, identity_id, resource_id, privilege, mapped_at,
+                     mapped_by_rule, grant_id, resolved_at, resolution_reason, created_by)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            )
+            .bind(tool.as_str())
+            .bind(source)
+            .bind(&finding.location)
+            .bind(&finding.path)
+            .bind(&finding.secret_type)
+            .bind(&finding.fingerprint)
+            .bind(ms(now))
+            .bind(ms(now))
+            .bind(status.as_str())
+            .bind(identity)
+            .bind(resource)
+            .bind(&privilege)
+            .bind(rule.map(|_| ms(now)))
+            .bind(rule.map(|r| r.id))
+            .bind(leaked.as_ref().map(|g| g.id))
+            .bind(leaked.as_ref().map(|_| ms(now)))
+            .bind(
+                leaked
+                    .as_ref()
+                    .map(|_| "a credential Stint issued; its grant was revoked"),
+            )
+            .bind(actor.map(|a| a.id))
+            .fetch_one(&mut *conn)
+            .await?;
+            summary.new += 1;
+            summary.mapped_by_rule += u32::from(rule.is_some());
+            new_ids.push(id);
+        }
+        if let Some(grant) = leaked {
+            let reason = format!(
+                "its credential was found by {} in {source} at {}",
+                tool.as_str(),
+                finding.location
+            );
+            let details = json!({
+                "tool": tool.as_str(),
+                "source": source,
+                "location": finding.location,
+                "fingerprint": finding.fingerprint,
+            });
+            if revoke_leaked(conn, &grant, &reason, details, now).await? {
+                summary.revoked_grants.push(grant.id);
+            }
+        }
+    }
+    if full_scan {
+        summary.not_seen = sqlx::query(
+            "UPDATE standing_credentials SET not_seen_since = ?
+             WHERE tool = ? AND source = ? AND last_seen < ? AND not_seen_since IS NULL",
+        )
+        .bind(ms(now))
+        .bind(tool.as_str())
+        .bind(source)
+        .bind(ms(now))
+        .execute(&mut *conn)
+        .await?
+        .rows_affected() as u32;
+    }
+    let actor = actor.map_or(Actor::Broker, Actor::User);
+    audit::append(
+        conn,
+        now,
+        Event::new(actor, "standing.imported", "standing_import", None).details(json!({
+            "tool": tool.as_str(),
+            "source": source,
+            "full_scan": full_scan,
+            "findings": summary.findings,
+            "new": summary.new,
+            "new_ids": new_ids,
+            "seen_again": summary.seen_again,
+            "not_seen": summary.not_seen,
+            "mapped_by_rule": summary.mapped_by_rule,
+            "revoked_grants": summary.revoked_grants,
+        })),
+    )
+    .await?;
+    Ok(summary)
+}
+
+/// Per resource, the mapped standing credentials reaching it; the share over time.
+pub(super) async fn coverage(
+    conn: &mut SqliteConnection,
+    viewer: &UserView,
+    now: DateTime<Utc>,
+) -> StoreResult<CoverageView> {
+    let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+        "SELECT res.id, res.name,
+                (SELECT COUNT(*) FROM standing_credentials s
+                 WHERE s.resource_id = res.id AND s.status = 'mapped')
+         FROM resources res ORDER BY res.name",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let resources = rows
+        .into_iter()
+        .map(|(id, name, n)| ResourceCoverage {
+            resource: NamedRef::new(id, name),
+            standing_paths: n as u32,
+        })
+        .collect();
+    let unmapped: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM standing_credentials WHERE status = 'unmapped'")
+            .fetch_one(&mut *conn)
+            .await?;
+    let oldest: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM standing_credentials WHERE status IN ('unmapped', 'mapped')
+         ORDER BY first_seen, id LIMIT 1",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let oldest_unresolved = match oldest {
+        Some(id) => Some(load(conn, id).await?.view(conn, viewer, now).await?),
+        None => None,
+    };
+    Ok(CoverageView {
+        resources,
+        unmapped: unmapped as u32,
+        oldest_unresolved,
+        history: history(conn, now).await?,
+    })
+}
+
+/// Coverage at the end of each of the last `HISTORY_DAYS` days (UTC), the last point now:
+/// a resource had a standing path at `t` if a credential reaching it was mapped by `t` and
+/// not resolved by then.
+async fn history(
+    conn: &mut SqliteConnection,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<CoveragePoint>> {
+    let midnight = now
+        .duration_trunc(Duration::days(1))
+        .map_err(|e| StoreError::Corrupt(format!("clock: {e}")))?;
+    let mut points = Vec::with_capacity(HISTORY_DAYS as usize);
+    for days_back in (0..HISTORY_DAYS).rev() {
+        let at = if days_back == 0 {
+            now
+        } else {
+            midnight - Duration::days(days_back - 1)
+        };
+        let (resources, exposed): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM resources WHERE created_at <= ?1),
+                    (SELECT COUNT(DISTINCT s.resource_id) FROM standing_credentials s
+                     JOIN resources res ON res.id = s.resource_id AND res.created_at <= ?1
+                     WHERE s.mapped_at <= ?1 AND (s.resolved_at IS NULL OR s.resolved_at > ?1))",
+        )
+        .bind(ms(at))
+        .fetch_one(&mut *conn)
+        .await?;
+        points.push(CoveragePoint {
+            at,
+            jit_only: (resources - exposed) as u32,
+            resources: resources as u32,
+        });
+    }
+    Ok(points)
+}
