@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::cell::RefCell;
 use stint_core::api::*;
+use stint_core::standing::*;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ApiError {
@@ -121,8 +122,9 @@ pub async fn login(username: String, password: String) -> ApiResult<SessionView>
     post("/api/v1/session", &LoginBody { username, password }).await
 }
 
-pub async fn logout() -> ApiResult<()> {
-    let response = mutation(Request::delete("/api/v1/session"))
+/// A DELETE whose success has no body.
+async fn delete(path: &str) -> ApiResult<()> {
+    let response = mutation(Request::delete(path))
         .send()
         .await
         .map_err(network)?;
@@ -131,6 +133,10 @@ pub async fn logout() -> ApiResult<()> {
     } else {
         read::<()>(response).await
     }
+}
+
+pub async fn logout() -> ApiResult<()> {
+    delete("/api/v1/session").await
 }
 
 pub async fn identities() -> ApiResult<Vec<IdentityView>> {
@@ -254,4 +260,42 @@ pub async fn save_resource(id: Option<i64>, body: ResourceBody) -> ApiResult<Res
         Some(id) => put(&format!("/api/v1/resources/{id}"), &body).await,
         None => post("/api/v1/resources", &body).await,
     }
+}
+
+/// `query` is the URL query without `?`, e.g. `status=unmapped`.
+pub async fn standing(query: &str) -> ApiResult<Vec<StandingView>> {
+    get(&format!("/api/v1/standing?{query}")).await
+}
+
+pub async fn record_standing(body: NewStandingBody) -> ApiResult<StandingView> {
+    post("/api/v1/standing", &body).await
+}
+
+pub async fn triage_standing(id: i64, body: TriageBody) -> ApiResult<StandingView> {
+    post(&format!("/api/v1/standing/{id}/triage"), &body).await
+}
+
+pub async fn coverage() -> ApiResult<CoverageView> {
+    get("/api/v1/standing/coverage").await
+}
+
+/// Sends a scanner's report as it is; `query` names its source (and format, if chosen).
+pub async fn import_report(query: &str, report: String) -> ApiResult<ImportSummary> {
+    let request = mutation(Request::post(&format!("/api/v1/standing/import?{query}")))
+        .header("content-type", "application/json")
+        .body(report)
+        .map_err(network)?;
+    read(request.send().await.map_err(network)?).await
+}
+
+pub async fn mapping_rules() -> ApiResult<Vec<MappingRuleView>> {
+    get("/api/v1/standing/rules").await
+}
+
+pub async fn create_mapping_rule(body: MappingRuleBody) -> ApiResult<MappingRuleView> {
+    post("/api/v1/standing/rules", &body).await
+}
+
+pub async fn retire_mapping_rule(id: i64) -> ApiResult<()> {
+    delete(&format!("/api/v1/standing/rules/{id}")).await
 }

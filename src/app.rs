@@ -7,7 +7,7 @@ use crate::pages::{
     break_glass::BreakGlass, dashboard::Dashboard, identities::Identities,
     identity_detail::IdentityDetailPage, login::Login, new_request::NewRequest,
     not_found::NotFound, request_detail::RequestDetailPage, requests::Requests,
-    review_detail::ReviewDetailPage, reviews::Reviews,
+    review_detail::ReviewDetailPage, reviews::Reviews, secrets::Secrets,
 };
 use crate::time::Now;
 use chrono::Utc;
@@ -149,6 +149,7 @@ fn Shell() -> impl IntoView {
                     <Route path=path!("/admin/users") view=AdminUsers/>
                     <Route path=path!("/reviews/:id") view=ReviewDetailPage/>
                     <Route path=path!("/reviews") view=Reviews/>
+                    <Route path=path!("/secrets") view=Secrets/>
                 </Routes>
             </main>
         </div>
@@ -207,6 +208,7 @@ fn Nav() -> impl IntoView {
                         </A>
                     </li>
                 </Show>
+                <li><A href="/secrets">"Secrets"</A></li>
                 <Show when=move || auth.has(Role::Auditor) || auth.has(Role::Admin)>
                     <li><A href="/audit">"Audit"</A></li>
                 </Show>

@@ -192,7 +192,9 @@ fn gitleaks(text: &str) -> Result<Vec<Finding>, ReportError> {
                     i + 1
                 )));
             }
-            let kind = if item.description.is_empty() {
+            // Short descriptions name the secret ("AWS Access Token"); long ones are
+            // sentences, where the rule id says it better ("generic-api-key").
+            let kind = if item.description.is_empty() || item.description.len() > 40 {
                 item.rule_id
             } else {
                 item.description

@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 use stint_core::ownership::OwnershipStatus;
+use stint_core::standing::{ResourceCoverage, StandingStatus};
 use stint_core::{GrantState, RequestState, ReviewOutcome, ReviewStatus};
 
 #[component]
@@ -76,6 +77,40 @@ pub fn OwnershipBadge(status: OwnershipStatus) -> impl IntoView {
         <span class=format!("badge {tone}") data-testid="ownership-status" data-status=status.as_str()>
             <span aria-hidden="true">{icon}</span>
             {status.label()}
+        </span>
+    }
+}
+
+/// Where a standing credential stands in triage.
+#[component]
+pub fn StandingBadge(status: StandingStatus) -> impl IntoView {
+    let (icon, tone) = match status {
+        StandingStatus::Unmapped => ("?", "amber"),
+        StandingStatus::Mapped => ("⚠", "red"),
+        StandingStatus::FalsePositive => ("✕", "grey struck"),
+        StandingStatus::Rotated => ("✓", "green"),
+        StandingStatus::LeakedStintCredential => ("⊘", "purple"),
+    };
+    view! {
+        <span class=format!("badge {tone}") data-testid="standing-status" data-status=status.as_str()>
+            <span aria-hidden="true">{icon}</span>
+            {status.label()}
+        </span>
+    }
+}
+
+/// `JIT only`, or how many standing paths reach a resource besides Stint.
+#[component]
+pub fn CoverageBadge(coverage: ResourceCoverage) -> impl IntoView {
+    let (icon, tone) = if coverage.jit_only() {
+        ("✓", "green")
+    } else {
+        ("⚠", "red")
+    };
+    view! {
+        <span class=format!("badge {tone}") data-testid="coverage" data-jit-only=coverage.jit_only().to_string()>
+            <span aria-hidden="true">{icon}</span>
+            {coverage.label()}
         </span>
     }
 }

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 #[component]
 pub fn ConfirmDialog(
     open: RwSignal<bool>,
-    #[prop(into)] title: String,
+    #[prop(into)] title: Signal<String>,
     /// What confirming does, in plain words.
     #[prop(into)]
     consequence: Signal<String>,
@@ -50,7 +50,7 @@ pub fn ConfirmDialog(
             data-testid=testid
         >
             <form on:submit=submit>
-                <h2 id=format!("{testid}-title")>{title}</h2>
+                <h2 id=format!("{testid}-title")>{move || title.get()}</h2>
                 <p>{move || consequence.get()}</p>
                 {reason_label.map(|label| {
                     let id = field_id.clone();

@@ -1,6 +1,7 @@
 //! Reusable pieces of the portal's views.
 
 pub mod badges;
+pub mod coverage_chart;
 pub mod credential;
 pub mod deny;
 pub mod dialog;
@@ -9,6 +10,7 @@ pub mod grant_card;
 pub mod identity_form;
 pub mod request_form;
 pub mod resource_form;
+pub mod standing;
 pub mod states;
 pub mod theme;
 pub mod time;

@@ -3,6 +3,7 @@
 use crate::api;
 use crate::app::use_auth;
 use crate::components::deny::DenyDialog;
+use crate::components::standing::StandingWarning;
 use crate::components::states::{Empty, ErrorState, Skeleton};
 use crate::components::time::RelativeTime;
 use crate::components::toast::use_toasts;
@@ -144,6 +145,7 @@ pub fn Approvals() -> impl IntoView {
                                                     <RelativeTime at=r.created_at/>
                                                 </span>
                                             </div>
+                                            <StandingWarning count=r.standing_paths identity=r.identity.name.clone() resource=r.resource.name.clone()/>
                                             <p class="prose">{r.justification.task.clone()}</p>
                                             <p class="muted">
                                                 {r.justification.ticket.clone().map(|t| format!("Ticket {t} · ")).unwrap_or_default()}

@@ -8,6 +8,7 @@ use crate::components::dialog::ConfirmDialog;
 use crate::components::form::{FieldProblem, FormProblem, Problem};
 use crate::components::grant_card::GrantCard;
 use crate::components::identity_form::IdentityEditor;
+use crate::components::standing::StandingCard;
 use crate::components::states::{ErrorState, Skeleton};
 use crate::components::time::{DateWithin, RelativeTime};
 use crate::components::toast::use_toasts;
@@ -129,6 +130,21 @@ fn Identity(detail: IdentityDetail, reload: Callback<()>) -> impl IntoView {
                                     <GrantCard grant on_change=reload/>
                                 }).collect_view()}
                             </div>
+                        }.into_any()
+                    }}
+                </section>
+
+                <section aria-labelledby="standing-title">
+                    <h2 id="standing-title">"Standing credentials"</h2>
+                    {if detail.standing.is_empty() {
+                        view! { <p class="muted">"No known static secret gives this identity access outside Stint."</p> }.into_any()
+                    } else {
+                        view! {
+                            <ul class="queue" data-testid="identity-standing">
+                                {detail.standing.iter().cloned().map(|item| view! {
+                                    <StandingCard item catalog=None on_change=reload/>
+                                }).collect_view()}
+                            </ul>
                         }.into_any()
                     }}
                 </section>

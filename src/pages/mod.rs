@@ -15,6 +15,7 @@ pub mod request_detail;
 pub mod requests;
 pub mod review_detail;
 pub mod reviews;
+pub mod secrets;
 
 use crate::api::{ApiError, ApiResult};
 use leptos::prelude::*;

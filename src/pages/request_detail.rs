@@ -6,6 +6,7 @@ use crate::components::badges::{BreakGlassBadge, RequestBadge};
 use crate::components::deny::DenyDialog;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::grant_card::GrantCard;
+use crate::components::standing::StandingWarning;
 use crate::components::states::{ErrorState, Skeleton};
 use crate::components::time::RelativeTime;
 use crate::components::timeline::Timeline;
@@ -74,6 +75,9 @@ fn Detail(detail: RequestDetail, reload: Callback<()>) -> impl IntoView {
 
         <div class="detail-grid">
             <div class="detail-main">
+                {(r.state == RequestState::Pending).then(|| view! {
+                    <StandingWarning count=r.standing_paths identity=r.identity.name.clone() resource=r.resource.name.clone()/>
+                })}
                 <dl class=if r.break_glass { "facts card break-glass-card" } else { "facts card" }>
                     <dt>"Requested by"</dt>
                     <dd data-testid="requester">{r.requester.name.clone()}</dd>

@@ -1,0 +1,319 @@
+//! Standing credentials in the portal: the approver's warning, one finding with its triage
+//! controls, and the identity / resource / privilege picker that triage, records made by
+//! hand and mapping rules share.
+
+use crate::api;
+use crate::components::badges::StandingBadge;
+use crate::components::dialog::ConfirmDialog;
+use crate::components::form::{FieldProblem, FormProblem, Problem};
+use crate::components::time::RelativeTime;
+use crate::components::toast::use_toasts;
+use leptos::prelude::*;
+use stint_core::api::{IdentityView, ResourceView};
+use stint_core::standing::{StandingStatus, StandingView, TriageBody};
+
+/// Tells an approver that static secrets already reach the same resource as the same
+/// identity, outside Stint: granting adds a path rather than replacing one.
+#[component]
+pub fn StandingWarning(count: u32, identity: String, resource: String) -> impl IntoView {
+    (count > 0).then(|| {
+        let secrets = if count == 1 {
+            "1 standing credential outside Stint already gives".to_string()
+        } else {
+            format!("{count} standing credentials outside Stint already give")
+        };
+        view! {
+            <div class="warning" role="note" data-testid="standing-warning">
+                <p>
+                    <strong>"Standing access already exists. "</strong>
+                    {format!("{secrets} {identity} access to {resource}.")}
+                    " Approving adds a path; it does not remove one. "
+                    <a href="/secrets">"See the secrets"</a>
+                </p>
+            </div>
+        }
+    })
+}
+
+/// What triage and the forms pick from.
+#[derive(Clone)]
+pub struct Catalog {
+    /// The identities the viewer may map to (all for admins, their own otherwise).
+    pub identities: Vec<IdentityView>,
+    pub resources: Vec<ResourceView>,
+}
+
+/// Identity, resource and (optional) privilege selects. An empty privilege means "not
+/// known".
+#[component]
+pub fn TargetFields(
+    catalog: StoredValue<Catalog>,
+    identity_id: RwSignal<i64>,
+    resource_id: RwSignal<i64>,
+    privilege: RwSignal<String>,
+    /// Prefixes the fields' ids, so several forms can share a page.
+    prefix: &'static str,
+    problem: Signal<Option<Problem>>,
+) -> impl IntoView {
+    let privileges = Memo::new(move |_| {
+        catalog.with_value(|c| {
+            c.resources
+                .iter()
+                .find(|r| r.id == resource_id.get())
+                .map(|r| r.privileges.clone())
+                .unwrap_or_default()
+        })
+    });
+    let id = move |field: &str| format!("{prefix}-{field}");
+    view! {
+        <div class="field">
+            <label for=id("identity")>"Identity it gives access as"</label>
+            <select
+                id=id("identity")
+                prop:value=move || identity_id.get().to_string()
+                on:change=move |ev| identity_id.set(event_target_value(&ev).parse().unwrap_or_default())
+                data-testid=id("identity")
+            >
+                {catalog.with_value(|c| c.identities.iter().map(|i| view! {
+                    <option value=i.id>{i.name.clone()}</option>
+                }).collect_view())}
+            </select>
+            <FieldProblem problem field="identity_id"/>
+        </div>
+        <div class="field">
+            <label for=id("resource")>"Resource it reaches"</label>
+            <select
+                id=id("resource")
+                prop:value=move || resource_id.get().to_string()
+                on:change=move |ev| {
+                    resource_id.set(event_target_value(&ev).parse().unwrap_or_default());
+                    privilege.set(String::new());
+                }
+                data-testid=id("resource")
+            >
+                {catalog.with_value(|c| c.resources.iter().map(|r| view! {
+                    <option value=r.id>{r.name.clone()}</option>
+                }).collect_view())}
+            </select>
+            <FieldProblem problem field="resource_id"/>
+        </div>
+        <div class="field">
+            <label for=id("privilege")>"Privilege"</label>
+            <select
+                id=id("privilege")
+                prop:value=move || privilege.get()
+                on:change=move |ev| privilege.set(event_target_value(&ev))
+                data-testid=id("privilege")
+            >
+                <option value="">"not known"</option>
+                {move || privileges.get().into_iter().map(|p| view! {
+                    <option value=p.clone()>{p.clone()}</option>
+                }).collect_view()}
+            </select>
+            <FieldProblem problem field="privilege"/>
+        </div>
+    }
+}
+
+/// `Some(privilege)` unless it was left "not known".
+pub fn chosen(privilege: String) -> Option<String> {
+    (!privilege.is_empty()).then_some(privilege)
+}
+
+/// One finding: where it is, what it is, where triage left it, and (when the viewer may)
+/// the controls to map or resolve it.
+#[component]
+pub fn StandingCard(
+    item: StandingView,
+    /// What mapping picks from; without it the card offers no mapping.
+    catalog: Option<StoredValue<Catalog>>,
+    on_change: Callback<()>,
+) -> impl IntoView {
+    let id = item.id;
+    let reaches = match (&item.identity, &item.resource) {
+        (Some(i), Some(r)) => Some(format!(
+            "{} → {}{}",
+            i.name,
+            r.name,
+            item.privilege
+                .as_ref()
+                .map(|p| format!(" ({p})"))
+                .unwrap_or_default()
+        )),
+        _ => None,
+    };
+    let can_map = item.can_triage && catalog.is_some();
+    // Unmapped findings are resolved by admins only: no owner answers for them yet.
+    let admin = crate::app::use_auth().has(stint_core::Role::Admin);
+    let can_resolve = item.can_triage && (item.status == StandingStatus::Mapped || admin);
+    view! {
+        <li class="card standing-item" data-testid="standing-item" data-standing-id=id data-status=item.status.as_str()>
+            <div class="queue-head">
+                <code class="location" data-testid="standing-location">{item.location.clone()}</code>
+                <StandingBadge status=item.status/>
+            </div>
+            <p>
+                <strong>{item.secret_type.clone()}</strong>
+                <span class="muted">{format!(" · {} · {}", item.tool.as_str(), item.source)}</span>
+            </p>
+            {(!item.description.is_empty()).then(|| view! { <p class="prose">{item.description.clone()}</p> })}
+            {reaches.map(|r| view! { <p data-testid="standing-reaches">"Reaches " <strong>{r}</strong></p> })}
+            <p class="muted small">
+                "First seen " <RelativeTime at=item.first_seen/>
+                " · last seen " <RelativeTime at=item.last_seen/>
+                {item.not_seen_since.map(|t| view! {
+                    " · " <span class="badge grey">"not seen since " <RelativeTime at=t/></span>
+                })}
+                {item.fingerprint.clone().map(|f| view! {
+                    " · " <span class="clip" title=f.clone()>{short_fingerprint(&f)}</span>
+                })}
+            </p>
+            {item.owner.clone().map(|o| view! { <p class="muted small">"Owner of the secret: " {o.name}</p> })}
+            {item.resolution_reason.clone().map(|reason| view! {
+                <p class="muted small">
+                    {item.resolved_by.clone().map(|b| format!("{}: ", b.name)).unwrap_or_default()}
+                    {reason}
+                </p>
+            })}
+            {item.grant_id.map(|g| view! {
+                <p class="small"><a href=format!("/audit?grant_id={g}")>{format!("Grant #{g} was revoked")}</a></p>
+            })}
+            {(can_map || can_resolve).then(|| view! {
+                <Triage id status=item.status catalog can_resolve on_change/>
+            })}
+        </li>
+    }
+}
+
+/// `sha256:3f2a9c…` — enough to tell two apart at a glance.
+fn short_fingerprint(fingerprint: &str) -> String {
+    let cut = fingerprint
+        .char_indices()
+        .nth(18)
+        .map_or(fingerprint.len(), |(i, _)| i);
+    format!("{}…", &fingerprint[..cut])
+}
+
+#[component]
+fn Triage(
+    id: i64,
+    status: StandingStatus,
+    catalog: Option<StoredValue<Catalog>>,
+    can_resolve: bool,
+    on_change: Callback<()>,
+) -> impl IntoView {
+    let toasts = use_toasts();
+    let mapping = RwSignal::new(false);
+    let resolving = RwSignal::new(None::<&'static str>);
+    let dialog_open = RwSignal::new(false);
+    let triage = Action::new_local(move |body: &TriageBody| api::triage_standing(id, body.clone()));
+    Effect::new(move |_| {
+        if let Some(Ok(item)) = triage.value().get() {
+            dialog_open.set(false);
+            mapping.set(false);
+            toasts.show(match (&item.identity, &item.resource, item.status) {
+                (Some(i), Some(r), StandingStatus::Mapped) => {
+                    format!("{} mapped to {} → {}", item.location, i.name, r.name)
+                }
+                _ => format!("{} marked {}", item.location, item.status.label()),
+            });
+            on_change.run(());
+        }
+    });
+    let problem = Signal::derive(move || {
+        triage
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(Problem::from)
+    });
+    let resolve = move |kind: &'static str| {
+        resolving.set(Some(kind));
+        dialog_open.set(true);
+    };
+    view! {
+        <div class="actions">
+            {catalog.is_some().then(|| view! {
+                <button
+                    class="button"
+                    aria-expanded=move || mapping.get().to_string()
+                    on:click=move |_| mapping.update(|m| *m = !*m)
+                    data-testid="map-finding"
+                >
+                    {if status == StandingStatus::Mapped { "Map elsewhere…" } else { "Map…" }}
+                </button>
+            })}
+            {can_resolve.then(|| view! {
+                <button class="button subtle" on:click=move |_| resolve("rotated") data-testid="mark-rotated">"Rotated…"</button>
+                <button class="button subtle" on:click=move |_| resolve("false_positive") data-testid="mark-false-positive">"False positive…"</button>
+            })}
+        </div>
+        {move || (mapping.get()).then(|| catalog.map(|catalog| view! {
+            <MapForm catalog triage problem/>
+        }))}
+        <ConfirmDialog
+            open=dialog_open
+            title=Signal::derive(move || match resolving.get() {
+                Some("rotated") => "Mark as rotated?".to_string(),
+                _ => "Mark as a false positive?".to_string(),
+            })
+            consequence=Signal::derive(move || match resolving.get() {
+                Some("rotated") => "The secret no longer works where it was used: it stops counting as a standing path. This is recorded with your reason.".to_string(),
+                _ => "This finding was never a working secret: it stops counting as a standing path. This is recorded with your reason.".to_string(),
+            })
+            confirm_label="Resolve"
+            reason_label="Why (at least 10 characters)"
+            pending=triage.pending()
+            error=Signal::derive(move || problem.get().map(|p| p.message))
+            on_confirm=Callback::new(move |reason: String| {
+                let body = match resolving.get_untracked() {
+                    Some("rotated") => TriageBody::Rotated { reason },
+                    _ => TriageBody::FalsePositive { reason },
+                };
+                triage.dispatch(body);
+            })
+            testid="resolve-dialog"
+        />
+    }
+}
+
+#[component]
+fn MapForm(
+    catalog: StoredValue<Catalog>,
+    triage: Action<TriageBody, Result<StandingView, api::ApiError>>,
+    problem: Signal<Option<Problem>>,
+) -> impl IntoView {
+    let first_identity = catalog.with_value(|c| c.identities.first().map(|i| i.id));
+    let Some(first_identity) = first_identity else {
+        return view! {
+            <p class="help">"You own no identity to map it to. An admin, or an owner of the identity it belongs to, can map it."</p>
+        }
+        .into_any();
+    };
+    let identity_id = RwSignal::new(first_identity);
+    let resource_id =
+        RwSignal::new(catalog.with_value(|c| c.resources.first().map_or(0, |r| r.id)));
+    let privilege = RwSignal::new(String::new());
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if !triage.pending().get_untracked() {
+            triage.dispatch(TriageBody::Map {
+                identity_id: identity_id.get_untracked(),
+                resource_id: resource_id.get_untracked(),
+                privilege: chosen(privilege.get_untracked()),
+            });
+        }
+    };
+    view! {
+        <form class="form inline-form" on:submit=submit data-testid="map-form">
+            <TargetFields catalog identity_id resource_id privilege prefix="map" problem/>
+            <FormProblem problem fields=&["identity_id", "resource_id", "privilege"]/>
+            <div class="form-actions">
+                <button type="submit" class="button primary" disabled=move || triage.pending().get() data-testid="map-submit">
+                    {move || if triage.pending().get() { "Mapping…" } else { "Map finding" }}
+                </button>
+            </div>
+        </form>
+    }
+    .into_any()
+}
