@@ -116,11 +116,31 @@ fn detect(text: &str) -> Result<SecretSource, ReportError> {
     ))
 }
 
+/// Says what is wrong and where, never quoting the report: serde_json's own messages
+/// quote the offending value ("invalid type: string \"AKIA…\""), which may be a secret.
 fn json_error(what: &str, e: serde_json::Error) -> ReportError {
-    let truncated = e.is_eof();
+    use serde_json::error::Category;
+    let message = e.to_string();
+    let detail = match e.classify() {
+        Category::Eof => "it ends early (truncated?)",
+        Category::Syntax => "it is not well-formed JSON",
+        Category::Io => "it could not be read",
+        Category::Data => match message.split_once("missing field `") {
+            Some((_, rest)) => {
+                let field = rest.split('`').next().unwrap_or_default();
+                return err(format!(
+                    "not a valid {what}: a finding lacks the field `{field}` (line {}, column {})",
+                    e.line(),
+                    e.column()
+                ));
+            }
+            None => "a value is not of the type this format has there",
+        },
+    };
     err(format!(
-        "not a valid {what}{}: {e}",
-        if truncated { " (it ends early)" } else { "" }
+        "not a valid {what}: {detail} (line {}, column {})",
+        e.line(),
+        e.column()
     ))
 }
 
@@ -352,6 +372,13 @@ mod tests {
         assert!(parse(GITLEAKS.as_bytes(), Some(SecretSource::DetectSecrets)).is_err());
         let big = vec![b' '; MAX_REPORT_BYTES + 1];
         assert!(parse(&big, None).unwrap_err().0.contains("at most"));
+        // Errors never quote the report, which may hold secrets where a number belongs.
+        let misplaced =
+            r#"[{"RuleID":"aws","File":"a","StartLine":"AKIAIOSFODNN7EXAMPLE","Secret":"x"}]"#;
+        let e = parse(misplaced.as_bytes(), None).unwrap_err();
+        assert!(!e.0.contains("AKIA"), "{e}");
+        let e = parse(br#"[{"RuleID":"aws","StartLine":1,"Secret":"x"}]"#, None).unwrap_err();
+        assert!(e.0.contains("`File`"), "{e}");
         let redacted = r#"[{"RuleID":"aws","File":"a","StartLine":1,"Secret":""}]"#;
         assert!(
             parse(redacted.as_bytes(), None)

@@ -273,6 +273,15 @@ pub fn share_percent(jit_only: u32, resources: u32) -> u32 {
     }
 }
 
+/// "No finding waits for triage." / "1 finding waits …" / "3 findings wait …".
+pub fn waiting_for_triage(unmapped: u32) -> String {
+    match unmapped {
+        0 => "No finding waits for triage.".into(),
+        1 => "1 finding waits for triage.".into(),
+        n => format!("{n} findings wait for triage."),
+    }
+}
+
 /// What the actor has to do with a finding, as triage needs it.
 #[derive(Debug, Clone, Copy)]
 pub struct TriageActor {

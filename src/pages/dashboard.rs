@@ -9,6 +9,7 @@ use crate::pages::requests::RequestTable;
 use crate::pages::reviews::ReviewTable;
 use leptos::prelude::*;
 use std::time::Duration;
+use stint_core::standing::{share_percent, waiting_for_triage};
 use stint_core::{ReviewStatus, Role};
 
 #[component]
@@ -47,7 +48,16 @@ pub fn Dashboard() -> impl IntoView {
             Ok(Vec::new())
         }
     });
+    // What security measures: whether JIT is the only path, not how many grants it made.
+    let coverage = LocalResource::new(move || async move {
+        if overseer() {
+            api::coverage().await.map(Some)
+        } else {
+            Ok(None)
+        }
+    });
     let refresh = move || {
+        coverage.refetch();
         unowned.refetch();
         grants.refetch();
         pending.refetch();
@@ -91,6 +101,46 @@ pub fn Dashboard() -> impl IntoView {
                                 .into_any()
                         }
                         Some(Ok(list)) => view! { <ReviewTable reviews=list/> }.into_any(),
+                    }}
+                </section>
+            </Show>
+
+            <Show when=overseer>
+                <section aria-labelledby="coverage-title" data-testid="dashboard-coverage">
+                    <h2 id="coverage-title">"JIT coverage"</h2>
+                    {move || match coverage.get() {
+                        None => view! { <Skeleton rows=1/> }.into_any(),
+                        Some(Err(error)) => {
+                            view! { <ErrorState error retry=Callback::new(move |_| coverage.refetch())/> }
+                                .into_any()
+                        }
+                        Some(Ok(None)) => ().into_any(),
+                        Some(Ok(Some(c))) => {
+                            let total = c.resources.len() as u32;
+                            let exposed: Vec<String> = c
+                                .resources
+                                .iter()
+                                .filter(|r| !r.jit_only())
+                                .map(|r| r.resource.name.clone())
+                                .collect();
+                            let share = share_percent(c.jit_only(), total);
+                            view! {
+                                <div class=if exposed.is_empty() { "card" } else { "card warning-card" }>
+                                    <p class="stat">
+                                        <span class="num">{format!("{share}%")}</span>
+                                        {format!(" of resources are JIT only ({} of {total})", c.jit_only())}
+                                    </p>
+                                    {(!exposed.is_empty()).then(|| view! {
+                                        <p>"Standing paths still reach: " <strong>{exposed.join(", ")}</strong></p>
+                                    })}
+                                    <p class="muted">
+                                        {waiting_for_triage(c.unmapped)} " "
+                                        <a href="/secrets">"Open Secrets"</a>
+                                    </p>
+                                </div>
+                            }
+                                .into_any()
+                        }
                     }}
                 </section>
             </Show>

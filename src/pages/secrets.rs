@@ -16,7 +16,7 @@ use leptos::prelude::*;
 use stint_core::Role;
 use stint_core::standing::{
     CoverageView, ImportSummary, MappingRuleBody, MappingRuleView, NewStandingBody, SecretSource,
-    StandingStatus, StandingView, share_percent,
+    StandingStatus, StandingView, share_percent, waiting_for_triage,
 };
 
 #[derive(Clone)]
@@ -186,11 +186,7 @@ fn Coverage(coverage: CoverageView) -> impl IntoView {
                         {format!(" of resources are JIT only ({jit_only} of {total})")}
                     </p>
                     <p class="muted" data-testid="unmapped-count">
-                        {match coverage.unmapped {
-                            0 => "No finding waits for triage.".to_string(),
-                            1 => "1 finding waits for triage.".to_string(),
-                            n => format!("{n} findings wait for triage."),
-                        }}
+                        {waiting_for_triage(coverage.unmapped)}
                     </p>
                     {coverage.oldest_unresolved.clone().map(|o| view! {
                         <p data-testid="oldest-unresolved">
