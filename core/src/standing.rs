@@ -166,6 +166,7 @@ pub struct NewStandingBody {
     pub secret_type: String,
     #[serde(default)]
     pub description: String,
+    /// Who answers for the secret; the user recording it when not given.
     #[serde(default)]
     pub owner_id: Option<i64>,
 }

@@ -28,6 +28,15 @@ pub fn Approvals() -> impl IntoView {
             .map(|p| p.items)
             .unwrap_or_default()
     };
+    // Marks the moment the queue is on the page, for the Performance API: `cargo xtask
+    // bench` reads it, and so can real-user monitoring.
+    Effect::new(move |_| {
+        if matches!(queue.get(), Some(Ok(_)))
+            && let Some(performance) = window().performance()
+        {
+            let _ = performance.mark("stint:approvals-rendered");
+        }
+    });
     let selected = RwSignal::new(0_usize);
     let help_open = RwSignal::new(false);
 

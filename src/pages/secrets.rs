@@ -420,7 +420,7 @@ fn RecordForm(catalog: StoredValue<Catalog>, on_recorded: Callback<()>) -> impl 
     view! {
         <form class="form card" on:submit=submit novalidate=true aria-labelledby="record-title" data-testid="record-form">
             <h2 id="record-title">"Record a standing credential"</h2>
-            <p class="help">"Say where it lives and what it reaches; never paste the secret itself."</p>
+            <p class="help">"Say where it lives and what it reaches; never paste the secret itself. You are recorded as the one who answers for it."</p>
             <TargetFields catalog identity_id resource_id privilege prefix="record" problem/>
             {text_field("record-location", "Where it lives", "e.g. the CI variable PAYMENTS_DB_PASSWORD of acme/payments", location)}
             <FieldProblem problem field="location"/>

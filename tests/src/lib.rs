@@ -20,6 +20,8 @@ const PATIENCE: Duration = Duration::from_secs(20);
 
 pub struct Stack {
     pub base: String,
+    /// The broker's storage, for tests and benchmarks that set the scene without a browser.
+    pub store: Arc<dyn stint_broker::store::Store>,
     webdriver: String,
     chromedriver: Child,
     stop_broker: Option<tokio::sync::oneshot::Sender<()>>,
@@ -56,6 +58,7 @@ impl Stack {
         config.issuer = base.clone();
         config.secure_cookies = false;
         let broker = Broker::open(config, Arc::new(SystemClock)).await.unwrap();
+        let store = broker.state().store.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(broker.serve(listener, async {
             let _ = stopped.await;
@@ -85,6 +88,7 @@ impl Stack {
         }
         Stack {
             base,
+            store,
             webdriver,
             chromedriver,
             stop_broker: Some(stop),

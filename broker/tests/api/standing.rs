@@ -442,6 +442,10 @@ async fn owners_and_admins_record_standing_credentials_by_hand() {
     assert_eq!(created["tool"], "manual");
     assert_eq!(created["status"], "mapped");
     assert!(created["fingerprint"].is_null());
+    assert_eq!(
+        created["owner"]["name"], "alice",
+        "whoever records it answers for it"
+    );
     assert_eq!(app.coverage_of(&alice, "payments-db").await, 1);
 }
 
@@ -603,4 +607,101 @@ async fn a_real_detect_secrets_baseline_is_imported_and_its_stint_credential_rev
     assert_eq!(status, StatusCode::OK);
     assert_eq!(again["new"], 0);
     assert!(!contains(&app.database_bytes(), RAW_SECRETS[4]));
+}
+
+/// One HTTP/1.1 call over a fresh connection; the status line, headers and body as text.
+fn http(addr: &str, method: &str, path: &str, cookie: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nx-stint-csrf: 1\r\nCookie: {cookie}\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+#[test]
+fn the_serving_broker_logs_no_secret_of_a_report_even_at_trace_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().to_string()
+    };
+    let log_path = dir.path().join("broker.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let database = format!("sqlite://{}", dir.path().join("stint.db").display());
+    let mut broker = std::process::Command::new(env!("CARGO_BIN_EXE_stint"))
+        .args([
+            "serve",
+            "--demo",
+            "--listen",
+            &addr,
+            "--database",
+            &database,
+        ])
+        .env("RUST_LOG", "trace")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::net::TcpStream::connect(&addr).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the broker never listened"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let login = http(
+        &addr,
+        "POST",
+        "/api/v1/session",
+        "",
+        r#"{"username":"dave","password":"stint-demo"}"#,
+    );
+    let cookie = login
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .starts_with("set-cookie:")
+                .then(|| l[11..].trim())
+        })
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_else(|| panic!("no session cookie: {login}"))
+        .to_string();
+    let misplaced =
+        r#"[{"RuleID":"aws","File":"a","StartLine":"AKIAIOSFODNN7EXAMPLE","Secret":"x"}]"#;
+    let mut answers = String::new();
+    for report in [GITLEAKS, TRUFFLEHOG, misplaced] {
+        answers.push_str(&http(
+            &addr,
+            "POST",
+            "/api/v1/standing/import?source=acme%2Fpayments",
+            &cookie,
+            report,
+        ));
+    }
+    answers.push_str(&http(&addr, "GET", "/api/v1/standing", &cookie, ""));
+    broker.kill().unwrap();
+    broker.wait().unwrap();
+    let logged = std::fs::read_to_string(&log_path).unwrap();
+    assert!(answers.contains("HTTP/1.1 200"), "{answers}");
+    assert!(
+        answers.contains("HTTP/1.1 400"),
+        "the misplaced report is refused"
+    );
+    assert!(
+        logged.contains("/api/v1/standing/import"),
+        "the calls were logged: {logged}"
+    );
+    for secret in RAW_SECRETS {
+        assert!(!logged.contains(secret), "{secret} in the broker's log");
+        assert!(!answers.contains(secret), "{secret} in an answer");
+    }
 }

@@ -240,7 +240,8 @@ pub(super) async fn record(
     .bind(body.resource_id)
     .bind(&body.privilege)
     .bind(ms(now))
-    .bind(body.owner_id)
+    // Somebody answers for every hand-made record: whoever made it, unless they named another.
+    .bind(body.owner_id.unwrap_or(actor.id))
     .bind(actor.id)
     .fetch_one(&mut *conn)
     .await?;

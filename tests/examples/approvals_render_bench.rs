@@ -1,0 +1,91 @@
+//! Time from navigation to the approvals queue on the page, in headless Chromium, with
+//! PENDING requests waiting for bob: the `stint:approvals-rendered` mark the portal sets,
+//! read from the Performance API (milliseconds since navigation start). Median of RUNS.
+//!
+//! `cargo run -p stint-e2e --example approvals_render_bench -- [RUNS] [PENDING]`, with
+//! STINT_PORTAL_DIR naming the built portal (`cargo xtask bench` does all this).
+
+use chrono::Utc;
+use std::time::Duration;
+use stint_core::api::NewRequestBody;
+use stint_core::rules::Justification;
+use stint_e2e::{Stack, find, sign_in};
+
+#[tokio::main]
+async fn main() {
+    let mut args = std::env::args()
+        .skip(1)
+        .map(|a| a.parse::<usize>().expect("a number"));
+    let runs = args.next().unwrap_or(7);
+    let pending = args.next().unwrap_or(500);
+    let stack = Stack::start().await;
+    seed(&stack, pending).await;
+
+    let bob = stack.browser().await;
+    sign_in(&bob, &stack, "bob").await;
+    let mut times = Vec::with_capacity(runs);
+    // One unmeasured load first: the browser caches the wasm as it would for a returning user.
+    for run in 0..=runs {
+        bob.goto(&stack.url("/approvals")).await.unwrap();
+        find(&bob, "[data-testid=approval-queue] li").await;
+        let mut mark = serde_json::Value::Null;
+        for _ in 0..100 {
+            mark = bob
+                .execute(
+                    "const m = performance.getEntriesByName('stint:approvals-rendered');\
+                     return m.length ? m[0].startTime : null;",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            if !mark.is_null() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let ms = mark.as_f64().expect("the portal marks the rendered queue");
+        if run > 0 {
+            times.push(ms);
+        }
+    }
+    bob.close().await.unwrap();
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    println!(
+        "| approvals queue rendered ({pending} pending, first page of 50) | {runs} runs | median {median:.0} ms | min {:.0} ms, max {:.0} ms |",
+        times[0],
+        times[times.len() - 1]
+    );
+}
+
+/// Files `count` requests as alice for ci-deployer on payments-db, all waiting for bob.
+async fn seed(stack: &Stack, count: usize) {
+    let alice = stack
+        .store
+        .login_candidate("alice")
+        .await
+        .unwrap()
+        .expect("the demo has alice")
+        .user;
+    let identities = stack.store.identities(&alice, Utc::now()).await.unwrap();
+    let resources = stack.store.resources().await.unwrap();
+    let identity = identities.iter().find(|i| i.name == "ci-deployer").unwrap();
+    let resource = resources.iter().find(|r| r.name == "payments-db").unwrap();
+    for n in 0..count {
+        let body = NewRequestBody {
+            identity_id: identity.id,
+            resource_id: resource.id,
+            privilege: "read".into(),
+            duration_secs: 3600,
+            justification: Justification {
+                task: format!("Nightly reconciliation run {n}"),
+                ticket: Some(format!("OPS-{n}")),
+            },
+        };
+        stack
+            .store
+            .file_request(&alice, &body, Utc::now(), chrono::Duration::hours(24))
+            .await
+            .unwrap();
+    }
+}
