@@ -14,8 +14,9 @@ usage: cargo xtask <command>
   demo     build the portal and start the broker with demo data on http://127.0.0.1:8080
   test     fmt, clippy (warnings denied), unit and integration tests, browser end-to-end tests
   portal   build the portal into dist/ (release)
-  bench    measure: the portal's release bundle (wasm, JS, CSS; raw and gzip) and the
-           audit chain's verification speed
+  bench    measure: the portal's release bundle (raw and gzip), the broker under load,
+           revocation lag and recovery, memory, the approvals queue's render time in
+           headless Chromium, and audit chain verification over 1,000,000 events
 ";
 
 fn main() -> ExitCode {
@@ -137,7 +138,27 @@ fn bench() -> Result {
         .args(["100000", "1000"])
         .env("STINT_BIN", bin_dir.join("stint")))?;
 
-    step("audit chain verification (100,000 events)");
+    step("approvals queue in headless Chromium (500 pending requests)");
+    tools::ensure_browser()?;
+    println!("| what | runs | median | spread |");
+    println!("|------|-----:|-------:|-------:|");
+    run(cargo()
+        .args([
+            "run",
+            "--quiet",
+            "--profile",
+            "native-release",
+            "--package",
+            "stint-e2e",
+            "--example",
+            "approvals_render_bench",
+            "--",
+            "7",
+            "500",
+        ])
+        .env("STINT_PORTAL_DIR", root().join("dist")))?;
+
+    step("audit chain verification (1,000,000 events)");
     println!("| what | size | time | rate |");
     println!("|------|-----:|-----:|-----:|");
     run(cargo().args([
@@ -150,7 +171,7 @@ fn bench() -> Result {
         "--example",
         "audit_verify_bench",
         "--",
-        "100000",
+        "1000000",
     ]))
 }
 
