@@ -1,19 +1,23 @@
 //! The sweeper: ends grants and pending requests whose time is up, without anyone asking.
 
 use crate::http::AppState;
+use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// Sweeps every `config.sweep_interval` until `shutdown` turns true. Expiry is therefore
-/// recorded within one interval of its time; introspection does not wait for it, since it
-/// compares the expiry with the clock itself.
+/// The shortest wait between sweeps, so a grant that will not expire (a clock that stands
+/// still in tests, a failing sweep) cannot make the sweeper spin.
+const MIN_WAIT: Duration = Duration::from_millis(5);
+
+/// Sweeps until `shutdown` turns true: at the first active grant's expiry, and at least
+/// every `config.sweep_interval` (for requests, declarations, and grants created since).
+/// Introspection does not wait for the sweep, since it compares the expiry with the clock.
 pub fn spawn(state: AppState, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(state.config.sweep_interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            let wait = until_next_expiry(&state).await;
             tokio::select! {
-                _ = tick.tick() => {}
+                _ = tokio::time::sleep(wait) => {}
                 _ = shutdown.changed() => break,
             }
             match state.store.sweep(state.clock.now()).await {
@@ -30,4 +34,21 @@ pub fn spawn(state: AppState, mut shutdown: watch::Receiver<bool>) -> JoinHandle
             }
         }
     })
+}
+
+/// How long to sleep before the next sweep: until just past the first active grant's
+/// expiry, within [`MIN_WAIT`, the sweep interval].
+async fn until_next_expiry(state: &AppState) -> Duration {
+    let interval = state.config.sweep_interval;
+    match state.store.next_grant_expiry().await {
+        Ok(Some(at)) => (at - state.clock.now() + chrono::Duration::milliseconds(1))
+            .to_std()
+            .unwrap_or_default()
+            .clamp(MIN_WAIT, interval.max(MIN_WAIT)),
+        Ok(None) => interval,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the next expiry");
+            interval
+        }
+    }
 }

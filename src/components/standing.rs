@@ -43,18 +43,50 @@ pub struct Catalog {
     pub resources: Vec<ResourceView>,
 }
 
-/// Identity, resource and (optional) privilege selects. An empty privilege means "not
+/// What a standing credential reaches, as a form edits it. An empty privilege means "not
 /// known".
+#[derive(Clone, Copy)]
+pub struct Target {
+    pub identity_id: RwSignal<i64>,
+    pub resource_id: RwSignal<i64>,
+    pub privilege: RwSignal<String>,
+}
+
+impl Target {
+    /// The catalog's first identity and resource, the privilege not known.
+    pub fn first_of(catalog: StoredValue<Catalog>) -> Target {
+        catalog.with_value(|c| Target {
+            identity_id: RwSignal::new(c.identities.first().map_or(0, |i| i.id)),
+            resource_id: RwSignal::new(c.resources.first().map_or(0, |r| r.id)),
+            privilege: RwSignal::new(String::new()),
+        })
+    }
+
+    /// The chosen (identity id, resource id, privilege if known).
+    pub fn chosen(&self) -> (i64, i64, Option<String>) {
+        let privilege = self.privilege.get_untracked();
+        (
+            self.identity_id.get_untracked(),
+            self.resource_id.get_untracked(),
+            (!privilege.is_empty()).then_some(privilege),
+        )
+    }
+}
+
+/// Identity, resource and (optional) privilege selects.
 #[component]
 pub fn TargetFields(
     catalog: StoredValue<Catalog>,
-    identity_id: RwSignal<i64>,
-    resource_id: RwSignal<i64>,
-    privilege: RwSignal<String>,
+    target: Target,
     /// Prefixes the fields' ids, so several forms can share a page.
     prefix: &'static str,
     problem: Signal<Option<Problem>>,
 ) -> impl IntoView {
+    let Target {
+        identity_id,
+        resource_id,
+        privilege,
+    } = target;
     let privileges = Memo::new(move |_| {
         catalog.with_value(|c| {
             c.resources
@@ -113,11 +145,6 @@ pub fn TargetFields(
             <FieldProblem problem field="privilege"/>
         </div>
     }
-}
-
-/// `Some(privilege)` unless it was left "not known".
-pub fn chosen(privilege: String) -> Option<String> {
-    (!privilege.is_empty()).then_some(privilege)
 }
 
 /// One finding: where it is, what it is, where triage left it, and (when the viewer may)
@@ -283,30 +310,27 @@ fn MapForm(
     triage: Action<TriageBody, Result<StandingView, api::ApiError>>,
     problem: Signal<Option<Problem>>,
 ) -> impl IntoView {
-    let first_identity = catalog.with_value(|c| c.identities.first().map(|i| i.id));
-    let Some(first_identity) = first_identity else {
+    if catalog.with_value(|c| c.identities.is_empty()) {
         return view! {
             <p class="help">"You own no identity to map it to. An admin, or an owner of the identity it belongs to, can map it."</p>
         }
         .into_any();
-    };
-    let identity_id = RwSignal::new(first_identity);
-    let resource_id =
-        RwSignal::new(catalog.with_value(|c| c.resources.first().map_or(0, |r| r.id)));
-    let privilege = RwSignal::new(String::new());
+    }
+    let target = Target::first_of(catalog);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if !triage.pending().get_untracked() {
+            let (identity_id, resource_id, privilege) = target.chosen();
             triage.dispatch(TriageBody::Map {
-                identity_id: identity_id.get_untracked(),
-                resource_id: resource_id.get_untracked(),
-                privilege: chosen(privilege.get_untracked()),
+                identity_id,
+                resource_id,
+                privilege,
             });
         }
     };
     view! {
         <form class="form inline-form" on:submit=submit data-testid="map-form">
-            <TargetFields catalog identity_id resource_id privilege prefix="map" problem/>
+            <TargetFields catalog target prefix="map" problem/>
             <FormProblem problem fields=&["identity_id", "resource_id", "privilege"]/>
             <div class="form-actions">
                 <button type="submit" class="button primary" disabled=move || triage.pending().get() data-testid="map-submit">

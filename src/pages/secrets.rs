@@ -7,7 +7,7 @@ use crate::components::badges::CoverageBadge;
 use crate::components::coverage_chart::CoverageChart;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::form::{FieldProblem, FormProblem, Problem};
-use crate::components::standing::{Catalog, StandingCard, TargetFields, chosen};
+use crate::components::standing::{Catalog, StandingCard, Target, TargetFields};
 use crate::components::states::{Empty, ErrorState, Skeleton};
 use crate::components::time::RelativeTime;
 use crate::components::toast::use_toasts;
@@ -364,16 +364,13 @@ fn encode(value: &str) -> String {
 #[component]
 fn RecordForm(catalog: StoredValue<Catalog>, on_recorded: Callback<()>) -> impl IntoView {
     let toasts = use_toasts();
-    let Some(first_identity) = catalog.with_value(|c| c.identities.first().map(|i| i.id)) else {
+    if catalog.with_value(|c| c.identities.is_empty()) {
         return view! {
             <p class="help card">"You own no identity. Owners record the standing credentials of their identities; admins record any."</p>
         }
         .into_any();
-    };
-    let identity_id = RwSignal::new(first_identity);
-    let resource_id =
-        RwSignal::new(catalog.with_value(|c| c.resources.first().map_or(0, |r| r.id)));
-    let privilege = RwSignal::new(String::new());
+    }
+    let target = Target::first_of(catalog);
     let location = RwSignal::new(String::new());
     let secret_type = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
@@ -394,10 +391,11 @@ fn RecordForm(catalog: StoredValue<Catalog>, on_recorded: Callback<()>) -> impl 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if !record.pending().get_untracked() {
+            let (identity_id, resource_id, privilege) = target.chosen();
             record.dispatch(NewStandingBody {
-                identity_id: identity_id.get_untracked(),
-                resource_id: resource_id.get_untracked(),
-                privilege: chosen(privilege.get_untracked()),
+                identity_id,
+                resource_id,
+                privilege,
                 location: location.get_untracked(),
                 secret_type: secret_type.get_untracked(),
                 description: description.get_untracked(),
@@ -421,7 +419,7 @@ fn RecordForm(catalog: StoredValue<Catalog>, on_recorded: Callback<()>) -> impl 
         <form class="form card" on:submit=submit novalidate=true aria-labelledby="record-title" data-testid="record-form">
             <h2 id="record-title">"Record a standing credential"</h2>
             <p class="help">"Say where it lives and what it reaches; never paste the secret itself. You are recorded as the one who answers for it."</p>
-            <TargetFields catalog identity_id resource_id privilege prefix="record" problem/>
+            <TargetFields catalog target prefix="record" problem/>
             {text_field("record-location", "Where it lives", "e.g. the CI variable PAYMENTS_DB_PASSWORD of acme/payments", location)}
             <FieldProblem problem field="location"/>
             {text_field("record-type", "What kind of secret", "e.g. vendor connector key, database password", secret_type)}
@@ -519,11 +517,7 @@ fn Rules(
 #[component]
 fn RuleForm(catalog: StoredValue<Catalog>, on_created: Callback<()>) -> impl IntoView {
     let toasts = use_toasts();
-    let identity_id =
-        RwSignal::new(catalog.with_value(|c| c.identities.first().map_or(0, |i| i.id)));
-    let resource_id =
-        RwSignal::new(catalog.with_value(|c| c.resources.first().map_or(0, |r| r.id)));
-    let privilege = RwSignal::new(String::new());
+    let target = Target::first_of(catalog);
     let pattern = RwSignal::new(String::new());
     let tool = RwSignal::new(String::new());
     let secret_type = RwSignal::new(String::new());
@@ -545,13 +539,14 @@ fn RuleForm(catalog: StoredValue<Catalog>, on_created: Callback<()>) -> impl Int
         ev.prevent_default();
         if !create.pending().get_untracked() {
             let secret_type = secret_type.get_untracked();
+            let (identity_id, resource_id, privilege) = target.chosen();
             create.dispatch(MappingRuleBody {
                 tool: SecretSource::parse(&tool.get_untracked()),
                 secret_type: (!secret_type.trim().is_empty()).then_some(secret_type),
                 path_pattern: pattern.get_untracked(),
-                identity_id: identity_id.get_untracked(),
-                resource_id: resource_id.get_untracked(),
-                privilege: chosen(privilege.get_untracked()),
+                identity_id,
+                resource_id,
+                privilege,
             });
         }
     };
@@ -578,7 +573,7 @@ fn RuleForm(catalog: StoredValue<Catalog>, on_created: Callback<()>) -> impl Int
                 <label for="rule-type">"Secret type (optional)"</label>
                 <input id="rule-type" placeholder="AWS Access Key" prop:value=move || secret_type.get() on:input=move |ev| secret_type.set(event_target_value(&ev))/>
             </div>
-            <TargetFields catalog identity_id resource_id privilege prefix="rule" problem/>
+            <TargetFields catalog target prefix="rule" problem/>
             <FormProblem problem fields=&["path_pattern", "identity_id", "resource_id", "privilege"]/>
             <div class="form-actions">
                 <button type="submit" class="button" disabled=move || create.pending().get() data-testid="rule-submit">

@@ -52,7 +52,7 @@ async fn main() {
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
     println!(
-        "| approvals queue rendered ({pending} pending, first page of 50) | {runs} runs | median {median:.0} ms | min {:.0} ms, max {:.0} ms |",
+        "| approvals queue rendered ({pending} pending, first page of 50) | {runs} | {median:.0} ms | {:.0}–{:.0} ms |",
         times[0],
         times[times.len() - 1]
     );

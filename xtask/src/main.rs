@@ -140,7 +140,7 @@ fn bench() -> Result {
 
     step("approvals queue in headless Chromium (500 pending requests)");
     tools::ensure_browser()?;
-    println!("| what | runs | median | spread |");
+    println!("| what | runs | median | min–max |");
     println!("|------|-----:|-------:|-------:|");
     run(cargo()
         .args([

@@ -437,6 +437,8 @@ pub trait Store: Send + Sync + 'static {
     // --- the broker's own work ---
     /// Expires every grant and pending request whose time is up, each with its event.
     async fn sweep(&self, now: DateTime<Utc>) -> StoreResult<SweepReport>;
+    /// When the first active grant expires, if any does: the sweeper wakes for it.
+    async fn next_grant_expiry(&self) -> StoreResult<Option<DateTime<Utc>>>;
     /// The signing key (PKCS#8 DER) and its id, if one was ever made.
     async fn existing_signing_key(&self) -> StoreResult<Option<(String, Vec<u8>)>>;
     /// The signing key (PKCS#8 DER) and its id, creating it with `generate` on first use.

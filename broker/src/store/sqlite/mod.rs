@@ -1528,6 +1528,14 @@ impl Store for SqliteStore {
         Ok(report)
     }
 
+    async fn next_grant_expiry(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        let at: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(expires_at) FROM grants WHERE state = 'active'")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(at.map(time))
+    }
+
     async fn existing_signing_key(&self) -> StoreResult<Option<(String, Vec<u8>)>> {
         Ok(sqlx::query_as(
             "SELECT kid, private_key FROM signing_keys ORDER BY created_at DESC LIMIT 1",
