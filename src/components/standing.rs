@@ -221,6 +221,40 @@ fn short_fingerprint(fingerprint: &str) -> String {
     format!("{}…", &fingerprint[..cut])
 }
 
+/// How a finding is resolved, as the dialog asks it.
+#[derive(Clone, Copy, PartialEq)]
+enum Resolution {
+    Rotated,
+    FalsePositive,
+}
+
+impl Resolution {
+    fn title(self) -> &'static str {
+        match self {
+            Resolution::Rotated => "Mark as rotated?",
+            Resolution::FalsePositive => "Mark as a false positive?",
+        }
+    }
+
+    fn consequence(self) -> &'static str {
+        match self {
+            Resolution::Rotated => {
+                "The secret no longer works where it was used: it stops counting as a standing path. This is recorded with your reason."
+            }
+            Resolution::FalsePositive => {
+                "This finding was never a working secret: it stops counting as a standing path. This is recorded with your reason."
+            }
+        }
+    }
+
+    fn body(self, reason: String) -> TriageBody {
+        match self {
+            Resolution::Rotated => TriageBody::Rotated { reason },
+            Resolution::FalsePositive => TriageBody::FalsePositive { reason },
+        }
+    }
+}
+
 #[component]
 fn Triage(
     id: i64,
@@ -231,7 +265,7 @@ fn Triage(
 ) -> impl IntoView {
     let toasts = use_toasts();
     let mapping = RwSignal::new(false);
-    let resolving = RwSignal::new(None::<&'static str>);
+    let resolving = RwSignal::new(Resolution::Rotated);
     let dialog_open = RwSignal::new(false);
     let triage = Action::new_local(move |body: &TriageBody| api::triage_standing(id, body.clone()));
     Effect::new(move |_| {
@@ -254,8 +288,8 @@ fn Triage(
             .and_then(|r| r.err())
             .map(Problem::from)
     });
-    let resolve = move |kind: &'static str| {
-        resolving.set(Some(kind));
+    let resolve = move |kind: Resolution| {
+        resolving.set(kind);
         dialog_open.set(true);
     };
     view! {
@@ -271,36 +305,29 @@ fn Triage(
                 </button>
             })}
             {can_resolve.then(|| view! {
-                <button class="button subtle" on:click=move |_| resolve("rotated") data-testid="mark-rotated">"Rotated…"</button>
-                <button class="button subtle" on:click=move |_| resolve("false_positive") data-testid="mark-false-positive">"False positive…"</button>
+                <button class="button subtle" on:click=move |_| resolve(Resolution::Rotated) data-testid="mark-rotated">"Rotated…"</button>
+                <button class="button subtle" on:click=move |_| resolve(Resolution::FalsePositive) data-testid="mark-false-positive">"False positive…"</button>
             })}
         </div>
         {move || (mapping.get()).then(|| catalog.map(|catalog| view! {
             <MapForm catalog triage problem/>
         }))}
-        <ConfirmDialog
-            open=dialog_open
-            title=Signal::derive(move || match resolving.get() {
-                Some("rotated") => "Mark as rotated?".to_string(),
-                _ => "Mark as a false positive?".to_string(),
-            })
-            consequence=Signal::derive(move || match resolving.get() {
-                Some("rotated") => "The secret no longer works where it was used: it stops counting as a standing path. This is recorded with your reason.".to_string(),
-                _ => "This finding was never a working secret: it stops counting as a standing path. This is recorded with your reason.".to_string(),
-            })
-            confirm_label="Resolve"
-            reason_label="Why (at least 10 characters)"
-            pending=triage.pending()
-            error=Signal::derive(move || problem.get().map(|p| p.message))
-            on_confirm=Callback::new(move |reason: String| {
-                let body = match resolving.get_untracked() {
-                    Some("rotated") => TriageBody::Rotated { reason },
-                    _ => TriageBody::FalsePositive { reason },
-                };
-                triage.dispatch(body);
-            })
-            testid="resolve-dialog"
-        />
+        // In the page only while open: every card has one, and their ids must not repeat.
+        {move || dialog_open.get().then(|| view! {
+            <ConfirmDialog
+                open=dialog_open
+                title=Signal::derive(move || resolving.get().title().to_string())
+                consequence=Signal::derive(move || resolving.get().consequence().to_string())
+                confirm_label="Resolve"
+                reason_label="Why (at least 10 characters)"
+                pending=triage.pending()
+                error=Signal::derive(move || problem.get().map(|p| p.message))
+                on_confirm=Callback::new(move |reason: String| {
+                    triage.dispatch(resolving.get_untracked().body(reason));
+                })
+                testid="resolve-dialog"
+            />
+        })}
     }
 }
 

@@ -86,6 +86,28 @@ async fn dave_imports_a_report_maps_a_finding_to_payments_db_and_bob_is_warned()
     )
     .await;
     screenshot(&dave, "secrets-mapped").await;
+
+    // The other finding is an example key: resolved with a reason, in a dialog.
+    click(
+        &dave,
+        "[data-testid=triage-queue] [data-testid=mark-false-positive]",
+    )
+    .await;
+    type_into(
+        &dave,
+        "[data-testid=resolve-dialog-reason]",
+        "A documentation example, never a working key",
+    )
+    .await;
+    screenshot(&dave, "secrets-resolve-dialog").await;
+    click(&dave, "[data-testid=resolve-dialog-confirm]").await;
+    wait_text(
+        &dave,
+        "[data-testid=unmapped-count]",
+        "No finding waits for triage",
+    )
+    .await;
+    wait_text(&dave, "details.resolved summary", "Resolved (1)").await;
     dave.close().await.unwrap();
 
     let alice = stack.browser().await;

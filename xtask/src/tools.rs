@@ -112,7 +112,16 @@ pub fn ensure_detect_secrets() -> Result<PathBuf> {
     let have = output(&exe.to_string_lossy(), &["--version"]).unwrap_or_default();
     if have.trim() != "1.5.0" {
         std::fs::create_dir_all(tools_dir()).map_err(|e| e.to_string())?;
-        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+        let make_venv = || {
+            run(Command::new("python3")
+                .args(["-m", "venv", "--clear"])
+                .arg(&venv))
+        };
+        if make_venv().is_err() {
+            // Debian's own python3 makes virtual environments only with python3-venv.
+            apt_install(&["python3-venv"])?;
+            make_venv()?;
+        }
         run(Command::new(venv.join("bin").join("pip")).args([
             "install",
             "--quiet",
@@ -129,6 +138,11 @@ pub fn ensure_browser() -> Result {
     if have("/usr/bin/chromium") && have("/usr/bin/chromedriver") {
         return Ok(());
     }
+    apt_install(&["chromium", "chromium-driver"])
+}
+
+/// Installs Debian packages, through sudo unless running as root.
+fn apt_install(packages: &[&str]) -> Result {
     let root_user = output("id", &["-u"]).is_some_and(|id| id.trim() == "0");
     let apt = |args: &[&str]| {
         let mut cmd = if root_user {
@@ -142,5 +156,5 @@ pub fn ensure_browser() -> Result {
         cmd
     };
     run(&mut apt(&["update"]))?;
-    run(&mut apt(&["install", "-y", "chromium", "chromium-driver"]))
+    run(apt(&["install", "-y"]).args(packages))
 }
