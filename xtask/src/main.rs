@@ -3,6 +3,7 @@
 //! Installs what is missing (wasm32 target, trunk, wasm-bindgen-cli at the version in
 //! Cargo.lock, wasm-opt, Chromium and its driver), then builds, runs or tests.
 
+mod bench;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -25,7 +26,7 @@ fn main() -> ExitCode {
         Some("demo") => demo(),
         Some("test") => test(),
         Some("portal") => build_portal(),
-        Some("bench") => bench(),
+        Some("bench") => bench::bench(),
         _ => {
             eprint!("{USAGE}");
             return ExitCode::from(2);
@@ -90,98 +91,6 @@ fn build_portal() -> Result {
         .env("PATH", tools::path_with_tools())
         .args(["build", "--release"]);
     run(&mut trunk)
-}
-
-/// Figures worth tracking; BENCHMARKS.md records them with this command.
-fn bench() -> Result {
-    build_portal()?;
-    step("portal bundle (dist/)");
-    let mut rows = Vec::new();
-    let entries = std::fs::read_dir(root().join("dist")).map_err(|e| e.to_string())?;
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let kind = match path.extension().and_then(|e| e.to_str()) {
-            Some("wasm") => "wasm",
-            Some("js") => "JS",
-            Some("css") => "CSS",
-            _ => continue,
-        };
-        let raw = entry.metadata().map_err(|e| e.to_string())?.len();
-        rows.push((kind, raw, gzip_size(&path)?));
-    }
-    rows.sort();
-    println!("| file | raw bytes | gzip -9 bytes |");
-    println!("|------|----------:|--------------:|");
-    for (kind, raw, gz) in &rows {
-        println!("| {kind} | {raw} | {gz} |");
-    }
-    let (raw, gz) = rows
-        .iter()
-        .fold((0, 0), |(r, g), (_, raw, gz)| (r + raw, g + gz));
-    println!("| total | {raw} | {gz} |");
-
-    step("broker load, revocation lag, recovery and memory (100,000 seeded requests)");
-    run(cargo().args([
-        "build",
-        "--quiet",
-        "--profile",
-        "native-release",
-        "--package",
-        "stint-broker",
-        "--bin",
-        "stint",
-        "--example",
-        "load_bench",
-    ]))?;
-    let bin_dir = tools::target_dir().join("native-release");
-    run(Command::new(bin_dir.join("examples").join("load_bench"))
-        .args(["100000", "1000"])
-        .env("STINT_BIN", bin_dir.join("stint")))?;
-
-    step("approvals queue in headless Chromium (500 pending requests)");
-    tools::ensure_browser()?;
-    println!("| what | runs | median | min–max |");
-    println!("|------|-----:|-------:|-------:|");
-    run(cargo()
-        .args([
-            "run",
-            "--quiet",
-            "--profile",
-            "native-release",
-            "--package",
-            "stint-e2e",
-            "--example",
-            "approvals_render_bench",
-            "--",
-            "7",
-            "500",
-        ])
-        .env("STINT_PORTAL_DIR", root().join("dist")))?;
-
-    step("audit chain verification (1,000,000 events)");
-    println!("| what | size | time | rate |");
-    println!("|------|-----:|-----:|-----:|");
-    run(cargo().args([
-        "run",
-        "--quiet",
-        "--profile",
-        "native-release",
-        "--package",
-        "stint-broker",
-        "--example",
-        "audit_verify_bench",
-        "--",
-        "1000000",
-    ]))
-}
-
-fn gzip_size(path: &Path) -> Result<u64> {
-    let out = Command::new("gzip")
-        .args(["-9", "-c"])
-        .arg(path)
-        .output()
-        .map_err(|e| format!("gzip: {e}"))?;
-    Ok(out.stdout.len() as u64)
 }
 
 fn demo() -> Result {

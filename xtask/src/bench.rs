@@ -1,0 +1,215 @@
+//! `cargo xtask bench`: every figure issue 6 asks for, printed as tables and written into
+//! BENCHMARKS.md (between its generated-section markers) with the machine, the command and
+//! the date.
+
+use crate::{Result, build_portal, cargo, describe, root, step, tools};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+const START: &str = "<!-- bench:start: written by `cargo xtask bench`; edits here are lost -->";
+const END: &str = "<!-- bench:end -->";
+
+/// The tables as they are printed, kept for BENCHMARKS.md.
+struct Report {
+    text: String,
+}
+
+impl Report {
+    fn heading(&mut self, title: &str) {
+        step(title);
+        self.text.push_str(&format!("\n### {title}\n\n"));
+    }
+
+    fn line(&mut self, line: &str) {
+        println!("{line}");
+        self.text.push_str(line);
+        self.text.push('\n');
+    }
+
+    /// Runs `cmd`, whose standard output is table rows: printed and kept.
+    fn rows_of(&mut self, cmd: &mut Command) -> Result {
+        eprintln!("$ {}", describe(cmd));
+        let out = cmd
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(|e| format!("cannot start {}: {e}", describe(cmd)))?;
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            self.line(line);
+        }
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!("`{}` failed ({})", describe(cmd), out.status))
+        }
+    }
+}
+
+pub fn bench() -> Result {
+    build_portal()?;
+    let mut report = Report {
+        text: String::new(),
+    };
+    bundle(&mut report)?;
+
+    report.heading("Broker on 100 000 seeded requests: load, revocation, recovery, memory");
+    crate::run(cargo().args([
+        "build",
+        "--quiet",
+        "--profile",
+        "native-release",
+        "--package",
+        "stint-broker",
+        "--bin",
+        "stint",
+        "--example",
+        "load_bench",
+    ]))?;
+    let bin_dir = tools::target_dir().join("native-release");
+    report.rows_of(
+        Command::new(bin_dir.join("examples").join("load_bench"))
+            .args(["100000", "1000"])
+            .env("STINT_BIN", bin_dir.join("stint")),
+    )?;
+
+    report.heading("Approvals queue in headless Chromium, 500 pending requests");
+    tools::ensure_browser()?;
+    report.line("| what | runs | median | min–max |");
+    report.line("|------|-----:|-------:|--------:|");
+    report.rows_of(
+        cargo()
+            .args([
+                "run",
+                "--quiet",
+                "--profile",
+                "native-release",
+                "--package",
+                "stint-e2e",
+                "--example",
+                "approvals_render_bench",
+                "--",
+                "7",
+                "500",
+            ])
+            .env("STINT_PORTAL_DIR", root().join("dist")),
+    )?;
+
+    report.heading("Audit chain verification, 1 000 000 events");
+    report.line("| what | size | time | rate |");
+    report.line("|------|-----:|-----:|-----:|");
+    report.rows_of(cargo().args([
+        "run",
+        "--quiet",
+        "--profile",
+        "native-release",
+        "--package",
+        "stint-broker",
+        "--example",
+        "audit_verify_bench",
+        "--",
+        "1000000",
+    ]))?;
+
+    write_benchmarks_md(&report.text)
+}
+
+fn bundle(report: &mut Report) -> Result {
+    report.heading("Portal release bundle (dist/)");
+    let mut rows = Vec::new();
+    let entries = std::fs::read_dir(root().join("dist")).map_err(|e| e.to_string())?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let kind = match path.extension().and_then(|e| e.to_str()) {
+            Some("wasm") => "wasm",
+            Some("js") => "JS",
+            Some("css") => "CSS",
+            _ => continue,
+        };
+        let raw = entry.metadata().map_err(|e| e.to_string())?.len();
+        rows.push((kind, raw, gzip_size(&path)?));
+    }
+    rows.sort();
+    report.line("| file | raw bytes | gzip -9 bytes |");
+    report.line("|------|----------:|--------------:|");
+    for (kind, raw, gz) in &rows {
+        report.line(&format!("| {kind} | {raw} | {gz} |"));
+    }
+    let (raw, gz) = rows
+        .iter()
+        .fold((0, 0), |(r, g), (_, raw, gz)| (r + raw, g + gz));
+    report.line(&format!("| total | {raw} | {gz} |"));
+    Ok(())
+}
+
+fn gzip_size(path: &Path) -> Result<u64> {
+    let out = Command::new("gzip")
+        .args(["-9", "-c"])
+        .arg(path)
+        .output()
+        .map_err(|e| format!("gzip: {e}"))?;
+    Ok(out.stdout.len() as u64)
+}
+
+/// First line of a command's output, or `unknown`.
+fn first_line(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .next()
+                .map(str::to_string)
+        })
+        .filter(|l| !l.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The CPU, cores, memory and toolchain the figures came from.
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map_or("unknown CPU", |(_, v)| v.trim())
+        .to_string();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let gib = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or(0, |kib| kib.div_ceil(1024 * 1024));
+    format!(
+        "{cpu}, {cores} cores, {gib} GiB; {}; {}; {}",
+        first_line("rustc", &["--version"]),
+        first_line("/usr/bin/chromium", &["--version"]),
+        first_line("uname", &["-sr"]),
+    )
+}
+
+/// Replaces the generated section of BENCHMARKS.md (or puts one after its title).
+fn write_benchmarks_md(tables: &str) -> Result {
+    let path = root().join("BENCHMARKS.md");
+    let existing = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".into());
+    let section = format!(
+        "{START}\n## Latest run\n\nCommand: `cargo xtask bench`. Date: {}. Machine: {}.\n{tables}{END}",
+        first_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+        machine(),
+    );
+    let updated = match (existing.find(START), existing.find(END)) {
+        (Some(start), Some(end)) if start < end => format!(
+            "{}{section}{}",
+            &existing[..start],
+            &existing[end + END.len()..]
+        ),
+        _ => match existing.split_once('\n') {
+            Some((title, rest)) => format!("{title}\n\n{section}\n{rest}"),
+            None => format!("{existing}\n\n{section}\n"),
+        },
+    };
+    std::fs::write(&path, updated).map_err(|e| format!("cannot write BENCHMARKS.md: {e}"))?;
+    eprintln!("\nwrote the figures into {}", path.display());
+    Ok(())
+}
