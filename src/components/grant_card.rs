@@ -111,17 +111,20 @@ pub fn GrantCard(
                 Some(Err(e)) => view! { <p class="field-error" role="alert">{e.to_string()}</p> }.into_any(),
                 None => ().into_any(),
             }}
-            <ConfirmDialog
-                open=revoke_open
-                title="Revoke this access?"
-                consequence=consequence
-                confirm_label="Revoke now"
-                reason_label="Why does access end early?"
-                pending=revoke.pending()
-                error=revoke_error
-                on_confirm=Callback::new(move |reason: String| { revoke.dispatch(reason); })
-                testid="revoke-dialog"
-            />
+            // In the page only while open: lists hold many cards, and ids must not repeat.
+            {move || revoke_open.get().then(|| view! {
+                <ConfirmDialog
+                    open=revoke_open
+                    title="Revoke this access?"
+                    consequence=consequence.clone()
+                    confirm_label="Revoke now"
+                    reason_label="Why does access end early?"
+                    pending=revoke.pending()
+                    error=revoke_error
+                    on_confirm=Callback::new(move |reason: String| { revoke.dispatch(reason); })
+                    testid="revoke-dialog"
+                />
+            })}
         </article>
     }
 }
