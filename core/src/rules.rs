@@ -441,6 +441,14 @@ pub(crate) fn required_text(
     Ok(text.to_string())
 }
 
+/// Optional text, trimmed and bounded: `None` when absent or blank.
+pub fn optional_text(field: &'static str, text: Option<&str>) -> Result<Option<String>, RuleError> {
+    match text.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(text) => required_text(field, text, "").map(Some),
+    }
+}
+
 /// Durations offered as one-click presets in the request form: those the policy allows,
 /// then the maximum itself.
 pub fn duration_presets(policy: &Policy) -> Vec<i64> {

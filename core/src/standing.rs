@@ -6,7 +6,7 @@
 //! not the number of grants, is what coverage measures.
 
 use crate::api::NamedRef;
-use crate::rules::{RuleError, TEXT_MAX_CHARS};
+use crate::rules::{RuleError, optional_text, required_text};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -341,47 +341,23 @@ pub fn decide_triage(
 }
 
 fn check_reason(reason: &str) -> Result<String, RuleError> {
-    let reason = reason.trim();
+    let reason = required_text("reason", reason, "say why")?;
     if reason.chars().count() < REASON_MIN_CHARS {
         return Err(RuleError::invalid(
             "reason",
             format!("say why in at least {REASON_MIN_CHARS} characters"),
         ));
     }
-    if reason.chars().count() > TEXT_MAX_CHARS {
-        return Err(RuleError::invalid(
-            "reason",
-            format!("at most {TEXT_MAX_CHARS} characters"),
-        ));
-    }
-    Ok(reason.to_string())
+    Ok(reason)
 }
 
 /// Checks a hand-made record's text fields; returns them trimmed.
 pub fn check_new_standing(body: &NewStandingBody) -> Result<NewStandingBody, RuleError> {
-    let text = |field: &'static str, value: &str, required: bool| {
-        let value = value.trim();
-        if required && value.is_empty() {
-            return Err(RuleError::invalid(field, "required"));
-        }
-        if value.chars().count() > TEXT_MAX_CHARS {
-            return Err(RuleError::invalid(
-                field,
-                format!("at most {TEXT_MAX_CHARS} characters"),
-            ));
-        }
-        Ok(value.to_string())
-    };
     Ok(NewStandingBody {
-        location: text("location", &body.location, true)?,
-        secret_type: text("secret_type", &body.secret_type, true)?,
-        description: text("description", &body.description, false)?,
-        privilege: body
-            .privilege
-            .as_deref()
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .map(String::from),
+        location: required_text("location", &body.location, "say where the secret lives")?,
+        secret_type: required_text("secret_type", &body.secret_type, "say what kind it is")?,
+        description: optional_text("description", Some(&body.description))?.unwrap_or_default(),
+        privilege: optional_text("privilege", body.privilege.as_deref())?,
         ..body.clone()
     })
 }
@@ -400,18 +376,8 @@ pub fn check_mapping_rule(body: &MappingRuleBody) -> Result<MappingRuleBody, Rul
     }
     Ok(MappingRuleBody {
         path_pattern: pattern.to_string(),
-        secret_type: body
-            .secret_type
-            .as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(String::from),
-        privilege: body
-            .privilege
-            .as_deref()
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .map(String::from),
+        secret_type: optional_text("secret_type", body.secret_type.as_deref())?,
+        privilege: optional_text("privilege", body.privilege.as_deref())?,
         ..body.clone()
     })
 }
