@@ -23,7 +23,7 @@ pub enum Actor<'a> {
 }
 
 impl Actor<'_> {
-    fn id(&self) -> Option<i64> {
+    pub(crate) fn id(&self) -> Option<i64> {
         match self {
             Actor::User(u) => Some(u.id),
             _ => None,

@@ -1237,22 +1237,14 @@ impl Store for SqliteStore {
             break_glass: grant.kind == BREAK_GLASS,
         };
         let (next, reason) = rules::decide_revoke(&live, owner, &actor.roles, reason)?;
-        set_grant_state(&mut tx, &grant, next, now).await?;
-        sqlx::query("UPDATE grants SET revoke_reason = ?, revoked_by = ? WHERE id = ?")
-            .bind(&reason)
-            .bind(actor.id)
-            .bind(grant_id)
-            .execute(&mut *tx)
-            .await?;
-        let mut details = grant_details(&grant);
-        details["reason"] = json!(reason);
-        audit::append(
+        end_grant_early(
             &mut tx,
+            Actor::User(actor),
+            &grant,
+            next,
+            &reason,
+            json!({}),
             now,
-            Event::new(Actor::User(actor), "grant.revoked", "grant", Some(grant_id))
-                .request(grant.request_id)
-                .grant(grant_id)
-                .details(details),
         )
         .await?;
         tx.commit().await?;
@@ -1984,6 +1976,40 @@ async fn set_request_state(
         );
     }
     Ok(())
+}
+
+/// Ends `grant` early in state `next` (which the caller's rule decided) with `reason`, and
+/// records its `grant.revoked` event: the grant's facts, the reason, and `details`.
+async fn end_grant_early(
+    conn: &mut SqliteConnection,
+    actor: Actor<'_>,
+    grant: &GrantRow,
+    next: GrantState,
+    reason: &str,
+    details: serde_json::Value,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    set_grant_state(conn, grant, next, now).await?;
+    sqlx::query("UPDATE grants SET revoke_reason = ?, revoked_by = ? WHERE id = ?")
+        .bind(reason)
+        .bind(actor.id())
+        .bind(grant.id)
+        .execute(&mut *conn)
+        .await?;
+    let mut all = grant_details(grant);
+    all["reason"] = json!(reason);
+    if let (Some(all), serde_json::Value::Object(extra)) = (all.as_object_mut(), details) {
+        all.extend(extra);
+    }
+    audit::append(
+        conn,
+        now,
+        Event::new(actor, "grant.revoked", "grant", Some(grant.id))
+            .request(grant.request_id)
+            .grant(grant.id)
+            .details(all),
+    )
+    .await
 }
 
 async fn set_grant_state(

@@ -4,7 +4,7 @@
 
 use super::audit::{self, Actor, Event};
 use super::{
-    BREAK_GLASS, GrantRow, is_current_owner, load_grant, load_target, ms, set_grant_state, time,
+    BREAK_GLASS, GrantRow, end_grant_early, is_current_owner, load_grant, load_target, ms, time,
 };
 use crate::scan_report::{Finding, Report};
 use crate::store::{StandingFilter, StoreError, StoreResult};
@@ -18,7 +18,7 @@ use stint_core::standing::{
     NewStandingBody, ResourceCoverage, SecretSource, StandingStatus, StandingView, TriageActor,
     TriageBody,
 };
-use stint_core::{GrantState, Role, RuleError};
+use stint_core::{Role, RuleError};
 
 /// How many days the coverage chart looks back.
 const HISTORY_DAYS: i64 = 30;
@@ -177,23 +177,9 @@ pub(super) async fn one(
     row.view(conn, viewer, now).await
 }
 
-/// A privilege named for a resource must be one of its privileges.
-fn check_privilege(
-    privilege: Option<&str>,
-    privileges: &[String],
-    resource: &str,
-) -> StoreResult<()> {
-    match privilege {
-        Some(p) if !privileges.iter().any(|x| x == p) => Err(RuleError::invalid(
-            "privilege",
-            format!(
-                "{resource} has no privilege `{p}` (it has {})",
-                privileges.join(", ")
-            ),
-        )
-        .into()),
-        _ => Ok(()),
-    }
+/// A privilege named for a resource must be one of its privileges (none named: not known).
+fn check_privilege(privilege: Option<&str>, privileges: &[String]) -> Result<(), RuleError> {
+    privilege.map_or(Ok(()), |p| rules::check_privilege(privileges, p))
 }
 
 /// Records a standing credential by hand: an admin's, or an owner's for their identity.
@@ -211,11 +197,7 @@ pub(super) async fn record(
         ))
         .into());
     }
-    check_privilege(
-        body.privilege.as_deref(),
-        &resource.privileges,
-        &resource.name,
-    )?;
+    check_privilege(body.privilege.as_deref(), &resource.privileges)?;
     if let Some(owner) = body.owner_id {
         let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE id = ?)")
             .bind(owner)
@@ -306,11 +288,8 @@ pub(super) async fn triage(
             privilege,
         } => {
             let (identity, resource) = load_target(conn, *identity_id, *resource_id).await?;
-            let privilege = privilege
-                .as_deref()
-                .map(str::trim)
-                .filter(|p| !p.is_empty());
-            check_privilege(privilege, &resource.privileges, &resource.name)?;
+            let privilege = rules::optional_text("privilege", privilege.as_deref())?;
+            check_privilege(privilege.as_deref(), &resource.privileges)?;
             sqlx::query(
                 "UPDATE standing_credentials SET status = ?, identity_id = ?, resource_id = ?,
                         privilege = ?, mapped_at = ?, mapped_by_rule = NULL
@@ -319,7 +298,7 @@ pub(super) async fn triage(
             .bind(next.as_str())
             .bind(identity_id)
             .bind(resource_id)
-            .bind(privilege)
+            .bind(&privilege)
             .bind(ms(now))
             .bind(id)
             .bind(&row.status)
@@ -449,11 +428,7 @@ pub(super) async fn create_rule(
         return Err(RuleError::invalid("tool", "rules map imported findings only").into());
     }
     let (identity, resource) = load_target(conn, body.identity_id, body.resource_id).await?;
-    check_privilege(
-        body.privilege.as_deref(),
-        &resource.privileges,
-        &resource.name,
-    )?;
+    check_privilege(body.privilege.as_deref(), &resource.privileges)?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO standing_rules (tool, secret_type, path_pattern, identity_id, resource_id,
                                      privilege, created_by, created_at)
@@ -557,7 +532,8 @@ async fn issued_grant(
     }
 }
 
-/// Ends a grant whose credential a scanner found, as the broker's own decision.
+/// Ends a grant whose credential a scanner found, as the broker's own decision; false
+/// when it had already ended.
 async fn revoke_leaked(
     conn: &mut SqliteConnection,
     grant: &GrantRow,
@@ -574,28 +550,7 @@ async fn revoke_leaked(
     let Ok((next, reason)) = rules::decide_revoke(&live, false, &[Role::Admin], reason) else {
         return Ok(false);
     };
-    if next != GrantState::Revoked || grant.expires_at <= ms(now) {
-        return Ok(false);
-    }
-    set_grant_state(conn, grant, next, now).await?;
-    sqlx::query("UPDATE grants SET revoke_reason = ?, revoked_by = NULL WHERE id = ?")
-        .bind(&reason)
-        .bind(grant.id)
-        .execute(&mut *conn)
-        .await?;
-    let mut details = details;
-    details["reason"] = json!(reason);
-    details["identity"] = json!(grant.identity_name);
-    details["resource"] = json!(grant.resource_name);
-    audit::append(
-        conn,
-        now,
-        Event::new(Actor::Broker, "grant.revoked", "grant", Some(grant.id))
-            .request(grant.request_id)
-            .grant(grant.id)
-            .details(details),
-    )
-    .await?;
+    end_grant_early(conn, Actor::Broker, grant, next, &reason, details, now).await?;
     Ok(true)
 }
 
