@@ -351,6 +351,18 @@ async fn triage_maps_and_resolves_findings_and_coverage_and_approvers_follow() {
     let (_, coverage) = app.get(&alice, "/api/v1/standing/coverage").await;
     assert_eq!(coverage["unmapped"], 1);
     assert_eq!(coverage["oldest_unresolved"]["id"], aws);
+    // Bob owns nothing: the figures are his to read, the finding behind them is not.
+    let bob = app.login("bob").await;
+    let (_, coverage) = app.get(&bob, "/api/v1/standing/coverage").await;
+    assert_eq!(coverage["unmapped"], 1);
+    assert!(coverage["oldest_unresolved"].is_null(), "{coverage}");
+    let (status, _) = app.get(&bob, &format!("/api/v1/standing/{aws}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let rotated_by_bob = json!({ "action": "rotated", "reason": "not bob's to decide" });
+    assert_eq!(
+        app.post(&bob, &triage(aws), rotated_by_bob).await.0,
+        StatusCode::NOT_FOUND
+    );
     let now = coverage["history"]
         .as_array()
         .unwrap()
@@ -366,7 +378,6 @@ async fn triage_maps_and_resolves_findings_and_coverage_and_approvers_follow() {
     let request = app
         .file(&alice, "ci-deployer", "payments-db", "read", 600)
         .await;
-    let bob = app.login("bob").await;
     let (_, detail) = app.get(&bob, &format!("/api/v1/requests/{request}")).await;
     assert_eq!(detail["standing_paths"], 1);
     let other = app

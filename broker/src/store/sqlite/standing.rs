@@ -23,18 +23,23 @@ use stint_core::{Role, RuleError};
 /// How many days the coverage chart looks back.
 const HISTORY_DAYS: i64 = 30;
 
+/// A finding with whether the viewer (`?1`) owns, at `?2`, the identity it is mapped to.
 macro_rules! standing_select {
     () => {
         "SELECT s.id, s.tool, s.source, s.location, s.secret_type, s.fingerprint, s.description,
                 s.first_seen, s.last_seen, s.not_seen_since, s.status, s.identity_id,
                 i.name AS identity_name, s.resource_id, res.name AS resource_name, s.privilege,
                 s.owner_id, ow.username AS owner_name, s.mapped_by_rule, s.resolution_reason,
-                s.resolved_by, rb.username AS resolved_by_name, s.resolved_at, s.grant_id
+                s.resolved_by, rb.username AS resolved_by_name, s.resolved_at, s.grant_id,
+                mine.identity_id IS NOT NULL AS viewer_owns
          FROM standing_credentials s
          LEFT JOIN identities i ON i.id = s.identity_id
          LEFT JOIN resources res ON res.id = s.resource_id
          LEFT JOIN users ow ON ow.id = s.owner_id
-         LEFT JOIN users rb ON rb.id = s.resolved_by"
+         LEFT JOIN users rb ON rb.id = s.resolved_by
+         LEFT JOIN (SELECT DISTINCT identity_id FROM ownerships
+                    WHERE user_id = ?1 AND ended_at IS NULL AND attest_until > ?2) mine
+                ON mine.identity_id = s.identity_id"
     };
 }
 
@@ -64,6 +69,7 @@ struct StandingRow {
     resolved_by_name: Option<String>,
     resolved_at: Option<i64>,
     grant_id: Option<i64>,
+    viewer_owns: bool,
 }
 
 fn named(id: Option<i64>, name: Option<String>) -> Option<NamedRef> {
@@ -76,17 +82,8 @@ impl StandingRow {
             .ok_or_else(|| StoreError::Corrupt(format!("standing status `{}`", self.status)))
     }
 
-    async fn view(
-        self,
-        conn: &mut SqliteConnection,
-        viewer: &UserView,
-        now: DateTime<Utc>,
-    ) -> StoreResult<StandingView> {
+    fn view(self, viewer: &UserView) -> StoreResult<StandingView> {
         let status = self.status()?;
-        let owns = match self.identity_id {
-            Some(identity) => is_current_owner(conn, identity, viewer.id, now).await?,
-            None => false,
-        };
         Ok(StandingView {
             id: self.id,
             tool: SecretSource::parse(&self.tool)
@@ -109,7 +106,7 @@ impl StandingRow {
             resolved_by: named(self.resolved_by, self.resolved_by_name),
             resolved_at: self.resolved_at.map(time),
             grant_id: self.grant_id,
-            can_triage: standing::may_triage(status, viewer.has(Role::Admin), owns),
+            can_triage: standing::may_triage(status, viewer.has(Role::Admin), self.viewer_owns),
         })
     }
 }
@@ -120,42 +117,58 @@ fn sees_everything(viewer: &UserView) -> bool {
     viewer.has(Role::Admin) || viewer.has(Role::Auditor)
 }
 
+/// The findings `viewer` may see, narrowed by `filter` and, when given, to one id: unmapped
+/// first, then mapped, then resolved; oldest first within each.
+async fn visible(
+    conn: &mut SqliteConnection,
+    viewer: &UserView,
+    filter: &StandingFilter,
+    id: Option<i64>,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<StandingRow>> {
+    Ok(sqlx::query_as(concat!(
+        standing_select!(),
+        " WHERE (?3 OR s.status = 'unmapped' OR mine.identity_id IS NOT NULL)
+            AND (?4 IS NULL OR s.status = ?4)
+            AND (?5 IS NULL OR s.identity_id = ?5)
+            AND (?6 IS NULL OR s.id = ?6)
+          ORDER BY CASE s.status WHEN 'unmapped' THEN 0 WHEN 'mapped' THEN 1 ELSE 2 END,
+                   s.first_seen, s.id"
+    ))
+    .bind(viewer.id)
+    .bind(ms(now))
+    .bind(sees_everything(viewer))
+    .bind(filter.status.map(StandingStatus::as_str))
+    .bind(filter.identity_id)
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// One finding `viewer` may see; one they may not is not found.
+async fn visible_one(
+    conn: &mut SqliteConnection,
+    viewer: &UserView,
+    id: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<StandingRow> {
+    visible(conn, viewer, &StandingFilter::default(), Some(id), now)
+        .await?
+        .pop()
+        .ok_or_else(|| StoreError::NotFound(format!("standing credential {id}")))
+}
+
 pub(super) async fn list(
     conn: &mut SqliteConnection,
     viewer: &UserView,
     filter: &StandingFilter,
     now: DateTime<Utc>,
 ) -> StoreResult<Vec<StandingView>> {
-    let rows: Vec<StandingRow> = sqlx::query_as(concat!(
-        standing_select!(),
-        " WHERE (?1 IS NULL OR s.status = ?1)
-            AND (?2 IS NULL OR s.identity_id = ?2)
-            AND (?3 OR s.status = 'unmapped' OR EXISTS (
-                 SELECT 1 FROM ownerships o WHERE o.identity_id = s.identity_id
-                 AND o.user_id = ?4 AND o.ended_at IS NULL AND o.attest_until > ?5))
-          ORDER BY CASE s.status WHEN 'unmapped' THEN 0 WHEN 'mapped' THEN 1 ELSE 2 END,
-                   s.first_seen, s.id"
-    ))
-    .bind(filter.status.map(StandingStatus::as_str))
-    .bind(filter.identity_id)
-    .bind(sees_everything(viewer))
-    .bind(viewer.id)
-    .bind(ms(now))
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        out.push(row.view(conn, viewer, now).await?);
-    }
-    Ok(out)
-}
-
-async fn load(conn: &mut SqliteConnection, id: i64) -> StoreResult<StandingRow> {
-    sqlx::query_as(concat!(standing_select!(), " WHERE s.id = ?"))
-        .bind(id)
-        .fetch_optional(&mut *conn)
+    visible(conn, viewer, filter, None, now)
         .await?
-        .ok_or_else(|| StoreError::NotFound(format!("standing credential {id}")))
+        .into_iter()
+        .map(|row| row.view(viewer))
+        .collect()
 }
 
 pub(super) async fn one(
@@ -164,17 +177,7 @@ pub(super) async fn one(
     id: i64,
     now: DateTime<Utc>,
 ) -> StoreResult<StandingView> {
-    let row = load(conn, id).await?;
-    let visible = sees_everything(viewer)
-        || row.status == StandingStatus::Unmapped.as_str()
-        || match row.identity_id {
-            Some(identity) => is_current_owner(conn, identity, viewer.id, now).await?,
-            None => false,
-        };
-    if !visible {
-        return Err(StoreError::NotFound(format!("standing credential {id}")));
-    }
-    row.view(conn, viewer, now).await
+    visible_one(conn, viewer, id, now).await?.view(viewer)
 }
 
 /// A privilege named for a resource must be one of its privileges (none named: not known).
@@ -256,11 +259,7 @@ pub(super) async fn triage(
     body: &TriageBody,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let row = load(conn, id).await?;
-    let owns_current_identity = match row.identity_id {
-        Some(identity) => is_current_owner(conn, identity, actor.id, now).await?,
-        None => false,
-    };
+    let row = visible_one(conn, actor, id, now).await?;
     let owns_target_identity = match body {
         TriageBody::Map { identity_id, .. } => {
             is_current_owner(conn, *identity_id, actor.id, now).await?
@@ -272,7 +271,7 @@ pub(super) async fn triage(
         body,
         TriageActor {
             admin: actor.has(Role::Admin),
-            owns_current_identity,
+            owns_current_identity: row.viewer_owns,
             owns_target_identity,
         },
     )?;
@@ -731,8 +730,13 @@ pub(super) async fn coverage(
     )
     .fetch_optional(&mut *conn)
     .await?;
+    // Shown only to a viewer who may see that finding; the figures above are everyone's.
     let oldest_unresolved = match oldest {
-        Some(id) => Some(load(conn, id).await?.view(conn, viewer, now).await?),
+        Some(id) => visible(conn, viewer, &StandingFilter::default(), Some(id), now)
+            .await?
+            .pop()
+            .map(|row| row.view(viewer))
+            .transpose()?,
         None => None,
     };
     Ok(CoverageView {
