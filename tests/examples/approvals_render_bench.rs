@@ -5,10 +5,7 @@
 //! `cargo run -p stint-e2e --example approvals_render_bench -- [RUNS] [PENDING]`, with
 //! STINT_PORTAL_DIR naming the built portal (`cargo xtask bench` does all this).
 
-use chrono::Utc;
 use std::time::Duration;
-use stint_core::api::NewRequestBody;
-use stint_core::rules::Justification;
 use stint_e2e::{Stack, find, sign_in};
 
 #[tokio::main]
@@ -60,32 +57,11 @@ async fn main() {
 
 /// Files `count` requests as alice for ci-deployer on payments-db, all waiting for bob.
 async fn seed(stack: &Stack, count: usize) {
-    let alice = stack
-        .store
-        .login_candidate("alice")
-        .await
-        .unwrap()
-        .expect("the demo has alice")
-        .user;
-    let identities = stack.store.identities(&alice, Utc::now()).await.unwrap();
-    let resources = stack.store.resources().await.unwrap();
-    let identity = identities.iter().find(|i| i.name == "ci-deployer").unwrap();
-    let resource = resources.iter().find(|r| r.name == "payments-db").unwrap();
+    let alice = stack.user("alice").await;
     for n in 0..count {
-        let body = NewRequestBody {
-            identity_id: identity.id,
-            resource_id: resource.id,
-            privilege: "read".into(),
-            duration_secs: 3600,
-            justification: Justification {
-                task: format!("Nightly reconciliation run {n}"),
-                ticket: Some(format!("OPS-{n}")),
-            },
-        };
+        let task = format!("Nightly reconciliation run {n}");
         stack
-            .store
-            .file_request(&alice, &body, Utc::now(), chrono::Duration::hours(24))
-            .await
-            .unwrap();
+            .file_via_store(&alice, "ci-deployer", "payments-db", &task)
+            .await;
     }
 }

@@ -4,6 +4,7 @@
 //! The tests are `#[ignore]`d in a plain `cargo test` because they need the built portal
 //! and Chromium; `cargo xtask test` builds and installs both, then runs them.
 
+use chrono::Utc;
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
@@ -14,6 +15,8 @@ use std::time::Duration;
 use stint_broker::Broker;
 use stint_broker::clock::SystemClock;
 use stint_broker::config::Config;
+use stint_core::api::{NewRequestBody, UserView};
+use stint_core::rules::Justification;
 
 /// How long a page may take to show what a test waits for.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -123,6 +126,60 @@ impl Stack {
             .connect(&self.webdriver)
             .await
             .expect("a Chromium session")
+    }
+
+    /// A demo user, as the store knows them.
+    pub async fn user(&self, username: &str) -> UserView {
+        self.store
+            .login_candidate(username)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("the demo has no {username}"))
+            .user
+    }
+
+    /// Files a one-hour request for `identity` on `resource` (`read`) as `requester`,
+    /// straight through the store, to set a scene; its id.
+    pub async fn file_via_store(
+        &self,
+        requester: &UserView,
+        identity: &str,
+        resource: &str,
+        task: &str,
+    ) -> i64 {
+        let now = Utc::now();
+        let identity_id = self
+            .store
+            .identities(requester, now)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|i| i.name == identity)
+            .unwrap_or_else(|| panic!("no identity {identity}"))
+            .id;
+        let resource_id = self
+            .store
+            .resources()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|r| r.name == resource)
+            .unwrap_or_else(|| panic!("no resource {resource}"))
+            .id;
+        let body = NewRequestBody {
+            identity_id,
+            resource_id,
+            privilege: "read".into(),
+            duration_secs: 3600,
+            justification: Justification {
+                task: task.into(),
+                ticket: Some("OPS-1".into()),
+            },
+        };
+        self.store
+            .file_request(requester, &body, now, chrono::Duration::hours(24))
+            .await
+            .unwrap()
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,8 +1,7 @@
 //! Ending access early from the portal: the owner revokes a live grant from its card.
 
 use chrono::Utc;
-use stint_core::api::{ApproveBody, NewRequestBody};
-use stint_core::rules::Justification;
+use stint_core::api::ApproveBody;
 use stint_e2e::{Stack, click, screenshot, sign_in, type_into, wait_text};
 
 #[tokio::test]
@@ -10,36 +9,14 @@ use stint_e2e::{Stack, click, screenshot, sign_in, type_into, wait_text};
 async fn alice_revokes_her_live_access_from_the_dashboard() {
     let stack = Stack::start().await;
     // Two live grants, so the dashboard holds two cards (and two revoke buttons).
-    let store = stack.store.clone();
-    let user = |name: &'static str| {
-        let store = store.clone();
-        async move { store.login_candidate(name).await.unwrap().unwrap().user }
-    };
-    let (alice, bob) = (user("alice").await, user("bob").await);
-    let identities = stack.store.identities(&alice, Utc::now()).await.unwrap();
-    let resources = stack.store.resources().await.unwrap();
-    let deployer = identities.iter().find(|i| i.name == "ci-deployer").unwrap();
-    let payments = resources.iter().find(|r| r.name == "payments-db").unwrap();
+    let (alice, bob) = (stack.user("alice").await, stack.user("bob").await);
     for task in ["Rotate the ledger keys", "Backfill the ledger index"] {
-        let body = NewRequestBody {
-            identity_id: deployer.id,
-            resource_id: payments.id,
-            privilege: "read".into(),
-            duration_secs: 3600,
-            justification: Justification {
-                task: task.into(),
-                ticket: Some("OPS-1".into()),
-            },
-        };
-        let now = Utc::now();
         let id = stack
-            .store
-            .file_request(&alice, &body, now, chrono::Duration::hours(1))
-            .await
-            .unwrap();
+            .file_via_store(&alice, "ci-deployer", "payments-db", task)
+            .await;
         stack
             .store
-            .approve(&bob, id, &ApproveBody::default(), now)
+            .approve(&bob, id, &ApproveBody::default(), Utc::now())
             .await
             .unwrap();
     }
