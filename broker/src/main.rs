@@ -23,33 +23,34 @@ struct Cli {
     command: Command,
 }
 
+/// The database of the commands that work without a running broker.
+#[derive(clap::Args)]
+struct Database {
+    /// Database URL.
+    #[arg(
+        long = "database",
+        env = "STINT_DATABASE_URL",
+        default_value = "sqlite://data/stint.db",
+        global = true
+    )]
+    url: String,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Read the audit trail without a running broker.
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
-        /// Database URL.
-        #[arg(
-            long = "database",
-            env = "STINT_DATABASE_URL",
-            default_value = "sqlite://data/stint.db",
-            global = true
-        )]
-        database_url: String,
+        #[command(flatten)]
+        database: Database,
     },
     /// Standing credentials: import a secrets scanner's report without a running broker.
     Standing {
         #[command(subcommand)]
         command: StandingCommand,
-        /// Database URL.
-        #[arg(
-            long = "database",
-            env = "STINT_DATABASE_URL",
-            default_value = "sqlite://data/stint.db",
-            global = true
-        )]
-        database_url: String,
+        #[command(flatten)]
+        database: Database,
     },
     /// Run the broker: the API, the portal and the expiry sweeper.
     Serve {
@@ -147,14 +148,8 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     match Cli::parse().command {
-        Command::Audit {
-            command,
-            database_url,
-        } => audit(command, &database_url).await,
-        Command::Standing {
-            command,
-            database_url,
-        } => standing(command, &database_url).await,
+        Command::Audit { command, database } => audit(command, &database.url).await,
+        Command::Standing { command, database } => standing(command, &database.url).await,
         Command::Serve {
             listen,
             database_url,
