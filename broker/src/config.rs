@@ -8,6 +8,9 @@ use std::path::PathBuf;
 pub struct Config {
     /// e.g. `sqlite://data/stint.db`.
     pub database_url: String,
+    /// The file whose key seals the signing keys in the database; `stint.key` beside an
+    /// SQLite database when not given.
+    pub key_file: Option<PathBuf>,
     /// The built portal (Trunk's `dist/`), served with an SPA fallback.
     pub portal_dir: Option<PathBuf>,
     /// The `iss` of issued credentials.
@@ -37,6 +40,7 @@ impl Config {
     pub fn new(database_url: impl Into<String>) -> Config {
         Config {
             database_url: database_url.into(),
+            key_file: None,
             portal_dir: None,
             issuer: "stint".into(),
             session_limits: SessionLimits {
@@ -51,6 +55,7 @@ impl Config {
             break_glass_limit: BreakGlassLimit {
                 max_uses: 3,
                 window: Duration::hours(24),
+                takeover_wait: None,
             },
             max_attestation_days: stint_core::ownership::DEFAULT_MAX_ATTESTATION_DAYS,
             demo: false,

@@ -2,7 +2,7 @@
 //! `stint audit export` and `GET /api/v1/audit/export`.
 
 use crate::store::{AuditFilter, Store, StoreResult};
-use stint_core::api::AuditEventView;
+use stint_core::api::{AuditCheckpoint, AuditEventView};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -86,9 +86,42 @@ pub async fn page(
     store.audit_events(&filter).await
 }
 
+/// A checkpoint as the audit stream writes it: `{"checkpoint": {…}}` on a line of its own.
+pub fn encode_checkpoint(checkpoint: &AuditCheckpoint) -> Vec<u8> {
+    let mut line = serde_json::to_vec(&serde_json::json!({ "checkpoint": checkpoint }))
+        .expect("checkpoints serialize");
+    line.push(b'\n');
+    line
+}
+
+/// The checkpoints of an audit stream's file (its event lines are skipped), or of a saved
+/// `GET /api/v1/audit/checkpoints` (a JSON array).
+pub fn read_checkpoints(text: &str) -> Result<Vec<AuditCheckpoint>, String> {
+    if text.trim_start().starts_with('[') {
+        return serde_json::from_str(text).map_err(|e| format!("not a list of checkpoints: {e}"));
+    }
+    let mut found = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let value: serde_json::Value =
+            serde_json::from_str(line).map_err(|_| format!("line {} is not JSON", i + 1))?;
+        if let Some(checkpoint) = value.get("checkpoint") {
+            found.push(
+                serde_json::from_value(checkpoint.clone())
+                    .map_err(|e| format!("line {}: not a checkpoint: {e}", i + 1))?,
+            );
+        }
+    }
+    Ok(found)
+}
+
 /// Follows the trail: writes each event committed after `after_seq` as an NDJSON line to
-/// `out`, checking every `every` until `stop` turns true. Events are read back only once
-/// committed, so a line never describes a change that was rolled back.
+/// `out`, and each new signed checkpoint as a `{"checkpoint": …}` line, checking every
+/// `every` until `stop` turns true. Events are read back only once committed, so a line
+/// never describes a change that was rolled back; a copy of the checkpoints kept in the
+/// stream lets `stint audit verify --checkpoints` check the database against it.
 pub async fn follow(
     store: std::sync::Arc<dyn Store>,
     mut out: Box<dyn std::io::Write + Send>,
@@ -97,6 +130,10 @@ pub async fn follow(
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let filter = AuditFilter::default();
+    let mut last_checkpoint = match store.checkpoints(1).await {
+        Ok(newest) => newest.first().map(|c| (c.at, c.head_seq)),
+        Err(_) => None,
+    };
     loop {
         match page(&*store, &filter, after_seq).await {
             Ok(events) => {
@@ -107,13 +144,29 @@ pub async fn follow(
                     }
                     after_seq = event.seq;
                 }
-                let _ = out.flush();
                 if events.len() as u32 == PAGE {
                     continue;
                 }
             }
             Err(e) => tracing::warn!(error = %e, "reading the audit trail failed; retrying"),
         }
+        match store.checkpoints(100).await {
+            Ok(newest_first) => {
+                for checkpoint in newest_first.iter().rev() {
+                    let key = (checkpoint.at, checkpoint.head_seq);
+                    if last_checkpoint.is_some_and(|last| key <= last) {
+                        continue;
+                    }
+                    if let Err(e) = out.write_all(&encode_checkpoint(checkpoint)) {
+                        tracing::error!(error = %e, "cannot write the audit stream; it stops");
+                        return;
+                    }
+                    last_checkpoint = Some(key);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "reading the checkpoints failed; retrying"),
+        }
+        let _ = out.flush();
         if *stop.borrow() {
             return;
         }

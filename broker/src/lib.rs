@@ -9,6 +9,7 @@ pub mod credential;
 pub mod demo;
 pub mod export;
 pub mod http;
+pub mod keys;
 pub mod password;
 pub mod scan_report;
 pub mod store;
@@ -16,13 +17,15 @@ pub mod sweeper;
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::credential::Signer;
 use crate::http::AppState;
 use crate::store::{SqliteStore, Store, SweepReport};
 use std::future::Future;
 use std::sync::Arc;
 use stint_core::api::AuditCheckpoint;
 use tokio::net::TcpListener;
+
+/// How often a serving broker rereads its signing keys.
+pub const KEY_REFRESH: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A broker ready to serve: storage open and migrated, key loaded, lapsed access expired.
 pub struct Broker {
@@ -45,10 +48,15 @@ impl Broker {
             demo::seed(&*store, clock.now()).await?;
             tracing::info!("seeded the demo organisation");
         }
-        let (kid, der) = store
-            .signing_key(clock.now(), &Signer::generate_key)
-            .await?;
-        let signer = Signer::from_pkcs8(kid, config.issuer.clone(), &der)?;
+        let key_file = keys::key_file_for(
+            &*store,
+            &config.database_url,
+            config.key_file.as_deref(),
+            clock.now(),
+        )
+        .await?;
+        let keyring =
+            keys::open_keyring(&*store, &key_file, config.issuer.clone(), clock.now()).await?;
         // Whatever ran out while the broker was stopped ends now, before the first request.
         let report = store.sweep(clock.now()).await?;
         if report != SweepReport::default() {
@@ -62,10 +70,20 @@ impl Broker {
             state: AppState {
                 store,
                 clock,
-                signer: Arc::new(signer),
+                keyring: Arc::new(keyring),
+                key_file: Arc::new(key_file),
                 config: Arc::new(config),
             },
         })
+    }
+
+    /// Rereads the signing keys, so a rotation made elsewhere (`stint keys rotate`, another
+    /// replica) takes effect here: the broker serves it every `KEY_REFRESH`.
+    pub async fn refresh_keys(&self) -> anyhow::Result<()> {
+        let state = &self.state;
+        let keys = keys::load_key_set(&*state.store, &state.key_file, state.clock.now()).await?;
+        state.keyring.replace(keys);
+        Ok(())
     }
 
     pub fn state(&self) -> &AppState {
@@ -81,10 +99,10 @@ impl Broker {
         if last.first().is_some_and(|c| c.head_seq == head_seq) {
             return Ok(None);
         }
-        let checkpoint = self
-            .state
-            .signer
-            .checkpoint(head_seq, &head_hash, self.state.clock.now());
+        let checkpoint =
+            self.state
+                .keyring
+                .checkpoint(head_seq, &head_hash, self.state.clock.now());
         store.append_checkpoint(&checkpoint).await?;
         Ok(Some(checkpoint))
     }
@@ -102,6 +120,8 @@ impl Broker {
     ) -> anyhow::Result<()> {
         let router = self.router()?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
+        // The audit stream stops last, so it carries the final checkpoint.
+        let (stop_stream, stream_stopped) = tokio::sync::watch::channel(false);
         let sweeper = sweeper::spawn(self.state.clone(), stopped.clone());
         let broker = Arc::new(self);
         let checkpointer = {
@@ -117,6 +137,21 @@ impl Broker {
                     }
                     if let Err(e) = broker.checkpoint_now().await {
                         tracing::warn!(error = %e, "audit checkpoint failed; retrying");
+                    }
+                }
+            })
+        };
+        let key_refresher = {
+            let broker = broker.clone();
+            let mut stopped = stop.subscribe();
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep(KEY_REFRESH) => {}
+                        _ = stopped.changed() => break,
+                    }
+                    if let Err(e) = broker.refresh_keys().await {
+                        tracing::warn!(error = %e, "rereading the signing keys failed; retrying");
                     }
                 }
             })
@@ -141,7 +176,7 @@ impl Broker {
                     out,
                     head,
                     broker.state.config.sweep_interval,
-                    stop.subscribe(),
+                    stream_stopped,
                 )))
             }
         };
@@ -152,11 +187,14 @@ impl Broker {
         let _ = stop.send(true);
         let _ = sweeper.await;
         let _ = checkpointer.await;
+        let _ = key_refresher.await;
+        // The last word: the head as the broker leaves it.
+        let last = broker.checkpoint_now().await;
+        let _ = stop_stream.send(true);
         if let Some(stream) = stream {
             let _ = stream.await;
         }
-        // The last word: the head as the broker leaves it.
-        broker.checkpoint_now().await?;
+        last?;
         Ok(())
     }
 }

@@ -36,6 +36,15 @@ struct Database {
     url: String,
 }
 
+/// The key file that seals the signing keys stored in the database.
+#[derive(clap::Args)]
+struct KeyFileArg {
+    /// Key file (at least 32 random bytes); `stint.key` beside an SQLite database when not
+    /// given. Keep it out of the database's backups.
+    #[arg(long = "key-file", env = "STINT_KEY_FILE", global = true)]
+    path: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Read the audit trail without a running broker.
@@ -44,6 +53,15 @@ enum Command {
         command: AuditCommand,
         #[command(flatten)]
         database: Database,
+    },
+    /// The signing keys: list them, or rotate to a new one.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+        #[command(flatten)]
+        database: Database,
+        #[command(flatten)]
+        key_file: KeyFileArg,
     },
     /// Standing credentials: import a secrets scanner's report without a running broker.
     Standing {
@@ -64,6 +82,8 @@ enum Command {
             default_value = "sqlite://data/stint.db"
         )]
         database_url: String,
+        #[command(flatten)]
+        key_file: KeyFileArg,
         /// The built portal to serve (Trunk's dist/ directory).
         #[arg(long, env = "STINT_PORTAL_DIR")]
         portal: Option<PathBuf>,
@@ -81,6 +101,12 @@ enum Command {
         #[arg(long, env = "STINT_BREAK_GLASS_WINDOW_SECS", default_value_t = 24 * 3600,
               value_parser = clap::value_parser!(i64).range(1..))]
         break_glass_window_secs: i64,
+        /// After taking over an orphaned identity, its new owner may take break-glass for it
+        /// once an admin confirms the takeover, or once this many hours have passed (when
+        /// set; by default only the confirmation counts).
+        #[arg(long, env = "STINT_TAKEOVER_WAIT_HOURS",
+              value_parser = clap::value_parser!(i64).range(1..=24 * 90))]
+        takeover_wait_hours: Option<i64>,
         /// Also write each audit event, once committed, as a JSON line to this file
         /// (appended), or to stdout with `-`.
         #[arg(long, env = "STINT_AUDIT_STREAM")]
@@ -100,9 +126,32 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum KeysCommand {
+    /// List the keys: id, created, retired, whether the JWKS publishes it.
+    List,
+    /// Add a new key that signs from now on (running brokers switch to it within 10 s);
+    /// the old one stays in the JWKS until the last credential it signed has expired.
+    Rotate,
+}
+
+#[derive(Subcommand)]
 enum AuditCommand {
-    /// Walk the hash chain; exit 0 if every event verifies, 1 naming the first that does not.
-    Verify,
+    /// Walk the hash chain and hold it against signed checkpoints; exit 0 if every event
+    /// verifies, 1 naming the first that does not. Without --trust-jwks, --checkpoints or
+    /// --key-file it can only check the chain's internal consistency, and says so.
+    Verify {
+        /// A JWK Set kept outside the database (a saved copy of /.well-known/jwks.json):
+        /// checkpoints must be signed by one of its keys.
+        #[arg(long = "trust-jwks", value_name = "FILE")]
+        trust_jwks: Option<PathBuf>,
+        /// Checkpoints kept outside the database: the audit stream's file (its
+        /// `{"checkpoint": …}` lines) or a saved GET /api/v1/audit/checkpoints.
+        #[arg(long, value_name = "FILE")]
+        checkpoints: Option<PathBuf>,
+        /// Trust the stored keys that unseal with this key file.
+        #[arg(long = "key-file", value_name = "FILE")]
+        key_file: Option<PathBuf>,
+    },
     /// Write events to stdout, oldest first, for a SIEM.
     Export {
         #[arg(long, value_enum, default_value = "ndjson")]
@@ -150,20 +199,28 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Audit { command, database } => audit(command, &database.url).await,
         Command::Standing { command, database } => standing(command, &database.url).await,
+        Command::Keys {
+            command,
+            database,
+            key_file,
+        } => keys(command, &database.url, key_file.path.as_deref()).await,
         Command::Serve {
             listen,
             database_url,
+            key_file,
             portal,
             issuer,
             pending_ttl_secs,
             break_glass_max_uses,
             break_glass_window_secs,
+            takeover_wait_hours,
             checkpoint_interval_secs,
             audit_stream,
             max_attestation_days,
             demo,
         } => {
             let mut config = Config::new(database_url);
+            config.key_file = key_file.path;
             config.portal_dir = portal;
             config.issuer = issuer.unwrap_or_else(|| format!("http://{listen}"));
             config.pending_ttl = chrono::Duration::seconds(pending_ttl_secs);
@@ -173,6 +230,7 @@ async fn main() -> anyhow::Result<()> {
             config.break_glass_limit = stint_broker::store::BreakGlassLimit {
                 max_uses: break_glass_max_uses,
                 window: chrono::Duration::seconds(break_glass_window_secs),
+                takeover_wait: takeover_wait_hours.map(chrono::Duration::hours),
             };
             // Browsers refuse Secure cookies over plain HTTP except on loopback, where it
             // is safe to go without.
@@ -209,33 +267,31 @@ async fn serve(listen: SocketAddr, config: Config) -> anyhow::Result<()> {
     broker.serve(listener, shutdown_signal()).await
 }
 
+/// Opens an existing database for the commands that only read it.
+async fn open_existing(database_url: &str) -> anyhow::Result<stint_broker::store::SqliteStore> {
+    if let Some(path) = stint_broker::store::sqlite_file(database_url)
+        && !std::path::Path::new(path).exists()
+    {
+        anyhow::bail!("no database at {path}");
+    }
+    Ok(stint_broker::store::SqliteStore::open_read_only(database_url).await?)
+}
+
 async fn audit(command: AuditCommand, database_url: &str) -> anyhow::Result<()> {
-    let store = stint_broker::store::SqliteStore::open(database_url).await?;
+    let store = open_existing(database_url).await?;
     match command {
-        AuditCommand::Verify => {
-            // Read-only: without a stored key, a throwaway one fails any checkpoint there is.
-            let (kid, der) = match store.existing_signing_key().await? {
-                Some(key) => key,
-                None => stint_broker::credential::Signer::generate_key(),
-            };
-            let signer = stint_broker::credential::Signer::from_pkcs8(kid, String::new(), &der)?;
-            let v = store.verify_audit(&signer).await?;
-            if v.ok {
-                println!(
-                    "OK: {} events verify; head {} {}",
-                    v.count, v.head_seq, v.head_hash
-                );
-                Ok(())
-            } else {
-                println!(
-                    "FAILED at event {}: {}. The {} events before it verify (head {}).",
-                    v.first_bad_seq.unwrap_or_default(),
-                    v.reason.unwrap_or_default(),
-                    v.count,
-                    v.head_hash
-                );
-                std::process::exit(1);
-            }
+        AuditCommand::Verify {
+            trust_jwks,
+            checkpoints,
+            key_file,
+        } => {
+            verify(
+                &store,
+                trust_jwks.as_deref(),
+                checkpoints.as_deref(),
+                key_file.as_deref(),
+            )
+            .await
         }
         AuditCommand::Export {
             format,
@@ -243,6 +299,132 @@ async fn audit(command: AuditCommand, database_url: &str) -> anyhow::Result<()> 
             until,
             follow,
         } => export(&store, format, since, until, follow).await,
+    }
+}
+
+async fn verify(
+    store: &dyn Store,
+    trust_jwks: Option<&std::path::Path>,
+    checkpoints: Option<&std::path::Path>,
+    key_file: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use stint_broker::keys;
+    let now = chrono::Utc::now();
+    let (head, _) = store.audit_head().await?;
+    if head == 0 {
+        anyhow::bail!("the audit trail is empty: this is not the database of a broker that ran");
+    }
+    let mut anchors = Vec::new();
+    let mut trusted = stint_broker::credential::TrustedKeys::default();
+    if let Some(path) = trust_jwks {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let jwks = serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{}: not JSON: {e}", path.display()))?;
+        let keys = stint_broker::credential::TrustedKeys::from_jwks(&jwks)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        anchors.push(format!("{} keys of {}", keys.len(), path.display()));
+        trusted = keys;
+    }
+    if let Some(path) = key_file {
+        let file = keys::KeyFile::open(path)?;
+        let unsealed = keys::trusted_by_key_file(store, &file, now).await?;
+        anchors.push(format!(
+            "{} keys that unseal with {}",
+            unsealed.len(),
+            path.display()
+        ));
+        if trust_jwks.is_none() {
+            trusted = unsealed;
+        }
+    }
+    let outside = match checkpoints {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            let list = stint_broker::export::read_checkpoints(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            anchors.push(format!("{} checkpoints of {}", list.len(), path.display()));
+            list
+        }
+        None => Vec::new(),
+    };
+    if trust_jwks.is_none() && key_file.is_none() {
+        // Nothing to hold the stored keys against: use them, and say what that proves.
+        trusted = keys::stored_public_keys(store, now).await?;
+    }
+    let v = store.verify_audit(&trusted, &outside).await?;
+    if !v.ok {
+        println!(
+            "FAILED at event {}: {}. The {} events before it verify (head {}).",
+            v.first_bad_seq.unwrap_or_default(),
+            v.reason.unwrap_or_default(),
+            v.count,
+            v.head_hash
+        );
+        std::process::exit(1);
+    }
+    println!(
+        "OK: {} events verify; head {} {}",
+        v.count, v.head_seq, v.head_hash
+    );
+    if anchors.is_empty() {
+        println!(
+            "Only the chain's internal consistency was checked, against keys stored in the \
+             same database: a copy rewritten whole would pass too. Give --trust-jwks, \
+             --checkpoints or --key-file to check it against something kept elsewhere."
+        );
+    } else {
+        println!("Checked against {}.", anchors.join(", "));
+    }
+    Ok(())
+}
+
+async fn keys(
+    command: KeysCommand,
+    database_url: &str,
+    key_file: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use stint_broker::keys;
+    let now = chrono::Utc::now();
+    let store = open_existing(database_url).await?;
+    match command {
+        KeysCommand::List => {
+            for key in store.signing_keys(now).await? {
+                let retired = key
+                    .retired_at
+                    .map(|t| format!("retired {}", t.to_rfc3339()))
+                    .unwrap_or_else(|| "signing".into());
+                let published = if key.published {
+                    "published"
+                } else {
+                    "unpublished"
+                };
+                println!(
+                    "{}  created {}  {retired}  {published}",
+                    key.kid,
+                    key.created_at.to_rfc3339()
+                );
+            }
+            Ok(())
+        }
+        KeysCommand::Rotate => {
+            drop(store);
+            let store = stint_broker::store::SqliteStore::open(database_url).await?;
+            let path = match key_file {
+                Some(path) => path.to_path_buf(),
+                None => keys::default_path(database_url)
+                    .ok_or_else(|| anyhow::anyhow!("give the key file with --key-file"))?,
+            };
+            let file = keys::KeyFile::open(&path)?;
+            let kid = keys::rotate(&store, &file, now).await?;
+            println!(
+                "New signing key {kid}. Running brokers sign with it within {} s; the JWKS \
+                 keeps the old key until the last credential it signed has expired.",
+                stint_broker::KEY_REFRESH.as_secs()
+            );
+            Ok(())
+        }
     }
 }
 
@@ -324,17 +506,11 @@ async fn export(
 
 /// SQLite will not create the directory of its file; do it for `sqlite://dir/file.db`.
 fn create_sqlite_parent(url: &str) -> anyhow::Result<()> {
-    if let Some(path) = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
+    if let Some(path) = stint_broker::store::sqlite_file(url)
+        && let Some(parent) = std::path::Path::new(path).parent()
+        && !parent.as_os_str().is_empty()
     {
-        let path = path.split('?').next().unwrap_or(path);
-        if let Some(parent) = std::path::Path::new(path).parent()
-            && !parent.as_os_str().is_empty()
-            && path != ":memory:"
-        {
-            std::fs::create_dir_all(parent)?;
-        }
+        std::fs::create_dir_all(parent)?;
     }
     Ok(())
 }

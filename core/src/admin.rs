@@ -5,7 +5,7 @@
 
 use crate::api::{IdentityBody, NamedRef, NewUserBody, ResourceBody};
 use crate::model::{Approvers, AutoApprove, Policy, Role};
-use crate::rules::{RuleError, TEXT_MAX_CHARS};
+use crate::rules::{RuleError, TEXT_MAX_CHARS, check_plain_text};
 
 /// Names of identities, resources, privileges and users: short, lowercase, URL- and
 /// log-safe.
@@ -40,6 +40,7 @@ pub fn check_name(field: &'static str, name: &str) -> Result<String, RuleError> 
 
 fn check_optional_text(field: &'static str, text: &str) -> Result<String, RuleError> {
     let text = text.trim();
+    check_plain_text(field, text)?;
     if text.chars().count() > TEXT_MAX_CHARS {
         return Err(RuleError::invalid(
             field,
@@ -265,8 +266,18 @@ fn check_auto_approve(
     })
 }
 
+/// Names the broker's own audit events use for their actor: no user may pass as them.
+pub const RESERVED_USERNAMES: &[&str] = &["stint", "anonymous", "system", "broker"];
+
 /// Checks a new user; returns it trimmed with roles in canonical order.
 pub fn check_new_user(body: &NewUserBody) -> Result<NewUserBody, RuleError> {
+    let username = check_name("username", &body.username)?;
+    if RESERVED_USERNAMES.contains(&username.as_str()) {
+        return Err(RuleError::invalid(
+            "username",
+            format!("`{username}` is reserved: the broker's own events use it"),
+        ));
+    }
     let password = &body.password;
     if password.chars().count() < PASSWORD_MIN_CHARS {
         return Err(RuleError::invalid(
@@ -275,7 +286,7 @@ pub fn check_new_user(body: &NewUserBody) -> Result<NewUserBody, RuleError> {
         ));
     }
     Ok(NewUserBody {
-        username: check_name("username", &body.username)?,
+        username,
         display_name: check_display_name(&body.display_name)?,
         password: password.clone(),
         roles: canonical_roles(&body.roles),
@@ -284,6 +295,7 @@ pub fn check_new_user(body: &NewUserBody) -> Result<NewUserBody, RuleError> {
 
 pub fn check_display_name(name: &str) -> Result<String, RuleError> {
     let name = name.trim();
+    check_plain_text("display_name", name)?;
     if name.is_empty() || name.chars().count() > DISPLAY_NAME_MAX_CHARS {
         return Err(RuleError::invalid(
             "display_name",
@@ -301,11 +313,13 @@ pub fn canonical_roles(roles: &[Role]) -> Vec<Role> {
         .collect()
 }
 
-/// Checks an admin's change to a user: nobody disables themselves or drops their own
-/// admin role, so an organisation is never locked out by one click.
+/// Checks an admin's change to a user: nobody disables themselves (an organisation is
+/// never locked out by one click) or changes their own roles (nobody makes themselves an
+/// approver, nor drops a role to dodge a duty): another admin must.
 pub fn check_user_update(
     actor_id: i64,
     user_id: i64,
+    roles_before: &[Role],
     roles: &[Role],
     disabled: bool,
 ) -> Result<(), RuleError> {
@@ -315,13 +329,21 @@ pub fn check_user_update(
             "you cannot disable yourself",
         ));
     }
-    if actor_id == user_id && !roles.contains(&Role::Admin) {
-        return Err(RuleError::invalid(
-            "roles",
-            "you cannot remove your own admin role; ask another admin",
+    if actor_id == user_id && canonical_roles(roles_before) != canonical_roles(roles) {
+        return Err(RuleError::Forbidden(
+            "nobody changes their own roles; ask another admin".into(),
         ));
     }
     Ok(())
+}
+
+/// The roles that let their holder give access (approver) or change who may (admin):
+/// granting one is recorded on its own and shown on the admin dashboard.
+pub fn privileged_roles_granted(before: &[Role], after: &[Role]) -> Vec<Role> {
+    [Role::Admin, Role::Approver]
+        .into_iter()
+        .filter(|r| after.contains(r) && !before.contains(r))
+        .collect()
 }
 
 #[cfg(test)]
@@ -440,19 +462,59 @@ mod tests {
     }
 
     #[test]
-    fn admins_cannot_lock_themselves_out() {
+    fn admins_cannot_lock_themselves_out_nor_change_their_own_roles() {
+        let admin = [Role::Admin];
         assert_eq!(
-            check_user_update(1, 1, &[Role::Admin], true)
+            check_user_update(1, 1, &admin, &admin, true)
                 .unwrap_err()
                 .field(),
             Some("disabled")
         );
+        for roles in [&[Role::Auditor][..], &[Role::Admin, Role::Approver]] {
+            assert!(matches!(
+                check_user_update(1, 1, &admin, roles, false),
+                Err(RuleError::Forbidden(_))
+            ));
+        }
+        assert!(check_user_update(1, 1, &admin, &admin, false).is_ok());
+        assert!(check_user_update(1, 2, &[], &[Role::Approver], true).is_ok());
+    }
+
+    #[test]
+    fn nobody_is_named_like_the_broker() {
+        for name in ["stint", " Stint", "anonymous"] {
+            let body = NewUserBody {
+                username: name.to_lowercase(),
+                display_name: "Mallory".into(),
+                password: "correct horse battery".into(),
+                roles: vec![],
+            };
+            assert_eq!(check_new_user(&body).unwrap_err().field(), Some("username"));
+        }
+    }
+
+    #[test]
+    fn display_names_hold_no_invisible_or_control_characters() {
+        for bad in [
+            "Bob\u{202E}nimda",
+            "\u{1b}[31mroot",
+            "Eve\u{200B}",
+            "a\u{0}b",
+        ] {
+            assert_eq!(
+                check_display_name(bad).unwrap_err().field(),
+                Some("display_name")
+            );
+        }
+        assert_eq!(check_display_name(" Zoë O'Brien ").unwrap(), "Zoë O'Brien");
+    }
+
+    #[test]
+    fn granting_admin_or_approver_is_privileged() {
         assert_eq!(
-            check_user_update(1, 1, &[Role::Auditor], false)
-                .unwrap_err()
-                .field(),
-            Some("roles")
+            privileged_roles_granted(&[Role::Requester], &[Role::Approver, Role::Auditor]),
+            [Role::Approver]
         );
-        assert!(check_user_update(1, 2, &[], true).is_ok());
+        assert!(privileged_roles_granted(&[Role::Admin], &[Role::Admin]).is_empty());
     }
 }

@@ -114,6 +114,13 @@ pub struct DeclarationView {
     pub end: Option<DeclarationEnd>,
     /// Why its owner stepped down.
     pub end_reason: Option<String>,
+    /// A takeover of an orphaned identity that no admin has confirmed yet: its owner may
+    /// file requests, not take break-glass.
+    #[serde(default)]
+    pub awaiting_confirmation: bool,
+    /// The admin who confirmed this takeover.
+    #[serde(default)]
+    pub confirmed_by: Option<NamedRef>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -340,6 +347,9 @@ pub struct AuditEventView {
     pub at: DateTime<Utc>,
     /// A user's name, or `stint` for the broker itself.
     pub actor: String,
+    /// The user's id (absent for the broker and anonymous callers): names can be reused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_id: Option<i64>,
     pub action: String,
     pub target: String,
     pub details: serde_json::Value,

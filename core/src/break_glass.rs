@@ -14,6 +14,9 @@ pub struct Attempt<'a> {
     /// Whether the identity has any current accountable owner.
     pub identity_has_owner: bool,
     pub taker_owns_identity: bool,
+    /// The taker took the identity over from orphaned and no admin has confirmed it yet
+    /// (nor has the policy's waiting period passed).
+    pub taker_takeover_unconfirmed: bool,
     pub resource_privileges: &'a [String],
     pub policy: &'a Policy,
     pub privilege: &'a str,
@@ -37,6 +40,13 @@ pub fn check_attempt(a: &Attempt<'_>) -> Result<(Justification, BreakGlassPolicy
     if !a.taker_owns_identity {
         return Err(RuleError::Forbidden(
             "only an owner of this identity may take break-glass access for it".into(),
+        ));
+    }
+    if a.taker_takeover_unconfirmed {
+        return Err(RuleError::Forbidden(
+            "you took this identity over; until an admin confirms the takeover you may file \
+             requests for it, but not take break-glass access"
+                .into(),
         ));
     }
     let Some(bounds) = a.policy.break_glass else {
@@ -189,6 +199,7 @@ mod tests {
         Attempt {
             identity_has_owner: true,
             taker_owns_identity: true,
+            taker_takeover_unconfirmed: false,
             resource_privileges: privileges,
             policy,
             privilege: "write",
@@ -233,6 +244,13 @@ mod tests {
             check_attempt(&not_owner),
             Err(RuleError::Forbidden(_))
         ));
+        let unconfirmed_takeover = Attempt {
+            taker_takeover_unconfirmed: true,
+            ..attempt(&allowed, &privileges, &good)
+        };
+        assert!(
+            matches!(check_attempt(&unconfirmed_takeover), Err(RuleError::Forbidden(m)) if m.contains("confirms the takeover"))
+        );
         assert!(
             matches!(check_attempt(&attempt(&forbidden, &privileges, &good)), Err(RuleError::Forbidden(m)) if m.contains("does not allow"))
         );

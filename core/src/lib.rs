@@ -13,6 +13,7 @@ pub mod ownership;
 pub mod rules;
 pub mod standing;
 pub mod state;
+pub mod throttle;
 
 pub use model::{
     Approvers, AutoApprove, BreakGlassPolicy, IdentityKind, Policy, ReviewOutcome, ReviewStatus,

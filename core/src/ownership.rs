@@ -144,6 +144,7 @@ pub fn check_declaration(a: &DeclarationAttempt<'_>) -> Result<(Declaration, Str
         )));
     };
     let statement = a.statement.trim();
+    crate::rules::check_plain_text("statement", statement)?;
     let chars = statement.chars().count();
     if chars < STATEMENT_MIN_CHARS {
         return Err(RuleError::invalid(
@@ -180,6 +181,37 @@ pub fn check_declaration(a: &DeclarationAttempt<'_>) -> Result<(Declaration, Str
     Ok((kind, statement.to_string()))
 }
 
+/// Checks that an admin may confirm a takeover: one still current and unconfirmed, made by
+/// someone else (nobody vouches for their own takeover).
+pub fn check_takeover_confirmation(
+    actor_is_admin: bool,
+    actor_is_declarer: bool,
+    declaration_current: bool,
+    awaiting_confirmation: bool,
+) -> Result<(), RuleError> {
+    if !actor_is_admin {
+        return Err(RuleError::Forbidden(
+            "only an admin confirms a takeover".into(),
+        ));
+    }
+    if actor_is_declarer {
+        return Err(RuleError::Forbidden(
+            "you took this identity over; another admin must confirm it".into(),
+        ));
+    }
+    if !declaration_current {
+        return Err(RuleError::Conflict(
+            "this declaration has ended; there is nothing to confirm".into(),
+        ));
+    }
+    if !awaiting_confirmation {
+        return Err(RuleError::Conflict(
+            "this declaration is not a takeover awaiting confirmation".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// The furthest re-attestation date a declaration made at `now` may carry.
 pub fn latest_attestation(now: DateTime<Utc>, max_attestation_days: i64) -> DateTime<Utc> {
     now + Duration::days(max_attestation_days)
@@ -213,6 +245,21 @@ pub fn check_step_down(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_another_admin_confirms_a_current_takeover() {
+        assert!(check_takeover_confirmation(true, false, true, true).is_ok());
+        assert!(matches!(
+            check_takeover_confirmation(false, false, true, true),
+            Err(RuleError::Forbidden(_))
+        ));
+        assert!(matches!(
+            check_takeover_confirmation(true, true, true, true),
+            Err(RuleError::Forbidden(_))
+        ));
+        assert!(check_takeover_confirmation(true, false, false, true).is_err());
+        assert!(check_takeover_confirmation(true, false, true, false).is_err());
+    }
 
     fn at(day: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000, 0).unwrap() + Duration::days(day)

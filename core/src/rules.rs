@@ -107,12 +107,49 @@ pub fn check_privilege(privileges: &[String], privilege: &str) -> Result<(), Rul
     }
 }
 
+/// Characters no text a person typed needs, that can make stored text lie when shown:
+/// terminal escapes (ESC and the other controls but newline and tab), bidirectional
+/// overrides that reorder what is displayed, and invisible zero-width characters.
+pub fn is_deceptive_char(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t')
+        || matches!(
+            c,
+            '\u{061C}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{FEFF}'
+        )
+}
+
+/// Refuses text holding a deceptive character, naming the field and where it is.
+pub fn check_plain_text(field: &'static str, text: &str) -> Result<(), RuleError> {
+    match text
+        .chars()
+        .enumerate()
+        .find(|(_, c)| is_deceptive_char(*c))
+    {
+        None => Ok(()),
+        Some((at, c)) => Err(RuleError::invalid(
+            field,
+            format!(
+                "{field} holds an invisible or control character (U+{:04X}, character {}); \
+                 remove it",
+                c as u32,
+                at + 1
+            ),
+        )),
+    }
+}
+
 /// Trims the justification and checks it says enough; returns what will be stored.
 pub fn check_justification(
     justification: &Justification,
     policy: &Policy,
 ) -> Result<Justification, RuleError> {
     let task = justification.task.trim();
+    check_plain_text("justification.task", task)?;
     let task_chars = task.chars().count();
     if task_chars < TASK_MIN_CHARS {
         return Err(RuleError::invalid(
@@ -131,6 +168,9 @@ pub fn check_justification(
         .as_deref()
         .map(str::trim)
         .filter(|t| !t.is_empty());
+    if let Some(t) = ticket {
+        check_plain_text("justification.ticket", t)?;
+    }
     match ticket {
         None if policy.ticket_required => {
             return Err(RuleError::invalid(
@@ -212,6 +252,10 @@ pub struct Decidable<'a> {
     pub approvals_required: u32,
     pub approvers: &'a Approvers,
     pub approvals: &'a [Approval],
+    /// The identity's current owners: none of them may decide a request for it.
+    pub owners: &'a [UserId],
+    /// The admin who created the requester's account, who may not decide their requests.
+    pub requester_created_by: Option<UserId>,
     /// When the request expires undecided, and the moment of the decision.
     pub pending_expires_at: DateTime<Utc>,
     pub now: DateTime<Utc>,
@@ -246,6 +290,18 @@ impl Decidable<'_> {
         if actor_id == self.requester_id {
             return Err(RuleError::Forbidden(
                 "you filed this request; another approver must decide it".into(),
+            ));
+        }
+        if self.owners.contains(&actor_id) {
+            return Err(RuleError::Forbidden(
+                "you own this identity; an approver who does not must decide requests for it"
+                    .into(),
+            ));
+        }
+        if self.requester_created_by == Some(actor_id) {
+            return Err(RuleError::Forbidden(
+                "you created the requester's account; another approver must decide their requests"
+                    .into(),
             ));
         }
         if let Approvers::Users { users } = self.approvers
@@ -396,15 +452,16 @@ pub struct LiveGrant {
     pub break_glass: bool,
 }
 
-/// A credential is issued only to an owner of the identity, for a grant live right now.
+/// A credential is issued only to the grant's holder (who requested it), for a grant live
+/// right now: not to any other owner of the identity, nor to an approver of it.
 pub fn check_credential_issue(
     state: GrantState,
-    actor_is_owner: bool,
+    actor_is_holder: bool,
     secs_left: i64,
 ) -> Result<(), RuleError> {
-    if !actor_is_owner {
+    if !actor_is_holder {
         return Err(RuleError::Forbidden(
-            "only an owner of the identity may fetch its credential".into(),
+            "only the grant's holder, who requested it, may fetch its credential".into(),
         ));
     }
     if state != GrantState::Active || secs_left <= 0 {
@@ -432,6 +489,7 @@ pub(crate) fn required_text(
             format!("{field} is required: {hint}"),
         ));
     }
+    check_plain_text(field, text)?;
     if text.chars().count() > TEXT_MAX_CHARS {
         return Err(RuleError::invalid(
             field,
@@ -532,9 +590,60 @@ mod tests {
             approvals_required: required,
             approvers: &Approvers::Role,
             approvals,
+            owners: &[],
+            requester_created_by: None,
             pending_expires_at: at(86_400),
             now: at(0),
         }
+    }
+
+    #[test]
+    fn text_with_escapes_overrides_or_invisible_characters_is_refused_naming_the_field() {
+        let policy = policy(1, 3600);
+        for bad in [
+            "Rotate keys \u{202E}gnp.exe",
+            "Rotate keys \u{1b}[2J now please",
+            "Rotate\u{200B} the ledger keys",
+            "Rotate the ledger keys\u{0}",
+            "Rotate the ledger keys\r\nforged line",
+        ] {
+            let j = Justification {
+                task: bad.into(),
+                ticket: None,
+            };
+            let err = check_justification(&j, &policy).unwrap_err();
+            assert_eq!(err.field(), Some("justification.task"), "{bad:?}");
+        }
+        let j = Justification {
+            task: "Rotate the ledger keys\n\tthen verify – naïve café ✓".into(),
+            ticket: Some("OPS-1\u{2066}".into()),
+        };
+        assert_eq!(
+            check_justification(&j, &policy).unwrap_err().field(),
+            Some("justification.ticket")
+        );
+        assert!(required_text("reason", "line one\nline two", "").is_ok());
+        assert_eq!(
+            optional_text("comment", Some("ok\u{FEFF}"))
+                .unwrap_err()
+                .field(),
+            Some("comment")
+        );
+    }
+
+    #[test]
+    fn an_owner_of_the_identity_or_the_requesters_creator_may_not_decide() {
+        let owners = [7];
+        let mut req = pending(&[], 1);
+        req.owners = &owners;
+        req.requester_created_by = Some(8);
+        for actor in [7, 8] {
+            let err = decide_approval(&req, actor, APPROVER, None).unwrap_err();
+            assert!(matches!(err, RuleError::Forbidden(_)), "{actor}: {err}");
+            assert!(decide_denial(&req, actor, APPROVER, "no").is_err());
+            assert!(!may_approve(&req, actor, APPROVER));
+        }
+        assert!(decide_approval(&req, 9, APPROVER, None).is_ok());
     }
 
     #[test]
@@ -864,6 +973,8 @@ mod tests {
                     approvals_required: required,
             approvers: &Approvers::Role,
                     approvals: &approvals,
+                    owners: &[],
+                    requester_created_by: None,
                     pending_expires_at: at(86_400),
                     now: at(0),
                 };

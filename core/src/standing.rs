@@ -291,6 +291,9 @@ pub struct TriageActor {
     pub owns_current_identity: bool,
     /// Owns the identity a `Map` decision names.
     pub owns_target_identity: bool,
+    /// Mapped this finding by hand: dismissing it then takes an admin, or anyone could
+    /// claim a finding and make it disappear.
+    pub mapped_it: bool,
 }
 
 /// Whether `actor` may triage a finding in `status` at all (to show the controls).
@@ -332,6 +335,13 @@ pub fn decide_triage(
             Ok((StandingStatus::Mapped, None))
         }
         TriageBody::FalsePositive { reason } => {
+            if actor.mapped_it && !actor.admin {
+                return Err(RuleError::Forbidden(
+                    "you mapped this finding yourself; an admin must confirm it is a false \
+                     positive"
+                        .into(),
+                ));
+            }
             Ok((StandingStatus::FalsePositive, Some(check_reason(reason)?)))
         }
         TriageBody::Rotated { reason } => {
@@ -390,11 +400,13 @@ mod tests {
         admin: true,
         owns_current_identity: false,
         owns_target_identity: false,
+        mapped_it: false,
     };
     const NOBODY: TriageActor = TriageActor {
         admin: false,
         owns_current_identity: false,
         owns_target_identity: false,
+        mapped_it: false,
     };
 
     fn map() -> TriageBody {
@@ -459,6 +471,28 @@ mod tests {
                 .unwrap()
                 .0,
             StandingStatus::Rotated
+        );
+        // Who mapped a finding may not also dismiss it; an admin may.
+        let mapper = TriageActor {
+            mapped_it: true,
+            ..owner_of_mapped
+        };
+        assert!(matches!(
+            decide_triage(StandingStatus::Mapped, &false_positive(reason), mapper),
+            Err(RuleError::Forbidden(m)) if m.contains("an admin")
+        ));
+        assert!(decide_triage(StandingStatus::Mapped, &rotated, mapper).is_ok());
+        let admin_mapper = TriageActor {
+            mapped_it: true,
+            ..ADMIN
+        };
+        assert!(
+            decide_triage(
+                StandingStatus::Mapped,
+                &false_positive(reason),
+                admin_mapper
+            )
+            .is_ok()
         );
     }
 

@@ -77,7 +77,12 @@ pub async fn verify(
     CurrentUser(user): CurrentUser,
 ) -> Result<Json<AuditVerification>, AppError> {
     require_auditor(&user)?;
-    Ok(Json(state.store.verify_audit(&state.signer).await?))
+    Ok(Json(
+        state
+            .store
+            .verify_audit(&state.keyring.trusted(), &[])
+            .await?,
+    ))
 }
 
 /// Signed heads of the chain, newest first: keep copies elsewhere to detect truncation.

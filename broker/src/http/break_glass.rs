@@ -4,7 +4,8 @@ use super::AppState;
 use super::error::AppError;
 use super::extract::{ApiJson, CurrentUser, parse_id};
 use super::query;
-use crate::store::ReviewFilter;
+use crate::store::audit::Actor;
+use crate::store::{FailedPassword, ReviewFilter, account_key, address_key};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -18,6 +19,16 @@ pub async fn take(
     CurrentUser(user): CurrentUser,
     ApiJson(body): ApiJson<BreakGlassBody>,
 ) -> Result<(StatusCode, Json<RequestDetail>), AppError> {
+    let now = state.clock.now();
+    // Re-entering the password counts toward the same throttle as signing in.
+    let account = account_key(&user.username);
+    let address = super::session::client_address().map(|ip| address_key(&ip));
+    let keys: Vec<String> = std::iter::once(account.clone())
+        .chain(address.clone())
+        .collect();
+    if let Some(until) = state.store.login_locked_until(&keys, now).await? {
+        return Err(AppError::throttled_until(until, now));
+    }
     let stored = state
         .store
         .login_candidate(&user.username)
@@ -29,9 +40,17 @@ pub async fn take(
         .await
         .unwrap_or(false);
     if !matches {
+        let attempt = FailedPassword {
+            action: "break_glass.password_failed",
+            actor: Actor::User(&user),
+            target_user: Some(user.id),
+            account_key: account,
+            address_key: address,
+            details: serde_json::json!({ "identity_id": body.identity_id }),
+        };
+        state.store.record_failed_password(&attempt, now).await?;
         return Err(RuleError::invalid("password", "that is not your password").into());
     }
-    let now = state.clock.now();
     let taken = state
         .store
         .take_break_glass(&user, &body, now, state.config.break_glass_limit)

@@ -71,6 +71,28 @@ pub async fn step_down(
     ))
 }
 
+/// `POST /identities/{id}/ownership/{declaration}/confirm`: an admin vouches for a takeover.
+pub async fn confirm_takeover(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path((id, declaration)): Path<(String, String)>,
+) -> Result<Json<IdentityDetail>, AppError> {
+    let id = parse_id(&id)?;
+    let declaration = parse_id(&declaration)?;
+    let now = state.clock.now();
+    state
+        .store
+        .confirm_takeover(&user, id, declaration, now)
+        .await?;
+    let max_days = state.config.max_attestation_days;
+    Ok(Json(
+        state
+            .store
+            .identity_detail(&user, id, now, max_days)
+            .await?,
+    ))
+}
+
 pub async fn resources(
     State(state): State<AppState>,
     CurrentUser(_): CurrentUser,

@@ -16,6 +16,9 @@ pub enum AppError {
     BadCredentials,
     #[error("{0}")]
     Csrf(&'static str),
+    /// Too many wrong passwords: try again after this many seconds.
+    #[error("too many wrong passwords; try again in {0} s")]
+    Throttled(i64),
     /// Input that could not be read at all (malformed JSON, a non-numeric id, …).
     #[error("{message}")]
     BadInput {
@@ -36,6 +39,15 @@ impl From<RuleError> for AppError {
 }
 
 impl AppError {
+    /// Refused until `until`: 429 with `Retry-After` in whole seconds, rounded up.
+    pub fn throttled_until(
+        until: chrono::DateTime<chrono::Utc>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Self {
+        let ms = (until - now).num_milliseconds().max(0);
+        AppError::Throttled((ms + 999) / 1000)
+    }
+
     pub fn bad_input(field: &str, message: impl Into<String>) -> Self {
         AppError::BadInput {
             status: StatusCode::BAD_REQUEST,
@@ -82,6 +94,7 @@ impl IntoResponse for AppError {
             AppError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", None),
             AppError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials", None),
             AppError::Csrf(_) => (StatusCode::FORBIDDEN, "csrf", None),
+            AppError::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, "throttled", None),
             AppError::BadInput { status, field, .. } => (*status, "bad_input", field.clone()),
             AppError::NotFound(_) | AppError::Store(StoreError::NotFound(_)) => {
                 (StatusCode::NOT_FOUND, "not_found", None)
@@ -114,7 +127,14 @@ impl IntoResponse for AppError {
                 field,
             },
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let AppError::Throttled(secs) = self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(secs.max(1)),
+            );
+        }
+        response
     }
 }
 

@@ -39,7 +39,7 @@ pub async fn credential(
     Ok(Json(
         state
             .store
-            .issue_credential(&user, id, state.clock.now(), &state.signer)
+            .issue_credential(&user, id, state.clock.now(), &state.keyring)
             .await?,
     ))
 }
@@ -76,7 +76,7 @@ pub async fn introspect(
             .introspect(
                 &token_hash(body.token.trim()),
                 state.clock.now(),
-                state.signer.issuer(),
+                state.keyring.issuer(),
             )
             .await?,
     ))

@@ -18,7 +18,8 @@ pub use extract::SESSION_COOKIE;
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::credential::Signer;
+use crate::credential::Keyring;
+use crate::keys::KeyFile;
 use crate::store::Store;
 use crate::store::audit::{ORIGIN, Origin};
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -40,7 +41,9 @@ pub const BODY_LIMIT_BYTES: usize = 16 * 1024;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
-    pub signer: Arc<Signer>,
+    pub keyring: Arc<Keyring>,
+    /// Opens the sealed signing keys when they are reread.
+    pub key_file: Arc<KeyFile>,
     pub config: Arc<Config>,
 }
 
@@ -61,6 +64,10 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .route(
             "/identities/{id}/ownership/step-down",
             post(catalog::step_down),
+        )
+        .route(
+            "/identities/{id}/ownership/{declaration}/confirm",
+            post(catalog::confirm_takeover),
         )
         .route(
             "/resources",
@@ -232,7 +239,7 @@ async fn audit_refusals(State(state): State<AppState>, req: Request, next: Next)
 async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CACHE_CONTROL, "public, max-age=300")],
-        Json(state.signer.jwks()),
+        Json(state.keyring.jwks()),
     )
 }
 

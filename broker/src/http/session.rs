@@ -4,13 +4,21 @@ use super::AppState;
 use super::error::AppError;
 use super::extract::{ApiJson, CurrentUser, SESSION_COOKIE, session_cookie};
 use crate::credential::{random_bytes, token_hash};
+use crate::store::audit::{Actor, ORIGIN};
+use crate::store::{FailedPassword, account_key, address_key};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::json;
 use stint_core::api::{LoginBody, MeView, SessionView};
+
+/// The TCP peer of the call being served, if it came over a socket.
+pub(super) fn client_address() -> Option<String> {
+    ORIGIN.try_with(|o| o.source_ip.clone()).ok().flatten()
+}
 
 pub async fn login(
     State(state): State<AppState>,
@@ -18,7 +26,25 @@ pub async fn login(
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Response, AppError> {
     let now = state.clock.now();
-    let candidate = state.store.login_candidate(body.username.trim()).await?;
+    let username = body.username.trim();
+    let candidate = state.store.login_candidate(username).await?;
+    // A name no account has is often a password typed in the wrong field: it is counted
+    // and recorded only as a keyed hash.
+    let pseudonym = candidate
+        .is_none()
+        .then(|| state.key_file.pseudonym(username));
+    let account = match &pseudonym {
+        Some(p) => account_key(&format!("?{p}")),
+        None => account_key(username),
+    };
+    let address = client_address();
+    let keys: Vec<String> = std::iter::once(account.clone())
+        .chain(address.as_deref().map(address_key))
+        .collect();
+    // Checked before the password is: a locked caller costs the broker no hash either.
+    if let Some(until) = state.store.login_locked_until(&keys, now).await? {
+        return Err(AppError::throttled_until(until, now));
+    }
     let stored = candidate
         .as_ref()
         .map(|c| c.password_hash.clone())
@@ -28,7 +54,19 @@ pub async fn login(
         .await
         .unwrap_or(false);
     let Some(candidate) = candidate.filter(|_| matches) else {
-        state.store.record_failed_login(&body.username, now).await?;
+        let (actor, details) = match &pseudonym {
+            Some(p) => (Actor::Anonymous(""), json!({ "username_pseudonym": p })),
+            None => (Actor::Anonymous(username), json!({ "username": username })),
+        };
+        let attempt = FailedPassword {
+            action: "session.login_failed",
+            actor,
+            target_user: None,
+            account_key: account,
+            address_key: address.as_deref().map(address_key),
+            details,
+        };
+        state.store.record_failed_password(&attempt, now).await?;
         return Err(AppError::BadCredentials);
     };
     // A fresh id at every login: a session id planted before login is worth nothing.

@@ -1,7 +1,7 @@
 //! Appending to the audit trail: a SHA-256 hash chain over a canonical encoding.
 
 use super::{StoreError, StoreResult};
-use crate::credential::Signer;
+use crate::credential::TrustedKeys;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -16,7 +16,8 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 #[derive(Clone, Copy)]
 pub enum Actor<'a> {
     User(&'a UserView),
-    /// Unauthenticated callers, named by what they claimed to be (e.g. a failed login).
+    /// Unauthenticated callers, named by what they claimed to be (e.g. a failed login);
+    /// `""` when that claim is not to be recorded (a name no account has).
     Anonymous(&'a str),
     /// The broker itself (expiry, bootstrap).
     Broker,
@@ -33,6 +34,7 @@ impl Actor<'_> {
     fn name(&self) -> String {
         match self {
             Actor::User(u) => u.username.clone(),
+            Actor::Anonymous("") => "anonymous".into(),
             Actor::Anonymous(name) => format!("anonymous:{name}"),
             Actor::Broker => "stint".into(),
         }
@@ -283,10 +285,13 @@ async fn read_batch(conn: &mut SqliteConnection, from: i64) -> StoreResult<Strin
 }
 
 /// Walks the whole chain: sequence numbers without gaps from 1, each `prev_hash` equal to
-/// the previous event's hash, each hash recomputed from the event's fields.
+/// the previous event's hash, each hash recomputed from the event's fields. Then holds it
+/// against every checkpoint stored with it and every copy of one kept `outside` it, each
+/// of which one of `trusted` must have signed.
 pub async fn verify(
     conn: &mut SqliteConnection,
-    signer: &Signer,
+    trusted: &TrustedKeys,
+    outside: &[AuditCheckpoint],
 ) -> StoreResult<AuditVerification> {
     let mut expected_seq = 1;
     let mut prev_hash = GENESIS_HASH.to_string();
@@ -343,12 +348,17 @@ pub async fn verify(
     };
     // A chain that verifies can still have been cut short, or rewritten and re-hashed from
     // some event on; a signed checkpoint of an earlier head catches both.
-    for checkpoint in checkpoints(conn, u32::MAX).await? {
+    let stored = checkpoints(conn, u32::MAX).await?;
+    let all = stored
+        .iter()
+        .map(|c| (c, "the"))
+        .chain(outside.iter().map(|c| (c, "the outside copy of the")));
+    for (checkpoint, which) in all {
         let seq = checkpoint.head_seq;
-        if !signer.signed(&checkpoint) {
+        if !trusted.signed(checkpoint) {
             return Ok(fail(
                 seq,
-                format!("the checkpoint of event {seq} is not signed by this broker's key"),
+                format!("{which} checkpoint of event {seq} is not signed by a trusted key"),
             ));
         }
         if seq > count {

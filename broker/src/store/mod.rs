@@ -7,7 +7,7 @@
 pub mod audit;
 pub mod sqlite;
 
-use crate::credential::Signer;
+use crate::credential::{Keyring, TrustedKeys};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use stint_core::api::{
@@ -21,8 +21,9 @@ use stint_core::standing::{
     StandingView, TriageBody,
 };
 use stint_core::{GrantState, RequestState, ReviewOutcome, ReviewStatus, Role, RuleError};
+use zeroize::Zeroizing;
 
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteStore, sqlite_file};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -42,6 +43,28 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct LoginCandidate {
     pub user: UserView,
     pub password_hash: String,
+}
+
+/// A wrong password, at sign-in or re-entered for break-glass.
+pub struct FailedPassword<'a> {
+    /// `session.login_failed` or `break_glass.password_failed`.
+    pub action: &'static str,
+    pub actor: audit::Actor<'a>,
+    /// The account the password was for, when one has the name given.
+    pub target_user: Option<i64>,
+    pub account_key: String,
+    pub address_key: Option<String>,
+    pub details: serde_json::Value,
+}
+
+/// The throttle key of an account.
+pub fn account_key(username: &str) -> String {
+    format!("account:{}", username.to_lowercase())
+}
+
+/// The throttle key of a client address.
+pub fn address_key(ip: &str) -> String {
+    format!("address:{ip}")
 }
 
 /// How long a session lives.
@@ -68,11 +91,15 @@ pub struct RequestFilter {
     pub now: DateTime<Utc>,
 }
 
-/// How often one user may take break-glass access for one identity.
+/// How often one user may take break-glass access for one identity, and how soon after
+/// taking an orphaned identity over.
 #[derive(Debug, Clone, Copy)]
 pub struct BreakGlassLimit {
     pub max_uses: u32,
     pub window: Duration,
+    /// A takeover allows break-glass once an admin confirms it, or, when set, once this
+    /// long has passed since it.
+    pub takeover_wait: Option<Duration>,
 }
 
 /// What taking break-glass created, all in one transaction.
@@ -130,6 +157,26 @@ pub struct SweepReport {
     pub ownerships_lapsed: u32,
 }
 
+/// A signing key as the database holds it: the private half only sealed.
+#[derive(Debug, Clone)]
+pub struct StoredKey {
+    pub kid: String,
+    pub public_key: Vec<u8>,
+    pub sealed_private_key: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+    /// When a newer key took over signing.
+    pub retired_at: Option<DateTime<Utc>>,
+    /// In the JWKS: not retired, or a credential it signed has not expired yet.
+    pub published: bool,
+}
+
+/// A signing key to store.
+pub struct NewSigningKey<'a> {
+    pub kid: &'a str,
+    pub public_key: &'a [u8],
+    pub sealed_private_key: &'a [u8],
+}
+
 /// A user to create, their password already hashed.
 pub struct NewUser<'a> {
     pub username: &'a str,
@@ -150,7 +197,20 @@ pub trait Store: Send + Sync + 'static {
         replaces: Option<&str>,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
-    async fn record_failed_login(&self, username: &str, now: DateTime<Utc>) -> StoreResult<()>;
+    /// The latest time one of `keys` (`account_key`, `address_key`) is locked until, if
+    /// any is locked at `now`.
+    async fn login_locked_until(
+        &self,
+        keys: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<DateTime<Utc>>>;
+    /// Counts a wrong password against its account and address and records it; returns
+    /// the lock it set, if any.
+    async fn record_failed_password(
+        &self,
+        attempt: &FailedPassword<'_>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<DateTime<Utc>>>;
     /// Records that `actor` was refused `method path`, and why.
     async fn record_refusal(
         &self,
@@ -200,6 +260,14 @@ pub trait Store: Send + Sync + 'static {
         body: &DeclareBody,
         now: DateTime<Utc>,
         max_attestation_days: i64,
+    ) -> StoreResult<()>;
+    /// An admin confirms someone else's takeover of an orphaned identity.
+    async fn confirm_takeover(
+        &self,
+        actor: &UserView,
+        identity_id: i64,
+        declaration_id: i64,
+        now: DateTime<Utc>,
     ) -> StoreResult<()>;
     async fn step_down(
         &self,
@@ -319,7 +387,7 @@ pub trait Store: Send + Sync + 'static {
         actor: &UserView,
         grant_id: i64,
         now: DateTime<Utc>,
-        signer: &Signer,
+        keyring: &Keyring,
     ) -> StoreResult<CredentialView>;
     async fn revoke(
         &self,
@@ -373,9 +441,13 @@ pub trait Store: Send + Sync + 'static {
 
     // --- the audit trail ---
     async fn audit_events(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEventView>>;
-    /// Walks the chain, then holds it against every stored checkpoint, whose signatures
-    /// `signer`'s key must have made.
-    async fn verify_audit(&self, signer: &Signer) -> StoreResult<AuditVerification>;
+    /// Walks the chain, then holds it against every stored checkpoint and every copy of
+    /// one kept `outside` the database, whose signatures one of `trusted` must have made.
+    async fn verify_audit(
+        &self,
+        trusted: &TrustedKeys,
+        outside: &[AuditCheckpoint],
+    ) -> StoreResult<AuditVerification>;
     /// The last event's sequence number and hash (0 and the genesis hash when empty).
     async fn audit_head(&self) -> StoreResult<(i64, String)>;
     async fn append_checkpoint(&self, checkpoint: &AuditCheckpoint) -> StoreResult<()>;
@@ -439,14 +511,27 @@ pub trait Store: Send + Sync + 'static {
     async fn sweep(&self, now: DateTime<Utc>) -> StoreResult<SweepReport>;
     /// When the first active grant expires, if any does: the sweeper wakes for it.
     async fn next_grant_expiry(&self) -> StoreResult<Option<DateTime<Utc>>>;
-    /// The signing key (PKCS#8 DER) and its id, if one was ever made.
-    async fn existing_signing_key(&self) -> StoreResult<Option<(String, Vec<u8>)>>;
-    /// The signing key (PKCS#8 DER) and its id, creating it with `generate` on first use.
-    async fn signing_key(
+    /// Every signing key, newest first; `published` as of `now`.
+    async fn signing_keys(&self, now: DateTime<Utc>) -> StoreResult<Vec<StoredKey>>;
+    /// Adds a key. With `rotate` it takes over signing and the others retire; without, it
+    /// is added only if there is no key yet (false: another process added one first).
+    async fn add_signing_key(
         &self,
+        key: &NewSigningKey<'_>,
+        rotate: bool,
         now: DateTime<Utc>,
-        generate: &(dyn Fn() -> (String, Vec<u8>) + Send + Sync),
-    ) -> StoreResult<(String, Vec<u8>)>;
+    ) -> StoreResult<bool>;
+    /// Keys a broker before key custody stored in the clear: id, PKCS#8 DER, created at.
+    async fn legacy_signing_keys(
+        &self,
+    ) -> StoreResult<Vec<(String, Zeroizing<Vec<u8>>, DateTime<Utc>)>>;
+    /// Stores a legacy key in its sealed form and erases the clear one.
+    async fn seal_legacy_key(
+        &self,
+        key: &NewSigningKey<'_>,
+        created_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
 
     /// Whether nothing was ever created (the demo seeds only an empty database).
     async fn is_empty(&self) -> StoreResult<bool>;

@@ -321,7 +321,14 @@ async fn admins_create_users_identities_and_resources() {
     assert_eq!(created["roles"], json!(["requester", "approver"]));
     assert_eq!(
         app.events_about(&format!("user {}", created["id"])).await,
-        [("dave".to_string(), "user.created".to_string())]
+        [
+            ("dave".to_string(), "user.created".to_string()),
+            // Giving the approver role is recorded on its own, for the admin dashboard.
+            (
+                "dave".to_string(),
+                "user.privileged_role_granted".to_string()
+            ),
+        ]
     );
     let (status, _, _) = app
         .login_raw("frank", "a long enough passphrase", None)

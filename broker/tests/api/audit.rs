@@ -515,13 +515,23 @@ async fn the_running_broker_streams_each_committed_event_as_a_json_line() {
     }));
     // The sweeper's expiry is the next event; the stream must carry it, and only it.
     app.advance(chrono::Duration::seconds(61));
-    let mut lines: Vec<Value> = Vec::new();
-    for _ in 0..500 {
-        let text = std::fs::read_to_string(&stream).unwrap_or_default();
-        lines = text
+    let read = || -> Vec<Value> {
+        std::fs::read_to_string(&stream)
+            .unwrap_or_default()
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+            .collect()
+    };
+    let events = |lines: &[Value]| -> Vec<Value> {
+        lines
+            .iter()
+            .filter(|l| l.get("checkpoint").is_none())
+            .cloned()
+            .collect()
+    };
+    let mut lines = Vec::new();
+    for _ in 0..500 {
+        lines = events(&read());
         if !lines.is_empty() {
             break;
         }
@@ -532,4 +542,8 @@ async fn the_running_broker_streams_each_committed_event_as_a_json_line() {
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert_eq!(lines[0]["action"], "grant.expired");
     assert_eq!(lines[0]["target"], format!("grant {grant}"));
+    // The broker's last checkpoint, of the head as it stopped, ends the stream.
+    let all = read();
+    let last = all.last().unwrap();
+    assert_eq!(last["checkpoint"]["head_seq"], lines[0]["seq"], "{all:?}");
 }

@@ -41,9 +41,27 @@ impl TestApp {
     }
 
     pub async fn open(dir: tempfile::TempDir, db_url: String, clock: Arc<ManualClock>) -> TestApp {
+        Self::open_with(dir, db_url, clock, |_| {}).await
+    }
+
+    /// A demo-seeded broker whose configuration `tweak` changes.
+    pub async fn with_config(tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let db_url = format!("sqlite://{}", dir.path().join("stint.db").display());
+        let clock = Arc::new(ManualClock::new(start_time()));
+        Self::open_with(dir, db_url, clock, tweak).await
+    }
+
+    async fn open_with(
+        dir: tempfile::TempDir,
+        db_url: String,
+        clock: Arc<ManualClock>,
+        tweak: impl FnOnce(&mut Config),
+    ) -> TestApp {
         let mut config = Config::new(db_url.clone());
         config.demo = true;
         config.issuer = "https://stint.test".into();
+        tweak(&mut config);
         let broker = Broker::open(config, clock.clone()).await.unwrap();
         let router = broker.router().unwrap();
         TestApp {
@@ -67,6 +85,11 @@ impl TestApp {
         drop(router);
         drop(broker);
         Self::open(dir, db_url, clock).await
+    }
+
+    /// The broker's time now.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.broker.state().clock.now()
     }
 
     pub fn advance(&self, by: Duration) {
@@ -116,6 +139,18 @@ impl TestApp {
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
+        self.call_from(session, method, path, body, None).await
+    }
+
+    /// A browser-like call arriving from the TCP peer `peer`, when given.
+    pub async fn call_from(
+        &self,
+        session: Option<&Session>,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        peer: Option<&str>,
+    ) -> (StatusCode, Value) {
         let mut request = Request::builder()
             .method(method)
             .uri(path)
@@ -123,13 +158,14 @@ impl TestApp {
         if let Some(s) = session {
             request = request.header(header::COOKIE, &s.cookie);
         }
-        let request = match body {
+        let mut request = match body {
             Some(b) => request
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(Body::from(b.to_string())),
             None => request.body(Body::empty()),
         }
         .unwrap();
+        with_peer(&mut request, peer);
         let (status, _, body) = self.send(request).await;
         (status, body)
     }
@@ -180,6 +216,17 @@ impl TestApp {
         password: &str,
         cookie: Option<&str>,
     ) -> (StatusCode, axum::http::HeaderMap, Value) {
+        self.login_from(username, password, cookie, None).await
+    }
+
+    /// A sign-in as it arrives from the TCP peer `peer`, when given.
+    pub async fn login_from(
+        &self,
+        username: &str,
+        password: &str,
+        cookie: Option<&str>,
+        peer: Option<&str>,
+    ) -> (StatusCode, axum::http::HeaderMap, Value) {
         let mut request = Request::builder()
             .method(Method::POST)
             .uri("/api/v1/session")
@@ -189,7 +236,45 @@ impl TestApp {
             request = request.header(header::COOKIE, c);
         }
         let body = json!({ "username": username, "password": password }).to_string();
-        self.send(request.body(Body::from(body)).unwrap()).await
+        let mut request = request.body(Body::from(body)).unwrap();
+        with_peer(&mut request, peer);
+        self.send(request).await
+    }
+
+    /// A user made outside the API (as the demo seed makes them), owning the identities
+    /// named; their id and session.
+    pub async fn seed_user(
+        &self,
+        username: &str,
+        roles: &[stint_core::Role],
+        owns: &[&str],
+    ) -> (i64, Session) {
+        let state = self.broker.state();
+        let now = state.clock.now();
+        let hash = stint_broker::password::hash(stint_broker::demo::PASSWORD);
+        let user = stint_broker::store::NewUser {
+            username,
+            display_name: username,
+            password_hash: &hash,
+            roles,
+        };
+        let id = state.store.create_user(None, &user, now).await.unwrap();
+        let view = stint_core::api::UserView {
+            id,
+            username: username.into(),
+            display_name: username.into(),
+            roles: roles.to_vec(),
+        };
+        let dave = self.login("dave").await;
+        for identity in owns {
+            let identity = self.id_of(&dave, "identities", identity).await;
+            state
+                .store
+                .seed_ownership(identity, &view, "I run it", now + Duration::days(30), now)
+                .await
+                .unwrap();
+        }
+        (id, self.login(username).await)
     }
 
     /// The id of the named identity or resource.
@@ -268,6 +353,26 @@ impl TestApp {
         let (status, _, body) = self.send(request).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body
+    }
+}
+
+/// Runs the `stint` command line on `app`'s database (and the key file beside it).
+pub fn stint_cli(app: &TestApp, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_stint"))
+        .args(args)
+        .args(["--database", &app.db_url])
+        .env_remove("STINT_KEY_FILE")
+        .output()
+        .unwrap()
+}
+
+/// Makes `request` arrive from `peer`, as the server's socket would report it.
+fn with_peer(request: &mut Request<Body>, peer: Option<&str>) {
+    if let Some(ip) = peer {
+        let addr: std::net::SocketAddr = format!("{ip}:40000").parse().unwrap();
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(addr));
     }
 }
 

@@ -8,7 +8,7 @@ use chrono::Duration;
 use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
 
-const GITLEAKS: &str = include_str!("../fixtures/gitleaks-report.json");
+pub(crate) const GITLEAKS: &str = include_str!("../fixtures/gitleaks-report.json");
 const TRUFFLEHOG: &str = include_str!("../fixtures/trufflehog.jsonl");
 const BASELINE: &str = include_str!("../fixtures/detect-secrets-baseline.json");
 /// Every raw secret planted in the fixtures.
@@ -22,7 +22,12 @@ const RAW_SECRETS: [&str; 5] = [
 
 impl TestApp {
     /// Posts `report` to the import endpoint with `query` (`source=…&…`).
-    async fn import(&self, session: &Session, query: &str, report: &str) -> (StatusCode, Value) {
+    pub(crate) async fn import(
+        &self,
+        session: &Session,
+        query: &str,
+        report: &str,
+    ) -> (StatusCode, Value) {
         let request = Request::builder()
             .method(Method::POST)
             .uri(format!("/api/v1/standing/import?{query}"))
@@ -35,7 +40,7 @@ impl TestApp {
         (status, body)
     }
 
-    async fn standing(&self, session: &Session) -> Vec<Value> {
+    pub(crate) async fn standing(&self, session: &Session) -> Vec<Value> {
         let (status, list) = self.get(session, "/api/v1/standing").await;
         assert_eq!(status, StatusCode::OK, "{list}");
         list.as_array().unwrap().clone()
@@ -55,7 +60,7 @@ impl TestApp {
     }
 
     /// Every byte SQLite has written for this database (the file, its WAL and index).
-    fn database_bytes(&self) -> Vec<u8> {
+    pub(crate) fn database_bytes(&self) -> Vec<u8> {
         let mut bytes = Vec::new();
         for entry in std::fs::read_dir(self.dir.path()).unwrap().flatten() {
             bytes.extend(std::fs::read(entry.path()).unwrap());

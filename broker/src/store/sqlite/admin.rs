@@ -60,14 +60,15 @@ pub(super) async fn create_user(
 ) -> StoreResult<i64> {
     let roles = role_names(&admin::canonical_roles(user.roles));
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO users (username, display_name, password_hash, roles, created_at)
-         VALUES (?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO users (username, display_name, password_hash, roles, created_at, created_by)
+         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(user.username)
     .bind(user.display_name)
     .bind(user.password_hash)
     .bind(roles.join(","))
     .bind(ms(now))
+    .bind(actor.map(|a| a.id))
     .fetch_one(&mut *conn)
     .await
     .map_err(|e| taken(e, "username", user.username))?;
@@ -78,6 +79,11 @@ pub(super) async fn create_user(
             .details(json!({ "username": user.username, "roles": roles })),
     )
     .await?;
+    // The broker's own bootstrap (demo data) grants nothing an admin chose.
+    if actor.is_some() {
+        let granted = admin::canonical_roles(user.roles);
+        record_privileged_grant(conn, actor, id, user.username, &[], &granted, now).await?;
+    }
     Ok(id)
 }
 
@@ -99,7 +105,8 @@ pub(super) async fn update_user(
     .ok_or_else(|| StoreError::NotFound(format!("user {id}")))?;
     let display_name = admin::check_display_name(&body.display_name)?;
     let roles = admin::canonical_roles(&body.roles);
-    admin::check_user_update(actor.id, id, &roles, body.disabled)?;
+    let roles_before = parse_roles(&before.roles);
+    admin::check_user_update(actor.id, id, &roles_before, &roles, body.disabled)?;
     sqlx::query("UPDATE users SET display_name = ?, roles = ?, disabled = ? WHERE id = ?")
         .bind(&display_name)
         .bind(role_names(&roles).join(","))
@@ -133,6 +140,44 @@ pub(super) async fn update_user(
             },
             "sessions_ended": sessions_ended,
         })),
+    )
+    .await?;
+    record_privileged_grant(
+        conn,
+        Some(actor),
+        id,
+        &before.username,
+        &roles_before,
+        &roles,
+        now,
+    )
+    .await
+}
+
+/// Giving someone the admin or approver role is its own event, for the admin dashboard.
+async fn record_privileged_grant(
+    conn: &mut SqliteConnection,
+    actor: Option<&UserView>,
+    user_id: i64,
+    username: &str,
+    before: &[Role],
+    after: &[Role],
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let granted = admin::privileged_roles_granted(before, after);
+    if granted.is_empty() {
+        return Ok(());
+    }
+    audit::append(
+        conn,
+        now,
+        Event::new(
+            actor_of(actor),
+            "user.privileged_role_granted",
+            "user",
+            Some(user_id),
+        )
+        .details(json!({ "username": username, "granted": role_names(&granted) })),
     )
     .await
 }

@@ -47,6 +47,14 @@ pub(super) async fn take(
     let (justification, bounds) = break_glass::check_attempt(&Attempt {
         identity_has_owner: owners > 0,
         taker_owns_identity: is_current_owner(conn, body.identity_id, actor.id, now).await?,
+        taker_takeover_unconfirmed: super::ownership::takeover_unconfirmed(
+            conn,
+            body.identity_id,
+            actor.id,
+            now,
+            limit.takeover_wait,
+        )
+        .await?,
         resource_privileges: &resource.privileges,
         policy: &resource.policy,
         privilege: &body.privilege,
@@ -286,10 +294,11 @@ pub(super) async fn detail(
     .bind(row.grant_id)
     .fetch_all(&mut *conn)
     .await?;
-    let timeline: Vec<super::AuditRow> = sqlx::query_as(
-        "SELECT seq, at, actor_name, action, target_kind, target_id, details, source_ip, user_agent
-         FROM audit_events WHERE request_id = ? ORDER BY seq",
-    )
+    let timeline: Vec<super::AuditRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        super::audit_columns!(),
+        " FROM audit_events WHERE request_id = ? ORDER BY seq"
+    ))
     .bind(row.request_id)
     .fetch_all(&mut *conn)
     .await?;
@@ -308,7 +317,7 @@ pub(super) async fn detail(
             .collect(),
         timeline: timeline
             .into_iter()
-            .map(super::AuditRow::view)
+            .map(|e| e.view_for(viewer))
             .collect::<Vec<AuditEventView>>(),
     })
 }
@@ -321,6 +330,10 @@ pub(super) async fn decide(
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     let row = load(conn, id).await?;
+    // As for reading it: who may not see a review gets 404, not 403.
+    if !is_privileged_viewer(actor) && row.taker_id != actor.id {
+        return Err(StoreError::NotFound(format!("review {id}")));
+    }
     let notes = break_glass::decide(
         actor.id,
         &actor.roles,

@@ -8,10 +8,11 @@
 
 use super::audit::{self, Actor, Event};
 use super::{
-    AuditFilter, BreakGlassLimit, BreakGlassTaken, LoginCandidate, NewUser, RequestFilter,
-    ReviewFilter, SessionLimits, StandingFilter, Store, StoreError, StoreResult, SweepReport,
+    AuditFilter, BreakGlassLimit, BreakGlassTaken, FailedPassword, LoginCandidate, NewSigningKey,
+    NewUser, RequestFilter, ReviewFilter, SessionLimits, StandingFilter, Store, StoreError,
+    StoreResult, StoredKey, SweepReport, account_key,
 };
-use crate::credential::{Signer, token_hash};
+use crate::credential::{Keyring, TrustedKeys, token_hash};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
@@ -37,6 +38,7 @@ use stint_core::{
     Approvers, AutoApprove, BreakGlassPolicy, GrantState, IdentityKind, Policy, RequestState, Role,
     RuleError,
 };
+use zeroize::Zeroizing;
 
 /// The `kind` of requests and grants taken by break-glass.
 const BREAK_GLASS: &str = "break_glass";
@@ -49,6 +51,17 @@ macro_rules! among_request_approvers {
         "(json_extract(r.approvers, '$.kind') = 'role' OR EXISTS (
           SELECT 1 FROM json_each(r.approvers, '$.users') j
           WHERE json_extract(j.value, '$.id') = ?1))"
+    };
+}
+
+/// Whether `?1` is free to decide request `r`: no current owner of its identity, and not
+/// the admin who created the requester's account (see `rules::Decidable`).
+macro_rules! free_of_conflict {
+    () => {
+        "NOT EXISTS (SELECT 1 FROM ownerships o WHERE o.identity_id = r.identity_id
+                     AND o.user_id = ?1 AND o.ended_at IS NULL)
+         AND NOT EXISTS (SELECT 1 FROM users ru WHERE ru.id = r.requester_id
+                         AND ru.created_by = ?1)"
     };
 }
 
@@ -113,6 +126,35 @@ impl SqliteStore {
         })
     }
 
+    /// Opens an existing database to read only: nothing is created or migrated, so a
+    /// mistyped path is an error instead of a new, empty database.
+    pub async fn open_read_only(url: &str) -> StoreResult<SqliteStore> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(false)
+            .read_only(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(options)
+            .await?;
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&pool)
+                .await
+                .map_err(|_| StoreError::Corrupt("this is not a Stint database".into()))?;
+        let latest = MIGRATOR.iter().map(|m| m.version).max();
+        if applied != latest {
+            return Err(StoreError::Corrupt(
+                "this database is from another version of Stint: start `stint serve` on it \
+                 once to migrate it"
+                    .into(),
+            ));
+        }
+        Ok(SqliteStore {
+            pool,
+            write_lock: Arc::new(tokio::sync::Mutex::new(())),
+        })
+    }
+
     /// The pool, for tests that inspect or tamper with rows behind the store's back.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
@@ -125,6 +167,15 @@ impl SqliteStore {
             _turn: turn,
         })
     }
+}
+
+/// The file of an SQLite URL (`sqlite://dir/file.db?mode=…`), unless it is in memory.
+pub fn sqlite_file(url: &str) -> Option<&str> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = path.split('?').next().unwrap_or(path);
+    (path != ":memory:" && !path.is_empty()).then_some(path)
 }
 
 fn ms(t: DateTime<Utc>) -> i64 {
@@ -245,7 +296,9 @@ macro_rules! request_select {
            res.name AS resource_name, r.privilege, r.duration_secs, r.task, r.ticket,
            r.requester_id, u.username AS requester_name, r.created_at, r.pending_expires_at,
            r.approvals_required, r.approvers, r.decided_at, r.decision_comment, r.kind,
-           g.id AS grant_id,
+           g.id AS grant_id, u.created_by AS requester_created_by,
+           (SELECT group_concat(o.user_id) FROM ownerships o
+            WHERE o.identity_id = r.identity_id AND o.ended_at IS NULL) AS owner_ids,
            (SELECT COUNT(*) FROM standing_credentials s
             WHERE s.identity_id = r.identity_id AND s.resource_id = r.resource_id
               AND s.status = 'mapped') AS standing_paths
@@ -263,7 +316,8 @@ macro_rules! request_select {
 macro_rules! visible_to_owner_or_requester {
     () => {
         "(r.requester_id = ?1 OR EXISTS (
-         SELECT 1 FROM ownerships o WHERE o.identity_id = r.identity_id AND o.user_id = ?1))"
+         SELECT 1 FROM ownerships o WHERE o.identity_id = r.identity_id AND o.user_id = ?1
+                                      AND o.ended_at IS NULL))"
     };
 }
 
@@ -289,6 +343,9 @@ struct RequestRow {
     decision_comment: Option<String>,
     kind: String,
     grant_id: Option<i64>,
+    requester_created_by: Option<i64>,
+    /// The identity's owners whose declarations have not ended, comma-separated.
+    owner_ids: Option<String>,
     standing_paths: i64,
 }
 
@@ -340,6 +397,7 @@ struct GrantRow {
 struct AuditRow {
     seq: i64,
     at: i64,
+    actor_id: Option<i64>,
     actor_name: String,
     action: String,
     target_kind: String,
@@ -349,12 +407,39 @@ struct AuditRow {
     user_agent: Option<String>,
 }
 
+/// The columns of an `AuditRow`.
+macro_rules! audit_columns {
+    () => {
+        "seq, at, actor_id, actor_name, action, target_kind, target_id, details, source_ip,
+         user_agent"
+    };
+}
+pub(super) use audit_columns;
+
 impl AuditRow {
+    /// The event as `viewer` may see it: where a call came from (address, user agent) is
+    /// shown to auditors and admins, and to whoever made it, not to other users.
+    fn view_for(self, viewer: &UserView) -> AuditEventView {
+        let oversees = viewer.has(Role::Auditor) || viewer.has(Role::Admin);
+        self.view_for_id(viewer.id, oversees)
+    }
+
+    fn view_for_id(self, viewer_id: i64, oversees: bool) -> AuditEventView {
+        let sees_origin = oversees || self.actor_id == Some(viewer_id);
+        let mut view = self.view();
+        if !sees_origin {
+            view.source_ip = None;
+            view.user_agent = None;
+        }
+        view
+    }
+
     fn view(self) -> AuditEventView {
         AuditEventView {
             seq: self.seq,
             at: time(self.at),
             actor: self.actor_name,
+            actor_id: self.actor_id,
             action: self.action,
             target: match self.target_id {
                 Some(id) => format!("{} {id}", self.target_kind),
@@ -385,6 +470,20 @@ async fn can_see_request(
     .bind(request_id)
     .fetch_one(&mut *conn)
     .await?)
+}
+
+/// What a caller may not see does not exist for them: a write on it is 404, as a read is,
+/// so ids cannot be probed by the difference between 403 and 404.
+async fn require_visible_request(
+    conn: &mut SqliteConnection,
+    viewer: &UserView,
+    request_id: i64,
+) -> StoreResult<()> {
+    if can_see_request(conn, viewer, request_id).await? {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound(format!("request {request_id}")))
+    }
 }
 
 async fn is_current_owner(
@@ -500,7 +599,7 @@ impl RequestRow {
         let decidable_approvals = approvals_of(approvals);
         let approvers = self.approvers()?;
         let can_decide = rules::may_approve(
-            &self.decidable(&decidable_approvals, &approvers, now)?,
+            &self.decidable(&decidable_approvals, &approvers, &self.owners(), now)?,
             viewer.id,
             &viewer.roles,
         );
@@ -543,10 +642,20 @@ impl RequestRow {
         parse_json("approvers", &self.approvers)
     }
 
+    fn owners(&self) -> Vec<i64> {
+        self.owner_ids
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|id| id.parse().ok())
+            .collect()
+    }
+
     fn decidable<'a>(
         &self,
         approvals: &'a [Approval],
         approvers: &'a Approvers,
+        owners: &'a [i64],
         now: DateTime<Utc>,
     ) -> StoreResult<Decidable<'a>> {
         Ok(Decidable {
@@ -556,6 +665,8 @@ impl RequestRow {
             approvals_required: self.approvals_required as u32,
             approvers,
             approvals,
+            owners,
+            requester_created_by: self.requester_created_by,
             pending_expires_at: time(self.pending_expires_at),
             now,
         })
@@ -592,7 +703,7 @@ impl GrantRow {
             break_glass: self.kind == BREAK_GLASS,
             review_id: self.review_id,
             identity_orphaned: orphaned,
-            can_fetch_credential: live && owner,
+            can_fetch_credential: live && self.holder_id == viewer.id,
             can_revoke: live && rules::may_revoke(owner, &viewer.roles, self.kind == BREAK_GLASS),
         })
     }
@@ -646,12 +757,12 @@ impl Store for SqliteStore {
         .bind(ms(now))
         .execute(&mut *tx)
         .await?;
-        audit::append(
-            &mut tx,
-            now,
-            Event::new(Actor::User(user), "session.login", "user", Some(user.id)),
-        )
-        .await?;
+        let failed = throttle::forget_account(&mut tx, &account_key(&user.username)).await?;
+        let mut event = Event::new(Actor::User(user), "session.login", "user", Some(user.id));
+        if failed > 0 {
+            event = event.details(json!({ "failures_before": failed }));
+        }
+        audit::append(&mut tx, now, event).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -678,24 +789,24 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn record_failed_login(&self, username: &str, now: DateTime<Utc>) -> StoreResult<()> {
+    async fn login_locked_until(
+        &self,
+        keys: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
+        let mut conn = self.pool.acquire().await?;
+        throttle::locked_until(&mut conn, keys, now).await
+    }
+
+    async fn record_failed_password(
+        &self,
+        attempt: &FailedPassword<'_>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
         let mut tx = self.write().await?;
-        // Names are cut short so a failed login cannot write arbitrary amounts of text.
-        let name: String = username.chars().take(64).collect();
-        audit::append(
-            &mut tx,
-            now,
-            Event::new(
-                Actor::Anonymous(&name),
-                "session.login_failed",
-                "user",
-                None,
-            )
-            .details(json!({ "username": name })),
-        )
-        .await?;
+        let lock = throttle::record_failure(&mut tx, attempt, now).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(lock)
     }
 
     async fn session_user(
@@ -895,10 +1006,11 @@ impl Store for SqliteStore {
         let comment = optional_comment(body.comment.as_deref())?;
         let mut tx = self.write().await?;
         let request = load_request(&mut tx, request_id).await?;
+        require_visible_request(&mut tx, actor, request_id).await?;
         let approvals = approvals_of(&load_approvals(&mut tx, request_id).await?);
         let approvers = request.approvers()?;
         let (approval, next, outcome) = rules::decide_approval(
-            &request.decidable(&approvals, &approvers, now)?,
+            &request.decidable(&approvals, &approvers, &request.owners(), now)?,
             actor.id,
             &actor.roles,
             body.duration_secs,
@@ -971,10 +1083,11 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let mut tx = self.write().await?;
         let request = load_request(&mut tx, request_id).await?;
+        require_visible_request(&mut tx, actor, request_id).await?;
         let approvals = approvals_of(&load_approvals(&mut tx, request_id).await?);
         let approvers = request.approvers()?;
         let (next, comment) = rules::decide_denial(
-            &request.decidable(&approvals, &approvers, now)?,
+            &request.decidable(&approvals, &approvers, &request.owners(), now)?,
             actor.id,
             &actor.roles,
             comment,
@@ -1005,6 +1118,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let mut tx = self.write().await?;
         let request = load_request(&mut tx, request_id).await?;
+        require_visible_request(&mut tx, actor, request_id).await?;
         let next = rules::decide_cancel(request.state()?, request.requester_id, actor.id)?;
         set_request_state(&mut tx, &request, next, now, None).await?;
         audit::append(
@@ -1041,6 +1155,8 @@ impl Store for SqliteStore {
                    SELECT 1 FROM approvals a WHERE a.request_id = r.id AND a.approver_id = ?1)
                    AND ",
             among_request_approvers!(),
+            " AND ",
+            free_of_conflict!(),
             "))
               AND (?2 IS NULL OR r.state = ?2)
               AND (?3 IS NULL OR r.id < ?3)
@@ -1086,17 +1202,18 @@ impl Store for SqliteStore {
             ),
             None => None,
         };
-        let timeline: Vec<AuditRow> = sqlx::query_as(
-            "SELECT seq, at, actor_name, action, target_kind, target_id, details, source_ip, user_agent
-             FROM audit_events WHERE request_id = ? ORDER BY seq",
-        )
+        let timeline: Vec<AuditRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            audit_columns!(),
+            " FROM audit_events WHERE request_id = ? ORDER BY seq"
+        ))
         .bind(request_id)
         .fetch_all(&mut *conn)
         .await?;
         Ok(RequestDetail {
             request: request.view(viewer, &approvals, now)?,
             grant,
-            timeline: timeline.into_iter().map(AuditRow::view).collect(),
+            timeline: timeline.into_iter().map(|e| e.view_for(viewer)).collect(),
         })
     }
 
@@ -1108,7 +1225,9 @@ impl Store for SqliteStore {
             "SELECT COUNT(*) FROM requests r WHERE r.state = 'pending' AND r.requester_id != ?1
              AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.request_id = r.id
                              AND a.approver_id = ?1) AND ",
-            among_request_approvers!()
+            among_request_approvers!(),
+            " AND ",
+            free_of_conflict!()
         ))
         .bind(viewer.id)
         .fetch_one(&self.pool)
@@ -1161,15 +1280,17 @@ impl Store for SqliteStore {
         actor: &UserView,
         grant_id: i64,
         now: DateTime<Utc>,
-        signer: &Signer,
+        keyring: &Keyring,
     ) -> StoreResult<CredentialView> {
         let mut tx = self.write().await?;
         let grant = load_grant(&mut tx, grant_id).await?;
-        let owner = is_current_owner(&mut tx, grant.identity_id, actor.id, now).await?;
+        require_visible_request(&mut tx, actor, grant.request_id)
+            .await
+            .map_err(|_| StoreError::NotFound(format!("grant {grant_id}")))?;
         let secs_left = (grant.expires_at - ms(now)) / 1000;
-        rules::check_credential_issue(grant.state()?, owner, secs_left)?;
+        rules::check_credential_issue(grant.state()?, grant.holder_id == actor.id, secs_left)?;
         let expires_at = time(grant.expires_at);
-        let issued = signer
+        let issued = keyring
             .issue(
                 &grant.identity_name,
                 &grant.resource_name,
@@ -1179,8 +1300,8 @@ impl Store for SqliteStore {
             )
             .map_err(|e| StoreError::Corrupt(format!("signing failed: {e}")))?;
         sqlx::query(
-            "INSERT INTO credentials (jti, grant_id, token_hash, issued_to, issued_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO credentials (jti, grant_id, token_hash, issued_to, issued_at, expires_at, kid)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&issued.jti)
         .bind(grant_id)
@@ -1188,6 +1309,7 @@ impl Store for SqliteStore {
         .bind(actor.id)
         .bind(ms(now))
         .bind(grant.expires_at)
+        .bind(&issued.kid)
         .execute(&mut *tx)
         .await?;
         for fingerprint in issued_fingerprints(&issued.token) {
@@ -1230,6 +1352,9 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let mut tx = self.write().await?;
         let grant = load_grant(&mut tx, grant_id).await?;
+        require_visible_request(&mut tx, actor, grant.request_id)
+            .await
+            .map_err(|_| StoreError::NotFound(format!("grant {grant_id}")))?;
         let owner = is_current_owner(&mut tx, grant.identity_id, actor.id, now).await?;
         let live = LiveGrant {
             state: grant.state()?,
@@ -1362,9 +1487,10 @@ impl Store for SqliteStore {
             .action
             .as_ref()
             .map(|a| format!("{}%", escape_like(a)));
-        let rows: Vec<AuditRow> = sqlx::query_as(
-            "SELECT seq, at, actor_name, action, target_kind, target_id, details, source_ip, user_agent
-             FROM audit_events
+        let rows: Vec<AuditRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            audit_columns!(),
+            " FROM audit_events
              WHERE (?1 IS NULL OR actor_name = ?1)
                AND (?2 IS NULL OR action LIKE ?2 ESCAPE '\\')
                AND (?3 IS NULL OR request_id = ?3)
@@ -1378,9 +1504,11 @@ impl Store for SqliteStore {
                AND (?10 IS NULL OR seq > ?10)
                AND (?11 IS NULL OR request_id IN (
                     SELECT r.id FROM requests r
-                    JOIN ownerships o ON o.identity_id = r.identity_id AND o.user_id = ?11)
+                    JOIN ownerships o ON o.identity_id = r.identity_id AND o.user_id = ?11
+                                         AND o.ended_at IS NULL)
                     OR (target_kind = 'identity' AND target_id IN (
-                        SELECT identity_id FROM ownerships WHERE user_id = ?11)))
+                        SELECT identity_id FROM ownerships
+                        WHERE user_id = ?11 AND ended_at IS NULL)))
                AND (?12 IS NULL OR request_id IN (
                     SELECT r.id FROM requests r JOIN identities i ON i.id = r.identity_id
                     WHERE i.name = ?12)
@@ -1391,8 +1519,8 @@ impl Store for SqliteStore {
                     WHERE res.name = ?13)
                     OR (target_kind = 'resource' AND target_id = (
                         SELECT id FROM resources WHERE name = ?13)))
-             ORDER BY CASE WHEN ?10 IS NULL THEN -seq ELSE seq END LIMIT ?9",
-        )
+             ORDER BY CASE WHEN ?10 IS NULL THEN -seq ELSE seq END LIMIT ?9"
+        ))
         .bind(&filter.actor)
         .bind(action)
         .bind(filter.request_id)
@@ -1408,12 +1536,23 @@ impl Store for SqliteStore {
         .bind(&filter.resource)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(AuditRow::view).collect())
+        Ok(rows
+            .into_iter()
+            .map(|row| match filter.owner {
+                // An owner's view: other users' addresses stay hidden.
+                Some(owner) => row.view_for_id(owner, false),
+                None => row.view(),
+            })
+            .collect())
     }
 
-    async fn verify_audit(&self, signer: &Signer) -> StoreResult<AuditVerification> {
+    async fn verify_audit(
+        &self,
+        trusted: &TrustedKeys,
+        outside: &[AuditCheckpoint],
+    ) -> StoreResult<AuditVerification> {
         let mut conn = self.pool.acquire().await?;
-        audit::verify(&mut conn, signer).await
+        audit::verify(&mut conn, trusted, outside).await
     }
 
     async fn audit_head(&self) -> StoreResult<(i64, String)> {
@@ -1528,44 +1667,45 @@ impl Store for SqliteStore {
         Ok(at.map(time))
     }
 
-    async fn existing_signing_key(&self) -> StoreResult<Option<(String, Vec<u8>)>> {
-        Ok(sqlx::query_as(
-            "SELECT kid, private_key FROM signing_keys ORDER BY created_at DESC LIMIT 1",
-        )
-        .fetch_optional(&self.pool)
-        .await?)
+    async fn signing_keys(&self, now: DateTime<Utc>) -> StoreResult<Vec<StoredKey>> {
+        let mut conn = self.pool.acquire().await?;
+        keys::signing_keys(&mut conn, now).await
     }
 
-    async fn signing_key(
+    async fn add_signing_key(
         &self,
+        key: &NewSigningKey<'_>,
+        rotate: bool,
         now: DateTime<Utc>,
-        generate: &(dyn Fn() -> (String, Vec<u8>) + Send + Sync),
-    ) -> StoreResult<(String, Vec<u8>)> {
+    ) -> StoreResult<bool> {
         let mut tx = self.write().await?;
-        let existing: Option<(String, Vec<u8>)> = sqlx::query_as(
-            "SELECT kid, private_key FROM signing_keys ORDER BY created_at DESC LIMIT 1",
-        )
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(key) = existing {
-            return Ok(key);
-        }
-        let (kid, der) = generate();
-        sqlx::query("INSERT INTO signing_keys (kid, private_key, created_at) VALUES (?, ?, ?)")
-            .bind(&kid)
-            .bind(&der)
-            .bind(ms(now))
-            .execute(&mut *tx)
-            .await?;
-        audit::append(
-            &mut tx,
-            now,
-            Event::new(Actor::Broker, "signing_key.created", "signing_key", None)
-                .details(json!({ "kid": kid })),
-        )
-        .await?;
+        let added = keys::add_signing_key(&mut tx, key, rotate, now).await?;
         tx.commit().await?;
-        Ok((kid, der))
+        Ok(added)
+    }
+
+    async fn legacy_signing_keys(
+        &self,
+    ) -> StoreResult<Vec<(String, Zeroizing<Vec<u8>>, DateTime<Utc>)>> {
+        let mut conn = self.pool.acquire().await?;
+        keys::legacy_signing_keys(&mut conn).await
+    }
+
+    async fn seal_legacy_key(
+        &self,
+        key: &NewSigningKey<'_>,
+        created_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        keys::seal_legacy_key(&mut tx, key, created_at, now).await?;
+        tx.commit().await?;
+        // The clear key's old page images live on in the write-ahead log until it is
+        // checkpointed; truncate it now rather than whenever SQLite gets round to it.
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     async fn is_empty(&self) -> StoreResult<bool> {
@@ -1596,6 +1736,19 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let mut tx = self.write().await?;
         ownership::declare(&mut tx, actor, identity_id, body, now, max_attestation_days).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn confirm_takeover(
+        &self,
+        actor: &UserView,
+        identity_id: i64,
+        declaration_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        ownership::confirm_takeover(&mut tx, actor, identity_id, declaration_id, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -2036,5 +2189,7 @@ async fn set_grant_state(
 // Declared after the query macros above, which they use.
 mod admin;
 mod break_glass;
+mod keys;
 mod ownership;
 mod standing;
+mod throttle;

@@ -8,10 +8,13 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::{FromRow, SqliteConnection};
 use stint_core::IdentityKind;
+use stint_core::Role;
 use stint_core::api::{
     DeclarationView, DeclareBody, IdentityDetail, IdentityView, NamedRef, OwnerView, UserView,
 };
-use stint_core::ownership::{self, DeclarationAttempt, DeclarationEnd, OwnershipStatus};
+use stint_core::ownership::{
+    self, Declaration, DeclarationAttempt, DeclarationEnd, OwnershipStatus,
+};
 
 /// A declaration is current while not ended and before its attestation date; the sweeper
 /// ends lapsed ones, but the clock decides even before it runs.
@@ -145,6 +148,9 @@ struct DeclarationRow {
     ended_at: Option<i64>,
     end_kind: Option<String>,
     end_reason: Option<String>,
+    takeover_pending: bool,
+    confirmed_by: Option<i64>,
+    confirmed_by_name: Option<String>,
 }
 
 pub(super) async fn detail(
@@ -157,8 +163,10 @@ pub(super) async fn detail(
     let identity = identity(conn, viewer, id, now).await?;
     let rows: Vec<DeclarationRow> = sqlx::query_as(
         "SELECT o.id, o.user_id, u.username, o.statement, o.declared_at, o.attest_until,
-                o.ended_at, o.end_kind, o.end_reason
+                o.ended_at, o.end_kind, o.end_reason, o.takeover_pending, o.confirmed_by,
+                c.username AS confirmed_by_name
          FROM ownerships o JOIN users u ON u.id = o.user_id
+         LEFT JOIN users c ON c.id = o.confirmed_by
          WHERE o.identity_id = ? ORDER BY o.declared_at DESC, o.id DESC",
     )
     .bind(id)
@@ -183,6 +191,11 @@ pub(super) async fn detail(
                         None => lapsed.then_some(DeclarationEnd::Lapsed),
                     },
                     end_reason: d.end_reason,
+                    awaiting_confirmation: d.takeover_pending && d.ended_at.is_none() && !lapsed,
+                    confirmed_by: d
+                        .confirmed_by
+                        .zip(d.confirmed_by_name)
+                        .map(|(id, name)| NamedRef::new(id, name)),
                 })
             })
             .collect::<StoreResult<Vec<_>>>()?;
@@ -247,20 +260,32 @@ pub(super) async fn declare(
         now,
         max_attestation_days,
     })?;
-    let renewed = sqlx::query(concat!(
+    // A renewal of an unconfirmed takeover is still unconfirmed.
+    let renewed: Vec<bool> = sqlx::query_scalar(concat!(
         "UPDATE ownerships SET ended_at = ?, end_kind = 'renewed'
          WHERE identity_id = ? AND user_id = ? AND ",
-        current!()
+        current!(),
+        " RETURNING takeover_pending"
     ))
     .bind(ms(now))
     .bind(identity_id)
     .bind(actor.id)
     .bind(ms(now))
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+    .fetch_all(&mut *conn)
+    .await?;
+    let takeover_pending = match kind {
+        Declaration::TakeOver => true,
+        Declaration::Renewal => renewed.iter().any(|pending| *pending),
+    };
     let attest_until = time(ms(body.attest_until));
     let id = insert_declaration(conn, identity_id, actor.id, &statement, attest_until, now).await?;
+    if takeover_pending {
+        sqlx::query("UPDATE ownerships SET takeover_pending = 1 WHERE id = ?")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let renewed = renewed.len();
     audit::append(
         conn,
         now,
@@ -276,9 +301,89 @@ pub(super) async fn declare(
             "statement": statement,
             "attest_until": attest_until,
             "replaces": renewed,
+            "awaiting_confirmation": takeover_pending,
         })),
     )
     .await
+}
+
+pub(super) async fn confirm_takeover(
+    conn: &mut SqliteConnection,
+    actor: &UserView,
+    identity_id: i64,
+    declaration_id: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let name = identity_name(conn, identity_id).await?;
+    let row: Option<(i64, String, bool, bool)> = sqlx::query_as(concat!(
+        "SELECT o.user_id, u.username, o.takeover_pending, (",
+        current!(),
+        ") FROM ownerships o JOIN users u ON u.id = o.user_id
+         WHERE o.id = ? AND o.identity_id = ?"
+    ))
+    .bind(ms(now))
+    .bind(declaration_id)
+    .bind(identity_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (owner_id, owner_name, pending, current) =
+        row.ok_or_else(|| StoreError::NotFound(format!("declaration {declaration_id}")))?;
+    ownership::check_takeover_confirmation(
+        actor.has(Role::Admin),
+        actor.id == owner_id,
+        current,
+        pending,
+    )?;
+    sqlx::query(
+        "UPDATE ownerships SET takeover_pending = 0, confirmed_by = ?, confirmed_at = ?
+         WHERE id = ?",
+    )
+    .bind(actor.id)
+    .bind(ms(now))
+    .bind(declaration_id)
+    .execute(&mut *conn)
+    .await?;
+    audit::append(
+        conn,
+        now,
+        Event::new(
+            Actor::User(actor),
+            "ownership.takeover_confirmed",
+            "identity",
+            Some(identity_id),
+        )
+        .details(json!({
+            "identity": name,
+            "declaration": declaration_id,
+            "owner": { "id": owner_id, "name": owner_name },
+        })),
+    )
+    .await
+}
+
+/// Whether `user_id`'s current declaration for the identity is a takeover still awaiting
+/// an admin's confirmation (and, with `wait`, younger than it).
+pub(super) async fn takeover_unconfirmed(
+    conn: &mut SqliteConnection,
+    identity_id: i64,
+    user_id: i64,
+    now: DateTime<Utc>,
+    wait: Option<chrono::Duration>,
+) -> StoreResult<bool> {
+    let waited_since = wait.map(|w| ms(now - w));
+    Ok(sqlx::query_scalar(concat!(
+        "SELECT EXISTS (SELECT 1 FROM ownerships WHERE identity_id = ? AND user_id = ?
+           AND takeover_pending AND (? IS NULL OR declared_at > ?) AND ",
+        current!(),
+        ")"
+    ))
+    .bind(identity_id)
+    .bind(user_id)
+    .bind(waited_since)
+    .bind(waited_since)
+    .bind(ms(now))
+    .fetch_one(&mut *conn)
+    .await?)
 }
 
 /// Inserts a current declaration; its id.

@@ -31,7 +31,8 @@ macro_rules! standing_select {
                 i.name AS identity_name, s.resource_id, res.name AS resource_name, s.privilege,
                 s.owner_id, ow.username AS owner_name, s.mapped_by_rule, s.resolution_reason,
                 s.resolved_by, rb.username AS resolved_by_name, s.resolved_at, s.grant_id,
-                mine.identity_id IS NOT NULL AS viewer_owns
+                mine.identity_id IS NOT NULL AS viewer_owns,
+                s.mapped_by IS NOT NULL AND s.mapped_by = ?1 AS viewer_mapped
          FROM standing_credentials s
          LEFT JOIN identities i ON i.id = s.identity_id
          LEFT JOIN resources res ON res.id = s.resource_id
@@ -70,6 +71,8 @@ struct StandingRow {
     resolved_at: Option<i64>,
     grant_id: Option<i64>,
     viewer_owns: bool,
+    /// The viewer mapped this finding by hand.
+    viewer_mapped: bool,
 }
 
 fn named(id: Option<i64>, name: Option<String>) -> Option<NamedRef> {
@@ -273,6 +276,7 @@ pub(super) async fn triage(
             admin: actor.has(Role::Admin),
             owns_current_identity: row.viewer_owns,
             owns_target_identity,
+            mapped_it: row.viewer_mapped,
         },
     )?;
     let mut details = json!({
@@ -291,7 +295,7 @@ pub(super) async fn triage(
             check_privilege(privilege.as_deref(), &resource.privileges)?;
             sqlx::query(
                 "UPDATE standing_credentials SET status = ?, identity_id = ?, resource_id = ?,
-                        privilege = ?, mapped_at = ?, mapped_by_rule = NULL
+                        privilege = ?, mapped_at = ?, mapped_by_rule = NULL, mapped_by = ?
                  WHERE id = ? AND status = ?",
             )
             .bind(next.as_str())
@@ -299,6 +303,7 @@ pub(super) async fn triage(
             .bind(resource_id)
             .bind(&privilege)
             .bind(ms(now))
+            .bind(actor.id)
             .bind(id)
             .bind(&row.status)
             .execute(&mut *conn)

@@ -1,0 +1,20 @@
+-- Failed passwords per account and per address (`account:…`, `address:…`): the backoff
+-- holds across restarts and replicas.
+CREATE TABLE login_throttle (
+    key             TEXT    PRIMARY KEY,
+    failures        INTEGER NOT NULL,
+    last_failure_at INTEGER NOT NULL,
+    locked_until    INTEGER
+);
+
+-- Who created each account: that admin may not decide its requests.
+ALTER TABLE users ADD COLUMN created_by INTEGER REFERENCES users (id);
+
+-- Taking over an orphaned identity lets its new owner file requests at once, but take
+-- break-glass only once an admin confirms the takeover (or a configured wait has passed).
+ALTER TABLE ownerships ADD COLUMN takeover_pending INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE ownerships ADD COLUMN confirmed_by INTEGER REFERENCES users (id);
+ALTER TABLE ownerships ADD COLUMN confirmed_at INTEGER;
+
+-- Who mapped a finding by hand: dismissing it as a false positive then takes an admin.
+ALTER TABLE standing_credentials ADD COLUMN mapped_by INTEGER REFERENCES users (id);

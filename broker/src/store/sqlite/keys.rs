@@ -1,0 +1,141 @@
+//! Signing keys on SQLite: public halves and sealed private halves, never a private key in
+//! the clear (see `crate::keys`).
+
+use super::audit::{self, Actor, Event};
+use super::{ms, time};
+use crate::store::{NewSigningKey, StoreResult, StoredKey};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::SqliteConnection;
+use zeroize::Zeroizing;
+
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    kid: String,
+    public_key: Vec<u8>,
+    sealed_private_key: Vec<u8>,
+    created_at: i64,
+    retired_at: Option<i64>,
+    published: bool,
+}
+
+pub(super) async fn signing_keys(
+    conn: &mut SqliteConnection,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<StoredKey>> {
+    let rows: Vec<KeyRow> = sqlx::query_as(
+        "SELECT k.kid, k.public_key, k.sealed_private_key, k.created_at, k.retired_at,
+                k.retired_at IS NULL OR EXISTS (
+                  SELECT 1 FROM credentials c WHERE c.kid = k.kid AND c.expires_at > ?1)
+                AS published
+         FROM signing_keys k ORDER BY k.created_at DESC, k.kid",
+    )
+    .bind(ms(now))
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|k| StoredKey {
+            kid: k.kid,
+            public_key: k.public_key,
+            sealed_private_key: k.sealed_private_key,
+            created_at: time(k.created_at),
+            retired_at: k.retired_at.map(time),
+            published: k.published,
+        })
+        .collect())
+}
+
+/// Adds `key`. A rotation retires every other key from signing; a first key is added only
+/// while there is none (another process starting at once may have added its own).
+pub(super) async fn add_signing_key(
+    conn: &mut SqliteConnection,
+    key: &NewSigningKey<'_>,
+    rotate: bool,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM signing_keys)")
+        .fetch_one(&mut *conn)
+        .await?;
+    if any && !rotate {
+        return Ok(false);
+    }
+    let retired: Vec<String> = sqlx::query_scalar(
+        "UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL RETURNING kid",
+    )
+    .bind(ms(now))
+    .fetch_all(&mut *conn)
+    .await?;
+    insert(conn, key, ms(now)).await?;
+    let action = if rotate {
+        "signing_key.rotated"
+    } else {
+        "signing_key.created"
+    };
+    audit::append(
+        conn,
+        now,
+        Event::new(Actor::Broker, action, "signing_key", None)
+            .details(json!({ "kid": key.kid, "retired": retired })),
+    )
+    .await?;
+    Ok(true)
+}
+
+async fn insert(
+    conn: &mut SqliteConnection,
+    key: &NewSigningKey<'_>,
+    created_at_ms: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO signing_keys (kid, public_key, sealed_private_key, created_at)
+         VALUES (?, ?, ?, ?)",
+    )
+    .bind(key.kid)
+    .bind(key.public_key)
+    .bind(key.sealed_private_key)
+    .bind(created_at_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Keys stored in the clear before key custody: id, PKCS#8 DER, creation time.
+pub(super) async fn legacy_signing_keys(
+    conn: &mut SqliteConnection,
+) -> StoreResult<Vec<(String, Zeroizing<Vec<u8>>, DateTime<Utc>)>> {
+    let rows: Vec<(String, Vec<u8>, i64)> =
+        sqlx::query_as("SELECT kid, private_key, created_at FROM legacy_signing_keys")
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(kid, der, at)| (kid, Zeroizing::new(der), time(at)))
+        .collect())
+}
+
+/// Stores a legacy key sealed, and deletes its clear row with SQLite's secure delete, so
+/// the freed page is overwritten rather than left holding the key.
+pub(super) async fn seal_legacy_key(
+    conn: &mut SqliteConnection,
+    key: &NewSigningKey<'_>,
+    created_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    sqlx::query("PRAGMA secure_delete = ON")
+        .execute(&mut *conn)
+        .await?;
+    insert(conn, key, ms(created_at)).await?;
+    sqlx::query("DELETE FROM legacy_signing_keys WHERE kid = ?")
+        .bind(key.kid)
+        .execute(&mut *conn)
+        .await?;
+    audit::append(
+        conn,
+        now,
+        Event::new(Actor::Broker, "signing_key.sealed", "signing_key", None)
+            .details(json!({ "kid": key.kid })),
+    )
+    .await?;
+    Ok(())
+}
