@@ -122,17 +122,44 @@ pub async fn login(username: String, password: String) -> ApiResult<SessionView>
     post("/api/v1/session", &LoginBody { username, password }).await
 }
 
-/// A DELETE whose success has no body.
-async fn delete(path: &str) -> ApiResult<()> {
-    let response = mutation(Request::delete(path))
-        .send()
-        .await
-        .map_err(network)?;
+/// A call whose success has no body (204).
+async fn no_content(request: gloo_net::http::Request) -> ApiResult<()> {
+    let response = request.send().await.map_err(network)?;
     if response.ok() {
         Ok(())
     } else {
         read::<()>(response).await
     }
+}
+
+async fn delete(path: &str) -> ApiResult<()> {
+    no_content(mutation(Request::delete(path)).build().map_err(network)?).await
+}
+
+/// Sets a new password, given the current one; the user's other sessions end.
+pub async fn change_password(current_password: String, new_password: String) -> ApiResult<()> {
+    let body = PasswordChangeBody {
+        current_password,
+        new_password,
+    };
+    no_content(
+        mutation(Request::put("/api/v1/me/password"))
+            .json(&body)
+            .map_err(network)?,
+    )
+    .await
+}
+
+/// An admin sets a temporary password that its user must change at next sign-in.
+pub async fn reset_password(user_id: i64, new_password: String) -> ApiResult<()> {
+    let path = format!("/api/v1/users/{user_id}/password");
+    let body = PasswordResetBody { new_password };
+    no_content(
+        mutation(Request::post(&path))
+            .json(&body)
+            .map_err(network)?,
+    )
+    .await
 }
 
 pub async fn logout() -> ApiResult<()> {
@@ -156,6 +183,22 @@ pub async fn step_down(id: i64, reason: String) -> ApiResult<IdentityDetail> {
         &format!("/api/v1/identities/{id}/ownership/step-down"),
         &StepDownBody { reason },
     )
+    .await
+}
+
+/// An admin vouches for someone's takeover of an orphaned identity.
+pub async fn confirm_takeover(id: i64, declaration: i64) -> ApiResult<IdentityDetail> {
+    post_empty(&format!(
+        "/api/v1/identities/{id}/ownership/{declaration}/confirm"
+    ))
+    .await
+}
+
+/// New introspection client credentials for a resource server, shown once.
+pub async fn introspection_credentials(resource: i64) -> ApiResult<IntrospectionCredentialsView> {
+    post_empty(&format!(
+        "/api/v1/resources/{resource}/introspection-credentials"
+    ))
     .await
 }
 

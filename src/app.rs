@@ -3,11 +3,23 @@
 use crate::api;
 use crate::components::toast::{ToastRegion, Toasts};
 use crate::pages::{
-    admin_resources::AdminResources, admin_users::AdminUsers, approvals::Approvals, audit::Audit,
-    break_glass::BreakGlass, dashboard::Dashboard, identities::Identities,
-    identity_detail::IdentityDetailPage, login::Login, new_request::NewRequest,
-    not_found::NotFound, request_detail::RequestDetailPage, requests::Requests,
-    review_detail::ReviewDetailPage, reviews::Reviews, secrets::Secrets,
+    account::{Account, ForcedPasswordChange},
+    admin_resources::AdminResources,
+    admin_users::AdminUsers,
+    approvals::Approvals,
+    audit::Audit,
+    break_glass::BreakGlass,
+    dashboard::Dashboard,
+    identities::Identities,
+    identity_detail::IdentityDetailPage,
+    login::Login,
+    new_request::NewRequest,
+    not_found::NotFound,
+    request_detail::RequestDetailPage,
+    requests::Requests,
+    review_detail::ReviewDetailPage,
+    reviews::Reviews,
+    secrets::Secrets,
 };
 use crate::time::Now;
 use chrono::Utc;
@@ -87,6 +99,10 @@ pub fn App() -> impl IntoView {
             {move || match auth.me.get() {
                 None => view! { <div class="splash" aria-busy="true">"Loading Stint…"</div> }.into_any(),
                 Some(None) => view! { <Login/> }.into_any(),
+                // The broker refuses everything else until the password is changed.
+                Some(Some(me)) if me.must_change_password => {
+                    view! { <ForcedPasswordChange/> }.into_any()
+                }
                 Some(Some(_)) => view! { <Shell/> }.into_any(),
             }}
             <ToastRegion/>
@@ -114,9 +130,9 @@ fn Shell() -> impl IntoView {
                     <span>"Stint"</span>
                 </a>
                 <div class="topbar-user">
-                    <span class="user-name" data-testid="signed-in-user">
+                    <a class="user-name" href="/account" data-testid="signed-in-user" title="Your account">
                         {move || user().map(|u| u.display_name).unwrap_or_default()}
-                    </span>
+                    </a>
                     <span class="user-roles">
                         {move || {
                             user()
@@ -150,6 +166,7 @@ fn Shell() -> impl IntoView {
                     <Route path=path!("/reviews/:id") view=ReviewDetailPage/>
                     <Route path=path!("/reviews") view=Reviews/>
                     <Route path=path!("/secrets") view=Secrets/>
+                    <Route path=path!("/account") view=Account/>
                 </Routes>
             </main>
         </div>
@@ -216,6 +233,7 @@ fn Nav() -> impl IntoView {
                     <li><A href="/admin/resources">"Resources & policies"</A></li>
                     <li><A href="/admin/users">"Users"</A></li>
                 </Show>
+                <li><A href="/account">"Account"</A></li>
                 <li class="nav-danger"><A href="/break-glass">"Break-glass"</A></li>
             </ul>
         </nav>

@@ -18,3 +18,11 @@ ALTER TABLE ownerships ADD COLUMN confirmed_at INTEGER;
 
 -- Who mapped a finding by hand: dismissing it as a false positive then takes an admin.
 ALTER TABLE standing_credentials ADD COLUMN mapped_by INTEGER REFERENCES users (id);
+
+-- An admin reset the password: the user must choose a new one before anything else.
+ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
+
+-- Each resource's client secret for token introspection (RFC 7662 §2.1), hashed.
+ALTER TABLE resources ADD COLUMN introspection_secret_hash TEXT;
+ALTER TABLE resources ADD COLUMN introspection_secret_at INTEGER;
+CREATE UNIQUE INDEX resources_introspection_secret ON resources (introspection_secret_hash);

@@ -18,8 +18,10 @@ pub struct Config {
     pub session_limits: SessionLimits,
     /// How long a request may wait for a decision before it expires.
     pub pending_ttl: Duration,
-    /// Mark cookies `Secure`; off only when the broker listens on loopback over plain HTTP.
-    pub secure_cookies: bool,
+    /// Where users reach the broker. An `https://` URL (the broker behind a TLS proxy, say)
+    /// makes cookies `Secure` and sends HSTS; plain `http://` does neither, since browsers
+    /// would then drop the session cookie.
+    pub public_url: String,
     /// How often the sweeper looks for expired grants and requests.
     pub sweep_interval: std::time::Duration,
     /// Where to write each audit event as a JSON line once it has committed: a file
@@ -31,11 +33,18 @@ pub struct Config {
     pub break_glass_limit: BreakGlassLimit,
     /// The longest an ownership declaration holds before its owner must re-attest.
     pub max_attestation_days: i64,
+    /// Token introspections each caller may make per minute.
+    pub introspection_per_minute: std::num::NonZeroU32,
     /// Seed the demo users, identities and resources into an empty database.
     pub demo: bool,
 }
 
 impl Config {
+    /// Whether users reach the broker over TLS.
+    pub fn https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
     /// The defaults, for a database at `database_url`.
     pub fn new(database_url: impl Into<String>) -> Config {
         Config {
@@ -48,7 +57,7 @@ impl Config {
                 absolute: Duration::hours(12),
             },
             pending_ttl: Duration::hours(24),
-            secure_cookies: true,
+            public_url: "https://stint.invalid".into(),
             sweep_interval: std::time::Duration::from_millis(250),
             audit_stream: None,
             checkpoint_interval: std::time::Duration::from_secs(60),
@@ -58,6 +67,7 @@ impl Config {
                 takeover_wait: None,
             },
             max_attestation_days: stint_core::ownership::DEFAULT_MAX_ATTESTATION_DAYS,
+            introspection_per_minute: std::num::NonZeroU32::new(6000).expect("not zero"),
             demo: false,
         }
     }

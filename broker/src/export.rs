@@ -37,7 +37,10 @@ impl Format {
     pub fn header(self) -> Vec<u8> {
         match self {
             Format::Ndjson => Vec::new(),
-            Format::Csv => b"seq,at,actor,action,target,details,source_ip,user_agent\n".to_vec(),
+            // actor_id last: columns only ever get added at the end.
+            Format::Csv => {
+                b"seq,at,actor,action,target,details,source_ip,user_agent,actor_id\n".to_vec()
+            }
         }
     }
 
@@ -54,17 +57,28 @@ impl Format {
                 w.write_record([
                     event.seq.to_string(),
                     event.at.to_rfc3339(),
-                    event.actor.clone(),
-                    event.action.clone(),
-                    event.target.clone(),
-                    event.details.to_string(),
-                    event.source_ip.clone().unwrap_or_default(),
-                    event.user_agent.clone().unwrap_or_default(),
+                    spreadsheet_safe(&event.actor),
+                    spreadsheet_safe(&event.action),
+                    spreadsheet_safe(&event.target),
+                    spreadsheet_safe(&event.details.to_string()),
+                    spreadsheet_safe(event.source_ip.as_deref().unwrap_or_default()),
+                    spreadsheet_safe(event.user_agent.as_deref().unwrap_or_default()),
+                    event.actor_id.map(|id| id.to_string()).unwrap_or_default(),
                 ])
                 .expect("writing to memory cannot fail");
                 w.into_inner().expect("writing to memory cannot fail")
             }
         }
+    }
+}
+
+/// A cell a spreadsheet will not run as a formula (OWASP's CSV injection advice): text
+/// starting with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`.
+pub fn spreadsheet_safe(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell.to_string()
     }
 }
 
@@ -174,5 +188,26 @@ pub async fn follow(
             _ = tokio::time::sleep(every) => {}
             _ = stop.changed() => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_that_a_spreadsheet_would_run_are_neutralised() {
+        for formula in [
+            "=HYPERLINK(\"http://x\")",
+            "+1",
+            "-2+3",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+        ] {
+            assert_eq!(spreadsheet_safe(formula), format!("'{formula}"));
+        }
+        assert_eq!(spreadsheet_safe("curl/8.5"), "curl/8.5");
+        assert_eq!(spreadsheet_safe(""), "");
     }
 }

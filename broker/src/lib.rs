@@ -72,6 +72,9 @@ impl Broker {
                 clock,
                 keyring: Arc::new(keyring),
                 key_file: Arc::new(key_file),
+                introspection_limiter: Arc::new(http::introspection_limiter(
+                    config.introspection_per_minute,
+                )),
                 config: Arc::new(config),
             },
         })

@@ -87,7 +87,11 @@ enum Command {
         /// The built portal to serve (Trunk's dist/ directory).
         #[arg(long, env = "STINT_PORTAL_DIR")]
         portal: Option<PathBuf>,
-        /// The `iss` of issued credentials; defaults to http://LISTEN.
+        /// The URL users reach the broker at, e.g. https://stint.example.com behind a TLS
+        /// proxy; defaults to http://LISTEN. `https://` makes cookies Secure and sends HSTS.
+        #[arg(long, env = "STINT_PUBLIC_URL", value_parser = parse_public_url)]
+        public_url: Option<String>,
+        /// The `iss` of issued credentials; defaults to the public URL.
         #[arg(long, env = "STINT_ISSUER")]
         issuer: Option<String>,
         /// How long a request may wait for a decision before it expires, in seconds.
@@ -107,6 +111,10 @@ enum Command {
         #[arg(long, env = "STINT_TAKEOVER_WAIT_HOURS",
               value_parser = clap::value_parser!(i64).range(1..=24 * 90))]
         takeover_wait_hours: Option<i64>,
+        /// Token introspections each caller (a resource, a person) may make per minute.
+        #[arg(long, env = "STINT_INTROSPECTION_RATE", default_value_t = 6000,
+              value_parser = clap::value_parser!(u32).range(1..))]
+        introspection_rate: u32,
         /// Also write each audit event, once committed, as a JSON line to this file
         /// (appended), or to stdout with `-`.
         #[arg(long, env = "STINT_AUDIT_STREAM")]
@@ -209,11 +217,13 @@ async fn main() -> anyhow::Result<()> {
             database_url,
             key_file,
             portal,
+            public_url,
             issuer,
             pending_ttl_secs,
             break_glass_max_uses,
             break_glass_window_secs,
             takeover_wait_hours,
+            introspection_rate,
             checkpoint_interval_secs,
             audit_stream,
             max_attestation_days,
@@ -222,19 +232,26 @@ async fn main() -> anyhow::Result<()> {
             let mut config = Config::new(database_url);
             config.key_file = key_file.path;
             config.portal_dir = portal;
-            config.issuer = issuer.unwrap_or_else(|| format!("http://{listen}"));
+            config.public_url = public_url.unwrap_or_else(|| format!("http://{listen}"));
+            config.issuer = issuer.unwrap_or_else(|| config.public_url.clone());
             config.pending_ttl = chrono::Duration::seconds(pending_ttl_secs);
             config.checkpoint_interval = std::time::Duration::from_secs(checkpoint_interval_secs);
             config.audit_stream = audit_stream;
             config.max_attestation_days = max_attestation_days;
+            config.introspection_per_minute =
+                std::num::NonZeroU32::new(introspection_rate).expect("the parser refuses 0");
             config.break_glass_limit = stint_broker::store::BreakGlassLimit {
                 max_uses: break_glass_max_uses,
                 window: chrono::Duration::seconds(break_glass_window_secs),
                 takeover_wait: takeover_wait_hours.map(chrono::Duration::hours),
             };
-            // Browsers refuse Secure cookies over plain HTTP except on loopback, where it
-            // is safe to go without.
-            config.secure_cookies = !listen.ip().is_loopback();
+            if !config.https() && !listen.ip().is_loopback() {
+                tracing::warn!(
+                    public_url = %config.public_url,
+                    "users reach the broker over plain HTTP: session cookies cross the network \
+                     in the clear; put it behind TLS and give --public-url https://…"
+                );
+            }
             config.demo = demo;
             serve(listen, config).await
         }
@@ -502,6 +519,18 @@ async fn export(
     }
     out.flush()?;
     Ok(())
+}
+
+/// `--public-url`: an absolute http(s) URL, kept without a trailing slash.
+fn parse_public_url(url: &str) -> Result<String, String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or("it must start with https:// or http://")?;
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err("it must name a host".into());
+    }
+    Ok(url.trim_end_matches('/').to_string())
 }
 
 /// SQLite will not create the directory of its file; do it for `sqlite://dir/file.db`.

@@ -279,18 +279,41 @@ pub fn check_new_user(body: &NewUserBody) -> Result<NewUserBody, RuleError> {
         ));
     }
     let password = &body.password;
-    if password.chars().count() < PASSWORD_MIN_CHARS {
-        return Err(RuleError::invalid(
-            "password",
-            format!("the password must be at least {PASSWORD_MIN_CHARS} characters"),
-        ));
-    }
+    check_password("password", password)?;
     Ok(NewUserBody {
         username,
         display_name: check_display_name(&body.display_name)?,
         password: password.clone(),
         roles: canonical_roles(&body.roles),
     })
+}
+
+/// A password someone chose: long enough to resist guessing.
+pub fn check_password(field: &'static str, password: &str) -> Result<(), RuleError> {
+    if password.chars().count() < PASSWORD_MIN_CHARS {
+        return Err(RuleError::invalid(
+            field,
+            format!("the password must be at least {PASSWORD_MIN_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// An admin resets someone else's password (their own they change, knowing the old one).
+pub fn check_password_reset(
+    actor_is_admin: bool,
+    actor_id: i64,
+    user_id: i64,
+) -> Result<(), RuleError> {
+    if !actor_is_admin {
+        return Err(RuleError::Forbidden("only admins reset passwords".into()));
+    }
+    if actor_id == user_id {
+        return Err(RuleError::Forbidden(
+            "change your own password with your current one (PUT /api/v1/me/password)".into(),
+        ));
+    }
+    Ok(())
 }
 
 pub fn check_display_name(name: &str) -> Result<String, RuleError> {

@@ -34,12 +34,18 @@ impl UserView {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SessionView {
     pub user: UserView,
+    /// An admin reset the password: it must be changed before anything else.
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 /// The signed-in user and what waits for them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MeView {
     pub user: UserView,
+    /// An admin reset the password: nothing else works until the user picks a new one.
+    #[serde(default)]
+    pub must_change_password: bool,
     /// Pending requests this user may approve now.
     pub approvals_waiting: u32,
     /// Undecided break-glass reviews this user may judge, and how many of them are overdue.
@@ -129,6 +135,19 @@ pub struct DeclareBody {
     pub attest_until: DateTime<Utc>,
 }
 
+/// `PUT /api/v1/me/password`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PasswordChangeBody {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// `POST /api/v1/users/{id}/password`: a temporary password, to be changed at next sign-in.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PasswordResetBody {
+    pub new_password: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepDownBody {
     pub reason: String,
@@ -193,6 +212,18 @@ pub struct ResourceView {
     pub policy: Policy,
     /// Who may approve a request for it now, by the policy and users' roles.
     pub approver_pool: Vec<NamedRef>,
+    /// When its introspection credentials were last set, if ever.
+    #[serde(default)]
+    pub introspection_secret_at: Option<DateTime<Utc>>,
+}
+
+/// A resource's client credentials for `POST /api/v1/introspect` (HTTP Basic, RFC 7662
+/// §2.1), shown once: only a hash of the secret is kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IntrospectionCredentialsView {
+    pub client_id: String,
+    pub client_secret: String,
+    pub created_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

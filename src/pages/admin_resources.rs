@@ -1,6 +1,7 @@
 //! Resources and their approval policies, as admins manage them.
 
 use crate::api::{self, ApiError};
+use crate::components::introspection::IntrospectionCredentials;
 use crate::components::resource_form::ResourceEditor;
 use crate::components::states::{Empty, ErrorState, Skeleton};
 use leptos::prelude::*;
@@ -115,6 +116,11 @@ fn ResourceCard(resource: ResourceView, editing: RwSignal<Editing>) -> impl Into
                         stint_core::format::duration(a.max_duration_secs)
                     ))}
                 </dd>
+                <IntrospectionCredentials
+                    resource_id=id
+                    resource_name=resource.name.clone()
+                    set_at=resource.introspection_secret_at
+                />
             </dl>
         </article>
     }

@@ -173,6 +173,7 @@ fn UserRow(user: UserAdminView, reload: Callback<()>) -> impl IntoView {
                         <button class="button subtle" on:click=move |_| editing.set(true) data-testid="edit-user">"Edit"</button>
                     }.into_any()
                 }}
+                {(!me && !disabled).then(|| view! { <ResetPassword user_id=id username=username.clone()/> })}
                 {(!me).then(|| if disabled {
                     view! {
                         <button class="button subtle" on:click=move |_| { save.dispatch(body(false)); } data-testid="enable-user">
@@ -201,6 +202,91 @@ fn UserRow(user: UserAdminView, reload: Callback<()>) -> impl IntoView {
             on_confirm=Callback::new(move |_| { save.dispatch(body(true)); })
             testid="disable-dialog"
         />
+    }
+}
+
+/// "Reset password": an admin sets a temporary password, which its user must change at
+/// their next sign-in; their sessions end at once.
+#[component]
+fn ResetPassword(user_id: i64, username: String) -> impl IntoView {
+    let toasts = use_toasts();
+    let open = RwSignal::new(false);
+    let node = NodeRef::<leptos::html::Dialog>::new();
+    let temporary = RwSignal::new(String::new());
+    let reset =
+        Action::new_local(move |password: &String| api::reset_password(user_id, password.clone()));
+    let done_name = username.clone();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = reset.value().get() {
+            open.set(false);
+            toasts.show(format!(
+                "{done_name}'s password was reset; they choose a new one at their next sign-in"
+            ));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(dialog) = node.get()
+            && open.get()
+            && !dialog.open()
+        {
+            temporary.set(String::new());
+            let _ = dialog.show_modal();
+        }
+    });
+    let too_short = move || temporary.get().chars().count() < admin::PASSWORD_MIN_CHARS;
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if !too_short() && !reset.pending().get_untracked() {
+            reset.dispatch(temporary.get_untracked());
+        }
+    };
+    view! {
+        <button class="button subtle" on:click=move |_| open.set(true) data-testid="reset-password">
+            "Reset password"
+        </button>
+        // In the page only while open: the table holds one per user, and ids must not repeat.
+        {move || open.get().then(|| view! {
+            <dialog
+                node_ref=node
+                class="dialog"
+                aria-labelledby="reset-title"
+                on:close=move |_| open.set(false)
+                data-testid="reset-dialog"
+            >
+                <form on:submit=submit>
+                    <h2 id="reset-title">{format!("Reset {username}'s password?")}</h2>
+                    <p>{format!(
+                        "{username} is signed out everywhere at once, signs in with the temporary password you set here, and must choose their own before doing anything else. Tell it to them through a channel you trust."
+                    )}</p>
+                    <label for="temporary-password">"Temporary password"</label>
+                    <input
+                        id="temporary-password"
+                        type="text"
+                        autocomplete="off"
+                        spellcheck="false"
+                        aria-describedby="temporary-help"
+                        prop:value=move || temporary.get()
+                        on:input=move |ev| temporary.set(event_target_value(&ev))
+                        data-testid="temporary-password"
+                    />
+                    <p id="temporary-help" class="help">{format!("At least {} characters.", admin::PASSWORD_MIN_CHARS)}</p>
+                    {move || reset.value().get().and_then(|r| r.err()).map(|e| view! {
+                        <p class="field-error" role="alert">{e.to_string()}</p>
+                    })}
+                    <div class="dialog-actions">
+                        <button type="button" class="button subtle" on:click=move |_| open.set(false)>"Keep it"</button>
+                        <button
+                            type="submit"
+                            class="button danger"
+                            disabled=move || too_short() || reset.pending().get()
+                            data-testid="reset-dialog-confirm"
+                        >
+                            {move || if reset.pending().get() { "Working…" } else { "Reset password" }}
+                        </button>
+                    </div>
+                </form>
+            </dialog>
+        })}
     }
 }
 

@@ -4,11 +4,13 @@ use crate::api;
 use crate::app::use_auth;
 use crate::components::grant_card::GrantCard;
 use crate::components::states::{Empty, ErrorState, Skeleton};
+use crate::components::time::RelativeTime;
 use crate::pages::poll;
 use crate::pages::requests::RequestTable;
 use crate::pages::reviews::ReviewTable;
 use leptos::prelude::*;
 use std::time::Duration;
+use stint_core::api::AuditEventView;
 use stint_core::standing::{share_percent, waiting_for_triage};
 use stint_core::{ReviewStatus, Role};
 
@@ -48,6 +50,16 @@ pub fn Dashboard() -> impl IntoView {
             Ok(Vec::new())
         }
     });
+    // Who was given the power to grant access (or to change who may): admins watch it.
+    let privileged = LocalResource::new(move || async move {
+        if auth.has(Role::Admin) {
+            api::audit("action=user.privileged_role_granted&limit=10")
+                .await
+                .map(|page| page.items)
+        } else {
+            Ok(Vec::new())
+        }
+    });
     // What security measures: whether JIT is the only path, not how many grants it made.
     let coverage = LocalResource::new(move || async move {
         if overseer() {
@@ -59,6 +71,7 @@ pub fn Dashboard() -> impl IntoView {
     let refresh = move || {
         coverage.refetch();
         unowned.refetch();
+        privileged.refetch();
         grants.refetch();
         pending.refetch();
         waiting.refetch();
@@ -174,6 +187,24 @@ pub fn Dashboard() -> impl IntoView {
                 </section>
             </Show>
 
+            <Show when=move || auth.has(Role::Admin)>
+                <section aria-labelledby="privileged-title" data-testid="privileged-grants">
+                    <h2 id="privileged-title">"Approver and admin roles given"</h2>
+                    {move || match privileged.get() {
+                        None => view! { <Skeleton rows=1/> }.into_any(),
+                        Some(Err(error)) => {
+                            view! { <ErrorState error retry=Callback::new(move |_| privileged.refetch())/> }
+                                .into_any()
+                        }
+                        Some(Ok(list)) if list.is_empty() => {
+                            view! { <Empty title="None">"Nobody has been given the approver or admin role."</Empty> }
+                                .into_any()
+                        }
+                        Some(Ok(list)) => view! { <PrivilegedGrants events=list/> }.into_any(),
+                    }}
+                </section>
+            </Show>
+
             <Show when=overseer>
                 <section aria-labelledby="unjustified-title" data-testid="unjustified-reviews">
                     <h2 id="unjustified-title">"Break-glass judged unjustified"</h2>
@@ -262,5 +293,31 @@ pub fn Dashboard() -> impl IntoView {
                 </section>
             </Show>
         </section>
+    }
+}
+
+/// "dave gave frank the approver role · 3 min ago", newest first.
+#[component]
+fn PrivilegedGrants(events: Vec<AuditEventView>) -> impl IntoView {
+    view! {
+        <ul class="plain card">
+            {events
+                .into_iter()
+                .map(|e| {
+                    let user = e.details["username"].as_str().unwrap_or("someone").to_string();
+                    let roles = e.details["granted"]
+                        .as_array()
+                        .map(|r| r.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(" and "))
+                        .unwrap_or_default();
+                    view! {
+                        <li>
+                            <strong>{e.actor.clone()}</strong>
+                            {format!(" gave {user} the {roles} role · ")}
+                            <RelativeTime at=e.at/>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
     }
 }

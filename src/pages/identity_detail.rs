@@ -117,6 +117,12 @@ fn Identity(detail: IdentityDetail, reload: Callback<()>) -> impl IntoView {
                         </p>
                     }.into_any()
                 }}
+                {detail
+                    .declarations
+                    .iter()
+                    .find(|d| d.awaiting_confirmation)
+                    .cloned()
+                    .map(|d| view! { <TakeoverNotice identity_id=i.id declaration=d reload/> })}
                 {i.owned_by_me.then(|| view! { <StepDown identity_id=i.id name=i.name.clone() reload/> })}
 
                 <section aria-labelledby="grants-title">
@@ -295,6 +301,54 @@ fn Declare(
     }
 }
 
+/// A takeover of an orphaned identity that no admin has confirmed yet: its new owner is
+/// told what waits, and another admin may confirm it here.
+#[component]
+fn TakeoverNotice(
+    identity_id: i64,
+    declaration: DeclarationView,
+    reload: Callback<()>,
+) -> impl IntoView {
+    let auth = use_auth();
+    let toasts = use_toasts();
+    let me = auth.user().map(|m| m.user.id);
+    let mine = me == Some(declaration.user.id);
+    let may_confirm = auth.has(Role::Admin) && !mine;
+    let owner = declaration.user.name.clone();
+    let confirm =
+        Action::new_local(move |_: &()| api::confirm_takeover(identity_id, declaration.id));
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = confirm.value().get() {
+            toasts.show("Takeover confirmed".to_string());
+            reload.run(());
+        }
+    });
+    view! {
+        <div class="warning" role="status" data-testid="takeover-pending">
+            <p>
+                {if mine {
+                    "Your takeover awaits an admin's confirmation. You can file requests for this identity now; break-glass opens once an admin confirms.".to_string()
+                } else {
+                    format!("{owner} took this identity over from orphaned. Until an admin confirms the takeover, {owner} may file requests for it but not take break-glass.")
+                }}
+            </p>
+            {may_confirm.then(|| view! {
+                <button
+                    class="button primary"
+                    disabled=move || confirm.pending().get()
+                    on:click=move |_| { confirm.dispatch(()); }
+                    data-testid="confirm-takeover"
+                >
+                    {move || if confirm.pending().get() { "Confirming…" } else { "Confirm takeover" }}
+                </button>
+            })}
+            {move || confirm.value().get().and_then(|r| r.err()).map(|e| view! {
+                <p class="field-error" role="alert">{e.to_string()}</p>
+            })}
+        </div>
+    }
+}
+
 #[component]
 fn StepDown(identity_id: i64, name: String, reload: Callback<()>) -> impl IntoView {
     let toasts = use_toasts();
@@ -365,6 +419,12 @@ fn History(declarations: Vec<DeclarationView>) -> impl IntoView {
                             </p>
                             <blockquote>{d.statement.clone()}</blockquote>
                             {d.end_reason.clone().map(|r| view! { <p class="muted">"Reason: " {r}</p> })}
+                            {d.awaiting_confirmation.then(|| view! {
+                                <p class="muted">"Takeover awaiting an admin's confirmation"</p>
+                            })}
+                            {d.confirmed_by.clone().map(|by| view! {
+                                <p class="muted">"Takeover confirmed by " {by.name}</p>
+                            })}
                             <p class="muted">"Re-attest by " <DateWithin at=d.attest_until/></p>
                         </li>
                     }

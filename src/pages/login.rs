@@ -17,6 +17,7 @@ pub fn Login() -> impl IntoView {
             // The approvals badge comes with /me.
             let me = api::me().await.unwrap_or(MeView {
                 user: session.user,
+                must_change_password: session.must_change_password,
                 approvals_waiting: 0,
                 reviews_waiting: 0,
                 reviews_overdue: 0,

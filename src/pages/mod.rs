@@ -1,5 +1,6 @@
 //! One module per route.
 
+pub mod account;
 pub mod admin_resources;
 pub mod admin_users;
 pub mod approvals;

@@ -59,7 +59,7 @@ impl Stack {
         config.demo = true;
         config.portal_dir = Some(portal);
         config.issuer = base.clone();
-        config.secure_cookies = false;
+        config.public_url = base.clone();
         let broker = Broker::open(config, Arc::new(SystemClock)).await.unwrap();
         let store = broker.state().store.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -11,8 +11,8 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use stint_core::api::{
-    IdentityBody, IdentityView, NewUserBody, ResourceBody, ResourceView, UserAdminView,
-    UserUpdateBody, UserView,
+    IdentityBody, IdentityView, NewUserBody, PasswordResetBody, ResourceBody, ResourceView,
+    UserAdminView, UserUpdateBody, UserView,
 };
 use stint_core::{Role, RuleError};
 
@@ -83,6 +83,27 @@ pub async fn update_user(
         .update_user(&admin, id, &body, state.clock.now())
         .await?;
     Ok(Json(user_view(&state, id).await?))
+}
+
+/// `POST /users/{id}/password`: a temporary password the user must change at next sign-in;
+/// their sessions end at once.
+pub async fn reset_password(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<PasswordResetBody>,
+) -> Result<StatusCode, AppError> {
+    let id = parse_id(&id)?;
+    stint_core::admin::check_password("new_password", &body.new_password)?;
+    let password = body.new_password;
+    let password_hash = tokio::task::spawn_blocking(move || crate::password::hash(&password))
+        .await
+        .expect("hashing does not panic");
+    state
+        .store
+        .reset_password(&admin, id, &password_hash, state.clock.now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn create_identity(

@@ -16,6 +16,14 @@ pub enum AppError {
     BadCredentials,
     #[error("{0}")]
     Csrf(&'static str),
+    /// A machine caller without valid client credentials.
+    #[error("authenticate with the resource's client credentials (HTTP Basic) or a session")]
+    ClientUnauthenticated,
+    /// Too many calls from one caller: try again after this many seconds.
+    #[error("too many calls; try again in {0} s")]
+    RateLimited(i64),
+    #[error("an admin reset your password: choose a new one first")]
+    PasswordChangeRequired,
     /// Too many wrong passwords: try again after this many seconds.
     #[error("too many wrong passwords; try again in {0} s")]
     Throttled(i64),
@@ -95,6 +103,11 @@ impl IntoResponse for AppError {
             AppError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials", None),
             AppError::Csrf(_) => (StatusCode::FORBIDDEN, "csrf", None),
             AppError::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, "throttled", None),
+            AppError::ClientUnauthenticated => (StatusCode::UNAUTHORIZED, "invalid_client", None),
+            AppError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", None),
+            AppError::PasswordChangeRequired => {
+                (StatusCode::FORBIDDEN, "password_change_required", None)
+            }
             AppError::BadInput { status, field, .. } => (*status, "bad_input", field.clone()),
             AppError::NotFound(_) | AppError::Store(StoreError::NotFound(_)) => {
                 (StatusCode::NOT_FOUND, "not_found", None)
@@ -128,10 +141,16 @@ impl IntoResponse for AppError {
             },
         };
         let mut response = (status, Json(body)).into_response();
-        if let AppError::Throttled(secs) = self {
+        if let AppError::Throttled(secs) | AppError::RateLimited(secs) = self {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
                 axum::http::HeaderValue::from(secs.max(1)),
+            );
+        }
+        if let AppError::ClientUnauthenticated = self {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Basic realm=\"stint\""),
             );
         }
         response

@@ -4,22 +4,32 @@ use super::AppState;
 use super::error::AppError;
 use crate::credential::token_hash;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method};
 use serde::de::DeserializeOwned;
 use stint_core::api::UserView;
 
 pub const SESSION_COOKIE: &str = "stint_session";
 
-/// The user behind the request's session cookie; 401 without a live session.
+/// The user behind the request's session cookie; 401 without a live session. A user whose
+/// password an admin reset gets 403 for everything but reading who they are, changing the
+/// password and signing out.
 pub struct CurrentUser(pub UserView);
+
+/// The calls open to a user who must change their password first (paths as routed inside
+/// `/api/v1`).
+const OPEN_BEFORE_PASSWORD_CHANGE: [(Method, &str); 3] = [
+    (Method::GET, "/me"),
+    (Method::PUT, "/me/password"),
+    (Method::DELETE, "/session"),
+];
 
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let token = session_cookie(&parts.headers).ok_or(AppError::Unauthenticated)?;
-        let user = state
+        let session = state
             .store
             .session_user(
                 &token_hash(&token),
@@ -28,7 +38,13 @@ impl FromRequestParts<AppState> for CurrentUser {
             )
             .await?
             .ok_or(AppError::Unauthenticated)?;
-        Ok(CurrentUser(user))
+        let open = OPEN_BEFORE_PASSWORD_CHANGE
+            .iter()
+            .any(|(method, path)| parts.method == method && parts.uri.path() == *path);
+        if session.must_change_password && !open {
+            return Err(AppError::PasswordChangeRequired);
+        }
+        Ok(CurrentUser(session.user))
     }
 }
 

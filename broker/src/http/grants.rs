@@ -1,14 +1,13 @@
-//! Grants, their credentials, early revocation, and introspection for downstream services.
+//! Grants, their credentials, and early revocation.
 
 use super::AppState;
 use super::error::AppError;
 use super::extract::{ApiJson, CurrentUser, parse_id};
 use super::query;
-use crate::credential::token_hash;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use stint_core::GrantState;
-use stint_core::api::{CredentialView, GrantView, IntrospectBody, IntrospectView, RevokeBody};
+use stint_core::api::{CredentialView, GrantView, RevokeBody};
 
 pub async fn list(
     State(state): State<AppState>,
@@ -63,21 +62,4 @@ pub async fn one(
 ) -> Result<Json<GrantView>, AppError> {
     let id = parse_id(&id)?;
     Ok(Json(state.store.grant(&user, id, state.clock.now()).await?))
-}
-
-/// RFC 7662: a token the broker did not issue, or whose grant has ended, is just inactive.
-pub async fn introspect(
-    State(state): State<AppState>,
-    ApiJson(body): ApiJson<IntrospectBody>,
-) -> Result<Json<IntrospectView>, AppError> {
-    Ok(Json(
-        state
-            .store
-            .introspect(
-                &token_hash(body.token.trim()),
-                state.clock.now(),
-                state.keyring.issuer(),
-            )
-            .await?,
-    ))
 }

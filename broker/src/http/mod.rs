@@ -7,6 +7,7 @@ mod catalog;
 mod error;
 mod extract;
 mod grants;
+mod introspection;
 mod portal;
 mod query;
 mod requests;
@@ -15,6 +16,7 @@ mod standing;
 
 pub use error::AppError;
 pub use extract::SESSION_COOKIE;
+pub use introspection::limiter as introspection_limiter;
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -44,6 +46,8 @@ pub struct AppState {
     pub keyring: Arc<Keyring>,
     /// Opens the sealed signing keys when they are reread.
     pub key_file: Arc<KeyFile>,
+    /// Introspection calls per caller.
+    pub introspection_limiter: Arc<governor::DefaultKeyedRateLimiter<String>>,
     pub config: Arc<Config>,
 }
 
@@ -52,6 +56,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
     let browser_api = Router::new()
         .route("/session", post(session::login).delete(session::logout))
         .route("/me", get(session::me))
+        .route("/me/password", put(session::change_password))
         .route(
             "/identities",
             get(catalog::identities).post(admin::create_identity),
@@ -77,8 +82,13 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
             "/resources/{id}",
             get(catalog::resource).put(admin::update_resource),
         )
+        .route(
+            "/resources/{id}/introspection-credentials",
+            post(introspection::create_credentials),
+        )
         .route("/users", get(admin::users).post(admin::create_user))
         .route("/users/{id}", put(admin::update_user))
+        .route("/users/{id}/password", post(admin::reset_password))
         .route("/requests", get(requests::list).post(requests::file))
         .route("/requests/{id}", get(requests::detail))
         .route("/requests/{id}/approve", post(requests::approve))
@@ -119,7 +129,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         ))
         .layer(middleware::from_fn(csrf_guard));
     // Called by downstream services with a token, never with a cookie.
-    let machine_api = Router::new().route("/introspect", post(grants::introspect));
+    let machine_api = Router::new().route("/introspect", post(introspection::introspect));
     let api = browser_api
         .merge(machine_api)
         .fallback(|| async { AppError::NotFound("no such API endpoint".into()) })
@@ -129,6 +139,13 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
             HeaderValue::from_static("no-store"),
         ));
     let (portal, csp) = portal::service(state.config.portal_dir.as_deref())?;
+    // Over TLS, browsers must never come back over plain HTTP (a year, as is usual).
+    let hsts = state.config.https().then(|| {
+        SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        )
+    });
     Ok(Router::new()
         .nest("/api/v1", api)
         .route("/.well-known/jwks.json", get(jwks))
@@ -150,6 +167,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))
+        .layer(tower::util::option_layer(hsts))
         .layer(middleware::from_fn(with_origin))
         .layer(TraceLayer::new_for_http())
         .with_state(state))
@@ -212,13 +230,14 @@ async fn audit_refusals(State(state): State<AppState>, req: Request, next: Next)
     let Some(token) = token else { return response };
     let now = state.clock.now();
     let limits = state.config.session_limits;
-    let Ok(Some(user)) = state
+    let Ok(Some(session)) = state
         .store
         .session_user(&crate::credential::token_hash(&token), now, limits)
         .await
     else {
         return response;
     };
+    let user = session.user;
     let (parts, body) = response.into_parts();
     let bytes = axum::body::to_bytes(body, BODY_LIMIT_BYTES)
         .await

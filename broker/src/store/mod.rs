@@ -43,6 +43,34 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct LoginCandidate {
     pub user: UserView,
     pub password_hash: String,
+    pub must_change_password: bool,
+}
+
+/// The user behind a live session.
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub user: UserView,
+    /// An admin reset their password: only changing it is allowed.
+    pub must_change_password: bool,
+}
+
+/// Who asks to introspect a token.
+#[derive(Debug, Clone)]
+pub enum IntrospectionCaller {
+    /// A resource server, by its client credentials.
+    Resource { id: i64, name: String },
+    /// A signed-in person.
+    Person(UserView),
+}
+
+impl IntrospectionCaller {
+    /// The key its calls are rate-limited under.
+    pub fn rate_key(&self) -> String {
+        match self {
+            IntrospectionCaller::Resource { id, .. } => format!("resource:{id}"),
+            IntrospectionCaller::Person(user) => format!("user:{}", user.id),
+        }
+    }
 }
 
 /// A wrong password, at sign-in or re-entered for break-glass.
@@ -226,7 +254,25 @@ pub trait Store: Send + Sync + 'static {
         token_hash: &str,
         now: DateTime<Utc>,
         limits: SessionLimits,
-    ) -> StoreResult<Option<UserView>>;
+    ) -> StoreResult<Option<SessionUser>>;
+    /// A user sets a new password (the current one was checked by the caller); their
+    /// other sessions end, `keep_session` goes on. Returns how many ended.
+    async fn change_password(
+        &self,
+        user: &UserView,
+        password_hash: &str,
+        keep_session: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+    /// An admin sets a temporary password for someone else, to be changed at next
+    /// sign-in; all their sessions end.
+    async fn reset_password(
+        &self,
+        actor: &UserView,
+        user_id: i64,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
     async fn close_session(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<()>;
 
     // --- catalog ---
@@ -396,12 +442,25 @@ pub trait Store: Send + Sync + 'static {
         reason: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
+    /// RFC 7662 for an authenticated caller: a resource learns only of tokens for itself,
+    /// a person only of grants they may see; anything else is just inactive.
     async fn introspect(
         &self,
+        caller: &IntrospectionCaller,
         token_hash: &str,
         now: DateTime<Utc>,
         issuer: &str,
     ) -> StoreResult<IntrospectView>;
+    /// The resource whose introspection secret hashes to `secret_hash` (its id and name).
+    async fn introspection_client(&self, secret_hash: &str) -> StoreResult<Option<(i64, String)>>;
+    /// Gives a resource new introspection credentials (the old secret stops working).
+    async fn set_introspection_secret(
+        &self,
+        actor: &UserView,
+        resource_id: i64,
+        secret_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<String>;
 
     // --- break-glass and its reviews ---
     /// Grants access at once and opens its review; the password was verified by the caller.

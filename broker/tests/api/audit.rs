@@ -265,7 +265,7 @@ async fn the_cli_verifies_and_exports_the_trail() {
     assert_eq!(lines[0]["seq"], 1);
     let csv = stint(&["audit", "export", "--format", "csv"]);
     let csv = String::from_utf8(csv.stdout).unwrap();
-    assert!(csv.starts_with("seq,at,actor,action,target,details,source_ip,user_agent\n"));
+    assert!(csv.starts_with("seq,at,actor,action,target,details,source_ip,user_agent,actor_id\n"));
     assert_eq!(
         csv.lines().count() as i64,
         app.count("audit_events").await + 1

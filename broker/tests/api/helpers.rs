@@ -343,14 +343,12 @@ impl TestApp {
         self.call(Some(session), Method::POST, &path, None).await
     }
 
+    /// Introspects `token` as an auditor would, with a session: any grant is theirs to see.
     pub async fn introspect(&self, token: &str) -> Value {
-        let request = Request::builder()
-            .method(Method::POST)
-            .uri("/api/v1/introspect")
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(json!({ "token": token }).to_string()))
-            .unwrap();
-        let (status, _, body) = self.send(request).await;
+        let dave = self.login("dave").await;
+        let (status, body) = self
+            .post(&dave, "/api/v1/introspect", json!({ "token": token }))
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body
     }

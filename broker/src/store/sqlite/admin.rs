@@ -97,7 +97,7 @@ pub(super) async fn update_user(
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     let before: UserRow = sqlx::query_as(
-        "SELECT id, username, display_name, roles, password_hash, disabled FROM users WHERE id = ?",
+        "SELECT id, username, display_name, roles, password_hash, disabled, must_change_password FROM users WHERE id = ?",
     )
     .bind(id)
     .fetch_optional(&mut *conn)
@@ -361,4 +361,40 @@ pub(super) async fn update_resource(
         })),
     )
     .await
+}
+
+/// Replaces a resource's introspection secret (its hash); returns the resource's name.
+pub(super) async fn set_introspection_secret(
+    conn: &mut SqliteConnection,
+    actor: &UserView,
+    resource_id: i64,
+    secret_hash: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<String> {
+    if !actor.has(Role::Admin) {
+        return Err(RuleError::Forbidden("only admins manage Stint".into()).into());
+    }
+    let name: String = sqlx::query_scalar(
+        "UPDATE resources SET introspection_secret_hash = ?, introspection_secret_at = ?
+         WHERE id = ? RETURNING name",
+    )
+    .bind(secret_hash)
+    .bind(ms(now))
+    .bind(resource_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| StoreError::NotFound(format!("resource {resource_id}")))?;
+    audit::append(
+        conn,
+        now,
+        Event::new(
+            Actor::User(actor),
+            "resource.introspection_credentials_set",
+            "resource",
+            Some(resource_id),
+        )
+        .details(json!({ "resource": name })),
+    )
+    .await?;
+    Ok(name)
 }

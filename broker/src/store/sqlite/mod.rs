@@ -8,9 +8,10 @@
 
 use super::audit::{self, Actor, Event};
 use super::{
-    AuditFilter, BreakGlassLimit, BreakGlassTaken, FailedPassword, LoginCandidate, NewSigningKey,
-    NewUser, RequestFilter, ReviewFilter, SessionLimits, StandingFilter, Store, StoreError,
-    StoreResult, StoredKey, SweepReport, account_key,
+    AuditFilter, BreakGlassLimit, BreakGlassTaken, FailedPassword, IntrospectionCaller,
+    LoginCandidate, NewSigningKey, NewUser, RequestFilter, ReviewFilter, SessionLimits,
+    SessionUser, StandingFilter, Store, StoreError, StoreResult, StoredKey, SweepReport,
+    account_key,
 };
 use crate::credential::{Keyring, TrustedKeys, token_hash};
 use async_trait::async_trait;
@@ -208,6 +209,7 @@ struct UserRow {
     roles: String,
     password_hash: String,
     disabled: bool,
+    must_change_password: bool,
 }
 
 impl UserRow {
@@ -225,7 +227,7 @@ macro_rules! resource_select {
     () => {
         "SELECT id, name, description, privileges, approvals_required, max_duration_secs,
                 ticket_required, break_glass_allowed, break_glass_max_secs, review_within_secs,
-                approvers, ticket_pattern, auto_approve
+                approvers, ticket_pattern, auto_approve, introspection_secret_at
          FROM resources"
     };
 }
@@ -245,6 +247,7 @@ struct ResourceRow {
     approvers: String,
     ticket_pattern: Option<String>,
     auto_approve: Option<String>,
+    introspection_secret_at: Option<i64>,
 }
 
 /// A JSON column, read back into its type.
@@ -285,6 +288,7 @@ impl ResourceRow {
                 auto_approve,
             },
             approver_pool,
+            introspection_secret_at: self.introspection_secret_at.map(time),
         })
     }
 }
@@ -722,7 +726,8 @@ fn grant_details(grant: &GrantRow) -> serde_json::Value {
 impl Store for SqliteStore {
     async fn login_candidate(&self, username: &str) -> StoreResult<Option<LoginCandidate>> {
         let row: Option<UserRow> = sqlx::query_as(
-            "SELECT id, username, display_name, roles, password_hash, disabled
+            "SELECT id, username, display_name, roles, password_hash, disabled,
+                    must_change_password
              FROM users WHERE username = ?",
         )
         .bind(username)
@@ -730,6 +735,7 @@ impl Store for SqliteStore {
         .await?;
         Ok(row.filter(|u| !u.disabled).map(|u| LoginCandidate {
             user: u.view(),
+            must_change_password: u.must_change_password,
             password_hash: u.password_hash,
         }))
     }
@@ -814,7 +820,7 @@ impl Store for SqliteStore {
         token_hash: &str,
         now: DateTime<Utc>,
         limits: SessionLimits,
-    ) -> StoreResult<Option<UserView>> {
+    ) -> StoreResult<Option<SessionUser>> {
         let row: Option<(i64, i64, i64)> = sqlx::query_as(
             "SELECT s.user_id, s.created_at, s.last_seen_at FROM sessions s
              JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND u.disabled = 0",
@@ -844,12 +850,41 @@ impl Store for SqliteStore {
                 .await?;
         }
         let user: UserRow = sqlx::query_as(
-            "SELECT id, username, display_name, roles, password_hash, disabled FROM users WHERE id = ?",
+            "SELECT id, username, display_name, roles, password_hash, disabled, must_change_password FROM users WHERE id = ?",
         )
         .bind(user_id)
         .fetch_one(&self.pool)
         .await?;
-        Ok(Some(user.view()))
+        Ok(Some(SessionUser {
+            user: user.view(),
+            must_change_password: user.must_change_password,
+        }))
+    }
+
+    async fn change_password(
+        &self,
+        user: &UserView,
+        password_hash: &str,
+        keep_session: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let mut tx = self.write().await?;
+        let ended = passwords::change(&mut tx, user, password_hash, keep_session, now).await?;
+        tx.commit().await?;
+        Ok(ended)
+    }
+
+    async fn reset_password(
+        &self,
+        actor: &UserView,
+        user_id: i64,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        passwords::reset(&mut tx, actor, user_id, password_hash, now).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn close_session(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<()> {
@@ -861,7 +896,7 @@ impl Store for SqliteStore {
                 .await?;
         if let Some(user_id) = user_id {
             let user: UserRow = sqlx::query_as(
-                "SELECT id, username, display_name, roles, password_hash, disabled FROM users WHERE id = ?",
+                "SELECT id, username, display_name, roles, password_hash, disabled, must_change_password FROM users WHERE id = ?",
             )
             .bind(user_id)
             .fetch_one(&mut *tx)
@@ -1378,28 +1413,41 @@ impl Store for SqliteStore {
 
     async fn introspect(
         &self,
+        caller: &IntrospectionCaller,
         token_hash: &str,
         now: DateTime<Utc>,
         issuer: &str,
     ) -> StoreResult<IntrospectView> {
-        let row: Option<(String, i64, String, i64, String, String, String)> = sqlx::query_as(
-            "SELECT c.jti, c.grant_id, g.state, g.expires_at, i.name, res.name, g.privilege
-             FROM credentials c
-             JOIN grants g ON g.id = c.grant_id
-             JOIN identities i ON i.id = g.identity_id
-             JOIN resources res ON res.id = g.resource_id
-             WHERE c.token_hash = ?",
+        let row: Option<(String, i64, i64, String, i64, String, String, String)> = sqlx::query_as(
+            "SELECT c.jti, c.grant_id, g.request_id, g.state, g.expires_at, i.name, res.name,
+                        g.privilege
+                 FROM credentials c
+                 JOIN grants g ON g.id = c.grant_id
+                 JOIN identities i ON i.id = g.identity_id
+                 JOIN resources res ON res.id = g.resource_id
+                 WHERE c.token_hash = ?",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?;
-        let Some((jti, _grant_id, state, expires_at, identity, resource, privilege)) = row else {
+        let Some((jti, _grant_id, request_id, state, expires_at, identity, resource, privilege)) =
+            row
+        else {
             return Ok(IntrospectView::inactive());
         };
         // Checked against the clock, not only the state: a grant is dead at its expiry even
         // if the sweeper has not run yet.
         let active = state == GrantState::Active.as_str() && ms(now) < expires_at;
-        if !active {
+        // A caller learns nothing of a token that is not theirs to know about, not even
+        // that it exists (RFC 7662 §4).
+        let theirs = match caller {
+            IntrospectionCaller::Resource { name, .. } => *name == resource,
+            IntrospectionCaller::Person(user) => {
+                let mut conn = self.pool.acquire().await?;
+                can_see_request(&mut conn, user, request_id).await?
+            }
+        };
+        if !active || !theirs {
             return Ok(IntrospectView::inactive());
         }
         Ok(IntrospectView {
@@ -1411,6 +1459,29 @@ impl Store for SqliteStore {
             exp: Some(expires_at / 1000),
             jti: Some(jti),
         })
+    }
+
+    async fn introspection_client(&self, secret_hash: &str) -> StoreResult<Option<(i64, String)>> {
+        Ok(
+            sqlx::query_as("SELECT id, name FROM resources WHERE introspection_secret_hash = ?")
+                .bind(secret_hash)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn set_introspection_secret(
+        &self,
+        actor: &UserView,
+        resource_id: i64,
+        secret_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<String> {
+        let mut tx = self.write().await?;
+        let name =
+            admin::set_introspection_secret(&mut tx, actor, resource_id, secret_hash, now).await?;
+        tx.commit().await?;
+        Ok(name)
     }
 
     async fn take_break_glass(
@@ -2191,5 +2262,6 @@ mod admin;
 mod break_glass;
 mod keys;
 mod ownership;
+mod passwords;
 mod standing;
 mod throttle;

@@ -1,0 +1,151 @@
+//! Token introspection (RFC 7662) for authenticated callers, rate-limited per caller, and
+//! the resource client credentials it is called with.
+
+use super::AppState;
+use super::admin::Admin;
+use super::error::AppError;
+use super::extract::{ApiJson, parse_id, session_cookie};
+use crate::credential::{random_bytes, token_hash};
+use crate::store::IntrospectionCaller;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use std::num::NonZeroU32;
+use stint_core::api::{CSRF_HEADER, IntrospectBody, IntrospectView, IntrospectionCredentialsView};
+
+/// What a resource's client secret starts with, so scanners and people recognise it.
+pub const SECRET_PREFIX: &str = "stint_rs_";
+
+/// Calls per minute each caller may make (bursts up to the same number).
+pub fn limiter(per_minute: NonZeroU32) -> DefaultKeyedRateLimiter<String> {
+    DefaultKeyedRateLimiter::keyed(Quota::per_minute(per_minute))
+}
+
+/// RFC 7662 §2.1: the caller authenticates. A resource server sends its client
+/// credentials (HTTP Basic, or its secret as a Bearer token); a person their session
+/// (with the CSRF header, as for every cookie-borne call). A token the broker did not
+/// issue, whose grant has ended, or that is not the caller's business is just inactive.
+pub async fn introspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<IntrospectBody>,
+) -> Result<Json<IntrospectView>, AppError> {
+    let caller = authenticate(&state, &headers).await?;
+    if let Err(not_until) = state.introspection_limiter.check_key(&caller.rate_key()) {
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        return Err(AppError::RateLimited(wait.as_secs() as i64 + 1));
+    }
+    Ok(Json(
+        state
+            .store
+            .introspect(
+                &caller,
+                &token_hash(body.token.trim()),
+                state.clock.now(),
+                state.keyring.issuer(),
+            )
+            .await?,
+    ))
+}
+
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<IntrospectionCaller, AppError> {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if let Some(value) = authorization {
+        let secret = client_secret(value).ok_or(AppError::ClientUnauthenticated)?;
+        let (id, name) = state
+            .store
+            .introspection_client(&token_hash(&secret))
+            .await?
+            .ok_or(AppError::ClientUnauthenticated)?;
+        return Ok(IntrospectionCaller::Resource { id, name });
+    }
+    let Some(token) = session_cookie(headers) else {
+        return Err(AppError::ClientUnauthenticated);
+    };
+    if headers.get(CSRF_HEADER).is_none() {
+        return Err(AppError::Csrf(
+            "state-changing calls need the x-stint-csrf header",
+        ));
+    }
+    let session = state
+        .store
+        .session_user(
+            &token_hash(&token),
+            state.clock.now(),
+            state.config.session_limits,
+        )
+        .await?
+        .filter(|s| !s.must_change_password)
+        .ok_or(AppError::ClientUnauthenticated)?;
+    Ok(IntrospectionCaller::Person(session.user))
+}
+
+/// The secret of `Basic base64(client_id:client_secret)` or `Bearer secret`. The client id
+/// (the resource's name) is not trusted: the secret alone names the resource.
+fn client_secret(authorization: &str) -> Option<String> {
+    let (scheme, value) = authorization.split_once(' ')?;
+    let secret = if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = String::from_utf8(STANDARD.decode(value.trim()).ok()?).ok()?;
+        decoded.split_once(':')?.1.to_string()
+    } else if scheme.eq_ignore_ascii_case("bearer") {
+        value.trim().to_string()
+    } else {
+        return None;
+    };
+    secret.starts_with(SECRET_PREFIX).then_some(secret)
+}
+
+/// `POST /resources/{id}/introspection-credentials`: new client credentials for a resource
+/// server, shown once; the previous secret stops working.
+pub async fn create_credentials(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<IntrospectionCredentialsView>), AppError> {
+    let id = parse_id(&id)?;
+    let secret = format!(
+        "{SECRET_PREFIX}{}",
+        URL_SAFE_NO_PAD.encode(random_bytes::<32>())
+    );
+    let now = state.clock.now();
+    let name = state
+        .store
+        .set_introspection_secret(&admin, id, &token_hash(&secret), now)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(IntrospectionCredentialsView {
+            client_id: name,
+            client_secret: secret,
+            created_at: now,
+        }),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_basic_and_bearer_client_secrets() {
+        let secret = format!("{SECRET_PREFIX}abc");
+        let basic = STANDARD.encode(format!("payments-db:{secret}"));
+        assert_eq!(
+            client_secret(&format!("Basic {basic}")),
+            Some(secret.clone())
+        );
+        assert_eq!(client_secret(&format!("bearer {secret}")), Some(secret));
+        assert_eq!(client_secret("Bearer eyJhbGciOi.not.ours"), None);
+        assert_eq!(client_secret("Basic !!!"), None);
+        assert_eq!(client_secret("Digest x"), None);
+    }
+}
