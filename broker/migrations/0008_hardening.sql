@@ -26,3 +26,18 @@ ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE resources ADD COLUMN introspection_secret_hash TEXT;
 ALTER TABLE resources ADD COLUMN introspection_secret_at INTEGER;
 CREATE UNIQUE INDEX resources_introspection_secret ON resources (introspection_secret_hash);
+
+-- A scanner report's findings while it is imported in short batches; published (and
+-- deleted) in one transaction, so readers see a whole import or none of it.
+CREATE TABLE standing_staged (
+    import_key  TEXT    NOT NULL,
+    idx         INTEGER NOT NULL,
+    location    TEXT    NOT NULL,
+    path        TEXT    NOT NULL,
+    secret_type TEXT    NOT NULL,
+    fingerprint TEXT    NOT NULL,
+    rule_id     INTEGER,
+    staged_at   INTEGER NOT NULL,
+    PRIMARY KEY (import_key, idx)
+);
+CREATE INDEX standing_staged_fingerprint ON standing_staged (fingerprint);

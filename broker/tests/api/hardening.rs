@@ -420,3 +420,74 @@ async fn introspection_answers_only_authenticated_callers_about_their_own_tokens
     let (status, _, _) = introspect_as(&app, Some(&format!("Bearer {payments}")), &token).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn a_revocation_never_waits_behind_a_large_import_and_readers_see_all_of_it_or_none() {
+    use stint_broker::scan_report::{Finding, Report};
+    use stint_core::standing::SecretSource;
+    let app = TestApp::new().await;
+    let alice = app.login("alice").await;
+    let grant = app.active_grant(&alice, 600).await;
+    let token = app.credential(&alice, grant).await.1["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let report = Report {
+        tool: SecretSource::Gitleaks,
+        findings: (0..40_000)
+            .map(|i| Finding {
+                path: format!("src/module{i}.rs"),
+                location: format!("src/module{i}.rs:{}", i % 300 + 1),
+                secret_type: "Generic API Key".into(),
+                fingerprint: format!("sha256:{i:064x}"),
+            })
+            .collect(),
+    };
+    let store = app.broker.state().store.clone();
+    let now = app.now();
+    let import = tokio::spawn(async move {
+        store
+            .import_report(None, &report, "acme/monorepo", true, now)
+            .await
+    });
+    // Once the import is under way (findings staged, none published)…
+    let pool = app.sql_pool().await;
+    loop {
+        let staged: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM standing_staged")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        if staged > 0 {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    // …a revocation goes through before it is done, and the token is dead at once.
+    let (status, revoked) = app
+        .post(
+            &alice,
+            &format!("/api/v1/grants/{grant}/revoke"),
+            json!({ "reason": "finished early" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{revoked}");
+    assert!(
+        !import.is_finished(),
+        "the revocation did not wait for the import"
+    );
+    assert_eq!(app.introspect(&token).await["active"], false);
+    let visible: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM standing_credentials")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        visible, 0,
+        "nothing of the import shows before it is published"
+    );
+
+    let summary = import.await.unwrap().unwrap();
+    assert_eq!(summary.new, 40_000);
+    assert_eq!(app.count("standing_credentials").await, 40_000);
+    assert_eq!(app.count("standing_staged").await, 0, "staging is cleared");
+    pool.close().await;
+}

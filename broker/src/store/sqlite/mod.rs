@@ -1939,10 +1939,8 @@ impl Store for SqliteStore {
         full_scan: bool,
         now: DateTime<Utc>,
     ) -> StoreResult<ImportSummary> {
-        let mut tx = self.write().await?;
-        let summary = standing::import(&mut tx, actor, report, source, full_scan, now).await?;
-        tx.commit().await?;
-        Ok(summary)
+        self.import_batched(actor, report, source, full_scan, now)
+            .await
     }
 
     async fn standing(
@@ -2260,6 +2258,7 @@ async fn set_grant_state(
 // Declared after the query macros above, which they use.
 mod admin;
 mod break_glass;
+mod import;
 mod keys;
 mod ownership;
 mod passwords;

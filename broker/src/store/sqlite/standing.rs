@@ -3,20 +3,17 @@
 //! its audit events.
 
 use super::audit::{self, Actor, Event};
-use super::{
-    BREAK_GLASS, GrantRow, end_grant_early, is_current_owner, load_grant, load_target, ms, time,
-};
-use crate::scan_report::{Finding, Report};
+use super::{is_current_owner, load_target, ms, time};
+use crate::scan_report::Finding;
 use crate::store::{StandingFilter, StoreError, StoreResult};
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde_json::json;
 use sqlx::{FromRow, SqliteConnection};
 use stint_core::api::{NamedRef, UserView};
-use stint_core::rules::{self, LiveGrant};
+use stint_core::rules;
 use stint_core::standing::{
-    self, CoveragePoint, CoverageView, ImportSummary, MappingRuleBody, MappingRuleView,
-    NewStandingBody, ResourceCoverage, SecretSource, StandingStatus, StandingView, TriageActor,
-    TriageBody,
+    self, CoveragePoint, CoverageView, MappingRuleBody, MappingRuleView, NewStandingBody,
+    ResourceCoverage, SecretSource, StandingStatus, StandingView, TriageActor, TriageBody,
 };
 use stint_core::{Role, RuleError};
 
@@ -344,8 +341,8 @@ pub(super) async fn triage(
 }
 
 #[derive(FromRow)]
-struct RuleRow {
-    id: i64,
+pub(super) struct RuleRow {
+    pub(super) id: i64,
     tool: Option<String>,
     secret_type: Option<String>,
     path_pattern: String,
@@ -375,7 +372,7 @@ impl RuleRow {
     }
 
     /// Whether this rule maps `finding`, reported by `tool`.
-    fn matches(&self, tool: SecretSource, finding: &Finding) -> bool {
+    pub(super) fn matches(&self, tool: SecretSource, finding: &Finding) -> bool {
         let tool_matches = self.tool.as_deref().is_none_or(|t| t == tool.as_str());
         let type_matches = self.secret_type.as_deref().is_none_or(|wanted| {
             finding
@@ -403,7 +400,7 @@ pub(super) async fn rules(conn: &mut SqliteConnection) -> StoreResult<Vec<Mappin
         .collect())
 }
 
-async fn active_rules(conn: &mut SqliteConnection) -> StoreResult<Vec<RuleRow>> {
+pub(super) async fn active_rules(conn: &mut SqliteConnection) -> StoreResult<Vec<RuleRow>> {
     Ok(sqlx::query_as(
         "SELECT r.id, r.tool, r.secret_type, r.path_pattern, r.identity_id,
                 i.name AS identity_name, r.resource_id, res.name AS resource_name, r.privilege,
@@ -497,211 +494,6 @@ pub(super) async fn retire_rule(
         ),
     )
     .await
-}
-
-/// An earlier record of the same secret at the same place from the same tool and source.
-async fn existing(
-    conn: &mut SqliteConnection,
-    tool: SecretSource,
-    source: &str,
-    finding: &Finding,
-) -> StoreResult<Option<(i64, String)>> {
-    Ok(sqlx::query_as(
-        "SELECT id, status FROM standing_credentials
-         WHERE tool = ? AND source = ? AND location = ? AND fingerprint = ?",
-    )
-    .bind(tool.as_str())
-    .bind(source)
-    .bind(&finding.location)
-    .bind(&finding.fingerprint)
-    .fetch_optional(&mut *conn)
-    .await?)
-}
-
-/// The grant whose issued credential has this fingerprint, if Stint issued it.
-async fn issued_grant(
-    conn: &mut SqliteConnection,
-    fingerprint: &str,
-) -> StoreResult<Option<GrantRow>> {
-    let grant_id: Option<i64> = sqlx::query_scalar(
-        "SELECT c.grant_id FROM credential_fingerprints f JOIN credentials c ON c.jti = f.jti
-         WHERE f.fingerprint = ?",
-    )
-    .bind(fingerprint)
-    .fetch_optional(&mut *conn)
-    .await?;
-    match grant_id {
-        Some(id) => Ok(Some(load_grant(conn, id).await?)),
-        None => Ok(None),
-    }
-}
-
-/// Ends a grant whose credential a scanner found, as the broker's own decision; false
-/// when it had already ended.
-async fn revoke_leaked(
-    conn: &mut SqliteConnection,
-    grant: &GrantRow,
-    reason: &str,
-    details: serde_json::Value,
-    now: DateTime<Utc>,
-) -> StoreResult<bool> {
-    let live = LiveGrant {
-        state: grant.state()?,
-        secs_left: (grant.expires_at - ms(now)) / 1000,
-        break_glass: grant.kind == BREAK_GLASS,
-    };
-    // The broker acts with an admin's authority here: a leaked credential must die.
-    let Ok((next, reason)) = rules::decide_revoke(&live, false, &[Role::Admin], reason) else {
-        return Ok(false);
-    };
-    end_grant_early(conn, Actor::Broker, grant, next, &reason, details, now).await?;
-    Ok(true)
-}
-
-/// Imports a report's findings from `source`. A full scan marks the earlier findings of
-/// the same tool and source that it no longer reports as not seen since now.
-pub(super) async fn import(
-    conn: &mut SqliteConnection,
-    actor: Option<&UserView>,
-    report: &Report,
-    source: &str,
-    full_scan: bool,
-    now: DateTime<Utc>,
-) -> StoreResult<ImportSummary> {
-    let source = source.trim();
-    if source.is_empty() || source.chars().count() > 200 {
-        return Err(RuleError::invalid(
-            "source",
-            "name what was scanned (a repository, a CI system) in 1 to 200 characters",
-        )
-        .into());
-    }
-    let tool = report.tool;
-    let rules = active_rules(conn).await?;
-    let mut summary = ImportSummary {
-        tool: Some(tool),
-        source: source.to_string(),
-        findings: report.findings.len() as u32,
-        ..ImportSummary::default()
-    };
-    let mut new_ids = Vec::new();
-    for finding in &report.findings {
-        let leaked = issued_grant(conn, &finding.fingerprint).await?;
-        if let Some((id, _)) = existing(conn, tool, source, finding).await? {
-            sqlx::query(
-                "UPDATE standing_credentials
-                 SET last_seen = ?, not_seen_since = NULL, secret_type = ? WHERE id = ?",
-            )
-            .bind(ms(now))
-            .bind(&finding.secret_type)
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
-            summary.seen_again += 1;
-        } else {
-            let rule = match leaked {
-                Some(_) => None,
-                None => rules.iter().find(|r| r.matches(tool, finding)),
-            };
-            let (status, identity, resource, privilege) = match (&leaked, rule) {
-                (Some(grant), _) => (
-                    StandingStatus::LeakedStintCredential,
-                    Some(grant.identity_id),
-                    Some(grant.resource_id),
-                    Some(grant.privilege.clone()),
-                ),
-                (None, Some(rule)) => (
-                    StandingStatus::Mapped,
-                    Some(rule.identity_id),
-                    Some(rule.resource_id),
-                    rule.privilege.clone(),
-                ),
-                (None, None) => (StandingStatus::Unmapped, None, None, None),
-            };
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO standing_credentials
-                    (tool, source, location, path, secret_type, fingerprint, first_seen,
-                     last_seen, status, identity_id, resource_id, privilege, mapped_at,
-                     mapped_by_rule, grant_id, resolved_at, resolution_reason, created_by)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            )
-            .bind(tool.as_str())
-            .bind(source)
-            .bind(&finding.location)
-            .bind(&finding.path)
-            .bind(&finding.secret_type)
-            .bind(&finding.fingerprint)
-            .bind(ms(now))
-            .bind(ms(now))
-            .bind(status.as_str())
-            .bind(identity)
-            .bind(resource)
-            .bind(&privilege)
-            .bind(rule.map(|_| ms(now)))
-            .bind(rule.map(|r| r.id))
-            .bind(leaked.as_ref().map(|g| g.id))
-            .bind(leaked.as_ref().map(|_| ms(now)))
-            .bind(
-                leaked
-                    .as_ref()
-                    .map(|_| "a credential Stint issued; its grant was revoked"),
-            )
-            .bind(actor.map(|a| a.id))
-            .fetch_one(&mut *conn)
-            .await?;
-            summary.new += 1;
-            summary.mapped_by_rule += u32::from(rule.is_some());
-            new_ids.push(id);
-        }
-        if let Some(grant) = leaked {
-            let reason = format!(
-                "its credential was found by {} in {source} at {}",
-                tool.as_str(),
-                finding.location
-            );
-            let details = json!({
-                "tool": tool.as_str(),
-                "source": source,
-                "location": finding.location,
-                "fingerprint": finding.fingerprint,
-            });
-            if revoke_leaked(conn, &grant, &reason, details, now).await? {
-                summary.revoked_grants.push(grant.id);
-            }
-        }
-    }
-    if full_scan {
-        summary.not_seen = sqlx::query(
-            "UPDATE standing_credentials SET not_seen_since = ?
-             WHERE tool = ? AND source = ? AND last_seen < ? AND not_seen_since IS NULL",
-        )
-        .bind(ms(now))
-        .bind(tool.as_str())
-        .bind(source)
-        .bind(ms(now))
-        .execute(&mut *conn)
-        .await?
-        .rows_affected() as u32;
-    }
-    let actor = actor.map_or(Actor::Broker, Actor::User);
-    audit::append(
-        conn,
-        now,
-        Event::new(actor, "standing.imported", "standing_import", None).details(json!({
-            "tool": tool.as_str(),
-            "source": source,
-            "full_scan": full_scan,
-            "findings": summary.findings,
-            "new": summary.new,
-            "new_ids": new_ids,
-            "seen_again": summary.seen_again,
-            "not_seen": summary.not_seen,
-            "mapped_by_rule": summary.mapped_by_rule,
-            "revoked_grants": summary.revoked_grants,
-        })),
-    )
-    .await?;
-    Ok(summary)
 }
 
 /// Per resource, the mapped standing credentials reaching it; the share over time.
