@@ -148,10 +148,10 @@ enum AuditCommand {
     /// verifies, 1 naming the first that does not. Without --trust-jwks, --checkpoints or
     /// --key-file it can only check the chain's internal consistency, and says so.
     Verify {
-        /// A JWK Set kept outside the database (a saved copy of /.well-known/jwks.json):
-        /// checkpoints must be signed by one of its keys.
-        #[arg(long = "trust-jwks", value_name = "FILE")]
-        trust_jwks: Option<PathBuf>,
+        /// A JWK Set kept outside the database (a saved copy of /.well-known/jwks.json, or
+        /// its http(s) URL): checkpoints must be signed by one of its keys.
+        #[arg(long = "trust-jwks", value_name = "FILE|URL")]
+        trust_jwks: Option<String>,
         /// Checkpoints kept outside the database: the audit stream's file (its
         /// `{"checkpoint": …}` lines) or a saved GET /api/v1/audit/checkpoints.
         #[arg(long, value_name = "FILE")]
@@ -321,7 +321,7 @@ async fn audit(command: AuditCommand, database_url: &str) -> anyhow::Result<()> 
 
 async fn verify(
     store: &dyn Store,
-    trust_jwks: Option<&std::path::Path>,
+    trust_jwks: Option<&str>,
     checkpoints: Option<&std::path::Path>,
     key_file: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
@@ -333,14 +333,13 @@ async fn verify(
     }
     let mut anchors = Vec::new();
     let mut trusted = stint_broker::credential::TrustedKeys::default();
-    if let Some(path) = trust_jwks {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let jwks = serde_json::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("{}: not JSON: {e}", path.display()))?;
+    if let Some(source) = trust_jwks {
+        let text = read_jwks(source).await?;
+        let jwks =
+            serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{source}: not JSON: {e}"))?;
         let keys = stint_broker::credential::TrustedKeys::from_jwks(&jwks)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        anchors.push(format!("{} keys of {}", keys.len(), path.display()));
+            .map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
+        anchors.push(format!("{} keys of {source}", keys.len()));
         trusted = keys;
     }
     if let Some(path) = key_file {
@@ -395,6 +394,21 @@ async fn verify(
         println!("Checked against {}.", anchors.join(", "));
     }
     Ok(())
+}
+
+/// A JWK Set from a file, or fetched from an http(s) URL.
+async fn read_jwks(source: &str) -> anyhow::Result<String> {
+    if source.starts_with("https://") || source.starts_with("http://") {
+        let url = source.to_string();
+        return tokio::task::spawn_blocking(move || {
+            ureq::get(&url)
+                .call()
+                .and_then(|mut answer| answer.body_mut().read_to_string())
+                .map_err(|e| anyhow::anyhow!("{url}: {e}"))
+        })
+        .await?;
+    }
+    std::fs::read_to_string(source).map_err(|e| anyhow::anyhow!("{source}: {e}"))
 }
 
 async fn keys(

@@ -3,9 +3,10 @@
 use super::AppState;
 use super::error::AppError;
 use super::extract::{ApiJson, CurrentUser, parse_id};
+use super::password_gate::PasswordGate;
 use super::query;
+use crate::store::ReviewFilter;
 use crate::store::audit::Actor;
-use crate::store::{FailedPassword, ReviewFilter, account_key, address_key};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -21,14 +22,7 @@ pub async fn take(
 ) -> Result<(StatusCode, Json<RequestDetail>), AppError> {
     let now = state.clock.now();
     // Re-entering the password counts toward the same throttle as signing in.
-    let account = account_key(&user.username);
-    let address = super::session::client_address().map(|ip| address_key(&ip));
-    let keys: Vec<String> = std::iter::once(account.clone())
-        .chain(address.clone())
-        .collect();
-    if let Some(until) = state.store.login_locked_until(&keys, now).await? {
-        return Err(AppError::throttled_until(until, now));
-    }
+    let gate = PasswordGate::check(&state, &user.username, now).await?;
     let stored = state
         .store
         .login_candidate(&user.username)
@@ -40,15 +34,17 @@ pub async fn take(
         .await
         .unwrap_or(false);
     if !matches {
-        let attempt = FailedPassword {
-            action: "break_glass.password_failed",
-            actor: Actor::User(&user),
-            target_user: Some(user.id),
-            account_key: account,
-            address_key: address,
-            details: serde_json::json!({ "identity_id": body.identity_id }),
-        };
-        state.store.record_failed_password(&attempt, now).await?;
+        let details = serde_json::json!({ "identity_id": body.identity_id });
+        let actor = Actor::User(&user);
+        gate.failed(
+            &state,
+            "break_glass.password_failed",
+            actor,
+            Some(user.id),
+            details,
+            now,
+        )
+        .await?;
         return Err(RuleError::invalid("password", "that is not your password").into());
     }
     let taken = state

@@ -3,6 +3,7 @@
 use super::AppState;
 use super::error::AppError;
 use crate::credential::token_hash;
+use crate::store::SessionUser;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
@@ -24,20 +25,49 @@ const OPEN_BEFORE_PASSWORD_CHANGE: [(Method, &str); 3] = [
     (Method::DELETE, "/session"),
 ];
 
+/// The live session behind the request's cookie, whatever it allows: for the few calls
+/// that must work before a reset password is changed. 401 without one.
+pub struct CurrentSession {
+    /// The session id (the cookie's value).
+    pub token: String,
+    pub session: SessionUser,
+}
+
+impl FromRequestParts<AppState> for CurrentSession {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        live_session(state, &parts.headers)
+            .await?
+            .ok_or(AppError::Unauthenticated)
+    }
+}
+
+/// The session the request's cookie names, if it is live (touching it).
+pub async fn live_session(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<CurrentSession>, AppError> {
+    let Some(token) = session_cookie(headers) else {
+        return Ok(None);
+    };
+    let session = state
+        .store
+        .session_user(
+            &token_hash(&token),
+            state.clock.now(),
+            state.config.session_limits,
+        )
+        .await?;
+    Ok(session.map(|session| CurrentSession { token, session }))
+}
+
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let token = session_cookie(&parts.headers).ok_or(AppError::Unauthenticated)?;
-        let session = state
-            .store
-            .session_user(
-                &token_hash(&token),
-                state.clock.now(),
-                state.config.session_limits,
-            )
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
+        let CurrentSession { session, .. } =
+            CurrentSession::from_request_parts(parts, state).await?;
         let open = OPEN_BEFORE_PASSWORD_CHANGE
             .iter()
             .any(|(method, path)| parts.method == method && parts.uri.path() == *path);

@@ -4,7 +4,7 @@
 use super::AppState;
 use super::admin::Admin;
 use super::error::AppError;
-use super::extract::{ApiJson, parse_id, session_cookie};
+use super::extract::{ApiJson, live_session, parse_id, session_cookie};
 use crate::credential::{random_bytes, token_hash};
 use crate::store::IntrospectionCaller;
 use axum::Json;
@@ -68,22 +68,17 @@ async fn authenticate(
             .ok_or(AppError::ClientUnauthenticated)?;
         return Ok(IntrospectionCaller::Resource { id, name });
     }
-    let Some(token) = session_cookie(headers) else {
+    if session_cookie(headers).is_none() {
         return Err(AppError::ClientUnauthenticated);
-    };
+    }
     if headers.get(CSRF_HEADER).is_none() {
         return Err(AppError::Csrf(
             "state-changing calls need the x-stint-csrf header",
         ));
     }
-    let session = state
-        .store
-        .session_user(
-            &token_hash(&token),
-            state.clock.now(),
-            state.config.session_limits,
-        )
+    let session = live_session(state, headers)
         .await?
+        .map(|s| s.session)
         .filter(|s| !s.must_change_password)
         .ok_or(AppError::ClientUnauthenticated)?;
     Ok(IntrospectionCaller::Person(session.user))

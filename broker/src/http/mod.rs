@@ -8,6 +8,7 @@ mod error;
 mod extract;
 mod grants;
 mod introspection;
+mod password_gate;
 mod portal;
 mod query;
 mod requests;

@@ -2,10 +2,10 @@
 
 use super::AppState;
 use super::error::AppError;
-use super::extract::{ApiJson, CurrentUser, SESSION_COOKIE, session_cookie};
+use super::extract::{ApiJson, CurrentSession, SESSION_COOKIE, session_cookie};
+use super::password_gate::PasswordGate;
 use crate::credential::{random_bytes, token_hash};
-use crate::store::audit::{Actor, ORIGIN};
-use crate::store::{FailedPassword, account_key, address_key};
+use crate::store::audit::Actor;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -15,11 +15,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
 use stint_core::RuleError;
 use stint_core::api::{LoginBody, MeView, PasswordChangeBody, SessionView};
-
-/// The TCP peer of the call being served, if it came over a socket.
-pub(super) fn client_address() -> Option<String> {
-    ORIGIN.try_with(|o| o.source_ip.clone()).ok().flatten()
-}
 
 pub async fn login(
     State(state): State<AppState>,
@@ -35,17 +30,10 @@ pub async fn login(
         .is_none()
         .then(|| state.key_file.pseudonym(username));
     let account = match &pseudonym {
-        Some(p) => account_key(&format!("?{p}")),
-        None => account_key(username),
+        Some(p) => format!("?{p}"),
+        None => username.to_string(),
     };
-    let address = client_address();
-    let keys: Vec<String> = std::iter::once(account.clone())
-        .chain(address.as_deref().map(address_key))
-        .collect();
-    // Checked before the password is: a locked caller costs the broker no hash either.
-    if let Some(until) = state.store.login_locked_until(&keys, now).await? {
-        return Err(AppError::throttled_until(until, now));
-    }
+    let gate = PasswordGate::check(&state, &account, now).await?;
     let stored = candidate
         .as_ref()
         .map(|c| c.password_hash.clone())
@@ -59,15 +47,8 @@ pub async fn login(
             Some(p) => (Actor::Anonymous(""), json!({ "username_pseudonym": p })),
             None => (Actor::Anonymous(username), json!({ "username": username })),
         };
-        let attempt = FailedPassword {
-            action: "session.login_failed",
-            actor,
-            target_user: None,
-            account_key: account,
-            address_key: address.as_deref().map(address_key),
-            details,
-        };
-        state.store.record_failed_password(&attempt, now).await?;
+        gate.failed(&state, "session.login_failed", actor, None, details, now)
+            .await?;
         return Err(AppError::BadCredentials);
     };
     // A fresh id at every login: a session id planted before login is worth nothing.
@@ -110,19 +91,9 @@ pub async fn logout(
 
 pub async fn me(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    CurrentUser(user): CurrentUser,
+    CurrentSession { session, .. }: CurrentSession,
 ) -> Result<Json<MeView>, AppError> {
-    let token = session_cookie(&headers).ok_or(AppError::Unauthenticated)?;
-    let must_change_password = state
-        .store
-        .session_user(
-            &token_hash(&token),
-            state.clock.now(),
-            state.config.session_limits,
-        )
-        .await?
-        .is_some_and(|s| s.must_change_password);
+    let (user, must_change_password) = (session.user, session.must_change_password);
     let approvals_waiting = state.store.approvals_waiting(&user).await?;
     let (reviews_waiting, reviews_overdue) = state
         .store
@@ -141,19 +112,12 @@ pub async fn me(
 /// counts toward the sign-in throttle; the user's other sessions end.
 pub async fn change_password(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    CurrentUser(user): CurrentUser,
+    CurrentSession { token, session }: CurrentSession,
     ApiJson(body): ApiJson<PasswordChangeBody>,
 ) -> Result<StatusCode, AppError> {
     let now = state.clock.now();
-    let account = account_key(&user.username);
-    let address = client_address().map(|ip| address_key(&ip));
-    let keys: Vec<String> = std::iter::once(account.clone())
-        .chain(address.clone())
-        .collect();
-    if let Some(until) = state.store.login_locked_until(&keys, now).await? {
-        return Err(AppError::throttled_until(until, now));
-    }
+    let user = session.user;
+    let gate = PasswordGate::check(&state, &user.username, now).await?;
     stint_core::admin::check_password("new_password", &body.new_password)?;
     if body.new_password == body.current_password {
         return Err(RuleError::invalid(
@@ -182,18 +146,18 @@ pub async fn change_password(
     .await
     .expect("hashing does not panic");
     let Some(new_hash) = new_hash.filter(|_| matches) else {
-        let attempt = FailedPassword {
-            action: "user.password_change_failed",
-            actor: Actor::User(&user),
-            target_user: Some(user.id),
-            account_key: account,
-            address_key: address,
-            details: json!({}),
-        };
-        state.store.record_failed_password(&attempt, now).await?;
+        let actor = Actor::User(&user);
+        gate.failed(
+            &state,
+            "user.password_change_failed",
+            actor,
+            Some(user.id),
+            json!({}),
+            now,
+        )
+        .await?;
         return Err(RuleError::invalid("current_password", "that is not your password").into());
     };
-    let token = session_cookie(&headers).ok_or(AppError::Unauthenticated)?;
     state
         .store
         .change_password(&user, &new_hash, &token_hash(&token), now)

@@ -370,3 +370,53 @@ async fn audit_verify_never_creates_or_migrates_a_database() {
     );
     assert!(!String::from_utf8_lossy(&out.stdout).contains("OK"));
 }
+
+#[tokio::test]
+async fn audit_verify_fetches_the_jwks_to_trust_from_a_url() {
+    let app = TestApp::new().await;
+    app.broker.checkpoint_now().await.unwrap().unwrap();
+    let mut config = Config::new(app.db_url.clone());
+    config.key_file = Some(key_path(&app));
+    let broker = stint_broker::Broker::open(config, app.clock.clone())
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/.well-known/jwks.json",
+        listener.local_addr().unwrap()
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(broker.serve(listener, async {
+        let _ = stopped.await;
+    }));
+    let db_url = app.db_url.clone();
+    let args = [
+        "audit",
+        "verify",
+        "--trust-jwks",
+        &url,
+        "--database",
+        &db_url,
+    ];
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_stint"))
+            .args(&args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout(&out).contains(&format!("1 keys of {url}")),
+        "{}",
+        stdout(&out)
+    );
+}
