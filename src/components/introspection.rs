@@ -18,6 +18,8 @@ pub fn IntrospectionCredentials(
     let confirm_rotation = RwSignal::new(false);
     let create = Action::new_local(move |_: &()| api::introspection_credentials(resource_id));
     let made = Signal::derive(move || create.value().get().and_then(|r| r.ok()));
+    // What the card says follows what was just made, without reloading the page.
+    let set_at = Signal::derive(move || made.get().map(|c| c.created_at).or(set_at));
     Effect::new(move |_| {
         if made.get().is_some() {
             confirm_rotation.set(false);
@@ -31,7 +33,7 @@ pub fn IntrospectionCredentials(
             .map(|e| e.to_string())
     });
     let start = move |_| {
-        if set_at.is_some() {
+        if set_at.get_untracked().is_some() {
             confirm_rotation.set(true);
         } else {
             create.dispatch(());
@@ -41,7 +43,7 @@ pub fn IntrospectionCredentials(
     view! {
         <dt>"Introspection"</dt>
         <dd data-testid="introspection">
-            {match set_at {
+            {move || match set_at.get() {
                 Some(at) => view! { "client credentials made " <RelativeTime at/> " " }.into_any(),
                 None => view! { <span class="muted">"no client credentials yet "</span> }.into_any(),
             }}
@@ -51,7 +53,7 @@ pub fn IntrospectionCredentials(
                 disabled=move || create.pending().get()
                 data-testid="make-introspection-credentials"
             >
-                {if set_at.is_some() { "Rotate credentials" } else { "Make credentials" }}
+                {move || if set_at.get().is_some() { "Rotate credentials" } else { "Make credentials" }}
             </button>
             {move || error.get().filter(|_| !confirm_rotation.get()).map(|e| view! {
                 <p class="field-error" role="alert">{e}</p>

@@ -92,7 +92,7 @@ fn ChangePassword(forced: bool) -> impl IntoView {
         }
     };
     view! {
-        <form class="form card" on:submit=submit novalidate=true aria-labelledby="password-title" data-testid="password-form">
+        <form class="form card narrow" on:submit=submit novalidate=true aria-labelledby="password-title" data-testid="password-form">
             <h2 id="password-title">{if forced { "Choose a new password" } else { "Change your password" }}</h2>
             <p class="help">
                 {if forced {

@@ -300,7 +300,8 @@ pub fn Dashboard() -> impl IntoView {
 #[component]
 fn PrivilegedGrants(events: Vec<AuditEventView>) -> impl IntoView {
     view! {
-        <ul class="plain card">
+        <div class="card">
+        <ul class="plain">
             {events
                 .into_iter()
                 .map(|e| {
@@ -319,5 +320,6 @@ fn PrivilegedGrants(events: Vec<AuditEventView>) -> impl IntoView {
                 })
                 .collect_view()}
         </ul>
+        </div>
     }
 }
