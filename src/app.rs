@@ -70,7 +70,13 @@ pub fn App() -> impl IntoView {
     };
     provide_context(auth);
     auth.refresh();
-    api::on_unauthenticated(move || auth.me.set(Some(None)));
+    // Only a session that ended signs the viewer out: a wrong password at the sign-in form
+    // (also a 401) must leave the form, and what was typed in it, alone.
+    api::on_unauthenticated(move || {
+        if matches!(auth.me.get_untracked(), Some(Some(_))) {
+            auth.me.set(Some(None));
+        }
+    });
 
     let now = RwSignal::new(Utc::now());
     provide_context(Now(now));
@@ -188,9 +194,24 @@ fn Nav() -> impl IntoView {
             .into_iter()
             .any(|r| auth.has(r))
     };
+    // On a narrow screen the nav is one scrolling row: keep the current page's item in it.
+    let location = leptos_router::hooks::use_location();
+    let list = NodeRef::<leptos::html::Ul>::new();
+    Effect::new(move |_| {
+        location.pathname.track();
+        let Some(list) = list.get() else { return };
+        request_animation_frame(move || {
+            if let Ok(Some(current)) = list.query_selector("a[aria-current=page]") {
+                use wasm_bindgen::JsCast;
+                if let Some(current) = current.dyn_ref::<web_sys::HtmlElement>() {
+                    list.set_scroll_left(current.offset_left() - 8);
+                }
+            }
+        });
+    });
     view! {
         <nav class="sidenav" aria-label="Main">
-            <ul>
+            <ul node_ref=list>
                 <li><A href="/" exact=true>"Dashboard"</A></li>
                 <li><A href="/requests/new" exact=true>"New request"</A></li>
                 <li><A href="/requests" exact=true>"Requests"</A></li>

@@ -279,6 +279,10 @@ pub struct RequestView {
     pub approvals_required: u32,
     pub approvers: Approvers,
     pub approvals: Vec<ApprovalView>,
+    /// Who may still give one of the approvals it needs (pending requests only). Fewer
+    /// than the approvals missing: it can never pass as the policy stands.
+    #[serde(default)]
+    pub eligible_approvers: Vec<NamedRef>,
     /// The comment of a denial.
     pub decision_comment: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,

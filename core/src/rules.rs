@@ -316,6 +316,18 @@ impl Decidable<'_> {
     }
 }
 
+/// Who of `pool` (the approver role's holders, by name) may still give one of the
+/// approvals a pending request needs: named by its policy, not its requester, not an owner
+/// of the identity, not the creator of the requester's account, not yet approved. Fewer of
+/// them than the approvals still missing means the request can never pass.
+pub fn eligible_approvers(req: &Decidable<'_>, pool: &[NamedRef]) -> Vec<NamedRef> {
+    pool.iter()
+        .filter(|u| req.check_decider(u.id, &[Role::Approver]).is_ok())
+        .filter(|u| !req.approvals.iter().any(|a| a.approver_id == u.id))
+        .cloned()
+        .collect()
+}
+
 /// Whether this user could approve the request now (used to list "waiting for me").
 pub fn may_approve(req: &Decidable<'_>, actor_id: UserId, actor_roles: &[Role]) -> bool {
     req.state == RequestState::Pending
@@ -629,6 +641,28 @@ mod tests {
                 .field(),
             Some("comment")
         );
+    }
+
+    #[test]
+    fn eligible_approvers_leave_out_the_conflicted_and_those_who_approved() {
+        let owners = [3];
+        let approvals = [Approval {
+            approver_id: 4,
+            duration_secs: 3600,
+        }];
+        let mut req = pending(&approvals, 2);
+        req.owners = &owners;
+        let pool = [
+            NamedRef::new(REQUESTER, "alice"),
+            NamedRef::new(2, "bob"),
+            NamedRef::new(3, "erin"),
+            NamedRef::new(4, "frank"),
+        ];
+        let names: Vec<String> = eligible_approvers(&req, &pool)
+            .into_iter()
+            .map(|u| u.name)
+            .collect();
+        assert_eq!(names, ["bob"]);
     }
 
     #[test]

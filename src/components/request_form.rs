@@ -125,13 +125,17 @@ fn RequestForm(
     Effect::new(move |_| {
         if let Some(Ok(detail)) = submit.value().get() {
             confirm_open.set(false);
-            toasts.show(if break_glass {
-                format!(
-                    "Break-glass access taken; review #{} is open",
+            // One numbering: the review by its own number (its page says "Review #N").
+            let review = detail.grant.as_ref().and_then(|g| g.review_id);
+            toasts.show(match (break_glass, review) {
+                (true, Some(review)) => format!(
+                    "Break-glass access taken (request #{}); review #{review} is open",
                     detail.request.id
-                )
-            } else {
-                format!("Request #{} filed", detail.request.id)
+                ),
+                (true, None) => {
+                    format!("Break-glass access taken (request #{})", detail.request.id)
+                }
+                (false, _) => format!("Request #{} filed", detail.request.id),
             });
             navigate(
                 &format!("/requests/{}", detail.request.id),

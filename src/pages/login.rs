@@ -5,6 +5,21 @@ use crate::app::use_auth;
 use leptos::prelude::*;
 use stint_core::api::MeView;
 
+/// What a failed sign-in says, in a sentence a person reads.
+fn login_message(e: &api::ApiError) -> String {
+    match e.status() {
+        Some(401) => "Unknown username or wrong password. Check both and try again.".into(),
+        _ => {
+            let text = e.to_string();
+            let mut chars = text.chars();
+            chars
+                .next()
+                .map(|first| first.to_uppercase().chain(chars).collect())
+                .unwrap_or(text)
+        }
+    }
+}
+
 #[component]
 pub fn Login() -> impl IntoView {
     let auth = use_auth();
@@ -25,10 +40,17 @@ pub fn Login() -> impl IntoView {
             Ok::<_, api::ApiError>(me)
         }
     });
-    Effect::new(move |_| {
-        if let Some(Ok(me)) = login.value().get() {
-            auth.me.set(Some(Some(me)));
+    let password_field = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| match login.value().get() {
+        Some(Ok(me)) => auth.me.set(Some(Some(me))),
+        // The username stays; the password is typed again, where the cursor goes back to.
+        Some(Err(_)) => {
+            password.set(String::new());
+            if let Some(field) = password_field.get() {
+                let _ = field.focus();
+            }
         }
+        None => {}
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -56,6 +78,7 @@ pub fn Login() -> impl IntoView {
                 />
                 <label for="password">"Password"</label>
                 <input
+                    node_ref=password_field
                     id="password"
                     name="password"
                     type="password"
@@ -70,7 +93,7 @@ pub fn Login() -> impl IntoView {
                         .value()
                         .get()
                         .and_then(|r| r.err())
-                        .map(|e| view! { <p class="field-error" role="alert" data-testid="login-error">{e.to_string()}</p> })
+                        .map(|e| view! { <p class="field-error" role="alert" data-testid="login-error">{login_message(&e)}</p> })
                 }}
                 <button type="submit" class="button primary" disabled=move || login.pending().get() data-testid="sign-in">
                     {move || if login.pending().get() { "Signing in…" } else { "Sign in" }}

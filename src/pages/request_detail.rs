@@ -2,7 +2,7 @@
 
 use crate::api;
 use crate::app::use_auth;
-use crate::components::badges::{BreakGlassBadge, RequestBadge};
+use crate::components::badges::{BreakGlassBadge, GrantBadge, RequestBadge};
 use crate::components::deny::DenyDialog;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::grant_card::GrantCard;
@@ -41,24 +41,43 @@ fn Detail(detail: RequestDetail, reload: Callback<()>) -> impl IntoView {
     let r = detail.request.clone();
     let me = auth.user().map(|m| m.user.id);
     let mine_and_pending = Some(r.requester.id) == me && r.state == RequestState::Pending;
-    // Who may approve, as the policy said when the request was filed.
-    let from = match &r.approvers {
-        Approvers::Role => "any approver".to_string(),
-        Approvers::Users { users } => users
+    // Who may still approve, by name: the policy it was filed under, less the requester,
+    // the identity's owners and whoever already approved (the broker works it out).
+    let pending = r.state == RequestState::Pending;
+    let from = if pending {
+        r.eligible_approvers
             .iter()
             .map(|u| u.name.as_str())
             .collect::<Vec<_>>()
-            .join(", "),
+            .join(", ")
+    } else {
+        match &r.approvers {
+            Approvers::Role => "any approver".to_string(),
+            Approvers::Users { users } => users
+                .iter()
+                .map(|u| u.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
     };
+    let missing = r
+        .approvals_required
+        .saturating_sub(r.approvals.len() as u32);
+    let stuck = pending && !r.break_glass && (r.eligible_approvers.len() as u32) < missing;
     let progress = if r.break_glass {
         String::new()
     } else if r.auto_approved {
         "Approved at once by the resource's auto-approval rule".to_string()
     } else {
         format!(
-            "{} of {} approvals, from: {from}",
+            "{} of {} approvals{}",
             r.approvals.len(),
-            r.approvals_required
+            r.approvals_required,
+            if from.is_empty() {
+                String::new()
+            } else {
+                format!(", from: {from}")
+            }
         )
     };
     view! {
@@ -67,14 +86,28 @@ fn Detail(detail: RequestDetail, reload: Callback<()>) -> impl IntoView {
                 <p class="eyebrow">{format!("Request #{}", r.id)}</p>
                 <h1>{format!("{} → {} ({})", r.identity.name, r.resource.name, r.privilege)}</h1>
             </div>
+            // Break-glass was never approved; a grant shows its own state (revoked, expired).
             <div class="badges">
                 {r.break_glass.then(|| view! { <BreakGlassBadge/> })}
-                <RequestBadge state=r.state/>
+                {(!r.break_glass).then(|| view! { <RequestBadge state=r.state/> })}
+                {detail.grant.as_ref().map(|g| view! { <GrantBadge state=g.state/> })}
             </div>
         </header>
 
         <div class="detail-grid">
             <div class="detail-main">
+                {stuck.then(|| view! {
+                    <div class="warning" role="alert" data-testid="unsatisfiable">
+                        <p>
+                            <strong>"This request cannot be approved as the policy stands."</strong>
+                            {format!(
+                                " It needs {missing} more approval(s), and only {} approver(s) may still give one: the requester and the identity's owners may not decide it. An admin must widen the policy of {}, or the request expires undecided.",
+                                r.eligible_approvers.len(),
+                                r.resource.name
+                            )}
+                        </p>
+                    </div>
+                })}
                 {(r.state == RequestState::Pending).then(|| view! {
                     <StandingWarning count=r.standing_paths identity=r.identity.name.clone() resource=r.resource.name.clone()/>
                 })}

@@ -55,8 +55,18 @@ async fn alice_takes_break_glass_and_carol_judges_it_unjustified() {
     .await;
     screenshot(&alice, "break-glass-confirm").await;
     click(&alice, "[data-testid=break-glass-dialog-confirm]").await;
+    // One numbering: the toast names the review as its page does.
+    wait_text(&alice, ".toast", "review #1 is open").await;
     wait_text(&alice, "[data-testid=grant-state]", "active").await;
     find(&alice, "[data-testid=break-glass-badge]").await;
+    // Nobody approved it, and the page does not say anyone did.
+    assert!(
+        alice
+            .find(fantoccini::Locator::Css("[data-testid=request-state]"))
+            .await
+            .is_err(),
+        "a break-glass request shows no `approved` badge"
+    );
     click(&alice, "[data-testid=fetch-credential]").await;
     find(&alice, "[data-testid=credential-token]").await;
     screenshot(&alice, "break-glass-taken").await;

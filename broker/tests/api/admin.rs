@@ -430,3 +430,30 @@ async fn admins_create_users_identities_and_resources() {
         [("dave".to_string(), "resource.created".to_string())]
     );
 }
+
+#[tokio::test]
+async fn a_request_no_remaining_approver_can_pass_says_who_may_still_approve_it() {
+    let app = TestApp::new().await;
+    let (status, saved) = save_payments_db(&app, |p| p["approvals_required"] = json!(2)).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    // erin approves, but she also owns billing-agent and files for it herself.
+    let erin = app.login("erin").await;
+    let stuck = app
+        .file(&erin, "billing-agent", "payments-db", "read", 600)
+        .await;
+    let (_, detail) = app.get(&erin, &format!("/api/v1/requests/{stuck}")).await;
+    let names: Vec<&str> = detail["eligible_approvers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["bob"], "{detail}");
+    // alice's request for ci-deployer (owned by her alone) has both approvers.
+    let alice = app.login("alice").await;
+    let fine = app
+        .file(&alice, "ci-deployer", "payments-db", "read", 600)
+        .await;
+    let (_, detail) = app.get(&alice, &format!("/api/v1/requests/{fine}")).await;
+    assert_eq!(detail["eligible_approvers"].as_array().unwrap().len(), 2);
+}

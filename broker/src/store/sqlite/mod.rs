@@ -593,20 +593,26 @@ impl RequestRow {
         parse_state(&self.state, RequestState::parse)
     }
 
+    /// The request as `viewer` sees it; `role_holders` are the enabled holders of the
+    /// approver role, from whom who may still approve it is drawn.
     fn view(
         &self,
         viewer: &UserView,
         approvals: &[ApprovalRow],
+        role_holders: &[NamedRef],
         now: DateTime<Utc>,
     ) -> StoreResult<RequestView> {
         let state = self.state()?;
         let decidable_approvals = approvals_of(approvals);
         let approvers = self.approvers()?;
-        let can_decide = rules::may_approve(
-            &self.decidable(&decidable_approvals, &approvers, &self.owners(), now)?,
-            viewer.id,
-            &viewer.roles,
-        );
+        let owners = self.owners();
+        let decidable = self.decidable(&decidable_approvals, &approvers, &owners, now)?;
+        let can_decide = rules::may_approve(&decidable, viewer.id, &viewer.roles);
+        let eligible_approvers = if state == RequestState::Pending {
+            rules::eligible_approvers(&decidable, role_holders)
+        } else {
+            Vec::new()
+        };
         Ok(RequestView {
             id: self.id,
             state,
@@ -623,6 +629,7 @@ impl RequestRow {
             pending_expires_at: time(self.pending_expires_at),
             approvals_required: self.approvals_required as u32,
             approvers,
+            eligible_approvers,
             approvals: approvals
                 .iter()
                 .map(|a| ApprovalView {
@@ -1207,10 +1214,11 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         let mut conn = self.pool.acquire().await?;
+        let role_holders = approver_role_holders(&mut conn).await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let approvals = load_approvals(&mut conn, row.id).await?;
-            out.push(row.view(viewer, &approvals, filter.now)?);
+            out.push(row.view(viewer, &approvals, &role_holders, filter.now)?);
         }
         Ok(out)
     }
@@ -1246,7 +1254,12 @@ impl Store for SqliteStore {
         .fetch_all(&mut *conn)
         .await?;
         Ok(RequestDetail {
-            request: request.view(viewer, &approvals, now)?,
+            request: request.view(
+                viewer,
+                &approvals,
+                &approver_role_holders(&mut conn).await?,
+                now,
+            )?,
             grant,
             timeline: timeline.into_iter().map(|e| e.view_for(viewer)).collect(),
         })

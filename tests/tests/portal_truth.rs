@@ -1,0 +1,141 @@
+//! What the portal shows is true and safe to act on: the sign-in error, a request that can
+//! never pass, the grant's real state on its request, the narrow-screen navigation.
+
+use stint_e2e::{Stack, click, find, screenshot, sign_in, type_into, wait_text};
+
+#[tokio::test]
+#[ignore = "needs the built portal and Chromium: run `cargo xtask test`"]
+async fn a_wrong_password_keeps_the_username_says_so_and_returns_to_the_password_field() {
+    let stack = Stack::start().await;
+    let alice = stack.browser().await;
+    alice.goto(&stack.url("/")).await.unwrap();
+    type_into(&alice, "[data-testid=username]", "alice").await;
+    type_into(&alice, "[data-testid=password]", "not her password").await;
+    click(&alice, "[data-testid=sign-in]").await;
+    wait_text(&alice, "[data-testid=login-error]", "wrong password").await;
+    let username = find(&alice, "[data-testid=username]").await;
+    assert_eq!(
+        username.prop("value").await.unwrap().as_deref(),
+        Some("alice")
+    );
+    let password = find(&alice, "[data-testid=password]").await;
+    assert_eq!(password.prop("value").await.unwrap().as_deref(), Some(""));
+    let focused = alice
+        .execute("return document.activeElement.id", vec![])
+        .await
+        .unwrap();
+    assert_eq!(focused, "password");
+    screenshot(&alice, "login-wrong-password").await;
+    // And the right one goes straight in.
+    type_into(
+        &alice,
+        "[data-testid=password]",
+        stint_broker::demo::PASSWORD,
+    )
+    .await;
+    click(&alice, "[data-testid=sign-in]").await;
+    find(&alice, "[data-testid=signed-in-user]").await;
+    alice.close().await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs the built portal and Chromium: run `cargo xtask test`"]
+async fn a_request_no_remaining_approver_can_pass_says_so_and_names_who_may_approve() {
+    let stack = Stack::start().await;
+    let dave = stack.browser().await;
+    sign_in(&dave, &stack, "dave").await;
+    dave.goto(&stack.url("/admin/resources")).await.unwrap();
+    click(&dave, "[data-testid=edit-payments-db]").await;
+    let approvals = find(&dave, "[data-testid=approvals-required]").await;
+    approvals.clear().await.unwrap();
+    approvals.send_keys("2").await.unwrap();
+    click(&dave, "[data-testid=save-resource]").await;
+    wait_text(
+        &dave,
+        "[data-resource=payments-db] [data-testid=resource-policy]",
+        "Needs 2 approvals",
+    )
+    .await;
+    dave.close().await.unwrap();
+
+    // erin approves, but owns billing-agent and files for it: only bob may decide.
+    let erin_view = stack.user("erin").await;
+    let id = stack
+        .file_via_store(
+            &erin_view,
+            "billing-agent",
+            "payments-db",
+            "Reconcile the ledger",
+        )
+        .await;
+    let erin = stack.browser().await;
+    sign_in(&erin, &stack, "erin").await;
+    erin.goto(&stack.url(&format!("/requests/{id}")))
+        .await
+        .unwrap();
+    wait_text(&erin, "[data-testid=unsatisfiable]", "cannot be approved").await;
+    wait_text(
+        &erin,
+        "[data-testid=approval-progress]",
+        "0 of 2 approvals, from: bob",
+    )
+    .await;
+    screenshot(&erin, "request-unsatisfiable").await;
+    erin.close().await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs the built portal and Chromium: run `cargo xtask test`"]
+async fn at_360_px_the_nav_is_one_short_row_that_shows_the_current_page() {
+    let stack = Stack::start().await;
+    let alice = stack.browser().await;
+    alice.set_window_rect(0, 0, 360, 800).await.unwrap();
+    sign_in(&alice, &stack, "alice").await;
+    // Account is near the end of the row, off to the right of a 360 px screen.
+    alice.goto(&stack.url("/account")).await.unwrap();
+    find(&alice, "[data-testid=password-form]").await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let geometry = alice
+        .execute(
+            "const nav = document.querySelector('nav.sidenav').getBoundingClientRect();
+             const cur = document.querySelector('nav.sidenav a[aria-current=page]')
+                 .getBoundingClientRect();
+             return [nav.height, nav.left, nav.right, cur.left, cur.right,
+                     document.documentElement.scrollWidth, window.innerWidth];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let g: Vec<f64> = geometry
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let [
+        nav_height,
+        nav_left,
+        nav_right,
+        cur_left,
+        cur_right,
+        page_width,
+        viewport,
+    ] = g[..]
+    else {
+        panic!("{g:?}")
+    };
+    assert!(
+        nav_height < 90.0,
+        "the nav band is one row, not {nav_height} px"
+    );
+    assert!(
+        cur_left >= nav_left && cur_right <= nav_right,
+        "the current page's item is in view: {g:?}"
+    );
+    assert!(
+        page_width <= viewport,
+        "no page wider than the screen: {g:?}"
+    );
+    screenshot(&alice, "account-360").await;
+    alice.close().await.unwrap();
+}
