@@ -98,6 +98,13 @@ pub fn App() -> impl IntoView {
     }
 
     provide_context(Toasts::new());
+    // Fetched credentials outlive a page's refresh, never a sign-out.
+    let issued = crate::components::credential::IssuedCredentials::provide();
+    Effect::new(move |_| {
+        if matches!(auth.me.get(), Some(None)) {
+            issued.clear();
+        }
+    });
     crate::components::theme::init();
 
     view! {

@@ -1,10 +1,52 @@
-//! A credential, shown once: never stored by the portal, never in a URL.
+//! A credential, shown once: never stored by the portal beyond this page's memory, never in
+//! a URL. It stays on screen, across the page's refreshes, until its viewer dismisses it.
 
 use leptos::prelude::*;
 use stint_core::api::CredentialView;
 
+/// Credentials fetched in this tab, by grant: a card that is drawn again (the page
+/// refreshed its data) shows the one its viewer has not dismissed yet.
+#[derive(Clone, Copy)]
+pub struct IssuedCredentials(RwSignal<Vec<(i64, CredentialView)>>);
+
+impl IssuedCredentials {
+    pub fn provide() -> IssuedCredentials {
+        let issued = IssuedCredentials(RwSignal::new(Vec::new()));
+        provide_context(issued);
+        issued
+    }
+
+    pub fn of(&self, grant_id: i64) -> Option<CredentialView> {
+        self.0.with(|all| {
+            all.iter()
+                .find(|(id, _)| *id == grant_id)
+                .map(|(_, c)| c.clone())
+        })
+    }
+
+    pub fn keep(&self, grant_id: i64, credential: CredentialView) {
+        self.0.update(|all| {
+            all.retain(|(id, _)| *id != grant_id);
+            all.push((grant_id, credential));
+        });
+    }
+
+    pub fn dismiss(&self, grant_id: i64) {
+        self.0.update(|all| all.retain(|(id, _)| *id != grant_id));
+    }
+
+    /// Forgets them all (at sign-out).
+    pub fn clear(&self) {
+        self.0.set(Vec::new());
+    }
+}
+
+pub fn use_issued_credentials() -> IssuedCredentials {
+    expect_context::<IssuedCredentials>()
+}
+
 #[component]
-pub fn CredentialBox(credential: CredentialView) -> impl IntoView {
+pub fn CredentialBox(credential: CredentialView, on_dismiss: Callback<()>) -> impl IntoView {
     let copied = RwSignal::new(false);
     let token = credential.token.clone();
     let copy = move |_| {
@@ -18,6 +60,9 @@ pub fn CredentialBox(credential: CredentialView) -> impl IntoView {
             }
         });
     };
+    let origin = web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default();
     view! {
         <div class="credential" data-testid="credential">
             <div class="credential-head">
@@ -37,9 +82,23 @@ pub fn CredentialBox(credential: CredentialView) -> impl IntoView {
                 data-testid="credential-token"
                 prop:value=credential.token.clone()
             ></textarea>
-            <button class="button" on:click=copy data-testid="copy-credential">
-                {move || if copied.get() { "Copied" } else { "Copy" }}
-            </button>
+            <p class="help" data-testid="credential-usage">
+                "Send it as the header " <code>"Authorization: Bearer <token>"</code>
+                ". A service checks it offline against " <code>{format!("{origin}/.well-known/jwks.json")}</code>
+                ", or asks " <code>{format!("{origin}/api/v1/introspect")}</code>
+                ", which says it is inactive the moment access ends."
+            </p>
+            <div class="actions">
+                <button class="button" on:click=copy data-testid="copy-credential">
+                    {move || if copied.get() { "Copied ✓" } else { "Copy" }}
+                </button>
+                <button class="button subtle" on:click=move |_| on_dismiss.run(()) data-testid="dismiss-credential">
+                    "Done, hide it"
+                </button>
+                <span class="visually-hidden" role="status" aria-live="polite">
+                    {move || if copied.get() { "Credential copied to the clipboard" } else { "" }}
+                </span>
+            </div>
         </div>
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::api;
 use crate::components::badges::{BreakGlassBadge, GrantBadge};
-use crate::components::credential::CredentialBox;
+use crate::components::credential::{CredentialBox, use_issued_credentials};
 use crate::components::dialog::ConfirmDialog;
 use crate::components::time::{Countdown, RelativeTime};
 use crate::components::toast::use_toasts;
@@ -20,7 +20,13 @@ pub fn GrantCard(
     let auth = crate::app::use_auth();
     let auditor = auth.has(stint_core::Role::Auditor) || auth.has(stint_core::Role::Admin);
     let id = grant.id;
+    let issued = use_issued_credentials();
     let fetch = Action::new_local(move |_: &()| api::credential(id));
+    Effect::new(move |_| {
+        if let Some(Ok(credential)) = fetch.value().get() {
+            issued.keep(id, credential);
+        }
+    });
     let revoke_open = RwSignal::new(false);
     let revoke = Action::new_local(move |reason: &String| api::revoke(id, reason.clone()));
     let revoke_error = Signal::derive(move || {
@@ -106,11 +112,12 @@ pub fn GrantCard(
                     </button>
                 </Show>
             </div>
-            {move || match fetch.value().get() {
-                Some(Ok(credential)) => view! { <CredentialBox credential/> }.into_any(),
-                Some(Err(e)) => view! { <p class="field-error" role="alert">{e.to_string()}</p> }.into_any(),
-                None => ().into_any(),
-            }}
+            {move || issued.of(id).map(|credential| view! {
+                <CredentialBox credential on_dismiss=Callback::new(move |_| issued.dismiss(id))/>
+            })}
+            {move || fetch.value().get().and_then(|r| r.err()).map(|e| view! {
+                <p class="field-error" role="alert">{e.to_string()}</p>
+            })}
             // In the page only while open: lists hold many cards, and ids must not repeat.
             {move || revoke_open.get().then(|| view! {
                 <ConfirmDialog

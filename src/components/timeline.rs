@@ -6,6 +6,26 @@ use serde_json::Value;
 use stint_core::api::AuditEventView;
 use stint_core::format;
 
+/// Who an event names as its doer: the audit trail's actor, and "Stint" for the broker.
+fn actor(event: &AuditEventView) -> String {
+    match event.actor.as_str() {
+        "stint" => "Stint".into(),
+        name => name.to_string(),
+    }
+}
+
+/// The subject of an event's sentence: its actor, or, for what happened as a consequence
+/// of their step, that step ("bob's approval started access …").
+fn subject(event: &AuditEventView) -> String {
+    let who = actor(event);
+    match (event.action.as_str(), event.actor.as_str()) {
+        ("grant.activated", "stint") => who,
+        ("grant.activated", _) => format!("{who}'s approval"),
+        ("review.opened", _) => format!("{who}'s break-glass"),
+        _ => who,
+    }
+}
+
 /// One sentence per event; user text stays text (Leptos escapes it).
 fn describe(event: &AuditEventView) -> String {
     let d = &event.details;
@@ -43,17 +63,17 @@ fn describe(event: &AuditEventView) -> String {
             text("privilege"),
             format::duration(secs("duration_secs"))
         ),
-        "review.opened" => "opened a review of this break-glass access".into(),
+        "review.opened" => "opened a review, due for a reviewer's judgement".into(),
         "review.decided" => format!("judged the break-glass access {}", text("outcome")),
         "request.auto_approved" => "approved it under the resource's auto-approval rule".into(),
         "request.denied" => "denied the request".into(),
         "request.cancelled" => "cancelled the request".into(),
         "request.expired" => "expired the request: nobody decided in time".into(),
         "grant.activated" => format!(
-            "activated the grant for {}",
+            "started access for {}",
             format::duration(secs("duration_secs"))
         ),
-        "credential.issued" => format!("issued credential {}", text("jti")),
+        "credential.issued" => format!("fetched credential {}", text("jti")),
         "grant.revoked" => "revoked the grant".into(),
         "grant.expired" => "expired the grant on time".into(),
         other => other.to_string(),
@@ -77,11 +97,12 @@ pub fn Timeline(events: Vec<AuditEventView>) -> impl IntoView {
                 .into_iter()
                 .map(|event| {
                     let sentence = describe(&event);
+                    let who = subject(&event);
                     let quoted = quote(&event);
                     view! {
                         <li class="timeline-item" data-action=event.action.clone()>
                             <div class="timeline-line">
-                                <strong>{event.actor.clone()}</strong>
+                                <strong>{who}</strong>
                                 " "
                                 {sentence}
                                 " · "

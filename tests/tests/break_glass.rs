@@ -93,7 +93,7 @@ async fn alice_takes_break_glass_and_carol_judges_it_unjustified() {
         "stuck migration",
     )
     .await;
-    let timeline = wait_text(&carol, "[data-testid=timeline]", "issued credential").await;
+    let timeline = wait_text(&carol, "[data-testid=timeline]", "alice fetched credential").await;
     assert!(timeline.contains("took break-glass access"), "{timeline}");
     let credentials = find(&carol, "[data-testid=issued-credentials]")
         .await

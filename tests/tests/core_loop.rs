@@ -63,8 +63,13 @@ async fn alice_files_bob_approves_and_alices_credential_verifies_against_the_jwk
         .unwrap()
         .expect("the token is shown");
     screenshot(&alice, "request-approved-credential").await;
-    let timeline = wait_text(&alice, "[data-testid=timeline]", "issued credential").await;
+    let timeline = wait_text(&alice, "[data-testid=timeline]", "alice fetched credential").await;
     assert!(timeline.contains("bob"), "{timeline}");
+    // Each event credits whom the trail records: bob approved, his approval started it.
+    assert!(
+        timeline.contains("bob's approval started access"),
+        "{timeline}"
+    );
 
     // Verify it as a downstream service would: offline, against the published keys.
     alice

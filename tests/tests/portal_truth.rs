@@ -139,3 +139,57 @@ async fn at_360_px_the_nav_is_one_short_row_that_shows_the_current_page() {
     screenshot(&alice, "account-360").await;
     alice.close().await.unwrap();
 }
+
+#[tokio::test]
+#[ignore = "needs the built portal and Chromium: run `cargo xtask test`"]
+async fn a_fetched_credential_stays_through_the_pages_refreshes_until_dismissed() {
+    let stack = Stack::start().await;
+    let alice_view = stack.user("alice").await;
+    let bob_view = stack.user("bob").await;
+    let id = stack
+        .file_via_store(
+            &alice_view,
+            "ci-deployer",
+            "payments-db",
+            "Rotate the ledger keys",
+        )
+        .await;
+    stack
+        .store
+        .approve(
+            &bob_view,
+            id,
+            &stint_core::api::ApproveBody::default(),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    let alice = stack.browser().await;
+    sign_in(&alice, &stack, "alice").await;
+    click(
+        &alice,
+        "[data-testid=active-grants] [data-testid=fetch-credential]",
+    )
+    .await;
+    let token = find(&alice, "[data-testid=credential-token]").await;
+    let value = token.prop("value").await.unwrap().unwrap();
+    wait_text(
+        &alice,
+        "[data-testid=credential-usage]",
+        "Authorization: Bearer",
+    )
+    .await;
+    // The dashboard refreshes every 5 s; the credential outlives two refreshes.
+    tokio::time::sleep(std::time::Duration::from_secs(11)).await;
+    let again = find(&alice, "[data-testid=credential-token]").await;
+    assert_eq!(again.prop("value").await.unwrap().unwrap(), value);
+    screenshot(&alice, "credential-kept").await;
+    click(&alice, "[data-testid=dismiss-credential]").await;
+    assert!(
+        alice
+            .find(fantoccini::Locator::Css("[data-testid=credential-token]"))
+            .await
+            .is_err()
+    );
+    alice.close().await.unwrap();
+}
