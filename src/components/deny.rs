@@ -9,6 +9,9 @@ use stint_core::api::RequestDetail;
 #[component]
 pub fn DenyDialog(
     open: RwSignal<bool>,
+    /// Names the request ("Deny #6 billing-agent → prod-cluster (admin)?").
+    #[prop(into)]
+    title: Signal<String>,
     target: Signal<Option<i64>>,
     on_denied: Callback<RequestDetail>,
     testid: &'static str,
@@ -23,7 +26,7 @@ pub fn DenyDialog(
     view! {
         <ConfirmDialog
             open
-            title="Deny this request?"
+            title
             consequence="The request ends and no access is granted. The requester sees your comment."
             confirm_label="Deny request"
             reason_label="Comment for the requester"

@@ -1,8 +1,13 @@
 //! The approvals queue, keyboard first: j/k move, a approves, d denies, Enter opens.
+//!
+//! The selection is a request, not a position: a request arriving above it never takes
+//! it, and the approve and deny dialogs name the request they act on, captured when
+//! they opened.
 
 use crate::api;
 use crate::app::use_auth;
 use crate::components::deny::DenyDialog;
+use crate::components::dialog::ConfirmDialog;
 use crate::components::standing::StandingWarning;
 use crate::components::states::{Empty, ErrorState, Skeleton};
 use crate::components::time::RelativeTime;
@@ -11,7 +16,7 @@ use crate::pages::poll;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use std::time::Duration;
-use stint_core::api::{ApproveBody, RequestDetail};
+use stint_core::api::{ApproveBody, RequestDetail, RequestView};
 use stint_core::format;
 
 #[component]
@@ -37,24 +42,59 @@ pub fn Approvals() -> impl IntoView {
             let _ = performance.mark("stint:approvals-rendered");
         }
     });
-    let selected = RwSignal::new(0_usize);
+    // The selected request's id, and where it stood, to select its neighbour if it goes.
+    let selected = RwSignal::new(None::<i64>);
+    let last_index = StoredValue::new(0_usize);
+    Effect::new(move |_| {
+        let Some(Ok(page)) = queue.get() else { return };
+        let ids: Vec<i64> = page.items.iter().map(|r| r.id).collect();
+        match selected.get_untracked() {
+            Some(id) if ids.contains(&id) => {}
+            // First load, or the selected request was decided: the one now in its place.
+            previous => {
+                let index = if previous.is_none() {
+                    0
+                } else {
+                    last_index.get_value()
+                };
+                selected.set(ids.get(index.min(ids.len().saturating_sub(1))).copied());
+            }
+        }
+    });
+    Effect::new(move |_| {
+        if let (Some(id), Some(Ok(page))) = (selected.get(), queue.get())
+            && let Some(index) = page.items.iter().position(|r| r.id == id)
+        {
+            last_index.set_value(index);
+        }
+    });
     let help_open = RwSignal::new(false);
 
     let approve = Action::new_local(|id: &i64| api::approve(*id, ApproveBody::default()));
+    let approve_target = RwSignal::new(None::<RequestView>);
+    let approve_open = RwSignal::new(false);
     let deny_target = RwSignal::new(None::<i64>);
+    let deny_title = RwSignal::new(String::new());
     let deny_open = RwSignal::new(false);
     let after = move |message: String| {
         toasts.show(message);
         queue.refetch();
         auth.refresh();
     };
-    Effect::new(move |_| match approve.value().get() {
-        Some(Ok(d)) => after(format!("Request #{} approved", d.request.id)),
-        Some(Err(e)) => toasts.show(e.to_string()),
-        None => {}
+    // An error is shown in the dialog, which stays open.
+    Effect::new(move |_| {
+        if let Some(Ok(d)) = approve.value().get() {
+            approve_open.set(false);
+            after(format!("Request #{} approved", d.request.id));
+        }
     });
-    let open_deny = move |id: i64| {
-        deny_target.set(Some(id));
+    let open_approve = move |r: RequestView| {
+        approve_target.set(Some(r));
+        approve_open.set(true);
+    };
+    let open_deny = move |r: &RequestView| {
+        deny_target.set(Some(r.id));
+        deny_title.set(format!("Deny {}?", name_of(r)));
         deny_open.set(true);
     };
 
@@ -71,6 +111,7 @@ pub fn Approvals() -> impl IntoView {
         if typing
             || pressing
             || deny_open.get_untracked()
+            || approve_open.get_untracked()
             || ev.ctrl_key()
             || ev.meta_key()
             || ev.alt_key()
@@ -78,21 +119,26 @@ pub fn Approvals() -> impl IntoView {
             return;
         }
         let list = items();
-        let current = list.get(selected.get_untracked()).cloned();
+        let index = selected
+            .get_untracked()
+            .and_then(|id| list.iter().position(|r| r.id == id));
+        let current = index.and_then(|i| list.get(i)).cloned();
+        let select_at = |i: usize| selected.set(list.get(i).map(|r| r.id));
         match ev.key().as_str() {
             "j" | "ArrowDown" => {
-                selected.update(|i| *i = (*i + 1).min(list.len().saturating_sub(1)))
+                select_at(index.map_or(0, |i| (i + 1).min(list.len().saturating_sub(1))))
             }
-            "k" | "ArrowUp" => selected.update(|i| *i = i.saturating_sub(1)),
+            "k" | "ArrowUp" => select_at(index.map_or(0, |i| i.saturating_sub(1))),
             "a" => {
                 if let Some(r) = current {
-                    approve.dispatch(r.id);
+                    ev.prevent_default();
+                    open_approve(r);
                 }
             }
             "d" => {
                 if let Some(r) = current {
                     ev.prevent_default();
-                    open_deny(r.id);
+                    open_deny(&r);
                 }
             }
             "Enter" => {
@@ -136,13 +182,14 @@ pub fn Approvals() -> impl IntoView {
                             {page
                                 .items
                                 .into_iter()
-                                .enumerate()
-                                .map(|(index, r)| {
+                                .map(|r| {
                                     let id = r.id;
+                                    let for_approve = r.clone();
+                                    let for_deny = r.clone();
                                     view! {
                                         <li
                                             class="card queue-item"
-                                            aria-current=move || (selected.get() == index).then_some("true")
+                                            aria-current=move || (selected.get() == Some(id)).then_some("true")
                                             data-request-id=id
                                         >
                                             <div class="queue-head">
@@ -161,10 +208,10 @@ pub fn Approvals() -> impl IntoView {
                                                 {format!("{} of {} approvals", r.approvals.len(), r.approvals_required)}
                                             </p>
                                             <div class="actions">
-                                                <button class="button primary" on:click=move |_| { approve.dispatch(id); } disabled=move || approve.pending().get()>
-                                                    "Approve"
+                                                <button class="button primary" on:click=move |_| open_approve(for_approve.clone()) disabled=move || approve.pending().get()>
+                                                    "Approve…"
                                                 </button>
-                                                <button class="button danger-outline" on:click=move |_| open_deny(id)>
+                                                <button class="button danger-outline" on:click=move |_| open_deny(&for_deny)>
                                                     "Deny…"
                                                 </button>
                                             </div>
@@ -177,12 +224,58 @@ pub fn Approvals() -> impl IntoView {
                         .into_any()
                 }
             }}
+            // The request is captured when the dialog opens: whatever moves in the queue
+            // meanwhile, confirming acts on the one named here.
+            {move || approve_open.get().then(|| {
+                let r = approve_target.get_untracked();
+                let title = r.as_ref().map(|r| format!("Approve {}?", name_of(r))).unwrap_or_default();
+                let consequence = r
+                    .as_ref()
+                    .map(|r| format!(
+                        "{} gets {} access to {} for {}, asked for by {}: {}",
+                        r.identity.name,
+                        r.privilege,
+                        r.resource.name,
+                        format::duration(r.duration_secs),
+                        r.requester.name,
+                        r.justification.task
+                    ))
+                    .unwrap_or_default();
+                let id = r.map(|r| r.id);
+                view! {
+                    <ConfirmDialog
+                        open=approve_open
+                        title
+                        consequence
+                        confirm_label="Approve"
+                        pending=approve.pending()
+                        error=Signal::derive(move || {
+                            approve.value().get().and_then(|r| r.err()).map(|e| e.to_string())
+                        })
+                        on_confirm=Callback::new(move |_| {
+                            if let Some(id) = id {
+                                approve.dispatch(id);
+                            }
+                        })
+                        testid="queue-approve-dialog"
+                    />
+                }
+            })}
             <DenyDialog
                 open=deny_open
+                title=deny_title
                 target=deny_target.into()
                 on_denied=Callback::new(move |d: RequestDetail| after(format!("Request #{} denied", d.request.id)))
                 testid="queue-deny-dialog"
             />
         </section>
     }
+}
+
+/// "#6 billing-agent → prod-cluster (admin)": how dialogs name the request they act on.
+fn name_of(r: &RequestView) -> String {
+    format!(
+        "#{} {} → {} ({})",
+        r.id, r.identity.name, r.resource.name, r.privilege
+    )
 }

@@ -153,7 +153,14 @@ fn Detail(detail: RequestDetail, reload: Callback<()>) -> impl IntoView {
                         })}
                 </dl>
 
-                {r.can_decide.then(|| view! { <Decide request_id=r.id requested_secs=r.duration_secs reload/> })}
+                {r.can_decide.then(|| view! {
+                    <Decide
+                        request_id=r.id
+                        name=format!("#{} {} → {} ({})", r.id, r.identity.name, r.resource.name, r.privilege)
+                        requested_secs=r.duration_secs
+                        reload
+                    />
+                })}
                 {mine_and_pending.then(|| view! { <CancelRequest request_id=r.id reload/> })}
                 {detail.grant.clone().map(|grant| view! {
                     <section aria-labelledby="grant-title">
@@ -172,7 +179,12 @@ fn Detail(detail: RequestDetail, reload: Callback<()>) -> impl IntoView {
 
 /// Approve (optionally for less time) or deny with a comment.
 #[component]
-fn Decide(request_id: i64, requested_secs: i64, reload: Callback<()>) -> impl IntoView {
+fn Decide(
+    request_id: i64,
+    name: String,
+    requested_secs: i64,
+    reload: Callback<()>,
+) -> impl IntoView {
     let toasts = use_toasts();
     let duration = RwSignal::new(requested_secs);
     let comment = RwSignal::new(String::new());
@@ -256,6 +268,7 @@ fn Decide(request_id: i64, requested_secs: i64, reload: Callback<()>) -> impl In
             </div>
             <DenyDialog
                 open=deny_open
+                title=format!("Deny {name}?")
                 target=Signal::derive(move || Some(request_id))
                 on_denied=Callback::new(move |_| {
                     toasts.show(format!("Request #{request_id} denied"));

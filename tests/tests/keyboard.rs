@@ -57,7 +57,19 @@ async fn bob_works_the_approvals_queue_from_the_keyboard() {
     .await;
     screenshot(&bob, "approvals-keyboard").await;
 
+    // `a` asks first, naming the request it will approve.
     press(&bob, 'a').await;
+    wait_text(
+        &bob,
+        "[data-testid=queue-approve-dialog][open]",
+        "billing-agent → payments-db (read)",
+    )
+    .await;
+    find(&bob, "[data-testid=queue-approve-dialog-confirm]")
+        .await
+        .click()
+        .await
+        .unwrap();
     wait_text(&bob, ".toasts", "approved").await;
     wait_text(
         &bob,
@@ -66,7 +78,12 @@ async fn bob_works_the_approvals_queue_from_the_keyboard() {
     )
     .await;
     press(&bob, 'd').await;
-    find(&bob, "[data-testid=queue-deny-dialog][open]").await;
+    wait_text(
+        &bob,
+        "[data-testid=queue-deny-dialog][open]",
+        "ci-deployer → payments-db (read)",
+    )
+    .await;
     type_into(
         &bob,
         "[data-testid=queue-deny-dialog-reason]",

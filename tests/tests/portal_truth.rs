@@ -1,7 +1,7 @@
 //! What the portal shows is true and safe to act on: the sign-in error, a request that can
 //! never pass, the grant's real state on its request, the narrow-screen navigation.
 
-use stint_e2e::{Stack, click, find, screenshot, sign_in, type_into, wait_text};
+use stint_e2e::{Stack, click, find, press, screenshot, sign_in, type_into, wait_text};
 
 #[tokio::test]
 #[ignore = "needs the built portal and Chromium: run `cargo xtask test`"]
@@ -192,4 +192,61 @@ async fn a_fetched_credential_stays_through_the_pages_refreshes_until_dismissed(
             .is_err()
     );
     alice.close().await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs the built portal and Chromium: run `cargo xtask test`"]
+async fn the_approvals_queue_keeps_its_selection_when_a_request_arrives_above_it() {
+    let stack = Stack::start().await;
+    let alice = stack.user("alice").await;
+    let older = stack
+        .file_via_store(
+            &alice,
+            "ci-deployer",
+            "payments-db",
+            "Rebuild the ledger index",
+        )
+        .await;
+    stack
+        .file_via_store(&alice, "billing-agent", "payments-db", "Reconcile October")
+        .await;
+    let bob = stack.browser().await;
+    sign_in(&bob, &stack, "bob").await;
+    bob.goto(&stack.url("/approvals")).await.unwrap();
+    let selected = "[data-testid=approval-queue] li[aria-current=true]";
+    wait_text(&bob, selected, "billing-agent").await;
+    press(&bob, 'j').await;
+    wait_text(&bob, selected, "ci-deployer").await;
+
+    // A new request lands at the top of the queue; the selection stays where bob put it.
+    stack
+        .file_via_store(
+            &alice,
+            "billing-agent",
+            "payments-db",
+            "Roll out the hotfix",
+        )
+        .await;
+    wait_text(&bob, "[data-testid=approval-queue]", "Roll out the hotfix").await;
+    let current = find(&bob, selected).await;
+    assert_eq!(
+        current.attr("data-request-id").await.unwrap(),
+        Some(older.to_string())
+    );
+    press(&bob, 'a').await;
+    wait_text(
+        &bob,
+        "[data-testid=queue-approve-dialog][open]",
+        &format!("#{older} ci-deployer → payments-db (read)"),
+    )
+    .await;
+    screenshot(&bob, "approve-dialog-names-request").await;
+    find(&bob, "[data-testid=queue-approve-dialog-confirm]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_text(&bob, ".toasts", &format!("Request #{older} approved")).await;
+    wait_text(&bob, "[data-testid=approval-queue]", "Roll out the hotfix").await;
+    bob.close().await.unwrap();
 }
