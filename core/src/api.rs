@@ -459,6 +459,9 @@ pub struct ReviewBody {
     pub outcome: ReviewOutcome,
     #[serde(default)]
     pub notes: String,
+    /// With an `unjustified` verdict: revoke the access now, in the same step.
+    #[serde(default)]
+    pub end_access: bool,
 }
 
 /// The post-hoc review of one break-glass access.

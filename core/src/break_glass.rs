@@ -150,6 +150,18 @@ fn check_reviewer(
     Ok(())
 }
 
+/// Ending the access with the verdict goes only with `unjustified`: a justified taking
+/// keeps its time.
+pub fn check_end_access(outcome: ReviewOutcome, end_access: bool) -> Result<(), RuleError> {
+    if end_access && outcome != ReviewOutcome::Unjustified {
+        return Err(RuleError::invalid(
+            "end_access",
+            "only an unjustified verdict ends the access with it",
+        ));
+    }
+    Ok(())
+}
+
 /// Records a reviewer's judgement; notes are required when it is `unjustified`.
 pub fn decide(
     actor_id: UserId,

@@ -89,7 +89,9 @@ fn Review(detail: ReviewDetail, reload: Callback<()>) -> impl IntoView {
                         <dd class="prose" data-testid="review-notes">{notes}</dd>
                     })}
                 </dl>
-                {r.can_review.then(|| view! { <Judge review_id=r.id reload/> })}
+                {r.can_review.then(|| view! {
+                    <Judge review_id=r.id live=r.grant_state == stint_core::GrantState::Active reload/>
+                })}
             </div>
             <aside class="detail-side" aria-labelledby="timeline-title">
                 <h2 id="timeline-title">"Timeline"</h2>
@@ -100,11 +102,14 @@ fn Review(detail: ReviewDetail, reload: Callback<()>) -> impl IntoView {
 }
 
 #[component]
-fn Judge(review_id: i64, reload: Callback<()>) -> impl IntoView {
+fn Judge(review_id: i64, live: bool, reload: Callback<()>) -> impl IntoView {
     let auth = use_auth();
     let toasts = use_toasts();
     let outcome = RwSignal::new(None::<ReviewOutcome>);
     let notes = RwSignal::new(String::new());
+    // An unjustified verdict ends the access in the same step unless the reviewer says not.
+    let end_access = RwSignal::new(true);
+    let unjustified = move || outcome.get() == Some(ReviewOutcome::Unjustified);
     let decide =
         Action::new_local(move |body: &ReviewBody| api::decide_review(review_id, body.clone()));
     Effect::new(move |_| {
@@ -127,6 +132,7 @@ fn Judge(review_id: i64, reload: Callback<()>) -> impl IntoView {
             decide.dispatch(ReviewBody {
                 outcome: o,
                 notes: notes.get_untracked(),
+                end_access: o == ReviewOutcome::Unjustified && live && end_access.get_untracked(),
             });
         }
     };
@@ -163,6 +169,17 @@ fn Judge(review_id: i64, reload: Callback<()>) -> impl IntoView {
                     data-testid="review-notes-input"
                 ></textarea>
             </div>
+            {move || (unjustified() && live).then(|| view! {
+                <label class="checkbox">
+                    <input
+                        type="checkbox"
+                        prop:checked=move || end_access.get()
+                        on:change=move |ev| end_access.set(event_target_checked(&ev))
+                        data-testid="end-access"
+                    />
+                    "End the access now: revoke the grant, and every credential issued for it stops working"
+                </label>
+            })}
             {move || {
                 decide
                     .value()
@@ -177,7 +194,11 @@ fn Judge(review_id: i64, reload: Callback<()>) -> impl IntoView {
                     disabled=move || outcome.get().is_none() || notes_needed() || decide.pending().get()
                     data-testid="submit-review"
                 >
-                    {move || if decide.pending().get() { "Recording…" } else { "Record judgement" }}
+                    {move || match (decide.pending().get(), unjustified() && live && end_access.get()) {
+                        (true, _) => "Recording…",
+                        (false, true) => "Judge unjustified and end the access now",
+                        (false, false) => "Record judgement",
+                    }}
                 </button>
             </div>
         </form>

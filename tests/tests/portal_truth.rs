@@ -250,3 +250,72 @@ async fn the_approvals_queue_keeps_its_selection_when_a_request_arrives_above_it
     wait_text(&bob, "[data-testid=approval-queue]", "Roll out the hotfix").await;
     bob.close().await.unwrap();
 }
+
+#[tokio::test]
+#[ignore = "needs the built portal and Chromium: run `cargo xtask test`"]
+async fn carol_judges_a_break_glass_unjustified_and_ends_the_access_in_one_step() {
+    let stack = Stack::start().await;
+    let alice = stack.user("alice").await;
+    let now = chrono::Utc::now();
+    let identity_id = stack
+        .store
+        .identities(&alice, now)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.name == "ci-deployer")
+        .unwrap()
+        .id;
+    let resource_id = stack
+        .store
+        .resources()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.name == "payments-db")
+        .unwrap()
+        .id;
+    let body = stint_core::api::BreakGlassBody {
+        identity_id,
+        resource_id,
+        privilege: "write".into(),
+        duration_secs: 1800,
+        justification: stint_core::rules::Justification {
+            task: "Checkout fails: a stuck migration holds the ledger lock".into(),
+            ticket: None,
+        },
+        password: String::new(),
+    };
+    let limit = stint_broker::store::BreakGlassLimit {
+        max_uses: 3,
+        window: chrono::Duration::hours(24),
+        takeover_wait: None,
+    };
+    let taken = stack
+        .store
+        .take_break_glass(&alice, &body, now, limit)
+        .await
+        .unwrap();
+
+    let carol = stack.browser().await;
+    sign_in(&carol, &stack, "carol").await;
+    carol
+        .goto(&stack.url(&format!("/reviews/{}", taken.review_id)))
+        .await
+        .unwrap();
+    click(&carol, "[data-testid=outcome-unjustified]").await;
+    type_into(
+        &carol,
+        "[data-testid=review-notes-input]",
+        "No incident that night; this should have been a request.",
+    )
+    .await;
+    // Ending the access comes with the verdict, unless carol unticks it.
+    let end = find(&carol, "[data-testid=end-access]").await;
+    assert_eq!(end.prop("checked").await.unwrap().as_deref(), Some("true"));
+    wait_text(&carol, "[data-testid=submit-review]", "end the access now").await;
+    screenshot(&carol, "review-unjustified-end-access").await;
+    click(&carol, "[data-testid=submit-review]").await;
+    wait_text(&carol, "[data-testid=grant-state]", "revoked").await;
+    carol.close().await.unwrap();
+}

@@ -408,3 +408,50 @@ async fn reviewers_see_how_many_reviews_wait_and_how_many_are_overdue() {
     let alice = app.login("alice").await;
     assert_eq!(app.get(&alice, "/api/v1/me").await.1["reviews_waiting"], 0);
 }
+
+#[tokio::test]
+async fn an_unjustified_verdict_can_end_the_access_in_the_same_step() {
+    let app = TestApp::new().await;
+    let alice = app.login("alice").await;
+    let (status, taken) = take(&app, &alice, "ci-deployer", "payments-db").await;
+    assert_eq!(status, StatusCode::CREATED, "{taken}");
+    let grant = taken["grant"]["id"].as_i64().unwrap();
+    let review = taken["grant"]["review_id"].as_i64().unwrap();
+    let token = app.credential(&alice, grant).await.1["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let carol = app.login("carol").await;
+    let path = format!("/api/v1/reviews/{review}");
+    // Ending the access goes only with an unjustified verdict.
+    let (status, error) = app
+        .post(
+            &carol,
+            &path,
+            json!({ "outcome": "justified", "notes": "", "end_access": true }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error["error"]["field"], "end_access");
+    assert_eq!(
+        app.introspect(&token).await["active"],
+        true,
+        "nothing changed"
+    );
+    let (status, decided) = app
+        .post(
+            &carol,
+            &path,
+            json!({ "outcome": "unjustified", "notes": "No incident that night",
+                    "end_access": true }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{decided}");
+    assert_eq!(decided["grant_state"], "revoked");
+    assert_eq!(app.introspect(&token).await["active"], false);
+    let story = app.events_about(&format!("grant {grant}")).await;
+    assert_eq!(
+        story.last().unwrap(),
+        &("carol".to_string(), "grant.revoked".to_string())
+    );
+}

@@ -342,6 +342,7 @@ pub(super) async fn decide(
         body.outcome,
         &body.notes,
     )?;
+    break_glass::check_end_access(body.outcome, body.end_access)?;
     let changed = sqlx::query(
         "UPDATE reviews SET outcome = ?, notes = ?, reviewer_id = ?, decided_at = ?
          WHERE id = ? AND outcome IS NULL",
@@ -369,7 +370,44 @@ pub(super) async fn decide(
                 "identity": row.identity_name,
                 "taker": row.taker_name,
                 "overdue": now >= time(row.due_at),
+                "end_access": body.end_access,
             })),
+    )
+    .await?;
+    if body.end_access {
+        end_judged_access(conn, actor, &row, notes.as_deref().unwrap_or_default(), now).await?;
+    }
+    Ok(())
+}
+
+/// Revokes the access a review judged unjustified, in the verdict's transaction, as the
+/// reviewer; nothing to do when it has already ended.
+async fn end_judged_access(
+    conn: &mut SqliteConnection,
+    actor: &UserView,
+    row: &ReviewRow,
+    notes: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let grant = super::load_grant(conn, row.grant_id).await?;
+    let live = stint_core::rules::LiveGrant {
+        state: grant.state()?,
+        secs_left: (grant.expires_at - ms(now)) / 1000,
+        break_glass: true,
+    };
+    let reason = format!("judged unjustified in review #{}: {notes}", row.id);
+    let Ok((next, reason)) = stint_core::rules::decide_revoke(&live, false, &actor.roles, &reason)
+    else {
+        return Ok(());
+    };
+    super::end_grant_early(
+        conn,
+        Actor::User(actor),
+        &grant,
+        next,
+        &reason,
+        json!({ "review": row.id }),
+        now,
     )
     .await
 }
