@@ -43,6 +43,23 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 thread_local! {
     static ON_UNAUTHENTICATED: RefCell<Option<Box<dyn Fn()>>> = const { RefCell::new(None) };
+    static ON_REACHABLE: RefCell<Option<ReachableHook>> = const { RefCell::new(None) };
+}
+
+/// Told whether the broker answered (true) or could not be reached (false).
+type ReachableHook = Box<dyn Fn(bool)>;
+
+/// What to do when the broker turns out reachable (an answer came) or not (none did).
+pub fn on_reachable(f: impl Fn(bool) + 'static) {
+    ON_REACHABLE.with(|cell| *cell.borrow_mut() = Some(Box::new(f)));
+}
+
+fn reachable(yes: bool) {
+    ON_REACHABLE.with(|cell| {
+        if let Some(f) = cell.borrow().as_ref() {
+            f(yes)
+        }
+    });
 }
 
 /// What to do when the broker says the session has ended (the app signs the user out).
@@ -51,6 +68,7 @@ pub fn on_unauthenticated(f: impl Fn() + 'static) {
 }
 
 async fn read<T: DeserializeOwned>(response: Response) -> ApiResult<T> {
+    reachable(true);
     let status = response.status();
     if response.ok() {
         return response
@@ -83,6 +101,7 @@ async fn read<T: DeserializeOwned>(response: Response) -> ApiResult<T> {
 }
 
 fn network(e: gloo_net::Error) -> ApiError {
+    reachable(false);
     ApiError::Network(e.to_string())
 }
 
@@ -126,6 +145,7 @@ pub async fn login(username: String, password: String) -> ApiResult<SessionView>
 async fn no_content(request: gloo_net::http::Request) -> ApiResult<()> {
     let response = request.send().await.map_err(network)?;
     if response.ok() {
+        reachable(true);
         Ok(())
     } else {
         read::<()>(response).await

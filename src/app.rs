@@ -98,6 +98,12 @@ pub fn App() -> impl IntoView {
     }
 
     provide_context(Toasts::new());
+    let connection = crate::components::connection::Connection::provide();
+    api::on_reachable(move |yes| {
+        if connection.offline.get_untracked() == yes {
+            connection.offline.set(!yes);
+        }
+    });
     // Fetched credentials outlive a page's refresh, never a sign-out.
     let issued = crate::components::credential::IssuedCredentials::provide();
     Effect::new(move |_| {
@@ -163,6 +169,7 @@ fn Shell() -> impl IntoView {
             </header>
             <Nav/>
             <main id="main" class="content" tabindex="-1">
+                <crate::components::connection::OfflineBanner/>
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=path!("/") view=Dashboard/>
                     <Route path=path!("/login") view=Dashboard/>

@@ -1,6 +1,7 @@
 //! Reusable pieces of the portal's views.
 
 pub mod badges;
+pub mod connection;
 pub mod coverage_chart;
 pub mod credential;
 pub mod deny;

@@ -6,6 +6,7 @@
 
 use crate::api;
 use crate::app::use_auth;
+use crate::components::connection::steady;
 use crate::components::deny::DenyDialog;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::standing::StandingWarning;
@@ -25,6 +26,8 @@ pub fn Approvals() -> impl IntoView {
     let toasts = use_toasts();
     let queue = LocalResource::new(|| api::requests("awaiting_me=true"));
     poll(Duration::from_secs(5), move || queue.refetch());
+    // A refresh that fails keeps the queue as it was read (the banner says so).
+    let queue_now = steady(queue);
     // Read by the key handler, outside any reactive scope.
     let items = move || {
         queue
@@ -168,7 +171,7 @@ pub fn Approvals() -> impl IntoView {
                     <dt><kbd>"Enter"</kbd></dt><dd>"open the request"</dd>
                 </dl>
             </Show>
-            {move || match queue.get() {
+            {move || match queue_now.get() {
                 None => view! { <Skeleton rows=4/> }.into_any(),
                 Some(Err(error)) => {
                     view! { <ErrorState error retry=Callback::new(move |_| queue.refetch())/> }.into_any()

@@ -2,6 +2,7 @@
 
 use crate::api;
 use crate::app::use_auth;
+use crate::components::connection::steady;
 use crate::components::grant_card::GrantCard;
 use crate::components::states::{Empty, ErrorState, Skeleton};
 use crate::components::time::RelativeTime;
@@ -68,6 +69,15 @@ pub fn Dashboard() -> impl IntoView {
             Ok(None)
         }
     });
+    // Background refreshes that fail keep what was read (the banner says so).
+    let grants_now = steady(grants);
+    let pending_now = steady(pending);
+    let waiting_now = steady(waiting);
+    let due_now = steady(due);
+    let unjustified_now = steady(unjustified);
+    let unowned_now = steady(unowned);
+    let privileged_now = steady(privileged);
+    let coverage_now = steady(coverage);
     let refresh = move || {
         coverage.refetch();
         unowned.refetch();
@@ -100,7 +110,7 @@ pub fn Dashboard() -> impl IntoView {
                             view! { <span class=class>{format!("{waiting} waiting · {overdue} overdue")}</span> }
                         }}
                     </h2>
-                    {move || match due.get() {
+                    {move || match due_now.get() {
                         None => view! { <Skeleton rows=1/> }.into_any(),
                         Some(Err(error)) => {
                             view! { <ErrorState error retry=Callback::new(move |_| due.refetch())/> }.into_any()
@@ -121,7 +131,7 @@ pub fn Dashboard() -> impl IntoView {
             <Show when=overseer>
                 <section aria-labelledby="coverage-title" data-testid="dashboard-coverage">
                     <h2 id="coverage-title">"JIT coverage"</h2>
-                    {move || match coverage.get() {
+                    {move || match coverage_now.get() {
                         None => view! { <Skeleton rows=1/> }.into_any(),
                         Some(Err(error)) => {
                             view! { <ErrorState error retry=Callback::new(move |_| coverage.refetch())/> }
@@ -161,7 +171,7 @@ pub fn Dashboard() -> impl IntoView {
             <Show when=move || auth.has(Role::Admin)>
                 <section aria-labelledby="unowned-title" data-testid="unowned-grants">
                     <h2 id="unowned-title">"Live access without an owner"</h2>
-                    {move || match unowned.get() {
+                    {move || match unowned_now.get() {
                         None => view! { <Skeleton rows=1/> }.into_any(),
                         Some(Err(error)) => {
                             view! { <ErrorState error retry=Callback::new(move |_| unowned.refetch())/> }
@@ -190,7 +200,7 @@ pub fn Dashboard() -> impl IntoView {
             <Show when=move || auth.has(Role::Admin)>
                 <section aria-labelledby="privileged-title" data-testid="privileged-grants">
                     <h2 id="privileged-title">"Approver and admin roles given"</h2>
-                    {move || match privileged.get() {
+                    {move || match privileged_now.get() {
                         None => view! { <Skeleton rows=1/> }.into_any(),
                         Some(Err(error)) => {
                             view! { <ErrorState error retry=Callback::new(move |_| privileged.refetch())/> }
@@ -208,7 +218,7 @@ pub fn Dashboard() -> impl IntoView {
             <Show when=overseer>
                 <section aria-labelledby="unjustified-title" data-testid="unjustified-reviews">
                     <h2 id="unjustified-title">"Break-glass judged unjustified"</h2>
-                    {move || match unjustified.get() {
+                    {move || match unjustified_now.get() {
                         None => view! { <Skeleton rows=1/> }.into_any(),
                         Some(Err(error)) => {
                             view! { <ErrorState error retry=Callback::new(move |_| unjustified.refetch())/> }
@@ -225,7 +235,7 @@ pub fn Dashboard() -> impl IntoView {
 
             <section aria-labelledby="grants-title" data-testid="active-grants">
                 <h2 id="grants-title">"Your active access"</h2>
-                {move || match grants.get() {
+                {move || match grants_now.get() {
                     None => view! { <Skeleton rows=2/> }.into_any(),
                     Some(Err(error)) => {
                         view! { <ErrorState error retry=Callback::new(move |_| grants.refetch())/> }.into_any()
@@ -256,7 +266,7 @@ pub fn Dashboard() -> impl IntoView {
 
             <section aria-labelledby="pending-title" data-testid="my-pending">
                 <h2 id="pending-title">"Your pending requests"</h2>
-                {move || match pending.get() {
+                {move || match pending_now.get() {
                     None => view! { <Skeleton rows=2/> }.into_any(),
                     Some(Err(error)) => {
                         view! { <ErrorState error retry=Callback::new(move |_| pending.refetch())/> }.into_any()
@@ -272,7 +282,7 @@ pub fn Dashboard() -> impl IntoView {
             <Show when=move || auth.has(Role::Approver)>
                 <section aria-labelledby="waiting-title" data-testid="waiting-for-me">
                     <h2 id="waiting-title">"Waiting for your approval"</h2>
-                    {move || match waiting.get() {
+                    {move || match waiting_now.get() {
                         None => view! { <Skeleton rows=2/> }.into_any(),
                         Some(Err(error)) => {
                             view! { <ErrorState error retry=Callback::new(move |_| waiting.refetch())/> }

@@ -3,6 +3,7 @@
 use crate::api;
 use crate::app::use_auth;
 use crate::components::badges::{BreakGlassBadge, GrantBadge, RequestBadge};
+use crate::components::connection::steady;
 use crate::components::deny::DenyDialog;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::grant_card::GrantCard;
@@ -23,10 +24,12 @@ pub fn RequestDetailPage() -> impl IntoView {
     let detail = load_by_route_id("request", api::request);
     // Follow decisions made elsewhere (an approver, the sweeper).
     poll(Duration::from_secs(3), move || detail.refetch());
+    // A refresh that fails keeps the page as it was read (the banner says so).
+    let detail_now = steady(detail);
     let reload = Callback::new(move |_| detail.refetch());
     view! {
         <section class="page">
-            {move || match detail.get() {
+            {move || match detail_now.get() {
                 None => view! { <Skeleton rows=8/> }.into_any(),
                 Some(Err(error)) => view! { <ErrorState error retry=reload/> }.into_any(),
                 Some(Ok(d)) => view! { <Detail detail=d reload/> }.into_any(),

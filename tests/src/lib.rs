@@ -182,6 +182,13 @@ impl Stack {
             .unwrap()
     }
 
+    /// Stops the broker, as a crash or a network cut would look to the browsers.
+    pub fn stop_broker(&mut self) {
+        if let Some(stop) = self.stop_broker.take() {
+            let _ = stop.send(());
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

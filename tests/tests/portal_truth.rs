@@ -319,3 +319,46 @@ async fn carol_judges_a_break_glass_unjustified_and_ends_the_access_in_one_step(
     wait_text(&carol, "[data-testid=grant-state]", "revoked").await;
     carol.close().await.unwrap();
 }
+
+#[tokio::test]
+#[ignore = "needs the built portal and Chromium: run `cargo xtask test`"]
+async fn when_the_broker_cannot_be_reached_the_page_stays_and_says_it_is_offline() {
+    let mut stack = Stack::start().await;
+    let alice = stack.user("alice").await;
+    stack
+        .file_via_store(
+            &alice,
+            "ci-deployer",
+            "payments-db",
+            "Rebuild the ledger index",
+        )
+        .await;
+    let bob = stack.browser().await;
+    sign_in(&bob, &stack, "bob").await;
+    bob.goto(&stack.url("/approvals")).await.unwrap();
+    wait_text(
+        &bob,
+        "[data-testid=approval-queue]",
+        "Rebuild the ledger index",
+    )
+    .await;
+    stack.stop_broker();
+    // The next background refresh (every 5 s) fails: the queue stays, a banner says why.
+    wait_text(&bob, "[data-testid=offline-banner]", "Offline").await;
+    let queue = find(&bob, "[data-testid=approval-queue]").await;
+    assert!(
+        queue
+            .text()
+            .await
+            .unwrap()
+            .contains("Rebuild the ledger index")
+    );
+    assert!(
+        bob.find(fantoccini::Locator::Css(".error-state"))
+            .await
+            .is_err(),
+        "no error page replaces what was read"
+    );
+    screenshot(&bob, "approvals-offline").await;
+    bob.close().await.unwrap();
+}
