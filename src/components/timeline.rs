@@ -15,11 +15,12 @@ fn actor(event: &AuditEventView) -> String {
 }
 
 /// The subject of an event's sentence: its actor, or, for what happened as a consequence
-/// of their step, that step ("bob's approval started access …").
-fn subject(event: &AuditEventView) -> String {
+/// of their step, that step ("bob's approval started access …", "alice's break-glass …").
+fn subject(event: &AuditEventView, break_glass: bool) -> String {
     let who = actor(event);
     match (event.action.as_str(), event.actor.as_str()) {
         ("grant.activated", "stint") => who,
+        ("grant.activated", _) if break_glass => format!("{who}'s break-glass"),
         ("grant.activated", _) => format!("{who}'s approval"),
         ("review.opened", _) => format!("{who}'s break-glass"),
         _ => who,
@@ -91,13 +92,14 @@ fn quote(event: &AuditEventView) -> Option<String> {
 
 #[component]
 pub fn Timeline(events: Vec<AuditEventView>) -> impl IntoView {
+    let break_glass = events.iter().any(|e| e.action == "break_glass.taken");
     view! {
         <ol class="timeline" data-testid="timeline">
             {events
                 .into_iter()
                 .map(|event| {
                     let sentence = describe(&event);
-                    let who = subject(&event);
+                    let who = subject(&event, break_glass);
                     let quoted = quote(&event);
                     view! {
                         <li class="timeline-item" data-action=event.action.clone()>

@@ -315,6 +315,14 @@ async fn carol_judges_a_break_glass_unjustified_and_ends_the_access_in_one_step(
     assert_eq!(end.prop("checked").await.unwrap().as_deref(), Some("true"));
     wait_text(&carol, "[data-testid=submit-review]", "end the access now").await;
     screenshot(&carol, "review-unjustified-end-access").await;
+    // Nobody approved it, and the timeline does not say anyone did.
+    let timeline = wait_text(
+        &carol,
+        "[data-testid=timeline]",
+        "alice's break-glass started access",
+    )
+    .await;
+    assert!(!timeline.contains("approval"), "{timeline}");
     click(&carol, "[data-testid=submit-review]").await;
     wait_text(&carol, "[data-testid=grant-state]", "revoked").await;
     carol.close().await.unwrap();
