@@ -148,24 +148,7 @@ impl Stack {
         task: &str,
     ) -> i64 {
         let now = Utc::now();
-        let identity_id = self
-            .store
-            .identities(requester, now)
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|i| i.name == identity)
-            .unwrap_or_else(|| panic!("no identity {identity}"))
-            .id;
-        let resource_id = self
-            .store
-            .resources()
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|r| r.name == resource)
-            .unwrap_or_else(|| panic!("no resource {resource}"))
-            .id;
+        let (identity_id, resource_id) = self.ids(requester, identity, resource).await;
         let body = NewRequestBody {
             identity_id,
             resource_id,
@@ -180,6 +163,53 @@ impl Stack {
             .file_request(requester, &body, now, chrono::Duration::hours(24))
             .await
             .unwrap()
+    }
+
+    /// The ids of the identity and resource named, as `viewer` sees them.
+    pub async fn ids(&self, viewer: &UserView, identity: &str, resource: &str) -> (i64, i64) {
+        let identity_id = self
+            .store
+            .identities(viewer, Utc::now())
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|i| i.name == identity)
+            .unwrap_or_else(|| panic!("no identity {identity}"))
+            .id;
+        (identity_id, self.resource(resource).await.id)
+    }
+
+    async fn resource(&self, name: &str) -> stint_core::api::ResourceView {
+        self.store
+            .resources()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|r| r.name == name)
+            .unwrap_or_else(|| panic!("no resource {name}"))
+    }
+
+    /// Changes a resource's policy as dave would, straight through the store, to set a
+    /// scene.
+    pub async fn change_policy(
+        &self,
+        resource: &str,
+        change: impl FnOnce(&mut stint_core::Policy),
+    ) {
+        let dave = self.user("dave").await;
+        let current = self.resource(resource).await;
+        let mut policy = current.policy.clone();
+        change(&mut policy);
+        let body = stint_core::api::ResourceBody {
+            name: current.name,
+            description: current.description,
+            privileges: current.privileges,
+            policy,
+        };
+        self.store
+            .update_resource(&dave, current.id, &body, Utc::now())
+            .await
+            .unwrap();
     }
 
     /// Stops the broker, as a crash or a network cut would look to the browsers.

@@ -42,21 +42,9 @@ async fn a_wrong_password_keeps_the_username_says_so_and_returns_to_the_password
 #[ignore = "needs the built portal and Chromium: run `cargo xtask test`"]
 async fn a_request_no_remaining_approver_can_pass_says_so_and_names_who_may_approve() {
     let stack = Stack::start().await;
-    let dave = stack.browser().await;
-    sign_in(&dave, &stack, "dave").await;
-    dave.goto(&stack.url("/admin/resources")).await.unwrap();
-    click(&dave, "[data-testid=edit-payments-db]").await;
-    let approvals = find(&dave, "[data-testid=approvals-required]").await;
-    approvals.clear().await.unwrap();
-    approvals.send_keys("2").await.unwrap();
-    click(&dave, "[data-testid=save-resource]").await;
-    wait_text(
-        &dave,
-        "[data-resource=payments-db] [data-testid=resource-policy]",
-        "Needs 2 approvals",
-    )
-    .await;
-    dave.close().await.unwrap();
+    stack
+        .change_policy("payments-db", |p| p.approvals_required = 2)
+        .await;
 
     // erin approves, but owns billing-agent and files for it: only bob may decide.
     let erin_view = stack.user("erin").await;
@@ -257,24 +245,7 @@ async fn carol_judges_a_break_glass_unjustified_and_ends_the_access_in_one_step(
     let stack = Stack::start().await;
     let alice = stack.user("alice").await;
     let now = chrono::Utc::now();
-    let identity_id = stack
-        .store
-        .identities(&alice, now)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|i| i.name == "ci-deployer")
-        .unwrap()
-        .id;
-    let resource_id = stack
-        .store
-        .resources()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|r| r.name == "payments-db")
-        .unwrap()
-        .id;
+    let (identity_id, resource_id) = stack.ids(&alice, "ci-deployer", "payments-db").await;
     let body = stint_core::api::BreakGlassBody {
         identity_id,
         resource_id,
