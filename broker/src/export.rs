@@ -2,6 +2,8 @@
 //! `stint audit export` and `GET /api/v1/audit/export`.
 
 use crate::store::{AuditFilter, Store, StoreResult};
+use chrono::SecondsFormat;
+use chrono_tz::Tz;
 use stint_core::api::{AuditCheckpoint, AuditEventView};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -32,29 +34,57 @@ impl Format {
             Format::Csv => "csv",
         }
     }
+}
+
+/// How events are written: the format, and optionally a time zone whose wall-clock time
+/// each event also carries (`at_local`, RFC 3339 with the zone's offset then), so a person
+/// reading the file sees the times the portal showed them.
+#[derive(Debug, Clone, Copy)]
+pub struct Encoder {
+    pub format: Format,
+    pub zone: Option<Tz>,
+}
+
+impl Encoder {
+    pub fn new(format: Format, zone: Option<Tz>) -> Self {
+        Encoder { format, zone }
+    }
 
     /// What comes before the first event.
-    pub fn header(self) -> Vec<u8> {
-        match self {
-            Format::Ndjson => Vec::new(),
-            // actor_id last: columns only ever get added at the end.
-            Format::Csv => {
+    pub fn header(&self) -> Vec<u8> {
+        match (self.format, self.zone) {
+            (Format::Ndjson, _) => Vec::new(),
+            // Columns only ever get added at the end.
+            (Format::Csv, None) => {
                 b"seq,at,actor,action,target,details,source_ip,user_agent,actor_id\n".to_vec()
+            }
+            (Format::Csv, Some(_)) => {
+                b"seq,at,actor,action,target,details,source_ip,user_agent,actor_id,at_local\n"
+                    .to_vec()
             }
         }
     }
 
     /// One event, ending in a newline.
-    pub fn encode(self, event: &AuditEventView) -> Vec<u8> {
-        match self {
+    pub fn encode(&self, event: &AuditEventView) -> Vec<u8> {
+        let local = self.zone.map(|zone| {
+            event
+                .at
+                .with_timezone(&zone)
+                .to_rfc3339_opts(SecondsFormat::AutoSi, false)
+        });
+        match self.format {
             Format::Ndjson => {
-                let mut line = serde_json::to_vec(event).expect("events serialize");
+                let mut value = serde_json::to_value(event).expect("events serialize");
+                if let (Some(local), Some(object)) = (local, value.as_object_mut()) {
+                    object.insert("at_local".into(), local.into());
+                }
+                let mut line = serde_json::to_vec(&value).expect("events serialize");
                 line.push(b'\n');
                 line
             }
             Format::Csv => {
-                let mut w = csv::Writer::from_writer(Vec::new());
-                w.write_record([
+                let mut record = vec![
                     event.seq.to_string(),
                     event.at.to_rfc3339(),
                     spreadsheet_safe(&event.actor),
@@ -64,12 +94,21 @@ impl Format {
                     spreadsheet_safe(event.source_ip.as_deref().unwrap_or_default()),
                     spreadsheet_safe(event.user_agent.as_deref().unwrap_or_default()),
                     event.actor_id.map(|id| id.to_string()).unwrap_or_default(),
-                ])
-                .expect("writing to memory cannot fail");
+                ];
+                record.extend(local);
+                let mut w = csv::Writer::from_writer(Vec::new());
+                w.write_record(record)
+                    .expect("writing to memory cannot fail");
                 w.into_inner().expect("writing to memory cannot fail")
             }
         }
     }
+}
+
+/// An IANA time zone name (`Europe/Berlin`), as the portal reads it from the browser.
+pub fn parse_zone(name: &str) -> Result<Tz, String> {
+    name.parse::<Tz>()
+        .map_err(|_| format!("`{name}` is not a time zone name such as Europe/Berlin or UTC"))
 }
 
 /// A cell a spreadsheet will not run as a formula (OWASP's CSV injection advice): text
@@ -152,7 +191,8 @@ pub async fn follow(
         match page(&*store, &filter, after_seq).await {
             Ok(events) => {
                 for event in &events {
-                    if let Err(e) = out.write_all(&Format::Ndjson.encode(event)) {
+                    if let Err(e) = out.write_all(&Encoder::new(Format::Ndjson, None).encode(event))
+                    {
                         tracing::error!(error = %e, "cannot write the audit stream; it stops");
                         return;
                     }
@@ -209,5 +249,36 @@ mod tests {
         }
         assert_eq!(spreadsheet_safe("curl/8.5"), "curl/8.5");
         assert_eq!(spreadsheet_safe(""), "");
+    }
+
+    #[test]
+    fn an_export_in_a_zone_carries_each_time_as_its_wall_clock_showed_it() {
+        let event = AuditEventView {
+            seq: 7,
+            at: "2026-07-01T12:00:00Z".parse().unwrap(),
+            actor: "alice".into(),
+            actor_id: Some(1),
+            action: "request.filed".into(),
+            target: "request 3".into(),
+            details: serde_json::json!({}),
+            source_ip: None,
+            user_agent: None,
+        };
+        let berlin = parse_zone("Europe/Berlin").unwrap();
+        let csv =
+            String::from_utf8(Encoder::new(Format::Csv, Some(berlin)).encode(&event)).unwrap();
+        assert!(
+            csv.trim_end().ends_with(",1,2026-07-01T14:00:00+02:00"),
+            "{csv}"
+        );
+        let line: serde_json::Value =
+            serde_json::from_slice(&Encoder::new(Format::Ndjson, Some(berlin)).encode(&event))
+                .unwrap();
+        assert_eq!(line["at_local"], "2026-07-01T14:00:00+02:00");
+        assert_eq!(line["at"], "2026-07-01T12:00:00Z");
+        // Without a zone the formats are as they always were.
+        let plain = String::from_utf8(Encoder::new(Format::Csv, None).encode(&event)).unwrap();
+        assert!(plain.trim_end().ends_with(",1"), "{plain}");
+        assert!(parse_zone("Mars/Olympus").is_err());
     }
 }

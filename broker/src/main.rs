@@ -7,7 +7,7 @@ use std::sync::Arc;
 use stint_broker::Broker;
 use stint_broker::clock::SystemClock;
 use stint_broker::config::Config;
-use stint_broker::export::Format;
+use stint_broker::export::{Encoder, Format};
 use stint_broker::store::Store;
 use stint_core::standing::SecretSource;
 use tracing_subscriber::EnvFilter;
@@ -173,6 +173,9 @@ enum AuditCommand {
         /// Keep going: write each new event as it commits (polled every second).
         #[arg(long)]
         follow: bool,
+        /// Also write each event's time in this zone (`at_local`), e.g. Europe/Berlin.
+        #[arg(long, value_parser = stint_broker::export::parse_zone)]
+        tz: Option<chrono_tz::Tz>,
     },
 }
 
@@ -315,7 +318,8 @@ async fn audit(command: AuditCommand, database_url: &str) -> anyhow::Result<()> 
             since,
             until,
             follow,
-        } => export(&store, format, since, until, follow).await,
+            tz,
+        } => export(&store, Encoder::new(format, tz), since, until, follow).await,
     }
 }
 
@@ -500,7 +504,7 @@ async fn standing(command: StandingCommand, database_url: &str) -> anyhow::Resul
 /// Writes every event in `[since, until)` to stdout, oldest first, a page at a time.
 async fn export(
     store: &dyn Store,
-    format: Format,
+    encoder: Encoder,
     since: Option<chrono::DateTime<chrono::Utc>>,
     until: Option<chrono::DateTime<chrono::Utc>>,
     follow: bool,
@@ -512,12 +516,12 @@ async fn export(
         ..Default::default()
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    out.write_all(&format.header())?;
+    out.write_all(&encoder.header())?;
     let mut after_seq = 0;
     loop {
         let page = stint_broker::export::page(store, &filter, after_seq).await?;
         for event in &page {
-            out.write_all(&format.encode(event))?;
+            out.write_all(&encoder.encode(event))?;
         }
         if let Some(last) = page.last() {
             after_seq = last.seq;

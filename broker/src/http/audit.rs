@@ -105,11 +105,17 @@ pub async fn export(
     let raw = params.get("format").map(String::as_str).unwrap_or("ndjson");
     let format = Format::parse(raw)
         .ok_or_else(|| AppError::bad_input("format", format!("`{raw}` is not ndjson or csv")))?;
+    let zone = params
+        .get("tz")
+        .filter(|z| !z.is_empty())
+        .map(|z| export::parse_zone(z).map_err(|e| AppError::bad_input("tz", e)))
+        .transpose()?;
+    let encoder = export::Encoder::new(format, zone);
     let filter = filter_from(&params, &user)?;
     let (chunks, body) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
     let store = state.store.clone();
     tokio::spawn(async move {
-        if chunks.send(Ok(format.header())).await.is_err() {
+        if chunks.send(Ok(encoder.header())).await.is_err() {
             return;
         }
         let mut after_seq = 0;
@@ -124,7 +130,7 @@ pub async fn export(
                     return;
                 }
             };
-            let chunk: Vec<u8> = page.iter().flat_map(|e| format.encode(e)).collect();
+            let chunk: Vec<u8> = page.iter().flat_map(|e| encoder.encode(e)).collect();
             if chunks.send(Ok(chunk)).await.is_err() || (page.len() as u32) < export::PAGE {
                 return;
             }

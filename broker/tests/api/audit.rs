@@ -479,6 +479,28 @@ async fn auditors_download_the_trail_as_csv_or_ndjson() {
     );
     assert!(csv.lines().nth(1).unwrap().contains("request.filed"));
 
+    // In the viewer's zone: each row also carries its wall-clock time there.
+    let (status, _, body) = app
+        .send(download(format!(
+            "format=csv&grant_id={grant}&tz=Asia%2FTokyo"
+        )))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let zoned = body.as_str().unwrap();
+    assert!(
+        zoned
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with(",actor_id,at_local")
+    );
+    assert!(zoned.lines().nth(1).unwrap().ends_with("+09:00"), "{zoned}");
+    let (status, _, error) = app
+        .send(download("format=csv&tz=Nowhere%2FAtAll".into()))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error["error"]["field"], "tz");
+
     let (_, _, body) = app.send(download("format=ndjson".into())).await;
     let lines = body.as_str().unwrap().lines().count() as i64;
     assert!(
