@@ -68,6 +68,27 @@ pub fn ticket_matches(pattern: &str, ticket: &str) -> Result<bool, String> {
         .map_err(|e| e.to_string())
 }
 
+/// What a saved, valid policy still cannot do: with exactly as many approvers as approvals
+/// required, a request one of them files, or one for an identity one of them owns, can
+/// never pass (they may not decide it) and expires undecided. `pool` is how many users
+/// the policy lets approve.
+pub fn policy_warning(policy: &Policy, pool: usize) -> Option<String> {
+    let required = policy.approvals_required as usize;
+    (required > 0 && pool <= required).then(|| {
+        let who = match pool {
+            1 => "the only approver".to_string(),
+            n => format!("one of its {n} approvers"),
+        };
+        format!(
+            "A request filed by {who}, or for an identity {} owns, can never be approved: \
+             {required} approval{} required and the requester and owners may not decide. \
+             Add an approver or require fewer approvals.",
+            if pool == 1 { "they" } else { "one of them" },
+            if required == 1 { " is" } else { "s are" },
+        )
+    })
+}
+
 /// Checks a resource and its policy against `approver_role_holders`, the enabled users
 /// who hold the approver role. Returns the resource to store: trimmed, and with named
 /// approvers carrying their current names.
@@ -403,6 +424,26 @@ mod tests {
         check_resource(&resource(policy), &approvers())
             .unwrap_err()
             .field()
+    }
+
+    #[test]
+    fn a_policy_without_a_spare_approver_is_flagged() {
+        let requiring = |n| Policy {
+            approvals_required: n,
+            ..policy()
+        };
+        let two_of_two = policy_warning(&requiring(2), 2).unwrap();
+        assert!(
+            two_of_two.contains("one of its 2 approvers"),
+            "{two_of_two}"
+        );
+        assert!(
+            policy_warning(&requiring(1), 1)
+                .unwrap()
+                .contains("the only approver")
+        );
+        assert_eq!(policy_warning(&requiring(2), 3), None);
+        assert_eq!(policy_warning(&requiring(1), 2), None);
     }
 
     #[test]

@@ -51,6 +51,9 @@ pub struct MeView {
     /// Undecided break-glass reviews this user may judge, and how many of them are overdue.
     pub reviews_waiting: u32,
     pub reviews_overdue: u32,
+    /// Identities this user is an accountable owner of now: only owners ask for access.
+    #[serde(default)]
+    pub identities_owned: u32,
 }
 
 /// A reference to another record, with the name a person reads.
@@ -298,6 +301,22 @@ pub struct RequestView {
     pub standing_paths: u32,
 }
 
+impl RequestView {
+    /// Approvals still missing before the request passes.
+    pub fn approvals_missing(&self) -> u32 {
+        self.approvals_required
+            .saturating_sub(self.approvals.len() as u32)
+    }
+
+    /// A pending request that too few people may still approve: it will expire undecided
+    /// unless an admin widens the policy.
+    pub fn cannot_pass(&self) -> bool {
+        self.state == RequestState::Pending
+            && !self.break_glass
+            && (self.eligible_approvers.len() as u32) < self.approvals_missing()
+    }
+}
+
 /// A request with everything that happened to it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RequestDetail {
@@ -315,6 +334,9 @@ pub struct GrantView {
     pub identity: NamedRef,
     pub resource: NamedRef,
     pub privilege: String,
+    /// The task the access was asked for, which tells two grants of the same access apart.
+    #[serde(default)]
+    pub task: String,
     /// The person who asked for the access.
     pub holder: NamedRef,
     pub starts_at: DateTime<Utc>,

@@ -27,6 +27,24 @@ pub struct Attempt<'a> {
     pub max_uses: u32,
 }
 
+/// The justification break-glass needs: a request's, and more of it. Returns what will be
+/// stored.
+pub fn check_reason(
+    justification: &Justification,
+    policy: &Policy,
+) -> Result<Justification, RuleError> {
+    let justification = check_justification(justification, policy)?;
+    if justification.task.chars().count() < TASK_MIN_CHARS {
+        return Err(RuleError::invalid(
+            "justification.task",
+            format!(
+                "say what is broken and why it cannot wait, in at least {TASK_MIN_CHARS} characters"
+            ),
+        ));
+    }
+    Ok(justification)
+}
+
 /// Every rule break-glass must pass; returns the justification to store and the policy
 /// that bounds it.
 pub fn check_attempt(a: &Attempt<'_>) -> Result<(Justification, BreakGlassPolicy), RuleError> {
@@ -65,15 +83,7 @@ pub fn check_attempt(a: &Attempt<'_>) -> Result<(Justification, BreakGlassPolicy
             ),
         ));
     }
-    let justification = check_justification(a.justification, a.policy)?;
-    if justification.task.chars().count() < TASK_MIN_CHARS {
-        return Err(RuleError::invalid(
-            "justification.task",
-            format!(
-                "say what is broken and why it cannot wait, in at least {TASK_MIN_CHARS} characters"
-            ),
-        ));
-    }
+    let justification = check_reason(a.justification, a.policy)?;
     if a.recent_uses >= a.max_uses {
         return Err(RuleError::TooMany(format!(
             "you have taken break-glass access for this identity {} times recently, the most \

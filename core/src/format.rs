@@ -25,6 +25,16 @@ pub fn duration(secs: i64) -> String {
     }
 }
 
+/// A message as a person reads it: the broker's errors start lower-case (Rust's custom),
+/// a sentence on a page starts with a capital.
+pub fn sentence(message: &str) -> String {
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 /// A countdown clock: "3:59:07" or "14:05".
 pub fn countdown(secs: i64) -> String {
     let secs = secs.max(0);
@@ -39,6 +49,20 @@ pub fn countdown(secs: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_read_as_sentences() {
+        assert_eq!(
+            sentence("task must be at least 20 characters"),
+            "Task must be at least 20 characters"
+        );
+        assert_eq!(
+            sentence("`x` is not a valid name"),
+            "`x` is not a valid name"
+        );
+        assert_eq!(sentence("élan"), "Élan");
+        assert_eq!(sentence(""), "");
+    }
 
     #[test]
     fn durations_read_naturally() {

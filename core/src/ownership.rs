@@ -217,6 +217,19 @@ pub fn latest_attestation(now: DateTime<Utc>, max_attestation_days: i64) -> Date
     now + Duration::days(max_attestation_days)
 }
 
+/// Why the last owner of an identity with live access may not step down (the portal says
+/// so before anyone tries); `None` when stepping down is allowed.
+pub fn step_down_refusal(other_owners: usize, active_grants: usize) -> Option<RuleError> {
+    (other_owners == 0 && active_grants > 0).then(|| {
+        RuleError::Conflict(format!(
+            "you are the last owner and the identity has {active_grants} active grant{}; \
+             revoke {} or let another owner declare first",
+            if active_grants == 1 { "" } else { "s" },
+            if active_grants == 1 { "it" } else { "them" },
+        ))
+    })
+}
+
 /// Checks that an owner may step down; returns the reason to store. The last owner of an
 /// identity with live access may not: that access would be left with nobody answering for it.
 pub fn check_step_down(
@@ -231,13 +244,8 @@ pub fn check_step_down(
         ));
     }
     let reason = crate::rules::required_text("reason", reason, "say why you step down")?;
-    if other_owners == 0 && active_grants > 0 {
-        return Err(RuleError::Conflict(format!(
-            "you are the last owner and the identity has {active_grants} active grant{}; \
-             revoke {} or let another owner declare first",
-            if active_grants == 1 { "" } else { "s" },
-            if active_grants == 1 { "it" } else { "them" },
-        )));
+    if let Some(refusal) = step_down_refusal(other_owners, active_grants) {
+        return Err(refusal);
     }
     Ok(reason)
 }

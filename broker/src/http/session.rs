@@ -95,6 +95,10 @@ pub async fn me(
 ) -> Result<Json<MeView>, AppError> {
     let (user, must_change_password) = (session.user, session.must_change_password);
     let approvals_waiting = state.store.approvals_waiting(&user).await?;
+    let identities_owned = state
+        .store
+        .identities_owned(&user, state.clock.now())
+        .await?;
     let (reviews_waiting, reviews_overdue) = state
         .store
         .reviews_waiting(&user, state.clock.now())
@@ -105,6 +109,7 @@ pub async fn me(
         approvals_waiting,
         reviews_waiting,
         reviews_overdue,
+        identities_owned,
     }))
 }
 

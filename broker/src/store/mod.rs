@@ -417,6 +417,8 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> StoreResult<RequestDetail>;
     async fn approvals_waiting(&self, viewer: &UserView) -> StoreResult<u32>;
+    /// Identities the viewer is an accountable owner of now.
+    async fn identities_owned(&self, viewer: &UserView, now: DateTime<Utc>) -> StoreResult<u32>;
 
     // --- grants and credentials ---
     async fn grants(

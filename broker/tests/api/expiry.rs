@@ -32,6 +32,10 @@ async fn the_sweeper_expires_a_grant_at_its_expiry() {
             &format!("/api/v1/requests/{}", list[0]["request_id"]),
         )
         .await;
+    assert_eq!(
+        list[0]["task"], detail["justification"]["task"],
+        "a grant names the task it was asked for"
+    );
     let last = detail["timeline"]
         .as_array()
         .unwrap()

@@ -162,6 +162,7 @@ async fn the_last_owner_of_live_access_cannot_step_down_but_a_co_owner_can() {
     assert_eq!(error["error"]["field"], "reason");
 
     // billing-agent keeps erin.
+    let owned_before = app.get(&alice, "/api/v1/me").await.1["identities_owned"].clone();
     let (status, detail) = step_down(&app, &alice, "billing-agent", "moving teams").await;
     assert_eq!(status, StatusCode::OK, "{detail}");
     assert_eq!(detail["owned_by_me"], false);
@@ -175,6 +176,11 @@ async fn the_last_owner_of_live_access_cannot_step_down_but_a_co_owner_can() {
         .clone();
     assert_eq!(ended["end"], "stepped_down");
     assert_eq!(ended["end_reason"], "moving teams");
+    assert_eq!(
+        app.get(&alice, "/api/v1/me").await.1["identities_owned"],
+        owned_before.as_u64().unwrap() - 1,
+        "the portal's \"what you own\" count follows"
+    );
     let events = app
         .events_about(&format!("identity {}", detail["id"]))
         .await;

@@ -367,7 +367,8 @@ macro_rules! grant_select {
         "
     SELECT g.id, g.request_id, g.state, g.identity_id, i.name AS identity_name, g.resource_id,
            res.name AS resource_name, g.privilege, g.holder_id, u.username AS holder_name,
-           g.starts_at, g.expires_at, g.ended_at, g.revoke_reason, g.kind, rv.id AS review_id
+           g.starts_at, g.expires_at, g.ended_at, g.revoke_reason, g.kind, rv.id AS review_id,
+           r.task
     FROM grants g
     LEFT JOIN reviews rv ON rv.grant_id = g.id
     JOIN requests r ON r.id = g.request_id
@@ -395,6 +396,7 @@ struct GrantRow {
     revoke_reason: Option<String>,
     kind: String,
     review_id: Option<i64>,
+    task: String,
 }
 
 #[derive(FromRow)]
@@ -706,6 +708,7 @@ impl GrantRow {
             identity: NamedRef::new(self.identity_id, self.identity_name.clone()),
             resource: NamedRef::new(self.resource_id, self.resource_name.clone()),
             privilege: self.privilege.clone(),
+            task: self.task.clone(),
             holder: NamedRef::new(self.holder_id, self.holder_name.clone()),
             starts_at: time(self.starts_at),
             expires_at: time(self.expires_at),
@@ -1528,6 +1531,10 @@ impl Store for SqliteStore {
     ) -> StoreResult<ReviewDetail> {
         let mut conn = self.pool.acquire().await?;
         break_glass::detail(&mut conn, viewer, id, now).await
+    }
+
+    async fn identities_owned(&self, viewer: &UserView, now: DateTime<Utc>) -> StoreResult<u32> {
+        ownership::owned_count(&mut *self.pool.acquire().await?, viewer.id, now).await
     }
 
     async fn reviews_waiting(

@@ -24,6 +24,22 @@ macro_rules! current {
     };
 }
 
+pub(super) async fn owned_count(
+    conn: &mut SqliteConnection,
+    user_id: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<u32> {
+    let n: i64 = sqlx::query_scalar(concat!(
+        "SELECT COUNT(DISTINCT identity_id) FROM ownerships WHERE user_id = ? AND ",
+        current!()
+    ))
+    .bind(user_id)
+    .bind(ms(now))
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(n as u32)
+}
+
 pub(super) async fn has_owner(
     conn: &mut SqliteConnection,
     identity_id: i64,
