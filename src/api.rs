@@ -80,7 +80,7 @@ async fn read<T: DeserializeOwned>(response: Response) -> ApiResult<T> {
         Ok(body) => ApiError::Rejected {
             status,
             code: body.error.code,
-            message: body.error.message,
+            message: stint_core::format::sentence(&body.error.message),
             field: body.error.field,
         },
         Err(_) => ApiError::Rejected {

@@ -45,6 +45,11 @@ impl Auth {
         self.user().is_some_and(|m| m.user.has(role))
     }
 
+    /// Whether the viewer owns an identity, and so may ask access for one.
+    pub fn owns_identities(&self) -> bool {
+        self.user().is_some_and(|m| m.identities_owned > 0)
+    }
+
     /// Re-reads who is signed in (and the approvals badge).
     pub fn refresh(&self) {
         let me = self.me;
@@ -227,7 +232,10 @@ fn Nav() -> impl IntoView {
         <nav class="sidenav" aria-label="Main">
             <ul node_ref=list>
                 <li><A href="/" exact=true>"Dashboard"</A></li>
-                <li><A href="/requests/new" exact=true>"New request"</A></li>
+                // Only owners ask for access; the rest go to Identities to declare first.
+                <Show when=move || auth.owns_identities()>
+                    <li><A href="/requests/new" exact=true>"New request"</A></li>
+                </Show>
                 <li><A href="/requests" exact=true>"Requests"</A></li>
                 <li><A href="/identities">"Identities"</A></li>
                 <Show when=move || auth.has(Role::Approver)>
@@ -269,7 +277,9 @@ fn Nav() -> impl IntoView {
                     <li><A href="/admin/users">"Users"</A></li>
                 </Show>
                 <li><A href="/account">"Account"</A></li>
-                <li class="nav-danger"><A href="/break-glass">"Break-glass"</A></li>
+                <Show when=move || auth.owns_identities()>
+                    <li class="nav-danger"><A href="/break-glass">"Break-glass"</A></li>
+                </Show>
             </ul>
         </nav>
     }

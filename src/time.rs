@@ -19,3 +19,33 @@ pub fn exact(at: DateTime<Utc>) -> String {
         at.format("%H:%M:%S")
     )
 }
+
+/// "1 Mar 2027": a day in the viewer's zone, in words no locale reads the other way round.
+pub fn day(at: DateTime<Utc>) -> String {
+    at.with_timezone(&Local).format("%-d %b %Y").to_string()
+}
+
+/// The viewer's IANA time zone (`Europe/Berlin`), as the browser knows it.
+pub fn zone_name() -> Option<String> {
+    let options = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new())
+        .resolved_options();
+    js_sys::Reflect::get(&options, &"timeZone".into())
+        .ok()
+        .and_then(|zone| zone.as_string())
+}
+
+/// A `datetime-local` input's value ("2026-11-22T14:05", the viewer's zone) as UTC.
+pub fn from_local_input(value: &str) -> Option<DateTime<Utc>> {
+    let naive = chrono::NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M").ok()?;
+    naive
+        .and_local_timezone(Local)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// A moment as a `datetime-local` input shows it, in the viewer's zone.
+pub fn to_local_input(at: DateTime<Utc>) -> String {
+    at.with_timezone(&Local)
+        .format("%Y-%m-%dT%H:%M")
+        .to_string()
+}

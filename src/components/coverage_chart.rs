@@ -8,18 +8,24 @@ const HEIGHT: f64 = 60.0;
 
 #[component]
 pub fn CoverageChart(history: Vec<CoveragePoint>) -> impl IntoView {
-    let shares: Vec<u32> = history
+    // A day before Stint knew any resource has no share: it gets no bar, not a "100 %".
+    let shares: Vec<Option<u32>> = history
         .iter()
-        .map(|p| share_percent(p.jit_only, p.resources))
+        .map(|p| (p.resources > 0).then(|| share_percent(p.jit_only, p.resources)))
         .collect();
-    let (first, last) = (
-        shares.first().copied().unwrap_or(100),
-        shares.last().copied().unwrap_or(100),
-    );
-    let summary = format!(
-        "JIT-only share over the last {} days: {first}% then, {last}% now",
-        shares.len()
-    );
+    let known: Vec<(&CoveragePoint, u32)> = history
+        .iter()
+        .zip(&shares)
+        .filter_map(|(p, s)| s.map(|s| (p, s)))
+        .collect();
+    let summary = match (known.first(), known.last()) {
+        (Some((since, first)), Some((_, last))) if known.len() > 1 => format!(
+            "JIT-only share since {}: {first}% then, {last}% now",
+            crate::time::day(since.at)
+        ),
+        (Some((_, now)), _) => format!("JIT-only share: {now}% now; the trend starts tomorrow"),
+        _ => "No resource yet".to_string(),
+    };
     let step = WIDTH / history.len().max(1) as f64;
     view! {
         <figure class="chart" data-testid="coverage-chart">
@@ -33,9 +39,10 @@ pub fn CoverageChart(history: Vec<CoveragePoint>) -> impl IntoView {
                     .into_iter()
                     .zip(shares)
                     .enumerate()
-                    .map(|(i, (point, share))| {
+                    .filter_map(|(i, (point, share))| share.map(|share| (i, point, share)))
+                    .map(|(i, point, share)| {
                         let height = (HEIGHT * f64::from(share) / 100.0).max(1.0);
-                        let day = point.at.with_timezone(&chrono::Local).format("%Y-%m-%d");
+                        let day = crate::time::day(point.at);
                         view! {
                             <rect
                                 class=if share == 100 { "bar full" } else { "bar" }

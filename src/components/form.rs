@@ -18,7 +18,7 @@ impl From<RuleError> for Problem {
     fn from(e: RuleError) -> Self {
         Problem {
             field: e.field().map(str::to_string),
-            message: e.to_string(),
+            message: stint_core::format::sentence(&e.to_string()),
         }
     }
 }

@@ -78,6 +78,12 @@ pub fn GrantCard(
                     <GrantBadge state=grant.state/>
                 </div>
             </header>
+            // Two grants of the same access differ by what they are for.
+            <p class="grant-task" data-testid="grant-task">
+                <a href=format!("/requests/{}", grant.request_id)>{format!("Request #{}", grant.request_id)}</a>
+                " · "
+                <span class="clip">{grant.task.clone()}</span>
+            </p>
             <p class="muted">
                 "For " {grant.holder.name.clone()} " · started "
                 <RelativeTime at=grant.starts_at/>

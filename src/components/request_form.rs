@@ -5,12 +5,15 @@
 use crate::api::{self, ApiError};
 use crate::components::dialog::ConfirmDialog;
 use crate::components::states::{Empty, ErrorState, Skeleton};
+use crate::components::time::Countdown;
 use crate::components::toast::use_toasts;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
-use stint_core::api::{BreakGlassBody, IdentityView, NewRequestBody, RequestDetail, ResourceView};
+use stint_core::api::{
+    BreakGlassBody, GrantView, IdentityView, NewRequestBody, RequestDetail, ResourceView,
+};
 use stint_core::rules::{self, Justification};
-use stint_core::{Policy, break_glass, format};
+use stint_core::{Policy, RuleError, break_glass, format};
 
 /// What the form sends.
 #[derive(Clone)]
@@ -27,7 +30,8 @@ async fn send(submission: Submission) -> Result<RequestDetail, ApiError> {
 }
 
 /// Fields the broker may blame, each shown under its input.
-const FIELDS: [&str; 5] = [
+const FIELDS: [&str; 6] = [
+    "identity_id",
     "duration_secs",
     "privilege",
     "justification.task",
@@ -41,14 +45,16 @@ pub fn AccessForm(break_glass: bool) -> impl IntoView {
     let catalog = LocalResource::new(|| async {
         let identities = api::identities().await?;
         let resources = api::resources().await?;
-        Ok::<_, ApiError>((identities, resources))
+        // What the viewer's identities hold now, to warn before asking for it again.
+        let live = api::grants("state=active&mine=true").await?;
+        Ok::<_, ApiError>((identities, resources, live))
     });
     move || match catalog.get() {
         None => view! { <Skeleton rows=6/> }.into_any(),
         Some(Err(error)) => {
             view! { <ErrorState error retry=Callback::new(move |_| catalog.refetch())/> }.into_any()
         }
-        Some(Ok((identities, resources))) => {
+        Some(Ok((identities, resources, live))) => {
             let owned: Vec<IdentityView> =
                 identities.into_iter().filter(|i| i.owned_by_me).collect();
             if owned.is_empty() {
@@ -61,7 +67,7 @@ pub fn AccessForm(break_glass: bool) -> impl IntoView {
                 }
                 .into_any()
             } else {
-                view! { <RequestForm identities=owned resources break_glass/> }.into_any()
+                view! { <RequestForm identities=owned resources live break_glass/> }.into_any()
             }
         }
     }
@@ -71,6 +77,7 @@ pub fn AccessForm(break_glass: bool) -> impl IntoView {
 fn RequestForm(
     identities: Vec<IdentityView>,
     resources: Vec<ResourceView>,
+    live: Vec<GrantView>,
     break_glass: bool,
 ) -> impl IntoView {
     let toasts = use_toasts();
@@ -86,7 +93,8 @@ fn RequestForm(
         .into_any();
     }
     let resources = StoredValue::new(resources);
-    let identity_id = RwSignal::new(identities[0].id);
+    // Nobody is asked for by accident: with several identities, the user picks one.
+    let identity_id = RwSignal::new((identities.len() == 1).then(|| identities[0].id));
     let resource_id = RwSignal::new(resources.with_value(|r| r[0].id));
     let resource = Memo::new(move |_| {
         resources.with_value(|all| all.iter().find(|r| r.id == resource_id.get()).cloned())
@@ -107,6 +115,8 @@ fn RequestForm(
     let ticket = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let confirm_open = RwSignal::new(false);
+    // Set by a submit: from then on, what is still missing is shown under its field.
+    let attempted = RwSignal::new(false);
     let task_min = if break_glass {
         break_glass::TASK_MIN_CHARS
     } else {
@@ -150,10 +160,45 @@ fn RequestForm(
             confirm_open.set(false);
         }
     });
+    // What the broker would refuse, previewed with its own rules once the user has tried.
+    let preview = move || -> Option<RuleError> {
+        if !attempted.get() {
+            return None;
+        }
+        let p = policy.get()?;
+        if identity_id.get().is_none() {
+            return Some(RuleError::invalid(
+                "identity_id",
+                "choose the identity that needs the access",
+            ));
+        }
+        if let Err(e) = rules::check_duration(duration.get(), &p) {
+            return Some(e);
+        }
+        let typed = Justification {
+            task: task.get(),
+            ticket: Some(ticket.get()),
+        };
+        let checked = if break_glass {
+            break_glass::check_reason(&typed, &p)
+        } else {
+            rules::check_justification(&typed, &p)
+        };
+        if let Err(e) = checked {
+            return Some(e);
+        }
+        (break_glass && password.get().is_empty())
+            .then(|| RuleError::invalid("password", "enter your password to confirm it is you"))
+    };
     let broker_error = move |field: &'static str| {
-        error()
+        preview()
             .filter(|e| e.field() == Some(field))
-            .map(|e| e.to_string())
+            .map(|e| format::sentence(&e.to_string()))
+            .or_else(|| {
+                error()
+                    .filter(|e| e.field() == Some(field))
+                    .map(|e| e.to_string())
+            })
     };
     let general_error = move || error().filter(|e| !e.field().is_some_and(|f| FIELDS.contains(&f)));
     // The same rule the broker applies, previewed while typing.
@@ -161,7 +206,7 @@ fn RequestForm(
         policy
             .get()
             .and_then(|p: Policy| rules::check_duration(duration.get(), &p).err())
-            .map(|e| e.to_string())
+            .map(|e| format::sentence(&e.to_string()))
             .or_else(|| broker_error("duration_secs"))
     };
     let justification = move || {
@@ -172,9 +217,12 @@ fn RequestForm(
         }
     };
     let dispatch = move || {
+        let Some(identity_id) = identity_id.get_untracked() else {
+            return;
+        };
         let submission = if break_glass {
             Submission::BreakGlass(BreakGlassBody {
-                identity_id: identity_id.get_untracked(),
+                identity_id,
                 resource_id: resource_id.get_untracked(),
                 privilege: privilege.get_untracked(),
                 duration_secs: duration.get_untracked(),
@@ -183,7 +231,7 @@ fn RequestForm(
             })
         } else {
             Submission::Request(NewRequestBody {
-                identity_id: identity_id.get_untracked(),
+                identity_id,
                 resource_id: resource_id.get_untracked(),
                 privilege: privilege.get_untracked(),
                 duration_secs: duration.get_untracked(),
@@ -194,7 +242,13 @@ fn RequestForm(
     };
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if submit.pending().get_untracked() || duration_error().is_some() {
+        attempted.set(true);
+        if let Some(problem) = preview() {
+            // Take the user to what is missing, where its message is.
+            focus_field(problem.field());
+            return;
+        }
+        if submit.pending().get_untracked() {
             return;
         }
         if break_glass {
@@ -205,12 +259,28 @@ fn RequestForm(
     };
     let identity_names: Vec<(i64, String)> =
         identities.iter().map(|i| (i.id, i.name.clone())).collect();
-    let consequence = move || {
+    let identity_name = move || {
         let id = identity_id.get();
-        let identity = identity_names
+        identity_names
             .iter()
-            .find(|(i, _)| *i == id)
-            .map(|(_, n)| n.clone());
+            .find(|(i, _)| Some(*i) == id)
+            .map(|(_, n)| n.clone())
+    };
+    // Access the identity already holds on this resource, live now.
+    let live = StoredValue::new(live);
+    let already_live = move || -> Vec<GrantView> {
+        let (Some(identity), resource) = (identity_id.get(), resource_id.get()) else {
+            return Vec::new();
+        };
+        live.with_value(|all| {
+            all.iter()
+                .filter(|g| g.identity.id == identity && g.resource.id == resource)
+                .cloned()
+                .collect()
+        })
+    };
+    let consequence = move || {
+        let identity = identity_name();
         format!(
             "{} gets {} access to {} now, for {}, without approval. Every reviewer sees it in \
              their Reviews queue, and one must judge it within {}.",
@@ -229,12 +299,15 @@ fn RequestForm(
         .iter()
         .map(|i| {
             view! {
-                <option value=i.id selected=i.id == identity_id.get_untracked()>
+                <option value=i.id selected=Some(i.id) == identity_id.get_untracked()>
                     {format!("{} ({})", i.name, i.kind.label())}
                 </option>
             }
         })
         .collect_view();
+    let choose_prompt = (identities.len() > 1).then(|| {
+        view! { <option value="" selected=true disabled=true>"Choose an identity…"</option> }
+    });
 
     view! {
         <form
@@ -247,12 +320,15 @@ fn RequestForm(
                 <label for="identity">"Identity"</label>
                 <select
                     id="identity"
-                    on:change=move |ev| identity_id.set(event_target_value(&ev).parse().unwrap_or_default())
+                    on:change=move |ev| identity_id.set(event_target_value(&ev).parse().ok())
+                    aria-invalid=move || broker_error("identity_id").is_some().to_string()
                     data-testid="identity"
                 >
+                    {choose_prompt}
                     {identity_options}
                 </select>
                 <p class="help">"Only identities you are an accountable owner of."</p>
+                {move || broker_error("identity_id").map(|e| view! { <p class="field-error">{e}</p> })}
             </div>
 
             <div class="field">
@@ -277,6 +353,11 @@ fn RequestForm(
                     }}
                 </p>
             </div>
+
+            {move || {
+                let held = already_live();
+                (!held.is_empty()).then(|| view! { <LiveAccessWarning held break_glass/> })
+            }}
 
             <div class="field">
                 <label for="privilege">"Privilege"</label>
@@ -448,4 +529,56 @@ fn RequestForm(
         </form>
     }
     .into_any()
+}
+
+/// Focuses the input the broker's field name belongs to.
+fn focus_field(field: Option<&str>) {
+    let id = match field {
+        Some("identity_id") => "identity",
+        Some("duration_secs") => "minutes",
+        Some("justification.task") => "task",
+        Some("justification.ticket") => "ticket",
+        Some("password") => "bg-password",
+        _ => return,
+    };
+    let element = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+        .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok());
+    if let Some(element) = element {
+        let _ = element.focus();
+    }
+}
+
+/// The identity already holds access here: break-glass is for access it does not have,
+/// and a second request is usually a mistake.
+#[component]
+fn LiveAccessWarning(held: Vec<GrantView>, break_glass: bool) -> impl IntoView {
+    let advice = if break_glass {
+        "Break-glass is for access it does not have: use the live grant, or revoke it first."
+    } else {
+        "A new request adds a second grant beside it."
+    };
+    view! {
+        <div class="warning" role="note" data-testid="already-live">
+            <p>
+                <strong>{format!("{} already holds live access here.", held[0].identity.name)}</strong>
+                " " {advice}
+            </p>
+            <ul class="plain">
+                {held
+                    .into_iter()
+                    .map(|g| view! {
+                        <li>
+                            <a href=format!("/requests/{}", g.request_id)>
+                                {format!("{} access, request #{}", g.privilege, g.request_id)}
+                            </a>
+                            " · "
+                            <Countdown from=g.starts_at until=g.expires_at/>
+                        </li>
+                    })
+                    .collect_view()}
+            </ul>
+        </div>
+    }
 }

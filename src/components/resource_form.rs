@@ -56,6 +56,71 @@ fn NumberField(
     }
 }
 
+/// A length of time typed as a number and a unit, so every duration in the form reads alike.
+#[derive(Clone, Copy)]
+struct DurationInput {
+    amount: RwSignal<String>,
+    unit_secs: RwSignal<i64>,
+}
+
+const UNITS: [(i64, &str); 3] = [(60, "minutes"), (3_600, "hours"), (86_400, "days")];
+
+impl DurationInput {
+    /// Shown in the largest unit that states it exactly ("2 hours", not "120 minutes").
+    fn new(secs: i64) -> Self {
+        let unit = UNITS
+            .iter()
+            .rev()
+            .map(|(u, _)| *u)
+            .find(|u| secs > 0 && secs % u == 0)
+            .unwrap_or(60);
+        DurationInput {
+            amount: RwSignal::new((secs / unit).to_string()),
+            unit_secs: RwSignal::new(unit),
+        }
+    }
+
+    fn secs(&self) -> i64 {
+        number(&self.amount.get()).saturating_mul(self.unit_secs.get())
+    }
+}
+
+#[component]
+fn DurationField(
+    id: &'static str,
+    label: &'static str,
+    input: DurationInput,
+    problem: Signal<Option<Problem>>,
+    field: &'static str,
+) -> impl IntoView {
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <div class="duration-input">
+                <input
+                    id=id
+                    type="number"
+                    min="1"
+                    inputmode="numeric"
+                    prop:value=move || input.amount.get()
+                    on:input=move |ev| input.amount.set(event_target_value(&ev))
+                    data-testid=id
+                />
+                <select
+                    aria-label=format!("{label}: unit")
+                    on:change=move |ev| input.unit_secs.set(event_target_value(&ev).parse().unwrap_or(60))
+                    data-testid=format!("{id}-unit")
+                >
+                    {UNITS.map(|(secs, name)| view! {
+                        <option value=secs.to_string() selected=move || input.unit_secs.get() == secs>{name}</option>
+                    })}
+                </select>
+            </div>
+            <FieldProblem problem field/>
+        </div>
+    }
+}
+
 #[component]
 pub fn ResourceEditor(
     existing: Option<ResourceView>,
@@ -98,7 +163,7 @@ pub fn ResourceEditor(
             .unwrap_or_default(),
     );
     let approvals = text(policy.approvals_required.to_string());
-    let max_minutes = text((policy.max_duration_secs / 60).to_string());
+    let max_duration = DurationInput::new(policy.max_duration_secs);
     let ticket_required = RwSignal::new(policy.ticket_required);
     let ticket_pattern = text(policy.ticket_pattern.clone().unwrap_or_default());
     let named: RwSignal<Option<Vec<i64>>> = RwSignal::new(match &policy.approvers {
@@ -108,8 +173,8 @@ pub fn ResourceEditor(
     let bg = policy.break_glass;
     let bg_allowed = RwSignal::new(bg.is_some());
     let bg_defaults = bg.unwrap_or_default();
-    let bg_max_minutes = text((bg_defaults.max_duration_secs / 60).to_string());
-    let bg_review_hours = text((bg_defaults.review_within_secs / 3600).to_string());
+    let bg_max_duration = DurationInput::new(bg_defaults.max_duration_secs);
+    let bg_review_within = DurationInput::new(bg_defaults.review_within_secs);
     let auto = policy.auto_approve.clone();
     let auto_on = RwSignal::new(auto.is_some());
     let auto_kinds = RwSignal::new(
@@ -122,11 +187,8 @@ pub fn ResourceEditor(
             .map(|a| a.privileges.join(", "))
             .unwrap_or_default(),
     );
-    let auto_minutes = text(
-        auto.as_ref()
-            .map_or(15, |a| a.max_duration_secs / 60)
-            .to_string(),
-    );
+    let auto_max_duration =
+        DurationInput::new(auto.as_ref().map_or(15 * 60, |a| a.max_duration_secs));
     let holders = StoredValue::new(approver_role_holders);
 
     let list = |s: &str| -> Vec<String> {
@@ -142,7 +204,7 @@ pub fn ResourceEditor(
         privileges: list(&privileges.get()),
         policy: Policy {
             approvals_required: number(&approvals.get()).clamp(0, u32::MAX as i64) as u32,
-            max_duration_secs: number(&max_minutes.get()) * 60,
+            max_duration_secs: max_duration.secs(),
             ticket_required: ticket_required.get(),
             ticket_pattern: Some(ticket_pattern.get()).filter(|p| !p.trim().is_empty()),
             approvers: match named.get() {
@@ -152,13 +214,13 @@ pub fn ResourceEditor(
                 },
             },
             break_glass: bg_allowed.get().then(|| BreakGlassPolicy {
-                max_duration_secs: number(&bg_max_minutes.get()) * 60,
-                review_within_secs: number(&bg_review_hours.get()) * 3600,
+                max_duration_secs: bg_max_duration.secs(),
+                review_within_secs: bg_review_within.secs(),
             }),
             auto_approve: auto_on.get().then(|| AutoApprove {
                 identity_kinds: auto_kinds.get(),
                 privileges: list(&auto_privileges.get()),
-                max_duration_secs: number(&auto_minutes.get()) * 60,
+                max_duration_secs: auto_max_duration.secs(),
             }),
         },
     };
@@ -181,20 +243,29 @@ pub fn ResourceEditor(
             on_saved.run(saved);
         }
     });
+    let pool_of = move |policy: &Policy| -> Vec<NamedRef> {
+        holders.with_value(|h| {
+            h.iter()
+                .filter(|u| policy.approvers.includes(u.id))
+                .cloned()
+                .collect()
+        })
+    };
     let summary = move || {
         checked.get().ok().map(|r| {
-            let pool: Vec<NamedRef> = holders.with_value(|h| {
-                h.iter()
-                    .filter(|u| r.policy.approvers.includes(u.id))
-                    .cloned()
-                    .collect()
-            });
-            let mut parts = vec![rules::describe_policy(&r.policy, &pool)];
+            let mut parts = vec![rules::describe_policy(&r.policy, &pool_of(&r.policy))];
             if let Some(b) = &r.policy.break_glass {
                 parts.push(break_glass::describe(b));
             }
             parts.join(" · ")
         })
+    };
+    // Valid, and still a trap: say so before it is saved.
+    let warning = move || {
+        checked
+            .get()
+            .ok()
+            .and_then(|r| admin::policy_warning(&r.policy, pool_of(&r.policy).len()))
     };
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -268,7 +339,7 @@ pub fn ResourceEditor(
                 <FieldProblem problem field="policy.approvers"/>
             </fieldset>
             <NumberField id="approvals-required" label="Approvals required" value=approvals problem field="policy.approvals_required"/>
-            <NumberField id="max-minutes" label="Longest access, in minutes" value=max_minutes problem field="policy.max_duration_secs"/>
+            <DurationField id="max-duration" label="Longest access" input=max_duration problem field="policy.max_duration_secs"/>
 
             <fieldset class="field">
                 <legend>"Ticket"</legend>
@@ -288,8 +359,8 @@ pub fn ResourceEditor(
                     "Owners may take access at once, reviewed afterwards"
                 </label>
                 <Show when=move || bg_allowed.get()>
-                    <NumberField id="bg-max-minutes" label="Longest break-glass access, in minutes" value=bg_max_minutes problem field="policy.break_glass.max_duration_secs"/>
-                    <NumberField id="bg-review-hours" label="Reviewed within, in hours" value=bg_review_hours problem field="policy.break_glass.review_within_secs"/>
+                    <DurationField id="bg-max-duration" label="Longest break-glass access" input=bg_max_duration problem field="policy.break_glass.max_duration_secs"/>
+                    <DurationField id="bg-review-within" label="Reviewed within" input=bg_review_within problem field="policy.break_glass.review_within_secs"/>
                 </Show>
             </fieldset>
 
@@ -320,13 +391,16 @@ pub fn ResourceEditor(
                         <input id="auto-privileges" prop:value=move || auto_privileges.get() on:input=move |ev| auto_privileges.set(event_target_value(&ev))/>
                         <FieldProblem problem field="policy.auto_approve.privileges"/>
                     </div>
-                    <NumberField id="auto-minutes" label="Up to, in minutes" value=auto_minutes problem field="policy.auto_approve.max_duration_secs"/>
+                    <DurationField id="auto-max-duration" label="Up to" input=auto_max_duration problem field="policy.auto_approve.max_duration_secs"/>
                 </Show>
             </fieldset>
 
             <p class="help policy" aria-live="polite" data-testid="policy-preview">
                 {move || summary().map(|s| format!("Requesters will read: {s}"))}
             </p>
+            <div aria-live="polite">
+                {move || warning().map(|w| view! { <p class="warning" data-testid="policy-warning">{w}</p> })}
+            </div>
             <FormProblem problem fields=FIELDS/>
             <div class="form-actions">
                 <button type="button" class="button subtle" on:click=move |_| on_cancel.run(())>"Cancel"</button>

@@ -1,7 +1,9 @@
 //! Loading, empty and error states, the same on every page.
 
 use crate::api::ApiError;
+use crate::app::use_auth;
 use leptos::prelude::*;
+use stint_core::Role;
 
 /// Grey bars where content will be, so nothing jumps when it arrives.
 #[component]
@@ -31,5 +33,47 @@ pub fn ErrorState(error: ApiError, retry: Callback<()>) -> impl IntoView {
             <p>{error.to_string()}</p>
             <button class="button" on:click=move |_| retry.run(())>"Retry"</button>
         </div>
+    }
+}
+
+/// A page the viewer's roles do not open: said plainly, with where to go instead.
+#[component]
+pub fn NotForYourRole(
+    /// What the page is, e.g. "The audit trail".
+    what: &'static str,
+    /// Who it is for, e.g. "auditors and admins".
+    who: &'static str,
+) -> impl IntoView {
+    view! {
+        <section class="page narrow" data-testid="not-for-your-role">
+            <h1>{what}</h1>
+            <div class="empty">
+                <p class="empty-title">"Not for your role"</p>
+                <div class="empty-body">
+                    {format!("This page is for {who}. If you need it, ask an admin for the role. ")}
+                    <a href="/">"Back to the dashboard"</a>
+                </div>
+            </div>
+        </section>
+    }
+}
+
+/// Shows its page only to holders of one of `roles`; anyone else reads why not.
+#[component]
+pub fn RoleGate(
+    roles: &'static [Role],
+    what: &'static str,
+    who: &'static str,
+    children: ChildrenFn,
+) -> impl IntoView {
+    let auth = use_auth();
+    // A memo, so the page is not rebuilt each time the session is re-read.
+    let allowed = Memo::new(move |_| roles.iter().any(|r| auth.has(*r)));
+    move || {
+        if allowed.get() {
+            children().into_any()
+        } else {
+            view! { <NotForYourRole what who/> }.into_any()
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! Moments and countdowns, relative and live, with the exact time on hover and focus.
 
-use crate::time::{exact, use_now};
+use crate::time::{day, exact, use_now};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use stint_core::format;
@@ -16,14 +16,28 @@ pub fn RelativeTime(at: DateTime<Utc>) -> impl IntoView {
     }
 }
 
-/// "2027-02-20 (in 90 d)": a day in the viewer's zone, and how far it is.
+/// "2026-11-22 14:05:09" in the viewer's zone, how long ago beneath, UTC in the tooltip:
+/// for records people compare with other logs.
+#[component]
+pub fn LocalTime(at: DateTime<Utc>) -> impl IntoView {
+    let now = use_now();
+    let local = at
+        .with_timezone(&chrono::Local)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string();
+    view! {
+        <time datetime=at.to_rfc3339() title=exact(at) tabindex="0" class="local-time">
+            {local}
+            <span class="muted small">{move || format::relative((at - now.get()).num_seconds())}</span>
+        </time>
+    }
+}
+
+/// "20 Feb 2027 (in 90 d)": a day in the viewer's zone, and how far it is.
 #[component]
 pub fn DateWithin(at: DateTime<Utc>) -> impl IntoView {
     let now = use_now();
-    let day = at
-        .with_timezone(&chrono::Local)
-        .format("%Y-%m-%d")
-        .to_string();
+    let day = day(at);
     view! {
         <time datetime=at.to_rfc3339() title=exact(at) tabindex="0">
             {day} " (" {move || format::relative((at - now.get()).num_seconds())} ")"

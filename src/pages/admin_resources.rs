@@ -3,11 +3,11 @@
 use crate::api::{self, ApiError};
 use crate::components::introspection::IntrospectionCredentials;
 use crate::components::resource_form::ResourceEditor;
-use crate::components::states::{Empty, ErrorState, Skeleton};
+use crate::components::states::{Empty, ErrorState, RoleGate, Skeleton};
 use leptos::prelude::*;
 use stint_core::Role;
 use stint_core::api::{NamedRef, ResourceView, UserAdminView};
-use stint_core::{break_glass, rules};
+use stint_core::{admin, break_glass, rules};
 
 /// Which editor is open: none, a new resource, or the resource with this id.
 #[derive(Clone, Copy, PartialEq)]
@@ -27,6 +27,15 @@ fn approver_role_holders(users: &[UserAdminView]) -> Vec<NamedRef> {
 
 #[component]
 pub fn AdminResources() -> impl IntoView {
+    view! {
+        <RoleGate roles=&[Role::Admin] what="Resources and policies" who="admins">
+            <AdminResourcesPage/>
+        </RoleGate>
+    }
+}
+
+#[component]
+fn AdminResourcesPage() -> impl IntoView {
     let data = LocalResource::new(|| async {
         let resources = api::resources().await?;
         let users = api::users().await?;
@@ -100,6 +109,9 @@ fn ResourceCard(resource: ResourceView, editing: RwSignal<Editing>) -> impl Into
                 </button>
             </header>
             <p class="muted">{resource.description.clone()}</p>
+            {admin::policy_warning(p, resource.approver_pool.len()).map(|w| view! {
+                <p class="warning" role="note" data-testid="policy-warning">{w}</p>
+            })}
             <dl class="facts">
                 <dt>"Privileges"</dt>
                 <dd>{resource.privileges.join(", ")}</dd>

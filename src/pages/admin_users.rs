@@ -4,7 +4,7 @@ use crate::api;
 use crate::app::use_auth;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::form::{FieldProblem, FormProblem, Problem};
-use crate::components::states::{ErrorState, Skeleton};
+use crate::components::states::{ErrorState, RoleGate, Skeleton};
 use crate::components::time::RelativeTime;
 use crate::components::toast::use_toasts;
 use leptos::prelude::*;
@@ -13,6 +13,15 @@ use stint_core::{Role, admin};
 
 #[component]
 pub fn AdminUsers() -> impl IntoView {
+    view! {
+        <RoleGate roles=&[Role::Admin] what="User administration" who="admins">
+            <AdminUsersPage/>
+        </RoleGate>
+    }
+}
+
+#[component]
+fn AdminUsersPage() -> impl IntoView {
     let users = LocalResource::new(api::users);
     let creating = RwSignal::new(false);
     let reload = Callback::new(move |_| users.refetch());

@@ -2,13 +2,17 @@
 //! its whole story. User text is shown as text, never as markup.
 
 use crate::api;
-use crate::components::states::{Empty, ErrorState, Skeleton};
-use crate::components::time::RelativeTime;
+use crate::components::states::{Empty, ErrorState, RoleGate, Skeleton};
+use crate::components::time::LocalTime;
+use crate::time::{exact, from_local_input, to_local_input, zone_name};
+use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use stint_core::api::{AuditEventView, Page};
+use stint_core::{Role, format};
 
-/// The filters, in the order the form shows them: (query key, label, help).
+/// The filters, in the order the form shows them: (query key, label, help). `since` and
+/// `until` are moments: picked in the viewer's zone, sent (and kept in the URL) as UTC.
 const FILTERS: [(&str, &str, &str); 9] = [
     ("grant_id", "Grant", "a grant's whole story"),
     ("request_id", "Request", ""),
@@ -17,9 +21,13 @@ const FILTERS: [(&str, &str, &str); 9] = [
     ("actor", "Actor", "a username, or stint"),
     ("action", "Action", "e.g. grant, request.denied"),
     ("q", "Text", "anywhere in actor, action or details"),
-    ("since", "Since (UTC)", "2026-11-22T00:00:00Z"),
-    ("until", "Until (UTC)", "2026-11-23T00:00:00Z"),
+    ("since", "From", ""),
+    ("until", "Until", ""),
 ];
+
+fn is_moment(key: &str) -> bool {
+    matches!(key, "since" | "until")
+}
 
 /// Percent-encodes a query value (RFC 3986 unreserved characters pass through).
 fn encode(value: &str) -> String {
@@ -36,6 +44,15 @@ fn encode(value: &str) -> String {
 
 #[component]
 pub fn Audit() -> impl IntoView {
+    view! {
+        <RoleGate roles=&[Role::Auditor, Role::Admin] what="The audit trail" who="auditors and admins">
+            <AuditTrail/>
+        </RoleGate>
+    }
+}
+
+#[component]
+fn AuditTrail() -> impl IntoView {
     let query = use_query_map();
     let navigate = use_navigate();
     // The filters live in the URL, so a grant's story is a link.
@@ -75,9 +92,20 @@ pub fn Audit() -> impl IntoView {
     });
     let chain = LocalResource::new(api::verify_audit);
 
+    // What each input shows: moments in the viewer's zone, as a datetime-local input does.
     let values: Vec<RwSignal<String>> = FILTERS
         .iter()
-        .map(|(key, _, _)| RwSignal::new(query.read_untracked().get(key).unwrap_or_default()))
+        .map(|(key, _, _)| {
+            let raw = query.read_untracked().get(key).unwrap_or_default();
+            let shown = if is_moment(key) {
+                raw.parse::<DateTime<Utc>>()
+                    .map(to_local_input)
+                    .unwrap_or_default()
+            } else {
+                raw
+            };
+            RwSignal::new(shown)
+        })
         .collect();
     let apply = {
         let values = values.clone();
@@ -86,12 +114,25 @@ pub fn Audit() -> impl IntoView {
             let q: Vec<String> = FILTERS
                 .iter()
                 .zip(&values)
-                .filter(|(_, v)| !v.get_untracked().trim().is_empty())
-                .map(|((key, _, _), v)| format!("{key}={}", encode(v.get_untracked().trim())))
+                .filter_map(|((key, _, _), v)| {
+                    let typed = v.get_untracked().trim().to_string();
+                    let value = if is_moment(key) {
+                        from_local_input(&typed).map(|t| t.to_rfc3339())?
+                    } else {
+                        typed
+                    };
+                    (!value.is_empty()).then(|| format!("{key}={}", encode(&value)))
+                })
                 .collect();
             navigate(&format!("/audit?{}", q.join("&")), Default::default());
         }
     };
+    // Exports carry each time in the viewer's zone too, beside UTC.
+    let zone = zone_name()
+        .map(|z| format!("&tz={}", encode(&z)))
+        .unwrap_or_default();
+    let export_href =
+        move |format: &str| format!("/api/v1/audit/export?format={format}{zone}&{}", filters());
 
     view! {
         <section class="page wide">
@@ -137,6 +178,7 @@ pub fn Audit() -> impl IntoView {
                                 <label for=id.clone()>{*label}</label>
                                 <input
                                     id=id
+                                    type=if is_moment(key) { "datetime-local" } else { "text" }
                                     prop:value=move || value.get()
                                     on:input=move |ev| value.set(event_target_value(&ev))
                                     placeholder=*help
@@ -150,10 +192,13 @@ pub fn Audit() -> impl IntoView {
                 <a class="button subtle" href="/audit">"Clear"</a>
                 <span class="exports">
                     "Export what matches: "
-                    <a class="button" download="" href=move || format!("/api/v1/audit/export?format=csv&{}", filters())>
+                    <a class="button" download="" href={
+                        let export_href = export_href.clone();
+                        move || export_href("csv")
+                    }>
                         "CSV"
                     </a>
-                    <a class="button" download="" href=move || format!("/api/v1/audit/export?format=ndjson&{}", filters())>
+                    <a class="button" download="" href=move || export_href("ndjson")>
                         "NDJSON"
                     </a>
                 </span>
@@ -185,20 +230,86 @@ pub fn Audit() -> impl IntoView {
     }
 }
 
-/// `key: value` pairs of an event's details, as plain text.
-fn details_text(details: &serde_json::Value) -> String {
-    match details.as_object() {
+/// "expires_at" → "Expires at".
+fn label(key: &str) -> String {
+    let words = key.strip_suffix("_secs").unwrap_or(key).replace('_', " ");
+    format::sentence(&words)
+}
+
+/// A detail's value as a person reads it: moments in the viewer's zone, durations in
+/// words, lists joined; always text, never markup.
+fn value_text(key: &str, value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => match s.parse::<DateTime<Utc>>() {
+            Ok(at) => exact(at),
+            Err(_) => s.clone(),
+        },
+        Value::Number(n) if key.ends_with("_secs") => n
+            .as_i64()
+            .map(format::duration)
+            .unwrap_or_else(|| n.to_string()),
+        Value::Bool(b) => if *b { "yes" } else { "no" }.to_string(),
+        Value::Array(items) => items
+            .iter()
+            .map(|v| value_text(key, v))
+            .collect::<Vec<_>>()
+            .join(", "),
+        // A reference to a user or record reads as its name; a policy's approvers as who.
+        Value::Object(map) if map.get("name").is_some_and(Value::is_string) => {
+            map["name"].as_str().unwrap_or_default().to_string()
+        }
+        Value::Object(map) if map.get("kind").and_then(Value::as_str) == Some("role") => {
+            "everyone with the approver role".to_string()
+        }
+        Value::Object(map) if map.get("kind").and_then(Value::as_str) == Some("users") => map
+            .get("users")
+            .map(|u| value_text("users", u))
+            .unwrap_or_default(),
+        Value::Object(map) => map
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| format!("{}: {}", label(k), value_text(k, v)))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    }
+}
+
+/// An event's details as labelled fields.
+#[component]
+fn Details(details: serde_json::Value) -> impl IntoView {
+    let fields: Vec<(String, String)> = match details.as_object() {
         Some(map) => map
             .iter()
             .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| match v.as_str() {
-                Some(s) => format!("{k}: {s}"),
-                None => format!("{k}: {v}"),
-            })
-            .collect::<Vec<_>>()
-            .join(" · "),
-        None => details.to_string(),
+            .map(|(k, v)| (label(k), value_text(k, v)))
+            .collect(),
+        None if details.is_null() => Vec::new(),
+        None => vec![("Details".into(), value_text("", &details))],
+    };
+    view! {
+        <dl class="details-list">
+            {fields
+                .into_iter()
+                .map(|(k, v)| view! { <div><dt>{k}</dt><dd>{v}</dd></div> })
+                .collect_view()}
+        </dl>
     }
+}
+
+/// Where the portal shows an event's target ("request 4" → its page), if anywhere.
+fn target_href(target: &str) -> Option<String> {
+    let (kind, id) = target.split_once(' ')?;
+    let id: i64 = id.parse().ok()?;
+    Some(match kind {
+        "request" => format!("/requests/{id}"),
+        "grant" => format!("/audit?grant_id={id}"),
+        "identity" => format!("/identities/{id}"),
+        "review" => format!("/reviews/{id}"),
+        "standing_credential" => "/secrets".to_string(),
+        _ => return None,
+    })
 }
 
 #[component]
@@ -224,14 +335,19 @@ fn EventTable(events: RwSignal<Vec<AuditEventView>>) -> impl IntoView {
                             view! {
                                 <tr data-action=e.action.clone()>
                                     <td class="num">{e.seq}</td>
-                                    <td><RelativeTime at=e.at/></td>
+                                    <td><LocalTime at=e.at/></td>
                                     <td title=e.user_agent.clone().unwrap_or_default()>
                                         {e.actor.clone()}
                                         {e.source_ip.clone().map(|ip| view! { <div class="muted">{ip}</div> })}
                                     </td>
                                     <td><code>{e.action.clone()}</code></td>
-                                    <td>{e.target.clone()}</td>
-                                    <td class="details">{details_text(&e.details)}</td>
+                                    <td>
+                                        {match target_href(&e.target) {
+                                            Some(href) => view! { <a href=href>{e.target.clone()}</a> }.into_any(),
+                                            None => e.target.clone().into_any(),
+                                        }}
+                                    </td>
+                                    <td class="details"><Details details=e.details.clone()/></td>
                                 </tr>
                             }
                         }

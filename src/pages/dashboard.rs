@@ -94,7 +94,9 @@ pub fn Dashboard() -> impl IntoView {
         <section class="page">
             <header class="page-head">
                 <h1>"Hello, " {name}</h1>
-                <a class="button primary" href="/requests/new">"New request"</a>
+                <Show when=move || auth.owns_identities()>
+                    <a class="button primary" href="/requests/new">"New request"</a>
+                </Show>
             </header>
 
             <Show when=reviewer>
@@ -106,7 +108,11 @@ pub fn Dashboard() -> impl IntoView {
                                 .user()
                                 .map(|m| (m.reviews_waiting, m.reviews_overdue))
                                 .unwrap_or_default();
-                            let class = if overdue > 0 { "count red" } else { "count" };
+                            let class = match (waiting, overdue) {
+                                (_, 1..) => "count red",
+                                (0, _) => "count zero",
+                                _ => "count",
+                            };
                             view! { <span class=class>{format!("{waiting} waiting · {overdue} overdue")}</span> }
                         }}
                     </h2>
@@ -233,7 +239,12 @@ pub fn Dashboard() -> impl IntoView {
                 </section>
             </Show>
 
-            <section aria-labelledby="grants-title" data-testid="active-grants">
+            // Reviewers and admins who own nothing need not be told they hold nothing.
+            <section
+                aria-labelledby="grants-title"
+                data-testid="active-grants"
+                hidden=move || !auth.owns_identities() && grants_now.get().is_some_and(|r| r.is_ok_and(|l| l.is_empty()))
+            >
                 <h2 id="grants-title">"Your active access"</h2>
                 {move || match grants_now.get() {
                     None => view! { <Skeleton rows=2/> }.into_any(),
@@ -264,7 +275,11 @@ pub fn Dashboard() -> impl IntoView {
                 }}
             </section>
 
-            <section aria-labelledby="pending-title" data-testid="my-pending">
+            <section
+                aria-labelledby="pending-title"
+                data-testid="my-pending"
+                hidden=move || !auth.owns_identities() && pending_now.get().is_some_and(|r| r.is_ok_and(|p| p.items.is_empty()))
+            >
                 <h2 id="pending-title">"Your pending requests"</h2>
                 {move || match pending_now.get() {
                     None => view! { <Skeleton rows=2/> }.into_any(),

@@ -13,6 +13,7 @@ use crate::components::states::{ErrorState, Skeleton};
 use crate::components::time::{DateWithin, RelativeTime};
 use crate::components::toast::use_toasts;
 use crate::pages::load_by_route_id;
+use crate::time::day;
 use chrono::{DateTime, NaiveDate, Utc};
 use leptos::prelude::*;
 use stint_core::Role;
@@ -100,10 +101,15 @@ fn Identity(detail: IdentityDetail, reload: Callback<()>) -> impl IntoView {
                 </dl>
 
                 {if i.owned_by_me || orphaned {
+                    let my_until = auth
+                        .user()
+                        .and_then(|m| i.owners.iter().find(|o| o.user.id == m.user.id))
+                        .map(|o| o.attest_until);
                     view! {
                         <Declare
                             identity_id=i.id
                             renewal=i.owned_by_me
+                            my_until
                             latest=detail.latest_attest_until
                             reload
                         />
@@ -123,7 +129,21 @@ fn Identity(detail: IdentityDetail, reload: Callback<()>) -> impl IntoView {
                     .find(|d| d.awaiting_confirmation)
                     .cloned()
                     .map(|d| view! { <TakeoverNotice identity_id=i.id declaration=d reload/> })}
-                {i.owned_by_me.then(|| view! { <StepDown identity_id=i.id name=i.name.clone() reload/> })}
+                {i.owned_by_me.then(|| {
+                    let refusal = ownership::step_down_refusal(
+                        i.owners.len().saturating_sub(1),
+                        i.active_grants as usize,
+                    );
+                    match refusal {
+                        // Offered only when it would be allowed; otherwise, why not.
+                        Some(why) => view! {
+                            <p class="help card" data-testid="step-down-refused">
+                                {format!("You cannot step down now: {why}.")}
+                            </p>
+                        }.into_any(),
+                        None => view! { <StepDown identity_id=i.id name=i.name.clone() reload/> }.into_any(),
+                    }
+                })}
 
                 <section aria-labelledby="grants-title">
                     <h2 id="grants-title">"Active grants"</h2>
@@ -189,6 +209,42 @@ fn Identity(detail: IdentityDetail, reload: Callback<()>) -> impl IntoView {
 /// The form of a declaration: the statement and the date to re-attest by.
 #[component]
 fn Declare(
+    identity_id: i64,
+    renewal: bool,
+    /// Until when the viewer's own declaration holds, for a renewal.
+    my_until: Option<DateTime<Utc>>,
+    latest: DateTime<Utc>,
+    reload: Callback<()>,
+) -> impl IntoView {
+    // A renewal far from due is one click away, not a form in the way.
+    let due_soon = my_until
+        .is_none_or(|until| until - Utc::now() <= chrono::Duration::days(ownership::DUE_SOON_DAYS));
+    let open = RwSignal::new(!renewal || due_soon);
+    view! {
+        {move || if open.get() {
+            view! { <DeclareForm identity_id renewal latest reload/> }.into_any()
+        } else {
+            view! {
+                <div class="card declare-later" data-testid="renew-later">
+                    <p>
+                        "You answer for this identity until "
+                        {my_until.map(|at| view! { <DateWithin at/> })}
+                        {format!(
+                            ". From {} days before, it is marked due and this page asks you to re-attest.",
+                            ownership::DUE_SOON_DAYS
+                        )}
+                    </p>
+                    <button class="button subtle" on:click=move |_| open.set(true) data-testid="renew-now">
+                        "Re-attest now"
+                    </button>
+                </div>
+            }.into_any()
+        }}
+    }
+}
+
+#[component]
+fn DeclareForm(
     identity_id: i64,
     renewal: bool,
     latest: DateTime<Utc>,
@@ -279,7 +335,7 @@ fn Declare(
                     on:input=move |ev| date.set(event_target_value(&ev))
                     data-testid="attest-until"
                 />
-                <p class="help">{format!("At the latest {latest_date}; you will be asked again then.")}</p>
+                <p class="help">{format!("At the latest {}; you will be asked again then.", day(latest))}</p>
                 <FieldProblem problem field="attest_until"/>
             </div>
             <FormProblem problem fields=&["statement", "attest_until"]/>

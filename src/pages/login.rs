@@ -36,6 +36,7 @@ pub fn Login() -> impl IntoView {
                 approvals_waiting: 0,
                 reviews_waiting: 0,
                 reviews_overdue: 0,
+                identities_owned: 0,
             });
             Ok::<_, api::ApiError>(me)
         }

@@ -63,10 +63,8 @@ fn Detail(detail: RequestDetail, reload: Callback<()>) -> impl IntoView {
                 .join(", "),
         }
     };
-    let missing = r
-        .approvals_required
-        .saturating_sub(r.approvals.len() as u32);
-    let stuck = pending && !r.break_glass && (r.eligible_approvers.len() as u32) < missing;
+    let missing = r.approvals_missing();
+    let stuck = r.cannot_pass();
     let progress = if r.break_glass {
         String::new()
     } else if r.auto_approved {

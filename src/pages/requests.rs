@@ -2,6 +2,7 @@
 
 use crate::api;
 use crate::components::badges::{BreakGlassBadge, RequestBadge};
+use crate::components::connection::steady;
 use crate::components::states::{Empty, ErrorState, Skeleton};
 use crate::components::time::RelativeTime;
 use crate::pages::poll;
@@ -45,6 +46,12 @@ pub fn RequestTable(requests: Vec<RequestView>) -> impl IntoView {
                                         <RequestBadge state=r.state/>
                                         {(r.state == RequestState::Pending && r.approvals_required > 1)
                                             .then(|| format!(" {} of {}", r.approvals.len(), r.approvals_required))}
+                                        {r.cannot_pass().then(|| view! {
+                                            " "
+                                            <span class="badge red" title="Too few approvers may still decide it" data-testid="cannot-pass">
+                                                "cannot pass"
+                                            </span>
+                                        })}
                                     </td>
                                     <td><RelativeTime at=r.created_at/></td>
                                 </tr>
@@ -59,6 +66,7 @@ pub fn RequestTable(requests: Vec<RequestView>) -> impl IntoView {
 
 #[component]
 pub fn Requests() -> impl IntoView {
+    let auth = crate::app::use_auth();
     let state = RwSignal::new(String::new());
     let mine = RwSignal::new(false);
     let list = LocalResource::new(move || {
@@ -66,11 +74,15 @@ pub fn Requests() -> impl IntoView {
         async move { api::requests(&query).await }
     });
     poll(Duration::from_secs(10), move || list.refetch());
+    // A refresh that fails keeps the list as read; the banner says the broker is away.
+    let list_now = steady(list);
     view! {
         <section class="page">
             <header class="page-head">
                 <h1>"Requests"</h1>
-                <a class="button primary" href="/requests/new">"New request"</a>
+                <Show when=move || auth.owns_identities()>
+                    <a class="button primary" href="/requests/new">"New request"</a>
+                </Show>
             </header>
             <div class="filters">
                 <label for="state-filter">"State"</label>
@@ -90,7 +102,7 @@ pub fn Requests() -> impl IntoView {
                     "Only requests I filed"
                 </label>
             </div>
-            {move || match list.get() {
+            {move || match list_now.get() {
                 None => view! { <Skeleton rows=5/> }.into_any(),
                 Some(Err(error)) => {
                     view! { <ErrorState error retry=Callback::new(move |_| list.refetch())/> }.into_any()

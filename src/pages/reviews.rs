@@ -2,12 +2,14 @@
 
 use crate::api;
 use crate::components::badges::ReviewBadge;
-use crate::components::states::{Empty, ErrorState, Skeleton};
+use crate::components::connection::steady;
+use crate::components::states::{Empty, ErrorState, RoleGate, Skeleton};
 use crate::components::time::RelativeTime;
 use crate::pages::poll;
 use leptos::prelude::*;
 use std::time::Duration;
 use stint_core::ReviewStatus;
+use stint_core::Role;
 use stint_core::api::ReviewView;
 
 /// Reviews as a table; overdue rows are marked red.
@@ -61,14 +63,25 @@ pub fn ReviewTable(reviews: Vec<ReviewView>) -> impl IntoView {
 
 #[component]
 pub fn Reviews() -> impl IntoView {
+    view! {
+        <RoleGate roles=&[Role::Reviewer, Role::Auditor, Role::Admin] what="Break-glass reviews" who="reviewers, auditors and admins">
+            <ReviewsPage/>
+        </RoleGate>
+    }
+}
+
+#[component]
+fn ReviewsPage() -> impl IntoView {
     let filter = RwSignal::new(String::new());
     let list = LocalResource::new(move || {
         let query = format!("state={}", filter.get());
         async move { api::reviews(&query).await }
     });
     poll(Duration::from_secs(10), move || list.refetch());
+    // A refresh that fails keeps the list as read; the banner says the broker is away.
+    let list_now = steady(list);
     let counts = move || {
-        list.get().and_then(|r| r.ok()).map(|all| {
+        list_now.get().and_then(|r| r.ok()).map(|all| {
             let overdue = all
                 .iter()
                 .filter(|r| r.status == ReviewStatus::Overdue)
@@ -97,7 +110,7 @@ pub fn Reviews() -> impl IntoView {
                     <option value="decided">"Decided"</option>
                 </select>
             </div>
-            {move || match list.get() {
+            {move || match list_now.get() {
                 None => view! { <Skeleton rows=4/> }.into_any(),
                 Some(Err(error)) => {
                     view! { <ErrorState error retry=Callback::new(move |_| list.refetch())/> }.into_any()

@@ -59,6 +59,8 @@ pub fn Secrets() -> impl IntoView {
     let reload = Callback::new(move |_| data.refetch());
     let importing = RwSignal::new(false);
     let recording = RwSignal::new(false);
+    // Owners record their identities' secrets, admins any: nobody else is offered it.
+    let may_record = move || admin || auth.owns_identities();
     view! {
         <section class="page wide">
             <header class="page-head">
@@ -67,14 +69,16 @@ pub fn Secrets() -> impl IntoView {
                     <h1>"Secrets"</h1>
                 </div>
                 <div class="actions">
-                    <button
-                        class="button"
-                        aria-expanded=move || recording.get().to_string()
-                        on:click=move |_| recording.update(|r| *r = !*r)
-                        data-testid="record-standing"
-                    >
-                        "Record by hand"
-                    </button>
+                    <Show when=may_record>
+                        <button
+                            class="button"
+                            aria-expanded=move || recording.get().to_string()
+                            on:click=move |_| recording.update(|r| *r = !*r)
+                            data-testid="record-standing"
+                        >
+                            "Record by hand"
+                        </button>
+                    </Show>
                     {admin.then(|| view! {
                         <button
                             class="button primary"
@@ -120,6 +124,14 @@ fn Body(
         }
     }
     let resolved_count = resolved.len();
+    // The coverage figures count every mapped path; the list shows those the viewer may see.
+    let counted: u32 = loaded
+        .coverage
+        .resources
+        .iter()
+        .map(|r| r.standing_paths)
+        .sum();
+    let unseen = (counted as usize).saturating_sub(mapped.len());
     let list = move |items: Vec<StandingView>, testid: &'static str| {
         view! {
             <ul class="queue" data-testid=testid>
@@ -142,7 +154,8 @@ fn Body(
             {if unmapped.is_empty() {
                 view! {
                     <Empty title="Nothing to triage">
-                        "Every finding is mapped or resolved. Import a scanner's report to look for more."
+                        "Every finding is mapped or resolved. "
+                        {if admin { "Import a scanner's report to look for more." } else { "Admins import scanners' reports to look for more." }}
                     </Empty>
                 }.into_any()
             } else {
@@ -151,7 +164,7 @@ fn Body(
         </section>
         <section aria-labelledby="paths-title">
             <h2 id="paths-title">"Standing paths"</h2>
-            {if mapped.is_empty() {
+            {if mapped.is_empty() && unseen == 0 {
                 view! {
                     <Empty title="No known standing path">
                         "No mapped secret reaches a resource outside Stint."
@@ -160,6 +173,16 @@ fn Body(
             } else {
                 list(mapped, "standing-paths").into_any()
             }}
+            {(unseen > 0).then(|| view! {
+                <p class="help" data-testid="unseen-paths">
+                    {format!(
+                        "{unseen} more standing path{} counted above belong{} to identities you do not own; their owners and admins see {}.",
+                        if unseen == 1 { "" } else { "s" },
+                        if unseen == 1 { "s" } else { "" },
+                        if unseen == 1 { "it" } else { "them" },
+                    )}
+                </p>
+            })}
         </section>
         {(resolved_count > 0).then(|| view! {
             <details class="resolved">
@@ -188,9 +211,15 @@ fn Coverage(coverage: CoverageView) -> impl IntoView {
                     <p class="muted" data-testid="unmapped-count">
                         {waiting_for_triage(coverage.unmapped)}
                     </p>
+                    // Named for what it is: a finding to triage, or a mapped path still open.
                     {coverage.oldest_unresolved.clone().map(|o| view! {
                         <p data-testid="oldest-unresolved">
-                            "Oldest unresolved: " <code>{o.location.clone()}</code>
+                            {if o.status == StandingStatus::Unmapped {
+                                "Oldest finding waiting for triage: "
+                            } else {
+                                "Oldest standing path still open: "
+                            }}
+                            <code>{o.location.clone()}</code>
                             ", first seen " <RelativeTime at=o.first_seen/>
                         </p>
                     })}
@@ -330,7 +359,18 @@ fn ImportForm(on_imported: Callback<()>) -> impl IntoView {
             </label>
             <FormProblem problem fields=&["report", "source", "format"]/>
             {move || import.value().get().and_then(|r| r.ok()).map(|s| view! {
-                <p class="import-result" role="status" data-testid="import-result">{describe(&s)}</p>
+                <div class="import-result" role="status" data-testid="import-result">
+                    <p>{describe(&s)}</p>
+                    {(!s.revoked_grants.is_empty()).then(|| view! {
+                        <p>
+                            "Revoked, their Stint credential being in the report: "
+                            {s.revoked_grants.iter().map(|id| view! {
+                                <a href=format!("/audit?grant_id={id}")>{format!("grant #{id}")}</a>
+                                " "
+                            }).collect_view()}
+                        </p>
+                    })}
+                </div>
             })}
             <div class="form-actions">
                 <button type="submit" class="button primary" disabled=busy data-testid="import-submit">
@@ -346,11 +386,10 @@ fn describe(s: &ImportSummary) -> String {
         "{} findings from {}: {} new, {} seen again, {} no longer seen, {} mapped by rules.",
         s.findings, s.source, s.new, s.seen_again, s.not_seen, s.mapped_by_rule
     );
-    if !s.revoked_grants.is_empty() {
-        text.push_str(&format!(
-            " {} grant(s) revoked: their Stint credential was in the report.",
-            s.revoked_grants.len()
-        ));
+    match s.revoked_grants.len() {
+        0 => {}
+        1 => text.push_str(" 1 grant revoked."),
+        n => text.push_str(&format!(" {n} grants revoked.")),
     }
     text
 }

@@ -58,11 +58,54 @@ async fn dave_filters_the_trail_to_one_grant_and_reads_its_story() {
         !story.contains("session.login"),
         "only the grant's story: {story}"
     );
+    // Details are labelled fields, the user's text shown as typed.
+    let task = wait_text(
+        &dave,
+        "[data-testid=audit-table] tr[data-action='request.filed'] .details-list",
+        "Task",
+    )
+    .await;
     assert!(
-        story.contains("task: Fix <script>window.pwned=1</script> in the ledger"),
-        "{story}"
+        task.contains("Fix <script>window.pwned=1</script> in the ledger"),
+        "{task}"
+    );
+    // The target is a link to what it names.
+    let target = find(
+        &dave,
+        "[data-testid=audit-table] tr[data-action='request.filed'] a[href^='/requests/']",
+    )
+    .await;
+    let (text, href) = (
+        target.text().await.unwrap(),
+        target.attr("href").await.unwrap().unwrap(),
+    );
+    assert_eq!(
+        href,
+        format!("/requests/{}", text.trim_start_matches("request ")),
+        "{text}"
     );
     screenshot(&dave, "audit-grant-story").await;
+
+    // A moment in the URL (UTC) is shown in a date-time picker, in the viewer's zone.
+    dave.goto(&stack.url("/audit?since=2026-11-22T09:30:00Z"))
+        .await
+        .unwrap();
+    let since = find(&dave, "[data-testid=audit-filter-since]").await;
+    assert_eq!(
+        since.attr("type").await.unwrap().as_deref(),
+        Some("datetime-local")
+    );
+    let shown = since.prop("value").await.unwrap().unwrap_or_default();
+    assert!(shown.starts_with("2026-11-2"), "{shown}");
+
+    // Alice (a requester) opening the trail by URL is told it is not for her role.
+    alice.goto(&stack.url("/audit")).await.unwrap();
+    wait_text(
+        &alice,
+        "[data-testid=not-for-your-role]",
+        "auditors and admins",
+    )
+    .await;
 
     for browser in [&alice, &dave] {
         let pwned = browser

@@ -23,7 +23,15 @@ async fn alice_revokes_her_live_access_from_the_dashboard() {
 
     let browser = stack.browser().await;
     sign_in(&browser, &stack, "alice").await;
-    wait_text(&browser, "[data-testid=active-grants]", "payments-db").await;
+    // The two cards give the same access; their request and task tell them apart.
+    let cards = wait_text(
+        &browser,
+        "[data-testid=active-grants]",
+        "Rotate the ledger keys",
+    )
+    .await;
+    assert!(cards.contains("Backfill the ledger index"), "{cards}");
+    assert!(cards.contains("Request #"), "{cards}");
     click(&browser, "[data-testid=active-grants] [data-testid=revoke]").await;
     type_into(
         &browser,
