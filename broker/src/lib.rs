@@ -12,6 +12,7 @@ pub mod http;
 pub mod keys;
 pub mod password;
 pub mod scan_report;
+pub mod service;
 pub mod store;
 pub mod sweeper;
 

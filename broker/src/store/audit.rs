@@ -1,5 +1,6 @@
 //! Appending to the audit trail: a SHA-256 hash chain over a canonical encoding.
 
+use super::port::AuditLog;
 use super::{StoreError, StoreResult};
 use crate::credential::TrustedKeys;
 use chrono::{DateTime, Utc};
@@ -110,21 +111,31 @@ impl<'a> Event<'a> {
     }
 }
 
-/// Appends `event` inside the caller's transaction. The caller holds the write lock
-/// (`BEGIN IMMEDIATE`), so reading the head and appending after it cannot interleave.
-pub async fn append(
-    conn: &mut SqliteConnection,
-    at: DateTime<Utc>,
-    event: Event<'_>,
-) -> StoreResult<()> {
-    let head: Option<(i64, String)> =
-        sqlx::query_as("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut *conn)
-            .await?;
-    let (seq, prev_hash) = match head {
-        Some((seq, hash)) => (seq + 1, hash),
-        None => (1, GENESIS_HASH.to_string()),
-    };
+/// An event ready to store: its place in the chain and the hash that seals it there.
+#[derive(Debug, Clone)]
+pub struct SealedEvent {
+    pub seq: i64,
+    pub at_ms: i64,
+    pub actor_id: Option<i64>,
+    pub actor_name: String,
+    pub action: String,
+    pub target_kind: String,
+    pub target_id: Option<i64>,
+    pub request_id: Option<i64>,
+    pub grant_id: Option<i64>,
+    /// Compact JSON, as hashed.
+    pub details: String,
+    pub prev_hash: String,
+    pub hash: String,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// Seals `event` after the chain's `head` (its last sequence number and hash): the same
+/// for every backend, so any of them verifies what another wrote.
+pub fn seal(head: (i64, String), at: DateTime<Utc>, event: Event<'_>) -> SealedEvent {
+    let (last_seq, prev_hash) = head;
+    let seq = last_seq + 1;
     let at_ms = at.timestamp_millis();
     let actor_name = event.actor.name();
     let origin = current_origin();
@@ -144,29 +155,42 @@ pub async fn append(
         user_agent: origin.user_agent.as_deref(),
     };
     let hash = hex::encode(covered.hash(&prev_hash, &mut Vec::new()));
-    sqlx::query(
-        "INSERT INTO audit_events (seq, at, actor_id, actor_name, action, target_kind, target_id,
-                                   request_id, grant_id, details, prev_hash, hash, source_ip,
-                                   user_agent)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(seq)
-    .bind(at_ms)
-    .bind(event.actor.id())
-    .bind(actor_name)
-    .bind(event.action)
-    .bind(event.target_kind)
-    .bind(event.target_id)
-    .bind(event.request_id)
-    .bind(event.grant_id)
-    .bind(details)
-    .bind(prev_hash)
-    .bind(hash)
-    .bind(&origin.source_ip)
-    .bind(&origin.user_agent)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    SealedEvent {
+        seq,
+        at_ms,
+        actor_id: event.actor.id(),
+        actor_name,
+        action: event.action.to_string(),
+        target_kind: event.target_kind.to_string(),
+        target_id: event.target_id,
+        request_id: event.request_id,
+        grant_id: event.grant_id,
+        details,
+        prev_hash,
+        hash,
+        source_ip: origin.source_ip,
+        user_agent: origin.user_agent,
+    }
+}
+
+/// Appends `event` to `log` inside the caller's transaction, which holds the chain's head
+/// (`AuditLog::audit_head`), so reading it and appending after it cannot interleave.
+pub async fn record<L: AuditLog + ?Sized>(
+    log: &mut L,
+    at: DateTime<Utc>,
+    event: Event<'_>,
+) -> StoreResult<()> {
+    let head = log.audit_head().await?;
+    log.insert_event(&seal(head, at, event)).await
+}
+
+/// `record` on an SQLite connection, for the use cases not yet moved to `crate::service`.
+pub async fn append(
+    conn: &mut SqliteConnection,
+    at: DateTime<Utc>,
+    event: Event<'_>,
+) -> StoreResult<()> {
+    record(conn, at, event).await
 }
 
 /// The fields an event's hash covers.

@@ -5,6 +5,7 @@
 //! evaluated on rows read inside that same transaction.
 
 pub mod audit;
+pub mod port;
 pub mod sqlite;
 
 use crate::credential::{Keyring, TrustedKeys};

@@ -1,155 +1,19 @@
-//! Break-glass access and its reviews, on SQLite. Each function runs inside the caller's
-//! transaction (`BEGIN IMMEDIATE` for the writing ones).
+//! Break-glass reviews on SQLite (taking break-glass is `crate::service::break_glass`).
+//! Each function runs inside the caller's transaction (`BEGIN IMMEDIATE` for the writing
+//! ones).
 
 use super::audit::{self, Actor, Event};
-use super::{
-    BREAK_GLASS, NewGrant, activate_grant, is_current_owner, is_privileged_viewer, load_target, ms,
-    time,
-};
-use crate::store::{BreakGlassLimit, BreakGlassTaken, ReviewFilter, StoreError, StoreResult};
-use chrono::{DateTime, Duration, Utc};
+use super::{is_privileged_viewer, ms, time};
+use crate::store::{ReviewFilter, StoreError, StoreResult};
+use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::{FromRow, SqliteConnection};
 use stint_core::api::{
-    AuditEventView, BreakGlassBody, IssuedCredentialView, NamedRef, ReviewBody, ReviewDetail,
-    ReviewView, UserView,
+    AuditEventView, IssuedCredentialView, NamedRef, ReviewBody, ReviewDetail, ReviewView, UserView,
 };
-use stint_core::break_glass::{self, Attempt};
+use stint_core::break_glass;
 use stint_core::rules::Justification;
-use stint_core::{GrantState, RequestState, ReviewOutcome, RuleError};
-
-pub(super) async fn take(
-    conn: &mut SqliteConnection,
-    actor: &UserView,
-    body: &BreakGlassBody,
-    now: DateTime<Utc>,
-    limit: BreakGlassLimit,
-) -> StoreResult<BreakGlassTaken> {
-    let (identity, resource) = load_target(conn, body.identity_id, body.resource_id).await?;
-    let owners: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM ownerships WHERE identity_id = ? AND ended_at IS NULL
-         AND attest_until > ?",
-    )
-    .bind(body.identity_id)
-    .bind(ms(now))
-    .fetch_one(&mut *conn)
-    .await?;
-    let recent_uses: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM requests WHERE kind = ? AND requester_id = ? AND identity_id = ?
-         AND created_at > ?",
-    )
-    .bind(BREAK_GLASS)
-    .bind(actor.id)
-    .bind(body.identity_id)
-    .bind(ms(now - limit.window))
-    .fetch_one(&mut *conn)
-    .await?;
-    let (justification, bounds) = break_glass::check_attempt(&Attempt {
-        identity_has_owner: owners > 0,
-        taker_owns_identity: is_current_owner(conn, body.identity_id, actor.id, now).await?,
-        taker_takeover_unconfirmed: super::ownership::takeover_unconfirmed(
-            conn,
-            body.identity_id,
-            actor.id,
-            now,
-            limit.takeover_wait,
-        )
-        .await?,
-        resource_privileges: &resource.privileges,
-        policy: &resource.policy,
-        privilege: &body.privilege,
-        duration_secs: body.duration_secs,
-        justification: &body.justification,
-        recent_uses: recent_uses as u32,
-        max_uses: limit.max_uses,
-    })?;
-
-    // The request records what was taken and why; it is born approved, by nobody.
-    let request_id: i64 = sqlx::query_scalar(
-        "INSERT INTO requests (identity_id, resource_id, privilege, duration_secs, task, ticket,
-                               requester_id, state, approvals_required, max_duration_secs,
-                               created_at, pending_expires_at, decided_at, kind)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(body.identity_id)
-    .bind(body.resource_id)
-    .bind(&body.privilege)
-    .bind(body.duration_secs)
-    .bind(&justification.task)
-    .bind(&justification.ticket)
-    .bind(actor.id)
-    .bind(RequestState::Approved.as_str())
-    .bind(bounds.max_duration_secs)
-    .bind(ms(now))
-    .bind(ms(now))
-    .bind(ms(now))
-    .bind(BREAK_GLASS)
-    .fetch_one(&mut *conn)
-    .await?;
-    let grant = NewGrant {
-        request_id,
-        identity_id: body.identity_id,
-        resource_id: body.resource_id,
-        privilege: &body.privilege,
-        holder_id: actor.id,
-        kind: BREAK_GLASS,
-    };
-    let (grant_id, expires_at) = activate_grant(conn, &grant, now, body.duration_secs).await?;
-    let due_at = now + Duration::seconds(bounds.review_within_secs);
-    let review_id: i64 = sqlx::query_scalar(
-        "INSERT INTO reviews (grant_id, request_id, taker_id, opened_at, due_at)
-         VALUES (?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(grant_id)
-    .bind(request_id)
-    .bind(actor.id)
-    .bind(ms(now))
-    .bind(ms(due_at))
-    .fetch_one(&mut *conn)
-    .await?;
-
-    let event = |action, target_kind, target_id, details| {
-        Event::new(Actor::User(actor), action, target_kind, Some(target_id))
-            .request(request_id)
-            .grant(grant_id)
-            .details(details)
-    };
-    let what = json!({
-        "identity": identity,
-        "resource": resource.name,
-        "privilege": body.privilege,
-        "duration_secs": body.duration_secs,
-    });
-    let mut taken = what.clone();
-    taken["task"] = json!(justification.task);
-    taken["ticket"] = json!(justification.ticket);
-    audit::append(
-        conn,
-        now,
-        event("break_glass.taken", "request", request_id, taken),
-    )
-    .await?;
-    let mut activated = what;
-    activated["expires_at"] = json!(expires_at);
-    audit::append(
-        conn,
-        now,
-        event("grant.activated", "grant", grant_id, activated),
-    )
-    .await?;
-    let opened = json!({ "review_id": review_id, "due_at": due_at });
-    audit::append(
-        conn,
-        now,
-        event("review.opened", "review", review_id, opened),
-    )
-    .await?;
-    Ok(BreakGlassTaken {
-        request_id,
-        grant_id,
-        review_id,
-    })
-}
+use stint_core::{GrantState, ReviewOutcome, RuleError};
 
 macro_rules! review_select {
     () => {

@@ -13,7 +13,9 @@ use super::{
     SessionUser, StandingFilter, Store, StoreError, StoreResult, StoredKey, SweepReport,
     account_key,
 };
-use crate::credential::{Keyring, TrustedKeys, token_hash};
+use crate::credential::{Keyring, TrustedKeys};
+use crate::service;
+use crate::store::port::RequestKind;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
@@ -27,24 +29,21 @@ use stint_core::api::{
     IntrospectView, NamedRef, NewRequestBody, RequestDetail, RequestView, ResourceBody,
     ResourceView, ReviewBody, ReviewDetail, ReviewView, UserAdminView, UserUpdateBody, UserView,
 };
-use stint_core::rules::{
-    self, Approval, ApprovalOutcome, Decidable, Justification, LiveGrant, NewRequest,
-};
+use stint_core::rules::{self, Approval, Decidable, Justification};
 use stint_core::standing::{
     CoverageView, ImportSummary, MappingRuleBody, MappingRuleView, NewStandingBody, StandingView,
     TriageBody,
 };
 use stint_core::state::{GrantEvent, RequestEvent};
 use stint_core::{
-    Approvers, AutoApprove, BreakGlassPolicy, GrantState, IdentityKind, Policy, RequestState, Role,
-    RuleError,
+    Approvers, AutoApprove, BreakGlassPolicy, GrantState, Policy, RequestState, Role, RuleError,
 };
 use zeroize::Zeroizing;
 
 /// The `kind` of requests and grants taken by break-glass.
-const BREAK_GLASS: &str = "break_glass";
+const BREAK_GLASS: &str = RequestKind::BreakGlass.as_str();
 /// The `kind` of requests the broker approved under a resource's auto-approval rule.
-const AUTO_APPROVED: &str = "auto_approved";
+const AUTO_APPROVED: &str = RequestKind::AutoApproved.as_str();
 
 /// Whether `?1`, a user holding the approver role, is among a request's approvers (`r`).
 macro_rules! among_request_approvers {
@@ -476,20 +475,6 @@ async fn can_see_request(
     .bind(request_id)
     .fetch_one(&mut *conn)
     .await?)
-}
-
-/// What a caller may not see does not exist for them: a write on it is 404, as a read is,
-/// so ids cannot be probed by the difference between 403 and 404.
-async fn require_visible_request(
-    conn: &mut SqliteConnection,
-    viewer: &UserView,
-    request_id: i64,
-) -> StoreResult<()> {
-    if can_see_request(conn, viewer, request_id).await? {
-        Ok(())
-    } else {
-        Err(StoreError::NotFound(format!("request {request_id}")))
-    }
 }
 
 async fn is_current_owner(
@@ -970,75 +955,7 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
         pending_ttl: Duration,
     ) -> StoreResult<i64> {
-        let mut tx = self.write().await?;
-        let (identity, resource) = load_target(&mut tx, body.identity_id, body.resource_id).await?;
-        let owns = is_current_owner(&mut tx, body.identity_id, actor.id, now).await?;
-        let justification = rules::check_new_request(&NewRequest {
-            identity_has_owner: ownership::has_owner(&mut tx, body.identity_id, now).await?,
-            requester_owns_identity: owns,
-            resource_privileges: &resource.privileges,
-            policy: &resource.policy,
-            privilege: &body.privilege,
-            duration_secs: body.duration_secs,
-            justification: &body.justification,
-        })?;
-        let kind: String = sqlx::query_scalar("SELECT kind FROM identities WHERE id = ?")
-            .bind(body.identity_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        let kind = IdentityKind::parse(&kind)
-            .ok_or_else(|| StoreError::Corrupt(format!("identity kind `{kind}`")))?;
-        let auto_approved = resource
-            .policy
-            .auto_approve
-            .as_ref()
-            .is_some_and(|rule| rule.covers(kind, &body.privilege, body.duration_secs));
-        let approvers = serde_json::to_string(&resource.policy.approvers)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO requests (identity_id, resource_id, privilege, duration_secs, task, ticket,
-                                   requester_id, state, approvals_required, max_duration_secs,
-                                   created_at, pending_expires_at, approvers, kind)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(body.identity_id)
-        .bind(body.resource_id)
-        .bind(&body.privilege)
-        .bind(body.duration_secs)
-        .bind(&justification.task)
-        .bind(&justification.ticket)
-        .bind(actor.id)
-        .bind(RequestState::Pending.as_str())
-        .bind(resource.policy.approvals_required as i64)
-        .bind(resource.policy.max_duration_secs)
-        .bind(ms(now))
-        .bind(ms(now + pending_ttl))
-        .bind(&approvers)
-        .bind(if auto_approved { AUTO_APPROVED } else { "standard" })
-        .fetch_one(&mut *tx)
-        .await?;
-        audit::append(
-            &mut tx,
-            now,
-            Event::new(Actor::User(actor), "request.filed", "request", Some(id))
-                .request(id)
-                .details(json!({
-                    "identity": identity,
-                    "resource": resource.name,
-                    "privilege": body.privilege,
-                    "duration_secs": body.duration_secs,
-                    "task": justification.task,
-                    "ticket": justification.ticket,
-                    "approvals_required": resource.policy.approvals_required,
-                    "approvers": resource.policy.approvers,
-                })),
-        )
-        .await?;
-        if auto_approved {
-            auto_approve(&mut tx, id, now).await?;
-        }
-        tx.commit().await?;
-        Ok(id)
+        service::requests::file(self, actor, body, now, pending_ttl).await
     }
 
     async fn approve(
@@ -1048,75 +965,7 @@ impl Store for SqliteStore {
         body: &ApproveBody,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let comment = optional_comment(body.comment.as_deref())?;
-        let mut tx = self.write().await?;
-        let request = load_request(&mut tx, request_id).await?;
-        require_visible_request(&mut tx, actor, request_id).await?;
-        let approvals = approvals_of(&load_approvals(&mut tx, request_id).await?);
-        let approvers = request.approvers()?;
-        let (approval, next, outcome) = rules::decide_approval(
-            &request.decidable(&approvals, &approvers, &request.owners(), now)?,
-            actor.id,
-            &actor.roles,
-            body.duration_secs,
-        )?;
-        sqlx::query(
-            "INSERT INTO approvals (request_id, approver_id, duration_secs, comment, at)
-             VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(request_id)
-        .bind(approval.approver_id)
-        .bind(approval.duration_secs)
-        .bind(&comment)
-        .bind(ms(now))
-        .execute(&mut *tx)
-        .await?;
-        let remaining = match outcome {
-            ApprovalOutcome::AwaitingMore { remaining } => remaining,
-            ApprovalOutcome::Granted { .. } => 0,
-        };
-        audit::append(
-            &mut tx,
-            now,
-            Event::new(
-                Actor::User(actor),
-                "request.approved",
-                "request",
-                Some(request_id),
-            )
-            .request(request_id)
-            .details(json!({
-                "duration_secs": approval.duration_secs,
-                "comment": comment,
-                "approvals_remaining": remaining,
-            })),
-        )
-        .await?;
-        if let ApprovalOutcome::Granted { duration_secs } = outcome {
-            set_request_state(&mut tx, &request, next, now, None).await?;
-            let grant = NewGrant {
-                request_id,
-                identity_id: request.identity_id,
-                resource_id: request.resource_id,
-                privilege: &request.privilege,
-                holder_id: request.requester_id,
-                kind: "standard",
-            };
-            let (grant_id, expires_at) =
-                activate_grant(&mut tx, &grant, now, duration_secs).await?;
-            record_activation(
-                &mut tx,
-                Actor::User(actor),
-                &request,
-                grant_id,
-                duration_secs,
-                expires_at,
-                now,
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        service::requests::approve(self, actor, request_id, body, now).await
     }
 
     async fn deny(
@@ -1126,33 +975,7 @@ impl Store for SqliteStore {
         comment: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let mut tx = self.write().await?;
-        let request = load_request(&mut tx, request_id).await?;
-        require_visible_request(&mut tx, actor, request_id).await?;
-        let approvals = approvals_of(&load_approvals(&mut tx, request_id).await?);
-        let approvers = request.approvers()?;
-        let (next, comment) = rules::decide_denial(
-            &request.decidable(&approvals, &approvers, &request.owners(), now)?,
-            actor.id,
-            &actor.roles,
-            comment,
-        )?;
-        set_request_state(&mut tx, &request, next, now, Some(&comment)).await?;
-        audit::append(
-            &mut tx,
-            now,
-            Event::new(
-                Actor::User(actor),
-                "request.denied",
-                "request",
-                Some(request_id),
-            )
-            .request(request_id)
-            .details(json!({ "comment": comment })),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        service::requests::deny(self, actor, request_id, comment, now).await
     }
 
     async fn cancel(
@@ -1161,25 +984,7 @@ impl Store for SqliteStore {
         request_id: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let mut tx = self.write().await?;
-        let request = load_request(&mut tx, request_id).await?;
-        require_visible_request(&mut tx, actor, request_id).await?;
-        let next = rules::decide_cancel(request.state()?, request.requester_id, actor.id)?;
-        set_request_state(&mut tx, &request, next, now, None).await?;
-        audit::append(
-            &mut tx,
-            now,
-            Event::new(
-                Actor::User(actor),
-                "request.cancelled",
-                "request",
-                Some(request_id),
-            )
-            .request(request_id),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        service::requests::cancel(self, actor, request_id, now).await
     }
 
     async fn requests(
@@ -1333,65 +1138,7 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
         keyring: &Keyring,
     ) -> StoreResult<CredentialView> {
-        let mut tx = self.write().await?;
-        let grant = load_grant(&mut tx, grant_id).await?;
-        require_visible_request(&mut tx, actor, grant.request_id)
-            .await
-            .map_err(|_| StoreError::NotFound(format!("grant {grant_id}")))?;
-        let secs_left = (grant.expires_at - ms(now)) / 1000;
-        rules::check_credential_issue(grant.state()?, grant.holder_id == actor.id, secs_left)?;
-        let expires_at = time(grant.expires_at);
-        let issued = keyring
-            .issue(
-                &grant.identity_name,
-                &grant.resource_name,
-                &grant.privilege,
-                now,
-                expires_at,
-            )
-            .map_err(|e| StoreError::Corrupt(format!("signing failed: {e}")))?;
-        sqlx::query(
-            "INSERT INTO credentials (jti, grant_id, token_hash, issued_to, issued_at, expires_at, kid)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&issued.jti)
-        .bind(grant_id)
-        .bind(token_hash(&issued.token))
-        .bind(actor.id)
-        .bind(ms(now))
-        .bind(grant.expires_at)
-        .bind(&issued.kid)
-        .execute(&mut *tx)
-        .await?;
-        for fingerprint in issued_fingerprints(&issued.token) {
-            sqlx::query("INSERT INTO credential_fingerprints (fingerprint, jti) VALUES (?, ?)")
-                .bind(fingerprint)
-                .bind(&issued.jti)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let mut details = grant_details(&grant);
-        details["jti"] = json!(issued.jti);
-        audit::append(
-            &mut tx,
-            now,
-            Event::new(
-                Actor::User(actor),
-                "credential.issued",
-                "grant",
-                Some(grant_id),
-            )
-            .request(grant.request_id)
-            .grant(grant_id)
-            .details(details),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(CredentialView {
-            token: issued.token,
-            jti: issued.jti,
-            expires_at,
-        })
+        service::grants::issue_credential(self, actor, grant_id, now, keyring).await
     }
 
     async fn revoke(
@@ -1401,30 +1148,7 @@ impl Store for SqliteStore {
         reason: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let mut tx = self.write().await?;
-        let grant = load_grant(&mut tx, grant_id).await?;
-        require_visible_request(&mut tx, actor, grant.request_id)
-            .await
-            .map_err(|_| StoreError::NotFound(format!("grant {grant_id}")))?;
-        let owner = is_current_owner(&mut tx, grant.identity_id, actor.id, now).await?;
-        let live = LiveGrant {
-            state: grant.state()?,
-            secs_left: (grant.expires_at - ms(now)) / 1000,
-            break_glass: grant.kind == BREAK_GLASS,
-        };
-        let (next, reason) = rules::decide_revoke(&live, owner, &actor.roles, reason)?;
-        end_grant_early(
-            &mut tx,
-            Actor::User(actor),
-            &grant,
-            next,
-            &reason,
-            json!({}),
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        service::grants::revoke(self, actor, grant_id, reason, now).await
     }
 
     async fn introspect(
@@ -1507,10 +1231,7 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
         limit: BreakGlassLimit,
     ) -> StoreResult<BreakGlassTaken> {
-        let mut tx = self.write().await?;
-        let taken = break_glass::take(&mut tx, actor, body, now, limit).await?;
-        tx.commit().await?;
-        Ok(taken)
+        service::break_glass::take(self, actor, body, now, limit).await
     }
 
     async fn reviews(
@@ -2043,18 +1764,6 @@ impl Store for SqliteStore {
     }
 }
 
-/// The fingerprints under which secrets scanners would report `token`: its SHA-256 (what
-/// gitleaks' and trufflehog's raw values hash to), its SHA-1, and the SHA-1 of its signed
-/// part with the final dot, which is all detect-secrets' JWT detector captures.
-fn issued_fingerprints(token: &str) -> Vec<String> {
-    use crate::scan_report::{sha1_fingerprint, sha256_fingerprint};
-    let mut out = vec![sha256_fingerprint(token), sha1_fingerprint(token)];
-    if let Some((signed, _signature)) = token.rsplit_once('.') {
-        out.push(sha1_fingerprint(&format!("{signed}.")));
-    }
-    out
-}
-
 /// `text` for use inside a LIKE pattern with `ESCAPE '\'`: its wildcards match literally.
 fn escape_like(text: &str) -> String {
     text.replace('\\', "\\\\")
@@ -2063,134 +1772,6 @@ fn escape_like(text: &str) -> String {
 }
 
 /// An approval or free-text comment is optional but bounded.
-fn optional_comment(comment: Option<&str>) -> StoreResult<Option<String>> {
-    let comment = comment.map(str::trim).filter(|c| !c.is_empty());
-    if comment.is_some_and(|c| c.chars().count() > rules::TEXT_MAX_CHARS) {
-        return Err(RuleError::invalid(
-            "comment",
-            format!(
-                "comment must be at most {} characters",
-                rules::TEXT_MAX_CHARS
-            ),
-        )
-        .into());
-    }
-    Ok(comment.map(str::to_string))
-}
-
-/// Approves a request the resource's auto-approval rule covers, on the broker's own
-/// authority, and activates its grant: one event for each, in the filing's transaction.
-async fn auto_approve(
-    conn: &mut SqliteConnection,
-    request_id: i64,
-    now: DateTime<Utc>,
-) -> StoreResult<()> {
-    let request = load_request(conn, request_id).await?;
-    let next = request
-        .state()?
-        .apply(RequestEvent::Approval { complete: true })
-        .map_err(RuleError::from)?;
-    set_request_state(conn, &request, next, now, None).await?;
-    audit::append(
-        conn,
-        now,
-        Event::new(
-            Actor::Broker,
-            "request.auto_approved",
-            "request",
-            Some(request_id),
-        )
-        .request(request_id)
-        .details(json!({ "rule": "the resource's auto-approval rule covers this request" })),
-    )
-    .await?;
-    let grant = NewGrant {
-        request_id,
-        identity_id: request.identity_id,
-        resource_id: request.resource_id,
-        privilege: &request.privilege,
-        holder_id: request.requester_id,
-        kind: "standard",
-    };
-    let (grant_id, expires_at) = activate_grant(conn, &grant, now, request.duration_secs).await?;
-    record_activation(
-        conn,
-        Actor::Broker,
-        &request,
-        grant_id,
-        request.duration_secs,
-        expires_at,
-        now,
-    )
-    .await
-}
-
-/// The `grant.activated` event of a request's grant.
-async fn record_activation(
-    conn: &mut SqliteConnection,
-    actor: Actor<'_>,
-    request: &RequestRow,
-    grant_id: i64,
-    duration_secs: i64,
-    expires_at: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> StoreResult<()> {
-    audit::append(
-        conn,
-        now,
-        Event::new(actor, "grant.activated", "grant", Some(grant_id))
-            .request(request.id)
-            .grant(grant_id)
-            .details(json!({
-                "identity": request.identity_name,
-                "resource": request.resource_name,
-                "privilege": request.privilege,
-                "duration_secs": duration_secs,
-                "expires_at": expires_at,
-            })),
-    )
-    .await
-}
-
-/// What a new grant gives, and to whom.
-struct NewGrant<'a> {
-    request_id: i64,
-    identity_id: i64,
-    resource_id: i64,
-    privilege: &'a str,
-    holder_id: i64,
-    /// `standard` or `break_glass`.
-    kind: &'a str,
-}
-
-/// Inserts `grant`, active from `now` for `duration_secs`; returns its id and expiry. The
-/// expiry is cut to the millisecond precision it is stored with, so events say the same.
-async fn activate_grant(
-    conn: &mut SqliteConnection,
-    grant: &NewGrant<'_>,
-    now: DateTime<Utc>,
-    duration_secs: i64,
-) -> StoreResult<(i64, DateTime<Utc>)> {
-    let expires_at = time(ms(now + Duration::seconds(duration_secs)));
-    let id = sqlx::query_scalar(
-        "INSERT INTO grants (request_id, identity_id, resource_id, privilege, holder_id, kind,
-                             state, starts_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(grant.request_id)
-    .bind(grant.identity_id)
-    .bind(grant.resource_id)
-    .bind(grant.privilege)
-    .bind(grant.holder_id)
-    .bind(grant.kind)
-    .bind(GrantState::Active.as_str())
-    .bind(ms(now))
-    .bind(ms(expires_at))
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok((id, expires_at))
-}
-
 /// Moves a request out of `pending`; the `WHERE state = ?` guard makes a lost race an
 /// error instead of a silent double transition.
 async fn set_request_state(
@@ -2220,8 +1801,7 @@ async fn set_request_state(
     Ok(())
 }
 
-/// Ends `grant` early in state `next` (which the caller's rule decided) with `reason`, and
-/// records its `grant.revoked` event: the grant's facts, the reason, and `details`.
+/// `service::grants::end_early` for the use cases not yet moved to the service layer.
 async fn end_grant_early(
     conn: &mut SqliteConnection,
     actor: Actor<'_>,
@@ -2231,27 +1811,7 @@ async fn end_grant_early(
     details: serde_json::Value,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
-    set_grant_state(conn, grant, next, now).await?;
-    sqlx::query("UPDATE grants SET revoke_reason = ?, revoked_by = ? WHERE id = ?")
-        .bind(reason)
-        .bind(actor.id())
-        .bind(grant.id)
-        .execute(&mut *conn)
-        .await?;
-    let mut all = grant_details(grant);
-    all["reason"] = json!(reason);
-    if let (Some(all), serde_json::Value::Object(extra)) = (all.as_object_mut(), details) {
-        all.extend(extra);
-    }
-    audit::append(
-        conn,
-        now,
-        Event::new(actor, "grant.revoked", "grant", Some(grant.id))
-            .request(grant.request_id)
-            .grant(grant.id)
-            .details(all),
-    )
-    .await
+    service::grants::end_early(conn, actor, &grant.record()?, next, reason, details, now).await
 }
 
 async fn set_grant_state(
@@ -2282,5 +1842,6 @@ mod import;
 mod keys;
 mod ownership;
 mod passwords;
+mod port;
 mod standing;
 mod throttle;

@@ -1,0 +1,228 @@
+//! Grants coming to life.
+
+use crate::credential::{Keyring, token_hash};
+use crate::store::audit::{self, Actor, Event};
+use crate::store::port::{
+    Database, GrantRecord, NewCredential, NewGrant, RequestKind, RequestRecord, Rows,
+};
+use crate::store::{StoreError, StoreResult};
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+use stint_core::GrantState;
+use stint_core::api::{CredentialView, UserView};
+use stint_core::rules::{self, LiveGrant};
+
+/// Activates the grant of an approved `request` for `duration_secs` from `now`, with its
+/// `grant.activated` event; returns the grant's id and expiry.
+pub async fn activate(
+    rows: &mut dyn Rows,
+    actor: Actor<'_>,
+    request: &RequestRecord,
+    duration_secs: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<(i64, DateTime<Utc>)> {
+    let (id, expires_at) = insert(rows, request, duration_secs, now).await?;
+    record_activation(rows, actor, request, id, duration_secs, expires_at, now).await?;
+    Ok((id, expires_at))
+}
+
+/// Inserts the active grant of `request` (to its requester, of its kind), without its
+/// event. The expiry is cut to the millisecond the backends store, so events say what is
+/// stored.
+pub async fn insert(
+    rows: &mut dyn Rows,
+    request: &RequestRecord,
+    duration_secs: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<(i64, DateTime<Utc>)> {
+    let expires_at = to_millis(now + Duration::seconds(duration_secs));
+    let grant = NewGrant {
+        request_id: request.id,
+        identity_id: request.identity.id,
+        resource_id: request.resource.id,
+        privilege: &request.privilege,
+        holder_id: request.requester_id,
+        kind: match request.kind {
+            RequestKind::BreakGlass => RequestKind::BreakGlass,
+            RequestKind::Standard | RequestKind::AutoApproved => RequestKind::Standard,
+        },
+    };
+    let id = rows.insert_grant(&grant, now, expires_at).await?;
+    Ok((id, expires_at))
+}
+
+/// The `grant.activated` event of `request`'s grant.
+pub async fn record_activation(
+    rows: &mut dyn Rows,
+    actor: Actor<'_>,
+    request: &RequestRecord,
+    grant_id: i64,
+    duration_secs: i64,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    audit::record(
+        rows,
+        now,
+        Event::new(actor, "grant.activated", "grant", Some(grant_id))
+            .request(request.id)
+            .grant(grant_id)
+            .details(json!({
+                "identity": request.identity.name,
+                "resource": request.resource.name,
+                "privilege": request.privilege,
+                "duration_secs": duration_secs,
+                "expires_at": expires_at,
+            })),
+    )
+    .await
+}
+
+/// The grant, if `viewer` may see the request it came from (else it does not exist for
+/// them).
+async fn visible_grant(
+    rows: &mut dyn Rows,
+    viewer: &UserView,
+    id: i64,
+) -> StoreResult<GrantRecord> {
+    let grant = rows.grant(id).await?;
+    if rows.may_see_request(viewer, grant.request_id).await? {
+        Ok(grant)
+    } else {
+        Err(StoreError::NotFound(format!("grant {id}")))
+    }
+}
+
+/// Issues a credential for a live grant to its holder: a JWT signed with the current key,
+/// stored only as its hash, with its event.
+pub async fn issue_credential(
+    db: &dyn Database,
+    actor: &UserView,
+    grant_id: i64,
+    now: DateTime<Utc>,
+    keyring: &Keyring,
+) -> StoreResult<CredentialView> {
+    let mut tx = db.write().await?;
+    let grant = visible_grant(&mut **tx, actor, grant_id).await?;
+    let secs_left = (grant.expires_at - now).num_milliseconds() / 1000;
+    rules::check_credential_issue(grant.state, grant.holder_id == actor.id, secs_left)?;
+    let issued = keyring
+        .issue(
+            &grant.identity.name,
+            &grant.resource.name,
+            &grant.privilege,
+            now,
+            grant.expires_at,
+        )
+        .map_err(|e| StoreError::Corrupt(format!("signing failed: {e}")))?;
+    tx.insert_credential(&NewCredential {
+        jti: &issued.jti,
+        grant_id,
+        token_hash: &token_hash(&issued.token),
+        fingerprints: &issued_fingerprints(&issued.token),
+        issued_to: actor.id,
+        issued_at: now,
+        expires_at: grant.expires_at,
+        kid: &issued.kid,
+    })
+    .await?;
+    let mut details = grant.details();
+    details["jti"] = json!(issued.jti);
+    audit::record(
+        &mut **tx,
+        now,
+        Event::new(
+            Actor::User(actor),
+            "credential.issued",
+            "grant",
+            Some(grant_id),
+        )
+        .request(grant.request_id)
+        .grant(grant_id)
+        .details(details),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(CredentialView {
+        token: issued.token,
+        jti: issued.jti,
+        expires_at: grant.expires_at,
+    })
+}
+
+/// The fingerprints under which secrets scanners would report `token`: its SHA-256 (what
+/// gitleaks' and trufflehog's raw values hash to), its SHA-1, and the SHA-1 of its signed
+/// part with the final dot, which is all detect-secrets' JWT detector captures.
+fn issued_fingerprints(token: &str) -> Vec<String> {
+    use crate::scan_report::{sha1_fingerprint, sha256_fingerprint};
+    let mut out = vec![sha256_fingerprint(token), sha1_fingerprint(token)];
+    if let Some((signed, _signature)) = token.rsplit_once('.') {
+        out.push(sha1_fingerprint(&format!("{signed}.")));
+    }
+    out
+}
+
+/// An owner (or an admin, or a reviewer for break-glass) ends live access early.
+pub async fn revoke(
+    db: &dyn Database,
+    actor: &UserView,
+    grant_id: i64,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let mut tx = db.write().await?;
+    let grant = visible_grant(&mut **tx, actor, grant_id).await?;
+    let owner = tx
+        .is_current_owner(grant.identity.id, actor.id, now)
+        .await?;
+    let live = LiveGrant {
+        state: grant.state,
+        secs_left: (grant.expires_at - now).num_milliseconds() / 1000,
+        break_glass: grant.kind == RequestKind::BreakGlass,
+    };
+    let (next, reason) = rules::decide_revoke(&live, owner, &actor.roles, reason)?;
+    end_early(
+        &mut **tx,
+        Actor::User(actor),
+        &grant,
+        next,
+        &reason,
+        json!({}),
+        now,
+    )
+    .await?;
+    tx.commit().await
+}
+
+/// Ends `grant` early in state `next` (which the caller's rule decided) with `reason`, and
+/// records its `grant.revoked` event: the grant's facts, the reason, and `details`.
+pub async fn end_early(
+    rows: &mut dyn Rows,
+    actor: Actor<'_>,
+    grant: &GrantRecord,
+    next: GrantState,
+    reason: &str,
+    details: serde_json::Value,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    rows.end_grant(grant.id, grant.state, next, now, Some((reason, actor.id())))
+        .await?;
+    let mut all = grant.details();
+    all["reason"] = json!(reason);
+    if let (Some(all), serde_json::Value::Object(extra)) = (all.as_object_mut(), details) {
+        all.extend(extra);
+    }
+    audit::record(
+        rows,
+        now,
+        Event::new(actor, "grant.revoked", "grant", Some(grant.id))
+            .request(grant.request_id)
+            .grant(grant.id)
+            .details(all),
+    )
+    .await
+}
+
+fn to_millis(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
+}

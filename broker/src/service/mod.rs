@@ -1,0 +1,8 @@
+//! The use cases, each written once for every backend: in one transaction of the storage
+//! port (`crate::store::port`), load what the rule needs, decide with `stint_core`, write,
+//! and append the audit event. The HTTP layer and the sweeper call these through the
+//! `Store` façade while the remaining use cases move here from `store/sqlite/`.
+
+pub mod break_glass;
+pub mod grants;
+pub mod requests;

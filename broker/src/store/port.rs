@@ -1,0 +1,300 @@
+//! The storage port: what a use case in `crate::service` reads and writes inside one
+//! transaction, as small per-domain traits over backend-neutral records. Each backend
+//! implements them on its own connection type (`sqlite/`, and PostgreSQL next), so the
+//! security-critical sequence of a use case — read, decide with `stint_core`, write, append
+//! the audit event — is written once, in the service, for every backend.
+//!
+//! The use cases move here one domain at a time; those not yet moved still live in the
+//! backend behind the `Store` façade.
+
+use super::StoreResult;
+use super::audit::SealedEvent;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::ops::DerefMut;
+use stint_core::api::{NamedRef, ResourceView, UserView};
+use stint_core::rules::{Approval, Decidable, Justification};
+use stint_core::{Approvers, GrantState, IdentityKind, RequestState};
+
+/// A backend: it opens the transactions use cases run in.
+#[async_trait]
+pub trait Database: Send + Sync {
+    /// A transaction that writes. The backend serialises it against other writers as it
+    /// must, so what the use case read still holds when it writes.
+    async fn write(&self) -> StoreResult<Box<dyn Tx>>;
+}
+
+/// An open transaction: its rows through `Deref`, and its end.
+#[async_trait]
+pub trait Tx: Send + DerefMut<Target = dyn Rows> {
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
+}
+
+/// Everything a transaction offers, domain by domain.
+pub trait Rows: AuditLog + CatalogRows + RequestRows + GrantRows + ReviewRows + Send {}
+impl<T: AuditLog + CatalogRows + RequestRows + GrantRows + ReviewRows + Send + ?Sized> Rows for T {}
+
+/// The audit trail's end, where every change's event is appended in the change's
+/// transaction. The hash chain itself is computed in `audit`, the same for every backend.
+#[async_trait]
+pub trait AuditLog {
+    /// The last event's sequence number and hash (0 and the genesis hash when empty),
+    /// held so that no other transaction appends after it until this one ends.
+    async fn audit_head(&mut self) -> StoreResult<(i64, String)>;
+    async fn insert_event(&mut self, event: &SealedEvent) -> StoreResult<()>;
+}
+
+/// Identities and resources, and who answers for an identity.
+#[async_trait]
+pub trait CatalogRows {
+    /// The identity and resource a request body names; unknown ids are refused naming
+    /// the field (`identity_id`, `resource_id`).
+    async fn request_target(
+        &mut self,
+        identity_id: i64,
+        resource_id: i64,
+    ) -> StoreResult<RequestTarget>;
+    /// Whether `user_id` has a current ownership declaration for the identity.
+    async fn is_current_owner(
+        &mut self,
+        identity_id: i64,
+        user_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Whether anyone has one.
+    async fn has_owner(&mut self, identity_id: i64, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// Whether `user_id` took the identity over from orphaned and no admin has confirmed it,
+    /// nor (when set) has `wait` passed since.
+    async fn takeover_unconfirmed(
+        &mut self,
+        identity_id: i64,
+        user_id: i64,
+        now: DateTime<Utc>,
+        wait: Option<chrono::Duration>,
+    ) -> StoreResult<bool>;
+}
+
+/// Requests and their approvals.
+#[async_trait]
+pub trait RequestRows {
+    /// The request as it stands; `NotFound` when there is none.
+    async fn request(&mut self, id: i64) -> StoreResult<RequestRecord>;
+    /// Whether `viewer` may see the request at all: what they may not see does not exist
+    /// for them.
+    async fn may_see_request(&mut self, viewer: &UserView, id: i64) -> StoreResult<bool>;
+    /// Its approvals, oldest first.
+    async fn approvals(&mut self, request_id: i64) -> StoreResult<Vec<Approval>>;
+    async fn insert_request(&mut self, new: &NewRequestRecord<'_>) -> StoreResult<i64>;
+    /// How many times `requester_id` took break-glass access for the identity since `since`.
+    async fn break_glass_uses(
+        &mut self,
+        requester_id: i64,
+        identity_id: i64,
+        since: DateTime<Utc>,
+    ) -> StoreResult<u32>;
+    async fn insert_approval(
+        &mut self,
+        request_id: i64,
+        approval: &Approval,
+        comment: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Moves the request out of `from`. A request no longer in `from` changed meanwhile:
+    /// that is a conflict, never a silent second transition.
+    async fn set_request_state(
+        &mut self,
+        id: i64,
+        from: RequestState,
+        next: RequestState,
+        at: DateTime<Utc>,
+        comment: Option<&str>,
+    ) -> StoreResult<()>;
+}
+
+/// Grants and the credentials issued for them.
+#[async_trait]
+pub trait GrantRows {
+    /// The grant as it stands; `NotFound` when there is none.
+    async fn grant(&mut self, id: i64) -> StoreResult<GrantRecord>;
+    /// Ends the grant: from `from` (a grant no longer in it changed meanwhile, a conflict)
+    /// to `next` at `ended_at`; an early end records its reason and who ended it.
+    async fn end_grant(
+        &mut self,
+        id: i64,
+        from: GrantState,
+        next: GrantState,
+        ended_at: DateTime<Utc>,
+        early: Option<(&str, Option<i64>)>,
+    ) -> StoreResult<()>;
+    /// Records an issued credential by its hash, never the token, and the fingerprints a
+    /// secrets scanner would report it under.
+    async fn insert_credential(&mut self, credential: &NewCredential<'_>) -> StoreResult<()>;
+    /// Inserts an active grant from `starts_at` to `expires_at`; its id.
+    async fn insert_grant(
+        &mut self,
+        grant: &NewGrant<'_>,
+        starts_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<i64>;
+}
+
+/// Break-glass reviews.
+#[async_trait]
+pub trait ReviewRows {
+    /// Opens the review of a break-glass grant, due at `due_at`; its id.
+    async fn insert_review(
+        &mut self,
+        grant_id: i64,
+        request_id: i64,
+        taker_id: i64,
+        opened_at: DateTime<Utc>,
+        due_at: DateTime<Utc>,
+    ) -> StoreResult<i64>;
+}
+
+/// What a request names, as a new request needs it.
+#[derive(Debug, Clone)]
+pub struct RequestTarget {
+    pub identity: NamedRef,
+    pub identity_kind: IdentityKind,
+    /// With its policy as it is now, and its approver pool.
+    pub resource: ResourceView,
+}
+
+/// How a request came to be decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestKind {
+    /// Decided by approvers.
+    Standard,
+    /// Approved by the broker under the resource's auto-approval rule.
+    AutoApproved,
+    /// Taken by break-glass: granted at once, reviewed afterwards.
+    BreakGlass,
+}
+
+impl RequestKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RequestKind::Standard => "standard",
+            RequestKind::AutoApproved => "auto_approved",
+            RequestKind::BreakGlass => "break_glass",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RequestKind> {
+        [
+            RequestKind::Standard,
+            RequestKind::AutoApproved,
+            RequestKind::BreakGlass,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// A request as a decision about it needs it, with the policy it was filed under.
+#[derive(Debug, Clone)]
+pub struct RequestRecord {
+    pub id: i64,
+    pub state: RequestState,
+    pub kind: RequestKind,
+    pub identity: NamedRef,
+    pub resource: NamedRef,
+    pub privilege: String,
+    pub duration_secs: i64,
+    pub requester_id: i64,
+    /// The admin who created the requester's account: they may not decide its requests.
+    pub requester_created_by: Option<i64>,
+    pub approvals_required: u32,
+    pub approvers: Approvers,
+    /// The identity's owners whose declarations have not ended.
+    pub owners: Vec<i64>,
+    pub pending_expires_at: DateTime<Utc>,
+}
+
+impl RequestRecord {
+    /// The facts `stint_core::rules` decides on, as of `now`.
+    pub fn decidable<'a>(&'a self, approvals: &'a [Approval], now: DateTime<Utc>) -> Decidable<'a> {
+        Decidable {
+            state: self.state,
+            requester_id: self.requester_id,
+            duration_secs: self.duration_secs,
+            approvals_required: self.approvals_required,
+            approvers: &self.approvers,
+            approvals,
+            owners: &self.owners,
+            requester_created_by: self.requester_created_by,
+            pending_expires_at: self.pending_expires_at,
+            now,
+        }
+    }
+}
+
+/// A request to insert: pending, or (break-glass) born approved by nobody.
+pub struct NewRequestRecord<'a> {
+    pub state: RequestState,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub identity_id: i64,
+    pub resource_id: i64,
+    pub privilege: &'a str,
+    pub duration_secs: i64,
+    pub justification: &'a Justification,
+    pub requester_id: i64,
+    pub kind: RequestKind,
+    /// The policy as it was when filed: later changes do not apply to it.
+    pub approvals_required: u32,
+    pub max_duration_secs: i64,
+    pub approvers: &'a Approvers,
+    pub created_at: DateTime<Utc>,
+    pub pending_expires_at: DateTime<Utc>,
+}
+
+/// A grant as deciding about it needs it.
+#[derive(Debug, Clone)]
+pub struct GrantRecord {
+    pub id: i64,
+    pub request_id: i64,
+    pub state: GrantState,
+    /// `Standard` or `BreakGlass`.
+    pub kind: RequestKind,
+    pub identity: NamedRef,
+    pub resource: NamedRef,
+    pub privilege: String,
+    pub holder_id: i64,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl GrantRecord {
+    /// What its events say about it.
+    pub fn details(&self) -> serde_json::Value {
+        serde_json::json!({
+            "identity": self.identity.name,
+            "resource": self.resource.name,
+            "privilege": self.privilege,
+            "expires_at": self.expires_at,
+        })
+    }
+}
+
+/// A credential issued for a grant, as stored.
+pub struct NewCredential<'a> {
+    pub jti: &'a str,
+    pub grant_id: i64,
+    pub token_hash: &'a str,
+    pub fingerprints: &'a [String],
+    pub issued_to: i64,
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub kid: &'a str,
+}
+
+/// What a new grant gives, and to whom.
+pub struct NewGrant<'a> {
+    pub request_id: i64,
+    pub identity_id: i64,
+    pub resource_id: i64,
+    pub privilege: &'a str,
+    pub holder_id: i64,
+    /// `Standard` (also for auto-approved requests) or `BreakGlass`.
+    pub kind: RequestKind,
+}

@@ -1,0 +1,385 @@
+//! The storage port on SQLite: its operations on a connection inside a `BEGIN IMMEDIATE`
+//! transaction (see the module above), which also holds the audit chain's head.
+
+use super::{
+    GrantRow, SqliteStore, WriteTx, approvals_of, is_current_owner, load_approvals, load_grant,
+    load_request, load_target, ms, ownership, parse_state, time,
+};
+use crate::store::audit::{GENESIS_HASH, SealedEvent};
+use crate::store::port::{
+    AuditLog, CatalogRows, Database, GrantRecord, GrantRows, NewCredential, NewGrant,
+    NewRequestRecord, RequestKind, RequestRecord, RequestRows, RequestTarget, ReviewRows, Rows, Tx,
+};
+use crate::store::{StoreError, StoreResult};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::SqliteConnection;
+use stint_core::api::{NamedRef, UserView};
+use stint_core::rules::Approval;
+use stint_core::{GrantState, IdentityKind, RequestState, RuleError};
+
+/// A write transaction, offered as the port's rows.
+struct SqliteTx(WriteTx);
+
+impl std::ops::Deref for SqliteTx {
+    type Target = dyn Rows;
+    fn deref(&self) -> &(dyn Rows + 'static) {
+        &*self.0.tx
+    }
+}
+
+impl std::ops::DerefMut for SqliteTx {
+    fn deref_mut(&mut self) -> &mut (dyn Rows + 'static) {
+        &mut *self.0.tx
+    }
+}
+
+#[async_trait]
+impl Tx for SqliteTx {
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        Ok(self.0.commit().await?)
+    }
+}
+
+#[async_trait]
+impl Database for SqliteStore {
+    async fn write(&self) -> StoreResult<Box<dyn Tx>> {
+        Ok(Box::new(SqliteTx(SqliteStore::write(self).await?)))
+    }
+}
+
+#[async_trait]
+impl AuditLog for SqliteConnection {
+    /// `BEGIN IMMEDIATE` already holds SQLite's one write lock: the head read here cannot
+    /// move before this transaction ends.
+    async fn audit_head(&mut self) -> StoreResult<(i64, String)> {
+        let head: Option<(i64, String)> =
+            sqlx::query_as("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&mut *self)
+                .await?;
+        Ok(head.unwrap_or_else(|| (0, GENESIS_HASH.to_string())))
+    }
+
+    async fn insert_event(&mut self, e: &SealedEvent) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO audit_events (seq, at, actor_id, actor_name, action, target_kind,
+                                       target_id, request_id, grant_id, details, prev_hash, hash,
+                                       source_ip, user_agent)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(e.seq)
+        .bind(e.at_ms)
+        .bind(e.actor_id)
+        .bind(&e.actor_name)
+        .bind(&e.action)
+        .bind(&e.target_kind)
+        .bind(e.target_id)
+        .bind(e.request_id)
+        .bind(e.grant_id)
+        .bind(&e.details)
+        .bind(&e.prev_hash)
+        .bind(&e.hash)
+        .bind(&e.source_ip)
+        .bind(&e.user_agent)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl CatalogRows for SqliteConnection {
+    async fn request_target(
+        &mut self,
+        identity_id: i64,
+        resource_id: i64,
+    ) -> StoreResult<RequestTarget> {
+        let (identity, resource) = load_target(self, identity_id, resource_id).await?;
+        let kind: String = sqlx::query_scalar("SELECT kind FROM identities WHERE id = ?")
+            .bind(identity_id)
+            .fetch_one(&mut *self)
+            .await?;
+        let identity_kind = IdentityKind::parse(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("identity kind `{kind}`")))?;
+        Ok(RequestTarget {
+            identity: NamedRef::new(identity_id, identity),
+            identity_kind,
+            resource,
+        })
+    }
+
+    async fn is_current_owner(
+        &mut self,
+        identity_id: i64,
+        user_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        is_current_owner(self, identity_id, user_id, now).await
+    }
+
+    async fn has_owner(&mut self, identity_id: i64, now: DateTime<Utc>) -> StoreResult<bool> {
+        ownership::has_owner(self, identity_id, now).await
+    }
+
+    async fn takeover_unconfirmed(
+        &mut self,
+        identity_id: i64,
+        user_id: i64,
+        now: DateTime<Utc>,
+        wait: Option<chrono::Duration>,
+    ) -> StoreResult<bool> {
+        ownership::takeover_unconfirmed(self, identity_id, user_id, now, wait).await
+    }
+}
+
+#[async_trait]
+impl RequestRows for SqliteConnection {
+    async fn request(&mut self, id: i64) -> StoreResult<RequestRecord> {
+        let row = load_request(self, id).await?;
+        Ok(RequestRecord {
+            id: row.id,
+            state: parse_state(&row.state, RequestState::parse)?,
+            kind: RequestKind::parse(&row.kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("request kind `{}`", row.kind)))?,
+            identity: NamedRef::new(row.identity_id, row.identity_name.clone()),
+            resource: NamedRef::new(row.resource_id, row.resource_name.clone()),
+            privilege: row.privilege.clone(),
+            duration_secs: row.duration_secs,
+            requester_id: row.requester_id,
+            requester_created_by: row.requester_created_by,
+            approvals_required: row.approvals_required as u32,
+            approvers: row.approvers()?,
+            owners: row.owners(),
+            pending_expires_at: time(row.pending_expires_at),
+        })
+    }
+
+    async fn may_see_request(&mut self, viewer: &UserView, id: i64) -> StoreResult<bool> {
+        super::can_see_request(self, viewer, id).await
+    }
+
+    async fn approvals(&mut self, request_id: i64) -> StoreResult<Vec<Approval>> {
+        Ok(approvals_of(&load_approvals(self, request_id).await?))
+    }
+
+    async fn insert_request(&mut self, new: &NewRequestRecord<'_>) -> StoreResult<i64> {
+        let approvers =
+            serde_json::to_string(new.approvers).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(sqlx::query_scalar(
+            "INSERT INTO requests (identity_id, resource_id, privilege, duration_secs, task, ticket,
+                                   requester_id, state, approvals_required, max_duration_secs,
+                                   created_at, pending_expires_at, approvers, kind, decided_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(new.identity_id)
+        .bind(new.resource_id)
+        .bind(new.privilege)
+        .bind(new.duration_secs)
+        .bind(&new.justification.task)
+        .bind(&new.justification.ticket)
+        .bind(new.requester_id)
+        .bind(new.state.as_str())
+        .bind(new.approvals_required as i64)
+        .bind(new.max_duration_secs)
+        .bind(ms(new.created_at))
+        .bind(ms(new.pending_expires_at))
+        .bind(&approvers)
+        .bind(new.kind.as_str())
+        .bind(new.decided_at.map(ms))
+        .fetch_one(&mut *self)
+        .await?)
+    }
+
+    async fn break_glass_uses(
+        &mut self,
+        requester_id: i64,
+        identity_id: i64,
+        since: DateTime<Utc>,
+    ) -> StoreResult<u32> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM requests WHERE kind = ? AND requester_id = ? AND identity_id = ?
+             AND created_at > ?",
+        )
+        .bind(RequestKind::BreakGlass.as_str())
+        .bind(requester_id)
+        .bind(identity_id)
+        .bind(ms(since))
+        .fetch_one(&mut *self)
+        .await?;
+        Ok(n as u32)
+    }
+
+    async fn insert_approval(
+        &mut self,
+        request_id: i64,
+        approval: &Approval,
+        comment: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO approvals (request_id, approver_id, duration_secs, comment, at)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(request_id)
+        .bind(approval.approver_id)
+        .bind(approval.duration_secs)
+        .bind(comment)
+        .bind(ms(at))
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    async fn set_request_state(
+        &mut self,
+        id: i64,
+        from: RequestState,
+        next: RequestState,
+        at: DateTime<Utc>,
+        comment: Option<&str>,
+    ) -> StoreResult<()> {
+        let changed = sqlx::query(
+            "UPDATE requests SET state = ?, decided_at = ?, decision_comment = ?
+             WHERE id = ? AND state = ?",
+        )
+        .bind(next.as_str())
+        .bind(ms(at))
+        .bind(comment)
+        .bind(id)
+        .bind(from.as_str())
+        .execute(&mut *self)
+        .await?
+        .rows_affected();
+        if changed != 1 {
+            return Err(RuleError::Conflict(format!("request {id} changed meanwhile")).into());
+        }
+        Ok(())
+    }
+}
+
+impl GrantRow {
+    /// The grant as the port's use cases read it.
+    pub(super) fn record(&self) -> StoreResult<GrantRecord> {
+        Ok(GrantRecord {
+            id: self.id,
+            request_id: self.request_id,
+            state: self.state()?,
+            kind: RequestKind::parse(&self.kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("grant kind `{}`", self.kind)))?,
+            identity: NamedRef::new(self.identity_id, self.identity_name.clone()),
+            resource: NamedRef::new(self.resource_id, self.resource_name.clone()),
+            privilege: self.privilege.clone(),
+            holder_id: self.holder_id,
+            expires_at: time(self.expires_at),
+        })
+    }
+}
+
+#[async_trait]
+impl GrantRows for SqliteConnection {
+    async fn grant(&mut self, id: i64) -> StoreResult<GrantRecord> {
+        load_grant(self, id).await?.record()
+    }
+
+    async fn end_grant(
+        &mut self,
+        id: i64,
+        from: GrantState,
+        next: GrantState,
+        ended_at: DateTime<Utc>,
+        early: Option<(&str, Option<i64>)>,
+    ) -> StoreResult<()> {
+        let (reason, revoked_by) = early.unzip();
+        let changed = sqlx::query(
+            "UPDATE grants SET state = ?, ended_at = ?,
+                    revoke_reason = COALESCE(?, revoke_reason),
+                    revoked_by = COALESCE(?, revoked_by)
+             WHERE id = ? AND state = ?",
+        )
+        .bind(next.as_str())
+        .bind(ms(ended_at))
+        .bind(reason)
+        .bind(revoked_by.flatten())
+        .bind(id)
+        .bind(from.as_str())
+        .execute(&mut *self)
+        .await?
+        .rows_affected();
+        if changed != 1 {
+            return Err(RuleError::Conflict(format!("grant {id} changed meanwhile")).into());
+        }
+        Ok(())
+    }
+
+    async fn insert_credential(&mut self, c: &NewCredential<'_>) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO credentials (jti, grant_id, token_hash, issued_to, issued_at, expires_at, kid)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(c.jti)
+        .bind(c.grant_id)
+        .bind(c.token_hash)
+        .bind(c.issued_to)
+        .bind(ms(c.issued_at))
+        .bind(ms(c.expires_at))
+        .bind(c.kid)
+        .execute(&mut *self)
+        .await?;
+        for fingerprint in c.fingerprints {
+            sqlx::query("INSERT INTO credential_fingerprints (fingerprint, jti) VALUES (?, ?)")
+                .bind(fingerprint)
+                .bind(c.jti)
+                .execute(&mut *self)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn insert_grant(
+        &mut self,
+        grant: &NewGrant<'_>,
+        starts_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO grants (request_id, identity_id, resource_id, privilege, holder_id, kind,
+                                 state, starts_at, expires_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(grant.request_id)
+        .bind(grant.identity_id)
+        .bind(grant.resource_id)
+        .bind(grant.privilege)
+        .bind(grant.holder_id)
+        .bind(grant.kind.as_str())
+        .bind(GrantState::Active.as_str())
+        .bind(ms(starts_at))
+        .bind(ms(expires_at))
+        .fetch_one(&mut *self)
+        .await?)
+    }
+}
+
+#[async_trait]
+impl ReviewRows for SqliteConnection {
+    async fn insert_review(
+        &mut self,
+        grant_id: i64,
+        request_id: i64,
+        taker_id: i64,
+        opened_at: DateTime<Utc>,
+        due_at: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO reviews (grant_id, request_id, taker_id, opened_at, due_at)
+             VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(grant_id)
+        .bind(request_id)
+        .bind(taker_id)
+        .bind(ms(opened_at))
+        .bind(ms(due_at))
+        .fetch_one(&mut *self)
+        .await?)
+    }
+}
