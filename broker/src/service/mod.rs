@@ -6,3 +6,4 @@
 pub mod break_glass;
 pub mod grants;
 pub mod requests;
+pub mod sweep;

@@ -22,6 +22,9 @@ pub trait Database: Send + Sync {
     /// A transaction that writes. The backend serialises it against other writers as it
     /// must, so what the use case read still holds when it writes.
     async fn write(&self) -> StoreResult<Box<dyn Tx>>;
+    /// A transaction that only reads: it never waits for writers (and is rolled back when
+    /// dropped).
+    async fn read(&self) -> StoreResult<Box<dyn Tx>>;
 }
 
 /// An open transaction: its rows through `Deref`, and its end.
@@ -31,8 +34,21 @@ pub trait Tx: Send + DerefMut<Target = dyn Rows> {
 }
 
 /// Everything a transaction offers, domain by domain.
-pub trait Rows: AuditLog + CatalogRows + RequestRows + GrantRows + ReviewRows + Send {}
-impl<T: AuditLog + CatalogRows + RequestRows + GrantRows + ReviewRows + Send + ?Sized> Rows for T {}
+pub trait Rows:
+    AuditLog + CatalogRows + RequestRows + GrantRows + ReviewRows + OwnershipRows + Send
+{
+}
+impl<T> Rows for T where
+    T: AuditLog
+        + CatalogRows
+        + RequestRows
+        + GrantRows
+        + ReviewRows
+        + OwnershipRows
+        + Send
+        + ?Sized
+{
+}
 
 /// The audit trail's end, where every change's event is appended in the change's
 /// transaction. The hash chain itself is computed in `audit`, the same for every backend.
@@ -85,6 +101,9 @@ pub trait RequestRows {
     /// Its approvals, oldest first.
     async fn approvals(&mut self, request_id: i64) -> StoreResult<Vec<Approval>>;
     async fn insert_request(&mut self, new: &NewRequestRecord<'_>) -> StoreResult<i64>;
+    /// Pending requests whose time to be decided is up at `now`, claimed for this
+    /// transaction: another broker sweeping at once skips them.
+    async fn due_requests(&mut self, now: DateTime<Utc>) -> StoreResult<Vec<RequestRecord>>;
     /// How many times `requester_id` took break-glass access for the identity since `since`.
     async fn break_glass_uses(
         &mut self,
@@ -116,6 +135,12 @@ pub trait RequestRows {
 pub trait GrantRows {
     /// The grant as it stands; `NotFound` when there is none.
     async fn grant(&mut self, id: i64) -> StoreResult<GrantRecord>;
+    /// Live grants whose expiry has passed at `now`, soonest first, claimed for this
+    /// transaction: another broker sweeping at once skips them.
+    async fn due_grants(&mut self, now: DateTime<Utc>) -> StoreResult<Vec<GrantRecord>>;
+    /// Whether anything is due for the sweeper at `now`: a grant, a pending request or an
+    /// ownership declaration.
+    async fn anything_due(&mut self, now: DateTime<Utc>) -> StoreResult<bool>;
     /// Ends the grant: from `from` (a grant no longer in it changed meanwhile, a conflict)
     /// to `next` at `ended_at`; an early end records its reason and who ended it.
     async fn end_grant(
@@ -136,6 +161,24 @@ pub trait GrantRows {
         starts_at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<i64>;
+}
+
+/// Ownership declarations.
+#[async_trait]
+pub trait OwnershipRows {
+    /// Current declarations not re-attested by `now`, claimed for this transaction.
+    async fn due_declarations(&mut self, now: DateTime<Utc>) -> StoreResult<Vec<DueDeclaration>>;
+    /// Ends a declaration as lapsed, at its `attest_until`.
+    async fn lapse_declaration(&mut self, id: i64) -> StoreResult<()>;
+}
+
+/// A declaration whose time to re-attest has passed.
+#[derive(Debug, Clone)]
+pub struct DueDeclaration {
+    pub id: i64,
+    pub identity: NamedRef,
+    pub owner: NamedRef,
+    pub attest_until: DateTime<Utc>,
 }
 
 /// Break-glass reviews.

@@ -34,7 +34,6 @@ use stint_core::standing::{
     CoverageView, ImportSummary, MappingRuleBody, MappingRuleView, NewStandingBody, StandingView,
     TriageBody,
 };
-use stint_core::state::{GrantEvent, RequestEvent};
 use stint_core::{
     Approvers, AutoApprove, BreakGlassPolicy, GrantState, Policy, RequestState, Role, RuleError,
 };
@@ -706,15 +705,6 @@ impl GrantRow {
             can_revoke: live && rules::may_revoke(owner, &viewer.roles, self.kind == BREAK_GLASS),
         })
     }
-}
-
-fn grant_details(grant: &GrantRow) -> serde_json::Value {
-    json!({
-        "identity": grant.identity_name,
-        "resource": grant.resource_name,
-        "privilege": grant.privilege,
-        "expires_at": time(grant.expires_at),
-    })
 }
 
 #[async_trait]
@@ -1396,79 +1386,7 @@ impl Store for SqliteStore {
     }
 
     async fn sweep(&self, now: DateTime<Utc>) -> StoreResult<SweepReport> {
-        let due: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM grants WHERE state IN ('active', 'scheduled')
-                            AND expires_at <= ?1)
-                 OR EXISTS (SELECT 1 FROM requests WHERE state = 'pending'
-                            AND pending_expires_at <= ?1)
-                 OR EXISTS (SELECT 1 FROM ownerships WHERE ended_at IS NULL
-                            AND attest_until <= ?1)",
-        )
-        .bind(ms(now))
-        .fetch_one(&self.pool)
-        .await?;
-        if !due {
-            return Ok(SweepReport::default());
-        }
-        let mut report = SweepReport::default();
-        let mut tx = self.write().await?;
-        let grants: Vec<GrantRow> = sqlx::query_as(concat!(
-            grant_select!(),
-            " WHERE g.state IN ('active', 'scheduled') AND g.expires_at <= ?
-              ORDER BY g.expires_at"
-        ))
-        .bind(ms(now))
-        .fetch_all(&mut *tx)
-        .await?;
-        for grant in grants {
-            let next = grant
-                .state()?
-                .apply(GrantEvent::Expire)
-                .map_err(RuleError::from)?;
-            // Ended on time: at its expiry, however late the sweep.
-            set_grant_state(&mut tx, &grant, next, time(grant.expires_at)).await?;
-            audit::append(
-                &mut tx,
-                now,
-                Event::new(Actor::Broker, "grant.expired", "grant", Some(grant.id))
-                    .request(grant.request_id)
-                    .grant(grant.id)
-                    .details(grant_details(&grant)),
-            )
-            .await?;
-            report.grants_expired += 1;
-        }
-        let requests: Vec<RequestRow> = sqlx::query_as(concat!(
-            request_select!(),
-            " WHERE r.state = 'pending' AND r.pending_expires_at <= ?"
-        ))
-        .bind(ms(now))
-        .fetch_all(&mut *tx)
-        .await?;
-        for request in requests {
-            let next = request
-                .state()?
-                .apply(RequestEvent::Expire)
-                .map_err(RuleError::from)?;
-            set_request_state(&mut tx, &request, next, now, None).await?;
-            audit::append(
-                &mut tx,
-                now,
-                Event::new(
-                    Actor::Broker,
-                    "request.expired",
-                    "request",
-                    Some(request.id),
-                )
-                .request(request.id)
-                .details(json!({ "pending_expires_at": time(request.pending_expires_at) })),
-            )
-            .await?;
-            report.requests_expired += 1;
-        }
-        report.ownerships_lapsed = ownership::lapse(&mut tx, now).await?;
-        tx.commit().await?;
-        Ok(report)
+        service::sweep::sweep(self, now).await
     }
 
     async fn next_grant_expiry(&self) -> StoreResult<Option<DateTime<Utc>>> {
@@ -1771,36 +1689,6 @@ fn escape_like(text: &str) -> String {
         .replace('_', "\\_")
 }
 
-/// An approval or free-text comment is optional but bounded.
-/// Moves a request out of `pending`; the `WHERE state = ?` guard makes a lost race an
-/// error instead of a silent double transition.
-async fn set_request_state(
-    conn: &mut SqliteConnection,
-    request: &RequestRow,
-    next: RequestState,
-    now: DateTime<Utc>,
-    comment: Option<&str>,
-) -> StoreResult<()> {
-    let changed = sqlx::query(
-        "UPDATE requests SET state = ?, decided_at = ?, decision_comment = ?
-         WHERE id = ? AND state = ?",
-    )
-    .bind(next.as_str())
-    .bind(ms(now))
-    .bind(comment)
-    .bind(request.id)
-    .bind(&request.state)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if changed != 1 {
-        return Err(
-            RuleError::Conflict(format!("request {} changed meanwhile", request.id)).into(),
-        );
-    }
-    Ok(())
-}
-
 /// `service::grants::end_early` for the use cases not yet moved to the service layer.
 async fn end_grant_early(
     conn: &mut SqliteConnection,
@@ -1812,27 +1700,6 @@ async fn end_grant_early(
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     service::grants::end_early(conn, actor, &grant.record()?, next, reason, details, now).await
-}
-
-async fn set_grant_state(
-    conn: &mut SqliteConnection,
-    grant: &GrantRow,
-    next: GrantState,
-    ended_at: DateTime<Utc>,
-) -> StoreResult<()> {
-    let changed =
-        sqlx::query("UPDATE grants SET state = ?, ended_at = ? WHERE id = ? AND state = ?")
-            .bind(next.as_str())
-            .bind(ms(ended_at))
-            .bind(grant.id)
-            .bind(&grant.state)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-    if changed != 1 {
-        return Err(RuleError::Conflict(format!("grant {} changed meanwhile", grant.id)).into());
-    }
-    Ok(())
 }
 
 // Declared after the query macros above, which they use.

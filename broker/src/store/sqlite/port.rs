@@ -2,13 +2,14 @@
 //! transaction (see the module above), which also holds the audit chain's head.
 
 use super::{
-    GrantRow, SqliteStore, WriteTx, approvals_of, is_current_owner, load_approvals, load_grant,
-    load_request, load_target, ms, ownership, parse_state, time,
+    GrantRow, RequestRow, SqliteStore, WriteTx, approvals_of, is_current_owner, load_approvals,
+    load_grant, load_request, load_target, ms, ownership, parse_state, time,
 };
 use crate::store::audit::{GENESIS_HASH, SealedEvent};
 use crate::store::port::{
-    AuditLog, CatalogRows, Database, GrantRecord, GrantRows, NewCredential, NewGrant,
-    NewRequestRecord, RequestKind, RequestRecord, RequestRows, RequestTarget, ReviewRows, Rows, Tx,
+    AuditLog, CatalogRows, Database, DueDeclaration, GrantRecord, GrantRows, NewCredential,
+    NewGrant, NewRequestRecord, OwnershipRows, RequestKind, RequestRecord, RequestRows,
+    RequestTarget, ReviewRows, Rows, Tx,
 };
 use crate::store::{StoreError, StoreResult};
 use async_trait::async_trait;
@@ -18,33 +19,48 @@ use stint_core::api::{NamedRef, UserView};
 use stint_core::rules::Approval;
 use stint_core::{GrantState, IdentityKind, RequestState, RuleError};
 
-/// A write transaction, offered as the port's rows.
-struct SqliteTx(WriteTx);
+/// A transaction, offered as the port's rows; a writing one holds its turn in the queue
+/// of writers.
+struct SqliteTx {
+    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
 
 impl std::ops::Deref for SqliteTx {
     type Target = dyn Rows;
     fn deref(&self) -> &(dyn Rows + 'static) {
-        &*self.0.tx
+        &*self.tx
     }
 }
 
 impl std::ops::DerefMut for SqliteTx {
     fn deref_mut(&mut self) -> &mut (dyn Rows + 'static) {
-        &mut *self.0.tx
+        &mut *self.tx
     }
 }
 
 #[async_trait]
 impl Tx for SqliteTx {
     async fn commit(self: Box<Self>) -> StoreResult<()> {
-        Ok(self.0.commit().await?)
+        Ok(self.tx.commit().await?)
     }
 }
 
 #[async_trait]
 impl Database for SqliteStore {
     async fn write(&self) -> StoreResult<Box<dyn Tx>> {
-        Ok(Box::new(SqliteTx(SqliteStore::write(self).await?)))
+        let WriteTx { tx, _turn } = SqliteStore::write(self).await?;
+        Ok(Box::new(SqliteTx {
+            tx,
+            _turn: Some(_turn),
+        }))
+    }
+
+    async fn read(&self) -> StoreResult<Box<dyn Tx>> {
+        Ok(Box::new(SqliteTx {
+            tx: self.pool.begin().await?,
+            _turn: None,
+        }))
     }
 }
 
@@ -135,23 +151,18 @@ impl CatalogRows for SqliteConnection {
 #[async_trait]
 impl RequestRows for SqliteConnection {
     async fn request(&mut self, id: i64) -> StoreResult<RequestRecord> {
-        let row = load_request(self, id).await?;
-        Ok(RequestRecord {
-            id: row.id,
-            state: parse_state(&row.state, RequestState::parse)?,
-            kind: RequestKind::parse(&row.kind)
-                .ok_or_else(|| StoreError::Corrupt(format!("request kind `{}`", row.kind)))?,
-            identity: NamedRef::new(row.identity_id, row.identity_name.clone()),
-            resource: NamedRef::new(row.resource_id, row.resource_name.clone()),
-            privilege: row.privilege.clone(),
-            duration_secs: row.duration_secs,
-            requester_id: row.requester_id,
-            requester_created_by: row.requester_created_by,
-            approvals_required: row.approvals_required as u32,
-            approvers: row.approvers()?,
-            owners: row.owners(),
-            pending_expires_at: time(row.pending_expires_at),
-        })
+        load_request(self, id).await?.record()
+    }
+
+    async fn due_requests(&mut self, now: DateTime<Utc>) -> StoreResult<Vec<RequestRecord>> {
+        let rows: Vec<RequestRow> = sqlx::query_as(concat!(
+            request_select!(),
+            " WHERE r.state = 'pending' AND r.pending_expires_at <= ?"
+        ))
+        .bind(ms(now))
+        .fetch_all(&mut *self)
+        .await?;
+        rows.iter().map(RequestRow::record).collect()
     }
 
     async fn may_see_request(&mut self, viewer: &UserView, id: i64) -> StoreResult<bool> {
@@ -257,6 +268,28 @@ impl RequestRows for SqliteConnection {
     }
 }
 
+impl RequestRow {
+    /// The request as the port's use cases read it.
+    fn record(&self) -> StoreResult<RequestRecord> {
+        Ok(RequestRecord {
+            id: self.id,
+            state: parse_state(&self.state, RequestState::parse)?,
+            kind: RequestKind::parse(&self.kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("request kind `{}`", self.kind)))?,
+            identity: NamedRef::new(self.identity_id, self.identity_name.clone()),
+            resource: NamedRef::new(self.resource_id, self.resource_name.clone()),
+            privilege: self.privilege.clone(),
+            duration_secs: self.duration_secs,
+            requester_id: self.requester_id,
+            requester_created_by: self.requester_created_by,
+            approvals_required: self.approvals_required as u32,
+            approvers: self.approvers()?,
+            owners: self.owners(),
+            pending_expires_at: time(self.pending_expires_at),
+        })
+    }
+}
+
 impl GrantRow {
     /// The grant as the port's use cases read it.
     pub(super) fn record(&self) -> StoreResult<GrantRecord> {
@@ -279,6 +312,33 @@ impl GrantRow {
 impl GrantRows for SqliteConnection {
     async fn grant(&mut self, id: i64) -> StoreResult<GrantRecord> {
         load_grant(self, id).await?.record()
+    }
+
+    /// The writer's `BEGIN IMMEDIATE` is the claim: no other sweep runs until it ends.
+    async fn due_grants(&mut self, now: DateTime<Utc>) -> StoreResult<Vec<GrantRecord>> {
+        let rows: Vec<GrantRow> = sqlx::query_as(concat!(
+            grant_select!(),
+            " WHERE g.state IN ('active', 'scheduled') AND g.expires_at <= ?
+              ORDER BY g.expires_at"
+        ))
+        .bind(ms(now))
+        .fetch_all(&mut *self)
+        .await?;
+        rows.iter().map(GrantRow::record).collect()
+    }
+
+    async fn anything_due(&mut self, now: DateTime<Utc>) -> StoreResult<bool> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM grants WHERE state IN ('active', 'scheduled')
+                            AND expires_at <= ?1)
+                 OR EXISTS (SELECT 1 FROM requests WHERE state = 'pending'
+                            AND pending_expires_at <= ?1)
+                 OR EXISTS (SELECT 1 FROM ownerships WHERE ended_at IS NULL
+                            AND attest_until <= ?1)",
+        )
+        .bind(ms(now))
+        .fetch_one(&mut *self)
+        .await?)
     }
 
     async fn end_grant(
@@ -381,5 +441,42 @@ impl ReviewRows for SqliteConnection {
         .bind(ms(due_at))
         .fetch_one(&mut *self)
         .await?)
+    }
+}
+
+#[async_trait]
+impl OwnershipRows for SqliteConnection {
+    async fn due_declarations(&mut self, now: DateTime<Utc>) -> StoreResult<Vec<DueDeclaration>> {
+        let rows: Vec<(i64, i64, String, i64, String, i64)> = sqlx::query_as(
+            "SELECT o.id, o.identity_id, i.name, o.user_id, u.username, o.attest_until
+             FROM ownerships o JOIN users u ON u.id = o.user_id
+             JOIN identities i ON i.id = o.identity_id
+             WHERE o.ended_at IS NULL AND o.attest_until <= ? ORDER BY o.attest_until, o.id",
+        )
+        .bind(ms(now))
+        .fetch_all(&mut *self)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, identity_id, identity, user_id, user, attest_until)| DueDeclaration {
+                    id,
+                    identity: NamedRef::new(identity_id, identity),
+                    owner: NamedRef::new(user_id, user),
+                    attest_until: time(attest_until),
+                },
+            )
+            .collect())
+    }
+
+    async fn lapse_declaration(&mut self, id: i64) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE ownerships SET ended_at = attest_until, end_kind = 'lapsed'
+             WHERE id = ? AND ended_at IS NULL",
+        )
+        .bind(id)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
     }
 }
