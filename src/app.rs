@@ -27,8 +27,8 @@ use leptos::prelude::*;
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::path;
 use std::time::Duration;
-use stint_core::Role;
 use stint_core::api::MeView;
+use stint_core::{Role, visibility};
 
 /// The signed-in user. `None` inside `Some` means: checked, nobody is signed in.
 #[derive(Clone, Copy)]
@@ -43,6 +43,10 @@ impl Auth {
 
     pub fn has(&self, role: Role) -> bool {
         self.user().is_some_and(|m| m.user.has(role))
+    }
+
+    pub fn has_any(&self, set: &[Role]) -> bool {
+        self.user().is_some_and(|m| m.user.has_any(set))
     }
 
     /// Whether the viewer owns an identity, and so may ask access for one.
@@ -208,11 +212,7 @@ fn Nav() -> impl IntoView {
             .map(|m| (m.reviews_waiting, m.reviews_overdue))
             .unwrap_or_default()
     };
-    let overseer = move || {
-        [Role::Reviewer, Role::Admin, Role::Auditor]
-            .into_iter()
-            .any(|r| auth.has(r))
-    };
+    let overseer = move || auth.has_any(visibility::WORKS_REVIEWS);
     // On a narrow screen the nav is one scrolling row: keep the current page's item in it.
     let location = leptos_router::hooks::use_location();
     let list = NodeRef::<leptos::html::Ul>::new();
@@ -269,7 +269,7 @@ fn Nav() -> impl IntoView {
                     </li>
                 </Show>
                 <li><A href="/secrets">"Secrets"</A></li>
-                <Show when=move || auth.has(Role::Auditor) || auth.has(Role::Admin)>
+                <Show when=move || auth.has_any(visibility::READS_EVERYTHING)>
                     <li><A href="/audit">"Audit"</A></li>
                 </Show>
                 <Show when=move || auth.has(Role::Admin)>

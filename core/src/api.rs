@@ -29,6 +29,11 @@ impl UserView {
     pub fn has(&self, role: Role) -> bool {
         self.roles.contains(&role)
     }
+
+    /// Whether they hold one of `set` (see `crate::visibility`).
+    pub fn has_any(&self, set: &[Role]) -> bool {
+        crate::visibility::any_of(&self.roles, set)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

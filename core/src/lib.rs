@@ -14,6 +14,7 @@ pub mod rules;
 pub mod standing;
 pub mod state;
 pub mod throttle;
+pub mod visibility;
 
 pub use model::{
     Approvers, AutoApprove, BreakGlassPolicy, IdentityKind, Policy, ReviewOutcome, ReviewStatus,

@@ -18,7 +18,7 @@ pub fn GrantCard(
 ) -> impl IntoView {
     let toasts = use_toasts();
     let auth = crate::app::use_auth();
-    let auditor = auth.has(stint_core::Role::Auditor) || auth.has(stint_core::Role::Admin);
+    let auditor = auth.has_any(stint_core::visibility::READS_EVERYTHING);
     let id = grant.id;
     let issued = use_issued_credentials();
     let fetch = Action::new_local(move |_: &()| api::credential(id));

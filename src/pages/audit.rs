@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use stint_core::api::{AuditEventView, Page};
-use stint_core::{Role, format};
+use stint_core::{format, visibility};
 
 /// The filters, in the order the form shows them: (query key, label, help). `since` and
 /// `until` are moments: picked in the viewer's zone, sent (and kept in the URL) as UTC.
@@ -45,7 +45,7 @@ fn encode(value: &str) -> String {
 #[component]
 pub fn Audit() -> impl IntoView {
     view! {
-        <RoleGate roles=&[Role::Auditor, Role::Admin] what="The audit trail" who="auditors and admins">
+        <RoleGate roles=visibility::READS_EVERYTHING what="The audit trail" who="auditors and admins">
             <AuditTrail/>
         </RoleGate>
     }

@@ -13,7 +13,7 @@ use leptos::prelude::*;
 use std::time::Duration;
 use stint_core::api::AuditEventView;
 use stint_core::standing::{share_percent, waiting_for_triage};
-use stint_core::{ReviewStatus, Role};
+use stint_core::{ReviewStatus, Role, visibility};
 
 #[component]
 pub fn Dashboard() -> impl IntoView {
@@ -22,7 +22,7 @@ pub fn Dashboard() -> impl IntoView {
     let pending = LocalResource::new(|| api::requests("state=pending&mine=true"));
     let waiting = LocalResource::new(|| api::requests("awaiting_me=true"));
     let reviewer = move || auth.has(Role::Reviewer) || auth.has(Role::Admin);
-    let overseer = move || auth.has(Role::Admin) || auth.has(Role::Auditor);
+    let overseer = move || auth.has_any(visibility::READS_EVERYTHING);
     // Undecided reviews, overdue first: the broker sorts them so.
     let due = LocalResource::new(move || async move {
         if reviewer() {

@@ -9,7 +9,6 @@ use crate::pages::poll;
 use leptos::prelude::*;
 use std::time::Duration;
 use stint_core::ReviewStatus;
-use stint_core::Role;
 use stint_core::api::ReviewView;
 
 /// Reviews as a table; overdue rows are marked red.
@@ -64,7 +63,7 @@ pub fn ReviewTable(reviews: Vec<ReviewView>) -> impl IntoView {
 #[component]
 pub fn Reviews() -> impl IntoView {
     view! {
-        <RoleGate roles=&[Role::Reviewer, Role::Auditor, Role::Admin] what="Break-glass reviews" who="reviewers, auditors and admins">
+        <RoleGate roles=stint_core::visibility::WORKS_REVIEWS what="Break-glass reviews" who="reviewers, auditors and admins">
             <ReviewsPage/>
         </RoleGate>
     }

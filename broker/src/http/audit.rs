@@ -11,15 +11,15 @@ use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use stint_core::RuleError;
 use stint_core::api::{AuditCheckpoint, AuditEventView, AuditVerification, Page, UserView};
-use stint_core::{Role, RuleError};
 use tokio_stream::wrappers::ReceiverStream;
 
 const DEFAULT_PAGE: u32 = 100;
 const MAX_PAGE: u32 = 1000;
 
 fn is_auditor(user: &UserView) -> bool {
-    user.has(Role::Auditor) || user.has(Role::Admin)
+    user.has_any(stint_core::visibility::READS_EVERYTHING)
 }
 
 fn require_auditor(user: &UserView) -> Result<(), AppError> {

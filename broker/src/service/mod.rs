@@ -6,4 +6,5 @@
 pub mod break_glass;
 pub mod grants;
 pub mod requests;
+pub mod reviews;
 pub mod sweep;

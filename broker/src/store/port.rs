@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use std::ops::DerefMut;
 use stint_core::api::{NamedRef, ResourceView, UserView};
 use stint_core::rules::{Approval, Decidable, Justification};
-use stint_core::{Approvers, GrantState, IdentityKind, RequestState};
+use stint_core::{Approvers, GrantState, IdentityKind, RequestState, ReviewOutcome};
 
 /// A backend: it opens the transactions use cases run in.
 #[async_trait]
@@ -184,6 +184,17 @@ pub struct DueDeclaration {
 /// Break-glass reviews.
 #[async_trait]
 pub trait ReviewRows {
+    /// The review as it stands; `NotFound` when there is none.
+    async fn review(&mut self, id: i64) -> StoreResult<ReviewRecord>;
+    /// Records the verdict; a review decided meanwhile is a conflict.
+    async fn decide_review(
+        &mut self,
+        id: i64,
+        outcome: ReviewOutcome,
+        notes: Option<&str>,
+        reviewer_id: i64,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
     /// Opens the review of a break-glass grant, due at `due_at`; its id.
     async fn insert_review(
         &mut self,
@@ -193,6 +204,18 @@ pub trait ReviewRows {
         opened_at: DateTime<Utc>,
         due_at: DateTime<Utc>,
     ) -> StoreResult<i64>;
+}
+
+/// A break-glass review as judging it needs it.
+#[derive(Debug, Clone)]
+pub struct ReviewRecord {
+    pub id: i64,
+    pub outcome: Option<ReviewOutcome>,
+    pub taker: NamedRef,
+    pub identity: NamedRef,
+    pub request_id: i64,
+    pub grant_id: i64,
+    pub due_at: DateTime<Utc>,
 }
 
 /// What a request names, as a new request needs it.

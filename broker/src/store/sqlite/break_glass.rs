@@ -2,18 +2,17 @@
 //! Each function runs inside the caller's transaction (`BEGIN IMMEDIATE` for the writing
 //! ones).
 
-use super::audit::{self, Actor, Event};
 use super::{is_privileged_viewer, ms, time};
+use crate::store::port::ReviewRecord;
 use crate::store::{ReviewFilter, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
-use serde_json::json;
 use sqlx::{FromRow, SqliteConnection};
 use stint_core::api::{
-    AuditEventView, IssuedCredentialView, NamedRef, ReviewBody, ReviewDetail, ReviewView, UserView,
+    AuditEventView, IssuedCredentialView, NamedRef, ReviewDetail, ReviewView, UserView,
 };
 use stint_core::break_glass;
 use stint_core::rules::Justification;
-use stint_core::{GrantState, ReviewOutcome, RuleError};
+use stint_core::{GrantState, ReviewOutcome};
 
 macro_rules! review_select {
     () => {
@@ -33,7 +32,7 @@ macro_rules! review_select {
 }
 
 #[derive(FromRow)]
-struct ReviewRow {
+pub(super) struct ReviewRow {
     id: i64,
     outcome: Option<String>,
     notes: Option<String>,
@@ -59,6 +58,19 @@ struct ReviewRow {
 }
 
 impl ReviewRow {
+    /// The review as the port's use cases read it.
+    pub(super) fn record(self) -> StoreResult<ReviewRecord> {
+        Ok(ReviewRecord {
+            id: self.id,
+            outcome: self.outcome()?,
+            taker: NamedRef::new(self.taker_id, self.taker_name),
+            identity: NamedRef::new(self.identity_id, self.identity_name),
+            request_id: self.request_id,
+            grant_id: self.grant_id,
+            due_at: time(self.due_at),
+        })
+    }
+
     fn outcome(&self) -> StoreResult<Option<ReviewOutcome>> {
         self.outcome
             .as_deref()
@@ -132,7 +144,7 @@ pub(super) async fn list(
     rows.iter().map(|r| r.view(viewer, now)).collect()
 }
 
-async fn load(conn: &mut SqliteConnection, id: i64) -> StoreResult<ReviewRow> {
+pub(super) async fn load(conn: &mut SqliteConnection, id: i64) -> StoreResult<ReviewRow> {
     sqlx::query_as(concat!(review_select!(), " WHERE rv.id = ?"))
         .bind(id)
         .fetch_optional(&mut *conn)
@@ -184,94 +196,4 @@ pub(super) async fn detail(
             .map(|e| e.view_for(viewer))
             .collect::<Vec<AuditEventView>>(),
     })
-}
-
-pub(super) async fn decide(
-    conn: &mut SqliteConnection,
-    actor: &UserView,
-    id: i64,
-    body: &ReviewBody,
-    now: DateTime<Utc>,
-) -> StoreResult<()> {
-    let row = load(conn, id).await?;
-    // As for reading it: who may not see a review gets 404, not 403.
-    if !is_privileged_viewer(actor) && row.taker_id != actor.id {
-        return Err(StoreError::NotFound(format!("review {id}")));
-    }
-    let notes = break_glass::decide(
-        actor.id,
-        &actor.roles,
-        row.taker_id,
-        row.outcome()?,
-        body.outcome,
-        &body.notes,
-    )?;
-    break_glass::check_end_access(body.outcome, body.end_access)?;
-    let changed = sqlx::query(
-        "UPDATE reviews SET outcome = ?, notes = ?, reviewer_id = ?, decided_at = ?
-         WHERE id = ? AND outcome IS NULL",
-    )
-    .bind(body.outcome.as_str())
-    .bind(&notes)
-    .bind(actor.id)
-    .bind(ms(now))
-    .bind(id)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if changed != 1 {
-        return Err(RuleError::Conflict("this review was decided meanwhile".into()).into());
-    }
-    audit::append(
-        conn,
-        now,
-        Event::new(Actor::User(actor), "review.decided", "review", Some(id))
-            .request(row.request_id)
-            .grant(row.grant_id)
-            .details(json!({
-                "outcome": body.outcome,
-                "notes": notes,
-                "identity": row.identity_name,
-                "taker": row.taker_name,
-                "overdue": now >= time(row.due_at),
-                "end_access": body.end_access,
-            })),
-    )
-    .await?;
-    if body.end_access {
-        end_judged_access(conn, actor, &row, notes.as_deref().unwrap_or_default(), now).await?;
-    }
-    Ok(())
-}
-
-/// Revokes the access a review judged unjustified, in the verdict's transaction, as the
-/// reviewer; nothing to do when it has already ended.
-async fn end_judged_access(
-    conn: &mut SqliteConnection,
-    actor: &UserView,
-    row: &ReviewRow,
-    notes: &str,
-    now: DateTime<Utc>,
-) -> StoreResult<()> {
-    let grant = super::load_grant(conn, row.grant_id).await?;
-    let live = stint_core::rules::LiveGrant {
-        state: grant.state()?,
-        secs_left: (grant.expires_at - ms(now)) / 1000,
-        break_glass: true,
-    };
-    let reason = format!("judged unjustified in review #{}: {notes}", row.id);
-    let Ok((next, reason)) = stint_core::rules::decide_revoke(&live, false, &actor.roles, &reason)
-    else {
-        return Ok(());
-    };
-    super::end_grant_early(
-        conn,
-        Actor::User(actor),
-        &grant,
-        next,
-        &reason,
-        json!({ "review": row.id }),
-        now,
-    )
-    .await
 }

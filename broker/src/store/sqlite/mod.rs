@@ -34,6 +34,7 @@ use stint_core::standing::{
     CoverageView, ImportSummary, MappingRuleBody, MappingRuleView, NewStandingBody, StandingView,
     TriageBody,
 };
+use stint_core::visibility;
 use stint_core::{
     Approvers, AutoApprove, BreakGlassPolicy, GrantState, Policy, RequestState, Role, RuleError,
 };
@@ -190,9 +191,7 @@ fn parse_roles(s: &str) -> Vec<Role> {
 }
 
 fn is_privileged_viewer(viewer: &UserView) -> bool {
-    [Role::Approver, Role::Reviewer, Role::Admin, Role::Auditor]
-        .iter()
-        .any(|r| viewer.has(*r))
+    viewer.has_any(visibility::SEES_ALL_ACCESS)
 }
 
 fn parse_state<T>(s: &str, parse: fn(&str) -> Option<T>) -> StoreResult<T> {
@@ -424,7 +423,7 @@ impl AuditRow {
     /// The event as `viewer` may see it: where a call came from (address, user agent) is
     /// shown to auditors and admins, and to whoever made it, not to other users.
     fn view_for(self, viewer: &UserView) -> AuditEventView {
-        let oversees = viewer.has(Role::Auditor) || viewer.has(Role::Admin);
+        let oversees = viewer.has_any(visibility::READS_EVERYTHING);
         self.view_for_id(viewer.id, oversees)
     }
 
@@ -1274,10 +1273,7 @@ impl Store for SqliteStore {
         body: &ReviewBody,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let mut tx = self.write().await?;
-        break_glass::decide(&mut tx, actor, id, body, now).await?;
-        tx.commit().await?;
-        Ok(())
+        service::reviews::decide(self, actor, id, body, now).await
     }
 
     async fn audit_events(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEventView>> {

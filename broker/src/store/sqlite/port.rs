@@ -9,7 +9,7 @@ use crate::store::audit::{GENESIS_HASH, SealedEvent};
 use crate::store::port::{
     AuditLog, CatalogRows, Database, DueDeclaration, GrantRecord, GrantRows, NewCredential,
     NewGrant, NewRequestRecord, OwnershipRows, RequestKind, RequestRecord, RequestRows,
-    RequestTarget, ReviewRows, Rows, Tx,
+    RequestTarget, ReviewRecord, ReviewRows, Rows, Tx,
 };
 use crate::store::{StoreError, StoreResult};
 use async_trait::async_trait;
@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
 use stint_core::api::{NamedRef, UserView};
 use stint_core::rules::Approval;
-use stint_core::{GrantState, IdentityKind, RequestState, RuleError};
+use stint_core::{GrantState, IdentityKind, RequestState, ReviewOutcome, RuleError};
 
 /// A transaction, offered as the port's rows; a writing one holds its turn in the queue
 /// of writers.
@@ -422,6 +422,36 @@ impl GrantRows for SqliteConnection {
 
 #[async_trait]
 impl ReviewRows for SqliteConnection {
+    async fn review(&mut self, id: i64) -> StoreResult<ReviewRecord> {
+        super::break_glass::load(self, id).await?.record()
+    }
+
+    async fn decide_review(
+        &mut self,
+        id: i64,
+        outcome: ReviewOutcome,
+        notes: Option<&str>,
+        reviewer_id: i64,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let changed = sqlx::query(
+            "UPDATE reviews SET outcome = ?, notes = ?, reviewer_id = ?, decided_at = ?
+             WHERE id = ? AND outcome IS NULL",
+        )
+        .bind(outcome.as_str())
+        .bind(notes)
+        .bind(reviewer_id)
+        .bind(ms(at))
+        .bind(id)
+        .execute(&mut *self)
+        .await?
+        .rows_affected();
+        if changed != 1 {
+            return Err(RuleError::Conflict("this review was decided meanwhile".into()).into());
+        }
+        Ok(())
+    }
+
     async fn insert_review(
         &mut self,
         grant_id: i64,

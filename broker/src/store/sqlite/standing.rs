@@ -114,7 +114,7 @@ impl StandingRow {
 /// Admins and auditors see every finding; everyone else the unmapped ones (which an owner
 /// may claim) and those about identities they own now.
 fn sees_everything(viewer: &UserView) -> bool {
-    viewer.has(Role::Admin) || viewer.has(Role::Auditor)
+    viewer.has_any(stint_core::visibility::READS_EVERYTHING)
 }
 
 /// The findings `viewer` may see, narrowed by `filter` and, when given, to one id: unmapped
