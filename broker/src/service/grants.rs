@@ -1,5 +1,6 @@
 //! Grants coming to life.
 
+use super::to_millis;
 use crate::credential::{Keyring, token_hash};
 use crate::store::audit::{self, Actor, Event};
 use crate::store::port::{
@@ -221,8 +222,4 @@ pub async fn end_early(
             .details(all),
     )
     .await
-}
-
-fn to_millis(t: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
 }

@@ -5,6 +5,12 @@
 
 pub mod break_glass;
 pub mod grants;
+pub mod ownership;
 pub mod requests;
 pub mod reviews;
 pub mod sweep;
+
+/// A moment cut to the millisecond the backends store, so an event says what is stored.
+fn to_millis(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
+}

@@ -79,6 +79,8 @@ pub trait CatalogRows {
     ) -> StoreResult<bool>;
     /// Whether anyone has one.
     async fn has_owner(&mut self, identity_id: i64, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// The identity, by name; `NotFound` when there is none.
+    async fn identity(&mut self, id: i64) -> StoreResult<NamedRef>;
     /// Whether `user_id` took the identity over from orphaned and no admin has confirmed it,
     /// nor (when set) has `wait` passed since.
     async fn takeover_unconfirmed(
@@ -166,10 +168,63 @@ pub trait GrantRows {
 /// Ownership declarations.
 #[async_trait]
 pub trait OwnershipRows {
+    /// The identity's current owners, by name.
+    async fn current_owners(
+        &mut self,
+        identity_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<NamedRef>>;
+    /// Its grants live at `now`.
+    async fn live_grant_count(&mut self, identity_id: i64, now: DateTime<Utc>) -> StoreResult<u32>;
+    /// Ends `user_id`'s current declarations for the identity as renewed at `now`; whether
+    /// each was an unconfirmed takeover.
+    async fn end_renewed_declarations(
+        &mut self,
+        identity_id: i64,
+        user_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<bool>>;
+    /// Ends `user_id`'s current declarations for the identity as stepped down.
+    async fn end_stepped_down(
+        &mut self,
+        identity_id: i64,
+        user_id: i64,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn insert_declaration(&mut self, new: &NewDeclaration<'_>) -> StoreResult<i64>;
+    /// A declaration of the identity, as confirming a takeover needs it.
+    async fn declaration(
+        &mut self,
+        identity_id: i64,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<DeclarationRecord>>;
+    async fn confirm_takeover(&mut self, id: i64, by: i64, at: DateTime<Utc>) -> StoreResult<()>;
     /// Current declarations not re-attested by `now`, claimed for this transaction.
     async fn due_declarations(&mut self, now: DateTime<Utc>) -> StoreResult<Vec<DueDeclaration>>;
     /// Ends a declaration as lapsed, at its `attest_until`.
     async fn lapse_declaration(&mut self, id: i64) -> StoreResult<()>;
+}
+
+/// A declaration to record.
+pub struct NewDeclaration<'a> {
+    pub identity_id: i64,
+    pub user_id: i64,
+    pub statement: &'a str,
+    pub declared_at: DateTime<Utc>,
+    pub attest_until: DateTime<Utc>,
+    /// A takeover of an orphaned identity, awaiting an admin's confirmation.
+    pub takeover_pending: bool,
+}
+
+/// A declaration as confirming a takeover needs it.
+#[derive(Debug, Clone)]
+pub struct DeclarationRecord {
+    pub owner: NamedRef,
+    pub takeover_pending: bool,
+    /// Neither ended nor lapsed.
+    pub current: bool,
 }
 
 /// A declaration whose time to re-attest has passed.

@@ -1460,10 +1460,7 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
         max_attestation_days: i64,
     ) -> StoreResult<()> {
-        let mut tx = self.write().await?;
-        ownership::declare(&mut tx, actor, identity_id, body, now, max_attestation_days).await?;
-        tx.commit().await?;
-        Ok(())
+        service::ownership::declare(self, actor, identity_id, body, now, max_attestation_days).await
     }
 
     async fn confirm_takeover(
@@ -1473,10 +1470,7 @@ impl Store for SqliteStore {
         declaration_id: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let mut tx = self.write().await?;
-        ownership::confirm_takeover(&mut tx, actor, identity_id, declaration_id, now).await?;
-        tx.commit().await?;
-        Ok(())
+        service::ownership::confirm_takeover(self, actor, identity_id, declaration_id, now).await
     }
 
     async fn step_down(
@@ -1486,10 +1480,7 @@ impl Store for SqliteStore {
         reason: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let mut tx = self.write().await?;
-        ownership::step_down(&mut tx, actor, identity_id, reason, now).await?;
-        tx.commit().await?;
-        Ok(())
+        service::ownership::step_down(self, actor, identity_id, reason, now).await
     }
 
     async fn seed_ownership(
@@ -1500,10 +1491,7 @@ impl Store for SqliteStore {
         attest_until: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let mut tx = self.write().await?;
-        ownership::seed(&mut tx, identity_id, user, statement, attest_until, now).await?;
-        tx.commit().await?;
-        Ok(())
+        service::ownership::seed(self, identity_id, user, statement, attest_until, now).await
     }
 
     async fn users(&self) -> StoreResult<Vec<UserAdminView>> {

@@ -1,20 +1,17 @@
 //! Identities and the declarations of accountability for them, on SQLite. Each function
 //! runs inside the caller's connection or transaction (`BEGIN IMMEDIATE` for writes).
 
-use super::audit::{self, Actor, Event};
-use super::{GrantRow, is_current_owner, ms, time};
+use super::{GrantRow, ms, time};
+use crate::store::port::{DeclarationRecord, DueDeclaration, NewDeclaration, OwnershipRows};
 use crate::store::{StoreError, StoreResult};
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde_json::json;
 use sqlx::{FromRow, SqliteConnection};
 use stint_core::IdentityKind;
-use stint_core::Role;
 use stint_core::api::{
-    DeclarationView, DeclareBody, IdentityDetail, IdentityView, NamedRef, OwnerView, UserView,
+    DeclarationView, IdentityDetail, IdentityView, NamedRef, OwnerView, UserView,
 };
-use stint_core::ownership::{
-    self, Declaration, DeclarationAttempt, DeclarationEnd, OwnershipStatus,
-};
+use stint_core::ownership::{self, DeclarationEnd, OwnershipStatus};
 
 /// A declaration is current while not ended and before its attestation date; the sweeper
 /// ends lapsed ones, but the clock decides even before it runs.
@@ -247,136 +244,6 @@ pub(super) async fn detail(
     })
 }
 
-async fn identity_name(conn: &mut SqliteConnection, id: i64) -> StoreResult<String> {
-    sqlx::query_scalar("SELECT name FROM identities WHERE id = ?")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("identity {id}")))
-}
-
-/// Records `actor`'s declaration of accountability: a renewal of their own, or taking
-/// over an orphaned identity.
-pub(super) async fn declare(
-    conn: &mut SqliteConnection,
-    actor: &UserView,
-    identity_id: i64,
-    body: &DeclareBody,
-    now: DateTime<Utc>,
-    max_attestation_days: i64,
-) -> StoreResult<()> {
-    let name = identity_name(conn, identity_id).await?;
-    let owners = current_owners(conn, identity_id, now).await?;
-    let owner_names: Vec<String> = owners.iter().map(|o| o.username.clone()).collect();
-    let (kind, statement) = ownership::check_declaration(&DeclarationAttempt {
-        declarer_is_owner: is_current_owner(conn, identity_id, actor.id, now).await?,
-        current_owners: &owner_names,
-        statement: &body.statement,
-        attest_until: body.attest_until,
-        now,
-        max_attestation_days,
-    })?;
-    // A renewal of an unconfirmed takeover is still unconfirmed.
-    let renewed: Vec<bool> = sqlx::query_scalar(concat!(
-        "UPDATE ownerships SET ended_at = ?, end_kind = 'renewed'
-         WHERE identity_id = ? AND user_id = ? AND ",
-        current!(),
-        " RETURNING takeover_pending"
-    ))
-    .bind(ms(now))
-    .bind(identity_id)
-    .bind(actor.id)
-    .bind(ms(now))
-    .fetch_all(&mut *conn)
-    .await?;
-    let takeover_pending = match kind {
-        Declaration::TakeOver => true,
-        Declaration::Renewal => renewed.iter().any(|pending| *pending),
-    };
-    let attest_until = time(ms(body.attest_until));
-    let id = insert_declaration(conn, identity_id, actor.id, &statement, attest_until, now).await?;
-    if takeover_pending {
-        sqlx::query("UPDATE ownerships SET takeover_pending = 1 WHERE id = ?")
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
-    }
-    let renewed = renewed.len();
-    audit::append(
-        conn,
-        now,
-        Event::new(
-            Actor::User(actor),
-            kind.action(),
-            "identity",
-            Some(identity_id),
-        )
-        .details(json!({
-            "identity": name,
-            "declaration": id,
-            "statement": statement,
-            "attest_until": attest_until,
-            "replaces": renewed,
-            "awaiting_confirmation": takeover_pending,
-        })),
-    )
-    .await
-}
-
-pub(super) async fn confirm_takeover(
-    conn: &mut SqliteConnection,
-    actor: &UserView,
-    identity_id: i64,
-    declaration_id: i64,
-    now: DateTime<Utc>,
-) -> StoreResult<()> {
-    let name = identity_name(conn, identity_id).await?;
-    let row: Option<(i64, String, bool, bool)> = sqlx::query_as(concat!(
-        "SELECT o.user_id, u.username, o.takeover_pending, (",
-        current!(),
-        ") FROM ownerships o JOIN users u ON u.id = o.user_id
-         WHERE o.id = ? AND o.identity_id = ?"
-    ))
-    .bind(ms(now))
-    .bind(declaration_id)
-    .bind(identity_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let (owner_id, owner_name, pending, current) =
-        row.ok_or_else(|| StoreError::NotFound(format!("declaration {declaration_id}")))?;
-    ownership::check_takeover_confirmation(
-        actor.has(Role::Admin),
-        actor.id == owner_id,
-        current,
-        pending,
-    )?;
-    sqlx::query(
-        "UPDATE ownerships SET takeover_pending = 0, confirmed_by = ?, confirmed_at = ?
-         WHERE id = ?",
-    )
-    .bind(actor.id)
-    .bind(ms(now))
-    .bind(declaration_id)
-    .execute(&mut *conn)
-    .await?;
-    audit::append(
-        conn,
-        now,
-        Event::new(
-            Actor::User(actor),
-            "ownership.takeover_confirmed",
-            "identity",
-            Some(identity_id),
-        )
-        .details(json!({
-            "identity": name,
-            "declaration": declaration_id,
-            "owner": { "id": owner_id, "name": owner_name },
-        })),
-    )
-    .await
-}
-
 /// Whether `user_id`'s current declaration for the identity is a takeover still awaiting
 /// an admin's confirmation (and, with `wait`, younger than it).
 pub(super) async fn takeover_unconfirmed(
@@ -402,100 +269,152 @@ pub(super) async fn takeover_unconfirmed(
     .await?)
 }
 
-/// Inserts a current declaration; its id.
-async fn insert_declaration(
-    conn: &mut SqliteConnection,
-    identity_id: i64,
-    user_id: i64,
-    statement: &str,
-    attest_until: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> StoreResult<i64> {
-    Ok(sqlx::query_scalar(
-        "INSERT INTO ownerships (identity_id, user_id, statement, declared_at, attest_until)
-         VALUES (?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(identity_id)
-    .bind(user_id)
-    .bind(statement)
-    .bind(ms(now))
-    .bind(ms(attest_until))
-    .fetch_one(&mut *conn)
-    .await?)
-}
+#[async_trait]
+impl OwnershipRows for SqliteConnection {
+    async fn current_owners(
+        &mut self,
+        identity_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<NamedRef>> {
+        Ok(current_owners(self, identity_id, now)
+            .await?
+            .into_iter()
+            .map(|o| NamedRef::new(o.user_id, o.username))
+            .collect())
+    }
 
-pub(super) async fn seed(
-    conn: &mut SqliteConnection,
-    identity_id: i64,
-    user: &UserView,
-    statement: &str,
-    attest_until: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> StoreResult<()> {
-    let name = identity_name(conn, identity_id).await?;
-    let id = insert_declaration(conn, identity_id, user.id, statement, attest_until, now).await?;
-    audit::append(
-        conn,
-        now,
-        Event::new(
-            Actor::Broker,
-            "ownership.seeded",
-            "identity",
-            Some(identity_id),
-        )
-        .details(json!({
-            "identity": name,
-            "declaration": id,
-            "owner": { "id": user.id, "name": user.username },
-            "statement": statement,
-            "attest_until": attest_until,
-        })),
-    )
-    .await
-}
+    async fn live_grant_count(&mut self, identity_id: i64, now: DateTime<Utc>) -> StoreResult<u32> {
+        active_grant_count(self, identity_id, now).await
+    }
 
-pub(super) async fn step_down(
-    conn: &mut SqliteConnection,
-    actor: &UserView,
-    identity_id: i64,
-    reason: &str,
-    now: DateTime<Utc>,
-) -> StoreResult<()> {
-    let name = identity_name(conn, identity_id).await?;
-    let owners = current_owners(conn, identity_id, now).await?;
-    let is_owner = owners.iter().any(|o| o.user_id == actor.id);
-    let reason = ownership::check_step_down(
-        is_owner,
-        owners.len().saturating_sub(usize::from(is_owner)),
-        active_grant_count(conn, identity_id, now).await? as usize,
-        reason,
-    )?;
-    sqlx::query(concat!(
-        "UPDATE ownerships SET ended_at = ?, end_kind = 'stepped_down', end_reason = ?
-         WHERE identity_id = ? AND user_id = ? AND ",
-        current!()
-    ))
-    .bind(ms(now))
-    .bind(&reason)
-    .bind(identity_id)
-    .bind(actor.id)
-    .bind(ms(now))
-    .execute(&mut *conn)
-    .await?;
-    audit::append(
-        conn,
-        now,
-        Event::new(
-            Actor::User(actor),
-            "ownership.stepped_down",
-            "identity",
-            Some(identity_id),
+    async fn end_renewed_declarations(
+        &mut self,
+        identity_id: i64,
+        user_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<bool>> {
+        Ok(sqlx::query_scalar(concat!(
+            "UPDATE ownerships SET ended_at = ?, end_kind = 'renewed'
+             WHERE identity_id = ? AND user_id = ? AND ",
+            current!(),
+            " RETURNING takeover_pending"
+        ))
+        .bind(ms(now))
+        .bind(identity_id)
+        .bind(user_id)
+        .bind(ms(now))
+        .fetch_all(&mut *self)
+        .await?)
+    }
+
+    async fn end_stepped_down(
+        &mut self,
+        identity_id: i64,
+        user_id: i64,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(concat!(
+            "UPDATE ownerships SET ended_at = ?, end_kind = 'stepped_down', end_reason = ?
+             WHERE identity_id = ? AND user_id = ? AND ",
+            current!()
+        ))
+        .bind(ms(now))
+        .bind(reason)
+        .bind(identity_id)
+        .bind(user_id)
+        .bind(ms(now))
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_declaration(&mut self, new: &NewDeclaration<'_>) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO ownerships (identity_id, user_id, statement, declared_at, attest_until,
+                                     takeover_pending)
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
         )
-        .details(json!({
-            "identity": name,
-            "reason": reason,
-            "orphaned": owners.len() == 1,
-        })),
-    )
-    .await
+        .bind(new.identity_id)
+        .bind(new.user_id)
+        .bind(new.statement)
+        .bind(ms(new.declared_at))
+        .bind(ms(new.attest_until))
+        .bind(new.takeover_pending)
+        .fetch_one(&mut *self)
+        .await?)
+    }
+
+    async fn declaration(
+        &mut self,
+        identity_id: i64,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<DeclarationRecord>> {
+        let row: Option<(i64, String, bool, bool)> = sqlx::query_as(concat!(
+            "SELECT o.user_id, u.username, o.takeover_pending, (",
+            current!(),
+            ") FROM ownerships o JOIN users u ON u.id = o.user_id
+             WHERE o.id = ? AND o.identity_id = ?"
+        ))
+        .bind(ms(now))
+        .bind(id)
+        .bind(identity_id)
+        .fetch_optional(&mut *self)
+        .await?;
+        Ok(row.map(
+            |(owner_id, owner, takeover_pending, current)| DeclarationRecord {
+                owner: NamedRef::new(owner_id, owner),
+                takeover_pending,
+                current,
+            },
+        ))
+    }
+
+    async fn confirm_takeover(&mut self, id: i64, by: i64, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE ownerships SET takeover_pending = 0, confirmed_by = ?, confirmed_at = ?
+             WHERE id = ?",
+        )
+        .bind(by)
+        .bind(ms(at))
+        .bind(id)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    async fn due_declarations(&mut self, now: DateTime<Utc>) -> StoreResult<Vec<DueDeclaration>> {
+        let rows: Vec<(i64, i64, String, i64, String, i64)> = sqlx::query_as(
+            "SELECT o.id, o.identity_id, i.name, o.user_id, u.username, o.attest_until
+             FROM ownerships o JOIN users u ON u.id = o.user_id
+             JOIN identities i ON i.id = o.identity_id
+             WHERE o.ended_at IS NULL AND o.attest_until <= ? ORDER BY o.attest_until, o.id",
+        )
+        .bind(ms(now))
+        .fetch_all(&mut *self)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, identity_id, identity, user_id, user, attest_until)| DueDeclaration {
+                    id,
+                    identity: NamedRef::new(identity_id, identity),
+                    owner: NamedRef::new(user_id, user),
+                    attest_until: time(attest_until),
+                },
+            )
+            .collect())
+    }
+
+    async fn lapse_declaration(&mut self, id: i64) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE ownerships SET ended_at = attest_until, end_kind = 'lapsed'
+             WHERE id = ? AND ended_at IS NULL",
+        )
+        .bind(id)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
 }

@@ -7,9 +7,9 @@ use super::{
 };
 use crate::store::audit::{GENESIS_HASH, SealedEvent};
 use crate::store::port::{
-    AuditLog, CatalogRows, Database, DueDeclaration, GrantRecord, GrantRows, NewCredential,
-    NewGrant, NewRequestRecord, OwnershipRows, RequestKind, RequestRecord, RequestRows,
-    RequestTarget, ReviewRecord, ReviewRows, Rows, Tx,
+    AuditLog, CatalogRows, Database, GrantRecord, GrantRows, NewCredential, NewGrant,
+    NewRequestRecord, RequestKind, RequestRecord, RequestRows, RequestTarget, ReviewRecord,
+    ReviewRows, Rows, Tx,
 };
 use crate::store::{StoreError, StoreResult};
 use async_trait::async_trait;
@@ -135,6 +135,15 @@ impl CatalogRows for SqliteConnection {
 
     async fn has_owner(&mut self, identity_id: i64, now: DateTime<Utc>) -> StoreResult<bool> {
         ownership::has_owner(self, identity_id, now).await
+    }
+
+    async fn identity(&mut self, id: i64) -> StoreResult<NamedRef> {
+        let name: Option<String> = sqlx::query_scalar("SELECT name FROM identities WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *self)
+            .await?;
+        name.map(|name| NamedRef::new(id, name))
+            .ok_or_else(|| StoreError::NotFound(format!("identity {id}")))
     }
 
     async fn takeover_unconfirmed(
@@ -471,42 +480,5 @@ impl ReviewRows for SqliteConnection {
         .bind(ms(due_at))
         .fetch_one(&mut *self)
         .await?)
-    }
-}
-
-#[async_trait]
-impl OwnershipRows for SqliteConnection {
-    async fn due_declarations(&mut self, now: DateTime<Utc>) -> StoreResult<Vec<DueDeclaration>> {
-        let rows: Vec<(i64, i64, String, i64, String, i64)> = sqlx::query_as(
-            "SELECT o.id, o.identity_id, i.name, o.user_id, u.username, o.attest_until
-             FROM ownerships o JOIN users u ON u.id = o.user_id
-             JOIN identities i ON i.id = o.identity_id
-             WHERE o.ended_at IS NULL AND o.attest_until <= ? ORDER BY o.attest_until, o.id",
-        )
-        .bind(ms(now))
-        .fetch_all(&mut *self)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(id, identity_id, identity, user_id, user, attest_until)| DueDeclaration {
-                    id,
-                    identity: NamedRef::new(identity_id, identity),
-                    owner: NamedRef::new(user_id, user),
-                    attest_until: time(attest_until),
-                },
-            )
-            .collect())
-    }
-
-    async fn lapse_declaration(&mut self, id: i64) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE ownerships SET ended_at = attest_until, end_kind = 'lapsed'
-             WHERE id = ? AND ended_at IS NULL",
-        )
-        .bind(id)
-        .execute(&mut *self)
-        .await?;
-        Ok(())
     }
 }
