@@ -3,6 +3,7 @@
 //! and append the audit event. The HTTP layer and the sweeper call these through the
 //! `Store` façade while the remaining use cases move here from `store/sqlite/`.
 
+pub mod admin;
 pub mod break_glass;
 pub mod grants;
 pub mod ownership;

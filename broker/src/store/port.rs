@@ -12,9 +12,9 @@ use super::audit::SealedEvent;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::ops::DerefMut;
-use stint_core::api::{NamedRef, ResourceView, UserView};
+use stint_core::api::{IdentityBody, NamedRef, ResourceBody, ResourceView, UserView};
 use stint_core::rules::{Approval, Decidable, Justification};
-use stint_core::{Approvers, GrantState, IdentityKind, RequestState, ReviewOutcome};
+use stint_core::{Approvers, GrantState, IdentityKind, RequestState, ReviewOutcome, Role};
 
 /// A backend: it opens the transactions use cases run in.
 #[async_trait]
@@ -35,11 +35,12 @@ pub trait Tx: Send + DerefMut<Target = dyn Rows> {
 
 /// Everything a transaction offers, domain by domain.
 pub trait Rows:
-    AuditLog + CatalogRows + RequestRows + GrantRows + ReviewRows + OwnershipRows + Send
+    AuditLog + AdminRows + CatalogRows + RequestRows + GrantRows + ReviewRows + OwnershipRows + Send
 {
 }
 impl<T> Rows for T where
     T: AuditLog
+        + AdminRows
         + CatalogRows
         + RequestRows
         + GrantRows
@@ -58,6 +59,63 @@ pub trait AuditLog {
     /// held so that no other transaction appends after it until this one ends.
     async fn audit_head(&mut self) -> StoreResult<(i64, String)>;
     async fn insert_event(&mut self, event: &SealedEvent) -> StoreResult<()>;
+}
+
+/// What admins manage: users, and the catalog's identities and resources. A unique name
+/// already taken is refused naming the field (`username`, `name`).
+#[async_trait]
+pub trait AdminRows {
+    /// The user; `NotFound` when there is none.
+    async fn user(&mut self, id: i64) -> StoreResult<UserRecord>;
+    async fn insert_user(&mut self, new: &NewUserRecord<'_>) -> StoreResult<i64>;
+    async fn update_user(
+        &mut self,
+        id: i64,
+        display_name: &str,
+        roles: &[Role],
+        disabled: bool,
+    ) -> StoreResult<()>;
+    /// Ends every session of the user; how many there were.
+    async fn end_sessions_of(&mut self, user_id: i64) -> StoreResult<u64>;
+    /// The enabled users holding the approver role, by name: who a policy may name.
+    async fn approver_role_holders(&mut self) -> StoreResult<Vec<NamedRef>>;
+    async fn identity_body(&mut self, id: i64) -> StoreResult<Option<IdentityBody>>;
+    async fn insert_identity(&mut self, body: &IdentityBody, at: DateTime<Utc>)
+    -> StoreResult<i64>;
+    async fn update_identity(&mut self, id: i64, body: &IdentityBody) -> StoreResult<()>;
+    async fn resource(&mut self, id: i64) -> StoreResult<Option<ResourceView>>;
+    async fn insert_resource(&mut self, body: &ResourceBody, at: DateTime<Utc>)
+    -> StoreResult<i64>;
+    async fn update_resource(&mut self, id: i64, body: &ResourceBody) -> StoreResult<()>;
+    /// Replaces a resource's introspection secret (its hash); the resource's name, `None`
+    /// when there is no such resource.
+    async fn set_introspection_secret(
+        &mut self,
+        resource_id: i64,
+        secret_hash: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Option<String>>;
+}
+
+/// A user as administering them needs it.
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+    pub disabled: bool,
+}
+
+/// A user to insert, their password already hashed.
+pub struct NewUserRecord<'a> {
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub password_hash: &'a str,
+    pub roles: &'a [Role],
+    pub created_at: DateTime<Utc>,
+    /// The admin who created the account (`None`: the broker's bootstrap).
+    pub created_by: Option<i64>,
 }
 
 /// Identities and resources, and who answers for an identity.

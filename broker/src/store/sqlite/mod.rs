@@ -1206,11 +1206,7 @@ impl Store for SqliteStore {
         secret_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<String> {
-        let mut tx = self.write().await?;
-        let name =
-            admin::set_introspection_secret(&mut tx, actor, resource_id, secret_hash, now).await?;
-        tx.commit().await?;
-        Ok(name)
+        service::admin::set_introspection_secret(self, actor, resource_id, secret_hash, now).await
     }
 
     async fn take_break_glass(
@@ -1505,10 +1501,7 @@ impl Store for SqliteStore {
         user: &NewUser<'_>,
         now: DateTime<Utc>,
     ) -> StoreResult<i64> {
-        let mut tx = self.write().await?;
-        let id = admin::create_user(&mut tx, actor, user, now).await?;
-        tx.commit().await?;
-        Ok(id)
+        service::admin::create_user(self, actor, user, now).await
     }
 
     async fn update_user(
@@ -1518,10 +1511,7 @@ impl Store for SqliteStore {
         body: &UserUpdateBody,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let mut tx = self.write().await?;
-        admin::update_user(&mut tx, actor, id, body, now).await?;
-        tx.commit().await?;
-        Ok(())
+        service::admin::update_user(self, actor, id, body, now).await
     }
 
     async fn create_identity(
@@ -1530,10 +1520,7 @@ impl Store for SqliteStore {
         body: &IdentityBody,
         now: DateTime<Utc>,
     ) -> StoreResult<i64> {
-        let mut tx = self.write().await?;
-        let id = admin::create_identity(&mut tx, actor, body, now).await?;
-        tx.commit().await?;
-        Ok(id)
+        service::admin::create_identity(self, actor, body, now).await
     }
 
     async fn update_identity(
@@ -1543,10 +1530,7 @@ impl Store for SqliteStore {
         body: &IdentityBody,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let mut tx = self.write().await?;
-        admin::update_identity(&mut tx, actor, id, body, now).await?;
-        tx.commit().await?;
-        Ok(())
+        service::admin::update_identity(self, actor, id, body, now).await
     }
 
     async fn create_resource(
@@ -1555,10 +1539,7 @@ impl Store for SqliteStore {
         body: &ResourceBody,
         now: DateTime<Utc>,
     ) -> StoreResult<i64> {
-        let mut tx = self.write().await?;
-        let id = admin::create_resource(&mut tx, actor, body, now).await?;
-        tx.commit().await?;
-        Ok(id)
+        service::admin::create_resource(self, actor, body, now).await
     }
 
     async fn update_resource(
@@ -1568,10 +1549,7 @@ impl Store for SqliteStore {
         body: &ResourceBody,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let mut tx = self.write().await?;
-        admin::update_resource(&mut tx, actor, id, body, now).await?;
-        tx.commit().await?;
-        Ok(())
+        service::admin::update_resource(self, actor, id, body, now).await
     }
 
     async fn import_report(
