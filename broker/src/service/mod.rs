@@ -9,6 +9,7 @@ pub mod grants;
 pub mod ownership;
 pub mod requests;
 pub mod reviews;
+pub mod standing;
 pub mod sweep;
 
 /// A moment cut to the millisecond the backends store, so an event says what is stored.

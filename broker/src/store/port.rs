@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use std::ops::DerefMut;
 use stint_core::api::{IdentityBody, NamedRef, ResourceBody, ResourceView, UserView};
 use stint_core::rules::{Approval, Decidable, Justification};
+use stint_core::standing::{MappingRuleBody, NewStandingBody, StandingStatus};
 use stint_core::{Approvers, GrantState, IdentityKind, RequestState, ReviewOutcome, Role};
 
 /// A backend: it opens the transactions use cases run in.
@@ -35,7 +36,15 @@ pub trait Tx: Send + DerefMut<Target = dyn Rows> {
 
 /// Everything a transaction offers, domain by domain.
 pub trait Rows:
-    AuditLog + AdminRows + CatalogRows + RequestRows + GrantRows + ReviewRows + OwnershipRows + Send
+    AuditLog
+    + AdminRows
+    + CatalogRows
+    + RequestRows
+    + GrantRows
+    + ReviewRows
+    + OwnershipRows
+    + StandingRows
+    + Send
 {
 }
 impl<T> Rows for T where
@@ -46,6 +55,7 @@ impl<T> Rows for T where
         + GrantRows
         + ReviewRows
         + OwnershipRows
+        + StandingRows
         + Send
         + ?Sized
 {
@@ -292,6 +302,77 @@ pub struct DueDeclaration {
     pub identity: NamedRef,
     pub owner: NamedRef,
     pub attest_until: DateTime<Utc>,
+}
+
+/// Standing credentials (secrets that reach a resource outside the JIT path) and the
+/// rules that map imported findings.
+#[async_trait]
+pub trait StandingRows {
+    /// A finding as `viewer` may see it (`None`: not, or no such finding).
+    async fn visible_standing(
+        &mut self,
+        viewer: &UserView,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<StandingRecord>>;
+    /// Records a standing credential made by hand, mapped at once; its id.
+    async fn insert_manual_standing(
+        &mut self,
+        body: &NewStandingBody,
+        owner_id: i64,
+        created_by: i64,
+        at: DateTime<Utc>,
+    ) -> StoreResult<i64>;
+    /// Maps a finding still in `from` to what it reaches, by `by` (not by a rule).
+    async fn map_standing(
+        &mut self,
+        id: i64,
+        from: StandingStatus,
+        to: &StandingMapping<'_>,
+    ) -> StoreResult<()>;
+    /// Resolves a finding still in `from` as `next` (false positive, rotated).
+    async fn resolve_standing(
+        &mut self,
+        id: i64,
+        from: StandingStatus,
+        next: StandingStatus,
+        reason: Option<&str>,
+        by: i64,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn insert_mapping_rule(
+        &mut self,
+        body: &MappingRuleBody,
+        by: i64,
+        at: DateTime<Utc>,
+    ) -> StoreResult<i64>;
+    /// Retires a rule in force; false when there is none with this id.
+    async fn retire_mapping_rule(&mut self, id: i64, at: DateTime<Utc>) -> StoreResult<bool>;
+    async fn user_exists(&mut self, id: i64) -> StoreResult<bool>;
+}
+
+/// A finding as triaging it needs it.
+#[derive(Debug, Clone)]
+pub struct StandingRecord {
+    pub id: i64,
+    pub status: StandingStatus,
+    pub tool: String,
+    pub source: String,
+    pub location: String,
+    /// The viewer owns the identity it is mapped to now.
+    pub viewer_owns: bool,
+    /// The viewer mapped it by hand.
+    pub viewer_mapped: bool,
+}
+
+/// Where a finding is mapped to.
+pub struct StandingMapping<'a> {
+    pub next: StandingStatus,
+    pub identity_id: i64,
+    pub resource_id: i64,
+    pub privilege: Option<&'a str>,
+    pub by: i64,
+    pub at: DateTime<Utc>,
 }
 
 /// Break-glass reviews.

@@ -1590,10 +1590,7 @@ impl Store for SqliteStore {
         body: &NewStandingBody,
         now: DateTime<Utc>,
     ) -> StoreResult<i64> {
-        let mut tx = self.write().await?;
-        let id = standing::record(&mut tx, actor, body, now).await?;
-        tx.commit().await?;
-        Ok(id)
+        service::standing::record(self, actor, body, now).await
     }
 
     async fn triage_standing(
@@ -1603,10 +1600,7 @@ impl Store for SqliteStore {
         body: &TriageBody,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let mut tx = self.write().await?;
-        standing::triage(&mut tx, actor, id, body, now).await?;
-        tx.commit().await?;
-        Ok(())
+        service::standing::triage(self, actor, id, body, now).await
     }
 
     async fn mapping_rules(&self) -> StoreResult<Vec<MappingRuleView>> {
@@ -1620,10 +1614,7 @@ impl Store for SqliteStore {
         body: &MappingRuleBody,
         now: DateTime<Utc>,
     ) -> StoreResult<i64> {
-        let mut tx = self.write().await?;
-        let id = standing::create_rule(&mut tx, actor, body, now).await?;
-        tx.commit().await?;
-        Ok(id)
+        service::standing::create_rule(self, actor, body, now).await
     }
 
     async fn retire_mapping_rule(
@@ -1632,10 +1623,7 @@ impl Store for SqliteStore {
         id: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let mut tx = self.write().await?;
-        standing::retire_rule(&mut tx, actor, id, now).await?;
-        tx.commit().await?;
-        Ok(())
+        service::standing::retire_rule(self, actor, id, now).await
     }
 
     async fn coverage(&self, viewer: &UserView, now: DateTime<Utc>) -> StoreResult<CoverageView> {

@@ -2,20 +2,19 @@
 //! and coverage. Each write runs inside the caller's `BEGIN IMMEDIATE` transaction with
 //! its audit events.
 
-use super::audit::{self, Actor, Event};
-use super::{is_current_owner, load_target, ms, time};
+use super::{ms, time};
 use crate::scan_report::Finding;
+use crate::store::port::{StandingMapping, StandingRecord, StandingRows};
 use crate::store::{StandingFilter, StoreError, StoreResult};
+use async_trait::async_trait;
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use serde_json::json;
 use sqlx::{FromRow, SqliteConnection};
+use stint_core::Role;
 use stint_core::api::{NamedRef, UserView};
-use stint_core::rules;
 use stint_core::standing::{
     self, CoveragePoint, CoverageView, MappingRuleBody, MappingRuleView, NewStandingBody,
-    ResourceCoverage, SecretSource, StandingStatus, StandingView, TriageActor, TriageBody,
+    ResourceCoverage, SecretSource, StandingStatus, StandingView,
 };
-use stint_core::{Role, RuleError};
 
 /// How many days the coverage chart looks back.
 const HISTORY_DAYS: i64 = 30;
@@ -180,166 +179,6 @@ pub(super) async fn one(
     visible_one(conn, viewer, id, now).await?.view(viewer)
 }
 
-/// A privilege named for a resource must be one of its privileges (none named: not known).
-fn check_privilege(privilege: Option<&str>, privileges: &[String]) -> Result<(), RuleError> {
-    privilege.map_or(Ok(()), |p| rules::check_privilege(privileges, p))
-}
-
-/// Records a standing credential by hand: an admin's, or an owner's for their identity.
-pub(super) async fn record(
-    conn: &mut SqliteConnection,
-    actor: &UserView,
-    body: &NewStandingBody,
-    now: DateTime<Utc>,
-) -> StoreResult<i64> {
-    let body = standing::check_new_standing(body)?;
-    let (identity, resource) = load_target(conn, body.identity_id, body.resource_id).await?;
-    if !actor.has(Role::Admin) && !is_current_owner(conn, body.identity_id, actor.id, now).await? {
-        return Err(RuleError::Forbidden(format!(
-            "only admins and the owners of {identity} record its standing credentials"
-        ))
-        .into());
-    }
-    check_privilege(body.privilege.as_deref(), &resource.privileges)?;
-    if let Some(owner) = body.owner_id {
-        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE id = ?)")
-            .bind(owner)
-            .fetch_one(&mut *conn)
-            .await?;
-        if !exists {
-            return Err(RuleError::invalid("owner_id", format!("no user has id {owner}")).into());
-        }
-    }
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO standing_credentials
-            (tool, source, location, secret_type, description, first_seen, last_seen, status,
-             identity_id, resource_id, privilege, mapped_at, owner_id, created_by)
-         VALUES ('manual', 'manual', ?, ?, ?, ?, ?, 'mapped', ?, ?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(&body.location)
-    .bind(&body.secret_type)
-    .bind(&body.description)
-    .bind(ms(now))
-    .bind(ms(now))
-    .bind(body.identity_id)
-    .bind(body.resource_id)
-    .bind(&body.privilege)
-    .bind(ms(now))
-    // Somebody answers for every hand-made record: whoever made it, unless they named another.
-    .bind(body.owner_id.unwrap_or(actor.id))
-    .bind(actor.id)
-    .fetch_one(&mut *conn)
-    .await?;
-    audit::append(
-        conn,
-        now,
-        Event::new(
-            Actor::User(actor),
-            "standing.recorded",
-            "standing_credential",
-            Some(id),
-        )
-        .details(json!({
-            "location": body.location,
-            "secret_type": body.secret_type,
-            "identity": identity,
-            "resource": resource.name,
-            "privilege": body.privilege,
-        })),
-    )
-    .await?;
-    Ok(id)
-}
-
-/// Maps a finding, or resolves it as a false positive or rotated.
-pub(super) async fn triage(
-    conn: &mut SqliteConnection,
-    actor: &UserView,
-    id: i64,
-    body: &TriageBody,
-    now: DateTime<Utc>,
-) -> StoreResult<()> {
-    let row = visible_one(conn, actor, id, now).await?;
-    let owns_target_identity = match body {
-        TriageBody::Map { identity_id, .. } => {
-            is_current_owner(conn, *identity_id, actor.id, now).await?
-        }
-        _ => false,
-    };
-    let (next, reason) = standing::decide_triage(
-        row.status()?,
-        body,
-        TriageActor {
-            admin: actor.has(Role::Admin),
-            owns_current_identity: row.viewer_owns,
-            owns_target_identity,
-            mapped_it: row.viewer_mapped,
-        },
-    )?;
-    let mut details = json!({
-        "tool": row.tool,
-        "source": row.source,
-        "location": row.location,
-    });
-    let action = match body {
-        TriageBody::Map {
-            identity_id,
-            resource_id,
-            privilege,
-        } => {
-            let (identity, resource) = load_target(conn, *identity_id, *resource_id).await?;
-            let privilege = rules::optional_text("privilege", privilege.as_deref())?;
-            check_privilege(privilege.as_deref(), &resource.privileges)?;
-            sqlx::query(
-                "UPDATE standing_credentials SET status = ?, identity_id = ?, resource_id = ?,
-                        privilege = ?, mapped_at = ?, mapped_by_rule = NULL, mapped_by = ?
-                 WHERE id = ? AND status = ?",
-            )
-            .bind(next.as_str())
-            .bind(identity_id)
-            .bind(resource_id)
-            .bind(&privilege)
-            .bind(ms(now))
-            .bind(actor.id)
-            .bind(id)
-            .bind(&row.status)
-            .execute(&mut *conn)
-            .await?;
-            details["identity"] = json!(identity);
-            details["resource"] = json!(resource.name);
-            details["privilege"] = json!(privilege);
-            "standing.mapped"
-        }
-        TriageBody::FalsePositive { .. } | TriageBody::Rotated { .. } => {
-            sqlx::query(
-                "UPDATE standing_credentials SET status = ?, resolution_reason = ?,
-                        resolved_by = ?, resolved_at = ?
-                 WHERE id = ? AND status = ?",
-            )
-            .bind(next.as_str())
-            .bind(&reason)
-            .bind(actor.id)
-            .bind(ms(now))
-            .bind(id)
-            .bind(&row.status)
-            .execute(&mut *conn)
-            .await?;
-            details["reason"] = json!(reason);
-            if next == StandingStatus::Rotated {
-                "standing.rotated"
-            } else {
-                "standing.false_positive"
-            }
-        }
-    };
-    audit::append(
-        conn,
-        now,
-        Event::new(Actor::User(actor), action, "standing_credential", Some(id)).details(details),
-    )
-    .await
-}
-
 #[derive(FromRow)]
 pub(super) struct RuleRow {
     pub(super) id: i64,
@@ -413,87 +252,6 @@ pub(super) async fn active_rules(conn: &mut SqliteConnection) -> StoreResult<Vec
     )
     .fetch_all(&mut *conn)
     .await?)
-}
-
-pub(super) async fn create_rule(
-    conn: &mut SqliteConnection,
-    actor: &UserView,
-    body: &MappingRuleBody,
-    now: DateTime<Utc>,
-) -> StoreResult<i64> {
-    let body = standing::check_mapping_rule(body)?;
-    if let Err(e) = glob::Pattern::new(&body.path_pattern) {
-        return Err(RuleError::invalid("path_pattern", format!("not a glob pattern: {e}")).into());
-    }
-    if body.tool == Some(SecretSource::Manual) {
-        return Err(RuleError::invalid("tool", "rules map imported findings only").into());
-    }
-    let (identity, resource) = load_target(conn, body.identity_id, body.resource_id).await?;
-    check_privilege(body.privilege.as_deref(), &resource.privileges)?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO standing_rules (tool, secret_type, path_pattern, identity_id, resource_id,
-                                     privilege, created_by, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(body.tool.map(SecretSource::as_str))
-    .bind(&body.secret_type)
-    .bind(&body.path_pattern)
-    .bind(body.identity_id)
-    .bind(body.resource_id)
-    .bind(&body.privilege)
-    .bind(actor.id)
-    .bind(ms(now))
-    .fetch_one(&mut *conn)
-    .await?;
-    audit::append(
-        conn,
-        now,
-        Event::new(
-            Actor::User(actor),
-            "standing_rule.created",
-            "standing_rule",
-            Some(id),
-        )
-        .details(json!({
-            "tool": body.tool.map(SecretSource::as_str),
-            "secret_type": body.secret_type,
-            "path_pattern": body.path_pattern,
-            "identity": identity,
-            "resource": resource.name,
-            "privilege": body.privilege,
-        })),
-    )
-    .await?;
-    Ok(id)
-}
-
-pub(super) async fn retire_rule(
-    conn: &mut SqliteConnection,
-    actor: &UserView,
-    id: i64,
-    now: DateTime<Utc>,
-) -> StoreResult<()> {
-    let changed =
-        sqlx::query("UPDATE standing_rules SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL")
-            .bind(ms(now))
-            .bind(id)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-    if changed != 1 {
-        return Err(StoreError::NotFound(format!("mapping rule {id}")));
-    }
-    audit::append(
-        conn,
-        now,
-        Event::new(
-            Actor::User(actor),
-            "standing_rule.retired",
-            "standing_rule",
-            Some(id),
-        ),
-    )
-    .await
 }
 
 /// Per resource, the mapped standing credentials reaching it; the share over time.
@@ -577,4 +335,151 @@ async fn history(
         });
     }
     Ok(points)
+}
+
+#[async_trait]
+impl StandingRows for SqliteConnection {
+    async fn visible_standing(
+        &mut self,
+        viewer: &UserView,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<StandingRecord>> {
+        let row = visible(self, viewer, &StandingFilter::default(), Some(id), now)
+            .await?
+            .pop();
+        row.map(|row| {
+            Ok(StandingRecord {
+                id: row.id,
+                status: row.status()?,
+                tool: row.tool,
+                source: row.source,
+                location: row.location,
+                viewer_owns: row.viewer_owns,
+                viewer_mapped: row.viewer_mapped,
+            })
+        })
+        .transpose()
+    }
+
+    async fn insert_manual_standing(
+        &mut self,
+        body: &NewStandingBody,
+        owner_id: i64,
+        created_by: i64,
+        at: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO standing_credentials
+                (tool, source, location, secret_type, description, first_seen, last_seen, status,
+                 identity_id, resource_id, privilege, mapped_at, owner_id, created_by)
+             VALUES ('manual', 'manual', ?, ?, ?, ?, ?, 'mapped', ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&body.location)
+        .bind(&body.secret_type)
+        .bind(&body.description)
+        .bind(ms(at))
+        .bind(ms(at))
+        .bind(body.identity_id)
+        .bind(body.resource_id)
+        .bind(&body.privilege)
+        .bind(ms(at))
+        .bind(owner_id)
+        .bind(created_by)
+        .fetch_one(&mut *self)
+        .await?)
+    }
+
+    async fn map_standing(
+        &mut self,
+        id: i64,
+        from: StandingStatus,
+        to: &StandingMapping<'_>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE standing_credentials SET status = ?, identity_id = ?, resource_id = ?,
+                    privilege = ?, mapped_at = ?, mapped_by_rule = NULL, mapped_by = ?
+             WHERE id = ? AND status = ?",
+        )
+        .bind(to.next.as_str())
+        .bind(to.identity_id)
+        .bind(to.resource_id)
+        .bind(to.privilege)
+        .bind(ms(to.at))
+        .bind(to.by)
+        .bind(id)
+        .bind(from.as_str())
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    async fn resolve_standing(
+        &mut self,
+        id: i64,
+        from: StandingStatus,
+        next: StandingStatus,
+        reason: Option<&str>,
+        by: i64,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE standing_credentials SET status = ?, resolution_reason = ?,
+                    resolved_by = ?, resolved_at = ?
+             WHERE id = ? AND status = ?",
+        )
+        .bind(next.as_str())
+        .bind(reason)
+        .bind(by)
+        .bind(ms(at))
+        .bind(id)
+        .bind(from.as_str())
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_mapping_rule(
+        &mut self,
+        body: &MappingRuleBody,
+        by: i64,
+        at: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO standing_rules (tool, secret_type, path_pattern, identity_id,
+                                         resource_id, privilege, created_by, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(body.tool.map(SecretSource::as_str))
+        .bind(&body.secret_type)
+        .bind(&body.path_pattern)
+        .bind(body.identity_id)
+        .bind(body.resource_id)
+        .bind(&body.privilege)
+        .bind(by)
+        .bind(ms(at))
+        .fetch_one(&mut *self)
+        .await?)
+    }
+
+    async fn retire_mapping_rule(&mut self, id: i64, at: DateTime<Utc>) -> StoreResult<bool> {
+        let changed = sqlx::query(
+            "UPDATE standing_rules SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL",
+        )
+        .bind(ms(at))
+        .bind(id)
+        .execute(&mut *self)
+        .await?
+        .rows_affected();
+        Ok(changed == 1)
+    }
+
+    async fn user_exists(&mut self, id: i64) -> StoreResult<bool> {
+        Ok(
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE id = ?)")
+                .bind(id)
+                .fetch_one(&mut *self)
+                .await?,
+        )
+    }
 }
