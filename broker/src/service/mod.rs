@@ -9,6 +9,7 @@ pub mod grants;
 pub mod ownership;
 pub mod requests;
 pub mod reviews;
+pub mod sessions;
 pub mod standing;
 pub mod sweep;
 

@@ -44,6 +44,7 @@ pub trait Rows:
     + ReviewRows
     + OwnershipRows
     + StandingRows
+    + SessionRows
     + Send
 {
 }
@@ -56,6 +57,7 @@ impl<T> Rows for T where
         + ReviewRows
         + OwnershipRows
         + StandingRows
+        + SessionRows
         + Send
         + ?Sized
 {
@@ -115,6 +117,66 @@ pub struct UserRecord {
     pub display_name: String,
     pub roles: Vec<Role>,
     pub disabled: bool,
+    /// An admin reset their password: only changing it is allowed.
+    pub must_change_password: bool,
+}
+
+impl UserRecord {
+    pub fn view(&self) -> UserView {
+        UserView {
+            id: self.id,
+            username: self.username.clone(),
+            display_name: self.display_name.clone(),
+            roles: self.roles.clone(),
+        }
+    }
+}
+
+/// Sessions, passwords and the sign-in throttle.
+#[async_trait]
+pub trait SessionRows {
+    /// The session with this token hash, if its user is enabled.
+    async fn session(&mut self, token_hash: &str) -> StoreResult<Option<SessionRecord>>;
+    async fn insert_session(
+        &mut self,
+        token_hash: &str,
+        user_id: i64,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Ends the session; whose it was, if there was one.
+    async fn delete_session(&mut self, token_hash: &str) -> StoreResult<Option<i64>>;
+    async fn touch_session(&mut self, token_hash: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Ends every session of the user but `keep`; how many.
+    async fn end_other_sessions(&mut self, user_id: i64, keep: &str) -> StoreResult<u64>;
+    /// Sets the user's password hash; `must_change` makes them pick a new one at sign-in.
+    /// Their username, `None` when there is no such user.
+    async fn set_password(
+        &mut self,
+        user_id: i64,
+        password_hash: &str,
+        must_change: bool,
+    ) -> StoreResult<Option<String>>;
+    /// The failures counted under a throttle key: count, last at, locked until.
+    async fn throttle(&mut self, key: &str) -> StoreResult<Option<ThrottleRecord>>;
+    async fn put_throttle(&mut self, key: &str, entry: &ThrottleRecord) -> StoreResult<()>;
+    /// Forgets a key's failures; how many there were.
+    async fn forget_throttle(&mut self, key: &str) -> StoreResult<u32>;
+}
+
+/// A session as checking it needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionRecord {
+    pub user_id: i64,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+}
+
+/// Wrong passwords counted under one key (an account, an address).
+#[derive(Debug, Clone, Copy)]
+pub struct ThrottleRecord {
+    pub failures: u32,
+    pub last_failure_at: DateTime<Utc>,
+    pub locked_until: Option<DateTime<Utc>>,
 }
 
 /// A user to insert, their password already hashed.

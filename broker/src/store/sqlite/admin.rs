@@ -83,6 +83,7 @@ impl AdminRows for SqliteConnection {
             username: row.username,
             display_name: row.display_name,
             disabled: row.disabled,
+            must_change_password: row.must_change_password,
         })
     }
 

@@ -6,19 +6,17 @@
 //! outcome. The UNIQUE constraints (one approval per approver, one grant per request) are
 //! the second line of defence.
 
-use super::audit::{self, Actor, Event};
+use super::audit::{self, Actor};
 use super::{
     AuditFilter, BreakGlassLimit, BreakGlassTaken, FailedPassword, IntrospectionCaller,
     LoginCandidate, NewSigningKey, NewUser, RequestFilter, ReviewFilter, SessionLimits,
     SessionUser, StandingFilter, Store, StoreError, StoreResult, StoredKey, SweepReport,
-    account_key,
 };
 use crate::credential::{Keyring, TrustedKeys};
 use crate::service;
 use crate::store::port::RequestKind;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use serde_json::json;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{FromRow, SqliteConnection, SqlitePool};
 use std::str::FromStr;
@@ -731,30 +729,7 @@ impl Store for SqliteStore {
         replaces: Option<&str>,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let mut tx = self.write().await?;
-        if let Some(old) = replaces {
-            sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
-                .bind(old)
-                .execute(&mut *tx)
-                .await?;
-        }
-        sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at) VALUES (?, ?, ?, ?)",
-        )
-        .bind(token_hash)
-        .bind(user.id)
-        .bind(ms(now))
-        .bind(ms(now))
-        .execute(&mut *tx)
-        .await?;
-        let failed = throttle::forget_account(&mut tx, &account_key(&user.username)).await?;
-        let mut event = Event::new(Actor::User(user), "session.login", "user", Some(user.id));
-        if failed > 0 {
-            event = event.details(json!({ "failures_before": failed }));
-        }
-        audit::append(&mut tx, now, event).await?;
-        tx.commit().await?;
-        Ok(())
+        service::sessions::open(self, user, token_hash, replaces, now).await
     }
 
     async fn record_refusal(
@@ -765,18 +740,7 @@ impl Store for SqliteStore {
         reason: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let mut tx = self.write().await?;
-        // Paths and reasons come from the broker's own routes and messages; still bounded.
-        let path: String = path.chars().take(200).collect();
-        audit::append(
-            &mut tx,
-            now,
-            Event::new(Actor::User(actor), "authz.refused", "endpoint", None)
-                .details(json!({ "method": method, "path": path, "reason": reason })),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        service::sessions::record_refusal(self, actor, method, path, reason, now).await
     }
 
     async fn login_locked_until(
@@ -784,8 +748,7 @@ impl Store for SqliteStore {
         keys: &[String],
         now: DateTime<Utc>,
     ) -> StoreResult<Option<DateTime<Utc>>> {
-        let mut conn = self.pool.acquire().await?;
-        throttle::locked_until(&mut conn, keys, now).await
+        service::sessions::locked_until(self, keys, now).await
     }
 
     async fn record_failed_password(
@@ -793,10 +756,7 @@ impl Store for SqliteStore {
         attempt: &FailedPassword<'_>,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<DateTime<Utc>>> {
-        let mut tx = self.write().await?;
-        let lock = throttle::record_failure(&mut tx, attempt, now).await?;
-        tx.commit().await?;
-        Ok(lock)
+        service::sessions::record_failed_password(self, attempt, now).await
     }
 
     async fn session_user(
@@ -805,44 +765,7 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
         limits: SessionLimits,
     ) -> StoreResult<Option<SessionUser>> {
-        let row: Option<(i64, i64, i64)> = sqlx::query_as(
-            "SELECT s.user_id, s.created_at, s.last_seen_at FROM sessions s
-             JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND u.disabled = 0",
-        )
-        .bind(token_hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some((user_id, created_at, last_seen_at)) = row else {
-            return Ok(None);
-        };
-        let now_ms = ms(now);
-        let idle_out = now_ms - last_seen_at >= limits.idle.num_milliseconds();
-        let absolute_out = now_ms - created_at >= limits.absolute.num_milliseconds();
-        if idle_out || absolute_out {
-            sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
-                .bind(token_hash)
-                .execute(&self.pool)
-                .await?;
-            return Ok(None);
-        }
-        // Touch at most every few seconds: reads should not all become writes.
-        if now_ms - last_seen_at > 5_000 {
-            sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?")
-                .bind(now_ms)
-                .bind(token_hash)
-                .execute(&self.pool)
-                .await?;
-        }
-        let user: UserRow = sqlx::query_as(
-            "SELECT id, username, display_name, roles, password_hash, disabled, must_change_password FROM users WHERE id = ?",
-        )
-        .bind(user_id)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(Some(SessionUser {
-            user: user.view(),
-            must_change_password: user.must_change_password,
-        }))
+        service::sessions::user(self, token_hash, now, limits).await
     }
 
     async fn change_password(
@@ -852,10 +775,7 @@ impl Store for SqliteStore {
         keep_session: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<u64> {
-        let mut tx = self.write().await?;
-        let ended = passwords::change(&mut tx, user, password_hash, keep_session, now).await?;
-        tx.commit().await?;
-        Ok(ended)
+        service::sessions::change_password(self, user, password_hash, keep_session, now).await
     }
 
     async fn reset_password(
@@ -865,40 +785,11 @@ impl Store for SqliteStore {
         password_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let mut tx = self.write().await?;
-        passwords::reset(&mut tx, actor, user_id, password_hash, now).await?;
-        tx.commit().await?;
-        Ok(())
+        service::sessions::reset_password(self, actor, user_id, password_hash, now).await
     }
 
     async fn close_session(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<()> {
-        let mut tx = self.write().await?;
-        let user_id: Option<i64> =
-            sqlx::query_scalar("DELETE FROM sessions WHERE token_hash = ? RETURNING user_id")
-                .bind(token_hash)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if let Some(user_id) = user_id {
-            let user: UserRow = sqlx::query_as(
-                "SELECT id, username, display_name, roles, password_hash, disabled, must_change_password FROM users WHERE id = ?",
-            )
-            .bind(user_id)
-            .fetch_one(&mut *tx)
-            .await?;
-            audit::append(
-                &mut tx,
-                now,
-                Event::new(
-                    Actor::User(&user.view()),
-                    "session.logout",
-                    "user",
-                    Some(user_id),
-                ),
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        service::sessions::close(self, token_hash, now).await
     }
 
     async fn identities(
@@ -1658,7 +1549,6 @@ mod break_glass;
 mod import;
 mod keys;
 mod ownership;
-mod passwords;
 mod port;
+mod sessions;
 mod standing;
-mod throttle;

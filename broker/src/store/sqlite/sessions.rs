@@ -1,0 +1,135 @@
+//! Sessions, passwords and the sign-in throttle as SQLite rows (the use cases are
+//! `crate::service::sessions`).
+
+use super::{ms, time};
+use crate::store::StoreResult;
+use crate::store::port::{SessionRecord, SessionRows, ThrottleRecord};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::SqliteConnection;
+
+#[async_trait]
+impl SessionRows for SqliteConnection {
+    async fn session(&mut self, token_hash: &str) -> StoreResult<Option<SessionRecord>> {
+        let row: Option<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT s.user_id, s.created_at, s.last_seen_at FROM sessions s
+             JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND u.disabled = 0",
+        )
+        .bind(token_hash)
+        .fetch_optional(&mut *self)
+        .await?;
+        Ok(
+            row.map(|(user_id, created_at, last_seen_at)| SessionRecord {
+                user_id,
+                created_at: time(created_at),
+                last_seen_at: time(last_seen_at),
+            }),
+        )
+    }
+
+    async fn insert_session(
+        &mut self,
+        token_hash: &str,
+        user_id: i64,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at)
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(ms(at))
+        .bind(ms(at))
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_session(&mut self, token_hash: &str) -> StoreResult<Option<i64>> {
+        Ok(
+            sqlx::query_scalar("DELETE FROM sessions WHERE token_hash = ? RETURNING user_id")
+                .bind(token_hash)
+                .fetch_optional(&mut *self)
+                .await?,
+        )
+    }
+
+    async fn touch_session(&mut self, token_hash: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?")
+            .bind(ms(at))
+            .bind(token_hash)
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
+
+    async fn end_other_sessions(&mut self, user_id: i64, keep: &str) -> StoreResult<u64> {
+        Ok(
+            sqlx::query("DELETE FROM sessions WHERE user_id = ? AND token_hash != ?")
+                .bind(user_id)
+                .bind(keep)
+                .execute(&mut *self)
+                .await?
+                .rows_affected(),
+        )
+    }
+
+    async fn set_password(
+        &mut self,
+        user_id: i64,
+        password_hash: &str,
+        must_change: bool,
+    ) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "UPDATE users SET password_hash = ?, must_change_password = ? WHERE id = ?
+             RETURNING username",
+        )
+        .bind(password_hash)
+        .bind(must_change)
+        .bind(user_id)
+        .fetch_optional(&mut *self)
+        .await?)
+    }
+
+    async fn throttle(&mut self, key: &str) -> StoreResult<Option<ThrottleRecord>> {
+        let row: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT failures, last_failure_at, locked_until FROM login_throttle WHERE key = ?",
+        )
+        .bind(key)
+        .fetch_optional(&mut *self)
+        .await?;
+        Ok(
+            row.map(|(failures, last_failure_at, locked_until)| ThrottleRecord {
+                failures: failures as u32,
+                last_failure_at: time(last_failure_at),
+                locked_until: locked_until.map(time),
+            }),
+        )
+    }
+
+    async fn put_throttle(&mut self, key: &str, entry: &ThrottleRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO login_throttle (key, failures, last_failure_at, locked_until)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (key) DO UPDATE SET failures = ?2, last_failure_at = ?3,
+                                              locked_until = ?4",
+        )
+        .bind(key)
+        .bind(entry.failures as i64)
+        .bind(ms(entry.last_failure_at))
+        .bind(entry.locked_until.map(ms))
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    async fn forget_throttle(&mut self, key: &str) -> StoreResult<u32> {
+        let failures: Option<i64> =
+            sqlx::query_scalar("DELETE FROM login_throttle WHERE key = ? RETURNING failures")
+                .bind(key)
+                .fetch_optional(&mut *self)
+                .await?;
+        Ok(failures.unwrap_or(0) as u32)
+    }
+}
