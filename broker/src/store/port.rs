@@ -7,8 +7,8 @@
 //! The use cases move here one domain at a time; those not yet moved still live in the
 //! backend behind the `Store` façade.
 
-use super::StoreResult;
 use super::audit::SealedEvent;
+use super::{NewSigningKey, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::ops::DerefMut;
@@ -45,6 +45,7 @@ pub trait Rows:
     + OwnershipRows
     + StandingRows
     + SessionRows
+    + KeyRows
     + Send
 {
 }
@@ -58,6 +59,7 @@ impl<T> Rows for T where
         + OwnershipRows
         + StandingRows
         + SessionRows
+        + KeyRows
         + Send
         + ?Sized
 {
@@ -130,6 +132,19 @@ impl UserRecord {
             roles: self.roles.clone(),
         }
     }
+}
+
+/// The signing keys: public halves, and private halves only sealed (see `crate::keys`).
+#[async_trait]
+pub trait KeyRows {
+    async fn any_signing_key(&mut self) -> StoreResult<bool>;
+    /// Retires every key still signing, at `at`; their ids.
+    async fn retire_signing_keys(&mut self, at: DateTime<Utc>) -> StoreResult<Vec<String>>;
+    async fn insert_signing_key(
+        &mut self,
+        key: &NewSigningKey<'_>,
+        created_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
 }
 
 /// Sessions, passwords and the sign-in throttle.

@@ -3,7 +3,9 @@
 
 use super::audit::{self, Actor, Event};
 use super::{ms, time};
+use crate::store::port::KeyRows;
 use crate::store::{NewSigningKey, StoreResult, StoredKey};
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::SqliteConnection;
@@ -46,40 +48,32 @@ pub(super) async fn signing_keys(
         .collect())
 }
 
-/// Adds `key`. A rotation retires every other key from signing; a first key is added only
-/// while there is none (another process starting at once may have added its own).
-pub(super) async fn add_signing_key(
-    conn: &mut SqliteConnection,
-    key: &NewSigningKey<'_>,
-    rotate: bool,
-    now: DateTime<Utc>,
-) -> StoreResult<bool> {
-    let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM signing_keys)")
-        .fetch_one(&mut *conn)
-        .await?;
-    if any && !rotate {
-        return Ok(false);
+#[async_trait]
+impl KeyRows for SqliteConnection {
+    async fn any_signing_key(&mut self) -> StoreResult<bool> {
+        Ok(
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM signing_keys)")
+                .fetch_one(&mut *self)
+                .await?,
+        )
     }
-    let retired: Vec<String> = sqlx::query_scalar(
-        "UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL RETURNING kid",
-    )
-    .bind(ms(now))
-    .fetch_all(&mut *conn)
-    .await?;
-    insert(conn, key, ms(now)).await?;
-    let action = if rotate {
-        "signing_key.rotated"
-    } else {
-        "signing_key.created"
-    };
-    audit::append(
-        conn,
-        now,
-        Event::new(Actor::Broker, action, "signing_key", None)
-            .details(json!({ "kid": key.kid, "retired": retired })),
-    )
-    .await?;
-    Ok(true)
+
+    async fn retire_signing_keys(&mut self, at: DateTime<Utc>) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL RETURNING kid",
+        )
+        .bind(ms(at))
+        .fetch_all(&mut *self)
+        .await?)
+    }
+
+    async fn insert_signing_key(
+        &mut self,
+        key: &NewSigningKey<'_>,
+        created_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        insert(self, key, ms(created_at)).await
+    }
 }
 
 async fn insert(

@@ -1291,10 +1291,7 @@ impl Store for SqliteStore {
         rotate: bool,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let mut tx = self.write().await?;
-        let added = keys::add_signing_key(&mut tx, key, rotate, now).await?;
-        tx.commit().await?;
-        Ok(added)
+        service::keys::add(self, key, rotate, now).await
     }
 
     async fn legacy_signing_keys(
