@@ -28,7 +28,7 @@ async fn main() -> anyhow::Result<()> {
             .request(i)
             .grant(i)
             .details(json!({ "identity": "ci-deployer", "resource": "payments-db", "privilege": "read" }));
-        audit::append(&mut tx, now, event).await?;
+        audit::record(&mut *tx, now, event).await?;
     }
     tx.commit().await?;
     // No checkpoints are stored, so no key is needed to hold them against.

@@ -242,8 +242,8 @@ async fn seed(url: &str, count: usize, pending: usize) -> anyhow::Result<()> {
         .await?;
         let details =
             json!({ "identity": "ci-deployer", "resource": "payments-db", "privilege": "read" });
-        audit::append(
-            &mut tx,
+        audit::record(
+            &mut *tx,
             filed,
             Event::new(
                 Actor::User(&alice_view),
@@ -282,7 +282,7 @@ async fn seed(url: &str, count: usize, pending: usize) -> anyhow::Result<()> {
                 .request(request_id)
                 .grant(grant_id)
                 .details(details.clone());
-            audit::append(&mut tx, filed, event).await?;
+            audit::record(&mut *tx, filed, event).await?;
         }
     }
     tx.commit().await?;

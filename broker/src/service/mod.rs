@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod break_glass;
 pub mod grants;
+pub mod import;
 pub mod keys;
 pub mod ownership;
 pub mod requests;

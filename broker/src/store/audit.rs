@@ -184,15 +184,6 @@ pub async fn record<L: AuditLog + ?Sized>(
     log.insert_event(&seal(head, at, event)).await
 }
 
-/// `record` on an SQLite connection, for the use cases not yet moved to `crate::service`.
-pub async fn append(
-    conn: &mut SqliteConnection,
-    at: DateTime<Utc>,
-    event: Event<'_>,
-) -> StoreResult<()> {
-    record(conn, at, event).await
-}
-
 /// The fields an event's hash covers.
 struct Covered<'a> {
     seq: i64,

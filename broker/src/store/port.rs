@@ -9,12 +9,13 @@
 
 use super::audit::SealedEvent;
 use super::{NewSigningKey, StoreResult};
+use crate::scan_report::Finding;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::ops::DerefMut;
 use stint_core::api::{IdentityBody, NamedRef, ResourceBody, ResourceView, UserView};
 use stint_core::rules::{Approval, Decidable, Justification};
-use stint_core::standing::{MappingRuleBody, NewStandingBody, StandingStatus};
+use stint_core::standing::{MappingRuleBody, NewStandingBody, SecretSource, StandingStatus};
 use stint_core::{Approvers, GrantState, IdentityKind, RequestState, ReviewOutcome, Role};
 
 /// A backend: it opens the transactions use cases run in.
@@ -46,6 +47,7 @@ pub trait Rows:
     + StandingRows
     + SessionRows
     + KeyRows
+    + ImportRows
     + Send
 {
 }
@@ -60,6 +62,7 @@ impl<T> Rows for T where
         + StandingRows
         + SessionRows
         + KeyRows
+        + ImportRows
         + Send
         + ?Sized
 {
@@ -426,6 +429,93 @@ pub trait StandingRows {
     /// Retires a rule in force; false when there is none with this id.
     async fn retire_mapping_rule(&mut self, id: i64, at: DateTime<Utc>) -> StoreResult<bool>;
     async fn user_exists(&mut self, id: i64) -> StoreResult<bool>;
+}
+
+/// Importing a scanner's report: findings are staged in short transactions under an
+/// import key, then published set-wise in one.
+#[async_trait]
+pub trait ImportRows {
+    /// The mapping rules in force, oldest first: the first that matches maps a finding.
+    async fn active_mapping_rules(&mut self) -> StoreResult<Vec<MappingRule>>;
+    /// Forgets what imports that never finished (a crash) staged before `before`.
+    async fn purge_abandoned_staging(&mut self, before: DateTime<Utc>) -> StoreResult<()>;
+    async fn stage_finding(&mut self, staged: &StagedFinding<'_>) -> StoreResult<()>;
+    async fn discard_staged(&mut self, import_key: &str) -> StoreResult<()>;
+    /// The indexes of staged findings that are credentials Stint issued, in order.
+    async fn staged_leaks(&mut self, import_key: &str) -> StoreResult<Vec<usize>>;
+    /// Staged findings (leaks aside) already known at their place: seen again now; how many.
+    async fn publish_seen_again(&mut self, import: &Import<'_>) -> StoreResult<u32>;
+    /// The other staged findings (leaks aside): recorded, mapped by the rule found at
+    /// staging while it is still in force; each one's id and whether a rule mapped it.
+    async fn publish_new(&mut self, import: &Import<'_>) -> StoreResult<Vec<(i64, bool)>>;
+    /// A full scan's earlier findings it did not report: marked not seen; how many.
+    async fn mark_not_seen(&mut self, import: &Import<'_>) -> StoreResult<u32>;
+    /// The grant whose issued credential has this fingerprint, if Stint issued one.
+    async fn issued_grant(&mut self, fingerprint: &str) -> StoreResult<Option<GrantRecord>>;
+    /// The finding already known at this place from this tool and source: its id.
+    async fn known_finding(
+        &mut self,
+        import: &Import<'_>,
+        finding: &Finding,
+    ) -> StoreResult<Option<i64>>;
+    async fn mark_seen(&mut self, id: i64, secret_type: &str, at: DateTime<Utc>)
+    -> StoreResult<()>;
+    /// Records a leaked Stint credential, resolved as such at once; its id.
+    async fn insert_leak(
+        &mut self,
+        import: &Import<'_>,
+        finding: &Finding,
+        grant: &GrantRecord,
+    ) -> StoreResult<i64>;
+}
+
+/// One import's facts, as its statements need them.
+pub struct Import<'a> {
+    pub key: &'a str,
+    pub tool: SecretSource,
+    pub source: &'a str,
+    pub created_by: Option<i64>,
+    pub at: DateTime<Utc>,
+}
+
+/// A finding staged under an import key, with the rule that matched it then.
+pub struct StagedFinding<'a> {
+    pub import_key: &'a str,
+    pub idx: usize,
+    pub finding: &'a Finding,
+    pub rule_id: Option<i64>,
+    pub at: DateTime<Utc>,
+}
+
+/// A mapping rule as matching findings needs it.
+#[derive(Debug, Clone)]
+pub struct MappingRule {
+    pub id: i64,
+    pub tool: Option<SecretSource>,
+    pub secret_type: Option<String>,
+    pub path_pattern: String,
+}
+
+impl MappingRule {
+    /// Whether this rule maps `finding`, reported by `tool`: the tool (if named), one of
+    /// the finding's types (if named, any case) and the path glob all match.
+    pub fn matches(&self, tool: SecretSource, finding: &Finding) -> bool {
+        let tool_matches = self.tool.is_none_or(|t| t == tool);
+        let type_matches = self.secret_type.as_deref().is_none_or(|wanted| {
+            finding
+                .secret_type
+                .split(", ")
+                .any(|t| t.eq_ignore_ascii_case(wanted))
+        });
+        let options = glob::MatchOptions {
+            case_sensitive: true,
+            require_literal_separator: false,
+            require_literal_leading_dot: false,
+        };
+        let path_matches = glob::Pattern::new(&self.path_pattern)
+            .is_ok_and(|p| p.matches_with(&finding.path, options));
+        tool_matches && type_matches && path_matches
+    }
 }
 
 /// A finding as triaging it needs it.

@@ -124,7 +124,7 @@ pub(super) async fn seal_legacy_key(
         .bind(key.kid)
         .execute(&mut *conn)
         .await?;
-    audit::append(
+    audit::record(
         conn,
         now,
         Event::new(Actor::Broker, "signing_key.sealed", "signing_key", None)

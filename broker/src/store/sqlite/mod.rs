@@ -6,7 +6,7 @@
 //! outcome. The UNIQUE constraints (one approval per approver, one grant per request) are
 //! the second line of defence.
 
-use super::audit::{self, Actor};
+use super::audit;
 use super::{
     AuditFilter, BreakGlassLimit, BreakGlassTaken, FailedPassword, IntrospectionCaller,
     LoginCandidate, NewSigningKey, NewUser, RequestFilter, ReviewFilter, SessionLimits,
@@ -1448,8 +1448,7 @@ impl Store for SqliteStore {
         full_scan: bool,
         now: DateTime<Utc>,
     ) -> StoreResult<ImportSummary> {
-        self.import_batched(actor, report, source, full_scan, now)
-            .await
+        service::import::import(self, actor, report, source, full_scan, now).await
     }
 
     async fn standing(
@@ -1525,19 +1524,6 @@ fn escape_like(text: &str) -> String {
     text.replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_")
-}
-
-/// `service::grants::end_early` for the use cases not yet moved to the service layer.
-async fn end_grant_early(
-    conn: &mut SqliteConnection,
-    actor: Actor<'_>,
-    grant: &GrantRow,
-    next: GrantState,
-    reason: &str,
-    details: serde_json::Value,
-    now: DateTime<Utc>,
-) -> StoreResult<()> {
-    service::grants::end_early(conn, actor, &grant.record()?, next, reason, details, now).await
 }
 
 // Declared after the query macros above, which they use.

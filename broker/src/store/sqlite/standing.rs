@@ -3,8 +3,7 @@
 //! its audit events.
 
 use super::{ms, time};
-use crate::scan_report::Finding;
-use crate::store::port::{StandingMapping, StandingRecord, StandingRows};
+use crate::store::port::{MappingRule, StandingMapping, StandingRecord, StandingRows};
 use crate::store::{StandingFilter, StoreError, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, DurationRound, Utc};
@@ -196,6 +195,16 @@ pub(super) struct RuleRow {
 }
 
 impl RuleRow {
+    /// The rule as matching findings needs it.
+    pub(super) fn matcher(self) -> MappingRule {
+        MappingRule {
+            id: self.id,
+            tool: self.tool.as_deref().and_then(SecretSource::parse),
+            secret_type: self.secret_type,
+            path_pattern: self.path_pattern,
+        }
+    }
+
     fn view(self) -> MappingRuleView {
         MappingRuleView {
             id: self.id,
@@ -208,25 +217,6 @@ impl RuleRow {
             created_by: NamedRef::new(self.created_by, self.created_by_name),
             created_at: time(self.created_at),
         }
-    }
-
-    /// Whether this rule maps `finding`, reported by `tool`.
-    pub(super) fn matches(&self, tool: SecretSource, finding: &Finding) -> bool {
-        let tool_matches = self.tool.as_deref().is_none_or(|t| t == tool.as_str());
-        let type_matches = self.secret_type.as_deref().is_none_or(|wanted| {
-            finding
-                .secret_type
-                .split(", ")
-                .any(|t| t.eq_ignore_ascii_case(wanted))
-        });
-        let options = glob::MatchOptions {
-            case_sensitive: true,
-            require_literal_separator: false,
-            require_literal_leading_dot: false,
-        };
-        let path_matches = glob::Pattern::new(&self.path_pattern)
-            .is_ok_and(|p| p.matches_with(&finding.path, options));
-        tool_matches && type_matches && path_matches
     }
 }
 
