@@ -196,6 +196,44 @@ async fn a_request_needs_the_policys_number_of_distinct_approvers() {
 }
 
 #[tokio::test]
+async fn a_list_shows_each_request_with_its_own_approvals() {
+    let app = TestApp::new().await;
+    let alice = app.login("alice").await;
+    let bob = app.login("bob").await;
+    let erin = app.login("erin").await;
+    let first = app
+        .file(&alice, "ci-deployer", "prod-cluster", "deploy", 3600)
+        .await;
+    let second = app
+        .file(&alice, "ci-deployer", "prod-cluster", "deploy", 1800)
+        .await;
+    let third = app
+        .file(&alice, "ci-deployer", "prod-cluster", "deploy", 900)
+        .await;
+    for (who, id) in [(&bob, first), (&erin, first), (&erin, third)] {
+        let path = format!("/api/v1/requests/{id}/approve");
+        assert_eq!(app.post(who, &path, json!({})).await.0, StatusCode::OK);
+    }
+    let (_, page) = app.get(&alice, "/api/v1/requests").await;
+    let approvers_of = |id: i64| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap()["approvals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["approver"]["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(approvers_of(first), ["bob", "erin"]);
+    assert!(approvers_of(second).is_empty());
+    assert_eq!(approvers_of(third), ["erin"]);
+}
+
+#[tokio::test]
 async fn two_approvers_at_once_create_exactly_one_grant() {
     let app = TestApp::new().await;
     let alice = app.login("alice").await;

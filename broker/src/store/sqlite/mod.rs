@@ -19,6 +19,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{FromRow, SqliteConnection, SqlitePool};
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 use stint_core::api::{
@@ -562,6 +563,61 @@ async fn load_grant(conn: &mut SqliteConnection, id: i64) -> StoreResult<GrantRo
         .ok_or_else(|| StoreError::NotFound(format!("grant {id}")))
 }
 
+/// A JSON array of ids, for `IN (SELECT value FROM json_each(?))`: one query for a whole
+/// page instead of one per row.
+fn id_list(ids: impl IntoIterator<Item = i64>) -> String {
+    serde_json::Value::from(ids.into_iter().collect::<Vec<_>>()).to_string()
+}
+
+/// The current owners of each of `identity_ids`.
+async fn current_owners_of(
+    conn: &mut SqliteConnection,
+    identity_ids: &[i64],
+    now: DateTime<Utc>,
+) -> StoreResult<HashMap<i64, Vec<i64>>> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT identity_id, user_id FROM ownerships
+         WHERE identity_id IN (SELECT value FROM json_each(?1))
+           AND ended_at IS NULL AND attest_until > ?2",
+    )
+    .bind(id_list(identity_ids.iter().copied()))
+    .bind(ms(now))
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut owners: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (identity, user) in rows {
+        owners.entry(identity).or_default().push(user);
+    }
+    Ok(owners)
+}
+
+/// The approvals of each of `request_ids`, oldest first.
+async fn approvals_of_requests(
+    conn: &mut SqliteConnection,
+    request_ids: &[i64],
+) -> StoreResult<HashMap<i64, Vec<ApprovalRow>>> {
+    let rows: Vec<(i64, i64, String, i64, Option<String>, i64)> = sqlx::query_as(
+        "SELECT a.request_id, a.approver_id, u.username, a.duration_secs, a.comment, a.at
+         FROM approvals a JOIN users u ON u.id = a.approver_id
+         WHERE a.request_id IN (SELECT value FROM json_each(?))
+         ORDER BY a.at, a.approver_id",
+    )
+    .bind(id_list(request_ids.iter().copied()))
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut approvals: HashMap<i64, Vec<ApprovalRow>> = HashMap::new();
+    for (request_id, approver_id, approver_name, duration_secs, comment, at) in rows {
+        approvals.entry(request_id).or_default().push(ApprovalRow {
+            approver_id,
+            approver_name,
+            duration_secs,
+            comment,
+            at,
+        });
+    }
+    Ok(approvals)
+}
+
 fn approvals_of(rows: &[ApprovalRow]) -> Vec<Approval> {
     rows.iter()
         .map(|a| Approval {
@@ -678,9 +734,24 @@ impl GrantRow {
         viewer: &UserView,
         now: DateTime<Utc>,
     ) -> StoreResult<GrantView> {
+        let owners = current_owners_of(conn, &[self.identity_id], now).await?;
+        self.view_with(
+            viewer,
+            owners.get(&self.identity_id).map_or(&[], Vec::as_slice),
+            now,
+        )
+    }
+
+    /// The grant as `viewer` sees it, given its identity's current owners.
+    fn view_with(
+        &self,
+        viewer: &UserView,
+        owners: &[i64],
+        now: DateTime<Utc>,
+    ) -> StoreResult<GrantView> {
         let state = self.state()?;
-        let owner = is_current_owner(conn, self.identity_id, viewer.id, now).await?;
-        let orphaned = !ownership::has_owner(conn, self.identity_id, now).await?;
+        let owner = owners.contains(&viewer.id);
+        let orphaned = owners.is_empty();
         let live = state == GrantState::Active && self.expires_at > ms(now);
         Ok(GrantView {
             id: self.id,
@@ -903,12 +974,14 @@ impl Store for SqliteStore {
         .await?;
         let mut conn = self.pool.acquire().await?;
         let role_holders = approver_role_holders(&mut conn).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let approvals = load_approvals(&mut conn, row.id).await?;
-            out.push(row.view(viewer, &approvals, &role_holders, filter.now)?);
-        }
-        Ok(out)
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let approvals = approvals_of_requests(&mut conn, &ids).await?;
+        rows.iter()
+            .map(|row| {
+                let approvals = approvals.get(&row.id).map_or(&[][..], Vec::as_slice);
+                row.view(viewer, approvals, &role_holders, filter.now)
+            })
+            .collect()
     }
 
     async fn request_detail(
@@ -990,11 +1063,14 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         let mut conn = self.pool.acquire().await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            out.push(row.view(&mut conn, viewer, now).await?);
-        }
-        Ok(out)
+        let identities: Vec<i64> = rows.iter().map(|g| g.identity_id).collect();
+        let owners = current_owners_of(&mut conn, &identities, now).await?;
+        rows.iter()
+            .map(|g| {
+                let owners = owners.get(&g.identity_id).map_or(&[][..], Vec::as_slice);
+                g.view_with(viewer, owners, now)
+            })
+            .collect()
     }
 
     async fn grant(

@@ -221,10 +221,12 @@ pub(super) async fn detail(
     .bind(ms(now))
     .fetch_all(&mut *conn)
     .await?;
-    let mut live_grants = Vec::with_capacity(grants.len());
-    for grant in grants {
-        live_grants.push(grant.view(conn, viewer, now).await?);
-    }
+    let owners = super::current_owners_of(conn, &[id], now).await?;
+    let owners = owners.get(&id).map_or(&[][..], Vec::as_slice);
+    let live_grants = grants
+        .iter()
+        .map(|grant| grant.view_with(viewer, owners, now))
+        .collect::<StoreResult<Vec<_>>>()?;
     let standing = super::standing::list(
         conn,
         viewer,
