@@ -519,17 +519,18 @@ async fn load_target(
     Ok((identity, resource))
 }
 
-/// The enabled users holding the approver role, by name.
+/// The enabled users holding the approver role, by name. Roles are parsed, not matched
+/// as text, so no role name can pass for another.
 async fn approver_role_holders(conn: &mut SqliteConnection) -> StoreResult<Vec<NamedRef>> {
-    let rows: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT id, username FROM users
-         WHERE disabled = 0 AND (',' || roles || ',') LIKE '%,approver,%' ORDER BY username",
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT id, username, roles FROM users WHERE disabled = 0 ORDER BY username",
     )
     .fetch_all(&mut *conn)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, name)| NamedRef::new(id, name))
+        .filter(|(_, _, roles)| parse_roles(roles).contains(&Role::Approver))
+        .map(|(id, name, _)| NamedRef::new(id, name))
         .collect())
 }
 
