@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use stint_broker::Broker;
-use stint_broker::clock::SystemClock;
+use stint_broker::clock::{Clock, SystemClock};
 use stint_broker::config::Config;
 use stint_broker::export::{Encoder, Format};
 use stint_broker::store::Store;
@@ -330,7 +330,7 @@ async fn verify(
     key_file: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
     use stint_broker::keys;
-    let now = chrono::Utc::now();
+    let now = SystemClock.now();
     let (head, _) = store.audit_head().await?;
     if head == 0 {
         anyhow::bail!("the audit trail is empty: this is not the database of a broker that ran");
@@ -421,7 +421,7 @@ async fn keys(
     key_file: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
     use stint_broker::keys;
-    let now = chrono::Utc::now();
+    let now = SystemClock.now();
     let store = open_existing(database_url).await?;
     match command {
         KeysCommand::List => {
@@ -484,7 +484,7 @@ async fn standing(command: StandingCommand, database_url: &str) -> anyhow::Resul
         .map_err(|e| anyhow::anyhow!("{}: {e}; nothing was imported", file.display()))?;
     let store = stint_broker::store::SqliteStore::open(database_url).await?;
     let s = store
-        .import_report(None, &report, &source, !partial, chrono::Utc::now())
+        .import_report(None, &report, &source, !partial, SystemClock.now())
         .await?;
     println!(
         "Imported {} findings from {} ({}): {} new, {} seen again, {} no longer seen, \
