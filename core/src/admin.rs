@@ -5,7 +5,7 @@
 
 use crate::api::{IdentityBody, NamedRef, NewUserBody, ResourceBody};
 use crate::model::{Approvers, AutoApprove, Policy, Role};
-use crate::rules::{RuleError, TEXT_MAX_CHARS, check_plain_text};
+use crate::rules::{RuleError, check_plain_text};
 
 /// Names of identities, resources, privileges and users: short, lowercase, URL- and
 /// log-safe.
@@ -39,15 +39,7 @@ pub fn check_name(field: &'static str, name: &str) -> Result<String, RuleError> 
 }
 
 fn check_optional_text(field: &'static str, text: &str) -> Result<String, RuleError> {
-    let text = text.trim();
-    check_plain_text(field, text)?;
-    if text.chars().count() > TEXT_MAX_CHARS {
-        return Err(RuleError::invalid(
-            field,
-            format!("{field} must be at most {TEXT_MAX_CHARS} characters"),
-        ));
-    }
-    Ok(text.to_string())
+    crate::rules::bounded_text(field, text, 0, "")
 }
 
 /// Checks an identity; returns it trimmed.

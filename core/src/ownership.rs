@@ -4,7 +4,7 @@
 //! An identity without a current declaration is orphaned: nobody may ask for access for it
 //! until someone declares accountability again.
 
-use crate::rules::{RuleError, TEXT_MAX_CHARS};
+use crate::rules::RuleError;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -143,24 +143,15 @@ pub fn check_declaration(a: &DeclarationAttempt<'_>) -> Result<(Declaration, Str
             a.current_owners.join(", ")
         )));
     };
-    let statement = a.statement.trim();
-    crate::rules::check_plain_text("statement", statement)?;
-    let chars = statement.chars().count();
-    if chars < STATEMENT_MIN_CHARS {
-        return Err(RuleError::invalid(
-            "statement",
-            format!(
-                "say what the identity does and why you answer for it, in at least \
-                 {STATEMENT_MIN_CHARS} characters"
-            ),
-        ));
-    }
-    if chars > TEXT_MAX_CHARS {
-        return Err(RuleError::invalid(
-            "statement",
-            format!("the statement must be at most {TEXT_MAX_CHARS} characters"),
-        ));
-    }
+    let statement = crate::rules::bounded_text(
+        "statement",
+        a.statement,
+        STATEMENT_MIN_CHARS,
+        &format!(
+            "say what the identity does and why you answer for it, in at least \
+             {STATEMENT_MIN_CHARS} characters"
+        ),
+    )?;
     let latest = latest_attestation(a.now, a.max_attestation_days);
     if a.attest_until <= a.now {
         return Err(RuleError::invalid(

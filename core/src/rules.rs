@@ -489,26 +489,36 @@ pub fn check_credential_issue(
     Ok(())
 }
 
-pub(crate) fn required_text(
+/// The one check of free text people type: trimmed, plain (no control or deceptive
+/// characters), at least `min_chars` (else `too_short` says what is wanted) and at most
+/// `TEXT_MAX_CHARS`. Returns the text to store.
+pub fn bounded_text(
     field: &'static str,
     text: &str,
-    hint: &str,
+    min_chars: usize,
+    too_short: &str,
 ) -> Result<String, RuleError> {
     let text = text.trim();
-    if text.is_empty() {
-        return Err(RuleError::invalid(
-            field,
-            format!("{field} is required: {hint}"),
-        ));
-    }
     check_plain_text(field, text)?;
-    if text.chars().count() > TEXT_MAX_CHARS {
+    let chars = text.chars().count();
+    if chars < min_chars {
+        return Err(RuleError::invalid(field, too_short));
+    }
+    if chars > TEXT_MAX_CHARS {
         return Err(RuleError::invalid(
             field,
             format!("{field} must be at most {TEXT_MAX_CHARS} characters"),
         ));
     }
     Ok(text.to_string())
+}
+
+pub(crate) fn required_text(
+    field: &'static str,
+    text: &str,
+    hint: &str,
+) -> Result<String, RuleError> {
+    bounded_text(field, text, 1, &format!("{field} is required: {hint}"))
 }
 
 /// Optional text, trimmed and bounded: `None` when absent or blank.
