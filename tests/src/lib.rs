@@ -165,6 +165,26 @@ impl Stack {
             .unwrap()
     }
 
+    /// Files as `file_via_store` does and has bob approve: live access for `identity`.
+    /// Its request's id.
+    pub async fn live_via_store(
+        &self,
+        requester: &UserView,
+        identity: &str,
+        resource: &str,
+        task: &str,
+    ) -> i64 {
+        let id = self
+            .file_via_store(requester, identity, resource, task)
+            .await;
+        let bob = self.user("bob").await;
+        self.store
+            .approve(&bob, id, &Default::default(), Utc::now())
+            .await
+            .unwrap();
+        id
+    }
+
     /// The ids of the identity and resource named, as `viewer` sees them.
     pub async fn ids(&self, viewer: &UserView, identity: &str, resource: &str) -> (i64, i64) {
         let identity_id = self

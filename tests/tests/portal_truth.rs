@@ -131,25 +131,15 @@ async fn the_access_form_makes_the_owner_choose_and_leads_to_what_is_missing() {
 #[ignore = "needs the built portal and Chromium: run `cargo xtask test`"]
 async fn break_glass_for_access_the_identity_already_holds_warns_and_shows_the_grant() {
     let stack = Stack::start().await;
-    let (alice_view, bob) = (stack.user("alice").await, stack.user("bob").await);
+    let alice_view = stack.user("alice").await;
     let id = stack
-        .file_via_store(
+        .live_via_store(
             &alice_view,
             "ci-deployer",
             "payments-db",
             "Rotate the ledger keys",
         )
         .await;
-    stack
-        .store
-        .approve(
-            &bob,
-            id,
-            &stint_core::api::ApproveBody::default(),
-            chrono::Utc::now(),
-        )
-        .await
-        .unwrap();
     let alice = stack.browser().await;
     sign_in(&alice, &stack, "alice").await;
     alice.goto(&stack.url("/break-glass")).await.unwrap();
@@ -298,25 +288,14 @@ async fn at_360_px_the_nav_is_one_short_row_that_shows_the_current_page() {
 async fn a_fetched_credential_stays_through_the_pages_refreshes_until_dismissed() {
     let stack = Stack::start().await;
     let alice_view = stack.user("alice").await;
-    let bob_view = stack.user("bob").await;
-    let id = stack
-        .file_via_store(
+    stack
+        .live_via_store(
             &alice_view,
             "ci-deployer",
             "payments-db",
             "Rotate the ledger keys",
         )
         .await;
-    stack
-        .store
-        .approve(
-            &bob_view,
-            id,
-            &stint_core::api::ApproveBody::default(),
-            chrono::Utc::now(),
-        )
-        .await
-        .unwrap();
     let alice = stack.browser().await;
     sign_in(&alice, &stack, "alice").await;
     click(
