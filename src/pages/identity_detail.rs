@@ -250,6 +250,7 @@ fn DeclareForm(
     latest: DateTime<Utc>,
     reload: Callback<()>,
 ) -> impl IntoView {
+    let auth = use_auth();
     let toasts = use_toasts();
     let statement = RwSignal::new(String::new());
     let latest_date = latest.date_naive();
@@ -263,6 +264,8 @@ fn DeclareForm(
             } else {
                 format!("You now answer for {}", d.identity.name)
             });
+            // What the viewer owns decides what the nav offers (New request, Break-glass).
+            auth.refresh();
             reload.run(());
         }
     });
@@ -407,6 +410,7 @@ fn TakeoverNotice(
 
 #[component]
 fn StepDown(identity_id: i64, name: String, reload: Callback<()>) -> impl IntoView {
+    let auth = use_auth();
     let toasts = use_toasts();
     let open = RwSignal::new(false);
     let step_down =
@@ -422,6 +426,7 @@ fn StepDown(identity_id: i64, name: String, reload: Callback<()>) -> impl IntoVi
         if let Some(Ok(d)) = step_down.value().get() {
             open.set(false);
             toasts.show(format!("You no longer answer for {}", d.identity.name));
+            auth.refresh();
             reload.run(());
         }
     });
