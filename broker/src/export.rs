@@ -183,6 +183,7 @@ pub async fn follow(
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let filter = AuditFilter::default();
+    let mut last_pass = false;
     let mut last_checkpoint = match store.checkpoints(1).await {
         Ok(newest) => newest.first().map(|c| (c.at, c.head_seq)),
         Err(_) => None,
@@ -221,8 +222,14 @@ pub async fn follow(
             Err(e) => tracing::warn!(error = %e, "reading the checkpoints failed; retrying"),
         }
         let _ = out.flush();
-        if *stop.borrow() {
+        if last_pass {
             return;
+        }
+        // Stopped: one more pass carries what committed before the stop (the broker's
+        // final checkpoint), even when it landed after this pass read the checkpoints.
+        if *stop.borrow() {
+            last_pass = true;
+            continue;
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
