@@ -7,7 +7,7 @@ use crate::store::{StoreError, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use sqlx::SqliteConnection;
+use sqlx::{Row, SqliteConnection};
 use stint_core::api::{IdentityBody, NamedRef, ResourceBody, ResourceView, UserAdminView};
 use stint_core::{IdentityKind, Role, RuleError};
 
@@ -63,6 +63,31 @@ fn policy_json(body: &ResourceBody) -> StoreResult<(String, Option<String>)> {
         .transpose()
         .map_err(corrupt)?;
     Ok((approvers, auto_approve))
+}
+
+type ResourceQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>;
+
+/// Binds a resource's twelve columns, in the order both its INSERT and UPDATE name them.
+fn bind_resource<'q>(
+    query: ResourceQuery<'q>,
+    body: &'q ResourceBody,
+    (approvers, auto_approve): &'q (String, Option<String>),
+) -> ResourceQuery<'q> {
+    let policy = &body.policy;
+    let bounds = policy.break_glass.unwrap_or_default();
+    query
+        .bind(&body.name)
+        .bind(&body.description)
+        .bind(json!(body.privileges).to_string())
+        .bind(policy.approvals_required as i64)
+        .bind(policy.max_duration_secs)
+        .bind(policy.ticket_required)
+        .bind(policy.break_glass.is_some())
+        .bind(bounds.max_duration_secs)
+        .bind(bounds.review_within_secs)
+        .bind(approvers)
+        .bind(&policy.ticket_pattern)
+        .bind(auto_approve)
 }
 
 #[async_trait]
@@ -200,61 +225,36 @@ impl AdminRows for SqliteConnection {
         body: &ResourceBody,
         at: DateTime<Utc>,
     ) -> StoreResult<i64> {
-        let (approvers, auto_approve) = policy_json(body)?;
-        let policy = &body.policy;
-        let bounds = policy.break_glass.unwrap_or_default();
-        sqlx::query_scalar(
+        let columns = policy_json(body)?;
+        let query = sqlx::query(
             "INSERT INTO resources (name, description, privileges, approvals_required,
                                     max_duration_secs, ticket_required, break_glass_allowed,
                                     break_glass_max_secs, review_within_secs, approvers,
                                     ticket_pattern, auto_approve, created_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(&body.name)
-        .bind(&body.description)
-        .bind(json!(body.privileges).to_string())
-        .bind(policy.approvals_required as i64)
-        .bind(policy.max_duration_secs)
-        .bind(policy.ticket_required)
-        .bind(policy.break_glass.is_some())
-        .bind(bounds.max_duration_secs)
-        .bind(bounds.review_within_secs)
-        .bind(&approvers)
-        .bind(&policy.ticket_pattern)
-        .bind(&auto_approve)
-        .bind(ms(at))
-        .fetch_one(&mut *self)
-        .await
-        .map_err(|e| taken(e, "name", &body.name))
+        );
+        let row = bind_resource(query, body, &columns)
+            .bind(ms(at))
+            .fetch_one(&mut *self)
+            .await
+            .map_err(|e| taken(e, "name", &body.name))?;
+        Ok(row.get(0))
     }
 
     async fn update_resource(&mut self, id: i64, body: &ResourceBody) -> StoreResult<()> {
-        let (approvers, auto_approve) = policy_json(body)?;
-        let policy = &body.policy;
-        let bounds = policy.break_glass.unwrap_or_default();
-        sqlx::query(
+        let columns = policy_json(body)?;
+        let query = sqlx::query(
             "UPDATE resources SET name = ?, description = ?, privileges = ?,
                     approvals_required = ?, max_duration_secs = ?, ticket_required = ?,
                     break_glass_allowed = ?, break_glass_max_secs = ?, review_within_secs = ?,
                     approvers = ?, ticket_pattern = ?, auto_approve = ?
              WHERE id = ?",
-        )
-        .bind(&body.name)
-        .bind(&body.description)
-        .bind(json!(body.privileges).to_string())
-        .bind(policy.approvals_required as i64)
-        .bind(policy.max_duration_secs)
-        .bind(policy.ticket_required)
-        .bind(policy.break_glass.is_some())
-        .bind(bounds.max_duration_secs)
-        .bind(bounds.review_within_secs)
-        .bind(&approvers)
-        .bind(&policy.ticket_pattern)
-        .bind(&auto_approve)
-        .bind(id)
-        .execute(&mut *self)
-        .await
-        .map_err(|e| taken(e, "name", &body.name))?;
+        );
+        bind_resource(query, body, &columns)
+            .bind(id)
+            .execute(&mut *self)
+            .await
+            .map_err(|e| taken(e, "name", &body.name))?;
         Ok(())
     }
 
