@@ -19,7 +19,7 @@ pub mod sweeper;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::http::AppState;
-use crate::store::{SqliteStore, Store, SweepReport};
+use crate::store::{Store, SweepReport};
 use std::future::Future;
 use std::sync::Arc;
 use stint_core::api::AuditCheckpoint;
@@ -34,10 +34,10 @@ pub struct Broker {
 }
 
 impl Broker {
-    /// Opens the SQLite database named by `config.database_url`.
+    /// Opens the database named by `config.database_url` (SQLite or PostgreSQL).
     pub async fn open(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Broker> {
-        let store = SqliteStore::open(&config.database_url).await?;
-        Broker::with_store(Arc::new(store), config, clock).await
+        let store = store::open(&config.database_url).await?;
+        Broker::with_store(store, config, clock).await
     }
 
     pub async fn with_store(
@@ -45,9 +45,14 @@ impl Broker {
         config: Config,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Broker> {
-        if config.demo && store.is_empty().await? {
-            demo::seed(&*store, clock.now()).await?;
-            tracing::info!("seeded the demo organisation");
+        if config.demo {
+            // Checked and seeded under the bootstrap lock: replicas starting together on an
+            // empty database seed it once.
+            let _lock = store.bootstrap_lock().await?;
+            if store.is_empty().await? {
+                demo::seed(&*store, clock.now()).await?;
+                tracing::info!("seeded the demo organisation");
+            }
         }
         let key_file = keys::key_file_for(
             &*store,

@@ -288,13 +288,15 @@ async fn serve(listen: SocketAddr, config: Config) -> anyhow::Result<()> {
 }
 
 /// Opens an existing database for the commands that only read it.
-async fn open_existing(database_url: &str) -> anyhow::Result<stint_broker::store::SqliteStore> {
+async fn open_existing(
+    database_url: &str,
+) -> anyhow::Result<std::sync::Arc<dyn stint_broker::store::Store>> {
     if let Some(path) = stint_broker::store::sqlite_file(database_url)
         && !std::path::Path::new(path).exists()
     {
         anyhow::bail!("no database at {path}");
     }
-    Ok(stint_broker::store::SqliteStore::open_read_only(database_url).await?)
+    Ok(stint_broker::store::open_read_only(database_url).await?)
 }
 
 async fn audit(command: AuditCommand, database_url: &str) -> anyhow::Result<()> {
@@ -306,7 +308,7 @@ async fn audit(command: AuditCommand, database_url: &str) -> anyhow::Result<()> 
             key_file,
         } => {
             verify(
-                &store,
+                &*store,
                 trust_jwks.as_deref(),
                 checkpoints.as_deref(),
                 key_file.as_deref(),
@@ -319,7 +321,7 @@ async fn audit(command: AuditCommand, database_url: &str) -> anyhow::Result<()> 
             until,
             follow,
             tz,
-        } => export(&store, Encoder::new(format, tz), since, until, follow).await,
+        } => export(&*store, Encoder::new(format, tz), since, until, follow).await,
     }
 }
 
@@ -445,14 +447,14 @@ async fn keys(
         }
         KeysCommand::Rotate => {
             drop(store);
-            let store = stint_broker::store::SqliteStore::open(database_url).await?;
+            let store = stint_broker::store::open(database_url).await?;
             let path = match key_file {
                 Some(path) => path.to_path_buf(),
                 None => keys::default_path(database_url)
                     .ok_or_else(|| anyhow::anyhow!("give the key file with --key-file"))?,
             };
             let file = keys::KeyFile::open(&path)?;
-            let kid = keys::rotate(&store, &file, now).await?;
+            let kid = keys::rotate(&*store, &file, now).await?;
             println!(
                 "New signing key {kid}. Running brokers sign with it within {} s; the JWKS \
                  keeps the old key until the last credential it signed has expired.",
@@ -482,7 +484,7 @@ async fn standing(command: StandingCommand, database_url: &str) -> anyhow::Resul
     let format = format.as_deref().and_then(SecretSource::parse);
     let report = stint_broker::scan_report::parse(&bytes, format)
         .map_err(|e| anyhow::anyhow!("{}: {e}; nothing was imported", file.display()))?;
-    let store = stint_broker::store::SqliteStore::open(database_url).await?;
+    let store = stint_broker::store::open(database_url).await?;
     let s = store
         .import_report(None, &report, &source, !partial, SystemClock.now())
         .await?;

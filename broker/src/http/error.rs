@@ -122,7 +122,7 @@ impl IntoResponse for AppError {
                 RuleError::Conflict(_) => (StatusCode::CONFLICT, "conflict", None),
                 RuleError::TooMany(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many", None),
             },
-            AppError::Store(StoreError::Db(_) | StoreError::Corrupt(_)) => {
+            AppError::Store(StoreError::Db(_) | StoreError::Corrupt(_) | StoreError::Config(_)) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", None)
             }
         };

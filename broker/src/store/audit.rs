@@ -1,12 +1,11 @@
 //! Appending to the audit trail: a SHA-256 hash chain over a canonical encoding.
 
-use super::port::AuditLog;
+use super::port::{AuditLog, AuditTrail};
 use super::{StoreError, StoreResult};
 use crate::credential::TrustedKeys;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use sqlx::SqliteConnection;
 use std::borrow::Cow;
 use stint_core::api::{AuditCheckpoint, AuditVerification, UserView};
 
@@ -283,35 +282,19 @@ struct StoredEvent<'a> {
 /// Events are read this many at a time, so verifying a long trail needs little memory.
 const VERIFY_BATCH: i64 = 10_000;
 
-/// Up to `VERIFY_BATCH` events from `from` on, in order, as one JSON array of arrays:
-/// SQLite encodes the batch, so one row crosses into Rust per batch instead of one per
-/// event, which is where verification used to spend its time.
-async fn read_batch(conn: &mut SqliteConnection, from: i64) -> StoreResult<String> {
-    Ok(sqlx::query_scalar(
-        "SELECT json_group_array(json_array(seq, at, actor_id, actor_name, action, target_kind,
-                target_id, request_id, grant_id, details, prev_hash, hash, source_ip,
-                user_agent))
-         FROM (SELECT * FROM audit_events WHERE seq >= ? ORDER BY seq LIMIT ?)",
-    )
-    .bind(from)
-    .bind(VERIFY_BATCH)
-    .fetch_one(&mut *conn)
-    .await?)
-}
-
 /// Walks the whole chain: sequence numbers without gaps from 1, each `prev_hash` equal to
 /// the previous event's hash, each hash recomputed from the event's fields. Then holds it
 /// against every checkpoint stored with it and every copy of one kept `outside` it, each
 /// of which one of `trusted` must have signed.
-pub async fn verify(
-    conn: &mut SqliteConnection,
+pub async fn verify<T: AuditTrail + ?Sized>(
+    conn: &mut T,
     trusted: &TrustedKeys,
     outside: &[AuditCheckpoint],
 ) -> StoreResult<AuditVerification> {
     let mut expected_seq = 1;
     let mut prev_hash = GENESIS_HASH.to_string();
     let mut buf = Vec::with_capacity(1024);
-    let mut text = read_batch(conn, 1).await?;
+    let mut text = conn.audit_batch(1, VERIFY_BATCH).await?;
     loop {
         let mut batch: Vec<StoredEvent<'_>> = serde_json::from_str(&text)
             .map_err(|e| StoreError::Corrupt(format!("audit batch: {e}")))?;
@@ -319,10 +302,10 @@ pub async fn verify(
         let next_from = (batch.len() as i64 == VERIFY_BATCH)
             .then(|| batch.last().map(|e| e.seq + 1))
             .flatten();
-        // SQLite reads the next batch (on sqlx's worker thread) while this one is checked.
+        // The database reads the next batch while this one is checked.
         let read_next = async {
             match next_from {
-                Some(from) => read_batch(conn, from).await.map(Some),
+                Some(from) => conn.audit_batch(from, VERIFY_BATCH).await.map(Some),
                 None => Ok(None),
             }
         };
@@ -363,7 +346,7 @@ pub async fn verify(
     };
     // A chain that verifies can still have been cut short, or rewritten and re-hashed from
     // some event on; a signed checkpoint of an earlier head catches both.
-    let stored = checkpoints(conn, u32::MAX).await?;
+    let stored = conn.checkpoints(u32::MAX).await?;
     let all = stored
         .iter()
         .map(|c| (c, "the"))
@@ -384,11 +367,7 @@ pub async fn verify(
                 ),
             ));
         }
-        let hash: Option<String> =
-            sqlx::query_scalar("SELECT hash FROM audit_events WHERE seq = ?")
-                .bind(seq)
-                .fetch_optional(&mut *conn)
-                .await?;
+        let hash = conn.event_hash(seq).await?;
         if seq > 0 && hash.as_deref() != Some(checkpoint.head_hash.as_str()) {
             return Ok(fail(
                 seq,
@@ -406,32 +385,6 @@ pub async fn verify(
         first_bad_seq: None,
         reason: None,
     })
-}
-
-/// Stored checkpoints, newest first.
-pub async fn checkpoints(
-    conn: &mut SqliteConnection,
-    limit: u32,
-) -> StoreResult<Vec<AuditCheckpoint>> {
-    let rows: Vec<(i64, i64, String, String, String)> = sqlx::query_as(
-        "SELECT at, head_seq, head_hash, kid, signature FROM audit_checkpoints
-         ORDER BY id DESC LIMIT ?",
-    )
-    .bind(i64::from(limit))
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(at, head_seq, head_hash, kid, signature)| AuditCheckpoint {
-                at: DateTime::from_timestamp_millis(at).unwrap_or_default(),
-                head_seq,
-                head_hash,
-                kid,
-                signature,
-            },
-        )
-        .collect())
 }
 
 /// Why `event` does not continue the chain at `expected_seq` after `prev_hash`, if it does not.

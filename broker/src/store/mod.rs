@@ -1,4 +1,6 @@
-//! Storage: one trait the HTTP layer and the sweeper talk to, and its implementations.
+//! Storage: one trait the HTTP layer and the sweeper talk to, and its two backends —
+//! SQLite (embedded, the default) and PostgreSQL (several replicas) — chosen by the URL's
+//! scheme. Both compile the same SQL (`sql/`).
 //!
 //! Architecture Invariant: every method that changes state runs in one transaction that
 //! also appends the audit event; the rule deciding the change comes from `stint_core`,
@@ -6,6 +8,7 @@
 
 pub mod audit;
 pub mod port;
+pub mod postgres;
 pub mod sqlite;
 
 use crate::credential::{Keyring, TrustedKeys};
@@ -24,7 +27,46 @@ use stint_core::standing::{
 use stint_core::{GrantState, RequestState, ReviewOutcome, ReviewStatus, Role, RuleError};
 use zeroize::Zeroizing;
 
+pub use postgres::PgStore;
 pub use sqlite::{SqliteStore, sqlite_file};
+use std::sync::Arc;
+
+/// Which backend a database URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend of `url`, by its scheme (`sqlite:`, `postgres:` or `postgresql:`).
+    pub fn of(url: &str) -> Result<Backend, StoreError> {
+        let scheme = url.split(':').next().unwrap_or_default();
+        match scheme {
+            "sqlite" => Ok(Backend::Sqlite),
+            "postgres" | "postgresql" => Ok(Backend::Postgres),
+            _ => Err(StoreError::Config(format!(
+                "the database URL must start with sqlite: or postgres: (not `{scheme}:`)"
+            ))),
+        }
+    }
+}
+
+/// Opens (creating an SQLite file if missing) the database at `url` and migrates it.
+pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
+    Ok(match Backend::of(url)? {
+        Backend::Sqlite => Arc::new(SqliteStore::open(url).await?),
+        Backend::Postgres => Arc::new(PgStore::open(url).await?),
+    })
+}
+
+/// Opens an existing, migrated database to read only: nothing is created or changed.
+pub async fn open_read_only(url: &str) -> StoreResult<Arc<dyn Store>> {
+    Ok(match Backend::of(url)? {
+        Backend::Sqlite => Arc::new(SqliteStore::open_read_only(url).await?),
+        Backend::Postgres => Arc::new(PgStore::open_read_only(url).await?),
+    })
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -36,6 +78,8 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error("database holds unexpected data: {0}")]
     Corrupt(String),
+    #[error("{0}")]
+    Config(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -184,6 +228,15 @@ pub struct SweepReport {
     pub grants_expired: u32,
     pub requests_expired: u32,
     pub ownerships_lapsed: u32,
+}
+
+/// Whatever holds a backend's bootstrap lock; the lock ends when it is dropped.
+pub struct BootstrapLock(#[allow(dead_code)] Box<dyn Send + Sync>);
+
+impl BootstrapLock {
+    pub fn new(holder: impl Send + Sync + 'static) -> BootstrapLock {
+        BootstrapLock(Box::new(holder))
+    }
 }
 
 /// A signing key as the database holds it: the private half only sealed.
@@ -597,4 +650,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Whether nothing was ever created (the demo seeds only an empty database).
     async fn is_empty(&self) -> StoreResult<bool>;
+    /// Held while a broker checks for and seeds an empty database, so that replicas
+    /// starting together on one database seed it once. Dropping it lets the next one in.
+    async fn bootstrap_lock(&self) -> StoreResult<BootstrapLock>;
 }

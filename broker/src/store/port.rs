@@ -4,8 +4,8 @@
 //! security-critical sequence of a use case — read, decide with `stint_core`, write, append
 //! the audit event — is written once, in the service, for every backend.
 //!
-//! The use cases move here one domain at a time; those not yet moved still live in the
-//! backend behind the `Store` façade.
+//! Each backend's SQL is the one module `sql/` (compiled for SQLite and for PostgreSQL);
+//! the read views behind the `Store` façade live there too, beside these rows.
 
 use super::audit::SealedEvent;
 use super::{NewSigningKey, StoreResult};
@@ -13,7 +13,9 @@ use crate::scan_report::Finding;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::ops::DerefMut;
-use stint_core::api::{IdentityBody, NamedRef, ResourceBody, ResourceView, UserView};
+use stint_core::api::{
+    AuditCheckpoint, IdentityBody, NamedRef, ResourceBody, ResourceView, UserView,
+};
 use stint_core::rules::{Approval, Decidable, Justification};
 use stint_core::standing::{MappingRuleBody, NewStandingBody, SecretSource, StandingStatus};
 use stint_core::{Approvers, GrantState, IdentityKind, RequestState, ReviewOutcome, Role};
@@ -38,6 +40,7 @@ pub trait Tx: Send + DerefMut<Target = dyn Rows> {
 /// Everything a transaction offers, domain by domain.
 pub trait Rows:
     AuditLog
+    + AuditTrail
     + AdminRows
     + CatalogRows
     + RequestRows
@@ -53,6 +56,7 @@ pub trait Rows:
 }
 impl<T> Rows for T where
     T: AuditLog
+        + AuditTrail
         + AdminRows
         + CatalogRows
         + RequestRows
@@ -76,6 +80,20 @@ pub trait AuditLog {
     /// held so that no other transaction appends after it until this one ends.
     async fn audit_head(&mut self) -> StoreResult<(i64, String)>;
     async fn insert_event(&mut self, event: &SealedEvent) -> StoreResult<()>;
+}
+
+/// Reading the trail back, as verifying it needs it.
+#[async_trait]
+pub trait AuditTrail {
+    /// Up to `limit` events from `from` on, in order, as one JSON array of arrays (seq, at,
+    /// actor_id, actor_name, action, target_kind, target_id, request_id, grant_id, details,
+    /// prev_hash, hash, source_ip, user_agent): the database encodes the batch, so one row
+    /// crosses into Rust per batch instead of one per event.
+    async fn audit_batch(&mut self, from: i64, limit: i64) -> StoreResult<String>;
+    /// The stored hash of event `seq`.
+    async fn event_hash(&mut self, seq: i64) -> StoreResult<Option<String>>;
+    /// Stored checkpoints, newest first.
+    async fn checkpoints(&mut self, limit: u32) -> StoreResult<Vec<AuditCheckpoint>>;
 }
 
 /// What admins manage: users, and the catalog's identities and resources. A unique name

@@ -1,12 +1,13 @@
-//! Break-glass reviews on SQLite (taking break-glass is `crate::service::break_glass`).
+//! Break-glass reviews (taking break-glass is `crate::service::break_glass`).
 //! Each function runs inside the caller's transaction (`BEGIN IMMEDIATE` for the writing
 //! ones).
 
+use super::Conn;
 use super::{is_privileged_viewer, ms, time};
 use crate::store::port::ReviewRecord;
 use crate::store::{ReviewFilter, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::FromRow;
 use stint_core::api::{
     AuditEventView, IssuedCredentialView, NamedRef, ReviewDetail, ReviewView, UserView,
 };
@@ -116,20 +117,20 @@ impl ReviewRow {
 
 /// Reviewers, admins, auditors and approvers see every review; anyone else only their own.
 pub(super) async fn list(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     viewer: &UserView,
     filter: ReviewFilter,
     now: DateTime<Utc>,
 ) -> StoreResult<Vec<ReviewView>> {
     let rows: Vec<ReviewRow> = sqlx::query_as(concat!(
         review_select!(),
-        " WHERE (?1 OR rv.taker_id = ?2)
-            AND (?3 IS NULL
-                 OR (?3 = 'open' AND rv.outcome IS NULL AND rv.due_at > ?4)
-                 OR (?3 = 'overdue' AND rv.outcome IS NULL AND rv.due_at <= ?4)
-                 OR (?3 = 'decided' AND rv.outcome IS NOT NULL))
-            AND (?5 IS NULL OR rv.outcome = ?5)
-          ORDER BY CASE WHEN rv.outcome IS NULL AND rv.due_at <= ?4 THEN 0
+        " WHERE ($1 OR rv.taker_id = $2)
+            AND ($3 IS NULL
+                 OR ($3 = 'open' AND rv.outcome IS NULL AND rv.due_at > $4)
+                 OR ($3 = 'overdue' AND rv.outcome IS NULL AND rv.due_at <= $4)
+                 OR ($3 = 'decided' AND rv.outcome IS NOT NULL))
+            AND ($5 IS NULL OR rv.outcome = $5)
+          ORDER BY CASE WHEN rv.outcome IS NULL AND rv.due_at <= $4 THEN 0
                         WHEN rv.outcome IS NULL THEN 1 ELSE 2 END,
                    CASE WHEN rv.outcome IS NULL THEN rv.due_at ELSE -rv.decided_at END
           LIMIT 200"
@@ -144,8 +145,8 @@ pub(super) async fn list(
     rows.iter().map(|r| r.view(viewer, now)).collect()
 }
 
-pub(super) async fn load(conn: &mut SqliteConnection, id: i64) -> StoreResult<ReviewRow> {
-    sqlx::query_as(concat!(review_select!(), " WHERE rv.id = ?"))
+pub(super) async fn load(conn: &mut Conn, id: i64) -> StoreResult<ReviewRow> {
+    sqlx::query_as(concat!(review_select!(), " WHERE rv.id = $1"))
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?
@@ -153,7 +154,7 @@ pub(super) async fn load(conn: &mut SqliteConnection, id: i64) -> StoreResult<Re
 }
 
 pub(super) async fn detail(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     viewer: &UserView,
     id: i64,
     now: DateTime<Utc>,
@@ -165,7 +166,7 @@ pub(super) async fn detail(
     let credentials: Vec<(String, i64, String, i64, i64)> = sqlx::query_as(
         "SELECT c.jti, c.issued_to, u.username, c.issued_at, c.expires_at
          FROM credentials c JOIN users u ON u.id = c.issued_to
-         WHERE c.grant_id = ? ORDER BY c.issued_at",
+         WHERE c.grant_id = $1 ORDER BY c.issued_at",
     )
     .bind(row.grant_id)
     .fetch_all(&mut *conn)
@@ -173,7 +174,7 @@ pub(super) async fn detail(
     let timeline: Vec<super::AuditRow> = sqlx::query_as(concat!(
         "SELECT ",
         super::audit_columns!(),
-        " FROM audit_events WHERE request_id = ? ORDER BY seq"
+        " FROM audit_events WHERE request_id = $1 ORDER BY seq"
     ))
     .bind(row.request_id)
     .fetch_all(&mut *conn)

@@ -1,19 +1,19 @@
-//! Sessions, passwords and the sign-in throttle as SQLite rows (the use cases are
+//! Sessions, passwords and the sign-in throttle as rows (the use cases are
 //! `crate::service::sessions`).
 
+use super::Conn;
 use super::{ms, time};
 use crate::store::StoreResult;
 use crate::store::port::{SessionRecord, SessionRows, ThrottleRecord};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::SqliteConnection;
 
 #[async_trait]
-impl SessionRows for SqliteConnection {
+impl SessionRows for Conn {
     async fn session(&mut self, token_hash: &str) -> StoreResult<Option<SessionRecord>> {
         let row: Option<(i64, i64, i64)> = sqlx::query_as(
             "SELECT s.user_id, s.created_at, s.last_seen_at FROM sessions s
-             JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND u.disabled = 0",
+             JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND NOT u.disabled",
         )
         .bind(token_hash)
         .fetch_optional(&mut *self)
@@ -35,7 +35,7 @@ impl SessionRows for SqliteConnection {
     ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at)
-             VALUES (?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4)",
         )
         .bind(token_hash)
         .bind(user_id)
@@ -48,7 +48,7 @@ impl SessionRows for SqliteConnection {
 
     async fn delete_session(&mut self, token_hash: &str) -> StoreResult<Option<i64>> {
         Ok(
-            sqlx::query_scalar("DELETE FROM sessions WHERE token_hash = ? RETURNING user_id")
+            sqlx::query_scalar("DELETE FROM sessions WHERE token_hash = $1 RETURNING user_id")
                 .bind(token_hash)
                 .fetch_optional(&mut *self)
                 .await?,
@@ -56,7 +56,7 @@ impl SessionRows for SqliteConnection {
     }
 
     async fn touch_session(&mut self, token_hash: &str, at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?")
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
             .bind(ms(at))
             .bind(token_hash)
             .execute(&mut *self)
@@ -66,7 +66,7 @@ impl SessionRows for SqliteConnection {
 
     async fn end_other_sessions(&mut self, user_id: i64, keep: &str) -> StoreResult<u64> {
         Ok(
-            sqlx::query("DELETE FROM sessions WHERE user_id = ? AND token_hash != ?")
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash != $2")
                 .bind(user_id)
                 .bind(keep)
                 .execute(&mut *self)
@@ -82,7 +82,7 @@ impl SessionRows for SqliteConnection {
         must_change: bool,
     ) -> StoreResult<Option<String>> {
         Ok(sqlx::query_scalar(
-            "UPDATE users SET password_hash = ?, must_change_password = ? WHERE id = ?
+            "UPDATE users SET password_hash = $1, must_change_password = $2 WHERE id = $3
              RETURNING username",
         )
         .bind(password_hash)
@@ -94,7 +94,7 @@ impl SessionRows for SqliteConnection {
 
     async fn throttle(&mut self, key: &str) -> StoreResult<Option<ThrottleRecord>> {
         let row: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT failures, last_failure_at, locked_until FROM login_throttle WHERE key = ?",
+            "SELECT failures, last_failure_at, locked_until FROM login_throttle WHERE key = $1",
         )
         .bind(key)
         .fetch_optional(&mut *self)
@@ -111,9 +111,9 @@ impl SessionRows for SqliteConnection {
     async fn put_throttle(&mut self, key: &str, entry: &ThrottleRecord) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO login_throttle (key, failures, last_failure_at, locked_until)
-             VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (key) DO UPDATE SET failures = ?2, last_failure_at = ?3,
-                                              locked_until = ?4",
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (key) DO UPDATE SET failures = $2, last_failure_at = $3,
+                                              locked_until = $4",
         )
         .bind(key)
         .bind(entry.failures as i64)
@@ -126,7 +126,7 @@ impl SessionRows for SqliteConnection {
 
     async fn forget_throttle(&mut self, key: &str) -> StoreResult<u32> {
         let failures: Option<i64> =
-            sqlx::query_scalar("DELETE FROM login_throttle WHERE key = ? RETURNING failures")
+            sqlx::query_scalar("DELETE FROM login_throttle WHERE key = $1 RETURNING failures")
                 .bind(key)
                 .fetch_optional(&mut *self)
                 .await?;

@@ -1,6 +1,7 @@
-//! Importing a scanner's report, as SQLite statements: staging under an import key, then
+//! Importing a scanner's report, as statements: staging under an import key, then
 //! set-wise publishing (the use case is `crate::service::import`).
 
+use super::Conn;
 use super::standing::active_rules;
 use super::{load_grant, ms};
 use crate::scan_report::Finding;
@@ -8,7 +9,6 @@ use crate::store::StoreResult;
 use crate::store::port::{GrantRecord, Import, ImportRows, MappingRule, StagedFinding};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::SqliteConnection;
 use stint_core::standing::StandingStatus;
 
 /// Leaves out staged findings that are credentials Stint issued: they are published one by
@@ -17,7 +17,7 @@ const NOT_LEAKED: &str =
     "NOT EXISTS (SELECT 1 FROM credential_fingerprints f WHERE f.fingerprint = s.fingerprint)";
 
 #[async_trait]
-impl ImportRows for SqliteConnection {
+impl ImportRows for Conn {
     async fn active_mapping_rules(&mut self) -> StoreResult<Vec<MappingRule>> {
         Ok(active_rules(self)
             .await?
@@ -27,7 +27,7 @@ impl ImportRows for SqliteConnection {
     }
 
     async fn purge_abandoned_staging(&mut self, before: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("DELETE FROM standing_staged WHERE staged_at < ?")
+        sqlx::query("DELETE FROM standing_staged WHERE staged_at < $1")
             .bind(ms(before))
             .execute(&mut *self)
             .await?;
@@ -38,7 +38,7 @@ impl ImportRows for SqliteConnection {
         sqlx::query(
             "INSERT INTO standing_staged
                 (import_key, idx, location, path, secret_type, fingerprint, rule_id, staged_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(staged.import_key)
         .bind(staged.idx as i64)
@@ -54,7 +54,7 @@ impl ImportRows for SqliteConnection {
     }
 
     async fn discard_staged(&mut self, import_key: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM standing_staged WHERE import_key = ?")
+        sqlx::query("DELETE FROM standing_staged WHERE import_key = $1")
             .bind(import_key)
             .execute(&mut *self)
             .await?;
@@ -64,7 +64,7 @@ impl ImportRows for SqliteConnection {
     async fn staged_leaks(&mut self, import_key: &str) -> StoreResult<Vec<usize>> {
         let leaked: Vec<i64> = sqlx::query_scalar(
             "SELECT s.idx FROM standing_staged s
-             WHERE s.import_key = ? AND EXISTS (
+             WHERE s.import_key = $1 AND EXISTS (
                SELECT 1 FROM credential_fingerprints f WHERE f.fingerprint = s.fingerprint)
              ORDER BY s.idx",
         )
@@ -77,10 +77,10 @@ impl ImportRows for SqliteConnection {
     async fn publish_seen_again(&mut self, import: &Import<'_>) -> StoreResult<u32> {
         Ok(sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE standing_credentials AS c
-             SET last_seen = ?1, not_seen_since = NULL, secret_type = s.secret_type
+             SET last_seen = $1, not_seen_since = NULL, secret_type = s.secret_type
              FROM standing_staged s
-             WHERE s.import_key = ?2 AND {NOT_LEAKED}
-               AND c.tool = ?3 AND c.source = ?4 AND c.location = s.location
+             WHERE s.import_key = $2 AND {NOT_LEAKED}
+               AND c.tool = $3 AND c.source = $4 AND c.location = s.location
                AND c.fingerprint = s.fingerprint"
         )))
         .bind(ms(import.at))
@@ -98,15 +98,15 @@ impl ImportRows for SqliteConnection {
                 (tool, source, location, path, secret_type, fingerprint, first_seen, last_seen,
                  status, identity_id, resource_id, privilege, mapped_at, mapped_by_rule,
                  created_by)
-             SELECT ?3, ?4, s.location, s.path, s.secret_type, s.fingerprint, ?1, ?1,
+             SELECT $3, $4, s.location, s.path, s.secret_type, s.fingerprint, $1, $1,
                     CASE WHEN r.id IS NULL THEN 'unmapped' ELSE 'mapped' END,
                     r.identity_id, r.resource_id, r.privilege,
-                    CASE WHEN r.id IS NULL THEN NULL ELSE ?1 END, r.id, ?5
+                    CASE WHEN r.id IS NULL THEN NULL ELSE $1 END, r.id, $5
              FROM standing_staged s
              LEFT JOIN standing_rules r ON r.id = s.rule_id AND r.deleted_at IS NULL
-             WHERE s.import_key = ?2 AND {NOT_LEAKED}
+             WHERE s.import_key = $2 AND {NOT_LEAKED}
                AND NOT EXISTS (SELECT 1 FROM standing_credentials c
-                               WHERE c.tool = ?3 AND c.source = ?4 AND c.location = s.location
+                               WHERE c.tool = $3 AND c.source = $4 AND c.location = s.location
                                  AND c.fingerprint = s.fingerprint)
              ORDER BY s.idx
              RETURNING id, mapped_by_rule IS NOT NULL"
@@ -122,8 +122,8 @@ impl ImportRows for SqliteConnection {
 
     async fn mark_not_seen(&mut self, import: &Import<'_>) -> StoreResult<u32> {
         Ok(sqlx::query(
-            "UPDATE standing_credentials SET not_seen_since = ?
-             WHERE tool = ? AND source = ? AND last_seen < ? AND not_seen_since IS NULL",
+            "UPDATE standing_credentials SET not_seen_since = $1
+             WHERE tool = $2 AND source = $3 AND last_seen < $4 AND not_seen_since IS NULL",
         )
         .bind(ms(import.at))
         .bind(import.tool.as_str())
@@ -137,7 +137,7 @@ impl ImportRows for SqliteConnection {
     async fn issued_grant(&mut self, fingerprint: &str) -> StoreResult<Option<GrantRecord>> {
         let grant_id: Option<i64> = sqlx::query_scalar(
             "SELECT c.grant_id FROM credential_fingerprints f JOIN credentials c ON c.jti = f.jti
-             WHERE f.fingerprint = ?",
+             WHERE f.fingerprint = $1",
         )
         .bind(fingerprint)
         .fetch_optional(&mut *self)
@@ -155,7 +155,7 @@ impl ImportRows for SqliteConnection {
     ) -> StoreResult<Option<i64>> {
         Ok(sqlx::query_scalar(
             "SELECT id FROM standing_credentials
-             WHERE tool = ? AND source = ? AND location = ? AND fingerprint = ?",
+             WHERE tool = $1 AND source = $2 AND location = $3 AND fingerprint = $4",
         )
         .bind(import.tool.as_str())
         .bind(import.source)
@@ -173,7 +173,7 @@ impl ImportRows for SqliteConnection {
     ) -> StoreResult<()> {
         sqlx::query(
             "UPDATE standing_credentials
-             SET last_seen = ?, not_seen_since = NULL, secret_type = ? WHERE id = ?",
+             SET last_seen = $1, not_seen_since = NULL, secret_type = $2 WHERE id = $3",
         )
         .bind(ms(at))
         .bind(secret_type)
@@ -194,7 +194,7 @@ impl ImportRows for SqliteConnection {
                 (tool, source, location, path, secret_type, fingerprint, first_seen,
                  last_seen, status, identity_id, resource_id, privilege, grant_id,
                  resolved_at, resolution_reason, created_by)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
         )
         .bind(import.tool.as_str())
         .bind(import.source)

@@ -1,12 +1,13 @@
-//! Identities and the declarations of accountability for them, on SQLite. Each function
-//! runs inside the caller's connection or transaction (`BEGIN IMMEDIATE` for writes).
+//! Identities and the declarations of accountability for them. Each function runs inside
+//! the caller's connection or transaction (the backend's write transaction for writes).
 
+use super::Conn;
 use super::{GrantRow, ms, time};
 use crate::store::port::{DeclarationRecord, DueDeclaration, NewDeclaration, OwnershipRows};
 use crate::store::{StoreError, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::FromRow;
 use stint_core::IdentityKind;
 use stint_core::api::{
     DeclarationView, IdentityDetail, IdentityView, NamedRef, OwnerView, UserView,
@@ -15,20 +16,21 @@ use stint_core::ownership::{self, DeclarationEnd, OwnershipStatus};
 
 /// A declaration is current while not ended and before its attestation date; the sweeper
 /// ends lapsed ones, but the clock decides even before it runs.
+/// `$n` is the moment.
 macro_rules! current {
-    () => {
-        "ended_at IS NULL AND attest_until > ?"
+    ($n:literal) => {
+        concat!("ended_at IS NULL AND attest_until > $", $n)
     };
 }
 
 pub(super) async fn owned_count(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     user_id: i64,
     now: DateTime<Utc>,
 ) -> StoreResult<u32> {
     let n: i64 = sqlx::query_scalar(concat!(
-        "SELECT COUNT(DISTINCT identity_id) FROM ownerships WHERE user_id = ? AND ",
-        current!()
+        "SELECT COUNT(DISTINCT identity_id) FROM ownerships WHERE user_id = $1 AND ",
+        current!(2)
     ))
     .bind(user_id)
     .bind(ms(now))
@@ -38,7 +40,7 @@ pub(super) async fn owned_count(
 }
 
 pub(super) async fn has_owner(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     identity_id: i64,
     now: DateTime<Utc>,
 ) -> StoreResult<bool> {
@@ -54,14 +56,14 @@ struct OwnerRow {
 }
 
 async fn current_owners(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     identity_id: i64,
     now: DateTime<Utc>,
 ) -> StoreResult<Vec<OwnerRow>> {
     Ok(sqlx::query_as(
         "SELECT o.user_id, u.username, o.statement, o.attest_until
          FROM ownerships o JOIN users u ON u.id = o.user_id
-         WHERE o.identity_id = ? AND o.ended_at IS NULL AND o.attest_until > ?
+         WHERE o.identity_id = $1 AND o.ended_at IS NULL AND o.attest_until > $2
          ORDER BY u.username",
     )
     .bind(identity_id)
@@ -71,12 +73,12 @@ async fn current_owners(
 }
 
 async fn active_grant_count(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     identity_id: i64,
     now: DateTime<Utc>,
 ) -> StoreResult<u32> {
     let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM grants WHERE identity_id = ? AND state = 'active' AND expires_at > ?",
+        "SELECT COUNT(*) FROM grants WHERE identity_id = $1 AND state = 'active' AND expires_at > $2",
     )
     .bind(identity_id)
     .bind(ms(now))
@@ -86,13 +88,13 @@ async fn active_grant_count(
 }
 
 pub(super) async fn identity(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     viewer: &UserView,
     id: i64,
     now: DateTime<Utc>,
 ) -> StoreResult<IdentityView> {
     let row: (i64, String, String, String, String) = sqlx::query_as(
-        "SELECT id, name, kind, description, environment FROM identities WHERE id = ?",
+        "SELECT id, name, kind, description, environment FROM identities WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(&mut *conn)
@@ -101,7 +103,7 @@ pub(super) async fn identity(
     let owners = current_owners(conn, id, now).await?;
     let unjustified: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM reviews rv JOIN requests r ON r.id = rv.request_id
-         WHERE r.identity_id = ? AND rv.outcome = 'unjustified'",
+         WHERE r.identity_id = $1 AND rv.outcome = 'unjustified'",
     )
     .bind(id)
     .fetch_one(&mut *conn)
@@ -130,7 +132,7 @@ pub(super) async fn identity(
 
 /// Every identity: orphaned first, then those due for attestation, then by name.
 pub(super) async fn identities(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     viewer: &UserView,
     now: DateTime<Utc>,
 ) -> StoreResult<Vec<IdentityView>> {
@@ -167,7 +169,7 @@ struct DeclarationRow {
 }
 
 pub(super) async fn detail(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     viewer: &UserView,
     id: i64,
     now: DateTime<Utc>,
@@ -180,7 +182,7 @@ pub(super) async fn detail(
                 c.username AS confirmed_by_name
          FROM ownerships o JOIN users u ON u.id = o.user_id
          LEFT JOIN users c ON c.id = o.confirmed_by
-         WHERE o.identity_id = ? ORDER BY o.declared_at DESC, o.id DESC",
+         WHERE o.identity_id = $1 ORDER BY o.declared_at DESC, o.id DESC",
     )
     .bind(id)
     .fetch_all(&mut *conn)
@@ -214,7 +216,7 @@ pub(super) async fn detail(
             .collect::<StoreResult<Vec<_>>>()?;
     let grants: Vec<GrantRow> = sqlx::query_as(concat!(
         grant_select!(),
-        " WHERE g.identity_id = ? AND g.state = 'active' AND g.expires_at > ?
+        " WHERE g.identity_id = $1 AND g.state = 'active' AND g.expires_at > $2
           ORDER BY g.expires_at"
     ))
     .bind(id)
@@ -249,7 +251,7 @@ pub(super) async fn detail(
 /// Whether `user_id`'s current declaration for the identity is a takeover still awaiting
 /// an admin's confirmation (and, with `wait`, younger than it).
 pub(super) async fn takeover_unconfirmed(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     identity_id: i64,
     user_id: i64,
     now: DateTime<Utc>,
@@ -257,14 +259,13 @@ pub(super) async fn takeover_unconfirmed(
 ) -> StoreResult<bool> {
     let waited_since = wait.map(|w| ms(now - w));
     Ok(sqlx::query_scalar(concat!(
-        "SELECT EXISTS (SELECT 1 FROM ownerships WHERE identity_id = ? AND user_id = ?
-           AND takeover_pending AND (? IS NULL OR declared_at > ?) AND ",
-        current!(),
+        "SELECT EXISTS (SELECT 1 FROM ownerships WHERE identity_id = $1 AND user_id = $2
+           AND takeover_pending AND ($3 IS NULL OR declared_at > $3) AND ",
+        current!(4),
         ")"
     ))
     .bind(identity_id)
     .bind(user_id)
-    .bind(waited_since)
     .bind(waited_since)
     .bind(ms(now))
     .fetch_one(&mut *conn)
@@ -272,7 +273,7 @@ pub(super) async fn takeover_unconfirmed(
 }
 
 #[async_trait]
-impl OwnershipRows for SqliteConnection {
+impl OwnershipRows for Conn {
     async fn current_owners(
         &mut self,
         identity_id: i64,
@@ -296,15 +297,14 @@ impl OwnershipRows for SqliteConnection {
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<bool>> {
         Ok(sqlx::query_scalar(concat!(
-            "UPDATE ownerships SET ended_at = ?, end_kind = 'renewed'
-             WHERE identity_id = ? AND user_id = ? AND ",
-            current!(),
+            "UPDATE ownerships SET ended_at = $1, end_kind = 'renewed'
+             WHERE identity_id = $2 AND user_id = $3 AND ",
+            current!(1),
             " RETURNING takeover_pending"
         ))
         .bind(ms(now))
         .bind(identity_id)
         .bind(user_id)
-        .bind(ms(now))
         .fetch_all(&mut *self)
         .await?)
     }
@@ -317,15 +317,14 @@ impl OwnershipRows for SqliteConnection {
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         sqlx::query(concat!(
-            "UPDATE ownerships SET ended_at = ?, end_kind = 'stepped_down', end_reason = ?
-             WHERE identity_id = ? AND user_id = ? AND ",
-            current!()
+            "UPDATE ownerships SET ended_at = $1, end_kind = 'stepped_down', end_reason = $2
+             WHERE identity_id = $3 AND user_id = $4 AND ",
+            current!(1)
         ))
         .bind(ms(now))
         .bind(reason)
         .bind(identity_id)
         .bind(user_id)
-        .bind(ms(now))
         .execute(&mut *self)
         .await?;
         Ok(())
@@ -335,7 +334,7 @@ impl OwnershipRows for SqliteConnection {
         Ok(sqlx::query_scalar(
             "INSERT INTO ownerships (identity_id, user_id, statement, declared_at, attest_until,
                                      takeover_pending)
-             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(new.identity_id)
         .bind(new.user_id)
@@ -355,9 +354,9 @@ impl OwnershipRows for SqliteConnection {
     ) -> StoreResult<Option<DeclarationRecord>> {
         let row: Option<(i64, String, bool, bool)> = sqlx::query_as(concat!(
             "SELECT o.user_id, u.username, o.takeover_pending, (",
-            current!(),
+            current!(1),
             ") FROM ownerships o JOIN users u ON u.id = o.user_id
-             WHERE o.id = ? AND o.identity_id = ?"
+             WHERE o.id = $2 AND o.identity_id = $3"
         ))
         .bind(ms(now))
         .bind(id)
@@ -375,8 +374,8 @@ impl OwnershipRows for SqliteConnection {
 
     async fn confirm_takeover(&mut self, id: i64, by: i64, at: DateTime<Utc>) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE ownerships SET takeover_pending = 0, confirmed_by = ?, confirmed_at = ?
-             WHERE id = ?",
+            "UPDATE ownerships SET takeover_pending = FALSE, confirmed_by = $1, confirmed_at = $2
+             WHERE id = $3",
         )
         .bind(by)
         .bind(ms(at))
@@ -387,12 +386,13 @@ impl OwnershipRows for SqliteConnection {
     }
 
     async fn due_declarations(&mut self, now: DateTime<Utc>) -> StoreResult<Vec<DueDeclaration>> {
-        let rows: Vec<(i64, i64, String, i64, String, i64)> = sqlx::query_as(
+        let rows: Vec<(i64, i64, String, i64, String, i64)> = sqlx::query_as(concat!(
             "SELECT o.id, o.identity_id, i.name, o.user_id, u.username, o.attest_until
              FROM ownerships o JOIN users u ON u.id = o.user_id
              JOIN identities i ON i.id = o.identity_id
-             WHERE o.ended_at IS NULL AND o.attest_until <= ? ORDER BY o.attest_until, o.id",
-        )
+             WHERE o.ended_at IS NULL AND o.attest_until <= $1 ORDER BY o.attest_until, o.id",
+            claim_rows!("o")
+        ))
         .bind(ms(now))
         .fetch_all(&mut *self)
         .await?;
@@ -412,7 +412,7 @@ impl OwnershipRows for SqliteConnection {
     async fn lapse_declaration(&mut self, id: i64) -> StoreResult<()> {
         sqlx::query(
             "UPDATE ownerships SET ended_at = attest_until, end_kind = 'lapsed'
-             WHERE id = ? AND ended_at IS NULL",
+             WHERE id = $1 AND ended_at IS NULL",
         )
         .bind(id)
         .execute(&mut *self)

@@ -1,73 +1,28 @@
-//! The storage port on SQLite: its operations on a connection inside a `BEGIN IMMEDIATE`
-//! transaction (see the module above), which also holds the audit chain's head.
+//! The storage port's rows on a backend's connection, inside the transaction its
+//! `Database` opened (which, when it writes, already holds the audit chain's head).
 
+use super::Conn;
 use super::{
-    GrantRow, RequestRow, SqliteStore, WriteTx, approvals_of, is_current_owner, load_approvals,
-    load_grant, load_request, load_target, ms, ownership, parse_state, time,
+    GrantRow, RequestRow, approvals_of, is_current_owner, load_approvals, load_grant, load_request,
+    load_target, ms, ownership, parse_state, time,
 };
 use crate::store::audit::{GENESIS_HASH, SealedEvent};
 use crate::store::port::{
-    AuditLog, CatalogRows, Database, GrantRecord, GrantRows, NewCredential, NewGrant,
+    AuditLog, AuditTrail, CatalogRows, GrantRecord, GrantRows, NewCredential, NewGrant,
     NewRequestRecord, RequestKind, RequestRecord, RequestRows, RequestTarget, ReviewRecord,
-    ReviewRows, Rows, Tx,
+    ReviewRows,
 };
 use crate::store::{StoreError, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::SqliteConnection;
-use stint_core::api::{NamedRef, UserView};
+use stint_core::api::{AuditCheckpoint, NamedRef, UserView};
 use stint_core::rules::Approval;
 use stint_core::{GrantState, IdentityKind, RequestState, ReviewOutcome, RuleError};
 
-/// A transaction, offered as the port's rows; a writing one holds its turn in the queue
-/// of writers.
-struct SqliteTx {
-    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
-    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
-}
-
-impl std::ops::Deref for SqliteTx {
-    type Target = dyn Rows;
-    fn deref(&self) -> &(dyn Rows + 'static) {
-        &*self.tx
-    }
-}
-
-impl std::ops::DerefMut for SqliteTx {
-    fn deref_mut(&mut self) -> &mut (dyn Rows + 'static) {
-        &mut *self.tx
-    }
-}
-
 #[async_trait]
-impl Tx for SqliteTx {
-    async fn commit(self: Box<Self>) -> StoreResult<()> {
-        Ok(self.tx.commit().await?)
-    }
-}
-
-#[async_trait]
-impl Database for SqliteStore {
-    async fn write(&self) -> StoreResult<Box<dyn Tx>> {
-        let WriteTx { tx, _turn } = SqliteStore::write(self).await?;
-        Ok(Box::new(SqliteTx {
-            tx,
-            _turn: Some(_turn),
-        }))
-    }
-
-    async fn read(&self) -> StoreResult<Box<dyn Tx>> {
-        Ok(Box::new(SqliteTx {
-            tx: self.pool.begin().await?,
-            _turn: None,
-        }))
-    }
-}
-
-#[async_trait]
-impl AuditLog for SqliteConnection {
-    /// `BEGIN IMMEDIATE` already holds SQLite's one write lock: the head read here cannot
-    /// move before this transaction ends.
+impl AuditLog for Conn {
+    /// The write transaction already holds the chain's head (SQLite's one write lock, or
+    /// PostgreSQL's advisory lock on it): it cannot move before this transaction ends.
     async fn audit_head(&mut self) -> StoreResult<(i64, String)> {
         let head: Option<(i64, String)> =
             sqlx::query_as("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
@@ -81,7 +36,7 @@ impl AuditLog for SqliteConnection {
             "INSERT INTO audit_events (seq, at, actor_id, actor_name, action, target_kind,
                                        target_id, request_id, grant_id, details, prev_hash, hash,
                                        source_ip, user_agent)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(e.seq)
         .bind(e.at_ms)
@@ -104,14 +59,56 @@ impl AuditLog for SqliteConnection {
 }
 
 #[async_trait]
-impl CatalogRows for SqliteConnection {
+impl AuditTrail for Conn {
+    async fn audit_batch(&mut self, from: i64, limit: i64) -> StoreResult<String> {
+        Ok(sqlx::query_scalar(audit_batch!())
+            .bind(from)
+            .bind(limit)
+            .fetch_one(&mut *self)
+            .await?)
+    }
+
+    async fn event_hash(&mut self, seq: i64) -> StoreResult<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT hash FROM audit_events WHERE seq = $1")
+                .bind(seq)
+                .fetch_optional(&mut *self)
+                .await?,
+        )
+    }
+
+    async fn checkpoints(&mut self, limit: u32) -> StoreResult<Vec<AuditCheckpoint>> {
+        let rows: Vec<(i64, i64, String, String, String)> = sqlx::query_as(
+            "SELECT at, head_seq, head_hash, kid, signature FROM audit_checkpoints
+             ORDER BY id DESC LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(at, head_seq, head_hash, kid, signature)| AuditCheckpoint {
+                    at: time(at),
+                    head_seq,
+                    head_hash,
+                    kid,
+                    signature,
+                },
+            )
+            .collect())
+    }
+}
+
+#[async_trait]
+impl CatalogRows for Conn {
     async fn request_target(
         &mut self,
         identity_id: i64,
         resource_id: i64,
     ) -> StoreResult<RequestTarget> {
         let (identity, resource) = load_target(self, identity_id, resource_id).await?;
-        let kind: String = sqlx::query_scalar("SELECT kind FROM identities WHERE id = ?")
+        let kind: String = sqlx::query_scalar("SELECT kind FROM identities WHERE id = $1")
             .bind(identity_id)
             .fetch_one(&mut *self)
             .await?;
@@ -138,7 +135,7 @@ impl CatalogRows for SqliteConnection {
     }
 
     async fn identity(&mut self, id: i64) -> StoreResult<NamedRef> {
-        let name: Option<String> = sqlx::query_scalar("SELECT name FROM identities WHERE id = ?")
+        let name: Option<String> = sqlx::query_scalar("SELECT name FROM identities WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *self)
             .await?;
@@ -158,7 +155,7 @@ impl CatalogRows for SqliteConnection {
 }
 
 #[async_trait]
-impl RequestRows for SqliteConnection {
+impl RequestRows for Conn {
     async fn request(&mut self, id: i64) -> StoreResult<RequestRecord> {
         load_request(self, id).await?.record()
     }
@@ -166,7 +163,8 @@ impl RequestRows for SqliteConnection {
     async fn due_requests(&mut self, now: DateTime<Utc>) -> StoreResult<Vec<RequestRecord>> {
         let rows: Vec<RequestRow> = sqlx::query_as(concat!(
             request_select!(),
-            " WHERE r.state = 'pending' AND r.pending_expires_at <= ?"
+            " WHERE r.state = 'pending' AND r.pending_expires_at <= $1",
+            claim_rows!("r")
         ))
         .bind(ms(now))
         .fetch_all(&mut *self)
@@ -189,7 +187,7 @@ impl RequestRows for SqliteConnection {
             "INSERT INTO requests (identity_id, resource_id, privilege, duration_secs, task, ticket,
                                    requester_id, state, approvals_required, max_duration_secs,
                                    created_at, pending_expires_at, approvers, kind, decided_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
         )
         .bind(new.identity_id)
         .bind(new.resource_id)
@@ -217,8 +215,8 @@ impl RequestRows for SqliteConnection {
         since: DateTime<Utc>,
     ) -> StoreResult<u32> {
         let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM requests WHERE kind = ? AND requester_id = ? AND identity_id = ?
-             AND created_at > ?",
+            "SELECT COUNT(*) FROM requests WHERE kind = $1 AND requester_id = $2 AND identity_id = $3
+             AND created_at > $4",
         )
         .bind(RequestKind::BreakGlass.as_str())
         .bind(requester_id)
@@ -238,7 +236,7 @@ impl RequestRows for SqliteConnection {
     ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO approvals (request_id, approver_id, duration_secs, comment, at)
-             VALUES (?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(request_id)
         .bind(approval.approver_id)
@@ -259,8 +257,8 @@ impl RequestRows for SqliteConnection {
         comment: Option<&str>,
     ) -> StoreResult<()> {
         let changed = sqlx::query(
-            "UPDATE requests SET state = ?, decided_at = ?, decision_comment = ?
-             WHERE id = ? AND state = ?",
+            "UPDATE requests SET state = $1, decided_at = $2, decision_comment = $3
+             WHERE id = $4 AND state = $5",
         )
         .bind(next.as_str())
         .bind(ms(at))
@@ -318,17 +316,17 @@ impl GrantRow {
 }
 
 #[async_trait]
-impl GrantRows for SqliteConnection {
+impl GrantRows for Conn {
     async fn grant(&mut self, id: i64) -> StoreResult<GrantRecord> {
         load_grant(self, id).await?.record()
     }
 
-    /// The writer's `BEGIN IMMEDIATE` is the claim: no other sweep runs until it ends.
     async fn due_grants(&mut self, now: DateTime<Utc>) -> StoreResult<Vec<GrantRecord>> {
         let rows: Vec<GrantRow> = sqlx::query_as(concat!(
             grant_select!(),
-            " WHERE g.state IN ('active', 'scheduled') AND g.expires_at <= ?
-              ORDER BY g.expires_at"
+            " WHERE g.state IN ('active', 'scheduled') AND g.expires_at <= $1
+              ORDER BY g.expires_at",
+            claim_rows!("g")
         ))
         .bind(ms(now))
         .fetch_all(&mut *self)
@@ -339,11 +337,11 @@ impl GrantRows for SqliteConnection {
     async fn anything_due(&mut self, now: DateTime<Utc>) -> StoreResult<bool> {
         Ok(sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM grants WHERE state IN ('active', 'scheduled')
-                            AND expires_at <= ?1)
+                            AND expires_at <= $1)
                  OR EXISTS (SELECT 1 FROM requests WHERE state = 'pending'
-                            AND pending_expires_at <= ?1)
+                            AND pending_expires_at <= $1)
                  OR EXISTS (SELECT 1 FROM ownerships WHERE ended_at IS NULL
-                            AND attest_until <= ?1)",
+                            AND attest_until <= $1)",
         )
         .bind(ms(now))
         .fetch_one(&mut *self)
@@ -360,10 +358,10 @@ impl GrantRows for SqliteConnection {
     ) -> StoreResult<()> {
         let (reason, revoked_by) = early.unzip();
         let changed = sqlx::query(
-            "UPDATE grants SET state = ?, ended_at = ?,
-                    revoke_reason = COALESCE(?, revoke_reason),
-                    revoked_by = COALESCE(?, revoked_by)
-             WHERE id = ? AND state = ?",
+            "UPDATE grants SET state = $1, ended_at = $2,
+                    revoke_reason = COALESCE($3, revoke_reason),
+                    revoked_by = COALESCE($4, revoked_by)
+             WHERE id = $5 AND state = $6",
         )
         .bind(next.as_str())
         .bind(ms(ended_at))
@@ -383,7 +381,7 @@ impl GrantRows for SqliteConnection {
     async fn insert_credential(&mut self, c: &NewCredential<'_>) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO credentials (jti, grant_id, token_hash, issued_to, issued_at, expires_at, kid)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(c.jti)
         .bind(c.grant_id)
@@ -395,7 +393,7 @@ impl GrantRows for SqliteConnection {
         .execute(&mut *self)
         .await?;
         for fingerprint in c.fingerprints {
-            sqlx::query("INSERT INTO credential_fingerprints (fingerprint, jti) VALUES (?, ?)")
+            sqlx::query("INSERT INTO credential_fingerprints (fingerprint, jti) VALUES ($1, $2)")
                 .bind(fingerprint)
                 .bind(c.jti)
                 .execute(&mut *self)
@@ -413,7 +411,7 @@ impl GrantRows for SqliteConnection {
         Ok(sqlx::query_scalar(
             "INSERT INTO grants (request_id, identity_id, resource_id, privilege, holder_id, kind,
                                  state, starts_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(grant.request_id)
         .bind(grant.identity_id)
@@ -430,7 +428,7 @@ impl GrantRows for SqliteConnection {
 }
 
 #[async_trait]
-impl ReviewRows for SqliteConnection {
+impl ReviewRows for Conn {
     async fn review(&mut self, id: i64) -> StoreResult<ReviewRecord> {
         super::break_glass::load(self, id).await?.record()
     }
@@ -444,8 +442,8 @@ impl ReviewRows for SqliteConnection {
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
         let changed = sqlx::query(
-            "UPDATE reviews SET outcome = ?, notes = ?, reviewer_id = ?, decided_at = ?
-             WHERE id = ? AND outcome IS NULL",
+            "UPDATE reviews SET outcome = $1, notes = $2, reviewer_id = $3, decided_at = $4
+             WHERE id = $5 AND outcome IS NULL",
         )
         .bind(outcome.as_str())
         .bind(notes)
@@ -471,7 +469,7 @@ impl ReviewRows for SqliteConnection {
     ) -> StoreResult<i64> {
         Ok(sqlx::query_scalar(
             "INSERT INTO reviews (grant_id, request_id, taker_id, opened_at, due_at)
-             VALUES (?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(grant_id)
         .bind(request_id)

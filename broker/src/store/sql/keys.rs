@@ -1,15 +1,12 @@
-//! Signing keys on SQLite: public halves and sealed private halves, never a private key in
+//! Signing keys: public halves and sealed private halves, never a private key in
 //! the clear (see `crate::keys`).
 
-use super::audit::{self, Actor, Event};
+use super::Conn;
 use super::{ms, time};
 use crate::store::port::KeyRows;
 use crate::store::{NewSigningKey, StoreResult, StoredKey};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde_json::json;
-use sqlx::SqliteConnection;
-use zeroize::Zeroizing;
 
 #[derive(sqlx::FromRow)]
 struct KeyRow {
@@ -22,13 +19,13 @@ struct KeyRow {
 }
 
 pub(super) async fn signing_keys(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     now: DateTime<Utc>,
 ) -> StoreResult<Vec<StoredKey>> {
     let rows: Vec<KeyRow> = sqlx::query_as(
         "SELECT k.kid, k.public_key, k.sealed_private_key, k.created_at, k.retired_at,
                 k.retired_at IS NULL OR EXISTS (
-                  SELECT 1 FROM credentials c WHERE c.kid = k.kid AND c.expires_at > ?1)
+                  SELECT 1 FROM credentials c WHERE c.kid = k.kid AND c.expires_at > $1)
                 AS published
          FROM signing_keys k ORDER BY k.created_at DESC, k.kid",
     )
@@ -49,7 +46,7 @@ pub(super) async fn signing_keys(
 }
 
 #[async_trait]
-impl KeyRows for SqliteConnection {
+impl KeyRows for Conn {
     async fn any_signing_key(&mut self) -> StoreResult<bool> {
         Ok(
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM signing_keys)")
@@ -60,7 +57,7 @@ impl KeyRows for SqliteConnection {
 
     async fn retire_signing_keys(&mut self, at: DateTime<Utc>) -> StoreResult<Vec<String>> {
         Ok(sqlx::query_scalar(
-            "UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL RETURNING kid",
+            "UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL RETURNING kid",
         )
         .bind(ms(at))
         .fetch_all(&mut *self)
@@ -76,60 +73,16 @@ impl KeyRows for SqliteConnection {
     }
 }
 
-async fn insert(
-    conn: &mut SqliteConnection,
-    key: &NewSigningKey<'_>,
-    created_at_ms: i64,
-) -> StoreResult<()> {
+async fn insert(conn: &mut Conn, key: &NewSigningKey<'_>, created_at_ms: i64) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO signing_keys (kid, public_key, sealed_private_key, created_at)
-         VALUES (?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4)",
     )
     .bind(key.kid)
     .bind(key.public_key)
     .bind(key.sealed_private_key)
     .bind(created_at_ms)
     .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// Keys stored in the clear before key custody: id, PKCS#8 DER, creation time.
-pub(super) async fn legacy_signing_keys(
-    conn: &mut SqliteConnection,
-) -> StoreResult<Vec<(String, Zeroizing<Vec<u8>>, DateTime<Utc>)>> {
-    let rows: Vec<(String, Vec<u8>, i64)> =
-        sqlx::query_as("SELECT kid, private_key, created_at FROM legacy_signing_keys")
-            .fetch_all(&mut *conn)
-            .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(kid, der, at)| (kid, Zeroizing::new(der), time(at)))
-        .collect())
-}
-
-/// Stores a legacy key sealed, and deletes its clear row with SQLite's secure delete, so
-/// the freed page is overwritten rather than left holding the key.
-pub(super) async fn seal_legacy_key(
-    conn: &mut SqliteConnection,
-    key: &NewSigningKey<'_>,
-    created_at: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> StoreResult<()> {
-    sqlx::query("PRAGMA secure_delete = ON")
-        .execute(&mut *conn)
-        .await?;
-    insert(conn, key, ms(created_at)).await?;
-    sqlx::query("DELETE FROM legacy_signing_keys WHERE kid = ?")
-        .bind(key.kid)
-        .execute(&mut *conn)
-        .await?;
-    audit::record(
-        conn,
-        now,
-        Event::new(Actor::Broker, "signing_key.sealed", "signing_key", None)
-            .details(json!({ "kid": key.kid })),
-    )
     .await?;
     Ok(())
 }

@@ -1,13 +1,14 @@
-//! What admins manage — users, identities, resources — as SQLite rows (the use cases are
+//! What admins manage — users, identities, resources — as rows (the use cases are
 //! `crate::service::admin`).
 
+use super::Conn;
 use super::{UserRow, approver_role_holders, load_resource, ms, parse_roles, time};
 use crate::store::port::{AdminRows, NewUserRecord, UserRecord};
 use crate::store::{StoreError, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use sqlx::{Row, SqliteConnection};
+use sqlx::Row;
 use stint_core::api::{IdentityBody, NamedRef, ResourceBody, ResourceView, UserAdminView};
 use stint_core::{IdentityKind, Role, RuleError};
 
@@ -21,7 +22,7 @@ fn taken(e: sqlx::Error, field: &'static str, name: &str) -> StoreError {
     }
 }
 
-pub(super) async fn users(conn: &mut SqliteConnection) -> StoreResult<Vec<UserAdminView>> {
+pub(super) async fn users(conn: &mut Conn) -> StoreResult<Vec<UserAdminView>> {
     let rows: Vec<(i64, String, String, String, bool, i64)> = sqlx::query_as(
         "SELECT id, username, display_name, roles, disabled, created_at FROM users
          ORDER BY disabled, username",
@@ -65,7 +66,7 @@ fn policy_json(body: &ResourceBody) -> StoreResult<(String, Option<String>)> {
     Ok((approvers, auto_approve))
 }
 
-type ResourceQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>;
+type ResourceQuery<'q> = sqlx::query::Query<'q, super::Db, super::Args>;
 
 /// Binds a resource's twelve columns, in the order both its INSERT and UPDATE name them.
 fn bind_resource<'q>(
@@ -91,12 +92,12 @@ fn bind_resource<'q>(
 }
 
 #[async_trait]
-impl AdminRows for SqliteConnection {
+impl AdminRows for Conn {
     async fn user(&mut self, id: i64) -> StoreResult<UserRecord> {
         let row: UserRow = sqlx::query_as(
             "SELECT id, username, display_name, roles, password_hash, disabled,
                     must_change_password
-             FROM users WHERE id = ?",
+             FROM users WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&mut *self)
@@ -116,7 +117,7 @@ impl AdminRows for SqliteConnection {
         sqlx::query_scalar(
             "INSERT INTO users (username, display_name, password_hash, roles, created_at,
                                 created_by)
-             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(new.username)
         .bind(new.display_name)
@@ -136,7 +137,7 @@ impl AdminRows for SqliteConnection {
         roles: &[Role],
         disabled: bool,
     ) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET display_name = ?, roles = ?, disabled = ? WHERE id = ?")
+        sqlx::query("UPDATE users SET display_name = $1, roles = $2, disabled = $3 WHERE id = $4")
             .bind(display_name)
             .bind(role_list(roles))
             .bind(disabled)
@@ -147,7 +148,7 @@ impl AdminRows for SqliteConnection {
     }
 
     async fn end_sessions_of(&mut self, user_id: i64) -> StoreResult<u64> {
-        Ok(sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+        Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(user_id)
             .execute(&mut *self)
             .await?
@@ -160,7 +161,7 @@ impl AdminRows for SqliteConnection {
 
     async fn identity_body(&mut self, id: i64) -> StoreResult<Option<IdentityBody>> {
         let row: Option<(String, String, String, String)> = sqlx::query_as(
-            "SELECT name, kind, description, environment FROM identities WHERE id = ?",
+            "SELECT name, kind, description, environment FROM identities WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&mut *self)
@@ -184,7 +185,7 @@ impl AdminRows for SqliteConnection {
     ) -> StoreResult<i64> {
         sqlx::query_scalar(
             "INSERT INTO identities (name, kind, description, environment, created_at)
-             VALUES (?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(&body.name)
         .bind(body.kind.as_str())
@@ -198,8 +199,8 @@ impl AdminRows for SqliteConnection {
 
     async fn update_identity(&mut self, id: i64, body: &IdentityBody) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE identities SET name = ?, kind = ?, description = ?, environment = ?
-             WHERE id = ?",
+            "UPDATE identities SET name = $1, kind = $2, description = $3, environment = $4
+             WHERE id = $5",
         )
         .bind(&body.name)
         .bind(body.kind.as_str())
@@ -231,7 +232,7 @@ impl AdminRows for SqliteConnection {
                                     max_duration_secs, ticket_required, break_glass_allowed,
                                     break_glass_max_secs, review_within_secs, approvers,
                                     ticket_pattern, auto_approve, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
         );
         let row = bind_resource(query, body, &columns)
             .bind(ms(at))
@@ -244,11 +245,11 @@ impl AdminRows for SqliteConnection {
     async fn update_resource(&mut self, id: i64, body: &ResourceBody) -> StoreResult<()> {
         let columns = policy_json(body)?;
         let query = sqlx::query(
-            "UPDATE resources SET name = ?, description = ?, privileges = ?,
-                    approvals_required = ?, max_duration_secs = ?, ticket_required = ?,
-                    break_glass_allowed = ?, break_glass_max_secs = ?, review_within_secs = ?,
-                    approvers = ?, ticket_pattern = ?, auto_approve = ?
-             WHERE id = ?",
+            "UPDATE resources SET name = $1, description = $2, privileges = $3,
+                    approvals_required = $4, max_duration_secs = $5, ticket_required = $6,
+                    break_glass_allowed = $7, break_glass_max_secs = $8, review_within_secs = $9,
+                    approvers = $10, ticket_pattern = $11, auto_approve = $12
+             WHERE id = $13",
         );
         bind_resource(query, body, &columns)
             .bind(id)
@@ -265,8 +266,8 @@ impl AdminRows for SqliteConnection {
         at: DateTime<Utc>,
     ) -> StoreResult<Option<String>> {
         Ok(sqlx::query_scalar(
-            "UPDATE resources SET introspection_secret_hash = ?, introspection_secret_at = ?
-             WHERE id = ? RETURNING name",
+            "UPDATE resources SET introspection_secret_hash = $1, introspection_secret_at = $2
+             WHERE id = $3 RETURNING name",
         )
         .bind(secret_hash)
         .bind(ms(at))

@@ -1,13 +1,13 @@
-//! Standing credentials on SQLite: imports, records made by hand, triage, mapping rules
-//! and coverage. Each write runs inside the caller's `BEGIN IMMEDIATE` transaction with
-//! its audit events.
+//! Standing credentials: imports, records made by hand, triage, mapping rules and
+//! coverage. Each write runs inside the caller's write transaction with its audit events.
 
+use super::Conn;
 use super::{ms, time};
 use crate::store::port::{MappingRule, StandingMapping, StandingRecord, StandingRows};
 use crate::store::{StandingFilter, StoreError, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::FromRow;
 use stint_core::Role;
 use stint_core::api::{NamedRef, UserView};
 use stint_core::standing::{
@@ -27,14 +27,14 @@ macro_rules! standing_select {
                 s.owner_id, ow.username AS owner_name, s.mapped_by_rule, s.resolution_reason,
                 s.resolved_by, rb.username AS resolved_by_name, s.resolved_at, s.grant_id,
                 mine.identity_id IS NOT NULL AS viewer_owns,
-                s.mapped_by IS NOT NULL AND s.mapped_by = ?1 AS viewer_mapped
+                s.mapped_by IS NOT NULL AND s.mapped_by = $1 AS viewer_mapped
          FROM standing_credentials s
          LEFT JOIN identities i ON i.id = s.identity_id
          LEFT JOIN resources res ON res.id = s.resource_id
          LEFT JOIN users ow ON ow.id = s.owner_id
          LEFT JOIN users rb ON rb.id = s.resolved_by
          LEFT JOIN (SELECT DISTINCT identity_id FROM ownerships
-                    WHERE user_id = ?1 AND ended_at IS NULL AND attest_until > ?2) mine
+                    WHERE user_id = $1 AND ended_at IS NULL AND attest_until > $2) mine
                 ON mine.identity_id = s.identity_id"
     };
 }
@@ -118,7 +118,7 @@ fn sees_everything(viewer: &UserView) -> bool {
 /// The findings `viewer` may see, narrowed by `filter` and, when given, to one id: unmapped
 /// first, then mapped, then resolved; oldest first within each.
 async fn visible(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     viewer: &UserView,
     filter: &StandingFilter,
     id: Option<i64>,
@@ -126,10 +126,10 @@ async fn visible(
 ) -> StoreResult<Vec<StandingRow>> {
     Ok(sqlx::query_as(concat!(
         standing_select!(),
-        " WHERE (?3 OR s.status = 'unmapped' OR mine.identity_id IS NOT NULL)
-            AND (?4 IS NULL OR s.status = ?4)
-            AND (?5 IS NULL OR s.identity_id = ?5)
-            AND (?6 IS NULL OR s.id = ?6)
+        " WHERE ($3 OR s.status = 'unmapped' OR mine.identity_id IS NOT NULL)
+            AND ($4 IS NULL OR s.status = $4)
+            AND ($5 IS NULL OR s.identity_id = $5)
+            AND ($6 IS NULL OR s.id = $6)
           ORDER BY CASE s.status WHEN 'unmapped' THEN 0 WHEN 'mapped' THEN 1 ELSE 2 END,
                    s.first_seen, s.id"
     ))
@@ -145,7 +145,7 @@ async fn visible(
 
 /// One finding `viewer` may see; one they may not is not found.
 async fn visible_one(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     viewer: &UserView,
     id: i64,
     now: DateTime<Utc>,
@@ -157,7 +157,7 @@ async fn visible_one(
 }
 
 pub(super) async fn list(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     viewer: &UserView,
     filter: &StandingFilter,
     now: DateTime<Utc>,
@@ -170,7 +170,7 @@ pub(super) async fn list(
 }
 
 pub(super) async fn one(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     viewer: &UserView,
     id: i64,
     now: DateTime<Utc>,
@@ -221,7 +221,7 @@ impl RuleRow {
 }
 
 /// The rules in force, oldest first: the first that matches a finding maps it.
-pub(super) async fn rules(conn: &mut SqliteConnection) -> StoreResult<Vec<MappingRuleView>> {
+pub(super) async fn rules(conn: &mut Conn) -> StoreResult<Vec<MappingRuleView>> {
     Ok(active_rules(conn)
         .await?
         .into_iter()
@@ -229,7 +229,7 @@ pub(super) async fn rules(conn: &mut SqliteConnection) -> StoreResult<Vec<Mappin
         .collect())
 }
 
-pub(super) async fn active_rules(conn: &mut SqliteConnection) -> StoreResult<Vec<RuleRow>> {
+pub(super) async fn active_rules(conn: &mut Conn) -> StoreResult<Vec<RuleRow>> {
     Ok(sqlx::query_as(
         "SELECT r.id, r.tool, r.secret_type, r.path_pattern, r.identity_id,
                 i.name AS identity_name, r.resource_id, res.name AS resource_name, r.privilege,
@@ -246,7 +246,7 @@ pub(super) async fn active_rules(conn: &mut SqliteConnection) -> StoreResult<Vec
 
 /// Per resource, the mapped standing credentials reaching it; the share over time.
 pub(super) async fn coverage(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     viewer: &UserView,
     now: DateTime<Utc>,
 ) -> StoreResult<CoverageView> {
@@ -295,10 +295,7 @@ pub(super) async fn coverage(
 /// Coverage at the end of each of the last `HISTORY_DAYS` days (UTC), the last point now:
 /// a resource had a standing path at `t` if a credential reaching it was mapped by `t` and
 /// not resolved by then.
-async fn history(
-    conn: &mut SqliteConnection,
-    now: DateTime<Utc>,
-) -> StoreResult<Vec<CoveragePoint>> {
+async fn history(conn: &mut Conn, now: DateTime<Utc>) -> StoreResult<Vec<CoveragePoint>> {
     let midnight = now
         .duration_trunc(Duration::days(1))
         .map_err(|e| StoreError::Corrupt(format!("clock: {e}")))?;
@@ -310,10 +307,10 @@ async fn history(
             midnight - Duration::days(days_back - 1)
         };
         let (resources, exposed): (i64, i64) = sqlx::query_as(
-            "SELECT (SELECT COUNT(*) FROM resources WHERE created_at <= ?1),
+            "SELECT (SELECT COUNT(*) FROM resources WHERE created_at <= $1),
                     (SELECT COUNT(DISTINCT s.resource_id) FROM standing_credentials s
-                     JOIN resources res ON res.id = s.resource_id AND res.created_at <= ?1
-                     WHERE s.mapped_at <= ?1 AND (s.resolved_at IS NULL OR s.resolved_at > ?1))",
+                     JOIN resources res ON res.id = s.resource_id AND res.created_at <= $1
+                     WHERE s.mapped_at <= $1 AND (s.resolved_at IS NULL OR s.resolved_at > $1))",
         )
         .bind(ms(at))
         .fetch_one(&mut *conn)
@@ -328,7 +325,7 @@ async fn history(
 }
 
 #[async_trait]
-impl StandingRows for SqliteConnection {
+impl StandingRows for Conn {
     async fn visible_standing(
         &mut self,
         viewer: &UserView,
@@ -363,7 +360,7 @@ impl StandingRows for SqliteConnection {
             "INSERT INTO standing_credentials
                 (tool, source, location, secret_type, description, first_seen, last_seen, status,
                  identity_id, resource_id, privilege, mapped_at, owner_id, created_by)
-             VALUES ('manual', 'manual', ?, ?, ?, ?, ?, 'mapped', ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ('manual', 'manual', $1, $2, $3, $4, $5, 'mapped', $6, $7, $8, $9, $10, $11) RETURNING id",
         )
         .bind(&body.location)
         .bind(&body.secret_type)
@@ -387,9 +384,9 @@ impl StandingRows for SqliteConnection {
         to: &StandingMapping<'_>,
     ) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE standing_credentials SET status = ?, identity_id = ?, resource_id = ?,
-                    privilege = ?, mapped_at = ?, mapped_by_rule = NULL, mapped_by = ?
-             WHERE id = ? AND status = ?",
+            "UPDATE standing_credentials SET status = $1, identity_id = $2, resource_id = $3,
+                    privilege = $4, mapped_at = $5, mapped_by_rule = NULL, mapped_by = $6
+             WHERE id = $7 AND status = $8",
         )
         .bind(to.next.as_str())
         .bind(to.identity_id)
@@ -414,9 +411,9 @@ impl StandingRows for SqliteConnection {
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE standing_credentials SET status = ?, resolution_reason = ?,
-                    resolved_by = ?, resolved_at = ?
-             WHERE id = ? AND status = ?",
+            "UPDATE standing_credentials SET status = $1, resolution_reason = $2,
+                    resolved_by = $3, resolved_at = $4
+             WHERE id = $5 AND status = $6",
         )
         .bind(next.as_str())
         .bind(reason)
@@ -438,7 +435,7 @@ impl StandingRows for SqliteConnection {
         Ok(sqlx::query_scalar(
             "INSERT INTO standing_rules (tool, secret_type, path_pattern, identity_id,
                                          resource_id, privilege, created_by, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(body.tool.map(SecretSource::as_str))
         .bind(&body.secret_type)
@@ -454,7 +451,7 @@ impl StandingRows for SqliteConnection {
 
     async fn retire_mapping_rule(&mut self, id: i64, at: DateTime<Utc>) -> StoreResult<bool> {
         let changed = sqlx::query(
-            "UPDATE standing_rules SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL",
+            "UPDATE standing_rules SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL",
         )
         .bind(ms(at))
         .bind(id)
@@ -466,7 +463,7 @@ impl StandingRows for SqliteConnection {
 
     async fn user_exists(&mut self, id: i64) -> StoreResult<bool> {
         Ok(
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE id = ?)")
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)")
                 .bind(id)
                 .fetch_one(&mut *self)
                 .await?,

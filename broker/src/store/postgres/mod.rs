@@ -1,0 +1,229 @@
+//! PostgreSQL, for several broker replicas on one database.
+//!
+//! Every change appends to the one audit chain, so writers are serial at its head anyway.
+//! A write transaction therefore takes the chain's transaction-scoped advisory lock
+//! (`pg_advisory_xact_lock`) before its first read: what it read and decided on still holds
+//! when it writes, whichever replica it runs on — the guarantee SQLite's `BEGIN IMMEDIATE`
+//! gives in one process — and the lock ends with the transaction, so a replica that dies
+//! mid-write leaves nothing held and nothing half-done. Reads take a repeatable-read
+//! snapshot and never wait for writers.
+//!
+//! The SQL itself is shared with SQLite (`../sql/`); this module connects, migrates under
+//! sqlx's migration lock (two replicas starting together migrate once), serialises
+//! writers, and spells the dialect's few expressions (the macros below).
+
+use crate::store::port::{Database, Rows, Tx};
+use crate::store::{NewSigningKey, StoreError, StoreResult};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgConnection, PgPool};
+use std::str::FromStr;
+use zeroize::Zeroizing;
+
+type Db = sqlx::Postgres;
+type Conn = PgConnection;
+type Args = sqlx::postgres::PgArguments;
+type Backend = PgStore;
+
+/// Whether `$1`, a user holding the approver role, is among a request's approvers (`r`).
+macro_rules! among_request_approvers {
+    () => {
+        "((r.approvers::jsonb ->> 'kind') = 'role' OR EXISTS (
+          SELECT 1 FROM jsonb_array_elements(r.approvers::jsonb -> 'users') j
+          WHERE (j ->> 'id')::bigint = $1))"
+    };
+}
+
+/// The ids in the JSON array bound as parameter `$n`, as a subquery for `IN`.
+macro_rules! ids_in {
+    ($n:literal) => {
+        concat!(
+            "(SELECT jsonb_array_elements_text($",
+            $n,
+            "::jsonb)::bigint)"
+        )
+    };
+}
+
+/// The current owners' ids of request `r`'s identity, comma-separated.
+macro_rules! owner_ids {
+    () => {
+        "(SELECT string_agg(o.user_id::text, ',') FROM ownerships o
+          WHERE o.identity_id = r.identity_id AND o.ended_at IS NULL)"
+    };
+}
+
+/// Case-insensitive LIKE.
+macro_rules! ilike {
+    () => {
+        "ILIKE"
+    };
+}
+
+/// Claims the rows of `$table` a sweep selects: a replica sweeping at the same moment
+/// skips them instead of waiting (the chain lock already orders writers; this keeps a sweep
+/// correct on its own should that ever change).
+macro_rules! claim_rows {
+    ($table:literal) => {
+        concat!(" FOR UPDATE OF ", $table, " SKIP LOCKED")
+    };
+}
+
+/// Up to `$2` audit events from seq `$1` on, as one JSON array of arrays (one row crosses
+/// into Rust per batch instead of one per event).
+macro_rules! audit_batch {
+    () => {
+        "SELECT COALESCE(json_agg(json_build_array(seq, at, actor_id, actor_name, action,
+                target_kind, target_id, request_id, grant_id, details, prev_hash, hash,
+                source_ip, user_agent) ORDER BY seq), '[]')::text
+         FROM (SELECT * FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2) batch"
+    };
+}
+
+// The same SQL, compiled against this backend's types: loading it once per backend is
+// the point.
+#[allow(clippy::duplicate_mod)]
+#[path = "../sql/mod.rs"]
+mod sql;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The key of the audit chain's advisory lock (any constant the database shares with no
+/// other application; these are the bytes of "stint").
+const CHAIN_LOCK: i64 = 0x0073_7469_6e74;
+
+/// The key of the lock a broker holds while it seeds an empty database.
+const BOOTSTRAP_LOCK: i64 = CHAIN_LOCK + 1;
+
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to the database at `url` and applies pending migrations. sqlx holds an
+    /// advisory lock while migrating, so replicas starting together apply each migration
+    /// once.
+    pub async fn open(url: &str) -> StoreResult<PgStore> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .connect_with(PgConnectOptions::from_str(url)?)
+            .await?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Db(e.into()))?;
+        Ok(PgStore { pool })
+    }
+
+    /// Connects to read only: nothing is created or migrated, and every transaction is
+    /// read-only, so a mistyped URL or an old schema is an error instead of a change.
+    pub async fn open_read_only(url: &str) -> StoreResult<PgStore> {
+        let options =
+            PgConnectOptions::from_str(url)?.options([("default_transaction_read_only", "on")]);
+        let pool = PgPoolOptions::new()
+            .max_connections(2)
+            .connect_with(options)
+            .await?;
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&pool)
+                .await
+                .map_err(|_| StoreError::Corrupt("this is not a Stint database".into()))?;
+        let latest = MIGRATOR.iter().map(|m| m.version).max();
+        if applied != latest {
+            return Err(StoreError::Corrupt(
+                "this database is from another version of Stint: start `stint serve` on it \
+                 once to migrate it"
+                    .into(),
+            ));
+        }
+        Ok(PgStore { pool })
+    }
+
+    /// The pool, for tests that inspect or tamper with rows behind the store's back.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// A write transaction holding the audit chain's lock (see the module above).
+    async fn write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(CHAIN_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+
+    /// A session-level advisory lock on a connection of its own, taken out of the pool:
+    /// dropping the guard closes the connection, which ends the lock even if the broker
+    /// dies holding it.
+    async fn bootstrap(&self) -> StoreResult<crate::store::BootstrapLock> {
+        let mut conn = self.pool.acquire().await?.detach();
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(BOOTSTRAP_LOCK)
+            .execute(&mut conn)
+            .await?;
+        Ok(crate::store::BootstrapLock::new(conn))
+    }
+
+    /// No PostgreSQL database ever held a signing key in the clear (key custody came first).
+    async fn legacy_keys(&self) -> StoreResult<Vec<(String, Zeroizing<Vec<u8>>, DateTime<Utc>)>> {
+        Ok(Vec::new())
+    }
+
+    async fn seal_legacy(
+        &self,
+        key: &NewSigningKey<'_>,
+        _created_at: DateTime<Utc>,
+        _now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        Err(StoreError::Corrupt(format!(
+            "no key is stored in the clear on PostgreSQL (asked to seal {})",
+            key.kid
+        )))
+    }
+}
+
+/// A transaction, offered as the port's rows.
+struct PgTx {
+    tx: sqlx::Transaction<'static, sqlx::Postgres>,
+}
+
+impl std::ops::Deref for PgTx {
+    type Target = dyn Rows;
+    fn deref(&self) -> &(dyn Rows + 'static) {
+        &*self.tx
+    }
+}
+
+impl std::ops::DerefMut for PgTx {
+    fn deref_mut(&mut self) -> &mut (dyn Rows + 'static) {
+        &mut *self.tx
+    }
+}
+
+#[async_trait]
+impl Tx for PgTx {
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        Ok(self.tx.commit().await?)
+    }
+}
+
+#[async_trait]
+impl Database for PgStore {
+    async fn write(&self) -> StoreResult<Box<dyn Tx>> {
+        Ok(Box::new(PgTx {
+            tx: PgStore::write(self).await?,
+        }))
+    }
+
+    async fn read(&self) -> StoreResult<Box<dyn Tx>> {
+        let tx = self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .await?;
+        Ok(Box::new(PgTx { tx }))
+    }
+}

@@ -1,0 +1,1494 @@
+//! The SQL behind the storage port and the `Store` façade, written once and compiled for
+//! each backend: `sqlite/` and `postgres/` each include this module with their own `Conn`,
+//! `Db` and `Backend` types and their own dialect macros (the few expressions SQLite and
+//! PostgreSQL spell differently: JSON, string aggregation, case-insensitive matching, row
+//! claiming). Statements use `$N` parameters, which both accept.
+//!
+//! How a write is serialised is the backend's: SQLite's `BEGIN IMMEDIATE` and writer
+//! queue, PostgreSQL's transaction-scoped lock on the audit chain's head (see each
+//! backend's module). The UNIQUE constraints (one approval per approver, one grant per
+//! request) are the second line of defence on both.
+
+use super::{Args, Backend, Conn, Db};
+use crate::credential::{Keyring, TrustedKeys};
+use crate::service;
+use crate::store::audit;
+use crate::store::port::{AuditTrail, Database, RequestKind};
+use crate::store::{
+    AuditFilter, BreakGlassLimit, BreakGlassTaken, FailedPassword, IntrospectionCaller,
+    LoginCandidate, NewSigningKey, NewUser, RequestFilter, ReviewFilter, SessionLimits,
+    SessionUser, StandingFilter, Store, StoreError, StoreResult, StoredKey, SweepReport,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use sqlx::FromRow;
+use std::collections::HashMap;
+use stint_core::api::{
+    ApprovalView, ApproveBody, AuditCheckpoint, AuditEventView, AuditVerification, BreakGlassBody,
+    CredentialView, DeclareBody, GrantView, IdentityBody, IdentityDetail, IdentityView,
+    IntrospectView, NamedRef, NewRequestBody, RequestDetail, RequestView, ResourceBody,
+    ResourceView, ReviewBody, ReviewDetail, ReviewView, UserAdminView, UserUpdateBody, UserView,
+};
+use stint_core::rules::{self, Approval, Decidable, Justification};
+use stint_core::standing::{
+    CoverageView, ImportSummary, MappingRuleBody, MappingRuleView, NewStandingBody, StandingView,
+    TriageBody,
+};
+use stint_core::visibility;
+use stint_core::{
+    Approvers, AutoApprove, BreakGlassPolicy, GrantState, Policy, RequestState, Role, RuleError,
+};
+use zeroize::Zeroizing;
+
+/// The `kind` of requests and grants taken by break-glass.
+const BREAK_GLASS: &str = RequestKind::BreakGlass.as_str();
+/// The `kind` of requests the broker approved under a resource's auto-approval rule.
+const AUTO_APPROVED: &str = RequestKind::AutoApproved.as_str();
+
+/// Whether `$1` is free to decide request `r`: no current owner of its identity, and not
+/// the admin who created the requester's account (see `rules::Decidable`).
+macro_rules! free_of_conflict {
+    () => {
+        "NOT EXISTS (SELECT 1 FROM ownerships o WHERE o.identity_id = r.identity_id
+                     AND o.user_id = $1 AND o.ended_at IS NULL)
+         AND NOT EXISTS (SELECT 1 FROM users ru WHERE ru.id = r.requester_id
+                         AND ru.created_by = $1)"
+    };
+}
+
+pub(super) fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(super) fn time(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+fn parse_roles(s: &str) -> Vec<Role> {
+    s.split(',').filter_map(Role::parse).collect()
+}
+
+fn is_privileged_viewer(viewer: &UserView) -> bool {
+    viewer.has_any(visibility::SEES_ALL_ACCESS)
+}
+
+fn parse_state<T>(s: &str, parse: fn(&str) -> Option<T>) -> StoreResult<T> {
+    parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown state `{s}`")))
+}
+
+#[derive(FromRow)]
+struct UserRow {
+    id: i64,
+    username: String,
+    display_name: String,
+    roles: String,
+    password_hash: String,
+    disabled: bool,
+    must_change_password: bool,
+}
+
+impl UserRow {
+    fn view(&self) -> UserView {
+        UserView {
+            id: self.id,
+            username: self.username.clone(),
+            display_name: self.display_name.clone(),
+            roles: parse_roles(&self.roles),
+        }
+    }
+}
+
+macro_rules! resource_select {
+    () => {
+        "SELECT id, name, description, privileges, approvals_required, max_duration_secs,
+                ticket_required, break_glass_allowed, break_glass_max_secs, review_within_secs,
+                approvers, ticket_pattern, auto_approve, introspection_secret_at
+         FROM resources"
+    };
+}
+
+#[derive(FromRow)]
+struct ResourceRow {
+    id: i64,
+    name: String,
+    description: String,
+    privileges: String,
+    approvals_required: i64,
+    max_duration_secs: i64,
+    ticket_required: bool,
+    break_glass_allowed: bool,
+    break_glass_max_secs: i64,
+    review_within_secs: i64,
+    approvers: String,
+    ticket_pattern: Option<String>,
+    auto_approve: Option<String>,
+    introspection_secret_at: Option<i64>,
+}
+
+/// A JSON column, read back into its type.
+fn parse_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+impl ResourceRow {
+    /// The resource as users see it; `role_holders` are the enabled users with the
+    /// approver role, from whom its approver pool is drawn.
+    fn view(&self, role_holders: &[NamedRef]) -> StoreResult<ResourceView> {
+        let privileges: Vec<String> = parse_json("privileges", &self.privileges)?;
+        let approvers: Approvers = parse_json("approvers", &self.approvers)?;
+        let auto_approve: Option<AutoApprove> = match &self.auto_approve {
+            Some(rule) => Some(parse_json("auto_approve", rule)?),
+            None => None,
+        };
+        let approver_pool = role_holders
+            .iter()
+            .filter(|h| approvers.includes(h.id))
+            .cloned()
+            .collect();
+        Ok(ResourceView {
+            id: self.id,
+            name: self.name.clone(),
+            description: self.description.clone(),
+            privileges,
+            policy: Policy {
+                approvals_required: self.approvals_required as u32,
+                max_duration_secs: self.max_duration_secs,
+                ticket_required: self.ticket_required,
+                break_glass: self.break_glass_allowed.then_some(BreakGlassPolicy {
+                    max_duration_secs: self.break_glass_max_secs,
+                    review_within_secs: self.review_within_secs,
+                }),
+                approvers,
+                ticket_pattern: self.ticket_pattern.clone(),
+                auto_approve,
+            },
+            approver_pool,
+            introspection_secret_at: self.introspection_secret_at.map(time),
+        })
+    }
+}
+
+macro_rules! request_select {
+    () => {
+        concat!(
+            "
+    SELECT r.id, r.state, r.identity_id, i.name AS identity_name, r.resource_id,
+           res.name AS resource_name, r.privilege, r.duration_secs, r.task, r.ticket,
+           r.requester_id, u.username AS requester_name, r.created_at, r.pending_expires_at,
+           r.approvals_required, r.approvers, r.decided_at, r.decision_comment, r.kind,
+           g.id AS grant_id, u.created_by AS requester_created_by,
+           ",
+            owner_ids!(),
+            " AS owner_ids,
+           (SELECT COUNT(*) FROM standing_credentials s
+            WHERE s.identity_id = r.identity_id AND s.resource_id = r.resource_id
+              AND s.status = 'mapped') AS standing_paths
+    FROM requests r
+    JOIN identities i ON i.id = r.identity_id
+    JOIN resources res ON res.id = r.resource_id
+    JOIN users u ON u.id = r.requester_id
+    LEFT JOIN grants g ON g.request_id = r.id"
+        )
+    };
+}
+
+/// Who may see a request or grant: its requester, anyone who ever owned its identity, and
+/// the roles that oversee (approvers, reviewers, admins, auditors, passed as a flag).
+/// `$1` is the viewer.
+macro_rules! visible_to_owner_or_requester {
+    () => {
+        "(r.requester_id = $1 OR EXISTS (
+         SELECT 1 FROM ownerships o WHERE o.identity_id = r.identity_id AND o.user_id = $1
+                                      AND o.ended_at IS NULL))"
+    };
+}
+
+#[derive(FromRow)]
+struct RequestRow {
+    id: i64,
+    state: String,
+    identity_id: i64,
+    identity_name: String,
+    resource_id: i64,
+    resource_name: String,
+    privilege: String,
+    duration_secs: i64,
+    task: String,
+    ticket: Option<String>,
+    requester_id: i64,
+    requester_name: String,
+    created_at: i64,
+    pending_expires_at: i64,
+    approvals_required: i64,
+    approvers: String,
+    decided_at: Option<i64>,
+    decision_comment: Option<String>,
+    kind: String,
+    grant_id: Option<i64>,
+    requester_created_by: Option<i64>,
+    /// The identity's owners whose declarations have not ended, comma-separated.
+    owner_ids: Option<String>,
+    standing_paths: i64,
+}
+
+#[derive(FromRow)]
+struct ApprovalRow {
+    approver_id: i64,
+    approver_name: String,
+    duration_secs: i64,
+    comment: Option<String>,
+    at: i64,
+}
+
+macro_rules! grant_select {
+    () => {
+        "
+    SELECT g.id, g.request_id, g.state, g.identity_id, i.name AS identity_name, g.resource_id,
+           res.name AS resource_name, g.privilege, g.holder_id, u.username AS holder_name,
+           g.starts_at, g.expires_at, g.ended_at, g.revoke_reason, g.kind, rv.id AS review_id,
+           r.task
+    FROM grants g
+    LEFT JOIN reviews rv ON rv.grant_id = g.id
+    JOIN requests r ON r.id = g.request_id
+    JOIN identities i ON i.id = g.identity_id
+    JOIN resources res ON res.id = g.resource_id
+    JOIN users u ON u.id = g.holder_id"
+    };
+}
+
+#[derive(FromRow)]
+struct GrantRow {
+    id: i64,
+    request_id: i64,
+    state: String,
+    identity_id: i64,
+    identity_name: String,
+    resource_id: i64,
+    resource_name: String,
+    privilege: String,
+    holder_id: i64,
+    holder_name: String,
+    starts_at: i64,
+    expires_at: i64,
+    ended_at: Option<i64>,
+    revoke_reason: Option<String>,
+    kind: String,
+    review_id: Option<i64>,
+    task: String,
+}
+
+#[derive(FromRow)]
+struct AuditRow {
+    seq: i64,
+    at: i64,
+    actor_id: Option<i64>,
+    actor_name: String,
+    action: String,
+    target_kind: String,
+    target_id: Option<i64>,
+    details: String,
+    source_ip: Option<String>,
+    user_agent: Option<String>,
+}
+
+/// The columns of an `AuditRow`.
+macro_rules! audit_columns {
+    () => {
+        "seq, at, actor_id, actor_name, action, target_kind, target_id, details, source_ip,
+         user_agent"
+    };
+}
+pub(super) use audit_columns;
+
+impl AuditRow {
+    /// The event as `viewer` may see it: where a call came from (address, user agent) is
+    /// shown to auditors and admins, and to whoever made it, not to other users.
+    fn view_for(self, viewer: &UserView) -> AuditEventView {
+        let oversees = viewer.has_any(visibility::READS_EVERYTHING);
+        self.view_for_id(viewer.id, oversees)
+    }
+
+    fn view_for_id(self, viewer_id: i64, oversees: bool) -> AuditEventView {
+        let sees_origin = oversees || self.actor_id == Some(viewer_id);
+        let mut view = self.view();
+        if !sees_origin {
+            view.source_ip = None;
+            view.user_agent = None;
+        }
+        view
+    }
+
+    fn view(self) -> AuditEventView {
+        AuditEventView {
+            seq: self.seq,
+            at: time(self.at),
+            actor: self.actor_name,
+            actor_id: self.actor_id,
+            action: self.action,
+            target: match self.target_id {
+                Some(id) => format!("{} {id}", self.target_kind),
+                None => self.target_kind,
+            },
+            details: serde_json::from_str(&self.details).unwrap_or_default(),
+            source_ip: self.source_ip,
+            user_agent: self.user_agent,
+        }
+    }
+}
+
+/// Whether `viewer` may see the request (and its grant): see `visible_to_owner_or_requester`.
+async fn can_see_request(conn: &mut Conn, viewer: &UserView, request_id: i64) -> StoreResult<bool> {
+    if is_privileged_viewer(viewer) {
+        return Ok(true);
+    }
+    Ok(sqlx::query_scalar(concat!(
+        "SELECT EXISTS (SELECT 1 FROM requests r WHERE r.id = $2 AND ",
+        visible_to_owner_or_requester!(),
+        ")"
+    ))
+    .bind(viewer.id)
+    .bind(request_id)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+async fn is_current_owner(
+    conn: &mut Conn,
+    identity_id: i64,
+    user_id: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM ownerships WHERE identity_id = $1 AND user_id = $2
+                        AND ended_at IS NULL AND attest_until > $3)",
+    )
+    .bind(identity_id)
+    .bind(user_id)
+    .bind(ms(now))
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+async fn load_resource(conn: &mut Conn, id: i64) -> StoreResult<Option<ResourceRow>> {
+    Ok(
+        sqlx::query_as(concat!(resource_select!(), " WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}
+
+/// The identity (its name) and resource a request body names; unknown ids are the body's
+/// fault, so they are refused naming the field.
+async fn load_target(
+    conn: &mut Conn,
+    identity_id: i64,
+    resource_id: i64,
+) -> StoreResult<(String, ResourceView)> {
+    let identity: Option<String> = sqlx::query_scalar("SELECT name FROM identities WHERE id = $1")
+        .bind(identity_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let identity = identity.ok_or_else(|| {
+        RuleError::invalid("identity_id", format!("no identity has id {identity_id}"))
+    })?;
+    let row = load_resource(conn, resource_id).await?.ok_or_else(|| {
+        RuleError::invalid("resource_id", format!("no resource has id {resource_id}"))
+    })?;
+    let resource = row.view(&approver_role_holders(conn).await?)?;
+    Ok((identity, resource))
+}
+
+/// The enabled users holding the approver role, by name. Roles are parsed, not matched
+/// as text, so no role name can pass for another.
+async fn approver_role_holders(conn: &mut Conn) -> StoreResult<Vec<NamedRef>> {
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT id, username, roles FROM users WHERE NOT disabled ORDER BY username",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, _, roles)| parse_roles(roles).contains(&Role::Approver))
+        .map(|(id, name, _)| NamedRef::new(id, name))
+        .collect())
+}
+
+async fn load_request(conn: &mut Conn, id: i64) -> StoreResult<RequestRow> {
+    sqlx::query_as(concat!(request_select!(), " WHERE r.id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("request {id}")))
+}
+
+async fn load_approvals(conn: &mut Conn, request_id: i64) -> StoreResult<Vec<ApprovalRow>> {
+    Ok(sqlx::query_as(
+        "SELECT a.approver_id, u.username AS approver_name, a.duration_secs, a.comment, a.at
+         FROM approvals a JOIN users u ON u.id = a.approver_id
+         WHERE a.request_id = $1 ORDER BY a.at, a.approver_id",
+    )
+    .bind(request_id)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+async fn load_grant(conn: &mut Conn, id: i64) -> StoreResult<GrantRow> {
+    sqlx::query_as(concat!(grant_select!(), " WHERE g.id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("grant {id}")))
+}
+
+/// A JSON array of ids, for `IN ids_in!(n)`: one query for a whole
+/// page instead of one per row.
+fn id_list(ids: impl IntoIterator<Item = i64>) -> String {
+    serde_json::Value::from(ids.into_iter().collect::<Vec<_>>()).to_string()
+}
+
+/// The current owners of each of `identity_ids`.
+async fn current_owners_of(
+    conn: &mut Conn,
+    identity_ids: &[i64],
+    now: DateTime<Utc>,
+) -> StoreResult<HashMap<i64, Vec<i64>>> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(concat!(
+        "SELECT identity_id, user_id FROM ownerships
+         WHERE identity_id IN ",
+        ids_in!(1),
+        " AND ended_at IS NULL AND attest_until > $2"
+    ))
+    .bind(id_list(identity_ids.iter().copied()))
+    .bind(ms(now))
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut owners: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (identity, user) in rows {
+        owners.entry(identity).or_default().push(user);
+    }
+    Ok(owners)
+}
+
+/// The approvals of each of `request_ids`, oldest first.
+async fn approvals_of_requests(
+    conn: &mut Conn,
+    request_ids: &[i64],
+) -> StoreResult<HashMap<i64, Vec<ApprovalRow>>> {
+    let rows: Vec<(i64, i64, String, i64, Option<String>, i64)> = sqlx::query_as(concat!(
+        "SELECT a.request_id, a.approver_id, u.username, a.duration_secs, a.comment, a.at
+         FROM approvals a JOIN users u ON u.id = a.approver_id
+         WHERE a.request_id IN ",
+        ids_in!(1),
+        " ORDER BY a.at, a.approver_id"
+    ))
+    .bind(id_list(request_ids.iter().copied()))
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut approvals: HashMap<i64, Vec<ApprovalRow>> = HashMap::new();
+    for (request_id, approver_id, approver_name, duration_secs, comment, at) in rows {
+        approvals.entry(request_id).or_default().push(ApprovalRow {
+            approver_id,
+            approver_name,
+            duration_secs,
+            comment,
+            at,
+        });
+    }
+    Ok(approvals)
+}
+
+fn approvals_of(rows: &[ApprovalRow]) -> Vec<Approval> {
+    rows.iter()
+        .map(|a| Approval {
+            approver_id: a.approver_id,
+            duration_secs: a.duration_secs,
+        })
+        .collect()
+}
+
+impl RequestRow {
+    fn state(&self) -> StoreResult<RequestState> {
+        parse_state(&self.state, RequestState::parse)
+    }
+
+    /// The request as `viewer` sees it; `role_holders` are the enabled holders of the
+    /// approver role, from whom who may still approve it is drawn.
+    fn view(
+        &self,
+        viewer: &UserView,
+        approvals: &[ApprovalRow],
+        role_holders: &[NamedRef],
+        now: DateTime<Utc>,
+    ) -> StoreResult<RequestView> {
+        let state = self.state()?;
+        let decidable_approvals = approvals_of(approvals);
+        let approvers = self.approvers()?;
+        let owners = self.owners();
+        let decidable = self.decidable(&decidable_approvals, &approvers, &owners, now)?;
+        let can_decide = rules::may_approve(&decidable, viewer.id, &viewer.roles);
+        let eligible_approvers = if state == RequestState::Pending {
+            rules::eligible_approvers(&decidable, role_holders)
+        } else {
+            Vec::new()
+        };
+        Ok(RequestView {
+            id: self.id,
+            state,
+            identity: NamedRef::new(self.identity_id, self.identity_name.clone()),
+            resource: NamedRef::new(self.resource_id, self.resource_name.clone()),
+            privilege: self.privilege.clone(),
+            duration_secs: self.duration_secs,
+            justification: Justification {
+                task: self.task.clone(),
+                ticket: self.ticket.clone(),
+            },
+            requester: NamedRef::new(self.requester_id, self.requester_name.clone()),
+            created_at: time(self.created_at),
+            pending_expires_at: time(self.pending_expires_at),
+            approvals_required: self.approvals_required as u32,
+            approvers,
+            eligible_approvers,
+            approvals: approvals
+                .iter()
+                .map(|a| ApprovalView {
+                    approver: NamedRef::new(a.approver_id, a.approver_name.clone()),
+                    duration_secs: a.duration_secs,
+                    comment: a.comment.clone(),
+                    at: time(a.at),
+                })
+                .collect(),
+            decision_comment: self.decision_comment.clone(),
+            decided_at: self.decided_at.map(time),
+            grant_id: self.grant_id,
+            break_glass: self.kind == BREAK_GLASS,
+            auto_approved: self.kind == AUTO_APPROVED,
+            can_decide,
+            standing_paths: self.standing_paths as u32,
+        })
+    }
+
+    fn approvers(&self) -> StoreResult<Approvers> {
+        parse_json("approvers", &self.approvers)
+    }
+
+    fn owners(&self) -> Vec<i64> {
+        self.owner_ids
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|id| id.parse().ok())
+            .collect()
+    }
+
+    fn decidable<'a>(
+        &self,
+        approvals: &'a [Approval],
+        approvers: &'a Approvers,
+        owners: &'a [i64],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Decidable<'a>> {
+        Ok(Decidable {
+            state: self.state()?,
+            requester_id: self.requester_id,
+            duration_secs: self.duration_secs,
+            approvals_required: self.approvals_required as u32,
+            approvers,
+            approvals,
+            owners,
+            requester_created_by: self.requester_created_by,
+            pending_expires_at: time(self.pending_expires_at),
+            now,
+        })
+    }
+}
+
+impl GrantRow {
+    fn state(&self) -> StoreResult<GrantState> {
+        parse_state(&self.state, GrantState::parse)
+    }
+
+    async fn view(
+        &self,
+        conn: &mut Conn,
+        viewer: &UserView,
+        now: DateTime<Utc>,
+    ) -> StoreResult<GrantView> {
+        let owners = current_owners_of(conn, &[self.identity_id], now).await?;
+        self.view_with(
+            viewer,
+            owners.get(&self.identity_id).map_or(&[], Vec::as_slice),
+            now,
+        )
+    }
+
+    /// The grant as `viewer` sees it, given its identity's current owners.
+    fn view_with(
+        &self,
+        viewer: &UserView,
+        owners: &[i64],
+        now: DateTime<Utc>,
+    ) -> StoreResult<GrantView> {
+        let state = self.state()?;
+        let owner = owners.contains(&viewer.id);
+        let orphaned = owners.is_empty();
+        let live = state == GrantState::Active && self.expires_at > ms(now);
+        Ok(GrantView {
+            id: self.id,
+            request_id: self.request_id,
+            state,
+            identity: NamedRef::new(self.identity_id, self.identity_name.clone()),
+            resource: NamedRef::new(self.resource_id, self.resource_name.clone()),
+            privilege: self.privilege.clone(),
+            task: self.task.clone(),
+            holder: NamedRef::new(self.holder_id, self.holder_name.clone()),
+            starts_at: time(self.starts_at),
+            expires_at: time(self.expires_at),
+            ended_at: self.ended_at.map(time),
+            revoke_reason: self.revoke_reason.clone(),
+            break_glass: self.kind == BREAK_GLASS,
+            review_id: self.review_id,
+            identity_orphaned: orphaned,
+            can_fetch_credential: live && self.holder_id == viewer.id,
+            can_revoke: live && rules::may_revoke(owner, &viewer.roles, self.kind == BREAK_GLASS),
+        })
+    }
+}
+
+#[async_trait]
+impl Store for Backend {
+    async fn login_candidate(&self, username: &str) -> StoreResult<Option<LoginCandidate>> {
+        let row: Option<UserRow> = sqlx::query_as(
+            "SELECT id, username, display_name, roles, password_hash, disabled,
+                    must_change_password
+             FROM users WHERE username = $1",
+        )
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.filter(|u| !u.disabled).map(|u| LoginCandidate {
+            user: u.view(),
+            must_change_password: u.must_change_password,
+            password_hash: u.password_hash,
+        }))
+    }
+
+    async fn open_session(
+        &self,
+        user: &UserView,
+        token_hash: &str,
+        replaces: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        service::sessions::open(self, user, token_hash, replaces, now).await
+    }
+
+    async fn record_refusal(
+        &self,
+        actor: &UserView,
+        method: &str,
+        path: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        service::sessions::record_refusal(self, actor, method, path, reason, now).await
+    }
+
+    async fn login_locked_until(
+        &self,
+        keys: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
+        service::sessions::locked_until(self, keys, now).await
+    }
+
+    async fn record_failed_password(
+        &self,
+        attempt: &FailedPassword<'_>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
+        service::sessions::record_failed_password(self, attempt, now).await
+    }
+
+    async fn session_user(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        limits: SessionLimits,
+    ) -> StoreResult<Option<SessionUser>> {
+        service::sessions::user(self, token_hash, now, limits).await
+    }
+
+    async fn change_password(
+        &self,
+        user: &UserView,
+        password_hash: &str,
+        keep_session: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        service::sessions::change_password(self, user, password_hash, keep_session, now).await
+    }
+
+    async fn reset_password(
+        &self,
+        actor: &UserView,
+        user_id: i64,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        service::sessions::reset_password(self, actor, user_id, password_hash, now).await
+    }
+
+    async fn close_session(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        service::sessions::close(self, token_hash, now).await
+    }
+
+    async fn identities(
+        &self,
+        viewer: &UserView,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<IdentityView>> {
+        let mut conn = self.pool.acquire().await?;
+        ownership::identities(&mut conn, viewer, now).await
+    }
+
+    async fn identity(
+        &self,
+        viewer: &UserView,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<IdentityView> {
+        let mut conn = self.pool.acquire().await?;
+        ownership::identity(&mut conn, viewer, id, now).await
+    }
+
+    async fn resources(&self) -> StoreResult<Vec<ResourceView>> {
+        let mut conn = self.pool.acquire().await?;
+        let rows: Vec<ResourceRow> = sqlx::query_as(concat!(resource_select!(), " ORDER BY name"))
+            .fetch_all(&mut *conn)
+            .await?;
+        let holders = approver_role_holders(&mut conn).await?;
+        rows.iter().map(|r| r.view(&holders)).collect()
+    }
+
+    async fn resource(&self, id: i64) -> StoreResult<ResourceView> {
+        let mut conn = self.pool.acquire().await?;
+        let row = load_resource(&mut conn, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("resource {id}")))?;
+        row.view(&approver_role_holders(&mut conn).await?)
+    }
+
+    async fn file_request(
+        &self,
+        actor: &UserView,
+        body: &NewRequestBody,
+        now: DateTime<Utc>,
+        pending_ttl: Duration,
+    ) -> StoreResult<i64> {
+        service::requests::file(self, actor, body, now, pending_ttl).await
+    }
+
+    async fn approve(
+        &self,
+        actor: &UserView,
+        request_id: i64,
+        body: &ApproveBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        service::requests::approve(self, actor, request_id, body, now).await
+    }
+
+    async fn deny(
+        &self,
+        actor: &UserView,
+        request_id: i64,
+        comment: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        service::requests::deny(self, actor, request_id, comment, now).await
+    }
+
+    async fn cancel(
+        &self,
+        actor: &UserView,
+        request_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        service::requests::cancel(self, actor, request_id, now).await
+    }
+
+    async fn requests(
+        &self,
+        viewer: &UserView,
+        filter: &RequestFilter,
+    ) -> StoreResult<Vec<RequestView>> {
+        if filter.awaiting_me && !viewer.has(Role::Approver) {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<RequestRow> = sqlx::query_as(concat!(
+            request_select!(),
+            " WHERE ($5 OR ",
+            visible_to_owner_or_requester!(),
+            ")
+              AND (NOT $6 OR r.requester_id = $1)
+              AND (NOT $7 OR (r.state = 'pending' AND r.requester_id != $1 AND NOT EXISTS (
+                   SELECT 1 FROM approvals a WHERE a.request_id = r.id AND a.approver_id = $1)
+                   AND ",
+            among_request_approvers!(),
+            " AND ",
+            free_of_conflict!(),
+            "))
+              AND ($2 IS NULL OR r.state = $2)
+              AND ($3 IS NULL OR r.id < $3)
+            ORDER BY r.id DESC LIMIT $4"
+        ))
+        .bind(viewer.id)
+        .bind(filter.state.map(RequestState::as_str))
+        .bind(filter.before_id)
+        .bind(filter.limit.max(1) as i64)
+        .bind(is_privileged_viewer(viewer))
+        .bind(filter.mine)
+        .bind(filter.awaiting_me)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut conn = self.pool.acquire().await?;
+        let role_holders = approver_role_holders(&mut conn).await?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let approvals = approvals_of_requests(&mut conn, &ids).await?;
+        rows.iter()
+            .map(|row| {
+                let approvals = approvals.get(&row.id).map_or(&[][..], Vec::as_slice);
+                row.view(viewer, approvals, &role_holders, filter.now)
+            })
+            .collect()
+    }
+
+    async fn request_detail(
+        &self,
+        viewer: &UserView,
+        request_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<RequestDetail> {
+        let mut conn = self.pool.acquire().await?;
+        let request = load_request(&mut conn, request_id).await?;
+        if !can_see_request(&mut conn, viewer, request_id).await? {
+            // Same answer as a missing request: ids of other teams' work do not leak.
+            return Err(StoreError::NotFound(format!("request {request_id}")));
+        }
+        let approvals = load_approvals(&mut conn, request_id).await?;
+        let grant = match request.grant_id {
+            Some(id) => Some(
+                load_grant(&mut conn, id)
+                    .await?
+                    .view(&mut conn, viewer, now)
+                    .await?,
+            ),
+            None => None,
+        };
+        let timeline: Vec<AuditRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            audit_columns!(),
+            " FROM audit_events WHERE request_id = $1 ORDER BY seq"
+        ))
+        .bind(request_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(RequestDetail {
+            request: request.view(
+                viewer,
+                &approvals,
+                &approver_role_holders(&mut conn).await?,
+                now,
+            )?,
+            grant,
+            timeline: timeline.into_iter().map(|e| e.view_for(viewer)).collect(),
+        })
+    }
+
+    async fn approvals_waiting(&self, viewer: &UserView) -> StoreResult<u32> {
+        if !viewer.has(Role::Approver) {
+            return Ok(0);
+        }
+        let n: i64 = sqlx::query_scalar(concat!(
+            "SELECT COUNT(*) FROM requests r WHERE r.state = 'pending' AND r.requester_id != $1
+             AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.request_id = r.id
+                             AND a.approver_id = $1) AND ",
+            among_request_approvers!(),
+            " AND ",
+            free_of_conflict!()
+        ))
+        .bind(viewer.id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n as u32)
+    }
+
+    async fn grants(
+        &self,
+        viewer: &UserView,
+        state: Option<GrantState>,
+        mine: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<GrantView>> {
+        let rows: Vec<GrantRow> = sqlx::query_as(concat!(
+            grant_select!(),
+            " WHERE ($3 OR ",
+            visible_to_owner_or_requester!(),
+            ") AND ($2 IS NULL OR g.state = $2) ORDER BY g.expires_at LIMIT 200"
+        ))
+        .bind(viewer.id)
+        .bind(state.map(GrantState::as_str))
+        .bind(is_privileged_viewer(viewer) && !mine)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut conn = self.pool.acquire().await?;
+        let identities: Vec<i64> = rows.iter().map(|g| g.identity_id).collect();
+        let owners = current_owners_of(&mut conn, &identities, now).await?;
+        rows.iter()
+            .map(|g| {
+                let owners = owners.get(&g.identity_id).map_or(&[][..], Vec::as_slice);
+                g.view_with(viewer, owners, now)
+            })
+            .collect()
+    }
+
+    async fn grant(
+        &self,
+        viewer: &UserView,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<GrantView> {
+        let mut conn = self.pool.acquire().await?;
+        let grant = load_grant(&mut conn, id).await?;
+        if !can_see_request(&mut conn, viewer, grant.request_id).await? {
+            return Err(StoreError::NotFound(format!("grant {id}")));
+        }
+        grant.view(&mut conn, viewer, now).await
+    }
+
+    async fn issue_credential(
+        &self,
+        actor: &UserView,
+        grant_id: i64,
+        now: DateTime<Utc>,
+        keyring: &Keyring,
+    ) -> StoreResult<CredentialView> {
+        service::grants::issue_credential(self, actor, grant_id, now, keyring).await
+    }
+
+    async fn revoke(
+        &self,
+        actor: &UserView,
+        grant_id: i64,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        service::grants::revoke(self, actor, grant_id, reason, now).await
+    }
+
+    async fn introspect(
+        &self,
+        caller: &IntrospectionCaller,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        issuer: &str,
+    ) -> StoreResult<IntrospectView> {
+        let row: Option<(String, i64, i64, String, i64, String, String, String)> = sqlx::query_as(
+            "SELECT c.jti, c.grant_id, g.request_id, g.state, g.expires_at, i.name, res.name,
+                        g.privilege
+                 FROM credentials c
+                 JOIN grants g ON g.id = c.grant_id
+                 JOIN identities i ON i.id = g.identity_id
+                 JOIN resources res ON res.id = g.resource_id
+                 WHERE c.token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((jti, _grant_id, request_id, state, expires_at, identity, resource, privilege)) =
+            row
+        else {
+            return Ok(IntrospectView::inactive());
+        };
+        // Checked against the clock, not only the state: a grant is dead at its expiry even
+        // if the sweeper has not run yet.
+        let active = state == GrantState::Active.as_str() && ms(now) < expires_at;
+        // A caller learns nothing of a token that is not theirs to know about, not even
+        // that it exists (RFC 7662 §4).
+        let theirs = match caller {
+            IntrospectionCaller::Resource { name, .. } => *name == resource,
+            IntrospectionCaller::Person(user) => {
+                let mut conn = self.pool.acquire().await?;
+                can_see_request(&mut conn, user, request_id).await?
+            }
+        };
+        if !active || !theirs {
+            return Ok(IntrospectView::inactive());
+        }
+        Ok(IntrospectView {
+            active: true,
+            iss: Some(issuer.to_string()),
+            sub: Some(identity),
+            aud: Some(resource),
+            scope: Some(privilege),
+            exp: Some(expires_at / 1000),
+            jti: Some(jti),
+        })
+    }
+
+    async fn introspection_client(&self, secret_hash: &str) -> StoreResult<Option<(i64, String)>> {
+        Ok(
+            sqlx::query_as("SELECT id, name FROM resources WHERE introspection_secret_hash = $1")
+                .bind(secret_hash)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn set_introspection_secret(
+        &self,
+        actor: &UserView,
+        resource_id: i64,
+        secret_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<String> {
+        service::admin::set_introspection_secret(self, actor, resource_id, secret_hash, now).await
+    }
+
+    async fn take_break_glass(
+        &self,
+        actor: &UserView,
+        body: &BreakGlassBody,
+        now: DateTime<Utc>,
+        limit: BreakGlassLimit,
+    ) -> StoreResult<BreakGlassTaken> {
+        service::break_glass::take(self, actor, body, now, limit).await
+    }
+
+    async fn reviews(
+        &self,
+        viewer: &UserView,
+        filter: ReviewFilter,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<ReviewView>> {
+        let mut conn = self.pool.acquire().await?;
+        break_glass::list(&mut conn, viewer, filter, now).await
+    }
+
+    async fn review(
+        &self,
+        viewer: &UserView,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ReviewDetail> {
+        let mut conn = self.pool.acquire().await?;
+        break_glass::detail(&mut conn, viewer, id, now).await
+    }
+
+    async fn identities_owned(&self, viewer: &UserView, now: DateTime<Utc>) -> StoreResult<u32> {
+        ownership::owned_count(&mut *self.pool.acquire().await?, viewer.id, now).await
+    }
+
+    async fn reviews_waiting(
+        &self,
+        viewer: &UserView,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(u32, u32)> {
+        if !viewer.has(Role::Reviewer) {
+            return Ok((0, 0));
+        }
+        let (all, overdue): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COUNT(*) FILTER (WHERE due_at <= $2) FROM reviews
+             WHERE outcome IS NULL AND taker_id != $1",
+        )
+        .bind(viewer.id)
+        .bind(ms(now))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((all as u32, overdue as u32))
+    }
+
+    async fn decide_review(
+        &self,
+        actor: &UserView,
+        id: i64,
+        body: &ReviewBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        service::reviews::decide(self, actor, id, body, now).await
+    }
+
+    async fn audit_events(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEventView>> {
+        let text = filter
+            .text
+            .as_ref()
+            .map(|t| format!("%{}%", escape_like(t)));
+        let action = filter
+            .action
+            .as_ref()
+            .map(|a| format!("{}%", escape_like(a)));
+        let rows: Vec<AuditRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            audit_columns!(),
+            " FROM audit_events
+             WHERE ($1 IS NULL OR actor_name = $1)
+               AND ($2 IS NULL OR action LIKE $2 ESCAPE '\\')
+               AND ($3 IS NULL OR request_id = $3)
+               AND ($4 IS NULL OR grant_id = $4
+                    OR request_id = (SELECT request_id FROM grants WHERE id = $4))
+               AND ($5 IS NULL OR actor_name ",
+            ilike!(),
+            " $5 ESCAPE '\\' OR action ",
+            ilike!(),
+            " $5 ESCAPE '\\' OR details ",
+            ilike!(),
+            " $5 ESCAPE '\\')
+               AND ($6 IS NULL OR at >= $6)
+               AND ($7 IS NULL OR at < $7)
+               AND ($8 IS NULL OR seq < $8)
+               AND ($10 IS NULL OR seq > $10)
+               AND ($11 IS NULL OR request_id IN (
+                    SELECT r.id FROM requests r
+                    JOIN ownerships o ON o.identity_id = r.identity_id AND o.user_id = $11
+                                         AND o.ended_at IS NULL)
+                    OR (target_kind = 'identity' AND target_id IN (
+                        SELECT identity_id FROM ownerships
+                        WHERE user_id = $11 AND ended_at IS NULL)))
+               AND ($12 IS NULL OR request_id IN (
+                    SELECT r.id FROM requests r JOIN identities i ON i.id = r.identity_id
+                    WHERE i.name = $12)
+                    OR (target_kind = 'identity' AND target_id = (
+                        SELECT id FROM identities WHERE name = $12)))
+               AND ($13 IS NULL OR request_id IN (
+                    SELECT r.id FROM requests r JOIN resources res ON res.id = r.resource_id
+                    WHERE res.name = $13)
+                    OR (target_kind = 'resource' AND target_id = (
+                        SELECT id FROM resources WHERE name = $13)))
+             ORDER BY CASE WHEN $10 IS NULL THEN -seq ELSE seq END LIMIT $9"
+        ))
+        .bind(&filter.actor)
+        .bind(action)
+        .bind(filter.request_id)
+        .bind(filter.grant_id)
+        .bind(text)
+        .bind(filter.since.map(ms))
+        .bind(filter.until.map(ms))
+        .bind(filter.before_seq)
+        .bind(filter.limit.max(1) as i64)
+        .bind(filter.after_seq)
+        .bind(filter.owner)
+        .bind(&filter.identity)
+        .bind(&filter.resource)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| match filter.owner {
+                // An owner's view: other users' addresses stay hidden.
+                Some(owner) => row.view_for_id(owner, false),
+                None => row.view(),
+            })
+            .collect())
+    }
+
+    async fn verify_audit(
+        &self,
+        trusted: &TrustedKeys,
+        outside: &[AuditCheckpoint],
+    ) -> StoreResult<AuditVerification> {
+        // One snapshot: events and checkpoints appended meanwhile are not half-seen.
+        let mut tx = Database::read(self).await?;
+        audit::verify(&mut **tx, trusted, outside).await
+    }
+
+    async fn audit_head(&self) -> StoreResult<(i64, String)> {
+        let head: Option<(i64, String)> =
+            sqlx::query_as("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(head.unwrap_or((0, audit::GENESIS_HASH.to_string())))
+    }
+
+    async fn append_checkpoint(&self, checkpoint: &AuditCheckpoint) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO audit_checkpoints (at, head_seq, head_hash, kid, signature)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(ms(checkpoint.at))
+        .bind(checkpoint.head_seq)
+        .bind(&checkpoint.head_hash)
+        .bind(&checkpoint.kid)
+        .bind(&checkpoint.signature)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn checkpoints(&self, limit: u32) -> StoreResult<Vec<AuditCheckpoint>> {
+        let mut conn = self.pool.acquire().await?;
+        AuditTrail::checkpoints(&mut *conn, limit).await
+    }
+
+    async fn sweep(&self, now: DateTime<Utc>) -> StoreResult<SweepReport> {
+        service::sweep::sweep(self, now).await
+    }
+
+    async fn next_grant_expiry(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        let at: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(expires_at) FROM grants WHERE state = 'active'")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(at.map(time))
+    }
+
+    async fn signing_keys(&self, now: DateTime<Utc>) -> StoreResult<Vec<StoredKey>> {
+        let mut conn = self.pool.acquire().await?;
+        keys::signing_keys(&mut conn, now).await
+    }
+
+    async fn add_signing_key(
+        &self,
+        key: &NewSigningKey<'_>,
+        rotate: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        service::keys::add(self, key, rotate, now).await
+    }
+
+    async fn legacy_signing_keys(
+        &self,
+    ) -> StoreResult<Vec<(String, Zeroizing<Vec<u8>>, DateTime<Utc>)>> {
+        self.legacy_keys().await
+    }
+
+    async fn seal_legacy_key(
+        &self,
+        key: &NewSigningKey<'_>,
+        created_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.seal_legacy(key, created_at, now).await
+    }
+
+    async fn is_empty(&self) -> StoreResult<bool> {
+        let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(users == 0)
+    }
+
+    async fn bootstrap_lock(&self) -> StoreResult<crate::store::BootstrapLock> {
+        self.bootstrap().await
+    }
+
+    async fn identity_detail(
+        &self,
+        viewer: &UserView,
+        id: i64,
+        now: DateTime<Utc>,
+        max_attestation_days: i64,
+    ) -> StoreResult<IdentityDetail> {
+        let mut conn = self.pool.acquire().await?;
+        ownership::detail(&mut conn, viewer, id, now, max_attestation_days).await
+    }
+
+    async fn declare_ownership(
+        &self,
+        actor: &UserView,
+        identity_id: i64,
+        body: &DeclareBody,
+        now: DateTime<Utc>,
+        max_attestation_days: i64,
+    ) -> StoreResult<()> {
+        service::ownership::declare(self, actor, identity_id, body, now, max_attestation_days).await
+    }
+
+    async fn confirm_takeover(
+        &self,
+        actor: &UserView,
+        identity_id: i64,
+        declaration_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        service::ownership::confirm_takeover(self, actor, identity_id, declaration_id, now).await
+    }
+
+    async fn step_down(
+        &self,
+        actor: &UserView,
+        identity_id: i64,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        service::ownership::step_down(self, actor, identity_id, reason, now).await
+    }
+
+    async fn seed_ownership(
+        &self,
+        identity_id: i64,
+        user: &UserView,
+        statement: &str,
+        attest_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        service::ownership::seed(self, identity_id, user, statement, attest_until, now).await
+    }
+
+    async fn users(&self) -> StoreResult<Vec<UserAdminView>> {
+        let mut conn = self.pool.acquire().await?;
+        admin::users(&mut conn).await
+    }
+
+    async fn create_user(
+        &self,
+        actor: Option<&UserView>,
+        user: &NewUser<'_>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        service::admin::create_user(self, actor, user, now).await
+    }
+
+    async fn update_user(
+        &self,
+        actor: &UserView,
+        id: i64,
+        body: &UserUpdateBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        service::admin::update_user(self, actor, id, body, now).await
+    }
+
+    async fn create_identity(
+        &self,
+        actor: Option<&UserView>,
+        body: &IdentityBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        service::admin::create_identity(self, actor, body, now).await
+    }
+
+    async fn update_identity(
+        &self,
+        actor: &UserView,
+        id: i64,
+        body: &IdentityBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        service::admin::update_identity(self, actor, id, body, now).await
+    }
+
+    async fn create_resource(
+        &self,
+        actor: Option<&UserView>,
+        body: &ResourceBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        service::admin::create_resource(self, actor, body, now).await
+    }
+
+    async fn update_resource(
+        &self,
+        actor: &UserView,
+        id: i64,
+        body: &ResourceBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        service::admin::update_resource(self, actor, id, body, now).await
+    }
+
+    async fn import_report(
+        &self,
+        actor: Option<&UserView>,
+        report: &crate::scan_report::Report,
+        source: &str,
+        full_scan: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ImportSummary> {
+        service::import::import(self, actor, report, source, full_scan, now).await
+    }
+
+    async fn standing(
+        &self,
+        viewer: &UserView,
+        filter: StandingFilter,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<StandingView>> {
+        let mut conn = self.pool.acquire().await?;
+        standing::list(&mut conn, viewer, &filter, now).await
+    }
+
+    async fn standing_one(
+        &self,
+        viewer: &UserView,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<StandingView> {
+        let mut conn = self.pool.acquire().await?;
+        standing::one(&mut conn, viewer, id, now).await
+    }
+
+    async fn record_standing(
+        &self,
+        actor: &UserView,
+        body: &NewStandingBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        service::standing::record(self, actor, body, now).await
+    }
+
+    async fn triage_standing(
+        &self,
+        actor: &UserView,
+        id: i64,
+        body: &TriageBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        service::standing::triage(self, actor, id, body, now).await
+    }
+
+    async fn mapping_rules(&self) -> StoreResult<Vec<MappingRuleView>> {
+        let mut conn = self.pool.acquire().await?;
+        standing::rules(&mut conn).await
+    }
+
+    async fn create_mapping_rule(
+        &self,
+        actor: &UserView,
+        body: &MappingRuleBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        service::standing::create_rule(self, actor, body, now).await
+    }
+
+    async fn retire_mapping_rule(
+        &self,
+        actor: &UserView,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        service::standing::retire_rule(self, actor, id, now).await
+    }
+
+    async fn coverage(&self, viewer: &UserView, now: DateTime<Utc>) -> StoreResult<CoverageView> {
+        let mut conn = self.pool.acquire().await?;
+        standing::coverage(&mut conn, viewer, now).await
+    }
+}
+
+/// `text` for use inside a LIKE pattern with `ESCAPE '\'`: its wildcards match literally.
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+// Declared after the query macros above, which they use.
+mod admin;
+mod break_glass;
+mod import;
+mod keys;
+mod ownership;
+mod rows;
+mod sessions;
+mod standing;
