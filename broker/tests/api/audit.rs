@@ -23,11 +23,8 @@ async fn actions(app: &TestApp, query: &str) -> Vec<(String, String, String)> {
 /// Raw SQL as someone with the database file would run it, triggers dropped first.
 async fn tamper(app: &TestApp, sql: &str) {
     let pool = app.sql_pool().await;
-    for statement in [
-        "DROP TRIGGER IF EXISTS audit_events_no_update",
-        "DROP TRIGGER IF EXISTS audit_events_no_delete",
-        sql,
-    ] {
+    crate::helpers::drop_append_only_guards(&pool).await;
+    for statement in sql.split(';') {
         sqlx::query(sqlx::AssertSqlSafe(statement))
             .execute(&pool)
             .await
@@ -169,13 +166,23 @@ async fn a_failed_audit_write_rolls_the_change_back() {
         .request_body(&alice, "ci-deployer", "payments-db", "read", 600)
         .await;
     let pool = app.sql_pool().await;
-    sqlx::query(
-        "CREATE TRIGGER fail_audit BEFORE INSERT ON audit_events WHEN NEW.action = 'request.filed'
-         BEGIN SELECT RAISE(ABORT, 'disk full'); END",
-    )
-    .execute(&pool)
-    .await
-    .unwrap();
+    let failing_trigger: &[&str] = if crate::helpers::on_postgres() {
+        &[
+            "CREATE FUNCTION fail_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+               IF NEW.action = 'request.filed' THEN RAISE EXCEPTION 'disk full'; END IF;
+               RETURN NEW;
+             END $$",
+            "CREATE TRIGGER fail_audit BEFORE INSERT ON audit_events
+             FOR EACH ROW EXECUTE FUNCTION fail_audit()",
+        ]
+    } else {
+        &["CREATE TRIGGER fail_audit BEFORE INSERT ON audit_events WHEN NEW.action = 'request.filed'
+           BEGIN SELECT RAISE(ABORT, 'disk full'); END"]
+    };
+    for statement in failing_trigger {
+        sqlx::query(*statement).execute(&pool).await.unwrap();
+    }
     let (status, error) = app.post(&alice, "/api/v1/requests", body).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(
@@ -524,7 +531,7 @@ async fn the_running_broker_streams_each_committed_event_as_a_json_line() {
     let alice = app.login("alice").await;
     let grant = app.active_grant(&alice, 60).await;
     let stream = app.dir.path().join("audit.ndjson");
-    let mut config = stint_broker::config::Config::new(app.db_url.clone());
+    let mut config = app.config();
     config.sweep_interval = std::time::Duration::from_millis(20);
     config.audit_stream = Some(stream.clone());
     let broker = stint_broker::Broker::open(config, app.clock.clone())

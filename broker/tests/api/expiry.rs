@@ -56,7 +56,7 @@ async fn a_grant_that_expired_while_the_broker_was_stopped_is_expired_before_ser
     // Read behind the broker's back, before any request reached it.
     let pool = app.sql_pool().await;
     let (state, ended_at): (String, i64) =
-        sqlx::query_as("SELECT state, ended_at FROM grants WHERE id = ?")
+        sqlx::query_as("SELECT state, ended_at FROM grants WHERE id = $1")
             .bind(grant)
             .fetch_one(&pool)
             .await
@@ -100,7 +100,7 @@ async fn the_running_broker_sweeps_on_its_own() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let clock = app.clock.clone();
-    let mut config = stint_broker::config::Config::new(app.db_url.clone());
+    let mut config = app.config();
     config.sweep_interval = std::time::Duration::from_millis(20);
     let broker = stint_broker::Broker::open(config, clock).await.unwrap();
     let server = tokio::spawn(broker.serve(listener, async {
@@ -111,7 +111,7 @@ async fn the_running_broker_sweeps_on_its_own() {
     // Poll the database, not a timer: the promise is that nobody has to ask.
     let mut state = String::new();
     for _ in 0..500 {
-        state = sqlx::query_scalar("SELECT state FROM grants WHERE id = ?")
+        state = sqlx::query_scalar("SELECT state FROM grants WHERE id = $1")
             .bind(grant)
             .fetch_one(&pool)
             .await

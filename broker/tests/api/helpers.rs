@@ -1,5 +1,7 @@
-//! A broker on a fresh temporary SQLite database, driven through its router without a
-//! socket, with a clock the test moves.
+//! A broker on a fresh database of its own — an SQLite file, or with
+//! `STINT_TEST_DATABASE=postgres` a new database in the PostgreSQL cluster named by
+//! `STINT_TEST_POSTGRES_URL` — driven through its router without a socket, with a clock the
+//! test moves.
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
@@ -35,7 +37,7 @@ impl TestApp {
     /// A demo-seeded broker on its own database.
     pub async fn new() -> TestApp {
         let dir = tempfile::tempdir().unwrap();
-        let db_url = format!("sqlite://{}", dir.path().join("stint.db").display());
+        let db_url = fresh_database(dir.path()).await;
         let clock = Arc::new(ManualClock::new(start_time()));
         Self::open(dir, db_url, clock).await
     }
@@ -47,7 +49,7 @@ impl TestApp {
     /// A demo-seeded broker whose configuration `tweak` changes.
     pub async fn with_config(tweak: impl FnOnce(&mut Config)) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
-        let db_url = format!("sqlite://{}", dir.path().join("stint.db").display());
+        let db_url = fresh_database(dir.path()).await;
         let clock = Arc::new(ManualClock::new(start_time()));
         Self::open_with(dir, db_url, clock, tweak).await
     }
@@ -61,6 +63,8 @@ impl TestApp {
         let mut config = Config::new(db_url.clone());
         config.demo = true;
         config.issuer = "https://stint.test".into();
+        // Where an SQLite database keeps its key file by default; PostgreSQL has no default.
+        config.key_file = Some(dir.path().join("stint.key"));
         tweak(&mut config);
         let broker = Broker::open(config, clock.clone()).await.unwrap();
         let router = broker.router().unwrap();
@@ -71,6 +75,13 @@ impl TestApp {
             db_url,
             dir,
         }
+    }
+
+    /// A configuration for another broker on this database, with its key file.
+    pub fn config(&self) -> Config {
+        let mut config = Config::new(self.db_url.clone());
+        config.key_file = Some(self.dir.path().join("stint.key"));
+        config
     }
 
     /// Stops this broker and starts another on the same database, as a restart would.
@@ -101,9 +112,11 @@ impl TestApp {
         state.store.sweep(state.clock.now()).await.unwrap()
     }
 
-    /// Raw SQL against the database, as an operator (or attacker) with file access would.
-    pub async fn sql_pool(&self) -> sqlx::SqlitePool {
-        sqlx::SqlitePool::connect(&self.db_url).await.unwrap()
+    /// Raw SQL against the database, as an operator (or attacker) with access to it would.
+    /// Statements use `$N` parameters, which both backends accept.
+    pub async fn sql_pool(&self) -> sqlx::AnyPool {
+        sqlx::any::install_default_drivers();
+        sqlx::AnyPool::connect(&self.db_url).await.unwrap()
     }
 
     pub async fn count(&self, table: &str) -> i64 {
@@ -354,14 +367,75 @@ impl TestApp {
     }
 }
 
-/// Runs the `stint` command line on `app`'s database (and the key file beside it).
+/// Runs the `stint` command line on `app`'s database (and the key file beside an SQLite
+/// one; a PostgreSQL database's key file is named in `STINT_KEY_FILE`, as an operator would).
 pub fn stint_cli(app: &TestApp, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_stint"))
-        .args(args)
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_stint"));
+    cmd.args(args)
         .args(["--database", &app.db_url])
-        .env_remove("STINT_KEY_FILE")
-        .output()
-        .unwrap()
+        .env_remove("STINT_KEY_FILE");
+    if on_postgres() {
+        cmd.env("STINT_KEY_FILE", app.dir.path().join("stint.key"));
+    }
+    cmd.output().unwrap()
+}
+
+/// Whether this run is on PostgreSQL (`STINT_TEST_DATABASE=postgres`) rather than SQLite.
+pub fn on_postgres() -> bool {
+    match std::env::var("STINT_TEST_DATABASE").as_deref() {
+        Ok("postgres") => true,
+        Ok("sqlite") | Err(_) => false,
+        Ok(other) => panic!("STINT_TEST_DATABASE is sqlite or postgres, not {other}"),
+    }
+}
+
+/// A database of its own for one test: an SQLite file in `dir`, or a new database in the
+/// cluster of `STINT_TEST_POSTGRES_URL` (an administrator's URL, e.g.
+/// `postgres://postgres@127.0.0.1:5433/postgres`).
+pub async fn fresh_database(dir: &std::path::Path) -> String {
+    if !on_postgres() {
+        return format!("sqlite://{}", dir.join("stint.db").display());
+    }
+    use sqlx::Connection;
+    let admin_url = std::env::var("STINT_TEST_POSTGRES_URL")
+        .expect("STINT_TEST_POSTGRES_URL names the test cluster (cargo xtask test sets it)");
+    let name = format!("stint_test_{}", hex::encode(rand_bytes()));
+    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    admin.close().await.unwrap();
+    let base = admin_url
+        .rsplit_once('/')
+        .map_or(admin_url.as_str(), |(b, _)| b);
+    format!("{base}/{name}")
+}
+
+/// Drops what keeps the audit trail append-only, as someone with the database's owner
+/// rights could: tests of what verification catches tamper after this.
+pub async fn drop_append_only_guards(pool: &sqlx::AnyPool) {
+    let statements: &[&str] = if on_postgres() {
+        &[
+            "DROP TRIGGER IF EXISTS audit_events_append_only ON audit_events",
+            "DROP TRIGGER IF EXISTS audit_checkpoints_append_only ON audit_checkpoints",
+        ]
+    } else {
+        &[
+            "DROP TRIGGER IF EXISTS audit_events_no_update",
+            "DROP TRIGGER IF EXISTS audit_events_no_delete",
+            "DROP TRIGGER IF EXISTS audit_checkpoints_no_delete",
+        ]
+    };
+    for statement in statements {
+        sqlx::query(*statement).execute(pool).await.unwrap();
+    }
+}
+
+fn rand_bytes() -> [u8; 8] {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).unwrap();
+    bytes
 }
 
 /// Makes `request` arrive from `peer`, as the server's socket would report it.

@@ -256,13 +256,13 @@ async fn two_approvers_at_once_create_exactly_one_grant() {
             "round {round}"
         );
         let pool = app.sql_pool().await;
-        let grants: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM grants WHERE request_id = ?")
+        let grants: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM grants WHERE request_id = $1")
             .bind(id)
             .fetch_one(&pool)
             .await
             .unwrap();
         let approvals: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM approvals WHERE request_id = ?")
+            sqlx::query_scalar("SELECT COUNT(*) FROM approvals WHERE request_id = $1")
                 .bind(id)
                 .fetch_one(&pool)
                 .await
