@@ -8,17 +8,39 @@ use serde_json::json;
 use stint_core::RuleError;
 use stint_core::state::{GrantEvent, RequestEvent};
 
+/// How many grants (and as many requests and declarations) one sweep transaction ends:
+/// each transaction stays short, so a revocation or an approval never waits long behind
+/// a mass expiry, and a broker that dies mid-sweep loses at most one uncommitted batch,
+/// which the next sweep (its own or another replica's) ends instead.
+pub const SWEEP_BATCH: u32 = 200;
+
 /// Expires every grant and pending request whose time is up and lapses every declaration
-/// not re-attested, each with its event, in one transaction. Each is claimed by the
-/// transaction that ends it, so brokers sweeping together never end one twice.
+/// not re-attested, each with its event, in transactions of at most `SWEEP_BATCH` of each.
+/// Each row is claimed by the transaction that ends it, so brokers sweeping together never
+/// end one twice.
 pub async fn sweep(db: &dyn Database, now: DateTime<Utc>) -> StoreResult<SweepReport> {
-    // Most sweeps find nothing: asking first spares writers the wait.
-    if !db.read().await?.anything_due(now).await? {
-        return Ok(SweepReport::default());
+    let mut report = SweepReport::default();
+    loop {
+        // Most sweeps find nothing: asking first spares writers the wait.
+        if !db.read().await?.anything_due(now).await? {
+            return Ok(report);
+        }
+        let batch = sweep_batch(db, now).await?;
+        report.grants_expired += batch.grants_expired;
+        report.requests_expired += batch.requests_expired;
+        report.ownerships_lapsed += batch.ownerships_lapsed;
+        if batch == SweepReport::default() {
+            // What was due was claimed by another broker meanwhile.
+            return Ok(report);
+        }
     }
+}
+
+/// One transaction of the sweep.
+async fn sweep_batch(db: &dyn Database, now: DateTime<Utc>) -> StoreResult<SweepReport> {
     let mut report = SweepReport::default();
     let mut tx = db.write().await?;
-    for grant in tx.due_grants(now).await? {
+    for grant in tx.due_grants(now, SWEEP_BATCH).await? {
         let next = grant
             .state
             .apply(GrantEvent::Expire)
@@ -37,7 +59,7 @@ pub async fn sweep(db: &dyn Database, now: DateTime<Utc>) -> StoreResult<SweepRe
         .await?;
         report.grants_expired += 1;
     }
-    for request in tx.due_requests(now).await? {
+    for request in tx.due_requests(now, SWEEP_BATCH).await? {
         let next = request
             .state
             .apply(RequestEvent::Expire)
@@ -59,7 +81,7 @@ pub async fn sweep(db: &dyn Database, now: DateTime<Utc>) -> StoreResult<SweepRe
         .await?;
         report.requests_expired += 1;
     }
-    for declaration in tx.due_declarations(now).await? {
+    for declaration in tx.due_declarations(now, SWEEP_BATCH).await? {
         tx.lapse_declaration(declaration.id).await?;
         let orphaned = !tx.has_owner(declaration.identity.id, now).await?;
         audit::record(

@@ -269,9 +269,13 @@ pub trait RequestRows {
     /// Its approvals, oldest first.
     async fn approvals(&mut self, request_id: i64) -> StoreResult<Vec<Approval>>;
     async fn insert_request(&mut self, new: &NewRequestRecord<'_>) -> StoreResult<i64>;
-    /// Pending requests whose time to be decided is up at `now`, claimed for this
-    /// transaction: another broker sweeping at once skips them.
-    async fn due_requests(&mut self, now: DateTime<Utc>) -> StoreResult<Vec<RequestRecord>>;
+    /// Up to `limit` pending requests whose time to be decided is up at `now`, claimed for
+    /// this transaction: another broker sweeping at once skips them.
+    async fn due_requests(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<RequestRecord>>;
     /// How many times `requester_id` took break-glass access for the identity since `since`.
     async fn break_glass_uses(
         &mut self,
@@ -303,9 +307,10 @@ pub trait RequestRows {
 pub trait GrantRows {
     /// The grant as it stands; `NotFound` when there is none.
     async fn grant(&mut self, id: i64) -> StoreResult<GrantRecord>;
-    /// Live grants whose expiry has passed at `now`, soonest first, claimed for this
-    /// transaction: another broker sweeping at once skips them.
-    async fn due_grants(&mut self, now: DateTime<Utc>) -> StoreResult<Vec<GrantRecord>>;
+    /// Up to `limit` live grants whose expiry has passed at `now`, soonest first, claimed
+    /// for this transaction: another broker sweeping at once skips them.
+    async fn due_grants(&mut self, now: DateTime<Utc>, limit: u32)
+    -> StoreResult<Vec<GrantRecord>>;
     /// Whether anything is due for the sweeper at `now`: a grant, a pending request or an
     /// ownership declaration.
     async fn anything_due(&mut self, now: DateTime<Utc>) -> StoreResult<bool>;
@@ -367,8 +372,13 @@ pub trait OwnershipRows {
         now: DateTime<Utc>,
     ) -> StoreResult<Option<DeclarationRecord>>;
     async fn confirm_takeover(&mut self, id: i64, by: i64, at: DateTime<Utc>) -> StoreResult<()>;
-    /// Current declarations not re-attested by `now`, claimed for this transaction.
-    async fn due_declarations(&mut self, now: DateTime<Utc>) -> StoreResult<Vec<DueDeclaration>>;
+    /// Up to `limit` current declarations not re-attested by `now`, claimed for this
+    /// transaction.
+    async fn due_declarations(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<DueDeclaration>>;
     /// Ends a declaration as lapsed, at its `attest_until`.
     async fn lapse_declaration(&mut self, id: i64) -> StoreResult<()>;
 }

@@ -385,15 +385,21 @@ impl OwnershipRows for Conn {
         Ok(())
     }
 
-    async fn due_declarations(&mut self, now: DateTime<Utc>) -> StoreResult<Vec<DueDeclaration>> {
+    async fn due_declarations(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<DueDeclaration>> {
         let rows: Vec<(i64, i64, String, i64, String, i64)> = sqlx::query_as(concat!(
             "SELECT o.id, o.identity_id, i.name, o.user_id, u.username, o.attest_until
              FROM ownerships o JOIN users u ON u.id = o.user_id
              JOIN identities i ON i.id = o.identity_id
-             WHERE o.ended_at IS NULL AND o.attest_until <= $1 ORDER BY o.attest_until, o.id",
+             WHERE o.ended_at IS NULL AND o.attest_until <= $1
+             ORDER BY o.attest_until, o.id LIMIT $2",
             claim_rows!("o")
         ))
         .bind(ms(now))
+        .bind(i64::from(limit))
         .fetch_all(&mut *self)
         .await?;
         Ok(rows

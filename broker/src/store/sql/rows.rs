@@ -160,13 +160,19 @@ impl RequestRows for Conn {
         load_request(self, id).await?.record()
     }
 
-    async fn due_requests(&mut self, now: DateTime<Utc>) -> StoreResult<Vec<RequestRecord>> {
+    async fn due_requests(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<RequestRecord>> {
         let rows: Vec<RequestRow> = sqlx::query_as(concat!(
             request_select!(),
-            " WHERE r.state = 'pending' AND r.pending_expires_at <= $1",
+            " WHERE r.state = 'pending' AND r.pending_expires_at <= $1
+              ORDER BY r.pending_expires_at, r.id LIMIT $2",
             claim_rows!("r")
         ))
         .bind(ms(now))
+        .bind(i64::from(limit))
         .fetch_all(&mut *self)
         .await?;
         rows.iter().map(RequestRow::record).collect()
@@ -321,14 +327,19 @@ impl GrantRows for Conn {
         load_grant(self, id).await?.record()
     }
 
-    async fn due_grants(&mut self, now: DateTime<Utc>) -> StoreResult<Vec<GrantRecord>> {
+    async fn due_grants(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<GrantRecord>> {
         let rows: Vec<GrantRow> = sqlx::query_as(concat!(
             grant_select!(),
             " WHERE g.state IN ('active', 'scheduled') AND g.expires_at <= $1
-              ORDER BY g.expires_at",
+              ORDER BY g.expires_at, g.id LIMIT $2",
             claim_rows!("g")
         ))
         .bind(ms(now))
+        .bind(i64::from(limit))
         .fetch_all(&mut *self)
         .await?;
         rows.iter().map(GrantRow::record).collect()
