@@ -1,9 +1,11 @@
 //! `cargo xtask demo|test|portal`: everything a newcomer needs, from a fresh Debian machine.
 //!
 //! Installs what is missing (wasm32 target, trunk, wasm-bindgen-cli at the version in
-//! Cargo.lock, wasm-opt, Chromium and its driver), then builds, runs or tests.
+//! Cargo.lock, wasm-opt, Chromium and its driver, PostgreSQL's server), then builds, runs
+//! or tests.
 
 mod bench;
+mod postgres;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -13,7 +15,8 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
   demo     build the portal and start the broker with demo data on http://127.0.0.1:8080
-  test     fmt, clippy (warnings denied), unit and integration tests, browser end-to-end tests
+  test     fmt, clippy (warnings denied), unit and integration tests (the broker's on SQLite
+           and on a throwaway PostgreSQL cluster), browser end-to-end tests
   portal   build the portal into dist/ (release)
   bench    measure: the portal's release bundle (raw and gzip), the broker under load,
            revocation lag and recovery, memory, the approvals queue's render time in
@@ -124,8 +127,17 @@ fn test() -> Result {
     // The portal is a default member, so this lints it too (its code has no wasm-only cfg).
     step("clippy, warnings denied");
     run(cargo().args(["clippy", "--all-targets", "--", "-D", "warnings"]))?;
-    step("unit and integration tests");
-    run(cargo().args(["test"]))?;
+    step("unit and integration tests (the broker on SQLite)");
+    // Replicas share a PostgreSQL database: their tests run in the pass below.
+    run(cargo().args(["test", "--", "--skip", "replicas::"]))?;
+    step("the broker's integration tests on PostgreSQL, replicas included");
+    let cluster = postgres::Cluster::start()?;
+    // `--test api` rather than `--package`: the same feature set, so the same build.
+    run(cargo()
+        .args(["test", "--test", "api"])
+        .env("STINT_TEST_DATABASE", "postgres")
+        .env("STINT_TEST_POSTGRES_URL", &cluster.url))?;
+    drop(cluster);
     build_portal()?;
     step("end-to-end tests in headless Chromium, and detect-secrets' own baseline");
     // The ignored tests are those needing outside tools: the browser tests and the one

@@ -142,7 +142,7 @@ pub fn ensure_browser() -> Result {
 }
 
 /// Installs Debian packages, through sudo unless running as root.
-fn apt_install(packages: &[&str]) -> Result {
+pub fn apt_install(packages: &[&str]) -> Result {
     let root_user = output("id", &["-u"]).is_some_and(|id| id.trim() == "0");
     let apt = |args: &[&str]| {
         let mut cmd = if root_user {

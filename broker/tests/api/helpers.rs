@@ -77,6 +77,18 @@ impl TestApp {
         }
     }
 
+    /// Another broker on this database, as a second replica would be: its own
+    /// connections, router and copy of the key file; the same clock.
+    pub async fn replica(&self) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(
+            self.dir.path().join("stint.key"),
+            dir.path().join("stint.key"),
+        )
+        .unwrap();
+        Self::open(dir, self.db_url.clone(), self.clock.clone()).await
+    }
+
     /// A configuration for another broker on this database, with its key file.
     pub fn config(&self) -> Config {
         let mut config = Config::new(self.db_url.clone());

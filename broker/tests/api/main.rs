@@ -1,4 +1,5 @@
-//! Broker integration tests: the real router on a real temporary SQLite database.
+//! Broker integration tests: the real router on a real temporary database (SQLite, or
+//! PostgreSQL with `STINT_TEST_DATABASE=postgres`).
 //! One binary (one link step) for all of them.
 
 mod admin;
@@ -14,6 +15,7 @@ mod helpers;
 mod key_custody;
 mod ownership;
 mod portal;
+mod replicas;
 mod requests;
 mod sessions;
 mod standing;

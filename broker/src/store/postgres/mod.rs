@@ -12,7 +12,7 @@
 //! sqlx's migration lock (two replicas starting together migrate once), serialises
 //! writers, and spells the dialect's few expressions (the macros below).
 
-use crate::store::port::{Database, Rows, Tx};
+use crate::store::port::{Database, Tx};
 use crate::store::{NewSigningKey, StoreError, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -186,37 +186,10 @@ impl PgStore {
     }
 }
 
-/// A transaction, offered as the port's rows.
-struct PgTx {
-    tx: sqlx::Transaction<'static, sqlx::Postgres>,
-}
-
-impl std::ops::Deref for PgTx {
-    type Target = dyn Rows;
-    fn deref(&self) -> &(dyn Rows + 'static) {
-        &*self.tx
-    }
-}
-
-impl std::ops::DerefMut for PgTx {
-    fn deref_mut(&mut self) -> &mut (dyn Rows + 'static) {
-        &mut *self.tx
-    }
-}
-
-#[async_trait]
-impl Tx for PgTx {
-    async fn commit(self: Box<Self>) -> StoreResult<()> {
-        Ok(self.tx.commit().await?)
-    }
-}
-
 #[async_trait]
 impl Database for PgStore {
     async fn write(&self) -> StoreResult<Box<dyn Tx>> {
-        Ok(Box::new(PgTx {
-            tx: PgStore::write(self).await?,
-        }))
+        Ok(sql::Transaction::boxed(PgStore::write(self).await?, None))
     }
 
     async fn read(&self) -> StoreResult<Box<dyn Tx>> {
@@ -224,6 +197,6 @@ impl Database for PgStore {
             .pool
             .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .await?;
-        Ok(Box::new(PgTx { tx }))
+        Ok(sql::Transaction::boxed(tx, None))
     }
 }

@@ -13,7 +13,7 @@ use super::{Args, Backend, Conn, Db};
 use crate::credential::{Keyring, TrustedKeys};
 use crate::service;
 use crate::store::audit;
-use crate::store::port::{AuditTrail, Database, RequestKind};
+use crate::store::port::{AuditTrail, Database, RequestKind, Rows, Tx};
 use crate::store::{
     AuditFilter, BreakGlassLimit, BreakGlassTaken, FailedPassword, IntrospectionCaller,
     LoginCandidate, NewSigningKey, NewUser, RequestFilter, ReviewFilter, SessionLimits,
@@ -54,6 +54,42 @@ macro_rules! free_of_conflict {
          AND NOT EXISTS (SELECT 1 FROM users ru WHERE ru.id = r.requester_id
                          AND ru.created_by = $1)"
     };
+}
+
+/// A transaction, offered as the port's rows; a writer may hold its turn in the backend's
+/// queue of writers until it ends.
+pub(super) struct Transaction {
+    tx: sqlx::Transaction<'static, Db>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Transaction {
+    pub(super) fn boxed(
+        tx: sqlx::Transaction<'static, Db>,
+        turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    ) -> Box<dyn Tx> {
+        Box::new(Transaction { tx, _turn: turn })
+    }
+}
+
+impl std::ops::Deref for Transaction {
+    type Target = dyn Rows;
+    fn deref(&self) -> &(dyn Rows + 'static) {
+        &*self.tx
+    }
+}
+
+impl std::ops::DerefMut for Transaction {
+    fn deref_mut(&mut self) -> &mut (dyn Rows + 'static) {
+        &mut *self.tx
+    }
+}
+
+#[async_trait]
+impl Tx for Transaction {
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        Ok(self.tx.commit().await?)
+    }
 }
 
 pub(super) fn ms(t: DateTime<Utc>) -> i64 {

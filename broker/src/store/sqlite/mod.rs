@@ -9,7 +9,7 @@
 //! serialises writers, and spells the dialect's few expressions (the macros below).
 
 use crate::store::audit::{self, Actor, Event};
-use crate::store::port::{Database, KeyRows, Rows, Tx};
+use crate::store::port::{Database, KeyRows, Tx};
 use crate::store::{NewSigningKey, StoreError, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -194,48 +194,15 @@ pub fn sqlite_file(url: &str) -> Option<&str> {
     (path != ":memory:" && !path.is_empty()).then_some(path)
 }
 
-/// A transaction, offered as the port's rows; a writing one holds its turn in the queue
-/// of writers.
-struct SqliteTx {
-    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
-    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
-}
-
-impl std::ops::Deref for SqliteTx {
-    type Target = dyn Rows;
-    fn deref(&self) -> &(dyn Rows + 'static) {
-        &*self.tx
-    }
-}
-
-impl std::ops::DerefMut for SqliteTx {
-    fn deref_mut(&mut self) -> &mut (dyn Rows + 'static) {
-        &mut *self.tx
-    }
-}
-
-#[async_trait]
-impl Tx for SqliteTx {
-    async fn commit(self: Box<Self>) -> StoreResult<()> {
-        Ok(self.tx.commit().await?)
-    }
-}
-
 #[async_trait]
 impl Database for SqliteStore {
     async fn write(&self) -> StoreResult<Box<dyn Tx>> {
         let WriteTx { tx, _turn } = SqliteStore::write(self).await?;
-        Ok(Box::new(SqliteTx {
-            tx,
-            _turn: Some(_turn),
-        }))
+        Ok(sql::Transaction::boxed(tx, Some(_turn)))
     }
 
     async fn read(&self) -> StoreResult<Box<dyn Tx>> {
-        Ok(Box::new(SqliteTx {
-            tx: self.pool.begin().await?,
-            _turn: None,
-        }))
+        Ok(sql::Transaction::boxed(self.pool.begin().await?, None))
     }
 }
 

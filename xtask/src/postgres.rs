@@ -1,0 +1,143 @@
+//! A throwaway PostgreSQL cluster for the tests: Debian's server (installed if missing),
+//! initialised under `target/`, on a free loopback port, stopped and removed when dropped.
+
+use crate::tools::{apt_install, target_dir};
+use crate::{Result, run};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub struct Cluster {
+    bin: PathBuf,
+    data: PathBuf,
+    /// An administrator's URL: the tests create a database of their own through it.
+    pub url: String,
+}
+
+impl Cluster {
+    pub fn start() -> Result<Cluster> {
+        let bin = server_binaries()?;
+        let data = data_dir()?;
+        run(as_owner(&bin.join("initdb"))
+            .arg("-D")
+            .arg(&data)
+            // C collation sorts bytes as SQLite does; trust on loopback is for this
+            // throwaway cluster only.
+            .args([
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "-N",
+            ])
+            .arg("--no-instructions"))?;
+        let port = free_port()?;
+        let options = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300 \
+             -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+            data.display()
+        );
+        let log = data.join("server.log");
+        run(as_owner(&bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(&data)
+            .args(["-w", "-t", "60", "-o", &options, "-l"])
+            .arg(&log)
+            .arg("start"))?;
+        Ok(Cluster {
+            bin,
+            data,
+            url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+        })
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = as_owner(&self.bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-m", "immediate", "stop"])
+            .status();
+        let _ = std::fs::remove_dir_all(&self.data);
+    }
+}
+
+/// The newest `/usr/lib/postgresql/N/bin` with a server, installing Debian's if none.
+fn server_binaries() -> Result<PathBuf> {
+    let find = || -> Option<PathBuf> {
+        let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .flatten()
+            .filter_map(|e| {
+                let version = e.file_name().to_str()?.parse().ok()?;
+                let bin = e.path().join("bin");
+                bin.join("initdb").exists().then_some((version, bin))
+            })
+            .collect();
+        versions.sort();
+        versions.pop().map(|(_, bin)| bin)
+    };
+    if let Some(bin) = find() {
+        return Ok(bin);
+    }
+    apt_install(&["postgresql"])?;
+    find().ok_or_else(|| "Debian's postgresql installed no server under /usr/lib/postgresql".into())
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// `program`, run as the `postgres` user when we are root: initdb refuses root.
+fn as_owner(program: &Path) -> Command {
+    if is_root() {
+        let mut cmd = Command::new("runuser");
+        cmd.args(["-u", "postgres", "--"]).arg(program);
+        cmd
+    } else {
+        Command::new(program)
+    }
+}
+
+/// A fresh, empty data directory the server's user owns: under `target/`, or, when that
+/// user cannot reach `target/` (a checkout in a private home), under the system's temp.
+fn data_dir() -> Result<PathBuf> {
+    let pid = std::process::id();
+    let preferred = target_dir().join(format!("postgres-test-{pid}"));
+    for dir in [
+        preferred,
+        std::env::temp_dir().join(format!("stint-postgres-{pid}")),
+    ] {
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        if !is_root() {
+            return Ok(dir);
+        }
+        let owned = Command::new("chown")
+            .args(["postgres:postgres"])
+            .arg(&dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        let reachable = owned
+            && as_owner(Path::new("test"))
+                .args(["-w"])
+                .arg(&dir)
+                .status()
+                .is_ok_and(|s| s.success());
+        if reachable {
+            return Ok(dir);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Err("no directory the postgres user can write for the test cluster".into())
+}
+
+fn free_port() -> Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
+}
