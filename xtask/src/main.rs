@@ -131,7 +131,7 @@ fn test() -> Result {
     // Replicas share a PostgreSQL database: their tests run in the pass below.
     run(cargo().args(["test", "--", "--skip", "replicas::"]))?;
     step("the broker's integration tests on PostgreSQL, replicas included");
-    let cluster = postgres::Cluster::start()?;
+    let cluster = postgres::Cluster::for_tests()?;
     // `--test api` rather than `--package`: the same feature set, so the same build.
     run(cargo()
         .args(["test", "--test", "api"])

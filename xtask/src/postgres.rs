@@ -14,7 +14,17 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    pub fn start() -> Result<Cluster> {
+    /// For tests: nothing is flushed to disk (the cluster is thrown away).
+    pub fn for_tests() -> Result<Cluster> {
+        Cluster::start("-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+    }
+
+    /// For measurements: the server's own defaults, every commit flushed as in production.
+    pub fn durable() -> Result<Cluster> {
+        Cluster::start("")
+    }
+
+    fn start(settings: &str) -> Result<Cluster> {
         let bin = server_binaries()?;
         let data = data_dir()?;
         run(as_owner(&bin.join("initdb"))
@@ -34,8 +44,7 @@ impl Cluster {
             .arg("--no-instructions"))?;
         let port = free_port()?;
         let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300 \
-             -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300 {settings}",
             data.display()
         );
         let log = data.join("server.log");

@@ -85,23 +85,7 @@ async fn a_credential_from_one_replica_is_checked_and_revoked_on_the_others() {
 
     // B verifies what A signed: one key, kept sealed in the database, on every replica.
     assert_eq!(b.introspect(token).await["active"], true);
-    let (_, jwks_a) = a
-        .call(
-            None,
-            axum::http::Method::GET,
-            "/.well-known/jwks.json",
-            None,
-        )
-        .await;
-    let (_, jwks_c) = c
-        .call(
-            None,
-            axum::http::Method::GET,
-            "/.well-known/jwks.json",
-            None,
-        )
-        .await;
-    assert_eq!(jwks_a, jwks_c);
+    assert_eq!(jwks(&a).await, jwks(&c).await);
 
     revoke(&b, &alice, grant).await;
     assert_eq!(
@@ -124,6 +108,56 @@ async fn a_credential_from_one_replica_is_checked_and_revoked_on_the_others() {
         a.get(&alice, "/api/v1/me").await.0,
         StatusCode::UNAUTHORIZED
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lockouts_and_disablement_hold_on_every_replica() {
+    if skip() {
+        return;
+    }
+    let a = TestApp::new().await;
+    let b = a.replica().await;
+    // Guesses spread over two replicas count toward one lock.
+    for attempt in 0..6 {
+        let replica = if attempt % 2 == 0 { &a } else { &b };
+        let (status, _, _) = replica.login_raw("alice", "wrong", None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
+    }
+    for replica in [&a, &b] {
+        let (status, _, _) = replica
+            .login_raw("alice", stint_broker::demo::PASSWORD, None)
+            .await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    }
+    // An admin disabling bob on one replica ends his session on the other.
+    let bob = b.login("bob").await;
+    assert_eq!(b.get(&bob, "/api/v1/me").await.0, StatusCode::OK);
+    let dave = a.login("dave").await;
+    let (_, users) = a.get(&dave, "/api/v1/users").await;
+    let bob_id = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "bob")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (status, body) = a
+        .put(
+            &dave,
+            &format!("/api/v1/users/{bob_id}"),
+            json!({ "display_name": "Bob", "roles": ["approver"], "disabled": true }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(b.get(&bob, "/api/v1/me").await.0, StatusCode::UNAUTHORIZED);
+}
+
+async fn jwks(app: &TestApp) -> serde_json::Value {
+    let path = "/.well-known/jwks.json";
+    let (status, body) = app.call(None, axum::http::Method::GET, path, None).await;
+    assert_eq!(status, StatusCode::OK);
+    body
 }
 
 async fn revoke(app: &TestApp, session: &Session, grant: i64) {
