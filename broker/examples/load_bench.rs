@@ -5,23 +5,18 @@
 //!
 //! `load_bench [SEEDED_REQUESTS] [CALLS_PER_RUN]`, by default 100 000 and 1 000.
 
+// Each benchmark uses part of what they share.
+#[allow(dead_code)]
+mod bench_support;
+
 use anyhow::{Context, anyhow, ensure};
-use bytes::Bytes;
+use bench_support::{Broker, Scenario, call, file_body, http, login, percentile};
 use chrono::{DateTime, Duration, Utc};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::SqlitePool;
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 use stint_broker::store::SqliteStore;
 use stint_broker::store::audit::{self, Actor, Event};
-
-type Http = Client<HttpConnector, Full<Bytes>>;
 
 /// The concurrencies every scenario runs at.
 const CONCURRENCY: [usize; 2] = [1, 10];
@@ -47,11 +42,11 @@ async fn main() -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
 
-    let mut broker = Broker::start(&bin, &url)?;
+    let mut broker = Broker::start(&bin, &url, &[])?;
     broker
         .wait_until_serving(std::time::Duration::from_secs(60))
         .await?;
-    let http: Http = Client::builder(TokioExecutor::new()).build_http();
+    let http = http();
     let base = broker.base.clone();
     let alice = login(&http, &base, "alice").await?;
     let bob = login(&http, &base, "bob").await?;
@@ -187,13 +182,6 @@ async fn main() -> anyhow::Result<()> {
         recovery
     );
     Ok(())
-}
-
-fn file_body() -> Value {
-    json!({
-        "identity_id": 1, "resource_id": 1, "privilege": "read", "duration_secs": 600,
-        "justification": { "task": "Rotate the ledger encryption keys", "ticket": "OPS-1" },
-    })
 }
 
 /// The demo organisation, then `count` requests by alice for ci-deployer on payments-db:
@@ -396,7 +384,7 @@ async fn recovery(bin: &str, url: &str, count: usize) -> anyhow::Result<f64> {
     let pool = SqlitePool::connect(url).await?;
     insert_live_grants(&pool, count, Utc::now() - Duration::minutes(1)).await?;
     let started = Instant::now();
-    let mut broker = Broker::start(bin, url)?;
+    let mut broker = Broker::start(bin, url, &[])?;
     broker
         .wait_until_serving(std::time::Duration::from_secs(120))
         .await?;
@@ -411,213 +399,4 @@ async fn recovery(bin: &str, url: &str, count: usize) -> anyhow::Result<f64> {
     broker.stop()?;
     pool.close().await;
     Ok(secs)
-}
-
-fn percentile<T: Copy>(sorted: &[T], q: f64) -> T {
-    sorted[((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1]
-}
-
-struct Broker {
-    child: Child,
-    base: String,
-}
-
-impl Broker {
-    fn start(bin: &str, url: &str) -> anyhow::Result<Broker> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let child = Command::new(bin)
-            .args([
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--database",
-                url,
-                // The bench measures the broker, not its per-caller introspection budget.
-                "--introspection-rate",
-                "4000000000",
-            ])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .with_context(|| format!("starting {bin}"))?;
-        Ok(Broker {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        })
-    }
-
-    async fn wait_until_serving(&mut self, patience: std::time::Duration) -> anyhow::Result<()> {
-        let http: Http = Client::builder(TokioExecutor::new()).build_http();
-        let deadline = Instant::now() + patience;
-        while Instant::now() < deadline {
-            if let Ok((200, _)) = call(&http, &self.base, "GET", "/healthz", None, None).await {
-                return Ok(());
-            }
-            ensure!(self.child.try_wait()?.is_none(), "the broker exited");
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
-        Err(anyhow!("the broker did not serve within {patience:?}"))
-    }
-
-    fn status_kib(&self, field: &str) -> anyhow::Result<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(field))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .ok_or_else(|| anyhow!("no {field} in /proc"))
-    }
-
-    fn rss_kib(&self) -> anyhow::Result<u64> {
-        self.status_kib("VmRSS:")
-    }
-
-    fn peak_rss_kib(&self) -> anyhow::Result<u64> {
-        self.status_kib("VmHWM:")
-    }
-
-    /// Stops it as an operator would (SIGTERM: in-flight calls finish, a checkpoint is taken).
-    fn stop(&mut self) -> anyhow::Result<()> {
-        Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()?;
-        self.child.wait()?;
-        Ok(())
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A session cookie.
-#[derive(Clone)]
-struct Session(String);
-
-async fn login(http: &Http, base: &str, user: &str) -> anyhow::Result<Session> {
-    let body = json!({ "username": user, "password": stint_broker::demo::PASSWORD });
-    let request = axum::http::Request::post(format!("{base}/api/v1/session"))
-        .header("content-type", "application/json")
-        .header("x-stint-csrf", "1")
-        .body(Full::new(Bytes::from(body.to_string())))?;
-    let response = http.request(request).await?;
-    let cookie = response
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .ok_or_else(|| anyhow!("{user} could not sign in: {}", response.status()))?;
-    Ok(Session(cookie.to_string()))
-}
-
-async fn call(
-    http: &Http,
-    base: &str,
-    method: &str,
-    path: &str,
-    session: Option<&Session>,
-    body: Option<Value>,
-) -> anyhow::Result<(u16, Value)> {
-    let mut request = axum::http::Request::builder()
-        .method(method)
-        .uri(format!("{base}{path}"))
-        .header("x-stint-csrf", "1");
-    if let Some(Session(cookie)) = session {
-        request = request.header("cookie", cookie);
-    }
-    let body = match body {
-        Some(b) => {
-            request = request.header("content-type", "application/json");
-            Full::new(Bytes::from(b.to_string()))
-        }
-        None => Full::new(Bytes::new()),
-    };
-    let response = http.request(request.body(body)?).await?;
-    let status = response.status().as_u16();
-    let bytes = response.into_body().collect().await?.to_bytes();
-    Ok((
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    ))
-}
-
-/// One kind of call: the `i`th call's path and body come from `make`.
-struct Scenario {
-    name: &'static str,
-    method: &'static str,
-    session: Option<Session>,
-    make: Arc<dyn Fn(usize) -> (String, Option<Value>) + Send + Sync>,
-}
-
-struct Figures {
-    p50_ms: f64,
-    p99_ms: f64,
-    per_sec: f64,
-}
-
-impl Scenario {
-    fn new(
-        name: &'static str,
-        method: &'static str,
-        session: Option<Session>,
-        make: impl Fn(usize) -> (String, Option<Value>) + Send + Sync + 'static,
-    ) -> Scenario {
-        Scenario {
-            name,
-            method,
-            session,
-            make: Arc::new(make),
-        }
-    }
-
-    /// `calls` calls shared by `concurrency` workers; every call must succeed.
-    async fn run(
-        &self,
-        http: &Http,
-        base: &str,
-        concurrency: usize,
-        calls: usize,
-    ) -> anyhow::Result<Figures> {
-        let next = Arc::new(AtomicUsize::new(0));
-        let started = Instant::now();
-        let mut workers = Vec::new();
-        for _ in 0..concurrency {
-            let (http, base, next) = (http.clone(), base.to_string(), next.clone());
-            let (method, session, make) = (self.method, self.session.clone(), self.make.clone());
-            workers.push(tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= calls {
-                        return Ok::<_, anyhow::Error>(latencies);
-                    }
-                    let (path, body) = make(i);
-                    let at = Instant::now();
-                    let (status, answer) =
-                        call(&http, &base, method, &path, session.as_ref(), body).await?;
-                    latencies.push(at.elapsed().as_secs_f64() * 1000.0);
-                    ensure!(
-                        (200..300).contains(&status),
-                        "{method} {path}: {status} {answer}"
-                    );
-                }
-            }));
-        }
-        let mut latencies = Vec::with_capacity(calls);
-        for worker in workers {
-            latencies.extend(worker.await??);
-        }
-        let wall = started.elapsed().as_secs_f64();
-        latencies.sort_by(|a, b| a.total_cmp(b));
-        Ok(Figures {
-            p50_ms: percentile(&latencies, 0.5),
-            p99_ms: percentile(&latencies, 0.99),
-            per_sec: calls as f64 / wall,
-        })
-    }
 }
