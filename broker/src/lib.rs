@@ -100,7 +100,8 @@ impl Broker {
     }
 
     /// Signs the audit chain's head and stores the checkpoint, unless the head has not
-    /// moved since the last one. Returns the checkpoint taken, if any.
+    /// moved since the last one (another replica may have just taken it). Returns the
+    /// checkpoint taken, if any.
     pub async fn checkpoint_now(&self) -> anyhow::Result<Option<AuditCheckpoint>> {
         let store = &self.state.store;
         let (head_seq, head_hash) = store.audit_head().await?;
@@ -112,8 +113,8 @@ impl Broker {
             self.state
                 .keyring
                 .checkpoint(head_seq, &head_hash, self.state.clock.now());
-        store.append_checkpoint(&checkpoint).await?;
-        Ok(Some(checkpoint))
+        let stored = store.append_checkpoint(&checkpoint).await?;
+        Ok(stored.then_some(checkpoint))
     }
 
     pub fn router(&self) -> anyhow::Result<axum::Router> {

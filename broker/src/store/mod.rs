@@ -565,7 +565,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<AuditVerification>;
     /// The last event's sequence number and hash (0 and the genesis hash when empty).
     async fn audit_head(&self) -> StoreResult<(i64, String)>;
-    async fn append_checkpoint(&self, checkpoint: &AuditCheckpoint) -> StoreResult<()>;
+    /// Stores the checkpoint unless one of this head or a later one is already stored
+    /// (replicas checkpoint the one chain): whether it was.
+    async fn append_checkpoint(&self, checkpoint: &AuditCheckpoint) -> StoreResult<bool>;
     /// Newest first.
     async fn checkpoints(&self, limit: u32) -> StoreResult<Vec<AuditCheckpoint>>;
 

@@ -80,6 +80,9 @@ pub trait AuditLog {
     /// held so that no other transaction appends after it until this one ends.
     async fn audit_head(&mut self) -> StoreResult<(i64, String)>;
     async fn insert_event(&mut self, event: &SealedEvent) -> StoreResult<()>;
+    /// Stores a signed checkpoint of the chain's head unless one of that head or a later
+    /// one is stored already; whether it was.
+    async fn insert_checkpoint(&mut self, checkpoint: &AuditCheckpoint) -> StoreResult<bool>;
 }
 
 /// Reading the trail back, as verifying it needs it.

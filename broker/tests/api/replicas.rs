@@ -13,6 +13,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use stint_broker::keys::KeyFile;
+use stint_broker::store::postgres::CHAIN_LOCK;
 
 fn skip() -> bool {
     if !on_postgres() {
@@ -153,6 +154,35 @@ async fn lockouts_and_disablement_hold_on_every_replica() {
     assert_eq!(b.get(&bob, "/api/v1/me").await.0, StatusCode::UNAUTHORIZED);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_checkpointing_together_store_one_checkpoint_of_the_head() {
+    if skip() {
+        return;
+    }
+    let a = TestApp::new().await;
+    let b = a.replica().await;
+    let alice = a.login("alice").await;
+    for round in 0..5 {
+        a.file(&alice, "ci-deployer", "payments-db", "read", 600)
+            .await;
+        let (on_a, on_b) = tokio::join!(a.broker.checkpoint_now(), b.broker.checkpoint_now());
+        let taken: Vec<_> = [on_a.unwrap(), on_b.unwrap()]
+            .into_iter()
+            .flatten()
+            .collect();
+        assert_eq!(
+            taken.len(),
+            1,
+            "round {round}: one of them signs the new head"
+        );
+        let stored = a.broker.state().store.checkpoints(1).await.unwrap();
+        assert_eq!(
+            stored[0].head_seq, taken[0].head_seq,
+            "the newest is of the head"
+        );
+    }
+}
+
 async fn jwks(app: &TestApp) -> serde_json::Value {
     let path = "/.well-known/jwks.json";
     let (status, body) = app.call(None, axum::http::Method::GET, path, None).await;
@@ -181,8 +211,12 @@ async fn a_replica_killed_mid_sweep_leaves_every_grant_expired_exactly_once() {
     }
     let app = TestApp::new().await;
     let key_file = app.dir.path().join("stint.key");
+    // Each replica names its connections, so the test can tell which one holds the lock.
     let mut replicas: Vec<Server> = (0..3)
-        .map(|_| Server::start(&app.db_url, &key_file, false))
+        .map(|i| {
+            let url = format!("{}?application_name=replica-{i}", app.db_url);
+            Server::start(&url, &key_file, false)
+        })
         .collect();
     for replica in &mut replicas {
         replica.wait_healthy();
@@ -217,8 +251,9 @@ async fn a_replica_killed_mid_sweep_leaves_every_grant_expired_exactly_once() {
     .await
     .unwrap();
 
-    // Kill one replica with SIGKILL once the sweep is under way (one batch committed,
-    // more to come): whatever it held uncommitted is rolled back, and the others end it.
+    // Once the sweep is under way (a batch committed, more to come), kill the replica that
+    // holds the chain's lock — the one sweeping — with SIGKILL: whatever it held
+    // uncommitted is rolled back, and the others end it.
     let expired = || async {
         let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM grants g JOIN requests r ON r.id = g.request_id
@@ -229,11 +264,26 @@ async fn a_replica_killed_mid_sweep_leaves_every_grant_expired_exactly_once() {
         .unwrap();
         n
     };
+    let lock_holder = || async {
+        let holder: Option<String> = sqlx::query_scalar(
+            "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+             WHERE l.locktype = 'advisory' AND l.granted
+               AND l.classid::bigint = $1 AND l.objid::bigint = $2",
+        )
+        .bind(CHAIN_LOCK >> 32)
+        .bind(CHAIN_LOCK & 0xffff_ffff)
+        .fetch_optional(&pool)
+        .await
+        .unwrap();
+        holder.and_then(|name| name.strip_prefix("replica-")?.parse::<usize>().ok())
+    };
     let deadline = Instant::now() + Duration::from_secs(30);
     let killed_at = loop {
         let n = expired().await;
-        if n > 0 {
-            replicas[1].kill();
+        if n > 0
+            && let Some(sweeping) = lock_holder().await
+        {
+            replicas[sweeping].kill();
             break n;
         }
         assert!(Instant::now() < deadline, "nothing expired");

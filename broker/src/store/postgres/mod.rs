@@ -19,6 +19,7 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgConnection, PgPool};
 use std::str::FromStr;
+use std::sync::Arc;
 use zeroize::Zeroizing;
 
 type Db = sqlx::Postgres;
@@ -91,13 +92,17 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 
 /// The key of the audit chain's advisory lock (any constant the database shares with no
 /// other application; these are the bytes of "stint").
-const CHAIN_LOCK: i64 = 0x0073_7469_6e74;
+pub const CHAIN_LOCK: i64 = 0x0073_7469_6e74;
 
 /// The key of the lock a broker holds while it seeds an empty database.
 const BOOTSTRAP_LOCK: i64 = CHAIN_LOCK + 1;
 
 pub struct PgStore {
     pool: PgPool,
+    /// This process's writers queue here before they take a connection: those waiting
+    /// for the chain's lock never hold every pooled connection, so reads (a session check
+    /// on every call) always find one.
+    write_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl PgStore {
@@ -113,7 +118,7 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Db(e.into()))?;
-        Ok(PgStore { pool })
+        Ok(PgStore::with_pool(pool))
     }
 
     /// Connects to read only: nothing is created or migrated, and every transaction is
@@ -138,7 +143,14 @@ impl PgStore {
                     .into(),
             ));
         }
-        Ok(PgStore { pool })
+        Ok(PgStore::with_pool(pool))
+    }
+
+    fn with_pool(pool: PgPool) -> PgStore {
+        PgStore {
+            pool,
+            write_lock: Arc::new(tokio::sync::Mutex::new(())),
+        }
     }
 
     /// The pool, for tests that inspect or tamper with rows behind the store's back.
@@ -146,14 +158,25 @@ impl PgStore {
         &self.pool
     }
 
-    /// A write transaction holding the audit chain's lock (see the module above).
-    async fn write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
-        let mut tx = self.pool.begin().await?;
+    /// A write transaction holding this process's turn and the audit chain's lock (see
+    /// the module above). Read committed, whatever the server's default: each statement
+    /// after the lock sees what the writers before it committed.
+    async fn write(
+        &self,
+    ) -> StoreResult<(
+        sqlx::Transaction<'static, sqlx::Postgres>,
+        tokio::sync::OwnedMutexGuard<()>,
+    )> {
+        let turn = self.write_lock.clone().lock_owned().await;
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
+            .await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(CHAIN_LOCK)
             .execute(&mut *tx)
             .await?;
-        Ok(tx)
+        Ok((tx, turn))
     }
 
     /// A session-level advisory lock on a connection of its own, taken out of the pool:
@@ -189,7 +212,8 @@ impl PgStore {
 #[async_trait]
 impl Database for PgStore {
     async fn write(&self) -> StoreResult<Box<dyn Tx>> {
-        Ok(sql::Transaction::boxed(PgStore::write(self).await?, None))
+        let (tx, turn) = PgStore::write(self).await?;
+        Ok(sql::Transaction::boxed(tx, Some(turn)))
     }
 
     async fn read(&self) -> StoreResult<Box<dyn Tx>> {

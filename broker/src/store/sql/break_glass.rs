@@ -166,7 +166,7 @@ pub(super) async fn detail(
     let credentials: Vec<(String, i64, String, i64, i64)> = sqlx::query_as(
         "SELECT c.jti, c.issued_to, u.username, c.issued_at, c.expires_at
          FROM credentials c JOIN users u ON u.id = c.issued_to
-         WHERE c.grant_id = $1 ORDER BY c.issued_at",
+         WHERE c.grant_id = $1 ORDER BY c.issued_at, c.jti",
     )
     .bind(row.grant_id)
     .fetch_all(&mut *conn)

@@ -971,7 +971,7 @@ impl Store for Backend {
             grant_select!(),
             " WHERE ($3 OR ",
             visible_to_owner_or_requester!(),
-            ") AND ($2 IS NULL OR g.state = $2) ORDER BY g.expires_at LIMIT 200"
+            ") AND ($2 IS NULL OR g.state = $2) ORDER BY g.expires_at, g.id LIMIT 200"
         ))
         .bind(viewer.id)
         .bind(state.map(GrantState::as_str))
@@ -1169,7 +1169,9 @@ impl Store for Backend {
             audit_columns!(),
             " FROM audit_events
              WHERE ($1 IS NULL OR actor_name = $1)
-               AND ($2 IS NULL OR action LIKE $2 ESCAPE '\\')
+               AND ($2 IS NULL OR action ",
+            ilike!(),
+            " $2 ESCAPE '\\')
                AND ($3 IS NULL OR request_id = $3)
                AND ($4 IS NULL OR grant_id = $4
                     OR request_id = (SELECT request_id FROM grants WHERE id = $4))
@@ -1246,19 +1248,13 @@ impl Store for Backend {
         Ok(head.unwrap_or((0, audit::GENESIS_HASH.to_string())))
     }
 
-    async fn append_checkpoint(&self, checkpoint: &AuditCheckpoint) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO audit_checkpoints (at, head_seq, head_hash, kid, signature)
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(ms(checkpoint.at))
-        .bind(checkpoint.head_seq)
-        .bind(&checkpoint.head_hash)
-        .bind(&checkpoint.kid)
-        .bind(&checkpoint.signature)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+    async fn append_checkpoint(&self, checkpoint: &AuditCheckpoint) -> StoreResult<bool> {
+        // In a write transaction: it holds the chain, so the newest checkpoint stored is
+        // always of the newest head checkpointed.
+        let mut tx = Database::write(self).await?;
+        let stored = tx.insert_checkpoint(checkpoint).await?;
+        tx.commit().await?;
+        Ok(stored)
     }
 
     async fn checkpoints(&self, limit: u32) -> StoreResult<Vec<AuditCheckpoint>> {

@@ -217,7 +217,7 @@ pub(super) async fn detail(
     let grants: Vec<GrantRow> = sqlx::query_as(concat!(
         grant_select!(),
         " WHERE g.identity_id = $1 AND g.state = 'active' AND g.expires_at > $2
-          ORDER BY g.expires_at"
+          ORDER BY g.expires_at, g.id"
     ))
     .bind(id)
     .bind(ms(now))

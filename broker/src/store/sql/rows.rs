@@ -56,6 +56,23 @@ impl AuditLog for Conn {
         .await?;
         Ok(())
     }
+
+    async fn insert_checkpoint(&mut self, checkpoint: &AuditCheckpoint) -> StoreResult<bool> {
+        let inserted = sqlx::query(
+            "INSERT INTO audit_checkpoints (at, head_seq, head_hash, kid, signature)
+             SELECT $1, $2, $3, $4, $5
+             WHERE NOT EXISTS (SELECT 1 FROM audit_checkpoints WHERE head_seq >= $2)",
+        )
+        .bind(ms(checkpoint.at))
+        .bind(checkpoint.head_seq)
+        .bind(&checkpoint.head_hash)
+        .bind(&checkpoint.kid)
+        .bind(&checkpoint.signature)
+        .execute(&mut *self)
+        .await?
+        .rows_affected();
+        Ok(inserted == 1)
+    }
 }
 
 #[async_trait]

@@ -18,7 +18,7 @@ use stint_core::standing::{
 /// How many days the coverage chart looks back.
 const HISTORY_DAYS: i64 = 30;
 
-/// A finding with whether the viewer (`?1`) owns, at `?2`, the identity it is mapped to.
+/// A finding with whether the viewer (`$1`) owns, at `$2`, the identity it is mapped to.
 macro_rules! standing_select {
     () => {
         "SELECT s.id, s.tool, s.source, s.location, s.secret_type, s.fingerprint, s.description,

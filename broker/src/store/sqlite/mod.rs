@@ -264,7 +264,7 @@ async fn seal_legacy_key(
         .execute(&mut *conn)
         .await?;
     conn.insert_signing_key(key, created_at).await?;
-    sqlx::query("DELETE FROM legacy_signing_keys WHERE kid = ?")
+    sqlx::query("DELETE FROM legacy_signing_keys WHERE kid = $1")
         .bind(key.kid)
         .execute(&mut *conn)
         .await?;
