@@ -391,6 +391,24 @@ async fn audit_verify_never_creates_or_migrates_a_database() {
         "{out:?}"
     );
     assert!(!String::from_utf8_lossy(&out.stdout).contains("OK"));
+
+    // A PostgreSQL database Stint never migrated is not a trail either, and stays empty.
+    if on_postgres() {
+        let url = crate::helpers::fresh_database(dir.path()).await;
+        let out = run(url.clone());
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("not a Stint database"),
+            "{out:?}"
+        );
+        let tables: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'",
+        )
+        .fetch_one(&sqlx::PgPool::connect(&url).await.unwrap())
+        .await
+        .unwrap();
+        assert_eq!(tables, 0, "nothing created");
+    }
 }
 
 #[tokio::test]

@@ -533,7 +533,8 @@ async fn the_command_line_imports_a_report_without_printing_its_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("gitleaks.json");
     std::fs::write(&report, GITLEAKS).unwrap();
-    let database = format!("sqlite://{}", dir.path().join("cli.db").display());
+    // SQLite's file is created, PostgreSQL's database migrated, by the import itself.
+    let database = crate::helpers::fresh_database(dir.path()).await;
     let run = |args: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_stint"))
             .args(["standing", "import", "--database", &database])
