@@ -55,8 +55,7 @@ pub fn bench() -> Result {
     crate::run(cargo().args([
         "build",
         "--quiet",
-        "--profile",
-        "native-release",
+        "--release",
         "--package",
         "stint-broker",
         "--bin",
@@ -66,7 +65,7 @@ pub fn bench() -> Result {
         "--example",
         "backends_bench",
     ]))?;
-    let bin_dir = tools::target_dir().join("native-release");
+    let bin_dir = tools::target_dir().join("release");
     report.rows_of(
         Command::new(bin_dir.join("examples").join("load_bench"))
             .args(["100000", "1000"])
@@ -101,8 +100,7 @@ pub fn bench() -> Result {
             .args([
                 "run",
                 "--quiet",
-                "--profile",
-                "native-release",
+                "--release",
                 "--package",
                 "stint-e2e",
                 "--example",
@@ -120,8 +118,7 @@ pub fn bench() -> Result {
     report.rows_of(cargo().args([
         "run",
         "--quiet",
-        "--profile",
-        "native-release",
+        "--release",
         "--package",
         "stint-broker",
         "--example",

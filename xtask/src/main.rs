@@ -99,9 +99,11 @@ fn build_portal() -> Result {
 fn demo() -> Result {
     build_portal()?;
     step("starting the broker with demo data (Ctrl-C stops it)");
+    // The release build: what an operator runs, optimised for speed.
     run(cargo().args([
         "run",
         "--quiet",
+        "--release",
         "--package",
         "stint-broker",
         "--bin",
