@@ -10,7 +10,8 @@
 mod bench_support;
 
 use anyhow::{Context, anyhow, ensure};
-use bench_support::{Broker, Scenario, call, file_body, http, login, percentile};
+use bench_support::wrk::{self, Call};
+use bench_support::{Broker, Scenario, Session, call, file_body, http, login, percentile};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use sqlx::SqlitePool;
@@ -36,7 +37,7 @@ async fn main() -> anyhow::Result<()> {
 
     let started = Instant::now();
     let approvable = calls * CONCURRENCY.len();
-    seed(&url, seeded, approvable).await?;
+    seed(&url, seeded, approvable + WRK_APPROVALS * CONCURRENCY.len()).await?;
     eprintln!(
         "seeded {seeded} requests in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -91,14 +92,12 @@ async fn main() -> anyhow::Result<()> {
         .to_string();
 
     let pool = SqlitePool::connect(&url).await?;
-    let mut pending: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM requests WHERE state = 'pending' AND id <= ? ORDER BY id",
-    )
-    .bind(approvable as i64)
-    .fetch_all(&pool)
-    .await?;
+    let mut pending: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM requests WHERE state = 'pending' ORDER BY id")
+            .fetch_all(&pool)
+            .await?;
     ensure!(
-        pending.len() == approvable,
+        pending.len() == approvable + WRK_APPROVALS * CONCURRENCY.len(),
         "{} approvable requests",
         pending.len()
     );
@@ -155,6 +154,9 @@ async fn main() -> anyhow::Result<()> {
             );
         }
     }
+    if let Ok(wrk) = std::env::var("STINT_WRK") {
+        external_load(&wrk, &base, (&alice, &bob), grant, &token, &mut pending)?;
+    }
     let loaded_rss = broker.peak_rss_kib()?;
 
     let lag = revocation_lag(&pool, 1_000).await?;
@@ -181,6 +183,72 @@ async fn main() -> anyhow::Result<()> {
         "| recovery: start with 10 000 overdue grants until all expired and serving | {:.2} s |",
         recovery
     );
+    Ok(())
+}
+
+/// How long each external (wrk) run lasts, and how many pending requests each of its
+/// approval runs may use up: enough for 2 500 approvals a second.
+const WRK_SECONDS: u32 = 4;
+const WRK_APPROVALS: usize = 10_000;
+
+/// The same calls driven by `wrk` from its own process: what an HTTP client sees, with
+/// nothing of the load generator inside the measured process.
+fn external_load(
+    wrk: &str,
+    base: &str,
+    (alice, bob): (&Session, &Session),
+    grant: i64,
+    token: &str,
+    pending: &mut Vec<i64>,
+) -> anyhow::Result<()> {
+    println!();
+    println!(
+        "| call (wrk, external) | concurrency | seconds | p50 | p99 | requests/s | wrk's CPU |"
+    );
+    println!("|------|------------:|------:|----:|----:|-----------:|----:|");
+    for concurrency in CONCURRENCY {
+        let file = vec![Call {
+            method: "POST",
+            path: "/api/v1/requests".into(),
+            body: Some(file_body().to_string()),
+        }];
+        let approve: Vec<Call> = pending
+            .drain(..WRK_APPROVALS)
+            .map(|id| Call {
+                method: "POST",
+                path: format!("/api/v1/requests/{id}/approve"),
+                body: Some("{}".into()),
+            })
+            .collect();
+        let list = vec![Call {
+            method: "GET",
+            path: "/api/v1/requests?state=pending&limit=50".into(),
+            body: None,
+        }];
+        let fetch = vec![Call {
+            method: "POST",
+            path: format!("/api/v1/grants/{grant}/credential"),
+            body: None,
+        }];
+        let introspect = vec![Call {
+            method: "POST",
+            path: "/api/v1/introspect".into(),
+            body: Some(json!({ "token": token }).to_string()),
+        }];
+        for (name, session, calls) in [
+            ("list pending (page of 50)", bob, list),
+            ("file a request", alice, file),
+            ("approve a request", bob, approve),
+            ("fetch a credential", alice, fetch),
+            ("introspect a token", alice, introspect),
+        ] {
+            let f = wrk::run(wrk, base, &session.0, &calls, concurrency, WRK_SECONDS)?;
+            println!(
+                "| {name} | {concurrency} | {WRK_SECONDS} | {:.2} ms | {:.2} ms | {:.0} | {:.0} % |",
+                f.p50_ms, f.p99_ms, f.per_sec, f.wrk_cpu_percent
+            );
+        }
+    }
     Ok(())
 }
 

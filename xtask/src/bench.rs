@@ -66,11 +66,19 @@ pub fn bench() -> Result {
         "backends_bench",
     ]))?;
     let bin_dir = tools::target_dir().join("release");
+    let wrk = tools::ensure_wrk()?;
     report.rows_of(
         Command::new(bin_dir.join("examples").join("load_bench"))
             .args(["100000", "1000"])
-            .env("STINT_BIN", bin_dir.join("stint")),
+            .env("STINT_BIN", bin_dir.join("stint"))
+            .env("STINT_WRK", wrk),
     )?;
+    report.line("");
+    report.line(
+        "The first table's load comes from a hyper client inside the benchmark's process; \
+         the second's from Debian's `wrk` (one thread, a Lua script cycling prepared calls), \
+         whose own CPU share is its last column.",
+    );
 
     report.heading(
         "SQLite and PostgreSQL side by side: one broker, one replica, two replicas on one database",

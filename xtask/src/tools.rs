@@ -132,6 +132,15 @@ pub fn ensure_detect_secrets() -> Result<PathBuf> {
     Ok(exe)
 }
 
+/// Debian's `wrk`, the benchmark's external load generator. Returns its path.
+pub fn ensure_wrk() -> Result<PathBuf> {
+    let wrk = PathBuf::from("/usr/bin/wrk");
+    if !wrk.exists() {
+        apt_install(&["wrk"])?;
+    }
+    Ok(wrk)
+}
+
 /// Debian's Chromium and ChromeDriver, for the end-to-end tests.
 pub fn ensure_browser() -> Result {
     let have = |p: &str| std::path::Path::new(p).exists();

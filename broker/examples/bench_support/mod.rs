@@ -13,6 +13,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+pub mod wrk;
+
 pub type Http = Client<HttpConnector, Full<Bytes>>;
 
 pub fn http() -> Http {
