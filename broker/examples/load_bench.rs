@@ -13,8 +13,9 @@ use anyhow::{Context, anyhow, ensure};
 use bench_support::wrk::{self, Call};
 use bench_support::{Broker, Scenario, Session, call, file_body, http, login, percentile};
 use chrono::{DateTime, Duration, Utc};
-use serde_json::json;
+use serde_json::{Value, json};
 use sqlx::SqlitePool;
+use std::process::{Command, Stdio};
 use std::time::Instant;
 use stint_broker::store::SqliteStore;
 use stint_broker::store::audit::{self, Actor, Event};
@@ -156,6 +157,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if let Ok(wrk) = std::env::var("STINT_WRK") {
         external_load(&wrk, &base, (&alice, &bob), grant, &token, &mut pending)?;
+        if let Ok(bao) = std::env::var("STINT_BAO") {
+            beside_openbao(&wrk, &bao, &base, &alice, grant, &token)?;
+        }
     }
     let loaded_rss = broker.peak_rss_kib()?;
 
@@ -242,7 +246,8 @@ fn external_load(
             ("fetch a credential", alice, fetch),
             ("introspect a token", alice, introspect),
         ] {
-            let f = wrk::run(wrk, base, &session.0, &calls, concurrency, WRK_SECONDS)?;
+            let headers = wrk::stint_headers(&session.0);
+            let f = wrk::run(wrk, base, &headers, &calls, concurrency, WRK_SECONDS)?;
             println!(
                 "| {name} | {concurrency} | {WRK_SECONDS} | {:.2} ms | {:.2} ms | {:.0} | {:.0} % |",
                 f.p50_ms, f.p99_ms, f.per_sec, f.wrk_cpu_percent
@@ -250,6 +255,128 @@ fn external_load(
         }
     }
     Ok(())
+}
+
+/// OpenBao in dev mode (in-memory storage) on loopback, beside Stint for the calls both
+/// make: issuing a short-lived credential (OpenBao: a token) and checking one. Each pair
+/// runs back to back under the same wrk settings, Stint first, then OpenBao.
+fn beside_openbao(
+    wrk: &str,
+    bao: &str,
+    base: &str,
+    alice: &Session,
+    grant: i64,
+    token: &str,
+) -> anyhow::Result<()> {
+    const ROOT: &str = "stint-bench-root";
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let bao_base = format!("http://127.0.0.1:{port}");
+    let server = Command::new(bao)
+        .args(["server", "-dev", &format!("-dev-root-token-id={ROOT}")])
+        .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {bao}"))?;
+    let _server = KillOnDrop(server);
+    let deadline = Instant::now() + std::time::Duration::from_secs(30);
+    while ureq::get(format!("{bao_base}/v1/sys/health"))
+        .call()
+        .is_err()
+    {
+        ensure!(Instant::now() < deadline, "OpenBao did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let created: Value = serde_json::from_str(
+        &ureq::post(format!("{bao_base}/v1/auth/token/create"))
+            .header("X-Vault-Token", ROOT)
+            .header("Content-Type", "application/json")
+            .send(json!({ "ttl": "1h" }).to_string())?
+            .into_body()
+            .read_to_string()?,
+    )?;
+    let bao_token = created["auth"]["client_token"]
+        .as_str()
+        .ok_or_else(|| anyhow!("OpenBao made no token: {created}"))?
+        .to_string();
+    let bao_headers = vec![("X-Vault-Token".to_string(), ROOT.to_string())];
+    let stint_headers = wrk::stint_headers(&alice.0);
+    let one = |method, path: String, body: Option<Value>| {
+        vec![Call {
+            method,
+            path,
+            body: body.map(|b| b.to_string()),
+        }]
+    };
+    println!();
+    println!(
+        "| call (wrk) | concurrency | Stint requests/s (p50) | OpenBao requests/s (p50) | Stint ÷ OpenBao |"
+    );
+    println!("|------|------------:|------:|------:|----:|");
+    for concurrency in CONCURRENCY {
+        let pairs = [
+            (
+                "issue a credential (OpenBao: create a token)",
+                one("POST", format!("/api/v1/grants/{grant}/credential"), None),
+                one(
+                    "POST",
+                    "/v1/auth/token/create".into(),
+                    Some(json!({ "ttl": "600s" })),
+                ),
+            ),
+            (
+                "introspect a token (OpenBao: look a token up)",
+                one(
+                    "POST",
+                    "/api/v1/introspect".into(),
+                    Some(json!({ "token": token })),
+                ),
+                one(
+                    "POST",
+                    "/v1/auth/token/lookup".into(),
+                    Some(json!({ "token": bao_token })),
+                ),
+            ),
+        ];
+        for (name, stint_calls, bao_calls) in pairs {
+            let ours = wrk::run(
+                wrk,
+                base,
+                &stint_headers,
+                &stint_calls,
+                concurrency,
+                WRK_SECONDS,
+            )?;
+            let theirs = wrk::run(
+                wrk,
+                &bao_base,
+                &bao_headers,
+                &bao_calls,
+                concurrency,
+                WRK_SECONDS,
+            )?;
+            println!(
+                "| {name} | {concurrency} | {:.0} ({:.2} ms) | {:.0} ({:.2} ms) | {:.2} |",
+                ours.per_sec,
+                ours.p50_ms,
+                theirs.per_sec,
+                theirs.p50_ms,
+                ours.per_sec / theirs.per_sec
+            );
+        }
+    }
+    Ok(())
+}
+
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// The demo organisation, then `count` requests by alice for ci-deployer on payments-db:

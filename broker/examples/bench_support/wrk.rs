@@ -22,19 +22,27 @@ pub struct WrkFigures {
     pub wrk_cpu_percent: f64,
 }
 
+/// The headers a signed-in browser sends Stint: its session cookie and the CSRF header.
+pub fn stint_headers(cookie: &str) -> Vec<(String, String)> {
+    vec![
+        ("Cookie".into(), cookie.into()),
+        ("x-stint-csrf".into(), "1".into()),
+    ]
+}
+
 /// Runs `wrk` against `base` for `seconds` at `concurrency`, cycling through `calls` with
-/// `cookie`'s session and the CSRF header; every answer must be 2xx.
+/// `headers` (and a JSON content type); every answer must be 2xx.
 pub fn run(
     wrk: &str,
     base: &str,
-    cookie: &str,
+    headers: &[(String, String)],
     calls: &[Call],
     concurrency: usize,
     seconds: u32,
 ) -> anyhow::Result<WrkFigures> {
     let dir = tempfile::tempdir()?;
     let script = dir.path().join("calls.lua");
-    std::fs::write(&script, lua(cookie, calls))?;
+    std::fs::write(&script, lua(headers, calls))?;
     // bash's `time` reports wrk's user and system CPU seconds on stderr.
     let command = format!(
         "TIMEFORMAT='cpu %U %S'; time {wrk} -t1 -c{concurrency} -d{seconds}s --latency -s {} {base}",
@@ -73,12 +81,12 @@ pub fn run(
 }
 
 /// The script: the calls in order, wrapping round; each request formatted when sent.
-fn lua(cookie: &str, calls: &[Call]) -> String {
+fn lua(headers: &[(String, String)], calls: &[Call]) -> String {
     let mut lua = String::from("local headers = {\n");
-    let _ = writeln!(lua, "  [\"Cookie\"] = {},", quoted(cookie));
-    lua.push_str(
-        "  [\"x-stint-csrf\"] = \"1\",\n  [\"Content-Type\"] = \"application/json\",\n}\n",
-    );
+    for (name, value) in headers {
+        let _ = writeln!(lua, "  [{}] = {},", quoted(name), quoted(value));
+    }
+    lua.push_str("  [\"Content-Type\"] = \"application/json\",\n}\n");
     lua.push_str("local calls = {\n");
     for call in calls {
         let body = call.body.as_deref().map_or("nil".to_string(), quoted);
