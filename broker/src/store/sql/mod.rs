@@ -92,6 +92,27 @@ impl Tx for Transaction {
     }
 }
 
+/// Refuses a database whose schema is not exactly `migrator`'s latest: a store opened only
+/// to read neither creates nor migrates anything, so an old or foreign database is an error.
+pub(super) async fn check_schema(
+    pool: &sqlx::Pool<Db>,
+    migrator: &sqlx::migrate::Migrator,
+) -> StoreResult<()> {
+    let applied: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(pool)
+            .await
+            .map_err(|_| StoreError::Corrupt("this is not a Stint database".into()))?;
+    if applied != migrator.iter().map(|m| m.version).max() {
+        return Err(StoreError::Corrupt(
+            "this database is from another version of Stint: start `stint serve` on it once \
+             to migrate it"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 pub(super) fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }

@@ -152,19 +152,7 @@ impl SqliteStore {
             .max_connections(2)
             .connect_with(options)
             .await?;
-        let applied: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
-                .fetch_one(&pool)
-                .await
-                .map_err(|_| StoreError::Corrupt("this is not a Stint database".into()))?;
-        let latest = MIGRATOR.iter().map(|m| m.version).max();
-        if applied != latest {
-            return Err(StoreError::Corrupt(
-                "this database is from another version of Stint: start `stint serve` on it \
-                 once to migrate it"
-                    .into(),
-            ));
-        }
+        sql::check_schema(&pool, &MIGRATOR).await?;
         Ok(SqliteStore {
             pool,
             write_lock: Arc::new(tokio::sync::Mutex::new(())),
