@@ -91,8 +91,14 @@ fn server_binaries() -> Result<PathBuf> {
     if let Some(bin) = find() {
         return Ok(bin);
     }
-    apt_install(&["postgresql"])?;
-    find().ok_or_else(|| "Debian's postgresql installed no server under /usr/lib/postgresql".into())
+    // Debian's package also tries to start a cluster of its own, which fails on a machine
+    // without an init system; the server binaries are installed all the same, and they
+    // are all this needs.
+    let installed = apt_install(&["postgresql"]);
+    find().ok_or_else(|| match installed {
+        Err(e) => e,
+        Ok(()) => "Debian's postgresql installed no server under /usr/lib/postgresql".into(),
+    })
 }
 
 fn is_root() -> bool {
