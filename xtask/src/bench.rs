@@ -98,7 +98,8 @@ pub fn bench() -> Result {
     report.line("");
     report.line(
         "PostgreSQL runs with its defaults (every commit flushed); SQLite in WAL mode with \
-         `synchronous = NORMAL` (flushed at checkpoints). Two replicas run on this one \
+         `synchronous = FULL` (every commit flushed; writers queued together share one \
+         commit). Two replicas run on this one \
          2-core machine beside the database and the load generator, so they measure \
          correctness under sharing, not added capacity.",
     );

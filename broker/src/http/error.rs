@@ -122,9 +122,12 @@ impl IntoResponse for AppError {
                 RuleError::Conflict(_) => (StatusCode::CONFLICT, "conflict", None),
                 RuleError::TooMany(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many", None),
             },
-            AppError::Store(StoreError::Db(_) | StoreError::Corrupt(_) | StoreError::Config(_)) => {
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal", None)
-            }
+            AppError::Store(
+                StoreError::Db(_)
+                | StoreError::Corrupt(_)
+                | StoreError::Config(_)
+                | StoreError::NotCommitted(_),
+            ) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
         };
         let message = if status.is_server_error() {
             // The cause goes to the log, not to the caller.

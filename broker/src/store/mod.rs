@@ -80,6 +80,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{0}")]
     Config(String),
+    /// The commit that held this write failed or was abandoned: nothing of it was kept.
+    #[error("the write was not committed: {0}")]
+    NotCommitted(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

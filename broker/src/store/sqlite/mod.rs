@@ -1,9 +1,10 @@
 //! The embedded default: SQLite in WAL mode, one file.
 //!
-//! Every write transaction starts with `BEGIN IMMEDIATE`: it takes SQLite's single write
-//! lock before the first read, so a rule evaluated on what the transaction read still holds
-//! when it writes, and the audit chain's head cannot move under it. Two approvers racing are
-//! serialised here; the second sees the first's outcome.
+//! Every write runs inside a `BEGIN IMMEDIATE` transaction, one writer at a time: SQLite's
+//! single write lock is taken before the first read, so a rule evaluated on what the writer
+//! read still holds when it writes, and the audit chain's head cannot move under it. Two
+//! approvers racing are serialised here; the second sees the first's outcome. Writers
+//! queued together share that transaction's commit (`group_commit`).
 //!
 //! The SQL itself is shared with PostgreSQL (`../sql/`); this module opens the database,
 //! serialises writers, and spells the dialect's few expressions (the macros below).
@@ -19,6 +20,9 @@ use sqlx::{SqliteConnection, SqlitePool};
 use std::str::FromStr;
 use std::sync::Arc;
 use zeroize::Zeroizing;
+
+mod group_commit;
+use group_commit::GroupCommit;
 
 type Db = sqlx::Sqlite;
 type Conn = SqliteConnection;
@@ -38,6 +42,13 @@ macro_rules! among_request_approvers {
 macro_rules! ids_in {
     ($n:literal) => {
         concat!("(SELECT value FROM json_each($", $n, "))")
+    };
+}
+
+/// The elements of the JSON array of strings bound as `$n`, as a table with column `value`.
+macro_rules! json_texts {
+    ($n:literal) => {
+        concat!("json_each($", $n, ")")
     };
 }
 
@@ -85,35 +96,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 
 pub struct SqliteStore {
     pool: SqlitePool,
-    /// Held for the length of every write transaction. SQLite admits one writer at a
-    /// time; queueing writers here (first come, first served) instead of in SQLite's busy
-    /// handler, which sleeps and retries, keeps tail latency low under concurrent writes.
-    write_lock: Arc<tokio::sync::Mutex<()>>,
-}
-
-/// A write transaction and this process's turn to write. Derefs to the connection.
-struct WriteTx {
-    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
-    _turn: tokio::sync::OwnedMutexGuard<()>,
-}
-
-impl WriteTx {
-    async fn commit(self) -> Result<(), sqlx::Error> {
-        self.tx.commit().await
-    }
-}
-
-impl std::ops::Deref for WriteTx {
-    type Target = SqliteConnection;
-    fn deref(&self) -> &SqliteConnection {
-        &self.tx
-    }
-}
-
-impl std::ops::DerefMut for WriteTx {
-    fn deref_mut(&mut self) -> &mut SqliteConnection {
-        &mut self.tx
-    }
+    /// Every write transaction goes through it: writers take turns (first come, first
+    /// served) in SQLite's one write transaction, and share its commit.
+    writer: Arc<GroupCommit>,
 }
 
 impl SqliteStore {
@@ -122,7 +107,10 @@ impl SqliteStore {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            // Every commit reaches the disk before the broker answers: an issued
+            // credential, a grant and their audit events survive a power cut. Group commit
+            // shares one flush among the writers queued at the time.
+            .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(std::time::Duration::from_secs(10))
             // 16 MiB of page cache per connection (SQLite's default is 2 MiB): big write
@@ -130,6 +118,9 @@ impl SqliteStore {
             .pragma("cache_size", "-16384");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            // A connection to a local file does not go stale; pinging it before each use
+            // would cost a round trip to its thread on every query.
+            .test_before_acquire(false)
             .connect_with(options)
             .await?;
         MIGRATOR
@@ -137,8 +128,8 @@ impl SqliteStore {
             .await
             .map_err(|e| StoreError::Db(e.into()))?;
         Ok(SqliteStore {
+            writer: GroupCommit::new(pool.clone()),
             pool,
-            write_lock: Arc::new(tokio::sync::Mutex::new(())),
         })
     }
 
@@ -154,22 +145,14 @@ impl SqliteStore {
             .await?;
         sql::check_schema(&pool, &MIGRATOR).await?;
         Ok(SqliteStore {
+            writer: GroupCommit::new(pool.clone()),
             pool,
-            write_lock: Arc::new(tokio::sync::Mutex::new(())),
         })
     }
 
     /// The pool, for tests that inspect or tamper with rows behind the store's back.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
-    }
-
-    async fn write(&self) -> StoreResult<WriteTx> {
-        let turn = self.write_lock.clone().lock_owned().await;
-        Ok(WriteTx {
-            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            _turn: turn,
-        })
     }
 }
 
@@ -185,8 +168,7 @@ pub fn sqlite_file(url: &str) -> Option<&str> {
 #[async_trait]
 impl Database for SqliteStore {
     async fn write(&self) -> StoreResult<Box<dyn Tx>> {
-        let WriteTx { tx, _turn } = SqliteStore::write(self).await?;
-        Ok(sql::Transaction::boxed(tx, Some(_turn)))
+        Ok(Box::new(self.writer.begin().await?))
     }
 
     async fn read(&self) -> StoreResult<Box<dyn Tx>> {
@@ -214,9 +196,9 @@ impl SqliteStore {
         created_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let mut tx = self.write().await?;
-        seal_legacy_key(&mut tx, key, created_at, now).await?;
-        tx.commit().await?;
+        let mut tx = self.writer.begin().await?;
+        seal_legacy_key(tx.conn(), key, created_at, now).await?;
+        tx.finish().await?;
         // The clear key's old page images live on in the write-ahead log until it is
         // checkpointed; truncate it now rather than whenever SQLite gets round to it.
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
