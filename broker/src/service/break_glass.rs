@@ -21,11 +21,11 @@ pub async fn take(
 ) -> StoreResult<BreakGlassTaken> {
     let mut tx = db.write().await?;
     let target = tx
-        .request_target(body.identity_id, body.resource_id)
+        .request_target(body.identity_id, body.resource_id, now)
         .await?;
     let (justification, bounds) = break_glass::check_attempt(&Attempt {
-        identity_has_owner: tx.has_owner(body.identity_id, now).await?,
-        taker_owns_identity: tx.is_current_owner(body.identity_id, actor.id, now).await?,
+        identity_has_owner: target.has_owner(),
+        taker_owns_identity: target.owned_by(actor.id),
         taker_takeover_unconfirmed: tx
             .takeover_unconfirmed(body.identity_id, actor.id, now, limit.takeover_wait)
             .await?,

@@ -23,12 +23,12 @@ pub async fn file(
 ) -> StoreResult<i64> {
     let mut tx = db.write().await?;
     let target = tx
-        .request_target(body.identity_id, body.resource_id)
+        .request_target(body.identity_id, body.resource_id, now)
         .await?;
     let policy = &target.resource.policy;
     let justification = rules::check_new_request(&NewRequest {
-        identity_has_owner: tx.has_owner(body.identity_id, now).await?,
-        requester_owns_identity: tx.is_current_owner(body.identity_id, actor.id, now).await?,
+        identity_has_owner: target.has_owner(),
+        requester_owns_identity: target.owned_by(actor.id),
         resource_privileges: &target.resource.privileges,
         policy,
         privilege: &body.privilege,

@@ -27,9 +27,9 @@ pub async fn record(
     let body = standing::check_new_standing(body)?;
     let mut tx = db.write().await?;
     let target = tx
-        .request_target(body.identity_id, body.resource_id)
+        .request_target(body.identity_id, body.resource_id, now)
         .await?;
-    if !actor.has(Role::Admin) && !tx.is_current_owner(body.identity_id, actor.id, now).await? {
+    if !actor.has(Role::Admin) && !target.owned_by(actor.id) {
         return Err(RuleError::Forbidden(format!(
             "only admins and the owners of {} record its standing credentials",
             target.identity.name
@@ -109,7 +109,7 @@ pub async fn triage(
             resource_id,
             privilege,
         } => {
-            let target = tx.request_target(*identity_id, *resource_id).await?;
+            let target = tx.request_target(*identity_id, *resource_id, now).await?;
             let privilege = rules::optional_text("privilege", privilege.as_deref())?;
             check_privilege(privilege.as_deref(), &target.resource.privileges)?;
             tx.map_standing(
@@ -166,7 +166,7 @@ pub async fn create_rule(
     }
     let mut tx = db.write().await?;
     let target = tx
-        .request_target(body.identity_id, body.resource_id)
+        .request_target(body.identity_id, body.resource_id, now)
         .await?;
     check_privilege(body.privilege.as_deref(), &target.resource.privileges)?;
     let id = tx.insert_mapping_rule(&body, actor.id, now).await?;

@@ -232,12 +232,13 @@ pub struct NewUserRecord<'a> {
 /// Identities and resources, and who answers for an identity.
 #[async_trait]
 pub trait CatalogRows {
-    /// The identity and resource a request body names; unknown ids are refused naming
-    /// the field (`identity_id`, `resource_id`).
+    /// The identity and resource a request body names, and the identity's owners at
+    /// `now`; unknown ids are refused naming the field (`identity_id`, `resource_id`).
     async fn request_target(
         &mut self,
         identity_id: i64,
         resource_id: i64,
+        now: DateTime<Utc>,
     ) -> StoreResult<RequestTarget>;
     /// Whether `user_id` has a current ownership declaration for the identity.
     async fn is_current_owner(
@@ -617,6 +618,18 @@ pub struct RequestTarget {
     pub identity_kind: IdentityKind,
     /// With its policy as it is now, and its approver pool.
     pub resource: ResourceView,
+    /// The users with a current ownership declaration for the identity.
+    pub current_owners: Vec<i64>,
+}
+
+impl RequestTarget {
+    pub fn has_owner(&self) -> bool {
+        !self.current_owners.is_empty()
+    }
+
+    pub fn owned_by(&self, user_id: i64) -> bool {
+        self.current_owners.contains(&user_id)
+    }
 }
 
 /// How a request came to be decided.

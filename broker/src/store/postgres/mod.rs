@@ -36,6 +36,13 @@ macro_rules! among_request_approvers {
     };
 }
 
+/// The elements of the JSON array of strings bound as `$n`, as a table with column `value`.
+macro_rules! json_texts {
+    ($n:literal) => {
+        concat!("jsonb_array_elements_text($", $n, "::jsonb)")
+    };
+}
+
 /// The ids in the JSON array bound as parameter `$n`, as a subquery for `IN`.
 macro_rules! ids_in {
     ($n:literal) => {

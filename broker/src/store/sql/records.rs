@@ -13,7 +13,7 @@ use stint_core::api::{
 use stint_core::rules::{self, Approval, Decidable, Justification};
 use stint_core::visibility;
 use stint_core::{
-    Approvers, AutoApprove, BreakGlassPolicy, GrantState, Policy, RequestState, Role, RuleError,
+    Approvers, AutoApprove, BreakGlassPolicy, GrantState, Policy, RequestState, Role,
 };
 
 /// The `kind` of requests and grants taken by break-glass.
@@ -325,27 +325,6 @@ pub(super) async fn load_resource(conn: &mut Conn, id: i64) -> StoreResult<Optio
             .fetch_optional(&mut *conn)
             .await?,
     )
-}
-
-/// The identity (its name) and resource a request body names; unknown ids are the body's
-/// fault, so they are refused naming the field.
-pub(super) async fn load_target(
-    conn: &mut Conn,
-    identity_id: i64,
-    resource_id: i64,
-) -> StoreResult<(String, ResourceView)> {
-    let identity: Option<String> = sqlx::query_scalar("SELECT name FROM identities WHERE id = $1")
-        .bind(identity_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let identity = identity.ok_or_else(|| {
-        RuleError::invalid("identity_id", format!("no identity has id {identity_id}"))
-    })?;
-    let row = load_resource(conn, resource_id).await?.ok_or_else(|| {
-        RuleError::invalid("resource_id", format!("no resource has id {resource_id}"))
-    })?;
-    let resource = row.view(&approver_role_holders(conn).await?)?;
-    Ok((identity, resource))
 }
 
 /// The enabled users holding the approver role, by name. Roles are parsed, not matched

@@ -3,8 +3,8 @@
 
 use super::Conn;
 use super::{
-    GrantRow, RequestRow, approvals_of, is_current_owner, load_approvals, load_grant, load_request,
-    load_target, ms, ownership, parse_state, time,
+    GrantRow, RequestRow, approvals_of, approver_role_holders, is_current_owner, load_approvals,
+    load_grant, load_request, load_resource, ms, ownership, parse_state, time,
 };
 use crate::store::audit::{GENESIS_HASH, SealedEvent};
 use crate::store::port::{
@@ -123,18 +123,36 @@ impl CatalogRows for Conn {
         &mut self,
         identity_id: i64,
         resource_id: i64,
+        now: DateTime<Utc>,
     ) -> StoreResult<RequestTarget> {
-        let (identity, resource) = load_target(self, identity_id, resource_id).await?;
-        let kind: String = sqlx::query_scalar("SELECT kind FROM identities WHERE id = $1")
-            .bind(identity_id)
-            .fetch_one(&mut *self)
-            .await?;
+        // As few statements as will do: each is a round trip inside a write transaction.
+        let identity: Option<(String, String)> =
+            sqlx::query_as("SELECT name, kind FROM identities WHERE id = $1")
+                .bind(identity_id)
+                .fetch_optional(&mut *self)
+                .await?;
+        let (name, kind) = identity.ok_or_else(|| {
+            RuleError::invalid("identity_id", format!("no identity has id {identity_id}"))
+        })?;
         let identity_kind = IdentityKind::parse(&kind)
             .ok_or_else(|| StoreError::Corrupt(format!("identity kind `{kind}`")))?;
+        let resource = load_resource(self, resource_id).await?.ok_or_else(|| {
+            RuleError::invalid("resource_id", format!("no resource has id {resource_id}"))
+        })?;
+        let resource = resource.view(&approver_role_holders(self).await?)?;
+        let current_owners = sqlx::query_scalar(
+            "SELECT user_id FROM ownerships
+             WHERE identity_id = $1 AND ended_at IS NULL AND attest_until > $2",
+        )
+        .bind(identity_id)
+        .bind(ms(now))
+        .fetch_all(&mut *self)
+        .await?;
         Ok(RequestTarget {
-            identity: NamedRef::new(identity_id, identity),
+            identity: NamedRef::new(identity_id, name),
             identity_kind,
             resource,
+            current_owners,
         })
     }
 
@@ -420,13 +438,16 @@ impl GrantRows for Conn {
         .bind(c.kid)
         .execute(&mut *self)
         .await?;
-        for fingerprint in c.fingerprints {
-            sqlx::query("INSERT INTO credential_fingerprints (fingerprint, jti) VALUES ($1, $2)")
-                .bind(fingerprint)
-                .bind(c.jti)
-                .execute(&mut *self)
-                .await?;
-        }
+        // One statement for all of them: each is a round trip inside the write.
+        sqlx::query(concat!(
+            "INSERT INTO credential_fingerprints (fingerprint, jti) SELECT f.value, $2 FROM ",
+            json_texts!(1),
+            " f"
+        ))
+        .bind(serde_json::Value::from(c.fingerprints.to_vec()).to_string())
+        .bind(c.jti)
+        .execute(&mut *self)
+        .await?;
         Ok(())
     }
 
