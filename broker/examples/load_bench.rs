@@ -193,6 +193,9 @@ async fn main() -> anyhow::Result<()> {
 /// How long each external (wrk) run lasts, and how many pending requests each of its
 /// approval runs may use up: enough for 2 500 approvals a second.
 const WRK_SECONDS: u32 = 4;
+/// Rounds of each side-by-side pair, and each round's length.
+const BAO_ROUNDS: usize = 3;
+const BAO_ROUND_SECONDS: u32 = 2;
 const WRK_APPROVALS: usize = 10_000;
 
 /// The same calls driven by `wrk` from its own process: what an HTTP client sees, with
@@ -259,7 +262,8 @@ fn external_load(
 
 /// OpenBao in dev mode (in-memory storage) on loopback, beside Stint for the calls both
 /// make: issuing a short-lived credential (OpenBao: a token) and checking one. Each pair
-/// runs back to back under the same wrk settings, Stint first, then OpenBao.
+/// runs in `BAO_ROUNDS` alternating rounds under the same wrk settings (Stint, OpenBao,
+/// Stint, …); each side's figure is its median round.
 fn beside_openbao(
     wrk: &str,
     bao: &str,
@@ -341,22 +345,27 @@ fn beside_openbao(
             ),
         ];
         for (name, stint_calls, bao_calls) in pairs {
-            let ours = wrk::run(
-                wrk,
-                base,
-                &stint_headers,
-                &stint_calls,
-                concurrency,
-                WRK_SECONDS,
-            )?;
-            let theirs = wrk::run(
-                wrk,
-                &bao_base,
-                &bao_headers,
-                &bao_calls,
-                concurrency,
-                WRK_SECONDS,
-            )?;
+            // Alternating short rounds, so a slow spell of the machine falls on both.
+            let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+            for _ in 0..BAO_ROUNDS {
+                ours.push(wrk::run(
+                    wrk,
+                    base,
+                    &stint_headers,
+                    &stint_calls,
+                    concurrency,
+                    BAO_ROUND_SECONDS,
+                )?);
+                theirs.push(wrk::run(
+                    wrk,
+                    &bao_base,
+                    &bao_headers,
+                    &bao_calls,
+                    concurrency,
+                    BAO_ROUND_SECONDS,
+                )?);
+            }
+            let (ours, theirs) = (wrk::median(ours), wrk::median(theirs));
             println!(
                 "| {name} | {concurrency} | {:.0} ({:.2} ms) | {:.0} ({:.2} ms) | {:.2} |",
                 ours.per_sec,

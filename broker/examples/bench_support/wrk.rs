@@ -22,6 +22,12 @@ pub struct WrkFigures {
     pub wrk_cpu_percent: f64,
 }
 
+/// The round with the median rate among `rounds` (at least one).
+pub fn median(mut rounds: Vec<WrkFigures>) -> WrkFigures {
+    rounds.sort_by(|a, b| a.per_sec.total_cmp(&b.per_sec));
+    rounds.swap_remove(rounds.len() / 2)
+}
+
 /// The headers a signed-in browser sends Stint: its session cookie and the CSRF header.
 pub fn stint_headers(cookie: &str) -> Vec<(String, String)> {
     vec![
