@@ -48,27 +48,30 @@ struct Group {
 impl Group {
     /// Commits the group (if one is open) and tells every member.
     async fn commit(&mut self) -> StoreResult<()> {
+        // Taken before the await: if this future is dropped mid-commit, the members'
+        // senders go with it and they hear that their commit was not seen through.
+        let members = std::mem::take(&mut self.members);
         let result = match self.open.take() {
             Some(tx) => tx.commit().await.map_err(StoreError::from),
+            // Members without a transaction: it was rolled back under them.
+            None if !members.is_empty() => Err(StoreError::NotCommitted(
+                "the shared transaction was rolled back".into(),
+            )),
             None => Ok(()),
         };
-        self.tell(result.as_ref().map(|_| ()).map_err(|e| e.to_string()));
+        tell(
+            members,
+            result.as_ref().map(|_| ()).map_err(|e| e.to_string()),
+        );
         result
     }
 
     /// Rolls the whole group back, when the transaction is in a state nobody can vouch
     /// for: every member hears that its work was not kept.
     async fn abandon(&mut self, cause: &sqlx::Error) {
+        tell(std::mem::take(&mut self.members), Err(cause.to_string()));
         if let Some(tx) = self.open.take() {
             let _ = tx.rollback().await;
-        }
-        self.tell(Err(cause.to_string()));
-    }
-
-    fn tell(&mut self, outcome: Outcome) {
-        for member in self.members.drain(..) {
-            // A member whose caller has gone away no longer listens: nothing to tell.
-            let _ = member.send(outcome.clone());
         }
     }
 
@@ -76,6 +79,13 @@ impl Group {
         self.open
             .as_deref_mut()
             .expect("a writer's turn always has the group open")
+    }
+}
+
+fn tell(members: Vec<oneshot::Sender<Outcome>>, outcome: Outcome) {
+    for member in members {
+        // A member whose caller has gone away no longer listens: nothing to tell.
+        let _ = member.send(outcome.clone());
     }
 }
 
@@ -142,8 +152,9 @@ impl GroupTx {
         self.turn.as_mut().expect("an open turn").conn()
     }
 
-    /// Ends this writer's work and returns once it is durable (or has failed).
-    pub(super) async fn finish(mut self) -> StoreResult<()> {
+    /// Ends this writer's work and returns once it is durable (or has failed). Callers
+    /// go through `Tx::commit`, which runs it on its own task so it cannot be cut short.
+    async fn finish(mut self) -> StoreResult<()> {
         let mut turn = self.turn.take().expect("an open turn");
         if !self.opened_group
             && let Err(e) = sqlx::raw_sql("RELEASE member").execute(turn.conn()).await

@@ -198,7 +198,7 @@ impl SqliteStore {
     ) -> StoreResult<()> {
         let mut tx = self.writer.begin().await?;
         seal_legacy_key(tx.conn(), key, created_at, now).await?;
-        tx.finish().await?;
+        Tx::commit(Box::new(tx)).await?;
         // The clear key's old page images live on in the write-ahead log until it is
         // checkpointed; truncate it now rather than whenever SQLite gets round to it.
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
