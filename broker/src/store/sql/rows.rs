@@ -3,8 +3,8 @@
 
 use super::Conn;
 use super::{
-    GrantRow, RequestRow, approvals_of, approver_role_holders, is_current_owner, load_approvals,
-    load_grant, load_request, load_resource, ms, ownership, parse_state, time,
+    GrantRow, RequestRow, approvals_of, approver_role_holders, current_owners_of, is_current_owner,
+    load_approvals, load_grant, load_request, load_resource, ms, ownership, parse_state, time,
 };
 use crate::store::audit::{GENESIS_HASH, SealedEvent};
 use crate::store::port::{
@@ -140,14 +140,10 @@ impl CatalogRows for Conn {
             RuleError::invalid("resource_id", format!("no resource has id {resource_id}"))
         })?;
         let resource = resource.view(&approver_role_holders(self).await?)?;
-        let current_owners = sqlx::query_scalar(
-            "SELECT user_id FROM ownerships
-             WHERE identity_id = $1 AND ended_at IS NULL AND attest_until > $2",
-        )
-        .bind(identity_id)
-        .bind(ms(now))
-        .fetch_all(&mut *self)
-        .await?;
+        let current_owners = current_owners_of(self, &[identity_id], now)
+            .await?
+            .remove(&identity_id)
+            .unwrap_or_default();
         Ok(RequestTarget {
             identity: NamedRef::new(identity_id, name),
             identity_kind,
