@@ -36,6 +36,9 @@ pub enum AppError {
     },
     #[error("{0}")]
     NotFound(String),
+    /// The broker is stopping and can no longer see the call through.
+    #[error("the broker is shutting down; try again")]
+    ShuttingDown,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -109,6 +112,7 @@ impl IntoResponse for AppError {
                 (StatusCode::FORBIDDEN, "password_change_required", None)
             }
             AppError::BadInput { status, field, .. } => (*status, "bad_input", field.clone()),
+            AppError::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
             AppError::NotFound(_) | AppError::Store(StoreError::NotFound(_)) => {
                 (StatusCode::NOT_FOUND, "not_found", None)
             }

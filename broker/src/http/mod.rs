@@ -36,6 +36,7 @@ use std::sync::Arc;
 use stint_core::api::CSRF_HEADER;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
+use tracing::Instrument;
 
 /// Request bodies larger than this are refused with 413 before they are parsed.
 pub const BODY_LIMIT_BYTES: usize = 16 * 1024;
@@ -128,7 +129,11 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
             state.clone(),
             audit_refusals,
         ))
-        .layer(middleware::from_fn(csrf_guard));
+        .layer(middleware::from_fn(csrf_guard))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            on_write_runtime,
+        ));
     // Called by downstream services with a token, never with a cookie.
     let machine_api = Router::new().route("/introspect", post(introspection::introspect));
     let api = browser_api
@@ -193,6 +198,26 @@ async fn csrf_guard(req: Request, next: Next) -> Response {
         }
     }
     next.run(req).await
+}
+
+/// Runs a state-changing call on the store's write runtime when it has one (SQLite's
+/// pinned writer thread): the whole call, since its transaction is driven by the task that
+/// serves it. Inside `with_origin`, whose origin it carries across; a caller hanging up no
+/// longer stops the call half-way, it runs to its end there.
+async fn on_write_runtime(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let Some(runtime) = state.store.write_runtime().filter(|_| !safe) else {
+        return next.run(req).await;
+    };
+    let origin = ORIGIN.try_with(Origin::clone).unwrap_or_default();
+    let call = ORIGIN
+        .scope(origin, next.run(req))
+        .instrument(tracing::Span::current());
+    match runtime.spawn(call).await {
+        Ok(response) => response,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => AppError::ShuttingDown.into_response(),
+    }
 }
 
 /// Serves the call with its origin (peer address, user agent) in scope for the audit trail.

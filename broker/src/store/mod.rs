@@ -658,4 +658,8 @@ pub trait Store: Send + Sync + 'static {
     /// Held while a broker checks for and seeds an empty database, so that replicas
     /// starting together on one database seed it once. Dropping it lets the next one in.
     async fn bootstrap_lock(&self) -> StoreResult<BootstrapLock>;
+
+    /// The runtime a whole state-changing call is best run on, if the backend has one
+    /// (SQLite's pinned writer thread); `None` to run it where it arrived.
+    fn write_runtime(&self) -> Option<tokio::runtime::Handle>;
 }

@@ -174,6 +174,16 @@ impl PgStore {
         Ok((tx, turn))
     }
 
+    fn reads(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// PostgreSQL's connections are sockets, not threads of this process: a write runs
+    /// wherever its call arrived.
+    fn writer_runtime(&self) -> Option<tokio::runtime::Handle> {
+        None
+    }
+
     /// A session-level advisory lock on a connection of its own, taken out of the pool:
     /// dropping the guard closes the connection, which ends the lock even if the broker
     /// dies holding it.

@@ -142,7 +142,7 @@ impl Store for Backend {
              FROM users WHERE username = $1",
         )
         .bind(username)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.reads())
         .await?;
         Ok(row.filter(|u| !u.disabled).map(|u| LoginCandidate {
             user: u.view(),
@@ -226,7 +226,7 @@ impl Store for Backend {
         viewer: &UserView,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<IdentityView>> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.reads().acquire().await?;
         ownership::identities(&mut conn, viewer, now).await
     }
 
@@ -236,12 +236,12 @@ impl Store for Backend {
         id: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<IdentityView> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.reads().acquire().await?;
         ownership::identity(&mut conn, viewer, id, now).await
     }
 
     async fn resources(&self) -> StoreResult<Vec<ResourceView>> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.reads().acquire().await?;
         let rows: Vec<ResourceRow> = sqlx::query_as(concat!(resource_select!(), " ORDER BY name"))
             .fetch_all(&mut *conn)
             .await?;
@@ -250,7 +250,7 @@ impl Store for Backend {
     }
 
     async fn resource(&self, id: i64) -> StoreResult<ResourceView> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.reads().acquire().await?;
         let row = load_resource(&mut conn, id)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("resource {id}")))?;
@@ -328,9 +328,9 @@ impl Store for Backend {
         .bind(is_privileged_viewer(viewer))
         .bind(filter.mine)
         .bind(filter.awaiting_me)
-        .fetch_all(&self.pool)
+        .fetch_all(self.reads())
         .await?;
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.reads().acquire().await?;
         let role_holders = approver_role_holders(&mut conn).await?;
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let approvals = approvals_of_requests(&mut conn, &ids).await?;
@@ -348,7 +348,7 @@ impl Store for Backend {
         request_id: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<RequestDetail> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.reads().acquire().await?;
         let request = load_request(&mut conn, request_id).await?;
         if !can_see_request(&mut conn, viewer, request_id).await? {
             // Same answer as a missing request: ids of other teams' work do not leak.
@@ -397,7 +397,7 @@ impl Store for Backend {
             free_of_conflict!()
         ))
         .bind(viewer.id)
-        .fetch_one(&self.pool)
+        .fetch_one(self.reads())
         .await?;
         Ok(n as u32)
     }
@@ -418,9 +418,9 @@ impl Store for Backend {
         .bind(viewer.id)
         .bind(state.map(GrantState::as_str))
         .bind(is_privileged_viewer(viewer) && !mine)
-        .fetch_all(&self.pool)
+        .fetch_all(self.reads())
         .await?;
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.reads().acquire().await?;
         let identities: Vec<i64> = rows.iter().map(|g| g.identity_id).collect();
         let owners = current_owners_of(&mut conn, &identities, now).await?;
         rows.iter()
@@ -437,7 +437,7 @@ impl Store for Backend {
         id: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<GrantView> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.reads().acquire().await?;
         let grant = load_grant(&mut conn, id).await?;
         if !can_see_request(&mut conn, viewer, grant.request_id).await? {
             return Err(StoreError::NotFound(format!("grant {id}")));
@@ -482,7 +482,7 @@ impl Store for Backend {
                  WHERE c.token_hash = $1",
         )
         .bind(token_hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.reads())
         .await?;
         let Some((jti, _grant_id, request_id, state, expires_at, identity, resource, privilege)) =
             row
@@ -497,7 +497,7 @@ impl Store for Backend {
         let theirs = match caller {
             IntrospectionCaller::Resource { name, .. } => *name == resource,
             IntrospectionCaller::Person(user) => {
-                let mut conn = self.pool.acquire().await?;
+                let mut conn = self.reads().acquire().await?;
                 can_see_request(&mut conn, user, request_id).await?
             }
         };
@@ -519,7 +519,7 @@ impl Store for Backend {
         Ok(
             sqlx::query_as("SELECT id, name FROM resources WHERE introspection_secret_hash = $1")
                 .bind(secret_hash)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.reads())
                 .await?,
         )
     }
@@ -550,7 +550,7 @@ impl Store for Backend {
         filter: ReviewFilter,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<ReviewView>> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.reads().acquire().await?;
         break_glass::list(&mut conn, viewer, filter, now).await
     }
 
@@ -560,12 +560,12 @@ impl Store for Backend {
         id: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<ReviewDetail> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.reads().acquire().await?;
         break_glass::detail(&mut conn, viewer, id, now).await
     }
 
     async fn identities_owned(&self, viewer: &UserView, now: DateTime<Utc>) -> StoreResult<u32> {
-        ownership::owned_count(&mut *self.pool.acquire().await?, viewer.id, now).await
+        ownership::owned_count(&mut *self.reads().acquire().await?, viewer.id, now).await
     }
 
     async fn reviews_waiting(
@@ -582,7 +582,7 @@ impl Store for Backend {
         )
         .bind(viewer.id)
         .bind(ms(now))
-        .fetch_one(&self.pool)
+        .fetch_one(self.reads())
         .await?;
         Ok((all as u32, overdue as u32))
     }
@@ -660,7 +660,7 @@ impl Store for Backend {
         .bind(filter.owner)
         .bind(&filter.identity)
         .bind(&filter.resource)
-        .fetch_all(&self.pool)
+        .fetch_all(self.reads())
         .await?;
         Ok(rows
             .into_iter()
@@ -685,7 +685,7 @@ impl Store for Backend {
     async fn audit_head(&self) -> StoreResult<(i64, String)> {
         let head: Option<(i64, String)> =
             sqlx::query_as("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.reads())
                 .await?;
         Ok(head.unwrap_or((0, audit::GENESIS_HASH.to_string())))
     }
@@ -700,7 +700,7 @@ impl Store for Backend {
     }
 
     async fn checkpoints(&self, limit: u32) -> StoreResult<Vec<AuditCheckpoint>> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.reads().acquire().await?;
         AuditTrail::checkpoints(&mut *conn, limit).await
     }
 
@@ -711,13 +711,13 @@ impl Store for Backend {
     async fn next_grant_expiry(&self) -> StoreResult<Option<DateTime<Utc>>> {
         let at: Option<i64> =
             sqlx::query_scalar("SELECT MIN(expires_at) FROM grants WHERE state = 'active'")
-                .fetch_one(&self.pool)
+                .fetch_one(self.reads())
                 .await?;
         Ok(at.map(time))
     }
 
     async fn signing_keys(&self, now: DateTime<Utc>) -> StoreResult<Vec<StoredKey>> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.reads().acquire().await?;
         keys::signing_keys(&mut conn, now).await
     }
 
@@ -747,13 +747,17 @@ impl Store for Backend {
 
     async fn is_empty(&self) -> StoreResult<bool> {
         let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
-            .fetch_one(&self.pool)
+            .fetch_one(self.reads())
             .await?;
         Ok(users == 0)
     }
 
     async fn bootstrap_lock(&self) -> StoreResult<crate::store::BootstrapLock> {
         self.bootstrap().await
+    }
+
+    fn write_runtime(&self) -> Option<tokio::runtime::Handle> {
+        self.writer_runtime()
     }
 
     async fn identity_detail(
@@ -763,7 +767,7 @@ impl Store for Backend {
         now: DateTime<Utc>,
         max_attestation_days: i64,
     ) -> StoreResult<IdentityDetail> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.reads().acquire().await?;
         ownership::detail(&mut conn, viewer, id, now, max_attestation_days).await
     }
 
@@ -810,7 +814,7 @@ impl Store for Backend {
     }
 
     async fn users(&self) -> StoreResult<Vec<UserAdminView>> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.reads().acquire().await?;
         admin::users(&mut conn).await
     }
 
@@ -888,7 +892,7 @@ impl Store for Backend {
         filter: StandingFilter,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<StandingView>> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.reads().acquire().await?;
         standing::list(&mut conn, viewer, &filter, now).await
     }
 
@@ -898,7 +902,7 @@ impl Store for Backend {
         id: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<StandingView> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.reads().acquire().await?;
         standing::one(&mut conn, viewer, id, now).await
     }
 
@@ -922,7 +926,7 @@ impl Store for Backend {
     }
 
     async fn mapping_rules(&self) -> StoreResult<Vec<MappingRuleView>> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.reads().acquire().await?;
         standing::rules(&mut conn).await
     }
 
@@ -945,7 +949,7 @@ impl Store for Backend {
     }
 
     async fn coverage(&self, viewer: &UserView, now: DateTime<Utc>) -> StoreResult<CoverageView> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.reads().acquire().await?;
         standing::coverage(&mut conn, viewer, now).await
     }
 }

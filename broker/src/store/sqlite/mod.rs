@@ -22,7 +22,9 @@ use std::sync::Arc;
 use zeroize::Zeroizing;
 
 mod group_commit;
+mod writer_thread;
 use group_commit::GroupCommit;
+use writer_thread::WriterThread;
 
 type Db = sqlx::Sqlite;
 type Conn = SqliteConnection;
@@ -95,10 +97,17 @@ mod sql;
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 pub struct SqliteStore {
+    /// Reads, from any thread but the writer thread.
     pool: SqlitePool,
+    /// Connections opened from the writer thread: its writes (through `writer`) and its
+    /// reads (a state-changing call reads who is calling, and what it answers).
+    write_pool: SqlitePool,
     /// Every write transaction goes through it: writers take turns (first come, first
     /// served) in SQLite's one write transaction, and share its commit.
     writer: Arc<GroupCommit>,
+    /// Where writes run fastest: the thread the writer pool's connections were opened
+    /// from (`None` when read-only).
+    writer_thread: Option<WriterThread>,
 }
 
 impl SqliteStore {
@@ -121,15 +130,33 @@ impl SqliteStore {
             // A connection to a local file does not go stale; pinging it before each use
             // would cost a round trip to its thread on every query.
             .test_before_acquire(false)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         MIGRATOR
             .run(&pool)
             .await
             .map_err(|e| StoreError::Db(e.into()))?;
+        let writer_thread = WriterThread::start()
+            .await
+            .map_err(|e| StoreError::Config(format!("cannot start the writer thread: {e}")))?;
+        // Opened from the writer thread, so the connections' own threads share its CPU;
+        // kept open for good, so no connection is ever reopened from elsewhere. Enough for
+        // a group under way, the last group's commit being flushed, and the calls' reads.
+        let writer_options = SqlitePoolOptions::new()
+            .min_connections(4)
+            .max_connections(4)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .test_before_acquire(false);
+        let write_pool = writer_thread
+            .run(writer_options.connect_with(options.thread_name(|id| format!("stint-sql-w{id}"))))
+            .await
+            .map_err(|e| StoreError::Config(format!("the writer thread stopped: {e}")))??;
         Ok(SqliteStore {
-            writer: GroupCommit::new(pool.clone()),
+            writer: GroupCommit::new(write_pool.clone()),
+            write_pool,
             pool,
+            writer_thread: Some(writer_thread),
         })
     }
 
@@ -146,7 +173,9 @@ impl SqliteStore {
         sql::check_schema(&pool, &MIGRATOR).await?;
         Ok(SqliteStore {
             writer: GroupCommit::new(pool.clone()),
+            write_pool: pool.clone(),
             pool,
+            writer_thread: None,
         })
     }
 
@@ -172,11 +201,24 @@ impl Database for SqliteStore {
     }
 
     async fn read(&self) -> StoreResult<Box<dyn Tx>> {
-        Ok(sql::Transaction::boxed(self.pool.begin().await?, None))
+        Ok(sql::Transaction::boxed(self.reads().begin().await?, None))
     }
 }
 
 impl SqliteStore {
+    /// The pool to read through from here: the writer thread's own, on that thread.
+    fn reads(&self) -> &SqlitePool {
+        if writer_thread::on_writer_thread() {
+            &self.write_pool
+        } else {
+            &self.pool
+        }
+    }
+
+    fn writer_runtime(&self) -> Option<tokio::runtime::Handle> {
+        self.writer_thread.as_ref().map(|t| t.handle().clone())
+    }
+
     /// One process serves an SQLite file: there is no other broker to keep out.
     async fn bootstrap(&self) -> StoreResult<crate::store::BootstrapLock> {
         Ok(crate::store::BootstrapLock::new(()))
