@@ -12,12 +12,17 @@
 mod bench_support;
 
 use anyhow::{Context, anyhow, ensure};
-use bench_support::{Broker, Scenario, Session, call, file_body, http, login, percentile};
+use bench_support::wrk::{self, Call};
+use bench_support::{
+    Broker, Scenario, Session, call, file_body, http, login, percentile, resource_server,
+};
 use serde_json::json;
 use sqlx::{Connection, PgConnection, PgPool};
 use std::time::Duration;
 
 const CONCURRENCY: [usize; 2] = [1, 10];
+/// Each wrk run's length.
+const WRK_SECONDS: u32 = 4;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -50,14 +55,29 @@ async fn main() -> anyhow::Result<()> {
             2,
         ),
     ];
+    let wrk = std::env::var("STINT_WRK").ok();
+    let mut wrk_rows = Vec::new();
     let mut lag_url = None;
     for (backend, url, replicas) in setups {
         let brokers = start(&bin, &url, &key_file, replicas).await?;
-        measure(backend, &brokers, calls).await?;
+        let callers = measure(backend, &brokers, calls).await?;
+        if let Some(wrk) = &wrk {
+            wrk_rows.extend(measure_with_wrk(wrk, backend, &brokers, &url, &callers).await?);
+        }
         if replicas == 2 {
             lag_url = Some(url);
         }
         drop(brokers);
+    }
+    if !wrk_rows.is_empty() {
+        println!();
+        println!(
+            "| backend | call (wrk, external) | concurrency | seconds | p50 | p99 | requests/s | wrk's CPU |"
+        );
+        println!("|---------|------|------------:|------:|----:|----:|-----------:|----:|");
+        for row in wrk_rows {
+            println!("{row}");
+        }
     }
 
     // Revocation lag on PostgreSQL: two replicas sweep, one database.
@@ -104,13 +124,22 @@ async fn start(bin: &str, url: &str, key_file: &str, count: usize) -> anyhow::Re
     Ok(brokers)
 }
 
+/// Who calls: alice files, bob approves, a resource server introspects alice's token.
+struct Callers {
+    alice: Session,
+    bob: Session,
+    resource_server: Session,
+    token: String,
+}
+
 /// Files, approves and introspects through `brokers` in turn, at each concurrency.
-async fn measure(backend: &str, brokers: &[Broker], calls: usize) -> anyhow::Result<()> {
+async fn measure(backend: &str, brokers: &[Broker], calls: usize) -> anyhow::Result<Callers> {
     let http = http();
     let bases: Vec<String> = brokers.iter().map(|b| b.base.clone()).collect();
     let alice = login(&http, &bases[0], "alice").await?;
     let bob = login(&http, &bases[0], "bob").await?;
     let token = live_token(&bases[0], &alice, &bob).await?;
+    let resource_server = resource_server(&bases[0]).await?;
     // Requests to approve, filed beforehand.
     let mut pending = Vec::new();
     for i in 0..calls * CONCURRENCY.len() {
@@ -142,7 +171,7 @@ async fn measure(backend: &str, brokers: &[Broker], calls: usize) -> anyhow::Res
         let introspect = Scenario::new(
             "introspect a token",
             "POST",
-            Some(alice.clone()),
+            Some(resource_server.clone()),
             move |_| ("/api/v1/introspect".into(), Some(json!({ "token": token }))),
         );
         for scenario in [file, approve, introspect] {
@@ -155,7 +184,81 @@ async fn measure(backend: &str, brokers: &[Broker], calls: usize) -> anyhow::Res
             );
         }
     }
-    Ok(())
+    Ok(Callers {
+        alice,
+        bob,
+        resource_server,
+        token,
+    })
+}
+
+/// The same calls from `wrk`, its connections spread over the replicas; returns the rows.
+/// The requests to approve are filed by wrk beforehand (a run as long as the measured one,
+/// on top of the measured filing), since approving is the slower of the two.
+async fn measure_with_wrk(
+    wrk: &str,
+    backend: &str,
+    brokers: &[Broker],
+    url: &str,
+    callers: &Callers,
+) -> anyhow::Result<Vec<String>> {
+    let bases: Vec<String> = brokers.iter().map(|b| b.base.clone()).collect();
+    let file = vec![Call {
+        method: "POST",
+        path: "/api/v1/requests".into(),
+        body: Some(file_body().to_string()),
+    }];
+    let introspect = vec![Call {
+        method: "POST",
+        path: "/api/v1/introspect".into(),
+        body: Some(json!({ "token": callers.token }).to_string()),
+    }];
+    let mut rows = Vec::new();
+    let mut row = |name: &str, concurrency: usize, f: wrk::WrkFigures| {
+        rows.push(format!(
+            "| {backend} | {name} | {concurrency} | {WRK_SECONDS} | {:.2} ms | {:.2} ms | {:.0} | {:.0} % |",
+            f.p50_ms, f.p99_ms, f.per_sec, f.wrk_cpu_percent
+        ));
+    };
+    let alice = callers.alice.headers();
+    for concurrency in CONCURRENCY {
+        let filed = wrk::run_across(wrk, &bases, &alice, &file, concurrency, WRK_SECONDS)?;
+        row("file a request", concurrency, filed);
+        wrk::run_across(wrk, &bases, &alice, &file, concurrency, WRK_SECONDS)?;
+        let approve: Vec<Call> = pending_ids(url)
+            .await?
+            .into_iter()
+            .map(|id| Call {
+                method: "POST",
+                path: format!("/api/v1/requests/{id}/approve"),
+                body: Some("{}".into()),
+            })
+            .collect();
+        let bob = callers.bob.headers();
+        let approved = wrk::run_across(wrk, &bases, &bob, &approve, concurrency, WRK_SECONDS)?;
+        row("approve a request", concurrency, approved);
+        let server = callers.resource_server.headers();
+        let looked_up =
+            wrk::run_across(wrk, &bases, &server, &introspect, concurrency, WRK_SECONDS)?;
+        row("introspect a token", concurrency, looked_up);
+    }
+    Ok(rows)
+}
+
+/// The ids of the requests still pending, oldest first.
+async fn pending_ids(url: &str) -> anyhow::Result<Vec<i64>> {
+    const PENDING: &str = "SELECT id FROM requests WHERE state = 'pending' ORDER BY id";
+    Ok(if url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(url).await?;
+        let ids = sqlx::query_scalar(PENDING).fetch_all(&pool).await?;
+        pool.close().await;
+        ids
+    } else {
+        let pool = PgPool::connect(url).await?;
+        let ids = sqlx::query_scalar(PENDING).fetch_all(&pool).await?;
+        pool.close().await;
+        ids
+    })
 }
 
 /// A credential of a live grant of alice's, approved by bob.

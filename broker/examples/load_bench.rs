@@ -11,7 +11,9 @@ mod bench_support;
 
 use anyhow::{Context, anyhow, ensure};
 use bench_support::wrk::{self, Call};
-use bench_support::{Broker, Scenario, Session, call, file_body, http, login, percentile};
+use bench_support::{
+    Broker, Scenario, Session, call, file_body, http, login, percentile, resource_server,
+};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use sqlx::SqlitePool;
@@ -91,6 +93,8 @@ async fn main() -> anyhow::Result<()> {
         .as_str()
         .ok_or_else(|| anyhow!("no token"))?
         .to_string();
+    // Downstream services introspect with their resource's client credentials.
+    let resource_server = resource_server(&base).await?;
 
     let pool = SqlitePool::connect(&url).await?;
     let mut pending: Vec<i64> =
@@ -140,11 +144,10 @@ async fn main() -> anyhow::Result<()> {
             move |_| (format!("/api/v1/grants/{grant}/credential"), None),
         );
         let token = token.clone();
-        // As the grant's holder would, with her session.
         let introspect = Scenario::new(
             "introspect a token",
             "POST",
-            Some(alice.clone()),
+            Some(resource_server.clone()),
             move |_| ("/api/v1/introspect".into(), Some(json!({ "token": token }))),
         );
         for scenario in [list, file, approve, fetch, introspect] {
@@ -156,9 +159,10 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     if let Ok(wrk) = std::env::var("STINT_WRK") {
-        external_load(&wrk, &base, (&alice, &bob), grant, &token, &mut pending)?;
+        let callers = (&alice, &bob, &resource_server);
+        external_load(&wrk, &base, callers, grant, &token, &mut pending)?;
         if let Ok(bao) = std::env::var("STINT_BAO") {
-            beside_openbao(&wrk, &bao, &base, &alice, grant, &token)?;
+            beside_openbao(&wrk, &bao, &base, callers, grant, &token)?;
         }
     }
     let loaded_rss = broker.peak_rss_kib()?;
@@ -203,7 +207,7 @@ const WRK_APPROVALS: usize = 10_000;
 fn external_load(
     wrk: &str,
     base: &str,
-    (alice, bob): (&Session, &Session),
+    (alice, bob, resource_server): (&Session, &Session, &Session),
     grant: i64,
     token: &str,
     pending: &mut Vec<i64>,
@@ -247,9 +251,9 @@ fn external_load(
             ("file a request", alice, file),
             ("approve a request", bob, approve),
             ("fetch a credential", alice, fetch),
-            ("introspect a token", alice, introspect),
+            ("introspect a token", resource_server, introspect),
         ] {
-            let headers = wrk::stint_headers(&session.0);
+            let headers = session.headers();
             let f = wrk::run(wrk, base, &headers, &calls, concurrency, WRK_SECONDS)?;
             println!(
                 "| {name} | {concurrency} | {WRK_SECONDS} | {:.2} ms | {:.2} ms | {:.0} | {:.0} % |",
@@ -268,7 +272,7 @@ fn beside_openbao(
     wrk: &str,
     bao: &str,
     base: &str,
-    alice: &Session,
+    (alice, _, resource_server): (&Session, &Session, &Session),
     grant: i64,
     token: &str,
 ) -> anyhow::Result<()> {
@@ -306,7 +310,6 @@ fn beside_openbao(
         .ok_or_else(|| anyhow!("OpenBao made no token: {created}"))?
         .to_string();
     let bao_headers = vec![("X-Vault-Token".to_string(), ROOT.to_string())];
-    let stint_headers = wrk::stint_headers(&alice.0);
     let one = |method, path: String, body: Option<Value>| {
         vec![Call {
             method,
@@ -323,6 +326,7 @@ fn beside_openbao(
         let pairs = [
             (
                 "issue a credential (OpenBao: create a token)",
+                alice,
                 one("POST", format!("/api/v1/grants/{grant}/credential"), None),
                 one(
                     "POST",
@@ -332,6 +336,7 @@ fn beside_openbao(
             ),
             (
                 "introspect a token (OpenBao: look a token up)",
+                resource_server,
                 one(
                     "POST",
                     "/api/v1/introspect".into(),
@@ -344,7 +349,8 @@ fn beside_openbao(
                 ),
             ),
         ];
-        for (name, stint_calls, bao_calls) in pairs {
+        for (name, caller, stint_calls, bao_calls) in pairs {
+            let stint_headers = caller.headers();
             // Alternating short rounds, so a slow spell of the machine falls on both.
             let (mut ours, mut theirs) = (Vec::new(), Vec::new());
             for _ in 0..BAO_ROUNDS {

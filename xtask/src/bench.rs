@@ -70,7 +70,7 @@ pub fn bench() -> Result {
     let mut load = Command::new(bin_dir.join("examples").join("load_bench"));
     load.args(["100000", "1000"])
         .env("STINT_BIN", bin_dir.join("stint"))
-        .env("STINT_WRK", wrk);
+        .env("STINT_WRK", &wrk);
     if let Some(bao) = tools::ensure_openbao() {
         load.env("STINT_BAO", bao);
     }
@@ -92,6 +92,7 @@ pub fn bench() -> Result {
         Command::new(bin_dir.join("examples").join("backends_bench"))
             .arg("500")
             .env("STINT_BIN", bin_dir.join("stint"))
+            .env("STINT_WRK", &wrk)
             .env("STINT_BENCH_POSTGRES_URL", &cluster.url),
     )?;
     drop(cluster);

@@ -109,9 +109,30 @@ impl Drop for Broker {
     }
 }
 
-/// A session cookie.
+/// How a bench call authenticates: the headers it sends besides the CSRF header.
 #[derive(Clone)]
-pub struct Session(pub String);
+pub struct Session(Vec<(String, String)>);
+
+impl Session {
+    /// A signed-in person: their session cookie.
+    pub fn cookie(cookie: &str) -> Session {
+        Session(vec![("Cookie".into(), cookie.into())])
+    }
+
+    /// A resource server introspecting with its client credentials (HTTP Basic).
+    pub fn client(id: &str, secret: &str) -> Session {
+        use base64::Engine;
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+        Session(vec![("Authorization".into(), format!("Basic {basic}"))])
+    }
+
+    /// Its headers, with the CSRF header every state-changing call from a browser carries.
+    pub fn headers(&self) -> Vec<(String, String)> {
+        let mut headers = self.0.clone();
+        headers.push(("x-stint-csrf".into(), "1".into()));
+        headers
+    }
+}
 
 pub async fn login(http: &Http, base: &str, user: &str) -> anyhow::Result<Session> {
     let body = json!({ "username": user, "password": stint_broker::demo::PASSWORD });
@@ -126,7 +147,7 @@ pub async fn login(http: &Http, base: &str, user: &str) -> anyhow::Result<Sessio
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .ok_or_else(|| anyhow!("{user} could not sign in: {}", response.status()))?;
-    Ok(Session(cookie.to_string()))
+    Ok(Session::cookie(cookie))
 }
 
 pub async fn call(
@@ -141,8 +162,8 @@ pub async fn call(
         .method(method)
         .uri(format!("{base}{path}"))
         .header("x-stint-csrf", "1");
-    if let Some(Session(cookie)) = session {
-        request = request.header("cookie", cookie);
+    for (name, value) in session.map(|s| s.0.as_slice()).unwrap_or_default() {
+        request = request.header(name, value);
     }
     let body = match body {
         Some(b) => {
@@ -157,6 +178,26 @@ pub async fn call(
     Ok((
         status,
         serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    ))
+}
+
+/// Client credentials for payments-db, made by dave (an admin), as its server would hold.
+pub async fn resource_server(base: &str) -> anyhow::Result<Session> {
+    let http = http();
+    let dave = login(&http, base, "dave").await?;
+    let (status, client) = call(
+        &http,
+        base,
+        "POST",
+        "/api/v1/resources/1/introspection-credentials",
+        Some(&dave),
+        None,
+    )
+    .await?;
+    ensure!(status == 201, "no introspection credentials: {client}");
+    Ok(Session::client(
+        client["client_id"].as_str().unwrap_or_default(),
+        client["client_secret"].as_str().unwrap_or_default(),
     ))
 }
 

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use std::process::Command;
 
 /// One call wrk makes: method, path and JSON body.
+#[derive(Clone)]
 pub struct Call {
     pub method: &'static str,
     pub path: String,
@@ -26,14 +27,6 @@ pub struct WrkFigures {
 pub fn median(mut rounds: Vec<WrkFigures>) -> WrkFigures {
     rounds.sort_by(|a, b| a.per_sec.total_cmp(&b.per_sec));
     rounds.swap_remove(rounds.len() / 2)
-}
-
-/// The headers a signed-in browser sends Stint: its session cookie and the CSRF header.
-pub fn stint_headers(cookie: &str) -> Vec<(String, String)> {
-    vec![
-        ("Cookie".into(), cookie.into()),
-        ("x-stint-csrf".into(), "1".into()),
-    ]
 }
 
 /// Runs `wrk` against `base` for `seconds` at `concurrency`, cycling through `calls` with
@@ -84,6 +77,55 @@ pub fn run(
             .ok_or_else(|| anyhow!("no rate in wrk's output: {stdout}"))?,
         wrk_cpu_percent: cpu / f64::from(seconds) * 100.0,
     })
+}
+
+/// As `run`, with the connections spread over `bases` (replicas behind a load balancer;
+/// at concurrency 1 only the first is used), all at once. Each wrk takes every n-th call, so
+/// no call is made twice (approvals), unless there is only one call to make (filing).
+/// The rates add up; the latencies are the worst replica's.
+pub fn run_across(
+    wrk: &str,
+    bases: &[String],
+    headers: &[(String, String)],
+    calls: &[Call],
+    concurrency: usize,
+    seconds: u32,
+) -> anyhow::Result<WrkFigures> {
+    let n = bases.len().min(concurrency).max(1);
+    let runs: Vec<anyhow::Result<WrkFigures>> = std::thread::scope(|scope| {
+        let runs: Vec<_> = (0..n)
+            .map(|k| {
+                let share = concurrency / n + usize::from(k < concurrency % n);
+                let mine: Vec<Call> = if calls.len() == 1 {
+                    calls.to_vec()
+                } else {
+                    calls.iter().skip(k).step_by(n).cloned().collect()
+                };
+                let base = &bases[k];
+                scope.spawn(move || run(wrk, base, headers, &mine, share, seconds))
+            })
+            .collect();
+        runs.into_iter()
+            .map(|r| {
+                r.join()
+                    .unwrap_or_else(|_| Err(anyhow!("wrk's thread panicked")))
+            })
+            .collect()
+    });
+    let mut total = WrkFigures {
+        p50_ms: 0.0,
+        p99_ms: 0.0,
+        per_sec: 0.0,
+        wrk_cpu_percent: 0.0,
+    };
+    for figures in runs {
+        let figures = figures?;
+        total.p50_ms = total.p50_ms.max(figures.p50_ms);
+        total.p99_ms = total.p99_ms.max(figures.p99_ms);
+        total.per_sec += figures.per_sec;
+        total.wrk_cpu_percent += figures.wrk_cpu_percent;
+    }
+    Ok(total)
 }
 
 /// The script: the calls in order, wrapping round; each request formatted when sent.

@@ -15,7 +15,9 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use std::num::NonZeroU32;
-use stint_core::api::{CSRF_HEADER, IntrospectBody, IntrospectView, IntrospectionCredentialsView};
+use stint_core::api::{
+    CSRF_HEADER, IntrospectBody, IntrospectView, IntrospectionCredentialsView, UserView,
+};
 
 /// What a resource's client secret starts with, so scanners and people recognise it.
 pub const SECRET_PREFIX: &str = "stint_rs_";
@@ -34,40 +36,47 @@ pub async fn introspect(
     headers: HeaderMap,
     ApiJson(body): ApiJson<IntrospectBody>,
 ) -> Result<Json<IntrospectView>, AppError> {
-    let caller = authenticate(&state, &headers).await?;
+    let token = token_hash(body.token.trim());
+    let now = state.clock.now();
+    let issuer = state.keyring.issuer();
+    let (caller, view) = match client_authorization(&headers)? {
+        // A resource server: found together with the token, in one query.
+        Some(secret) => state
+            .store
+            .introspect_as_resource(&token_hash(&secret), &token, now, issuer)
+            .await?
+            .ok_or(AppError::ClientUnauthenticated)?,
+        None => {
+            let caller = IntrospectionCaller::Person(person(&state, &headers).await?);
+            let view = state.store.introspect(&caller, &token, now, issuer).await?;
+            (caller, view)
+        }
+    };
+    // After the lookup, before the answer: a caller over its rate learns nothing.
     if let Err(not_until) = state.introspection_limiter.check_key(&caller.rate_key()) {
         let wait = not_until.wait_time_from(DefaultClock::default().now());
         return Err(AppError::RateLimited(wait.as_secs() as i64 + 1));
     }
-    Ok(Json(
-        state
-            .store
-            .introspect(
-                &caller,
-                &token_hash(body.token.trim()),
-                state.clock.now(),
-                state.keyring.issuer(),
-            )
-            .await?,
-    ))
+    Ok(Json(view))
 }
 
-async fn authenticate(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<IntrospectionCaller, AppError> {
-    let authorization = headers
+/// The client secret of a resource server's `Authorization` header, if it sent one.
+fn client_authorization(headers: &HeaderMap) -> Result<Option<String>, AppError> {
+    headers
         .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    if let Some(value) = authorization {
-        let secret = client_secret(value).ok_or(AppError::ClientUnauthenticated)?;
-        let (id, name) = state
-            .store
-            .introspection_client(&token_hash(&secret))
-            .await?
-            .ok_or(AppError::ClientUnauthenticated)?;
-        return Ok(IntrospectionCaller::Resource { id, name });
-    }
+        .map(|value| {
+            value
+                .to_str()
+                .ok()
+                .and_then(client_secret)
+                .ok_or(AppError::ClientUnauthenticated)
+        })
+        .transpose()
+}
+
+/// A signed-in person introspecting from the portal: with the CSRF header, as for every
+/// cookie-borne call.
+async fn person(state: &AppState, headers: &HeaderMap) -> Result<UserView, AppError> {
     if session_cookie(headers).is_none() {
         return Err(AppError::ClientUnauthenticated);
     }
@@ -76,12 +85,12 @@ async fn authenticate(
             "state-changing calls need the x-stint-csrf header",
         ));
     }
-    let session = live_session(state, headers)
+    live_session(state, headers)
         .await?
         .map(|s| s.session)
         .filter(|s| !s.must_change_password)
-        .ok_or(AppError::ClientUnauthenticated)?;
-    Ok(IntrospectionCaller::Person(session.user))
+        .map(|s| s.user)
+        .ok_or(AppError::ClientUnauthenticated)
 }
 
 /// The secret of `Basic base64(client_id:client_secret)` or `Bearer secret`. The client id

@@ -510,8 +510,16 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         issuer: &str,
     ) -> StoreResult<IntrospectView>;
-    /// The resource whose introspection secret hashes to `secret_hash` (its id and name).
-    async fn introspection_client(&self, secret_hash: &str) -> StoreResult<Option<(i64, String)>>;
+    /// `introspect` for the resource server whose introspection secret hashes to
+    /// `secret_hash`, finding it and the token in one query (introspection is the hot path
+    /// of every downstream call): `None` when no resource has that secret.
+    async fn introspect_as_resource(
+        &self,
+        secret_hash: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        issuer: &str,
+    ) -> StoreResult<Option<(IntrospectionCaller, IntrospectView)>>;
     /// Gives a resource new introspection credentials (the old secret stops working).
     async fn set_introspection_secret(
         &self,

@@ -133,6 +133,72 @@ pub(super) fn parse_state<T>(s: &str, parse: fn(&str) -> Option<T>) -> StoreResu
 mod records;
 use records::*;
 
+/// What introspection reads of a token: the columns of `token_tables!`.
+macro_rules! token_columns {
+    () => {
+        "c.jti, g.request_id, g.state, g.expires_at, i.name AS identity, res.name AS resource,
+         g.privilege"
+    };
+}
+
+/// A credential (`c`), its grant (`g`), identity (`i`) and resource (`res`).
+macro_rules! token_tables {
+    () => {
+        "credentials c
+         JOIN grants g ON g.id = c.grant_id
+         JOIN identities i ON i.id = g.identity_id
+         JOIN resources res ON res.id = g.resource_id"
+    };
+}
+
+/// An issued credential, as introspection sees it.
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    jti: String,
+    request_id: i64,
+    state: String,
+    expires_at: i64,
+    identity: String,
+    resource: String,
+    privilege: String,
+}
+
+/// A resource server (id, name) and, if the token was found, its `TokenRow` columns.
+type ResourceCallerRow = (
+    i64,
+    String,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+impl TokenRow {
+    /// What a caller learns: the token's claims if its grant is live at `now` and the
+    /// caller may know of it (`theirs`); otherwise only that it is inactive — not even
+    /// that it exists (RFC 7662 §4).
+    fn view(self, theirs: bool, now: DateTime<Utc>, issuer: &str) -> IntrospectView {
+        // Checked against the clock, not only the state: a grant is dead at its expiry even
+        // if the sweeper has not run yet.
+        let active = self.state == GrantState::Active.as_str() && ms(now) < self.expires_at;
+        if !active || !theirs {
+            return IntrospectView::inactive();
+        }
+        IntrospectView {
+            active: true,
+            iss: Some(issuer.to_string()),
+            sub: Some(self.identity),
+            aud: Some(self.resource),
+            scope: Some(self.privilege),
+            exp: Some(self.expires_at / 1000),
+            jti: Some(self.jti),
+        }
+    }
+}
+
 #[async_trait]
 impl Store for Backend {
     async fn login_candidate(&self, username: &str) -> StoreResult<Option<LoginCandidate>> {
@@ -472,56 +538,85 @@ impl Store for Backend {
         now: DateTime<Utc>,
         issuer: &str,
     ) -> StoreResult<IntrospectView> {
-        let row: Option<(String, i64, i64, String, i64, String, String, String)> = sqlx::query_as(
-            "SELECT c.jti, c.grant_id, g.request_id, g.state, g.expires_at, i.name, res.name,
-                        g.privilege
-                 FROM credentials c
-                 JOIN grants g ON g.id = c.grant_id
-                 JOIN identities i ON i.id = g.identity_id
-                 JOIN resources res ON res.id = g.resource_id
-                 WHERE c.token_hash = $1",
-        )
+        let row: Option<TokenRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            token_columns!(),
+            " FROM ",
+            token_tables!(),
+            " WHERE c.token_hash = $1"
+        ))
         .bind(token_hash)
         .fetch_optional(self.reads())
         .await?;
-        let Some((jti, _grant_id, request_id, state, expires_at, identity, resource, privilege)) =
-            row
-        else {
+        let Some(token) = row else {
             return Ok(IntrospectView::inactive());
         };
-        // Checked against the clock, not only the state: a grant is dead at its expiry even
-        // if the sweeper has not run yet.
-        let active = state == GrantState::Active.as_str() && ms(now) < expires_at;
-        // A caller learns nothing of a token that is not theirs to know about, not even
-        // that it exists (RFC 7662 §4).
         let theirs = match caller {
-            IntrospectionCaller::Resource { name, .. } => *name == resource,
+            IntrospectionCaller::Resource { name, .. } => *name == token.resource,
             IntrospectionCaller::Person(user) => {
                 let mut conn = self.reads().acquire().await?;
-                can_see_request(&mut conn, user, request_id).await?
+                can_see_request(&mut conn, user, token.request_id).await?
             }
         };
-        if !active || !theirs {
-            return Ok(IntrospectView::inactive());
-        }
-        Ok(IntrospectView {
-            active: true,
-            iss: Some(issuer.to_string()),
-            sub: Some(identity),
-            aud: Some(resource),
-            scope: Some(privilege),
-            exp: Some(expires_at / 1000),
-            jti: Some(jti),
-        })
+        Ok(token.view(theirs, now, issuer))
     }
 
-    async fn introspection_client(&self, secret_hash: &str) -> StoreResult<Option<(i64, String)>> {
-        Ok(
-            sqlx::query_as("SELECT id, name FROM resources WHERE introspection_secret_hash = $1")
-                .bind(secret_hash)
-                .fetch_optional(self.reads())
-                .await?,
-        )
+    async fn introspect_as_resource(
+        &self,
+        secret_hash: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        issuer: &str,
+    ) -> StoreResult<Option<(IntrospectionCaller, IntrospectView)>> {
+        // The caller's row, with the token's beside it when there is one.
+        let row: Option<ResourceCallerRow> = sqlx::query_as(concat!(
+            "SELECT caller.id, caller.name, t.* FROM resources caller
+             LEFT JOIN (SELECT ",
+            token_columns!(),
+            " FROM ",
+            token_tables!(),
+            " WHERE c.token_hash = $2) t ON TRUE
+             WHERE caller.introspection_secret_hash = $1"
+        ))
+        .bind(secret_hash)
+        .bind(token_hash)
+        .fetch_optional(self.reads())
+        .await?;
+        let Some((id, name, jti, request_id, state, expires_at, identity, resource, privilege)) =
+            row
+        else {
+            return Ok(None);
+        };
+        let token = match (
+            jti, request_id, state, expires_at, identity, resource, privilege,
+        ) {
+            (
+                Some(jti),
+                Some(request_id),
+                Some(state),
+                Some(expires_at),
+                Some(identity),
+                Some(resource),
+                Some(privilege),
+            ) => Some(TokenRow {
+                jti,
+                request_id,
+                state,
+                expires_at,
+                identity,
+                resource,
+                privilege,
+            }),
+            _ => None,
+        };
+        let view = match token {
+            Some(token) => {
+                let theirs = token.resource == name;
+                token.view(theirs, now, issuer)
+            }
+            None => IntrospectView::inactive(),
+        };
+        Ok(Some((IntrospectionCaller::Resource { id, name }, view)))
     }
 
     async fn set_introspection_secret(
