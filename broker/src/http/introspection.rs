@@ -39,25 +39,34 @@ pub async fn introspect(
     let token = token_hash(body.token.trim());
     let now = state.clock.now();
     let issuer = state.keyring.issuer();
-    let (caller, view) = match client_authorization(&headers)? {
-        // A resource server: found together with the token, in one query.
-        Some(secret) => state
-            .store
-            .introspect_as_resource(&token_hash(&secret), &token, now, issuer)
-            .await?
-            .ok_or(AppError::ClientUnauthenticated)?,
-        None => {
-            let caller = IntrospectionCaller::Person(person(&state, &headers).await?);
-            let view = state.store.introspect(&caller, &token, now, issuer).await?;
-            (caller, view)
-        }
+    let Some(secret) = client_authorization(&headers)? else {
+        // A person: known before any lookup, so one over the rate costs nothing more.
+        let person = person(&state, &headers).await?;
+        within_rate(&state, &IntrospectionCaller::Person(person.clone()))?;
+        return Ok(Json(
+            state.store.introspect(&person, &token, now, issuer).await?,
+        ));
     };
-    // After the lookup, before the answer: a caller over its rate learns nothing.
-    if let Err(not_until) = state.introspection_limiter.check_key(&caller.rate_key()) {
-        let wait = not_until.wait_time_from(DefaultClock::default().now());
-        return Err(AppError::RateLimited(wait.as_secs() as i64 + 1));
-    }
+    // A resource server: found together with the token, in one query; one over its rate
+    // learns nothing from it.
+    let (caller, view) = state
+        .store
+        .introspect_as_resource(&token_hash(&secret), &token, now, issuer)
+        .await?
+        .ok_or(AppError::ClientUnauthenticated)?;
+    within_rate(&state, &caller)?;
     Ok(Json(view))
+}
+
+/// Refuses a caller over its introspection rate.
+fn within_rate(state: &AppState, caller: &IntrospectionCaller) -> Result<(), AppError> {
+    state
+        .introspection_limiter
+        .check_key(&caller.rate_key())
+        .map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            AppError::RateLimited(wait.as_secs() as i64 + 1)
+        })
 }
 
 /// The client secret of a resource server's `Authorization` header, if it sent one.

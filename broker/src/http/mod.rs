@@ -108,12 +108,6 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .route("/standing", get(standing::list).post(standing::record))
         .route("/standing/coverage", get(standing::coverage))
         .route(
-            "/standing/import",
-            // Reports are far larger than the API's other bodies.
-            post(standing::import)
-                .layer(DefaultBodyLimit::max(crate::scan_report::MAX_REPORT_BYTES)),
-        )
-        .route(
             "/standing/rules",
             get(standing::rules).post(standing::create_rule),
         )
@@ -127,13 +121,21 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         )
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            audit_refusals,
+            on_write_runtime,
         ))
-        .layer(middleware::from_fn(csrf_guard))
+        // Added after that layer, so not on the writer thread: parsing a report of
+        // megabytes there would hold every other write up.
+        .route(
+            "/standing/import",
+            // Reports are far larger than the API's other bodies.
+            post(standing::import)
+                .layer(DefaultBodyLimit::max(crate::scan_report::MAX_REPORT_BYTES)),
+        )
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            on_write_runtime,
-        ));
+            audit_refusals,
+        ))
+        .layer(middleware::from_fn(csrf_guard));
     // Called by downstream services with a token, never with a cookie.
     let machine_api = Router::new().route("/introspect", post(introspection::introspect));
     let api = browser_api
@@ -183,8 +185,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
 /// the custom CSRF header (which needs a CORS preflight the broker never grants) and must
 /// not be marked cross-site by the browser. `SameSite=Strict` cookies are the other layer.
 async fn csrf_guard(req: Request, next: Next) -> Response {
-    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if !safe {
+    if !is_safe(req.method()) {
         let headers = req.headers();
         if headers.get(CSRF_HEADER).is_none() {
             return AppError::Csrf("state-changing calls need the x-stint-csrf header")
@@ -200,23 +201,41 @@ async fn csrf_guard(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// Whether calls with `method` change nothing.
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
 /// Runs a state-changing call on the store's write runtime when it has one (SQLite's
 /// pinned writer thread): the whole call, since its transaction is driven by the task that
-/// serves it. Inside `with_origin`, whose origin it carries across; a caller hanging up no
-/// longer stops the call half-way, it runs to its end there.
+/// serves it, with the origin `with_origin` set and the call's span carried across. A
+/// caller hanging up cancels it there, as it would here.
 async fn on_write_runtime(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    let Some(runtime) = state.store.write_runtime().filter(|_| !safe) else {
+    let Some(runtime) = state
+        .store
+        .write_runtime()
+        .filter(|_| !is_safe(req.method()))
+    else {
         return next.run(req).await;
     };
     let origin = ORIGIN.try_with(Origin::clone).unwrap_or_default();
     let call = ORIGIN
         .scope(origin, next.run(req))
         .instrument(tracing::Span::current());
-    match runtime.spawn(call).await {
+    let mut call = AbortOnDrop(runtime.spawn(call));
+    match (&mut call.0).await {
         Ok(response) => response,
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         Err(_) => AppError::ShuttingDown.into_response(),
+    }
+}
+
+/// A spawned call, cancelled when whoever waits for it stops waiting.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

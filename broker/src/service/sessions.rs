@@ -46,11 +46,10 @@ pub async fn user(
     now: DateTime<Utc>,
     limits: SessionLimits,
 ) -> StoreResult<Option<SessionUser>> {
-    let mut read = db.read().await?;
-    let Some(session) = read.session(token_hash).await? else {
+    let mut read = db.lookup().await?;
+    let Some((session, user)) = read.session(token_hash).await? else {
         return Ok(None);
     };
-    let user = read.user(session.user_id).await?;
     drop(read);
     let idle_out = now - session.last_seen_at >= limits.idle;
     let absolute_out = now - session.created_at >= limits.absolute;

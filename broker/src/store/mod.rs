@@ -501,18 +501,19 @@ pub trait Store: Send + Sync + 'static {
         reason: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
-    /// RFC 7662 for an authenticated caller: a resource learns only of tokens for itself,
-    /// a person only of grants they may see; anything else is just inactive.
+    /// RFC 7662 for a signed-in person: they learn only of grants they may see; anything
+    /// else is just inactive.
     async fn introspect(
         &self,
-        caller: &IntrospectionCaller,
+        viewer: &UserView,
         token_hash: &str,
         now: DateTime<Utc>,
         issuer: &str,
     ) -> StoreResult<IntrospectView>;
-    /// `introspect` for the resource server whose introspection secret hashes to
-    /// `secret_hash`, finding it and the token in one query (introspection is the hot path
-    /// of every downstream call): `None` when no resource has that secret.
+    /// RFC 7662 for the resource server whose introspection secret hashes to `secret_hash`:
+    /// it learns only of tokens for itself. It and the token are found in one query
+    /// (introspection is on the path of every downstream call); `None` when no resource
+    /// has that secret.
     async fn introspect_as_resource(
         &self,
         secret_hash: &str,

@@ -29,6 +29,10 @@ pub trait Database: Send + Sync {
     /// A transaction that only reads: it never waits for writers (and is rolled back when
     /// dropped).
     async fn read(&self) -> StoreResult<Box<dyn Tx>>;
+    /// A connection outside any transaction, for a use case that reads with one statement
+    /// (a statement sees one snapshot): it saves the transaction's own round trips.
+    /// Committing it does nothing.
+    async fn lookup(&self) -> StoreResult<Box<dyn Tx>>;
 }
 
 /// An open transaction: its rows through `Deref`, and its end.
@@ -174,8 +178,12 @@ pub trait KeyRows {
 /// Sessions, passwords and the sign-in throttle.
 #[async_trait]
 pub trait SessionRows {
-    /// The session with this token hash, if its user is enabled.
-    async fn session(&mut self, token_hash: &str) -> StoreResult<Option<SessionRecord>>;
+    /// The session with this token hash and its user, if that user is enabled (one query:
+    /// every signed-in call starts with it).
+    async fn session(
+        &mut self,
+        token_hash: &str,
+    ) -> StoreResult<Option<(SessionRecord, UserRecord)>>;
     async fn insert_session(
         &mut self,
         token_hash: &str,

@@ -228,4 +228,8 @@ impl Database for PgStore {
             .await?;
         Ok(sql::Transaction::boxed(tx, None))
     }
+
+    async fn lookup(&self) -> StoreResult<Box<dyn Tx>> {
+        Ok(sql::Connection::boxed(self.pool.acquire().await?))
+    }
 }

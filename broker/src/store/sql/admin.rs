@@ -103,14 +103,7 @@ impl AdminRows for Conn {
         .fetch_optional(&mut *self)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("user {id}")))?;
-        Ok(UserRecord {
-            id: row.id,
-            roles: parse_roles(&row.roles),
-            username: row.username,
-            display_name: row.display_name,
-            disabled: row.disabled,
-            must_change_password: row.must_change_password,
-        })
+        Ok(row.record())
     }
 
     async fn insert_user(&mut self, new: &NewUserRecord<'_>) -> StoreResult<i64> {

@@ -86,6 +86,35 @@ impl Tx for Transaction {
     }
 }
 
+/// A pooled connection outside any transaction (`Database::lookup`).
+pub(super) struct Connection(sqlx::pool::PoolConnection<Db>);
+
+impl Connection {
+    pub(super) fn boxed(conn: sqlx::pool::PoolConnection<Db>) -> Box<dyn Tx> {
+        Box::new(Connection(conn))
+    }
+}
+
+impl std::ops::Deref for Connection {
+    type Target = dyn Rows;
+    fn deref(&self) -> &(dyn Rows + 'static) {
+        &*self.0
+    }
+}
+
+impl std::ops::DerefMut for Connection {
+    fn deref_mut(&mut self) -> &mut (dyn Rows + 'static) {
+        &mut *self.0
+    }
+}
+
+#[async_trait]
+impl Tx for Connection {
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        Ok(())
+    }
+}
+
 /// Refuses a database whose schema is not exactly `migrator`'s latest: a store opened only
 /// to read neither creates nor migrates anything, so an old or foreign database is an error.
 pub(super) async fn check_schema(
@@ -163,18 +192,43 @@ struct TokenRow {
     privilege: String,
 }
 
-/// A resource server (id, name) and, if the token was found, its `TokenRow` columns.
-type ResourceCallerRow = (
-    i64,
-    String,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
+/// A resource server and, if the token was found, its `TokenRow` columns.
+#[derive(sqlx::FromRow)]
+struct ResourceCallerRow {
+    caller_id: i64,
+    caller_name: String,
+    jti: Option<String>,
+    request_id: Option<i64>,
+    state: Option<String>,
+    expires_at: Option<i64>,
+    identity: Option<String>,
+    resource: Option<String>,
+    privilege: Option<String>,
+}
+
+impl ResourceCallerRow {
+    /// The caller, and the token when one was found (its columns are all set or all null).
+    fn split(mut self) -> (IntrospectionCaller, Option<TokenRow>) {
+        let token = self.take_token();
+        let caller = IntrospectionCaller::Resource {
+            id: self.caller_id,
+            name: self.caller_name,
+        };
+        (caller, token)
+    }
+
+    fn take_token(&mut self) -> Option<TokenRow> {
+        Some(TokenRow {
+            jti: self.jti.take()?,
+            request_id: self.request_id?,
+            state: self.state.take()?,
+            expires_at: self.expires_at?,
+            identity: self.identity.take()?,
+            resource: self.resource.take()?,
+            privilege: self.privilege.take()?,
+        })
+    }
+}
 
 impl TokenRow {
     /// What a caller learns: the token's claims if its grant is live at `now` and the
@@ -533,7 +587,7 @@ impl Store for Backend {
 
     async fn introspect(
         &self,
-        caller: &IntrospectionCaller,
+        viewer: &UserView,
         token_hash: &str,
         now: DateTime<Utc>,
         issuer: &str,
@@ -551,13 +605,8 @@ impl Store for Backend {
         let Some(token) = row else {
             return Ok(IntrospectView::inactive());
         };
-        let theirs = match caller {
-            IntrospectionCaller::Resource { name, .. } => *name == token.resource,
-            IntrospectionCaller::Person(user) => {
-                let mut conn = self.reads().acquire().await?;
-                can_see_request(&mut conn, user, token.request_id).await?
-            }
-        };
+        let mut conn = self.reads().acquire().await?;
+        let theirs = can_see_request(&mut conn, viewer, token.request_id).await?;
         Ok(token.view(theirs, now, issuer))
     }
 
@@ -570,7 +619,8 @@ impl Store for Backend {
     ) -> StoreResult<Option<(IntrospectionCaller, IntrospectView)>> {
         // The caller's row, with the token's beside it when there is one.
         let row: Option<ResourceCallerRow> = sqlx::query_as(concat!(
-            "SELECT caller.id, caller.name, t.* FROM resources caller
+            "SELECT caller.id AS caller_id, caller.name AS caller_name, t.*
+             FROM resources caller
              LEFT JOIN (SELECT ",
             token_columns!(),
             " FROM ",
@@ -582,41 +632,18 @@ impl Store for Backend {
         .bind(token_hash)
         .fetch_optional(self.reads())
         .await?;
-        let Some((id, name, jti, request_id, state, expires_at, identity, resource, privilege)) =
-            row
-        else {
+        let Some(row) = row else {
             return Ok(None);
         };
-        let token = match (
-            jti, request_id, state, expires_at, identity, resource, privilege,
-        ) {
-            (
-                Some(jti),
-                Some(request_id),
-                Some(state),
-                Some(expires_at),
-                Some(identity),
-                Some(resource),
-                Some(privilege),
-            ) => Some(TokenRow {
-                jti,
-                request_id,
-                state,
-                expires_at,
-                identity,
-                resource,
-                privilege,
-            }),
-            _ => None,
-        };
-        let view = match token {
-            Some(token) => {
-                let theirs = token.resource == name;
+        let (caller, token) = row.split();
+        let view = match (token, &caller) {
+            (Some(token), IntrospectionCaller::Resource { name, .. }) => {
+                let theirs = token.resource == *name;
                 token.view(theirs, now, issuer)
             }
-            None => IntrospectView::inactive(),
+            _ => IntrospectView::inactive(),
         };
-        Ok(Some((IntrospectionCaller::Resource { id, name }, view)))
+        Ok(Some((caller, view)))
     }
 
     async fn set_introspection_secret(

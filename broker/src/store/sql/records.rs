@@ -2,7 +2,7 @@
 //! its row type, how it is loaded, and how it becomes what a viewer sees.
 
 use super::{Conn, is_privileged_viewer, ms, parse_roles, parse_state, time};
-use crate::store::port::RequestKind;
+use crate::store::port::{RequestKind, UserRecord};
 use crate::store::{StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
@@ -41,6 +41,26 @@ impl UserRow {
             roles: parse_roles(&self.roles),
         }
     }
+
+    pub(super) fn record(self) -> UserRecord {
+        UserRecord {
+            id: self.id,
+            roles: parse_roles(&self.roles),
+            username: self.username,
+            display_name: self.display_name,
+            disabled: self.disabled,
+            must_change_password: self.must_change_password,
+        }
+    }
+}
+
+/// A session and its user, as one row.
+#[derive(FromRow)]
+pub(super) struct SessionUserRow {
+    pub(super) created_at: i64,
+    pub(super) last_seen_at: i64,
+    #[sqlx(flatten)]
+    pub(super) user: UserRow,
 }
 
 macro_rules! resource_select {

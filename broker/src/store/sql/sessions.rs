@@ -2,29 +2,36 @@
 //! `crate::service::sessions`).
 
 use super::Conn;
+use super::records::SessionUserRow;
 use super::{ms, time};
 use crate::store::StoreResult;
-use crate::store::port::{SessionRecord, SessionRows, ThrottleRecord};
+use crate::store::port::{SessionRecord, SessionRows, ThrottleRecord, UserRecord};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 #[async_trait]
 impl SessionRows for Conn {
-    async fn session(&mut self, token_hash: &str) -> StoreResult<Option<SessionRecord>> {
-        let row: Option<(i64, i64, i64)> = sqlx::query_as(
-            "SELECT s.user_id, s.created_at, s.last_seen_at FROM sessions s
-             JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND NOT u.disabled",
+    async fn session(
+        &mut self,
+        token_hash: &str,
+    ) -> StoreResult<Option<(SessionRecord, UserRecord)>> {
+        let row: Option<SessionUserRow> = sqlx::query_as(
+            "SELECT s.created_at, s.last_seen_at, u.id, u.username, u.display_name, u.roles,
+                    u.password_hash, u.disabled, u.must_change_password
+             FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.token_hash = $1 AND NOT u.disabled",
         )
         .bind(token_hash)
         .fetch_optional(&mut *self)
         .await?;
-        Ok(
-            row.map(|(user_id, created_at, last_seen_at)| SessionRecord {
-                user_id,
-                created_at: time(created_at),
-                last_seen_at: time(last_seen_at),
-            }),
-        )
+        Ok(row.map(|row| {
+            let session = SessionRecord {
+                user_id: row.user.id,
+                created_at: time(row.created_at),
+                last_seen_at: time(row.last_seen_at),
+            };
+            (session, row.user.record())
+        }))
     }
 
     async fn insert_session(

@@ -140,8 +140,9 @@ impl SqliteStore {
             .await
             .map_err(|e| StoreError::Config(format!("cannot start the writer thread: {e}")))?;
         // Opened from the writer thread, so the connections' own threads share its CPU;
-        // kept open for good, so no connection is ever reopened from elsewhere. Enough for
-        // a group under way, the last group's commit being flushed, and the calls' reads.
+        // kept open for good, so they are not reopened from elsewhere in normal running (one
+        // that were would only lose the pin). One for the group's transaction, the rest for
+        // the reads of the calls on the writer thread (one CPU: more would not add speed).
         let writer_options = SqlitePoolOptions::new()
             .min_connections(4)
             .max_connections(4)
@@ -202,6 +203,10 @@ impl Database for SqliteStore {
 
     async fn read(&self) -> StoreResult<Box<dyn Tx>> {
         Ok(sql::Transaction::boxed(self.reads().begin().await?, None))
+    }
+
+    async fn lookup(&self) -> StoreResult<Box<dyn Tx>> {
+        Ok(sql::Connection::boxed(self.reads().acquire().await?))
     }
 }
 

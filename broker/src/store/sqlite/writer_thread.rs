@@ -9,7 +9,8 @@
 //! more than the statement. On one CPU a hand-off is a context switch. So writes run on a
 //! single-threaded runtime on a dedicated thread pinned to one CPU, and the writer pool's
 //! connections are opened from it: a thread inherits its creator's CPU affinity, so their
-//! threads are pinned to the same CPU. Reads stay on the main runtime, on every CPU.
+//! threads are pinned to the same CPU, and the writing calls' own reads go through them
+//! too. Every other call, and the runtime's blocking threads, keep every CPU.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -41,9 +42,17 @@ impl WriterThread {
         std::thread::Builder::new()
             .name("stint-writer".into())
             .spawn(move || {
+                let everywhere = allowed_cpus();
                 let cpu = pin_to_one_cpu();
                 ON_WRITER_THREAD.set(true);
-                let runtime = Builder::new_current_thread().enable_all().build();
+                let runtime = Builder::new_current_thread()
+                    .enable_all()
+                    // Its blocking threads (password hashing) are started from here and
+                    // would inherit the pin: they get every CPU back.
+                    .on_thread_start(move || {
+                        allow_cpus(&everywhere);
+                    })
+                    .build();
                 let runtime = match runtime {
                     Ok(runtime) => runtime,
                     Err(e) => {
@@ -88,16 +97,21 @@ impl WriterThread {
 
 /// Pins the calling thread to the last CPU it may run on; returns that CPU, or `None` when
 /// there is no choice to make (one CPU) or pinning is refused.
-#[cfg(target_os = "linux")]
 fn pin_to_one_cpu() -> Option<usize> {
-    use nix::sched::{CpuSet, sched_setaffinity};
-    use nix::unistd::Pid;
     let cpus = allowed_cpus();
     let &cpu = cpus.last().filter(|_| cpus.len() > 1)?;
-    let mut one = CpuSet::new();
-    one.set(cpu).ok()?;
-    sched_setaffinity(Pid::from_raw(0), &one).ok()?;
-    Some(cpu)
+    allow_cpus(&[cpu]).then_some(cpu)
+}
+
+/// Lets the calling thread run on `cpus`; whether that was done.
+#[cfg(target_os = "linux")]
+fn allow_cpus(cpus: &[usize]) -> bool {
+    use nix::sched::{CpuSet, sched_setaffinity};
+    use nix::unistd::Pid;
+    let mut set = CpuSet::new();
+    !cpus.is_empty()
+        && cpus.iter().all(|&cpu| set.set(cpu).is_ok())
+        && sched_setaffinity(Pid::from_raw(0), &set).is_ok()
 }
 
 /// The CPUs the calling thread may run on.
@@ -114,8 +128,13 @@ fn allowed_cpus() -> Vec<usize> {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn pin_to_one_cpu() -> Option<usize> {
-    None
+fn allow_cpus(_: &[usize]) -> bool {
+    false
+}
+
+#[cfg(not(target_os = "linux"))]
+fn allowed_cpus() -> Vec<usize> {
+    Vec::new()
 }
 
 #[cfg(all(test, target_os = "linux"))]
@@ -143,6 +162,12 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(started_there, pinned);
+        // Blocking work (password hashing) spawned from there is not held to its CPU.
+        let blocking = writer
+            .run(async { tokio::task::spawn_blocking(allowed_cpus).await.unwrap() })
+            .await
+            .unwrap();
+        assert_eq!(blocking, everywhere);
     }
 
     #[tokio::test]
