@@ -195,12 +195,12 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// How long each external (wrk) run lasts, and how many pending requests each of its
-/// approval runs may use up: enough for 2 500 approvals a second.
+/// approval runs may use up: enough for 6 000 approvals a second.
 const WRK_SECONDS: u32 = 4;
 /// Rounds of each side-by-side pair, and each round's length.
 const BAO_ROUNDS: usize = 3;
 const BAO_ROUND_SECONDS: u32 = 2;
-const WRK_APPROVALS: usize = 10_000;
+const WRK_APPROVALS: usize = 24_000;
 
 /// The same calls driven by `wrk` from its own process: what an HTTP client sees, with
 /// nothing of the load generator inside the measured process.
