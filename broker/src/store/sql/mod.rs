@@ -162,97 +162,6 @@ pub(super) fn parse_state<T>(s: &str, parse: fn(&str) -> Option<T>) -> StoreResu
 mod records;
 use records::*;
 
-/// What introspection reads of a token: the columns of `token_tables!`.
-macro_rules! token_columns {
-    () => {
-        "c.jti, g.request_id, g.state, g.expires_at, i.name AS identity, res.name AS resource,
-         g.privilege"
-    };
-}
-
-/// A credential (`c`), its grant (`g`), identity (`i`) and resource (`res`).
-macro_rules! token_tables {
-    () => {
-        "credentials c
-         JOIN grants g ON g.id = c.grant_id
-         JOIN identities i ON i.id = g.identity_id
-         JOIN resources res ON res.id = g.resource_id"
-    };
-}
-
-/// An issued credential, as introspection sees it.
-#[derive(sqlx::FromRow)]
-struct TokenRow {
-    jti: String,
-    request_id: i64,
-    state: String,
-    expires_at: i64,
-    identity: String,
-    resource: String,
-    privilege: String,
-}
-
-/// A resource server and, if the token was found, its `TokenRow` columns.
-#[derive(sqlx::FromRow)]
-struct ResourceCallerRow {
-    caller_id: i64,
-    caller_name: String,
-    jti: Option<String>,
-    request_id: Option<i64>,
-    state: Option<String>,
-    expires_at: Option<i64>,
-    identity: Option<String>,
-    resource: Option<String>,
-    privilege: Option<String>,
-}
-
-impl ResourceCallerRow {
-    /// The caller, and the token when one was found (its columns are all set or all null).
-    fn split(mut self) -> (IntrospectionCaller, Option<TokenRow>) {
-        let token = self.take_token();
-        let caller = IntrospectionCaller::Resource {
-            id: self.caller_id,
-            name: self.caller_name,
-        };
-        (caller, token)
-    }
-
-    fn take_token(&mut self) -> Option<TokenRow> {
-        Some(TokenRow {
-            jti: self.jti.take()?,
-            request_id: self.request_id?,
-            state: self.state.take()?,
-            expires_at: self.expires_at?,
-            identity: self.identity.take()?,
-            resource: self.resource.take()?,
-            privilege: self.privilege.take()?,
-        })
-    }
-}
-
-impl TokenRow {
-    /// What a caller learns: the token's claims if its grant is live at `now` and the
-    /// caller may know of it (`theirs`); otherwise only that it is inactive — not even
-    /// that it exists (RFC 7662 §4).
-    fn view(self, theirs: bool, now: DateTime<Utc>, issuer: &str) -> IntrospectView {
-        // Checked against the clock, not only the state: a grant is dead at its expiry even
-        // if the sweeper has not run yet.
-        let active = self.state == GrantState::Active.as_str() && ms(now) < self.expires_at;
-        if !active || !theirs {
-            return IntrospectView::inactive();
-        }
-        IntrospectView {
-            active: true,
-            iss: Some(issuer.to_string()),
-            sub: Some(self.identity),
-            aud: Some(self.resource),
-            scope: Some(self.privilege),
-            exp: Some(self.expires_at / 1000),
-            jti: Some(self.jti),
-        }
-    }
-}
-
 #[async_trait]
 impl Store for Backend {
     async fn login_candidate(&self, username: &str) -> StoreResult<Option<LoginCandidate>> {
@@ -592,22 +501,8 @@ impl Store for Backend {
         now: DateTime<Utc>,
         issuer: &str,
     ) -> StoreResult<IntrospectView> {
-        let row: Option<TokenRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            token_columns!(),
-            " FROM ",
-            token_tables!(),
-            " WHERE c.token_hash = $1"
-        ))
-        .bind(token_hash)
-        .fetch_optional(self.reads())
-        .await?;
-        let Some(token) = row else {
-            return Ok(IntrospectView::inactive());
-        };
         let mut conn = self.reads().acquire().await?;
-        let theirs = can_see_request(&mut conn, viewer, token.request_id).await?;
-        Ok(token.view(theirs, now, issuer))
+        introspection::for_person(&mut conn, viewer, token_hash, now, issuer).await
     }
 
     async fn introspect_as_resource(
@@ -617,33 +512,8 @@ impl Store for Backend {
         now: DateTime<Utc>,
         issuer: &str,
     ) -> StoreResult<Option<(IntrospectionCaller, IntrospectView)>> {
-        // The caller's row, with the token's beside it when there is one.
-        let row: Option<ResourceCallerRow> = sqlx::query_as(concat!(
-            "SELECT caller.id AS caller_id, caller.name AS caller_name, t.*
-             FROM resources caller
-             LEFT JOIN (SELECT ",
-            token_columns!(),
-            " FROM ",
-            token_tables!(),
-            " WHERE c.token_hash = $2) t ON TRUE
-             WHERE caller.introspection_secret_hash = $1"
-        ))
-        .bind(secret_hash)
-        .bind(token_hash)
-        .fetch_optional(self.reads())
-        .await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let (caller, token) = row.split();
-        let view = match (token, &caller) {
-            (Some(token), IntrospectionCaller::Resource { name, .. }) => {
-                let theirs = token.resource == *name;
-                token.view(theirs, now, issuer)
-            }
-            _ => IntrospectView::inactive(),
-        };
-        Ok(Some((caller, view)))
+        let mut conn = self.reads().acquire().await?;
+        introspection::for_resource(&mut conn, secret_hash, token_hash, now, issuer).await
     }
 
     async fn set_introspection_secret(
@@ -1087,6 +957,7 @@ fn escape_like(text: &str) -> String {
 mod admin;
 mod break_glass;
 mod import;
+mod introspection;
 mod keys;
 mod ownership;
 mod rows;

@@ -1,0 +1,156 @@
+//! Token introspection (RFC 7662): what a resource server or a person learns of a token.
+//! A caller learns a token's claims only while its grant is live and the token is theirs
+//! to know about; otherwise only that it is inactive — not even that it exists (§4).
+
+use super::{Conn, can_see_request, ms};
+use crate::store::{IntrospectionCaller, StoreResult};
+use chrono::{DateTime, Utc};
+use sqlx::FromRow;
+use stint_core::GrantState;
+use stint_core::api::{IntrospectView, UserView};
+
+/// What introspection reads of a token: the columns of `token_tables!`.
+macro_rules! token_columns {
+    () => {
+        "c.jti, g.request_id, g.state, g.expires_at, i.name AS identity, res.name AS resource,
+         g.privilege"
+    };
+}
+
+/// A credential (`c`), its grant (`g`), identity (`i`) and resource (`res`).
+macro_rules! token_tables {
+    () => {
+        "credentials c
+         JOIN grants g ON g.id = c.grant_id
+         JOIN identities i ON i.id = g.identity_id
+         JOIN resources res ON res.id = g.resource_id"
+    };
+}
+
+/// For a signed-in person: the grants they may see.
+pub(super) async fn for_person(
+    conn: &mut Conn,
+    viewer: &UserView,
+    token_hash: &str,
+    now: DateTime<Utc>,
+    issuer: &str,
+) -> StoreResult<IntrospectView> {
+    let row: Option<TokenRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        token_columns!(),
+        " FROM ",
+        token_tables!(),
+        " WHERE c.token_hash = $1"
+    ))
+    .bind(token_hash)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(token) = row else {
+        return Ok(IntrospectView::inactive());
+    };
+    let theirs = can_see_request(conn, viewer, token.request_id).await?;
+    Ok(token.view(theirs, now, issuer))
+}
+
+/// For the resource server whose secret hashes to `secret_hash`: tokens for itself. The
+/// caller and the token are found in one query; `None` when no resource has that secret.
+pub(super) async fn for_resource(
+    conn: &mut Conn,
+    secret_hash: &str,
+    token_hash: &str,
+    now: DateTime<Utc>,
+    issuer: &str,
+) -> StoreResult<Option<(IntrospectionCaller, IntrospectView)>> {
+    let row: Option<ResourceCallerRow> = sqlx::query_as(concat!(
+        "SELECT caller.id AS caller_id, caller.name AS caller_name, t.*
+         FROM resources caller
+         LEFT JOIN (SELECT ",
+        token_columns!(),
+        " FROM ",
+        token_tables!(),
+        " WHERE c.token_hash = $2) t ON TRUE
+         WHERE caller.introspection_secret_hash = $1"
+    ))
+    .bind(secret_hash)
+    .bind(token_hash)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(mut row) = row else {
+        return Ok(None);
+    };
+    let view = match row.take_token() {
+        Some(token) => {
+            let theirs = token.resource == row.caller_name;
+            token.view(theirs, now, issuer)
+        }
+        None => IntrospectView::inactive(),
+    };
+    let caller = IntrospectionCaller::Resource {
+        id: row.caller_id,
+        name: row.caller_name,
+    };
+    Ok(Some((caller, view)))
+}
+
+/// An issued credential, as introspection sees it.
+#[derive(FromRow)]
+struct TokenRow {
+    jti: String,
+    request_id: i64,
+    state: String,
+    expires_at: i64,
+    identity: String,
+    resource: String,
+    privilege: String,
+}
+
+impl TokenRow {
+    /// The token's claims if its grant is live at `now` and the caller may know of it
+    /// (`theirs`); otherwise only that it is inactive.
+    fn view(self, theirs: bool, now: DateTime<Utc>, issuer: &str) -> IntrospectView {
+        // Checked against the clock, not only the state: a grant is dead at its expiry even
+        // if the sweeper has not run yet.
+        let active = self.state == GrantState::Active.as_str() && ms(now) < self.expires_at;
+        if !active || !theirs {
+            return IntrospectView::inactive();
+        }
+        IntrospectView {
+            active: true,
+            iss: Some(issuer.to_string()),
+            sub: Some(self.identity),
+            aud: Some(self.resource),
+            scope: Some(self.privilege),
+            exp: Some(self.expires_at / 1000),
+            jti: Some(self.jti),
+        }
+    }
+}
+
+/// A resource server and, if the token was found, its `TokenRow` columns (all set or all
+/// null).
+#[derive(FromRow)]
+struct ResourceCallerRow {
+    caller_id: i64,
+    caller_name: String,
+    jti: Option<String>,
+    request_id: Option<i64>,
+    state: Option<String>,
+    expires_at: Option<i64>,
+    identity: Option<String>,
+    resource: Option<String>,
+    privilege: Option<String>,
+}
+
+impl ResourceCallerRow {
+    fn take_token(&mut self) -> Option<TokenRow> {
+        Some(TokenRow {
+            jti: self.jti.take()?,
+            request_id: self.request_id?,
+            state: self.state.take()?,
+            expires_at: self.expires_at?,
+            identity: self.identity.take()?,
+            resource: self.resource.take()?,
+            privilege: self.privilege.take()?,
+        })
+    }
+}
