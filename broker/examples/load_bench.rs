@@ -494,6 +494,7 @@ fn user(id: i64, name: &str) -> stint_core::api::UserView {
         username: name.into(),
         display_name: name.into(),
         roles: Vec::new(),
+        identity_id: None,
     }
 }
 

@@ -33,6 +33,7 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>) -> StoreResult<()> {
             username: username.to_string(),
             display_name: display_name.to_string(),
             roles: roles.to_vec(),
+            identity_id: None,
         });
     }
     let user = |name: &str| users.iter().find(|u| u.username == name);

@@ -23,6 +23,10 @@ pub struct UserView {
     pub username: String,
     pub display_name: String,
     pub roles: Vec<Role>,
+    /// Set when the caller is a non-human identity speaking for itself (with its own
+    /// token): it then holds no role and acts only for this identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_id: Option<i64>,
 }
 
 impl UserView {
@@ -533,4 +537,41 @@ pub struct ReviewDetail {
     pub review: ReviewView,
     pub credentials: Vec<IssuedCredentialView>,
     pub timeline: Vec<AuditEventView>,
+}
+
+/// `POST /api/v1/identities/{id}/tokens`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NewIdentityTokenBody {
+    pub name: String,
+    pub expires_in_secs: i64,
+}
+
+/// A freshly minted identity token: the only time its secret is shown.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IssuedIdentityToken {
+    pub id: i64,
+    pub name: String,
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// An identity token as listed: never its secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdentityTokenView {
+    pub id: i64,
+    pub name: String,
+    pub created_by: NamedRef,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub revoked_by: Option<NamedRef>,
+}
+
+/// `POST /api/v1/grants/{id}/release`: the holder's task is over.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReleaseBody {
+    pub outcome: crate::machine::ReleaseOutcome,
+    #[serde(default)]
+    pub note: Option<String>,
 }

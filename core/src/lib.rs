@@ -8,6 +8,7 @@ pub mod admin;
 pub mod api;
 pub mod break_glass;
 pub mod format;
+pub mod machine;
 pub mod model;
 pub mod ownership;
 pub mod rules;

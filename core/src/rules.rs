@@ -209,6 +209,9 @@ pub struct NewRequest<'a> {
     pub identity_has_owner: bool,
     /// Whether the requester has a current ownership declaration for the identity.
     pub requester_owns_identity: bool,
+    /// When an identity files for itself (with its own token): whether it is this one.
+    /// `None` for a person.
+    pub requester_is_identity: Option<bool>,
     pub resource_privileges: &'a [String],
     pub policy: &'a Policy,
     pub privilege: &'a str,
@@ -221,10 +224,19 @@ pub fn check_new_request(new: &NewRequest<'_>) -> Result<Justification, RuleErro
     if !new.identity_has_owner {
         return Err(RuleError::Conflict(ORPHANED.into()));
     }
-    if !new.requester_owns_identity {
-        return Err(RuleError::Forbidden(
-            "only an owner of this identity may request access for it".into(),
-        ));
+    match new.requester_is_identity {
+        Some(false) => {
+            return Err(RuleError::Forbidden(
+                "an identity may request access only for itself".into(),
+            ));
+        }
+        Some(true) => {}
+        None if !new.requester_owns_identity => {
+            return Err(RuleError::Forbidden(
+                "only an owner of this identity may request access for it".into(),
+            ));
+        }
+        None => {}
     }
     check_privilege(new.resource_privileges, new.privilege)?;
     check_duration(new.duration_secs, new.policy)?;
@@ -698,6 +710,7 @@ mod tests {
         let mut new = NewRequest {
             identity_has_owner: true,
             requester_owns_identity: false,
+            requester_is_identity: None,
             resource_privileges: &privileges,
             policy: &p,
             privilege: "read",
@@ -708,6 +721,15 @@ mod tests {
             check_new_request(&new),
             Err(RuleError::Forbidden(_))
         ));
+        // An identity files for itself, never for another; orphaned, it files nothing.
+        new.requester_is_identity = Some(true);
+        assert!(check_new_request(&new).is_ok());
+        new.requester_is_identity = Some(false);
+        assert!(matches!(
+            check_new_request(&new),
+            Err(RuleError::Forbidden(m)) if m.contains("only for itself")
+        ));
+        new.requester_is_identity = Some(true);
         new.identity_has_owner = false;
         assert!(matches!(
             check_new_request(&new),

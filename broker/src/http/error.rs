@@ -19,6 +19,15 @@ pub enum AppError {
     /// A machine caller without valid client credentials.
     #[error("authenticate with the resource's client credentials (HTTP Basic) or a session")]
     ClientUnauthenticated,
+    /// A Bearer token that lets nobody in.
+    #[error("this token is unknown, expired or revoked, or its identity has no owner right now")]
+    InvalidToken,
+    /// A call for people only, made with an identity's token.
+    #[error(
+        "an identity's token may file, read and cancel its own requests and fetch and release \
+         its own grants; this call is for people"
+    )]
+    PeopleOnly,
     /// Too many calls from one caller: try again after this many seconds.
     #[error("too many calls; try again in {0} s")]
     RateLimited(i64),
@@ -108,6 +117,8 @@ impl IntoResponse for AppError {
             AppError::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, "throttled", None),
             AppError::ClientUnauthenticated => (StatusCode::UNAUTHORIZED, "invalid_client", None),
             AppError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", None),
+            AppError::InvalidToken => (StatusCode::UNAUTHORIZED, "invalid_token", None),
+            AppError::PeopleOnly => (StatusCode::FORBIDDEN, "forbidden", None),
             AppError::PasswordChangeRequired => {
                 (StatusCode::FORBIDDEN, "password_change_required", None)
             }
@@ -152,6 +163,14 @@ impl IntoResponse for AppError {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
                 axum::http::HeaderValue::from(secs.max(1)),
+            );
+        }
+        if let AppError::InvalidToken = self {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static(
+                    "Bearer realm=\"stint\", error=\"invalid_token\"",
+                ),
             );
         }
         if let AppError::ClientUnauthenticated = self {

@@ -1,10 +1,12 @@
-//! Extractors: the signed-in user, JSON bodies and ids with errors in the API's shape.
+//! Extractors: the signed-in user or an identity's token, JSON bodies and ids with errors
+//! in the API's shape.
 
 use super::AppState;
 use super::error::AppError;
 use crate::credential::token_hash;
 use crate::store::SessionUser;
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
 use serde::de::DeserializeOwned;
@@ -37,9 +39,60 @@ impl FromRequestParts<AppState> for CurrentSession {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        if let Some(token) = bearer_token(&parts.headers) {
+            return Err(refuse_token(state, token).await);
+        }
         live_session(state, &parts.headers)
             .await?
             .ok_or(AppError::Unauthenticated)
+    }
+}
+
+/// Whoever calls: a signed-in person (by the session cookie), or a non-human identity
+/// speaking for itself with its `Authorization: Bearer` token, as its principal (no role,
+/// `identity_id` set). A request with a Bearer token is judged by it alone, never by a
+/// cookie it also carries, which is why such requests need no CSRF header.
+pub struct CurrentCaller(pub UserView);
+
+impl FromRequestParts<AppState> for CurrentCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        match bearer_token(&parts.headers) {
+            Some(token) => Ok(CurrentCaller(
+                token_caller(state, token)
+                    .await?
+                    .ok_or(AppError::InvalidToken)?,
+            )),
+            None => Ok(CurrentCaller(
+                CurrentUser::from_request_parts(parts, state).await?.0,
+            )),
+        }
+    }
+}
+
+/// The credentials of an `Authorization: Bearer` header, if the request has one.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// The identity a Bearer token lets in now.
+pub async fn token_caller(state: &AppState, token: &str) -> Result<Option<UserView>, AppError> {
+    Ok(state.store.token_caller(token, state.clock.now()).await?)
+}
+
+/// A call for people made with a token: 403 when the token is good (so the refusal is
+/// recorded against its identity), else 401.
+async fn refuse_token(state: &AppState, token: &str) -> AppError {
+    match token_caller(state, token).await {
+        Ok(Some(_)) => AppError::PeopleOnly,
+        Ok(None) => AppError::InvalidToken,
+        Err(e) => e,
     }
 }
 

@@ -1,17 +1,17 @@
-//! Grants, their credentials, and early revocation.
+//! Grants, their credentials, early revocation, and release by their holder.
 
 use super::AppState;
 use super::error::AppError;
-use super::extract::{ApiJson, CurrentUser, parse_id};
+use super::extract::{ApiJson, CurrentCaller, CurrentUser, parse_id};
 use super::query;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use stint_core::GrantState;
-use stint_core::api::{CredentialView, GrantView, RevokeBody};
+use stint_core::api::{CredentialView, GrantView, ReleaseBody, RevokeBody};
 
 pub async fn list(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    CurrentCaller(user): CurrentCaller,
     Query(params): Query<query::Params>,
 ) -> Result<Json<Vec<GrantView>>, AppError> {
     let grant_state = query::choice(
@@ -31,7 +31,7 @@ pub async fn list(
 
 pub async fn credential(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    CurrentCaller(user): CurrentCaller,
     Path(id): Path<String>,
 ) -> Result<Json<CredentialView>, AppError> {
     let id = parse_id(&id)?;
@@ -57,9 +57,22 @@ pub async fn revoke(
 
 pub async fn one(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    CurrentCaller(user): CurrentCaller,
     Path(id): Path<String>,
 ) -> Result<Json<GrantView>, AppError> {
     let id = parse_id(&id)?;
     Ok(Json(state.store.grant(&user, id, state.clock.now()).await?))
+}
+
+/// The holder's task is over: the grant ends now (`{outcome: "completed"|"failed", note?}`).
+pub async fn release(
+    State(state): State<AppState>,
+    CurrentCaller(user): CurrentCaller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ReleaseBody>,
+) -> Result<Json<GrantView>, AppError> {
+    let id = parse_id(&id)?;
+    let now = state.clock.now();
+    state.store.release(&user, id, &body, now).await?;
+    Ok(Json(state.store.grant(&user, id, now).await?))
 }

@@ -14,6 +14,7 @@ mod query;
 mod requests;
 mod session;
 mod standing;
+mod tokens;
 
 pub use error::AppError;
 pub use extract::SESSION_COOKIE;
@@ -67,6 +68,11 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
             "/identities/{id}",
             get(catalog::identity).put(admin::update_identity),
         )
+        .route(
+            "/identities/{id}/tokens",
+            get(tokens::list).post(tokens::mint),
+        )
+        .route("/identities/{id}/tokens/{token_id}", delete(tokens::revoke))
         .route("/identities/{id}/ownership", post(catalog::declare))
         .route(
             "/identities/{id}/ownership/step-down",
@@ -100,6 +106,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .route("/grants/{id}", get(grants::one))
         .route("/grants/{id}/credential", post(grants::credential))
         .route("/grants/{id}/revoke", post(grants::revoke))
+        .route("/grants/{id}/release", post(grants::release))
         .route("/break-glass", post(break_glass::take))
         .route("/audit", get(audit::list))
         .route("/audit/verify", get(audit::verify))
@@ -184,8 +191,11 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
 /// Refuses state-changing calls that a cross-site page could have made: they must carry
 /// the custom CSRF header (which needs a CORS preflight the broker never grants) and must
 /// not be marked cross-site by the browser. `SameSite=Strict` cookies are the other layer.
+/// A call with a Bearer token is exempt: a cross-site page cannot set `Authorization`
+/// either, and such a call is judged by its token alone, never by a cookie
+/// (`extract::CurrentCaller`).
 async fn csrf_guard(req: Request, next: Next) -> Response {
-    if !is_safe(req.method()) {
+    if !is_safe(req.method()) && extract::bearer_token(req.headers()).is_none() {
         let headers = req.headers();
         if headers.get(CSRF_HEADER).is_none() {
             return AppError::Csrf("state-changing calls need the x-stint-csrf header")
@@ -256,9 +266,10 @@ async fn with_origin(req: Request, next: Next) -> Response {
     ORIGIN.scope(origin, next.run(req)).await
 }
 
-/// Writes an `authz.refused` event for every call a signed-in user was forbidden to make.
-/// The refusal itself changed nothing, so it has no transaction to join: it is recorded
-/// after the answer is decided, and a failure to record it is logged, not hidden.
+/// Writes an `authz.refused` event for every call a signed-in user, or an identity with
+/// its token, was forbidden to make. The refusal itself changed nothing, so it has no
+/// transaction to join: it is recorded after the answer is decided, and a failure to
+/// record it is logged, not hidden.
 async fn audit_refusals(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let method = req.method().to_string();
     // Inside the nested API router the path is stripped of `/api/v1`; record the full one.
@@ -267,22 +278,29 @@ async fn audit_refusals(State(state): State<AppState>, req: Request, next: Next)
         .get::<axum::extract::OriginalUri>()
         .map(|uri| uri.path().to_string())
         .unwrap_or_else(|| req.uri().path().to_string());
-    let token = extract::session_cookie(req.headers());
+    let bearer = extract::bearer_token(req.headers()).map(str::to_string);
+    let cookie = extract::session_cookie(req.headers());
     let response = next.run(req).await;
     if response.status() != axum::http::StatusCode::FORBIDDEN {
         return response;
     }
-    let Some(token) = token else { return response };
     let now = state.clock.now();
-    let limits = state.config.session_limits;
-    let Ok(Some(session)) = state
-        .store
-        .session_user(&crate::credential::token_hash(&token), now, limits)
-        .await
-    else {
-        return response;
+    let caller = match (bearer, cookie) {
+        (Some(token), _) => extract::token_caller(&state, &token).await.ok().flatten(),
+        (None, Some(cookie)) => state
+            .store
+            .session_user(
+                &crate::credential::token_hash(&cookie),
+                now,
+                state.config.session_limits,
+            )
+            .await
+            .ok()
+            .flatten()
+            .map(|session| session.user),
+        (None, None) => None,
     };
-    let user = session.user;
+    let Some(user) = caller else { return response };
     let (parts, body) = response.into_parts();
     let bytes = axum::body::to_bytes(body, BODY_LIMIT_BYTES)
         .await

@@ -2,7 +2,7 @@
 
 use super::AppState;
 use super::error::AppError;
-use super::extract::{ApiJson, CurrentUser, parse_id};
+use super::extract::{ApiJson, CurrentCaller, CurrentUser, parse_id};
 use super::query;
 use crate::store::RequestFilter;
 use axum::Json;
@@ -16,7 +16,7 @@ const MAX_PAGE: u32 = 200;
 
 pub async fn file(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    CurrentCaller(user): CurrentCaller,
     ApiJson(body): ApiJson<NewRequestBody>,
 ) -> Result<(StatusCode, Json<RequestDetail>), AppError> {
     let now = state.clock.now();
@@ -30,7 +30,7 @@ pub async fn file(
 
 pub async fn list(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    CurrentCaller(user): CurrentCaller,
     Query(params): Query<query::Params>,
 ) -> Result<Json<Page<RequestView>>, AppError> {
     let filter = RequestFilter {
@@ -57,7 +57,7 @@ pub async fn list(
 
 pub async fn detail(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    CurrentCaller(user): CurrentCaller,
     Path(id): Path<String>,
 ) -> Result<Json<RequestDetail>, AppError> {
     let id = parse_id(&id)?;
@@ -95,7 +95,7 @@ pub async fn deny(
 
 pub async fn cancel(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    CurrentCaller(user): CurrentCaller,
     Path(id): Path<String>,
 ) -> Result<Json<RequestDetail>, AppError> {
     let id = parse_id(&id)?;

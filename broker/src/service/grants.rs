@@ -10,7 +10,8 @@ use crate::store::{StoreError, StoreResult};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use stint_core::GrantState;
-use stint_core::api::{CredentialView, UserView};
+use stint_core::api::{CredentialView, ReleaseBody, UserView};
+use stint_core::machine;
 use stint_core::rules::{self, LiveGrant};
 
 /// Activates the grant of an approved `request` for `duration_secs` from `now`, with its
@@ -190,6 +191,59 @@ pub async fn revoke(
         &reason,
         json!({}),
         now,
+    )
+    .await?;
+    tx.commit().await
+}
+
+/// The holder ends a live grant because its task is over ("released by the workload
+/// after 4 min of 15"): it ends as a revocation does, its event saying how the task went.
+pub async fn release(
+    db: &dyn Database,
+    actor: &UserView,
+    grant_id: i64,
+    body: &ReleaseBody,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let mut tx = db.write().await?;
+    let grant = visible_grant(&mut **tx, actor, grant_id).await?;
+    let secs_left = (grant.expires_at - now).num_milliseconds() / 1000;
+    let (next, note) = machine::decide_release(
+        grant.state,
+        secs_left,
+        grant.holder_id == actor.id,
+        body.note.as_deref(),
+    )?;
+    let outcome = body.outcome.as_str();
+    let reason = match &note {
+        Some(note) => format!("released by its holder: task {outcome} ({note})"),
+        None => format!("released by its holder: task {outcome}"),
+    };
+    tx.end_grant(
+        grant.id,
+        grant.state,
+        next,
+        now,
+        Some((&reason, Some(actor.id))),
+    )
+    .await?;
+    let mut details = grant.details();
+    details["outcome"] = json!(outcome);
+    details["note"] = json!(note);
+    details["used_secs"] = json!((now - grant.starts_at).num_seconds().max(0));
+    details["granted_secs"] = json!((grant.expires_at - grant.starts_at).num_seconds());
+    audit::record(
+        &mut **tx,
+        now,
+        Event::new(
+            Actor::User(actor),
+            "grant.released",
+            "grant",
+            Some(grant.id),
+        )
+        .request(grant.request_id)
+        .grant(grant.id)
+        .details(details),
     )
     .await?;
     tx.commit().await

@@ -29,6 +29,7 @@ pub async fn file(
     let justification = rules::check_new_request(&NewRequest {
         identity_has_owner: target.has_owner(),
         requester_owns_identity: target.owned_by(actor.id),
+        requester_is_identity: actor.identity_id.map(|id| id == target.identity.id),
         resource_privileges: &target.resource.privileges,
         policy,
         privilege: &body.privilege,

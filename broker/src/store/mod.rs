@@ -16,9 +16,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use stint_core::api::{
     ApproveBody, AuditCheckpoint, AuditEventView, AuditVerification, BreakGlassBody,
-    CredentialView, DeclareBody, GrantView, IdentityBody, IdentityDetail, IdentityView,
-    IntrospectView, NewRequestBody, RequestDetail, RequestView, ResourceBody, ResourceView,
-    ReviewBody, ReviewDetail, ReviewView, UserAdminView, UserUpdateBody, UserView,
+    CredentialView, DeclareBody, GrantView, IdentityBody, IdentityDetail, IdentityTokenView,
+    IdentityView, IntrospectView, IssuedIdentityToken, NewIdentityTokenBody, NewRequestBody,
+    ReleaseBody, RequestDetail, RequestView, ResourceBody, ResourceView, ReviewBody, ReviewDetail,
+    ReviewView, UserAdminView, UserUpdateBody, UserView,
 };
 use stint_core::standing::{
     CoverageView, ImportSummary, MappingRuleBody, MappingRuleView, NewStandingBody, StandingStatus,
@@ -501,6 +502,40 @@ pub trait Store: Send + Sync + 'static {
         reason: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
+    /// The holder ends their live grant: the task is over.
+    async fn release(
+        &self,
+        actor: &UserView,
+        grant_id: i64,
+        body: &ReleaseBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    // --- identities speaking for themselves ---
+    /// Mints an API token for an identity (its owners or an admin); shown once.
+    async fn mint_identity_token(
+        &self,
+        actor: &UserView,
+        identity_id: i64,
+        body: &NewIdentityTokenBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<IssuedIdentityToken>;
+    async fn identity_tokens(
+        &self,
+        viewer: &UserView,
+        identity_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<IdentityTokenView>>;
+    async fn revoke_identity_token(
+        &self,
+        actor: &UserView,
+        identity_id: i64,
+        token_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// The identity a Bearer token lets in at `now`, as its principal.
+    async fn token_caller(&self, token: &str, now: DateTime<Utc>) -> StoreResult<Option<UserView>>;
+
     /// RFC 7662 for a signed-in person: they learn only of grants they may see; anything
     /// else is just inactive.
     async fn introspect(

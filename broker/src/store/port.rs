@@ -14,7 +14,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::ops::DerefMut;
 use stint_core::api::{
-    AuditCheckpoint, IdentityBody, NamedRef, ResourceBody, ResourceView, UserView,
+    AuditCheckpoint, IdentityBody, IdentityTokenView, NamedRef, ResourceBody, ResourceView,
+    UserView,
 };
 use stint_core::rules::{Approval, Decidable, Justification};
 use stint_core::standing::{MappingRuleBody, NewStandingBody, SecretSource, StandingStatus};
@@ -55,6 +56,7 @@ pub trait Rows:
     + SessionRows
     + KeyRows
     + ImportRows
+    + TokenRows
     + Send
 {
 }
@@ -71,6 +73,7 @@ impl<T> Rows for T where
         + SessionRows
         + KeyRows
         + ImportRows
+        + TokenRows
         + Send
         + ?Sized
 {
@@ -158,8 +161,60 @@ impl UserRecord {
             username: self.username.clone(),
             display_name: self.display_name.clone(),
             roles: self.roles.clone(),
+            identity_id: None,
         }
     }
+}
+
+/// Identities' principals and API tokens (only their hashes).
+#[async_trait]
+pub trait TokenRows {
+    /// The user row an identity acts as, created (`identity:NAME`, no password, no role)
+    /// the first time it is needed.
+    async fn identity_principal(
+        &mut self,
+        identity: &NamedRef,
+        at: DateTime<Utc>,
+    ) -> StoreResult<i64>;
+    async fn insert_identity_token(&mut self, token: &NewIdentityToken<'_>) -> StoreResult<i64>;
+    /// An identity's tokens, live ones first, newest first.
+    async fn identity_tokens(&mut self, identity_id: i64) -> StoreResult<Vec<IdentityTokenView>>;
+    /// Revokes a token of `identity_id` not revoked yet; its name, `None` when there is no
+    /// such token.
+    async fn revoke_identity_token(
+        &mut self,
+        identity_id: i64,
+        token_id: i64,
+        by: i64,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Option<String>>;
+    /// Who a token lets in at `now`: not revoked, not expired, and its identity owned by
+    /// someone right now (an orphaned identity's tokens stop working until it is owned).
+    async fn token_caller(
+        &mut self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<TokenCaller>>;
+    async fn touch_identity_token(&mut self, token_id: i64, at: DateTime<Utc>) -> StoreResult<()>;
+}
+
+/// A new identity token, as stored.
+pub struct NewIdentityToken<'a> {
+    pub identity_id: i64,
+    pub name: &'a str,
+    pub token_hash: &'a str,
+    pub created_by: i64,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The identity behind a live token.
+#[derive(Debug, Clone)]
+pub struct TokenCaller {
+    pub token_id: i64,
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// The identity's principal, acting for it alone.
+    pub principal: UserView,
 }
 
 /// The signing keys: public halves, and private halves only sealed (see `crate::keys`).
@@ -740,6 +795,7 @@ pub struct GrantRecord {
     pub resource: NamedRef,
     pub privilege: String,
     pub holder_id: i64,
+    pub starts_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
 

@@ -39,6 +39,7 @@ async fn reviewer_who_owns(app: &TestApp, username: &str) -> Session {
         username: username.into(),
         display_name: username.into(),
         roles: vec![Role::Reviewer],
+        identity_id: None,
     };
     state
         .store

@@ -195,6 +195,28 @@ impl TestApp {
         (status, body)
     }
 
+    /// A machine's call: `Authorization: Bearer token`, no cookie and no CSRF header.
+    pub async fn bearer(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, axum::http::HeaderMap, Value) {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"));
+        let request = match body {
+            Some(b) => request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(b.to_string())),
+            None => request.body(Body::empty()),
+        }
+        .unwrap();
+        self.send(request).await
+    }
+
     pub async fn get(&self, session: &Session, path: &str) -> (StatusCode, Value) {
         self.call(Some(session), Method::GET, path, None).await
     }
@@ -289,6 +311,7 @@ impl TestApp {
             username: username.into(),
             display_name: username.into(),
             roles: roles.to_vec(),
+            identity_id: None,
         };
         let dave = self.login("dave").await;
         for identity in owns {

@@ -13,6 +13,7 @@ mod guessing;
 mod hardening;
 mod helpers;
 mod key_custody;
+mod machine;
 mod ownership;
 mod portal;
 mod replicas;

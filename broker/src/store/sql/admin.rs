@@ -25,7 +25,7 @@ fn taken(e: sqlx::Error, field: &'static str, name: &str) -> StoreError {
 pub(super) async fn users(conn: &mut Conn) -> StoreResult<Vec<UserAdminView>> {
     let rows: Vec<(i64, String, String, String, bool, i64)> = sqlx::query_as(
         "SELECT id, username, display_name, roles, disabled, created_at FROM users
-         ORDER BY disabled, username",
+         WHERE identity_id IS NULL ORDER BY disabled, username",
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -97,7 +97,7 @@ impl AdminRows for Conn {
         let row: UserRow = sqlx::query_as(
             "SELECT id, username, display_name, roles, password_hash, disabled,
                     must_change_password
-             FROM users WHERE id = $1",
+             FROM users WHERE id = $1 AND identity_id IS NULL",
         )
         .bind(id)
         .fetch_optional(&mut *self)
@@ -203,6 +203,13 @@ impl AdminRows for Conn {
         .execute(&mut *self)
         .await
         .map_err(|e| taken(e, "name", &body.name))?;
+        // Its principal (if it ever acted) is named after it, in the trail too.
+        sqlx::query("UPDATE users SET username = $1, display_name = $2 WHERE identity_id = $3")
+            .bind(format!("identity:{}", body.name))
+            .bind(&body.name)
+            .bind(id)
+            .execute(&mut *self)
+            .await?;
         Ok(())
     }
 

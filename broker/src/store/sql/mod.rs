@@ -27,9 +27,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use stint_core::api::{
     ApproveBody, AuditCheckpoint, AuditEventView, AuditVerification, BreakGlassBody,
-    CredentialView, DeclareBody, GrantView, IdentityBody, IdentityDetail, IdentityView,
-    IntrospectView, NewRequestBody, RequestDetail, RequestView, ResourceBody, ResourceView,
-    ReviewBody, ReviewDetail, ReviewView, UserAdminView, UserUpdateBody, UserView,
+    CredentialView, DeclareBody, GrantView, IdentityBody, IdentityDetail, IdentityTokenView,
+    IdentityView, IntrospectView, IssuedIdentityToken, NewIdentityTokenBody, NewRequestBody,
+    ReleaseBody, RequestDetail, RequestView, ResourceBody, ResourceView, ReviewBody, ReviewDetail,
+    ReviewView, UserAdminView, UserUpdateBody, UserView,
 };
 use stint_core::standing::{
     CoverageView, ImportSummary, MappingRuleBody, MappingRuleView, NewStandingBody, StandingView,
@@ -168,7 +169,7 @@ impl Store for Backend {
         let row: Option<UserRow> = sqlx::query_as(
             "SELECT id, username, display_name, roles, password_hash, disabled,
                     must_change_password
-             FROM users WHERE username = $1",
+             FROM users WHERE username = $1 AND identity_id IS NULL",
         )
         .bind(username)
         .fetch_optional(self.reads())
@@ -492,6 +493,49 @@ impl Store for Backend {
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         service::grants::revoke(self, actor, grant_id, reason, now).await
+    }
+
+    async fn release(
+        &self,
+        actor: &UserView,
+        grant_id: i64,
+        body: &ReleaseBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        service::grants::release(self, actor, grant_id, body, now).await
+    }
+
+    async fn mint_identity_token(
+        &self,
+        actor: &UserView,
+        identity_id: i64,
+        body: &NewIdentityTokenBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<IssuedIdentityToken> {
+        service::tokens::mint(self, actor, identity_id, body, now).await
+    }
+
+    async fn identity_tokens(
+        &self,
+        viewer: &UserView,
+        identity_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<IdentityTokenView>> {
+        service::tokens::list(self, viewer, identity_id, now).await
+    }
+
+    async fn revoke_identity_token(
+        &self,
+        actor: &UserView,
+        identity_id: i64,
+        token_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        service::tokens::revoke(self, actor, identity_id, token_id, now).await
+    }
+
+    async fn token_caller(&self, token: &str, now: DateTime<Utc>) -> StoreResult<Option<UserView>> {
+        service::tokens::caller(self, token, now).await
     }
 
     async fn introspect(
@@ -963,3 +1007,4 @@ mod ownership;
 mod rows;
 mod sessions;
 mod standing;
+mod tokens;

@@ -39,6 +39,7 @@ impl UserRow {
             username: self.username.clone(),
             display_name: self.display_name.clone(),
             roles: parse_roles(&self.roles),
+            identity_id: None,
         }
     }
 

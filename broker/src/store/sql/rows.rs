@@ -347,6 +347,7 @@ impl GrantRow {
             resource: NamedRef::new(self.resource_id, self.resource_name.clone()),
             privilege: self.privilege.clone(),
             holder_id: self.holder_id,
+            starts_at: time(self.starts_at),
             expires_at: time(self.expires_at),
         })
     }

@@ -462,11 +462,11 @@ impl StandingRows for Conn {
     }
 
     async fn user_exists(&mut self, id: i64) -> StoreResult<bool> {
-        Ok(
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)")
-                .bind(id)
-                .fetch_one(&mut *self)
-                .await?,
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1 AND identity_id IS NULL)",
         )
+        .bind(id)
+        .fetch_one(&mut *self)
+        .await?)
     }
 }
