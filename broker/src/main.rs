@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use stint_broker::Broker;
+use stint_broker::client::{self, AccessArgs, Output};
 use stint_broker::clock::{Clock, SystemClock};
 use stint_broker::config::Config;
 use stint_broker::export::{Encoder, Format};
@@ -47,6 +48,50 @@ struct KeyFileArg {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Ask a broker for access as an identity (its API token in STINT_TOKEN).
+    /// With --wait, prints only the credential on stdout; exits 0 granted, 1 error,
+    /// 2 denied, 3 timed out, 4 expired or cancelled.
+    Request {
+        #[command(flatten)]
+        access: AccessArgs,
+        /// Wait for the decision and print the credential.
+        #[arg(long)]
+        wait: bool,
+        /// What to print once granted.
+        #[arg(long, value_enum, default_value = "token")]
+        output: Output,
+    },
+    /// Run a command with access that ends when it does: request, wait, run it with
+    /// STINT_CREDENTIAL in its environment, and release the grant when it exits.
+    Exec {
+        #[command(flatten)]
+        access: AccessArgs,
+        /// The command and its arguments, after `--`.
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
+    /// The identity's grants (live ones; --all for every one).
+    Grants {
+        #[arg(long, env = "STINT_BROKER")]
+        broker: String,
+        #[arg(long)]
+        all: bool,
+        /// Print JSON instead of one tab-separated line per grant.
+        #[arg(long)]
+        json: bool,
+    },
+    /// End one of the identity's grants now, because its task is over (a release).
+    Revoke {
+        grant: i64,
+        #[arg(long, env = "STINT_BROKER")]
+        broker: String,
+        /// Why it ends now; recorded with the release.
+        #[arg(long)]
+        reason: String,
+        /// How the task went.
+        #[arg(long, value_enum, default_value = "completed")]
+        outcome: ReleaseOutcomeArg,
+    },
     /// Read the audit trail without a running broker.
     Audit {
         #[command(subcommand)]
@@ -208,6 +253,33 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     match Cli::parse().command {
+        Command::Request {
+            access,
+            wait,
+            output,
+        } => {
+            let exit = tokio::task::spawn_blocking(move || client::request(&access, wait, output));
+            std::process::exit(exit.await? as i32)
+        }
+        Command::Exec { access, command } => {
+            std::process::exit(client::exec(access, command).await)
+        }
+        Command::Grants { broker, all, json } => {
+            let exit = tokio::task::spawn_blocking(move || client::grants(&broker, all, json));
+            std::process::exit(exit.await? as i32)
+        }
+        Command::Revoke {
+            grant,
+            broker,
+            reason,
+            outcome,
+        } => {
+            let exit = tokio::task::spawn_blocking(move || match client::connect(&broker) {
+                Ok(broker) => client::release(&broker, grant, outcome.into(), &reason),
+                Err(e) => client::fail(&e),
+            });
+            std::process::exit(exit.await? as i32)
+        }
         Command::Audit { command, database } => audit(command, &database.url).await,
         Command::Standing { command, database } => standing(command, &database.url).await,
         Command::Keys {
@@ -578,4 +650,20 @@ async fn shutdown_signal() {
     };
     tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
     tracing::info!("shutting down");
+}
+
+/// How the task went, as `stint revoke --outcome` reads it.
+#[derive(clap::ValueEnum, Clone, Copy)]
+enum ReleaseOutcomeArg {
+    Completed,
+    Failed,
+}
+
+impl From<ReleaseOutcomeArg> for stint_core::machine::ReleaseOutcome {
+    fn from(arg: ReleaseOutcomeArg) -> Self {
+        match arg {
+            ReleaseOutcomeArg::Completed => Self::Completed,
+            ReleaseOutcomeArg::Failed => Self::Failed,
+        }
+    }
 }

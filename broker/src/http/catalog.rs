@@ -3,7 +3,7 @@
 
 use super::AppState;
 use super::error::AppError;
-use super::extract::{ApiJson, CurrentUser, parse_id};
+use super::extract::{ApiJson, CurrentCaller, CurrentUser, parse_id};
 use axum::Json;
 use axum::extract::{Path, State};
 use stint_core::api::{DeclareBody, IdentityDetail, IdentityView, ResourceView, StepDownBody};
@@ -93,16 +93,17 @@ pub async fn confirm_takeover(
     ))
 }
 
+/// What may be asked for: open to identities' tokens too, so a pipeline can name a resource.
 pub async fn resources(
     State(state): State<AppState>,
-    CurrentUser(_): CurrentUser,
+    CurrentCaller(_): CurrentCaller,
 ) -> Result<Json<Vec<ResourceView>>, AppError> {
     Ok(Json(state.store.resources().await?))
 }
 
 pub async fn resource(
     State(state): State<AppState>,
-    CurrentUser(_): CurrentUser,
+    CurrentCaller(_): CurrentCaller,
     Path(id): Path<String>,
 ) -> Result<Json<ResourceView>, AppError> {
     Ok(Json(state.store.resource(parse_id(&id)?).await?))

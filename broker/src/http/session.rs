@@ -2,7 +2,10 @@
 
 use super::AppState;
 use super::error::AppError;
-use super::extract::{ApiJson, CurrentSession, SESSION_COOKIE, session_cookie};
+use super::extract::{
+    ApiJson, CurrentSession, SESSION_COOKIE, bearer_token, live_session, session_cookie,
+    token_caller,
+};
 use super::password_gate::PasswordGate;
 use crate::credential::{random_bytes, token_hash};
 use crate::store::audit::Actor;
@@ -89,11 +92,27 @@ pub async fn logout(
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
 }
 
+/// Who is calling: a signed-in person, or an identity with its token (as its principal,
+/// `identity_id` set, with nothing waiting for it).
 pub async fn me(
     State(state): State<AppState>,
-    CurrentSession { session, .. }: CurrentSession,
+    headers: HeaderMap,
 ) -> Result<Json<MeView>, AppError> {
-    let (user, must_change_password) = (session.user, session.must_change_password);
+    let (user, must_change_password) = match bearer_token(&headers) {
+        Some(token) => (
+            token_caller(&state, token)
+                .await?
+                .ok_or(AppError::InvalidToken)?,
+            false,
+        ),
+        None => {
+            let session = live_session(&state, &headers)
+                .await?
+                .ok_or(AppError::Unauthenticated)?
+                .session;
+            (session.user, session.must_change_password)
+        }
+    };
     let approvals_waiting = state.store.approvals_waiting(&user).await?;
     let identities_owned = state
         .store

@@ -22,7 +22,10 @@ async fn payments_db(
     (id, body)
 }
 
-async fn save_payments_db(app: &TestApp, change: impl FnOnce(&mut Value)) -> (StatusCode, Value) {
+pub(crate) async fn save_payments_db(
+    app: &TestApp,
+    change: impl FnOnce(&mut Value),
+) -> (StatusCode, Value) {
     let dave = app.login("dave").await;
     let (id, body) = payments_db(app, &dave, change).await;
     app.put(&dave, &format!("/api/v1/resources/{id}"), body)

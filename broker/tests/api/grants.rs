@@ -4,7 +4,7 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
 
-async fn jwks(app: &TestApp) -> JwkSet {
+pub(crate) async fn jwks(app: &TestApp) -> JwkSet {
     let (status, body) = app
         .call(None, Method::GET, "/.well-known/jwks.json", None)
         .await;

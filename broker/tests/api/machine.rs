@@ -279,7 +279,12 @@ async fn an_identity_token_may_not_decide_administer_or_act_for_another_identity
         (Method::GET, "/api/v1/reviews".to_string(), None),
         (Method::GET, "/api/v1/users".to_string(), None),
         (Method::GET, "/api/v1/audit".to_string(), None),
-        (Method::GET, "/api/v1/me".to_string(), None),
+        (Method::GET, "/api/v1/identities".to_string(), None),
+        (
+            Method::PUT,
+            "/api/v1/me/password".to_string(),
+            Some(json!({ "current_password": "x", "new_password": "y" })),
+        ),
         (
             Method::POST,
             format!("/api/v1/grants/{other}/revoke"),
@@ -330,6 +335,17 @@ async fn an_identity_token_may_not_decide_administer_or_act_for_another_identity
         .bearer(&token, Method::GET, "/api/v1/requests", None)
         .await;
     assert_eq!(listed["items"], json!([]), "only its own requests");
+
+    // It may learn who it is and what it may ask for.
+    let (status, _, me) = app.bearer(&token, Method::GET, "/api/v1/me", None).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    let ci = app.id_of(&alice, "identities", "ci-deployer").await;
+    assert_eq!(me["user"]["identity_id"], ci);
+    assert_eq!(me["user"]["roles"], json!([]));
+    let (status, _, resources) = app
+        .bearer(&token, Method::GET, "/api/v1/resources", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{resources}");
 
     // Every refusal is on the trail, as the identity's.
     let dave = app.login("dave").await;

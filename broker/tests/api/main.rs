@@ -6,6 +6,7 @@ mod admin;
 mod audit;
 mod bad_input;
 mod break_glass;
+mod client;
 mod duties;
 mod expiry;
 mod grants;

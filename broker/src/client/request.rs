@@ -1,0 +1,309 @@
+//! Asking for access and waiting for the decision; listing and releasing grants.
+
+use super::{Broker, ClientError, Exit, parse_duration};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use std::time::{Duration, Instant};
+use stint_core::RequestState;
+use stint_core::api::{
+    CredentialView, GrantView, MeView, NewRequestBody, RequestDetail, ResourceView,
+};
+use stint_core::machine::ReleaseOutcome;
+use stint_core::rules::Justification;
+
+/// How long between two looks at a pending request.
+const POLL_EVERY: Duration = Duration::from_secs(1);
+
+/// What to ask for, of which broker.
+#[derive(clap::Args, Debug, Clone)]
+pub struct AccessArgs {
+    /// The broker's URL, e.g. https://stint.example.com. The identity's API token is read
+    /// from STINT_TOKEN (never a flag, so it stays out of process lists and shell history).
+    #[arg(long, env = "STINT_BROKER")]
+    pub broker: String,
+    /// The identity asking: the one the token belongs to.
+    #[arg(long)]
+    pub identity: String,
+    /// The resource, by name.
+    #[arg(long)]
+    pub resource: String,
+    /// One of the resource's privileges.
+    #[arg(long)]
+    pub privilege: String,
+    /// How long the access is needed, e.g. 15m or 1h30m.
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Duration,
+    /// What the access is for; approvers read it.
+    #[arg(long)]
+    pub task: String,
+    /// The ticket the task belongs to.
+    #[arg(long)]
+    pub ticket: Option<String>,
+    /// How long to wait for a decision before giving up (and withdrawing the request).
+    #[arg(long, value_parser = parse_duration, default_value = "10m")]
+    pub timeout: Duration,
+}
+
+/// What `stint request` prints on stdout once granted.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// The credential alone.
+    Token,
+    /// The request, grant and credential as one JSON object.
+    Json,
+    /// `STINT_CREDENTIAL=…` lines, for `>> $GITHUB_ENV` or `set -a; . file`.
+    Env,
+}
+
+/// Access granted: the grant and its credential.
+pub struct Granted {
+    pub request_id: i64,
+    pub grant_id: i64,
+    pub credential: CredentialView,
+}
+
+impl Granted {
+    fn print(&self, output: Output) {
+        let c = &self.credential;
+        match output {
+            Output::Token => println!("{}", c.token),
+            Output::Json => println!(
+                "{}",
+                json!({
+                    "request_id": self.request_id,
+                    "grant_id": self.grant_id,
+                    "token": c.token,
+                    "jti": c.jti,
+                    "expires_at": c.expires_at,
+                })
+            ),
+            Output::Env => {
+                for (name, value) in self.environment() {
+                    println!("{name}={value}");
+                }
+            }
+        }
+    }
+
+    /// The variables a command run with this access gets.
+    pub fn environment(&self) -> [(&'static str, String); 3] {
+        [
+            ("STINT_CREDENTIAL", self.credential.token.clone()),
+            ("STINT_GRANT_ID", self.grant_id.to_string()),
+            ("STINT_EXPIRES_AT", self.credential.expires_at.to_rfc3339()),
+        ]
+    }
+}
+
+/// The broker named in `args`, called with the token in `STINT_TOKEN`.
+pub fn connect(broker: &str) -> Result<Broker, ClientError> {
+    let token = std::env::var("STINT_TOKEN")
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+        .ok_or_else(|| {
+            ClientError::Unexpected("set STINT_TOKEN to the identity's API token".into())
+        })?;
+    Ok(Broker::new(broker, &token))
+}
+
+/// `stint request`: files the request; with `wait`, waits for the decision and prints the
+/// credential.
+pub fn request(args: &AccessArgs, wait: bool, output: Output) -> Exit {
+    let outcome = connect(&args.broker).and_then(|broker| {
+        let filed = file(&broker, args)?;
+        if !wait {
+            match output {
+                Output::Json => println!("{}", json!({ "request_id": filed.request.id })),
+                Output::Token | Output::Env => println!("{}", filed.request.id),
+            }
+            return Ok(Ok(None));
+        }
+        Ok(await_grant(&broker, &filed, args.timeout).map(Some))
+    });
+    match outcome {
+        Ok(Ok(Some(granted))) => {
+            granted.print(output);
+            Exit::Granted
+        }
+        Ok(Ok(None)) => Exit::Granted,
+        Ok(Err(exit)) => exit,
+        Err(e) => fail(&e),
+    }
+}
+
+/// Says what went wrong on stderr; the exit code of an error.
+pub fn fail(e: &ClientError) -> Exit {
+    eprintln!("stint: {e}");
+    Exit::Error
+}
+
+/// Files the request `args` describe, after checking the token is the identity's.
+pub fn file(broker: &Broker, args: &AccessArgs) -> Result<RequestDetail, ClientError> {
+    let me: MeView = broker.get("/me")?;
+    let Some(identity_id) = me.user.identity_id else {
+        return Err(ClientError::Unexpected(
+            "STINT_TOKEN is not an identity's API token".into(),
+        ));
+    };
+    if me.user.display_name != args.identity {
+        return Err(ClientError::Unexpected(format!(
+            "this token is {}'s, not {}'s",
+            me.user.display_name, args.identity
+        )));
+    }
+    let resources: Vec<ResourceView> = broker.get("/resources")?;
+    let resource = resources
+        .iter()
+        .find(|r| r.name == args.resource)
+        .ok_or_else(|| {
+            let names: Vec<&str> = resources.iter().map(|r| r.name.as_str()).collect();
+            ClientError::Unexpected(format!(
+                "no resource is named {}; there are: {}",
+                args.resource,
+                names.join(", ")
+            ))
+        })?;
+    let body = NewRequestBody {
+        identity_id,
+        resource_id: resource.id,
+        privilege: args.privilege.clone(),
+        duration_secs: args.duration.as_secs() as i64,
+        justification: Justification {
+            task: args.task.clone(),
+            ticket: args.ticket.clone(),
+        },
+    };
+    let filed: RequestDetail = broker.post("/requests", &body)?;
+    eprintln!(
+        "stint: filed request {} for {} on {} ({}, {})",
+        filed.request.id,
+        args.identity,
+        args.resource,
+        args.privilege,
+        humantime::format_duration(args.duration)
+    );
+    Ok(filed)
+}
+
+/// Waits for the decision on `filed` until `timeout`; the grant and a fresh credential
+/// when approved, else the exit code that says how it ended. A request still pending at
+/// the timeout is withdrawn, so nobody approves access nobody waits for.
+pub fn await_grant(
+    broker: &Broker,
+    filed: &RequestDetail,
+    timeout: Duration,
+) -> Result<Granted, Exit> {
+    let id = filed.request.id;
+    let deadline = Instant::now() + timeout;
+    let mut detail = filed.clone();
+    let mut said_waiting = false;
+    loop {
+        match detail.request.state {
+            RequestState::Approved => return credential(broker, &detail),
+            RequestState::Denied => {
+                let why = detail.request.decision_comment.as_deref().unwrap_or("");
+                eprintln!("stint: request {id} was denied: {why}");
+                return Err(Exit::Denied);
+            }
+            RequestState::Cancelled | RequestState::Expired => {
+                eprintln!("stint: request {id} is {}", detail.request.state.as_str());
+                return Err(Exit::ExpiredOrCancelled);
+            }
+            RequestState::Pending => {}
+        }
+        if Instant::now() >= deadline {
+            eprintln!(
+                "stint: no decision on request {id} within {}; withdrawing it",
+                humantime::format_duration(timeout)
+            );
+            let path = format!("/requests/{id}/cancel");
+            if let Err(e) = broker.post::<RequestDetail>(&path, &json!({})) {
+                eprintln!("stint: could not withdraw request {id}: {e}");
+            }
+            return Err(Exit::TimedOut);
+        }
+        if !said_waiting {
+            eprintln!("stint: waiting for approval of request {id}…");
+            said_waiting = true;
+        }
+        std::thread::sleep(POLL_EVERY.min(deadline.saturating_duration_since(Instant::now())));
+        detail = broker
+            .get(&format!("/requests/{id}"))
+            .map_err(|e| fail(&e))?;
+    }
+}
+
+fn credential(broker: &Broker, detail: &RequestDetail) -> Result<Granted, Exit> {
+    let grant = detail.grant.as_ref().ok_or_else(|| {
+        fail(&ClientError::Unexpected(format!(
+            "request {} is approved but shows no grant",
+            detail.request.id
+        )))
+    })?;
+    let credential: CredentialView = broker
+        .post(&format!("/grants/{}/credential", grant.id), &json!({}))
+        .map_err(|e| fail(&e))?;
+    eprintln!(
+        "stint: granted: grant {} until {}",
+        grant.id,
+        grant.expires_at.to_rfc3339()
+    );
+    Ok(Granted {
+        request_id: detail.request.id,
+        grant_id: grant.id,
+        credential,
+    })
+}
+
+/// `stint grants`: this identity's grants, live ones by default.
+pub fn grants(broker_url: &str, all: bool, json_output: bool) -> Exit {
+    let path = if all {
+        "/grants?mine=true"
+    } else {
+        "/grants?mine=true&state=active"
+    };
+    let listed = connect(broker_url).and_then(|broker| broker.get::<Vec<GrantView>>(path));
+    let grants = match listed {
+        Ok(grants) => grants,
+        Err(e) => return fail(&e),
+    };
+    if json_output {
+        println!("{}", serde_json::to_string(&grants).unwrap_or_default());
+        return Exit::Granted;
+    }
+    if grants.is_empty() {
+        eprintln!("stint: no grants");
+    }
+    for g in &grants {
+        println!(
+            "{}\t{}\t{}\t{}\t{}",
+            g.id,
+            g.state.as_str(),
+            g.resource.name,
+            g.privilege,
+            until(g.expires_at)
+        );
+    }
+    Exit::Granted
+}
+
+fn until(at: DateTime<Utc>) -> String {
+    format!("until {}", at.to_rfc3339())
+}
+
+/// Ends the identity's grant now because its task is over (`stint revoke`, and `exec`
+/// when its command exits).
+pub fn release(broker: &Broker, grant_id: i64, outcome: ReleaseOutcome, note: &str) -> Exit {
+    let body = json!({ "outcome": outcome, "note": note });
+    match broker.post::<GrantView>(&format!("/grants/{grant_id}/release"), &body) {
+        Ok(grant) => {
+            eprintln!(
+                "stint: released grant {grant_id} ({}): {}",
+                outcome.as_str(),
+                grant.state.as_str()
+            );
+            Exit::Granted
+        }
+        Err(e) => fail(&e),
+    }
+}
