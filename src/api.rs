@@ -194,6 +194,21 @@ pub async fn identity(id: i64) -> ApiResult<IdentityDetail> {
     get(&format!("/api/v1/identities/{id}")).await
 }
 
+pub async fn identity_tokens(id: i64) -> ApiResult<Vec<IdentityTokenView>> {
+    get(&format!("/api/v1/identities/{id}/tokens")).await
+}
+
+pub async fn mint_identity_token(
+    id: i64,
+    body: NewIdentityTokenBody,
+) -> ApiResult<IssuedIdentityToken> {
+    post(&format!("/api/v1/identities/{id}/tokens"), &body).await
+}
+
+pub async fn revoke_identity_token(id: i64, token_id: i64) -> ApiResult<()> {
+    delete(&format!("/api/v1/identities/{id}/tokens/{token_id}")).await
+}
+
 pub async fn declare(id: i64, body: DeclareBody) -> ApiResult<IdentityDetail> {
     post(&format!("/api/v1/identities/{id}/ownership"), &body).await
 }

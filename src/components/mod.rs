@@ -9,6 +9,7 @@ pub mod dialog;
 pub mod form;
 pub mod grant_card;
 pub mod identity_form;
+pub mod identity_tokens;
 pub mod introspection;
 pub mod request_form;
 pub mod resource_form;

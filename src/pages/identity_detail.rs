@@ -8,6 +8,7 @@ use crate::components::dialog::ConfirmDialog;
 use crate::components::form::{FieldProblem, FormProblem, Problem};
 use crate::components::grant_card::GrantCard;
 use crate::components::identity_form::IdentityEditor;
+use crate::components::identity_tokens::IdentityTokens;
 use crate::components::standing::StandingCard;
 use crate::components::states::{ErrorState, Skeleton};
 use crate::components::time::{DateWithin, RelativeTime};
@@ -18,6 +19,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use leptos::prelude::*;
 use stint_core::Role;
 use stint_core::api::{DeclarationView, DeclareBody, IdentityDetail};
+use stint_core::machine;
 use stint_core::ownership::{self, DeclarationEnd, OwnershipStatus};
 
 #[component]
@@ -159,6 +161,17 @@ fn Identity(detail: IdentityDetail, reload: Callback<()>) -> impl IntoView {
                         }.into_any()
                     }}
                 </section>
+
+                {
+                    let roles = auth.user().map(|m| m.user.roles).unwrap_or_default();
+                    machine::may_see_tokens(i.owned_by_me, &roles).then(|| view! {
+                        <IdentityTokens
+                            identity_id=i.id
+                            identity_name=i.name.clone()
+                            may_manage=machine::may_manage_tokens(i.owned_by_me, &roles)
+                        />
+                    })
+                }
 
                 <section aria-labelledby="standing-title">
                     <h2 id="standing-title">"Standing credentials"</h2>
