@@ -12,7 +12,7 @@ mod bench_support;
 use anyhow::{Context, anyhow, ensure};
 use bench_support::wrk::{self, Call};
 use bench_support::{
-    Broker, Scenario, Session, call, file_body, http, login, percentile, resource_server,
+    Broker, Http, Scenario, Session, call, file_body, http, login, percentile, resource_server,
 };
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
@@ -95,6 +95,7 @@ async fn main() -> anyhow::Result<()> {
         .to_string();
     // Downstream services introspect with their resource's client credentials.
     let resource_server = resource_server(&base).await?;
+    let workload = identity_grant(&http, &base, &alice, &bob).await?;
 
     let pool = SqlitePool::connect(&url).await?;
     let mut pending: Vec<i64> =
@@ -160,7 +161,7 @@ async fn main() -> anyhow::Result<()> {
     }
     if let Ok(wrk) = std::env::var("STINT_WRK") {
         let callers = (&alice, &bob, &resource_server);
-        external_load(&wrk, &base, callers, grant, &token, &mut pending)?;
+        external_load(&wrk, &base, callers, grant, &token, &workload, &mut pending)?;
         if let Ok(bao) = std::env::var("STINT_BAO") {
             beside_openbao(&wrk, &bao, &base, callers, grant, &token)?;
         }
@@ -202,6 +203,45 @@ const BAO_ROUNDS: usize = 3;
 const BAO_ROUND_SECONDS: u32 = 2;
 const WRK_APPROVALS: usize = 24_000;
 
+/// An identity asking for itself: alice mints its API token, it files with it (Bearer), bob
+/// approves. The token's caller and its grant.
+async fn identity_grant(
+    http: &Http,
+    base: &str,
+    alice: &Session,
+    bob: &Session,
+) -> anyhow::Result<(Session, i64)> {
+    let body = json!({ "name": "bench", "expires_in_secs": 86_400 });
+    let (status, minted) = call(
+        http,
+        base,
+        "POST",
+        "/api/v1/identities/1/tokens",
+        Some(alice),
+        Some(body),
+    )
+    .await?;
+    ensure!(status == 201, "minting a token failed: {minted}");
+    let workload = Session::bearer(minted["token"].as_str().unwrap_or_default());
+    let (status, filed) = call(
+        http,
+        base,
+        "POST",
+        "/api/v1/requests",
+        Some(&workload),
+        Some(file_body()),
+    )
+    .await?;
+    ensure!(status == 201, "filing with the token failed: {filed}");
+    let path = format!("/api/v1/requests/{}/approve", filed["id"]);
+    let (status, approved) = call(http, base, "POST", &path, Some(bob), Some(json!({}))).await?;
+    ensure!(status == 200, "approving failed: {approved}");
+    let grant = approved["grant"]["id"]
+        .as_i64()
+        .ok_or_else(|| anyhow!("no grant"))?;
+    Ok((workload, grant))
+}
+
 /// The same calls driven by `wrk` from its own process: what an HTTP client sees, with
 /// nothing of the load generator inside the measured process.
 fn external_load(
@@ -210,6 +250,7 @@ fn external_load(
     (alice, bob, resource_server): (&Session, &Session, &Session),
     grant: i64,
     token: &str,
+    (workload, workload_grant): &(Session, i64),
     pending: &mut Vec<i64>,
 ) -> anyhow::Result<()> {
     println!();
@@ -241,6 +282,11 @@ fn external_load(
             path: format!("/api/v1/grants/{grant}/credential"),
             body: None,
         }];
+        let fetch_own = vec![Call {
+            method: "POST",
+            path: format!("/api/v1/grants/{workload_grant}/credential"),
+            body: None,
+        }];
         let introspect = vec![Call {
             method: "POST",
             path: "/api/v1/introspect".into(),
@@ -251,6 +297,7 @@ fn external_load(
             ("file a request", alice, file),
             ("approve a request", bob, approve),
             ("fetch a credential", alice, fetch),
+            ("fetch a credential (identity's token)", workload, fetch_own),
             ("introspect a token", resource_server, introspect),
         ] {
             let headers = session.headers();

@@ -126,6 +126,11 @@ impl Session {
         Session(vec![("Authorization".into(), format!("Basic {basic}"))])
     }
 
+    /// A pipeline or agent with its identity's API token.
+    pub fn bearer(token: &str) -> Session {
+        Session(vec![("Authorization".into(), format!("Bearer {token}"))])
+    }
+
     /// Its headers, with the CSRF header every state-changing call from a browser carries.
     pub fn headers(&self) -> Vec<(String, String)> {
         let mut headers = self.0.clone();
