@@ -9,6 +9,7 @@ pub mod config;
 pub mod credential;
 pub mod demo;
 pub mod export;
+pub mod federation;
 pub mod http;
 pub mod keys;
 pub mod password;
@@ -82,6 +83,11 @@ impl Broker {
                 introspection_limiter: Arc::new(http::introspection_limiter(
                     config.introspection_per_minute,
                 )),
+                // A workload exchanges once per job; this only stops floods.
+                exchange_limiter: Arc::new(http::introspection_limiter(
+                    config.introspection_per_minute,
+                )),
+                federation_keys: Arc::new(federation::KeyCache::default()),
                 config: Arc::new(config),
             },
         })

@@ -76,7 +76,7 @@ fn TokenRow(
     let live = token.revoked_at.is_none();
     let name = token.name.clone();
     view! {
-        <li class="card token" data-testid="token-row">
+        <li class="card token-item" data-testid="token-row">
             <div>
                 <strong>{token.name.clone()}</strong>
                 {token.revoked_at.map(|_| view! { " " <span class="badge">"revoked"</span> })}

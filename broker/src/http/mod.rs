@@ -6,6 +6,7 @@ mod break_glass;
 mod catalog;
 mod error;
 mod extract;
+mod federation;
 mod grants;
 mod introspection;
 mod password_gate;
@@ -51,6 +52,10 @@ pub struct AppState {
     pub key_file: Arc<KeyFile>,
     /// Introspection calls per caller.
     pub introspection_limiter: Arc<governor::DefaultKeyedRateLimiter<String>>,
+    /// Token exchanges per calling address.
+    pub exchange_limiter: Arc<governor::DefaultKeyedRateLimiter<String>>,
+    /// Trusted issuers' public keys, fetched and cached.
+    pub federation_keys: Arc<crate::federation::KeyCache>,
     pub config: Arc<Config>,
 }
 
@@ -121,6 +126,10 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .route("/standing/rules/{id}", delete(standing::retire_rule))
         .route("/standing/{id}", get(standing::one))
         .route("/standing/{id}/triage", post(standing::triage))
+        .route(
+            "/federation/issuers",
+            get(federation::issuers).post(federation::register),
+        )
         .route("/reviews", get(break_glass::list))
         .route(
             "/reviews/{id}",
@@ -144,7 +153,9 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         ))
         .layer(middleware::from_fn(csrf_guard));
     // Called by downstream services with a token, never with a cookie.
-    let machine_api = Router::new().route("/introspect", post(introspection::introspect));
+    let machine_api = Router::new()
+        .route("/introspect", post(introspection::introspect))
+        .route("/token", post(federation::token));
     let api = browser_api
         .merge(machine_api)
         .fallback(|| async { AppError::NotFound("no such API endpoint".into()) })

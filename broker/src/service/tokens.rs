@@ -138,6 +138,7 @@ pub async fn caller(
     token: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<Option<UserView>> {
+    // API tokens and exchanged access tokens alike start with it.
     if !token.starts_with(TOKEN_PREFIX) {
         return Ok(None);
     }
@@ -149,9 +150,9 @@ pub async fn caller(
     let stale = caller
         .last_used_at
         .is_none_or(|at| (now - at).num_seconds() >= TOUCH_EVERY_SECS);
-    if stale {
+    if let Some(token_id) = caller.token_id.filter(|_| stale) {
         let mut tx = db.write().await?;
-        tx.touch_identity_token(caller.token_id, now).await?;
+        tx.touch_identity_token(token_id, now).await?;
         tx.commit().await?;
     }
     Ok(Some(caller.principal))

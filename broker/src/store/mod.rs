@@ -14,6 +14,7 @@ pub mod sqlite;
 use crate::credential::{Keyring, TrustedKeys};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
+use std::collections::BTreeMap;
 use stint_core::api::{
     ApproveBody, AuditCheckpoint, AuditEventView, AuditVerification, BreakGlassBody,
     CredentialView, DeclareBody, GrantView, IdentityBody, IdentityDetail, IdentityTokenView,
@@ -21,6 +22,7 @@ use stint_core::api::{
     ReleaseBody, RequestDetail, RequestView, ResourceBody, ResourceView, ReviewBody, ReviewDetail,
     ReviewView, UserAdminView, UserUpdateBody, UserView,
 };
+use stint_core::federation::{ExchangedToken, IssuerBody, IssuerView, Refusal};
 use stint_core::standing::{
     CoverageView, ImportSummary, MappingRuleBody, MappingRuleView, NewStandingBody, StandingStatus,
     StandingView, TriageBody,
@@ -535,6 +537,31 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     /// The identity a Bearer token lets in at `now`, as its principal.
     async fn token_caller(&self, token: &str, now: DateTime<Utc>) -> StoreResult<Option<UserView>>;
+
+    // --- workload federation ---
+    async fn register_issuer(
+        &self,
+        actor: &UserView,
+        body: &IssuerBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<IssuerView>;
+    async fn issuers(&self, viewer: &UserView) -> StoreResult<Vec<IssuerView>>;
+    /// The issuer registered for a token's `iss`.
+    async fn federation_issuer(&self, iss: &str) -> StoreResult<Option<port::IssuerRecord>>;
+    /// Exchanges a verified token's claims for an access token (`service::federation`).
+    async fn exchange_token(
+        &self,
+        issuer: &port::IssuerRecord,
+        claims: &BTreeMap<String, String>,
+        lifetime_secs: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Result<ExchangedToken, Refusal>>;
+    async fn record_federation_refusal(
+        &self,
+        issuer: &port::IssuerRecord,
+        refusal: &Refusal,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
 
     /// RFC 7662 for a signed-in person: they learn only of grants they may see; anything
     /// else is just inactive.

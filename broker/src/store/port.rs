@@ -12,11 +12,13 @@ use super::{NewSigningKey, StoreResult};
 use crate::scan_report::Finding;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
 use std::ops::DerefMut;
 use stint_core::api::{
     AuditCheckpoint, IdentityBody, IdentityTokenView, NamedRef, ResourceBody, ResourceView,
     UserView,
 };
+use stint_core::federation::IssuerView;
 use stint_core::rules::{Approval, Decidable, Justification};
 use stint_core::standing::{MappingRuleBody, NewStandingBody, SecretSource, StandingStatus};
 use stint_core::{Approvers, GrantState, IdentityKind, RequestState, ReviewOutcome, Role};
@@ -57,6 +59,7 @@ pub trait Rows:
     + KeyRows
     + ImportRows
     + TokenRows
+    + FederationRows
     + Send
 {
 }
@@ -74,6 +77,7 @@ impl<T> Rows for T where
         + KeyRows
         + ImportRows
         + TokenRows
+        + FederationRows
         + Send
         + ?Sized
 {
@@ -211,10 +215,65 @@ pub struct NewIdentityToken<'a> {
 /// The identity behind a live token.
 #[derive(Debug, Clone)]
 pub struct TokenCaller {
-    pub token_id: i64,
+    /// The API token's id; `None` for an access token from an exchange (not tracked).
+    pub token_id: Option<i64>,
     pub last_used_at: Option<DateTime<Utc>>,
     /// The identity's principal, acting for it alone.
     pub principal: UserView,
+}
+
+/// Trusted workload-token issuers, their rules, and the access tokens exchanges hand out.
+#[async_trait]
+pub trait FederationRows {
+    /// A new issuer; a name or `iss` already registered is refused naming the field.
+    async fn insert_issuer(&mut self, issuer: &NewIssuer<'_>) -> StoreResult<i64>;
+    async fn insert_federation_rule(
+        &mut self,
+        issuer_id: i64,
+        claims: &BTreeMap<String, String>,
+        identity_id: i64,
+    ) -> StoreResult<()>;
+    /// The issuer registered for a token's `iss`, with its rules in order.
+    async fn issuer_by_iss(&mut self, iss: &str) -> StoreResult<Option<IssuerRecord>>;
+    async fn issuers(&mut self) -> StoreResult<Vec<IssuerView>>;
+    /// Stores an exchanged access token by its hash, forgetting those expired by `now`.
+    async fn insert_exchanged_token(
+        &mut self,
+        token_hash: &str,
+        identity_id: i64,
+        issuer_id: i64,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+}
+
+pub struct NewIssuer<'a> {
+    pub name: &'a str,
+    pub issuer: &'a str,
+    pub audience: &'a str,
+    pub jwks_url: Option<&'a str>,
+    /// A JWK Set given inline, as JSON.
+    pub jwks: Option<&'a str>,
+    pub created_by: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A registered issuer as an exchange needs it.
+#[derive(Debug, Clone)]
+pub struct IssuerRecord {
+    pub id: i64,
+    pub name: String,
+    pub issuer: String,
+    pub audience: String,
+    pub jwks_url: Option<String>,
+    pub jwks: Option<String>,
+    pub rules: Vec<FederationRule>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FederationRule {
+    pub claims: BTreeMap<String, String>,
+    pub identity: NamedRef,
 }
 
 /// The signing keys: public halves, and private halves only sealed (see `crate::keys`).

@@ -13,7 +13,7 @@ use stint_core::api::{IdentityBody, NamedRef, ResourceBody, ResourceView, UserAd
 use stint_core::{IdentityKind, Role, RuleError};
 
 /// A unique name already taken is the body's fault: refuse it naming the field.
-fn taken(e: sqlx::Error, field: &'static str, name: &str) -> StoreError {
+pub(super) fn taken(e: sqlx::Error, field: &'static str, name: &str) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             RuleError::invalid(field, format!("`{name}` is already taken")).into()

@@ -17,6 +17,7 @@ use super::{Args, Backend, Conn, Db};
 use crate::credential::{Keyring, TrustedKeys};
 use crate::service;
 use crate::store::audit;
+use crate::store::port::IssuerRecord;
 use crate::store::port::{AuditTrail, Database, Rows, Tx};
 use crate::store::{
     AuditFilter, BreakGlassLimit, BreakGlassTaken, FailedPassword, IntrospectionCaller,
@@ -25,6 +26,7 @@ use crate::store::{
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
+use std::collections::BTreeMap;
 use stint_core::api::{
     ApproveBody, AuditCheckpoint, AuditEventView, AuditVerification, BreakGlassBody,
     CredentialView, DeclareBody, GrantView, IdentityBody, IdentityDetail, IdentityTokenView,
@@ -32,6 +34,7 @@ use stint_core::api::{
     ReleaseBody, RequestDetail, RequestView, ResourceBody, ResourceView, ReviewBody, ReviewDetail,
     ReviewView, UserAdminView, UserUpdateBody, UserView,
 };
+use stint_core::federation::{ExchangedToken, IssuerBody, IssuerView, Refusal};
 use stint_core::standing::{
     CoverageView, ImportSummary, MappingRuleBody, MappingRuleView, NewStandingBody, StandingView,
     TriageBody,
@@ -538,6 +541,42 @@ impl Store for Backend {
         service::tokens::caller(self, token, now).await
     }
 
+    async fn register_issuer(
+        &self,
+        actor: &UserView,
+        body: &IssuerBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<IssuerView> {
+        service::federation::register(self, actor, body, now).await
+    }
+
+    async fn issuers(&self, viewer: &UserView) -> StoreResult<Vec<IssuerView>> {
+        service::federation::issuers(self, viewer).await
+    }
+
+    async fn federation_issuer(&self, iss: &str) -> StoreResult<Option<IssuerRecord>> {
+        service::federation::issuer(self, iss).await
+    }
+
+    async fn exchange_token(
+        &self,
+        issuer: &IssuerRecord,
+        claims: &BTreeMap<String, String>,
+        lifetime_secs: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Result<ExchangedToken, Refusal>> {
+        service::federation::exchange(self, issuer, claims, lifetime_secs, now).await
+    }
+
+    async fn record_federation_refusal(
+        &self,
+        issuer: &IssuerRecord,
+        refusal: &Refusal,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        service::federation::record_refusal(self, issuer, refusal, now).await
+    }
+
     async fn introspect(
         &self,
         viewer: &UserView,
@@ -1000,6 +1039,7 @@ fn escape_like(text: &str) -> String {
 // Declared after the query macros above, which they use.
 mod admin;
 mod break_glass;
+mod federation;
 mod import;
 mod introspection;
 mod keys;

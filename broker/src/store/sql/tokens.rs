@@ -44,7 +44,7 @@ impl TokenRow {
 
 #[derive(FromRow)]
 struct CallerRow {
-    token_id: i64,
+    token_id: Option<i64>,
     last_used_at: Option<i64>,
     user_id: i64,
     username: String,
@@ -139,12 +139,17 @@ impl TokenRows for Conn {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<TokenCaller>> {
+        // An owner's API token, or an access token an exchange handed out.
         let row: Option<CallerRow> = sqlx::query_as(
-            "SELECT t.id AS token_id, t.last_used_at, u.id AS user_id, u.username,
-                    u.display_name, t.identity_id
-             FROM identity_tokens t JOIN users u ON u.identity_id = t.identity_id
-             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2
-               AND NOT u.disabled
+            "SELECT t.token_id, t.last_used_at, u.id AS user_id, u.username, u.display_name,
+                    t.identity_id
+             FROM (SELECT id AS token_id, last_used_at, identity_id FROM identity_tokens
+                   WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2
+                   UNION ALL
+                   SELECT NULL, NULL, identity_id FROM exchanged_tokens
+                   WHERE token_hash = $1 AND expires_at > $2) t
+             JOIN users u ON u.identity_id = t.identity_id
+             WHERE NOT u.disabled
                AND EXISTS (SELECT 1 FROM ownerships o WHERE o.identity_id = t.identity_id
                            AND o.ended_at IS NULL AND o.attest_until > $2)",
         )
