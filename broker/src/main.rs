@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use stint_broker::Broker;
-use stint_broker::client::{self, AccessArgs, Output};
+use stint_broker::client::{self, AccessArgs, BrokerArgs, Output};
 use stint_broker::clock::{Clock, SystemClock};
 use stint_broker::config::Config;
 use stint_broker::export::{Encoder, Format};
@@ -48,7 +48,8 @@ struct KeyFileArg {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Ask a broker for access as an identity (its API token in STINT_TOKEN).
+    /// Ask a broker for access as an identity (its API token in STINT_TOKEN, or a workload
+    /// token exchanged with --oidc-token).
     /// With --wait, prints only the credential on stdout; exits 0 granted, 1 error,
     /// 2 denied, 3 timed out, 4 expired or cancelled.
     Request {
@@ -72,8 +73,8 @@ enum Command {
     },
     /// The identity's grants (live ones; --all for every one).
     Grants {
-        #[arg(long, env = "STINT_BROKER")]
-        broker: String,
+        #[command(flatten)]
+        broker: BrokerArgs,
         #[arg(long)]
         all: bool,
         /// Print JSON instead of one tab-separated line per grant.
@@ -83,8 +84,8 @@ enum Command {
     /// End one of the identity's grants now, because its task is over (a release).
     Revoke {
         grant: i64,
-        #[arg(long, env = "STINT_BROKER")]
-        broker: String,
+        #[command(flatten)]
+        broker: BrokerArgs,
         /// Why it ends now; recorded with the release.
         #[arg(long)]
         reason: String,

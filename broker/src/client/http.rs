@@ -66,6 +66,21 @@ impl Broker {
         read(&url, answer)
     }
 
+    /// Exchanges a workload's OIDC token for an access token (RFC 8693) at `base`; the
+    /// broker to call with it.
+    pub fn exchanged(base: &str, subject_token: &str) -> Result<Broker, ClientError> {
+        let unauthenticated = Broker::new(base, "");
+        let url = unauthenticated.url("/token");
+        let form = [
+            ("grant_type", stint_core::federation::GRANT_TYPE),
+            ("subject_token", subject_token.trim()),
+            ("subject_token_type", stint_core::federation::JWT_TOKEN_TYPE),
+        ];
+        let answer = unauthenticated.agent.post(&url).send_form(form);
+        let issued: stint_core::federation::ExchangedToken = read(&url, answer)?;
+        Ok(Broker::new(base, &issued.access_token))
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}/api/v1{path}", self.base)
     }
@@ -85,8 +100,19 @@ fn read<T: DeserializeOwned>(
         .read_to_string()
         .map_err(|e| ClientError::Unexpected(e.to_string()))?;
     if !(200..300).contains(&status) {
+        // The API's error shape, or OAuth's (RFC 6749 §5.2) from the token endpoint.
         let message = serde_json::from_str::<stint_core::api::ErrorBody>(&text)
             .map(|e| e.error.message)
+            .or_else(|_| {
+                serde_json::from_str::<serde_json::Value>(&text).map(|v| {
+                    v["error_description"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string()
+                })
+            })
+            .ok()
+            .filter(|m| !m.is_empty())
             .unwrap_or(text);
         return Err(ClientError::Refused { status, message });
     }

@@ -1,5 +1,6 @@
 //! `stint request`, `grants`, `revoke` and `exec`: the client a pipeline or an agent runs
-//! to ask a broker for access over HTTP, with its identity's token (`STINT_TOKEN`).
+//! to ask a broker for access over HTTP, with its identity's token (`STINT_TOKEN`) or a
+//! workload token its platform issued, exchanged first (`--oidc-token`).
 //!
 //! Progress goes to stderr and only what a script consumes to stdout, so
 //! `DB_TOKEN=$(stint request … --wait)` works. The exit code says how it ended
@@ -11,7 +12,7 @@ mod request;
 
 pub use exec::exec;
 pub use http::{Broker, ClientError};
-pub use request::{AccessArgs, Output, connect, fail, grants, release, request};
+pub use request::{AccessArgs, BrokerArgs, Output, connect, fail, grants, release, request};
 
 use std::time::Duration;
 

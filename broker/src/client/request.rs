@@ -14,13 +14,25 @@ use stint_core::rules::Justification;
 /// How long between two looks at a pending request.
 const POLL_EVERY: Duration = Duration::from_secs(1);
 
+/// Which broker, and how the identity proves who it is: its API token in STINT_TOKEN (never
+/// a flag, so it stays out of process lists and shell history), or a workload token its
+/// platform issued (GitHub Actions, GitLab CI, Kubernetes…), exchanged first.
+#[derive(clap::Args, Debug, Clone)]
+pub struct BrokerArgs {
+    /// The broker's URL, e.g. https://stint.example.com.
+    #[arg(long, env = "STINT_BROKER")]
+    pub broker: String,
+    /// A file holding the workload's OIDC token (read when needed), to exchange instead of
+    /// using STINT_TOKEN; STINT_OIDC_TOKEN may hold the token itself.
+    #[arg(long = "oidc-token", value_name = "FILE")]
+    pub oidc_token: Option<std::path::PathBuf>,
+}
+
 /// What to ask for, of which broker.
 #[derive(clap::Args, Debug, Clone)]
 pub struct AccessArgs {
-    /// The broker's URL, e.g. https://stint.example.com. The identity's API token is read
-    /// from STINT_TOKEN (never a flag, so it stays out of process lists and shell history).
-    #[arg(long, env = "STINT_BROKER")]
-    pub broker: String,
+    #[command(flatten)]
+    pub broker: BrokerArgs,
     /// The identity asking: the one the token belongs to.
     #[arg(long)]
     pub identity: String,
@@ -95,15 +107,26 @@ impl Granted {
     }
 }
 
-/// The broker named in `args`, called with the token in `STINT_TOKEN`.
-pub fn connect(broker: &str) -> Result<Broker, ClientError> {
-    let token = std::env::var("STINT_TOKEN")
-        .ok()
-        .filter(|t| !t.trim().is_empty())
-        .ok_or_else(|| {
-            ClientError::Unexpected("set STINT_TOKEN to the identity's API token".into())
-        })?;
-    Ok(Broker::new(broker, &token))
+/// The broker `args` name, called with the identity's token: the workload token of
+/// `--oidc-token` exchanged first, else `STINT_TOKEN`, else `STINT_OIDC_TOKEN` exchanged.
+pub fn connect(args: &BrokerArgs) -> Result<Broker, ClientError> {
+    let set = |name: &str| std::env::var(name).ok().filter(|t| !t.trim().is_empty());
+    if let Some(file) = &args.oidc_token {
+        let token = std::fs::read_to_string(file)
+            .map_err(|e| ClientError::Unexpected(format!("cannot read {}: {e}", file.display())))?;
+        return Broker::exchanged(&args.broker, &token);
+    }
+    if let Some(token) = set("STINT_TOKEN") {
+        return Ok(Broker::new(&args.broker, &token));
+    }
+    if let Some(token) = set("STINT_OIDC_TOKEN") {
+        return Broker::exchanged(&args.broker, &token);
+    }
+    Err(ClientError::Unexpected(
+        "set STINT_TOKEN to the identity's API token, or give a workload token with \
+         --oidc-token FILE or STINT_OIDC_TOKEN"
+            .into(),
+    ))
 }
 
 /// `stint request`: files the request; with `wait`, waits for the decision and prints the
@@ -256,13 +279,13 @@ fn credential(broker: &Broker, detail: &RequestDetail) -> Result<Granted, Exit> 
 }
 
 /// `stint grants`: this identity's grants, live ones by default.
-pub fn grants(broker_url: &str, all: bool, json_output: bool) -> Exit {
+pub fn grants(broker: &BrokerArgs, all: bool, json_output: bool) -> Exit {
     let path = if all {
         "/grants?mine=true"
     } else {
         "/grants?mine=true&state=active"
     };
-    let listed = connect(broker_url).and_then(|broker| broker.get::<Vec<GrantView>>(path));
+    let listed = connect(broker).and_then(|broker| broker.get::<Vec<GrantView>>(path));
     let grants = match listed {
         Ok(grants) => grants,
         Err(e) => return fail(&e),

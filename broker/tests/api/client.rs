@@ -64,6 +64,7 @@ fn stint(served: &Served, token: &str, command: &str, extra: &[&str]) -> tokio::
         .args(extra)
         .env("STINT_TOKEN", token)
         .env_remove("STINT_BROKER")
+        .env_remove("STINT_OIDC_TOKEN")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
@@ -254,4 +255,56 @@ async fn without_a_token_or_with_another_identitys_the_client_says_why_and_exits
         text(&out.stderr)
     );
     assert_eq!(app.count("requests").await, 0);
+}
+
+#[tokio::test]
+async fn a_pipeline_with_only_its_platforms_oidc_token_exchanges_it_and_runs_with_access() {
+    let app = TestApp::new().await;
+    let (status, _) = save_payments_db(&app, |p| {
+        p["auto_approve"] = json!({
+            "identity_kinds": ["ci_pipeline"], "privileges": ["read"], "max_duration_secs": 900,
+        })
+    })
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let issuer = crate::issuer::TestIssuer::start().await;
+    crate::federation::register(&app, &issuer).await;
+    let claims = crate::federation::claims(&app, &issuer, "acme/payments");
+    let oidc = app.dir.path().join("oidc-token");
+    std::fs::write(&oidc, issuer.sign("rsa-1", &claims)).unwrap();
+    let served = serve(&app).await;
+
+    let oidc_arg = oidc.display().to_string();
+    let child = stint(
+        &served,
+        "",
+        "exec",
+        &[
+            "--oidc-token",
+            &oidc_arg,
+            "--",
+            "sh",
+            "-c",
+            "test -n \"$STINT_CREDENTIAL\"",
+        ],
+    );
+    let out = finished(child).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let alice = app.login("alice").await;
+    let (_, grants) = app.get(&alice, "/api/v1/grants").await;
+    assert_eq!(grants[0]["holder"]["name"], "identity:ci-deployer");
+    assert_eq!(
+        grants[0]["state"], "revoked",
+        "released when the command ended"
+    );
+
+    // A token the issuer did not sign: the client says why and exits 1.
+    std::fs::write(&oidc, "not.a.token").unwrap();
+    let out = finished(stint(&served, "", "request", &["--oidc-token", &oidc_arg])).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("cannot be read"),
+        "{}",
+        text(&out.stderr)
+    );
 }

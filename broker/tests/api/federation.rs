@@ -18,7 +18,7 @@ const JWT: &str = "urn:ietf:params:oauth:token-type:jwt";
 /// Registers `issuer` as GitHub Actions would be: acme/payments on main is ci-deployer,
 /// acme/billing in a production environment is billing-agent, the nightly report job is
 /// report-cron (orphaned in the demo).
-async fn register(app: &TestApp, issuer: &TestIssuer) -> Value {
+pub(crate) async fn register(app: &TestApp, issuer: &TestIssuer) -> Value {
     let dave = app.login("dave").await;
     let id = |name| app.id_of(&dave, "identities", name);
     let body = json!({
@@ -40,7 +40,7 @@ async fn register(app: &TestApp, issuer: &TestIssuer) -> Value {
 }
 
 /// A GitHub-Actions-shaped token's claims, valid for ten minutes from the broker's now.
-fn claims(app: &TestApp, issuer: &TestIssuer, repository: &str) -> Value {
+pub(crate) fn claims(app: &TestApp, issuer: &TestIssuer, repository: &str) -> Value {
     let now = app.now().timestamp();
     json!({
         "iss": issuer.url,
