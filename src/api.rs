@@ -209,6 +209,16 @@ pub async fn revoke_identity_token(id: i64, token_id: i64) -> ApiResult<()> {
     delete(&format!("/api/v1/identities/{id}/tokens/{token_id}")).await
 }
 
+pub async fn issuers() -> ApiResult<Vec<stint_core::federation::IssuerView>> {
+    get("/api/v1/federation/issuers").await
+}
+
+pub async fn register_issuer(
+    body: stint_core::federation::IssuerBody,
+) -> ApiResult<stint_core::federation::IssuerView> {
+    post("/api/v1/federation/issuers", &body).await
+}
+
 pub async fn declare(id: i64, body: DeclareBody) -> ApiResult<IdentityDetail> {
     post(&format!("/api/v1/identities/{id}/ownership"), &body).await
 }

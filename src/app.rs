@@ -4,6 +4,7 @@ use crate::api;
 use crate::components::toast::{ToastRegion, Toasts};
 use crate::pages::{
     account::{Account, ForcedPasswordChange},
+    admin_federation::AdminFederation,
     admin_resources::AdminResources,
     admin_users::AdminUsers,
     approvals::Approvals,
@@ -192,6 +193,7 @@ fn Shell() -> impl IntoView {
                     <Route path=path!("/identities") view=Identities/>
                     <Route path=path!("/admin/resources") view=AdminResources/>
                     <Route path=path!("/admin/users") view=AdminUsers/>
+                    <Route path=path!("/admin/federation") view=AdminFederation/>
                     <Route path=path!("/reviews/:id") view=ReviewDetailPage/>
                     <Route path=path!("/reviews") view=Reviews/>
                     <Route path=path!("/secrets") view=Secrets/>
@@ -271,6 +273,7 @@ fn Nav() -> impl IntoView {
                 <li><A href="/secrets">"Secrets"</A></li>
                 <Show when=move || auth.has_any(visibility::READS_EVERYTHING)>
                     <li><A href="/audit">"Audit"</A></li>
+                    <li><A href="/admin/federation">"Federation"</A></li>
                 </Show>
                 <Show when=move || auth.has(Role::Admin)>
                     <li><A href="/admin/resources">"Resources & policies"</A></li>

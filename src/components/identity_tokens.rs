@@ -120,6 +120,7 @@ fn MintForm(
 ) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let days = RwSignal::new(30_i64);
+    let touched = RwSignal::new(false);
     let mint = Action::new_local(move |body: &NewIdentityTokenBody| {
         api::mint_identity_token(identity_id, body.clone())
     });
@@ -127,6 +128,7 @@ fn MintForm(
         if let Some(Ok(issued)) = mint.value().get() {
             minted.set(Some(issued));
             name.set(String::new());
+            touched.set(false);
             reload.run(());
         }
     });
@@ -142,7 +144,6 @@ fn MintForm(
             .and_then(|r| r.err())
             .map(|e| e.to_string())
     };
-    let touched = RwSignal::new(false);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         touched.set(true);

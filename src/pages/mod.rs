@@ -1,6 +1,7 @@
 //! One module per route.
 
 pub mod account;
+pub mod admin_federation;
 pub mod admin_resources;
 pub mod admin_users;
 pub mod approvals;

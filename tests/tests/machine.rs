@@ -39,3 +39,58 @@ async fn alice_mints_a_token_for_ci_deployer_sees_it_once_and_revokes_it() {
     wait_text(&alice, "[data-testid=token-row]", "revoked").await;
     alice.close().await.unwrap();
 }
+
+#[tokio::test]
+#[ignore = "needs the built portal and Chromium: run `cargo xtask test`"]
+async fn dave_registers_github_actions_as_a_trusted_issuer() {
+    let stack = Stack::start().await;
+    let dave = stack.browser().await;
+    sign_in(&dave, &stack, "dave").await;
+    dave.goto(&stack.url("/admin/federation")).await.unwrap();
+    wait_text(&dave, "[data-testid=empty]", "No trusted issuers yet").await;
+    click(&dave, "[data-testid=new-issuer]").await;
+    type_into(&dave, "[data-testid=issuer-name]", "github-actions").await;
+    type_into(
+        &dave,
+        "[data-testid=issuer-iss]",
+        "https://token.actions.githubusercontent.com",
+    )
+    .await;
+    // Saying too little is caught before anything is sent: a rule must name its identity.
+    type_into(
+        &dave,
+        "[data-testid=issuer-jwks]",
+        "https://token.actions.githubusercontent.com/.well-known/jwks",
+    )
+    .await;
+    type_into(
+        &dave,
+        "[data-testid=rule-0-claims]",
+        "repository = acme/payments\nref = refs/heads/main",
+    )
+    .await;
+    click(&dave, "[data-testid=save-issuer]").await;
+    wait_text(
+        &dave,
+        "[data-field='rules.identity_id']",
+        "Choose the identity",
+    )
+    .await;
+    find(&dave, "[data-testid=rule-0-identity]")
+        .await
+        .select_by_label("ci-deployer")
+        .await
+        .unwrap();
+    screenshot(&dave, "federation-new-issuer").await;
+    click(&dave, "[data-testid=save-issuer]").await;
+    let rules = wait_text(
+        &dave,
+        "[data-issuer=github-actions] [data-testid=issuer-rules]",
+        "ci-deployer",
+    )
+    .await;
+    assert!(rules.contains("repository = acme/payments"), "{rules}");
+    wait_text(&dave, "#activity-title", "Last exchanges").await;
+    screenshot(&dave, "federation").await;
+    dave.close().await.unwrap();
+}
