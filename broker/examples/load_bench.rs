@@ -96,6 +96,8 @@ async fn main() -> anyhow::Result<()> {
     // Downstream services introspect with their resource's client credentials.
     let resource_server = resource_server(&base).await?;
     let workload = identity_grant(&http, &base, &alice, &bob).await?;
+    let dave = login(&http, &base, "dave").await?;
+    let workload_token = federated_workload(&http, &base, &dave).await?;
 
     let pool = SqlitePool::connect(&url).await?;
     let mut pending: Vec<i64> =
@@ -161,7 +163,8 @@ async fn main() -> anyhow::Result<()> {
     }
     if let Ok(wrk) = std::env::var("STINT_WRK") {
         let callers = (&alice, &bob, &resource_server);
-        external_load(&wrk, &base, callers, grant, &token, &workload, &mut pending)?;
+        let machines = (&workload, workload_token.as_str());
+        external_load(&wrk, &base, callers, grant, &token, machines, &mut pending)?;
         if let Ok(bao) = std::env::var("STINT_BAO") {
             beside_openbao(&wrk, &bao, &base, callers, grant, &token)?;
         }
@@ -242,6 +245,59 @@ async fn identity_grant(
     Ok((workload, grant))
 }
 
+/// A CI platform's issuer, registered by dave with its key inline (ES256), mapping its
+/// `repository` claim to identity 1; a token it signed, good for an hour.
+async fn federated_workload(http: &Http, base: &str, dave: &Session) -> anyhow::Result<String> {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header, jwk::Jwk};
+    use p256::pkcs8::EncodePrivateKey;
+    let private = p256::SecretKey::random(&mut rand::rngs::OsRng);
+    let signing = EncodingKey::from_ec_der(private.to_pkcs8_der()?.as_bytes());
+    let mut public = Jwk::from_encoding_key(&signing, Algorithm::ES256)?;
+    public.common.key_id = Some("bench-1".into());
+    let issuer = "https://ci.bench.example";
+    let body = json!({
+        "name": "bench-ci", "issuer": issuer, "audience": base, "jwks": { "keys": [public] },
+        "rules": [{ "claims": { "repository": "acme/payments" }, "identity_id": 1 }],
+    });
+    let (status, saved) = call(
+        http,
+        base,
+        "POST",
+        "/api/v1/federation/issuers",
+        Some(dave),
+        Some(body),
+    )
+    .await?;
+    ensure!(status == 201, "registering the issuer failed: {saved}");
+    let now = Utc::now().timestamp();
+    let claims = json!({
+        "iss": issuer, "aud": base, "sub": "repo:acme/payments:ref:refs/heads/main",
+        "repository": "acme/payments", "iat": now, "exp": now + 3600,
+    });
+    let mut header = Header::new(Algorithm::ES256);
+    header.kid = Some("bench-1".into());
+    let token = jsonwebtoken::encode(&header, &claims, &signing)?;
+    let (status, issued) = call(
+        http,
+        base,
+        "POST",
+        "/api/v1/token",
+        None,
+        Some(exchange_body(&token)),
+    )
+    .await?;
+    ensure!(status == 200, "the exchange failed: {issued}");
+    Ok(token)
+}
+
+fn exchange_body(token: &str) -> Value {
+    json!({
+        "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+        "subject_token": token,
+        "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+    })
+}
+
 /// The same calls driven by `wrk` from its own process: what an HTTP client sees, with
 /// nothing of the load generator inside the measured process.
 fn external_load(
@@ -250,7 +306,7 @@ fn external_load(
     (alice, bob, resource_server): (&Session, &Session, &Session),
     grant: i64,
     token: &str,
-    (workload, workload_grant): &(Session, i64),
+    ((workload, workload_grant), workload_token): (&(Session, i64), &str),
     pending: &mut Vec<i64>,
 ) -> anyhow::Result<()> {
     println!();
@@ -287,6 +343,11 @@ fn external_load(
             path: format!("/api/v1/grants/{workload_grant}/credential"),
             body: None,
         }];
+        let exchange = vec![Call {
+            method: "POST",
+            path: "/api/v1/token".into(),
+            body: Some(exchange_body(workload_token).to_string()),
+        }];
         let introspect = vec![Call {
             method: "POST",
             path: "/api/v1/introspect".into(),
@@ -298,6 +359,11 @@ fn external_load(
             ("approve a request", bob, approve),
             ("fetch a credential", alice, fetch),
             ("fetch a credential (identity's token)", workload, fetch_own),
+            (
+                "exchange a workload token (RFC 8693)",
+                &Session::none(),
+                exchange,
+            ),
             ("introspect a token", resource_server, introspect),
         ] {
             let headers = session.headers();
@@ -542,6 +608,7 @@ fn user(id: i64, name: &str) -> stint_core::api::UserView {
         display_name: name.into(),
         roles: Vec::new(),
         identity_id: None,
+        via: None,
     }
 }
 

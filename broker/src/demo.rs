@@ -34,6 +34,7 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>) -> StoreResult<()> {
             display_name: display_name.to_string(),
             roles: roles.to_vec(),
             identity_id: None,
+            via: None,
         });
     }
     let user = |name: &str| users.iter().find(|u| u.username == name);

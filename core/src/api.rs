@@ -27,6 +27,9 @@ pub struct UserView {
     /// token): it then holds no role and acts only for this identity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_id: Option<i64>,
+    /// For an identity, what let it in: `token NAME` or `issuer NAME`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 impl UserView {

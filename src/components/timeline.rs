@@ -38,12 +38,26 @@ fn describe(event: &AuditEventView) -> String {
     };
     let secs = |key: &str| d.get(key).and_then(Value::as_i64).unwrap_or_default();
     match event.action.as_str() {
-        "request.filed" => format!(
-            "filed for {} on {} ({}) for {}",
-            text("identity"),
-            text("resource"),
-            text("privilege"),
-            format::duration(secs("duration_secs"))
+        "request.filed" => {
+            // An identity filing for itself says what let it in.
+            let via = d
+                .get("via")
+                .and_then(Value::as_str)
+                .map(|via| format!(", itself, with its {via}"))
+                .unwrap_or_default();
+            format!(
+                "filed for {} on {} ({}) for {}{via}",
+                text("identity"),
+                text("resource"),
+                text("privilege"),
+                format::duration(secs("duration_secs"))
+            )
+        }
+        "grant.released" => format!(
+            "released by its holder after {} of {}: task {}",
+            format::duration(secs("used_secs")),
+            format::duration(secs("granted_secs")),
+            text("outcome")
         ),
         "request.approved" => {
             let remaining = secs("approvals_remaining");

@@ -126,6 +126,11 @@ impl Session {
         Session(vec![("Authorization".into(), format!("Basic {basic}"))])
     }
 
+    /// No credentials at all (a token exchange authenticates by its body).
+    pub fn none() -> Session {
+        Session(Vec::new())
+    }
+
     /// A pipeline or agent with its identity's API token.
     pub fn bearer(token: &str) -> Session {
         Session(vec![("Authorization".into(), format!("Bearer {token}"))])

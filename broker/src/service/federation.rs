@@ -141,6 +141,7 @@ pub async fn exchange(
         display_name: rule.identity.name.clone(),
         roles: Vec::new(),
         identity_id: Some(rule.identity.id),
+        via: Some(format!("issuer {}", issuer.name)),
     };
     let token = format!(
         "{TOKEN_PREFIX}at_{}",

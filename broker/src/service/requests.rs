@@ -62,21 +62,26 @@ pub async fn file(
             pending_expires_at: now + pending_ttl,
         })
         .await?;
+    let mut details = json!({
+        "identity": target.identity.name,
+        "resource": target.resource.name,
+        "privilege": body.privilege,
+        "duration_secs": body.duration_secs,
+        "task": justification.task,
+        "ticket": justification.ticket,
+        "approvals_required": policy.approvals_required,
+        "approvers": policy.approvers,
+    });
+    // An identity filing for itself: with which token, or through which issuer.
+    if let Some(via) = &actor.via {
+        details["via"] = json!(via);
+    }
     audit::record(
         &mut **tx,
         now,
         Event::new(Actor::User(actor), "request.filed", "request", Some(id))
             .request(id)
-            .details(json!({
-                "identity": target.identity.name,
-                "resource": target.resource.name,
-                "privilege": body.privilege,
-                "duration_secs": body.duration_secs,
-                "task": justification.task,
-                "ticket": justification.ticket,
-                "approvals_required": policy.approvals_required,
-                "approvers": policy.approvers,
-            })),
+            .details(details),
     )
     .await?;
     if auto_approved {

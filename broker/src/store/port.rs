@@ -166,6 +166,7 @@ impl UserRecord {
             display_name: self.display_name.clone(),
             roles: self.roles.clone(),
             identity_id: None,
+            via: None,
         }
     }
 }

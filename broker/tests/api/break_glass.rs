@@ -40,6 +40,7 @@ async fn reviewer_who_owns(app: &TestApp, username: &str) -> Session {
         display_name: username.into(),
         roles: vec![Role::Reviewer],
         identity_id: None,
+        via: None,
     };
     state
         .store

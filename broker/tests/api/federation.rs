@@ -112,6 +112,10 @@ async fn a_github_actions_token_exchanges_for_an_access_token_that_files_a_reque
         .await;
     assert_eq!(status, StatusCode::CREATED, "{filed}");
     assert_eq!(filed["requester"]["name"], "identity:ci-deployer");
+    assert_eq!(
+        filed["timeline"][0]["details"]["via"],
+        "issuer github-actions"
+    );
 
     // The exchange is on the trail, with the issuer and the claims its rule matched.
     let dave = app.login("dave").await;

@@ -312,6 +312,7 @@ impl TestApp {
             display_name: username.into(),
             roles: roles.to_vec(),
             identity_id: None,
+            via: None,
         };
         let dave = self.login("dave").await;
         for identity in owns {

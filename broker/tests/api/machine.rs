@@ -164,6 +164,9 @@ async fn an_identity_files_for_itself_fetches_its_credential_and_releases_the_gr
         .get(&alice, &format!("/api/v1/requests/{request}"))
         .await;
     assert_eq!(detail["requester"]["name"], "identity:ci-deployer");
+    let filed = &detail["timeline"][0];
+    assert_eq!(filed["action"], "request.filed");
+    assert_eq!(filed["details"]["via"], "token github-actions");
     let approve = format!("/api/v1/requests/{request}/approve");
     assert_eq!(
         app.post(&alice, &approve, json!({})).await.0,

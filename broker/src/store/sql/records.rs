@@ -40,6 +40,7 @@ impl UserRow {
             display_name: self.display_name.clone(),
             roles: parse_roles(&self.roles),
             identity_id: None,
+            via: None,
         }
     }
 

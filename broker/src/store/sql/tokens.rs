@@ -45,6 +45,8 @@ impl TokenRow {
 #[derive(FromRow)]
 struct CallerRow {
     token_id: Option<i64>,
+    /// `token NAME` or `issuer NAME`.
+    via: String,
     last_used_at: Option<i64>,
     user_id: i64,
     username: String,
@@ -141,13 +143,15 @@ impl TokenRows for Conn {
     ) -> StoreResult<Option<TokenCaller>> {
         // An owner's API token, or an access token an exchange handed out.
         let row: Option<CallerRow> = sqlx::query_as(
-            "SELECT t.token_id, t.last_used_at, u.id AS user_id, u.username, u.display_name,
-                    t.identity_id
-             FROM (SELECT id AS token_id, last_used_at, identity_id FROM identity_tokens
+            "SELECT t.token_id, t.last_used_at, t.via, u.id AS user_id, u.username,
+                    u.display_name, t.identity_id
+             FROM (SELECT id AS token_id, last_used_at, 'token ' || name AS via, identity_id
+                   FROM identity_tokens
                    WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2
                    UNION ALL
-                   SELECT NULL, NULL, identity_id FROM exchanged_tokens
-                   WHERE token_hash = $1 AND expires_at > $2) t
+                   SELECT NULL, NULL, 'issuer ' || f.name, x.identity_id
+                   FROM exchanged_tokens x JOIN federation_issuers f ON f.id = x.issuer_id
+                   WHERE x.token_hash = $1 AND x.expires_at > $2) t
              JOIN users u ON u.identity_id = t.identity_id
              WHERE NOT u.disabled
                AND EXISTS (SELECT 1 FROM ownerships o WHERE o.identity_id = t.identity_id
@@ -166,6 +170,7 @@ impl TokenRows for Conn {
                 display_name: row.display_name,
                 roles: Vec::new(),
                 identity_id: Some(row.identity_id),
+                via: Some(row.via),
             },
         }))
     }
