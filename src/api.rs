@@ -209,6 +209,12 @@ pub async fn revoke_identity_token(id: i64, token_id: i64) -> ApiResult<()> {
     delete(&format!("/api/v1/identities/{id}/tokens/{token_id}")).await
 }
 
+pub async fn identity_federation_rules(
+    id: i64,
+) -> ApiResult<Vec<stint_core::federation::IdentityRuleView>> {
+    get(&format!("/api/v1/identities/{id}/federation-rules")).await
+}
+
 pub async fn issuers() -> ApiResult<Vec<stint_core::federation::IssuerView>> {
     get("/api/v1/federation/issuers").await
 }

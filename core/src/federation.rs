@@ -70,6 +70,15 @@ pub struct RuleView {
     pub identity: crate::api::NamedRef,
 }
 
+/// A rule that makes a platform's tokens act as one identity, as its page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdentityRuleView {
+    pub issuer: crate::api::NamedRef,
+    /// The issuer's `iss`.
+    pub issuer_url: String,
+    pub claims: BTreeMap<String, String>,
+}
+
 /// RFC 8693's answer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExchangedToken {

@@ -8,6 +8,7 @@ pub mod deny;
 pub mod dialog;
 pub mod form;
 pub mod grant_card;
+pub mod identity_federation;
 pub mod identity_form;
 pub mod identity_tokens;
 pub mod introspection;

@@ -7,6 +7,7 @@ use crate::components::badges::OwnershipBadge;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::form::{FieldProblem, FormProblem, Problem};
 use crate::components::grant_card::GrantCard;
+use crate::components::identity_federation::IdentityFederation;
 use crate::components::identity_form::IdentityEditor;
 use crate::components::identity_tokens::IdentityTokens;
 use crate::components::standing::StandingCard;
@@ -170,6 +171,7 @@ fn Identity(detail: IdentityDetail, reload: Callback<()>) -> impl IntoView {
                             identity_name=i.name.clone()
                             may_manage=machine::may_manage_tokens(i.owned_by_me, &roles)
                         />
+                        <IdentityFederation identity_id=i.id/>
                     })
                 }
 

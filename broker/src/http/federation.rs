@@ -4,17 +4,17 @@
 
 use super::AppState;
 use super::error::AppError;
-use super::extract::{ApiJson, CurrentUser};
+use super::extract::{ApiJson, CurrentUser, parse_id};
 use crate::store::audit::ORIGIN;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use serde::Deserialize;
 use serde_json::json;
-use stint_core::federation::{self, IssuerBody, IssuerView};
+use stint_core::federation::{self, IdentityRuleView, IssuerBody, IssuerView};
 
 pub async fn register(
     State(state): State<AppState>,
@@ -33,6 +33,21 @@ pub async fn issuers(
     CurrentUser(user): CurrentUser,
 ) -> Result<Json<Vec<IssuerView>>, AppError> {
     Ok(Json(state.store.issuers(&user).await?))
+}
+
+/// `GET /identities/{id}/federation-rules`: which platforms' jobs may act as it.
+pub async fn identity_rules(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<IdentityRuleView>>, AppError> {
+    let id = parse_id(&id)?;
+    Ok(Json(
+        state
+            .store
+            .identity_federation_rules(&user, id, state.clock.now())
+            .await?,
+    ))
 }
 
 /// RFC 8693's request; other parameters it defines (`audience`, `scope`, actor tokens) are

@@ -78,6 +78,10 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
             get(tokens::list).post(tokens::mint),
         )
         .route("/identities/{id}/tokens/{token_id}", delete(tokens::revoke))
+        .route(
+            "/identities/{id}/federation-rules",
+            get(federation::identity_rules),
+        )
         .route("/identities/{id}/ownership", post(catalog::declare))
         .route(
             "/identities/{id}/ownership/step-down",

@@ -14,9 +14,9 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use stint_core::api::UserView;
 use stint_core::federation::{
-    self, ACCESS_TOKEN_TYPE, ExchangedToken, IssuerBody, IssuerView, Refusal,
+    self, ACCESS_TOKEN_TYPE, ExchangedToken, IdentityRuleView, IssuerBody, IssuerView, Refusal,
 };
-use stint_core::machine::TOKEN_PREFIX;
+use stint_core::machine::{self, TOKEN_PREFIX};
 use stint_core::{Role, RuleError, visibility};
 
 /// Registers a trusted issuer with its rules (admins only).
@@ -102,6 +102,27 @@ pub async fn issuers(db: &dyn Database, viewer: &UserView) -> StoreResult<Vec<Is
         .into());
     }
     db.read().await?.issuers().await
+}
+
+/// The rules that let a platform's jobs act as an identity: for those who see its tokens
+/// (its owners, admins, auditors), since either lets a machine in.
+pub async fn identity_rules(
+    db: &dyn Database,
+    viewer: &UserView,
+    identity_id: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<IdentityRuleView>> {
+    let mut tx = db.read().await?;
+    tx.identity(identity_id).await?;
+    let owner = tx.is_current_owner(identity_id, viewer.id, now).await?;
+    if !machine::may_see_tokens(owner, &viewer.roles) {
+        return Err(RuleError::Forbidden(
+            "only this identity's owners, admins and auditors see what lets machines in as it"
+                .into(),
+        )
+        .into());
+    }
+    tx.identity_rules(identity_id).await
 }
 
 /// The issuer registered for a token's `iss`.

@@ -22,7 +22,7 @@ use stint_core::api::{
     ReleaseBody, RequestDetail, RequestView, ResourceBody, ResourceView, ReviewBody, ReviewDetail,
     ReviewView, UserAdminView, UserUpdateBody, UserView,
 };
-use stint_core::federation::{ExchangedToken, IssuerBody, IssuerView, Refusal};
+use stint_core::federation::{ExchangedToken, IdentityRuleView, IssuerBody, IssuerView, Refusal};
 use stint_core::standing::{
     CoverageView, ImportSummary, MappingRuleBody, MappingRuleView, NewStandingBody, StandingStatus,
     StandingView, TriageBody,
@@ -546,6 +546,12 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> StoreResult<IssuerView>;
     async fn issuers(&self, viewer: &UserView) -> StoreResult<Vec<IssuerView>>;
+    async fn identity_federation_rules(
+        &self,
+        viewer: &UserView,
+        identity_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<IdentityRuleView>>;
     /// The issuer registered for a token's `iss`.
     async fn federation_issuer(&self, iss: &str) -> StoreResult<Option<port::IssuerRecord>>;
     /// Exchanges a verified token's claims for an access token (`service::federation`).

@@ -18,7 +18,7 @@ use stint_core::api::{
     AuditCheckpoint, IdentityBody, IdentityTokenView, NamedRef, ResourceBody, ResourceView,
     UserView,
 };
-use stint_core::federation::IssuerView;
+use stint_core::federation::{IdentityRuleView, IssuerView};
 use stint_core::rules::{Approval, Decidable, Justification};
 use stint_core::standing::{MappingRuleBody, NewStandingBody, SecretSource, StandingStatus};
 use stint_core::{Approvers, GrantState, IdentityKind, RequestState, ReviewOutcome, Role};
@@ -237,6 +237,8 @@ pub trait FederationRows {
     /// The issuer registered for a token's `iss`, with its rules in order.
     async fn issuer_by_iss(&mut self, iss: &str) -> StoreResult<Option<IssuerRecord>>;
     async fn issuers(&mut self) -> StoreResult<Vec<IssuerView>>;
+    /// The rules that make some issuer's tokens act as `identity_id`.
+    async fn identity_rules(&mut self, identity_id: i64) -> StoreResult<Vec<IdentityRuleView>>;
     /// Stores an exchanged access token by its hash, forgetting those expired by `now`.
     async fn insert_exchanged_token(
         &mut self,

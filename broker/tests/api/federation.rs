@@ -117,6 +117,17 @@ async fn a_github_actions_token_exchanges_for_an_access_token_that_files_a_reque
         "issuer github-actions"
     );
 
+    // Its owner sees which platform's jobs may act as it; an approver does not.
+    let ci = app.id_of(&alice, "identities", "ci-deployer").await;
+    let path = format!("/api/v1/identities/{ci}/federation-rules");
+    let (status, rules) = app.get(&alice, &path).await;
+    assert_eq!(status, StatusCode::OK, "{rules}");
+    assert_eq!(rules[0]["issuer"]["name"], "github-actions");
+    assert_eq!(rules[0]["claims"]["repository"], "acme/payments");
+    assert_eq!(rules.as_array().unwrap().len(), 1);
+    let bob = app.login("bob").await;
+    assert_eq!(app.get(&bob, &path).await.0, StatusCode::FORBIDDEN);
+
     // The exchange is on the trail, with the issuer and the claims its rule matched.
     let dave = app.login("dave").await;
     let (_, page) = app

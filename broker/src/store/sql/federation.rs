@@ -12,7 +12,7 @@ use sqlx::FromRow;
 use std::collections::{BTreeMap, HashMap};
 use stint_core::RuleError;
 use stint_core::api::NamedRef;
-use stint_core::federation::{IssuerView, RuleView};
+use stint_core::federation::{IdentityRuleView, IssuerView, RuleView};
 
 #[derive(FromRow)]
 struct IssuerRow {
@@ -181,6 +181,27 @@ impl FederationRows for Conn {
                 created_at: time(row.created_at),
             })
             .collect())
+    }
+
+    async fn identity_rules(&mut self, identity_id: i64) -> StoreResult<Vec<IdentityRuleView>> {
+        let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+            "SELECT f.id, f.name, f.issuer, r.claims
+             FROM federation_rules r JOIN federation_issuers f ON f.id = r.issuer_id
+             WHERE r.identity_id = $1 ORDER BY f.name, r.id",
+        )
+        .bind(identity_id)
+        .fetch_all(&mut *self)
+        .await?;
+        rows.into_iter()
+            .map(|(id, name, issuer_url, claims)| {
+                Ok(IdentityRuleView {
+                    issuer: NamedRef::new(id, name),
+                    issuer_url,
+                    claims: serde_json::from_str(&claims)
+                        .map_err(|e| StoreError::Corrupt(format!("federation rule claims: {e}")))?,
+                })
+            })
+            .collect()
     }
 
     async fn insert_exchanged_token(

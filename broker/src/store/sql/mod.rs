@@ -34,7 +34,7 @@ use stint_core::api::{
     ReleaseBody, RequestDetail, RequestView, ResourceBody, ResourceView, ReviewBody, ReviewDetail,
     ReviewView, UserAdminView, UserUpdateBody, UserView,
 };
-use stint_core::federation::{ExchangedToken, IssuerBody, IssuerView, Refusal};
+use stint_core::federation::{ExchangedToken, IdentityRuleView, IssuerBody, IssuerView, Refusal};
 use stint_core::standing::{
     CoverageView, ImportSummary, MappingRuleBody, MappingRuleView, NewStandingBody, StandingView,
     TriageBody,
@@ -552,6 +552,15 @@ impl Store for Backend {
 
     async fn issuers(&self, viewer: &UserView) -> StoreResult<Vec<IssuerView>> {
         service::federation::issuers(self, viewer).await
+    }
+
+    async fn identity_federation_rules(
+        &self,
+        viewer: &UserView,
+        identity_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<IdentityRuleView>> {
+        service::federation::identity_rules(self, viewer, identity_id, now).await
     }
 
     async fn federation_issuer(&self, iss: &str) -> StoreResult<Option<IssuerRecord>> {
