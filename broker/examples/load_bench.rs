@@ -609,6 +609,7 @@ fn user(id: i64, name: &str) -> stint_core::api::UserView {
         roles: Vec::new(),
         identity_id: None,
         via: None,
+        vouched_by: None,
     }
 }
 

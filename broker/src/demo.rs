@@ -35,6 +35,7 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>) -> StoreResult<()> {
             roles: roles.to_vec(),
             identity_id: None,
             via: None,
+            vouched_by: None,
         });
     }
     let user = |name: &str| users.iter().find(|u| u.username == name);

@@ -30,6 +30,10 @@ pub struct UserView {
     /// For an identity, what let it in: `token NAME` or `issuer NAME`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<String>,
+    /// For an identity, who vouched for that credential (minted the token, registered the
+    /// issuer): they may not decide what it asks for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vouched_by: Option<UserId>,
 }
 
 impl UserView {

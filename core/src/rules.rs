@@ -266,7 +266,9 @@ pub struct Decidable<'a> {
     pub approvals: &'a [Approval],
     /// The identity's current owners: none of them may decide a request for it.
     pub owners: &'a [UserId],
-    /// The admin who created the requester's account, who may not decide their requests.
+    /// Who vouched for the requester, and so may not decide their requests: the admin who
+    /// created a person's account, or whoever minted the token (or registered the issuer)
+    /// an identity filed with.
     pub requester_created_by: Option<UserId>,
     /// When the request expires undecided, and the moment of the decision.
     pub pending_expires_at: DateTime<Utc>,
@@ -312,7 +314,8 @@ impl Decidable<'_> {
         }
         if self.requester_created_by == Some(actor_id) {
             return Err(RuleError::Forbidden(
-                "you created the requester's account; another approver must decide their requests"
+                "you created the requester's account or the credential it filed with; another \
+                 approver must decide its requests"
                     .into(),
             ));
         }

@@ -48,6 +48,7 @@ pub async fn take(
             privilege: &body.privilege,
             duration_secs: body.duration_secs,
             justification: &justification,
+            vouched_by: None,
             requester_id: actor.id,
             kind: RequestKind::BreakGlass,
             approvals_required: 0,

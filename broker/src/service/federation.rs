@@ -125,9 +125,9 @@ pub async fn identity_rules(
     tx.identity_rules(identity_id).await
 }
 
-/// The issuer registered for a token's `iss`.
+/// The issuer registered for a token's `iss` (two statements: a read transaction).
 pub async fn issuer(db: &dyn Database, iss: &str) -> StoreResult<Option<IssuerRecord>> {
-    db.lookup().await?.issuer_by_iss(iss).await
+    db.read().await?.issuer_by_iss(iss).await
 }
 
 /// Exchanges a token `issuer` signed, whose `claims` were verified, for an access token of
@@ -163,6 +163,7 @@ pub async fn exchange(
         roles: Vec::new(),
         identity_id: Some(rule.identity.id),
         via: Some(format!("issuer {}", issuer.name)),
+        vouched_by: Some(issuer.created_by),
     };
     let token = format!(
         "{TOKEN_PREFIX}at_{}",

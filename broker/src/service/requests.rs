@@ -50,6 +50,7 @@ pub async fn file(
             duration_secs: body.duration_secs,
             justification: &justification,
             requester_id: actor.id,
+            vouched_by: actor.vouched_by,
             kind: if auto_approved {
                 RequestKind::AutoApproved
             } else {

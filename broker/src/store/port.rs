@@ -167,6 +167,7 @@ impl UserRecord {
             roles: self.roles.clone(),
             identity_id: None,
             via: None,
+            vouched_by: None,
         }
     }
 }
@@ -266,6 +267,8 @@ pub struct NewIssuer<'a> {
 pub struct IssuerRecord {
     pub id: i64,
     pub name: String,
+    /// The admin who registered it: they vouch for its tokens.
+    pub created_by: i64,
     pub issuer: String,
     pub audience: String,
     pub jwks_url: Option<String>,
@@ -836,6 +839,8 @@ pub struct NewRequestRecord<'a> {
     pub duration_secs: i64,
     pub justification: &'a Justification,
     pub requester_id: i64,
+    /// For an identity filing itself, who vouched for its credential.
+    pub vouched_by: Option<i64>,
     pub kind: RequestKind,
     /// The policy as it was when filed: later changes do not apply to it.
     pub approvals_required: u32,

@@ -41,6 +41,7 @@ async fn reviewer_who_owns(app: &TestApp, username: &str) -> Session {
         roles: vec![Role::Reviewer],
         identity_id: None,
         via: None,
+        vouched_by: None,
     };
     state
         .store

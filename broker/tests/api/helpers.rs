@@ -313,6 +313,7 @@ impl TestApp {
             roles: roles.to_vec(),
             identity_id: None,
             via: None,
+            vouched_by: None,
         };
         let dave = self.login("dave").await;
         for identity in owns {

@@ -520,3 +520,87 @@ async fn renaming_an_identity_renames_who_acts_for_it() {
     let (status, _, _) = app.login_raw("identity:gh-deployer", "", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn whoever_vouched_for_an_identitys_credential_may_not_approve_what_it_asks() {
+    let app = TestApp::new().await;
+    // An admin who is also an approver: neither owner nor requester of anything.
+    let (_, pat) = app
+        .seed_user(
+            "pat",
+            &[stint_core::Role::Admin, stint_core::Role::Approver],
+            &[],
+        )
+        .await;
+    let (status, issued) = mint(
+        &app,
+        &pat,
+        "ci-deployer",
+        json!({ "name": "pats-token", "expires_in_secs": 3600 }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+    let minted = issued["token"].as_str().unwrap();
+    let by_token = file_as_identity(&app, minted).await;
+
+    // The same through federation: pat registers an issuer whose keys pat holds.
+    let issuer = crate::issuer::TestIssuer::start().await;
+    let ci = app.id_of(&pat, "identities", "ci-deployer").await;
+    let (status, saved) = app
+        .post(
+            &pat,
+            "/api/v1/federation/issuers",
+            json!({
+                "name": "pats-ci", "issuer": issuer.url, "audience": "https://stint.test",
+                "jwks": issuer.jwks(),
+                "rules": [{ "claims": { "repository": "pat/tools" }, "identity_id": ci }],
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{saved}");
+    let now = app.now().timestamp();
+    let jwt = issuer.sign(
+        "rsa-1",
+        &json!({ "iss": issuer.url, "aud": "https://stint.test", "repository": "pat/tools",
+                 "sub": "pat", "exp": now + 600 }),
+    );
+    let form = format!(
+        "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange&subject_token={jwt}&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Ajwt"
+    );
+    let request = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/token")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from(form))
+        .unwrap();
+    let (status, _, exchanged) = app.send(request).await;
+    assert_eq!(status, StatusCode::OK, "{exchanged}");
+    let by_issuer = file_as_identity(&app, exchanged["access_token"].as_str().unwrap()).await;
+
+    for request in [by_token, by_issuer] {
+        let (status, error) = app
+            .post(
+                &pat,
+                &format!("/api/v1/requests/{request}/approve"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{error}");
+        assert!(
+            error["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("credential"),
+            "{error}"
+        );
+    }
+    let (_, queue) = app.get(&pat, "/api/v1/requests?awaiting_me=true").await;
+    assert_eq!(queue["items"], json!([]), "not in pat's queue either");
+    let bob = app.login("bob").await;
+    let (_, queue) = app.get(&bob, "/api/v1/requests?awaiting_me=true").await;
+    assert_eq!(
+        queue["items"].as_array().unwrap().len(),
+        2,
+        "another approver decides"
+    );
+}

@@ -145,6 +145,7 @@ impl FederationRows for Conn {
         Ok(Some(IssuerRecord {
             id: row.id,
             name: row.name,
+            created_by: row.created_by,
             issuer: row.issuer,
             audience: row.audience,
             jwks_url: row.jwks_url,

@@ -43,14 +43,16 @@ use stint_core::visibility;
 use stint_core::{GrantState, RequestState, Role};
 use zeroize::Zeroizing;
 
-/// Whether `$1` is free to decide request `r`: no current owner of its identity, and not
-/// the admin who created the requester's account (see `rules::Decidable`).
+/// Whether `$1` is free to decide request `r`: no current owner of its identity, not the
+/// admin who created the requester's account, nor who vouched for the credential an
+/// identity filed it with (see `rules::Decidable`).
 macro_rules! free_of_conflict {
     () => {
         "NOT EXISTS (SELECT 1 FROM ownerships o WHERE o.identity_id = r.identity_id
                      AND o.user_id = $1 AND o.ended_at IS NULL)
          AND NOT EXISTS (SELECT 1 FROM users ru WHERE ru.id = r.requester_id
-                         AND ru.created_by = $1)"
+                         AND ru.created_by = $1)
+         AND (r.vouched_by IS NULL OR r.vouched_by <> $1)"
     };
 }
 

@@ -41,6 +41,7 @@ impl UserRow {
             roles: parse_roles(&self.roles),
             identity_id: None,
             via: None,
+            vouched_by: None,
         }
     }
 
@@ -143,7 +144,7 @@ macro_rules! request_select {
            res.name AS resource_name, r.privilege, r.duration_secs, r.task, r.ticket,
            r.requester_id, u.username AS requester_name, r.created_at, r.pending_expires_at,
            r.approvals_required, r.approvers, r.decided_at, r.decision_comment, r.kind,
-           g.id AS grant_id, u.created_by AS requester_created_by,
+           g.id AS grant_id, COALESCE(r.vouched_by, u.created_by) AS requester_created_by,
            ",
             owner_ids!(),
             " AS owner_ids,

@@ -223,8 +223,10 @@ impl RequestRows for Conn {
         Ok(sqlx::query_scalar(
             "INSERT INTO requests (identity_id, resource_id, privilege, duration_secs, task, ticket,
                                    requester_id, state, approvals_required, max_duration_secs,
-                                   created_at, pending_expires_at, approvers, kind, decided_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+                                   created_at, pending_expires_at, approvers, kind, decided_at,
+                                   vouched_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+             RETURNING id",
         )
         .bind(new.identity_id)
         .bind(new.resource_id)
@@ -241,6 +243,7 @@ impl RequestRows for Conn {
         .bind(&approvers)
         .bind(new.kind.as_str())
         .bind(new.decided_at.map(ms))
+        .bind(new.vouched_by)
         .fetch_one(&mut *self)
         .await?)
     }

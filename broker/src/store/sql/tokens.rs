@@ -47,6 +47,8 @@ struct CallerRow {
     token_id: Option<i64>,
     /// `token NAME` or `issuer NAME`.
     via: String,
+    /// Who minted the token or registered the issuer.
+    vouched_by: i64,
     last_used_at: Option<i64>,
     user_id: i64,
     username: String,
@@ -143,13 +145,14 @@ impl TokenRows for Conn {
     ) -> StoreResult<Option<TokenCaller>> {
         // An owner's API token, or an access token an exchange handed out.
         let row: Option<CallerRow> = sqlx::query_as(
-            "SELECT t.token_id, t.last_used_at, t.via, u.id AS user_id, u.username,
-                    u.display_name, t.identity_id
-             FROM (SELECT id AS token_id, last_used_at, 'token ' || name AS via, identity_id
+            "SELECT t.token_id, t.last_used_at, t.via, t.vouched_by, u.id AS user_id,
+                    u.username, u.display_name, t.identity_id
+             FROM (SELECT id AS token_id, last_used_at, 'token ' || name AS via,
+                          created_by AS vouched_by, identity_id
                    FROM identity_tokens
                    WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2
                    UNION ALL
-                   SELECT NULL, NULL, 'issuer ' || f.name, x.identity_id
+                   SELECT NULL, NULL, 'issuer ' || f.name, f.created_by, x.identity_id
                    FROM exchanged_tokens x JOIN federation_issuers f ON f.id = x.issuer_id
                    WHERE x.token_hash = $1 AND x.expires_at > $2) t
              JOIN users u ON u.identity_id = t.identity_id
@@ -171,6 +174,7 @@ impl TokenRows for Conn {
                 roles: Vec::new(),
                 identity_id: Some(row.identity_id),
                 via: Some(row.via),
+                vouched_by: Some(row.vouched_by),
             },
         }))
     }
