@@ -35,6 +35,8 @@ pub struct Config {
     pub max_attestation_days: i64,
     /// Token introspections each caller may make per minute.
     pub introspection_per_minute: std::num::NonZeroU32,
+    /// Token exchanges (`POST /api/v1/token`) each address may make per minute.
+    pub exchanges_per_minute: std::num::NonZeroU32,
     /// Seed the demo users, identities and resources into an empty database.
     pub demo: bool,
 }
@@ -68,6 +70,7 @@ impl Config {
             },
             max_attestation_days: stint_core::ownership::DEFAULT_MAX_ATTESTATION_DAYS,
             introspection_per_minute: std::num::NonZeroU32::new(6000).expect("not zero"),
+            exchanges_per_minute: std::num::NonZeroU32::new(600).expect("not zero"),
             demo: false,
         }
     }

@@ -80,14 +80,11 @@ impl Broker {
                 clock,
                 keyring: Arc::new(keyring),
                 key_file: Arc::new(key_file),
-                introspection_limiter: Arc::new(http::introspection_limiter(
+                introspection_limiter: Arc::new(http::per_minute_limiter(
                     config.introspection_per_minute,
                 )),
-                // A workload exchanges once per job; this only stops floods.
-                exchange_limiter: Arc::new(http::introspection_limiter(
-                    config.introspection_per_minute,
-                )),
-                federation_keys: Arc::new(federation::KeyCache::default()),
+                exchange_limiter: Arc::new(http::per_minute_limiter(config.exchanges_per_minute)),
+                federation: Arc::new(federation::Federation::default()),
                 config: Arc::new(config),
             },
         })

@@ -81,7 +81,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// End one of the identity's grants now, because its task is over (a release).
+    /// End one of the identity's grants now, because its task is over (a release: an
+    /// identity may not revoke, only give back what it holds).
+    #[command(alias = "release")]
     Revoke {
         grant: i64,
         #[command(flatten)]
@@ -161,6 +163,10 @@ enum Command {
         #[arg(long, env = "STINT_INTROSPECTION_RATE", default_value_t = 6000,
               value_parser = clap::value_parser!(u32).range(1..))]
         introspection_rate: u32,
+        /// Workload-token exchanges each address may make per minute (a job exchanges once).
+        #[arg(long, env = "STINT_TOKEN_EXCHANGE_RATE", default_value_t = 600,
+              value_parser = clap::value_parser!(u32).range(1..))]
+        token_exchange_rate: u32,
         /// Also write each audit event, once committed, as a JSON line to this file
         /// (appended), or to stdout with `-`.
         #[arg(long, env = "STINT_AUDIT_STREAM")]
@@ -300,6 +306,7 @@ async fn main() -> anyhow::Result<()> {
             break_glass_window_secs,
             takeover_wait_hours,
             introspection_rate,
+            token_exchange_rate,
             checkpoint_interval_secs,
             audit_stream,
             max_attestation_days,
@@ -316,6 +323,8 @@ async fn main() -> anyhow::Result<()> {
             config.max_attestation_days = max_attestation_days;
             config.introspection_per_minute =
                 std::num::NonZeroU32::new(introspection_rate).expect("the parser refuses 0");
+            config.exchanges_per_minute =
+                std::num::NonZeroU32::new(token_exchange_rate).expect("the parser refuses 0");
             config.break_glass_limit = stint_broker::store::BreakGlassLimit {
                 max_uses: break_glass_max_uses,
                 window: chrono::Duration::seconds(break_glass_window_secs),

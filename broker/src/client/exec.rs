@@ -55,7 +55,8 @@ pub async fn exec(args: AccessArgs, command: Vec<String>) -> i32 {
 
 /// Runs the command to its end with `environment` added, passing on the signals that would
 /// have stopped `stint` (a CI runner cancelling the job sends SIGTERM to it, not to the
-/// command).
+/// command). Ctrl-C at a terminal reaches the command itself (they share the foreground
+/// process group), so `stint` only outlives it to release the grant.
 async fn run(
     program: &str,
     args: &[String],
@@ -63,6 +64,10 @@ async fn run(
 ) -> std::io::Result<ExitStatus> {
     let mut child = tokio::process::Command::new(program)
         .args(args)
+        // The command gets its grant's credential, never what asks for more access: a token
+        // that outlived the task would undo the point of it.
+        .env_remove("STINT_TOKEN")
+        .env_remove("STINT_OIDC_TOKEN")
         .envs(environment)
         .spawn()?;
     forward_signals_until_exit(&mut child).await
@@ -82,8 +87,9 @@ async fn forward_signals_until_exit(
         let forwarded = tokio::select! {
             status = child.wait() => return status,
             _ = term.recv() => Signal::SIGTERM,
-            _ = int.recv() => Signal::SIGINT,
             _ = hup.recv() => Signal::SIGHUP,
+            // The terminal sent it to the command too; caught only so `stint` stays.
+            _ = int.recv() => continue,
         };
         if let Some(pid) = child.id() {
             // The child may have exited meanwhile; then there is no one left to tell.

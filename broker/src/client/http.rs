@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// Why a call to the broker failed.
@@ -19,8 +21,32 @@ pub enum ClientError {
 /// A broker, called with one identity's token.
 pub struct Broker {
     base: String,
-    token: String,
+    token: Mutex<String>,
+    /// Where a workload token comes from, when the access token is an exchanged one: it
+    /// lives 15 minutes at most, so it is exchanged again when the broker stops taking it.
+    subject: Option<Subject>,
     agent: ureq::Agent,
+}
+
+/// A workload's OIDC token: a file its platform keeps fresh (Kubernetes rotates projected
+/// tokens), or a value given once.
+#[derive(Debug, Clone)]
+pub enum Subject {
+    File(PathBuf),
+    Value(String),
+}
+
+impl Subject {
+    fn read(&self) -> Result<String, ClientError> {
+        match self {
+            Subject::Value(token) => Ok(token.trim().to_string()),
+            Subject::File(path) => std::fs::read_to_string(path)
+                .map(|t| t.trim().to_string())
+                .map_err(|e| {
+                    ClientError::Unexpected(format!("cannot read {}: {e}", path.display()))
+                }),
+        }
+    }
 }
 
 impl Broker {
@@ -34,19 +60,44 @@ impl Broker {
             .into();
         Broker {
             base: base.trim_end_matches('/').to_string(),
-            token: token.trim().to_string(),
+            token: Mutex::new(token.trim().to_string()),
+            subject: None,
             agent,
         }
     }
 
+    /// Exchanges a workload's OIDC token for an access token (RFC 8693) at `base`; the
+    /// broker to call with it, which exchanges again once that access token has lapsed.
+    pub fn exchanged(base: &str, subject: Subject) -> Result<Broker, ClientError> {
+        let mut broker = Broker::new(base, "");
+        broker.subject = Some(subject);
+        broker.exchange()?;
+        Ok(broker)
+    }
+
+    fn exchange(&self) -> Result<(), ClientError> {
+        let subject = self
+            .subject
+            .as_ref()
+            .ok_or_else(|| ClientError::Unexpected("no workload token to exchange".into()))?
+            .read()?;
+        let url = self.url("/token");
+        let form = [
+            ("grant_type", stint_core::federation::GRANT_TYPE),
+            ("subject_token", subject.as_str()),
+            ("subject_token_type", stint_core::federation::JWT_TOKEN_TYPE),
+        ];
+        let answer = self.agent.post(&url).send_form(form);
+        let issued: stint_core::federation::ExchangedToken = read(&url, answer)?;
+        *self.token.lock().unwrap_or_else(|p| p.into_inner()) = issued.access_token;
+        Ok(())
+    }
+
     pub fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         let url = self.url(path);
-        let answer = self
-            .agent
-            .get(&url)
-            .header("authorization", &format!("Bearer {}", self.token))
-            .call();
-        read(&url, answer)
+        self.authorized(&url, |bearer| {
+            self.agent.get(&url).header("authorization", bearer).call()
+        })
     }
 
     pub fn post<T: DeserializeOwned>(
@@ -57,28 +108,33 @@ impl Broker {
         let url = self.url(path);
         let body =
             serde_json::to_string(body).map_err(|e| ClientError::Unexpected(e.to_string()))?;
-        let answer = self
-            .agent
-            .post(&url)
-            .header("authorization", &format!("Bearer {}", self.token))
-            .header("content-type", "application/json")
-            .send(body);
-        read(&url, answer)
+        self.authorized(&url, |bearer| {
+            self.agent
+                .post(&url)
+                .header("authorization", bearer)
+                .header("content-type", "application/json")
+                .send(body.as_str())
+        })
     }
 
-    /// Exchanges a workload's OIDC token for an access token (RFC 8693) at `base`; the
-    /// broker to call with it.
-    pub fn exchanged(base: &str, subject_token: &str) -> Result<Broker, ClientError> {
-        let unauthenticated = Broker::new(base, "");
-        let url = unauthenticated.url("/token");
-        let form = [
-            ("grant_type", stint_core::federation::GRANT_TYPE),
-            ("subject_token", subject_token.trim()),
-            ("subject_token_type", stint_core::federation::JWT_TOKEN_TYPE),
-        ];
-        let answer = unauthenticated.agent.post(&url).send_form(form);
-        let issued: stint_core::federation::ExchangedToken = read(&url, answer)?;
-        Ok(Broker::new(base, &issued.access_token))
+    /// Sends with the current token; an exchanged token the broker no longer takes is
+    /// exchanged afresh and the call made once more.
+    fn authorized<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        send: impl Fn(&str) -> Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<T, ClientError> {
+        let bearer = || {
+            let token = self.token.lock().unwrap_or_else(|p| p.into_inner());
+            format!("Bearer {token}")
+        };
+        match read(url, send(&bearer())) {
+            Err(ClientError::Refused { status: 401, .. }) if self.subject.is_some() => {
+                self.exchange()?;
+                read(url, send(&bearer()))
+            }
+            other => other,
+        }
     }
 
     fn url(&self, path: &str) -> String {

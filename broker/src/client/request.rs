@@ -1,5 +1,6 @@
 //! Asking for access and waiting for the decision; listing and releasing grants.
 
+use super::http::Subject;
 use super::{Broker, ClientError, Exit, parse_duration};
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -108,19 +109,18 @@ impl Granted {
 }
 
 /// The broker `args` name, called with the identity's token: the workload token of
-/// `--oidc-token` exchanged first, else `STINT_TOKEN`, else `STINT_OIDC_TOKEN` exchanged.
+/// `--oidc-token` exchanged first (and again whenever the broker no longer takes the
+/// access token), else `STINT_TOKEN`, else `STINT_OIDC_TOKEN` exchanged.
 pub fn connect(args: &BrokerArgs) -> Result<Broker, ClientError> {
     let set = |name: &str| std::env::var(name).ok().filter(|t| !t.trim().is_empty());
     if let Some(file) = &args.oidc_token {
-        let token = std::fs::read_to_string(file)
-            .map_err(|e| ClientError::Unexpected(format!("cannot read {}: {e}", file.display())))?;
-        return Broker::exchanged(&args.broker, &token);
+        return Broker::exchanged(&args.broker, Subject::File(file.clone()));
     }
     if let Some(token) = set("STINT_TOKEN") {
         return Ok(Broker::new(&args.broker, &token));
     }
     if let Some(token) = set("STINT_OIDC_TOKEN") {
-        return Broker::exchanged(&args.broker, &token);
+        return Broker::exchanged(&args.broker, Subject::Value(token));
     }
     Err(ClientError::Unexpected(
         "set STINT_TOKEN to the identity's API token, or give a workload token with \
@@ -240,19 +240,48 @@ pub fn await_grant(
                 humantime::format_duration(timeout)
             );
             let path = format!("/requests/{id}/cancel");
-            if let Err(e) = broker.post::<RequestDetail>(&path, &json!({})) {
-                eprintln!("stint: could not withdraw request {id}: {e}");
+            match broker.post::<RequestDetail>(&path, &json!({})) {
+                Ok(_) => return Err(Exit::TimedOut),
+                // Decided in the meantime: the decision stands, whatever it was.
+                Err(ClientError::Refused { status: 409, .. }) => {
+                    detail = read_request(broker, id)?;
+                    if detail.request.state != RequestState::Pending {
+                        continue;
+                    }
+                    return Err(Exit::TimedOut);
+                }
+                Err(e) => {
+                    eprintln!("stint: could not withdraw request {id}: {e}");
+                    return Err(Exit::TimedOut);
+                }
             }
-            return Err(Exit::TimedOut);
         }
         if !said_waiting {
             eprintln!("stint: waiting for approval of request {id}…");
             said_waiting = true;
         }
         std::thread::sleep(POLL_EVERY.min(deadline.saturating_duration_since(Instant::now())));
-        detail = broker
-            .get(&format!("/requests/{id}"))
-            .map_err(|e| fail(&e))?;
+        detail = read_request(broker, id)?;
+    }
+}
+
+/// How often a look at the request may fail in a row (the network, a broker restarting)
+/// before waiting gives up.
+const LOOK_ATTEMPTS: u32 = 5;
+
+/// The request now, trying again a few times over a passing outage.
+fn read_request(broker: &Broker, id: i64) -> Result<RequestDetail, Exit> {
+    let path = format!("/requests/{id}");
+    let mut attempt = 1;
+    loop {
+        match broker.get(&path) {
+            Ok(detail) => return Ok(detail),
+            Err(ClientError::Unreachable { .. }) if attempt < LOOK_ATTEMPTS => {
+                std::thread::sleep(POLL_EVERY * 2u32.pow(attempt));
+                attempt += 1;
+            }
+            Err(e) => return Err(fail(&e)),
+        }
     }
 }
 

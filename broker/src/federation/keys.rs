@@ -1,34 +1,65 @@
 //! Trusted issuers' public keys: given inline, or fetched from their JWKS URL and cached.
-//! A token naming a key the cache lacks triggers a refetch (the issuer may have rotated),
-//! but not again within `REFETCH_UNKNOWN_KID_EVERY` of one made for that reason, so a flood
-//! of made-up `kid`s cannot make the broker hammer the issuer.
+//!
+//! Fetches are bounded, whatever tokens arrive: one at a time, and for one issuer at most one
+//! every `REFETCH_FLOOR` — except that a token naming a key the cache lacks may trigger one
+//! refetch sooner (the issuer may just have rotated), unless the last fetch was itself such a
+//! refetch or failed. A flood of made-up `kid`s, or an issuer that is down, therefore costs at
+//! most one fetch per `REFETCH_FLOOR`.
 
 use crate::store::port::IssuerRecord;
 use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::Algorithm;
-use jsonwebtoken::jwk::{AlgorithmParameters, Jwk};
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, PublicKeyUse};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use stint_core::federation::Refusal;
 
 /// Keys fetched longer ago than this are fetched again: issuers rotate.
 const FRESH_FOR: Duration = Duration::minutes(10);
-/// The least time between two fetches for one issuer.
-const REFETCH_UNKNOWN_KID_EVERY: Duration = Duration::seconds(30);
+/// The least time between two fetches for one issuer (but see the module's comment).
+const REFETCH_FLOOR: Duration = Duration::seconds(30);
 /// How long a fetch may take.
 const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[derive(Default)]
 pub struct KeyCache {
     fetched: Mutex<HashMap<i64, Fetched>>,
+    /// One fetch at a time: a burst of tokens waits for one answer rather than each asking.
+    fetching: tokio::sync::Mutex<()>,
 }
 
 #[derive(Clone)]
 struct Fetched {
+    /// The keys last fetched (none when no fetch has succeeded yet).
     keys: Vec<Jwk>,
-    at: DateTime<Utc>,
-    /// Fetched because a token named a key the cache lacked.
-    for_unknown_kid: bool,
+    /// When they were fetched.
+    keys_at: Option<DateTime<Utc>>,
+    /// When a fetch was last tried, and whether it used up the early refetch (it was made
+    /// for an unknown key, or it failed).
+    tried_at: DateTime<Utc>,
+    early_used: bool,
+    /// Why the last fetch failed, if it did.
+    error: Option<String>,
+}
+
+impl Fetched {
+    fn fresh(&self, now: DateTime<Utc>) -> bool {
+        self.keys_at.is_some_and(|at| now - at < FRESH_FOR)
+    }
+
+    fn may_fetch(&self, now: DateTime<Utc>, for_unknown_kid: bool) -> bool {
+        now - self.tried_at >= REFETCH_FLOOR || (for_unknown_kid && !self.early_used)
+    }
+
+    /// The key, or why there is none: a failed fetch says so rather than "no such key".
+    fn select(&self, url: &str, kid: Option<&str>, alg: Algorithm) -> Result<Jwk, Refusal> {
+        match (&self.error, self.keys.is_empty()) {
+            (Some(why), true) => Err(Refusal::BadSignature(format!(
+                "the issuer's keys could not be fetched from {url}: {why}"
+            ))),
+            _ => select(&self.keys, kid, alg),
+        }
+    }
 }
 
 impl KeyCache {
@@ -45,46 +76,52 @@ impl KeyCache {
         }
         let url = issuer.jwks_url.clone().unwrap_or_default();
         let cached = self.cached(issuer.id);
-        let mut for_unknown_kid = false;
         if let Some(cached) = &cached {
-            match select(&cached.keys, kid, alg) {
-                Ok(key) if now - cached.at < FRESH_FOR => return Ok(key),
-                Ok(_) => {}
-                // A key the cache lacks may be new (the issuer rotated): fetch once, unless
-                // the cache was itself fetched for an unknown key a moment ago.
-                Err(refusal)
-                    if cached.for_unknown_kid && now - cached.at < REFETCH_UNKNOWN_KID_EVERY =>
-                {
-                    return Err(refusal);
-                }
-                Err(_) => for_unknown_kid = true,
+            let found = cached.select(&url, kid, alg);
+            let unknown_kid = found.is_err();
+            if (found.is_ok() && cached.fresh(now)) || !cached.may_fetch(now, unknown_kid) {
+                return found;
             }
         }
-        let keys = match fetch(url.clone()).await {
-            Ok(keys) => keys,
-            // Keys that were good a moment ago still are while the issuer is unreachable.
-            Err(why) => match cached {
-                Some(cached) => return select(&cached.keys, kid, alg),
-                None => {
-                    return Err(Refusal::BadSignature(format!(
-                        "the issuer's keys could not be fetched from {url}: {why}"
-                    )));
-                }
-            },
-        };
-        let selected = select(&keys, kid, alg);
-        self.fetched
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(
-                issuer.id,
-                Fetched {
+        let _turn = self.fetching.lock().await;
+        // Whoever held the turn may have fetched what this token needs.
+        let latest = self.cached(issuer.id);
+        if let Some(latest) = &latest
+            && cached.as_ref().map(|c| c.tried_at) != Some(latest.tried_at)
+        {
+            return latest.select(&url, kid, alg);
+        }
+        let fetched = fetch(url.clone()).await;
+        let entry = {
+            let mut all = self.fetched.lock().unwrap_or_else(|p| p.into_inner());
+            let previous = all.get(&issuer.id).cloned();
+            let had_kid = previous
+                .as_ref()
+                .is_some_and(|p| select(&p.keys, kid, alg).is_ok());
+            let entry = match fetched {
+                Ok(keys) => Fetched {
                     keys,
-                    at: now,
-                    for_unknown_kid,
+                    keys_at: Some(now),
+                    tried_at: now,
+                    early_used: previous.is_some() && !had_kid,
+                    error: None,
                 },
-            );
-        selected
+                // Keys that were good a moment ago still are while the issuer is unreachable.
+                Err(why) => Fetched {
+                    keys: previous
+                        .as_ref()
+                        .map(|p| p.keys.clone())
+                        .unwrap_or_default(),
+                    keys_at: previous.as_ref().and_then(|p| p.keys_at),
+                    tried_at: now,
+                    early_used: true,
+                    error: Some(why),
+                },
+            };
+            all.insert(issuer.id, entry.clone());
+            entry
+        };
+        entry.select(&url, kid, alg)
     }
 
     fn cached(&self, issuer_id: i64) -> Option<Fetched> {
@@ -131,8 +168,8 @@ async fn fetch(url: String) -> Result<Vec<Jwk>, String> {
     .map_err(|e| e.to_string())?
 }
 
-/// The key for `kid` (or the one key there is, when the token names none), of a type that
-/// fits `alg`.
+/// The key for `kid` (or the one key there is, when the token names none): a signing key,
+/// of a type that fits `alg`.
 fn select(keys: &[Jwk], kid: Option<&str>, alg: Algorithm) -> Result<Jwk, Refusal> {
     let key = match kid {
         Some(kid) => keys
@@ -148,6 +185,16 @@ fn select(keys: &[Jwk], kid: Option<&str>, alg: Algorithm) -> Result<Jwk, Refusa
             }
         },
     };
+    if key
+        .common
+        .public_key_use
+        .as_ref()
+        .is_some_and(|u| *u != PublicKeyUse::Signature)
+    {
+        return Err(Refusal::BadSignature(
+            "the issuer's key is not one for signatures (`use`)".into(),
+        ));
+    }
     let fits = matches!(
         (&key.algorithm, alg.family()),
         (

@@ -5,7 +5,7 @@
 
 mod keys;
 
-pub use keys::KeyCache;
+use keys::KeyCache;
 
 use crate::store::{Store, StoreResult};
 use chrono::{DateTime, Utc};
@@ -15,12 +15,36 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use stint_core::federation::{self, ExchangedToken, Refusal};
 
+/// How many refusals of tokens whose signature did not verify each issuer's trail takes per
+/// minute: anyone can send junk naming a public issuer, and the trail is not a log sink.
+const UNVERIFIED_REFUSALS_PER_MINUTE: u32 = 10;
+
+/// What verifying workload tokens keeps in memory: the issuers' keys, and each issuer's
+/// budget of recorded refusals for tokens nobody is known to have signed.
+pub struct Federation {
+    keys: KeyCache,
+    unverified_refusals: governor::DefaultKeyedRateLimiter<i64>,
+}
+
+impl Default for Federation {
+    fn default() -> Self {
+        let quota = governor::Quota::per_minute(
+            std::num::NonZeroU32::new(UNVERIFIED_REFUSALS_PER_MINUTE).expect("not zero"),
+        );
+        Federation {
+            keys: KeyCache::default(),
+            unverified_refusals: governor::DefaultKeyedRateLimiter::keyed(quota),
+        }
+    }
+}
+
 /// Exchanges `token` for a Stint access token, or says why not. Refusals of a token that
-/// names a registered issuer are recorded; a token naming none is not (nobody could act on
-/// it, and anyone could send millions).
+/// names a registered issuer are recorded — those of a token whose signature did not verify
+/// only up to `UNVERIFIED_REFUSALS_PER_MINUTE` per issuer; a token naming no registered
+/// issuer is not recorded at all (nobody could act on it, and anyone could send millions).
 pub async fn exchange(
     store: &dyn Store,
-    keys: &KeyCache,
+    federation: &Federation,
     token: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<Result<ExchangedToken, Refusal>> {
@@ -32,7 +56,8 @@ pub async fn exchange(
         return Ok(Err(Refusal::NoIssuer));
     };
     let verified = match header(token) {
-        Ok(header) => match keys
+        Ok(header) => match federation
+            .keys
             .key(&issuer, header.kid.as_deref(), header.alg, now)
             .await
         {
@@ -42,11 +67,12 @@ pub async fn exchange(
         Err(refusal) => Err(refusal),
     };
     let lifetime = verified.and_then(|claims| {
+        let exp = number(&claims, "exp")?.unwrap_or_default(); // required: checked in `verify`
         let secs = federation::access_token_secs(
             now.timestamp(),
-            number(&claims, "exp").unwrap_or_default(),
-            number(&claims, "nbf"),
-            number(&claims, "iat"),
+            exp,
+            number(&claims, "nbf")?,
+            number(&claims, "iat")?,
         )?;
         Ok((claims, secs))
     });
@@ -57,9 +83,18 @@ pub async fn exchange(
                 .await
         }
         Err(refusal) => {
-            store
-                .record_federation_refusal(&issuer, &refusal, now)
-                .await?;
+            let signed = !matches!(refusal, Refusal::BadSignature(_) | Refusal::Malformed(_));
+            if signed || federation.unverified_refusals.check_key(&issuer.id).is_ok() {
+                store
+                    .record_federation_refusal(&issuer, &refusal, now)
+                    .await?;
+            } else {
+                tracing::debug!(
+                    issuer = %issuer.name,
+                    reason = refusal.code(),
+                    "refused a token whose signature did not verify; over the budget to record"
+                );
+            }
             Ok(Err(refusal))
         }
     }
@@ -122,7 +157,10 @@ fn verify(
         .map(|data| data.claims)
         .map_err(|e| match e.kind() {
             ErrorKind::InvalidAudience => Refusal::WrongAudience,
-            ErrorKind::InvalidIssuer => Refusal::NoIssuer,
+            // `iss` chose the issuer, so this is one `iss` in a list, or not a string.
+            ErrorKind::InvalidIssuer => {
+                Refusal::Malformed("its `iss` is not a single registered issuer".into())
+            }
             ErrorKind::MissingRequiredClaim(claim) => {
                 Refusal::Malformed(format!("it has no `{claim}`"))
             }
@@ -133,8 +171,16 @@ fn verify(
         })
 }
 
-fn number(claims: &Value, name: &str) -> Option<i64> {
-    claims.get(name).and_then(Value::as_i64)
+/// A time claim: absent, or whole seconds since the epoch (RFC 7519's NumericDate, as
+/// every issuer writes it); anything else is refused rather than ignored.
+fn number(claims: &Value, name: &str) -> Result<Option<i64>, Refusal> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(value) => value
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| Refusal::Malformed(format!("its `{name}` is not a time in seconds"))),
+    }
 }
 
 /// The claims rules compare, as strings: text as it is, numbers and booleans as JSON writes

@@ -92,7 +92,7 @@ async fn exchange(
         ));
     }
     let now = state.clock.now();
-    let outcome = crate::federation::exchange(&*state.store, &state.federation_keys, &token, now)
+    let outcome = crate::federation::exchange(&*state.store, &state.federation, &token, now)
         .await
         .map_err(|e| OAuthError::from(AppError::from(e)))?;
     match outcome {

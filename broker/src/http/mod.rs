@@ -19,7 +19,7 @@ mod tokens;
 
 pub use error::AppError;
 pub use extract::SESSION_COOKIE;
-pub use introspection::limiter as introspection_limiter;
+pub use introspection::limiter as per_minute_limiter;
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -54,8 +54,8 @@ pub struct AppState {
     pub introspection_limiter: Arc<governor::DefaultKeyedRateLimiter<String>>,
     /// Token exchanges per calling address.
     pub exchange_limiter: Arc<governor::DefaultKeyedRateLimiter<String>>,
-    /// Trusted issuers' public keys, fetched and cached.
-    pub federation_keys: Arc<crate::federation::KeyCache>,
+    /// Trusted issuers' public keys, fetched and cached, and refusal budgets.
+    pub federation: Arc<crate::federation::Federation>,
     pub config: Arc<Config>,
 }
 
@@ -206,9 +206,10 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
 /// Refuses state-changing calls that a cross-site page could have made: they must carry
 /// the custom CSRF header (which needs a CORS preflight the broker never grants) and must
 /// not be marked cross-site by the browser. `SameSite=Strict` cookies are the other layer.
-/// A call with a Bearer token is exempt: a cross-site page cannot set `Authorization`
-/// either, and such a call is judged by its token alone, never by a cookie
-/// (`extract::CurrentCaller`).
+/// A call with a Bearer token is exempt: a cross-site page cannot set `Authorization` (it
+/// would need the same CORS preflight), which is what makes the exemption safe. Such a call
+/// is judged by its token alone wherever it is authorised (`extract::CurrentCaller`); only
+/// signing in and out act on cookies whatever else the call carries.
 async fn csrf_guard(req: Request, next: Next) -> Response {
     if !is_safe(req.method()) && extract::bearer_token(req.headers()).is_none() {
         let headers = req.headers();

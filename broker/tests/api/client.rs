@@ -180,7 +180,7 @@ async fn exec_runs_the_command_with_the_credential_and_releases_the_grant_when_i
     let token = token(&app).await;
     let seen = app.dir.path().join("credential");
     let script = format!(
-        "test -n \"$STINT_GRANT_ID\" && printf %s \"$STINT_CREDENTIAL\" > {}",
+        "test -n \"$STINT_GRANT_ID\" && test -z \"$STINT_TOKEN\" && printf %s \"$STINT_CREDENTIAL\" > {}",
         seen.display()
     );
     let child = stint(&served, &token, "exec", &["--", "sh", "-c", &script]);
