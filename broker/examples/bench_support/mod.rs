@@ -44,8 +44,10 @@ impl Broker {
                 &format!("127.0.0.1:{port}"),
                 "--database",
                 url,
-                // The bench measures the broker, not its per-caller introspection budget.
+                // The bench measures the broker, not its per-caller budgets.
                 "--introspection-rate",
+                "4000000000",
+                "--token-exchange-rate",
                 "4000000000",
             ])
             .args(extra)
