@@ -57,7 +57,7 @@ pub(crate) fn claims(app: &TestApp, issuer: &TestIssuer, repository: &str) -> Va
 }
 
 /// `POST /api/v1/token`, form-encoded as RFC 8693 has it.
-async fn exchange(app: &TestApp, token: &str) -> (StatusCode, Value) {
+pub(crate) async fn exchange(app: &TestApp, token: &str) -> (StatusCode, Value) {
     let form = format!(
         "grant_type={}&subject_token={}&subject_token_type={}",
         urlencode(GRANT_TYPE),

@@ -46,6 +46,13 @@ async fn file_as_identity(app: &TestApp, token: &str) -> i64 {
     created["id"].as_i64().unwrap()
 }
 
+/// How the broker answers `token` when it lists its grants: whether the token lets it in.
+async fn answer_to(app: &TestApp, token: &str) -> StatusCode {
+    app.bearer(token, Method::GET, "/api/v1/grants", None)
+        .await
+        .0
+}
+
 #[tokio::test]
 async fn a_token_is_shown_once_and_only_its_hash_is_stored() {
     let app = TestApp::new().await;
@@ -394,19 +401,9 @@ async fn expired_revoked_and_orphaned_identities_tokens_are_refused() {
     )
     .await;
     let short = issued["token"].as_str().unwrap().to_string();
-    assert_eq!(
-        app.bearer(&short, Method::GET, "/api/v1/grants", None)
-            .await
-            .0,
-        StatusCode::OK
-    );
+    assert_eq!(answer_to(&app, &short).await, StatusCode::OK);
     app.advance(Duration::seconds(60));
-    assert_eq!(
-        app.bearer(&short, Method::GET, "/api/v1/grants", None)
-            .await
-            .0,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(answer_to(&app, &short).await, StatusCode::UNAUTHORIZED);
 
     // Revoked: refused at once.
     let token = ci_token(&app).await;
@@ -422,12 +419,7 @@ async fn expired_revoked_and_orphaned_identities_tokens_are_refused() {
         None,
     )
     .await;
-    assert_eq!(
-        app.bearer(&token, Method::GET, "/api/v1/grants", None)
-            .await
-            .0,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(answer_to(&app, &token).await, StatusCode::UNAUTHORIZED);
 
     // Orphaned: once nobody answers for the identity its tokens stop working, until
     // someone declares for it again. Alice's seeded declaration lapses after 90 days.
@@ -447,12 +439,7 @@ async fn expired_revoked_and_orphaned_identities_tokens_are_refused() {
     };
     declare(app.login("alice").await, 10).await;
     let token = ci_token(&app).await;
-    assert_eq!(
-        app.bearer(&token, Method::GET, "/api/v1/grants", None)
-            .await
-            .0,
-        StatusCode::OK
-    );
+    assert_eq!(answer_to(&app, &token).await, StatusCode::OK);
     app.advance(Duration::days(11));
     let (status, _, error) = app
         .bearer(&token, Method::GET, "/api/v1/grants", None)
@@ -460,9 +447,7 @@ async fn expired_revoked_and_orphaned_identities_tokens_are_refused() {
     assert_eq!(status, StatusCode::UNAUTHORIZED, "orphaned: {error}");
     declare(app.login("alice").await, 10).await;
     assert_eq!(
-        app.bearer(&token, Method::GET, "/api/v1/grants", None)
-            .await
-            .0,
+        answer_to(&app, &token).await,
         StatusCode::OK,
         "owned again, its token works again"
     );
@@ -564,16 +549,7 @@ async fn whoever_vouched_for_an_identitys_credential_may_not_approve_what_it_ask
         &json!({ "iss": issuer.url, "aud": "https://stint.test", "repository": "pat/tools",
                  "sub": "pat", "exp": now + 600 }),
     );
-    let form = format!(
-        "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange&subject_token={jwt}&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Ajwt"
-    );
-    let request = axum::http::Request::builder()
-        .method(Method::POST)
-        .uri("/api/v1/token")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(axum::body::Body::from(form))
-        .unwrap();
-    let (status, _, exchanged) = app.send(request).await;
+    let (status, exchanged) = crate::federation::exchange(&app, &jwt).await;
     assert_eq!(status, StatusCode::OK, "{exchanged}");
     let by_issuer = file_as_identity(&app, exchanged["access_token"].as_str().unwrap()).await;
 
