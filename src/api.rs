@@ -253,6 +253,11 @@ pub async fn introspection_credentials(resource: i64) -> ApiResult<Introspection
     .await
 }
 
+/// The connectors the broker loaded (admins and auditors).
+pub async fn connectors() -> ApiResult<Vec<stint_core::connectors::ConnectorView>> {
+    get("/api/v1/connectors").await
+}
+
 pub async fn resources() -> ApiResult<Vec<ResourceView>> {
     get("/api/v1/resources").await
 }

@@ -1,8 +1,10 @@
 //! How a broker is set up.
 
+use crate::connectors::ConnectorsFile;
 use crate::store::{BreakGlassLimit, SessionLimits};
 use chrono::Duration;
 use std::path::PathBuf;
+use stint_core::connectors::RetryPolicy;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -39,6 +41,10 @@ pub struct Config {
     pub exchanges_per_minute: std::num::NonZeroU32,
     /// Seed the demo users, identities and resources into an empty database.
     pub demo: bool,
+    /// The connectors the broker makes grants' access in (`--connectors FILE`), checked.
+    pub connectors: ConnectorsFile,
+    /// How failed connector steps are retried and when a revocation is flagged.
+    pub connector_retry: RetryPolicy,
 }
 
 impl Config {
@@ -72,6 +78,8 @@ impl Config {
             introspection_per_minute: std::num::NonZeroU32::new(6000).expect("not zero"),
             exchanges_per_minute: std::num::NonZeroU32::new(600).expect("not zero"),
             demo: false,
+            connectors: ConnectorsFile::default(),
+            connector_retry: RetryPolicy::default(),
         }
     }
 }

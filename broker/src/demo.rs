@@ -98,6 +98,7 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>) -> StoreResult<()> {
     ];
     for (name, description, privileges, approvals_required, max_hours) in resources {
         let resource = ResourceBody {
+            connector: None,
             name: name.into(),
             description: description.into(),
             privileges: privileges.iter().map(|p| p.to_string()).collect(),
@@ -112,7 +113,7 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>) -> StoreResult<()> {
                 auto_approve: None,
             },
         };
-        store.create_resource(None, &resource, now).await?;
+        store.create_resource(None, &resource, &[], now).await?;
     }
     Ok(())
 }

@@ -6,6 +6,7 @@
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod connectors;
 pub mod credential;
 pub mod demo;
 pub mod export;
@@ -65,6 +66,16 @@ impl Broker {
         .await?;
         let keyring =
             keys::open_keyring(&*store, &key_file, config.issuer.clone(), clock.now()).await?;
+        let connectors = connectors::Connectors::from_file(&config.connectors)?;
+        // A step no loaded connector can do would never be done: refuse to start instead.
+        for name in store.connectors_in_use().await? {
+            if connectors.get(&name).is_none() {
+                anyhow::bail!(
+                    "the connector {name} is linked to a resource or has access to take away, \
+                     but the connectors file does not define it"
+                );
+            }
+        }
         // Whatever ran out while the broker was stopped ends now, before the first request.
         let report = store.sweep(clock.now()).await?;
         if report != SweepReport::default() {
@@ -74,7 +85,7 @@ impl Broker {
                 "expired access that lapsed while the broker was stopped"
             );
         }
-        Ok(Broker {
+        let broker = Broker {
             state: AppState {
                 store,
                 clock,
@@ -85,9 +96,31 @@ impl Broker {
                 )),
                 exchange_limiter: Arc::new(http::per_minute_limiter(config.exchanges_per_minute)),
                 federation: Arc::new(federation::Federation::default()),
+                outbox: Arc::new(connectors::worker::Outbox::new(
+                    connectors,
+                    config.connector_retry,
+                )),
                 config: Arc::new(config),
             },
-        })
+        };
+        // Access that ended while the broker was stopped, or whose revocation it was still
+        // retrying, is taken away downstream before the first request: every open step is
+        // tried once now, whatever its backoff. A downstream still down does not keep the
+        // broker from serving; the worker goes on retrying.
+        if store_has_open_steps(&broker.state).await? {
+            broker
+                .state
+                .store
+                .retry_connector_steps_now(broker.state.clock.now())
+                .await?;
+            let report = connectors::worker::run_due(&broker.state).await?;
+            tracing::info!(
+                succeeded = report.succeeded,
+                failed = report.failed,
+                "resumed the connectors' unfinished steps"
+            );
+        }
+        Ok(broker)
     }
 
     /// Rereads the signing keys, so a rotation made elsewhere (`stint keys rotate`, another
@@ -137,6 +170,8 @@ impl Broker {
         // The audit stream stops last, so it carries the final checkpoint.
         let (stop_stream, stream_stopped) = tokio::sync::watch::channel(false);
         let sweeper = sweeper::spawn(self.state.clone(), stopped.clone());
+        let outbox = (!self.state.outbox.connectors.is_empty())
+            .then(|| connectors::worker::spawn(self.state.clone(), stopped.clone()));
         let broker = Arc::new(self);
         let checkpointer = {
             let broker = broker.clone();
@@ -200,6 +235,9 @@ impl Broker {
             .await?;
         let _ = stop.send(true);
         let _ = sweeper.await;
+        if let Some(outbox) = outbox {
+            let _ = outbox.await;
+        }
         let _ = checkpointer.await;
         let _ = key_refresher.await;
         // The last word: the head as the broker leaves it.
@@ -211,4 +249,9 @@ impl Broker {
         last?;
         Ok(())
     }
+}
+
+/// Whether any connector step is unfinished.
+async fn store_has_open_steps(state: &AppState) -> anyhow::Result<bool> {
+    Ok(state.store.next_connector_step_at().await?.is_some())
 }

@@ -167,6 +167,16 @@ enum Command {
         #[arg(long, env = "STINT_TOKEN_EXCHANGE_RATE", default_value_t = 600,
               value_parser = clap::value_parser!(u32).range(1..))]
         token_exchange_rate: u32,
+        /// The connectors file: downstream systems (PostgreSQL, webhooks) in which grants'
+        /// access is made and taken away. Its secrets are read from the environment
+        /// variables it names; an invalid file stops the start, naming the line.
+        #[arg(long, env = "STINT_CONNECTORS")]
+        connectors: Option<PathBuf>,
+        /// Failed attempts after which a revocation that keeps failing is flagged
+        /// (`grant.revocation_failing`); it is retried regardless.
+        #[arg(long, env = "STINT_REVOCATION_ALERT_AFTER", default_value_t = 5,
+              value_parser = clap::value_parser!(i64).range(1..))]
+        revocation_alert_after: i64,
         /// Also write each audit event, once committed, as a JSON line to this file
         /// (appended), or to stdout with `-`.
         #[arg(long, env = "STINT_AUDIT_STREAM")]
@@ -307,6 +317,8 @@ async fn main() -> anyhow::Result<()> {
             takeover_wait_hours,
             introspection_rate,
             token_exchange_rate,
+            connectors,
+            revocation_alert_after,
             checkpoint_interval_secs,
             audit_stream,
             max_attestation_days,
@@ -325,6 +337,10 @@ async fn main() -> anyhow::Result<()> {
                 std::num::NonZeroU32::new(introspection_rate).expect("the parser refuses 0");
             config.exchanges_per_minute =
                 std::num::NonZeroU32::new(token_exchange_rate).expect("the parser refuses 0");
+            if let Some(path) = connectors {
+                config.connectors = stint_broker::connectors::config::read(&path)?;
+            }
+            config.connector_retry.alert_after = revocation_alert_after;
             config.break_glass_limit = stint_broker::store::BreakGlassLimit {
                 max_uses: break_glass_max_uses,
                 window: chrono::Duration::seconds(break_glass_window_secs),

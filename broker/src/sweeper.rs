@@ -22,6 +22,8 @@ pub fn spawn(state: AppState, mut shutdown: watch::Receiver<bool>) -> JoinHandle
             }
             match state.store.sweep(state.clock.now()).await {
                 Ok(report) if report.grants_expired + report.requests_expired > 0 => {
+                    // Expired grants may have access downstream to take away.
+                    state.outbox.wake();
                     tracing::info!(
                         grants_expired = report.grants_expired,
                         requests_expired = report.requests_expired,

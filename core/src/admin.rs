@@ -4,6 +4,7 @@
 //! admin screens call them to point at a wrong field before anything is sent.
 
 use crate::api::{IdentityBody, NamedRef, NewUserBody, ResourceBody};
+use crate::connectors::{self, ConnectorView};
 use crate::model::{Approvers, AutoApprove, Policy, Role};
 use crate::rules::{RuleError, check_plain_text};
 
@@ -82,21 +83,30 @@ pub fn policy_warning(policy: &Policy, pool: usize) -> Option<String> {
 }
 
 /// Checks a resource and its policy against `approver_role_holders`, the enabled users
-/// who hold the approver role. Returns the resource to store: trimmed, and with named
-/// approvers carrying their current names.
+/// who hold the approver role, and its connector against the `connectors` the broker
+/// loaded. Returns the resource to store: trimmed, and with named approvers carrying
+/// their current names.
 pub fn check_resource(
     body: &ResourceBody,
     approver_role_holders: &[NamedRef],
+    connectors: &[ConnectorView],
 ) -> Result<ResourceBody, RuleError> {
     let name = check_name("name", &body.name)?;
     let description = check_optional_text("description", &body.description)?;
     let privileges = check_privileges(&body.privileges)?;
     let policy = check_policy(&body.policy, &privileges, approver_role_holders)?;
+    let connector = body
+        .connector
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    connectors::check_link(connector, &privileges, connectors)?;
     Ok(ResourceBody {
         name,
         description,
         privileges,
         policy,
+        connector: connector.map(str::to_string),
     })
 }
 
@@ -397,6 +407,7 @@ mod tests {
             description: "Payments".into(),
             privileges: vec!["read".into(), "write".into()],
             policy,
+            connector: None,
         }
     }
 
@@ -413,7 +424,7 @@ mod tests {
     }
 
     fn field_of(policy: Policy) -> Option<&'static str> {
-        check_resource(&resource(policy), &approvers())
+        check_resource(&resource(policy), &approvers(), &[])
             .unwrap_err()
             .field()
     }
@@ -445,7 +456,7 @@ mod tests {
             users: vec![NamedRef::new(3, ""), NamedRef::new(3, "x")],
         };
         p.ticket_pattern = Some(" OPS-[0-9]+ ".into());
-        let checked = check_resource(&resource(p), &approvers()).unwrap();
+        let checked = check_resource(&resource(p), &approvers(), &[]).unwrap();
         assert_eq!(checked.name, "payments-db");
         assert_eq!(
             checked.policy.approvers,
@@ -497,13 +508,15 @@ mod tests {
         let mut bad_name = resource(policy());
         bad_name.name = "Payments DB".into();
         assert_eq!(
-            check_resource(&bad_name, &approvers()).unwrap_err().field(),
+            check_resource(&bad_name, &approvers(), &[])
+                .unwrap_err()
+                .field(),
             Some("name")
         );
         let mut dup = resource(policy());
         dup.privileges = vec!["read".into(), "read".into()];
         assert_eq!(
-            check_resource(&dup, &approvers()).unwrap_err().field(),
+            check_resource(&dup, &approvers(), &[]).unwrap_err().field(),
             Some("privileges")
         );
     }

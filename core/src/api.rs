@@ -1,5 +1,6 @@
 //! The JSON shapes of the broker's HTTP API (v1), shared by the broker and the portal.
 
+use crate::connectors::{GrantAccessView, PostgresAccess};
 use crate::model::{Approvers, IdentityKind, Policy, ReviewOutcome, ReviewStatus, Role};
 use crate::ownership::{DeclarationEnd, OwnershipStatus};
 use crate::rules::{Justification, UserId};
@@ -192,6 +193,10 @@ pub struct ResourceBody {
     pub description: String,
     pub privileges: Vec<String>,
     pub policy: Policy,
+    /// The connector (from the broker's connectors file) that makes this resource's
+    /// grants real in the downstream system, if any.
+    #[serde(default)]
+    pub connector: Option<String>,
 }
 
 /// A user as admins manage them.
@@ -234,6 +239,9 @@ pub struct ResourceView {
     /// When its introspection credentials were last set, if ever.
     #[serde(default)]
     pub introspection_secret_at: Option<DateTime<Utc>>,
+    /// The connector that makes its grants real downstream, if any.
+    #[serde(default)]
+    pub connector: Option<String>,
 }
 
 /// A resource's client credentials for `POST /api/v1/introspect` (HTTP Basic, RFC 7662
@@ -367,6 +375,9 @@ pub struct GrantView {
     /// Whether the signed-in user may fetch a credential / revoke it.
     pub can_fetch_credential: bool,
     pub can_revoke: bool,
+    /// What a connector made for the grant downstream, and where that stands.
+    #[serde(default)]
+    pub access: Option<GrantAccessView>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -374,6 +385,10 @@ pub struct CredentialView {
     pub token: String,
     pub jti: String,
     pub expires_at: DateTime<Utc>,
+    /// Login details of the grant's temporary PostgreSQL role, when its resource has a
+    /// PostgreSQL connector: a new password with every fetch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgres: Option<PostgresAccess>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

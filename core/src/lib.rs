@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod api;
 pub mod break_glass;
+pub mod connectors;
 pub mod federation;
 pub mod format;
 pub mod machine;

@@ -82,6 +82,22 @@ pub fn CredentialBox(credential: CredentialView, on_dismiss: Callback<()>) -> im
                 data-testid="credential-token"
                 prop:value=credential.token.clone()
             ></textarea>
+            {credential.postgres.clone().map(|pg| view! {
+                <div class="credential-login" data-testid="credential-postgres">
+                    <p>
+                        "PostgreSQL login for this grant (a new password with each fetch; the last one stops working): user "
+                        <code>{pg.username.clone()}</code> " on " <code>{format!("{}:{}/{}", pg.host, pg.port, pg.database)}</code>
+                    </p>
+                    <textarea
+                        class="token"
+                        readonly=true
+                        rows="2"
+                        aria-label="PostgreSQL connection URL with password"
+                        data-testid="credential-postgres-url"
+                        prop:value=pg.url.clone()
+                    ></textarea>
+                </div>
+            })}
             <p class="help" data-testid="credential-usage">
                 "Send it as the header " <code>"Authorization: Bearer <token>"</code>
                 ". A service checks it offline against " <code>{format!("{origin}/.well-known/jwks.json")}</code>

@@ -4,6 +4,7 @@ use crate::api;
 use crate::components::badges::{BreakGlassBadge, GrantBadge};
 use crate::components::credential::{CredentialBox, use_issued_credentials};
 use crate::components::dialog::ConfirmDialog;
+use crate::components::grant_access::GrantAccess;
 use crate::components::time::{Countdown, RelativeTime};
 use crate::components::toast::use_toasts;
 use leptos::prelude::*;
@@ -96,6 +97,7 @@ pub fn GrantCard(
                 }}
             </p>
             {grant.revoke_reason.clone().map(|r| view! { <p>"Revoked: " {r}</p> })}
+            {grant.access.clone().map(|access| view! { <GrantAccess access/> })}
             <div class="actions">
                 <Show when=move || grant.can_fetch_credential>
                     <button

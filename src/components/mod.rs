@@ -7,6 +7,7 @@ pub mod credential;
 pub mod deny;
 pub mod dialog;
 pub mod form;
+pub mod grant_access;
 pub mod grant_card;
 pub mod identity_federation;
 pub mod identity_form;

@@ -7,6 +7,7 @@ use crate::components::form::{FieldProblem, FormProblem, Problem};
 use crate::components::toast::use_toasts;
 use leptos::prelude::*;
 use stint_core::api::{NamedRef, ResourceBody, ResourceView};
+use stint_core::connectors::ConnectorView;
 use stint_core::{
     Approvers, AutoApprove, BreakGlassPolicy, IdentityKind, Policy, admin, break_glass, rules,
 };
@@ -126,6 +127,8 @@ pub fn ResourceEditor(
     existing: Option<ResourceView>,
     /// Enabled users holding the approver role: who may be named, and the pool size.
     approver_role_holders: Vec<NamedRef>,
+    /// The connectors the broker loaded, which the resource may be linked to.
+    connectors: Vec<ConnectorView>,
     on_saved: Callback<ResourceView>,
     on_cancel: Callback<()>,
 ) -> impl IntoView {
@@ -190,6 +193,8 @@ pub fn ResourceEditor(
     let auto_max_duration =
         DurationInput::new(auto.as_ref().map_or(15 * 60, |a| a.max_duration_secs));
     let holders = StoredValue::new(approver_role_holders);
+    let connector = RwSignal::new(existing.as_ref().and_then(|r| r.connector.clone()));
+    let loaded = StoredValue::new(connectors);
 
     let list = |s: &str| -> Vec<String> {
         s.split(',')
@@ -223,8 +228,11 @@ pub fn ResourceEditor(
                 max_duration_secs: auto_max_duration.secs(),
             }),
         },
+        connector: connector.get(),
     };
-    let checked = Memo::new(move |_| holders.with_value(|h| admin::check_resource(&body(), h)));
+    let checked = Memo::new(move |_| {
+        holders.with_value(|h| loaded.with_value(|c| admin::check_resource(&body(), h, c)))
+    });
     let save = Action::new_local(move |body: &ResourceBody| api::save_resource(id, body.clone()));
     let touched = RwSignal::new(false);
     let problem = Signal::derive(move || {
@@ -307,6 +315,31 @@ pub fn ResourceEditor(
                 <label for="resource-privileges">"Privileges, comma-separated"</label>
                 <input id="resource-privileges" placeholder="read, write" prop:value=move || privileges.get() on:input=move |ev| privileges.set(event_target_value(&ev)) data-testid="resource-privileges"/>
                 <FieldProblem problem field="privileges"/>
+            </div>
+            <div class="field">
+                <label for="resource-connector">"Connector"</label>
+                <select
+                    id="resource-connector"
+                    aria-describedby="resource-connector-help"
+                    on:change=move |ev| {
+                        let value = event_target_value(&ev);
+                        connector.set(Some(value).filter(|v| !v.is_empty()));
+                    }
+                    data-testid="resource-connector"
+                >
+                    <option value="" selected=move || connector.get().is_none()>"None: grants give a signed credential only"</option>
+                    {loaded.get_value().into_iter().map(|c| {
+                        let name = c.name.clone();
+                        let label = format!("{} ({})", c.name, c.kind);
+                        view! { <option value=name.clone() selected=move || connector.get().as_deref() == Some(name.as_str())>{label}</option> }
+                    }).collect_view()}
+                </select>
+                <p class="help" id="resource-connector-help">{move || if loaded.with_value(Vec::is_empty) {
+                    "The broker was started without a connectors file, so access is not made in any other system.".to_string()
+                } else {
+                    "The broker makes each grant's access in this system when it starts, and takes it away when it ends.".to_string()
+                }}</p>
+                <FieldProblem problem field="connector"/>
             </div>
 
             <fieldset class="field">

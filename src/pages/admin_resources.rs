@@ -39,7 +39,8 @@ fn AdminResourcesPage() -> impl IntoView {
     let data = LocalResource::new(|| async {
         let resources = api::resources().await?;
         let users = api::users().await?;
-        Ok::<_, ApiError>((resources, approver_role_holders(&users)))
+        let connectors = api::connectors().await?;
+        Ok::<_, ApiError>((resources, approver_role_holders(&users), connectors))
     });
     let editing = RwSignal::new(Editing::Nothing);
     let saved = Callback::new(move |_| {
@@ -63,9 +64,9 @@ fn AdminResourcesPage() -> impl IntoView {
                 Some(Err(error)) => {
                     view! { <ErrorState error retry=Callback::new(move |_| data.refetch())/> }.into_any()
                 }
-                Some(Ok((resources, holders))) => {
+                Some(Ok((resources, holders, connectors))) => {
                     let new_form = (editing.get() == Editing::New).then(|| view! {
-                        <ResourceEditor existing=None approver_role_holders=holders.clone() on_saved=saved on_cancel=cancel/>
+                        <ResourceEditor existing=None approver_role_holders=holders.clone() connectors=connectors.clone() on_saved=saved on_cancel=cancel/>
                     });
                     let list = if resources.is_empty() {
                         view! { <Empty title="No resources yet">"Create the first one: a database, a cluster, an API."</Empty> }.into_any()
@@ -75,7 +76,7 @@ fn AdminResourcesPage() -> impl IntoView {
                             .map(|r| {
                                 if editing.get() == Editing::Resource(r.id) {
                                     view! {
-                                        <ResourceEditor existing=Some(r) approver_role_holders=holders.clone() on_saved=saved on_cancel=cancel/>
+                                        <ResourceEditor existing=Some(r) approver_role_holders=holders.clone() connectors=connectors.clone() on_saved=saved on_cancel=cancel/>
                                     }.into_any()
                                 } else {
                                     view! { <ResourceCard resource=r editing/> }.into_any()
@@ -119,6 +120,8 @@ fn ResourceCard(resource: ResourceView, editing: RwSignal<Editing>) -> impl Into
                 <dd data-testid="resource-policy">{rules::describe_policy(p, &resource.approver_pool)}</dd>
                 <dt>"Break-glass"</dt>
                 <dd>{p.break_glass.as_ref().map_or("not allowed".to_string(), break_glass::describe)}</dd>
+                <dt>"Connector"</dt>
+                <dd data-testid="resource-connector">{resource.connector.clone().unwrap_or_else(|| "none".to_string())}</dd>
                 <dt>"Auto-approval"</dt>
                 <dd>
                     {p.auto_approve.as_ref().map_or("none".to_string(), |a| format!(

@@ -225,9 +225,10 @@ impl Stack {
             description: current.description,
             privileges: current.privileges,
             policy,
+            connector: current.connector,
         };
         self.store
-            .update_resource(&dave, current.id, &body, Utc::now())
+            .update_resource(&dave, current.id, &body, &[], Utc::now())
             .await
             .unwrap();
     }

@@ -129,11 +129,15 @@ fn test() -> Result {
     // The portal is a default member, so this lints it too (its code has no wasm-only cfg).
     step("clippy, warnings denied");
     run(cargo().args(["clippy", "--all-targets", "--", "-D", "warnings"]))?;
+    // One cluster for both passes: the connector tests make and drop roles in it on either
+    // backend, and the second pass keeps the broker's own databases there too.
+    let cluster = postgres::Cluster::for_tests()?;
     step("unit and integration tests (the broker on SQLite)");
     // Replicas share a PostgreSQL database: their tests run in the pass below.
-    run(cargo().args(["test", "--", "--skip", "replicas::"]))?;
+    run(cargo()
+        .args(["test", "--", "--skip", "replicas::"])
+        .env("STINT_TEST_POSTGRES_URL", &cluster.url))?;
     step("the broker's integration tests on PostgreSQL, replicas included");
-    let cluster = postgres::Cluster::for_tests()?;
     // `--test api` rather than `--package`: the same feature set, so the same build.
     run(cargo()
         .args(["test", "--test", "api"])

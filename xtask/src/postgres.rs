@@ -42,6 +42,15 @@ impl Cluster {
                 "-N",
             ])
             .arg("--no-instructions"))?;
+        // The administrator connects without a password; every other role — the connector
+        // tests' temporary roles — must give its own, as on a real server.
+        std::fs::write(
+            data.join("pg_hba.conf"),
+            "local all all trust\n\
+             host all postgres 127.0.0.1/32 trust\n\
+             host all all 127.0.0.1/32 scram-sha-256\n",
+        )
+        .map_err(|e| format!("cannot write pg_hba.conf: {e}"))?;
         let port = free_port()?;
         let options = format!(
             "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300 {settings}",

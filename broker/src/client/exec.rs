@@ -60,7 +60,7 @@ pub async fn exec(args: AccessArgs, command: Vec<String>) -> i32 {
 async fn run(
     program: &str,
     args: &[String],
-    environment: [(&'static str, String); 3],
+    environment: Vec<(&'static str, String)>,
 ) -> std::io::Result<ExitStatus> {
     let mut child = tokio::process::Command::new(program)
         .args(args)

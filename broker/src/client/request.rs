@@ -88,6 +88,7 @@ impl Granted {
                     "token": c.token,
                     "jti": c.jti,
                     "expires_at": c.expires_at,
+                    "postgres": c.postgres,
                 })
             ),
             Output::Env => {
@@ -98,13 +99,26 @@ impl Granted {
         }
     }
 
-    /// The variables a command run with this access gets.
-    pub fn environment(&self) -> [(&'static str, String); 3] {
-        [
+    /// The variables a command run with this access gets: Stint's, and where a PostgreSQL
+    /// connector made a role for the grant, libpq's own (`psql` and most drivers read
+    /// them) and `DATABASE_URL`.
+    pub fn environment(&self) -> Vec<(&'static str, String)> {
+        let mut vars = vec![
             ("STINT_CREDENTIAL", self.credential.token.clone()),
             ("STINT_GRANT_ID", self.grant_id.to_string()),
             ("STINT_EXPIRES_AT", self.credential.expires_at.to_rfc3339()),
-        ]
+        ];
+        if let Some(pg) = &self.credential.postgres {
+            vars.extend([
+                ("PGHOST", pg.host.clone()),
+                ("PGPORT", pg.port.to_string()),
+                ("PGDATABASE", pg.database.clone()),
+                ("PGUSER", pg.username.clone()),
+                ("PGPASSWORD", pg.password.clone()),
+                ("DATABASE_URL", pg.url.clone()),
+            ]);
+        }
+        vars
     }
 }
 

@@ -141,7 +141,12 @@ pub async fn create_resource(
 ) -> Result<(StatusCode, Json<ResourceView>), AppError> {
     let id = state
         .store
-        .create_resource(Some(&admin), &body, state.clock.now())
+        .create_resource(
+            Some(&admin),
+            &body,
+            &state.outbox.connectors.views(),
+            state.clock.now(),
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(state.store.resource(id).await?)))
 }
@@ -155,7 +160,13 @@ pub async fn update_resource(
     let id = parse_id(&id)?;
     state
         .store
-        .update_resource(&admin, id, &body, state.clock.now())
+        .update_resource(
+            &admin,
+            id,
+            &body,
+            &state.outbox.connectors.views(),
+            state.clock.now(),
+        )
         .await?;
     Ok(Json(state.store.resource(id).await?))
 }

@@ -123,7 +123,9 @@ impl IntoResponse for AppError {
                 (StatusCode::FORBIDDEN, "password_change_required", None)
             }
             AppError::BadInput { status, field, .. } => (*status, "bad_input", field.clone()),
-            AppError::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
+            AppError::ShuttingDown | AppError::Store(StoreError::Unavailable(_)) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None)
+            }
             AppError::NotFound(_) | AppError::Store(StoreError::NotFound(_)) => {
                 (StatusCode::NOT_FOUND, "not_found", None)
             }
@@ -144,7 +146,8 @@ impl IntoResponse for AppError {
                 | StoreError::NotCommitted(_),
             ) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
         };
-        let message = if status.is_server_error() {
+        // A downstream that is not ready (503) says why in words meant for the caller.
+        let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
             // The cause goes to the log, not to the caller.
             tracing::error!(error = %self, "request failed");
             "the broker could not complete this; it has been logged".to_string()
@@ -159,6 +162,12 @@ impl IntoResponse for AppError {
             },
         };
         let mut response = (status, Json(body)).into_response();
+        if let AppError::Store(StoreError::Unavailable(_)) = self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("5"),
+            );
+        }
         if let AppError::Throttled(secs) | AppError::RateLimited(secs) = self {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,

@@ -38,7 +38,13 @@ pub async fn credential(
     Ok(Json(
         state
             .store
-            .issue_credential(&user, id, state.clock.now(), &state.keyring)
+            .issue_credential(
+                &user,
+                id,
+                state.clock.now(),
+                &state.keyring,
+                &state.outbox.connectors,
+            )
             .await?,
     ))
 }

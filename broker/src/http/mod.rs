@@ -4,6 +4,7 @@ mod admin;
 mod audit;
 mod break_glass;
 mod catalog;
+mod connectors;
 mod error;
 mod extract;
 mod federation;
@@ -56,6 +57,8 @@ pub struct AppState {
     pub exchange_limiter: Arc<governor::DefaultKeyedRateLimiter<String>>,
     /// Trusted issuers' public keys, fetched and cached, and refusal budgets.
     pub federation: Arc<crate::federation::Federation>,
+    /// The connectors and the runner of their outbox.
+    pub outbox: Arc<crate::connectors::worker::Outbox>,
     pub config: Arc<Config>,
 }
 
@@ -130,6 +133,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .route("/standing/rules/{id}", delete(standing::retire_rule))
         .route("/standing/{id}", get(standing::one))
         .route("/standing/{id}/triage", post(standing::triage))
+        .route("/connectors", get(connectors::list))
         .route(
             "/federation/issuers",
             get(federation::issuers).post(federation::register),
@@ -163,6 +167,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
     let api = browser_api
         .merge(machine_api)
         .fallback(|| async { AppError::NotFound("no such API endpoint".into()) })
+        .layer(middleware::from_fn_with_state(state.clone(), wake_outbox))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
@@ -280,6 +285,18 @@ async fn with_origin(req: Request, next: Next) -> Response {
             .map(|ua| ua.chars().take(256).collect()),
     };
     ORIGIN.scope(origin, next.run(req)).await
+}
+
+/// Wakes the connectors' outbox after a change went through: an approval, a revocation or
+/// a release may have queued a step, which is then attempted at once rather than at the
+/// worker's next look.
+async fn wake_outbox(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let changes = req.method() != axum::http::Method::GET;
+    let response = next.run(req).await;
+    if changes && response.status().is_success() {
+        state.outbox.wake();
+    }
+    response
 }
 
 /// Writes an `authz.refused` event for every call a signed-in user, or an identity with

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use stint_core::admin;
 use stint_core::api::{IdentityBody, ResourceBody, UserUpdateBody, UserView};
+use stint_core::connectors::ConnectorView;
 use stint_core::{Role, RuleError};
 
 fn actor_of(actor: Option<&UserView>) -> Actor<'_> {
@@ -174,11 +175,17 @@ pub async fn update_identity(
     tx.commit().await
 }
 
-/// Checks a resource against the approvers there are now, inside the transaction.
-async fn checked_resource(rows: &mut dyn Rows, body: &ResourceBody) -> StoreResult<ResourceBody> {
+/// Checks a resource against the approvers there are now, inside the transaction, and
+/// its connector against the `connectors` the broker loaded.
+async fn checked_resource(
+    rows: &mut dyn Rows,
+    body: &ResourceBody,
+    connectors: &[ConnectorView],
+) -> StoreResult<ResourceBody> {
     Ok(admin::check_resource(
         body,
         &rows.approver_role_holders().await?,
+        connectors,
     )?)
 }
 
@@ -186,10 +193,11 @@ pub async fn create_resource(
     db: &dyn Database,
     actor: Option<&UserView>,
     body: &ResourceBody,
+    connectors: &[ConnectorView],
     now: DateTime<Utc>,
 ) -> StoreResult<i64> {
     let mut tx = db.write().await?;
-    let body = checked_resource(&mut **tx, body).await?;
+    let body = checked_resource(&mut **tx, body, connectors).await?;
     let id = tx.insert_resource(&body, now).await?;
     audit::record(
         &mut **tx,
@@ -209,6 +217,7 @@ pub async fn update_resource(
     actor: &UserView,
     id: i64,
     body: &ResourceBody,
+    connectors: &[ConnectorView],
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     let mut tx = db.write().await?;
@@ -216,7 +225,7 @@ pub async fn update_resource(
         .resource(id)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("resource {id}")))?;
-    let body = checked_resource(&mut **tx, body).await?;
+    let body = checked_resource(&mut **tx, body, connectors).await?;
     tx.update_resource(id, &body).await?;
     audit::record(
         &mut **tx,
@@ -225,6 +234,7 @@ pub async fn update_resource(
             "before": {
                 "name": before.name, "description": before.description,
                 "privileges": before.privileges, "policy": before.policy,
+                "connector": before.connector,
             },
             "after": body,
         })),

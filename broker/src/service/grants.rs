@@ -1,6 +1,7 @@
 //! Grants coming to life.
 
 use super::to_millis;
+use crate::connectors::{Connectors, GrantFacts};
 use crate::credential::{Keyring, token_hash};
 use crate::store::audit::{self, Actor, Event};
 use crate::store::port::{
@@ -11,6 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use stint_core::GrantState;
 use stint_core::api::{CredentialView, ReleaseBody, UserView};
+use stint_core::connectors::PostgresAccess;
 use stint_core::machine;
 use stint_core::rules::{self, LiveGrant};
 
@@ -96,14 +98,17 @@ async fn visible_grant(
 }
 
 /// Issues a credential for a live grant to its holder: a JWT signed with the current key,
-/// stored only as its hash, with its event.
+/// stored only as its hash, with its event; and when a connector made the grant's access
+/// downstream, fresh login details for it.
 pub async fn issue_credential(
     db: &dyn Database,
     actor: &UserView,
     grant_id: i64,
     now: DateTime<Utc>,
     keyring: &Keyring,
+    connectors: &Connectors,
 ) -> StoreResult<CredentialView> {
+    let login = connector_login(db, actor, grant_id, now, connectors).await?;
     let mut tx = db.write().await?;
     let grant = visible_grant(&mut **tx, actor, grant_id).await?;
     let secs_left = (grant.expires_at - now).num_milliseconds() / 1000;
@@ -130,6 +135,10 @@ pub async fn issue_credential(
     .await?;
     let mut details = grant.details();
     details["jti"] = json!(issued.jti);
+    if let Some(login) = &login {
+        // Which role's password was set; never the password.
+        details["account"] = json!(login.username);
+    }
     audit::record(
         &mut **tx,
         now,
@@ -149,7 +158,69 @@ pub async fn issue_credential(
         token: issued.token,
         jti: issued.jti,
         expires_at: grant.expires_at,
+        postgres: login,
     })
+}
+
+/// How long a credential fetch waits for a connector to finish making the grant's access.
+const PROVISIONING_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The connector's fresh login details for the grant's holder, if its resource has a
+/// connector that gives any. Decided and set before the credential's transaction, so a
+/// network call never holds the write lock; only the holder of a live grant gets this far
+/// (a password set for anyone else would lock the holder out). Waits up to
+/// `PROVISIONING_WAIT` for access still being made.
+async fn connector_login(
+    db: &dyn Database,
+    actor: &UserView,
+    grant_id: i64,
+    now: DateTime<Utc>,
+    connectors: &Connectors,
+) -> StoreResult<Option<PostgresAccess>> {
+    let waited = std::time::Instant::now();
+    loop {
+        let mut tx = db.read().await?;
+        let grant = visible_grant(&mut **tx, actor, grant_id).await?;
+        let secs_left = (grant.expires_at - now).num_milliseconds() / 1000;
+        rules::check_credential_issue(grant.state, grant.holder_id == actor.id, secs_left)?;
+        let Some(access) = tx.grant_access(grant_id).await? else {
+            return Ok(None);
+        };
+        drop(tx);
+        if !access.provisioned {
+            if waited.elapsed() < PROVISIONING_WAIT {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+            return Err(StoreError::Unavailable(match access.last_error {
+                Some(error) => format!(
+                    "the access in {} is not made yet (last attempt: {error}); try again shortly",
+                    access.connector
+                ),
+                None => format!(
+                    "the access in {} is not made yet; try again shortly",
+                    access.connector
+                ),
+            }));
+        }
+        let connector = connectors.get(&access.connector).ok_or_else(|| {
+            StoreError::Unavailable(format!("the connector {} is not loaded", access.connector))
+        })?;
+        let facts = GrantFacts {
+            grant_id,
+            identity: grant.identity.name.clone(),
+            resource: grant.resource.name.clone(),
+            privilege: grant.privilege.clone(),
+            holder: actor.username.clone(),
+            expires_at: grant.expires_at,
+            account: access.account.clone(),
+            at: now,
+        };
+        return connector
+            .rotate_login(&facts)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("{}: {e}", access.connector)));
+    }
 }
 
 /// The fingerprints under which secrets scanners would report `token`: its SHA-256 (what

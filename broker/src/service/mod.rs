@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod break_glass;
+pub mod connectors;
 pub mod federation;
 pub mod grants;
 pub mod import;

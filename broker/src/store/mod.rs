@@ -11,9 +11,11 @@ pub mod port;
 pub mod postgres;
 pub mod sqlite;
 
+use crate::connectors::{Connectors, Revoked};
 use crate::credential::{Keyring, TrustedKeys};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
+use port::ConnectorJob;
 use std::collections::BTreeMap;
 use stint_core::api::{
     ApproveBody, AuditCheckpoint, AuditEventView, AuditVerification, BreakGlassBody,
@@ -22,6 +24,7 @@ use stint_core::api::{
     ReleaseBody, RequestDetail, RequestView, ResourceBody, ResourceView, ReviewBody, ReviewDetail,
     ReviewView, UserAdminView, UserUpdateBody, UserView,
 };
+use stint_core::connectors::{ConnectorView, RetryPolicy};
 use stint_core::federation::{ExchangedToken, IdentityRuleView, IssuerBody, IssuerView, Refusal};
 use stint_core::standing::{
     CoverageView, ImportSummary, MappingRuleBody, MappingRuleView, NewStandingBody, StandingStatus,
@@ -83,6 +86,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{0}")]
     Config(String),
+    /// A downstream system (a connector's) cannot do its part now; nothing was changed.
+    #[error("{0}")]
+    Unavailable(String),
     /// The commit that held this write failed or was abandoned: nothing of it was kept.
     #[error("the write was not committed: {0}")]
     NotCommitted(String),
@@ -422,10 +428,12 @@ pub trait Store: Send + Sync + 'static {
         body: &IdentityBody,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
+    /// `connectors` are those the broker loaded, which a resource may be linked to.
     async fn create_resource(
         &self,
         actor: Option<&UserView>,
         body: &ResourceBody,
+        connectors: &[ConnectorView],
         now: DateTime<Utc>,
     ) -> StoreResult<i64>;
     /// Takes effect for new requests only.
@@ -434,6 +442,7 @@ pub trait Store: Send + Sync + 'static {
         actor: &UserView,
         id: i64,
         body: &ResourceBody,
+        connectors: &[ConnectorView],
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
 
@@ -490,12 +499,15 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<GrantView>>;
     async fn grant(&self, viewer: &UserView, id: i64, now: DateTime<Utc>)
     -> StoreResult<GrantView>;
+    /// With a connector's login details when the grant's resource has one (`connectors`
+    /// sets them).
     async fn issue_credential(
         &self,
         actor: &UserView,
         grant_id: i64,
         now: DateTime<Utc>,
         keyring: &Keyring,
+        connectors: &Connectors,
     ) -> StoreResult<CredentialView>;
     async fn revoke(
         &self,
@@ -708,6 +720,37 @@ pub trait Store: Send + Sync + 'static {
     async fn sweep(&self, now: DateTime<Utc>) -> StoreResult<SweepReport>;
     /// When the first active grant expires, if any does: the sweeper wakes for it.
     async fn next_grant_expiry(&self) -> StoreResult<Option<DateTime<Utc>>>;
+    /// Leases up to `limit` connector steps due at `now` until `now + lease`
+    /// (`service::connectors::claim`).
+    async fn claim_connector_jobs(
+        &self,
+        connectors: &Connectors,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> StoreResult<Vec<ConnectorJob>>;
+    async fn connector_step_succeeded(
+        &self,
+        job: &ConnectorJob,
+        revoked: Option<&Revoked>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// When the step is tried again.
+    async fn connector_step_failed(
+        &self,
+        job: &ConnectorJob,
+        error: &str,
+        policy: &RetryPolicy,
+        jitter: f64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<DateTime<Utc>>;
+    /// Makes every open connector step due at `now`, whatever its backoff: a broker
+    /// starting retries them all before it serves.
+    async fn retry_connector_steps_now(&self, now: DateTime<Utc>) -> StoreResult<()>;
+    /// When the next connector step falls due, if one is open.
+    async fn next_connector_step_at(&self) -> StoreResult<Option<DateTime<Utc>>>;
+    /// The connectors named by a resource or an unfinished step: a broker must load them.
+    async fn connectors_in_use(&self) -> StoreResult<Vec<String>>;
     /// Every signing key, newest first; `published` as of `now`.
     async fn signing_keys(&self, now: DateTime<Utc>) -> StoreResult<Vec<StoredKey>>;
     /// Adds a key. With `rotate` it takes over signing and the others retire; without, it

@@ -60,6 +60,7 @@ pub trait Rows:
     + ImportRows
     + TokenRows
     + FederationRows
+    + ConnectorRows
     + Send
 {
 }
@@ -78,6 +79,7 @@ impl<T> Rows for T where
         + ImportRows
         + TokenRows
         + FederationRows
+        + ConnectorRows
         + Send
         + ?Sized
 {
@@ -447,7 +449,8 @@ pub trait GrantRows {
     /// ownership declaration.
     async fn anything_due(&mut self, now: DateTime<Utc>) -> StoreResult<bool>;
     /// Ends the grant: from `from` (a grant no longer in it changed meanwhile, a conflict)
-    /// to `next` at `ended_at`; an early end records its reason and who ended it.
+    /// to `next` at `ended_at`; an early end records its reason and who ended it. Queues
+    /// the revocation of whatever a connector made for it.
     async fn end_grant(
         &mut self,
         id: i64,
@@ -459,7 +462,8 @@ pub trait GrantRows {
     /// Records an issued credential by its hash, never the token, and the fingerprints a
     /// secrets scanner would report it under.
     async fn insert_credential(&mut self, credential: &NewCredential<'_>) -> StoreResult<()>;
-    /// Inserts an active grant from `starts_at` to `expires_at`; its id.
+    /// Inserts an active grant from `starts_at` to `expires_at`; its id. Queues the making
+    /// of its access when its resource is linked to a connector.
     async fn insert_grant(
         &mut self,
         grant: &NewGrant<'_>,
@@ -899,4 +903,107 @@ pub struct NewGrant<'a> {
     pub holder_id: i64,
     /// `Standard` (also for auto-approved requests) or `BreakGlass`.
     pub kind: RequestKind,
+}
+/// The connectors' outbox (see `crate::connectors`): what a connector made for a grant
+/// and the steps still to do. A step is queued with the grant's own change:
+/// `GrantRows::insert_grant` queues provisioning when the resource is linked to a
+/// connector, `GrantRows::end_grant` the revocation of whatever was made.
+#[async_trait]
+pub trait ConnectorRows {
+    /// Up to `limit` steps due and not under way at `now`, oldest first,
+    /// leased to this caller until `lease_until`. A revocation waits for its grant's
+    /// provisioning to finish; a provisioning whose grant ended meanwhile is dropped
+    /// (its revocation cleans up).
+    async fn claim_connector_jobs(
+        &mut self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<ConnectorJob>>;
+    /// Makes every open step due at `now` (not one under way).
+    async fn retry_open_steps_now(&mut self, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Names the downstream account of a grant, unless it has one.
+    async fn name_account(&mut self, grant_id: i64, account: &str) -> StoreResult<()>;
+    /// The step succeeded: done, and its fact recorded (a revocation's ended sessions).
+    async fn finish_connector_job(
+        &mut self,
+        job: &ConnectorJob,
+        now: DateTime<Utc>,
+        sessions_ended: Option<i64>,
+    ) -> StoreResult<()>;
+    /// The step failed with `error`: tried again at `next_attempt_at`; flagged at
+    /// `flag_at` when given (and not flagged before).
+    async fn fail_connector_job(
+        &mut self,
+        job: &ConnectorJob,
+        error: &str,
+        next_attempt_at: DateTime<Utc>,
+        flag_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<()>;
+    /// When the next step falls due (or its lease runs out), if any is open.
+    async fn next_connector_job_at(&mut self) -> StoreResult<Option<DateTime<Utc>>>;
+    /// The connectors named by a resource or by an unfinished step.
+    async fn connectors_in_use(&mut self) -> StoreResult<Vec<String>>;
+    /// What a connector made for the grant, if it has one.
+    async fn grant_access(&mut self, grant_id: i64) -> StoreResult<Option<GrantAccessRecord>>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobAction {
+    Provision,
+    Revoke,
+}
+
+impl JobAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobAction::Provision => "provision",
+            JobAction::Revoke => "revoke",
+        }
+    }
+}
+
+/// A step of the outbox, with what its connector is told about the grant.
+#[derive(Debug, Clone)]
+pub struct ConnectorJob {
+    pub id: i64,
+    pub grant_id: i64,
+    pub request_id: i64,
+    pub action: JobAction,
+    /// Failed attempts so far.
+    pub attempts: i64,
+    /// `grant.revocation_failing` was recorded.
+    pub flagged: bool,
+    pub connector: String,
+    pub account: Option<String>,
+    pub identity: String,
+    pub resource: String,
+    pub privilege: String,
+    pub holder: String,
+    pub expires_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+impl ConnectorJob {
+    /// What its events say about it.
+    pub fn details(&self) -> serde_json::Value {
+        serde_json::json!({
+            "connector": self.connector,
+            "account": self.account,
+            "identity": self.identity,
+            "resource": self.resource,
+            "privilege": self.privilege,
+        })
+    }
+}
+
+/// What a connector made for a grant, as a credential fetch needs it.
+#[derive(Debug, Clone)]
+pub struct GrantAccessRecord {
+    pub connector: String,
+    pub account: Option<String>,
+    pub provisioned: bool,
+    pub revoked: bool,
+    /// Why the step under way last failed.
+    pub last_error: Option<String>,
 }

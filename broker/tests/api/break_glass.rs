@@ -144,7 +144,9 @@ async fn refused_break_glass_creates_nothing() {
                     ticket_pattern: None,
                     auto_approve: None,
                 },
+                connector: None,
             },
+            &[],
             state.clock.now(),
         )
         .await

@@ -8,6 +8,8 @@ use axum::http::{Method, Request, StatusCode, header};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use stint_broker::Broker;
 use stint_broker::clock::ManualClock;
@@ -44,6 +46,16 @@ impl TestApp {
 
     pub async fn open(dir: tempfile::TempDir, db_url: String, clock: Arc<ManualClock>) -> TestApp {
         Self::open_with(dir, db_url, clock, |_| {}).await
+    }
+
+    /// A demo-seeded broker on `clock` whose configuration `tweak` changes.
+    pub async fn with_clock_and_config(
+        clock: Arc<ManualClock>,
+        tweak: impl FnOnce(&mut Config),
+    ) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let db_url = fresh_database(dir.path()).await;
+        Self::open_with(dir, db_url, clock, tweak).await
     }
 
     /// A demo-seeded broker whose configuration `tweak` changes.
@@ -469,7 +481,7 @@ pub async fn drop_append_only_guards(pool: &sqlx::AnyPool) {
     }
 }
 
-fn rand_bytes() -> [u8; 8] {
+pub fn rand_bytes() -> [u8; 8] {
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes).unwrap();
     bytes
@@ -493,5 +505,93 @@ pub fn session_from(headers: &axum::http::HeaderMap) -> Session {
         .unwrap();
     Session {
         cookie: set_cookie.split(';').next().unwrap().to_string(),
+    }
+}
+
+/// A `stint serve` process on a free loopback port; killed when dropped.
+pub struct Server {
+    child: Child,
+    pub base: String,
+}
+
+impl Server {
+    pub fn start(db_url: &str, key_file: &Path, demo: bool) -> Server {
+        Server::start_with(db_url, key_file, demo, &[], &[])
+    }
+
+    /// With more arguments and environment variables.
+    pub fn start_with(
+        db_url: &str,
+        key_file: &Path,
+        demo: bool,
+        args: &[String],
+        env: &[(&str, String)],
+    ) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_stint"));
+        cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--database", db_url])
+            .arg("--key-file")
+            .arg(key_file)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null());
+        // Its warnings, when a test is being looked into.
+        if std::env::var_os("STINT_TEST_SERVER_LOGS").is_none() {
+            cmd.stderr(Stdio::null());
+        }
+        if demo {
+            cmd.arg("--demo");
+        }
+        cmd.args(args);
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
+        Server {
+            child: cmd.spawn().unwrap(),
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    pub fn wait_healthy(&mut self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("the broker exited: {status}");
+            }
+            if ureq::get(format!("{}/healthz", self.base)).call().is_ok() {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the broker never answered"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    pub fn get(&self, path: &str) -> serde_json::Value {
+        let body = ureq::get(format!("{}{path}", self.base))
+            .call()
+            .unwrap()
+            .into_body()
+            .read_to_string()
+            .unwrap();
+        serde_json::from_str(&body).unwrap()
+    }
+
+    pub fn kill(&mut self) {
+        // SIGKILL: no shutdown, no rollback by the broker itself.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
     }
 }

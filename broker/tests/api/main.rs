@@ -7,6 +7,7 @@ mod audit;
 mod bad_input;
 mod break_glass;
 mod client;
+mod connectors;
 mod duties;
 mod expiry;
 mod federation;

@@ -5,12 +5,10 @@
 //! PostgreSQL only (`STINT_TEST_DATABASE=postgres`; `cargo xtask test` runs them there):
 //! one SQLite file is served by one process.
 
-use crate::helpers::{Session, TestApp, fresh_database, on_postgres};
+use crate::helpers::{Server, Session, TestApp, fresh_database, on_postgres};
 use axum::http::StatusCode;
 use serde_json::json;
 use sqlx::PgPool;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use stint_broker::keys::KeyFile;
 use stint_broker::store::postgres::CHAIN_LOCK;
@@ -369,72 +367,5 @@ async fn replicas_starting_together_on_an_empty_database_migrate_and_seed_once()
     for replica in &replicas {
         let body = replica.get("/.well-known/jwks.json");
         assert_eq!(body["keys"].as_array().unwrap().len(), 1, "{body}");
-    }
-}
-
-/// A `stint serve` process on a free loopback port; killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(db_url: &str, key_file: &Path, demo: bool) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_stint"));
-        cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .args(["--database", db_url])
-            .arg("--key-file")
-            .arg(key_file)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        if demo {
-            cmd.arg("--demo");
-        }
-        Server {
-            child: cmd.spawn().unwrap(),
-            base: format!("http://127.0.0.1:{port}"),
-        }
-    }
-
-    fn wait_healthy(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!("the replica exited: {status}");
-            }
-            if ureq::get(format!("{}/healthz", self.base)).call().is_ok() {
-                return;
-            }
-            assert!(Instant::now() < deadline, "the replica never answered");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn get(&self, path: &str) -> serde_json::Value {
-        let body = ureq::get(format!("{}{path}", self.base))
-            .call()
-            .unwrap()
-            .into_body()
-            .read_to_string()
-            .unwrap();
-        serde_json::from_str(&body).unwrap()
-    }
-
-    fn kill(&mut self) {
-        // SIGKILL: no shutdown, no rollback by the broker itself.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
     }
 }

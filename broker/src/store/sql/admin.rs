@@ -231,11 +231,12 @@ impl AdminRows for Conn {
             "INSERT INTO resources (name, description, privileges, approvals_required,
                                     max_duration_secs, ticket_required, break_glass_allowed,
                                     break_glass_max_secs, review_within_secs, approvers,
-                                    ticket_pattern, auto_approve, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+                                    ticket_pattern, auto_approve, created_at, connector)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
         );
         let row = bind_resource(query, body, &columns)
             .bind(ms(at))
+            .bind(body.connector.as_deref())
             .fetch_one(&mut *self)
             .await
             .map_err(|e| taken(e, "name", &body.name))?;
@@ -248,11 +249,12 @@ impl AdminRows for Conn {
             "UPDATE resources SET name = $1, description = $2, privileges = $3,
                     approvals_required = $4, max_duration_secs = $5, ticket_required = $6,
                     break_glass_allowed = $7, break_glass_max_secs = $8, review_within_secs = $9,
-                    approvers = $10, ticket_pattern = $11, auto_approve = $12
+                    approvers = $10, ticket_pattern = $11, auto_approve = $12, connector = $14
              WHERE id = $13",
         );
         bind_resource(query, body, &columns)
             .bind(id)
+            .bind(body.connector.as_deref())
             .execute(&mut *self)
             .await
             .map_err(|e| taken(e, "name", &body.name))?;

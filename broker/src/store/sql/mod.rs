@@ -14,9 +14,11 @@
 //! from, and the other submodules the port's rows domain by domain.
 
 use super::{Args, Backend, Conn, Db};
+use crate::connectors::{Connectors, Revoked};
 use crate::credential::{Keyring, TrustedKeys};
 use crate::service;
 use crate::store::audit;
+use crate::store::port::ConnectorJob;
 use crate::store::port::IssuerRecord;
 use crate::store::port::{AuditTrail, Database, Rows, Tx};
 use crate::store::{
@@ -34,6 +36,7 @@ use stint_core::api::{
     ReleaseBody, RequestDetail, RequestView, ResourceBody, ResourceView, ReviewBody, ReviewDetail,
     ReviewView, UserAdminView, UserUpdateBody, UserView,
 };
+use stint_core::connectors::{ConnectorView, RetryPolicy};
 use stint_core::federation::{ExchangedToken, IdentityRuleView, IssuerBody, IssuerView, Refusal};
 use stint_core::standing::{
     CoverageView, ImportSummary, MappingRuleBody, MappingRuleView, NewStandingBody, StandingView,
@@ -486,8 +489,9 @@ impl Store for Backend {
         grant_id: i64,
         now: DateTime<Utc>,
         keyring: &Keyring,
+        connectors: &Connectors,
     ) -> StoreResult<CredentialView> {
-        service::grants::issue_credential(self, actor, grant_id, now, keyring).await
+        service::grants::issue_credential(self, actor, grant_id, now, keyring, connectors).await
     }
 
     async fn revoke(
@@ -794,6 +798,48 @@ impl Store for Backend {
         service::sweep::sweep(self, now).await
     }
 
+    async fn claim_connector_jobs(
+        &self,
+        connectors: &Connectors,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> StoreResult<Vec<ConnectorJob>> {
+        service::connectors::claim(self, connectors, now, lease, limit).await
+    }
+
+    async fn retry_connector_steps_now(&self, now: DateTime<Utc>) -> StoreResult<()> {
+        service::connectors::retry_now(self, now).await
+    }
+
+    async fn connector_step_succeeded(
+        &self,
+        job: &ConnectorJob,
+        revoked: Option<&Revoked>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        service::connectors::succeeded(self, job, revoked, now).await
+    }
+
+    async fn connector_step_failed(
+        &self,
+        job: &ConnectorJob,
+        error: &str,
+        policy: &RetryPolicy,
+        jitter: f64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<DateTime<Utc>> {
+        service::connectors::failed(self, job, error, policy, jitter, now).await
+    }
+
+    async fn next_connector_step_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        self.lookup().await?.next_connector_job_at().await
+    }
+
+    async fn connectors_in_use(&self) -> StoreResult<Vec<String>> {
+        self.lookup().await?.connectors_in_use().await
+    }
+
     async fn next_grant_expiry(&self) -> StoreResult<Option<DateTime<Utc>>> {
         let at: Option<i64> =
             sqlx::query_scalar("SELECT MIN(expires_at) FROM grants WHERE state = 'active'")
@@ -946,9 +992,10 @@ impl Store for Backend {
         &self,
         actor: Option<&UserView>,
         body: &ResourceBody,
+        connectors: &[ConnectorView],
         now: DateTime<Utc>,
     ) -> StoreResult<i64> {
-        service::admin::create_resource(self, actor, body, now).await
+        service::admin::create_resource(self, actor, body, connectors, now).await
     }
 
     async fn update_resource(
@@ -956,9 +1003,10 @@ impl Store for Backend {
         actor: &UserView,
         id: i64,
         body: &ResourceBody,
+        connectors: &[ConnectorView],
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        service::admin::update_resource(self, actor, id, body, now).await
+        service::admin::update_resource(self, actor, id, body, connectors, now).await
     }
 
     async fn import_report(
@@ -1050,6 +1098,7 @@ fn escape_like(text: &str) -> String {
 // Declared after the query macros above, which they use.
 mod admin;
 mod break_glass;
+mod connectors;
 mod federation;
 mod import;
 mod introspection;

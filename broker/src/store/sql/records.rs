@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use stint_core::api::{
     ApprovalView, AuditEventView, GrantView, NamedRef, RequestView, ResourceView, UserView,
 };
+use stint_core::connectors::{AccessPhase, GrantAccessView};
 use stint_core::rules::{self, Approval, Decidable, Justification};
 use stint_core::visibility;
 use stint_core::{
@@ -70,7 +71,7 @@ macro_rules! resource_select {
     () => {
         "SELECT id, name, description, privileges, approvals_required, max_duration_secs,
                 ticket_required, break_glass_allowed, break_glass_max_secs, review_within_secs,
-                approvers, ticket_pattern, auto_approve, introspection_secret_at
+                approvers, ticket_pattern, auto_approve, introspection_secret_at, connector
          FROM resources"
     };
 }
@@ -91,6 +92,7 @@ pub(super) struct ResourceRow {
     pub(super) ticket_pattern: Option<String>,
     pub(super) auto_approve: Option<String>,
     pub(super) introspection_secret_at: Option<i64>,
+    pub(super) connector: Option<String>,
 }
 
 /// A JSON column, read back into its type.
@@ -132,6 +134,7 @@ impl ResourceRow {
             },
             approver_pool,
             introspection_secret_at: self.introspection_secret_at.map(time),
+            connector: self.connector.clone(),
         })
     }
 }
@@ -214,9 +217,16 @@ macro_rules! grant_select {
     SELECT g.id, g.request_id, g.state, g.identity_id, i.name AS identity_name, g.resource_id,
            res.name AS resource_name, g.privilege, g.holder_id, u.username AS holder_name,
            g.starts_at, g.expires_at, g.ended_at, g.revoke_reason, g.kind, rv.id AS review_id,
-           r.task
+           r.task, ga.connector AS access_connector, ga.account AS access_account,
+           ga.provisioned_at AS access_provisioned_at, ga.revoked_at AS access_revoked_at,
+           ga.sessions_ended AS access_sessions_ended, cj.attempts AS access_attempts,
+           cj.last_error AS access_last_error, cj.next_attempt_at AS access_next_attempt_at,
+           cj.done_at AS access_step_done_at, cj.flagged_at AS access_flagged_at
     FROM grants g
     LEFT JOIN reviews rv ON rv.grant_id = g.id
+    LEFT JOIN grant_access ga ON ga.grant_id = g.id
+    LEFT JOIN connector_jobs cj
+           ON cj.id = (SELECT MAX(id) FROM connector_jobs WHERE grant_id = g.id)
     JOIN requests r ON r.id = g.request_id
     JOIN identities i ON i.id = g.identity_id
     JOIN resources res ON res.id = g.resource_id
@@ -243,6 +253,48 @@ pub(super) struct GrantRow {
     pub(super) kind: String,
     pub(super) review_id: Option<i64>,
     pub(super) task: String,
+    #[sqlx(flatten)]
+    pub(super) access: AccessColumns,
+}
+
+/// What a connector made for a grant and its latest step (`grant_select!`'s `access_`
+/// columns), all NULL when its resource has no connector.
+#[derive(FromRow)]
+pub(super) struct AccessColumns {
+    pub(super) access_connector: Option<String>,
+    pub(super) access_account: Option<String>,
+    pub(super) access_provisioned_at: Option<i64>,
+    pub(super) access_revoked_at: Option<i64>,
+    pub(super) access_sessions_ended: Option<i64>,
+    pub(super) access_attempts: Option<i64>,
+    pub(super) access_last_error: Option<String>,
+    pub(super) access_next_attempt_at: Option<i64>,
+    pub(super) access_step_done_at: Option<i64>,
+    pub(super) access_flagged_at: Option<i64>,
+}
+
+impl AccessColumns {
+    pub(super) fn view(&self, grant_ended: bool) -> Option<GrantAccessView> {
+        let connector = self.access_connector.clone()?;
+        let phase = AccessPhase::of(
+            self.access_provisioned_at.is_some(),
+            self.access_revoked_at.is_some(),
+            grant_ended,
+        );
+        let open = self.access_step_done_at.is_none();
+        Some(GrantAccessView {
+            connector,
+            phase,
+            account: self.access_account.clone(),
+            provisioned_at: self.access_provisioned_at.map(time),
+            revoked_at: self.access_revoked_at.map(time),
+            sessions_ended: self.access_sessions_ended,
+            attempts: self.access_attempts.unwrap_or(0),
+            last_error: self.access_last_error.clone().filter(|_| open),
+            next_attempt_at: self.access_next_attempt_at.filter(|_| open).map(time),
+            failing: open && self.access_flagged_at.is_some(),
+        })
+    }
 }
 
 #[derive(FromRow)]
@@ -587,6 +639,12 @@ impl GrantRow {
         let owner = owners.contains(&viewer.id);
         let orphaned = owners.is_empty();
         let live = state == GrantState::Active && self.expires_at > ms(now);
+        let access = self.access.view(state.is_final());
+        // A grant whose access downstream is not made yet cannot be used yet.
+        let usable = live
+            && access
+                .as_ref()
+                .is_none_or(|a| a.phase == AccessPhase::Ready);
         Ok(GrantView {
             id: self.id,
             request_id: self.request_id,
@@ -603,8 +661,9 @@ impl GrantRow {
             break_glass: self.kind == BREAK_GLASS,
             review_id: self.review_id,
             identity_orphaned: orphaned,
-            can_fetch_credential: live && self.holder_id == viewer.id,
+            can_fetch_credential: usable && self.holder_id == viewer.id,
             can_revoke: live && rules::may_revoke(owner, &viewer.roles, self.kind == BREAK_GLASS),
+            access,
         })
     }
 }

@@ -421,6 +421,17 @@ impl GrantRows for Conn {
         if changed != 1 {
             return Err(RuleError::Conflict(format!("grant {id} changed meanwhile")).into());
         }
+        // Whatever a connector made for it is to be taken away: queued in this transaction.
+        sqlx::query(
+            "INSERT INTO connector_jobs (grant_id, action, queued_at, next_attempt_at)
+             SELECT grant_id, 'revoke', $2, $2 FROM grant_access
+             WHERE grant_id = $1 AND revoked_at IS NULL
+             ON CONFLICT (grant_id, action) DO NOTHING",
+        )
+        .bind(id)
+        .bind(ms(ended_at))
+        .execute(&mut *self)
+        .await?;
         Ok(())
     }
 
@@ -457,7 +468,7 @@ impl GrantRows for Conn {
         starts_at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(
+        let id: i64 = sqlx::query_scalar(
             "INSERT INTO grants (request_id, identity_id, resource_id, privilege, holder_id, kind,
                                  state, starts_at, expires_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
@@ -472,7 +483,29 @@ impl GrantRows for Conn {
         .bind(ms(starts_at))
         .bind(ms(expires_at))
         .fetch_one(&mut *self)
-        .await?)
+        .await?;
+        // A resource linked to a connector: its access is to be made, queued in this
+        // transaction (one statement, which inserts nothing for other resources).
+        let linked = sqlx::query(
+            "INSERT INTO grant_access (grant_id, connector)
+             SELECT $1, connector FROM resources WHERE id = $2 AND connector IS NOT NULL",
+        )
+        .bind(id)
+        .bind(grant.resource_id)
+        .execute(&mut *self)
+        .await?
+        .rows_affected();
+        if linked == 1 {
+            sqlx::query(
+                "INSERT INTO connector_jobs (grant_id, action, queued_at, next_attempt_at)
+                 VALUES ($1, 'provision', $2, $2)",
+            )
+            .bind(id)
+            .bind(ms(starts_at))
+            .execute(&mut *self)
+            .await?;
+        }
+        Ok(id)
     }
 }
 

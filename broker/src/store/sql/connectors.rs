@@ -1,0 +1,238 @@
+//! The connectors' outbox as rows (the use cases are `crate::service::connectors`): what a
+//! connector made for a grant (`grant_access`) and the steps still to do (`connector_jobs`).
+//! Queuing happens in `GrantRows::insert_grant` and `end_grant`, in the grant's own
+//! transaction.
+
+use super::Conn;
+use super::{ms, time};
+use crate::store::StoreResult;
+use crate::store::port::{ConnectorJob, ConnectorRows, GrantAccessRecord, JobAction};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::FromRow;
+
+#[derive(FromRow)]
+struct JobRow {
+    id: i64,
+    grant_id: i64,
+    request_id: i64,
+    action: String,
+    attempts: i64,
+    flagged_at: Option<i64>,
+    connector: String,
+    account: Option<String>,
+    identity_name: String,
+    resource_name: String,
+    privilege: String,
+    holder_name: String,
+    expires_at: i64,
+    ended_at: Option<i64>,
+}
+
+impl JobRow {
+    fn record(self) -> ConnectorJob {
+        ConnectorJob {
+            id: self.id,
+            grant_id: self.grant_id,
+            request_id: self.request_id,
+            action: if self.action == "revoke" {
+                JobAction::Revoke
+            } else {
+                JobAction::Provision
+            },
+            attempts: self.attempts,
+            flagged: self.flagged_at.is_some(),
+            connector: self.connector,
+            account: self.account,
+            identity: self.identity_name,
+            resource: self.resource_name,
+            privilege: self.privilege,
+            holder: self.holder_name,
+            expires_at: time(self.expires_at),
+            ended_at: self.ended_at.map(time),
+        }
+    }
+}
+
+#[async_trait]
+impl ConnectorRows for Conn {
+    async fn claim_connector_jobs(
+        &mut self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<ConnectorJob>> {
+        // A grant that ended before its access was made needs no making: its revocation
+        // (queued when it ended) cleans up whatever an earlier attempt got to. An attempt
+        // under way is left to finish, so the revocation comes after it.
+        sqlx::query(
+            "UPDATE connector_jobs SET done_at = $1, outcome = 'superseded', claimed_until = NULL
+             WHERE action = 'provision' AND done_at IS NULL
+               AND (claimed_until IS NULL OR claimed_until <= $1)
+               AND grant_id IN (SELECT id FROM grants WHERE ended_at IS NOT NULL)",
+        )
+        .bind(ms(now))
+        .execute(&mut *self)
+        .await?;
+        let rows: Vec<JobRow> = sqlx::query_as(concat!(
+            "SELECT j.id, j.grant_id, g.request_id, j.action, j.attempts, j.flagged_at, a.connector, a.account,
+                    i.name AS identity_name, res.name AS resource_name, g.privilege,
+                    u.username AS holder_name, g.expires_at, g.ended_at
+             FROM connector_jobs j
+             JOIN grant_access a ON a.grant_id = j.grant_id
+             JOIN grants g ON g.id = j.grant_id
+             JOIN identities i ON i.id = g.identity_id
+             JOIN resources res ON res.id = g.resource_id
+             JOIN users u ON u.id = g.holder_id
+             WHERE j.done_at IS NULL AND j.next_attempt_at <= $1
+               AND (j.claimed_until IS NULL OR j.claimed_until <= $1)
+               AND NOT (j.action = 'revoke' AND EXISTS (
+                   SELECT 1 FROM connector_jobs p WHERE p.grant_id = j.grant_id
+                   AND p.action = 'provision' AND p.done_at IS NULL))
+             ORDER BY j.next_attempt_at, j.id LIMIT $2",
+            claim_rows!("j")
+        ))
+        .bind(ms(now))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self)
+        .await?;
+        if !rows.is_empty() {
+            sqlx::query(concat!(
+                "UPDATE connector_jobs SET claimed_until = $1 WHERE id IN ",
+                ids_in!(2)
+            ))
+            .bind(ms(lease_until))
+            .bind(super::records::id_list(rows.iter().map(|r| r.id)))
+            .execute(&mut *self)
+            .await?;
+        }
+        Ok(rows.into_iter().map(JobRow::record).collect())
+    }
+
+    async fn retry_open_steps_now(&mut self, now: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE connector_jobs SET next_attempt_at = $1
+             WHERE done_at IS NULL AND next_attempt_at > $1
+               AND (claimed_until IS NULL OR claimed_until <= $1)",
+        )
+        .bind(ms(now))
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    async fn name_account(&mut self, grant_id: i64, account: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE grant_access SET account = $1 WHERE grant_id = $2 AND account IS NULL")
+            .bind(account)
+            .bind(grant_id)
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
+
+    async fn finish_connector_job(
+        &mut self,
+        job: &ConnectorJob,
+        now: DateTime<Utc>,
+        sessions_ended: Option<i64>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE connector_jobs SET done_at = $1, outcome = 'done', claimed_until = NULL,
+                    attempts = attempts + 1, last_error = NULL
+             WHERE id = $2",
+        )
+        .bind(ms(now))
+        .bind(job.id)
+        .execute(&mut *self)
+        .await?;
+        let column = match job.action {
+            JobAction::Provision => {
+                "UPDATE grant_access SET provisioned_at = COALESCE(provisioned_at, $1)
+                 WHERE grant_id = $2"
+            }
+            JobAction::Revoke => {
+                "UPDATE grant_access SET revoked_at = $1, sessions_ended = $3 WHERE grant_id = $2"
+            }
+        };
+        sqlx::query(column)
+            .bind(ms(now))
+            .bind(job.grant_id)
+            .bind(sessions_ended)
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
+
+    async fn fail_connector_job(
+        &mut self,
+        job: &ConnectorJob,
+        error: &str,
+        next_attempt_at: DateTime<Utc>,
+        flag_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE connector_jobs SET attempts = attempts + 1, last_error = $1,
+                    next_attempt_at = $2, claimed_until = NULL,
+                    flagged_at = COALESCE(flagged_at, $3)
+             WHERE id = $4",
+        )
+        .bind(error)
+        .bind(ms(next_attempt_at))
+        .bind(flag_at.map(ms))
+        .bind(job.id)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    async fn next_connector_job_at(&mut self) -> StoreResult<Option<DateTime<Utc>>> {
+        let at: Option<i64> = sqlx::query_scalar(
+            "SELECT min(CASE WHEN claimed_until > next_attempt_at THEN claimed_until
+                             ELSE next_attempt_at END)
+             FROM connector_jobs WHERE done_at IS NULL",
+        )
+        .fetch_one(&mut *self)
+        .await?;
+        Ok(at.map(time))
+    }
+
+    async fn connectors_in_use(&mut self) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT connector FROM resources WHERE connector IS NOT NULL
+             UNION
+             SELECT a.connector FROM grant_access a
+             JOIN connector_jobs j ON j.grant_id = a.grant_id AND j.done_at IS NULL
+             ORDER BY 1",
+        )
+        .fetch_all(&mut *self)
+        .await?)
+    }
+
+    async fn grant_access(&mut self, grant_id: i64) -> StoreResult<Option<GrantAccessRecord>> {
+        let row: Option<(
+            String,
+            Option<String>,
+            Option<i64>,
+            Option<i64>,
+            Option<String>,
+        )> = sqlx::query_as(
+            "SELECT a.connector, a.account, a.provisioned_at, a.revoked_at,
+                        (SELECT j.last_error FROM connector_jobs j
+                         WHERE j.grant_id = a.grant_id AND j.done_at IS NULL
+                         ORDER BY j.id DESC LIMIT 1)
+                 FROM grant_access a WHERE a.grant_id = $1",
+        )
+        .bind(grant_id)
+        .fetch_optional(&mut *self)
+        .await?;
+        Ok(row.map(
+            |(connector, account, provisioned_at, revoked_at, last_error)| GrantAccessRecord {
+                connector,
+                account,
+                provisioned: provisioned_at.is_some(),
+                revoked: revoked_at.is_some(),
+                last_error,
+            },
+        ))
+    }
+}
