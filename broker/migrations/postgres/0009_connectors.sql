@@ -25,6 +25,7 @@ CREATE TABLE connector_jobs (
     attempts        BIGINT  NOT NULL DEFAULT 0,
     next_attempt_at BIGINT  NOT NULL,
     claimed_until   BIGINT,          -- an attempt is under way until then
+    claim_token     TEXT,             -- whose attempt it is: only its claimant records it
     last_error      TEXT,
     done_at         BIGINT,
     outcome         TEXT CHECK (outcome IN ('done', 'superseded')),

@@ -24,6 +24,7 @@ CREATE TABLE connector_jobs (
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_at INTEGER NOT NULL,
     claimed_until   INTEGER,          -- an attempt is under way until then
+    claim_token     TEXT,             -- whose attempt it is: only its claimant records it
     last_error      TEXT,
     done_at         INTEGER,
     outcome         TEXT CHECK (outcome IN ('done', 'superseded')),

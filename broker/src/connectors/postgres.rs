@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{AssertSqlSafe, Connection};
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection};
 use std::time::Duration;
 use stint_core::connectors::PostgresAccess;
 
@@ -52,9 +52,11 @@ impl Postgres {
             .admin_url
             .parse()
             .map_err(|_| anyhow::anyhow!("the admin URL is not a postgres:// URL"))?;
+        // Statements are not logged: `ALTER ROLE … PASSWORD` carries a SCRAM verifier.
         let options = options
             .options([("statement_timeout", STATEMENT_TIMEOUT)])
-            .application_name("stint-connector");
+            .application_name("stint-connector")
+            .disable_statement_logging();
         let host = spec
             .host
             .clone()
@@ -184,6 +186,13 @@ impl Connector for Postgres {
             .execute(&mut *tx)
             .await
             .map_err(|e| describe(&e))?;
+        // Ending its sessions and dropping what it owns needs the privileges of the role,
+        // which an administrator with only CREATEROLE has by membership (PostgreSQL 16 no
+        // longer grants it to the creator by itself). Harmless for a superuser.
+        sqlx::query(AssertSqlSafe(format!("GRANT {quoted} TO CURRENT_USER")))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| describe(&e))?;
         for statement in statements {
             sqlx::query(AssertSqlSafe(statement.replace(ROLE_PLACEHOLDER, &quoted)))
                 .execute(&mut *tx)
@@ -200,15 +209,19 @@ impl Connector for Postgres {
         };
         let quoted = quote_ident(role);
         let mut conn = self.pool.acquire().await.map_err(|e| describe(&e))?;
-        if !role_exists(&mut conn, role).await? {
+        // First no new logins, committed on its own, so no session can start after the
+        // ones ended below. Taking the turn first waits for a provisioning of this role
+        // that is still committing (an attempt whose lease ran out), so its role is seen.
+        let mut tx = conn.begin().await.map_err(|e| describe(&e))?;
+        take_turn(&mut tx).await?;
+        if !role_exists(&mut tx, role).await? {
             return Ok(Revoked::default());
         }
-        // First no new logins, committed on its own, so no session can start after the
-        // ones ended below.
         sqlx::query(AssertSqlSafe(format!("ALTER ROLE {quoted} NOLOGIN")))
-            .execute(&mut *conn)
+            .execute(&mut *tx)
             .await
             .map_err(|e| describe(&e))?;
+        tx.commit().await.map_err(|e| describe(&e))?;
         let sessions_ended: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM (
                  SELECT pg_terminate_backend(pid, $2) AS ended
@@ -220,6 +233,19 @@ impl Connector for Postgres {
         .fetch_one(&mut *conn)
         .await
         .map_err(|e| describe(&e))?;
+        // A session that outlived the wait would outlive its role too: fail, and retry.
+        let surviving: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE usename = $1")
+                .bind(role)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(|e| describe(&e))?;
+        if surviving > 0 {
+            return Err(ConnectorError(format!(
+                "{surviving} session(s) of the role did not end within {} s",
+                TERMINATE_WAIT_MS / 1000
+            )));
+        }
         let mut tx = conn.begin().await.map_err(|e| describe(&e))?;
         take_turn(&mut tx).await?;
         for statement in [

@@ -53,16 +53,18 @@ pub struct PassReport {
     pub failed: u32,
 }
 
-/// Attempts every step due now, once each (a step that fails is rescheduled later, so
-/// the pass ends).
+/// Attempts every step due when the pass starts, once each: a step that fails meanwhile
+/// is due again only after the pass began, so the pass ends.
 pub async fn run_due(state: &AppState) -> anyhow::Result<PassReport> {
     let mut report = PassReport::default();
+    let started = state.clock.now();
     loop {
         let jobs = state
             .store
             .claim_connector_jobs(
                 &state.outbox.connectors,
                 state.clock.now(),
+                started,
                 chrono::Duration::seconds(LEASE_SECS),
                 BATCH,
             )

@@ -11,18 +11,22 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use stint_core::connectors::{RetryPolicy, retry_delay};
 
-/// Claims up to `limit` due steps until `now + lease` (no other worker takes them
-/// meanwhile), naming the account of each first provisioning before its attempt, so every
+/// Claims up to `limit` steps due by `due_by` until `now + lease` (no other worker takes
+/// them meanwhile), naming the account of each first provisioning before its attempt, so every
 /// attempt, and the revocation, work on the same one.
 pub async fn claim(
     db: &dyn Database,
     connectors: &Connectors,
     now: DateTime<Utc>,
+    due_by: DateTime<Utc>,
     lease: Duration,
     limit: u32,
 ) -> StoreResult<Vec<ConnectorJob>> {
     let mut tx = db.write().await?;
-    let mut jobs = tx.claim_connector_jobs(now, now + lease, limit).await?;
+    let claim = hex::encode(random_bytes());
+    let mut jobs = tx
+        .claim_connector_jobs(now, due_by, now + lease, &claim, limit)
+        .await?;
     for job in &mut jobs {
         if job.action != JobAction::Provision || job.account.is_some() {
             continue;
@@ -40,6 +44,9 @@ pub async fn claim(
 }
 
 /// The downstream confirmed the step: `connector.provisioned` or `connector.revoked`.
+/// Nothing is recorded when the attempt no longer held its claim: whoever holds it now
+/// records (a provisioning superseded meanwhile is cleaned up by its grant's revocation,
+/// which waited for it).
 pub async fn succeeded(
     db: &dyn Database,
     job: &ConnectorJob,
@@ -47,8 +54,12 @@ pub async fn succeeded(
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     let mut tx = db.write().await?;
-    tx.finish_connector_job(job, now, revoked.map(|r| r.sessions_ended))
-        .await?;
+    if !tx
+        .finish_connector_job(job, now, revoked.map(|r| r.sessions_ended))
+        .await?
+    {
+        return Ok(());
+    }
     let mut details = job.details();
     details["attempts"] = json!(job.attempts + 1);
     let action = match job.action {
@@ -90,8 +101,12 @@ pub async fn failed(
     let next = now + Duration::milliseconds(retry_delay(policy, attempt, jitter));
     let flag = job.action == JobAction::Revoke && !job.flagged && attempt >= policy.alert_after;
     let mut tx = db.write().await?;
-    tx.fail_connector_job(job, error, next, flag.then_some(now))
-        .await?;
+    if !tx
+        .fail_connector_job(job, error, next, flag.then_some(now))
+        .await?
+    {
+        return Ok(next);
+    }
     let mut details = job.details();
     details["attempt"] = json!(attempt);
     details["error"] = json!(error);
@@ -134,4 +149,10 @@ pub async fn retry_now(db: &dyn Database, now: DateTime<Utc>) -> StoreResult<()>
     let mut tx = db.write().await?;
     tx.retry_open_steps_now(now).await?;
     tx.commit().await
+}
+
+fn random_bytes() -> [u8; 16] {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the OS has randomness");
+    bytes
 }

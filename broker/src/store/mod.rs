@@ -720,12 +720,13 @@ pub trait Store: Send + Sync + 'static {
     async fn sweep(&self, now: DateTime<Utc>) -> StoreResult<SweepReport>;
     /// When the first active grant expires, if any does: the sweeper wakes for it.
     async fn next_grant_expiry(&self) -> StoreResult<Option<DateTime<Utc>>>;
-    /// Leases up to `limit` connector steps due at `now` until `now + lease`
+    /// Leases up to `limit` connector steps due by `due_by` until `now + lease`
     /// (`service::connectors::claim`).
     async fn claim_connector_jobs(
         &self,
         connectors: &Connectors,
         now: DateTime<Utc>,
+        due_by: DateTime<Utc>,
         lease: Duration,
         limit: u32,
     ) -> StoreResult<Vec<ConnectorJob>>;

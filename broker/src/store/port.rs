@@ -910,14 +910,17 @@ pub struct NewGrant<'a> {
 /// connector, `GrantRows::end_grant` the revocation of whatever was made.
 #[async_trait]
 pub trait ConnectorRows {
-    /// Up to `limit` steps due and not under way at `now`, oldest first,
-    /// leased to this caller until `lease_until`. A revocation waits for its grant's
+    /// Up to `limit` steps due by `due_by` and not under way at `now`, oldest first,
+    /// leased to this caller until `lease_until` under `claim`, which only its holder
+    /// records outcomes with. A revocation waits for its grant's
     /// provisioning to finish; a provisioning whose grant ended meanwhile is dropped
     /// (its revocation cleans up).
     async fn claim_connector_jobs(
         &mut self,
         now: DateTime<Utc>,
+        due_by: DateTime<Utc>,
         lease_until: DateTime<Utc>,
+        claim: &str,
         limit: u32,
     ) -> StoreResult<Vec<ConnectorJob>>;
     /// Makes every open step due at `now` (not one under way).
@@ -925,21 +928,23 @@ pub trait ConnectorRows {
     /// Names the downstream account of a grant, unless it has one.
     async fn name_account(&mut self, grant_id: i64, account: &str) -> StoreResult<()>;
     /// The step succeeded: done, and its fact recorded (a revocation's ended sessions).
+    /// False, and nothing written, when the step is no longer the job's claim to record
+    /// (its lease ran out and another took it, or it was superseded).
     async fn finish_connector_job(
         &mut self,
         job: &ConnectorJob,
         now: DateTime<Utc>,
         sessions_ended: Option<i64>,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<bool>;
     /// The step failed with `error`: tried again at `next_attempt_at`; flagged at
-    /// `flag_at` when given (and not flagged before).
+    /// `flag_at` when given (and not flagged before). False as `finish_connector_job`.
     async fn fail_connector_job(
         &mut self,
         job: &ConnectorJob,
         error: &str,
         next_attempt_at: DateTime<Utc>,
         flag_at: Option<DateTime<Utc>>,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<bool>;
     /// When the next step falls due (or its lease runs out), if any is open.
     async fn next_connector_job_at(&mut self) -> StoreResult<Option<DateTime<Utc>>>;
     /// The connectors named by a resource or by an unfinished step.
@@ -967,6 +972,8 @@ impl JobAction {
 #[derive(Debug, Clone)]
 pub struct ConnectorJob {
     pub id: i64,
+    /// The lease this attempt holds; outcomes are recorded only under it.
+    pub claim: String,
     pub grant_id: i64,
     pub request_id: i64,
     pub action: JobAction,

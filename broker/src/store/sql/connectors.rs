@@ -30,8 +30,9 @@ struct JobRow {
 }
 
 impl JobRow {
-    fn record(self) -> ConnectorJob {
+    fn record(self, claim: &str) -> ConnectorJob {
         ConnectorJob {
+            claim: claim.to_string(),
             id: self.id,
             grant_id: self.grant_id,
             request_id: self.request_id,
@@ -59,7 +60,9 @@ impl ConnectorRows for Conn {
     async fn claim_connector_jobs(
         &mut self,
         now: DateTime<Utc>,
+        due_by: DateTime<Utc>,
         lease_until: DateTime<Utc>,
+        claim: &str,
         limit: u32,
     ) -> StoreResult<Vec<ConnectorJob>> {
         // A grant that ended before its access was made needs no making: its revocation
@@ -84,7 +87,7 @@ impl ConnectorRows for Conn {
              JOIN identities i ON i.id = g.identity_id
              JOIN resources res ON res.id = g.resource_id
              JOIN users u ON u.id = g.holder_id
-             WHERE j.done_at IS NULL AND j.next_attempt_at <= $1
+             WHERE j.done_at IS NULL AND j.next_attempt_at <= $3
                AND (j.claimed_until IS NULL OR j.claimed_until <= $1)
                AND NOT (j.action = 'revoke' AND EXISTS (
                    SELECT 1 FROM connector_jobs p WHERE p.grant_id = j.grant_id
@@ -94,19 +97,21 @@ impl ConnectorRows for Conn {
         ))
         .bind(ms(now))
         .bind(i64::from(limit))
+        .bind(ms(due_by))
         .fetch_all(&mut *self)
         .await?;
         if !rows.is_empty() {
             sqlx::query(concat!(
-                "UPDATE connector_jobs SET claimed_until = $1 WHERE id IN ",
+                "UPDATE connector_jobs SET claimed_until = $1, claim_token = $3 WHERE id IN ",
                 ids_in!(2)
             ))
             .bind(ms(lease_until))
             .bind(super::records::id_list(rows.iter().map(|r| r.id)))
+            .bind(claim)
             .execute(&mut *self)
             .await?;
         }
-        Ok(rows.into_iter().map(JobRow::record).collect())
+        Ok(rows.into_iter().map(|row| row.record(claim)).collect())
     }
 
     async fn retry_open_steps_now(&mut self, now: DateTime<Utc>) -> StoreResult<()> {
@@ -135,17 +140,23 @@ impl ConnectorRows for Conn {
         job: &ConnectorJob,
         now: DateTime<Utc>,
         sessions_ended: Option<i64>,
-    ) -> StoreResult<()> {
-        sqlx::query(
+    ) -> StoreResult<bool> {
+        let held = sqlx::query(
             "UPDATE connector_jobs SET done_at = $1, outcome = 'done', claimed_until = NULL,
-                    attempts = attempts + 1, last_error = NULL
-             WHERE id = $2",
+                    claim_token = NULL, attempts = attempts + 1, last_error = NULL
+             WHERE id = $2 AND claim_token = $3 AND done_at IS NULL",
         )
         .bind(ms(now))
         .bind(job.id)
+        .bind(&job.claim)
         .execute(&mut *self)
-        .await?;
-        let column = match job.action {
+        .await?
+        .rows_affected()
+            == 1;
+        if !held {
+            return Ok(false);
+        }
+        let fact = match job.action {
             JobAction::Provision => {
                 "UPDATE grant_access SET provisioned_at = COALESCE(provisioned_at, $1)
                  WHERE grant_id = $2"
@@ -154,13 +165,13 @@ impl ConnectorRows for Conn {
                 "UPDATE grant_access SET revoked_at = $1, sessions_ended = $3 WHERE grant_id = $2"
             }
         };
-        sqlx::query(column)
+        sqlx::query(fact)
             .bind(ms(now))
             .bind(job.grant_id)
             .bind(sessions_ended)
             .execute(&mut *self)
             .await?;
-        Ok(())
+        Ok(true)
     }
 
     async fn fail_connector_job(
@@ -169,27 +180,32 @@ impl ConnectorRows for Conn {
         error: &str,
         next_attempt_at: DateTime<Utc>,
         flag_at: Option<DateTime<Utc>>,
-    ) -> StoreResult<()> {
-        sqlx::query(
+    ) -> StoreResult<bool> {
+        Ok(sqlx::query(
             "UPDATE connector_jobs SET attempts = attempts + 1, last_error = $1,
-                    next_attempt_at = $2, claimed_until = NULL,
+                    next_attempt_at = $2, claimed_until = NULL, claim_token = NULL,
                     flagged_at = COALESCE(flagged_at, $3)
-             WHERE id = $4",
+             WHERE id = $4 AND claim_token = $5 AND done_at IS NULL",
         )
         .bind(error)
         .bind(ms(next_attempt_at))
         .bind(flag_at.map(ms))
         .bind(job.id)
+        .bind(&job.claim)
         .execute(&mut *self)
-        .await?;
-        Ok(())
+        .await?
+        .rows_affected()
+            == 1)
     }
 
     async fn next_connector_job_at(&mut self) -> StoreResult<Option<DateTime<Utc>>> {
         let at: Option<i64> = sqlx::query_scalar(
             "SELECT min(CASE WHEN claimed_until > next_attempt_at THEN claimed_until
                              ELSE next_attempt_at END)
-             FROM connector_jobs WHERE done_at IS NULL",
+             FROM connector_jobs j WHERE done_at IS NULL
+               AND NOT (j.action = 'revoke' AND EXISTS (
+                   SELECT 1 FROM connector_jobs p WHERE p.grant_id = j.grant_id
+                   AND p.action = 'provision' AND p.done_at IS NULL))",
         )
         .fetch_one(&mut *self)
         .await?;
@@ -200,8 +216,7 @@ impl ConnectorRows for Conn {
         Ok(sqlx::query_scalar(
             "SELECT connector FROM resources WHERE connector IS NOT NULL
              UNION
-             SELECT a.connector FROM grant_access a
-             JOIN connector_jobs j ON j.grant_id = a.grant_id AND j.done_at IS NULL
+             SELECT connector FROM grant_access WHERE revoked_at IS NULL
              ORDER BY 1",
         )
         .fetch_all(&mut *self)

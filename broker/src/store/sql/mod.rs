@@ -802,10 +802,11 @@ impl Store for Backend {
         &self,
         connectors: &Connectors,
         now: DateTime<Utc>,
+        due_by: DateTime<Utc>,
         lease: Duration,
         limit: u32,
     ) -> StoreResult<Vec<ConnectorJob>> {
-        service::connectors::claim(self, connectors, now, lease, limit).await
+        service::connectors::claim(self, connectors, now, due_by, lease, limit).await
     }
 
     async fn retry_connector_steps_now(&self, now: DateTime<Utc>) -> StoreResult<()> {
