@@ -513,7 +513,7 @@ impl Drop for KillOnDrop {
 async fn seed(url: &str, count: usize, pending: usize) -> anyhow::Result<()> {
     let store = SqliteStore::open(url).await?;
     let now = Utc::now();
-    stint_broker::demo::seed(&store, now).await?;
+    stint_broker::demo::seed(&store, now, &[]).await?;
     let ids: Vec<(String, i64)> = sqlx::query_as(
         "SELECT name, id FROM identities UNION ALL SELECT name, id FROM resources
          UNION ALL SELECT username, id FROM users",

@@ -3,6 +3,7 @@
 use crate::store::{NewUser, Store, StoreResult};
 use chrono::{DateTime, Duration, Utc};
 use stint_core::api::{IdentityBody, ResourceBody, UserView};
+use stint_core::connectors::ConnectorView;
 use stint_core::{Approvers, BreakGlassPolicy, IdentityKind, Policy, Role};
 
 pub const PASSWORD: &str = "stint-demo";
@@ -16,7 +17,15 @@ pub const USERS: &[(&str, &str, &[Role])] = &[
     ("dave", "Dave Lindqvist", &[Role::Admin, Role::Auditor]),
 ];
 
-pub async fn seed(store: &dyn Store, now: DateTime<Utc>) -> StoreResult<()> {
+/// The connector `cargo xtask demo` makes for its local PostgreSQL: when the broker loaded
+/// it, the demo's `payments-db` is linked to it.
+pub const PAYMENTS_CONNECTOR: &str = "payments-pg";
+
+pub async fn seed(
+    store: &dyn Store,
+    now: DateTime<Utc>,
+    connectors: &[ConnectorView],
+) -> StoreResult<()> {
     let password_hash = tokio::task::spawn_blocking(|| crate::password::hash(PASSWORD))
         .await
         .expect("hashing does not panic");
@@ -97,8 +106,10 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>) -> StoreResult<()> {
         ),
     ];
     for (name, description, privileges, approvals_required, max_hours) in resources {
+        let linked =
+            name == "payments-db" && connectors.iter().any(|c| c.name == PAYMENTS_CONNECTOR);
         let resource = ResourceBody {
-            connector: None,
+            connector: linked.then(|| PAYMENTS_CONNECTOR.to_string()),
             name: name.into(),
             description: description.into(),
             privileges: privileges.iter().map(|p| p.to_string()).collect(),
@@ -113,7 +124,9 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>) -> StoreResult<()> {
                 auto_approve: None,
             },
         };
-        store.create_resource(None, &resource, &[], now).await?;
+        store
+            .create_resource(None, &resource, connectors, now)
+            .await?;
     }
     Ok(())
 }

@@ -48,12 +48,13 @@ impl Broker {
         config: Config,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Broker> {
+        let connectors = connectors::Connectors::from_file(&config.connectors)?;
         if config.demo {
             // Checked and seeded under the bootstrap lock: replicas starting together on an
             // empty database seed it once.
             let _lock = store.bootstrap_lock().await?;
             if store.is_empty().await? {
-                demo::seed(&*store, clock.now()).await?;
+                demo::seed(&*store, clock.now(), &connectors.views()).await?;
                 tracing::info!("seeded the demo organisation");
             }
         }
@@ -66,7 +67,6 @@ impl Broker {
         .await?;
         let keyring =
             keys::open_keyring(&*store, &key_file, config.issuer.clone(), clock.now()).await?;
-        let connectors = connectors::Connectors::from_file(&config.connectors)?;
         // A step no loaded connector can do would never be done: refuse to start instead.
         for name in store.connectors_in_use().await? {
             if connectors.get(&name).is_none() {

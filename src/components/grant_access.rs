@@ -7,11 +7,12 @@ use stint_core::connectors::{AccessPhase, GrantAccessView};
 
 #[component]
 pub fn GrantAccess(access: GrantAccessView) -> impl IntoView {
+    // A role's name where the connector makes accounts; else the access itself.
     let account = access
         .account
         .clone()
         .map(|a| format!("role {a}"))
-        .unwrap_or_else(|| "access".to_string());
+        .unwrap_or_else(|| "the access".to_string());
     let connector = access.connector.clone();
     let retry = (access.attempts > 0 && access.last_error.is_some()).then(|| {
         view! {
@@ -33,7 +34,7 @@ pub fn GrantAccess(access: GrantAccessView) -> impl IntoView {
         AccessPhase::Ready => (
             "access ready",
             view! {
-                {format!("{} created in {connector} ", capitalised(&account))}
+                {format!("{} made in {connector} ", capitalised(&account))}
                 {access.provisioned_at.map(|at| view! { <RelativeTime at/> })}
             }
             .into_any(),
@@ -50,7 +51,7 @@ pub fn GrantAccess(access: GrantAccessView) -> impl IntoView {
         AccessPhase::Revoked => (
             "access ended",
             view! {
-                {format!("{} dropped in {connector} ", capitalised(&account))}
+                {format!("{} taken away in {connector} ", capitalised(&account))}
                 {access.revoked_at.map(|at| view! { <RelativeTime at/> })}
                 {access.sessions_ended.filter(|n| *n > 0).map(|n| format!(" · sessions ended: {n}"))}
             }

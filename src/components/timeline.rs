@@ -91,7 +91,43 @@ fn describe(event: &AuditEventView) -> String {
         "credential.issued" => format!("fetched credential {}", text("jti")),
         "grant.revoked" => "revoked the grant".into(),
         "grant.expired" => "expired the grant on time".into(),
+        // What a connector did downstream: the role (or, for a webhook, the access).
+        "connector.provisioned" => format!("made {} in {}", made(d), text("connector")),
+        "connector.revoked" => {
+            let sessions = secs("sessions_ended");
+            let ended = if sessions > 0 {
+                format!("; sessions ended: {sessions}")
+            } else {
+                String::new()
+            };
+            format!("took {} away in {}{ended}", made(d), text("connector"))
+        }
+        "connector.provision_failed" | "connector.revoke_failed" => format!(
+            "could not {} {} in {} (attempt {}): {}",
+            if event.action == "connector.revoke_failed" {
+                "take away"
+            } else {
+                "make"
+            },
+            made(d),
+            text("connector"),
+            secs("attempt"),
+            text("error")
+        ),
+        "grant.revocation_failing" => format!(
+            "flagged: taking {} away in {} keeps failing",
+            made(d),
+            text("connector")
+        ),
         other => other.to_string(),
+    }
+}
+
+/// What a connector made: the role's name, or the access for connectors without accounts.
+fn made(details: &Value) -> String {
+    match details.get("account").and_then(Value::as_str) {
+        Some(role) => format!("role {role}"),
+        None => "the access".into(),
     }
 }
 

@@ -41,6 +41,11 @@ fn free_port() -> u16 {
 
 impl Stack {
     pub async fn start() -> Stack {
+        Stack::start_with(|_| {}).await
+    }
+
+    /// With the broker's configuration changed by `tweak` first.
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Stack {
         let portal = PathBuf::from(std::env::var("STINT_PORTAL_DIR").expect(
             "STINT_PORTAL_DIR names the built portal; run these tests with `cargo xtask test`",
         ));
@@ -60,6 +65,7 @@ impl Stack {
         config.portal_dir = Some(portal);
         config.issuer = base.clone();
         config.public_url = base.clone();
+        tweak(&mut config);
         let broker = Broker::open(config, Arc::new(SystemClock)).await.unwrap();
         let store = broker.state().store.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

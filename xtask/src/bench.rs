@@ -64,6 +64,8 @@ pub fn bench() -> Result {
         "load_bench",
         "--example",
         "backends_bench",
+        "--example",
+        "connectors_bench",
     ]))?;
     let bin_dir = tools::target_dir().join("release");
     let wrk = tools::ensure_wrk()?;
@@ -97,7 +99,6 @@ pub fn bench() -> Result {
             .env("STINT_WRK", &wrk)
             .env("STINT_BENCH_POSTGRES_URL", &cluster.url),
     )?;
-    drop(cluster);
     report.line("");
     report.line(
         "PostgreSQL runs with its defaults (every commit flushed); SQLite in WAL mode with \
@@ -105,6 +106,23 @@ pub fn bench() -> Result {
          commit). Two replicas run on this one \
          2-core machine beside the database and the load generator, so they measure \
          correctness under sharing, not added capacity.",
+    );
+
+    report.heading("The PostgreSQL connector: 200 grants' roles made and dropped");
+    report.rows_of(
+        Command::new(bin_dir.join("examples").join("connectors_bench"))
+            .arg("200")
+            .env("STINT_BENCH_POSTGRES_URL", &cluster.url),
+    )?;
+    drop(cluster);
+    report.line("");
+    report.line(
+        "The broker (release build, SQLite) and the target PostgreSQL share this machine. \
+         Each grant's role is made by the outbox worker from the moment its approval \
+         commits; a session is opened as each role; the grants expire together, and the \
+         lag runs from each grant's expiry to the moment the database confirmed its role \
+         dropped and its session ended. Changes of privileges take turns under one \
+         advisory lock (PostgreSQL refuses concurrent grants on one object).",
     );
 
     report.heading("Approvals queue in headless Chromium, 500 pending requests");

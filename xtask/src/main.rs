@@ -96,11 +96,76 @@ fn build_portal() -> Result {
     run(&mut trunk)
 }
 
+/// The demo's `payments` database: a throwaway PostgreSQL cluster with a few rows, and the
+/// connectors file that makes the demo's `payments-db` grants real roles in it. `None`
+/// (and the demo runs without it) where PostgreSQL cannot be had.
+fn demo_database() -> Option<(postgres::Cluster, PathBuf)> {
+    step("starting a throwaway PostgreSQL for the demo's payments-db");
+    let cluster = match postgres::Cluster::for_demo() {
+        Ok(cluster) => cluster,
+        Err(e) => {
+            eprintln!("PostgreSQL is not available ({e}): the demo runs without its connector");
+            return None;
+        }
+    };
+    let made = cluster.psql("postgres", "CREATE DATABASE payments").and_then(|()| {
+        cluster.psql(
+            "payments",
+            "CREATE TABLE invoices (id int PRIMARY KEY, customer text NOT NULL, cents int NOT NULL);
+             INSERT INTO invoices VALUES (1, 'Acme', 129900), (2, 'Globex', 4500), (3, 'Initech', 78000);",
+        )
+    });
+    if let Err(e) = made {
+        eprintln!("could not set up the payments database ({e}): the demo runs without it");
+        return None;
+    }
+    let file = root().join("data").join("connectors.toml");
+    let text = r#"# Written by `cargo xtask demo`: the demo's payments-db grants become PostgreSQL roles.
+[connectors.payments-pg]
+kind = "postgres"
+admin_url_env = "PAYMENTS_PG_ADMIN_URL"
+[connectors.payments-pg.privileges]
+read = ["GRANT CONNECT ON DATABASE payments TO {{role}}", "GRANT USAGE ON SCHEMA public TO {{role}}", "GRANT SELECT ON ALL TABLES IN SCHEMA public TO {{role}}"]
+write = ["GRANT CONNECT ON DATABASE payments TO {{role}}", "GRANT USAGE ON SCHEMA public TO {{role}}", "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {{role}}"]
+"#;
+    if let Err(e) =
+        std::fs::create_dir_all(root().join("data")).and_then(|()| std::fs::write(&file, text))
+    {
+        eprintln!(
+            "could not write {} ({e}): the demo runs without its connector",
+            file.display()
+        );
+        return None;
+    }
+    Some((cluster, file))
+}
+
 fn demo() -> Result {
     build_portal()?;
+    let database = demo_database();
+    // Ctrl-C stops the broker, which exits cleanly; this process stays to stop the
+    // throwaway cluster after it.
+    ctrlc::set_handler(|| {}).map_err(|e| format!("cannot handle Ctrl-C: {e}"))?;
     step("starting the broker with demo data (Ctrl-C stops it)");
+    let mut broker = cargo();
+    if let Some((cluster, file)) = &database {
+        let server = cluster
+            .url
+            .rsplit_once('/')
+            .map_or("", |(server, _)| server);
+        let admin = format!("{server}/payments");
+        eprintln!(
+            "payments-db is linked to the database payments on {}: a payments-db grant's \
+             credential carries a PostgreSQL login; `psql \"$URL\"` works while the grant \
+             lasts, and not after",
+            server.trim_start_matches("postgres://postgres@")
+        );
+        broker
+            .env("PAYMENTS_PG_ADMIN_URL", admin)
+            .env("STINT_CONNECTORS", file);
+    }
     // The release build: what an operator runs, optimised for speed.
-    run(cargo().args([
+    run(broker.args([
         "run",
         "--quiet",
         "--release",

@@ -24,9 +24,22 @@ impl Cluster {
         Cluster::start("")
     }
 
+    /// For the demo: under `./data/` when the server's user can write there, thrown away
+    /// when the demo stops.
+    pub fn for_demo() -> Result<Cluster> {
+        let data = data_dir_in(&[
+            crate::root().join("data").join("postgres"),
+            std::env::temp_dir().join("stint-demo-postgres"),
+        ])?;
+        Cluster::start_in(data, "")
+    }
+
     fn start(settings: &str) -> Result<Cluster> {
+        Cluster::start_in(data_dir()?, settings)
+    }
+
+    fn start_in(data: PathBuf, settings: &str) -> Result<Cluster> {
         let bin = server_binaries()?;
-        let data = data_dir()?;
         run(as_owner(&bin.join("initdb"))
             .arg("-D")
             .arg(&data)
@@ -132,11 +145,16 @@ fn as_owner(program: &Path) -> Command {
 /// user cannot reach `target/` (a checkout in a private home), under the system's temp.
 fn data_dir() -> Result<PathBuf> {
     let pid = std::process::id();
-    let preferred = target_dir().join(format!("postgres-test-{pid}"));
-    for dir in [
-        preferred,
+    data_dir_in(&[
+        target_dir().join(format!("postgres-test-{pid}")),
         std::env::temp_dir().join(format!("stint-postgres-{pid}")),
-    ] {
+    ])
+}
+
+/// The first of `candidates` that can be made a fresh, empty directory the server's user
+/// owns and reaches.
+fn data_dir_in(candidates: &[PathBuf]) -> Result<PathBuf> {
+    for dir in candidates.iter().cloned() {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         if !is_root() {
@@ -158,10 +176,34 @@ fn data_dir() -> Result<PathBuf> {
         }
         let _ = std::fs::remove_dir_all(&dir);
     }
-    Err("no directory the postgres user can write for the test cluster".into())
+    Err("no directory the postgres user can write for a cluster".into())
 }
 
 fn free_port() -> Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
+}
+
+impl Cluster {
+    /// Runs `sql` in `database` as the administrator, with the cluster's own `psql`.
+    pub fn psql(&self, database: &str, sql: &str) -> Result {
+        let port = self
+            .url
+            .rsplit_once(':')
+            .and_then(|(_, rest)| rest.split_once('/'))
+            .map(|(port, _)| port.to_string())
+            .ok_or("the cluster's URL has no port")?;
+        run(Command::new(self.bin.join("psql"))
+            .args([
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+            ])
+            .args(["-U", "postgres", "-d", database, "-c", sql]))
+    }
 }

@@ -1,0 +1,145 @@
+//! A connector in a real browser: an admin links payments-db to a webhook connector in the
+//! policy editor, and the grant card tells its holder when the access downstream is made
+//! and when it is taken away.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use stint_broker::connectors::config;
+use stint_e2e::{Stack, click, find, screenshot, sign_in, wait_text};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A webhook receiver on loopback that confirms every call; how many it took.
+async fn receiver() -> (u16, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let counted = counted.clone();
+            tokio::spawn(async move {
+                let mut buffer = vec![0u8; 16 * 1024];
+                // One small request per connection: headers and JSON body arrive together.
+                if socket.read(&mut buffer).await.unwrap_or(0) > 0 {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    let _ = socket
+                        .write_all(
+                            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                        )
+                        .await;
+                }
+            });
+        }
+    });
+    (port, calls)
+}
+
+#[tokio::test]
+#[ignore = "needs the built portal and Chromium: run `cargo xtask test`"]
+async fn an_admin_links_a_resource_and_the_grant_card_follows_its_access_downstream() {
+    let (port, calls) = receiver().await;
+    let text = format!(
+        "[connectors.deploy-hook]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:{port}/hook\"\n\
+         secret_env = \"HOOK_KEY\"\n"
+    );
+    let connectors =
+        config::parse(&text, &|var| (var == "HOOK_KEY").then(|| "k".to_string())).unwrap();
+    let stack = Stack::start_with(|c| c.connectors = connectors).await;
+
+    let dave = stack.browser().await;
+    sign_in(&dave, &stack, "dave").await;
+    dave.goto(&stack.url("/admin/resources")).await.unwrap();
+    click(&dave, "[data-testid=edit-payments-db]").await;
+    find(&dave, "[data-testid=resource-connector]")
+        .await
+        .select_by_label("deploy-hook (webhook)")
+        .await
+        .unwrap();
+    screenshot(&dave, "resource-connector").await;
+    click(&dave, "[data-testid=save-resource]").await;
+    wait_text(
+        &dave,
+        "[data-resource=payments-db] [data-testid=resource-connector]",
+        "deploy-hook",
+    )
+    .await;
+    dave.close().await.unwrap();
+
+    let alice_user = stack.user("alice").await;
+    let request = stack
+        .live_via_store(
+            &alice_user,
+            "ci-deployer",
+            "payments-db",
+            "Deploy the invoicing fix",
+        )
+        .await;
+    let alice = stack.browser().await;
+    sign_in(&alice, &stack, "alice").await;
+    alice
+        .goto(&stack.url(&format!("/requests/{request}")))
+        .await
+        .unwrap();
+    // The worker makes the access within moments; the page shows it once reloaded.
+    let mut shown = String::new();
+    for _ in 0..50 {
+        shown = find(&alice, "[data-testid=grant-access]")
+            .await
+            .text()
+            .await
+            .unwrap();
+        if shown.contains("made in deploy-hook") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        alice.refresh().await.unwrap();
+    }
+    assert!(shown.contains("The access made in deploy-hook"), "{shown}");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "grant.activated was sent once"
+    );
+    screenshot(&alice, "grant-access-ready").await;
+
+    click(&alice, "[data-testid=revoke]").await;
+    find(&alice, "[data-testid=revoke-dialog-reason]")
+        .await
+        .send_keys("The fix is deployed")
+        .await
+        .unwrap();
+    click(&alice, "[data-testid=revoke-dialog-confirm]").await;
+    let mut ended = String::new();
+    for _ in 0..50 {
+        alice.refresh().await.unwrap();
+        ended = find(&alice, "[data-testid=grant-access]")
+            .await
+            .text()
+            .await
+            .unwrap();
+        if ended.contains("taken away") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(
+        ended.contains("The access taken away in deploy-hook"),
+        "{ended}"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "grant.ended was sent once");
+    // The story says it in words.
+    wait_text(
+        &alice,
+        "[data-testid=timeline]",
+        "made the access in deploy-hook",
+    )
+    .await;
+    wait_text(
+        &alice,
+        "[data-testid=timeline]",
+        "took the access away in deploy-hook",
+    )
+    .await;
+    screenshot(&alice, "grant-access-revoked").await;
+    alice.close().await.unwrap();
+}
