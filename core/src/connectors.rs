@@ -65,6 +65,38 @@ impl AccessPhase {
     }
 }
 
+/// Grants by where their access downstream stands (`GET /api/v1/grants?access=`): a phase,
+/// or `failing`, a revocation flagged for failing again and again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessFilter {
+    Phase(AccessPhase),
+    Failing,
+}
+
+impl AccessFilter {
+    pub const CHOICES: &'static str = "provisioning, ready, revoking, revoked or failing";
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessFilter::Phase(phase) => phase.as_str(),
+            AccessFilter::Failing => "failing",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<AccessFilter> {
+        [
+            AccessPhase::Provisioning,
+            AccessPhase::Ready,
+            AccessPhase::Revoking,
+            AccessPhase::Revoked,
+        ]
+        .into_iter()
+        .map(AccessFilter::Phase)
+        .chain([AccessFilter::Failing])
+        .find(|f| f.as_str() == text)
+    }
+}
+
 /// What a connector made for a grant, and the step under way.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GrantAccessView {

@@ -51,6 +51,15 @@ pub fn Dashboard() -> impl IntoView {
             Ok(Vec::new())
         }
     });
+    // Access that ended in Stint but that a downstream system keeps refusing to take away:
+    // the broker goes on retrying; an admin should look at the system itself.
+    let failing = LocalResource::new(move || async move {
+        if auth.has(Role::Admin) {
+            api::grants("access=failing").await
+        } else {
+            Ok(Vec::new())
+        }
+    });
     // Who was given the power to grant access (or to change who may): admins watch it.
     let privileged = LocalResource::new(move || async move {
         if auth.has(Role::Admin) {
@@ -76,11 +85,13 @@ pub fn Dashboard() -> impl IntoView {
     let due_now = steady(due);
     let unjustified_now = steady(unjustified);
     let unowned_now = steady(unowned);
+    let failing_now = steady(failing);
     let privileged_now = steady(privileged);
     let coverage_now = steady(coverage);
     let refresh = move || {
         coverage.refetch();
         unowned.refetch();
+        failing.refetch();
         privileged.refetch();
         grants.refetch();
         pending.refetch();
@@ -173,6 +184,25 @@ pub fn Dashboard() -> impl IntoView {
                     }}
                 </section>
             </Show>
+
+            // Shown only while there is something: most days there is not.
+            {move || failing_now.get().and_then(Result::ok).filter(|list| !list.is_empty()).map(|list| view! {
+                <section aria-labelledby="failing-title" data-testid="failing-revocations">
+                    <h2 id="failing-title">
+                        "Revocations failing "
+                        <span class="count red">{list.len()}</span>
+                    </h2>
+                    <p class="warning" role="alert">
+                        "These grants have ended, but the system their access was made in keeps refusing to take it away. The broker keeps retrying; check the system named on each card."
+                    </p>
+                    <div class="cards">
+                        {list
+                            .into_iter()
+                            .map(|grant| view! { <GrantCard grant on_change=Callback::new(move |_| refresh())/> })
+                            .collect_view()}
+                    </div>
+                </section>
+            })}
 
             <Show when=move || auth.has(Role::Admin)>
                 <section aria-labelledby="unowned-title" data-testid="unowned-grants">

@@ -3,13 +3,15 @@
 //! and when it is taken away.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use stint_broker::connectors::config;
+use stint_core::connectors::RetryPolicy;
 use stint_e2e::{Stack, click, find, screenshot, sign_in, wait_text};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// A webhook receiver on loopback that confirms every call; how many it took.
-async fn receiver() -> (u16, Arc<AtomicUsize>) {
+/// A webhook receiver on loopback: it confirms every call while `refusing` is false, and
+/// answers 503 while it is true; how many calls it confirmed.
+async fn receiver(refusing: Arc<AtomicBool>) -> (u16, Arc<AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let calls = Arc::new(AtomicUsize::new(0));
@@ -17,16 +19,18 @@ async fn receiver() -> (u16, Arc<AtomicUsize>) {
     tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
             let counted = counted.clone();
+            let refusing = refusing.clone();
             tokio::spawn(async move {
                 let mut buffer = vec![0u8; 16 * 1024];
                 // One small request per connection: headers and JSON body arrive together.
                 if socket.read(&mut buffer).await.unwrap_or(0) > 0 {
-                    counted.fetch_add(1, Ordering::SeqCst);
-                    let _ = socket
-                        .write_all(
-                            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-                        )
-                        .await;
+                    let answer: &[u8] = if refusing.load(Ordering::SeqCst) {
+                        b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    } else {
+                        counted.fetch_add(1, Ordering::SeqCst);
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    };
+                    let _ = socket.write_all(answer).await;
                 }
             });
         }
@@ -37,14 +41,24 @@ async fn receiver() -> (u16, Arc<AtomicUsize>) {
 #[tokio::test]
 #[ignore = "needs the built portal and Chromium: run `cargo xtask test`"]
 async fn an_admin_links_a_resource_and_the_grant_card_follows_its_access_downstream() {
-    let (port, calls) = receiver().await;
+    let refusing = Arc::new(AtomicBool::new(false));
+    let (port, calls) = receiver(refusing.clone()).await;
     let text = format!(
         "[connectors.deploy-hook]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:{port}/hook\"\n\
          secret_env = \"HOOK_KEY\"\n"
     );
     let connectors =
         config::parse(&text, &|var| (var == "HOOK_KEY").then(|| "k".to_string())).unwrap();
-    let stack = Stack::start_with(|c| c.connectors = connectors).await;
+    let stack = Stack::start_with(|c| {
+        c.connectors = connectors;
+        // Flagged at the first failure, and retried within moments.
+        c.connector_retry = RetryPolicy {
+            base_ms: 200,
+            cap_ms: 400,
+            alert_after: 1,
+        };
+    })
+    .await;
 
     let dave = stack.browser().await;
     sign_in(&dave, &stack, "dave").await;
@@ -102,6 +116,9 @@ async fn an_admin_links_a_resource_and_the_grant_card_follows_its_access_downstr
     );
     screenshot(&alice, "grant-access-ready").await;
 
+    // The system refuses to take the access away: the admin's dashboard flags it, and the
+    // broker keeps trying.
+    refusing.store(true, Ordering::SeqCst);
     click(&alice, "[data-testid=revoke]").await;
     find(&alice, "[data-testid=revoke-dialog-reason]")
         .await
@@ -109,6 +126,21 @@ async fn an_admin_links_a_resource_and_the_grant_card_follows_its_access_downstr
         .await
         .unwrap();
     click(&alice, "[data-testid=revoke-dialog-confirm]").await;
+    let dave = stack.browser().await;
+    sign_in(&dave, &stack, "dave").await;
+    let flagged = wait_text(
+        &dave,
+        "[data-testid=failing-revocations]",
+        "the system their access was made in keeps refusing",
+    )
+    .await;
+    assert!(
+        flagged.contains("Taking the access away in deploy-hook"),
+        "{flagged}"
+    );
+    assert!(flagged.contains("the webhook answered 503"), "{flagged}");
+    screenshot(&dave, "dashboard-revocation-failing").await;
+    refusing.store(false, Ordering::SeqCst);
     let mut ended = String::new();
     for _ in 0..50 {
         alice.refresh().await.unwrap();
@@ -142,4 +174,26 @@ async fn an_admin_links_a_resource_and_the_grant_card_follows_its_access_downstr
     .await;
     screenshot(&alice, "grant-access-revoked").await;
     alice.close().await.unwrap();
+    // Once it is taken away, the flag is gone.
+    let mut flag_gone = false;
+    for _ in 0..50 {
+        dave.refresh().await.unwrap();
+        find(&dave, "[data-testid=signed-in-user]").await;
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        if dave
+            .find(fantoccini::Locator::Css(
+                "[data-testid=failing-revocations]",
+            ))
+            .await
+            .is_err()
+        {
+            flag_gone = true;
+            break;
+        }
+    }
+    assert!(
+        flag_gone,
+        "the dashboard still flags a revocation that succeeded"
+    );
+    dave.close().await.unwrap();
 }

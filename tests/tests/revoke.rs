@@ -42,6 +42,7 @@ async fn alice_revokes_her_live_access_from_the_dashboard() {
         .grants(
             &alice,
             Some(stint_core::GrantState::Active),
+            None,
             true,
             Utc::now(),
         )

@@ -299,6 +299,10 @@ fn read_request(broker: &Broker, id: i64) -> Result<RequestDetail, Exit> {
     }
 }
 
+/// How many times a credential is asked for while its access downstream is being made
+/// (each ask waits up to 10 s at the broker).
+const PROVISIONING_LOOKS: u32 = 6;
+
 fn credential(broker: &Broker, detail: &RequestDetail) -> Result<Granted, Exit> {
     let grant = detail.grant.as_ref().ok_or_else(|| {
         fail(&ClientError::Unexpected(format!(
@@ -306,9 +310,24 @@ fn credential(broker: &Broker, detail: &RequestDetail) -> Result<Granted, Exit> 
             detail.request.id
         )))
     })?;
-    let credential: CredentialView = broker
-        .post(&format!("/grants/{}/credential", grant.id), &json!({}))
-        .map_err(|e| fail(&e))?;
+    let path = format!("/grants/{}/credential", grant.id);
+    let mut look = 1;
+    let credential: CredentialView = loop {
+        match broker.post(&path, &json!({})) {
+            Ok(credential) => break credential,
+            // A connector is still making the access downstream (the broker already waited
+            // a while for it): wait on, saying why.
+            Err(ClientError::Refused {
+                status: 503,
+                message,
+            }) if look < PROVISIONING_LOOKS => {
+                eprintln!("stint: {message}");
+                std::thread::sleep(Duration::from_secs(2));
+                look += 1;
+            }
+            Err(e) => return Err(fail(&e)),
+        }
+    };
     eprintln!(
         "stint: granted: grant {} until {}",
         grant.id,

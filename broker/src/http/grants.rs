@@ -8,6 +8,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use stint_core::GrantState;
 use stint_core::api::{CredentialView, GrantView, ReleaseBody, RevokeBody};
+use stint_core::connectors::AccessFilter;
 
 pub async fn list(
     State(state): State<AppState>,
@@ -20,11 +21,17 @@ pub async fn list(
         GrantState::parse,
         "scheduled, active, expired or revoked",
     )?;
+    let access = query::choice(
+        &params,
+        "access",
+        AccessFilter::parse,
+        AccessFilter::CHOICES,
+    )?;
     let mine = query::flag(&params, "mine")?;
     Ok(Json(
         state
             .store
-            .grants(&user, grant_state, mine, state.clock.now())
+            .grants(&user, grant_state, access, mine, state.clock.now())
             .await?,
     ))
 }

@@ -24,7 +24,7 @@ use stint_core::api::{
     ReleaseBody, RequestDetail, RequestView, ResourceBody, ResourceView, ReviewBody, ReviewDetail,
     ReviewView, UserAdminView, UserUpdateBody, UserView,
 };
-use stint_core::connectors::{ConnectorView, RetryPolicy};
+use stint_core::connectors::{AccessFilter, ConnectorView, RetryPolicy};
 use stint_core::federation::{ExchangedToken, IdentityRuleView, IssuerBody, IssuerView, Refusal};
 use stint_core::standing::{
     CoverageView, ImportSummary, MappingRuleBody, MappingRuleView, NewStandingBody, StandingStatus,
@@ -490,10 +490,12 @@ pub trait Store: Send + Sync + 'static {
     async fn identities_owned(&self, viewer: &UserView, now: DateTime<Utc>) -> StoreResult<u32>;
 
     // --- grants and credentials ---
+    /// `access` narrows them to where their access downstream stands.
     async fn grants(
         &self,
         viewer: &UserView,
         state: Option<GrantState>,
+        access: Option<AccessFilter>,
         mine: bool,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<GrantView>>;

@@ -407,6 +407,16 @@ async fn a_revocation_outlives_a_downstream_outage_and_is_flagged_meanwhile() {
         downstream.role_exists(&role).await,
         "nothing dropped while it was down"
     );
+    // What the admin dashboard lists.
+    let dave = app.login("dave").await;
+    let (_, failing) = app.get(&dave, "/api/v1/grants?access=failing").await;
+    assert_eq!(failing.as_array().unwrap().len(), 1, "{failing}");
+    assert_eq!(failing[0]["id"], grant);
+    let (_, revoking) = app.get(&dave, "/api/v1/grants?access=revoking").await;
+    assert_eq!(revoking.as_array().unwrap().len(), 1, "{revoking}");
+    let (status, error) = app.get(&dave, "/api/v1/grants?access=stuck").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+    assert_eq!(error["error"]["field"], "access");
 
     proxy.up();
     assert_eq!(
@@ -419,6 +429,10 @@ async fn a_revocation_outlives_a_downstream_outage_and_is_flagged_meanwhile() {
     assert!(!downstream.role_exists(&role).await);
     let access = access_of(&app, grant).await;
     assert_eq!(access["phase"], "revoked", "{access}");
+    let (_, failing) = app.get(&dave, "/api/v1/grants?access=failing").await;
+    assert_eq!(failing, json!([]));
+    let (_, revoked) = app.get(&dave, "/api/v1/grants?access=revoked").await;
+    assert_eq!(revoked.as_array().unwrap().len(), 1, "{revoked}");
     let events = app.events_about(&format!("grant {grant}")).await;
     let count = |action: &str| events.iter().filter(|(_, a)| a == action).count();
     assert_eq!(count("connector.revoke_failed"), 4);

@@ -36,7 +36,7 @@ use stint_core::api::{
     ReleaseBody, RequestDetail, RequestView, ResourceBody, ResourceView, ReviewBody, ReviewDetail,
     ReviewView, UserAdminView, UserUpdateBody, UserView,
 };
-use stint_core::connectors::{ConnectorView, RetryPolicy};
+use stint_core::connectors::{AccessFilter, ConnectorView, RetryPolicy};
 use stint_core::federation::{ExchangedToken, IdentityRuleView, IssuerBody, IssuerView, Refusal};
 use stint_core::standing::{
     CoverageView, ImportSummary, MappingRuleBody, MappingRuleView, NewStandingBody, StandingView,
@@ -444,18 +444,31 @@ impl Store for Backend {
         &self,
         viewer: &UserView,
         state: Option<GrantState>,
+        access: Option<AccessFilter>,
         mine: bool,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<GrantView>> {
+        // `access` as `AccessPhase::of` computes the phase from the same columns.
         let rows: Vec<GrantRow> = sqlx::query_as(concat!(
             grant_select!(),
             " WHERE ($3 OR ",
             visible_to_owner_or_requester!(),
-            ") AND ($2 IS NULL OR g.state = $2) ORDER BY g.expires_at, g.id LIMIT 200"
+            ") AND ($2 IS NULL OR g.state = $2)
+              AND ($4 IS NULL
+                   OR ($4 = 'failing' AND cj.flagged_at IS NOT NULL AND cj.done_at IS NULL)
+                   OR (ga.grant_id IS NOT NULL AND (
+                       ($4 = 'revoked' AND ga.revoked_at IS NOT NULL)
+                       OR ($4 = 'revoking' AND ga.revoked_at IS NULL AND g.ended_at IS NOT NULL)
+                       OR ($4 = 'ready' AND ga.revoked_at IS NULL AND g.ended_at IS NULL
+                           AND ga.provisioned_at IS NOT NULL)
+                       OR ($4 = 'provisioning' AND ga.revoked_at IS NULL
+                           AND g.ended_at IS NULL AND ga.provisioned_at IS NULL))))
+              ORDER BY g.expires_at, g.id LIMIT 200"
         ))
         .bind(viewer.id)
         .bind(state.map(GrantState::as_str))
         .bind(is_privileged_viewer(viewer) && !mine)
+        .bind(access.map(AccessFilter::as_str))
         .fetch_all(self.reads())
         .await?;
         let mut conn = self.reads().acquire().await?;
