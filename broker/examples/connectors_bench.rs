@@ -89,7 +89,7 @@ write = ["GRANT CONNECT ON DATABASE bench_payments TO {{role}}", "GRANT SELECT, 
 
     // Every grant expires in the same second: filed and approved at once, each for the
     // whole seconds left until then.
-    let expiry = DateTime::from_timestamp(Utc::now().timestamp() + 60, 0).context("a time")?;
+    let expiry = DateTime::from_timestamp(Utc::now().timestamp() + 90, 0).context("a time")?;
     let mut requests = Vec::with_capacity(grants);
     for n in 0..grants {
         let now = Utc::now();
@@ -109,9 +109,10 @@ write = ["GRANT CONNECT ON DATABASE bench_payments TO {{role}}", "GRANT SELECT, 
         store
             .approve(&bob, id, &ApproveBody::default(), Utc::now())
             .await?;
+        // As the HTTP layer does after every change, so the worker starts at once.
+        state.outbox.wake();
         requests.push(id);
     }
-    state.outbox.wake();
 
     // A session as each role, held open until expiry.
     let grant_ids = wait_for(&dir, grants, "provisioned_at", Duration::from_secs(120)).await?;

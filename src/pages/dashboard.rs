@@ -192,7 +192,9 @@ pub fn Dashboard() -> impl IntoView {
                         "Revocations failing "
                         <span class="count red">{list.len()}</span>
                     </h2>
-                    <p class="warning" role="alert">
+                    // Not an alert: the section is redrawn at every refresh, and a screen
+                    // reader would announce it again each time.
+                    <p class="warning">
                         "These grants have ended, but the system their access was made in keeps refusing to take it away. The broker keeps retrying; check the system named on each card."
                     </p>
                     <div class="cards">

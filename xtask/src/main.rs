@@ -141,27 +141,32 @@ write = ["GRANT CONNECT ON DATABASE payments TO {{role}}", "GRANT USAGE ON SCHEM
 }
 
 fn demo() -> Result {
+    // Ctrl-C (or SIGTERM) stops the broker, which exits cleanly; this process stays to
+    // stop the throwaway cluster after it, whenever it comes.
+    ctrlc::set_handler(|| {}).map_err(|e| format!("cannot handle Ctrl-C: {e}"))?;
     build_portal()?;
     let database = demo_database();
-    // Ctrl-C stops the broker, which exits cleanly; this process stays to stop the
-    // throwaway cluster after it.
-    ctrlc::set_handler(|| {}).map_err(|e| format!("cannot handle Ctrl-C: {e}"))?;
     step("starting the broker with demo data (Ctrl-C stops it)");
     let mut broker = cargo();
     if let Some((cluster, file)) = &database {
+        // The payments database is new: so are the demo's data, or its grants would name
+        // roles of a cluster that is gone (and payments-db be linked or not as it was the
+        // first time).
+        for name in ["stint.db", "stint.db-wal", "stint.db-shm"] {
+            let _ = std::fs::remove_file(root().join("data").join(name));
+        }
         let server = cluster
             .url
             .rsplit_once('/')
             .map_or("", |(server, _)| server);
-        let admin = format!("{server}/payments");
         eprintln!(
             "payments-db is linked to the database payments on {}: a payments-db grant's \
              credential carries a PostgreSQL login; `psql \"$URL\"` works while the grant \
              lasts, and not after",
-            server.trim_start_matches("postgres://postgres@")
+            cluster.address()
         );
         broker
-            .env("PAYMENTS_PG_ADMIN_URL", admin)
+            .env("PAYMENTS_PG_ADMIN_URL", format!("{server}/payments"))
             .env("STINT_CONNECTORS", file);
     }
     // The release build: what an operator runs, optimised for speed.

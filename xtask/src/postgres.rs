@@ -9,6 +9,7 @@ use std::process::Command;
 pub struct Cluster {
     bin: PathBuf,
     data: PathBuf,
+    port: u16,
     /// An administrator's URL: the tests create a database of their own through it.
     pub url: String,
 }
@@ -25,20 +26,37 @@ impl Cluster {
     }
 
     /// For the demo: under `./data/` when the server's user can write there, thrown away
-    /// when the demo stops.
+    /// when the demo stops. It runs for as long as the demo does, so its administrator
+    /// has a password of its own (in `url` only) and every TCP login needs one.
     pub fn for_demo() -> Result<Cluster> {
-        let data = data_dir_in(&[
+        let candidates = [
             crate::root().join("data").join("postgres"),
             std::env::temp_dir().join("stint-demo-postgres"),
-        ])?;
-        Cluster::start_in(data, "")
+        ];
+        // A demo that was killed outright leaves its server running: stop it before its
+        // directory is reused.
+        if let Ok(bin) = server_binaries() {
+            for dir in candidates
+                .iter()
+                .filter(|d| d.join("postmaster.pid").exists())
+            {
+                let _ = as_owner(&bin.join("pg_ctl"))
+                    .arg("-D")
+                    .arg(dir)
+                    .args(["-m", "immediate", "stop"])
+                    .status();
+            }
+        }
+        let data = data_dir_in(&candidates)?;
+        Cluster::start_in(data, "", Some(&random_password()?))
     }
 
     fn start(settings: &str) -> Result<Cluster> {
-        Cluster::start_in(data_dir()?, settings)
+        Cluster::start_in(data_dir()?, settings, None)
     }
 
-    fn start_in(data: PathBuf, settings: &str) -> Result<Cluster> {
+    /// A cluster in `data`; with `password`, the administrator's, needed over TCP.
+    fn start_in(data: PathBuf, settings: &str, password: Option<&str>) -> Result<Cluster> {
         let bin = server_binaries()?;
         run(as_owner(&bin.join("initdb"))
             .arg("-D")
@@ -55,15 +73,18 @@ impl Cluster {
                 "-N",
             ])
             .arg("--no-instructions"))?;
-        // The administrator connects without a password; every other role — the connector
-        // tests' temporary roles — must give its own, as on a real server.
-        std::fs::write(
-            data.join("pg_hba.conf"),
+        // Over TCP every role but a test cluster's administrator gives its password, as on a
+        // real server (the connector tests' temporary roles too); the Unix socket, inside
+        // the data directory only its owner may enter, is for `psql` here.
+        let hba = if password.is_some() {
+            "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n"
+        } else {
             "local all all trust\n\
              host all postgres 127.0.0.1/32 trust\n\
-             host all all 127.0.0.1/32 scram-sha-256\n",
-        )
-        .map_err(|e| format!("cannot write pg_hba.conf: {e}"))?;
+             host all all 127.0.0.1/32 scram-sha-256\n"
+        };
+        std::fs::write(data.join("pg_hba.conf"), hba)
+            .map_err(|e| format!("cannot write pg_hba.conf: {e}"))?;
         let port = free_port()?;
         let options = format!(
             "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300 {settings}",
@@ -76,11 +97,24 @@ impl Cluster {
             .args(["-w", "-t", "60", "-o", &options, "-l"])
             .arg(&log)
             .arg("start"))?;
-        Ok(Cluster {
+        let cluster = Cluster {
             bin,
             data,
-            url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
-        })
+            url: match password {
+                Some(password) => {
+                    format!("postgres://postgres:{password}@127.0.0.1:{port}/postgres")
+                }
+                None => format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+            },
+            port,
+        };
+        if let Some(password) = password {
+            cluster.psql(
+                "postgres",
+                &format!("ALTER ROLE postgres PASSWORD '{password}'"),
+            )?;
+        }
+        Ok(cluster)
     }
 }
 
@@ -185,25 +219,42 @@ fn free_port() -> Result<u16> {
 }
 
 impl Cluster {
-    /// Runs `sql` in `database` as the administrator, with the cluster's own `psql`.
+    /// Runs `sql` in `database` as the administrator, with the cluster's own `psql` over
+    /// its Unix socket (no password; the statement is not echoed, it may hold one).
     pub fn psql(&self, database: &str, sql: &str) -> Result {
-        let port = self
-            .url
-            .rsplit_once(':')
-            .and_then(|(_, rest)| rest.split_once('/'))
-            .map(|(port, _)| port.to_string())
-            .ok_or("the cluster's URL has no port")?;
-        run(Command::new(self.bin.join("psql"))
+        let status = as_owner(&self.bin.join("psql"))
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h"])
+            .arg(&self.data)
             .args([
-                "-X",
-                "-q",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-h",
-                "127.0.0.1",
                 "-p",
-                &port,
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                database,
             ])
-            .args(["-U", "postgres", "-d", database, "-c", sql]))
+            .args(["-c", sql])
+            .status()
+            .map_err(|e| format!("cannot run psql: {e}"))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("psql failed in {database} ({status})"))
+        }
     }
+
+    /// Where it listens, for people: host and port, no credentials.
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+/// 128 random bits as hex, from the kernel.
+fn random_password() -> Result<String> {
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| format!("cannot read /dev/urandom: {e}"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }

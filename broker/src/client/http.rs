@@ -9,9 +9,13 @@ use std::time::Duration;
 /// Why a call to the broker failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    /// The broker answered with an error: its status and message (never a secret).
+    /// The broker answered with an error: its status, code and message (never a secret).
     #[error("the broker refused ({status}): {message}")]
-    Refused { status: u16, message: String },
+    Refused {
+        status: u16,
+        code: String,
+        message: String,
+    },
     #[error("could not reach the broker at {url}: {reason}")]
     Unreachable { url: String, reason: String },
     #[error("the broker's answer was not what this client expects: {0}")]
@@ -157,20 +161,20 @@ fn read<T: DeserializeOwned>(
         .map_err(|e| ClientError::Unexpected(e.to_string()))?;
     if !(200..300).contains(&status) {
         // The API's error shape, or OAuth's (RFC 6749 §5.2) from the token endpoint.
-        let message = serde_json::from_str::<stint_core::api::ErrorBody>(&text)
-            .map(|e| e.error.message)
-            .or_else(|_| {
-                serde_json::from_str::<serde_json::Value>(&text).map(|v| {
-                    v["error_description"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string()
-                })
-            })
-            .ok()
-            .filter(|m| !m.is_empty())
-            .unwrap_or(text);
-        return Err(ClientError::Refused { status, message });
+        let (code, message) = match serde_json::from_str::<stint_core::api::ErrorBody>(&text) {
+            Ok(body) => (body.error.code, body.error.message),
+            Err(_) => {
+                let body: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+                let field = |key: &str| body[key].as_str().unwrap_or_default().to_string();
+                (field("error"), field("error_description"))
+            }
+        };
+        let message = if message.is_empty() { text } else { message };
+        return Err(ClientError::Refused {
+            status,
+            code,
+            message,
+        });
     }
     serde_json::from_str(&text).map_err(|e| ClientError::Unexpected(e.to_string()))
 }

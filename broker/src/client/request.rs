@@ -317,10 +317,9 @@ fn credential(broker: &Broker, detail: &RequestDetail) -> Result<Granted, Exit> 
             Ok(credential) => break credential,
             // A connector is still making the access downstream (the broker already waited
             // a while for it): wait on, saying why.
-            Err(ClientError::Refused {
-                status: 503,
-                message,
-            }) if look < PROVISIONING_LOOKS => {
+            Err(ClientError::Refused { code, message, .. })
+                if code == "provisioning" && look < PROVISIONING_LOOKS =>
+            {
                 eprintln!("stint: {message}");
                 std::thread::sleep(Duration::from_secs(2));
                 look += 1;

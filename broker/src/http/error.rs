@@ -126,6 +126,9 @@ impl IntoResponse for AppError {
             AppError::ShuttingDown | AppError::Store(StoreError::Unavailable(_)) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None)
             }
+            AppError::Store(StoreError::Provisioning(_)) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "provisioning", None)
+            }
             AppError::NotFound(_) | AppError::Store(StoreError::NotFound(_)) => {
                 (StatusCode::NOT_FOUND, "not_found", None)
             }
@@ -162,7 +165,7 @@ impl IntoResponse for AppError {
             },
         };
         let mut response = (status, Json(body)).into_response();
-        if let AppError::Store(StoreError::Unavailable(_)) = self {
+        if let AppError::Store(StoreError::Unavailable(_) | StoreError::Provisioning(_)) = self {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
                 axum::http::HeaderValue::from_static("5"),

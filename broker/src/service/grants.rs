@@ -192,7 +192,7 @@ async fn connector_login(
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 continue;
             }
-            return Err(StoreError::Unavailable(match access.last_error {
+            return Err(StoreError::Provisioning(match access.last_error {
                 Some(error) => format!(
                     "the access in {} is not made yet (last attempt: {error}); try again shortly",
                     access.connector

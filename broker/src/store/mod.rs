@@ -89,6 +89,9 @@ pub enum StoreError {
     /// A downstream system (a connector's) cannot do its part now; nothing was changed.
     #[error("{0}")]
     Unavailable(String),
+    /// A connector is still making the access downstream: ask again shortly.
+    #[error("{0}")]
+    Provisioning(String),
     /// The commit that held this write failed or was abandoned: nothing of it was kept.
     #[error("the write was not committed: {0}")]
     NotCommitted(String),
