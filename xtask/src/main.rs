@@ -141,13 +141,43 @@ write = ["GRANT CONNECT ON DATABASE payments TO {{role}}", "GRANT USAGE ON SCHEM
 }
 
 fn demo() -> Result {
-    // Ctrl-C (or SIGTERM) stops the broker, which exits cleanly; this process stays to
-    // stop the throwaway cluster after it, whenever it comes.
-    ctrlc::set_handler(|| {}).map_err(|e| format!("cannot handle Ctrl-C: {e}"))?;
+    // Ctrl-C or SIGTERM stops the broker, which exits cleanly (a terminal's Ctrl-C reaches
+    // it directly; a SIGTERM sent to this process only is passed on); this process stays
+    // to stop the throwaway cluster after it.
+    static BROKER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    ctrlc::set_handler(|| {
+        let pid = BROKER.load(std::sync::atomic::Ordering::SeqCst);
+        if pid != 0 {
+            let _ = Command::new("kill")
+                .args(["-INT", &pid.to_string()])
+                .status();
+        }
+    })
+    .map_err(|e| format!("cannot handle Ctrl-C: {e}"))?;
     build_portal()?;
     let database = demo_database();
+    // The release build: what an operator runs, optimised for speed.
+    run(cargo().args([
+        "build",
+        "--quiet",
+        "--release",
+        "--package",
+        "stint-broker",
+        "--bin",
+        "stint",
+    ]))?;
     step("starting the broker with demo data (Ctrl-C stops it)");
-    let mut broker = cargo();
+    let mut broker = Command::new(tools::target_dir().join("release").join("stint"));
+    broker.current_dir(root()).args([
+        "serve",
+        "--demo",
+        "--listen",
+        "127.0.0.1:8080",
+        "--database",
+        "sqlite://data/stint.db",
+        "--portal",
+        "dist",
+    ]);
     if let Some((cluster, file)) = &database {
         // The payments database is new: so are the demo's data, or its grants would name
         // roles of a cluster that is gone (and payments-db be linked or not as it was the
@@ -169,25 +199,19 @@ fn demo() -> Result {
             .env("PAYMENTS_PG_ADMIN_URL", format!("{server}/payments"))
             .env("STINT_CONNECTORS", file);
     }
-    // The release build: what an operator runs, optimised for speed.
-    run(broker.args([
-        "run",
-        "--quiet",
-        "--release",
-        "--package",
-        "stint-broker",
-        "--bin",
-        "stint",
-        "--",
-        "serve",
-        "--demo",
-        "--listen",
-        "127.0.0.1:8080",
-        "--database",
-        "sqlite://data/stint.db",
-        "--portal",
-        "dist",
-    ]))
+    eprintln!("$ {}", describe(&broker));
+    let mut child = broker
+        .spawn()
+        .map_err(|e| format!("cannot start the broker: {e}"))?;
+    BROKER.store(child.id(), std::sync::atomic::Ordering::SeqCst);
+    let status = child.wait().map_err(|e| e.to_string())?;
+    BROKER.store(0, std::sync::atomic::Ordering::SeqCst);
+    drop(database);
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("the broker stopped ({status})"))
+    }
 }
 
 fn test() -> Result {
