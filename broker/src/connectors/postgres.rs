@@ -8,6 +8,7 @@
 
 use super::config::{PostgresSpec, ROLE_PLACEHOLDER};
 use super::{Connector, ConnectorError, GrantFacts, Revoked, scram};
+use crate::credential::random_bytes;
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -123,9 +124,7 @@ fn describe(e: &sqlx::Error) -> ConnectorError {
 
 fn random_suffix() -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes).expect("the OS has randomness");
-    bytes
+    random_bytes::<8>()
         .iter()
         .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
         .collect()
@@ -267,11 +266,8 @@ impl Connector for Postgres {
         grant: &GrantFacts,
     ) -> Result<Option<PostgresAccess>, ConnectorError> {
         let role = account(grant)?;
-        let mut secret = [0u8; 32];
-        let mut salt = [0u8; 16];
-        getrandom::fill(&mut secret).expect("the OS has randomness");
-        getrandom::fill(&mut salt).expect("the OS has randomness");
-        let password = URL_SAFE_NO_PAD.encode(secret);
+        let password = URL_SAFE_NO_PAD.encode(random_bytes::<32>());
+        let salt = random_bytes::<16>();
         // The verifier is base64 and punctuation of its own: no quote can occur in it.
         let verifier = scram::verifier(&password, &salt);
         sqlx::query(AssertSqlSafe(format!(

@@ -150,9 +150,8 @@ async fn attempt(state: &AppState, job: ConnectorJob) -> anyhow::Result<bool> {
 
 /// A uniform draw from [0, 1).
 fn jitter() -> f64 {
-    let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes).expect("the OS has randomness");
-    (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
+    let bits = u64::from_le_bytes(crate::credential::random_bytes());
+    (bits >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Runs the outbox until `shutdown` turns true: when woken, when the next step is due,

@@ -4,6 +4,7 @@
 //! lock.
 
 use crate::connectors::{Connectors, Revoked};
+use crate::credential::random_bytes;
 use crate::store::StoreResult;
 use crate::store::audit::{self, Actor, Event};
 use crate::store::port::{ConnectorJob, Database, JobAction};
@@ -23,7 +24,7 @@ pub async fn claim(
     limit: u32,
 ) -> StoreResult<Vec<ConnectorJob>> {
     let mut tx = db.write().await?;
-    let claim = hex::encode(random_bytes());
+    let claim = hex::encode(random_bytes::<16>());
     let mut jobs = tx
         .claim_connector_jobs(now, due_by, now + lease, &claim, limit)
         .await?;
@@ -73,15 +74,7 @@ pub async fn succeeded(
             "connector.revoked"
         }
     };
-    audit::record(
-        &mut **tx,
-        now,
-        Event::new(Actor::Broker, action, "grant", Some(job.grant_id))
-            .request(job.request_id)
-            .grant(job.grant_id)
-            .details(details),
-    )
-    .await?;
+    audit::record(&mut **tx, now, step_event(job, action, details)).await?;
     tx.commit().await
 }
 
@@ -115,28 +108,12 @@ pub async fn failed(
         JobAction::Provision => "connector.provision_failed",
         JobAction::Revoke => "connector.revoke_failed",
     };
-    audit::record(
-        &mut **tx,
-        now,
-        Event::new(Actor::Broker, action, "grant", Some(job.grant_id))
-            .request(job.request_id)
-            .grant(job.grant_id)
-            .details(details.clone()),
-    )
-    .await?;
+    audit::record(&mut **tx, now, step_event(job, action, details.clone())).await?;
     if flag {
         audit::record(
             &mut **tx,
             now,
-            Event::new(
-                Actor::Broker,
-                "grant.revocation_failing",
-                "grant",
-                Some(job.grant_id),
-            )
-            .request(job.request_id)
-            .grant(job.grant_id)
-            .details(details),
+            step_event(job, "grant.revocation_failing", details),
         )
         .await?;
     }
@@ -144,15 +121,17 @@ pub async fn failed(
     Ok(next)
 }
 
+/// The broker's event `action` about `job`'s grant.
+fn step_event<'a>(job: &ConnectorJob, action: &'a str, details: serde_json::Value) -> Event<'a> {
+    Event::new(Actor::Broker, action, "grant", Some(job.grant_id))
+        .request(job.request_id)
+        .grant(job.grant_id)
+        .details(details)
+}
+
 /// Makes every open step due now, whatever its backoff.
 pub async fn retry_now(db: &dyn Database, now: DateTime<Utc>) -> StoreResult<()> {
     let mut tx = db.write().await?;
     tx.retry_open_steps_now(now).await?;
     tx.commit().await
-}
-
-fn random_bytes() -> [u8; 16] {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).expect("the OS has randomness");
-    bytes
 }
