@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use std::process::Output;
 
 /// The test broker's database, served on a free loopback port until dropped.
-struct Served {
+pub(crate) struct Served {
     url: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -24,10 +24,20 @@ impl Drop for Served {
 }
 
 async fn serve(app: &TestApp) -> Served {
+    serve_with(app, |_| {}).await
+}
+
+/// Serves the test broker's database with its configuration changed by `tweak`.
+pub(crate) async fn serve_with(
+    app: &TestApp,
+    tweak: impl FnOnce(&mut stint_broker::config::Config),
+) -> Served {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let broker = stint_broker::Broker::open(app.config(), app.clock.clone())
+    let mut config = app.config();
+    tweak(&mut config);
+    let broker = stint_broker::Broker::open(config, app.clock.clone())
         .await
         .unwrap();
     tokio::spawn(broker.serve(listener, async {
@@ -40,7 +50,7 @@ async fn serve(app: &TestApp) -> Served {
 }
 
 /// A token for ci-deployer, minted by its owner alice.
-async fn token(app: &TestApp) -> String {
+pub(crate) async fn token(app: &TestApp) -> String {
     let alice = app.login("alice").await;
     let id = app.id_of(&alice, "identities", "ci-deployer").await;
     let (status, issued) = app
@@ -55,7 +65,12 @@ async fn token(app: &TestApp) -> String {
 }
 
 /// `stint ARGS --broker URL --identity ci-deployer …` for read on payments-db, started.
-fn stint(served: &Served, token: &str, command: &str, extra: &[&str]) -> tokio::process::Child {
+pub(crate) fn stint(
+    served: &Served,
+    token: &str,
+    command: &str,
+    extra: &[&str],
+) -> tokio::process::Child {
     tokio::process::Command::new(env!("CARGO_BIN_EXE_stint"))
         .arg(command)
         .args(["--broker", &served.url, "--identity", "ci-deployer"])
@@ -88,11 +103,11 @@ async fn filed_request(app: &TestApp) -> i64 {
     panic!("the client filed no request");
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-async fn finished(child: tokio::process::Child) -> Output {
+pub(crate) async fn finished(child: tokio::process::Child) -> Output {
     tokio::time::timeout(std::time::Duration::from_secs(60), child.wait_with_output())
         .await
         .expect("the client ends")

@@ -3,6 +3,8 @@
 //! role exists exactly while the grant lives, and its revocation outlives outages and
 //! crashes.
 
+use crate::admin::save_payments_db;
+use crate::client::{finished, serve_with, stint, text, token};
 use crate::helpers::{Server, TestApp, rand_bytes};
 use axum::http::StatusCode;
 use chrono::{Duration, Utc};
@@ -736,4 +738,53 @@ async fn a_resource_links_only_to_a_loaded_connector_that_covers_its_privileges(
         app.get(&alice, "/api/v1/connectors").await.0,
         StatusCode::FORBIDDEN
     );
+}
+
+/// `stint exec` hands its command a working login in libpq's own variables, so `psql` and
+/// most drivers connect with no flags, and the role is gone once the command has exited.
+#[tokio::test]
+async fn exec_gives_the_command_a_login_in_libpq_variables_that_ends_with_it() {
+    let downstream = Downstream::new().await;
+    let connectors = downstream.file(&downstream.admin_url);
+    let app = broker_with(connectors.clone()).await;
+    let (status, saved) = save_payments_db(&app, |p| {
+        p["auto_approve"] = json!({
+            "identity_kinds": ["ci_pipeline"], "privileges": ["read"], "max_duration_secs": 900,
+        })
+    })
+    .await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    // A resource is saved whole: the policy's save above unlinked it.
+    link(&app, "payments-db", Some("payments-pg")).await;
+    let served = serve_with(&app, |c| {
+        c.connectors = connectors;
+        c.connector_retry = fast_retries();
+    })
+    .await;
+    let token = token(&app).await;
+    let seen = app.dir.path().join("psql");
+    let script = format!(
+        "psql -XtAc \"SELECT current_user || ' ' || amount FROM ledger\" > {out} \
+         && test \"$DATABASE_URL\" = \"postgres://$PGUSER:$PGPASSWORD@$PGHOST:$PGPORT/$PGDATABASE\"",
+        out = seen.display()
+    );
+    let out = finished(stint(&served, &token, "exec", &["--", "sh", "-c", &script])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let answer = std::fs::read_to_string(&seen).unwrap();
+    let (role, amount) = answer.trim().split_once(' ').unwrap();
+    assert!(role.starts_with("stint_"), "{answer}");
+    assert_eq!(
+        amount, "100",
+        "the command read the table as the grant's role"
+    );
+
+    // The command exited, the grant was released, and its role is dropped without anyone
+    // else acting.
+    for _ in 0..200 {
+        if !downstream.role_exists(role).await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{role} outlived the command that used it");
 }
