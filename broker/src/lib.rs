@@ -13,6 +13,7 @@ pub mod export;
 pub mod federation;
 pub mod http;
 pub mod keys;
+pub mod live;
 pub mod password;
 pub mod scan_report;
 pub mod service;
@@ -85,8 +86,11 @@ impl Broker {
                 "expired access that lapsed while the broker was stopped"
             );
         }
+        // Readers of the live feed hear of what commits from now on, or resume from the trail.
+        let (head, _) = store.audit_head().await?;
         let broker = Broker {
             state: AppState {
+                live: Arc::new(live::Hub::new(head)),
                 store,
                 clock,
                 keyring: Arc::new(keyring),
@@ -170,6 +174,11 @@ impl Broker {
         // The audit stream stops last, so it carries the final checkpoint.
         let (stop_stream, stream_stopped) = tokio::sync::watch::channel(false);
         let sweeper = sweeper::spawn(self.state.clone(), stopped.clone());
+        let live_feed = live::spawn(
+            self.state.live.clone(),
+            self.state.store.clone(),
+            stopped.clone(),
+        );
         let outbox = (!self.state.outbox.connectors.is_empty())
             .then(|| connectors::worker::spawn(self.state.clone(), stopped.clone()));
         let broker = Arc::new(self);
@@ -230,11 +239,19 @@ impl Broker {
             }
         };
         let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        // The live feed's streams never end by themselves: they are ended as shutdown
+        // begins, or the graceful shutdown would wait for them for ever.
+        let hub = broker.state.live.clone();
+        let shutdown = async move {
+            shutdown.await;
+            hub.close();
+        };
         axum::serve(listener, service)
             .with_graceful_shutdown(shutdown)
             .await?;
         let _ = stop.send(true);
         let _ = sweeper.await;
+        let _ = live_feed.await;
         if let Some(outbox) = outbox {
             let _ = outbox.await;
         }

@@ -1,6 +1,7 @@
 //! The sweeper: ends grants and pending requests whose time is up, without anyone asking.
 
 use crate::http::AppState;
+use crate::store::SweepReport;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -21,9 +22,10 @@ pub fn spawn(state: AppState, mut shutdown: watch::Receiver<bool>) -> JoinHandle
                 _ = shutdown.changed() => break,
             }
             match state.store.sweep(state.clock.now()).await {
-                Ok(report) if report.grants_expired + report.requests_expired > 0 => {
-                    // Expired grants may have access downstream to take away.
-                    state.outbox.wake();
+                Ok(report) if report != SweepReport::default() => {
+                    // Expired grants may have access downstream to take away, and readers
+                    // of the live feed are waiting to hear.
+                    state.changed();
                     tracing::info!(
                         grants_expired = report.grants_expired,
                         requests_expired = report.requests_expired,

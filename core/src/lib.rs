@@ -10,6 +10,7 @@ pub mod break_glass;
 pub mod connectors;
 pub mod federation;
 pub mod format;
+pub mod live;
 pub mod machine;
 pub mod model;
 pub mod ownership;

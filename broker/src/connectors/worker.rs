@@ -86,6 +86,8 @@ pub async fn run_due(state: &AppState) -> anyhow::Result<PassReport> {
                 Err(e) => tracing::warn!(error = %e, "a connector step panicked"),
             }
         }
+        // Each outcome was recorded with its event: the live feed streams them now.
+        state.live.wake();
     }
 }
 

@@ -6,6 +6,7 @@ mod break_glass;
 mod catalog;
 mod connectors;
 mod error;
+mod events;
 mod extract;
 mod federation;
 mod grants;
@@ -59,6 +60,8 @@ pub struct AppState {
     pub federation: Arc<crate::federation::Federation>,
     /// The connectors and the runner of their outbox.
     pub outbox: Arc<crate::connectors::worker::Outbox>,
+    /// The live feed's hub (`GET /api/v1/events`).
+    pub live: Arc<crate::live::Hub>,
     pub config: Arc<Config>,
 }
 
@@ -67,6 +70,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
     let browser_api = Router::new()
         .route("/session", post(session::login).delete(session::logout))
         .route("/me", get(session::me))
+        .route("/events", get(events::stream))
         .route("/me/password", put(session::change_password))
         .route(
             "/identities",
@@ -167,7 +171,10 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
     let api = browser_api
         .merge(machine_api)
         .fallback(|| async { AppError::NotFound("no such API endpoint".into()) })
-        .layer(middleware::from_fn_with_state(state.clone(), wake_outbox))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            wake_followers,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
@@ -287,16 +294,25 @@ async fn with_origin(req: Request, next: Next) -> Response {
     ORIGIN.scope(origin, next.run(req)).await
 }
 
-/// Wakes the connectors' outbox after a change went through: an approval, a revocation or
-/// a release may have queued a step, which is then attempted at once rather than at the
-/// worker's next look.
-async fn wake_outbox(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// Wakes what follows committed changes after a call went through: the connectors'
+/// outbox (an approval, a revocation or a release may have queued a step, then attempted
+/// at once rather than at the worker's next look) and the live feed (which streams the
+/// change at once rather than at its next look).
+async fn wake_followers(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let changes = req.method() != axum::http::Method::GET;
     let response = next.run(req).await;
     if changes && response.status().is_success() {
-        state.outbox.wake();
+        state.changed();
     }
     response
+}
+
+impl AppState {
+    /// Something was committed: whatever follows changes looks now.
+    pub fn changed(&self) {
+        self.outbox.wake();
+        self.live.wake();
+    }
 }
 
 /// Writes an `authz.refused` event for every call a signed-in user, or an identity with

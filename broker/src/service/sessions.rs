@@ -46,6 +46,28 @@ pub async fn user(
     now: DateTime<Utc>,
     limits: SessionLimits,
 ) -> StoreResult<Option<SessionUser>> {
+    look_up(db, token_hash, now, limits, true).await
+}
+
+/// The user behind a session if it is still within its limits, leaving its idle clock
+/// alone: for what watches on the user's behalf (the live feed), which is not the user
+/// at work and must not keep an abandoned session open.
+pub async fn user_untouched(
+    db: &dyn Database,
+    token_hash: &str,
+    now: DateTime<Utc>,
+    limits: SessionLimits,
+) -> StoreResult<Option<SessionUser>> {
+    look_up(db, token_hash, now, limits, false).await
+}
+
+async fn look_up(
+    db: &dyn Database,
+    token_hash: &str,
+    now: DateTime<Utc>,
+    limits: SessionLimits,
+    touch: bool,
+) -> StoreResult<Option<SessionUser>> {
     let mut read = db.lookup().await?;
     let Some((session, user)) = read.session(token_hash).await? else {
         return Ok(None);
@@ -59,7 +81,7 @@ pub async fn user(
         tx.commit().await?;
         return Ok(None);
     }
-    if (now - session.last_seen_at).num_milliseconds() > TOUCH_EVERY_MS {
+    if touch && (now - session.last_seen_at).num_milliseconds() > TOUCH_EVERY_MS {
         let mut tx = db.write().await?;
         tx.touch_session(token_hash, now).await?;
         tx.commit().await?;

@@ -6,6 +6,7 @@ use crate::store::{StoreResult, SweepReport};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use stint_core::RuleError;
+use stint_core::live::Notice;
 use stint_core::state::{GrantEvent, RequestEvent};
 
 /// How many grants (and as many requests and declarations) one sweep transaction ends:
@@ -14,8 +15,8 @@ use stint_core::state::{GrantEvent, RequestEvent};
 /// which the next sweep (its own or another replica's) ends instead.
 pub const SWEEP_BATCH: u32 = 200;
 
-/// Expires every grant and pending request whose time is up and lapses every declaration
-/// not re-attested, each with its event, in transactions of at most `SWEEP_BATCH` of each.
+/// Expires every grant and pending request whose time is up, lapses every declaration
+/// not re-attested and gives the timed notices that are due, each with its event, in transactions of at most `SWEEP_BATCH` of each.
 /// Each row is claimed by the transaction that ends it, so brokers sweeping together never
 /// end one twice.
 pub async fn sweep(db: &dyn Database, now: DateTime<Utc>) -> StoreResult<SweepReport> {
@@ -29,6 +30,7 @@ pub async fn sweep(db: &dyn Database, now: DateTime<Utc>) -> StoreResult<SweepRe
         report.grants_expired += batch.grants_expired;
         report.requests_expired += batch.requests_expired;
         report.ownerships_lapsed += batch.ownerships_lapsed;
+        report.notices_given += batch.notices_given;
         if batch == SweepReport::default() {
             // What was due was claimed by another broker meanwhile.
             return Ok(report);
@@ -102,6 +104,32 @@ async fn sweep_batch(db: &dyn Database, now: DateTime<Utc>) -> StoreResult<Sweep
         )
         .await?;
         report.ownerships_lapsed += 1;
+    }
+    // After the expiries above, which clear the warnings of what they ended.
+    for due in tx.due_notices(now, SWEEP_BATCH).await? {
+        tx.notice_given(&due).await?;
+        if !due.notice.is_news(due.deadline, now) {
+            continue;
+        }
+        let subject = match due.notice {
+            Notice::GrantExpiring => "grant",
+            Notice::ReviewDueSoon | Notice::ReviewOverdue => "review",
+        };
+        audit::record(
+            &mut **tx,
+            now,
+            Event::new(
+                Actor::Broker,
+                due.notice.action(),
+                subject,
+                Some(due.subject_id),
+            )
+            .request(due.request_id)
+            .grant(due.grant_id)
+            .details(json!({ "deadline": due.deadline })),
+        )
+        .await?;
+        report.notices_given += 1;
     }
     tx.commit().await?;
     Ok(report)

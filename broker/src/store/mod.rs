@@ -26,6 +26,7 @@ use stint_core::api::{
 };
 use stint_core::connectors::{AccessFilter, ConnectorView, RetryPolicy};
 use stint_core::federation::{ExchangedToken, IdentityRuleView, IssuerBody, IssuerView, Refusal};
+use stint_core::live::{LiveEvent, LiveScope};
 use stint_core::standing::{
     CoverageView, ImportSummary, MappingRuleBody, MappingRuleView, NewStandingBody, StandingStatus,
     StandingView, TriageBody,
@@ -243,6 +244,19 @@ pub struct SweepReport {
     pub grants_expired: u32,
     pub requests_expired: u32,
     pub ownerships_lapsed: u32,
+    /// Timed notices recorded (`stint_core::live::Notice`).
+    pub notices_given: u32,
+}
+
+/// Changes for the live feed (`Store::live_events`).
+#[derive(Debug, Clone, Default)]
+pub struct LiveBatch {
+    /// Each change and who may hear of it, oldest first.
+    pub events: Vec<(LiveEvent, LiveScope)>,
+    /// The last sequence number read, streamed or not: where the next read starts.
+    pub read_to: i64,
+    /// Whether the read stopped short of the trail's head.
+    pub more: bool,
 }
 
 /// Whatever holds a backend's bootstrap lock; the lock ends when it is dropped.
@@ -319,6 +333,14 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     /// The user behind a session, if it is still within its limits; touches it.
     async fn session_user(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        limits: SessionLimits,
+    ) -> StoreResult<Option<SessionUser>>;
+    /// The user behind a session, if it is still within its limits, without touching it
+    /// (the live feed checks its reader's session this way).
+    async fn session_user_untouched(
         &self,
         token_hash: &str,
         now: DateTime<Utc>,
@@ -667,6 +689,9 @@ pub trait Store: Send + Sync + 'static {
     async fn append_checkpoint(&self, checkpoint: &AuditCheckpoint) -> StoreResult<bool>;
     /// Newest first.
     async fn checkpoints(&self, limit: u32) -> StoreResult<Vec<AuditCheckpoint>>;
+    /// Up to `limit` changes the live feed streams after `after_seq`, oldest first, each
+    /// with who may hear of it, and how far the trail was read.
+    async fn live_events(&self, after_seq: i64, limit: u32) -> StoreResult<LiveBatch>;
 
     // --- standing credentials (`actor` `None`: the command line, as the broker) ---
     /// Imports a scanner's report in one transaction: findings recorded or seen again,

@@ -19,6 +19,7 @@ use stint_core::api::{
     UserView,
 };
 use stint_core::federation::{IdentityRuleView, IssuerView};
+use stint_core::live::Notice;
 use stint_core::rules::{Approval, Decidable, Justification};
 use stint_core::standing::{MappingRuleBody, NewStandingBody, SecretSource, StandingStatus};
 use stint_core::{Approvers, GrantState, IdentityKind, RequestState, ReviewOutcome, Role};
@@ -61,6 +62,7 @@ pub trait Rows:
     + TokenRows
     + FederationRows
     + ConnectorRows
+    + NoticeRows
     + Send
 {
 }
@@ -80,6 +82,7 @@ impl<T> Rows for T where
         + TokenRows
         + FederationRows
         + ConnectorRows
+        + NoticeRows
         + Send
         + ?Sized
 {
@@ -445,8 +448,8 @@ pub trait GrantRows {
     /// for this transaction: another broker sweeping at once skips them.
     async fn due_grants(&mut self, now: DateTime<Utc>, limit: u32)
     -> StoreResult<Vec<GrantRecord>>;
-    /// Whether anything is due for the sweeper at `now`: a grant, a pending request or an
-    /// ownership declaration.
+    /// Whether anything is due for the sweeper at `now`: a grant, a pending request, an
+    /// ownership declaration or a timed notice.
     async fn anything_due(&mut self, now: DateTime<Utc>) -> StoreResult<bool>;
     /// Ends the grant: from `from` (a grant no longer in it changed meanwhile, a conflict)
     /// to `next` at `ended_at`; an early end records its reason and who ended it. Queues
@@ -470,6 +473,27 @@ pub trait GrantRows {
         starts_at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<i64>;
+}
+
+/// A timed notice that is due (`stint_core::live::Notice`), about a grant or a review.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueNotice {
+    pub notice: Notice,
+    /// The grant's or review's id.
+    pub subject_id: i64,
+    pub request_id: i64,
+    pub grant_id: i64,
+    /// What the notice warns of: the grant's expiry, the review's due time.
+    pub deadline: DateTime<Utc>,
+}
+
+/// The timed notices of grants and reviews.
+#[async_trait]
+pub trait NoticeRows {
+    /// Up to `limit` notices of each kind due at `now`, claimed for this transaction.
+    async fn due_notices(&mut self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<DueNotice>>;
+    /// Marks the notice given, so it is given once.
+    async fn notice_given(&mut self, due: &DueNotice) -> StoreResult<()>;
 }
 
 /// Ownership declarations.

@@ -15,7 +15,12 @@ async fn body(app: &TestApp, s: &Session, identity: &str, resource: &str, secs: 
     body
 }
 
-async fn take(app: &TestApp, s: &Session, identity: &str, resource: &str) -> (StatusCode, Value) {
+pub(crate) async fn take(
+    app: &TestApp,
+    s: &Session,
+    identity: &str,
+    resource: &str,
+) -> (StatusCode, Value) {
     let body = body(app, s, identity, resource, 1800).await;
     app.post(s, "/api/v1/break-glass", body).await
 }

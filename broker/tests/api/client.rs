@@ -9,46 +9,6 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
 use std::process::Output;
 
-/// The test broker's database, served on a free loopback port until dropped.
-pub(crate) struct Served {
-    url: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-async fn serve(app: &TestApp) -> Served {
-    serve_with(app, |_| {}).await
-}
-
-/// Serves the test broker's database with its configuration changed by `tweak`.
-pub(crate) async fn serve_with(
-    app: &TestApp,
-    tweak: impl FnOnce(&mut stint_broker::config::Config),
-) -> Served {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let mut config = app.config();
-    tweak(&mut config);
-    let broker = stint_broker::Broker::open(config, app.clock.clone())
-        .await
-        .unwrap();
-    tokio::spawn(broker.serve(listener, async {
-        let _ = stopped.await;
-    }));
-    Served {
-        url,
-        stop: Some(stop),
-    }
-}
-
 /// A token for ci-deployer, minted by its owner alice.
 pub(crate) async fn token(app: &TestApp) -> String {
     let alice = app.login("alice").await;

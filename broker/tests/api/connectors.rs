@@ -4,8 +4,8 @@
 //! crashes.
 
 use crate::admin::save_payments_db;
-use crate::client::{finished, serve_with, stint, text, token};
-use crate::helpers::{Server, TestApp, rand_bytes};
+use crate::client::{finished, stint, text, token};
+use crate::helpers::{Server, TestApp, rand_bytes, serve_with};
 use axum::http::StatusCode;
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};

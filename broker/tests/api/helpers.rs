@@ -595,3 +595,43 @@ impl Drop for Server {
         self.kill();
     }
 }
+
+/// The test broker's database, served on a free loopback port until dropped.
+pub struct Served {
+    pub url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub async fn serve(app: &TestApp) -> Served {
+    serve_with(app, |_| {}).await
+}
+
+/// Serves the test broker's database with its configuration changed by `tweak`.
+pub async fn serve_with(
+    app: &TestApp,
+    tweak: impl FnOnce(&mut stint_broker::config::Config),
+) -> Served {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let mut config = app.config();
+    tweak(&mut config);
+    let broker = stint_broker::Broker::open(config, app.clock.clone())
+        .await
+        .unwrap();
+    tokio::spawn(broker.serve(listener, async {
+        let _ = stopped.await;
+    }));
+    Served {
+        url,
+        stop: Some(stop),
+    }
+}

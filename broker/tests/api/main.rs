@@ -17,6 +17,7 @@ mod hardening;
 mod helpers;
 mod issuer;
 mod key_custody;
+mod live;
 mod machine;
 mod ownership;
 mod portal;

@@ -54,11 +54,19 @@ macro_rules! ids_in {
     };
 }
 
-/// The current owners' ids of request `r`'s identity, comma-separated.
+/// The current owners' ids of the identity of request `r` (or of the row aliased `$of`
+/// with an `identity_id`), comma-separated.
 macro_rules! owner_ids {
     () => {
-        "(SELECT string_agg(o.user_id::text, ',') FROM ownerships o
-          WHERE o.identity_id = r.identity_id AND o.ended_at IS NULL)"
+        owner_ids!("r")
+    };
+    ($of:literal) => {
+        concat!(
+            "(SELECT string_agg(o.user_id::text, ',') FROM ownerships o
+              WHERE o.identity_id = ",
+            $of,
+            ".identity_id AND o.ended_at IS NULL)"
+        )
     };
 }
 

@@ -22,7 +22,7 @@ use crate::store::port::ConnectorJob;
 use crate::store::port::IssuerRecord;
 use crate::store::port::{AuditTrail, Database, Rows, Tx};
 use crate::store::{
-    AuditFilter, BreakGlassLimit, BreakGlassTaken, FailedPassword, IntrospectionCaller,
+    AuditFilter, BreakGlassLimit, BreakGlassTaken, FailedPassword, IntrospectionCaller, LiveBatch,
     LoginCandidate, NewSigningKey, NewUser, RequestFilter, ReviewFilter, SessionLimits,
     SessionUser, StandingFilter, Store, StoreError, StoreResult, StoredKey, SweepReport,
 };
@@ -233,6 +233,15 @@ impl Store for Backend {
         limits: SessionLimits,
     ) -> StoreResult<Option<SessionUser>> {
         service::sessions::user(self, token_hash, now, limits).await
+    }
+
+    async fn session_user_untouched(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        limits: SessionLimits,
+    ) -> StoreResult<Option<SessionUser>> {
+        service::sessions::user_untouched(self, token_hash, now, limits).await
     }
 
     async fn change_password(
@@ -807,6 +816,10 @@ impl Store for Backend {
         AuditTrail::checkpoints(&mut *conn, limit).await
     }
 
+    async fn live_events(&self, after_seq: i64, limit: u32) -> StoreResult<LiveBatch> {
+        live::after(&mut *self.reads().acquire().await?, after_seq, limit).await
+    }
+
     async fn sweep(&self, now: DateTime<Utc>) -> StoreResult<SweepReport> {
         service::sweep::sweep(self, now).await
     }
@@ -1117,6 +1130,8 @@ mod federation;
 mod import;
 mod introspection;
 mod keys;
+mod live;
+mod notices;
 mod ownership;
 mod rows;
 mod sessions;

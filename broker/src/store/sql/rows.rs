@@ -16,6 +16,7 @@ use crate::store::{StoreError, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use stint_core::api::{AuditCheckpoint, NamedRef, UserView};
+use stint_core::live;
 use stint_core::rules::Approval;
 use stint_core::{GrantState, IdentityKind, RequestState, ReviewOutcome, RuleError};
 
@@ -387,7 +388,10 @@ impl GrantRows for Conn {
                  OR EXISTS (SELECT 1 FROM requests WHERE state = 'pending'
                             AND pending_expires_at <= $1)
                  OR EXISTS (SELECT 1 FROM ownerships WHERE ended_at IS NULL
-                            AND attest_until <= $1)",
+                            AND attest_until <= $1)
+                 OR EXISTS (SELECT 1 FROM grants WHERE expiry_notice_at <= $1)
+                 OR EXISTS (SELECT 1 FROM reviews WHERE due_soon_notice_at <= $1)
+                 OR EXISTS (SELECT 1 FROM reviews WHERE overdue_notice_at <= $1)",
         )
         .bind(ms(now))
         .fetch_one(&mut *self)
@@ -404,7 +408,7 @@ impl GrantRows for Conn {
     ) -> StoreResult<()> {
         let (reason, revoked_by) = early.unzip();
         let changed = sqlx::query(
-            "UPDATE grants SET state = $1, ended_at = $2,
+            "UPDATE grants SET state = $1, ended_at = $2, expiry_notice_at = NULL,
                     revoke_reason = COALESCE($3, revoke_reason),
                     revoked_by = COALESCE($4, revoked_by)
              WHERE id = $5 AND state = $6",
@@ -470,8 +474,8 @@ impl GrantRows for Conn {
     ) -> StoreResult<i64> {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO grants (request_id, identity_id, resource_id, privilege, holder_id, kind,
-                                 state, starts_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                                 state, starts_at, expires_at, expiry_notice_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
         )
         .bind(grant.request_id)
         .bind(grant.identity_id)
@@ -482,6 +486,7 @@ impl GrantRows for Conn {
         .bind(GrantState::Active.as_str())
         .bind(ms(starts_at))
         .bind(ms(expires_at))
+        .bind(live::expiry_notice_at(starts_at, expires_at).map(ms))
         .fetch_one(&mut *self)
         .await?;
         // A resource linked to a connector: its access is to be made, queued in this
@@ -524,7 +529,8 @@ impl ReviewRows for Conn {
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
         let changed = sqlx::query(
-            "UPDATE reviews SET outcome = $1, notes = $2, reviewer_id = $3, decided_at = $4
+            "UPDATE reviews SET outcome = $1, notes = $2, reviewer_id = $3, decided_at = $4,
+                    due_soon_notice_at = NULL, overdue_notice_at = NULL
              WHERE id = $5 AND outcome IS NULL",
         )
         .bind(outcome.as_str())
@@ -550,14 +556,16 @@ impl ReviewRows for Conn {
         due_at: DateTime<Utc>,
     ) -> StoreResult<i64> {
         Ok(sqlx::query_scalar(
-            "INSERT INTO reviews (grant_id, request_id, taker_id, opened_at, due_at)
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO reviews (grant_id, request_id, taker_id, opened_at, due_at,
+                                  due_soon_notice_at, overdue_notice_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $5) RETURNING id",
         )
         .bind(grant_id)
         .bind(request_id)
         .bind(taker_id)
         .bind(ms(opened_at))
         .bind(ms(due_at))
+        .bind(live::due_soon_notice_at(opened_at, due_at).map(ms))
         .fetch_one(&mut *self)
         .await?)
     }
