@@ -95,18 +95,6 @@ pub fn App() -> impl IntoView {
     {
         on_cleanup(move || handle.clear());
     }
-    // The badge of waiting approvals stays fresh while the portal is open.
-    if let Ok(handle) = set_interval_with_handle(
-        move || {
-            if auth.user().is_some() {
-                auth.refresh();
-            }
-        },
-        Duration::from_secs(15),
-    ) {
-        on_cleanup(move || handle.clear());
-    }
-
     provide_context(Toasts::new());
     let connection = crate::components::connection::Connection::provide();
     api::on_reachable(move |yes| {
@@ -123,26 +111,54 @@ pub fn App() -> impl IntoView {
     });
     crate::components::theme::init();
 
+    // Which screen to show changes only when this does: rereading who is signed in (after
+    // every change the live feed reports) must not rebuild the signed-in layout and the
+    // page in it, which would drop a selection, a half-typed form and the feed itself.
+    let screen = Memo::new(move |_| match auth.me.get() {
+        None => Screen::Loading,
+        Some(None) => Screen::SignIn,
+        // The broker refuses everything else until the password is changed.
+        Some(Some(me)) if me.must_change_password => Screen::ChangePassword,
+        Some(Some(me)) => Screen::Portal(me.user.id),
+    });
     view! {
         <Router>
-            {move || match auth.me.get() {
-                None => view! { <div class="splash" aria-busy="true">"Loading Stint…"</div> }.into_any(),
-                Some(None) => view! { <Login/> }.into_any(),
-                // The broker refuses everything else until the password is changed.
-                Some(Some(me)) if me.must_change_password => {
-                    view! { <ForcedPasswordChange/> }.into_any()
-                }
-                Some(Some(_)) => view! { <Shell/> }.into_any(),
+            {move || match screen.get() {
+                Screen::Loading => view! { <div class="splash" aria-busy="true">"Loading Stint…"</div> }.into_any(),
+                Screen::SignIn => view! { <Login/> }.into_any(),
+                Screen::ChangePassword => view! { <ForcedPasswordChange/> }.into_any(),
+                Screen::Portal(_) => view! { <Shell/> }.into_any(),
             }}
             <ToastRegion/>
         </Router>
     }
 }
 
+/// What the whole window shows; the portal is per user.
+#[derive(Clone, Copy, PartialEq)]
+enum Screen {
+    Loading,
+    SignIn,
+    ChangePassword,
+    Portal(i64),
+}
+
 /// The signed-in layout: navigation, top bar, and the routed page.
 #[component]
 fn Shell() -> impl IntoView {
     let auth = use_auth();
+    // Open while signed in. When it drops, asking who is signed in tells an unreachable
+    // broker (the offline banner) from an ended session (the sign-in page).
+    crate::components::live::Live::connect(move || auth.refresh());
+    // The navigation's counts (approvals and reviews waiting, identities owned).
+    crate::components::live::on_live(
+        |e| {
+            ["request.", "review.", "ownership."]
+                .iter()
+                .any(|prefix| e.kind.starts_with(prefix))
+        },
+        move || auth.refresh(),
+    );
     let sign_out = move |_| {
         leptos::task::spawn_local(async move {
             let _ = api::logout().await;
@@ -179,7 +195,7 @@ fn Shell() -> impl IntoView {
             </header>
             <Nav/>
             <main id="main" class="content" tabindex="-1">
-                <crate::components::connection::OfflineBanner/>
+                <crate::components::live::ConnectionBanner/>
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=path!("/") view=Dashboard/>
                     <Route path=path!("/login") view=Dashboard/>

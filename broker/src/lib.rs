@@ -177,6 +177,7 @@ impl Broker {
         let live_feed = live::spawn(
             self.state.live.clone(),
             self.state.store.clone(),
+            self.state.clock.clone(),
             stopped.clone(),
         );
         let outbox = (!self.state.outbox.connectors.is_empty())

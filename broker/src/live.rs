@@ -7,6 +7,7 @@
 //! never streamed, and a reader that reconnects with the last sequence number it saw is
 //! given what it missed from the trail itself.
 
+use crate::clock::Clock;
 use crate::store::{Store, StoreResult};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -113,9 +114,9 @@ impl Hub {
 
     /// Reads what was committed since the last look and hands it out; whether the read
     /// stopped short of the head (more to read at once).
-    async fn follow_once(&self, store: &dyn Store) -> StoreResult<bool> {
+    async fn follow_once(&self, store: &dyn Store, clock: &dyn Clock) -> StoreResult<bool> {
         let after = self.cursor();
-        let batch = store.live_events(after, READ_BATCH).await?;
+        let batch = store.live_events(after, READ_BATCH, clock.now()).await?;
         let items: Vec<_> = batch
             .events
             .into_iter()
@@ -140,12 +141,13 @@ impl Hub {
 pub fn spawn(
     hub: Arc<Hub>,
     store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut closed = hub.closed();
         loop {
-            match hub.follow_once(&*store).await {
+            match hub.follow_once(&*store, &*clock).await {
                 Ok(true) => continue,
                 Ok(false) => {}
                 Err(e) => {

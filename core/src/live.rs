@@ -5,6 +5,8 @@
 //! A message names what changed and the ids to refetch, never its contents: whoever
 //! hears of it reads the thing itself through the API, under the API's rules.
 
+use crate::api::UserView;
+#[cfg(test)]
 use crate::model::Role;
 use crate::visibility::{READS_EVERYTHING, SEES_ALL_ACCESS, any_of};
 use chrono::{DateTime, Duration, Utc};
@@ -36,9 +38,9 @@ pub struct LiveEvent {
 pub const RESYNC: &str = "resync";
 pub const SIGNED_OUT: &str = "signed_out";
 
-/// The audit actions the feed streams: what moves a request, a grant, a review or a
-/// standing finding, and who owns an identity. Sign-ins, refusals and administration are
-/// in the trail but are nobody's live news.
+/// The audit actions the feed streams: what moves a request, a grant (a credential
+/// fetched for it included), a review or a standing finding, and who owns an identity.
+/// Sign-ins, refusals and administration are in the trail but are nobody's live news.
 pub const LIVE_ACTIONS: &[&str] = &[
     "request.filed",
     "request.approved",
@@ -52,6 +54,7 @@ pub const LIVE_ACTIONS: &[&str] = &[
     "grant.revoked",
     "grant.released",
     "grant.revocation_failing",
+    "credential.issued",
     "connector.provisioned",
     "connector.provision_failed",
     "connector.revoked",
@@ -95,10 +98,15 @@ pub enum LiveScope {
 }
 
 impl LiveScope {
-    /// Whether the user `viewer` (holding `roles`) may hear of the change: the same rule
-    /// as reading the thing itself, so a message never tells of what its reader could
-    /// not open.
-    pub fn admits(&self, viewer: i64, roles: &[Role]) -> bool {
+    /// Whether `viewer` may hear of the change: the same rule as reading the thing itself,
+    /// so a message never tells of what its reader could not open. An identity (speaking
+    /// with its token) reads only what it filed and what came of it: the catalog and the
+    /// findings are for people.
+    pub fn admits(&self, viewer: &UserView) -> bool {
+        if viewer.identity_id.is_some() {
+            return matches!(self, LiveScope::Access { requester, .. } if *requester == viewer.id);
+        }
+        let (viewer, roles) = (viewer.id, viewer.roles.as_slice());
         match self {
             LiveScope::Access { requester, owners } => {
                 any_of(roles, SEES_ALL_ACCESS) || *requester == viewer || owners.contains(&viewer)
@@ -174,6 +182,42 @@ impl Notice {
 mod tests {
     use super::*;
 
+    fn person(id: i64, roles: &[Role]) -> UserView {
+        UserView {
+            id,
+            username: format!("user{id}"),
+            display_name: format!("User {id}"),
+            roles: roles.to_vec(),
+            identity_id: None,
+            via: None,
+            vouched_by: None,
+        }
+    }
+
+    fn identity(principal: i64) -> UserView {
+        UserView {
+            identity_id: Some(7),
+            ..person(principal, &[])
+        }
+    }
+
+    #[test]
+    fn an_identity_hears_only_of_what_it_filed_not_of_the_catalog_or_findings() {
+        let own = LiveScope::Access {
+            requester: 9,
+            owners: vec![],
+        };
+        assert!(own.admits(&identity(9)));
+        assert!(!own.admits(&identity(8)));
+        assert!(!LiveScope::Everyone.admits(&identity(9)));
+        let unmapped = LiveScope::Finding {
+            unmapped: true,
+            owners: vec![9],
+        };
+        assert!(!unmapped.admits(&identity(9)));
+        assert!(!LiveScope::Review { taker: 9 }.admits(&identity(9)));
+    }
+
     fn t(secs: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()
     }
@@ -184,20 +228,20 @@ mod tests {
             requester: 1,
             owners: vec![2],
         };
-        assert!(scope.admits(1, &[Role::Requester]));
-        assert!(scope.admits(2, &[Role::Requester]));
-        assert!(scope.admits(3, &[Role::Approver]));
-        assert!(scope.admits(4, &[Role::Auditor]));
-        assert!(!scope.admits(5, &[Role::Requester]));
-        assert!(!scope.admits(5, &[]), "another identity's principal");
+        assert!(scope.admits(&person(1, &[Role::Requester])));
+        assert!(scope.admits(&person(2, &[Role::Requester])));
+        assert!(scope.admits(&person(3, &[Role::Approver])));
+        assert!(scope.admits(&person(4, &[Role::Auditor])));
+        assert!(!scope.admits(&person(5, &[Role::Requester])));
+        assert!(!scope.admits(&person(5, &[])), "someone with no role");
     }
 
     #[test]
     fn a_review_is_heard_of_by_its_taker_and_overseers_but_not_by_owners() {
         let scope = LiveScope::Review { taker: 1 };
-        assert!(scope.admits(1, &[Role::Requester]));
-        assert!(scope.admits(3, &[Role::Reviewer]));
-        assert!(!scope.admits(2, &[Role::Requester]));
+        assert!(scope.admits(&person(1, &[Role::Requester])));
+        assert!(scope.admits(&person(3, &[Role::Reviewer])));
+        assert!(!scope.admits(&person(2, &[Role::Requester])));
     }
 
     #[test]
@@ -206,17 +250,17 @@ mod tests {
             unmapped: false,
             owners: vec![2],
         };
-        assert!(mapped.admits(2, &[Role::Requester]));
-        assert!(mapped.admits(4, &[Role::Auditor]));
+        assert!(mapped.admits(&person(2, &[Role::Requester])));
+        assert!(mapped.admits(&person(4, &[Role::Auditor])));
         assert!(
-            !mapped.admits(3, &[Role::Approver]),
+            !mapped.admits(&person(3, &[Role::Approver])),
             "approvers read grants, not findings"
         );
         let unmapped = LiveScope::Finding {
             unmapped: true,
             owners: vec![],
         };
-        assert!(unmapped.admits(5, &[Role::Requester]));
+        assert!(unmapped.admits(&person(5, &[Role::Requester])));
     }
 
     #[test]

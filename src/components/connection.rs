@@ -1,5 +1,6 @@
 //! Whether the broker can be reached. A background refresh that fails keeps the page as it
-//! was and says so in a small banner, instead of replacing what was read with an error.
+//! was and says so in a small banner (`live::ConnectionBanner`), instead of replacing what
+//! was read with an error.
 
 use crate::api::{ApiError, ApiResult};
 use leptos::prelude::*;
@@ -39,16 +40,4 @@ where
         },
         other => other,
     })
-}
-
-#[component]
-pub fn OfflineBanner() -> impl IntoView {
-    let connection = expect_context::<Connection>();
-    view! {
-        <Show when=move || connection.offline.get()>
-            <div class="offline-banner" role="status" data-testid="offline-banner">
-                "Offline: the broker cannot be reached. What you see may be out of date; retrying…"
-            </div>
-        </Show>
-    }
 }

@@ -13,6 +13,7 @@ pub mod identity_federation;
 pub mod identity_form;
 pub mod identity_tokens;
 pub mod introspection;
+pub mod live;
 pub mod request_form;
 pub mod resource_form;
 pub mod standing;

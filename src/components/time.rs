@@ -45,7 +45,9 @@ pub fn DateWithin(at: DateTime<Utc>) -> impl IntoView {
     }
 }
 
-/// A live countdown to `until`; amber in the last tenth of the window, then "ended".
+/// A live countdown to `until`; amber in the last tenth of the window, then "ending…" until
+/// the broker says the grant ended (the page rereads it then): this tab's clock does not
+/// decide that access is over.
 #[component]
 pub fn Countdown(from: DateTime<Utc>, until: DateTime<Utc>) -> impl IntoView {
     let now = use_now();
@@ -65,7 +67,7 @@ pub fn Countdown(from: DateTime<Utc>, until: DateTime<Utc>) -> impl IntoView {
         <time class=class datetime=until.to_rfc3339() title=exact(until) data-testid="countdown">
             {move || {
                 let l = left();
-                if l <= 0 { "ended".to_string() } else { format!("{} left", format::countdown(l)) }
+                if l <= 0 { "ending…".to_string() } else { format!("{} left", format::countdown(l)) }
             }}
         </time>
     }

@@ -9,14 +9,13 @@ use crate::app::use_auth;
 use crate::components::connection::steady;
 use crate::components::deny::DenyDialog;
 use crate::components::dialog::ConfirmDialog;
+use crate::components::live::on_live;
 use crate::components::standing::StandingWarning;
 use crate::components::states::{Empty, ErrorState, Skeleton};
 use crate::components::time::RelativeTime;
 use crate::components::toast::use_toasts;
-use crate::pages::poll;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
-use std::time::Duration;
 use stint_core::api::{ApproveBody, RequestDetail, RequestView};
 use stint_core::format;
 
@@ -25,7 +24,8 @@ pub fn Approvals() -> impl IntoView {
     let auth = use_auth();
     let toasts = use_toasts();
     let queue = LocalResource::new(|| api::requests("awaiting_me=true"));
-    poll(Duration::from_secs(5), move || queue.refetch());
+    // A request filed, decided or withdrawn anywhere changes the queue.
+    on_live(|e| e.kind.starts_with("request."), move || queue.refetch());
     // A refresh that fails keeps the queue as it was read (the banner says so).
     let queue_now = steady(queue);
     // Read by the key handler, outside any reactive scope.
@@ -156,7 +156,7 @@ pub fn Approvals() -> impl IntoView {
     on_cleanup(move || keys.remove());
 
     view! {
-        <section class="page">
+        <section class="page" data-testid="approvals-page">
             <header class="page-head">
                 <h1>"Approvals"</h1>
                 <button class="button subtle" on:click=move |_| help_open.update(|o| *o = !*o) aria-expanded=move || help_open.get().to_string()>

@@ -4,13 +4,12 @@ use crate::api;
 use crate::app::use_auth;
 use crate::components::connection::steady;
 use crate::components::grant_card::GrantCard;
+use crate::components::live::on_live;
 use crate::components::states::{Empty, ErrorState, Skeleton};
 use crate::components::time::RelativeTime;
-use crate::pages::poll;
 use crate::pages::requests::RequestTable;
 use crate::pages::reviews::ReviewTable;
 use leptos::prelude::*;
-use std::time::Duration;
 use stint_core::api::AuditEventView;
 use stint_core::standing::{share_percent, waiting_for_triage};
 use stint_core::{ReviewStatus, Role, visibility};
@@ -99,7 +98,8 @@ pub fn Dashboard() -> impl IntoView {
         due.refetch();
         unjustified.refetch();
     };
-    poll(Duration::from_secs(5), refresh);
+    // Every section sums up access: any change may move one.
+    on_live(|_| true, refresh);
     let name = move || auth.user().map(|m| m.user.display_name).unwrap_or_default();
     view! {
         <section class="page">

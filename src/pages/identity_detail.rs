@@ -10,11 +10,12 @@ use crate::components::grant_card::GrantCard;
 use crate::components::identity_federation::IdentityFederation;
 use crate::components::identity_form::IdentityEditor;
 use crate::components::identity_tokens::IdentityTokens;
+use crate::components::live::on_live;
 use crate::components::standing::StandingCard;
 use crate::components::states::{ErrorState, Skeleton};
 use crate::components::time::{DateWithin, RelativeTime};
 use crate::components::toast::use_toasts;
-use crate::pages::load_by_route_id;
+use crate::pages::{load_by_route_id, route_id};
 use crate::time::day;
 use chrono::{DateTime, NaiveDate, Utc};
 use leptos::prelude::*;
@@ -26,6 +27,11 @@ use stint_core::ownership::{self, DeclarationEnd, OwnershipStatus};
 #[component]
 pub fn IdentityDetailPage() -> impl IntoView {
     let detail = load_by_route_id("identity", api::identity);
+    let id = route_id();
+    on_live(
+        move |e| e.identity_id.is_some() && e.identity_id == id(),
+        move || detail.refetch(),
+    );
     let reload = Callback::new(move |_| detail.refetch());
     view! {
         <section class="page">

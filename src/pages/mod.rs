@@ -23,13 +23,16 @@ use crate::api::{ApiError, ApiResult};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use std::future::Future;
-use std::time::Duration;
 
-/// Runs `refresh` every `every` while the calling page is shown, so a page follows what
-/// others do (an approval, an expiry) without being reloaded.
-pub fn poll(every: Duration, refresh: impl Fn() + 'static) {
-    if let Ok(handle) = set_interval_with_handle(refresh, every) {
-        on_cleanup(move || handle.clear());
+/// The number in the route's `:id`, read when called (a live change is matched against
+/// the page shown when it arrives).
+pub fn route_id() -> impl Fn() -> Option<i64> + Copy + 'static {
+    let params = use_params_map();
+    move || {
+        params
+            .read_untracked()
+            .get("id")
+            .and_then(|id| id.parse::<i64>().ok())
     }
 }
 

@@ -7,14 +7,14 @@ use crate::components::connection::steady;
 use crate::components::deny::DenyDialog;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::grant_card::GrantCard;
+use crate::components::live::on_live;
 use crate::components::standing::StandingWarning;
 use crate::components::states::{ErrorState, Skeleton};
 use crate::components::time::RelativeTime;
 use crate::components::timeline::Timeline;
 use crate::components::toast::use_toasts;
-use crate::pages::{load_by_route_id, poll};
+use crate::pages::{load_by_route_id, route_id};
 use leptos::prelude::*;
-use std::time::Duration;
 use stint_core::api::{ApproveBody, RequestDetail};
 use stint_core::format;
 use stint_core::{Approvers, RequestState};
@@ -22,8 +22,12 @@ use stint_core::{Approvers, RequestState};
 #[component]
 pub fn RequestDetailPage() -> impl IntoView {
     let detail = load_by_route_id("request", api::request);
-    // Follow decisions made elsewhere (an approver, the sweeper).
-    poll(Duration::from_secs(3), move || detail.refetch());
+    // Follow what happens to it elsewhere (an approver, the sweeper, a connector).
+    let id = route_id();
+    on_live(
+        move |e| e.request_id.is_some() && e.request_id == id(),
+        move || detail.refetch(),
+    );
     // A refresh that fails keeps the page as it was read (the banner says so).
     let detail_now = steady(detail);
     let reload = Callback::new(move |_| detail.refetch());

@@ -3,11 +3,10 @@
 use crate::api;
 use crate::components::badges::{BreakGlassBadge, RequestBadge};
 use crate::components::connection::steady;
+use crate::components::live::on_live;
 use crate::components::states::{Empty, ErrorState, Skeleton};
 use crate::components::time::RelativeTime;
-use crate::pages::poll;
 use leptos::prelude::*;
-use std::time::Duration;
 use stint_core::RequestState;
 use stint_core::api::RequestView;
 use stint_core::format;
@@ -73,11 +72,11 @@ pub fn Requests() -> impl IntoView {
         let query = format!("state={}&mine={}", state.get(), mine.get());
         async move { api::requests(&query).await }
     });
-    poll(Duration::from_secs(10), move || list.refetch());
+    on_live(|e| e.request_id.is_some(), move || list.refetch());
     // A refresh that fails keeps the list as read; the banner says the broker is away.
     let list_now = steady(list);
     view! {
-        <section class="page">
+        <section class="page" data-testid="requests-page">
             <header class="page-head">
                 <h1>"Requests"</h1>
                 <Show when=move || auth.owns_identities()>

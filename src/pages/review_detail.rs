@@ -3,11 +3,12 @@
 use crate::api;
 use crate::app::use_auth;
 use crate::components::badges::{BreakGlassBadge, GrantBadge, ReviewBadge};
+use crate::components::live::on_live;
 use crate::components::states::{ErrorState, Skeleton};
 use crate::components::time::RelativeTime;
 use crate::components::timeline::Timeline;
 use crate::components::toast::use_toasts;
-use crate::pages::load_by_route_id;
+use crate::pages::{load_by_route_id, route_id};
 use leptos::prelude::*;
 use stint_core::ReviewOutcome;
 use stint_core::api::{ReviewBody, ReviewDetail};
@@ -15,6 +16,11 @@ use stint_core::api::{ReviewBody, ReviewDetail};
 #[component]
 pub fn ReviewDetailPage() -> impl IntoView {
     let detail = load_by_route_id("review", api::review);
+    let id = route_id();
+    on_live(
+        move |e| e.review_id.is_some() && e.review_id == id(),
+        move || detail.refetch(),
+    );
     let reload = Callback::new(move |_| detail.refetch());
     view! {
         <section class="page">

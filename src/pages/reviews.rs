@@ -3,11 +3,10 @@
 use crate::api;
 use crate::components::badges::ReviewBadge;
 use crate::components::connection::steady;
+use crate::components::live::on_live;
 use crate::components::states::{Empty, ErrorState, RoleGate, Skeleton};
 use crate::components::time::RelativeTime;
-use crate::pages::poll;
 use leptos::prelude::*;
-use std::time::Duration;
 use stint_core::ReviewStatus;
 use stint_core::api::ReviewView;
 
@@ -76,7 +75,7 @@ fn ReviewsPage() -> impl IntoView {
         let query = format!("state={}", filter.get());
         async move { api::reviews(&query).await }
     });
-    poll(Duration::from_secs(10), move || list.refetch());
+    on_live(|e| e.review_id.is_some(), move || list.refetch());
     // A refresh that fails keeps the list as read; the banner says the broker is away.
     let list_now = steady(list);
     let counts = move || {

@@ -7,6 +7,7 @@ use crate::components::badges::CoverageBadge;
 use crate::components::coverage_chart::CoverageChart;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::form::{FieldProblem, FormProblem, Problem};
+use crate::components::live::on_live;
 use crate::components::standing::{Catalog, StandingCard, Target, TargetFields};
 use crate::components::states::{Empty, ErrorState, Skeleton};
 use crate::components::time::RelativeTime;
@@ -57,6 +58,7 @@ pub fn Secrets() -> impl IntoView {
     let admin = auth.has(Role::Admin);
     let data = LocalResource::new(move || load(admin));
     let reload = Callback::new(move |_| data.refetch());
+    on_live(|e| e.kind.starts_with("standing."), move || data.refetch());
     let importing = RwSignal::new(false);
     let recording = RwSignal::new(false);
     // Owners record their identities' secrets, admins any: nobody else is offered it.

@@ -28,6 +28,10 @@ pub struct Stack {
     webdriver: String,
     chromedriver: Child,
     stop_broker: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The serving broker's task, done once it has shut down.
+    serving: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    /// How the broker was started, to start it again (`restart_broker`).
+    config: Config,
     _data: tempfile::TempDir,
     profiles: tempfile::TempDir,
 }
@@ -66,12 +70,7 @@ impl Stack {
         config.issuer = base.clone();
         config.public_url = base.clone();
         tweak(&mut config);
-        let broker = Broker::open(config, Arc::new(SystemClock)).await.unwrap();
-        let store = broker.state().store.clone();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(broker.serve(listener, async {
-            let _ = stopped.await;
-        }));
+        let (store, stop, serving) = serve(config.clone(), listener).await;
 
         let port = free_port();
         // Its own process group, so the browsers it starts die with it whatever happens.
@@ -101,6 +100,8 @@ impl Stack {
             webdriver,
             chromedriver,
             stop_broker: Some(stop),
+            serving: Some(serving),
+            config,
             _data: data,
             profiles: tempfile::tempdir().unwrap(),
         }
@@ -246,6 +247,23 @@ impl Stack {
         }
     }
 
+    /// Stops the broker and starts it again on the same address and database, as an
+    /// upgrade or a crash and restart would look to the browsers; `while_down` runs
+    /// between the two.
+    pub async fn restart_broker<F: std::future::Future<Output = ()>>(&mut self, while_down: F) {
+        self.stop_broker();
+        if let Some(serving) = self.serving.take() {
+            serving.await.unwrap().unwrap();
+        }
+        while_down.await;
+        let address = self.base.trim_start_matches("http://").to_string();
+        let listener = tokio::net::TcpListener::bind(&address).await.unwrap();
+        let (store, stop, serving) = serve(self.config.clone(), listener).await;
+        self.store = store;
+        self.stop_broker = Some(stop);
+        self.serving = Some(serving);
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -262,6 +280,23 @@ impl Drop for Stack {
             .status();
         let _ = self.chromedriver.wait();
     }
+}
+
+type Serving = (
+    Arc<dyn stint_broker::store::Store>,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+);
+
+/// A broker opened with `config`, serving on `listener` until told to stop.
+async fn serve(config: Config, listener: tokio::net::TcpListener) -> Serving {
+    let broker = Broker::open(config, Arc::new(SystemClock)).await.unwrap();
+    let store = broker.state().store.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(broker.serve(listener, async {
+        let _ = stopped.await;
+    }));
+    (store, stop, serving)
 }
 
 /// Waits for the element matching `css`.

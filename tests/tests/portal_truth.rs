@@ -466,7 +466,8 @@ async fn when_the_broker_cannot_be_reached_the_page_stays_and_says_it_is_offline
     )
     .await;
     stack.stop_broker();
-    // The next background refresh (every 5 s) fails: the queue stays, a banner says why.
+    // The live feed drops and the broker does not answer: the queue stays, a banner says
+    // why.
     wait_text(&bob, "[data-testid=offline-banner]", "Offline").await;
     let queue = find(&bob, "[data-testid=approval-queue]").await;
     assert!(

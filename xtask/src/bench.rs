@@ -66,6 +66,8 @@ pub fn bench() -> Result {
         "backends_bench",
         "--example",
         "connectors_bench",
+        "--example",
+        "live_bench",
     ]))?;
     let bin_dir = tools::target_dir().join("release");
     let wrk = tools::ensure_wrk()?;
@@ -123,6 +125,22 @@ pub fn bench() -> Result {
          lag runs from each grant's expiry to the moment the database confirmed its role \
          dropped and its session ended. Changes of privileges take turns under one \
          advisory lock (PostgreSQL refuses concurrent grants on one object).",
+    );
+
+    report.heading("The live feed: 1 000 connected readers");
+    report.rows_of(
+        Command::new(bin_dir.join("examples").join("live_bench"))
+            .args(["1000", "100"])
+            .env("STINT_BIN", bin_dir.join("stint")),
+    )?;
+    report.line("");
+    report.line(
+        "One broker (release build, SQLite) serves 1 000 clients holding `GET /api/v1/events` \
+         open as bob (an approver, who hears of every request) while alice files 100 requests \
+         one after another over HTTP. Each figure runs from the moment a filing call was sent \
+         (so it includes the write itself) to the moment one reader had its event, over every \
+         (change, reader) pair; readers and broker share this machine. Memory is the broker's \
+         resident set with the readers connected, less before they were.",
     );
 
     report.heading("Approvals queue in headless Chromium, 500 pending requests");

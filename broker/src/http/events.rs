@@ -18,7 +18,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 use stint_core::api::UserView;
 use stint_core::live::{RESYNC, SIGNED_OUT};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 
@@ -64,6 +64,7 @@ pub async fn stream(
     };
     let (out, body) = mpsc::channel(16);
     let reader = Reader {
+        closed: state.live.closed(),
         state,
         viewer,
         credential,
@@ -107,19 +108,33 @@ struct Reader {
     viewer: UserView,
     credential: Credential,
     out: mpsc::Sender<Event>,
+    /// True once the broker shuts down (perhaps before this reader began).
+    closed: watch::Receiver<bool>,
 }
 
 impl Reader {
     async fn run(mut self, resume: Option<i64>) {
         let hub = self.state.live.clone();
-        let mut closed = hub.closed();
         let (mut changes, cursor) = hub.subscribe();
         if !self.send(Event::default().retry(RETRY)).await {
             return;
         }
         // Everything up to `sent` has been told (or was not this reader's to hear).
         let mut sent = cursor;
-        if let Some(last) = resume {
+        if let Some(last) = resume.filter(|last| *last > cursor)
+            && self.is_beyond_the_trail(last).await
+        {
+            // An id this trail never reached (a database restored from a backup): what the
+            // reader holds may be gone, so it rereads rather than wait for ids that will
+            // mean other changes.
+            let resync = Event::default()
+                .event(RESYNC)
+                .id(cursor.to_string())
+                .data("{}");
+            if !self.send(resync).await {
+                return;
+            }
+        } else if let Some(last) = resume {
             match self.catch_up(last, cursor).await {
                 Some(read_to) => sent = read_to.max(last),
                 None => return,
@@ -167,13 +182,18 @@ impl Reader {
                         return;
                     }
                 },
-                _ = closed.changed() => return,
+                _ = shut_down(self.closed.clone()) => return,
             }
         }
     }
 
+    /// Whether `seq` is past the trail's head (an error reads as not: the reader resumes).
+    async fn is_beyond_the_trail(&self, seq: i64) -> bool {
+        matches!(self.state.store.audit_head().await, Ok((head, _)) if seq > head)
+    }
+
     fn may_hear(&self, item: &LiveItem) -> bool {
-        item.scope.admits(self.viewer.id, &self.viewer.roles)
+        item.scope.admits(&self.viewer)
     }
 
     /// Tells what the reader may hear of after `after`, from the trail, at least up to
@@ -188,7 +208,8 @@ impl Reader {
                 let resync = Event::default().event(RESYNC).id(to.to_string()).data("{}");
                 return self.send(resync).await.then_some(to);
             }
-            let batch = match store.live_events(read_to, READ_BATCH).await {
+            let now = self.state.clock.now();
+            let batch = match store.live_events(read_to, READ_BATCH, now).await {
                 Ok(batch) => batch,
                 Err(e) => {
                     tracing::warn!(error = %e, "catching a live reader up failed");
@@ -233,10 +254,20 @@ impl Reader {
         }
     }
 
-    /// Whether the reader is still there to be sent to.
+    /// Whether the reader is still there to be sent to: a reader that stops reading holds
+    /// this up only until the broker shuts down.
     async fn send(&self, event: Event) -> bool {
-        self.out.send(event).await.is_ok()
+        tokio::select! {
+            sent = self.out.send(event) => sent.is_ok(),
+            _ = shut_down(self.closed.clone()) => false,
+        }
     }
+}
+
+/// Resolves once the broker shuts down, at once if it already has (a `changed()` would
+/// wait for ever on a receiver made after the close).
+async fn shut_down(mut closed: watch::Receiver<bool>) {
+    let _ = closed.wait_for(|closed| *closed).await;
 }
 
 fn told(item: &LiveItem) -> Event {

@@ -690,8 +690,13 @@ pub trait Store: Send + Sync + 'static {
     /// Newest first.
     async fn checkpoints(&self, limit: u32) -> StoreResult<Vec<AuditCheckpoint>>;
     /// Up to `limit` changes the live feed streams after `after_seq`, oldest first, each
-    /// with who may hear of it, and how far the trail was read.
-    async fn live_events(&self, after_seq: i64, limit: u32) -> StoreResult<LiveBatch>;
+    /// with who may hear of it at `now`, and how far the trail was read.
+    async fn live_events(
+        &self,
+        after_seq: i64,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> StoreResult<LiveBatch>;
 
     // --- standing credentials (`actor` `None`: the command line, as the broker) ---
     /// Imports a scanner's report in one transaction: findings recorded or seen again,

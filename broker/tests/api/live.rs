@@ -162,8 +162,12 @@ async fn an_approver_hears_of_a_new_request_at_once_and_a_reader_nothing_it_may_
     assert_eq!(status, StatusCode::OK);
     let ready = bobs.next().await.expect("the feed says where it starts");
     assert_eq!(ready.event, "ready");
-    let (_, mut franks) = open(&served.url, Reader::Session(&frank), None).await;
-    let (_, mut identitys) = open(&served.url, Reader::Token(&ci), None).await;
+    let (status, mut franks) = open(&served.url, Reader::Session(&frank), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(franks.next().await.unwrap().event, "ready");
+    let (status, mut identitys) = open(&served.url, Reader::Token(&ci), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(identitys.next().await.unwrap().event, "ready");
 
     let filed = app
         .file(&alice, "ci-deployer", "payments-db", "read", 900)
@@ -279,6 +283,51 @@ async fn a_reader_that_reconnects_with_last_event_id_gets_what_it_missed_once() 
         requests_told(&feed.drain().await),
         [("request.filed".to_string(), fourth)]
     );
+}
+
+#[tokio::test]
+async fn an_id_the_trail_never_reached_makes_the_reader_reread() {
+    let app = TestApp::new().await;
+    let served = serve(&app).await;
+    let bob = app.login("bob").await;
+    // As after a restore from a backup older than what the reader saw.
+    let (status, mut feed) = open(&served.url, Reader::Session(&bob), Some("999999")).await;
+    assert_eq!(status, StatusCode::OK);
+    let told = feed.next().await.unwrap();
+    assert_eq!(told.event, "resync");
+    let alice = app.login("alice").await;
+    let filed = app
+        .file(&alice, "ci-deployer", "payments-db", "read", 900)
+        .await;
+    assert_eq!(
+        requests_told(&feed.drain().await),
+        [("request.filed".to_string(), filed)],
+        "and then hears of what comes next"
+    );
+}
+
+#[tokio::test]
+async fn a_broker_shutting_down_ends_open_feeds_rather_than_wait_on_them() {
+    let app = TestApp::new().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let broker = stint_broker::Broker::open(app.config(), app.clock.clone())
+        .await
+        .unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(broker.serve(listener, async {
+        let _ = stopped.await;
+    }));
+    let bob = app.login("bob").await;
+    let (_, mut feed) = open(&url, Reader::Session(&bob), None).await;
+    assert_eq!(feed.next().await.unwrap().event, "ready");
+    stop.send(()).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(10), serving)
+        .await
+        .expect("the broker stops with a feed open")
+        .unwrap()
+        .unwrap();
+    assert!(feed.next().await.is_none(), "the feed ended");
 }
 
 #[tokio::test]

@@ -68,6 +68,17 @@ macro_rules! owner_ids {
             ".identity_id AND o.ended_at IS NULL)"
         )
     };
+    // Only those whose attestation still holds at the time bound as `$n` (in ms).
+    ($of:literal, attested_at $n:literal) => {
+        concat!(
+            "(SELECT string_agg(o.user_id::text, ',') FROM ownerships o
+              WHERE o.identity_id = ",
+            $of,
+            ".identity_id AND o.ended_at IS NULL AND o.attest_until > $",
+            $n,
+            ")"
+        )
+    };
 }
 
 /// Case-insensitive LIKE.

@@ -2,8 +2,9 @@
 //! number, each with the facts that decide who may hear of it (`stint_core::live`).
 
 use super::Conn;
-use super::time;
+use super::{ms, time};
 use crate::store::{LiveBatch, StoreResult};
+use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 use stint_core::live::{LIVE_ACTIONS, LiveEvent, LiveScope};
 
@@ -71,10 +72,16 @@ impl LiveRow {
     }
 }
 
-/// Up to `limit` changes the feed streams after `after_seq`, oldest first. The batch ends
+/// Up to `limit` changes the feed streams after `after_seq`, oldest first, with who may
+/// hear of each at `now`. The batch ends
 /// at the trail's head as it was read first, so events committed meanwhile are left
 /// whole for the next read, and the reader moves past events it does not stream.
-pub(super) async fn after(conn: &mut Conn, after_seq: i64, limit: u32) -> StoreResult<LiveBatch> {
+pub(super) async fn after(
+    conn: &mut Conn,
+    after_seq: i64,
+    limit: u32,
+    now: DateTime<Utc>,
+) -> StoreResult<LiveBatch> {
     let head: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM audit_events")
         .fetch_one(&mut *conn)
         .await?;
@@ -92,7 +99,7 @@ pub(super) async fn after(conn: &mut Conn, after_seq: i64, limit: u32) -> StoreR
         owner_ids!("r"),
         " AS access_owners, rv.taker_id,
                 s.status AS finding_status, s.identity_id AS finding_identity, ",
-        owner_ids!("s"),
+        owner_ids!("s", attested_at 5),
         " AS finding_owners
          FROM audit_events e
          LEFT JOIN requests r ON r.id = e.request_id
@@ -109,6 +116,7 @@ pub(super) async fn after(conn: &mut Conn, after_seq: i64, limit: u32) -> StoreR
     .bind(head)
     .bind(serde_json::to_string(LIVE_ACTIONS).expect("strings serialise"))
     .bind(i64::from(limit))
+    .bind(ms(now))
     .fetch_all(&mut *conn)
     .await?;
     // A full batch may stop short of the head: the next read starts after its last.

@@ -816,8 +816,13 @@ impl Store for Backend {
         AuditTrail::checkpoints(&mut *conn, limit).await
     }
 
-    async fn live_events(&self, after_seq: i64, limit: u32) -> StoreResult<LiveBatch> {
-        live::after(&mut *self.reads().acquire().await?, after_seq, limit).await
+    async fn live_events(
+        &self,
+        after_seq: i64,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> StoreResult<LiveBatch> {
+        live::after(&mut *self.reads().acquire().await?, after_seq, limit, now).await
     }
 
     async fn sweep(&self, now: DateTime<Utc>) -> StoreResult<SweepReport> {

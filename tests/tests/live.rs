@@ -1,0 +1,136 @@
+//! The live portal: what others do reaches an open page without a reload, and a page
+//! whose live feed dropped says so and catches up when the broker is back.
+
+use chrono::Utc;
+use fantoccini::Client;
+use stint_core::api::NewRequestBody;
+use stint_core::rules::Justification;
+use stint_e2e::{Stack, find, screenshot, sign_in, wait_text};
+
+/// Marks the page, so a test can tell later that it was never reloaded.
+async fn mark(c: &Client) {
+    c.execute("window.stintNotReloaded = true; return true", vec![])
+        .await
+        .unwrap();
+}
+
+async fn still_marked(c: &Client) -> bool {
+    c.execute("return window.stintNotReloaded === true", vec![])
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap()
+}
+
+#[tokio::test]
+#[ignore = "needs the built portal and Chromium: run `cargo xtask test`"]
+async fn a_new_request_reaches_the_approver_and_the_decision_the_requester_without_a_reload() {
+    let stack = Stack::start().await;
+    let bob = stack.browser().await;
+    sign_in(&bob, &stack, "bob").await;
+    bob.goto(&stack.url("/approvals")).await.unwrap();
+    wait_text(&bob, "h1", "Approvals").await;
+    mark(&bob).await;
+
+    let alice = stack.user("alice").await;
+    let task = "Replay the failed settlement batch";
+    let id = stack
+        .file_via_store(&alice, "ci-deployer", "payments-db", task)
+        .await;
+    wait_text(&bob, "[data-testid=approval-queue]", task).await;
+    wait_text(&bob, "[data-testid=approvals-count]", "1").await;
+    assert!(still_marked(&bob).await, "the queue was not reloaded");
+    screenshot(&bob, "live-approvals").await;
+
+    let requester = stack.browser().await;
+    sign_in(&requester, &stack, "alice").await;
+    requester
+        .goto(&stack.url(&format!("/requests/{id}")))
+        .await
+        .unwrap();
+    wait_text(&requester, "[data-testid=request-state]", "pending").await;
+    mark(&requester).await;
+    let approver = stack.user("bob").await;
+    stack
+        .store
+        .approve(&approver, id, &Default::default(), Utc::now())
+        .await
+        .unwrap();
+    wait_text(&requester, "[data-testid=request-state]", "approved").await;
+    find(&requester, "[data-testid=grant-state]").await;
+    assert!(
+        still_marked(&requester).await,
+        "the request page was not reloaded"
+    );
+    // The approver's queue empties as well.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while find(&bob, "[data-testid=approvals-page]")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains(task)
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the decided request stayed in bob's queue"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    bob.close().await.unwrap();
+    requester.close().await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs the built portal and Chromium: run `cargo xtask test`"]
+async fn a_page_says_when_live_updates_drop_and_catches_up_after_the_restart() {
+    let mut stack = Stack::start().await;
+    let browser = stack.browser().await;
+    sign_in(&browser, &stack, "alice").await;
+    browser.goto(&stack.url("/requests")).await.unwrap();
+    wait_text(&browser, "[data-testid=requests-page]", "No requests match").await;
+    mark(&browser).await;
+
+    let alice = stack.user("alice").await;
+    let (identity_id, resource_id) = stack.ids(&alice, "ci-deployer", "payments-db").await;
+    let store = stack.store.clone();
+    // While the broker is down, the page says it cannot reach it and keeps what it shows;
+    // meanwhile a request is filed straight into the database (as another replica would),
+    // so only the feed's catch-up after its last event can bring it.
+    let while_down = async {
+        wait_text(&browser, "[data-testid=offline-banner]", "Reconnecting").await;
+        screenshot(&browser, "live-reconnecting").await;
+        let body = NewRequestBody {
+            identity_id,
+            resource_id,
+            privilege: "read".into(),
+            duration_secs: 3600,
+            justification: Justification {
+                task: "Filed while the broker was down".into(),
+                ticket: None,
+            },
+        };
+        store
+            .file_request(&alice, &body, Utc::now(), chrono::Duration::hours(24))
+            .await
+            .unwrap();
+    };
+    stack.restart_broker(while_down).await;
+    wait_text(&browser, "[data-testid=requests-page]", "ci-deployer").await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(40);
+    while browser
+        .find(fantoccini::Locator::Css(
+            "[data-testid=offline-banner], [data-testid=live-banner]",
+        ))
+        .await
+        .is_ok()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "a banner stayed after the feed was back"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(still_marked(&browser).await, "the page was not reloaded");
+    browser.close().await.unwrap();
+}
