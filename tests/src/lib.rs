@@ -154,9 +154,24 @@ impl Stack {
         resource: &str,
         task: &str,
     ) -> i64 {
-        let now = Utc::now();
+        let body = self.request_body(requester, identity, resource, task).await;
+        self.store
+            .file_request(requester, &body, Utc::now(), chrono::Duration::hours(24))
+            .await
+            .unwrap()
+    }
+
+    /// A one-hour request for `identity` on `resource` (`read`), as `requester` would file
+    /// it.
+    pub async fn request_body(
+        &self,
+        requester: &UserView,
+        identity: &str,
+        resource: &str,
+        task: &str,
+    ) -> NewRequestBody {
         let (identity_id, resource_id) = self.ids(requester, identity, resource).await;
-        let body = NewRequestBody {
+        NewRequestBody {
             identity_id,
             resource_id,
             privilege: "read".into(),
@@ -165,11 +180,7 @@ impl Stack {
                 task: task.into(),
                 ticket: Some("OPS-1".into()),
             },
-        };
-        self.store
-            .file_request(requester, &body, now, chrono::Duration::hours(24))
-            .await
-            .unwrap()
+        }
     }
 
     /// Files as `file_via_store` does and has bob approve: live access for `identity`.

@@ -3,8 +3,6 @@
 
 use chrono::Utc;
 use fantoccini::Client;
-use stint_core::api::NewRequestBody;
-use stint_core::rules::Justification;
 use stint_e2e::{Stack, find, screenshot, sign_in, wait_text};
 
 /// Marks the page, so a test can tell later that it was never reloaded.
@@ -92,7 +90,14 @@ async fn a_page_says_when_live_updates_drop_and_catches_up_after_the_restart() {
     mark(&browser).await;
 
     let alice = stack.user("alice").await;
-    let (identity_id, resource_id) = stack.ids(&alice, "ci-deployer", "payments-db").await;
+    let body = stack
+        .request_body(
+            &alice,
+            "ci-deployer",
+            "payments-db",
+            "Filed while the broker was down",
+        )
+        .await;
     let store = stack.store.clone();
     // While the broker is down, the page says it cannot reach it and keeps what it shows;
     // meanwhile a request is filed straight into the database (as another replica would),
@@ -100,16 +105,6 @@ async fn a_page_says_when_live_updates_drop_and_catches_up_after_the_restart() {
     let while_down = async {
         wait_text(&browser, "[data-testid=offline-banner]", "Reconnecting").await;
         screenshot(&browser, "live-reconnecting").await;
-        let body = NewRequestBody {
-            identity_id,
-            resource_id,
-            privilege: "read".into(),
-            duration_secs: 3600,
-            justification: Justification {
-                task: "Filed while the broker was down".into(),
-                ticket: None,
-            },
-        };
         store
             .file_request(&alice, &body, Utc::now(), chrono::Duration::hours(24))
             .await
