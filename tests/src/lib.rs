@@ -107,8 +107,16 @@ impl Stack {
         }
     }
 
-    /// A fresh headless Chromium with its own profile: one person at one desk.
+    /// A fresh headless Chromium with its own profile: one person at one desk. With
+    /// `STINT_SCREENSHOTS_PHONE_DARK` set, a 360 px wide window in dark mode, to look at
+    /// pages as a phone in the dark shows them (not for asserting: some tests expect room).
     pub async fn browser(&self) -> Client {
+        let phone_dark = std::env::var_os("STINT_SCREENSHOTS_PHONE_DARK").is_some();
+        let size = if phone_dark {
+            "--window-size=360,800"
+        } else {
+            "--window-size=1280,900"
+        };
         let profile = tempfile::Builder::new()
             .tempdir_in(self.profiles.path())
             .unwrap()
@@ -120,7 +128,8 @@ impl Stack {
                 "args": [
                     "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                     "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", "--no-first-run", "--window-size=1280,900",
+                    "--disable-sync", "--no-first-run", size,
+                    if phone_dark { "--force-dark-mode" } else { "--no-default-browser-check" },
                     format!("--user-data-dir={}", profile.display()),
                 ],
             },
