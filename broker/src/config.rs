@@ -43,8 +43,51 @@ pub struct Config {
     pub demo: bool,
     /// The connectors the broker makes grants' access in (`--connectors FILE`), checked.
     pub connectors: ConnectorsFile,
-    /// How failed connector steps are retried and when a revocation is flagged.
+    /// How failed connector steps and notification deliveries are retried, and when a
+    /// revocation or a sink is flagged.
     pub connector_retry: RetryPolicy,
+    /// Where the variables named by notification sinks (`url_env`, `secret_env`) are read.
+    pub variables: Variables,
+}
+
+/// The broker's environment variables, read when a sink is added and at each delivery (a
+/// variable set or fixed later takes effect without a restart); tests give their own.
+#[derive(Clone, Default)]
+pub struct Variables {
+    given: Option<std::sync::Arc<std::collections::BTreeMap<String, String>>>,
+}
+
+impl Variables {
+    /// These values instead of the process's environment.
+    pub fn given<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Variables {
+        let map = pairs
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Variables {
+            given: Some(std::sync::Arc::new(map)),
+        }
+    }
+
+    /// The variable's value, unless it is unset or blank.
+    pub fn get(&self, name: &str) -> Option<String> {
+        let value = match &self.given {
+            Some(map) => map.get(name).cloned(),
+            None => std::env::var(name).ok(),
+        };
+        value.filter(|v| !v.trim().is_empty())
+    }
+}
+
+impl std::fmt::Debug for Variables {
+    // Never their values: a sink's URL or key may be among them.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.given.is_some() {
+            "Variables(given)"
+        } else {
+            "Variables(process)"
+        })
+    }
 }
 
 impl Config {
@@ -80,6 +123,7 @@ impl Config {
             demo: false,
             connectors: ConnectorsFile::default(),
             connector_retry: RetryPolicy::default(),
+            variables: Variables::default(),
         }
     }
 }

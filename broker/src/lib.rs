@@ -14,6 +14,8 @@ pub mod federation;
 pub mod http;
 pub mod keys;
 pub mod live;
+pub mod notify;
+pub mod outbound;
 pub mod password;
 pub mod scan_report;
 pub mod service;
@@ -91,6 +93,7 @@ impl Broker {
         let broker = Broker {
             state: AppState {
                 live: Arc::new(live::Hub::new(head)),
+                notifier: Arc::new(notify::Notifier::default()),
                 store,
                 clock,
                 keyring: Arc::new(keyring),
@@ -182,6 +185,7 @@ impl Broker {
         );
         let outbox = (!self.state.outbox.connectors.is_empty())
             .then(|| connectors::worker::spawn(self.state.clone(), stopped.clone()));
+        let notifications = notify::worker::spawn(self.state.clone(), stopped.clone());
         let broker = Arc::new(self);
         let checkpointer = {
             let broker = broker.clone();
@@ -256,6 +260,7 @@ impl Broker {
         if let Some(outbox) = outbox {
             let _ = outbox.await;
         }
+        let _ = notifications.await;
         let _ = checkpointer.await;
         let _ = key_refresher.await;
         // The last word: the head as the broker leaves it.

@@ -13,6 +13,7 @@ pub mod format;
 pub mod live;
 pub mod machine;
 pub mod model;
+pub mod notify;
 pub mod ownership;
 pub mod rules;
 pub mod standing;

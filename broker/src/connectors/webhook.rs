@@ -1,21 +1,16 @@
 //! The webhook connector: a system that makes and ends access itself is told, by a signed
-//! POST, when a grant becomes active and when it ends. A 2xx answer confirms.
-//!
-//! `Stint-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">` (the scheme of
-//! Stripe's and Slack's webhooks: the time inside the signed text lets the receiver refuse
-//! replays), and `Idempotency-Key`, the same on every retry of one step, lets it do each
-//! step once.
+//! POST (`crate::outbound`), when a grant becomes active and when it ends. A 2xx answer
+//! confirms; `Idempotency-Key`, the same on every retry of one step, lets it do each step
+//! once.
 
 use super::config::WebhookSpec;
 use super::{Connector, ConnectorError, GrantFacts, Revoked};
+use crate::outbound::{self, Post};
 use async_trait::async_trait;
-use hmac::{Hmac, Mac};
 use serde_json::json;
-use sha2::Sha256;
-use std::time::Duration;
 use stint_core::connectors::PostgresAccess;
 
-const TIMEOUT: Duration = Duration::from_secs(10);
+pub use crate::outbound::signature;
 
 pub struct Webhook {
     url: String,
@@ -41,42 +36,19 @@ impl Webhook {
             "expires_at": grant.expires_at,
         })
         .to_string();
-        let timestamp = grant.at.timestamp();
-        let signature = signature(&self.secret, timestamp, &body);
         let key = format!("stint-grant-{}-{event}", grant.grant_id);
-        let url = self.url.clone();
-        tokio::task::spawn_blocking(move || {
-            let agent: ureq::Agent = ureq::Agent::config_builder()
-                .timeout_global(Some(TIMEOUT))
-                .build()
-                .into();
-            agent
-                .post(&url)
-                .header("Content-Type", "application/json")
-                .header("Stint-Signature", &signature)
-                .header("Idempotency-Key", &key)
-                .send(body.as_bytes())
-                .map(|_| ())
-                .map_err(|e| match e {
-                    ureq::Error::StatusCode(code) => {
-                        ConnectorError(format!("the webhook answered {code}"))
-                    }
-                    other => ConnectorError(format!("cannot reach the webhook: {other}")),
-                })
+        outbound::send(Post {
+            url: &self.url,
+            body: &body,
+            secret: Some(&self.secret),
+            timestamp: grant.at.timestamp(),
+            idempotency_key: &key,
+            headers: &[],
         })
         .await
-        .map_err(|_| ConnectorError("the webhook call was interrupted".into()))?
+        .map(|_| ())
+        .map_err(|e| ConnectorError(format!("the webhook {}", e.message)))
     }
-}
-
-/// The `Stint-Signature` header of `body` sent at `timestamp`.
-pub fn signature(secret: &[u8], timestamp: i64, body: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
-    mac.update(format!("{timestamp}.{body}").as_bytes());
-    format!(
-        "t={timestamp},v1={}",
-        hex::encode(mac.finalize().into_bytes())
-    )
 }
 
 #[async_trait]

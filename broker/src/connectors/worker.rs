@@ -151,7 +151,7 @@ async fn attempt(state: &AppState, job: ConnectorJob) -> anyhow::Result<bool> {
 }
 
 /// A uniform draw from [0, 1).
-fn jitter() -> f64 {
+pub fn jitter() -> f64 {
     let bits = u64::from_le_bytes(crate::credential::random_bytes());
     (bits >> 11) as f64 / (1u64 << 53) as f64
 }

@@ -11,6 +11,7 @@ mod extract;
 mod federation;
 mod grants;
 mod introspection;
+mod notifications;
 mod password_gate;
 mod portal;
 mod query;
@@ -62,6 +63,8 @@ pub struct AppState {
     pub outbox: Arc<crate::connectors::worker::Outbox>,
     /// The live feed's hub (`GET /api/v1/events`).
     pub live: Arc<crate::live::Hub>,
+    /// The notification worker's bell.
+    pub notifier: Arc<crate::notify::Notifier>,
     pub config: Arc<Config>,
 }
 
@@ -138,6 +141,18 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .route("/standing/{id}", get(standing::one))
         .route("/standing/{id}/triage", post(standing::triage))
         .route("/connectors", get(connectors::list))
+        .route(
+            "/notifications/sinks",
+            get(notifications::sinks).post(notifications::add_sink),
+        )
+        .route(
+            "/notifications/sinks/{id}",
+            delete(notifications::remove_sink),
+        )
+        .route(
+            "/notifications/sinks/{id}/deliveries",
+            get(notifications::deliveries),
+        )
         .route(
             "/federation/issuers",
             get(federation::issuers).post(federation::register),
@@ -312,6 +327,7 @@ impl AppState {
     pub fn changed(&self) {
         self.outbox.wake();
         self.live.wake();
+        self.notifier.wake();
     }
 }
 

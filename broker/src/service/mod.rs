@@ -10,6 +10,7 @@ pub mod federation;
 pub mod grants;
 pub mod import;
 pub mod keys;
+pub mod notifications;
 pub mod ownership;
 pub mod requests;
 pub mod reviews;

@@ -27,6 +27,7 @@ use stint_core::api::{
 use stint_core::connectors::{AccessFilter, ConnectorView, RetryPolicy};
 use stint_core::federation::{ExchangedToken, IdentityRuleView, IssuerBody, IssuerView, Refusal};
 use stint_core::live::{LiveEvent, LiveScope};
+use stint_core::notify::{DeliveryView, NewSinkBody, SinkView};
 use stint_core::standing::{
     CoverageView, ImportSummary, MappingRuleBody, MappingRuleView, NewStandingBody, StandingStatus,
     StandingView, TriageBody,
@@ -787,6 +788,62 @@ pub trait Store: Send + Sync + 'static {
     async fn next_connector_step_at(&self) -> StoreResult<Option<DateTime<Utc>>>;
     /// The connectors named by a resource or an unfinished step: a broker must load them.
     async fn connectors_in_use(&self) -> StoreResult<Vec<String>>;
+
+    // --- notifications (`crate::notify`) ---
+    /// Adds a sink (admins only; its variables checked in this broker's environment).
+    async fn add_notification_sink(
+        &self,
+        actor: &UserView,
+        body: &NewSinkBody,
+        variables: &crate::config::Variables,
+        alert_after: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<SinkView>;
+    async fn remove_notification_sink(
+        &self,
+        actor: &UserView,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// The sinks, by name (admins and auditors).
+    async fn notification_sinks(
+        &self,
+        viewer: &UserView,
+        alert_after: i64,
+    ) -> StoreResult<Vec<SinkView>>;
+    /// A sink's newest deliveries with their attempts.
+    async fn notification_deliveries(
+        &self,
+        viewer: &UserView,
+        sink_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryView>>;
+    /// Whether events wait to be fanned out to sinks.
+    async fn notifications_to_fan_out(&self) -> StoreResult<bool>;
+    /// Fans out up to `limit` events (`service::notifications::fan_out`).
+    async fn fan_out_notifications(
+        &self,
+        public_url: &str,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(u32, bool)>;
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        due_by: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> StoreResult<Vec<port::DeliveryJob>>;
+    async fn delivery_attempted(
+        &self,
+        job: &port::DeliveryJob,
+        result: Result<u16, crate::outbound::PostError>,
+        policy: &RetryPolicy,
+        jitter: f64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// When the next delivery falls due, if one is open.
+    async fn next_delivery_at(&self) -> StoreResult<Option<DateTime<Utc>>>;
     /// Every signing key, newest first; `published` as of `now`.
     async fn signing_keys(&self, now: DateTime<Utc>) -> StoreResult<Vec<StoredKey>>;
     /// Adds a key. With `rotate` it takes over signing and the others retire; without, it

@@ -5,7 +5,7 @@
 
 use crate::admin::save_payments_db;
 use crate::client::{finished, stint, text, token};
-use crate::helpers::{Server, TestApp, rand_bytes, serve_with};
+use crate::helpers::{Http, Server, TestApp, rand_bytes, serve_with};
 use axum::http::StatusCode;
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
@@ -525,82 +525,6 @@ async fn a_broker_killed_before_the_role_was_dropped_drops_it_before_it_answers_
         "the role was dropped before the restarted broker could answer"
     );
     drop(restarted);
-}
-
-/// A person's blocking calls to a broker process, with the session cookie and CSRF header.
-struct Http(String);
-
-impl Http {
-    /// Signs in as a demo user; the session cookie.
-    fn login(&self, username: &str) -> String {
-        let answer = ureq::post(format!("{}/api/v1/session", self.0))
-            .header("x-stint-csrf", "1")
-            .header("content-type", "application/json")
-            .send(
-                json!({ "username": username, "password": stint_broker::demo::PASSWORD })
-                    .to_string(),
-            )
-            .unwrap();
-        answer
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|c| c.starts_with("stint_session="))
-            .and_then(|c| c.split(';').next())
-            .unwrap()
-            .to_string()
-    }
-
-    fn call(&self, cookie: &str, method: &str, path: &str, body: Option<Value>) -> Value {
-        let url = format!("{}{path}", self.0);
-        let answer = match method {
-            "GET" => ureq::get(&url).header("cookie", cookie).call(),
-            "PUT" => ureq::put(&url)
-                .header("cookie", cookie)
-                .header("x-stint-csrf", "1")
-                .header("content-type", "application/json")
-                .send(body.unwrap_or_default().to_string()),
-            _ => ureq::post(&url)
-                .header("cookie", cookie)
-                .header("x-stint-csrf", "1")
-                .header("content-type", "application/json")
-                .send(body.unwrap_or_else(|| json!({})).to_string()),
-        }
-        .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        let text = answer.into_body().read_to_string().unwrap();
-        if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap()
-        }
-    }
-
-    fn id_of(&self, cookie: &str, kind: &str, name: &str) -> i64 {
-        self.call(cookie, "GET", &format!("/api/v1/{kind}"), None)
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|x| x["name"] == name)
-            .unwrap()["id"]
-            .as_i64()
-            .unwrap()
-    }
-
-    /// The grant's `access` once `done` holds of it (within 30 s).
-    fn wait_for_access(&self, cookie: &str, grant: i64, done: impl Fn(&Value) -> bool) -> Value {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        loop {
-            let access =
-                self.call(cookie, "GET", &format!("/api/v1/grants/{grant}"), None)["access"]
-                    .clone();
-            if done(&access) {
-                return access;
-            }
-            assert!(std::time::Instant::now() < deadline, "still {access}");
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-    }
 }
 
 const CONNECTORS_FILE: &str = r#"

@@ -635,3 +635,84 @@ pub async fn serve_with(
         stop: Some(stop),
     }
 }
+
+/// A person's blocking calls to a broker process, with the session cookie and CSRF header.
+pub struct Http(pub String);
+
+impl Http {
+    /// Signs in as a demo user; the session cookie.
+    pub fn login(&self, username: &str) -> String {
+        let answer = ureq::post(format!("{}/api/v1/session", self.0))
+            .header("x-stint-csrf", "1")
+            .header("content-type", "application/json")
+            .send(
+                json!({ "username": username, "password": stint_broker::demo::PASSWORD })
+                    .to_string(),
+            )
+            .unwrap();
+        answer
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("stint_session="))
+            .and_then(|c| c.split(';').next())
+            .unwrap()
+            .to_string()
+    }
+
+    pub fn call(&self, cookie: &str, method: &str, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}{path}", self.0);
+        let answer = match method {
+            "GET" => ureq::get(&url).header("cookie", cookie).call(),
+            "PUT" => ureq::put(&url)
+                .header("cookie", cookie)
+                .header("x-stint-csrf", "1")
+                .header("content-type", "application/json")
+                .send(body.unwrap_or_default().to_string()),
+            _ => ureq::post(&url)
+                .header("cookie", cookie)
+                .header("x-stint-csrf", "1")
+                .header("content-type", "application/json")
+                .send(body.unwrap_or_else(|| json!({})).to_string()),
+        }
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let text = answer.into_body().read_to_string().unwrap();
+        if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap()
+        }
+    }
+
+    pub fn id_of(&self, cookie: &str, kind: &str, name: &str) -> i64 {
+        self.call(cookie, "GET", &format!("/api/v1/{kind}"), None)
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["name"] == name)
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    }
+
+    /// The grant's `access` once `done` holds of it (within 30 s).
+    pub fn wait_for_access(
+        &self,
+        cookie: &str,
+        grant: i64,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let access =
+                self.call(cookie, "GET", &format!("/api/v1/grants/{grant}"), None)["access"]
+                    .clone();
+            if done(&access) {
+                return access;
+            }
+            assert!(std::time::Instant::now() < deadline, "still {access}");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}

@@ -19,6 +19,7 @@ mod issuer;
 mod key_custody;
 mod live;
 mod machine;
+mod notifications;
 mod ownership;
 mod portal;
 mod replicas;

@@ -18,9 +18,9 @@ use crate::connectors::{Connectors, Revoked};
 use crate::credential::{Keyring, TrustedKeys};
 use crate::service;
 use crate::store::audit;
-use crate::store::port::ConnectorJob;
 use crate::store::port::IssuerRecord;
 use crate::store::port::{AuditTrail, Database, Rows, Tx};
+use crate::store::port::{ConnectorJob, DeliveryJob};
 use crate::store::{
     AuditFilter, BreakGlassLimit, BreakGlassTaken, FailedPassword, IntrospectionCaller, LiveBatch,
     LoginCandidate, NewSigningKey, NewUser, RequestFilter, ReviewFilter, SessionLimits,
@@ -38,6 +38,7 @@ use stint_core::api::{
 };
 use stint_core::connectors::{AccessFilter, ConnectorView, RetryPolicy};
 use stint_core::federation::{ExchangedToken, IdentityRuleView, IssuerBody, IssuerView, Refusal};
+use stint_core::notify::{DeliveryView, NewSinkBody, SinkView};
 use stint_core::standing::{
     CoverageView, ImportSummary, MappingRuleBody, MappingRuleView, NewStandingBody, StandingView,
     TriageBody,
@@ -872,6 +873,81 @@ impl Store for Backend {
         self.lookup().await?.connectors_in_use().await
     }
 
+    async fn add_notification_sink(
+        &self,
+        actor: &UserView,
+        body: &NewSinkBody,
+        variables: &crate::config::Variables,
+        alert_after: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<SinkView> {
+        service::notifications::add_sink(self, actor, body, variables, alert_after, now).await
+    }
+
+    async fn remove_notification_sink(
+        &self,
+        actor: &UserView,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        service::notifications::remove_sink(self, actor, id, now).await
+    }
+
+    async fn notification_sinks(
+        &self,
+        viewer: &UserView,
+        alert_after: i64,
+    ) -> StoreResult<Vec<SinkView>> {
+        service::notifications::sinks(self, viewer, alert_after).await
+    }
+
+    async fn notification_deliveries(
+        &self,
+        viewer: &UserView,
+        sink_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryView>> {
+        service::notifications::deliveries(self, viewer, sink_id, limit).await
+    }
+
+    async fn notifications_to_fan_out(&self) -> StoreResult<bool> {
+        self.lookup().await?.fan_out_due().await
+    }
+
+    async fn fan_out_notifications(
+        &self,
+        public_url: &str,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(u32, bool)> {
+        service::notifications::fan_out(self, public_url, limit, now).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        due_by: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryJob>> {
+        service::notifications::claim(self, now, due_by, lease, limit).await
+    }
+
+    async fn delivery_attempted(
+        &self,
+        job: &DeliveryJob,
+        result: Result<u16, crate::outbound::PostError>,
+        policy: &RetryPolicy,
+        jitter: f64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        service::notifications::attempted(self, job, result, policy, jitter, now).await
+    }
+
+    async fn next_delivery_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        self.lookup().await?.next_delivery_at().await
+    }
+
     async fn next_grant_expiry(&self) -> StoreResult<Option<DateTime<Utc>>> {
         let at: Option<i64> =
             sqlx::query_scalar("SELECT MIN(expires_at) FROM grants WHERE state = 'active'")
@@ -1137,6 +1213,7 @@ mod introspection;
 mod keys;
 mod live;
 mod notices;
+mod notifications;
 mod ownership;
 mod rows;
 mod sessions;

@@ -1,0 +1,74 @@
+//! Notification sinks: admins add and remove them, admins and auditors see them and each
+//! one's deliveries. The rules live in `stint_core::notify`, the use cases in
+//! `crate::service::notifications`.
+
+use super::AppState;
+use super::error::AppError;
+use super::extract::{ApiJson, CurrentUser, parse_id};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use stint_core::notify::{DeliveryView, NewSinkBody, SinkView};
+
+/// The deliveries a sink's page shows.
+const DELIVERIES_SHOWN: u32 = 100;
+
+/// `GET /api/v1/notifications/sinks`.
+pub async fn sinks(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<Json<Vec<SinkView>>, AppError> {
+    let alert_after = state.outbox.retry.alert_after;
+    Ok(Json(
+        state.store.notification_sinks(&user, alert_after).await?,
+    ))
+}
+
+/// `POST /api/v1/notifications/sinks`: 201 with the sink.
+pub async fn add_sink(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(body): ApiJson<NewSinkBody>,
+) -> Result<(StatusCode, Json<SinkView>), AppError> {
+    let alert_after = state.outbox.retry.alert_after;
+    let sink = state
+        .store
+        .add_notification_sink(
+            &user,
+            &body,
+            &state.config.variables,
+            alert_after,
+            state.clock.now(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(sink)))
+}
+
+/// `DELETE /api/v1/notifications/sinks/{id}`: 204.
+pub async fn remove_sink(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    let id = parse_id(&id)?;
+    state
+        .store
+        .remove_notification_sink(&user, id, state.clock.now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/v1/notifications/sinks/{id}/deliveries`: newest first.
+pub async fn deliveries(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<DeliveryView>>, AppError> {
+    let id = parse_id(&id)?;
+    Ok(Json(
+        state
+            .store
+            .notification_deliveries(&user, id, DELIVERIES_SHOWN)
+            .await?,
+    ))
+}
