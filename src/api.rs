@@ -215,6 +215,34 @@ pub async fn identity_federation_rules(
     get(&format!("/api/v1/identities/{id}/federation-rules")).await
 }
 
+pub async fn notification_choices() -> ApiResult<Vec<stint_core::notify::NotificationChoice>> {
+    get("/api/v1/me/notifications").await
+}
+
+pub async fn set_notification_choices(
+    body: stint_core::notify::MutesBody,
+) -> ApiResult<Vec<stint_core::notify::NotificationChoice>> {
+    put("/api/v1/me/notifications", &body).await
+}
+
+pub async fn sinks() -> ApiResult<Vec<stint_core::notify::SinkView>> {
+    get("/api/v1/notifications/sinks").await
+}
+
+pub async fn add_sink(
+    body: stint_core::notify::NewSinkBody,
+) -> ApiResult<stint_core::notify::SinkView> {
+    post("/api/v1/notifications/sinks", &body).await
+}
+
+pub async fn remove_sink(id: i64) -> ApiResult<()> {
+    delete(&format!("/api/v1/notifications/sinks/{id}")).await
+}
+
+pub async fn deliveries(sink_id: i64) -> ApiResult<Vec<stint_core::notify::DeliveryView>> {
+    get(&format!("/api/v1/notifications/sinks/{sink_id}/deliveries")).await
+}
+
 pub async fn issuers() -> ApiResult<Vec<stint_core::federation::IssuerView>> {
     get("/api/v1/federation/issuers").await
 }

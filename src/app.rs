@@ -16,6 +16,7 @@ use crate::pages::{
     login::Login,
     new_request::NewRequest,
     not_found::NotFound,
+    notifications::Notifications,
     request_detail::RequestDetailPage,
     requests::Requests,
     review_detail::ReviewDetailPage,
@@ -210,6 +211,7 @@ fn Shell() -> impl IntoView {
                     <Route path=path!("/admin/resources") view=AdminResources/>
                     <Route path=path!("/admin/users") view=AdminUsers/>
                     <Route path=path!("/admin/federation") view=AdminFederation/>
+                    <Route path=path!("/admin/notifications") view=Notifications/>
                     <Route path=path!("/reviews/:id") view=ReviewDetailPage/>
                     <Route path=path!("/reviews") view=Reviews/>
                     <Route path=path!("/secrets") view=Secrets/>
@@ -290,6 +292,7 @@ fn Nav() -> impl IntoView {
                 <Show when=move || auth.has_any(visibility::READS_EVERYTHING)>
                     <li><A href="/audit">"Audit"</A></li>
                     <li><A href="/admin/federation">"Federation"</A></li>
+                    <li><A href="/admin/notifications">"Notifications"</A></li>
                 </Show>
                 <Show when=move || auth.has(Role::Admin)>
                     <li><A href="/admin/resources">"Resources & policies"</A></li>

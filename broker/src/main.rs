@@ -173,7 +173,8 @@ enum Command {
         #[arg(long, env = "STINT_CONNECTORS")]
         connectors: Option<PathBuf>,
         /// Failed attempts after which a revocation that keeps failing is flagged
-        /// (`grant.revocation_failing`); it is retried regardless.
+        /// (`grant.revocation_failing`), and failures in a row after which a notification
+        /// sink is (`notification.sink_failing`); both are retried regardless.
         #[arg(long, env = "STINT_REVOCATION_ALERT_AFTER", default_value_t = 5,
               value_parser = clap::value_parser!(i64).range(1..))]
         revocation_alert_after: i64,

@@ -4,6 +4,7 @@
 //! (`stint_broker::notify`); the portal shows the same views.
 
 use crate::api::NamedRef;
+use crate::model::Role;
 use crate::rules::{RuleError, check_plain_text};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -478,6 +479,82 @@ pub fn recipients(audience: Audience, facts: &AudienceFacts) -> Vec<NamedRef> {
     people
 }
 
+/// Whether someone of `roles` may be named in messages of `event` at all: only approvers
+/// approve and only reviewers review; anyone may ask, hold or own.
+pub fn may_be_named(event: &NotifyEvent, roles: &[Role]) -> bool {
+    match event.audience {
+        Audience::Approvers => roles.contains(&Role::Approver),
+        Audience::Reviewers => roles.contains(&Role::Reviewer),
+        _ => true,
+    }
+}
+
+/// Whether someone of `roles` must hear of `action` whatever they chose: break-glass taken
+/// and a revocation failing, for reviewers and admins, whose job is to act on them.
+pub fn is_required(action: &str, roles: &[Role]) -> bool {
+    matches!(action, "break_glass.taken" | "grant.revocation_failing")
+        && (roles.contains(&Role::Reviewer) || roles.contains(&Role::Admin))
+}
+
+/// Whether a recipient of `roles` who muted `muted` is named in a message of `action`.
+pub fn wants(action: &str, roles: &[Role], muted: &[String]) -> bool {
+    is_required(action, roles) || !muted.iter().any(|m| m == action)
+}
+
+/// One line of a person's notification choices (`GET /api/v1/me/notifications`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationChoice {
+    pub event: String,
+    pub label: String,
+    pub wanted: bool,
+    /// Their roles do not let them mute it.
+    pub required: bool,
+}
+
+/// The choices of someone of `roles` who muted `muted`: every event they may be named in.
+pub fn choices(roles: &[Role], muted: &[String]) -> Vec<NotificationChoice> {
+    NOTIFY_EVENTS
+        .iter()
+        .filter(|e| may_be_named(e, roles))
+        .map(|e| NotificationChoice {
+            event: e.action.to_string(),
+            label: e.label.to_string(),
+            wanted: wants(e.action, roles, muted),
+            required: is_required(e.action, roles),
+        })
+        .collect()
+}
+
+/// `PUT /api/v1/me/notifications`: the events to be left out of.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MutesBody {
+    pub muted: Vec<String>,
+}
+
+/// Checks what someone of `roles` asks to mute: events there are, none they must hear.
+pub fn check_mutes(body: &MutesBody, roles: &[Role]) -> Result<Vec<String>, RuleError> {
+    let mut muted: Vec<String> = Vec::new();
+    for action in &body.muted {
+        let action = action.trim();
+        if notify_event(action).is_none() {
+            return Err(RuleError::invalid(
+                "muted",
+                format!("{action:?} is not an event notifications tell of"),
+            ));
+        }
+        if is_required(action, roles) {
+            return Err(RuleError::invalid(
+                "muted",
+                format!("reviewers and admins cannot mute {action}: acting on it is their job"),
+            ));
+        }
+        if !muted.iter().any(|m| m == action) {
+            muted.push(action.to_string());
+        }
+    }
+    Ok(muted)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -616,6 +693,48 @@ mod tests {
         assert_eq!(names(Audience::Reviewers), ["dave"]);
         assert_eq!(names(Audience::HolderAndOwners), ["alice", "carol"]);
         assert_eq!(names(Audience::AdminsAndOwners), ["dave", "alice", "carol"]);
+    }
+
+    #[test]
+    fn reviewers_and_admins_cannot_mute_break_glass_or_failing_revocations() {
+        let mute = |events: &[&str], roles: &[Role]| {
+            check_mutes(
+                &MutesBody {
+                    muted: events.iter().map(|e| e.to_string()).collect(),
+                },
+                roles,
+            )
+        };
+        assert_eq!(
+            mute(&["break_glass.taken"], &[Role::Reviewer])
+                .unwrap_err()
+                .field(),
+            Some("muted")
+        );
+        assert!(mute(&["grant.revocation_failing"], &[Role::Admin]).is_err());
+        assert_eq!(
+            mute(
+                &["break_glass.taken", "break_glass.taken"],
+                &[Role::Requester]
+            )
+            .unwrap(),
+            ["break_glass.taken"],
+            "an owner who is no reviewer may"
+        );
+        assert!(mute(&["user.created"], &[Role::Requester]).is_err());
+        let muted = vec!["request.filed".to_string(), "break_glass.taken".to_string()];
+        assert!(!wants(
+            "request.filed",
+            &[Role::Approver, Role::Reviewer],
+            &muted
+        ));
+        assert!(wants("break_glass.taken", &[Role::Reviewer], &muted));
+        let mine = choices(&[Role::Requester], &[]);
+        assert!(
+            mine.iter()
+                .all(|c| c.event != "request.filed" && c.event != "review.overdue")
+        );
+        assert!(mine.iter().all(|c| c.wanted && !c.required));
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod identity_form;
 pub mod identity_tokens;
 pub mod introspection;
 pub mod live;
+pub mod notification_choices;
 pub mod request_form;
 pub mod resource_form;
 pub mod standing;

@@ -1,9 +1,11 @@
-//! Your account: changing your password. Also shown in place of everything else when an
-//! admin has reset it, since the broker then refuses all else until it is changed.
+//! Your account: changing your password, and what notifications you want. The password
+//! form is also shown in place of everything else when an admin has reset it, since the
+//! broker then refuses all else until it is changed.
 
 use crate::api;
 use crate::app::use_auth;
 use crate::components::form::{FieldProblem, FormProblem, Problem};
+use crate::components::notification_choices::NotificationChoices;
 use crate::components::toast::use_toasts;
 use leptos::prelude::*;
 use stint_core::admin::PASSWORD_MIN_CHARS;
@@ -15,7 +17,10 @@ pub fn Account() -> impl IntoView {
             <header class="page-head">
                 <h1>"Your account"</h1>
             </header>
-            <ChangePassword forced=false/>
+            <div class="stack">
+                <ChangePassword forced=false/>
+                <NotificationChoices/>
+            </div>
         </section>
     }
 }

@@ -13,6 +13,7 @@ pub mod identity_detail;
 pub mod login;
 pub mod new_request;
 pub mod not_found;
+pub mod notifications;
 pub mod request_detail;
 pub mod requests;
 pub mod review_detail;

@@ -121,7 +121,7 @@ impl Stack {
             .tempdir_in(self.profiles.path())
             .unwrap()
             .keep();
-        let capabilities = json!({
+        let mut capabilities = json!({
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": "/usr/bin/chromium",
@@ -134,6 +134,12 @@ impl Stack {
                 ],
             },
         });
+        if phone_dark {
+            // Headless windows are at least 500 px wide: a phone's viewport is emulated.
+            capabilities["goog:chromeOptions"]["mobileEmulation"] = json!({
+                "deviceMetrics": { "width": 360, "height": 800, "pixelRatio": 2.0 },
+            });
+        }
         let Value::Object(capabilities) = capabilities else {
             unreachable!()
         };
@@ -406,4 +412,62 @@ pub async fn file_request(
     wait_text(c, "[data-testid=request-state]", "pending").await;
     let url = c.current_url().await.unwrap();
     url.path().rsplit('/').next().unwrap().parse().unwrap()
+}
+
+/// A webhook receiver on loopback: it takes every call (200) while `refusing` is false and
+/// answers 503 while it is true, counting both.
+#[derive(Clone)]
+pub struct Receiver {
+    pub port: u16,
+    pub refusing: Arc<std::sync::atomic::AtomicBool>,
+    pub refused: Arc<std::sync::atomic::AtomicUsize>,
+    pub taken: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Receiver {
+    pub async fn start(refusing: bool) -> Receiver {
+        use std::sync::atomic::Ordering;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let receiver = Receiver {
+            port: listener.local_addr().unwrap().port(),
+            refusing: Arc::new(refusing.into()),
+            refused: Arc::default(),
+            taken: Arc::default(),
+        };
+        let counts = receiver.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let counts = counts.clone();
+                tokio::spawn(async move {
+                    let mut buffer = vec![0u8; 64 * 1024];
+                    // One small request per connection: headers and JSON body arrive together.
+                    if socket.read(&mut buffer).await.unwrap_or(0) > 0 {
+                        let answer: &[u8] = if counts.refusing.load(Ordering::SeqCst) {
+                            counts.refused.fetch_add(1, Ordering::SeqCst);
+                            b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                        } else {
+                            counts.taken.fetch_add(1, Ordering::SeqCst);
+                            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                        };
+                        let _ = socket.write_all(answer).await;
+                    }
+                });
+            }
+        });
+        receiver
+    }
+
+    pub fn refuse(&self, refusing: bool) {
+        self.refusing
+            .store(refusing, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn taken(&self) -> usize {
+        self.taken.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub fn refused(&self) -> usize {
+        self.refused.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }

@@ -2,47 +2,15 @@
 //! policy editor, and the grant card tells its holder when the access downstream is made
 //! and when it is taken away.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use stint_broker::connectors::config;
 use stint_core::connectors::RetryPolicy;
-use stint_e2e::{Stack, click, find, screenshot, sign_in, wait_text};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// A webhook receiver on loopback: it confirms every call while `refusing` is false, and
-/// answers 503 while it is true; how many calls it confirmed.
-async fn receiver(refusing: Arc<AtomicBool>) -> (u16, Arc<AtomicUsize>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let calls = Arc::new(AtomicUsize::new(0));
-    let counted = calls.clone();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let counted = counted.clone();
-            let refusing = refusing.clone();
-            tokio::spawn(async move {
-                let mut buffer = vec![0u8; 16 * 1024];
-                // One small request per connection: headers and JSON body arrive together.
-                if socket.read(&mut buffer).await.unwrap_or(0) > 0 {
-                    let answer: &[u8] = if refusing.load(Ordering::SeqCst) {
-                        b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-                    } else {
-                        counted.fetch_add(1, Ordering::SeqCst);
-                        b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-                    };
-                    let _ = socket.write_all(answer).await;
-                }
-            });
-        }
-    });
-    (port, calls)
-}
+use stint_e2e::{Receiver, Stack, click, find, screenshot, sign_in, wait_text};
 
 #[tokio::test]
 #[ignore = "needs the built portal and Chromium: run `cargo xtask test`"]
 async fn an_admin_links_a_resource_and_the_grant_card_follows_its_access_downstream() {
-    let refusing = Arc::new(AtomicBool::new(false));
-    let (port, calls) = receiver(refusing.clone()).await;
+    let hook = Receiver::start(false).await;
+    let port = hook.port;
     let text = format!(
         "[connectors.deploy-hook]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:{port}/hook\"\n\
          secret_env = \"HOOK_KEY\"\n"
@@ -109,16 +77,12 @@ async fn an_admin_links_a_resource_and_the_grant_card_follows_its_access_downstr
         alice.refresh().await.unwrap();
     }
     assert!(shown.contains("The access made in deploy-hook"), "{shown}");
-    assert_eq!(
-        calls.load(Ordering::SeqCst),
-        1,
-        "grant.activated was sent once"
-    );
+    assert_eq!(hook.taken(), 1, "grant.activated was sent once");
     screenshot(&alice, "grant-access-ready").await;
 
     // The system refuses to take the access away: the admin's dashboard flags it, and the
     // broker keeps trying.
-    refusing.store(true, Ordering::SeqCst);
+    hook.refuse(true);
     click(&alice, "[data-testid=revoke]").await;
     find(&alice, "[data-testid=revoke-dialog-reason]")
         .await
@@ -140,7 +104,7 @@ async fn an_admin_links_a_resource_and_the_grant_card_follows_its_access_downstr
     );
     assert!(flagged.contains("the webhook answered 503"), "{flagged}");
     screenshot(&dave, "dashboard-revocation-failing").await;
-    refusing.store(false, Ordering::SeqCst);
+    hook.refuse(false);
     let mut ended = String::new();
     for _ in 0..50 {
         alice.refresh().await.unwrap();
@@ -158,7 +122,7 @@ async fn an_admin_links_a_resource_and_the_grant_card_follows_its_access_downstr
         ended.contains("The access taken away in deploy-hook"),
         "{ended}"
     );
-    assert_eq!(calls.load(Ordering::SeqCst), 2, "grant.ended was sent once");
+    assert_eq!(hook.taken(), 2, "grant.ended was sent once");
     // The story says it in words.
     wait_text(
         &alice,

@@ -60,3 +60,11 @@ CREATE TABLE notification_attempts (
     error         TEXT
 );
 CREATE INDEX notification_attempts_of_delivery ON notification_attempts (delivery_id, id);
+
+-- What each person chose not to be named in (`PUT /api/v1/me/notifications`): they are left
+-- out of those messages' recipients, unless the event is one their roles may not mute.
+CREATE TABLE notification_mutes (
+    user_id BIGINT NOT NULL REFERENCES users (id),
+    event   TEXT   NOT NULL,
+    PRIMARY KEY (user_id, event)
+);

@@ -150,6 +150,21 @@ async fn attempt(state: &AppState, job: ConnectorJob) -> anyhow::Result<bool> {
     }
 }
 
+/// How long a worker sleeps before its next look, when the next thing falls due at `next`:
+/// at least `MIN_WAIT` (no spinning on a step just due) and at most `MAX_WAIT` (work queued
+/// by another replica is seen this soon).
+pub fn wait_until(
+    next: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Duration {
+    next.map_or(MAX_WAIT, |at| {
+        (at - now)
+            .to_std()
+            .unwrap_or_default()
+            .clamp(MIN_WAIT, MAX_WAIT)
+    })
+}
+
 /// A uniform draw from [0, 1).
 pub fn jitter() -> f64 {
     let bits = u64::from_le_bytes(crate::credential::random_bytes());
@@ -170,13 +185,8 @@ pub fn spawn(state: AppState, mut shutdown: watch::Receiver<bool>) -> JoinHandle
             {
                 tracing::warn!(error = %e, "running the connectors' outbox failed");
             }
-            let wait = match state.store.next_connector_step_at().await {
-                Ok(Some(at)) => (at - state.clock.now())
-                    .to_std()
-                    .unwrap_or_default()
-                    .clamp(MIN_WAIT, MAX_WAIT),
-                Ok(None) | Err(_) => MAX_WAIT,
-            };
+            let next = state.store.next_connector_step_at().await.ok().flatten();
+            let wait = wait_until(next, state.clock.now());
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = outbox.bell.notified() => {}

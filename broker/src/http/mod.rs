@@ -76,6 +76,10 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .route("/events", get(events::stream))
         .route("/me/password", put(session::change_password))
         .route(
+            "/me/notifications",
+            get(notifications::my_choices).put(notifications::set_my_choices),
+        )
+        .route(
             "/identities",
             get(catalog::identities).post(admin::create_identity),
         )

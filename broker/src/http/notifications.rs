@@ -8,7 +8,7 @@ use super::extract::{ApiJson, CurrentUser, parse_id};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use stint_core::notify::{DeliveryView, NewSinkBody, SinkView};
+use stint_core::notify::{DeliveryView, MutesBody, NewSinkBody, NotificationChoice, SinkView};
 
 /// The deliveries a sink's page shows.
 const DELIVERIES_SHOWN: u32 = 100;
@@ -69,6 +69,28 @@ pub async fn deliveries(
         state
             .store
             .notification_deliveries(&user, id, DELIVERIES_SHOWN)
+            .await?,
+    ))
+}
+
+/// `GET /api/v1/me/notifications`: the events the signed-in person may be named in.
+pub async fn my_choices(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<Json<Vec<NotificationChoice>>, AppError> {
+    Ok(Json(state.store.notification_choices(&user).await?))
+}
+
+/// `PUT /api/v1/me/notifications` `{muted: [...]}`: what they no longer want to be named in.
+pub async fn set_my_choices(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(body): ApiJson<MutesBody>,
+) -> Result<Json<Vec<NotificationChoice>>, AppError> {
+    Ok(Json(
+        state
+            .store
+            .set_notification_choices(&user, &body, state.clock.now())
             .await?,
     ))
 }

@@ -4,6 +4,7 @@
 //! never send one message at once, and one whose sender died is sent when the lease ends.
 
 use super::destination;
+use crate::connectors::worker::{jitter, wait_until};
 use crate::http::AppState;
 use crate::outbound::{self, Post, PostError};
 use crate::store::port::DeliveryJob;
@@ -17,9 +18,6 @@ const LEASE_SECS: i64 = 60;
 const BATCH: u32 = 32;
 /// Events fanned out per transaction.
 const FAN_OUT_BATCH: u32 = 200;
-/// The longest the worker sleeps: events committed by another replica are seen this soon.
-const MAX_WAIT: Duration = Duration::from_millis(250);
-const MIN_WAIT: Duration = Duration::from_millis(5);
 /// After a wake, how long to let a burst of changes gather into one fan-out.
 const GATHER: Duration = Duration::from_millis(20);
 
@@ -110,7 +108,7 @@ async fn send(state: &AppState, job: DeliveryJob) -> anyhow::Result<bool> {
             &job,
             result,
             &state.outbox.retry,
-            crate::connectors::worker::jitter(),
+            jitter(),
             state.clock.now(),
         )
         .await?;
@@ -118,7 +116,7 @@ async fn send(state: &AppState, job: DeliveryJob) -> anyhow::Result<bool> {
 }
 
 /// Runs until `shutdown` turns true: when woken by a change, when a delivery is due, and
-/// at least every `MAX_WAIT`.
+/// at least every 250 ms (`wait_until`).
 pub fn spawn(state: AppState, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
@@ -135,13 +133,8 @@ pub fn spawn(state: AppState, mut shutdown: watch::Receiver<bool>) -> JoinHandle
             {
                 tracing::warn!(error = %e, "sending notifications failed");
             }
-            let wait = match state.store.next_delivery_at().await {
-                Ok(Some(at)) => (at - state.clock.now())
-                    .to_std()
-                    .unwrap_or_default()
-                    .clamp(MIN_WAIT, MAX_WAIT),
-                Ok(None) | Err(_) => MAX_WAIT,
-            };
+            let next = state.store.next_delivery_at().await.ok().flatten();
+            let wait = wait_until(next, state.clock.now());
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = state.notifier.bell.notified() => tokio::time::sleep(GATHER).await,

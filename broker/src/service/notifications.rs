@@ -15,8 +15,8 @@ use serde_json::json;
 use stint_core::api::UserView;
 use stint_core::connectors::{RetryPolicy, retry_delay};
 use stint_core::notify::{
-    DeliveryView, NewSinkBody, SinkTarget, SinkView, check_sink, notify_event, recipients,
-    redacted_url, sink_failing,
+    DeliveryView, MutesBody, NewSinkBody, NotificationChoice, SinkTarget, SinkView, check_mutes,
+    check_sink, choices, notify_event, recipients, redacted_url, sink_failing, wants,
 };
 use stint_core::visibility::READS_EVERYTHING;
 use stint_core::{Role, RuleError};
@@ -185,13 +185,19 @@ pub async fn fan_out(
     };
     let cursor = tx.notification_cursor().await?;
     let batch = tx.notable_events(cursor.max(from), limit, now).await?;
+    let mutes = tx.notification_mutes().await?;
     let more = batch.events.len() as u32 == limit;
     let mut queued = 0;
     for event in &batch.events {
         let Some(kind) = notify_event(&event.action) else {
             continue;
         };
-        let to = recipients(kind.audience, &event.audience);
+        let mut to = recipients(kind.audience, &event.audience);
+        to.retain(|user| {
+            mutes
+                .get(&user.id)
+                .is_none_or(|(roles, muted)| wants(&event.action, roles, muted))
+        });
         for sink in sinks.iter().filter(|s| s.hears(event)) {
             let body = message::body(sink.kind, event, &to, public_url);
             tx.queue_delivery(sink.id, event.seq, &event.action, &body, now)
@@ -269,4 +275,52 @@ pub async fn attempted(
         .await?;
     }
     tx.commit().await
+}
+
+/// The events `viewer` may be named in, and which of them they want.
+pub async fn my_choices(
+    db: &dyn Database,
+    viewer: &UserView,
+) -> StoreResult<Vec<NotificationChoice>> {
+    people_only(viewer)?;
+    let muted = db.read().await?.muted_by(viewer.id).await?;
+    Ok(choices(&viewer.roles, &muted))
+}
+
+/// Replaces what `actor` muted: `notification.choices_changed`.
+pub async fn set_my_choices(
+    db: &dyn Database,
+    actor: &UserView,
+    body: &MutesBody,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<NotificationChoice>> {
+    people_only(actor)?;
+    let muted = check_mutes(body, &actor.roles)?;
+    let mut tx = db.write().await?;
+    tx.set_mutes(actor.id, &muted).await?;
+    audit::record(
+        &mut **tx,
+        now,
+        Event::new(
+            Actor::User(actor),
+            "notification.choices_changed",
+            "user",
+            Some(actor.id),
+        )
+        .details(json!({ "muted": muted })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(choices(&actor.roles, &muted))
+}
+
+/// Notifications name people: an identity speaking with its token has no choices to make.
+fn people_only(viewer: &UserView) -> Result<(), RuleError> {
+    if viewer.identity_id.is_some() {
+        Err(RuleError::Forbidden(
+            "notification choices are for people, not identities".into(),
+        ))
+    } else {
+        Ok(())
+    }
 }

@@ -27,7 +27,7 @@ use stint_core::api::{
 use stint_core::connectors::{AccessFilter, ConnectorView, RetryPolicy};
 use stint_core::federation::{ExchangedToken, IdentityRuleView, IssuerBody, IssuerView, Refusal};
 use stint_core::live::{LiveEvent, LiveScope};
-use stint_core::notify::{DeliveryView, NewSinkBody, SinkView};
+use stint_core::notify::{DeliveryView, MutesBody, NewSinkBody, NotificationChoice, SinkView};
 use stint_core::standing::{
     CoverageView, ImportSummary, MappingRuleBody, MappingRuleView, NewStandingBody, StandingStatus,
     StandingView, TriageBody,
@@ -844,6 +844,15 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     /// When the next delivery falls due, if one is open.
     async fn next_delivery_at(&self) -> StoreResult<Option<DateTime<Utc>>>;
+    /// The events `viewer` may be named in, and which they want.
+    async fn notification_choices(&self, viewer: &UserView)
+    -> StoreResult<Vec<NotificationChoice>>;
+    async fn set_notification_choices(
+        &self,
+        actor: &UserView,
+        body: &MutesBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<NotificationChoice>>;
     /// Every signing key, newest first; `published` as of `now`.
     async fn signing_keys(&self, now: DateTime<Utc>) -> StoreResult<Vec<StoredKey>>;
     /// Adds a key. With `rotate` it takes over signing and the others retire; without, it

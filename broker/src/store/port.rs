@@ -12,7 +12,7 @@ use super::{NewSigningKey, StoreResult};
 use crate::scan_report::Finding;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::DerefMut;
 use stint_core::api::{
     AuditCheckpoint, IdentityBody, IdentityTokenView, NamedRef, ResourceBody, ResourceView,
@@ -1112,6 +1112,12 @@ pub trait NotificationRows {
     async fn next_delivery_at(&mut self) -> StoreResult<Option<DateTime<Utc>>>;
     /// Whether the trail holds events after the cursor and some sink may hear them.
     async fn fan_out_due(&mut self) -> StoreResult<bool>;
+    /// Everyone who muted something: their roles and what they muted.
+    async fn notification_mutes(&mut self) -> StoreResult<HashMap<i64, (Vec<Role>, Vec<String>)>>;
+    /// What one person muted.
+    async fn muted_by(&mut self, user_id: i64) -> StoreResult<Vec<String>>;
+    /// Replaces what one person muted.
+    async fn set_mutes(&mut self, user_id: i64, muted: &[String]) -> StoreResult<()>;
 }
 
 /// A sink to add, checked.

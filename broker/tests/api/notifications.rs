@@ -441,7 +441,7 @@ async fn sinks_are_for_admins_to_add_and_bad_ones_are_refused_naming_the_field()
         (bad(json!({ "name": "" })), "name"),
     ] {
         let (status, error) = app.post(&dave, "/api/v1/notifications/sinks", body).await;
-        assert!(status.is_client_error(), "{status} {error}");
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
         assert_eq!(error["error"]["field"], field, "{error}");
     }
     let (status, sinks) = app.get(&dave, "/api/v1/notifications/sinks").await;
@@ -450,7 +450,7 @@ async fn sinks_are_for_admins_to_add_and_bad_ones_are_refused_naming_the_field()
 
     let sink = add_sink(&app, &dave, good.clone()).await;
     let (status, error) = app.post(&dave, "/api/v1/notifications/sinks", good).await;
-    assert!(status.is_client_error());
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
     assert_eq!(error["error"]["field"], "name", "one sink per name");
 
     let bob = app.login("bob").await;
@@ -561,4 +561,95 @@ async fn a_broker_killed_with_a_delivery_pending_delivers_it_after_restart() {
         "reviewers, then owners"
     );
     drop(second);
+}
+
+#[tokio::test]
+async fn people_leave_themselves_out_of_messages_but_reviewers_hear_of_break_glass() {
+    let (receiver, base) = Receiver::start().await;
+    let app = broker(&base).await;
+    let dave = app.login("dave").await;
+    add_sink(
+        &app,
+        &dave,
+        json!({
+            "name": "router", "kind": "webhook", "url": format!("{base}/router"),
+            "events": ["request.filed", "break_glass.taken"],
+        }),
+    )
+    .await;
+    let bob = app.login("bob").await;
+    let (status, mine) = app.get(&bob, "/api/v1/me/notifications").await;
+    assert_eq!(status, StatusCode::OK, "{mine}");
+    assert!(
+        mine.as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["event"] == "request.filed"
+                && c["wanted"] == true
+                && c["required"] == false)
+    );
+    let (status, mine) = app
+        .put(
+            &bob,
+            "/api/v1/me/notifications",
+            json!({ "muted": ["request.filed"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{mine}");
+    assert!(
+        mine.as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["event"] == "request.filed" && c["wanted"] == false)
+    );
+
+    let carol = app.login("carol").await;
+    let (status, error) = app
+        .put(
+            &carol,
+            "/api/v1/me/notifications",
+            json!({ "muted": ["break_glass.taken"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    assert_eq!(error["error"]["field"], "muted");
+    let (_, choices) = app.get(&carol, "/api/v1/me/notifications").await;
+    let required: Vec<&Value> = choices
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["required"] == true)
+        .collect();
+    assert_eq!(required.len(), 2, "{choices}");
+
+    // Alice, an owner who reviews nothing, may leave herself out of break-glass news.
+    let alice = app.login("alice").await;
+    let (status, _) = app
+        .put(
+            &alice,
+            "/api/v1/me/notifications",
+            json!({ "muted": ["break_glass.taken"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    app.file(&alice, "ci-deployer", "payments-db", "read", 600)
+        .await;
+    let (status, taken) =
+        crate::break_glass::take(&app, &alice, "ci-deployer", "payments-db").await;
+    assert_eq!(status, StatusCode::CREATED, "{taken}");
+    notify(&app).await;
+    let got = receiver.got("/router");
+    let to = |event: &str| {
+        got.iter()
+            .map(Received::json)
+            .find(|m| m["event"] == event)
+            .unwrap()["recipients"]
+            .clone()
+    };
+    assert_eq!(to("request.filed"), json!(["erin"]), "bob left himself out");
+    assert_eq!(
+        to("break_glass.taken"),
+        json!(["carol"]),
+        "carol cannot leave"
+    );
 }

@@ -38,7 +38,7 @@ use stint_core::api::{
 };
 use stint_core::connectors::{AccessFilter, ConnectorView, RetryPolicy};
 use stint_core::federation::{ExchangedToken, IdentityRuleView, IssuerBody, IssuerView, Refusal};
-use stint_core::notify::{DeliveryView, NewSinkBody, SinkView};
+use stint_core::notify::{DeliveryView, MutesBody, NewSinkBody, NotificationChoice, SinkView};
 use stint_core::standing::{
     CoverageView, ImportSummary, MappingRuleBody, MappingRuleView, NewStandingBody, StandingView,
     TriageBody,
@@ -946,6 +946,22 @@ impl Store for Backend {
 
     async fn next_delivery_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
         self.lookup().await?.next_delivery_at().await
+    }
+
+    async fn notification_choices(
+        &self,
+        viewer: &UserView,
+    ) -> StoreResult<Vec<NotificationChoice>> {
+        service::notifications::my_choices(self, viewer).await
+    }
+
+    async fn set_notification_choices(
+        &self,
+        actor: &UserView,
+        body: &MutesBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<NotificationChoice>> {
+        service::notifications::set_my_choices(self, actor, body, now).await
     }
 
     async fn next_grant_expiry(&self) -> StoreResult<Option<DateTime<Utc>>> {

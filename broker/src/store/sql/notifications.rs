@@ -3,7 +3,9 @@
 //! the deliveries queued from it and every attempt of each.
 
 use super::Conn;
-use super::records::{approver_role_holders, load_approvals, load_grant, load_request};
+use super::records::{
+    approver_role_holders, load_approvals, load_grant, load_request, role_holders,
+};
 use super::{ms, parse_roles, time};
 use crate::store::port::{
     AttemptOutcome, DeliveryJob, NewSink, NotableBatch, NotableEvent, NotificationRows, SinkRecord,
@@ -145,20 +147,6 @@ fn broker_viewer() -> UserView {
         via: None,
         vouched_by: None,
     }
-}
-
-/// The enabled users holding `role`, by name.
-async fn role_holders(conn: &mut Conn, role: Role) -> StoreResult<Vec<NamedRef>> {
-    let rows: Vec<(i64, String, String)> = sqlx::query_as(
-        "SELECT id, username, roles FROM users WHERE NOT disabled ORDER BY username",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .filter(|(_, _, roles)| parse_roles(roles).contains(&role))
-        .map(|(id, name, _)| NamedRef::new(id, name))
-        .collect())
 }
 
 /// The enabled current owners of an identity, by name.
@@ -647,5 +635,47 @@ impl NotificationRows for Conn {
         )
         .fetch_one(&mut *self)
         .await?)
+    }
+
+    async fn notification_mutes(&mut self) -> StoreResult<HashMap<i64, (Vec<Role>, Vec<String>)>> {
+        let rows: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT m.user_id, u.roles, m.event FROM notification_mutes m
+             JOIN users u ON u.id = m.user_id",
+        )
+        .fetch_all(&mut *self)
+        .await?;
+        let mut mutes: HashMap<i64, (Vec<Role>, Vec<String>)> = HashMap::new();
+        for (user, roles, event) in rows {
+            mutes
+                .entry(user)
+                .or_insert_with(|| (parse_roles(&roles), Vec::new()))
+                .1
+                .push(event);
+        }
+        Ok(mutes)
+    }
+
+    async fn muted_by(&mut self, user_id: i64) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT event FROM notification_mutes WHERE user_id = $1 ORDER BY event",
+        )
+        .bind(user_id)
+        .fetch_all(&mut *self)
+        .await?)
+    }
+
+    async fn set_mutes(&mut self, user_id: i64, muted: &[String]) -> StoreResult<()> {
+        sqlx::query("DELETE FROM notification_mutes WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *self)
+            .await?;
+        for event in muted {
+            sqlx::query("INSERT INTO notification_mutes (user_id, event) VALUES ($1, $2)")
+                .bind(user_id)
+                .bind(event)
+                .execute(&mut *self)
+                .await?;
+        }
+        Ok(())
     }
 }

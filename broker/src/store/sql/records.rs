@@ -402,9 +402,14 @@ pub(super) async fn load_resource(conn: &mut Conn, id: i64) -> StoreResult<Optio
     )
 }
 
-/// The enabled users holding the approver role, by name. Roles are parsed, not matched
-/// as text, so no role name can pass for another.
+/// The enabled users holding the approver role, by name.
 pub(super) async fn approver_role_holders(conn: &mut Conn) -> StoreResult<Vec<NamedRef>> {
+    role_holders(conn, Role::Approver).await
+}
+
+/// The enabled users holding `role`, by name. Roles are parsed, not matched as text, so no
+/// role name can pass for another.
+pub(super) async fn role_holders(conn: &mut Conn, role: Role) -> StoreResult<Vec<NamedRef>> {
     let rows: Vec<(i64, String, String)> = sqlx::query_as(
         "SELECT id, username, roles FROM users WHERE NOT disabled ORDER BY username",
     )
@@ -412,7 +417,7 @@ pub(super) async fn approver_role_holders(conn: &mut Conn) -> StoreResult<Vec<Na
     .await?;
     Ok(rows
         .into_iter()
-        .filter(|(_, _, roles)| parse_roles(roles).contains(&Role::Approver))
+        .filter(|(_, _, roles)| parse_roles(roles).contains(&role))
         .map(|(id, name, _)| NamedRef::new(id, name))
         .collect())
 }
