@@ -33,7 +33,8 @@ pub struct Post<'a> {
     pub headers: &'a [(&'a str, &'a str)],
 }
 
-/// Sends `post`; the status of the 2xx answer, or why there was none.
+/// Sends `post`; the status of its 2xx answer, or why there was none (a redirect is not
+/// followed and does not confirm).
 pub async fn send(post: Post<'_>) -> Result<u16, PostError> {
     let signature = post
         .secret
@@ -47,8 +48,11 @@ pub async fn send(post: Post<'_>) -> Result<u16, PostError> {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     tokio::task::spawn_blocking(move || {
+        // No redirects: following one would turn the POST into a GET to wherever it
+        // points (past the URL's checks) and count that GET's 200 as delivered.
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(TIMEOUT))
+            .max_redirects(0)
             .build()
             .into();
         let mut request = agent
@@ -62,7 +66,14 @@ pub async fn send(post: Post<'_>) -> Result<u16, PostError> {
             request = request.header(name, value);
         }
         match request.send(body.as_bytes()) {
-            Ok(response) => Ok(response.status().as_u16()),
+            Ok(response) if response.status().is_success() => Ok(response.status().as_u16()),
+            Ok(response) => Err(PostError {
+                response_code: Some(response.status().as_u16()),
+                message: format!(
+                    "answered {} (only 2xx confirms)",
+                    response.status().as_u16()
+                ),
+            }),
             Err(ureq::Error::StatusCode(code)) => Err(PostError {
                 response_code: Some(code),
                 message: format!("answered {code}"),

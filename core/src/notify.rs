@@ -270,19 +270,26 @@ pub fn check_sink(body: &NewSinkBody) -> Result<CheckedSink, RuleError> {
     })
 }
 
-/// An environment variable's name: letters, digits and `_`, not starting with a digit.
+/// The prefix of the variables sinks may name. The broker's environment also holds its
+/// database URL and connectors' keys: only what the operator named for notifications may
+/// become a sink's URL or signing key.
+pub const SINK_VARIABLE_PREFIX: &str = "STINT_NOTIFY_";
+
+/// A variable sinks may name: `STINT_NOTIFY_` then letters, digits and `_`.
 fn check_var_name(field: &'static str, name: &str) -> Result<String, RuleError> {
     let name = name.trim();
-    let valid = !name.is_empty()
+    let valid = name.len() > SINK_VARIABLE_PREFIX.len()
         && name.len() <= 128
-        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.starts_with(SINK_VARIABLE_PREFIX)
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if valid {
         Ok(name.to_string())
     } else {
         Err(RuleError::invalid(
             field,
-            format!("{field} must name an environment variable (letters, digits and _)"),
+            format!(
+                "{field} must name an environment variable {SINK_VARIABLE_PREFIX}… (letters, digits and _)"
+            ),
         ))
     }
 }
@@ -436,6 +443,16 @@ pub struct NoticeRequest {
     pub ticket: Option<String>,
     pub requester: String,
     pub break_glass: bool,
+    /// Approved by its policy's rule as it was filed: nobody is to approve it.
+    #[serde(default)]
+    pub auto_approved: bool,
+}
+
+/// Whether an event is news for a sink: a request approved by its policy's rule as it was
+/// filed waits for nobody, so its `request.filed` is not sent (its `request.auto_approved`
+/// is).
+pub fn is_news(action: &str, request: Option<&NoticeRequest>) -> bool {
+    !(action == "request.filed" && request.is_some_and(|r| r.auto_approved))
 }
 
 /// The facts the recipients of an event are drawn from.
@@ -445,7 +462,7 @@ pub struct AudienceFacts {
     pub requester: Option<NamedRef>,
     pub holder: Option<NamedRef>,
     pub owners: Vec<NamedRef>,
-    /// The enabled reviewers and admins.
+    /// The enabled reviewers, and the enabled admins.
     pub reviewers: Vec<NamedRef>,
     pub admins: Vec<NamedRef>,
     /// Whoever took break-glass access: not their own reviewer.
@@ -563,7 +580,7 @@ mod tests {
         NewSinkBody {
             name: "ops".into(),
             kind: "slack".into(),
-            url_env: Some("STINT_SLACK_URL".into()),
+            url_env: Some("STINT_NOTIFY_SLACK_URL".into()),
             events: vec!["request.filed".into()],
             ..NewSinkBody::default()
         }
@@ -601,13 +618,20 @@ mod tests {
             ..body()
         };
         assert_eq!(field(&kind), Some("kind"));
-        let var = NewSinkBody {
-            url_env: Some("1BAD-NAME".into()),
-            ..body()
-        };
-        assert_eq!(field(&var), Some("url_env"));
+        for var in [
+            "1BAD-NAME",
+            "STINT_DATABASE_URL",
+            "STINT_NOTIFY_",
+            "STINT_NOTIFY_X-Y",
+        ] {
+            let var = NewSinkBody {
+                url_env: Some(var.into()),
+                ..body()
+            };
+            assert_eq!(field(&var), Some("url_env"), "{var:?}");
+        }
         let slack_secret = NewSinkBody {
-            secret_env: Some("KEY".into()),
+            secret_env: Some("STINT_NOTIFY_KEY".into()),
             ..body()
         };
         assert_eq!(field(&slack_secret), Some("secret_env"));

@@ -33,10 +33,11 @@ pub fn NotificationChoices() -> impl IntoView {
         Signal::derive(move || save.value().get().and_then(|r| r.err()).map(Problem::from));
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if !save.pending().get() {
-            save.dispatch(MutesBody {
-                muted: muted.get().unwrap_or_default(),
-            });
+        // Not before the choices are read: saving nothing would unmute everything.
+        if let Some(muted) = muted.get()
+            && !save.pending().get()
+        {
+            save.dispatch(MutesBody { muted });
         }
     };
     view! {
@@ -55,7 +56,7 @@ pub fn NotificationChoices() -> impl IntoView {
                 }.into_any(),
             }}
             <FormProblem problem fields=&["muted"]/>
-            <button class="button primary" type="submit" disabled=move || save.pending().get() data-testid="save-choices">
+            <button class="button primary" type="submit" disabled=move || save.pending().get() || muted.get().is_none() data-testid="save-choices">
                 {move || if save.pending().get() { "Saving…" } else { "Save choices" }}
             </button>
         </form>

@@ -413,13 +413,15 @@ fn NewSink(on_saved: Callback<()>) -> impl IntoView {
                 fallback=move || view! {
                     {input("sink-url", "URL", "https://, or http:// to this machine only.", "https://hooks.slack.com/services/…", url)}
                     <FieldProblem problem field="url"/>
+                    // "Give one of the two" is the broker's word for an empty URL too.
+                    <FieldProblem problem field="url_env"/>
                 }
             >
-                {input("sink-url-env", "Variable holding the URL", "Its name, e.g. STINT_SLACK_URL; set on every broker.", "STINT_SLACK_URL", url_env)}
+                {input("sink-url-env", "Variable holding the URL", "Its name, which starts STINT_NOTIFY_ (e.g. STINT_NOTIFY_SLACK_URL); set on every broker.", "STINT_NOTIFY_SLACK_URL", url_env)}
                 <FieldProblem problem field="url_env"/>
             </Show>
             <Show when=move || kind.get() == SinkKind::Webhook>
-                {input("sink-secret-env", "Variable holding the signing key (optional)", "The receiver checks Stint-Signature with the same key.", "STINT_HOOK_KEY", secret_env)}
+                {input("sink-secret-env", "Variable holding the signing key (optional)", "Its name, which starts STINT_NOTIFY_; the receiver checks Stint-Signature with the same key.", "STINT_NOTIFY_HOOK_KEY", secret_env)}
                 <FieldProblem problem field="secret_env"/>
             </Show>
             <fieldset class="field">

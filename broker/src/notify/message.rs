@@ -211,7 +211,8 @@ fn slack(event: &NotableEvent, recipients: &[NamedRef], link: Option<&Link>) -> 
             }],
         }));
     }
-    json!({ "text": summary, "blocks": blocks })
+    // The fallback text (notifications, screen readers) is mrkdwn too.
+    json!({ "text": escaped(&summary), "blocks": blocks })
 }
 
 #[cfg(test)]
@@ -235,6 +236,7 @@ mod tests {
                 ticket: Some("OPS-12".into()),
                 requester: "alice".into(),
                 break_glass: false,
+                auto_approved: false,
             }),
             resource_id: Some(2),
             grant_id: None,

@@ -42,7 +42,12 @@ pub fn destination(job: &DeliveryJob, variables: &Variables) -> Result<Destinati
     let variable = |name: &str| variables.get(name);
     let url = match (&job.url_env, &job.url) {
         (Some(var), _) => {
-            variable(var).ok_or_else(|| format!("${var} is not set on this broker"))?
+            let url = variable(var).ok_or_else(|| format!("${var} is not set on this broker"))?;
+            // Checked again: the variable may have changed since the sink was added.
+            let url = url.trim().to_string();
+            check_sink_url("url_env", &url)
+                .map_err(|_| format!("${var} does not hold an https:// URL"))?;
+            url
         }
         (None, Some(url)) => url.clone(),
         (None, None) => return Err("the sink has no URL".into()),

@@ -16,7 +16,7 @@ use stint_core::api::UserView;
 use stint_core::connectors::{RetryPolicy, retry_delay};
 use stint_core::notify::{
     DeliveryView, MutesBody, NewSinkBody, NotificationChoice, SinkTarget, SinkView, check_mutes,
-    check_sink, choices, notify_event, recipients, redacted_url, sink_failing, wants,
+    check_sink, choices, is_news, notify_event, recipients, redacted_url, sink_failing, wants,
 };
 use stint_core::visibility::READS_EVERYTHING;
 use stint_core::{Role, RuleError};
@@ -186,12 +186,14 @@ pub async fn fan_out(
     let cursor = tx.notification_cursor().await?;
     let batch = tx.notable_events(cursor.max(from), limit, now).await?;
     let mutes = tx.notification_mutes().await?;
-    let more = batch.events.len() as u32 == limit;
     let mut queued = 0;
     for event in &batch.events {
         let Some(kind) = notify_event(&event.action) else {
             continue;
         };
+        if !is_news(&event.action, event.request.as_ref()) {
+            continue;
+        }
         let mut to = recipients(kind.audience, &event.audience);
         to.retain(|user| {
             mutes
@@ -208,7 +210,7 @@ pub async fn fan_out(
     tx.set_notification_cursor(batch.read_to.max(cursor))
         .await?;
     tx.commit().await?;
-    Ok((queued, more))
+    Ok((queued, batch.more))
 }
 
 /// Claims up to `limit` deliveries due by `due_by` until `now + lease`; deliveries a day

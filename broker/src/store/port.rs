@@ -1178,6 +1178,8 @@ pub struct NotableBatch {
     pub events: Vec<NotableEvent>,
     /// The cursor's next place: the last event read, or the head when the batch is short.
     pub read_to: i64,
+    /// Events sinks may hear remain after `read_to`.
+    pub more: bool,
 }
 
 /// A delivery claimed for an attempt, with where its sink posts.

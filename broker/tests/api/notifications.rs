@@ -111,7 +111,10 @@ async fn broker(base: &str) -> TestApp {
     let url = format!("{base}/siem");
     TestApp::with_config(|c| {
         c.connector_retry = fast_retries();
-        c.variables = Variables::given([("SIEM_URL", url.as_str()), ("SIEM_KEY", KEY)]);
+        c.variables = Variables::given([
+            ("STINT_NOTIFY_SIEM_URL", url.as_str()),
+            ("STINT_NOTIFY_SIEM_KEY", KEY),
+        ]);
         c.public_url = "https://stint.example".into();
     })
     .await
@@ -171,12 +174,12 @@ async fn sinks_hear_their_events_as_slack_messages_and_signed_webhooks() {
         &app,
         &dave,
         json!({
-            "name": "siem", "kind": "webhook", "url_env": "SIEM_URL", "secret_env": "SIEM_KEY",
+            "name": "siem", "kind": "webhook", "url_env": "STINT_NOTIFY_SIEM_URL", "secret_env": "STINT_NOTIFY_SIEM_KEY",
             "events": ["request.filed", "grant.revoked"],
         }),
     )
     .await;
-    assert_eq!(siem["target"], "$SIEM_URL");
+    assert_eq!(siem["target"], "$STINT_NOTIFY_SIEM_URL");
 
     let alice = app.login("alice").await;
     let payments = app
@@ -311,7 +314,8 @@ async fn a_sink_that_keeps_failing_is_flagged_once_and_heals_when_it_answers() {
         }),
     )
     .await;
-    receiver.answer("/ops", &[503, 503, 503, 503]);
+    // A redirect is not followed, and does not count as delivered.
+    receiver.answer("/ops", &[302, 503, 503, 503]);
     let alice = app.login("alice").await;
     app.file(&alice, "ci-deployer", "payments-db", "read", 600)
         .await;
@@ -330,7 +334,11 @@ async fn a_sink_that_keeps_failing_is_flagged_once_and_heals_when_it_answers() {
     let list = deliveries(&app, &dave, &sink).await;
     assert_eq!(list[0]["status"], "retrying");
     assert!(list[0]["next_attempt_at"].is_string());
-    assert_eq!(list[0]["attempts"][0]["error"], "answered 503");
+    assert_eq!(
+        list[0]["attempts"][0]["error"],
+        "answered 302 (only 2xx confirms)"
+    );
+    assert_eq!(list[0]["attempts"][1]["error"], "answered 503");
 
     assert_eq!(notify(&app).await, (1, 0));
     let sink = sink_named(&app, &dave, "ops").await;
@@ -428,16 +436,26 @@ async fn sinks_are_for_admins_to_add_and_bad_ones_are_refused_naming_the_field()
         body
     };
     for (body, field) in [
-        (bad(json!({ "url_env": "SIEM_URL" })), "url_env"),
         (
-            bad(json!({ "url": null, "url_env": "NOT_SET_HERE" })),
+            bad(json!({ "url_env": "STINT_NOTIFY_SIEM_URL" })),
+            "url_env",
+        ),
+        (
+            bad(json!({ "url": null, "url_env": "STINT_NOTIFY_NOT_SET" })),
+            "url_env",
+        ),
+        (
+            bad(json!({ "url": null, "url_env": "STINT_DATABASE_URL" })),
             "url_env",
         ),
         (bad(json!({ "url": "http://hooks.example.com/x" })), "url"),
         (bad(json!({ "events": ["user.created"] })), "events"),
         (bad(json!({ "kind": "email" })), "kind"),
         (bad(json!({ "resources": ["no-such-db"] })), "resources"),
-        (bad(json!({ "secret_env": "SIEM_KEY" })), "secret_env"),
+        (
+            bad(json!({ "secret_env": "STINT_NOTIFY_SIEM_KEY" })),
+            "secret_env",
+        ),
         (bad(json!({ "name": "" })), "name"),
     ] {
         let (status, error) = app.post(&dave, "/api/v1/notifications/sinks", body).await;

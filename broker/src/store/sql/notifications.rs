@@ -173,7 +173,30 @@ async fn owners(
 
 /// An event with the facts its message tells: its request (and so its resource and the
 /// identity's owners), its grant, its review.
-async fn notable(conn: &mut Conn, row: EventRow, now: DateTime<Utc>) -> StoreResult<NotableEvent> {
+/// The people messages are drawn from, read once per batch: the approver, reviewer and
+/// admin roles' enabled holders.
+struct Staff {
+    approvers: Vec<NamedRef>,
+    reviewers: Vec<NamedRef>,
+    admins: Vec<NamedRef>,
+}
+
+impl Staff {
+    async fn read(conn: &mut Conn) -> StoreResult<Staff> {
+        Ok(Staff {
+            approvers: approver_role_holders(conn).await?,
+            reviewers: role_holders(conn, Role::Reviewer).await?,
+            admins: role_holders(conn, Role::Admin).await?,
+        })
+    }
+}
+
+async fn notable(
+    conn: &mut Conn,
+    row: EventRow,
+    staff: &Staff,
+    now: DateTime<Utc>,
+) -> StoreResult<NotableEvent> {
     let details: serde_json::Value = serde_json::from_str(&row.details).unwrap_or_default();
     let mut event = NotableEvent {
         seq: row.seq,
@@ -192,8 +215,7 @@ async fn notable(conn: &mut Conn, row: EventRow, now: DateTime<Utc>) -> StoreRes
     if let Some(request_id) = row.request_id {
         let request = load_request(conn, request_id).await?;
         let approvals = load_approvals(conn, request_id).await?;
-        let pool = approver_role_holders(conn).await?;
-        let view = request.view(&broker_viewer(), &approvals, &pool, now)?;
+        let view = request.view(&broker_viewer(), &approvals, &staff.approvers, now)?;
         event.resource_id = Some(view.resource.id);
         event.reason = view.decision_comment.clone();
         event.audience.eligible_approvers = view.eligible_approvers.clone();
@@ -212,6 +234,7 @@ async fn notable(conn: &mut Conn, row: EventRow, now: DateTime<Utc>) -> StoreRes
             ticket: view.justification.ticket,
             requester: view.requester.name,
             break_glass: view.break_glass,
+            auto_approved: view.auto_approved,
         });
     }
     if let Some(grant_id) = row.grant_id {
@@ -236,10 +259,8 @@ async fn notable(conn: &mut Conn, row: EventRow, now: DateTime<Utc>) -> StoreRes
     if event.action == "grant.revocation_failing" {
         event.reason = details["error"].as_str().map(str::to_string);
     }
-    let mut reviewers = role_holders(conn, Role::Reviewer).await?;
-    reviewers.retain(|r| Some(r.id) != event.audience.taker);
-    event.audience.reviewers = reviewers;
-    event.audience.admins = role_holders(conn, Role::Admin).await?;
+    event.audience.reviewers = staff.reviewers.clone();
+    event.audience.admins = staff.admins.clone();
     Ok(event)
 }
 
@@ -445,11 +466,24 @@ impl NotificationRows for Conn {
             Some(last) if rows.len() as u32 == limit => last.seq,
             _ => head,
         };
+        let staff = Staff::read(self).await?;
         let mut events = Vec::with_capacity(rows.len());
         for row in rows {
-            events.push(notable(self, row, now).await?);
+            let seq = row.seq;
+            match notable(self, row, &staff, now).await {
+                Ok(event) => events.push(event),
+                // One event whose facts cannot be read must not stop every later message.
+                Err(e @ (StoreError::NotFound(_) | StoreError::Corrupt(_))) => {
+                    tracing::warn!(seq, error = %e, "an event could not be told; skipped");
+                }
+                Err(e) => return Err(e),
+            }
         }
-        Ok(NotableBatch { events, read_to })
+        Ok(NotableBatch {
+            events,
+            read_to,
+            more: read_to < head,
+        })
     }
 
     async fn queue_delivery(
