@@ -3,6 +3,7 @@
 //! Architecture Invariant: every rule is decided by `stint_core` and enforced here, inside
 //! the storage transaction that also writes its audit event.
 
+pub mod backup;
 pub mod client;
 pub mod clock;
 pub mod config;

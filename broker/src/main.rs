@@ -95,6 +95,16 @@ enum Command {
         #[arg(long, value_enum, default_value = "completed")]
         outcome: ReleaseOutcomeArg,
     },
+    /// Copy an SQLite database consistently while brokers use it, and check the copy's
+    /// audit chain before keeping it (PostgreSQL: use pg_dump). The key file is not in the
+    /// copy: keep it, and the audit checkpoints' copies, somewhere else.
+    Backup {
+        #[command(flatten)]
+        database: Database,
+        /// Where to write the copy; an existing file is never overwritten.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
     /// Read the audit trail without a running broker.
     Audit {
         #[command(subcommand)]
@@ -299,6 +309,7 @@ async fn main() -> anyhow::Result<()> {
             std::process::exit(exit.await? as i32)
         }
         Command::Audit { command, database } => audit(command, &database.url).await,
+        Command::Backup { database, file } => backup(&database.url, &file).await,
         Command::Standing { command, database } => standing(command, &database.url).await,
         Command::Keys {
             command,
@@ -384,6 +395,23 @@ async fn serve(listen: SocketAddr, config: Config) -> anyhow::Result<()> {
         }
     }
     broker.serve(listener, shutdown_signal()).await
+}
+
+async fn backup(database_url: &str, file: &std::path::Path) -> anyhow::Result<()> {
+    let copy = stint_broker::backup::backup(database_url, file).await?;
+    println!(
+        "Copied to {} ({} bytes): {} audit events verify, head {} {}.",
+        copy.path.display(),
+        copy.bytes,
+        copy.audit.count,
+        copy.audit.head_seq,
+        copy.audit.head_hash
+    );
+    println!(
+        "The signing keys in it are sealed: keep the key file, and the audit checkpoints' \
+         copies, somewhere other than this copy."
+    );
+    Ok(())
 }
 
 /// Opens an existing database for the commands that only read it.

@@ -884,4 +884,9 @@ pub trait Store: Send + Sync + 'static {
     /// The runtime a whole state-changing call is best run on, if the backend has one
     /// (SQLite's pinned writer thread); `None` to run it where it arrived.
     fn write_runtime(&self) -> Option<tokio::runtime::Handle>;
+
+    /// Writes a consistent copy of the whole database, as of one moment, to the new file
+    /// `path` while brokers go on using it (SQLite's `VACUUM INTO`). PostgreSQL has its
+    /// own tools (`pg_dump`): there it is a configuration error saying so.
+    async fn backup_into(&self, path: &std::path::Path) -> StoreResult<()>;
 }

@@ -4,6 +4,7 @@
 
 mod admin;
 mod audit;
+mod backup;
 mod bad_input;
 mod break_glass;
 mod client;

@@ -203,6 +203,15 @@ impl PgStore {
         None
     }
 
+    /// PostgreSQL's copies are `pg_dump`'s to take (README, "Backup and restore").
+    async fn copy_into(&self, _path: &std::path::Path) -> StoreResult<()> {
+        Err(crate::store::StoreError::Config(
+            "stint backup copies SQLite databases; back PostgreSQL up with pg_dump \
+             (README: Backup and restore)"
+                .into(),
+        ))
+    }
+
     /// A session-level advisory lock on a connection of its own, taken out of the pool:
     /// dropping the guard closes the connection, which ends the lock even if the broker
     /// dies holding it.

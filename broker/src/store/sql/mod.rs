@@ -1016,6 +1016,10 @@ impl Store for Backend {
         self.writer_runtime()
     }
 
+    async fn backup_into(&self, path: &std::path::Path) -> StoreResult<()> {
+        self.copy_into(path).await
+    }
+
     async fn identity_detail(
         &self,
         viewer: &UserView,

@@ -247,6 +247,19 @@ impl SqliteStore {
     async fn bootstrap(&self) -> StoreResult<crate::store::BootstrapLock> {
         Ok(crate::store::BootstrapLock::new(()))
     }
+
+    /// `VACUUM INTO` reads the whole database in one read transaction, so the copy is the
+    /// database as of one commit, whatever writers do meanwhile (WAL lets them go on).
+    async fn copy_into(&self, path: &std::path::Path) -> StoreResult<()> {
+        let path = path.to_str().ok_or_else(|| {
+            crate::store::StoreError::Config(format!("{} is not UTF-8", path.display()))
+        })?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(path)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
 }
 
 /// Only SQLite databases ever held a signing key in the clear (before key custody).
