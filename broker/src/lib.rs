@@ -7,6 +7,7 @@ pub mod backup;
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod config_file;
 pub mod connectors;
 pub mod credential;
 pub mod demo;

@@ -130,6 +130,10 @@ enum Command {
     },
     /// Run the broker: the API, the portal and the expiry sweeper.
     Serve {
+        /// A TOML file of these flags (`public_url = "https://…"`, `demo = true`); a flag
+        /// given here, or its STINT_* variable, wins over it.
+        #[arg(long, env = "STINT_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
         /// Address to listen on.
         #[arg(long, env = "STINT_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
@@ -280,7 +284,7 @@ async fn main() -> anyhow::Result<()> {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
         )
         .init();
-    match Cli::parse().command {
+    match parse_cli().command {
         Command::Request {
             access,
             wait,
@@ -317,6 +321,7 @@ async fn main() -> anyhow::Result<()> {
             key_file,
         } => keys(command, &database.url, key_file.path.as_deref()).await,
         Command::Serve {
+            config: _,
             listen,
             database_url,
             key_file,
@@ -412,6 +417,48 @@ async fn backup(database_url: &str, file: &std::path::Path) -> anyhow::Result<()
          copies, somewhere other than this copy."
     );
     Ok(())
+}
+
+/// The command line, `serve`'s flags from `--config FILE` put before it.
+fn parse_cli() -> Cli {
+    use clap::CommandFactory;
+    use stint_broker::config_file;
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let serving = args.get(1).is_some_and(|a| a == "serve");
+    let path = serving
+        .then(|| config_file::config_path(&args[2..], std::env::var_os("STINT_CONFIG")))
+        .flatten();
+    let Some(path) = path else {
+        return Cli::parse_from(args);
+    };
+    let command = Cli::command();
+    let serve = command.find_subcommand("serve").expect("stint has serve");
+    let env_set = |name: &str| std::env::var_os(name).is_some();
+    let flags =
+        config_file::flags_from_file(&path, serve, &args[2..], &env_set).unwrap_or_else(|e| {
+            eprintln!("error: {e}");
+            std::process::exit(2)
+        });
+    let mut full = args[..2].to_vec();
+    full.extend(flags.iter().map(|(_, flag)| flag.clone()));
+    full.extend_from_slice(&args[2..]);
+    Cli::try_parse_from(full).unwrap_or_else(|e| {
+        // A value the flag refused: say which key of the file it came from.
+        let text = e.to_string();
+        let from_file = flags.iter().find(|(_, flag)| {
+            let name = flag.to_str().unwrap_or_default();
+            let name = name.split('=').next().unwrap_or_default();
+            text.contains(&format!("'{name}"))
+        });
+        match from_file {
+            Some((key, _)) => {
+                let reason = text.trim().trim_start_matches("error: ");
+                eprintln!("error: {}: key `{key}`: {reason}", path.display());
+                std::process::exit(2)
+            }
+            None => e.exit(),
+        }
+    })
 }
 
 /// Opens an existing database for the commands that only read it.

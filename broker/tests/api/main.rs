@@ -8,6 +8,7 @@ mod backup;
 mod bad_input;
 mod break_glass;
 mod client;
+mod config_file;
 mod connectors;
 mod duties;
 mod expiry;
