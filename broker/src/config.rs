@@ -48,6 +48,8 @@ pub struct Config {
     pub connector_retry: RetryPolicy,
     /// Where the variables named by notification sinks (`url_env`, `secret_env`) are read.
     pub variables: Variables,
+    /// Where `/metrics` is served, apart from the API (none by default).
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// The broker's environment variables, read when a sink is added and at each delivery (a
@@ -124,6 +126,7 @@ impl Config {
             connectors: ConnectorsFile::default(),
             connector_retry: RetryPolicy::default(),
             variables: Variables::default(),
+            metrics_listen: None,
         }
     }
 }

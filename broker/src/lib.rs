@@ -16,6 +16,7 @@ pub mod federation;
 pub mod http;
 pub mod keys;
 pub mod live;
+pub mod metrics;
 pub mod notify;
 pub mod outbound;
 pub mod password;
@@ -96,6 +97,7 @@ impl Broker {
             state: AppState {
                 live: Arc::new(live::Hub::new(head)),
                 notifier: Arc::new(notify::Notifier::default()),
+                metrics: Arc::new(metrics::Metrics::default()),
                 store,
                 clock,
                 keyring: Arc::new(keyring),
@@ -188,6 +190,26 @@ impl Broker {
         let outbox = (!self.state.outbox.connectors.is_empty())
             .then(|| connectors::worker::spawn(self.state.clone(), stopped.clone()));
         let notifications = notify::worker::spawn(self.state.clone(), stopped.clone());
+        let metrics = match self.state.config.metrics_listen {
+            None => None,
+            Some(addr) => {
+                let listener = TcpListener::bind(addr).await?;
+                tracing::info!(%addr, "serving /metrics");
+                let router = http::metrics::router(self.state.clone());
+                let mut stopped = stopped.clone();
+                Some(tokio::spawn(async move {
+                    let until = async move {
+                        let _ = stopped.changed().await;
+                    };
+                    if let Err(e) = axum::serve(listener, router)
+                        .with_graceful_shutdown(until)
+                        .await
+                    {
+                        tracing::warn!(error = %e, "the metrics listener stopped");
+                    }
+                }))
+            }
+        };
         let broker = Arc::new(self);
         let checkpointer = {
             let broker = broker.clone();
@@ -263,6 +285,9 @@ impl Broker {
             let _ = outbox.await;
         }
         let _ = notifications.await;
+        if let Some(metrics) = metrics {
+            let _ = metrics.await;
+        }
         let _ = checkpointer.await;
         let _ = key_refresher.await;
         // The last word: the head as the broker leaves it.

@@ -204,6 +204,10 @@ enum Command {
         #[arg(long, env = "STINT_MAX_ATTESTATION_DAYS", default_value_t = 90,
               value_parser = clap::value_parser!(i64).range(1..=3650))]
         max_attestation_days: i64,
+        /// Serve Prometheus metrics at http://ADDR/metrics, apart from the API (off by
+        /// default; keep it where only the scraper reaches it).
+        #[arg(long, env = "STINT_METRICS_LISTEN", value_name = "ADDR")]
+        metrics_listen: Option<SocketAddr>,
         /// Seed demo users and data into an empty database (loopback only).
         #[arg(long)]
         demo: bool,
@@ -339,6 +343,7 @@ async fn main() -> anyhow::Result<()> {
             checkpoint_interval_secs,
             audit_stream,
             max_attestation_days,
+            metrics_listen,
             demo,
         } => {
             let mut config = Config::new(database_url);
@@ -371,6 +376,7 @@ async fn main() -> anyhow::Result<()> {
                 );
             }
             config.demo = demo;
+            config.metrics_listen = metrics_listen;
             serve(listen, config).await
         }
     }

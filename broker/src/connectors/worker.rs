@@ -123,6 +123,9 @@ async fn attempt(state: &AppState, job: ConnectorJob) -> anyhow::Result<bool> {
         }
     };
     let now = state.clock.now();
+    state
+        .metrics
+        .connector_step(job.action.as_str(), outcome.is_ok());
     match outcome {
         Ok(revoked) => {
             state

@@ -11,6 +11,7 @@ mod extract;
 mod federation;
 mod grants;
 mod introspection;
+pub mod metrics;
 mod notifications;
 mod password_gate;
 mod portal;
@@ -65,6 +66,8 @@ pub struct AppState {
     pub live: Arc<crate::live::Hub>,
     /// The notification worker's bell.
     pub notifier: Arc<crate::notify::Notifier>,
+    /// What `/metrics` reports.
+    pub metrics: Arc<crate::metrics::Metrics>,
     pub config: Arc<Config>,
 }
 
@@ -189,6 +192,10 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .route("/token", post(federation::token));
     let api = browser_api
         .merge(machine_api)
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::record,
+        ))
         .fallback(|| async { AppError::NotFound("no such API endpoint".into()) })
         .layer(middleware::from_fn_with_state(
             state.clone(),

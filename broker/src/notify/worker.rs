@@ -93,6 +93,7 @@ async fn send(state: &AppState, job: DeliveryJob) -> anyhow::Result<bool> {
         }
     };
     let ok = result.is_ok();
+    state.metrics.delivery(ok);
     if let Err(e) = &result {
         tracing::warn!(
             sink = %job.sink_name,

@@ -200,6 +200,22 @@ pub struct BreakGlassTaken {
     pub review_id: i64,
 }
 
+/// The shared state an operator watches, read at each metrics scrape (`crate::metrics`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpsFacts {
+    pub grants_active: i64,
+    /// Live grants that end within 10 minutes.
+    pub grants_expiring: i64,
+    pub requests_pending: i64,
+    pub reviews_overdue: i64,
+    /// The expiry of the oldest grant still active past it: how far the sweep lags.
+    pub oldest_unended_expiry: Option<DateTime<Utc>>,
+    pub connector_steps_open: i64,
+    pub deliveries_open: i64,
+    /// The audit trail's length (its head's sequence number).
+    pub audit_events: i64,
+}
+
 /// Which reviews a list shows.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ReviewFilter {
@@ -844,6 +860,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     /// When the next delivery falls due, if one is open.
     async fn next_delivery_at(&self) -> StoreResult<Option<DateTime<Utc>>>;
+    /// What `/metrics` reports of the shared state at `now`, in one statement.
+    async fn ops_facts(&self, now: DateTime<Utc>) -> StoreResult<OpsFacts>;
     /// The events `viewer` may be named in, and which they want.
     async fn notification_choices(&self, viewer: &UserView)
     -> StoreResult<Vec<NotificationChoice>>;

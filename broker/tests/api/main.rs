@@ -21,6 +21,7 @@ mod issuer;
 mod key_custody;
 mod live;
 mod machine;
+mod metrics;
 mod notifications;
 mod ownership;
 mod portal;

@@ -948,6 +948,11 @@ impl Store for Backend {
         self.lookup().await?.next_delivery_at().await
     }
 
+    async fn ops_facts(&self, now: DateTime<Utc>) -> StoreResult<crate::store::OpsFacts> {
+        let mut conn = self.reads().acquire().await?;
+        ops::facts(&mut conn, now).await
+    }
+
     async fn notification_choices(
         &self,
         viewer: &UserView,
@@ -1234,6 +1239,7 @@ mod keys;
 mod live;
 mod notices;
 mod notifications;
+mod ops;
 mod ownership;
 mod rows;
 mod sessions;
