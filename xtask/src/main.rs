@@ -6,6 +6,7 @@
 
 mod bench;
 mod postgres;
+mod recipes;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -238,6 +239,8 @@ fn test() -> Result {
         .env("STINT_TEST_DATABASE", "postgres")
         .env("STINT_TEST_POSTGRES_URL", &cluster.url))?;
     drop(cluster);
+    step("deployment recipes (deploy/)");
+    recipes::check()?;
     build_portal()?;
     step("end-to-end tests in headless Chromium, and detect-secrets' own baseline");
     // The ignored tests are those needing outside tools: the browser tests and the one
