@@ -22,6 +22,8 @@ usage: cargo xtask <command>
   bench    measure: the portal's release bundle (raw and gzip), the broker under load,
            revocation lag and recovery, memory, the approvals queue's render time in
            headless Chromium, and audit chain verification over 1,000,000 events
+  fuzz     the parsers of outside input (reports, the connectors file, bodies, tokens) for
+           long: `cargo xtask fuzz [CASES]`, 20,000 cases each by default (the test runs 64-256)
 ";
 
 fn main() -> ExitCode {
@@ -31,6 +33,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("portal") => build_portal(),
         Some("bench") => bench::bench(),
+        Some("fuzz") => fuzz(args.get(1).map(String::as_str).unwrap_or("20000")),
         _ => {
             eprint!("{USAGE}");
             return ExitCode::from(2);
@@ -213,6 +216,26 @@ fn demo() -> Result {
     } else {
         Err(format!("the broker stopped ({status})"))
     }
+}
+
+/// The fuzzing properties of the broker's tests with many cases each; a failing case is
+/// kept in `proptest-regressions/` (commit it: it becomes a regression test).
+fn fuzz(cases: &str) -> Result {
+    cases
+        .parse::<u32>()
+        .map_err(|_| format!("CASES is a number, not {cases}"))?;
+    step(&format!("fuzzing, {cases} cases each"));
+    run(cargo()
+        .args([
+            "test",
+            "--release",
+            "-p",
+            "stint-broker",
+            "--test",
+            "api",
+            "fuzz::",
+        ])
+        .env("PROPTEST_CASES", cases))
 }
 
 fn test() -> Result {

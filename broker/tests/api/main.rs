@@ -13,6 +13,7 @@ mod connectors;
 mod duties;
 mod expiry;
 mod federation;
+mod fuzz;
 mod grants;
 mod guessing;
 mod hardening;

@@ -1,0 +1,255 @@
+//! Fuzzing what takes outside input, with proptest (the stable toolchain has no
+//! `cargo fuzz`): scanners' reports, the connectors file, JSON bodies, tokens at
+//! introspection and at token exchange. Arbitrary bytes and inputs shaped like the real
+//! thing: nothing panics, nothing answers 5xx, a refused body changes nothing.
+//! `PROPTEST_CASES` sets how many cases each runs (`cargo xtask fuzz` runs many); a case
+//! that fails is kept by proptest in `proptest-regressions/` and rerun first from then on.
+
+use crate::helpers::TestApp;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use proptest::prelude::*;
+use serde_json::{Value, json};
+use stint_broker::connectors::config;
+use stint_broker::scan_report;
+use stint_core::standing::SecretSource;
+
+fn config(default_cases: u32) -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(default_cases);
+    ProptestConfig {
+        cases,
+        ..ProptestConfig::default()
+    }
+}
+
+/// Any JSON value, a few levels deep, with the strings and numbers parsers trip on.
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("JSON has no NaN", |f| f.is_finite())
+            .prop_map(Value::from),
+        ".{0,40}".prop_map(Value::from),
+        prop_oneof![Just(""), Just("0"), Just("-1"), Just("9999999999999999999")]
+            .prop_map(Value::from),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+            prop::collection::btree_map(
+                prop_oneof![
+                    "[a-z_]{1,12}",
+                    Just("results".to_string()),
+                    Just("type".to_string()),
+                    Just("hashed_secret".to_string()),
+                    Just("line_number".to_string()),
+                    Just("Secret".to_string()),
+                    Just("File".to_string()),
+                    Just("StartLine".to_string()),
+                    Just("RuleID".to_string()),
+                    Just("SourceMetadata".to_string()),
+                    Just("DetectorName".to_string()),
+                    Just("Raw".to_string()),
+                ],
+                inner,
+                0..6
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// A report in the shape of one scanner's, with anything in its fields.
+fn report_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        // detect-secrets: {"results": {file: [finding, …]}}
+        prop::collection::btree_map(
+            "[a-z./]{1,16}",
+            prop::collection::vec(json_value(), 0..4),
+            0..3
+        )
+        .prop_map(|files| json!({ "version": "1.5.0", "results": files }).to_string()),
+        // gitleaks: [finding, …]
+        prop::collection::vec(json_value(), 0..5).prop_map(|list| Value::from(list).to_string()),
+        // trufflehog: one finding per line
+        prop::collection::vec(json_value(), 0..5).prop_map(|lines| {
+            lines
+                .iter()
+                .map(Value::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        }),
+        json_value().prop_map(|v| v.to_string()),
+    ]
+}
+
+fn tools() -> impl Strategy<Value = Option<SecretSource>> {
+    prop_oneof![
+        Just(None),
+        Just(Some(SecretSource::DetectSecrets)),
+        Just(Some(SecretSource::Gitleaks)),
+        Just(Some(SecretSource::Trufflehog)),
+        Just(Some(SecretSource::Manual)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    #[test]
+    fn a_report_of_any_bytes_is_read_or_refused_never_a_panic(
+        bytes in prop::collection::vec(any::<u8>(), 0..2048),
+        tool in tools(),
+    ) {
+        let _ = scan_report::parse(&bytes, tool);
+    }
+
+    #[test]
+    fn a_report_shaped_like_a_scanners_is_read_or_refused_with_a_reason(
+        text in report_text(),
+        tool in tools(),
+    ) {
+        if let Err(e) = scan_report::parse(text.as_bytes(), tool) {
+            prop_assert!(!e.0.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_connectors_file_of_any_text_is_read_or_refused_naming_a_line(text in ".{0,400}") {
+        if let Err(e) = config::parse(&text, &|_| Some("secret".into())) {
+            prop_assert!(e.line >= 1);
+        }
+    }
+
+    #[test]
+    fn a_connectors_file_shaped_like_one_is_read_or_refused_naming_a_line(
+        name in prop_oneof!["[a-z-]{1,12}", ".{0,12}"],
+        kind in prop_oneof![Just("postgres"), Just("webhook"), Just("ldap"), Just("")],
+        lines in prop::collection::vec(
+            ("[a-z_]{1,14}", prop_oneof![
+                ".{0,30}".prop_map(|s| format!("{s:?}")),
+                any::<i64>().prop_map(|n| n.to_string()),
+                Just("[\"read\", 1]".to_string()),
+                Just("{ read = [\"GRANT {role} TO x\"] }".to_string()),
+            ]),
+            0..6,
+        ),
+    ) {
+        let mut text = format!("[connectors.{name:?}]\nkind = {kind:?}\n");
+        for (key, value) in &lines {
+            text.push_str(&format!("{key} = {value}\n"));
+        }
+        if let Err(e) = config::parse(&text, &|_| Some("secret".into())) {
+            prop_assert!(e.line >= 1 && e.line <= text.lines().count().max(1));
+        }
+    }
+}
+
+/// A demo broker and the runtime its calls are driven on, for the HTTP properties.
+fn broker() -> (tokio::runtime::Runtime, TestApp) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let app = runtime.block_on(TestApp::new());
+    (runtime, app)
+}
+
+/// A JWT's shape: base64url(JSON).base64url(JSON).signature, with anything inside.
+fn jwt_like() -> impl Strategy<Value = String> {
+    (json_value(), json_value(), "[A-Za-z0-9_-]{0,86}").prop_map(|(header, claims, sig)| {
+        format!(
+            "{}.{}.{sig}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        )
+    })
+}
+
+fn token_like() -> impl Strategy<Value = String> {
+    prop_oneof![jwt_like(), ".{0,200}", "stint_[A-Za-z0-9_.-]{0,120}"]
+}
+
+/// A request's body with one field, or all of it, replaced by anything.
+fn request_body(valid: Value) -> impl Strategy<Value = Value> {
+    const FIELDS: [&str; 7] = [
+        "identity_id",
+        "resource_id",
+        "privilege",
+        "duration_secs",
+        "justification",
+        "task",
+        "ticket",
+    ];
+    prop_oneof![
+        json_value(),
+        (prop::sample::select(&FIELDS[..]), json_value()).prop_map(move |(field, value)| {
+            let mut body = valid.clone();
+            match field {
+                "task" | "ticket" => body["justification"][field] = value,
+                _ => body[field] = value,
+            }
+            body
+        }),
+    ]
+}
+
+#[test]
+fn any_json_body_is_answered_without_a_5xx_and_only_a_valid_one_files() {
+    let (runtime, app) = broker();
+    let alice = runtime.block_on(app.login("alice"));
+    let valid =
+        runtime.block_on(app.request_body(&alice, "ci-deployer", "payments-db", "read", 600));
+    let before = runtime.block_on(app.count("requests"));
+    let filed = std::cell::Cell::new(0);
+    proptest!(config(64), |(body in request_body(valid.clone()))| {
+        let (status, answer) = runtime.block_on(app.post(&alice, "/api/v1/requests", body));
+        prop_assert!(!status.is_server_error(), "{status} {answer}");
+        if status.is_success() {
+            filed.set(filed.get() + 1);
+        } else {
+            prop_assert!(answer["error"]["message"].is_string(), "{answer}");
+        }
+    });
+    assert_eq!(
+        runtime.block_on(app.count("requests")),
+        before + filed.get(),
+        "a request for each body accepted, none for one refused"
+    );
+}
+
+#[test]
+fn any_token_at_introspection_is_inactive() {
+    let (runtime, app) = broker();
+    let dave = runtime.block_on(app.login("dave"));
+    proptest!(config(64), |(token in token_like())| {
+        let (status, answer) = runtime.block_on(
+            app.post(&dave, "/api/v1/introspect", json!({ "token": token })),
+        );
+        prop_assert_eq!(status.as_u16(), 200, "{}", answer);
+        prop_assert_eq!(&answer["active"], &json!(false));
+    });
+}
+
+#[test]
+fn any_token_offered_for_exchange_is_refused_as_a_client_error() {
+    let (runtime, app) = broker();
+    proptest!(config(64), |(token in token_like())| {
+        let (status, _, answer) = runtime.block_on(app.send(
+            axum::http::Request::post("/api/v1/token")
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(json!({
+                    "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+                    "subject_token": token,
+                    "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+                }).to_string()))
+                .unwrap(),
+        ));
+        prop_assert!(status.is_client_error(), "{status} {answer}");
+    });
+}
