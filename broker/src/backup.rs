@@ -16,46 +16,64 @@ pub struct Backup {
 }
 
 /// Copies the database at `database_url` to the new file `dest`: written beside it under a
-/// temporary name, its audit chain walked, and only then given its name, so `dest` is
+/// temporary name, its audit chain walked, flushed to disk, readable by its owner alone, and
+/// only then given its name (never over a file that appeared meanwhile), so `dest` is
 /// either a whole, verified copy or absent.
 pub async fn backup(database_url: &str, dest: &Path) -> anyhow::Result<Backup> {
+    let Some(source) = store::sqlite_file(database_url) else {
+        anyhow::bail!(
+            "stint backup copies SQLite databases; back PostgreSQL up with pg_dump \
+             (README: Backup and restore)"
+        );
+    };
+    if !Path::new(source).exists() {
+        anyhow::bail!("no database at {source}");
+    }
     if dest.exists() {
         anyhow::bail!(
             "{} exists: a backup never overwrites a file",
             dest.display()
         );
     }
-    let Some(source) = store::sqlite_file(database_url) else {
-        // PostgreSQL: the store refuses, naming the tool that copies it.
-        store::open_read_only(database_url)
-            .await?
-            .backup_into(dest)
-            .await?;
-        anyhow::bail!("stint backup copies SQLite databases only");
-    };
-    if !Path::new(source).exists() {
-        anyhow::bail!("no database at {source}");
+    let shown = dest.display().to_string();
+    // The copy is reopened by URL, where these mean something else.
+    if shown.contains(['?', '#', '%']) {
+        anyhow::bail!("{shown}: name the copy without ?, # or %");
     }
     let name = dest
         .file_name()
-        .ok_or_else(|| anyhow::anyhow!("{} names no file", dest.display()))?;
-    let partial = dest.with_file_name(format!(".{}.partial", name.to_string_lossy()));
-    // A leftover of an interrupted backup of the same name: never a finished copy.
-    let _ = std::fs::remove_file(&partial);
-    let result = copy_and_check(database_url, &partial).await;
-    let audit = match result {
-        Ok(audit) => audit,
-        Err(e) => {
-            let _ = std::fs::remove_file(&partial);
-            return Err(e);
-        }
+        .ok_or_else(|| anyhow::anyhow!("{shown} names no file"))?;
+    let partial = dest.with_file_name(format!(
+        ".{}.{}.partial",
+        name.to_string_lossy(),
+        hex::encode(crate::credential::random_bytes::<6>())
+    ));
+    let kept = match copy_and_check(database_url, &partial).await {
+        Ok(audit) => keep(&partial, dest).map(|()| audit),
+        Err(e) => Err(e),
     };
-    std::fs::rename(&partial, dest)?;
+    let _ = std::fs::remove_file(&partial);
+    let audit = kept?;
     Ok(Backup {
         path: dest.to_path_buf(),
         bytes: std::fs::metadata(dest)?.len(),
         audit,
     })
+}
+
+/// Makes the checked copy `partial` the file `dest`: on disk first, its owner's alone (it
+/// holds password hashes and sealed keys), then linked under its name, which fails rather
+/// than replace a file that appeared meanwhile.
+fn keep(partial: &Path, dest: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let file = std::fs::File::open(partial)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    file.sync_all()?;
+    std::fs::hard_link(partial, dest).map_err(|e| anyhow::anyhow!("{}: {e}", dest.display()))?;
+    if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 async fn copy_and_check(database_url: &str, partial: &Path) -> anyhow::Result<AuditVerification> {

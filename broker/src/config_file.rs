@@ -16,15 +16,23 @@ pub struct ConfigFileError {
     pub message: String,
 }
 
+/// What a file gives `serve`.
+#[derive(Debug, Default)]
+pub struct FileFlags {
+    /// Arguments to put before the command line's, each with the key it came from.
+    pub flags: Vec<(String, OsString)>,
+    /// Keys left out because the command line or a variable gives them: (key, what).
+    pub shadowed: Vec<(String, String)>,
+}
+
 /// The flags the file at `path` gives `serve` (described by `serve`), leaving out those
-/// given on the command line (`given`) or by a set variable (`env_set`), as arguments to
-/// put before the command line's; each with the key it came from.
+/// given on the command line (`given`) or by a set variable (`env_set`).
 pub fn flags_from_file(
     path: &Path,
     serve: &Command,
     given: &[OsString],
     env_set: &dyn Fn(&str) -> bool,
-) -> Result<Vec<(String, OsString)>, ConfigFileError> {
+) -> Result<FileFlags, ConfigFileError> {
     let fail = |message: String| ConfigFileError {
         file: path.display().to_string(),
         message,
@@ -35,7 +43,7 @@ pub fn flags_from_file(
         .get_arguments()
         .filter(|a| a.get_long().is_some_and(|l| l != "config" && l != "help"))
         .collect();
-    let mut flags = Vec::new();
+    let mut out = FileFlags::default();
     for (key, value) in &table {
         let long = key.replace('_', "-");
         let Some(arg) = known.iter().find(|a| a.get_long() == Some(long.as_str())) else {
@@ -53,8 +61,16 @@ pub fn flags_from_file(
             a.to_str()
                 .is_some_and(|a| a == format!("--{long}") || a.starts_with(&format!("--{long}=")))
         });
-        let by_variable = arg.get_env().and_then(|v| v.to_str()).is_some_and(env_set);
-        if on_command_line || by_variable {
+        let variable = arg
+            .get_env()
+            .and_then(|v| v.to_str())
+            .filter(|v| env_set(v));
+        if on_command_line {
+            out.shadowed.push((key.clone(), format!("--{long}")));
+            continue;
+        }
+        if let Some(variable) = variable {
+            out.shadowed.push((key.clone(), format!("${variable}")));
             continue;
         }
         let flag = match (arg.get_action(), value) {
@@ -71,10 +87,10 @@ pub fn flags_from_file(
             }
         };
         if let Some(flag) = flag {
-            flags.push((key.clone(), OsString::from(flag)));
+            out.flags.push((key.clone(), OsString::from(flag)));
         }
     }
-    Ok(flags)
+    Ok(out)
 }
 
 /// The file `--config FILE` (or `--config=FILE`) names among `args`, else `STINT_CONFIG`.
@@ -112,7 +128,8 @@ mod tests {
         let given: Vec<OsString> = given.iter().map(OsString::from).collect();
         flags_from_file(&path, &serve(), &given, &|v| env.contains(&v))
             .map(|f| {
-                f.into_iter()
+                f.flags
+                    .into_iter()
                     .map(|(_, a)| a.into_string().unwrap())
                     .collect()
             })

@@ -440,11 +440,15 @@ fn parse_cli() -> Cli {
     let command = Cli::command();
     let serve = command.find_subcommand("serve").expect("stint has serve");
     let env_set = |name: &str| std::env::var_os(name).is_some();
-    let flags =
-        config_file::flags_from_file(&path, serve, &args[2..], &env_set).unwrap_or_else(|e| {
+    let from_file = config_file::flags_from_file(&path, serve, &args[2..], &env_set)
+        .unwrap_or_else(|e| {
             eprintln!("error: {e}");
             std::process::exit(2)
         });
+    for (key, by) in &from_file.shadowed {
+        tracing::warn!(file = %path.display(), key, by, "a setting of the file is overridden");
+    }
+    let flags = from_file.flags;
     let mut full = args[..2].to_vec();
     full.extend(flags.iter().map(|(_, flag)| flag.clone()));
     full.extend_from_slice(&args[2..]);

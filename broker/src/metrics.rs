@@ -13,7 +13,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -226,12 +226,11 @@ impl Metrics {
         self.sweep_lag.set(lag);
         self.connector_steps_open.set(facts.connector_steps_open);
         self.deliveries_open.set(facts.deliveries_open);
-        // The trail only grows: the counter catches up with its length.
-        let counted = self.audit_events.get();
-        let length = facts.audit_events.max(0) as u64;
-        if length > counted {
-            self.audit_events.inc_by(length - counted);
-        }
+        // The trail only grows: the counter catches up with its length (at once, so two
+        // scrapes together cannot both add the same difference).
+        self.audit_events
+            .inner()
+            .fetch_max(facts.audit_events.max(0) as u64, Ordering::Relaxed);
         self.live_readers.set(live_readers as i64);
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry)

@@ -63,6 +63,12 @@ async fn a_backup_taken_while_the_broker_writes_verifies_and_serves() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(partial.len(), 1, "no partial file left: {partial:?}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&dest).unwrap().permissions().mode() & 0o777;
+    assert_eq!(
+        mode, 0o600,
+        "the copy holds password hashes: its owner's alone"
+    );
 
     // The copy verifies against the original's key file.
     let verified = std::process::Command::new(env!("CARGO_BIN_EXE_stint"))
