@@ -3,25 +3,13 @@
 
 use crate::helpers::{Http, Server, fresh_database};
 use chrono::{DateTime, Utc};
-use serde_json::json;
 
 /// How long a request filed on `server` may wait for a decision, in seconds.
 fn pending_ttl(server: &mut Server) -> i64 {
     server.wait_healthy();
     let http = Http(server.base.clone());
     let alice = http.login("alice");
-    let filed = http.call(
-        &alice,
-        "POST",
-        "/api/v1/requests",
-        Some(json!({
-            "identity_id": http.id_of(&alice, "identities", "ci-deployer"),
-            "resource_id": http.id_of(&alice, "resources", "payments-db"),
-            "privilege": "read",
-            "duration_secs": 600,
-            "justification": { "task": "Check the ledger after the migration" },
-        })),
-    );
+    let filed = http.file(&alice, "ci-deployer", "payments-db", 600);
     let at = |key: &str| {
         filed[key]
             .as_str()

@@ -473,18 +473,7 @@ async fn a_broker_killed_before_the_role_was_dropped_drops_it_before_it_answers_
         Some(body),
     );
     let alice = http.login("alice");
-    let request = http.call(
-        &alice,
-        "POST",
-        "/api/v1/requests",
-        Some(json!({
-            "identity_id": http.id_of(&alice, "identities", "ci-deployer"),
-            "resource_id": resource,
-            "privilege": "read",
-            "duration_secs": 3,
-            "justification": { "task": "Run the nightly ledger reconciliation", "ticket": "OPS-7" },
-        })),
-    );
+    let request = http.file(&alice, "ci-deployer", "payments-db", 3);
     let bob = http.login("bob");
     let approved = http.call(
         &bob,

@@ -685,6 +685,23 @@ impl Http {
         }
     }
 
+    /// Files a request for `identity` on `resource` (`read`, with a ticket) as the person of
+    /// `cookie`; the request.
+    pub fn file(&self, cookie: &str, identity: &str, resource: &str, duration_secs: i64) -> Value {
+        self.call(
+            cookie,
+            "POST",
+            "/api/v1/requests",
+            Some(json!({
+                "identity_id": self.id_of(cookie, "identities", identity),
+                "resource_id": self.id_of(cookie, "resources", resource),
+                "privilege": "read",
+                "duration_secs": duration_secs,
+                "justification": { "task": "Run the nightly ledger reconciliation", "ticket": "OPS-7" },
+            })),
+        )
+    }
+
     pub fn id_of(&self, cookie: &str, kind: &str, name: &str) -> i64 {
         self.call(cookie, "GET", &format!("/api/v1/{kind}"), None)
             .as_array()

@@ -28,18 +28,7 @@ async fn metrics_tell_what_the_broker_did_on_their_own_listener() {
     let metrics = tokio::task::spawn_blocking(move || {
         let http = Http(base.clone());
         let alice = http.login("alice");
-        let request = http.call(
-            &alice,
-            "POST",
-            "/api/v1/requests",
-            Some(json!({
-                "identity_id": http.id_of(&alice, "identities", "ci-deployer"),
-                "resource_id": http.id_of(&alice, "resources", "payments-db"),
-                "privilege": "read",
-                "duration_secs": 600,
-                "justification": { "task": "Reconcile the ledger after the outage" },
-            })),
-        );
+        let request = http.file(&alice, "ci-deployer", "payments-db", 600);
         let bob = http.login("bob");
         let approved = http.call(
             &bob,
