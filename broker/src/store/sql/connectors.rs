@@ -4,6 +4,7 @@
 //! transaction.
 
 use super::Conn;
+use super::records::{Outbox, lease};
 use super::{ms, time};
 use crate::store::StoreResult;
 use crate::store::port::{ConnectorJob, ConnectorRows, GrantAccessRecord, JobAction};
@@ -100,17 +101,14 @@ impl ConnectorRows for Conn {
         .bind(ms(due_by))
         .fetch_all(&mut *self)
         .await?;
-        if !rows.is_empty() {
-            sqlx::query(concat!(
-                "UPDATE connector_jobs SET claimed_until = $1, claim_token = $3 WHERE id IN ",
-                ids_in!(2)
-            ))
-            .bind(ms(lease_until))
-            .bind(super::records::id_list(rows.iter().map(|r| r.id)))
-            .bind(claim)
-            .execute(&mut *self)
-            .await?;
-        }
+        lease(
+            self,
+            Outbox::ConnectorJobs,
+            rows.iter().map(|r| r.id),
+            lease_until,
+            claim,
+        )
+        .await?;
         Ok(rows.into_iter().map(|row| row.record(claim)).collect())
     }
 

@@ -4,7 +4,7 @@
 
 use super::Conn;
 use super::records::{
-    approver_role_holders, load_approvals, load_grant, load_request, role_holders,
+    Outbox, approver_role_holders, lease, load_approvals, load_grant, load_request, role_holders,
 };
 use super::{ms, parse_roles, time};
 use crate::store::port::{
@@ -544,18 +544,14 @@ impl NotificationRows for Conn {
         .bind(ms(due_by))
         .fetch_all(&mut *self)
         .await?;
-        if !rows.is_empty() {
-            sqlx::query(concat!(
-                "UPDATE notification_deliveries SET claimed_until = $1, claim_token = $3
-                 WHERE id IN ",
-                ids_in!(2)
-            ))
-            .bind(ms(lease_until))
-            .bind(super::records::id_list(rows.iter().map(|r| r.id)))
-            .bind(claim)
-            .execute(&mut *self)
-            .await?;
-        }
+        lease(
+            self,
+            Outbox::NotificationDeliveries,
+            rows.iter().map(|r| r.id),
+            lease_until,
+            claim,
+        )
+        .await?;
         rows.into_iter()
             .map(|row| {
                 Ok(DeliveryJob {

@@ -458,6 +458,45 @@ pub(super) fn id_list(ids: impl IntoIterator<Item = i64>) -> String {
     serde_json::Value::from(ids.into_iter().collect::<Vec<_>>()).to_string()
 }
 
+/// An outbox whose rows workers lease before attempting them.
+#[derive(Clone, Copy)]
+pub(super) enum Outbox {
+    ConnectorJobs,
+    NotificationDeliveries,
+}
+
+/// Leases the rows `ids` of `outbox` to `claim` until `until`: no other worker takes them
+/// meanwhile, and only `claim` records their outcome.
+pub(super) async fn lease(
+    conn: &mut Conn,
+    outbox: Outbox,
+    ids: impl IntoIterator<Item = i64>,
+    until: DateTime<Utc>,
+    claim: &str,
+) -> StoreResult<()> {
+    let ids = id_list(ids);
+    if ids == "[]" {
+        return Ok(());
+    }
+    let sql = match outbox {
+        Outbox::ConnectorJobs => concat!(
+            "UPDATE connector_jobs SET claimed_until = $1, claim_token = $3 WHERE id IN ",
+            ids_in!(2)
+        ),
+        Outbox::NotificationDeliveries => concat!(
+            "UPDATE notification_deliveries SET claimed_until = $1, claim_token = $3 WHERE id IN ",
+            ids_in!(2)
+        ),
+    };
+    sqlx::query(sql)
+        .bind(ms(until))
+        .bind(ids)
+        .bind(claim)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// The current owners of each of `identity_ids`.
 pub(super) async fn current_owners_of(
     conn: &mut Conn,
