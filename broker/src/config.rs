@@ -50,6 +50,10 @@ pub struct Config {
     pub variables: Variables,
     /// Where `/metrics` is served, apart from the API (none by default).
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// The identity providers people may sign in through (`--oidc-config FILE`), checked.
+    pub oidc: crate::oidc::config::OidcFile,
+    /// Whether people may sign in with a username and password (`--no-local-login` not).
+    pub local_login: bool,
 }
 
 /// The broker's environment variables, read when a sink is added and at each delivery (a
@@ -127,6 +131,8 @@ impl Config {
             connector_retry: RetryPolicy::default(),
             variables: Variables::default(),
             metrics_listen: None,
+            oidc: Default::default(),
+            local_login: true,
         }
     }
 }

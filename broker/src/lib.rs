@@ -18,6 +18,7 @@ pub mod keys;
 pub mod live;
 pub mod metrics;
 pub mod notify;
+pub mod oidc;
 pub mod outbound;
 pub mod password;
 pub mod scan_report;
@@ -110,6 +111,11 @@ impl Broker {
                 outbox: Arc::new(connectors::worker::Outbox::new(
                     connectors,
                     config.connector_retry,
+                )),
+                oidc: Arc::new(oidc::Providers::new(
+                    config.oidc.clone(),
+                    &config.public_url,
+                    config.local_login,
                 )),
                 config: Arc::new(config),
             },

@@ -208,6 +208,14 @@ enum Command {
         /// default; keep it where only the scraper reaches it).
         #[arg(long, env = "STINT_METRICS_LISTEN", value_name = "ADDR")]
         metrics_listen: Option<SocketAddr>,
+        /// The identity providers file: OpenID Connect providers people sign in through,
+        /// and which of their groups give which role. Client secrets are read from the
+        /// environment variables it names; an invalid file stops the start, naming the line.
+        #[arg(long = "oidc-config", env = "STINT_OIDC_CONFIG", value_name = "FILE")]
+        oidc_config: Option<PathBuf>,
+        /// Offer only the identity providers: no one signs in with a password.
+        #[arg(long = "no-local-login", env = "STINT_NO_LOCAL_LOGIN")]
+        no_local_login: bool,
         /// Seed demo users and data into an empty database (loopback only).
         #[arg(long)]
         demo: bool,
@@ -344,6 +352,8 @@ async fn main() -> anyhow::Result<()> {
             audit_stream,
             max_attestation_days,
             metrics_listen,
+            oidc_config,
+            no_local_login,
             demo,
         } => {
             let mut config = Config::new(database_url);
@@ -375,6 +385,15 @@ async fn main() -> anyhow::Result<()> {
                      in the clear; put it behind TLS and give --public-url https://…"
                 );
             }
+            if let Some(path) = oidc_config {
+                config.oidc = stint_broker::oidc::config::read(&path)?;
+            }
+            if no_local_login && config.oidc.providers.is_empty() {
+                anyhow::bail!(
+                    "--no-local-login leaves no way to sign in: give --oidc-config with a provider"
+                );
+            }
+            config.local_login = !no_local_login;
             config.demo = demo;
             config.metrics_listen = metrics_listen;
             serve(listen, config).await

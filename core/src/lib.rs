@@ -14,6 +14,7 @@ pub mod live;
 pub mod machine;
 pub mod model;
 pub mod notify;
+pub mod oidc;
 pub mod ownership;
 pub mod rules;
 pub mod standing;

@@ -13,6 +13,7 @@ mod grants;
 mod introspection;
 pub mod metrics;
 mod notifications;
+mod oidc;
 mod password_gate;
 mod portal;
 mod query;
@@ -68,6 +69,8 @@ pub struct AppState {
     pub notifier: Arc<crate::notify::Notifier>,
     /// What `/metrics` reports.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The identity providers people sign in through.
+    pub oidc: Arc<crate::oidc::Providers>,
     pub config: Arc<Config>,
 }
 
@@ -75,6 +78,9 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
     // Called by browsers with the session cookie: guarded against cross-site use.
     let browser_api = Router::new()
         .route("/session", post(session::login).delete(session::logout))
+        .route("/oidc/providers", get(oidc::options))
+        .route("/oidc/{provider}/login", get(oidc::login))
+        .route("/oidc/{provider}/callback", get(oidc::callback))
         .route("/me", get(session::me))
         .route("/events", get(events::stream))
         .route("/me/password", put(session::change_password))

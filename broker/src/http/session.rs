@@ -18,12 +18,21 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
 use stint_core::RuleError;
 use stint_core::api::{LoginBody, MeView, PasswordChangeBody, SessionView};
+use stint_core::oidc::SignedOut;
 
 pub async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Response, AppError> {
+    if !state.oidc.local_login() {
+        return Err(RuleError::Forbidden(
+            "signing in with a password is turned off here: sign in through your identity \
+             provider"
+                .into(),
+        )
+        .into());
+    }
     let now = state.clock.now();
     let username = body.username.trim();
     let candidate = state.store.login_candidate(username).await?;
@@ -78,17 +87,31 @@ pub async fn login(
         .into_response())
 }
 
+/// Signs out. When the session came from an identity provider that can end its own
+/// session too, the answer says where (`SignedOut`), for the portal to offer; otherwise it
+/// is empty (204).
 pub async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
+    let mut provider = None;
     if let Some(token) = session_cookie(&headers) {
-        state
+        provider = state
             .store
             .close_session(&token_hash(&token), state.clock.now())
             .await?;
     }
     let cookie = session_cookie_header("", 0, state.config.https());
+    if let Some(id) = provider
+        && let Some(view) = state.oidc.view(&id)
+        && let Some(end_session_url) = state.oidc.end_session_url(&id).await
+    {
+        let signed_out = SignedOut {
+            end_session_url,
+            provider: view,
+        };
+        return Ok(([(header::SET_COOKIE, cookie)], Json(signed_out)).into_response());
+    }
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
 }
 
@@ -189,7 +212,7 @@ pub async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn session_cookie_header(value: &str, max_age: i64, secure: bool) -> HeaderValue {
+pub(super) fn session_cookie_header(value: &str, max_age: i64, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
         "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"

@@ -16,7 +16,7 @@ fn actor_of(actor: Option<&UserView>) -> Actor<'_> {
     actor.map_or(Actor::Broker, Actor::User)
 }
 
-fn role_names(roles: &[Role]) -> Vec<&'static str> {
+pub(crate) fn role_names(roles: &[Role]) -> Vec<&'static str> {
     roles.iter().map(|r| r.as_str()).collect()
 }
 
@@ -104,7 +104,7 @@ pub async fn update_user(
 }
 
 /// Giving someone the admin or approver role is its own event, for the admin dashboard.
-async fn record_privileged_grant(
+pub(crate) async fn record_privileged_grant(
     rows: &mut dyn Rows,
     actor: Option<&UserView>,
     user_id: i64,

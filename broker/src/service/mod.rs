@@ -11,6 +11,7 @@ pub mod grants;
 pub mod import;
 pub mod keys;
 pub mod notifications;
+pub mod oidc;
 pub mod ownership;
 pub mod requests;
 pub mod reviews;

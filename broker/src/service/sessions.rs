@@ -92,10 +92,17 @@ async fn look_up(
     }))
 }
 
-/// Signs out: the session ends and the logout is recorded as its user's.
-pub async fn close(db: &dyn Database, token_hash: &str, now: DateTime<Utc>) -> StoreResult<()> {
+/// Signs out: the session ends and the logout is recorded as its user's. Returns the
+/// identity provider its user signs in through, if any (whose own session may end too).
+pub async fn close(
+    db: &dyn Database,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<String>> {
     let mut tx = db.write().await?;
+    let mut provider = None;
     if let Some(user_id) = tx.delete_session(token_hash).await? {
+        provider = tx.oidc_provider_of(user_id).await?;
         let user = tx.user(user_id).await?.view();
         audit::record(
             &mut **tx,
@@ -104,7 +111,8 @@ pub async fn close(db: &dyn Database, token_hash: &str, now: DateTime<Utc>) -> S
         )
         .await?;
     }
-    tx.commit().await
+    tx.commit().await?;
+    Ok(provider)
 }
 
 /// A user sets a new password (the current one was checked by the caller); their other

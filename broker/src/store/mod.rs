@@ -381,7 +381,39 @@ pub trait Store: Send + Sync + 'static {
         password_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
-    async fn close_session(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Ends a session; the identity provider its user signs in through, if any.
+    async fn close_session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<String>>;
+    /// Records a sign-in started at an identity provider (`service::oidc::start`).
+    async fn start_sso(
+        &self,
+        flow_hash: &str,
+        provider: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Takes a started sign-in, if it is still fresh (`service::oidc::take`).
+    async fn take_sso(
+        &self,
+        flow_hash: &str,
+        provider: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Signs in a person a provider vouched for (`service::oidc::sign_in`).
+    async fn sso_sign_in(
+        &self,
+        person: &crate::service::oidc::Person<'_>,
+        session_hash: &str,
+        replaces: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<crate::service::oidc::SignIn>;
+    async fn record_sso_refusal(
+        &self,
+        refusal: &crate::service::oidc::Refusal<'_>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
 
     // --- catalog ---
     async fn identities(

@@ -26,7 +26,7 @@ pub struct TestApp {
 }
 
 /// A signed-in user: the session cookie to send.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Session {
     pub cookie: String,
 }

@@ -24,6 +24,8 @@ mod live;
 mod machine;
 mod metrics;
 mod notifications;
+mod oidc;
+mod oidc_provider;
 mod ownership;
 mod portal;
 mod replicas;

@@ -8,8 +8,10 @@
 //! the read views behind the `Store` façade live there too, beside these rows.
 
 mod notifications;
+mod oidc;
 
 pub use notifications::*;
+pub use oidc::*;
 
 use super::audit::SealedEvent;
 use super::{NewSigningKey, StoreResult};
@@ -68,6 +70,7 @@ pub trait Rows:
     + ConnectorRows
     + NoticeRows
     + NotificationRows
+    + OidcRows
     + Send
 {
 }
@@ -89,6 +92,7 @@ impl<T> Rows for T where
         + ConnectorRows
         + NoticeRows
         + NotificationRows
+        + OidcRows
         + Send
         + ?Sized
 {

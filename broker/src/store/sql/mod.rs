@@ -265,8 +265,48 @@ impl Store for Backend {
         service::sessions::reset_password(self, actor, user_id, password_hash, now).await
     }
 
-    async fn close_session(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<()> {
+    async fn close_session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<String>> {
         service::sessions::close(self, token_hash, now).await
+    }
+
+    async fn start_sso(
+        &self,
+        flow_hash: &str,
+        provider: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        service::oidc::start(self, flow_hash, provider, now).await
+    }
+
+    async fn take_sso(
+        &self,
+        flow_hash: &str,
+        provider: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        service::oidc::take(self, flow_hash, provider, now).await
+    }
+
+    async fn sso_sign_in(
+        &self,
+        person: &service::oidc::Person<'_>,
+        session_hash: &str,
+        replaces: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<service::oidc::SignIn> {
+        service::oidc::sign_in(self, person, session_hash, replaces, now).await
+    }
+
+    async fn record_sso_refusal(
+        &self,
+        refusal: &service::oidc::Refusal<'_>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        service::oidc::record_refusal(self, refusal, now).await
     }
 
     async fn identities(
@@ -1239,6 +1279,7 @@ mod keys;
 mod live;
 mod notices;
 mod notifications;
+mod oidc;
 mod ops;
 mod ownership;
 mod rows;

@@ -1,0 +1,20 @@
+-- Signing in through identity providers (`--oidc-config`).
+
+-- A sign-in started and not yet finished, under the SHA-256 of the flow secret kept in the
+-- browser's cookie (its state, nonce and PKCE verifier are derived from that secret, so
+-- none of them is stored). Finishing takes the row: a callback is answered once at most.
+CREATE TABLE oidc_logins (
+    flow_hash  TEXT    PRIMARY KEY,
+    provider   TEXT    NOT NULL,
+    started_at INTEGER NOT NULL
+);
+
+-- Which person at which provider an account is: made at their first sign-in, and how
+-- every later one finds the account (a username alone never does).
+CREATE TABLE oidc_links (
+    provider  TEXT    NOT NULL,
+    subject   TEXT    NOT NULL,
+    user_id   INTEGER NOT NULL UNIQUE REFERENCES users (id),
+    linked_at INTEGER NOT NULL,
+    PRIMARY KEY (provider, subject)
+);
