@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::cell::RefCell;
 use stint_core::api::*;
+use stint_core::oidc::{SignInOptions, SignedOut};
 use stint_core::standing::*;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -182,8 +183,23 @@ pub async fn reset_password(user_id: i64, new_password: String) -> ApiResult<()>
     .await
 }
 
-pub async fn logout() -> ApiResult<()> {
-    delete("/api/v1/session").await
+/// Signs out; where to sign out of the identity provider too, when the session came from
+/// one that offers it.
+pub async fn logout() -> ApiResult<Option<SignedOut>> {
+    let response = mutation(Request::delete("/api/v1/session"))
+        .send()
+        .await
+        .map_err(network)?;
+    if response.status() == 204 {
+        reachable(true);
+        return Ok(None);
+    }
+    read(response).await.map(Some)
+}
+
+/// The identity providers the sign-in page offers, and whether passwords are.
+pub async fn sign_in_options() -> ApiResult<SignInOptions> {
+    get("/api/v1/oidc/providers").await
 }
 
 pub async fn identities() -> ApiResult<Vec<IdentityView>> {

@@ -30,12 +30,16 @@ use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::path;
 use std::time::Duration;
 use stint_core::api::MeView;
+use stint_core::oidc::SignedOut;
 use stint_core::{Role, visibility};
 
 /// The signed-in user. `None` inside `Some` means: checked, nobody is signed in.
 #[derive(Clone, Copy)]
 pub struct Auth {
     pub me: RwSignal<Option<Option<MeView>>>,
+    /// Set by signing out of a session an identity provider opened, when that provider can
+    /// end its own session too: the sign-in page offers it.
+    pub signed_out: RwSignal<Option<SignedOut>>,
 }
 
 impl Auth {
@@ -54,6 +58,17 @@ impl Auth {
     /// Whether the viewer owns an identity, and so may ask access for one.
     pub fn owns_identities(&self) -> bool {
         self.user().is_some_and(|m| m.identities_owned > 0)
+    }
+
+    /// Signs out, and shows the sign-in page.
+    pub fn sign_out(&self) {
+        let (me, signed_out) = (self.me, self.signed_out);
+        leptos::task::spawn_local(async move {
+            if let Ok(offer) = api::logout().await {
+                signed_out.set(offer);
+            }
+            me.set(Some(None));
+        });
     }
 
     /// Re-reads who is signed in (and the approvals badge).
@@ -78,6 +93,7 @@ pub fn use_auth() -> Auth {
 pub fn App() -> impl IntoView {
     let auth = Auth {
         me: RwSignal::new(None),
+        signed_out: RwSignal::new(None),
     };
     provide_context(auth);
     auth.refresh();
@@ -160,12 +176,7 @@ fn Shell() -> impl IntoView {
         },
         move || auth.refresh(),
     );
-    let sign_out = move |_| {
-        leptos::task::spawn_local(async move {
-            let _ = api::logout().await;
-            auth.me.set(Some(None));
-        });
-    };
+    let sign_out = move |_| auth.sign_out();
     let user = move || auth.user().map(|m| m.user);
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>

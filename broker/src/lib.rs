@@ -107,6 +107,9 @@ impl Broker {
                     config.introspection_per_minute,
                 )),
                 exchange_limiter: Arc::new(http::per_minute_limiter(config.exchanges_per_minute)),
+                sign_in_limiter: Arc::new(http::per_minute_limiter(
+                    std::num::NonZeroU32::new(http::SIGN_INS_PER_MINUTE).expect("not zero"),
+                )),
                 federation: Arc::new(federation::Federation::default()),
                 outbox: Arc::new(connectors::worker::Outbox::new(
                     connectors,

@@ -12,13 +12,19 @@ pub fn hash(password: &str) -> String {
         .to_string()
 }
 
-/// Whether `password` matches the PHC string `stored`. A malformed hash never matches.
+/// Whether `password` matches the PHC string `stored`. A malformed hash never matches,
+/// and takes as long to say so as a real one (accounts with no password, such as those an
+/// identity provider signs in, are not told apart by the time a refusal takes).
 pub fn verify(password: &str, stored: &str) -> bool {
-    PasswordHash::new(stored).is_ok_and(|h| {
-        Argon2::default()
+    match PasswordHash::new(stored) {
+        Ok(h) => Argon2::default()
             .verify_password(password.as_bytes(), &h)
-            .is_ok()
-    })
+            .is_ok(),
+        Err(_) => {
+            verify(password, decoy());
+            false
+        }
+    }
 }
 
 /// A hash no password matches, verified against for unknown usernames so that a failed

@@ -64,16 +64,21 @@ pub enum SsoRefusal {
     IdTokenInvalid,
     /// The provider did not say who the person is in a way Stint can use as a username.
     UsernameUnusable,
+    /// The provider did not say which groups the person is in (the claim is missing, or
+    /// not a list of names): nothing about their roles can be decided, so nothing changes.
+    GroupsUnknown,
     /// The username is already an account that is not linked to this provider's person.
     UsernameTaken,
     /// The account is disabled in Stint.
     Disabled,
     /// None of the person's groups maps to a Stint role.
     NoAccess,
+    /// Too many sign-ins from one address in a minute.
+    Throttled,
 }
 
 impl SsoRefusal {
-    pub const ALL: [SsoRefusal; 11] = [
+    pub const ALL: [SsoRefusal; 13] = [
         SsoRefusal::UnknownProvider,
         SsoRefusal::ProviderUnreachable,
         SsoRefusal::ProviderError,
@@ -82,9 +87,11 @@ impl SsoRefusal {
         SsoRefusal::CodeRefused,
         SsoRefusal::IdTokenInvalid,
         SsoRefusal::UsernameUnusable,
+        SsoRefusal::GroupsUnknown,
         SsoRefusal::UsernameTaken,
         SsoRefusal::Disabled,
         SsoRefusal::NoAccess,
+        SsoRefusal::Throttled,
     ];
 
     pub fn code(self) -> &'static str {
@@ -97,6 +104,8 @@ impl SsoRefusal {
             SsoRefusal::CodeRefused => "code_refused",
             SsoRefusal::IdTokenInvalid => "id_token_invalid",
             SsoRefusal::UsernameUnusable => "username_unusable",
+            SsoRefusal::GroupsUnknown => "groups_unknown",
+            SsoRefusal::Throttled => "throttled",
             SsoRefusal::UsernameTaken => "username_taken",
             SsoRefusal::Disabled => "disabled",
             SsoRefusal::NoAccess => "no_access",
@@ -140,6 +149,14 @@ impl SsoRefusal {
             SsoRefusal::UsernameUnusable => {
                 "The identity provider did not give a username Stint can use (2 to 64 \
                  lowercase letters, digits, `.`, `_` or `-`). Tell your Stint administrator."
+            }
+            SsoRefusal::GroupsUnknown => {
+                "The identity provider did not say which groups you are in, so Stint cannot \
+                 tell which roles you have. Tell your Stint administrator (the provider may need \
+                 to release the groups claim)."
+            }
+            SsoRefusal::Throttled => {
+                "Too many sign-in attempts from your address. Wait a minute, then try again."
             }
             SsoRefusal::UsernameTaken => {
                 "Your username already belongs to another Stint account that does not sign in \

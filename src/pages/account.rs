@@ -12,13 +12,25 @@ use stint_core::admin::PASSWORD_MIN_CHARS;
 
 #[component]
 pub fn Account() -> impl IntoView {
+    let auth = use_auth();
+    let provider = move || auth.user().and_then(|me| me.signs_in_with);
     view! {
         <section class="page">
             <header class="page-head">
                 <h1>"Your account"</h1>
             </header>
             <div class="stack">
-                <ChangePassword forced=false/>
+                {move || match provider() {
+                    // Such an account has no password here: its sign-in and groups are the
+                    // provider's to manage.
+                    Some(p) => view! {
+                        <section class="form card narrow" aria-labelledby="sign-in-title" data-testid="signs-in-with">
+                            <h2 id="sign-in-title">"How you sign in"</h2>
+                            <p>{format!("You sign in through {}. Your password, and the groups that give your roles here, are managed there; your roles follow your groups each time you sign in.", p.display_name)}</p>
+                        </section>
+                    }.into_any(),
+                    None => view! { <ChangePassword forced=false/> }.into_any(),
+                }}
                 <NotificationChoices/>
             </div>
         </section>
@@ -29,12 +41,7 @@ pub fn Account() -> impl IntoView {
 #[component]
 pub fn ForcedPasswordChange() -> impl IntoView {
     let auth = use_auth();
-    let sign_out = move |_| {
-        leptos::task::spawn_local(async move {
-            let _ = api::logout().await;
-            auth.me.set(Some(None));
-        });
-    };
+    let sign_out = move |_| auth.sign_out();
     view! {
         <main class="login" id="main">
             <div class="login-card">

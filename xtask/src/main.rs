@@ -242,6 +242,7 @@ fn test() -> Result {
     tools::ensure_browser()?;
     tools::ensure_portal_toolchain()?;
     let detect_secrets = tools::ensure_detect_secrets()?;
+    let oidc_provider = tools::ensure_oidc_provider()?;
     step("formatting");
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
     // The portal is a default member, so this lints it too (its code has no wasm-only cfg).
@@ -272,5 +273,6 @@ fn test() -> Result {
     run(cargo()
         .args(["test", "--", "--ignored", "--test-threads=1"])
         .env("STINT_PORTAL_DIR", root().join("dist"))
-        .env("STINT_DETECT_SECRETS", detect_secrets))
+        .env("STINT_DETECT_SECRETS", detect_secrets)
+        .env("STINT_OIDC_PROVIDER_DIR", oidc_provider))
 }

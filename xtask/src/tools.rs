@@ -175,6 +175,30 @@ pub fn ensure_openbao() -> Option<PathBuf> {
     }
 }
 
+/// The npm package `oidc-provider`, pinned, under `target/tools`: the OpenID provider the
+/// browser tests sign in through (`tests/oidc/provider.mjs`). Returns its directory.
+pub fn ensure_oidc_provider() -> Result<PathBuf> {
+    const OIDC_PROVIDER: &str = "oidc-provider@9.13.3";
+    let dir = tools_dir().join("oidc-provider");
+    let installed = dir
+        .join("node_modules")
+        .join("oidc-provider")
+        .join("package.json");
+    let version = std::fs::read_to_string(&installed).unwrap_or_default();
+    if !version.contains("\"version\": \"9.13.3\"") {
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        run(Command::new("npm").args([
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--prefix",
+            &dir.to_string_lossy(),
+            OIDC_PROVIDER,
+        ]))?;
+    }
+    Ok(dir)
+}
+
 /// Debian's Chromium and ChromeDriver, for the end-to-end tests.
 pub fn ensure_browser() -> Result {
     let have = |p: &str| std::path::Path::new(p).exists();

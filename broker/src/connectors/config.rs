@@ -115,10 +115,7 @@ pub fn parse(
         line: line_of(text, span.start),
         message,
     };
-    let raw: RawFile = toml::from_str(text).map_err(|e| ConfigError {
-        line: e.span().map_or(1, |span| line_of(text, span.start)),
-        message: e.message().to_string(),
-    })?;
+    let raw: RawFile = from_toml(text)?;
     let mut out = ConnectorsFile::default();
     for (name, raw) in raw.connectors {
         let key = format!("connectors.{}", name.get_ref());
@@ -136,7 +133,16 @@ pub fn parse(
     Ok(out)
 }
 
-type At<'a> = dyn Fn(Range<usize>, String) -> ConfigError + 'a;
+/// Makes the error of the line a span is on.
+pub(crate) type At<'a> = dyn Fn(Range<usize>, String) -> ConfigError + 'a;
+
+/// `text` read as TOML into `T`; a mistake names its line.
+pub(crate) fn from_toml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ConfigError> {
+    toml::from_str(text).map_err(|e| ConfigError {
+        line: e.span().map_or(1, |span| line_of(text, span.start)),
+        message: e.message().to_string(),
+    })
+}
 
 fn connector(
     key: &str,
@@ -245,7 +251,8 @@ fn connector(
 }
 
 /// The value of the variable `var` names, which must be set and not empty.
-fn secret(
+/// The value of the variable `var` names, which must be set.
+pub(crate) fn secret(
     key: &str,
     field: &str,
     var: &Spanned<String>,
@@ -304,7 +311,8 @@ fn statements(
     Ok(out)
 }
 
-fn valid_name(name: &str) -> bool {
+/// A name in such a file: 1 to 63 lowercase letters, digits, `-` or `_`.
+pub(crate) fn valid_name(name: &str) -> bool {
     (1..=63).contains(&name.len())
         && name
             .bytes()

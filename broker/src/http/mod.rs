@@ -25,6 +25,7 @@ mod tokens;
 pub use error::AppError;
 pub use extract::SESSION_COOKIE;
 pub use introspection::limiter as per_minute_limiter;
+pub use oidc::SIGN_INS_PER_MINUTE;
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -59,6 +60,8 @@ pub struct AppState {
     pub introspection_limiter: Arc<governor::DefaultKeyedRateLimiter<String>>,
     /// Token exchanges per calling address.
     pub exchange_limiter: Arc<governor::DefaultKeyedRateLimiter<String>>,
+    /// Sign-ins through identity providers (starts and callbacks) per calling address.
+    pub sign_in_limiter: Arc<governor::DefaultKeyedRateLimiter<String>>,
     /// Trusted issuers' public keys, fetched and cached, and refusal budgets.
     pub federation: Arc<crate::federation::Federation>,
     /// The connectors and the runner of their outbox.

@@ -10,8 +10,10 @@ use super::error::AppError;
 use super::extract::{cookie, session_cookie};
 use super::session::session_cookie_header;
 use crate::credential::{random_bytes, token_hash};
-use crate::oidc::{FLOW_COOKIE, Flow, Refused, Verified};
-use crate::service::oidc::{Person, Refusal, SIGN_IN_TIMEOUT_SECS, SignIn};
+use crate::oidc::{FLOW_COOKIE, Flow, Refused};
+use crate::service::oidc::{Answer, Person, Refusal, SIGN_IN_TIMEOUT_SECS, SignIn};
+use crate::store::audit::ORIGIN;
+use crate::store::port::StartedSignIn;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -19,7 +21,6 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use stint_core::admin::{check_display_name, check_name};
 use stint_core::oidc::{SignInOptions, SsoRefusal};
 
 /// `GET /api/v1/oidc/providers`: what the login page offers. Public: it names only the
@@ -31,24 +32,40 @@ pub async fn options(State(state): State<AppState>) -> Json<SignInOptions> {
     })
 }
 
+/// Sign-in starts and callbacks each address may make per minute: far more than a person
+/// signing in needs, and a bound on what a flood of them costs (each writes a row).
+pub const SIGN_INS_PER_MINUTE: u32 = 60;
+
 /// `GET /api/v1/oidc/{provider}/login`: starts a sign-in and sends the browser to the
 /// provider.
-pub async fn login(State(state): State<AppState>, Path(provider): Path<String>) -> Response {
+pub async fn login(
+    State(state): State<AppState>,
+    Path(provider): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
     let now = state.clock.now();
+    if let Some(refusal) = screen(&state, &provider) {
+        return Ok(back_to_login(&provider, refusal));
+    }
     let flow = Flow::new();
     let url = match state.oidc.authorization_url(&provider, &flow).await {
         Ok(url) => url,
-        Err(refused) => return refuse(&state, &provider, refused, None, now).await,
+        Err(refused) => return refuse(&state, &provider, &refused, now).await,
     };
-    if let Err(e) = state.store.start_sso(&flow.hash(), &provider, now).await {
-        return AppError::from(e).into_response();
-    }
+    // The browser's session, if it has one: this is a same-site navigation, so its strict
+    // cookie came (the provider's redirect back will not bring it).
+    let started = StartedSignIn {
+        provider: provider.clone(),
+        started_at: now,
+        replaces_hash: session_cookie(&headers).map(|old| token_hash(&old)),
+    };
+    state.store.start_sso(&flow.hash(), &started).await?;
     let mut response = redirect(&url);
     response.headers_mut().append(
         header::SET_COOKIE,
         flow_cookie(flow.secret(), SIGN_IN_TIMEOUT_SECS, state.config.https()),
     );
-    response
+    Ok(response)
 }
 
 #[derive(serde::Deserialize)]
@@ -56,6 +73,9 @@ pub struct Callback {
     code: Option<String>,
     state: Option<String>,
     error: Option<String>,
+    /// RFC 9207: which provider answered (a defence against one provider's answer being
+    /// passed off as another's).
+    iss: Option<String>,
 }
 
 /// `GET /api/v1/oidc/{provider}/callback`: where the provider sends the browser back.
@@ -64,28 +84,14 @@ pub async fn callback(
     Path(provider): Path<String>,
     headers: HeaderMap,
     Query(answer): Query<Callback>,
-) -> Response {
+) -> Result<Response, AppError> {
     let now = state.clock.now();
-    let mut response = match finish(&state, &provider, &headers, &answer, now).await {
-        Ok(Ok(response)) => response,
-        Ok(Err(Refusing::Now(refused, verified))) => {
-            refuse(&state, &provider, refused, verified.as_ref(), now).await
-        }
-        Ok(Err(Refusing::Recorded(refusal))) => back_to_login(&provider, refusal),
-        Err(e) => e.into_response(),
-    };
+    let mut response = finish(&state, &provider, &headers, &answer, now).await?;
     // The flow is over, whatever its outcome: its cookie goes.
     response
         .headers_mut()
         .append(header::SET_COOKIE, flow_cookie("", 0, state.config.https()));
-    response
-}
-
-enum Refusing {
-    /// Refused here, to be recorded.
-    Now(Refused, Option<Verified>),
-    /// Refused, and recorded, where the account was looked at.
-    Recorded(SsoRefusal),
+    Ok(response)
 }
 
 async fn finish(
@@ -94,87 +100,93 @@ async fn finish(
     headers: &HeaderMap,
     answer: &Callback,
     now: DateTime<Utc>,
-) -> Result<Result<Response, Refusing>, AppError> {
-    let refused =
-        |refusal, detail: &str| Ok(Err(Refusing::Now(Refused::new(refusal, detail), None)));
-    if state.oidc.view(provider).is_none() {
-        return refused(SsoRefusal::UnknownProvider, "no such provider");
+) -> Result<Response, AppError> {
+    if let Some(refusal) = screen(state, provider) {
+        return Ok(back_to_login(provider, refusal));
     }
-    let Some(secret) = cookie(headers, FLOW_COOKIE) else {
-        return refused(
-            SsoRefusal::NotStarted,
-            "no sign-in cookie came with the callback",
-        );
+    // Without a sign-in under way in this browser there is nothing to finish, and nothing
+    // worth a line in the trail: anyone can send a browser here.
+    let flow = cookie(headers, FLOW_COOKIE).map(|secret| Flow::from_cookie(&secret));
+    let under_way = match &flow {
+        Some(flow) => {
+            state
+                .store
+                .sso_under_way(&flow.hash(), provider, now)
+                .await?
+        }
+        None => false,
     };
-    let flow = Flow::from_cookie(&secret);
-    // Taken first, whatever follows: a callback is answered once at most.
-    if !state.store.take_sso(&flow.hash(), provider, now).await? {
-        return refused(
-            SsoRefusal::NotStarted,
-            "no sign-in at this provider is under way under this cookie (finished, or stale)",
+    let Some(flow) = flow.filter(|_| under_way) else {
+        tracing::info!(
+            provider,
+            "a callback with no sign-in under way in its browser"
         );
-    }
-    if let Some(error) = &answer.error {
-        let error: String = error
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .take(64)
-            .collect();
-        return refused(
-            SsoRefusal::ProviderError,
-            &format!("the provider answered error={error}"),
-        );
-    }
-    if !answer
+        return Ok(back_to_login(provider, SsoRefusal::NotStarted));
+    };
+    // An answer that is not this sign-in's is refused and leaves the sign-in alone: a
+    // forged callback cannot cancel a person's sign-in in progress.
+    let forged = if !answer
         .state
         .as_deref()
         .is_some_and(|s| flow.state_matches(s))
     {
-        return refused(
-            SsoRefusal::StateMismatch,
-            "the callback's state is not this flow's",
-        );
+        Some("the callback's state is not this sign-in's")
+    } else if !issuer_matches(state, provider, answer.iss.as_deref()).await {
+        Some("the callback's iss is missing or not this provider's issuer")
+    } else {
+        None
+    };
+    if let Some(detail) = forged {
+        let refused = Refused::new(SsoRefusal::StateMismatch, detail);
+        return refuse(state, provider, &refused, now).await;
     }
-    let Some(code) = &answer.code else {
-        return refused(SsoRefusal::CodeRefused, "the callback carried no code");
+    let verified = match (&answer.error, &answer.code) {
+        (Some(error), _) => {
+            let error: String = error
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .take(64)
+                .collect();
+            Err(Refused::new(
+                SsoRefusal::ProviderError,
+                format!("the provider answered error={error}"),
+            ))
+        }
+        (None, None) => Err(Refused::new(
+            SsoRefusal::CodeRefused,
+            "the callback carried no code",
+        )),
+        (None, Some(code)) => state.oidc.verify(provider, &flow, code, now).await,
     };
-    let verified = match state.oidc.verify(provider, &flow, code, now).await {
-        Ok(verified) => verified,
-        Err(refused) => return Ok(Err(Refusing::Now(refused, None))),
+    let mapping = state.oidc.mapping(provider).expect("screened above");
+    let answer = match &verified {
+        Ok(v) => Answer::Verified(Person {
+            issuer: &v.issuer,
+            subject: &v.subject,
+            username: v.username.as_deref(),
+            display_name: v.display_name.as_deref(),
+            groups: v.groups.as_deref(),
+            mapping,
+        }),
+        Err(refused) => {
+            warn(provider, refused);
+            Answer::Refused(Refusal {
+                subject: None,
+                username: None,
+                refusal: refused.refusal,
+                detail: Some(&refused.detail),
+            })
+        }
     };
-    let Some(username) = verified
-        .username
-        .as_deref()
-        .and_then(|u| check_name("username", u).ok())
-    else {
-        return Ok(Err(Refusing::Now(
-            Refused::new(
-                SsoRefusal::UsernameUnusable,
-                "the username claim is missing or not a valid username",
-            ),
-            Some(verified),
-        )));
-    };
-    let display_name = verified
-        .display_name
-        .as_deref()
-        .and_then(|n| check_display_name(n).ok())
-        .unwrap_or_else(|| username.clone());
     // A fresh session id, as at every sign-in.
     let token = URL_SAFE_NO_PAD.encode(random_bytes::<16>());
-    let replaces = session_cookie(headers).map(|old| token_hash(&old));
-    let person = Person {
-        provider,
-        subject: &verified.subject,
-        username: &username,
-        display_name: &display_name,
-        roles: &verified.roles,
-    };
-    match state
+    let outcome = state
         .store
-        .sso_sign_in(&person, &token_hash(&token), replaces.as_deref(), now)
-        .await?
-    {
+        .finish_sso(&flow.hash(), provider, &answer, &token_hash(&token), now)
+        .await?;
+    // Accounts, roles and sessions may have changed: what follows the trail looks now.
+    state.changed();
+    Ok(match outcome {
         SignIn::SignedIn(_) => {
             let max_age = state.config.session_limits.absolute.num_seconds();
             let mut response = redirect("/");
@@ -182,35 +194,67 @@ async fn finish(
                 header::SET_COOKIE,
                 session_cookie_header(&token, max_age, state.config.https()),
             );
-            Ok(Ok(response))
+            response
         }
-        SignIn::Refused(refusal) => Ok(Err(Refusing::Recorded(refusal))),
+        SignIn::Refused(refusal) => back_to_login(provider, refusal),
+    })
+}
+
+/// Refusals decided before anything is read: a provider nobody configured, or an address
+/// over its budget. Neither is recorded (anyone can cause them).
+fn screen(state: &AppState, provider: &str) -> Option<SsoRefusal> {
+    if state.oidc.view(provider).is_none() {
+        return Some(SsoRefusal::UnknownProvider);
     }
+    let address = ORIGIN
+        .try_with(|o| o.source_ip.clone())
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    state
+        .sign_in_limiter
+        .check_key(&address)
+        .is_err()
+        .then_some(SsoRefusal::Throttled)
+}
+
+/// RFC 9207: the callback's `iss`, when it has one, is the provider's issuer exactly; a
+/// provider that promised to name itself always does.
+async fn issuer_matches(state: &AppState, provider: &str, iss: Option<&str>) -> bool {
+    match iss {
+        Some(iss) => state.oidc.issuer(provider) == Some(iss),
+        None => !state.oidc.names_issuer(provider).await,
+    }
+}
+
+fn warn(provider: &str, refused: &Refused) {
+    tracing::warn!(
+        provider,
+        reason = refused.refusal.code(),
+        detail = %refused.detail,
+        "sign-in through an identity provider refused"
+    );
 }
 
 /// Records a refusal and sends the browser back to the login page, saying why.
 async fn refuse(
     state: &AppState,
     provider: &str,
-    refused: Refused,
-    verified: Option<&Verified>,
+    refused: &Refused,
     now: DateTime<Utc>,
-) -> Response {
-    tracing::warn!(provider, reason = refused.refusal.code(), detail = %refused.detail, "sign-in through an identity provider refused");
-    // A name no provider has is not worth a line in the trail (anyone can type one).
-    if refused.refusal != SsoRefusal::UnknownProvider {
-        let refusal = Refusal {
-            provider,
-            subject: verified.map(|v| v.subject.as_str()),
-            username: verified.and_then(|v| v.username.as_deref()),
-            refusal: refused.refusal,
-            detail: Some(&refused.detail),
-        };
-        if let Err(e) = state.store.record_sso_refusal(&refusal, now).await {
-            return AppError::from(e).into_response();
-        }
-    }
-    back_to_login(provider, refused.refusal)
+) -> Result<Response, AppError> {
+    warn(provider, refused);
+    let refusal = Refusal {
+        subject: None,
+        username: None,
+        refusal: refused.refusal,
+        detail: Some(&refused.detail),
+    };
+    state
+        .store
+        .record_sso_refusal(provider, &refusal, now)
+        .await?;
+    Ok(back_to_login(provider, refused.refusal))
 }
 
 fn back_to_login(provider: &str, refusal: SsoRefusal) -> Response {

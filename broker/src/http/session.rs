@@ -145,6 +145,11 @@ pub async fn me(
         .store
         .reviews_waiting(&user, state.clock.now())
         .await?;
+    let signs_in_with = state
+        .store
+        .sso_provider_of(user.id)
+        .await?
+        .and_then(|id| state.oidc.view(&id));
     Ok(Json(MeView {
         user,
         must_change_password,
@@ -152,6 +157,7 @@ pub async fn me(
         reviews_waiting,
         reviews_overdue,
         identities_owned,
+        signs_in_with,
     }))
 }
 

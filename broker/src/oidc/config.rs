@@ -4,7 +4,7 @@
 //! As with the connectors file, client secrets stay out of it (`client_secret_env` names
 //! the variable that holds one), and every mistake stops the start with its line.
 
-use crate::connectors::config::{ConfigError, line_of};
+use crate::connectors::config::{ConfigError, from_toml, line_of, secret, valid_name};
 use std::collections::BTreeMap;
 use std::ops::Range;
 use stint_core::Role;
@@ -86,14 +86,11 @@ pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<OidcFil
         line: line_of(text, span.start),
         message,
     };
-    let raw: RawFile = toml::from_str(text).map_err(|e| ConfigError {
-        line: e.span().map_or(1, |span| line_of(text, span.start)),
-        message: e.message().to_string(),
-    })?;
+    let raw: RawFile = from_toml(text)?;
     let mut out = OidcFile::default();
     for (id, raw) in raw.providers {
         let key = format!("providers.{}", id.get_ref());
-        if !valid_id(id.get_ref()) {
+        if !valid_name(id.get_ref()) {
             return Err(at(
                 id.span(),
                 format!(
@@ -103,29 +100,19 @@ pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<OidcFil
         }
         let span = raw.span();
         let raw = raw.into_inner();
-        let issuer = raw.issuer.get_ref().trim_end_matches('/').to_string();
+        // Exactly as written: tokens must name their issuer byte for byte, trailing `/` too.
+        let issuer = raw.issuer.get_ref().clone();
         if let Err(why) = check_issuer(&issuer) {
             return Err(at(raw.issuer.span(), format!("{key}.issuer: {why}")));
         }
         if raw.client_id.trim().is_empty() {
             return Err(at(span, format!("{key}.client_id: must not be empty")));
         }
-        let client_secret = match &raw.client_secret_env {
-            None => None,
-            Some(var) => Some(
-                env(var.get_ref())
-                    .filter(|v| !v.trim().is_empty())
-                    .ok_or_else(|| {
-                        at(
-                            var.span(),
-                            format!(
-                                "{key}.client_secret_env: the variable {} is not set",
-                                var.get_ref()
-                            ),
-                        )
-                    })?,
-            ),
-        };
+        let client_secret = raw
+            .client_secret_env
+            .as_ref()
+            .map(|var| secret(&key, "client_secret_env", var, env, &at))
+            .transpose()?;
         let scopes = match raw.scopes {
             None => vec!["openid".into(), "profile".into(), "email".into()],
             Some(scopes) if !scopes.get_ref().iter().any(|s| s == "openid") => {
@@ -170,13 +157,6 @@ pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<OidcFil
     Ok(out)
 }
 
-fn valid_id(id: &str) -> bool {
-    (1..=63).contains(&id.len())
-        && id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-}
-
 /// Issuers are reached over TLS; plain `http://` only on loopback, where tests run theirs.
 fn check_issuer(issuer: &str) -> Result<(), &'static str> {
     let url = url::Url::parse(issuer).map_err(|_| "not a URL")?;
@@ -188,6 +168,15 @@ fn check_issuer(issuer: &str) -> Result<(), &'static str> {
         "http" if is_loopback(&url) => Ok(()),
         "http" => Err("must be https:// (plain http:// only on loopback)"),
         _ => Err("must be an https:// URL"),
+    }
+}
+
+/// Whether a provider's endpoint may be called: over TLS, or plain HTTP on loopback.
+pub fn secure_endpoint(url: &url::Url) -> bool {
+    match url.scheme() {
+        "https" => true,
+        "http" => is_loopback(url),
+        _ => false,
     }
 }
 
@@ -227,7 +216,7 @@ approver = ["stint-approvers"]
         let file = parse(GOOD, &env).unwrap();
         let corp = &file.providers["corp"];
         assert_eq!(corp.display_name, "Corp SSO");
-        assert_eq!(corp.issuer, "https://sso.example.com");
+        assert_eq!(corp.issuer, "https://sso.example.com/");
         assert_eq!(corp.client_secret.as_deref(), Some("s3cret"));
         assert_eq!(
             corp.roles,

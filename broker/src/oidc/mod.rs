@@ -15,25 +15,36 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use config::{OidcFile, ProviderSpec};
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreGenderClaim};
+use openidconnect::core::{
+    CoreAuthDisplay, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient,
+    CoreClientAuthMethod, CoreGenderClaim, CoreGrantType, CoreJsonWebKey,
+    CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreResponseMode,
+    CoreResponseType, CoreSubjectIdentifierType,
+};
 use openidconnect::{
-    AccessTokenHash, AdditionalClaims, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
-    EndSessionUrl, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, LogoutRequest, Nonce,
-    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl,
-    ProviderMetadataWithLogout, RedirectUrl, RequestTokenError, Scope, TokenResponse,
-    UserInfoClaims,
+    AccessTokenHash, AdditionalClaims, AdditionalProviderMetadata, AuthorizationCode,
+    ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, EndSessionUrl, EndpointMaybeSet,
+    EndpointNotSet, EndpointSet, IssuerUrl, LogoutRequest, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl, ProviderMetadata, RedirectUrl,
+    RequestTokenError, Scope, SignatureVerificationError, TokenResponse, UserInfoClaims,
 };
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use stint_core::Role;
-use stint_core::oidc::{ProviderView, SsoRefusal, roles_from_groups};
+use stint_core::oidc::{ProviderView, RoleMapping, SsoRefusal};
 
 /// How long a provider's discovered metadata and keys are used before they are fetched
 /// again (keys rotate; a provider's answer should not be asked for at every sign-in).
 const DISCOVERY_TTL: Duration = Duration::from_secs(300);
+/// How long a failed discovery is remembered: a provider that is down is not asked again
+/// by every sign-in that comes meanwhile.
+const FAILURE_TTL: Duration = Duration::from_secs(10);
+/// The youngest metadata fetched again when an ID token names a key it lacks (the
+/// provider rotated its keys), so a stream of such tokens cannot make the broker fetch
+/// at every one.
+const REFETCH_AFTER: Duration = Duration::from_secs(10);
 /// How long any call to a provider may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// The largest answer read from a provider.
@@ -47,8 +58,42 @@ pub struct Providers {
     file: OidcFile,
     public_url: String,
     local_login: bool,
-    discovered: tokio::sync::Mutex<HashMap<String, (Instant, Arc<Discovered>)>>,
+    /// Per provider, its last discovery: one provider slow or down holds up only its own
+    /// sign-ins.
+    discovered: HashMap<String, tokio::sync::Mutex<Option<Discovery>>>,
 }
+
+/// A discovery's outcome and when it was had.
+struct Discovery {
+    at: Instant,
+    found: Result<Arc<Discovered>, String>,
+}
+
+/// What discovery reads beyond OpenID Connect Discovery's core: RP-Initiated Logout's
+/// end-session endpoint, and RFC 9207's promise to name the issuer in every answer.
+#[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
+struct MoreMetadata {
+    end_session_endpoint: Option<EndSessionUrl>,
+    #[serde(default)]
+    authorization_response_iss_parameter_supported: bool,
+}
+
+impl AdditionalProviderMetadata for MoreMetadata {}
+
+type Metadata = ProviderMetadata<
+    MoreMetadata,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
 
 type Client = CoreClient<
     EndpointSet,
@@ -62,6 +107,8 @@ type Client = CoreClient<
 struct Discovered {
     client: Client,
     end_session: Option<EndSessionUrl>,
+    /// The provider names itself in every callback (RFC 9207): one without `iss` is not its.
+    names_issuer: bool,
 }
 
 /// A refusal, and what exactly failed (for the audit trail and the log; never a secret).
@@ -140,21 +187,28 @@ impl Default for Flow {
 /// Who the provider says signed in, read from a verified ID token (and its user info).
 #[derive(Debug, Clone)]
 pub struct Verified {
+    /// The ID token's `iss`: subjects are unique only within it.
+    pub issuer: String,
     pub subject: String,
     /// The username claim's value, lowercased; `None` when it was missing or not text.
     pub username: Option<String>,
     pub display_name: Option<String>,
-    pub groups: Vec<String>,
-    pub roles: Vec<Role>,
+    /// `None` when the groups claim is missing or not a list of names.
+    pub groups: Option<Vec<String>>,
 }
 
 impl Providers {
     pub fn new(file: OidcFile, public_url: &str, local_login: bool) -> Providers {
+        let discovered = file
+            .providers
+            .keys()
+            .map(|id| (id.clone(), tokio::sync::Mutex::new(None)))
+            .collect();
         Providers {
             file,
             public_url: public_url.trim_end_matches('/').to_string(),
             local_login,
-            discovered: Default::default(),
+            discovered,
         }
     }
 
@@ -185,47 +239,109 @@ impl Providers {
             .ok_or_else(|| Refused::new(SsoRefusal::UnknownProvider, "no such provider"))
     }
 
+    /// The provider's issuer, exactly as configured (as its tokens must name it).
+    pub fn issuer(&self, id: &str) -> Option<&str> {
+        self.file.providers.get(id).map(|spec| spec.issuer.as_str())
+    }
+
+    /// Which of provider `id`'s groups give which role.
+    pub fn mapping(&self, id: &str) -> Option<&RoleMapping> {
+        self.file.providers.get(id).map(|spec| &spec.roles)
+    }
+
+    /// Whether provider `id` promised to name itself in callbacks (RFC 9207), as far as
+    /// its last discovery said.
+    pub async fn names_issuer(&self, id: &str) -> bool {
+        self.cached(id).await.is_some_and(|d| d.names_issuer)
+    }
+
     /// Where the provider sends people back: `{public_url}/api/v1/oidc/{id}/callback`.
     pub fn redirect_uri(&self, id: &str) -> String {
         format!("{}/api/v1/oidc/{id}/callback", self.public_url)
     }
 
-    /// The provider's metadata and keys, discovered at most `DISCOVERY_TTL` ago.
-    async fn discovered(&self, id: &str) -> Result<Arc<Discovered>, Refused> {
+    /// The provider's metadata and keys, discovered at most `DISCOVERY_TTL` ago (or
+    /// `younger_than`, when given); a failure is remembered for `FAILURE_TTL`.
+    async fn discovered(
+        &self,
+        id: &str,
+        younger_than: Option<Duration>,
+    ) -> Result<Arc<Discovered>, Refused> {
         let spec = self.spec(id)?;
-        let mut cache = self.discovered.lock().await;
-        if let Some((at, found)) = cache.get(id)
-            && at.elapsed() < DISCOVERY_TTL
-        {
-            return Ok(found.clone());
+        let mut slot = self
+            .discovered
+            .get(id)
+            .expect("a slot per configured provider")
+            .lock()
+            .await;
+        if let Some(last) = slot.as_ref() {
+            let age = last.at.elapsed();
+            match &last.found {
+                Ok(found) if age < younger_than.unwrap_or(DISCOVERY_TTL) => {
+                    return Ok(found.clone());
+                }
+                Err(e) if age < FAILURE_TTL => {
+                    return Err(Refused::new(SsoRefusal::ProviderUnreachable, e.clone()));
+                }
+                _ => {}
+            }
         }
-        let unreachable = |e: &dyn std::fmt::Display| {
-            Refused::new(SsoRefusal::ProviderUnreachable, format!("discovery: {e}"))
-        };
-        let issuer = IssuerUrl::new(spec.issuer.clone()).map_err(|e| unreachable(&e))?;
-        let metadata = ProviderMetadataWithLogout::discover_async(issuer, &fetch)
+        let found = self.discover(id, spec).await.map(Arc::new);
+        *slot = Some(Discovery {
+            at: Instant::now(),
+            found: found.clone(),
+        });
+        found.map_err(|e| Refused::new(SsoRefusal::ProviderUnreachable, e))
+    }
+
+    /// The last discovery that succeeded, however old, without asking the provider.
+    async fn cached(&self, id: &str) -> Option<Arc<Discovered>> {
+        let slot = self.discovered.get(id)?.lock().await;
+        slot.as_ref().and_then(|d| d.found.as_ref().ok().cloned())
+    }
+
+    async fn discover(&self, id: &str, spec: &ProviderSpec) -> Result<Discovered, String> {
+        let issuer = IssuerUrl::new(spec.issuer.clone()).map_err(|e| format!("discovery: {e}"))?;
+        let metadata = Metadata::discover_async(issuer, &fetch)
             .await
-            .map_err(|e| unreachable(&error_chain(&e)))?;
-        let end_session = metadata.additional_metadata().end_session_endpoint.clone();
-        let redirect = RedirectUrl::new(self.redirect_uri(id)).map_err(|e| unreachable(&e))?;
+            .map_err(|e| format!("discovery: {}", error_chain(&e)))?;
+        // Every endpoint over TLS, as the issuer is: a provider's document must not send the
+        // client secret, or a person's tokens, over plain HTTP.
+        let more = metadata.additional_metadata().clone();
+        let endpoints = [
+            Some(metadata.authorization_endpoint().url()),
+            metadata.token_endpoint().map(|u| u.url()),
+            metadata.userinfo_endpoint().map(|u| u.url()),
+            Some(metadata.jwks_uri().url()),
+            more.end_session_endpoint.as_ref().map(|u| u.url()),
+        ];
+        if let Some(plain) = endpoints
+            .into_iter()
+            .flatten()
+            .find(|url| !config::secure_endpoint(url))
+        {
+            return Err(format!(
+                "discovery: the endpoint {plain} is not https:// (plain http:// only on loopback)"
+            ));
+        }
+        let redirect = RedirectUrl::new(self.redirect_uri(id)).map_err(|e| e.to_string())?;
         let client = CoreClient::from_provider_metadata(
             metadata,
             ClientId::new(spec.client_id.clone()),
             spec.client_secret.clone().map(ClientSecret::new),
         )
         .set_redirect_uri(redirect);
-        let found = Arc::new(Discovered {
+        Ok(Discovered {
             client,
-            end_session,
-        });
-        cache.insert(id.to_string(), (Instant::now(), found.clone()));
-        Ok(found)
+            end_session: more.end_session_endpoint,
+            names_issuer: more.authorization_response_iss_parameter_supported,
+        })
     }
 
     /// Where to send the browser to sign in at provider `id` for `flow`.
     pub async fn authorization_url(&self, id: &str, flow: &Flow) -> Result<String, Refused> {
         let spec = self.spec(id)?;
-        let discovered = self.discovered(id).await?;
+        let discovered = self.discovered(id, None).await?;
         let challenge = PkceCodeChallenge::from_code_verifier_sha256(&flow.pkce_verifier());
         let state = flow.state();
         let nonce = flow.nonce();
@@ -242,8 +358,8 @@ impl Providers {
     }
 
     /// Exchanges `code` for tokens, verifies the ID token (signature by the provider's
-    /// published keys, `iss`, `aud`, `exp` against `now`, and `flow`'s nonce) and reads
-    /// who signed in, with the roles their groups give.
+    /// published keys, `iss`, `aud`, `exp` against `now`, `flow`'s nonce and `at_hash`) and
+    /// reads who signed in.
     pub async fn verify(
         &self,
         id: &str,
@@ -252,9 +368,9 @@ impl Providers {
         now: DateTime<Utc>,
     ) -> Result<Verified, Refused> {
         let spec = self.spec(id)?;
-        let discovered = self.discovered(id).await?;
-        let client = &discovered.client;
-        let request = client
+        let mut discovered = self.discovered(id, None).await?;
+        let request = discovered
+            .client
             .exchange_code(AuthorizationCode::new(code.to_string()))
             .map_err(|e| Refused::new(SsoRefusal::ProviderUnreachable, e.to_string()))?
             .set_pkce_verifier(flow.pkce_verifier());
@@ -267,6 +383,11 @@ impl Providers {
                 SsoRefusal::ProviderUnreachable,
                 format!("token endpoint: {e}"),
             ),
+            // Only where it failed: the parser's words may quote the answer, tokens and all.
+            RequestTokenError::Parse(e, _) => Refused::new(
+                SsoRefusal::CodeRefused,
+                format!("token endpoint: an unreadable answer (at `{}`)", e.path()),
+            ),
             other => Refused::new(
                 SsoRefusal::CodeRefused,
                 format!("token endpoint: {}", error_chain(&other)),
@@ -278,10 +399,31 @@ impl Providers {
         let id_token = tokens
             .id_token()
             .ok_or_else(|| invalid(&"the provider sent none"))?;
-        let verifier = client.id_token_verifier().set_time_fn(move || now);
-        let claims = id_token
-            .claims(&verifier, &flow.nonce())
-            .map_err(|e| invalid(&error_chain(&e)))?;
+        let nonce = flow.nonce();
+        let mut checked = {
+            let verifier = discovered
+                .client
+                .id_token_verifier()
+                .set_time_fn(move || now);
+            id_token.claims(&verifier, &nonce).cloned()
+        };
+        // A key the provider's set lacked: it may have rotated since it was fetched.
+        if let Err(ClaimsVerificationError::SignatureVerification(
+            SignatureVerificationError::NoMatchingKey,
+        )) = &checked
+        {
+            discovered = self.discovered(id, Some(REFETCH_AFTER)).await?;
+            let verifier = discovered
+                .client
+                .id_token_verifier()
+                .set_time_fn(move || now);
+            checked = id_token.claims(&verifier, &nonce).cloned();
+        }
+        let claims = checked.map_err(|e| invalid(&error_chain(&e)))?;
+        let verifier = discovered
+            .client
+            .id_token_verifier()
+            .set_time_fn(move || now);
         // The access token must be the one issued with this ID token, if it says which.
         if let Some(expected) = claims.access_token_hash() {
             let signing_alg = id_token.signing_alg().map_err(|e| invalid(&e))?;
@@ -294,13 +436,12 @@ impl Providers {
                 return Err(invalid(&"its at_hash is not the access token's"));
             }
         }
-        let subject = claims.subject().to_string();
         // Verified above: the payload is what the provider signed. Read whole, so the
         // claims named in the configuration can be any claim.
         let mut all = payload(&id_token.to_string()).map_err(|e| invalid(&e))?;
         let wanted = [&spec.username_claim, &spec.groups_claim];
         if wanted.iter().any(|claim| !all.contains_key(*claim))
-            && let Ok(request) = client.user_info(
+            && let Ok(request) = discovered.client.user_info(
                 tokens.access_token().clone(),
                 Some(claims.subject().clone()),
             )
@@ -322,26 +463,26 @@ impl Providers {
         let groups = match all.get(&spec.groups_claim) {
             Some(Value::Array(items)) => items
                 .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect(),
-            Some(Value::String(one)) => vec![one.clone()],
-            _ => Vec::new(),
+                .map(|item| item.as_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>(),
+            Some(Value::String(one)) => Some(vec![one.clone()]),
+            _ => None,
         };
         Ok(Verified {
-            subject,
+            issuer: claims.issuer().to_string(),
+            subject: claims.subject().to_string(),
             username: text(&spec.username_claim).map(|u| u.trim().to_lowercase()),
             display_name: text(&spec.display_name_claim),
-            roles: roles_from_groups(&spec.roles, &groups),
             groups,
         })
     }
 
     /// Where to end the person's session at provider `id` too, if it offers that
     /// (OpenID Connect RP-Initiated Logout), coming back to the login page.
+    /// Read from the last discovery, however old: signing out never waits on a provider.
     pub async fn end_session_url(&self, id: &str) -> Option<String> {
         let spec = self.spec(id).ok()?;
-        let discovered = self.discovered(id).await.ok()?;
+        let discovered = self.cached(id).await?;
         let endpoint = discovered.end_session.clone()?;
         let back = PostLogoutRedirectUrl::new(format!("{}/login", self.public_url)).ok()?;
         Some(

@@ -1,18 +1,19 @@
 //! Signing in through an identity provider, once the provider's answer is verified
 //! (`crate::oidc`): the sign-in's start and finish as rows every replica shares, the
-//! account found by the person's subject or made at their first sign-in, their roles
-//! brought in line with their groups, and a session — each outcome an audit event naming
-//! the provider and the subject.
+//! account found by the person's issuer and subject or made at their first sign-in, their
+//! roles brought in line with their groups, and a session — each outcome, with the taking
+//! of the started sign-in, one transaction and one audit event naming the provider and
+//! the subject.
 
 use super::admin::{record_privileged_grant, role_names};
 use crate::store::StoreResult;
 use crate::store::audit::{self, Actor, Event};
-use crate::store::port::{Database, NewUserRecord};
+use crate::store::port::{Database, NewUserRecord, OidcLink, Rows, StartedSignIn};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
-use stint_core::Role;
+use stint_core::admin::{check_display_name, check_name};
 use stint_core::api::UserView;
-use stint_core::oidc::SsoRefusal;
+use stint_core::oidc::{RoleMapping, SsoRefusal, roles_from_groups};
 
 /// How long a started sign-in may take before its callback is refused.
 pub const SIGN_IN_TIMEOUT_SECS: i64 = 600;
@@ -20,13 +21,22 @@ pub const SIGN_IN_TIMEOUT_SECS: i64 = 600;
 /// What no password hash parses as, so no password ever verifies against it.
 const NO_PASSWORD: &str = "!";
 
-/// The person a provider vouched for, and the roles their groups give.
+/// The person a provider vouched for, as its verified ID token (and user info) say.
 pub struct Person<'a> {
-    pub provider: &'a str,
+    pub issuer: &'a str,
     pub subject: &'a str,
-    pub username: &'a str,
-    pub display_name: &'a str,
-    pub roles: &'a [Role],
+    /// The username claim, if it was text: needed only to make an account.
+    pub username: Option<&'a str>,
+    pub display_name: Option<&'a str>,
+    /// `None`: the provider did not say (no claim, or not a list of names).
+    pub groups: Option<&'a [String]>,
+    pub mapping: &'a RoleMapping,
+}
+
+/// How a callback ends, as the broker saw it before looking at any account.
+pub enum Answer<'a> {
+    Verified(Person<'a>),
+    Refused(Refusal<'a>),
 }
 
 /// A sign-in's outcome.
@@ -37,8 +47,8 @@ pub enum SignIn {
 }
 
 /// Why a sign-in was refused, for its audit event.
+#[derive(Clone, Copy)]
 pub struct Refusal<'a> {
-    pub provider: &'a str,
     pub subject: Option<&'a str>,
     pub username: Option<&'a str>,
     pub refusal: SsoRefusal,
@@ -47,192 +57,221 @@ pub struct Refusal<'a> {
 }
 
 /// Records a sign-in started at `provider` under the hash of its flow secret.
-pub async fn start(
-    db: &dyn Database,
-    flow_hash: &str,
-    provider: &str,
-    now: DateTime<Utc>,
-) -> StoreResult<()> {
+pub async fn start(db: &dyn Database, flow_hash: &str, started: &StartedSignIn) -> StoreResult<()> {
     let mut tx = db.write().await?;
-    let stale = now - Duration::seconds(SIGN_IN_TIMEOUT_SECS);
-    tx.insert_oidc_login(flow_hash, provider, now, stale)
-        .await?;
+    let stale = started.started_at - Duration::seconds(SIGN_IN_TIMEOUT_SECS);
+    tx.insert_oidc_login(flow_hash, started, stale).await?;
     tx.commit().await
 }
 
-/// Takes the sign-in started under `flow_hash` at `provider`, if it is still fresh: at most
-/// one callback gets it, whatever replica serves it.
-pub async fn take(
+/// Whether a sign-in at `provider` is under way under `flow_hash` and still fresh; read
+/// before the provider is asked anything, and taken only by `finish`.
+pub async fn under_way(
     db: &dyn Database,
     flow_hash: &str,
     provider: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<bool> {
-    let mut tx = db.write().await?;
-    let started = tx.take_oidc_login(flow_hash).await?;
-    tx.commit().await?;
-    Ok(started.is_some_and(|(started_at_provider, at)| {
-        started_at_provider == provider && now - at <= Duration::seconds(SIGN_IN_TIMEOUT_SECS)
-    }))
+    let mut read = db.lookup().await?;
+    let started = read.oidc_login(flow_hash).await?;
+    Ok(started.is_some_and(|s| fresh(&s, provider, now)))
 }
 
-/// Signs `person` in: finds their account by provider and subject (or makes it at their
-/// first sign-in), sets its roles to what their groups give now, and opens a session
-/// (ending the one it replaces). A refusal is committed with what led to it — a role
-/// taken away stays taken away.
-pub async fn sign_in(
+fn fresh(started: &StartedSignIn, provider: &str, now: DateTime<Utc>) -> bool {
+    started.provider == provider
+        && now - started.started_at <= Duration::seconds(SIGN_IN_TIMEOUT_SECS)
+}
+
+/// Finishes the sign-in started under `flow_hash` with the provider's `answer`, in one
+/// transaction: takes the started sign-in (at most one callback gets it, whatever replica
+/// serves it), then signs the person in — their account found by issuer and subject, or
+/// made at their first sign-in; its roles set to what their groups give now; a session
+/// opened in place of the one the browser had — or records why not. A refusal is
+/// committed with what led to it: a role taken away stays taken away.
+pub async fn finish(
     db: &dyn Database,
-    person: &Person<'_>,
+    flow_hash: &str,
+    provider: &str,
+    answer: &Answer<'_>,
     session_hash: &str,
-    replaces: Option<&str>,
     now: DateTime<Utc>,
 ) -> StoreResult<SignIn> {
     let mut tx = db.write().await?;
-    let who = json!({ "provider": person.provider, "subject": person.subject });
-    let user = match tx.oidc_linked_user(person.provider, person.subject).await? {
-        Some(id) => {
-            let before = tx.user(id).await?;
-            let mut refused = before.disabled.then_some(SsoRefusal::Disabled);
-            if refused.is_none() && before.roles != person.roles {
-                tx.update_user(id, &before.display_name, person.roles, false)
+    let started = tx.take_oidc_login(flow_hash).await?;
+    let outcome = match (started, answer) {
+        (Some(started), Answer::Verified(person)) if fresh(&started, provider, now) => {
+            sign_in(&mut **tx, provider, person, &started, session_hash, now).await?
+        }
+        (_, Answer::Refused(refusal)) => Err(*refusal),
+        (_, Answer::Verified(person)) => Err(Refusal {
+            subject: Some(person.subject),
+            username: person.username,
+            refusal: SsoRefusal::NotStarted,
+            detail: Some("another callback finished this sign-in first, or it went stale"),
+        }),
+    };
+    let outcome = match outcome {
+        Ok(user) => SignIn::SignedIn(user),
+        Err(refusal) => {
+            record_refusal_in(&mut **tx, provider, &refusal, now).await?;
+            SignIn::Refused(refusal.refusal)
+        }
+    };
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+async fn sign_in<'a>(
+    rows: &mut dyn Rows,
+    provider: &str,
+    person: &Person<'a>,
+    started: &StartedSignIn,
+    session_hash: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<Result<UserView, Refusal<'a>>> {
+    let refuse = |refusal, detail| {
+        Ok(Err(Refusal {
+            subject: Some(person.subject),
+            username: person.username,
+            refusal,
+            detail,
+        }))
+    };
+    // Without the groups nothing about the roles can be decided: nothing changes.
+    let Some(groups) = person.groups else {
+        return refuse(
+            SsoRefusal::GroupsUnknown,
+            Some("no list of groups in the claims"),
+        );
+    };
+    let roles = roles_from_groups(person.mapping, groups);
+    let who = json!({ "provider": provider, "issuer": person.issuer, "subject": person.subject });
+    let user = match rows.oidc_linked_user(person.issuer, person.subject).await? {
+        Some((id, linked_through)) => {
+            let before = rows.user(id).await?;
+            if before.disabled {
+                return refuse(SsoRefusal::Disabled, None);
+            }
+            if linked_through != provider {
+                rows.set_oidc_provider(id, provider).await?;
+            }
+            if before.roles != roles {
+                rows.update_user(id, &before.display_name, &roles, false)
                     .await?;
-                let mut user = before.view();
-                user.roles = person.roles.to_vec();
                 audit::record(
-                    &mut **tx,
+                    rows,
                     now,
-                    Event::new(Actor::User(&user), "user.roles_changed", "user", Some(id)).details(
+                    Event::new(Actor::Broker, "user.roles_changed", "user", Some(id)).details(
                         json!({
                             "username": before.username,
-                            "provider": person.provider,
-                            "subject": person.subject,
+                            "sso": who,
                             "roles": {
                                 "before": role_names(&before.roles),
-                                "after": role_names(person.roles),
+                                "after": role_names(&roles),
                             },
                         }),
                     ),
                 )
                 .await?;
                 record_privileged_grant(
-                    &mut **tx,
+                    rows,
                     None,
                     id,
                     &before.username,
                     &before.roles,
-                    person.roles,
+                    &roles,
                     now,
                 )
                 .await?;
-                if person.roles.is_empty() {
-                    tx.end_sessions_of(id).await?;
-                    refused = Some(SsoRefusal::NoAccess);
-                }
-            } else if refused.is_none() && person.roles.is_empty() {
-                refused = Some(SsoRefusal::NoAccess);
             }
-            if let Some(refusal) = refused {
-                refuse(&mut **tx, person, refusal, now).await?;
-                tx.commit().await?;
-                return Ok(SignIn::Refused(refusal));
+            if roles.is_empty() {
+                // Committed with the refusal: the sessions it had end with the roles.
+                rows.end_sessions_of(id).await?;
+                return refuse(SsoRefusal::NoAccess, None);
             }
             let mut user = before.view();
-            user.roles = person.roles.to_vec();
+            user.roles = roles;
             user
         }
         None => {
-            let refused = if person.roles.is_empty() {
-                Some(SsoRefusal::NoAccess)
-            } else if tx.user_id_named(person.username).await?.is_some() {
-                Some(SsoRefusal::UsernameTaken)
-            } else {
-                None
-            };
-            if let Some(refusal) = refused {
-                refuse(&mut **tx, person, refusal, now).await?;
-                tx.commit().await?;
-                return Ok(SignIn::Refused(refusal));
+            if roles.is_empty() {
+                return refuse(SsoRefusal::NoAccess, None);
             }
-            let id = tx
+            let Some(username) = person.username.and_then(|u| check_name("username", u).ok())
+            else {
+                return refuse(
+                    SsoRefusal::UsernameUnusable,
+                    Some("the username claim is missing or not a valid username"),
+                );
+            };
+            if rows.user_id_named(&username).await?.is_some() {
+                return refuse(SsoRefusal::UsernameTaken, None);
+            }
+            let display_name = person
+                .display_name
+                .and_then(|n| check_display_name(n).ok())
+                .unwrap_or_else(|| username.clone());
+            let id = rows
                 .insert_user(&NewUserRecord {
-                    username: person.username,
-                    display_name: person.display_name,
+                    username: &username,
+                    display_name: &display_name,
                     password_hash: NO_PASSWORD,
-                    roles: person.roles,
+                    roles: &roles,
                     created_at: now,
                     created_by: None,
                 })
                 .await?;
-            tx.link_oidc_user(id, person.provider, person.subject, now)
-                .await?;
-            let user = tx.user(id).await?.view();
+            let link = OidcLink {
+                user_id: id,
+                issuer: person.issuer,
+                subject: person.subject,
+                provider,
+            };
+            rows.link_oidc_user(&link, now).await?;
             audit::record(
-                &mut **tx,
+                rows,
                 now,
-                Event::new(Actor::User(&user), "user.provisioned", "user", Some(id)).details(
-                    json!({
-                        "username": person.username,
-                        "provider": person.provider,
-                        "subject": person.subject,
-                        "roles": role_names(person.roles),
-                    }),
-                ),
+                Event::new(Actor::Broker, "user.provisioned", "user", Some(id)).details(json!({
+                    "username": username,
+                    "sso": who,
+                    "roles": role_names(&roles),
+                })),
             )
             .await?;
-            record_privileged_grant(&mut **tx, None, id, person.username, &[], person.roles, now)
-                .await?;
-            user
+            record_privileged_grant(rows, None, id, &username, &[], &roles, now).await?;
+            rows.user(id).await?.view()
         }
     };
-    if let Some(old) = replaces {
-        tx.delete_session(old).await?;
+    if let Some(old) = &started.replaces_hash {
+        rows.delete_session(old).await?;
     }
-    tx.insert_session(session_hash, user.id, now).await?;
+    rows.insert_session(session_hash, user.id, now).await?;
     audit::record(
-        &mut **tx,
+        rows,
         now,
         Event::new(Actor::User(&user), "session.login", "user", Some(user.id))
             .details(json!({ "method": "oidc", "sso": who })),
     )
     .await?;
-    tx.commit().await?;
-    Ok(SignIn::SignedIn(user))
+    Ok(Ok(user))
 }
 
-async fn refuse(
-    rows: &mut dyn crate::store::port::Rows,
-    person: &Person<'_>,
-    refusal: SsoRefusal,
-    now: DateTime<Utc>,
-) -> StoreResult<()> {
-    record_refusal_in(
-        rows,
-        &Refusal {
-            provider: person.provider,
-            subject: Some(person.subject),
-            username: Some(person.username),
-            refusal,
-            detail: None,
-        },
-        now,
-    )
-    .await
-}
-
-/// Records a sign-in refused before any account was looked at (a forged callback, a
-/// token that failed verification, a provider that could not be reached).
+/// Records a sign-in refused before its started sign-in was found (a forged or stale
+/// callback, a provider that could not be reached at its start).
 pub async fn record_refusal(
     db: &dyn Database,
+    provider: &str,
     refusal: &Refusal<'_>,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     let mut tx = db.write().await?;
-    record_refusal_in(&mut **tx, refusal, now).await?;
+    record_refusal_in(&mut **tx, provider, refusal, now).await?;
     tx.commit().await
 }
 
 async fn record_refusal_in(
-    rows: &mut dyn crate::store::port::Rows,
+    rows: &mut dyn Rows,
+    provider: &str,
     r: &Refusal<'_>,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
@@ -246,7 +285,7 @@ async fn record_refusal_in(
             None,
         )
         .details(json!({
-            "provider": r.provider,
+            "provider": provider,
             "subject": r.subject,
             "reason": r.refusal.code(),
             "detail": r.detail,

@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use stint_core::api::UserView;
 use stint_core::throttle::{self, ThrottlePolicy};
-use stint_core::{Role, admin};
+use stint_core::{Role, RuleError, admin};
 
 /// Touch a session at most this often: reads should not all become writes.
 const TOUCH_EVERY_MS: i64 = 5_000;
@@ -156,6 +156,17 @@ pub async fn reset_password(
 ) -> StoreResult<()> {
     admin::check_password_reset(actor.has(Role::Admin), actor.id, user_id)?;
     let mut tx = db.write().await?;
+    // A password would outlive the person's removal at their provider.
+    if let Some(provider) = tx.oidc_provider_of(user_id).await? {
+        return Err(RuleError::invalid(
+            "new_password",
+            format!(
+                "this account signs in through the identity provider `{provider}` and has no \
+                 password here"
+            ),
+        )
+        .into());
+    }
     let username = tx
         .set_password(user_id, password_hash, true)
         .await?

@@ -387,30 +387,33 @@ pub trait Store: Send + Sync + 'static {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<String>>;
+    /// The identity provider a user signs in through, if any.
+    async fn sso_provider_of(&self, user_id: i64) -> StoreResult<Option<String>>;
     /// Records a sign-in started at an identity provider (`service::oidc::start`).
     async fn start_sso(
         &self,
         flow_hash: &str,
-        provider: &str,
-        now: DateTime<Utc>,
+        started: &crate::store::port::StartedSignIn,
     ) -> StoreResult<()>;
-    /// Takes a started sign-in, if it is still fresh (`service::oidc::take`).
-    async fn take_sso(
+    /// Whether a sign-in is under way under `flow_hash` (`service::oidc::under_way`).
+    async fn sso_under_way(
         &self,
         flow_hash: &str,
         provider: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
-    /// Signs in a person a provider vouched for (`service::oidc::sign_in`).
-    async fn sso_sign_in(
+    /// Finishes a sign-in with the provider's answer (`service::oidc::finish`).
+    async fn finish_sso(
         &self,
-        person: &crate::service::oidc::Person<'_>,
+        flow_hash: &str,
+        provider: &str,
+        answer: &crate::service::oidc::Answer<'_>,
         session_hash: &str,
-        replaces: Option<&str>,
         now: DateTime<Utc>,
     ) -> StoreResult<crate::service::oidc::SignIn>;
     async fn record_sso_refusal(
         &self,
+        provider: &str,
         refusal: &crate::service::oidc::Refusal<'_>,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;

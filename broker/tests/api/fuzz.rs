@@ -148,6 +148,13 @@ proptest! {
             prop_assert!(e.line >= 1 && e.line <= text.lines().count().max(1));
         }
     }
+
+    #[test]
+    fn a_providers_file_of_any_text_is_read_or_refused_naming_a_line(text in ".{0,400}") {
+        if let Err(e) = stint_broker::oidc::config::parse(&text, &|_| Some("secret".into())) {
+            prop_assert!(e.line >= 1);
+        }
+    }
 }
 
 /// A demo broker and the runtime its calls are driven on, for the HTTP properties.
@@ -256,5 +263,54 @@ fn any_token_offered_for_exchange_is_refused_as_a_client_error() {
                 .unwrap(),
         ));
         prop_assert!(status.is_client_error(), "{status} {answer}");
+    });
+}
+
+/// Any callback a browser could be sent to, with any flow cookie: the login page again (or
+/// a 400 for a query that cannot be read), never a session and never a 5xx.
+#[test]
+fn any_callback_goes_back_to_the_login_page_without_a_session() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // A provider nobody answers for: no callback here gets as far as asking it anything.
+    let file = stint_broker::oidc::config::parse(
+        "[providers.corp]\nissuer = \"http://127.0.0.1:9\"\nclient_id = \"stint\"\n",
+        &|_| None,
+    )
+    .unwrap();
+    let app = runtime.block_on(TestApp::with_config(|c| c.oidc = file));
+    let pair = (
+        prop_oneof![
+            Just("code".to_string()),
+            Just("state".to_string()),
+            Just("error".to_string()),
+            Just("iss".to_string()),
+            "[a-z_]{1,8}",
+        ],
+        ".{0,40}",
+    );
+    proptest!(config(64), |(
+        pairs in prop::collection::vec(pair, 0..5),
+        cookie in prop::option::of("[A-Za-z0-9_-]{0,44}"),
+    )| {
+        let query = serde_urlencoded::to_string(&pairs).unwrap();
+        let mut request = axum::http::Request::get(format!("/api/v1/oidc/corp/callback?{query}"));
+        if let Some(cookie) = &cookie {
+            request = request.header("cookie", format!("stint_sso={cookie}"));
+        }
+        let (status, headers, _) =
+            runtime.block_on(app.send(request.body(axum::body::Body::empty()).unwrap()));
+        prop_assert!(status == 303 || status == 400, "{status}");
+        if status == 303 {
+            let to = headers["location"].to_str().unwrap();
+            prop_assert!(to.starts_with("/login?sso_error="), "{to}");
+        }
+        let sets_session = headers
+            .get_all("set-cookie")
+            .iter()
+            .any(|v| v.to_str().unwrap().starts_with("stint_session="));
+        prop_assert!(!sets_session);
     });
 }

@@ -85,7 +85,12 @@ struct Started {
 }
 
 async fn start(app: &TestApp) -> Started {
-    let (status, headers) = navigate(app, "/api/v1/oidc/corp/login", &[]).await;
+    start_with(app, &[]).await
+}
+
+/// A sign-in started in a browser that has `cookies` (a session, say).
+async fn start_with(app: &TestApp, cookies: &[&str]) -> Started {
+    let (status, headers) = navigate(app, "/api/v1/oidc/corp/login", cookies).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let flow = cookie_value(&headers, "stint_sso").expect("a flow cookie");
     let set = headers[header::SET_COOKIE].to_str().unwrap();
@@ -99,15 +104,34 @@ async fn start(app: &TestApp) -> Started {
     }
 }
 
+impl Started {
+    /// The `state` the broker sent the provider.
+    fn state(&self) -> String {
+        url::Url::parse(&self.authorization_url)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .unwrap()
+            .1
+            .to_string()
+    }
+}
+
 /// The provider's redirect back, as the browser follows it.
 async fn callback(app: &TestApp, started: &Started, code: &str, state: &str) -> HeaderMap {
-    let query = serde_urlencoded::to_string([("code", code), ("state", state)]).unwrap();
-    let (status, headers) = navigate(
+    answer(
         app,
-        &format!("/api/v1/oidc/corp/callback?{query}"),
         &[&started.flow_cookie],
+        &[("code", code), ("state", state)],
     )
-    .await;
+    .await
+}
+
+/// A callback with the query `pairs`, from a browser with `cookies`.
+async fn answer(app: &TestApp, cookies: &[&str], pairs: &[(&str, &str)]) -> HeaderMap {
+    let query = serde_urlencoded::to_string(pairs).unwrap();
+    let path = format!("/api/v1/oidc/corp/callback?{query}");
+    let (status, headers) = navigate(app, &path, cookies).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     headers
 }
@@ -182,7 +206,9 @@ async fn the_first_sign_in_makes_the_account_with_the_roles_its_groups_give() {
                 "providers": [{ "id": "corp", "display_name": "Corp SSO" }] })
     );
 
-    let started = start(&app).await;
+    // Alice's browser starts it: her session ends when this one opens.
+    let alice = app.login("alice").await;
+    let started = start_with(&app, &[&alice.cookie]).await;
     let url = url::Url::parse(&started.authorization_url).unwrap();
     let query: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
     assert_eq!(
@@ -197,28 +223,47 @@ async fn the_first_sign_in_makes_the_account_with_the_roles_its_groups_give() {
     let (code, state) = op.authorize(&started.authorization_url, &who, Tamper::None, app.now());
     let session = outcome(&callback(&app, &started, &code, &state).await).unwrap();
 
+    assert_eq!(me(&app, &alice).await.0, StatusCode::UNAUTHORIZED);
     let (status, me) = me(&app, &session).await;
     assert_eq!(status, StatusCode::OK, "{me}");
     assert_eq!(me["user"]["username"], "priya.shah");
     assert_eq!(me["user"]["display_name"], "Priya.Shah (SSO)");
     assert_eq!(me["user"]["roles"], json!(["requester", "approver"]));
+    assert_eq!(
+        me["signs_in_with"],
+        json!({ "id": "corp", "display_name": "Corp SSO" })
+    );
+    let alice = app.login("alice").await;
+    assert!(
+        app.get(&alice, "/api/v1/me")
+            .await
+            .1
+            .get("signs_in_with")
+            .is_none()
+    );
 
+    // Made by the broker on the provider's word, not by the person themselves.
     let provisioned = &events(&app, "user.provisioned").await[0];
-    assert_eq!(provisioned["details"]["provider"], "corp");
-    assert_eq!(provisioned["details"]["subject"], "u-100");
+    assert_eq!(provisioned["actor"], "stint");
+    assert_eq!(
+        provisioned["details"]["sso"],
+        json!({ "provider": "corp", "issuer": op.url, "subject": "u-100" })
+    );
     let logins = events(&app, "session.login").await;
     let login = logins.iter().find(|e| e["actor"] == "priya.shah").unwrap();
-    assert_eq!(
-        login["details"]["sso"],
-        json!({ "provider": "corp", "subject": "u-100" })
-    );
+    assert_eq!(login["details"]["sso"]["subject"], "u-100");
     // Approver is a privileged role: given by the provider's groups, it is still told.
     let granted = &events(&app, "user.privileged_role_granted").await[0];
     assert_eq!(granted["details"]["username"], "priya.shah");
 
-    // The account has no password: it cannot sign in locally.
-    let (status, _, _) = app.login_raw("priya.shah", "", None).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // The account has no password: nothing signs it in locally.
+    let pool = app.sql_pool().await;
+    let hash: String =
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE username = 'priya.shah'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(hash, "!");
 }
 
 #[tokio::test]
@@ -233,7 +278,7 @@ async fn each_sign_in_brings_the_roles_in_line_with_the_groups() {
     );
 
     // Left the admins' group; the claims now come from user info only.
-    who.groups = vec!["engineering".into()];
+    who.groups = Some(vec!["engineering".into()]);
     who.claims_in_id_token = false;
     let second = sign_in(&app, &op, &who, Tamper::None).await.unwrap();
     assert_eq!(
@@ -245,7 +290,8 @@ async fn each_sign_in_brings_the_roles_in_line_with_the_groups() {
         changed["details"]["roles"],
         json!({ "before": ["requester", "admin"], "after": ["requester"] })
     );
-    assert_eq!(changed["details"]["subject"], "u-200");
+    assert_eq!(changed["actor"], "stint");
+    assert_eq!(changed["details"]["sso"]["subject"], "u-200");
     // It is still the same account, found by its subject.
     assert_eq!(
         me(&app, &first).await.1["user"]["id"],
@@ -253,7 +299,16 @@ async fn each_sign_in_brings_the_roles_in_line_with_the_groups() {
     );
 
     // In no mapped group any more: refused, and the sessions it had end.
-    who.groups = vec!["alumni".into()];
+    // The provider leaving the groups out says nothing: refused, and nothing changes.
+    who.groups = None;
+    let refused = sign_in(&app, &op, &who, Tamper::None).await.unwrap_err();
+    assert_eq!(refused, "groups_unknown");
+    assert_eq!(
+        me(&app, &second).await.1["user"]["roles"],
+        json!(["requester"])
+    );
+
+    who.groups = Some(vec!["alumni".into()]);
     let refused = sign_in(&app, &op, &who, Tamper::None).await.unwrap_err();
     assert_eq!(refused, "no_access");
     assert_eq!(me(&app, &second).await.0, StatusCode::UNAUTHORIZED);
@@ -286,6 +341,7 @@ async fn answers_that_fail_verification_are_refused_without_a_session() {
         (Tamper::Audience, "audience"),
         (Tamper::Expired, "expired"),
         (Tamper::Signature, "signature"),
+        (Tamper::AccessTokenHash, "at_hash"),
     ] {
         let refused = sign_in(&app, &op, &who, tamper).await.unwrap_err();
         assert_eq!(refused, "id_token_invalid", "{tamper:?}");
@@ -305,54 +361,84 @@ async fn a_callback_is_answered_once_and_only_in_the_browser_that_started_it() {
     let app = app_with(&op).await;
     let who = Who::new("u-500", "rosa", &["engineering"]);
 
-    // The wrong state, as a forged callback would carry.
-    let started = start(&app).await;
-    let (code, _) = op.authorize(&started.authorization_url, &who, Tamper::None, app.now());
-    let headers = callback(&app, &started, &code, "forged-state").await;
-    assert_eq!(outcome(&headers).unwrap_err(), "state_mismatch");
-
-    // A replayed callback: the same browser, code and state a second time.
+    // The wrong state, as a forged callback would carry: refused, and the sign-in it tried
+    // to spoil goes on.
     let started = start(&app).await;
     let (code, state) = op.authorize(&started.authorization_url, &who, Tamper::None, app.now());
+    let headers = callback(&app, &started, &code, "forged-state").await;
+    assert_eq!(outcome(&headers).unwrap_err(), "state_mismatch");
+    let refusal = &events(&app, "session.sso_refused").await[0];
+    assert_eq!(refusal["details"]["reason"], "state_mismatch");
+
+    // An answer that says it comes from another provider (RFC 9207's `iss`).
+    let pairs = [
+        ("code", code.as_str()),
+        ("state", state.as_str()),
+        ("iss", "https://elsewhere.example"),
+    ];
+    let headers = answer(&app, &[&started.flow_cookie], &pairs).await;
+    assert_eq!(outcome(&headers).unwrap_err(), "state_mismatch");
+
+    // The real answer still signs in; replayed, the same browser, code and state find the
+    // sign-in finished.
     outcome(&callback(&app, &started, &code, &state).await).unwrap();
     let again = callback(&app, &started, &code, &state).await;
     assert_eq!(outcome(&again).unwrap_err(), "not_started");
 
     // The replayed code in a sign-in of its own: the provider refuses it.
     let fresh = start(&app).await;
-    let fresh_state = url::Url::parse(&fresh.authorization_url)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "state")
-        .unwrap()
-        .1
-        .to_string();
-    let replayed = callback(&app, &fresh, &code, &fresh_state).await;
+    let replayed = callback(&app, &fresh, &code, &fresh.state()).await;
     assert_eq!(outcome(&replayed).unwrap_err(), "code_refused");
 
-    // A callback carried to a browser that started nothing.
+    // A callback carried to a browser that started nothing: refused, and not recorded
+    // (anyone can send a browser there).
+    let before = events(&app, "session.sso_refused").await.len();
     let started = start(&app).await;
     let (code, state) = op.authorize(&started.authorization_url, &who, Tamper::None, app.now());
-    let query = serde_urlencoded::to_string([("code", &code), ("state", &state)]).unwrap();
-    let (_, headers) = navigate(&app, &format!("/api/v1/oidc/corp/callback?{query}"), &[]).await;
+    let headers = answer(&app, &[], &[("code", &code), ("state", &state)]).await;
     assert_eq!(outcome(&headers).unwrap_err(), "not_started");
+    assert_eq!(events(&app, "session.sso_refused").await.len(), before);
 
     // Ten minutes is all a sign-in may take.
-    let started = start(&app).await;
-    let (code, state) = op.authorize(&started.authorization_url, &who, Tamper::None, app.now());
     app.advance(chrono::Duration::minutes(11));
     let late = callback(&app, &started, &code, &state).await;
     assert_eq!(outcome(&late).unwrap_err(), "not_started");
 
     // The provider saying no (the person cancelled).
     let started = start(&app).await;
-    let (_, headers) = navigate(
-        &app,
-        "/api/v1/oidc/corp/callback?error=access_denied&state=x",
-        &[&started.flow_cookie],
-    )
-    .await;
+    let pairs = [("error", "access_denied"), ("state", &started.state())];
+    let headers = answer(&app, &[&started.flow_cookie], &pairs).await;
     assert_eq!(outcome(&headers).unwrap_err(), "provider_error");
+}
+
+#[tokio::test]
+async fn two_callbacks_at_once_sign_in_once() {
+    let op = FakeProvider::start().await;
+    let app = app_with(&op).await;
+    let who = Who::new("u-550", "otto", &["engineering"]);
+    let started = start(&app).await;
+    let (code, state) = op.authorize(&started.authorization_url, &who, Tamper::None, app.now());
+    let (a, b) = tokio::join!(
+        callback(&app, &started, &code, &state),
+        callback(&app, &started, &code, &state)
+    );
+    let outcomes = [outcome(&a), outcome(&b)];
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1);
+    assert_eq!(app.count("oidc_links").await, 1);
+}
+
+#[tokio::test]
+async fn sign_ins_from_one_address_are_throttled() {
+    let op = FakeProvider::start().await;
+    let app = app_with(&op).await;
+    let mut last = None;
+    for _ in 0..=stint_broker::http::SIGN_INS_PER_MINUTE {
+        last = Some(navigate(&app, "/api/v1/oidc/corp/login", &[]).await.1);
+    }
+    assert_eq!(
+        location(&last.unwrap()),
+        "/login?sso_error=throttled&provider=corp"
+    );
 }
 
 #[tokio::test]
@@ -409,6 +495,16 @@ async fn disabled_accounts_and_local_usernames_are_not_signed_in() {
         sign_in(&app, &op, &who, Tamper::None).await.unwrap_err(),
         "disabled"
     );
+    // Nor does an admin give it a password, which would outlive its provider's say.
+    let (status, body) = app
+        .post(
+            &dave,
+            &format!("/api/v1/users/{id}/password"),
+            json!({ "new_password": "a-long-enough-password" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "new_password");
 }
 
 #[tokio::test]

@@ -34,6 +34,8 @@ pub enum Tamper {
     Expired,
     /// The ID token is signed by a key the provider does not publish.
     Signature,
+    /// The ID token's `at_hash` is not the access token's (another's token swapped in).
+    AccessTokenHash,
 }
 
 /// The person who signs in at the provider.
@@ -42,7 +44,8 @@ pub struct Who {
     pub subject: String,
     pub username: String,
     pub name: String,
-    pub groups: Vec<String>,
+    /// `None`: the provider leaves the groups claim out.
+    pub groups: Option<Vec<String>>,
     /// Whether the username and groups are in the ID token or only in user info.
     pub claims_in_id_token: bool,
 }
@@ -53,7 +56,7 @@ impl Who {
             subject: subject.into(),
             username: username.into(),
             name: format!("{username} (SSO)"),
-            groups: groups.iter().map(|g| g.to_string()).collect(),
+            groups: Some(groups.iter().map(|g| g.to_string()).collect()),
             claims_in_id_token: true,
         }
     }
@@ -158,12 +161,14 @@ impl FakeProvider {
             Tamper::Expired => now - Duration::minutes(1),
             _ => now + Duration::minutes(5),
         };
-        let person = json!({
+        let mut person = json!({
             "sub": who.subject,
             "preferred_username": who.username,
             "name": who.name,
-            "groups": who.groups,
         });
+        if let Some(groups) = &who.groups {
+            person["groups"] = json!(groups);
+        }
         let mut id_token = json!({
             "iss": self.url,
             "aud": audience,
@@ -174,7 +179,9 @@ impl FakeProvider {
         });
         if who.claims_in_id_token {
             for claim in ["preferred_username", "name", "groups"] {
-                id_token[claim] = person[claim].clone();
+                if let Some(value) = person.get(claim) {
+                    id_token[claim] = value.clone();
+                }
             }
         }
         let code = self.inner.fresh("code");
@@ -258,8 +265,15 @@ async fn token(State(op): State<Arc<Inner>>, headers: HeaderMap, body: String) -
         Tamper::Signature => &op.rogue,
         _ => &op.key.0,
     };
-    let id_token = jsonwebtoken::encode(&header, &pending.id_token, key).unwrap();
     let access_token = op.fresh("access");
+    // OpenID Connect Core 3.1.3.6: the left half of the access token's SHA-256.
+    let mut claims = pending.id_token;
+    let hashed = match pending.tamper {
+        Tamper::AccessTokenHash => Sha256::digest(b"someone else's access token"),
+        _ => Sha256::digest(access_token.as_bytes()),
+    };
+    claims["at_hash"] = json!(URL_SAFE_NO_PAD.encode(&hashed[..16]));
+    let id_token = jsonwebtoken::encode(&header, &claims, key).unwrap();
     op.access_tokens
         .lock()
         .unwrap()

@@ -273,40 +273,50 @@ impl Store for Backend {
         service::sessions::close(self, token_hash, now).await
     }
 
+    async fn sso_provider_of(&self, user_id: i64) -> StoreResult<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT provider FROM oidc_links WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_optional(self.reads())
+                .await?,
+        )
+    }
+
     async fn start_sso(
         &self,
         flow_hash: &str,
-        provider: &str,
-        now: DateTime<Utc>,
+        started: &crate::store::port::StartedSignIn,
     ) -> StoreResult<()> {
-        service::oidc::start(self, flow_hash, provider, now).await
+        service::oidc::start(self, flow_hash, started).await
     }
 
-    async fn take_sso(
+    async fn sso_under_way(
         &self,
         flow_hash: &str,
         provider: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        service::oidc::take(self, flow_hash, provider, now).await
+        service::oidc::under_way(self, flow_hash, provider, now).await
     }
 
-    async fn sso_sign_in(
+    async fn finish_sso(
         &self,
-        person: &service::oidc::Person<'_>,
+        flow_hash: &str,
+        provider: &str,
+        answer: &service::oidc::Answer<'_>,
         session_hash: &str,
-        replaces: Option<&str>,
         now: DateTime<Utc>,
     ) -> StoreResult<service::oidc::SignIn> {
-        service::oidc::sign_in(self, person, session_hash, replaces, now).await
+        service::oidc::finish(self, flow_hash, provider, answer, session_hash, now).await
     }
 
     async fn record_sso_refusal(
         &self,
+        provider: &str,
         refusal: &service::oidc::Refusal<'_>,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        service::oidc::record_refusal(self, refusal, now).await
+        service::oidc::record_refusal(self, provider, refusal, now).await
     }
 
     async fn identities(
