@@ -25,6 +25,7 @@ pub mod scan_report;
 pub mod service;
 pub mod store;
 pub mod sweeper;
+pub mod usage;
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -115,6 +116,7 @@ impl Broker {
                     connectors,
                     config.connector_retry,
                 )),
+                usage: Arc::new(usage::Recorder::default()),
                 oidc: Arc::new(oidc::Providers::new(
                     config.oidc.clone(),
                     &config.public_url,
@@ -174,6 +176,11 @@ impl Broker {
         Ok(stored.then_some(checkpoint))
     }
 
+    /// Writes the grants' uses counted so far (the serving broker does so every second).
+    pub async fn flush_usage(&self) -> anyhow::Result<usize> {
+        self.state.usage.flush(&self.state).await
+    }
+
     pub fn router(&self) -> anyhow::Result<axum::Router> {
         http::router(self.state.clone())
     }
@@ -199,6 +206,7 @@ impl Broker {
         let outbox = (!self.state.outbox.connectors.is_empty())
             .then(|| connectors::worker::spawn(self.state.clone(), stopped.clone()));
         let notifications = notify::worker::spawn(self.state.clone(), stopped.clone());
+        let usage = usage::spawn(self.state.clone(), stopped.clone());
         let metrics = match self.state.config.metrics_listen {
             None => None,
             Some(addr) => {
@@ -294,6 +302,7 @@ impl Broker {
             let _ = outbox.await;
         }
         let _ = notifications.await;
+        let _ = usage.await;
         if let Some(metrics) = metrics {
             let _ = metrics.await;
         }

@@ -381,6 +381,29 @@ pub struct GrantView {
     /// What a connector made for the grant downstream, and where that stands.
     #[serde(default)]
     pub access: Option<GrantAccessView>,
+    /// How the grant was used; `None`: never (as far as was counted).
+    #[serde(default)]
+    pub usage: Option<GrantUsageView>,
+}
+
+/// How a grant was used: its token introspected by its resource's servers, credentials
+/// fetched by its holder. Counted without keeping any token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantUsageView {
+    pub introspections: i64,
+    pub credential_fetches: i64,
+    pub first_used_at: DateTime<Utc>,
+    pub last_used_at: DateTime<Utc>,
+    /// Where the last use came from (the caller's address), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_address: Option<String>,
+}
+
+impl GrantUsageView {
+    /// Every counted use.
+    pub fn uses(&self) -> i64 {
+        self.introspections + self.credential_fetches
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

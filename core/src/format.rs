@@ -112,3 +112,43 @@ mod relative_tests {
         assert_eq!(super::relative(2 * 86_400), "in 2 d");
     }
 }
+
+/// How often a grant was used, as its card says it: "never used", "used once", "used 14
+/// times".
+pub fn times_used(uses: i64) -> String {
+    match uses {
+        i64::MIN..=0 => "never used".into(),
+        1 => "used once".into(),
+        n => format!("used {n} times"),
+    }
+}
+
+/// What its uses were: "12 introspections, 2 credential fetches".
+pub fn uses_detail(introspections: i64, credential_fetches: i64) -> String {
+    let count = |n: i64, one: &str, many: &str| {
+        if n == 1 {
+            format!("1 {one}")
+        } else {
+            format!("{n} {many}")
+        }
+    };
+    format!(
+        "{}, {}",
+        count(introspections, "introspection", "introspections"),
+        count(credential_fetches, "credential fetch", "credential fetches")
+    )
+}
+
+#[cfg(test)]
+mod usage_tests {
+    #[test]
+    fn uses_are_counted_in_words() {
+        assert_eq!(super::times_used(0), "never used");
+        assert_eq!(super::times_used(1), "used once");
+        assert_eq!(super::times_used(14), "used 14 times");
+        assert_eq!(
+            super::uses_detail(1, 2),
+            "1 introspection, 2 credential fetches"
+        );
+    }
+}

@@ -9,7 +9,8 @@ use crate::components::time::{Countdown, RelativeTime};
 use crate::components::toast::use_toasts;
 use leptos::prelude::*;
 use stint_core::GrantState;
-use stint_core::api::GrantView;
+use stint_core::api::{GrantUsageView, GrantView};
+use stint_core::format;
 
 #[component]
 pub fn GrantCard(
@@ -96,6 +97,7 @@ pub fn GrantCard(
                         .into_any()
                 }}
             </p>
+            <GrantUsage usage=grant.usage.clone()/>
             {grant.revoke_reason.clone().map(|r| view! { <p>"Revoked: " {r}</p> })}
             {grant.access.clone().map(|access| view! { <GrantAccess access/> })}
             <div class="actions">
@@ -141,5 +143,31 @@ pub fn GrantCard(
                 />
             })}
         </article>
+    }
+}
+
+/// How the grant was used: "used 14 times, last 3 min ago", or "never used" — evidence of
+/// whether the access was needed at all.
+#[component]
+fn GrantUsage(usage: Option<GrantUsageView>) -> impl IntoView {
+    match usage.filter(|u| u.uses() > 0) {
+        None => view! {
+            <p class="muted" data-testid="grant-usage">"Never used"</p>
+        }
+        .into_any(),
+        Some(u) => {
+            let mut detail = format::uses_detail(u.introspections, u.credential_fetches);
+            if let Some(address) = &u.last_address {
+                detail.push_str(&format!("; last from {address}"));
+            }
+            let summary = format::times_used(u.uses());
+            view! {
+                <p class="muted" data-testid="grant-usage" title=detail.clone()>
+                    {format::sentence(&summary)} ", last " <RelativeTime at=u.last_used_at/>
+                    <span class="visually-hidden">{format!(" ({detail})")}</span>
+                </p>
+            }
+            .into_any()
+        }
     }
 }

@@ -55,6 +55,7 @@ async fn alice_files_bob_approves_and_alices_credential_verifies_against_the_jwk
     wait_text(&alice, "[data-testid=request-state]", "approved").await;
     wait_text(&alice, "[data-testid=grant-state]", "active").await;
     wait_text(&alice, "[data-testid=countdown]", "left").await;
+    wait_text(&alice, "[data-testid=grant-usage]", "Never used").await;
     click(&alice, "[data-testid=fetch-credential]").await;
     let token = find(&alice, "[data-testid=credential-token]")
         .await
@@ -95,6 +96,28 @@ async fn alice_files_bob_approves_and_alices_credential_verifies_against_the_jwk
         &alice,
         "[data-testid=active-grants]",
         "ci-deployer → payments-db",
+    )
+    .await;
+    // The fetch is counted as a use (the broker writes its counts every second).
+    for _ in 0..40 {
+        let usage = find(
+            &alice,
+            "[data-testid=active-grants] [data-testid=grant-usage]",
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+        if usage.starts_with("Used once, last") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        alice.refresh().await.unwrap();
+    }
+    wait_text(
+        &alice,
+        "[data-testid=active-grants] [data-testid=grant-usage]",
+        "Used once, last",
     )
     .await;
     screenshot(&alice, "dashboard-alice").await;

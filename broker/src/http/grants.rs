@@ -4,6 +4,7 @@ use super::AppState;
 use super::error::AppError;
 use super::extract::{ApiJson, CurrentCaller, CurrentUser, parse_id};
 use super::query;
+use crate::usage::Use;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use stint_core::GrantState;
@@ -42,18 +43,14 @@ pub async fn credential(
     Path(id): Path<String>,
 ) -> Result<Json<CredentialView>, AppError> {
     let id = parse_id(&id)?;
-    Ok(Json(
-        state
-            .store
-            .issue_credential(
-                &user,
-                id,
-                state.clock.now(),
-                &state.keyring,
-                &state.outbox.connectors,
-            )
-            .await?,
-    ))
+    let now = state.clock.now();
+    let credential = state
+        .store
+        .issue_credential(&user, id, now, &state.keyring, &state.outbox.connectors)
+        .await?;
+    let address = super::introspection::caller_address();
+    state.usage.record(id, Use::CredentialFetch, now, address);
+    Ok(Json(credential))
 }
 
 pub async fn revoke(

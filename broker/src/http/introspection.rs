@@ -7,6 +7,8 @@ use super::error::AppError;
 use super::extract::{ApiJson, live_session, parse_id, session_cookie};
 use crate::credential::{random_bytes, token_hash};
 use crate::store::IntrospectionCaller;
+use crate::store::audit::ORIGIN;
+use crate::usage::Use;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -49,13 +51,19 @@ pub async fn introspect(
     };
     // A resource server: found together with the token, in one query; one over its rate
     // learns nothing from it.
-    let (caller, view) = state
+    let introspected = state
         .store
         .introspect_as_resource(&token_hash(&secret), &token, now, issuer)
         .await?
         .ok_or(AppError::ClientUnauthenticated)?;
-    within_rate(&state, &caller)?;
-    Ok(Json(view))
+    within_rate(&state, &introspected.caller)?;
+    // A resource's server checking a live token of its own: the grant is in use.
+    if let Some(grant_id) = introspected.used {
+        state
+            .usage
+            .record(grant_id, Use::Introspection, now, caller_address());
+    }
+    Ok(Json(introspected.view))
 }
 
 /// Refuses a caller over its introspection rate.
@@ -142,6 +150,11 @@ pub async fn create_credentials(
             created_at: now,
         }),
     ))
+}
+
+/// The calling address, for usage evidence: the TCP peer, as the audit trail records it.
+pub(super) fn caller_address() -> Option<String> {
+    ORIGIN.try_with(|o| o.source_ip.clone()).ok().flatten()
 }
 
 #[cfg(test)]

@@ -74,6 +74,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The identity providers people sign in through.
     pub oidc: Arc<crate::oidc::Providers>,
+    /// Grants' uses counted and not yet written.
+    pub usage: Arc<crate::usage::Recorder>,
     pub config: Arc<Config>,
 }
 

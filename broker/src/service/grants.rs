@@ -298,7 +298,7 @@ pub async fn release(
         Some((&reason, Some(actor.id))),
     )
     .await?;
-    let mut details = grant.details();
+    let mut details = grant.end_details();
     details["outcome"] = json!(outcome);
     details["note"] = json!(note);
     details["used_secs"] = json!((now - grant.starts_at).num_seconds().max(0));
@@ -333,7 +333,7 @@ pub async fn end_early(
 ) -> StoreResult<()> {
     rows.end_grant(grant.id, grant.state, next, now, Some((reason, actor.id())))
         .await?;
-    let mut all = grant.details();
+    let mut all = grant.end_details();
     all["reason"] = json!(reason);
     if let (Some(all), serde_json::Value::Object(extra)) = (all.as_object_mut(), details) {
         all.extend(extra);

@@ -19,6 +19,7 @@ pub mod sessions;
 pub mod standing;
 pub mod sweep;
 pub mod tokens;
+pub mod usage;
 
 /// A moment cut to the millisecond the backends store, so an event says what is stored.
 fn to_millis(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {

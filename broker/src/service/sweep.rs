@@ -56,7 +56,7 @@ async fn sweep_batch(db: &dyn Database, now: DateTime<Utc>) -> StoreResult<Sweep
             Event::new(Actor::Broker, "grant.expired", "grant", Some(grant.id))
                 .request(grant.request_id)
                 .grant(grant.id)
-                .details(grant.details()),
+                .details(grant.end_details()),
         )
         .await?;
         report.grants_expired += 1;

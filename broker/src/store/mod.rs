@@ -116,6 +116,15 @@ pub struct SessionUser {
     pub must_change_password: bool,
 }
 
+/// A resource server's introspection: who asked, what it learns, and the grant it used
+/// (a live token of its own), which counts as a use of that grant.
+#[derive(Debug)]
+pub struct Introspected {
+    pub caller: IntrospectionCaller,
+    pub view: IntrospectView,
+    pub used: Option<i64>,
+}
+
 /// Who asks to introspect a token.
 #[derive(Debug, Clone)]
 pub enum IntrospectionCaller {
@@ -387,6 +396,11 @@ pub trait Store: Send + Sync + 'static {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<String>>;
+    /// Adds grants' counted uses (`service::usage::add`).
+    async fn add_usage(
+        &self,
+        tallies: &[(i64, stint_core::api::GrantUsageView)],
+    ) -> StoreResult<()>;
     /// The identity provider a user signs in through, if any.
     async fn sso_provider_of(&self, user_id: i64) -> StoreResult<Option<String>>;
     /// Records a sign-in started at an identity provider (`service::oidc::start`).
@@ -679,7 +693,7 @@ pub trait Store: Send + Sync + 'static {
         token_hash: &str,
         now: DateTime<Utc>,
         issuer: &str,
-    ) -> StoreResult<Option<(IntrospectionCaller, IntrospectView)>>;
+    ) -> StoreResult<Option<Introspected>>;
     /// Gives a resource new introspection credentials (the old secret stops working).
     async fn set_introspection_secret(
         &self,

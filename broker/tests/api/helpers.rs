@@ -405,6 +405,30 @@ impl TestApp {
         self.call(Some(session), Method::POST, &path, None).await
     }
 
+    /// New introspection client credentials for `resource` (made by dave, an admin): the
+    /// secret its servers introspect with.
+    pub async fn introspection_secret(&self, resource: &str) -> String {
+        let dave = self.login("dave").await;
+        let id = self.id_of(&dave, "resources", resource).await;
+        let path = format!("/api/v1/resources/{id}/introspection-credentials");
+        let (status, created) = self.call(Some(&dave), Method::POST, &path, None).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        created["client_secret"].as_str().unwrap().to_string()
+    }
+
+    /// Introspects `token` as a resource's server does, with its `secret`, from `peer`.
+    pub async fn introspect_as_resource(&self, secret: &str, token: &str, peer: &str) -> Value {
+        let mut request = Request::post("/api/v1/introspect")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::AUTHORIZATION, format!("Bearer {secret}"))
+            .body(Body::from(json!({ "token": token }).to_string()))
+            .unwrap();
+        with_peer(&mut request, Some(peer));
+        let (status, _, body) = self.send(request).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
     /// Introspects `token` as an auditor would, with a session: any grant is theirs to see.
     pub async fn introspect(&self, token: &str) -> Value {
         let dave = self.login("dave").await;

@@ -32,3 +32,4 @@ mod replicas;
 mod requests;
 mod sessions;
 mod standing;
+mod usage;

@@ -21,8 +21,8 @@ use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::ops::DerefMut;
 use stint_core::api::{
-    AuditCheckpoint, IdentityBody, IdentityTokenView, NamedRef, ResourceBody, ResourceView,
-    UserView,
+    AuditCheckpoint, GrantUsageView, IdentityBody, IdentityTokenView, NamedRef, ResourceBody,
+    ResourceView, UserView,
 };
 use stint_core::federation::{IdentityRuleView, IssuerView};
 use stint_core::live::Notice;
@@ -475,6 +475,8 @@ pub trait GrantRows {
     /// Records an issued credential by its hash, never the token, and the fingerprints a
     /// secrets scanner would report it under.
     async fn insert_credential(&mut self, credential: &NewCredential<'_>) -> StoreResult<()>;
+    /// Adds uses counted since the last flush to a grant's usage.
+    async fn add_usage(&mut self, grant_id: i64, uses: &GrantUsageView) -> StoreResult<()>;
     /// Inserts an active grant from `starts_at` to `expires_at`; its id. Queues the making
     /// of its access when its resource is linked to a connector.
     async fn insert_grant(
@@ -902,6 +904,8 @@ pub struct GrantRecord {
     pub holder_id: i64,
     pub starts_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// How it was used, as far as was counted.
+    pub usage: Option<GrantUsageView>,
 }
 
 impl GrantRecord {
@@ -913,6 +917,14 @@ impl GrantRecord {
             "privilege": self.privilege,
             "expires_at": self.expires_at,
         })
+    }
+
+    /// What the event of its end says: its facts and how it was used (`null`: never, as
+    /// far as was counted by then — each broker writes its counts every second).
+    pub fn end_details(&self) -> serde_json::Value {
+        let mut details = self.details();
+        details["usage"] = serde_json::json!(self.usage);
+        details
     }
 }
 

@@ -3,7 +3,7 @@
 //! to know about; otherwise only that it is inactive — not even that it exists (§4).
 
 use super::{Conn, can_see_request, ms};
-use crate::store::{IntrospectionCaller, StoreResult};
+use crate::store::{Introspected, IntrospectionCaller, StoreResult};
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 use stint_core::GrantState;
@@ -12,7 +12,7 @@ use stint_core::api::{IntrospectView, UserView};
 /// What introspection reads of a token: the columns of `token_tables!`.
 macro_rules! token_columns {
     () => {
-        "c.jti, g.request_id, g.state, g.expires_at, i.name AS identity, res.name AS resource,
+        "c.jti, c.grant_id, g.request_id, g.state, g.expires_at, i.name AS identity, res.name AS resource,
          g.privilege"
     };
 }
@@ -60,7 +60,7 @@ pub(super) async fn for_resource(
     token_hash: &str,
     now: DateTime<Utc>,
     issuer: &str,
-) -> StoreResult<Option<(IntrospectionCaller, IntrospectView)>> {
+) -> StoreResult<Option<Introspected>> {
     let row: Option<ResourceCallerRow> = sqlx::query_as(concat!(
         "SELECT caller.id AS caller_id, caller.name AS caller_name, t.*
          FROM resources caller
@@ -78,24 +78,28 @@ pub(super) async fn for_resource(
     let Some(mut row) = row else {
         return Ok(None);
     };
-    let view = match row.take_token() {
+    let (view, used) = match row.take_token() {
         Some(token) => {
             let theirs = token.resource == row.caller_name;
-            token.view(theirs, now, issuer)
+            let grant_id = token.grant_id;
+            let view = token.view(theirs, now, issuer);
+            let used = view.active.then_some(grant_id);
+            (view, used)
         }
-        None => IntrospectView::inactive(),
+        None => (IntrospectView::inactive(), None),
     };
     let caller = IntrospectionCaller::Resource {
         id: row.caller_id,
         name: row.caller_name,
     };
-    Ok(Some((caller, view)))
+    Ok(Some(Introspected { caller, view, used }))
 }
 
 /// An issued credential, as introspection sees it.
 #[derive(FromRow)]
 struct TokenRow {
     jti: String,
+    grant_id: i64,
     request_id: i64,
     state: String,
     expires_at: i64,
@@ -133,6 +137,7 @@ struct ResourceCallerRow {
     caller_id: i64,
     caller_name: String,
     jti: Option<String>,
+    grant_id: Option<i64>,
     request_id: Option<i64>,
     state: Option<String>,
     expires_at: Option<i64>,
@@ -145,6 +150,7 @@ impl ResourceCallerRow {
     fn take_token(&mut self) -> Option<TokenRow> {
         Some(TokenRow {
             jti: self.jti.take()?,
+            grant_id: self.grant_id?,
             request_id: self.request_id?,
             state: self.state.take()?,
             expires_at: self.expires_at?,

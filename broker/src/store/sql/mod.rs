@@ -22,7 +22,7 @@ use crate::store::port::IssuerRecord;
 use crate::store::port::{AuditTrail, Database, Rows, Tx};
 use crate::store::port::{ConnectorJob, DeliveryJob};
 use crate::store::{
-    AuditFilter, BreakGlassLimit, BreakGlassTaken, FailedPassword, IntrospectionCaller, LiveBatch,
+    AuditFilter, BreakGlassLimit, BreakGlassTaken, FailedPassword, Introspected, LiveBatch,
     LoginCandidate, NewSigningKey, NewUser, RequestFilter, ReviewFilter, SessionLimits,
     SessionUser, StandingFilter, Store, StoreError, StoreResult, StoredKey, SweepReport,
 };
@@ -271,6 +271,13 @@ impl Store for Backend {
         now: DateTime<Utc>,
     ) -> StoreResult<Option<String>> {
         service::sessions::close(self, token_hash, now).await
+    }
+
+    async fn add_usage(
+        &self,
+        tallies: &[(i64, stint_core::api::GrantUsageView)],
+    ) -> StoreResult<()> {
+        service::usage::add(self, tallies).await
     }
 
     async fn sso_provider_of(&self, user_id: i64) -> StoreResult<Option<String>> {
@@ -682,7 +689,7 @@ impl Store for Backend {
         token_hash: &str,
         now: DateTime<Utc>,
         issuer: &str,
-    ) -> StoreResult<Option<(IntrospectionCaller, IntrospectView)>> {
+    ) -> StoreResult<Option<Introspected>> {
         let mut conn = self.reads().acquire().await?;
         introspection::for_resource(&mut conn, secret_hash, token_hash, now, issuer).await
     }

@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 use std::collections::HashMap;
 use stint_core::api::{
-    ApprovalView, AuditEventView, GrantView, NamedRef, RequestView, ResourceView, UserView,
+    ApprovalView, AuditEventView, GrantUsageView, GrantView, NamedRef, RequestView, ResourceView,
+    UserView,
 };
 use stint_core::connectors::{AccessPhase, GrantAccessView};
 use stint_core::rules::{self, Approval, Decidable, Justification};
@@ -221,10 +222,15 @@ macro_rules! grant_select {
            ga.provisioned_at AS access_provisioned_at, ga.revoked_at AS access_revoked_at,
            ga.sessions_ended AS access_sessions_ended, cj.attempts AS access_attempts,
            cj.last_error AS access_last_error, cj.next_attempt_at AS access_next_attempt_at,
-           cj.done_at AS access_step_done_at, cj.flagged_at AS access_flagged_at
+           cj.done_at AS access_step_done_at, cj.flagged_at AS access_flagged_at,
+           gu.introspections AS usage_introspections,
+           gu.credential_fetches AS usage_credential_fetches,
+           gu.first_used_at AS usage_first_used_at, gu.last_used_at AS usage_last_used_at,
+           gu.last_address AS usage_last_address
     FROM grants g
     LEFT JOIN reviews rv ON rv.grant_id = g.id
     LEFT JOIN grant_access ga ON ga.grant_id = g.id
+    LEFT JOIN grant_usage gu ON gu.grant_id = g.id
     LEFT JOIN connector_jobs cj
            ON cj.id = (SELECT MAX(id) FROM connector_jobs WHERE grant_id = g.id)
     JOIN requests r ON r.id = g.request_id
@@ -255,6 +261,30 @@ pub(super) struct GrantRow {
     pub(super) task: String,
     #[sqlx(flatten)]
     pub(super) access: AccessColumns,
+    #[sqlx(flatten)]
+    pub(super) usage: UsageColumns,
+}
+
+/// How a grant was used (`grant_select!`'s `usage_` columns), all NULL when it never was.
+#[derive(FromRow)]
+pub(super) struct UsageColumns {
+    pub(super) usage_introspections: Option<i64>,
+    pub(super) usage_credential_fetches: Option<i64>,
+    pub(super) usage_first_used_at: Option<i64>,
+    pub(super) usage_last_used_at: Option<i64>,
+    pub(super) usage_last_address: Option<String>,
+}
+
+impl UsageColumns {
+    pub(super) fn view(&self) -> Option<GrantUsageView> {
+        Some(GrantUsageView {
+            introspections: self.usage_introspections?,
+            credential_fetches: self.usage_credential_fetches?,
+            first_used_at: time(self.usage_first_used_at?),
+            last_used_at: time(self.usage_last_used_at?),
+            last_address: self.usage_last_address.clone(),
+        })
+    }
 }
 
 /// What a connector made for a grant and its latest step (`grant_select!`'s `access_`
@@ -708,6 +738,7 @@ impl GrantRow {
             can_fetch_credential: usable && self.holder_id == viewer.id,
             can_revoke: live && rules::may_revoke(owner, &viewer.roles, self.kind == BREAK_GLASS),
             access,
+            usage: self.usage.view(),
         })
     }
 }

@@ -15,7 +15,7 @@ use crate::store::port::{
 use crate::store::{StoreError, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use stint_core::api::{AuditCheckpoint, NamedRef, UserView};
+use stint_core::api::{AuditCheckpoint, GrantUsageView, NamedRef, UserView};
 use stint_core::live;
 use stint_core::rules::Approval;
 use stint_core::{GrantState, IdentityKind, RequestState, ReviewOutcome, RuleError};
@@ -353,6 +353,7 @@ impl GrantRow {
             holder_id: self.holder_id,
             starts_at: time(self.starts_at),
             expires_at: time(self.expires_at),
+            usage: self.usage.view(),
         })
     }
 }
@@ -434,6 +435,38 @@ impl GrantRows for Conn {
         )
         .bind(id)
         .bind(ms(ended_at))
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    async fn add_usage(&mut self, grant_id: i64, uses: &GrantUsageView) -> StoreResult<()> {
+        // Increments, so replicas' tallies add up; CASE rather than MIN/LEAST, which the two
+        // dialects spell differently.
+        sqlx::query(
+            "INSERT INTO grant_usage (grant_id, introspections, credential_fetches,
+                                      first_used_at, last_used_at, last_address)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (grant_id) DO UPDATE SET
+               introspections = grant_usage.introspections + excluded.introspections,
+               credential_fetches = grant_usage.credential_fetches + excluded.credential_fetches,
+               first_used_at = CASE WHEN excluded.first_used_at < grant_usage.first_used_at
+                                    THEN excluded.first_used_at
+                                    ELSE grant_usage.first_used_at END,
+               last_address = CASE WHEN excluded.last_used_at >= grant_usage.last_used_at
+                                        AND excluded.last_address IS NOT NULL
+                                   THEN excluded.last_address
+                                   ELSE grant_usage.last_address END,
+               last_used_at = CASE WHEN excluded.last_used_at > grant_usage.last_used_at
+                                   THEN excluded.last_used_at
+                                   ELSE grant_usage.last_used_at END",
+        )
+        .bind(grant_id)
+        .bind(uses.introspections)
+        .bind(uses.credential_fetches)
+        .bind(ms(uses.first_used_at))
+        .bind(ms(uses.last_used_at))
+        .bind(uses.last_address.as_deref())
         .execute(&mut *self)
         .await?;
         Ok(())

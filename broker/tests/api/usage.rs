@@ -1,0 +1,101 @@
+//! Usage evidence: every introspection of a grant's live token by its resource's servers
+//! and every credential its holder fetches is counted per grant (first and last use, count,
+//! calling address) without keeping any token, and a grant's end records it.
+
+use super::helpers::TestApp;
+use axum::http::{Method, StatusCode};
+use chrono::Duration;
+use serde_json::{Value, json};
+
+async fn grant_view(app: &TestApp, id: i64) -> Value {
+    let alice = app.login("alice").await;
+    let (status, grant) = app.get(&alice, &format!("/api/v1/grants/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "{grant}");
+    grant
+}
+
+#[tokio::test]
+async fn introspections_and_fetches_are_counted_per_grant() {
+    let app = TestApp::new().await;
+    let alice = app.login("alice").await;
+    let used = app.active_grant(&alice, 3600).await;
+    let unused = app.active_grant(&alice, 3600).await;
+    let fetched_at = app.now();
+    let (status, credential) = app.credential(&alice, used).await;
+    assert_eq!(status, StatusCode::OK, "{credential}");
+    let token = credential["token"].as_str().unwrap().to_string();
+    let payments = app.introspection_secret("payments-db").await;
+    let cluster = app.introspection_secret("prod-cluster").await;
+
+    for _ in 0..2 {
+        app.advance(Duration::minutes(1));
+        let answer = app
+            .introspect_as_resource(&payments, &token, "10.1.2.3")
+            .await;
+        assert_eq!(answer["active"], true);
+    }
+    app.broker.flush_usage().await.unwrap();
+    // Counts written by one flush and the next add up, as two replicas' do.
+    app.advance(Duration::minutes(1));
+    let last_at = app.now();
+    app.introspect_as_resource(&payments, &token, "10.9.9.9")
+        .await;
+    // Not uses: another resource's server (to which the token is inactive), and a person
+    // looking at the token from the portal.
+    let other = app
+        .introspect_as_resource(&cluster, &token, "10.7.7.7")
+        .await;
+    assert_eq!(other["active"], false);
+    app.introspect(&token).await;
+    app.broker.flush_usage().await.unwrap();
+
+    let usage = &grant_view(&app, used).await["usage"];
+    assert_eq!(usage["introspections"], 3, "{usage}");
+    assert_eq!(usage["credential_fetches"], 1);
+    assert_eq!(usage["first_used_at"], json!(fetched_at));
+    assert_eq!(usage["last_used_at"], json!(last_at));
+    assert_eq!(usage["last_address"], "10.9.9.9");
+    assert_eq!(grant_view(&app, unused).await["usage"], Value::Null);
+
+    // Its end records how it was used; an unused grant's end says it never was.
+    let bob = app.login("bob").await;
+    for id in [used, unused] {
+        let (status, body) = app
+            .post(
+                &bob,
+                &format!("/api/v1/grants/{id}/revoke"),
+                json!({ "reason": "task done" }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let dave = app.login("dave").await;
+    let (_, trail) = app.get(&dave, "/api/v1/audit?limit=50").await;
+    let ended = |id: i64| {
+        trail["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["action"] == "grant.revoked" && e["target"] == format!("grant {id}"))
+            .unwrap_or_else(|| panic!("no revocation of grant {id} in {trail}"))
+            .clone()
+    };
+    assert_eq!(ended(used)["details"]["usage"]["introspections"], 3);
+    assert_eq!(ended(unused)["details"]["usage"], Value::Null);
+
+    // A token of an ended grant is inactive, and checking it is no use of the grant.
+    let answer = app
+        .introspect_as_resource(&payments, &token, "10.1.2.3")
+        .await;
+    assert_eq!(answer["active"], false);
+    assert_eq!(app.broker.flush_usage().await.unwrap(), 0);
+    let (status, _) = app
+        .call(
+            Some(&alice),
+            Method::GET,
+            &format!("/api/v1/grants/{used}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
