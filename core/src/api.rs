@@ -129,6 +129,9 @@ pub struct IdentityDetail {
     pub latest_attest_until: DateTime<Utc>,
     /// Static secrets mapped to it: access outside the JIT path (unresolved first).
     pub standing: Vec<crate::standing::StandingView>,
+    /// How its grants that ended lately were used.
+    #[serde(default)]
+    pub usage: Option<crate::usage::UsageSignals>,
 }
 
 /// One declaration of accountability, current or ended.

@@ -20,6 +20,7 @@ pub mod rules;
 pub mod standing;
 pub mod state;
 pub mod throttle;
+pub mod usage;
 pub mod visibility;
 
 pub use model::{

@@ -83,6 +83,19 @@ async fn introspections_and_fetches_are_counted_per_grant() {
     assert_eq!(ended(used)["details"]["usage"]["introspections"], 3);
     assert_eq!(ended(unused)["details"]["usage"], Value::Null);
 
+    // The identity's signals: of its two ended grants one was never used, the other used
+    // to its end (its last use came as it was revoked): a median of half the time used.
+    let identity = grant_view(&app, used).await["identity"]["id"]
+        .as_i64()
+        .unwrap();
+    let (_, detail) = app
+        .get(&alice, &format!("/api/v1/identities/{identity}"))
+        .await;
+    assert_eq!(
+        detail["usage"],
+        json!({ "days": 90, "ended_grants": 2, "never_used": 1, "median_used_share": 0.5 })
+    );
+
     // A token of an ended grant is inactive, and checking it is no use of the grant.
     let answer = app
         .introspect_as_resource(&payments, &token, "10.1.2.3")

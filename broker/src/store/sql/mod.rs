@@ -1303,3 +1303,4 @@ mod rows;
 mod sessions;
 mod standing;
 mod tokens;
+mod usage;

@@ -239,10 +239,12 @@ pub(super) async fn detail(
         now,
     )
     .await?;
+    let usage = super::usage::signals_of_identity(conn, id, now).await?;
     Ok(IdentityDetail {
         identity,
         declarations,
         live_grants,
+        usage: Some(usage),
         standing,
         latest_attest_until: ownership::latest_attestation(now, max_attestation_days),
     })
