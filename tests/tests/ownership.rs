@@ -20,7 +20,12 @@ async fn alice_declares_accountability_for_report_cron_and_can_then_request_for_
     screenshot(&alice, "identities").await;
     click(&alice, "tr[data-identity=report-cron] a").await;
     wait_text(&alice, "[data-testid=orphaned-warning]", "Nobody answers").await;
-    wait_text(&alice, "[data-testid=usage-signals]", "No grant of this identity ended").await;
+    wait_text(
+        &alice,
+        "[data-testid=usage-signals]",
+        "No grant of this identity ended",
+    )
+    .await;
     screenshot(&alice, "identity-orphaned").await;
 
     type_into(
