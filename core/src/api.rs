@@ -354,6 +354,9 @@ pub struct RequestDetail {
     pub request: RequestView,
     pub grant: Option<GrantView>,
     pub timeline: Vec<AuditEventView>,
+    /// What bears on deciding it, while it waits for a decision.
+    #[serde(default)]
+    pub context: Option<crate::context::ApproverContext>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

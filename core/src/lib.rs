@@ -8,6 +8,7 @@ pub mod admin;
 pub mod api;
 pub mod break_glass;
 pub mod connectors;
+pub mod context;
 pub mod federation;
 pub mod format;
 pub mod live;

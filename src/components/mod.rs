@@ -1,5 +1,6 @@
 //! Reusable pieces of the portal's views.
 
+pub mod approver_context;
 pub mod badges;
 pub mod connection;
 pub mod coverage_chart;

@@ -2,6 +2,7 @@
 
 use crate::api;
 use crate::app::use_auth;
+use crate::components::approver_context::ApproverContextPanel;
 use crate::components::badges::{BreakGlassBadge, GrantBadge, RequestBadge};
 use crate::components::connection::steady;
 use crate::components::deny::DenyDialog;
@@ -158,6 +159,9 @@ fn Detail(detail: RequestDetail, reload: Callback<()>) -> impl IntoView {
                         })}
                 </dl>
 
+                {detail.context.clone().map(|context| view! {
+                    <ApproverContextPanel context identity=r.identity.name.clone()/>
+                })}
                 {r.can_decide.then(|| view! {
                     <Decide
                         request_id=r.id

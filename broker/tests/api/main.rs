@@ -10,6 +10,7 @@ mod break_glass;
 mod client;
 mod config_file;
 mod connectors;
+mod context;
 mod duties;
 mod expiry;
 mod federation;

@@ -477,6 +477,21 @@ impl Store for Backend {
         .bind(request_id)
         .fetch_all(&mut *conn)
         .await?;
+        let context = if request.state == RequestState::Pending.as_str() {
+            Some(
+                context::approver_context(
+                    &mut conn,
+                    request.id,
+                    request.identity_id,
+                    request.resource_id,
+                    request.duration_secs,
+                    now,
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
         Ok(RequestDetail {
             request: request.view(
                 viewer,
@@ -486,6 +501,7 @@ impl Store for Backend {
             )?,
             grant,
             timeline: timeline.into_iter().map(|e| e.view_for(viewer)).collect(),
+            context,
         })
     }
 
@@ -1289,6 +1305,7 @@ fn escape_like(text: &str) -> String {
 mod admin;
 mod break_glass;
 mod connectors;
+mod context;
 mod federation;
 mod import;
 mod introspection;

@@ -1,0 +1,152 @@
+//! What an approver should know before deciding a request (`stint_core::context`), as a
+//! read view: a few small queries about the request's identity and resource.
+
+use super::{Conn, ms, time};
+use crate::store::StoreResult;
+use chrono::{DateTime, Duration, Utc};
+use stint_core::api::NamedRef;
+use stint_core::context::{
+    AccessRef, ApproverContext, OwnerAttestation, PastGrant, RECENT_GRANTS, StandingPath,
+    duration_advice,
+};
+use stint_core::usage::SIGNAL_DAYS;
+
+/// The context of request `request_id` of `identity_id` on `resource_id`, asking for
+/// `asked_secs`.
+pub(super) async fn approver_context(
+    conn: &mut Conn,
+    request_id: i64,
+    identity_id: i64,
+    resource_id: i64,
+    asked_secs: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<ApproverContext> {
+    let owners: Vec<(i64, String, i64)> = sqlx::query_as(
+        "SELECT u.id, u.username, o.attest_until
+         FROM ownerships o JOIN users u ON u.id = o.user_id
+         WHERE o.identity_id = $1 AND o.ended_at IS NULL AND o.attest_until > $2
+         ORDER BY u.username",
+    )
+    .bind(identity_id)
+    .bind(ms(now))
+    .fetch_all(&mut *conn)
+    .await?;
+    let recent: Vec<PastRow> = sqlx::query_as(
+        "SELECT g.id, g.request_id, g.privilege, r.duration_secs AS asked_secs, g.starts_at,
+                COALESCE(g.ended_at, g.expires_at) AS ended_at, gu.last_used_at,
+                COALESCE(gu.introspections + gu.credential_fetches, 0) AS uses
+         FROM grants g
+         JOIN requests r ON r.id = g.request_id
+         LEFT JOIN grant_usage gu ON gu.grant_id = g.id
+         WHERE g.identity_id = $1 AND g.resource_id = $2 AND g.state IN ('expired', 'revoked')
+         ORDER BY COALESCE(g.ended_at, g.expires_at) DESC, g.id DESC
+         LIMIT $3",
+    )
+    .bind(identity_id)
+    .bind(resource_id)
+    .bind(RECENT_GRANTS as i64)
+    .fetch_all(&mut *conn)
+    .await?;
+    let standing: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT id, secret_type, location FROM standing_credentials
+         WHERE identity_id = $1 AND resource_id = $2 AND status = 'mapped'
+         ORDER BY id",
+    )
+    .bind(identity_id)
+    .bind(resource_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let unjustified: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM reviews rv JOIN grants g ON g.id = rv.grant_id
+         WHERE g.identity_id = $1 AND rv.outcome = 'unjustified' AND rv.decided_at >= $2",
+    )
+    .bind(identity_id)
+    .bind(ms(now - Duration::days(SIGNAL_DAYS)))
+    .fetch_one(&mut *conn)
+    .await?;
+    let open: Vec<(String, String)> = sqlx::query_as(
+        "SELECT res.name, r.privilege FROM requests r JOIN resources res ON res.id = r.resource_id
+         WHERE r.identity_id = $1 AND r.state = 'pending' AND r.id <> $2
+         ORDER BY r.created_at, r.id",
+    )
+    .bind(identity_id)
+    .bind(request_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let live: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT res.name, g.privilege, g.expires_at
+         FROM grants g JOIN resources res ON res.id = g.resource_id
+         WHERE g.identity_id = $1 AND g.state = 'active' AND g.expires_at > $2
+         ORDER BY g.expires_at, g.id",
+    )
+    .bind(identity_id)
+    .bind(ms(now))
+    .fetch_all(&mut *conn)
+    .await?;
+    let recent_grants: Vec<PastGrant> = recent.into_iter().map(PastRow::past).collect();
+    Ok(ApproverContext {
+        owners: owners
+            .into_iter()
+            .map(|(id, name, until)| OwnerAttestation {
+                user: NamedRef::new(id, name),
+                attest_until: time(until),
+            })
+            .collect(),
+        duration_advice: duration_advice(asked_secs, &recent_grants),
+        recent_grants,
+        standing_paths: standing
+            .into_iter()
+            .map(|(id, secret_type, location)| StandingPath {
+                id,
+                secret_type,
+                location,
+            })
+            .collect(),
+        unjustified_break_glass: unjustified,
+        open_requests: open
+            .into_iter()
+            .map(|(resource, privilege)| AccessRef {
+                resource,
+                privilege,
+                until: None,
+            })
+            .collect(),
+        live_grants: live
+            .into_iter()
+            .map(|(resource, privilege, until)| AccessRef {
+                resource,
+                privilege,
+                until: Some(time(until)),
+            })
+            .collect(),
+    })
+}
+
+#[derive(sqlx::FromRow)]
+struct PastRow {
+    id: i64,
+    request_id: i64,
+    privilege: String,
+    asked_secs: i64,
+    starts_at: i64,
+    ended_at: i64,
+    last_used_at: Option<i64>,
+    uses: i64,
+}
+
+impl PastRow {
+    fn past(self) -> PastGrant {
+        PastGrant {
+            grant_id: self.id,
+            request_id: self.request_id,
+            privilege: self.privilege,
+            asked_secs: self.asked_secs,
+            granted_secs: (self.ended_at - self.starts_at) / 1000,
+            used_secs: self
+                .last_used_at
+                .map(|last| ((last - self.starts_at) / 1000).max(0)),
+            uses: self.uses,
+            ended_at: time(self.ended_at),
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! "Before you decide": what the broker knows about a pending request's identity that
+//! bears on approving it — who answers for it, how its last grants here were used, what
+//! else gives it access, and whether the time asked for is more than it recently needed.
+
+use crate::components::time::RelativeTime;
+use leptos::prelude::*;
+use stint_core::context::{AccessRef, ApproverContext, PastGrant};
+use stint_core::format;
+
+#[component]
+pub fn ApproverContextPanel(context: ApproverContext, identity: String) -> impl IntoView {
+    let ApproverContext {
+        owners,
+        recent_grants,
+        standing_paths,
+        unjustified_break_glass,
+        open_requests,
+        live_grants,
+        duration_advice,
+    } = context;
+    view! {
+        <section class="card context" aria-labelledby="context-title" data-testid="approver-context">
+            <h2 id="context-title">"Before you decide"</h2>
+            {duration_advice.map(|a| {
+                let used = if a.longest_use_secs == 0 {
+                    format!("none of its last {} grants here was used", a.grants_considered)
+                } else {
+                    format!(
+                        "its last {} grants here were used for at most {}",
+                        a.grants_considered,
+                        format::duration(a.longest_use_secs)
+                    )
+                };
+                view! {
+                    <p class="advice" role="note" data-testid="duration-advice">
+                        {format!("This asks for {}; {used}. Consider approving for less.", format::duration(a.asked_secs))}
+                    </p>
+                }
+            })}
+            <dl class="facts">
+                <dt>"Answers for it"</dt>
+                <dd data-testid="context-owners">
+                    {if owners.is_empty() {
+                        view! { <span class="danger-text">"Nobody: the identity is orphaned"</span> }.into_any()
+                    } else {
+                        owners.into_iter().map(|o| view! {
+                            <div>{o.user.name} <span class="muted">" · attested until "</span><RelativeTime at=o.attest_until/></div>
+                        }).collect_view().into_any()
+                    }}
+                </dd>
+                <dt>"Standing paths here"</dt>
+                <dd data-testid="context-standing">
+                    {if standing_paths.is_empty() {
+                        view! { <span class="muted">"None known"</span> }.into_any()
+                    } else {
+                        standing_paths.into_iter().map(|s| view! {
+                            <div>
+                                {s.secret_type}
+                                <span class="muted">{format!(" at {}", s.location)}</span>
+                            </div>
+                        }).collect_view().into_any()
+                    }}
+                </dd>
+                <dt>"Unjustified break-glass"</dt>
+                <dd data-testid="context-break-glass">
+                    {match unjustified_break_glass {
+                        0 => "None in the last 90 days".to_string(),
+                        1 => "1 in the last 90 days".to_string(),
+                        n => format!("{n} in the last 90 days"),
+                    }}
+                </dd>
+                <dt>"Also waiting"</dt>
+                <dd data-testid="context-open">{access_list(open_requests, "No other request")}</dd>
+                <dt>"Live access"</dt>
+                <dd data-testid="context-live">{access_list(live_grants, "None")}</dd>
+            </dl>
+            <h3>{format!("Last grants of {identity} here")}</h3>
+            {if recent_grants.is_empty() {
+                view! { <p class="muted" data-testid="context-history">"None yet."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="plain" data-testid="context-history">
+                        {recent_grants.into_iter().map(past_grant).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+fn past_grant(g: PastGrant) -> impl IntoView {
+    let used = match g.used_secs {
+        None => "never used".to_string(),
+        Some(secs) => format!(
+            "{}, last use after {}",
+            format::times_used(g.uses),
+            format::duration(secs)
+        ),
+    };
+    view! {
+        <li>
+            <a href=format!("/requests/{}", g.request_id)>{format!("#{} {}", g.request_id, g.privilege)}</a>
+            {format!(
+                " · asked {}, ran {} · {used} · ended ",
+                format::duration(g.asked_secs),
+                format::duration(g.granted_secs)
+            )}
+            <RelativeTime at=g.ended_at/>
+        </li>
+    }
+}
+
+fn access_list(items: Vec<AccessRef>, none: &'static str) -> AnyView {
+    if items.is_empty() {
+        return view! { <span class="muted">{none}</span> }.into_any();
+    }
+    items
+        .into_iter()
+        .map(|a| {
+            view! {
+                <div>
+                    {format!("{} ({})", a.resource, a.privilege)}
+                    {a.until.map(|until| view! { <span class="muted">" · ends "</span><RelativeTime at=until/> })}
+                </div>
+            }
+        })
+        .collect_view()
+        .into_any()
+}
