@@ -61,10 +61,13 @@ impl Recorder {
     /// Writes what was tallied; on failure it is kept for the next flush. How many grants'
     /// tallies were written.
     pub async fn flush(&self, state: &AppState) -> anyhow::Result<usize> {
-        let tallies: Vec<(i64, Tally)> = {
+        let mut tallies: Vec<(i64, Tally)> = {
             let mut pending = self.pending.lock().expect("no panic holds this lock");
             pending.drain().collect()
         };
+        // In one order on every broker, so replicas' flushes never wait on each other in a
+        // circle.
+        tallies.sort_by_key(|(grant_id, _)| *grant_id);
         if tallies.is_empty() {
             return Ok(0);
         }
@@ -93,6 +96,10 @@ fn merge(newer: &mut Tally, older: &Tally) {
     newer.first_used_at = newer.first_used_at.min(older.first_used_at);
     if older.last_used_at > newer.last_used_at {
         newer.last_used_at = older.last_used_at;
+        if older.last_address.is_some() {
+            newer.last_address = older.last_address.clone();
+        }
+    } else if newer.last_address.is_none() {
         newer.last_address = older.last_address.clone();
     }
 }

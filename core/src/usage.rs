@@ -15,38 +15,76 @@ pub struct EndedGrant {
     pub ended_at: DateTime<Utc>,
     /// Its last counted use; `None`: never used.
     pub last_used_at: Option<DateTime<Utc>>,
+    /// How often its resource's servers checked its token: only such grants say how long
+    /// the access was in use (a credential fetched once and used offline, or a database
+    /// login, leaves no trace after the fetch).
+    pub introspections: i64,
+    /// Every counted use, fetches included.
+    pub uses: i64,
 }
 
 impl EndedGrant {
+    /// Whether it ran at all (one revoked before its start did not).
+    pub fn ran(&self) -> bool {
+        self.ended_at > self.starts_at
+    }
+
+    /// How long it ran, in seconds.
+    pub fn ran_secs(&self) -> i64 {
+        (self.ended_at - self.starts_at).num_seconds().max(0)
+    }
+
+    /// How long into it its last use came, in seconds, at most its length (a use counted
+    /// just after its end — a revocation racing a check — is at its end); `None` when never
+    /// used.
+    pub fn used_secs(&self) -> Option<i64> {
+        let last = self.last_used_at?;
+        Some(
+            (last - self.starts_at)
+                .num_seconds()
+                .clamp(0, self.ran_secs()),
+        )
+    }
+
+    /// Whether its resource's servers watched its use (see `introspections`).
+    pub fn watched(&self) -> bool {
+        self.introspections > 0
+    }
+
     /// The share of its length up to its last use: 0 when never used, 1 when used to its
     /// end.
     pub fn used_share(&self) -> f64 {
-        let Some(last) = self.last_used_at else {
-            return 0.0;
-        };
-        let length = (self.ended_at - self.starts_at).num_milliseconds();
-        if length <= 0 {
-            return 1.0;
+        match (self.used_secs(), self.ran_secs()) {
+            (None, _) => 0.0,
+            (Some(_), 0) => 1.0,
+            (Some(used), length) => used as f64 / length as f64,
         }
-        let used = (last - self.starts_at).num_milliseconds();
-        (used as f64 / length as f64).clamp(0.0, 1.0)
     }
 }
 
-/// The signals of an identity's (or a resource's) grants that ended in the last
-/// `SIGNAL_DAYS` days.
+/// The signals of an identity's grants that ended in the last `SIGNAL_DAYS` days.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsageSignals {
     pub days: i64,
+    /// Grants that ran and ended in that time.
     pub ended_grants: i64,
+    /// Of those, how many were never used at all (no fetch, no check).
     pub never_used: i64,
-    /// The median share of a grant's length that passed before its last use (0 to 1);
-    /// `None` without ended grants.
+    /// Of those, how many were watched: their resource's servers checked their tokens.
+    pub watched: i64,
+    /// The median share of a watched grant's length that passed before its last use (0 to
+    /// 1); `None` without watched grants.
     pub median_used_share: Option<f64>,
 }
 
+/// The signals of `grants`; those that never ran (revoked before their start) do not count.
 pub fn signals(grants: &[EndedGrant]) -> UsageSignals {
-    let mut shares: Vec<f64> = grants.iter().map(EndedGrant::used_share).collect();
+    let ran: Vec<&EndedGrant> = grants.iter().filter(|g| g.ran()).collect();
+    let mut shares: Vec<f64> = ran
+        .iter()
+        .filter(|g| g.watched())
+        .map(|g| g.used_share())
+        .collect();
     shares.sort_by(f64::total_cmp);
     let median = match shares.len() {
         0 => None,
@@ -55,8 +93,9 @@ pub fn signals(grants: &[EndedGrant]) -> UsageSignals {
     };
     UsageSignals {
         days: SIGNAL_DAYS,
-        ended_grants: grants.len() as i64,
-        never_used: grants.iter().filter(|g| g.last_used_at.is_none()).count() as i64,
+        ended_grants: ran.len() as i64,
+        never_used: ran.iter().filter(|g| g.uses == 0).count() as i64,
+        watched: shares.len() as i64,
         median_used_share: median,
     }
 }
@@ -66,30 +105,53 @@ mod tests {
     use super::*;
     use chrono::{Duration, TimeZone};
 
-    fn grant(hours: i64, last_used_after_min: Option<i64>) -> EndedGrant {
+    /// A grant of `hours`, checked by its servers until `last_used_after_min` (or only
+    /// fetched then, when `checked` is false).
+    fn grant(hours: i64, last_used_after_min: Option<i64>, checked: bool) -> EndedGrant {
         let starts_at = Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).unwrap();
         EndedGrant {
             starts_at,
             ended_at: starts_at + Duration::hours(hours),
             last_used_at: last_used_after_min.map(|m| starts_at + Duration::minutes(m)),
+            introspections: if checked && last_used_after_min.is_some() {
+                5
+            } else {
+                0
+            },
+            uses: if last_used_after_min.is_some() { 6 } else { 0 },
         }
     }
 
     #[test]
     fn a_grant_used_for_a_quarter_of_its_length_used_a_quarter() {
-        assert_eq!(grant(4, Some(60)).used_share(), 0.25);
-        assert_eq!(grant(4, None).used_share(), 0.0);
-        // A use counted after its end (a flush that came late) is its whole length.
-        assert_eq!(grant(1, Some(90)).used_share(), 1.0);
+        assert_eq!(grant(4, Some(60), true).used_share(), 0.25);
+        assert_eq!(grant(4, None, true).used_share(), 0.0);
+        // A check that raced its revocation is counted at its end, not past it.
+        assert_eq!(grant(1, Some(90), true).used_secs(), Some(3600));
+        assert_eq!(grant(1, Some(90), true).used_share(), 1.0);
     }
 
     #[test]
-    fn signals_count_never_used_grants_and_take_the_median_share() {
-        let s = signals(&[grant(4, Some(60)), grant(2, None), grant(1, Some(60))]);
-        assert_eq!((s.ended_grants, s.never_used), (3, 1));
-        assert_eq!(s.median_used_share, Some(0.25));
-        let even = signals(&[grant(4, Some(60)), grant(1, Some(60))]);
+    fn the_median_is_over_watched_grants_and_unused_ones_are_counted_apart() {
+        let s = signals(&[
+            grant(4, Some(60), true), // 0.25
+            grant(2, Some(90), true), // 0.75
+            grant(1, Some(30), true), // 0.5
+            grant(2, None, true),     // never used
+            grant(8, Some(1), false), // fetched once, then used where nobody counts
+        ]);
+        assert_eq!((s.ended_grants, s.never_used, s.watched), (5, 1, 3));
+        assert_eq!(s.median_used_share, Some(0.5));
+        let even = signals(&[grant(4, Some(60), true), grant(1, Some(60), true)]);
         assert_eq!(even.median_used_share, Some(0.625));
-        assert_eq!(signals(&[]).median_used_share, None);
+        assert_eq!(signals(&[grant(4, Some(1), false)]).median_used_share, None);
+    }
+
+    #[test]
+    fn a_grant_revoked_before_it_started_never_ran_and_does_not_count() {
+        let mut early = grant(1, None, false);
+        early.ended_at = early.starts_at - Duration::minutes(5);
+        assert!(!early.ran());
+        assert_eq!(signals(&[early]).ended_grants, 0);
     }
 }

@@ -14,6 +14,14 @@ pub const READS_EVERYTHING: &[Role] = &[Role::Auditor, Role::Admin];
 /// Work the queue of break-glass reviews (the Reviews page).
 pub const WORKS_REVIEWS: &[Role] = &[Role::Reviewer, Role::Auditor, Role::Admin];
 
+/// Get a pending request's approver context (its identity's history, other requests and
+/// live access): those who see all access anyway. Its requester, an owner or an identity
+/// filing for itself does not: the history may hold others' requests.
+pub const SEES_APPROVER_CONTEXT: &[Role] = SEES_ALL_ACCESS;
+
+/// See where a grant was last used from (a server's address), as the trail's addresses.
+pub const SEES_CALLER_ADDRESSES: &[Role] = READS_EVERYTHING;
+
 /// Whether someone holding `held` holds one of `set`.
 pub fn any_of(held: &[Role], set: &[Role]) -> bool {
     set.iter().any(|r| held.contains(r))

@@ -50,15 +50,10 @@ pub fn ApproverContextPanel(context: ApproverContext, identity: String) -> impl 
                 </dd>
                 <dt>"Standing paths here"</dt>
                 <dd data-testid="context-standing">
-                    {if standing_paths.is_empty() {
-                        view! { <span class="muted">"None known"</span> }.into_any()
-                    } else {
-                        standing_paths.into_iter().map(|s| view! {
-                            <div>
-                                {s.secret_type}
-                                <span class="muted">{format!(" at {}", s.location)}</span>
-                            </div>
-                        }).collect_view().into_any()
+                    {match standing_paths {
+                        0 => view! { <span class="muted">"None known"</span> }.into_any(),
+                        1 => view! { "1 static secret reaches it outside Stint" }.into_any(),
+                        n => view! { {format!("{n} static secrets reach it outside Stint")} }.into_any(),
                     }}
                 </dd>
                 <dt>"Unjustified break-glass"</dt>
@@ -91,11 +86,13 @@ pub fn ApproverContextPanel(context: ApproverContext, identity: String) -> impl 
 fn past_grant(g: PastGrant) -> impl IntoView {
     let used = match g.used_secs {
         None => "never used".to_string(),
-        Some(secs) => format!(
+        // Only its servers' checks say how long it was in use; a fetch says it was taken.
+        Some(secs) if g.introspections > 0 => format!(
             "{}, last use after {}",
             format::times_used(g.uses),
             format::duration(secs)
         ),
+        Some(_) => format!("{}, not checked by its servers", format::times_used(g.uses)),
     };
     view! {
         <li>

@@ -156,15 +156,16 @@ fn GrantUsage(usage: Option<GrantUsageView>) -> impl IntoView {
         }
         .into_any(),
         Some(u) => {
-            let mut detail = format::uses_detail(u.introspections, u.credential_fetches);
-            if let Some(address) = &u.last_address {
-                detail.push_str(&format!("; last from {address}"));
-            }
             let summary = format::times_used(u.uses());
+            let detail = format::uses_detail(u.introspections, u.credential_fetches);
+            let from = u
+                .last_address
+                .map(|address| format!(" from {address}"))
+                .unwrap_or_default();
             view! {
-                <p class="muted" data-testid="grant-usage" title=detail.clone()>
-                    {format::sentence(&summary)} ", last " <RelativeTime at=u.last_used_at/>
-                    <span class="visually-hidden">{format!(" ({detail})")}</span>
+                <p class="muted" data-testid="grant-usage">
+                    {format!("{} ({detail}), last", format::sentence(&summary))}
+                    " " <RelativeTime at=u.last_used_at/> {from}
                 </p>
             }
             .into_any()

@@ -230,7 +230,6 @@ fn Identity(detail: IdentityDetail, reload: Callback<()>) -> impl IntoView {
     }
 }
 
-/// The form of a declaration: the statement and the date to re-attest by.
 /// Whether the identity's recent grants were needed: how many ended unused, and how much
 /// of their time passed before their last use.
 #[component]
@@ -252,7 +251,8 @@ fn UsageSignalsView(usage: UsageSignals) -> impl IntoView {
         );
         if let Some(share) = usage.median_used_share {
             text.push_str(&format!(
-                " Half of them were last used within the first {} % of their time.",
+                " Of the {} its servers checked, half were last used within the first {} % of their time.",
+                usage.watched,
                 (share * 100.0).round() as i64
             ));
         }
@@ -267,6 +267,7 @@ fn UsageSignalsView(usage: UsageSignals) -> impl IntoView {
     }
 }
 
+/// The form of a declaration: the statement and the date to re-attest by.
 #[component]
 fn Declare(
     identity_id: i64,

@@ -63,12 +63,7 @@ async fn bob_sees_what_bears_on_a_request_before_deciding_it() {
         .unwrap();
     wait_text(&bob, "[data-testid=approver-context]", "Before you decide").await;
     wait_text(&bob, "[data-testid=context-owners]", "alice").await;
-    wait_text(
-        &bob,
-        "[data-testid=context-standing]",
-        "PAYMENTS_DB_PASSWORD",
-    )
-    .await;
+    wait_text(&bob, "[data-testid=context-standing]", "1 static secret").await;
     wait_text(&bob, "[data-testid=context-history]", "never used").await;
     screenshot(&bob, "approver-context").await;
     bob.close().await.unwrap();

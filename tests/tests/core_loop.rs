@@ -108,7 +108,7 @@ async fn alice_files_bob_approves_and_alices_credential_verifies_against_the_jwk
         .text()
         .await
         .unwrap();
-        if usage.starts_with("Used once, last") {
+        if usage.starts_with("Used once (0 introspections, 1 credential fetch), last") {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
@@ -117,7 +117,7 @@ async fn alice_files_bob_approves_and_alices_credential_verifies_against_the_jwk
     wait_text(
         &alice,
         "[data-testid=active-grants] [data-testid=grant-usage]",
-        "Used once, last",
+        "Used once (0 introspections, 1 credential fetch), last",
     )
     .await;
     screenshot(&alice, "dashboard-alice").await;

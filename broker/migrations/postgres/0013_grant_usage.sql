@@ -10,3 +10,7 @@ CREATE TABLE grant_usage (
     last_used_at       BIGINT NOT NULL,
     last_address       TEXT              -- the caller's address at the last use, if known
 );
+
+-- What an identity's page and a request's approver context read: an identity's grants,
+-- by resource.
+CREATE INDEX grants_identity_resource ON grants (identity_id, resource_id, state);

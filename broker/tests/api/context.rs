@@ -14,14 +14,30 @@ async fn a_pending_request_carries_what_bears_on_deciding_it() {
     let alice = app.login("alice").await;
     let bob = app.login("bob").await;
 
-    // Two grants here: one used ten minutes into its twenty, one never used.
-    let used = app.active_grant(&alice, 3600).await;
+    // Three grants here that ran twenty minutes: two checked by their servers until five
+    // and ten minutes in, one never used.
+    let long = app.active_grant(&alice, 3600).await;
+    let short = app.active_grant(&alice, 3600).await;
     let unused = app.active_grant(&alice, 3600).await;
-    app.advance(Duration::minutes(10));
-    assert_eq!(app.credential(&alice, used).await.0, StatusCode::OK);
+    let token = |grant: i64| {
+        let (app, alice) = (&app, &alice);
+        async move {
+            let (status, credential) = app.credential(alice, grant).await;
+            assert_eq!(status, StatusCode::OK, "{credential}");
+            credential["token"].as_str().unwrap().to_string()
+        }
+    };
+    let (long_token, short_token) = (token(long).await, token(short).await);
+    let payments = app.introspection_secret("payments-db").await;
+    app.advance(Duration::minutes(5));
+    app.introspect_as_resource(&payments, &short_token, "10.0.0.1")
+        .await;
+    app.advance(Duration::minutes(5));
+    app.introspect_as_resource(&payments, &long_token, "10.0.0.1")
+        .await;
     app.broker.flush_usage().await.unwrap();
     app.advance(Duration::minutes(10));
-    for id in [used, unused] {
+    for id in [long, short, unused] {
         let path = format!("/api/v1/grants/{id}/revoke");
         let (status, body) = app.post(&bob, &path, json!({ "reason": "done" })).await;
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -64,17 +80,16 @@ async fn a_pending_request_carries_what_bears_on_deciding_it() {
     let context = &detail["context"];
     assert_eq!(context["owners"][0]["user"]["name"], "alice", "{context}");
     let history = context["recent_grants"].as_array().unwrap();
-    assert_eq!(history.len(), 2, "{context}");
+    assert_eq!(history.len(), 3, "{context}");
     let of = |grant: i64| history.iter().find(|g| g["grant_id"] == grant).unwrap();
-    assert_eq!(of(used)["used_secs"], 600);
-    assert_eq!(of(used)["uses"], 1);
-    assert_eq!(of(used)["granted_secs"], 1200);
-    assert_eq!(of(used)["asked_secs"], 3600);
+    assert_eq!(of(long)["used_secs"], 600);
+    assert_eq!(of(long)["uses"], 2, "a fetch and a check");
+    assert_eq!(of(long)["granted_secs"], 1200);
+    assert_eq!(of(long)["asked_secs"], 3600);
+    assert_eq!(of(short)["used_secs"], 300);
     assert_eq!(of(unused)["used_secs"], serde_json::Value::Null);
-    assert_eq!(
-        context["standing_paths"][0]["location"],
-        "CI variable PAYMENTS_DB_PASSWORD in acme/payments"
-    );
+    // Only a count: where a static secret sits is for owners, admins and auditors.
+    assert_eq!(context["standing_paths"], 1);
     assert_eq!(context["unjustified_break_glass"], 1);
     assert_eq!(
         context["open_requests"],
@@ -85,6 +100,10 @@ async fn a_pending_request_carries_what_bears_on_deciding_it() {
         context["duration_advice"],
         json!({ "asked_secs": 14400, "longest_use_secs": 600, "grants_considered": 2 })
     );
+    // Its requester, and an identity's own token, get no context: the history may hold
+    // requests they may not see.
+    let (_, as_alice) = app.get(&alice, &format!("/api/v1/requests/{id}")).await;
+    assert_eq!(as_alice["context"], serde_json::Value::Null);
 
     // Decided, it has nothing more to weigh.
     let (status, body) = app

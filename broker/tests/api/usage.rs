@@ -7,11 +7,16 @@ use axum::http::{Method, StatusCode};
 use chrono::Duration;
 use serde_json::{Value, json};
 
-async fn grant_view(app: &TestApp, id: i64) -> Value {
-    let alice = app.login("alice").await;
-    let (status, grant) = app.get(&alice, &format!("/api/v1/grants/{id}")).await;
+/// The grant as `username` sees it.
+async fn grant_view_as(app: &TestApp, username: &str, id: i64) -> Value {
+    let session = app.login(username).await;
+    let (status, grant) = app.get(&session, &format!("/api/v1/grants/{id}")).await;
     assert_eq!(status, StatusCode::OK, "{grant}");
     grant
+}
+
+async fn grant_view(app: &TestApp, id: i64) -> Value {
+    grant_view_as(app, "alice", id).await
 }
 
 #[tokio::test]
@@ -54,7 +59,10 @@ async fn introspections_and_fetches_are_counted_per_grant() {
     assert_eq!(usage["credential_fetches"], 1);
     assert_eq!(usage["first_used_at"], json!(fetched_at));
     assert_eq!(usage["last_used_at"], json!(last_at));
-    assert_eq!(usage["last_address"], "10.9.9.9");
+    // Where it was used from is for those who oversee, as the trail's addresses are.
+    assert_eq!(usage.get("last_address"), None);
+    let seen_by_dave = &grant_view_as(&app, "dave", used).await["usage"];
+    assert_eq!(seen_by_dave["last_address"], "10.9.9.9");
     assert_eq!(grant_view(&app, unused).await["usage"], Value::Null);
 
     // Its end records how it was used; an unused grant's end says it never was.
@@ -81,10 +89,12 @@ async fn introspections_and_fetches_are_counted_per_grant() {
             .clone()
     };
     assert_eq!(ended(used)["details"]["usage"]["introspections"], 3);
+    // A chained event can never be redacted: no address in it.
+    assert_eq!(ended(used)["details"]["usage"].get("last_address"), None);
     assert_eq!(ended(unused)["details"]["usage"], Value::Null);
 
-    // The identity's signals: of its two ended grants one was never used, the other used
-    // to its end (its last use came as it was revoked): a median of half the time used.
+    // The identity's signals: of its two ended grants one was never used, the other,
+    // checked by its servers, used to its end (its last check came as it was revoked).
     let identity = grant_view(&app, used).await["identity"]["id"]
         .as_i64()
         .unwrap();
@@ -93,7 +103,13 @@ async fn introspections_and_fetches_are_counted_per_grant() {
         .await;
     assert_eq!(
         detail["usage"],
-        json!({ "days": 90, "ended_grants": 2, "never_used": 1, "median_used_share": 0.5 })
+        json!({
+            "days": 90,
+            "ended_grants": 2,
+            "never_used": 1,
+            "watched": 1,
+            "median_used_share": 1.0
+        })
     );
 
     // A token of an ended grant is inactive, and checking it is no use of the grant.

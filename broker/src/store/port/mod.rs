@@ -920,10 +920,15 @@ impl GrantRecord {
     }
 
     /// What the event of its end says: its facts and how it was used (`null`: never, as
-    /// far as was counted by then — each broker writes its counts every second).
+    /// far as was counted by then — each broker writes its counts every second). Not the
+    /// caller's address: a chained event can never be redacted for those it is not for.
     pub fn end_details(&self) -> serde_json::Value {
         let mut details = self.details();
-        details["usage"] = serde_json::json!(self.usage);
+        let usage = self.usage.clone().map(|mut usage| {
+            usage.last_address = None;
+            usage
+        });
+        details["usage"] = serde_json::json!(usage);
         details
     }
 }

@@ -6,10 +6,9 @@ use crate::store::StoreResult;
 use chrono::{DateTime, Duration, Utc};
 use stint_core::api::NamedRef;
 use stint_core::context::{
-    AccessRef, ApproverContext, OwnerAttestation, PastGrant, RECENT_GRANTS, StandingPath,
-    duration_advice,
+    AccessRef, ApproverContext, OwnerAttestation, PastGrant, RECENT_GRANTS, duration_advice,
 };
-use stint_core::usage::SIGNAL_DAYS;
+use stint_core::usage::{EndedGrant, SIGNAL_DAYS};
 
 /// The context of request `request_id` of `identity_id` on `resource_id`, asking for
 /// `asked_secs`.
@@ -31,14 +30,17 @@ pub(super) async fn approver_context(
     .bind(ms(now))
     .fetch_all(&mut *conn)
     .await?;
+    // Grants that ran: one revoked before its start says nothing of use.
     let recent: Vec<PastRow> = sqlx::query_as(
         "SELECT g.id, g.request_id, g.privilege, r.duration_secs AS asked_secs, g.starts_at,
                 COALESCE(g.ended_at, g.expires_at) AS ended_at, gu.last_used_at,
+                COALESCE(gu.introspections, 0) AS introspections,
                 COALESCE(gu.introspections + gu.credential_fetches, 0) AS uses
          FROM grants g
          JOIN requests r ON r.id = g.request_id
          LEFT JOIN grant_usage gu ON gu.grant_id = g.id
          WHERE g.identity_id = $1 AND g.resource_id = $2 AND g.state IN ('expired', 'revoked')
+           AND COALESCE(g.ended_at, g.expires_at) > g.starts_at
          ORDER BY COALESCE(g.ended_at, g.expires_at) DESC, g.id DESC
          LIMIT $3",
     )
@@ -47,14 +49,13 @@ pub(super) async fn approver_context(
     .bind(RECENT_GRANTS as i64)
     .fetch_all(&mut *conn)
     .await?;
-    let standing: Vec<(i64, String, String)> = sqlx::query_as(
-        "SELECT id, secret_type, location FROM standing_credentials
-         WHERE identity_id = $1 AND resource_id = $2 AND status = 'mapped'
-         ORDER BY id",
+    let standing: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM standing_credentials
+         WHERE identity_id = $1 AND resource_id = $2 AND status = 'mapped'",
     )
     .bind(identity_id)
     .bind(resource_id)
-    .fetch_all(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
     let unjustified: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM reviews rv JOIN grants g ON g.id = rv.grant_id
@@ -94,14 +95,7 @@ pub(super) async fn approver_context(
             .collect(),
         duration_advice: duration_advice(asked_secs, &recent_grants),
         recent_grants,
-        standing_paths: standing
-            .into_iter()
-            .map(|(id, secret_type, location)| StandingPath {
-                id,
-                secret_type,
-                location,
-            })
-            .collect(),
+        standing_paths: standing,
         unjustified_break_glass: unjustified,
         open_requests: open
             .into_iter()
@@ -131,22 +125,25 @@ struct PastRow {
     starts_at: i64,
     ended_at: i64,
     last_used_at: Option<i64>,
+    introspections: i64,
     uses: i64,
 }
 
 impl PastRow {
     fn past(self) -> PastGrant {
-        PastGrant {
-            grant_id: self.id,
-            request_id: self.request_id,
-            privilege: self.privilege,
-            asked_secs: self.asked_secs,
-            granted_secs: (self.ended_at - self.starts_at) / 1000,
-            used_secs: self
-                .last_used_at
-                .map(|last| ((last - self.starts_at) / 1000).max(0)),
-            uses: self.uses,
+        let ended = EndedGrant {
+            starts_at: time(self.starts_at),
             ended_at: time(self.ended_at),
-        }
+            last_used_at: self.last_used_at.map(time),
+            introspections: self.introspections,
+            uses: self.uses,
+        };
+        PastGrant::new(
+            self.id,
+            self.request_id,
+            self.privilege,
+            self.asked_secs,
+            &ended,
+        )
     }
 }

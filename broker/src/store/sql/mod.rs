@@ -477,7 +477,8 @@ impl Store for Backend {
         .bind(request_id)
         .fetch_all(&mut *conn)
         .await?;
-        let context = if request.state == RequestState::Pending.as_str() {
+        let sees_context = viewer.has_any(visibility::SEES_APPROVER_CONTEXT);
+        let context = if sees_context && request.state == RequestState::Pending.as_str() {
             Some(
                 context::approver_context(
                     &mut conn,

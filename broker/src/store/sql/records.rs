@@ -738,7 +738,13 @@ impl GrantRow {
             can_fetch_credential: usable && self.holder_id == viewer.id,
             can_revoke: live && rules::may_revoke(owner, &viewer.roles, self.kind == BREAK_GLASS),
             access,
-            usage: self.usage.view(),
+            usage: self.usage.view().map(|mut usage| {
+                // A server's address, as the trail's addresses, is for those who oversee.
+                if !viewer.has_any(visibility::SEES_CALLER_ADDRESSES) {
+                    usage.last_address = None;
+                }
+                usage
+            }),
         })
     }
 }

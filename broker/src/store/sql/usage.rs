@@ -11,8 +11,10 @@ pub(super) async fn signals_of_identity(
     identity_id: i64,
     now: DateTime<Utc>,
 ) -> StoreResult<UsageSignals> {
-    let rows: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(
-        "SELECT g.starts_at, COALESCE(g.ended_at, g.expires_at), gu.last_used_at
+    let rows: Vec<(i64, i64, Option<i64>, i64, i64)> = sqlx::query_as(
+        "SELECT g.starts_at, COALESCE(g.ended_at, g.expires_at), gu.last_used_at,
+                COALESCE(gu.introspections, 0),
+                COALESCE(gu.introspections + gu.credential_fetches, 0)
          FROM grants g LEFT JOIN grant_usage gu ON gu.grant_id = g.id
          WHERE g.identity_id = $1 AND g.state IN ('expired', 'revoked')
            AND COALESCE(g.ended_at, g.expires_at) >= $2",
@@ -23,11 +25,15 @@ pub(super) async fn signals_of_identity(
     .await?;
     let ended: Vec<EndedGrant> = rows
         .into_iter()
-        .map(|(starts_at, ended_at, last_used_at)| EndedGrant {
-            starts_at: time(starts_at),
-            ended_at: time(ended_at),
-            last_used_at: last_used_at.map(time),
-        })
+        .map(
+            |(starts_at, ended_at, last_used_at, introspections, uses)| EndedGrant {
+                starts_at: time(starts_at),
+                ended_at: time(ended_at),
+                last_used_at: last_used_at.map(time),
+                introspections,
+                uses,
+            },
+        )
         .collect();
     Ok(signals(&ended))
 }
