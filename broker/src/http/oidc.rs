@@ -86,11 +86,14 @@ pub async fn callback(
     Query(answer): Query<Callback>,
 ) -> Result<Response, AppError> {
     let now = state.clock.now();
-    let mut response = finish(&state, &provider, &headers, &answer, now).await?;
-    // The flow is over, whatever its outcome: its cookie goes.
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, flow_cookie("", 0, state.config.https()));
+    let (mut response, over) = finish(&state, &provider, &headers, &answer, now).await?;
+    // A finished (or stale) sign-in's cookie goes; a forged answer's does not, or it would
+    // cancel the real sign-in in this browser.
+    if over {
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, flow_cookie("", 0, state.config.https()));
+    }
     Ok(response)
 }
 
@@ -100,9 +103,9 @@ async fn finish(
     headers: &HeaderMap,
     answer: &Callback,
     now: DateTime<Utc>,
-) -> Result<Response, AppError> {
+) -> Result<(Response, bool), AppError> {
     if let Some(refusal) = screen(state, provider) {
-        return Ok(back_to_login(provider, refusal));
+        return Ok((back_to_login(provider, refusal), false));
     }
     // Without a sign-in under way in this browser there is nothing to finish, and nothing
     // worth a line in the trail: anyone can send a browser here.
@@ -121,7 +124,7 @@ async fn finish(
             provider,
             "a callback with no sign-in under way in its browser"
         );
-        return Ok(back_to_login(provider, SsoRefusal::NotStarted));
+        return Ok((back_to_login(provider, SsoRefusal::NotStarted), true));
     };
     // An answer that is not this sign-in's is refused and leaves the sign-in alone: a
     // forged callback cannot cancel a person's sign-in in progress.
@@ -138,7 +141,7 @@ async fn finish(
     };
     if let Some(detail) = forged {
         let refused = Refused::new(SsoRefusal::StateMismatch, detail);
-        return refuse(state, provider, &refused, now).await;
+        return Ok((refuse(state, provider, &refused, now).await?, false));
     }
     let verified = match (&answer.error, &answer.code) {
         (Some(error), _) => {
@@ -186,7 +189,7 @@ async fn finish(
         .await?;
     // Accounts, roles and sessions may have changed: what follows the trail looks now.
     state.changed();
-    Ok(match outcome {
+    let response = match outcome {
         SignIn::SignedIn(_) => {
             let max_age = state.config.session_limits.absolute.num_seconds();
             let mut response = redirect("/");
@@ -197,7 +200,8 @@ async fn finish(
             response
         }
         SignIn::Refused(refusal) => back_to_login(provider, refusal),
-    })
+    };
+    Ok((response, true))
 }
 
 /// Refusals decided before anything is read: a provider nobody configured, or an address

@@ -83,11 +83,13 @@ fn fresh(started: &StartedSignIn, provider: &str, now: DateTime<Utc>) -> bool {
 }
 
 /// Finishes the sign-in started under `flow_hash` with the provider's `answer`, in one
-/// transaction: takes the started sign-in (at most one callback gets it, whatever replica
-/// serves it), then signs the person in — their account found by issuer and subject, or
-/// made at their first sign-in; its roles set to what their groups give now; a session
-/// opened in place of the one the browser had — or records why not. A refusal is
-/// committed with what led to it: a role taken away stays taken away.
+/// transaction. A verified person takes the started sign-in (at most one callback gets it,
+/// whatever replica serves it) and is signed in — their account found by issuer and
+/// subject, or made at their first sign-in; its roles set to what their groups give now; a
+/// session opened in place of the one the browser had — or refused, committed with what led
+/// to it (a role taken away stays taken away). A refused answer is recorded and takes
+/// nothing: a duplicate callback whose code the provider refuses, say, must not take the
+/// sign-in from the one that is signing in.
 pub async fn finish(
     db: &dyn Database,
     flow_hash: &str,
@@ -97,18 +99,19 @@ pub async fn finish(
     now: DateTime<Utc>,
 ) -> StoreResult<SignIn> {
     let mut tx = db.write().await?;
-    let started = tx.take_oidc_login(flow_hash).await?;
-    let outcome = match (started, answer) {
-        (Some(started), Answer::Verified(person)) if fresh(&started, provider, now) => {
-            sign_in(&mut **tx, provider, person, &started, session_hash, now).await?
-        }
-        (_, Answer::Refused(refusal)) => Err(*refusal),
-        (_, Answer::Verified(person)) => Err(Refusal {
-            subject: Some(person.subject),
-            username: person.username,
-            refusal: SsoRefusal::NotStarted,
-            detail: Some("another callback finished this sign-in first, or it went stale"),
-        }),
+    let outcome = match answer {
+        Answer::Refused(refusal) => Err(*refusal),
+        Answer::Verified(person) => match tx.take_oidc_login(flow_hash).await? {
+            Some(started) if fresh(&started, provider, now) => {
+                sign_in(&mut **tx, provider, person, &started, session_hash, now).await?
+            }
+            _ => Err(Refusal {
+                subject: Some(person.subject),
+                username: person.username,
+                refusal: SsoRefusal::NotStarted,
+                detail: Some("another callback finished this sign-in first, or it went stale"),
+            }),
+        },
     };
     let outcome = match outcome {
         Ok(user) => SignIn::SignedIn(user),

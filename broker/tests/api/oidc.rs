@@ -148,13 +148,13 @@ async fn sign_in(
     outcome(&callback(app, &started, &code, &state).await)
 }
 
+/// Whether the answer clears the browser's flow cookie (the sign-in is over).
+fn clears_flow(headers: &HeaderMap) -> bool {
+    set_cookies(headers).contains(&("stint_sso".into(), String::new()))
+}
+
 fn outcome(headers: &HeaderMap) -> Result<Session, String> {
     let to = location(headers);
-    // Every callback ends the flow: its cookie is cleared.
-    assert!(
-        set_cookies(headers).contains(&("stint_sso".into(), String::new())),
-        "{headers:?}"
-    );
     match cookie_value(headers, "stint_session") {
         Some(value) => {
             assert_eq!(to, "/");
@@ -367,6 +367,8 @@ async fn a_callback_is_answered_once_and_only_in_the_browser_that_started_it() {
     let (code, state) = op.authorize(&started.authorization_url, &who, Tamper::None, app.now());
     let headers = callback(&app, &started, &code, "forged-state").await;
     assert_eq!(outcome(&headers).unwrap_err(), "state_mismatch");
+    // Nor does it clear the sign-in's cookie in the browser it was sent to.
+    assert!(!clears_flow(&headers));
     let refusal = &events(&app, "session.sso_refused").await[0];
     assert_eq!(refusal["details"]["reason"], "state_mismatch");
 
@@ -379,11 +381,14 @@ async fn a_callback_is_answered_once_and_only_in_the_browser_that_started_it() {
     let headers = answer(&app, &[&started.flow_cookie], &pairs).await;
     assert_eq!(outcome(&headers).unwrap_err(), "state_mismatch");
 
-    // The real answer still signs in; replayed, the same browser, code and state find the
-    // sign-in finished.
-    outcome(&callback(&app, &started, &code, &state).await).unwrap();
+    // The real answer still signs in, and ends the flow; replayed, the same browser, code
+    // and state find the sign-in finished.
+    let signed_in = callback(&app, &started, &code, &state).await;
+    outcome(&signed_in).unwrap();
+    assert!(clears_flow(&signed_in));
     let again = callback(&app, &started, &code, &state).await;
     assert_eq!(outcome(&again).unwrap_err(), "not_started");
+    assert!(clears_flow(&again));
 
     // The replayed code in a sign-in of its own: the provider refuses it.
     let fresh = start(&app).await;
@@ -409,6 +414,7 @@ async fn a_callback_is_answered_once_and_only_in_the_browser_that_started_it() {
     let pairs = [("error", "access_denied"), ("state", &started.state())];
     let headers = answer(&app, &[&started.flow_cookie], &pairs).await;
     assert_eq!(outcome(&headers).unwrap_err(), "provider_error");
+    assert!(clears_flow(&headers));
 }
 
 #[tokio::test]
