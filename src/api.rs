@@ -306,6 +306,11 @@ pub async fn resources() -> ApiResult<Vec<ResourceView>> {
     get("/api/v1/resources").await
 }
 
+/// One resource; with its usage signals for those who see all access.
+pub async fn resource(id: i64) -> ApiResult<ResourceView> {
+    get(&format!("/api/v1/resources/{id}")).await
+}
+
 /// `query` is the URL query without `?`, e.g. `state=pending&mine=true`.
 pub async fn requests(query: &str) -> ApiResult<Page<RequestView>> {
     get(&format!("/api/v1/requests?{query}")).await
@@ -349,6 +354,11 @@ pub async fn revoke(grant_id: i64, reason: String) -> ApiResult<GrantView> {
         &RevokeBody { reason },
     )
     .await
+}
+
+/// Asks for more time on a live grant: the extension request.
+pub async fn extend(grant_id: i64, body: ExtendBody) -> ApiResult<RequestDetail> {
+    post(&format!("/api/v1/grants/{grant_id}/extend"), &body).await
 }
 
 pub async fn break_glass(body: BreakGlassBody) -> ApiResult<RequestDetail> {

@@ -49,3 +49,22 @@ pub fn to_local_input(at: DateTime<Utc>) -> String {
         .format("%Y-%m-%dT%H:%M")
         .to_string()
 }
+
+/// "Sat 5 Dec 02:00": a moment in the viewer's zone, to the minute, with its weekday (a
+/// change window is planned by the day).
+pub fn short(at: DateTime<Utc>) -> String {
+    at.with_timezone(&Local)
+        .format("%a %-d %b %H:%M")
+        .to_string()
+}
+
+/// "Sat 5 Dec 02:00–04:00" (or "Sat 5 Dec 22:00 – Sun 6 Dec 02:00" across midnight): a
+/// grant's window in the viewer's zone.
+pub fn window(start: DateTime<Utc>, end: DateTime<Utc>) -> String {
+    let (from, to) = (start.with_timezone(&Local), end.with_timezone(&Local));
+    if from.date_naive() == to.date_naive() {
+        format!("{}–{}", short(start), to.format("%H:%M"))
+    } else {
+        format!("{} – {}", short(start), short(end))
+    }
+}

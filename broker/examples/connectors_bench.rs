@@ -102,6 +102,7 @@ write = ["GRANT CONNECT ON DATABASE bench_payments TO {{role}}", "GRANT SELECT, 
                 task: format!("Reconcile ledger batch {n}"),
                 ticket: None,
             },
+            starts_at: None,
         };
         let id = store
             .file_request(&alice, &body, now, chrono::Duration::hours(1))

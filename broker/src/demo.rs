@@ -122,6 +122,8 @@ pub async fn seed(
                 approvers: Approvers::Role,
                 ticket_pattern: None,
                 auto_approve: None,
+                max_start_ahead_secs: None,
+                max_total_secs: None,
             },
         };
         store

@@ -71,7 +71,7 @@ enum Command {
         #[arg(last = true, required = true)]
         command: Vec<String>,
     },
-    /// The identity's grants (live ones; --all for every one).
+    /// The identity's grants (live and scheduled ones; --all for every one).
     Grants {
         #[command(flatten)]
         broker: BrokerArgs,
@@ -80,6 +80,30 @@ enum Command {
         /// Print JSON instead of one tab-separated line per grant.
         #[arg(long)]
         json: bool,
+    },
+    /// Ask for more time on one of the identity's live grants: a request linked to it,
+    /// decided by the resource's policy; once approved the same grant ends later. With
+    /// --wait, prints the new expiry on stdout; exits 0 extended, 1 error, 2 denied,
+    /// 3 timed out, 4 expired or cancelled. Without it, prints the request's id.
+    Extend {
+        grant: i64,
+        #[command(flatten)]
+        broker: BrokerArgs,
+        /// How much longer, e.g. 15m or 1h.
+        #[arg(long, value_parser = client::parse_duration)]
+        duration: std::time::Duration,
+        /// Why the work needs more time; approvers read it.
+        #[arg(long)]
+        task: String,
+        /// The ticket the task belongs to.
+        #[arg(long)]
+        ticket: Option<String>,
+        /// Wait for the decision.
+        #[arg(long)]
+        wait: bool,
+        /// How long to wait before giving up (and withdrawing the request).
+        #[arg(long, value_parser = client::parse_duration, default_value = "10m")]
+        timeout: std::time::Duration,
     },
     /// End one of the identity's grants now, because its task is over (a release: an
     /// identity may not revoke, only give back what it holds).
@@ -310,6 +334,26 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Grants { broker, all, json } => {
             let exit = tokio::task::spawn_blocking(move || client::grants(&broker, all, json));
+            std::process::exit(exit.await? as i32)
+        }
+        Command::Extend {
+            grant,
+            broker,
+            duration,
+            task,
+            ticket,
+            wait,
+            timeout,
+        } => {
+            let extension = client::Extension {
+                grant_id: grant,
+                duration,
+                task,
+                ticket,
+            };
+            let exit = tokio::task::spawn_blocking(move || {
+                client::extend(&broker, &extension, wait, timeout)
+            });
             std::process::exit(exit.await? as i32)
         }
         Command::Revoke {

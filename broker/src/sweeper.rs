@@ -10,13 +10,14 @@ use tokio::task::JoinHandle;
 /// still in tests, a failing sweep) cannot make the sweeper spin.
 const MIN_WAIT: Duration = Duration::from_millis(5);
 
-/// Sweeps until `shutdown` turns true: at the first active grant's expiry, and at least
+/// Sweeps until `shutdown` turns true: at the first active grant's expiry or scheduled
+/// grant's start, and at least
 /// every `config.sweep_interval` (for requests, declarations, and grants created since).
 /// Introspection does not wait for the sweep, since it compares the expiry with the clock.
 pub fn spawn(state: AppState, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            let wait = until_next_expiry(&state).await;
+            let wait = until_next_change(&state).await;
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = shutdown.changed() => break,
@@ -27,6 +28,7 @@ pub fn spawn(state: AppState, mut shutdown: watch::Receiver<bool>) -> JoinHandle
                     // of the live feed are waiting to hear.
                     state.changed();
                     tracing::info!(
+                        grants_started = report.grants_started,
                         grants_expired = report.grants_expired,
                         requests_expired = report.requests_expired,
                         "swept"
@@ -41,10 +43,10 @@ pub fn spawn(state: AppState, mut shutdown: watch::Receiver<bool>) -> JoinHandle
 }
 
 /// How long to sleep before the next sweep: until just past the first active grant's
-/// expiry, within [`MIN_WAIT`, the sweep interval].
-async fn until_next_expiry(state: &AppState) -> Duration {
+/// expiry or scheduled grant's start, within [`MIN_WAIT`, the sweep interval].
+async fn until_next_change(state: &AppState) -> Duration {
     let interval = state.config.sweep_interval;
-    match state.store.next_grant_expiry().await {
+    match state.store.next_grant_change().await {
         Ok(Some(at)) => (at - state.clock.now() + chrono::Duration::milliseconds(1))
             .to_std()
             .unwrap_or_default()

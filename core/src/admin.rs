@@ -206,6 +206,25 @@ fn check_policy(
         None => None,
         Some(rule) => Some(check_auto_approve(rule, privileges, policy)?),
     };
+    if let Some(ahead) = policy.max_start_ahead_secs {
+        check_duration_bound(
+            "policy.max_start_ahead_secs",
+            ahead,
+            crate::lifecycle::MAX_START_AHEAD_SECS,
+        )?;
+    }
+    if let Some(total) = policy.max_total_secs
+        && !(policy.max_duration_secs..=POLICY_MAX_DURATION_SECS).contains(&total)
+    {
+        return Err(RuleError::invalid(
+            "policy.max_total_secs",
+            format!(
+                "must be between the longest grant ({}) and {}",
+                crate::format::duration(policy.max_duration_secs),
+                crate::format::duration(POLICY_MAX_DURATION_SECS)
+            ),
+        ));
+    }
     Ok(Policy {
         approvals_required: policy.approvals_required,
         max_duration_secs: policy.max_duration_secs,
@@ -214,6 +233,8 @@ fn check_policy(
         approvers,
         ticket_pattern,
         auto_approve,
+        max_start_ahead_secs: policy.max_start_ahead_secs,
+        max_total_secs: policy.max_total_secs,
     })
 }
 
@@ -420,6 +441,8 @@ mod tests {
             approvers: Approvers::Role,
             ticket_pattern: None,
             auto_approve: None,
+            max_start_ahead_secs: None,
+            max_total_secs: None,
         }
     }
 

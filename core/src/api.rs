@@ -113,6 +113,7 @@ pub struct IdentityView {
     /// its history.
     pub unjustified_break_glass: u32,
     pub status: OwnershipStatus,
+    /// Its grants live now or scheduled to start.
     pub active_grants: u32,
 }
 
@@ -123,7 +124,8 @@ pub struct IdentityDetail {
     pub identity: IdentityView,
     /// Every declaration ever made, newest first.
     pub declarations: Vec<DeclarationView>,
-    /// Its live grants (their count is `identity.active_grants`).
+    /// Its live grants, then those scheduled to start (their count is
+    /// `identity.active_grants`).
     pub live_grants: Vec<GrantView>,
     /// The furthest re-attestation date a declaration made now may carry.
     pub latest_attest_until: DateTime<Utc>,
@@ -248,6 +250,10 @@ pub struct ResourceView {
     /// The connector that makes its grants real downstream, if any.
     #[serde(default)]
     pub connector: Option<String>,
+    /// How its grants that ended lately were used: in `GET /api/v1/resources/{id}`, for
+    /// those who see all access.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<crate::usage::UsageSignals>,
 }
 
 /// A resource's client credentials for `POST /api/v1/introspect` (HTTP Basic, RFC 7662
@@ -264,6 +270,17 @@ pub struct NewRequestBody {
     pub identity_id: i64,
     pub resource_id: i64,
     pub privilege: String,
+    pub duration_secs: i64,
+    pub justification: Justification,
+    /// When the access should start (a change window), at most 30 days ahead; absent:
+    /// when the request is approved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts_at: Option<DateTime<Utc>>,
+}
+
+/// `POST /api/v1/grants/{id}/extend`: the holder asks for more time on a live grant.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExtendBody {
     pub duration_secs: i64,
     pub justification: Justification,
 }
@@ -329,6 +346,12 @@ pub struct RequestView {
     /// Mapped standing credentials that already give this identity access to this
     /// resource outside the JIT path: an approver should know before granting more.
     pub standing_paths: u32,
+    /// The start of the change window asked for; `None`: access starts on approval.
+    #[serde(default)]
+    pub starts_at: Option<DateTime<Utc>>,
+    /// The live grant this request asks to extend (by `duration_secs`), if it does.
+    #[serde(default)]
+    pub extends_grant_id: Option<i64>,
 }
 
 impl RequestView {
@@ -390,6 +413,16 @@ pub struct GrantView {
     /// How the grant was used; `None`: never (as far as was counted).
     #[serde(default)]
     pub usage: Option<GrantUsageView>,
+    /// How many approved extensions moved its expiry.
+    #[serde(default)]
+    pub extensions: u32,
+    /// The extension request waiting for approvers, if any.
+    #[serde(default)]
+    pub pending_extension_id: Option<i64>,
+    /// The longest extension the signed-in user may ask for now; `0`: they may not
+    /// (not the holder, not live, already waiting, or the policy's total is reached).
+    #[serde(default)]
+    pub extendable_secs: i64,
 }
 
 /// How a grant was used: its token introspected by its resource's servers, credentials

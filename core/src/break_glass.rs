@@ -210,6 +210,8 @@ mod tests {
             approvers: crate::model::Approvers::Role,
             ticket_pattern: None,
             auto_approve: None,
+            max_start_ahead_secs: None,
+            max_total_secs: None,
         }
     }
 

@@ -24,7 +24,7 @@ pub struct ApproverContext {
     pub unjustified_break_glass: i64,
     /// Its other requests waiting for a decision.
     pub open_requests: Vec<AccessRef>,
-    /// Its live grants.
+    /// Its live grants, and those scheduled to start.
     pub live_grants: Vec<AccessRef>,
     /// Set when the time asked for is longer than its recent grants here were used.
     pub duration_advice: Option<DurationAdvice>,
@@ -84,6 +84,9 @@ pub struct AccessRef {
     /// When a live grant ends; `None` for a request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<DateTime<Utc>>,
+    /// When a scheduled grant starts; `None` for one already live, or a request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<DateTime<Utc>>,
 }
 
 /// "Asks for 4 h; its last 3 grants here were used for at most 40 min."

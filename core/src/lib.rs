@@ -11,6 +11,7 @@ pub mod connectors;
 pub mod context;
 pub mod federation;
 pub mod format;
+pub mod lifecycle;
 pub mod live;
 pub mod machine;
 pub mod model;

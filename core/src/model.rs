@@ -112,6 +112,13 @@ pub struct Policy {
     /// Requests within this rule are approved by the broker at once.
     #[serde(default)]
     pub auto_approve: Option<AutoApprove>,
+    /// How far ahead a request may schedule its start (never beyond 30 days, the default).
+    #[serde(default)]
+    pub max_start_ahead_secs: Option<i64>,
+    /// How long one grant may run in all, extensions included; `None`: twice
+    /// `max_duration_secs`.
+    #[serde(default)]
+    pub max_total_secs: Option<i64>,
 }
 
 /// Who may approve requests for a resource. Deciding always needs the approver role; a

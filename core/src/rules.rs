@@ -224,19 +224,14 @@ pub fn check_new_request(new: &NewRequest<'_>) -> Result<Justification, RuleErro
     if !new.identity_has_owner {
         return Err(RuleError::Conflict(ORPHANED.into()));
     }
-    match new.requester_is_identity {
-        Some(false) => {
-            return Err(RuleError::Forbidden(
-                "an identity may request access only for itself".into(),
-            ));
-        }
-        Some(true) => {}
-        None if !new.requester_owns_identity => {
-            return Err(RuleError::Forbidden(
-                "only an owner of this identity may request access for it".into(),
-            ));
-        }
-        None => {}
+    if !may_ask_for(new.requester_owns_identity, new.requester_is_identity) {
+        return Err(RuleError::Forbidden(
+            match new.requester_is_identity {
+                Some(_) => "an identity may request access only for itself",
+                None => "only an owner of this identity may request access for it",
+            }
+            .into(),
+        ));
     }
     check_privilege(new.resource_privileges, new.privilege)?;
     check_duration(new.duration_secs, new.policy)?;
@@ -445,6 +440,25 @@ pub fn may_revoke(actor_is_owner: bool, actor_roles: &[Role], break_glass: bool)
         || (break_glass && actor_roles.contains(&Role::Reviewer))
 }
 
+/// Whether a grant can still be ended early: live (not past its expiry), or scheduled to
+/// start (called off before it does).
+pub fn revocable(state: GrantState, secs_left: i64) -> bool {
+    match state {
+        GrantState::Scheduled => true,
+        GrantState::Active => secs_left > 0,
+        GrantState::Expired | GrantState::Revoked => false,
+    }
+}
+
+/// Whether one may ask for access for an identity: as its current owner, or as the
+/// identity itself (`requester_is_identity`, `None` for a person).
+pub fn may_ask_for(requester_owns_identity: bool, requester_is_identity: Option<bool>) -> bool {
+    match requester_is_identity {
+        Some(itself) => itself,
+        None => requester_owns_identity,
+    }
+}
+
 /// Revokes a live grant; returns the new state and the trimmed reason, which is required.
 pub fn decide_revoke(
     grant: &LiveGrant,
@@ -602,6 +616,8 @@ mod tests {
             approvers: Approvers::Role,
             ticket_pattern: None,
             auto_approve: None,
+            max_start_ahead_secs: None,
+            max_total_secs: None,
         }
     }
 

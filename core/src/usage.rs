@@ -21,6 +21,8 @@ pub struct EndedGrant {
     pub introspections: i64,
     /// Every counted use, fetches included.
     pub uses: i64,
+    /// How many approved extensions moved its expiry.
+    pub extensions: i64,
 }
 
 impl EndedGrant {
@@ -75,7 +77,17 @@ pub struct UsageSignals {
     /// The median share of a watched grant's length that passed before its last use (0 to
     /// 1); `None` without watched grants.
     pub median_used_share: Option<f64>,
+    /// Of the ended grants, how many were extended at least once.
+    #[serde(default)]
+    pub extended: i64,
+    /// Every one of at least `ALWAYS_EXTENDED_MIN` ended grants was extended: the task
+    /// needs longer grants, or renewals are standing access in disguise.
+    #[serde(default)]
+    pub always_extended: bool,
 }
+
+/// How many ended grants, all extended, make "always extended" a pattern and not a chance.
+pub const ALWAYS_EXTENDED_MIN: i64 = 2;
 
 /// The signals of `grants`; those that never ran (revoked before their start) do not count.
 pub fn signals(grants: &[EndedGrant]) -> UsageSignals {
@@ -91,8 +103,11 @@ pub fn signals(grants: &[EndedGrant]) -> UsageSignals {
         n if n % 2 == 1 => Some(shares[n / 2]),
         n => Some((shares[n / 2 - 1] + shares[n / 2]) / 2.0),
     };
+    let extended = ran.iter().filter(|g| g.extensions > 0).count() as i64;
     UsageSignals {
         days: SIGNAL_DAYS,
+        extended,
+        always_extended: ran.len() as i64 >= ALWAYS_EXTENDED_MIN && extended == ran.len() as i64,
         ended_grants: ran.len() as i64,
         never_used: ran.iter().filter(|g| g.uses == 0).count() as i64,
         watched: shares.len() as i64,
@@ -119,7 +134,29 @@ mod tests {
                 0
             },
             uses: if last_used_after_min.is_some() { 6 } else { 0 },
+            extensions: 0,
         }
+    }
+
+    #[test]
+    fn grants_always_extended_are_a_pattern_once_there_are_two() {
+        let extended = |mut g: EndedGrant| {
+            g.extensions = 1;
+            g
+        };
+        let one = signals(&[extended(grant(1, Some(30), true))]);
+        assert_eq!((one.extended, one.always_extended), (1, false));
+        let two = signals(&[
+            extended(grant(1, Some(30), true)),
+            extended(grant(2, None, false)),
+        ]);
+        assert_eq!((two.extended, two.always_extended), (2, true));
+        let mixed = signals(&[
+            extended(grant(1, Some(30), true)),
+            grant(2, None, false),
+            extended(grant(2, None, false)),
+        ]);
+        assert_eq!((mixed.extended, mixed.always_extended), (2, false));
     }
 
     #[test]

@@ -117,6 +117,7 @@ fn access_list(items: Vec<AccessRef>, none: &'static str) -> AnyView {
             view! {
                 <div>
                     {format!("{} ({})", a.resource, a.privilege)}
+                    {a.from.map(|from| view! { <span class="muted">" · starts "</span><RelativeTime at=from/> })}
                     {a.until.map(|until| view! { <span class="muted">" · ends "</span><RelativeTime at=until/> })}
                 </div>
             }

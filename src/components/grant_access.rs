@@ -36,6 +36,8 @@ pub fn GrantAccess(access: GrantAccessView) -> impl IntoView {
             view! {
                 {format!("{} made in {connector} ", capitalised(&account))}
                 {access.provisioned_at.map(|at| view! { <RelativeTime at/> })}
+                // A later step (moving its end after an extension) that keeps failing.
+                {retry}
             }
             .into_any(),
         ),

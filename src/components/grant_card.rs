@@ -4,9 +4,11 @@ use crate::api;
 use crate::components::badges::{BreakGlassBadge, GrantBadge};
 use crate::components::credential::{CredentialBox, use_issued_credentials};
 use crate::components::dialog::ConfirmDialog;
+use crate::components::extend_grant::ExtendGrant;
 use crate::components::grant_access::GrantAccess;
 use crate::components::time::{Countdown, RelativeTime};
 use crate::components::toast::use_toasts;
+use crate::time::window;
 use leptos::prelude::*;
 use stint_core::GrantState;
 use stint_core::api::{GrantUsageView, GrantView};
@@ -52,11 +54,24 @@ pub fn GrantCard(
         "{} → {} ({})",
         grant.identity.name, grant.resource.name, grant.privilege
     );
-    let consequence = format!(
-        "{} loses {} access to {} now. Credentials already issued stop being accepted at once.",
-        grant.identity.name, grant.privilege, grant.resource.name
-    );
+    let consequence = if grant.state == GrantState::Scheduled {
+        format!(
+            "The scheduled {} access of {} to {} is called off: it will not start.",
+            grant.privilege, grant.identity.name, grant.resource.name
+        )
+    } else {
+        format!(
+            "{} loses {} access to {} now. Credentials already issued stop being accepted at once.",
+            grant.identity.name, grant.privilege, grant.resource.name
+        )
+    };
     let live = grant.state == GrantState::Active;
+    let scheduled = grant.state == GrantState::Scheduled;
+    let extensions = match grant.extensions {
+        0 => None,
+        1 => Some("extended once".to_string()),
+        n => Some(format!("extended {n} times")),
+    };
     view! {
         <article
             class=match (grant.break_glass, grant.identity_orphaned) {
@@ -86,20 +101,44 @@ pub fn GrantCard(
                 " · "
                 <span class="clip">{grant.task.clone()}</span>
             </p>
-            <p class="muted">
-                "For " {grant.holder.name.clone()} " · started "
-                <RelativeTime at=grant.starts_at/>
-                " · "
-                {if live {
-                    view! { <Countdown from=grant.starts_at until=grant.expires_at/> }.into_any()
-                } else {
-                    view! { "ended " <RelativeTime at=grant.ended_at.unwrap_or(grant.expires_at)/> }
-                        .into_any()
-                }}
-            </p>
-            <GrantUsage usage=grant.usage.clone()/>
+            {if scheduled {
+                view! {
+                    <p class="muted" data-testid="grant-window">
+                        "For " {grant.holder.name.clone()} " · scheduled: "
+                        <strong>{window(grant.starts_at, grant.expires_at)}</strong>
+                        " · starts " <RelativeTime at=grant.starts_at/>
+                    </p>
+                }
+                .into_any()
+            } else {
+                view! {
+                    <p class="muted">
+                        "For " {grant.holder.name.clone()} " · started "
+                        <RelativeTime at=grant.starts_at/>
+                        " · "
+                        {if live {
+                            view! { <Countdown from=grant.starts_at until=grant.expires_at/> }.into_any()
+                        } else {
+                            view! { "ended " <RelativeTime at=grant.ended_at.unwrap_or(grant.expires_at)/> }
+                                .into_any()
+                        }}
+                        {extensions.map(|e| view! { " · " <span data-testid="grant-extensions">{e}</span> })}
+                    </p>
+                }
+                .into_any()
+            }}
+            {(!scheduled).then(|| view! { <GrantUsage usage=grant.usage.clone()/> })}
             {grant.revoke_reason.clone().map(|r| view! { <p>"Revoked: " {r}</p> })}
-            {grant.access.clone().map(|access| view! { <GrantAccess access/> })}
+            {grant.access.clone().map(|access| if scheduled {
+                view! {
+                    <p class="muted" data-testid="grant-access">
+                        {format!("Made in {} when it starts.", access.connector)}
+                    </p>
+                }
+                .into_any()
+            } else {
+                view! { <GrantAccess access/> }.into_any()
+            })}
             <div class="actions">
                 <Show when=move || grant.can_fetch_credential>
                     <button
@@ -111,6 +150,7 @@ pub fn GrantCard(
                         {move || if fetch.pending().get() { "Issuing…" } else { "Get credential" }}
                     </button>
                 </Show>
+                <ExtendGrant grant=grant.clone() on_change/>
                 <Show when=move || auditor>
                     <a class="button subtle" href=format!("/audit?grant_id={id}") data-testid="grant-story">
                         "Audit story"

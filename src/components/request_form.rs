@@ -4,6 +4,7 @@
 
 use crate::api::{self, ApiError};
 use crate::components::dialog::ConfirmDialog;
+use crate::components::start_field::{StartChoice, StartField};
 use crate::components::states::{Empty, ErrorState, Skeleton};
 use crate::components::time::Countdown;
 use crate::components::toast::use_toasts;
@@ -30,9 +31,10 @@ async fn send(submission: Submission) -> Result<RequestDetail, ApiError> {
 }
 
 /// Fields the broker may blame, each shown under its input.
-const FIELDS: [&str; 6] = [
+const FIELDS: [&str; 7] = [
     "identity_id",
     "duration_secs",
+    "starts_at",
     "privilege",
     "justification.task",
     "justification.ticket",
@@ -111,6 +113,8 @@ fn RequestForm(
     });
     let privilege = RwSignal::new(String::new());
     let duration = RwSignal::new(3600_i64);
+    let start = StartChoice::new();
+    let now = crate::time::use_now();
     let task = RwSignal::new(String::new());
     let ticket = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
@@ -175,6 +179,9 @@ fn RequestForm(
         if let Err(e) = rules::check_duration(duration.get(), &p) {
             return Some(e);
         }
+        if let Some(e) = start.problem(&p, now.get_untracked()) {
+            return Some(e);
+        }
         let typed = Justification {
             task: task.get(),
             ticket: Some(ticket.get()),
@@ -236,6 +243,7 @@ fn RequestForm(
                 privilege: privilege.get_untracked(),
                 duration_secs: duration.get_untracked(),
                 justification: justification(),
+                starts_at: start.starts_at(),
             })
         };
         submit.dispatch(submission);
@@ -444,6 +452,15 @@ fn RequestForm(
                 {move || duration_error().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
             </fieldset>
 
+            {(!break_glass).then(|| view! {
+                <StartField
+                    choice=start
+                    policy
+                    duration
+                    error=Signal::derive(move || broker_error("starts_at"))
+                />
+            })}
+
             <div class="field">
                 <label for="task">{if break_glass { "What is broken, and why it cannot wait" } else { "Task" }}</label>
                 <textarea
@@ -536,6 +553,7 @@ fn focus_field(field: Option<&str>) {
     let id = match field {
         Some("identity_id") => "identity",
         Some("duration_secs") => "minutes",
+        Some("starts_at") => "starts-at",
         Some("justification.task") => "task",
         Some("justification.ticket") => "ticket",
         Some("password") => "bg-password",

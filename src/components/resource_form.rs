@@ -5,11 +5,13 @@
 use crate::api;
 use crate::components::form::{FieldProblem, FormProblem, Problem};
 use crate::components::toast::use_toasts;
+use crate::components::usage_signals::ResourceUsage;
 use leptos::prelude::*;
 use stint_core::api::{NamedRef, ResourceBody, ResourceView};
 use stint_core::connectors::ConnectorView;
 use stint_core::{
-    Approvers, AutoApprove, BreakGlassPolicy, IdentityKind, Policy, admin, break_glass, rules,
+    Approvers, AutoApprove, BreakGlassPolicy, IdentityKind, Policy, admin, break_glass, format,
+    lifecycle, rules,
 };
 
 const FIELDS: &[&str] = &[
@@ -19,6 +21,8 @@ const FIELDS: &[&str] = &[
     "policy.approvals_required",
     "policy.approvers",
     "policy.max_duration_secs",
+    "policy.max_total_secs",
+    "policy.max_start_ahead_secs",
     "policy.ticket_pattern",
     "policy.break_glass.max_duration_secs",
     "policy.break_glass.review_within_secs",
@@ -81,8 +85,24 @@ impl DurationInput {
         }
     }
 
+    /// A bound that may be left to the broker's default: blank when it is.
+    fn optional(secs: Option<i64>, blank_unit_secs: i64) -> Self {
+        match secs {
+            Some(secs) => DurationInput::new(secs),
+            None => DurationInput {
+                amount: RwSignal::new(String::new()),
+                unit_secs: RwSignal::new(blank_unit_secs),
+            },
+        }
+    }
+
     fn secs(&self) -> i64 {
         number(&self.amount.get()).saturating_mul(self.unit_secs.get())
+    }
+
+    /// `None` while blank: the broker's default applies.
+    fn optional_secs(&self) -> Option<i64> {
+        (!self.amount.get().trim().is_empty()).then(|| self.secs())
     }
 }
 
@@ -145,6 +165,8 @@ pub fn ResourceEditor(
             approvers: Approvers::Role,
             ticket_pattern: None,
             auto_approve: None,
+            max_start_ahead_secs: None,
+            max_total_secs: None,
         });
     let text = |s: String| RwSignal::new(s);
     let name = text(
@@ -167,6 +189,8 @@ pub fn ResourceEditor(
     );
     let approvals = text(policy.approvals_required.to_string());
     let max_duration = DurationInput::new(policy.max_duration_secs);
+    let max_total = DurationInput::optional(policy.max_total_secs, 3_600);
+    let max_start_ahead = DurationInput::optional(policy.max_start_ahead_secs, 86_400);
     let ticket_required = RwSignal::new(policy.ticket_required);
     let ticket_pattern = text(policy.ticket_pattern.clone().unwrap_or_default());
     let named: RwSignal<Option<Vec<i64>>> = RwSignal::new(match &policy.approvers {
@@ -227,6 +251,8 @@ pub fn ResourceEditor(
                 privileges: list(&auto_privileges.get()),
                 max_duration_secs: auto_max_duration.secs(),
             }),
+            max_total_secs: max_total.optional_secs(),
+            max_start_ahead_secs: max_start_ahead.optional_secs(),
         },
         connector: connector.get(),
     };
@@ -301,6 +327,7 @@ pub fn ResourceEditor(
             {id.is_some().then(|| view! {
                 <p class="help">"Changes apply to requests filed from now on; pending requests keep the policy they were filed under."</p>
             })}
+            {id.map(|id| view! { <ResourceUsage id/> })}
             <div class="field">
                 <label for="resource-name">"Name"</label>
                 <input id="resource-name" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) data-testid="resource-name"/>
@@ -373,6 +400,15 @@ pub fn ResourceEditor(
             </fieldset>
             <NumberField id="approvals-required" label="Approvals required" value=approvals problem field="policy.approvals_required"/>
             <DurationField id="max-duration" label="Longest access" input=max_duration problem field="policy.max_duration_secs"/>
+            <DurationField id="max-total" label="Longest in all, with extensions" input=max_total problem field="policy.max_total_secs"/>
+            <p class="help">
+                {move || format!(
+                    "Blank: twice the longest access ({}). Past it, the holder files a new request.",
+                    format::duration(lifecycle::total_limit(max_duration.secs(), None))
+                )}
+            </p>
+            <DurationField id="max-start-ahead" label="Starts scheduled at most this far ahead" input=max_start_ahead problem field="policy.max_start_ahead_secs"/>
+            <p class="help">"Blank: 30 days, the most any resource allows."</p>
 
             <fieldset class="field">
                 <legend>"Ticket"</legend>

@@ -21,7 +21,9 @@ fn subject(event: &AuditEventView, break_glass: bool) -> String {
     match (event.action.as_str(), event.actor.as_str()) {
         ("grant.activated", "stint") => who,
         ("grant.activated", _) if break_glass => format!("{who}'s break-glass"),
-        ("grant.activated", _) => format!("{who}'s approval"),
+        ("grant.activated" | "grant.scheduled" | "grant.extended", _) => {
+            format!("{who}'s approval")
+        }
         ("review.opened", _) => format!("{who}'s break-glass"),
         _ => who,
     }
@@ -84,10 +86,22 @@ fn describe(event: &AuditEventView) -> String {
         "request.denied" => "denied the request".into(),
         "request.cancelled" => "cancelled the request".into(),
         "request.expired" => "expired the request: nobody decided in time".into(),
+        "grant.activated" if d.get("scheduled").is_some() => "started the scheduled access".into(),
         "grant.activated" => format!(
             "started access for {}",
             format::duration(secs("duration_secs"))
         ),
+        "grant.scheduled" => format!(
+            "scheduled access for {}, from {}",
+            format::duration(secs("duration_secs")),
+            local_time(d, "starts_at")
+        ),
+        "grant.extended" => format!(
+            "extended the grant by {}, to {}",
+            format::duration(secs("duration_secs")),
+            local_time(d, "expires_at")
+        ),
+        "connector.extended" => format!("moved the end of {} in {}", made(d), text("connector")),
         "credential.issued" => format!("fetched credential {}", text("jti")),
         "grant.revoked" => "revoked the grant".into(),
         "grant.expired" => "expired the grant on time".into(),
@@ -102,18 +116,20 @@ fn describe(event: &AuditEventView) -> String {
             };
             format!("took {} away in {}{ended}", made(d), text("connector"))
         }
-        "connector.provision_failed" | "connector.revoke_failed" => format!(
-            "could not {} {} in {} (attempt {}): {}",
-            if event.action == "connector.revoke_failed" {
-                "take away"
-            } else {
-                "make"
-            },
-            made(d),
-            text("connector"),
-            secs("attempt"),
-            text("error")
-        ),
+        "connector.provision_failed" | "connector.extend_failed" | "connector.revoke_failed" => {
+            format!(
+                "could not {} {} in {} (attempt {}): {}",
+                match event.action.as_str() {
+                    "connector.revoke_failed" => "take away",
+                    "connector.extend_failed" => "extend",
+                    _ => "make",
+                },
+                made(d),
+                text("connector"),
+                secs("attempt"),
+                text("error")
+            )
+        }
         "grant.revocation_failing" => format!(
             "flagged: taking {} away in {} keeps failing",
             made(d),
@@ -121,6 +137,15 @@ fn describe(event: &AuditEventView) -> String {
         ),
         other => other.to_string(),
     }
+}
+
+/// A moment an event's details name (`key`), in the viewer's zone.
+fn local_time(details: &Value, key: &str) -> String {
+    details
+        .get(key)
+        .and_then(|v| serde_json::from_value::<chrono::DateTime<chrono::Utc>>(v.clone()).ok())
+        .map(crate::time::short)
+        .unwrap_or_default()
 }
 
 /// What a connector made: the role's name, or the access for connectors without accounts.

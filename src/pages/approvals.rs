@@ -200,7 +200,12 @@ pub fn Approvals() -> impl IntoView {
                                                     {format!("#{id} {} → {} ({})", r.identity.name, r.resource.name, r.privilege)}
                                                 </a>
                                                 <span class="muted">
+                                                    {r.extends_grant_id.map(|g| format!("extends grant #{g} by "))}
                                                     {format!("{} · by {} · ", format::duration(r.duration_secs), r.requester.name)}
+                                                    {r.starts_at.map(|at| format!(
+                                                        "window {} · ",
+                                                        crate::time::window(at, at + chrono::Duration::seconds(r.duration_secs))
+                                                    ))}
                                                     <RelativeTime at=r.created_at/>
                                                 </span>
                                             </div>

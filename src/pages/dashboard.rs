@@ -17,7 +17,12 @@ use stint_core::{ReviewStatus, Role, visibility};
 #[component]
 pub fn Dashboard() -> impl IntoView {
     let auth = use_auth();
-    let grants = LocalResource::new(|| api::grants("state=active&mine=true"));
+    // Live access first, then what is scheduled to start (a change window ahead).
+    let grants = LocalResource::new(|| async {
+        let mut grants = api::grants("state=active&mine=true").await?;
+        grants.extend(api::grants("state=scheduled&mine=true").await?);
+        Ok::<_, api::ApiError>(grants)
+    });
     let pending = LocalResource::new(|| api::requests("state=pending&mine=true"));
     let waiting = LocalResource::new(|| api::requests("awaiting_me=true"));
     let reviewer = move || auth.has(Role::Reviewer) || auth.has(Role::Admin);
@@ -277,7 +282,7 @@ pub fn Dashboard() -> impl IntoView {
                 data-testid="active-grants"
                 hidden=move || !auth.owns_identities() && grants_now.get().is_some_and(|r| r.is_ok_and(|l| l.is_empty()))
             >
-                <h2 id="grants-title">"Your active access"</h2>
+                <h2 id="grants-title">"Your access, live and scheduled"</h2>
                 {move || match grants_now.get() {
                     None => view! { <Skeleton rows=2/> }.into_any(),
                     Some(Err(error)) => {

@@ -15,6 +15,7 @@ use crate::components::standing::StandingCard;
 use crate::components::states::{ErrorState, Skeleton};
 use crate::components::time::{DateWithin, RelativeTime};
 use crate::components::toast::use_toasts;
+use crate::components::usage_signals::UsageSignalsView;
 use crate::pages::{load_by_route_id, route_id};
 use crate::time::day;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -23,7 +24,6 @@ use stint_core::Role;
 use stint_core::api::{DeclarationView, DeclareBody, IdentityDetail};
 use stint_core::machine;
 use stint_core::ownership::{self, DeclarationEnd, OwnershipStatus};
-use stint_core::usage::UsageSignals;
 
 #[component]
 pub fn IdentityDetailPage() -> impl IntoView {
@@ -170,7 +170,7 @@ fn Identity(detail: IdentityDetail, reload: Callback<()>) -> impl IntoView {
                     }}
                 </section>
 
-                {detail.usage.clone().map(|usage| view! { <UsageSignalsView usage/> })}
+                {detail.usage.clone().map(|usage| view! { <UsageSignalsView usage subject="identity"/> })}
 
                 {
                     let roles = auth.user().map(|m| m.user.roles).unwrap_or_default();
@@ -232,41 +232,6 @@ fn Identity(detail: IdentityDetail, reload: Callback<()>) -> impl IntoView {
 
 /// Whether the identity's recent grants were needed: how many ended unused, and how much
 /// of their time passed before their last use.
-#[component]
-fn UsageSignalsView(usage: UsageSignals) -> impl IntoView {
-    let summary = if usage.ended_grants == 0 {
-        format!(
-            "No grant of this identity ended in the last {} days.",
-            usage.days
-        )
-    } else {
-        let grants = if usage.ended_grants == 1 {
-            "grant"
-        } else {
-            "grants"
-        };
-        let mut text = format!(
-            "In the last {} days {} {grants} ended; {} never used.",
-            usage.days, usage.ended_grants, usage.never_used
-        );
-        if let Some(share) = usage.median_used_share {
-            text.push_str(&format!(
-                " Of the {} its servers checked, half were last used within the first {} % of their time.",
-                usage.watched,
-                (share * 100.0).round() as i64
-            ));
-        }
-        text
-    };
-    view! {
-        <section aria-labelledby="usage-title">
-            <h2 id="usage-title">"How its access was used"</h2>
-            <p data-testid="usage-signals">{summary}</p>
-            <p class="muted">"Grants that go unused, or are used for a fraction of their length, ask for shorter or fewer grants."</p>
-        </section>
-    }
-}
-
 /// The form of a declaration: the statement and the date to re-attest by.
 #[component]
 fn Declare(

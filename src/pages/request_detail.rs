@@ -120,8 +120,21 @@ fn Detail(detail: RequestDetail, reload: Callback<()>) -> impl IntoView {
                 <dl class=if r.break_glass { "facts card break-glass-card" } else { "facts card" }>
                     <dt>"Requested by"</dt>
                     <dd data-testid="requester">{r.requester.name.clone()}</dd>
-                    <dt>"Duration"</dt>
+                    <dt>{if r.extends_grant_id.is_some() { "Extension" } else { "Duration" }}</dt>
                     <dd>{format::duration(r.duration_secs)}</dd>
+                    {r.extends_grant_id.map(|grant| view! {
+                        <dt>"Extends"</dt>
+                        <dd data-testid="extends-grant">
+                            {format!("grant #{grant}: it ends at its current expiry unless this is approved before then")}
+                        </dd>
+                    })}
+                    {r.starts_at.map(|at| view! {
+                        <dt>"Window"</dt>
+                        <dd data-testid="request-window">
+                            {crate::time::window(at, at + chrono::Duration::seconds(r.duration_secs))}
+                            " (starts " <RelativeTime at/> ")"
+                        </dd>
+                    })}
                     <dt>"Task"</dt>
                     <dd class="prose" data-testid="task-text">{r.justification.task.clone()}</dd>
                     <dt>"Ticket"</dt>

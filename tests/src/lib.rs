@@ -195,6 +195,7 @@ impl Stack {
                 task: task.into(),
                 ticket: Some("OPS-1".into()),
             },
+            starts_at: None,
         }
     }
 

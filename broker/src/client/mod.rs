@@ -12,7 +12,9 @@ mod request;
 
 pub use exec::exec;
 pub use http::{Broker, ClientError};
-pub use request::{AccessArgs, BrokerArgs, Output, connect, fail, grants, release, request};
+pub use request::{
+    AccessArgs, BrokerArgs, Extension, Output, connect, extend, fail, grants, release, request,
+};
 
 use std::time::Duration;
 

@@ -7,7 +7,7 @@ use serde_json::json;
 use std::time::{Duration, Instant};
 use stint_core::RequestState;
 use stint_core::api::{
-    CredentialView, GrantView, MeView, NewRequestBody, RequestDetail, ResourceView,
+    CredentialView, ExtendBody, GrantView, MeView, NewRequestBody, RequestDetail, ResourceView,
 };
 use stint_core::machine::ReleaseOutcome;
 use stint_core::rules::Justification;
@@ -209,6 +209,7 @@ pub fn file(broker: &Broker, args: &AccessArgs) -> Result<RequestDetail, ClientE
             task: args.task.clone(),
             ticket: args.ticket.clone(),
         },
+        starts_at: None,
     };
     let filed: RequestDetail = broker.post("/requests", &body)?;
     eprintln!(
@@ -223,20 +224,31 @@ pub fn file(broker: &Broker, args: &AccessArgs) -> Result<RequestDetail, ClientE
 }
 
 /// Waits for the decision on `filed` until `timeout`; the grant and a fresh credential
-/// when approved, else the exit code that says how it ended. A request still pending at
-/// the timeout is withdrawn, so nobody approves access nobody waits for.
+/// when approved, else the exit code that says how it ended.
 pub fn await_grant(
     broker: &Broker,
     filed: &RequestDetail,
     timeout: Duration,
 ) -> Result<Granted, Exit> {
+    let approved = await_decision(broker, filed, timeout)?;
+    credential(broker, &approved)
+}
+
+/// Waits for the decision on `filed` until `timeout`: the request once approved, else the
+/// exit code that says how it ended. A request still pending at the timeout is withdrawn,
+/// so nobody approves what nobody waits for.
+pub fn await_decision(
+    broker: &Broker,
+    filed: &RequestDetail,
+    timeout: Duration,
+) -> Result<RequestDetail, Exit> {
     let id = filed.request.id;
     let deadline = Instant::now() + timeout;
     let mut detail = filed.clone();
     let mut said_waiting = false;
     loop {
         match detail.request.state {
-            RequestState::Approved => return credential(broker, &detail),
+            RequestState::Approved => return Ok(detail),
             RequestState::Denied => {
                 let why = detail.request.decision_comment.as_deref().unwrap_or("");
                 eprintln!("stint: request {id} was denied: {why}");
@@ -339,16 +351,15 @@ fn credential(broker: &Broker, detail: &RequestDetail) -> Result<Granted, Exit> 
     })
 }
 
-/// `stint grants`: this identity's grants, live ones by default.
+/// `stint grants`: this identity's grants, live and scheduled ones by default.
 pub fn grants(broker: &BrokerArgs, all: bool, json_output: bool) -> Exit {
-    let path = if all {
-        "/grants?mine=true"
-    } else {
-        "/grants?mine=true&state=active"
-    };
-    let listed = connect(broker).and_then(|broker| broker.get::<Vec<GrantView>>(path));
-    let grants = match listed {
-        Ok(grants) => grants,
+    let listed =
+        connect(broker).and_then(|broker| broker.get::<Vec<GrantView>>("/grants?mine=true"));
+    let grants: Vec<GrantView> = match listed {
+        Ok(grants) => grants
+            .into_iter()
+            .filter(|g| all || !g.state.is_final())
+            .collect(),
         Err(e) => return fail(&e),
     };
     if json_output {
@@ -373,6 +384,56 @@ pub fn grants(broker: &BrokerArgs, all: bool, json_output: bool) -> Exit {
 
 fn until(at: DateTime<Utc>) -> String {
     format!("until {}", at.to_rfc3339())
+}
+
+/// What `stint extend` asks for.
+pub struct Extension {
+    pub grant_id: i64,
+    pub duration: Duration,
+    pub task: String,
+    pub ticket: Option<String>,
+}
+
+/// `stint extend`: asks for more time on one of the identity's live grants; with `wait`,
+/// waits for the decision and prints the grant's new expiry on stdout, else the extension
+/// request's id.
+pub fn extend(broker: &BrokerArgs, extension: &Extension, wait: bool, timeout: Duration) -> Exit {
+    let outcome = connect(broker).and_then(|broker| {
+        let body = ExtendBody {
+            duration_secs: extension.duration.as_secs() as i64,
+            justification: Justification {
+                task: extension.task.clone(),
+                ticket: extension.ticket.clone(),
+            },
+        };
+        let grant_id = extension.grant_id;
+        let filed: RequestDetail = broker.post(&format!("/grants/{grant_id}/extend"), &body)?;
+        eprintln!(
+            "stint: asked to extend grant {grant_id} by {} (request {})",
+            humantime::format_duration(extension.duration),
+            filed.request.id
+        );
+        if !wait {
+            println!("{}", filed.request.id);
+            return Ok(Ok(()));
+        }
+        Ok(await_decision(&broker, &filed, timeout).and_then(|_| {
+            let grant: GrantView = broker
+                .get(&format!("/grants/{grant_id}"))
+                .map_err(|e| fail(&e))?;
+            eprintln!(
+                "stint: grant {grant_id} extended {}",
+                until(grant.expires_at)
+            );
+            println!("{}", grant.expires_at.to_rfc3339());
+            Ok(())
+        }))
+    });
+    match outcome {
+        Ok(Ok(())) => Exit::Granted,
+        Ok(Err(exit)) => exit,
+        Err(e) => fail(&e),
+    }
 }
 
 /// Ends the identity's grant now because its task is over (`stint revoke`, and `exec`

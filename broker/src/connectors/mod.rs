@@ -60,6 +60,9 @@ pub trait Connector: Send + Sync {
     fn account_name(&self, grant_id: i64) -> Option<String>;
     /// Makes the access (again, if an earlier attempt got part of the way).
     async fn provision(&self, grant: &GrantFacts) -> Result<(), ConnectorError>;
+    /// Moves the end of the access to the grant's (later) expiry; never earlier, so an
+    /// attempt that lost the race to a newer one cannot shorten it.
+    async fn extend(&self, grant: &GrantFacts) -> Result<(), ConnectorError>;
     /// Takes the access away (nothing to do if it is gone already).
     async fn revoke(&self, grant: &GrantFacts) -> Result<Revoked, ConnectorError>;
     /// Sets fresh login details for the holder, if the connector has any: the previous

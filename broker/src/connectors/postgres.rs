@@ -201,6 +201,38 @@ impl Connector for Postgres {
         tx.commit().await.map_err(|e| describe(&e))
     }
 
+    async fn extend(&self, grant: &GrantFacts) -> Result<(), ConnectorError> {
+        let Some(role) = grant.account.as_deref() else {
+            // Never provisioned: its provisioning reads the new expiry.
+            return Ok(());
+        };
+        let until = grant.expires_at.to_rfc3339();
+        let mut conn = self.pool.acquire().await.map_err(|e| describe(&e))?;
+        let mut tx = conn.begin().await.map_err(|e| describe(&e))?;
+        take_turn(&mut tx).await?;
+        // Only later: a slower attempt for an earlier extension must not shorten it, and a
+        // role already dropped stays dropped.
+        let earlier: Option<bool> = sqlx::query_scalar(
+            "SELECT rolvaliduntil IS NULL OR rolvaliduntil < $2::timestamptz
+             FROM pg_roles WHERE rolname = $1",
+        )
+        .bind(role)
+        .bind(&until)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| describe(&e))?;
+        if earlier == Some(true) {
+            sqlx::query(AssertSqlSafe(format!(
+                "ALTER ROLE {} VALID UNTIL '{until}'",
+                quote_ident(role)
+            )))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| describe(&e))?;
+        }
+        tx.commit().await.map_err(|e| describe(&e))
+    }
+
     async fn revoke(&self, grant: &GrantFacts) -> Result<Revoked, ConnectorError> {
         let Some(role) = grant.account.as_deref() else {
             // Never provisioned: nothing was made.

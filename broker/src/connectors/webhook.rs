@@ -1,5 +1,6 @@
 //! The webhook connector: a system that makes and ends access itself is told, by a signed
-//! POST (`crate::outbound`), when a grant becomes active and when it ends. A 2xx answer
+//! POST (`crate::outbound`), when a grant becomes active, when its end moves and when it
+//! ends. A 2xx answer
 //! confirms; `Idempotency-Key`, the same on every retry of one step, lets it do each step
 //! once.
 
@@ -11,6 +12,9 @@ use serde_json::json;
 use stint_core::connectors::PostgresAccess;
 
 pub use crate::outbound::signature;
+
+/// The event of an extension: the same grant ends later (`expires_at`).
+const EXTENDED: &str = "grant.extended";
 
 pub struct Webhook {
     url: String,
@@ -36,7 +40,11 @@ impl Webhook {
             "expires_at": grant.expires_at,
         })
         .to_string();
-        let key = format!("stint-grant-{}-{event}", grant.grant_id);
+        let mut key = format!("stint-grant-{}-{event}", grant.grant_id);
+        if event == EXTENDED {
+            // Each extension is a step of its own; its retries share the new expiry.
+            key.push_str(&format!("-{}", grant.expires_at.timestamp_millis()));
+        }
         outbound::send(Post {
             url: &self.url,
             body: &body,
@@ -67,6 +75,10 @@ impl Connector for Webhook {
 
     async fn provision(&self, grant: &GrantFacts) -> Result<(), ConnectorError> {
         self.post("grant.activated", grant).await
+    }
+
+    async fn extend(&self, grant: &GrantFacts) -> Result<(), ConnectorError> {
+        self.post(EXTENDED, grant).await
     }
 
     async fn revoke(&self, grant: &GrantFacts) -> Result<Revoked, ConnectorError> {

@@ -113,6 +113,7 @@ async fn attempt(state: &AppState, job: ConnectorJob) -> anyhow::Result<bool> {
             let run = async {
                 match job.action {
                     JobAction::Provision => connector.provision(&facts).await.map(|()| None),
+                    JobAction::Extend => connector.extend(&facts).await.map(|()| None),
                     JobAction::Revoke => connector.revoke(&facts).await.map(Some),
                 }
             };

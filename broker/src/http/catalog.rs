@@ -7,6 +7,7 @@ use super::extract::{ApiJson, CurrentCaller, CurrentUser, parse_id};
 use axum::Json;
 use axum::extract::{Path, State};
 use stint_core::api::{DeclareBody, IdentityDetail, IdentityView, ResourceView, StepDownBody};
+use stint_core::visibility;
 
 pub async fn identities(
     State(state): State<AppState>,
@@ -101,10 +102,16 @@ pub async fn resources(
     Ok(Json(state.store.resources().await?))
 }
 
+/// A resource; with how its recent grants were used, for those who see all access.
 pub async fn resource(
     State(state): State<AppState>,
-    CurrentCaller(_): CurrentCaller,
+    CurrentCaller(user): CurrentCaller,
     Path(id): Path<String>,
 ) -> Result<Json<ResourceView>, AppError> {
-    Ok(Json(state.store.resource(parse_id(&id)?).await?))
+    let id = parse_id(&id)?;
+    let mut resource = state.store.resource(id).await?;
+    if user.has_any(visibility::SEES_ALL_ACCESS) {
+        resource.usage = Some(state.store.resource_usage(id, state.clock.now()).await?);
+    }
+    Ok(Json(resource))
 }

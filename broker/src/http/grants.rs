@@ -1,4 +1,4 @@
-//! Grants, their credentials, early revocation, and release by their holder.
+//! Grants, their credentials, extension, early revocation, and release by their holder.
 
 use super::AppState;
 use super::error::AppError;
@@ -7,8 +7,11 @@ use super::query;
 use crate::usage::Use;
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use stint_core::GrantState;
-use stint_core::api::{CredentialView, GrantView, ReleaseBody, RevokeBody};
+use stint_core::api::{
+    CredentialView, ExtendBody, GrantView, ReleaseBody, RequestDetail, RevokeBody,
+};
 use stint_core::connectors::AccessFilter;
 
 pub async fn list(
@@ -72,6 +75,24 @@ pub async fn one(
 ) -> Result<Json<GrantView>, AppError> {
     let id = parse_id(&id)?;
     Ok(Json(state.store.grant(&user, id, state.clock.now()).await?))
+}
+
+/// The holder asks for more time on a live grant (`{duration_secs, justification}`): a
+/// request linked to it, decided by the resource's policy; `201` with that request.
+pub async fn extend(
+    State(state): State<AppState>,
+    CurrentCaller(user): CurrentCaller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ExtendBody>,
+) -> Result<(StatusCode, Json<RequestDetail>), AppError> {
+    let id = parse_id(&id)?;
+    let now = state.clock.now();
+    let request_id = state
+        .store
+        .request_extension(&user, id, &body, now, state.config.pending_ttl)
+        .await?;
+    let detail = state.store.request_detail(&user, request_id, now).await?;
+    Ok((StatusCode::CREATED, Json(detail)))
 }
 
 /// The holder's task is over: the grant ends now (`{outcome: "completed"|"failed", note?}`).

@@ -144,6 +144,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .route("/grants/{id}/credential", post(grants::credential))
         .route("/grants/{id}/revoke", post(grants::revoke))
         .route("/grants/{id}/release", post(grants::release))
+        .route("/grants/{id}/extend", post(grants::extend))
         .route("/break-glass", post(break_glass::take))
         .route("/audit", get(audit::list))
         .route("/audit/verify", get(audit::verify))

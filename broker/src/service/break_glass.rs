@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use stint_core::api::{BreakGlassBody, UserView};
 use stint_core::break_glass::{self, Attempt};
+use stint_core::lifecycle;
 use stint_core::{Approvers, RequestState};
 
 /// Grants access at once and opens its review (the password was verified by the caller):
@@ -56,11 +57,13 @@ pub async fn take(
             approvers: &Approvers::Role,
             created_at: now,
             pending_expires_at: now,
+            starts_at: None,
+            extends_grant_id: None,
         })
         .await?;
     let request = tx.request(request_id).await?;
-    let (grant_id, expires_at) =
-        grants::insert(&mut **tx, &request, body.duration_secs, now).await?;
+    let window = lifecycle::grant_window(None, body.duration_secs, now)?;
+    let (grant_id, window) = grants::insert(&mut **tx, &request, window).await?;
     let due_at = now + Duration::seconds(bounds.review_within_secs);
     let review_id = tx
         .insert_review(grant_id, request_id, actor.id, now, due_at)
@@ -92,7 +95,7 @@ pub async fn take(
         &request,
         grant_id,
         body.duration_secs,
-        expires_at,
+        &window,
         now,
     )
     .await?;

@@ -44,7 +44,8 @@ pub async fn claim(
     Ok(jobs)
 }
 
-/// The downstream confirmed the step: `connector.provisioned` or `connector.revoked`.
+/// The downstream confirmed the step: `connector.provisioned`, `connector.extended` or
+/// `connector.revoked`.
 /// Nothing is recorded when the attempt no longer held its claim: whoever holds it now
 /// records (a provisioning superseded meanwhile is cleaned up by its grant's revocation,
 /// which waited for it).
@@ -65,6 +66,10 @@ pub async fn succeeded(
     details["attempts"] = json!(job.attempts + 1);
     let action = match job.action {
         JobAction::Provision => "connector.provisioned",
+        JobAction::Extend => {
+            details["expires_at"] = json!(job.expires_at);
+            "connector.extended"
+        }
         JobAction::Revoke => {
             details["sessions_ended"] = json!(revoked.map_or(0, |r| r.sessions_ended));
             if let Some(ended_at) = job.ended_at {
@@ -106,6 +111,7 @@ pub async fn failed(
     details["next_attempt_at"] = json!(next);
     let action = match job.action {
         JobAction::Provision => "connector.provision_failed",
+        JobAction::Extend => "connector.extend_failed",
         JobAction::Revoke => "connector.revoke_failed",
     };
     audit::record(&mut **tx, now, step_event(job, action, details.clone())).await?;
@@ -129,7 +135,8 @@ fn step_event<'a>(job: &ConnectorJob, action: &'a str, details: serde_json::Valu
         .details(details)
 }
 
-/// Makes every open step due now, whatever its backoff.
+/// Makes every open step due now, whatever its backoff (not the making of a scheduled
+/// grant's access, which waits for its start).
 pub async fn retry_now(db: &dyn Database, now: DateTime<Utc>) -> StoreResult<()> {
     let mut tx = db.write().await?;
     tx.retry_open_steps_now(now).await?;

@@ -1,6 +1,6 @@
-//! Grants coming to life.
+//! Grants coming to life, their credentials, and their early end.
 
-use super::to_millis;
+use super::{extensions, to_millis};
 use crate::connectors::{Connectors, GrantFacts};
 use crate::credential::{Keyring, token_hash};
 use crate::store::audit::{self, Actor, Event};
@@ -8,38 +8,44 @@ use crate::store::port::{
     Database, GrantRecord, NewCredential, NewGrant, RequestKind, RequestRecord, Rows,
 };
 use crate::store::{StoreError, StoreResult};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::json;
 use stint_core::GrantState;
 use stint_core::api::{CredentialView, ReleaseBody, UserView};
 use stint_core::connectors::PostgresAccess;
+use stint_core::lifecycle::{self, Window};
 use stint_core::machine;
 use stint_core::rules::{self, LiveGrant};
 
-/// Activates the grant of an approved `request` for `duration_secs` from `now`, with its
-/// `grant.activated` event; returns the grant's id and expiry.
-pub async fn activate(
+/// Makes the grant of an approved `request` for `duration_secs` as of `now`: live at
+/// once, or scheduled for the window it asked for, with its `grant.activated` or
+/// `grant.scheduled` event; returns the grant's id and expiry.
+pub async fn grant(
     rows: &mut dyn Rows,
     actor: Actor<'_>,
     request: &RequestRecord,
     duration_secs: i64,
     now: DateTime<Utc>,
 ) -> StoreResult<(i64, DateTime<Utc>)> {
-    let (id, expires_at) = insert(rows, request, duration_secs, now).await?;
-    record_activation(rows, actor, request, id, duration_secs, expires_at, now).await?;
-    Ok((id, expires_at))
+    let window = lifecycle::grant_window(request.starts_at, duration_secs, now)?;
+    let (id, window) = insert(rows, request, window).await?;
+    record_activation(rows, actor, request, id, duration_secs, &window, now).await?;
+    Ok((id, window.expires_at))
 }
 
-/// Inserts the active grant of `request` (to its requester, of its kind), without its
-/// event. The expiry is cut to the millisecond the backends store, so events say what is
-/// stored.
+/// Inserts the grant of `request` (to its requester, of its kind) for `window`, without
+/// its event; returns its id and the window as stored: cut to the millisecond the
+/// backends keep, so events say what is stored.
 pub async fn insert(
     rows: &mut dyn Rows,
     request: &RequestRecord,
-    duration_secs: i64,
-    now: DateTime<Utc>,
-) -> StoreResult<(i64, DateTime<Utc>)> {
-    let expires_at = to_millis(now + Duration::seconds(duration_secs));
+    window: Window,
+) -> StoreResult<(i64, Window)> {
+    let window = Window {
+        starts_at: to_millis(window.starts_at),
+        expires_at: to_millis(window.expires_at),
+        ..window
+    };
     let grant = NewGrant {
         request_id: request.id,
         identity_id: request.identity.id,
@@ -51,40 +57,50 @@ pub async fn insert(
             RequestKind::Standard | RequestKind::AutoApproved => RequestKind::Standard,
         },
     };
-    let id = rows.insert_grant(&grant, now, expires_at).await?;
-    Ok((id, expires_at))
+    let id = rows
+        .insert_grant(&grant, window.state, window.starts_at, window.expires_at)
+        .await?;
+    Ok((id, window))
 }
 
-/// The `grant.activated` event of `request`'s grant.
+/// The event of `request`'s new grant: `grant.activated`, or `grant.scheduled` with its
+/// start when it starts later.
 pub async fn record_activation(
     rows: &mut dyn Rows,
     actor: Actor<'_>,
     request: &RequestRecord,
     grant_id: i64,
     duration_secs: i64,
-    expires_at: DateTime<Utc>,
+    window: &Window,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
+    let mut details = json!({
+        "identity": request.identity.name,
+        "resource": request.resource.name,
+        "privilege": request.privilege,
+        "duration_secs": duration_secs,
+        "expires_at": window.expires_at,
+    });
+    let action = if window.state == GrantState::Scheduled {
+        details["starts_at"] = json!(window.starts_at);
+        "grant.scheduled"
+    } else {
+        "grant.activated"
+    };
     audit::record(
         rows,
         now,
-        Event::new(actor, "grant.activated", "grant", Some(grant_id))
+        Event::new(actor, action, "grant", Some(grant_id))
             .request(request.id)
             .grant(grant_id)
-            .details(json!({
-                "identity": request.identity.name,
-                "resource": request.resource.name,
-                "privilege": request.privilege,
-                "duration_secs": duration_secs,
-                "expires_at": expires_at,
-            })),
+            .details(details),
     )
     .await
 }
 
 /// The grant, if `viewer` may see the request it came from (else it does not exist for
 /// them).
-async fn visible_grant(
+pub(super) async fn visible_grant(
     rows: &mut dyn Rows,
     viewer: &UserView,
     id: i64,
@@ -317,6 +333,7 @@ pub async fn release(
         .details(details),
     )
     .await?;
+    extensions::withdraw_waiting(&mut **tx, &grant, now).await?;
     tx.commit().await
 }
 
@@ -346,5 +363,6 @@ pub async fn end_early(
             .grant(grant.id)
             .details(all),
     )
-    .await
+    .await?;
+    extensions::withdraw_waiting(rows, grant, now).await
 }

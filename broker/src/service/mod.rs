@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod break_glass;
 pub mod connectors;
+pub mod extensions;
 pub mod federation;
 pub mod grants;
 pub mod import;

@@ -15,8 +15,9 @@ use stint_core::state::{GrantEvent, RequestEvent};
 /// which the next sweep (its own or another replica's) ends instead.
 pub const SWEEP_BATCH: u32 = 200;
 
-/// Expires every grant and pending request whose time is up, lapses every declaration
-/// not re-attested and gives the timed notices that are due, each with its event, in transactions of at most `SWEEP_BATCH` of each.
+/// Expires every grant and pending request whose time is up, starts every scheduled grant
+/// whose start has come, lapses every declaration not re-attested and gives the timed
+/// notices that are due, each with its event, in transactions of at most `SWEEP_BATCH` of each.
 /// Each row is claimed by the transaction that ends it, so brokers sweeping together never
 /// end one twice.
 pub async fn sweep(db: &dyn Database, now: DateTime<Utc>) -> StoreResult<SweepReport> {
@@ -27,6 +28,7 @@ pub async fn sweep(db: &dyn Database, now: DateTime<Utc>) -> StoreResult<SweepRe
             return Ok(report);
         }
         let batch = sweep_batch(db, now).await?;
+        report.grants_started += batch.grants_started;
         report.grants_expired += batch.grants_expired;
         report.requests_expired += batch.requests_expired;
         report.ownerships_lapsed += batch.ownerships_lapsed;
@@ -60,6 +62,28 @@ async fn sweep_batch(db: &dyn Database, now: DateTime<Utc>) -> StoreResult<Sweep
         )
         .await?;
         report.grants_expired += 1;
+    }
+    // After the expiries: a scheduled grant whose whole window passed is expired, never
+    // started.
+    for grant in tx.due_starts(now, SWEEP_BATCH).await? {
+        grant
+            .state
+            .apply(GrantEvent::Activate)
+            .map_err(RuleError::from)?;
+        tx.start_grant(grant.id).await?;
+        let mut details = grant.details();
+        details["starts_at"] = json!(grant.starts_at);
+        details["scheduled"] = json!(true);
+        audit::record(
+            &mut **tx,
+            now,
+            Event::new(Actor::Broker, "grant.activated", "grant", Some(grant.id))
+                .request(grant.request_id)
+                .grant(grant.id)
+                .details(details),
+        )
+        .await?;
+        report.grants_started += 1;
     }
     for request in tx.due_requests(now, SWEEP_BATCH).await? {
         let next = request

@@ -19,10 +19,10 @@ use port::ConnectorJob;
 use std::collections::BTreeMap;
 use stint_core::api::{
     ApproveBody, AuditCheckpoint, AuditEventView, AuditVerification, BreakGlassBody,
-    CredentialView, DeclareBody, GrantView, IdentityBody, IdentityDetail, IdentityTokenView,
-    IdentityView, IntrospectView, IssuedIdentityToken, NewIdentityTokenBody, NewRequestBody,
-    ReleaseBody, RequestDetail, RequestView, ResourceBody, ResourceView, ReviewBody, ReviewDetail,
-    ReviewView, UserAdminView, UserUpdateBody, UserView,
+    CredentialView, DeclareBody, ExtendBody, GrantView, IdentityBody, IdentityDetail,
+    IdentityTokenView, IdentityView, IntrospectView, IssuedIdentityToken, NewIdentityTokenBody,
+    NewRequestBody, ReleaseBody, RequestDetail, RequestView, ResourceBody, ResourceView,
+    ReviewBody, ReviewDetail, ReviewView, UserAdminView, UserUpdateBody, UserView,
 };
 use stint_core::connectors::{AccessFilter, ConnectorView, RetryPolicy};
 use stint_core::federation::{ExchangedToken, IdentityRuleView, IssuerBody, IssuerView, Refusal};
@@ -32,6 +32,7 @@ use stint_core::standing::{
     CoverageView, ImportSummary, MappingRuleBody, MappingRuleView, NewStandingBody, StandingStatus,
     StandingView, TriageBody,
 };
+use stint_core::usage::UsageSignals;
 use stint_core::{GrantState, RequestState, ReviewOutcome, ReviewStatus, Role, RuleError};
 use zeroize::Zeroizing;
 
@@ -267,6 +268,8 @@ pub struct StandingFilter {
 /// What one sweep changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SweepReport {
+    /// Scheduled grants whose start came.
+    pub grants_started: u32,
     pub grants_expired: u32,
     pub requests_expired: u32,
     pub ownerships_lapsed: u32,
@@ -446,6 +449,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<IdentityView>;
     async fn resources(&self) -> StoreResult<Vec<ResourceView>>;
     async fn resource(&self, id: i64) -> StoreResult<ResourceView>;
+    /// How the resource's grants that ended in the last 90 days were used.
+    async fn resource_usage(&self, id: i64, now: DateTime<Utc>) -> StoreResult<UsageSignals>;
 
     // --- ownership ---
     async fn identity_detail(
@@ -542,6 +547,16 @@ pub trait Store: Send + Sync + 'static {
         &self,
         actor: &UserView,
         body: &NewRequestBody,
+        now: DateTime<Utc>,
+        pending_ttl: Duration,
+    ) -> StoreResult<i64>;
+    /// The holder asks to extend a live grant (`service::extensions::request`); the new
+    /// request's id.
+    async fn request_extension(
+        &self,
+        actor: &UserView,
+        grant_id: i64,
+        body: &ExtendBody,
         now: DateTime<Utc>,
         pending_ttl: Duration,
     ) -> StoreResult<i64>;
@@ -819,8 +834,9 @@ pub trait Store: Send + Sync + 'static {
     // --- the broker's own work ---
     /// Expires every grant and pending request whose time is up, each with its event.
     async fn sweep(&self, now: DateTime<Utc>) -> StoreResult<SweepReport>;
-    /// When the first active grant expires, if any does: the sweeper wakes for it.
-    async fn next_grant_expiry(&self) -> StoreResult<Option<DateTime<Utc>>>;
+    /// When the first active grant expires or scheduled grant starts, if any: the sweeper
+    /// wakes for it.
+    async fn next_grant_change(&self) -> StoreResult<Option<DateTime<Utc>>>;
     /// Leases up to `limit` connector steps due by `due_by` until `now + lease`
     /// (`service::connectors::claim`).
     async fn claim_connector_jobs(

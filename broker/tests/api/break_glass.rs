@@ -148,6 +148,8 @@ async fn refused_break_glass_creates_nothing() {
                     approvers: Approvers::Role,
                     ticket_pattern: None,
                     auto_approve: None,
+                    max_start_ahead_secs: None,
+                    max_total_secs: None,
                 },
                 connector: None,
             },

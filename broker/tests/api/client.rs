@@ -283,3 +283,70 @@ async fn a_pipeline_with_only_its_platforms_oidc_token_exchanges_it_and_runs_wit
         text(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn a_pipeline_extends_its_grant_and_waits_for_the_new_expiry() {
+    let app = TestApp::new().await;
+    let served = serve(&app).await;
+    let token = token(&app).await;
+    let child = stint(&served, &token, "request", &["--wait", "--timeout", "1m"]);
+    let request = filed_request(&app).await;
+    let bob = app.login("bob").await;
+    let (status, approved) = app
+        .post(
+            &bob,
+            &format!("/api/v1/requests/{request}/approve"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{approved}");
+    assert_eq!(finished(child).await.status.code(), Some(0));
+    let grant = approved["grant"]["id"].as_i64().unwrap();
+    let before: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(approved["grant"]["expires_at"].clone()).unwrap();
+
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_stint"))
+        .args(["extend", &grant.to_string(), "--broker", &served.url])
+        .args([
+            "--duration",
+            "30m",
+            "--task",
+            "The migration runs longer than planned",
+        ])
+        .args(["--wait", "--timeout", "1m"])
+        .env("STINT_TOKEN", &token)
+        .env_remove("STINT_BROKER")
+        .env_remove("STINT_OIDC_TOKEN")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut extension = request;
+    for _ in 0..400 {
+        extension = filed_request(&app).await;
+        if extension != request {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_ne!(extension, request, "the client asked for an extension");
+    let (status, detail) = app
+        .post(
+            &bob,
+            &format!("/api/v1/requests/{extension}/approve"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{detail}");
+
+    let out = finished(child).await;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!("extend grant {grant} by 30m")),
+        "{stderr}"
+    );
+    let after: chrono::DateTime<chrono::Utc> = stdout.trim().parse().unwrap();
+    assert_eq!(after, before + chrono::Duration::minutes(30));
+}

@@ -7,7 +7,7 @@ use crate::admin::save_payments_db;
 use crate::client::{finished, stint, text, token};
 use crate::helpers::{Http, Server, TestApp, rand_bytes, serve_with};
 use axum::http::StatusCode;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection};
 use std::sync::Arc;
@@ -253,6 +253,95 @@ async fn a_role_lives_exactly_as_long_as_its_grant_and_its_password_only_until_t
             "{action}: {events:?}"
         );
     }
+}
+
+/// When the role of `access` stops letting logins in.
+async fn valid_until(downstream: &Downstream, access: &Value) -> DateTime<Utc> {
+    let mut db = PgConnection::connect(&downstream.admin_url).await.unwrap();
+    let until: i64 = sqlx::query_scalar(
+        "SELECT (extract(epoch FROM rolvaliduntil) * 1000)::bigint FROM pg_roles
+         WHERE rolname = $1",
+    )
+    .bind(access["account"].as_str().unwrap())
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    db.close().await.unwrap();
+    DateTime::from_timestamp_millis(until).unwrap()
+}
+
+#[tokio::test]
+async fn a_scheduled_grants_role_is_made_at_its_start_and_an_extension_moves_its_end() {
+    let downstream = Downstream::new().await;
+    let app = broker_with(downstream.file(&downstream.admin_url)).await;
+    let alice = app.login("alice").await;
+    let mut body = app
+        .request_body(&alice, "ci-deployer", "payments-db", "read", 1800)
+        .await;
+    body["starts_at"] = json!(app.now() + Duration::minutes(10));
+    let (status, filed) = app.post(&alice, "/api/v1/requests", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{filed}");
+    let bob = app.login("bob").await;
+    let request = filed["id"].as_i64().unwrap();
+    let (_, approved) = app
+        .post(
+            &bob,
+            &format!("/api/v1/requests/{request}/approve"),
+            json!({}),
+        )
+        .await;
+    let grant = approved["grant"]["id"].as_i64().unwrap();
+    // Nothing exists downstream before the window opens, even after a restart, which
+    // retries every open step at once.
+    let state = app.broker.state();
+    state
+        .store
+        .retry_connector_steps_now(state.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(outbox(&app).await, PassReport::default());
+    assert_eq!(access_of(&app, grant).await["account"], Value::Null);
+
+    app.advance(Duration::minutes(10));
+    assert_eq!(app.sweep().await.grants_started, 1);
+    assert_eq!(outbox(&app).await.succeeded, 1);
+    let access = access_of(&app, grant).await;
+    assert_eq!(access["phase"], "ready", "{access}");
+    let (_, view) = app.get(&alice, &format!("/api/v1/grants/{grant}")).await;
+    let expires: DateTime<Utc> = serde_json::from_value(view["expires_at"].clone()).unwrap();
+    assert_eq!(valid_until(&downstream, &access).await, expires);
+
+    // Extended: the same role lets logins in for longer; nothing is made anew.
+    let (status, asked) = app
+        .post(
+            &alice,
+            &format!("/api/v1/grants/{grant}/extend"),
+            json!({
+                "duration_secs": 900,
+                "justification": { "task": "The migration runs longer than planned" },
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{asked}");
+    let extension = asked["id"].as_i64().unwrap();
+    app.post(
+        &bob,
+        &format!("/api/v1/requests/{extension}/approve"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(outbox(&app).await.succeeded, 1);
+    let extended = access_of(&app, grant).await;
+    assert_eq!(extended["account"], access["account"]);
+    assert_eq!(
+        valid_until(&downstream, &access).await,
+        expires + Duration::minutes(15)
+    );
+    let events = app.events_about(&format!("grant {grant}")).await;
+    assert!(
+        events.iter().any(|(_, a)| a == "connector.extended"),
+        "{events:?}"
+    );
 }
 
 #[tokio::test]

@@ -159,7 +159,7 @@ async fn time_is_up_even_before_the_sweeper_says_so() {
 async fn the_sweeper_is_told_when_the_first_live_grant_expires() {
     let app = TestApp::new().await;
     let store = app.broker.state().store.clone();
-    assert_eq!(store.next_grant_expiry().await.unwrap(), None);
+    assert_eq!(store.next_grant_change().await.unwrap(), None);
     let alice = app.login("alice").await;
     let expiry = |grant: serde_json::Value| {
         chrono::DateTime::parse_from_rfc3339(grant["expires_at"].as_str().unwrap())
@@ -170,7 +170,7 @@ async fn the_sweeper_is_told_when_the_first_live_grant_expires() {
     let short = app.active_grant(&alice, 600).await;
     let (_, short_grant) = app.get(&alice, &format!("/api/v1/grants/{short}")).await;
     assert_eq!(
-        store.next_grant_expiry().await.unwrap(),
+        store.next_grant_change().await.unwrap(),
         Some(expiry(short_grant))
     );
     let (status, _) = app
@@ -183,7 +183,7 @@ async fn the_sweeper_is_told_when_the_first_live_grant_expires() {
     assert_eq!(status, StatusCode::OK);
     let (_, long_grant) = app.get(&alice, &format!("/api/v1/grants/{long}")).await;
     assert_eq!(
-        store.next_grant_expiry().await.unwrap(),
+        store.next_grant_change().await.unwrap(),
         Some(expiry(long_grant)),
         "a revoked grant no longer wakes the sweeper"
     );

@@ -21,6 +21,7 @@ mod hardening;
 mod helpers;
 mod issuer;
 mod key_custody;
+mod lifecycle;
 mod live;
 mod machine;
 mod metrics;

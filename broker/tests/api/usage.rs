@@ -108,9 +108,20 @@ async fn introspections_and_fetches_are_counted_per_grant() {
             "ended_grants": 2,
             "never_used": 1,
             "watched": 1,
-            "median_used_share": 1.0
+            "median_used_share": 1.0,
+            "extended": 0,
+            "always_extended": false
         })
     );
+    // The resource's page says the same to those who see all access, and nothing to its
+    // requesters.
+    let payments_db = app.id_of(&alice, "resources", "payments-db").await;
+    let path = format!("/api/v1/resources/{payments_db}");
+    let (_, resource) = app.get(&app.login("dave").await, &path).await;
+    assert_eq!(resource["usage"]["ended_grants"], 2, "{resource}");
+    assert_eq!(resource["usage"]["never_used"], 1);
+    let (_, resource) = app.get(&alice, &path).await;
+    assert_eq!(resource.get("usage"), None, "{resource}");
 
     // A token of an ended grant is inactive, and checking it is no use of the grant.
     let answer = app

@@ -7,9 +7,11 @@
 //! Each backend's SQL is the one module `sql/` (compiled for SQLite and for PostgreSQL);
 //! the read views behind the `Store` façade live there too, beside these rows.
 
+mod lifecycle;
 mod notifications;
 mod oidc;
 
+pub use lifecycle::*;
 pub use notifications::*;
 pub use oidc::*;
 
@@ -71,6 +73,7 @@ pub trait Rows:
     + NoticeRows
     + NotificationRows
     + OidcRows
+    + LifecycleRows
     + Send
 {
 }
@@ -93,6 +96,7 @@ impl<T> Rows for T where
         + NoticeRows
         + NotificationRows
         + OidcRows
+        + LifecycleRows
         + Send
         + ?Sized
 {
@@ -477,11 +481,13 @@ pub trait GrantRows {
     async fn insert_credential(&mut self, credential: &NewCredential<'_>) -> StoreResult<()>;
     /// Adds uses counted since the last flush to a grant's usage.
     async fn add_usage(&mut self, grant_id: i64, uses: &GrantUsageView) -> StoreResult<()>;
-    /// Inserts an active grant from `starts_at` to `expires_at`; its id. Queues the making
-    /// of its access when its resource is linked to a connector.
+    /// Inserts a grant, active or scheduled, from `starts_at` to `expires_at`; its id.
+    /// Queues the making of its access, due at its start, when its resource is linked to
+    /// a connector.
     async fn insert_grant(
         &mut self,
         grant: &NewGrant<'_>,
+        state: GrantState,
         starts_at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<i64>;
@@ -849,6 +855,10 @@ pub struct RequestRecord {
     /// The identity's owners whose declarations have not ended.
     pub owners: Vec<i64>,
     pub pending_expires_at: DateTime<Utc>,
+    /// The start of the change window asked for; `None`: on approval.
+    pub starts_at: Option<DateTime<Utc>>,
+    /// The grant it asks to extend, if it does.
+    pub extends_grant_id: Option<i64>,
 }
 
 impl RequestRecord {
@@ -888,6 +898,8 @@ pub struct NewRequestRecord<'a> {
     pub approvers: &'a Approvers,
     pub created_at: DateTime<Utc>,
     pub pending_expires_at: DateTime<Utc>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub extends_grant_id: Option<i64>,
 }
 
 /// A grant as deciding about it needs it.
@@ -909,6 +921,28 @@ pub struct GrantRecord {
 }
 
 impl GrantRecord {
+    /// The grant as asking `policy` to extend it needs to see it.
+    pub fn extendable(
+        &self,
+        actor_is_holder: bool,
+        pending_extension: Option<i64>,
+        policy: &stint_core::Policy,
+    ) -> stint_core::lifecycle::Extendable {
+        stint_core::lifecycle::Extendable {
+            state: self.state,
+            starts_at: self.starts_at,
+            expires_at: self.expires_at,
+            break_glass: self.kind == RequestKind::BreakGlass,
+            actor_is_holder,
+            pending_extension,
+            max_duration_secs: policy.max_duration_secs,
+            total_limit_secs: stint_core::lifecycle::total_limit(
+                policy.max_duration_secs,
+                policy.max_total_secs,
+            ),
+        }
+    }
+
     /// What its events say about it.
     pub fn details(&self) -> serde_json::Value {
         serde_json::json!({
@@ -1007,6 +1041,8 @@ pub trait ConnectorRows {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobAction {
     Provision,
+    /// Move the end of what was made to the grant's new expiry.
+    Extend,
     Revoke,
 }
 
@@ -1014,6 +1050,7 @@ impl JobAction {
     pub fn as_str(self) -> &'static str {
         match self {
             JobAction::Provision => "provision",
+            JobAction::Extend => "extend",
             JobAction::Revoke => "revoke",
         }
     }

@@ -68,7 +68,7 @@ fn policy_json(body: &ResourceBody) -> StoreResult<(String, Option<String>)> {
 
 type ResourceQuery<'q> = sqlx::query::Query<'q, super::Db, super::Args>;
 
-/// Binds a resource's twelve columns, in the order both its INSERT and UPDATE name them.
+/// Binds a resource's fourteen columns, in the order both its INSERT and UPDATE name them.
 fn bind_resource<'q>(
     query: ResourceQuery<'q>,
     body: &'q ResourceBody,
@@ -89,6 +89,8 @@ fn bind_resource<'q>(
         .bind(approvers)
         .bind(&policy.ticket_pattern)
         .bind(auto_approve)
+        .bind(policy.max_start_ahead_secs)
+        .bind(policy.max_total_secs)
 }
 
 #[async_trait]
@@ -231,8 +233,10 @@ impl AdminRows for Conn {
             "INSERT INTO resources (name, description, privileges, approvals_required,
                                     max_duration_secs, ticket_required, break_glass_allowed,
                                     break_glass_max_secs, review_within_secs, approvers,
-                                    ticket_pattern, auto_approve, created_at, connector)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+                                    ticket_pattern, auto_approve, max_start_ahead_secs,
+                                    max_total_secs, created_at, connector)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+             RETURNING id",
         );
         let row = bind_resource(query, body, &columns)
             .bind(ms(at))
@@ -249,8 +253,9 @@ impl AdminRows for Conn {
             "UPDATE resources SET name = $1, description = $2, privileges = $3,
                     approvals_required = $4, max_duration_secs = $5, ticket_required = $6,
                     break_glass_allowed = $7, break_glass_max_secs = $8, review_within_secs = $9,
-                    approvers = $10, ticket_pattern = $11, auto_approve = $12, connector = $14
-             WHERE id = $13",
+                    approvers = $10, ticket_pattern = $11, auto_approve = $12,
+                    max_start_ahead_secs = $13, max_total_secs = $14, connector = $16
+             WHERE id = $15",
         );
         bind_resource(query, body, &columns)
             .bind(id)

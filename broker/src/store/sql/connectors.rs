@@ -12,6 +12,19 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
+/// Whether step `j` must wait for another: extending and revoking wait until the access is
+/// made, revoking also for an extension under way (so the downstream hears the end last),
+/// and a scheduled grant's access is made only once it starts.
+macro_rules! step_waits {
+    () => {
+        "((j.action IN ('extend', 'revoke') AND EXISTS (
+              SELECT 1 FROM connector_jobs p WHERE p.grant_id = j.grant_id AND p.done_at IS NULL
+              AND (p.action = 'provision' OR (j.action = 'revoke' AND p.action = 'extend'))))
+          OR (j.action = 'provision' AND EXISTS (
+              SELECT 1 FROM grants s WHERE s.id = j.grant_id AND s.state = 'scheduled')))"
+    };
+}
+
 #[derive(FromRow)]
 struct JobRow {
     id: i64,
@@ -37,10 +50,10 @@ impl JobRow {
             id: self.id,
             grant_id: self.grant_id,
             request_id: self.request_id,
-            action: if self.action == "revoke" {
-                JobAction::Revoke
-            } else {
-                JobAction::Provision
+            action: match self.action.as_str() {
+                "revoke" => JobAction::Revoke,
+                "extend" => JobAction::Extend,
+                _ => JobAction::Provision,
             },
             attempts: self.attempts,
             flagged: self.flagged_at.is_some(),
@@ -66,12 +79,13 @@ impl ConnectorRows for Conn {
         claim: &str,
         limit: u32,
     ) -> StoreResult<Vec<ConnectorJob>> {
-        // A grant that ended before its access was made needs no making: its revocation
-        // (queued when it ended) cleans up whatever an earlier attempt got to. An attempt
-        // under way is left to finish, so the revocation comes after it.
+        // A grant that ended before its access was made (or its end moved) needs no
+        // making: its revocation (queued when it ended) cleans up whatever an earlier
+        // attempt got to. An attempt under way is left to finish, so the revocation comes
+        // after it.
         sqlx::query(
             "UPDATE connector_jobs SET done_at = $1, outcome = 'superseded', claimed_until = NULL
-             WHERE action = 'provision' AND done_at IS NULL
+             WHERE action IN ('provision', 'extend') AND done_at IS NULL
                AND (claimed_until IS NULL OR claimed_until <= $1)
                AND grant_id IN (SELECT id FROM grants WHERE ended_at IS NOT NULL)",
         )
@@ -90,9 +104,9 @@ impl ConnectorRows for Conn {
              JOIN users u ON u.id = g.holder_id
              WHERE j.done_at IS NULL AND j.next_attempt_at <= $3
                AND (j.claimed_until IS NULL OR j.claimed_until <= $1)
-               AND NOT (j.action = 'revoke' AND EXISTS (
-                   SELECT 1 FROM connector_jobs p WHERE p.grant_id = j.grant_id
-                   AND p.action = 'provision' AND p.done_at IS NULL))
+               AND NOT ",
+            step_waits!(),
+            "
              ORDER BY j.next_attempt_at, j.id LIMIT $2",
             claim_rows!("j")
         ))
@@ -116,7 +130,9 @@ impl ConnectorRows for Conn {
         sqlx::query(
             "UPDATE connector_jobs SET next_attempt_at = $1
              WHERE done_at IS NULL AND next_attempt_at > $1
-               AND (claimed_until IS NULL OR claimed_until <= $1)",
+               AND (claimed_until IS NULL OR claimed_until <= $1)
+               AND NOT (action = 'provision'
+                        AND grant_id IN (SELECT id FROM grants WHERE state = 'scheduled'))",
         )
         .bind(ms(now))
         .execute(&mut *self)
@@ -159,6 +175,8 @@ impl ConnectorRows for Conn {
                 "UPDATE grant_access SET provisioned_at = COALESCE(provisioned_at, $1)
                  WHERE grant_id = $2"
             }
+            // The grant's expiry, which the access now follows, is the fact.
+            JobAction::Extend => return Ok(true),
             JobAction::Revoke => {
                 "UPDATE grant_access SET revoked_at = $1, sessions_ended = $3 WHERE grant_id = $2"
             }
@@ -197,14 +215,12 @@ impl ConnectorRows for Conn {
     }
 
     async fn next_connector_job_at(&mut self) -> StoreResult<Option<DateTime<Utc>>> {
-        let at: Option<i64> = sqlx::query_scalar(
+        let at: Option<i64> = sqlx::query_scalar(concat!(
             "SELECT min(CASE WHEN claimed_until > next_attempt_at THEN claimed_until
                              ELSE next_attempt_at END)
-             FROM connector_jobs j WHERE done_at IS NULL
-               AND NOT (j.action = 'revoke' AND EXISTS (
-                   SELECT 1 FROM connector_jobs p WHERE p.grant_id = j.grant_id
-                   AND p.action = 'provision' AND p.done_at IS NULL))",
-        )
+             FROM connector_jobs j WHERE done_at IS NULL AND NOT ",
+            step_waits!()
+        ))
         .fetch_one(&mut *self)
         .await?;
         Ok(at.map(time))

@@ -4,6 +4,7 @@
 use super::{Conn, ms, time};
 use crate::store::StoreResult;
 use chrono::{DateTime, Duration, Utc};
+use stint_core::GrantState;
 use stint_core::api::NamedRef;
 use stint_core::context::{
     AccessRef, ApproverContext, OwnerAttestation, PastGrant, RECENT_GRANTS, duration_advice,
@@ -35,7 +36,7 @@ pub(super) async fn approver_context(
         "SELECT g.id, g.request_id, g.privilege, r.duration_secs AS asked_secs, g.starts_at,
                 COALESCE(g.ended_at, g.expires_at) AS ended_at, gu.last_used_at,
                 COALESCE(gu.introspections, 0) AS introspections,
-                COALESCE(gu.introspections + gu.credential_fetches, 0) AS uses
+                COALESCE(gu.introspections + gu.credential_fetches, 0) AS uses, g.extensions
          FROM grants g
          JOIN requests r ON r.id = g.request_id
          LEFT JOIN grant_usage gu ON gu.grant_id = g.id
@@ -74,11 +75,11 @@ pub(super) async fn approver_context(
     .bind(request_id)
     .fetch_all(&mut *conn)
     .await?;
-    let live: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT res.name, g.privilege, g.expires_at
+    let live: Vec<(String, String, i64, String, i64)> = sqlx::query_as(
+        "SELECT res.name, g.privilege, g.expires_at, g.state, g.starts_at
          FROM grants g JOIN resources res ON res.id = g.resource_id
-         WHERE g.identity_id = $1 AND g.state = 'active' AND g.expires_at > $2
-         ORDER BY g.expires_at, g.id",
+         WHERE g.identity_id = $1 AND g.state IN ('active', 'scheduled') AND g.expires_at > $2
+         ORDER BY g.starts_at, g.id",
     )
     .bind(identity_id)
     .bind(ms(now))
@@ -103,14 +104,16 @@ pub(super) async fn approver_context(
                 resource,
                 privilege,
                 until: None,
+                from: None,
             })
             .collect(),
         live_grants: live
             .into_iter()
-            .map(|(resource, privilege, until)| AccessRef {
+            .map(|(resource, privilege, until, state, from)| AccessRef {
                 resource,
                 privilege,
                 until: Some(time(until)),
+                from: (state == GrantState::Scheduled.as_str()).then(|| time(from)),
             })
             .collect(),
     })
@@ -127,6 +130,7 @@ struct PastRow {
     last_used_at: Option<i64>,
     introspections: i64,
     uses: i64,
+    extensions: i64,
 }
 
 impl PastRow {
@@ -137,6 +141,7 @@ impl PastRow {
             last_used_at: self.last_used_at.map(time),
             introspections: self.introspections,
             uses: self.uses,
+            extensions: self.extensions,
         };
         PastGrant::new(
             self.id,

@@ -31,10 +31,10 @@ use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
 use stint_core::api::{
     ApproveBody, AuditCheckpoint, AuditEventView, AuditVerification, BreakGlassBody,
-    CredentialView, DeclareBody, GrantView, IdentityBody, IdentityDetail, IdentityTokenView,
-    IdentityView, IntrospectView, IssuedIdentityToken, NewIdentityTokenBody, NewRequestBody,
-    ReleaseBody, RequestDetail, RequestView, ResourceBody, ResourceView, ReviewBody, ReviewDetail,
-    ReviewView, UserAdminView, UserUpdateBody, UserView,
+    CredentialView, DeclareBody, ExtendBody, GrantView, IdentityBody, IdentityDetail,
+    IdentityTokenView, IdentityView, IntrospectView, IssuedIdentityToken, NewIdentityTokenBody,
+    NewRequestBody, ReleaseBody, RequestDetail, RequestView, ResourceBody, ResourceView,
+    ReviewBody, ReviewDetail, ReviewView, UserAdminView, UserUpdateBody, UserView,
 };
 use stint_core::connectors::{AccessFilter, ConnectorView, RetryPolicy};
 use stint_core::federation::{ExchangedToken, IdentityRuleView, IssuerBody, IssuerView, Refusal};
@@ -43,6 +43,7 @@ use stint_core::standing::{
     CoverageView, ImportSummary, MappingRuleBody, MappingRuleView, NewStandingBody, StandingView,
     TriageBody,
 };
+use stint_core::usage::UsageSignals;
 use stint_core::visibility;
 use stint_core::{GrantState, RequestState, Role};
 use zeroize::Zeroizing;
@@ -362,6 +363,11 @@ impl Store for Backend {
         row.view(&approver_role_holders(&mut conn).await?)
     }
 
+    async fn resource_usage(&self, id: i64, now: DateTime<Utc>) -> StoreResult<UsageSignals> {
+        let mut conn = self.reads().acquire().await?;
+        usage::signals(&mut conn, usage::Of::Resource(id), now).await
+    }
+
     async fn file_request(
         &self,
         actor: &UserView,
@@ -370,6 +376,17 @@ impl Store for Backend {
         pending_ttl: Duration,
     ) -> StoreResult<i64> {
         service::requests::file(self, actor, body, now, pending_ttl).await
+    }
+
+    async fn request_extension(
+        &self,
+        actor: &UserView,
+        grant_id: i64,
+        body: &ExtendBody,
+        now: DateTime<Utc>,
+        pending_ttl: Duration,
+    ) -> StoreResult<i64> {
+        service::extensions::request(self, actor, grant_id, body, now, pending_ttl).await
     }
 
     async fn approve(
@@ -1043,11 +1060,17 @@ impl Store for Backend {
         service::notifications::set_my_choices(self, actor, body, now).await
     }
 
-    async fn next_grant_expiry(&self) -> StoreResult<Option<DateTime<Utc>>> {
-        let at: Option<i64> =
-            sqlx::query_scalar("SELECT MIN(expires_at) FROM grants WHERE state = 'active'")
-                .fetch_one(self.reads())
-                .await?;
+    async fn next_grant_change(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        // A scheduled grant's start comes before its expiry.
+        let at: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(at) FROM (
+                 SELECT MIN(expires_at) AS at FROM grants WHERE state = 'active'
+                 UNION ALL
+                 SELECT MIN(starts_at) FROM grants WHERE state = 'scheduled'
+             ) next",
+        )
+        .fetch_one(self.reads())
+        .await?;
         Ok(at.map(time))
     }
 
@@ -1311,6 +1334,7 @@ mod federation;
 mod import;
 mod introspection;
 mod keys;
+mod lifecycle;
 mod live;
 mod notices;
 mod notifications;

@@ -16,7 +16,9 @@ pub(super) async fn facts(conn: &mut Conn, now: DateTime<Utc>) -> StoreResult<Op
            (SELECT COUNT(*) FROM requests WHERE state = 'pending'),
            (SELECT COUNT(*) FROM reviews WHERE outcome IS NULL AND due_at <= $1),
            (SELECT MIN(expires_at) FROM grants WHERE state = 'active' AND expires_at <= $1),
-           (SELECT COUNT(*) FROM connector_jobs WHERE done_at IS NULL),
+           (SELECT COUNT(*) FROM connector_jobs WHERE done_at IS NULL
+            AND NOT (action = 'provision'
+                     AND grant_id IN (SELECT id FROM grants WHERE state = 'scheduled'))),
            (SELECT COUNT(*) FROM notification_deliveries
             WHERE delivered_at IS NULL AND gave_up_at IS NULL),
            (SELECT COALESCE(MAX(seq), 0) FROM audit_events)",

@@ -72,13 +72,15 @@ async fn current_owners(
     .await?)
 }
 
-async fn active_grant_count(
+/// Its grants live at `now`, or scheduled to start: an owner answers for both.
+async fn live_or_scheduled_grant_count(
     conn: &mut Conn,
     identity_id: i64,
     now: DateTime<Utc>,
 ) -> StoreResult<u32> {
     let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM grants WHERE identity_id = $1 AND state = 'active' AND expires_at > $2",
+        "SELECT COUNT(*) FROM grants WHERE identity_id = $1 AND state IN ('active', 'scheduled')
+         AND expires_at > $2",
     )
     .bind(identity_id)
     .bind(ms(now))
@@ -118,7 +120,7 @@ pub(super) async fn identity(
         environment: row.4,
         owned_by_me: owners.iter().any(|o| o.user_id == viewer.id),
         status: ownership::status(owners.iter().map(|o| time(o.attest_until)), now),
-        active_grants: active_grant_count(conn, id, now).await?,
+        active_grants: live_or_scheduled_grant_count(conn, id, now).await?,
         owners: owners
             .into_iter()
             .map(|o| OwnerView {
@@ -216,8 +218,8 @@ pub(super) async fn detail(
             .collect::<StoreResult<Vec<_>>>()?;
     let grants: Vec<GrantRow> = sqlx::query_as(concat!(
         grant_select!(),
-        " WHERE g.identity_id = $1 AND g.state = 'active' AND g.expires_at > $2
-          ORDER BY g.expires_at, g.id"
+        " WHERE g.identity_id = $1 AND g.state IN ('active', 'scheduled') AND g.expires_at > $2
+          ORDER BY g.starts_at, g.id"
     ))
     .bind(id)
     .bind(ms(now))
@@ -239,7 +241,7 @@ pub(super) async fn detail(
         now,
     )
     .await?;
-    let usage = super::usage::signals_of_identity(conn, id, now).await?;
+    let usage = super::usage::signals(conn, super::usage::Of::Identity(id), now).await?;
     Ok(IdentityDetail {
         identity,
         declarations,
@@ -289,7 +291,7 @@ impl OwnershipRows for Conn {
     }
 
     async fn live_grant_count(&mut self, identity_id: i64, now: DateTime<Utc>) -> StoreResult<u32> {
-        active_grant_count(self, identity_id, now).await
+        live_or_scheduled_grant_count(self, identity_id, now).await
     }
 
     async fn end_renewed_declarations(

@@ -12,6 +12,7 @@ use stint_core::api::{
     UserView,
 };
 use stint_core::connectors::{AccessPhase, GrantAccessView};
+use stint_core::lifecycle::{self, Extendable};
 use stint_core::rules::{self, Approval, Decidable, Justification};
 use stint_core::visibility;
 use stint_core::{
@@ -72,7 +73,8 @@ macro_rules! resource_select {
     () => {
         "SELECT id, name, description, privileges, approvals_required, max_duration_secs,
                 ticket_required, break_glass_allowed, break_glass_max_secs, review_within_secs,
-                approvers, ticket_pattern, auto_approve, introspection_secret_at, connector
+                approvers, ticket_pattern, auto_approve, introspection_secret_at, connector,
+                max_start_ahead_secs, max_total_secs
          FROM resources"
     };
 }
@@ -94,6 +96,8 @@ pub(super) struct ResourceRow {
     pub(super) auto_approve: Option<String>,
     pub(super) introspection_secret_at: Option<i64>,
     pub(super) connector: Option<String>,
+    pub(super) max_start_ahead_secs: Option<i64>,
+    pub(super) max_total_secs: Option<i64>,
 }
 
 /// A JSON column, read back into its type.
@@ -132,10 +136,13 @@ impl ResourceRow {
                 approvers,
                 ticket_pattern: self.ticket_pattern.clone(),
                 auto_approve,
+                max_start_ahead_secs: self.max_start_ahead_secs,
+                max_total_secs: self.max_total_secs,
             },
             approver_pool,
             introspection_secret_at: self.introspection_secret_at.map(time),
             connector: self.connector.clone(),
+            usage: None,
         })
     }
 }
@@ -149,6 +156,7 @@ macro_rules! request_select {
            r.requester_id, u.username AS requester_name, r.created_at, r.pending_expires_at,
            r.approvals_required, r.approvers, r.decided_at, r.decision_comment, r.kind,
            g.id AS grant_id, COALESCE(r.vouched_by, u.created_by) AS requester_created_by,
+           r.starts_at, r.extends_grant_id,
            ",
             owner_ids!(),
             " AS owner_ids,
@@ -201,6 +209,8 @@ pub(super) struct RequestRow {
     /// The identity's owners whose declarations have not ended, comma-separated.
     pub(super) owner_ids: Option<String>,
     pub(super) standing_paths: i64,
+    pub(super) starts_at: Option<i64>,
+    pub(super) extends_grant_id: Option<i64>,
 }
 
 #[derive(FromRow)]
@@ -226,13 +236,21 @@ macro_rules! grant_select {
            gu.introspections AS usage_introspections,
            gu.credential_fetches AS usage_credential_fetches,
            gu.first_used_at AS usage_first_used_at, gu.last_used_at AS usage_last_used_at,
-           gu.last_address AS usage_last_address
+           gu.last_address AS usage_last_address,
+           g.extensions, res.max_duration_secs AS policy_max_duration_secs,
+           res.max_total_secs AS policy_max_total_secs,
+           (SELECT MAX(x.id) FROM requests x
+            WHERE x.extends_grant_id = g.id AND x.state = 'pending') AS pending_extension_id
     FROM grants g
     LEFT JOIN reviews rv ON rv.grant_id = g.id
     LEFT JOIN grant_access ga ON ga.grant_id = g.id
     LEFT JOIN grant_usage gu ON gu.grant_id = g.id
     LEFT JOIN connector_jobs cj
-           ON cj.id = (SELECT MAX(id) FROM connector_jobs WHERE grant_id = g.id)
+           ON cj.id = (SELECT id FROM connector_jobs WHERE grant_id = g.id
+                       ORDER BY CASE WHEN done_at IS NULL THEN 0 ELSE 1 END,
+                                CASE action WHEN 'provision' THEN 0 WHEN 'revoke' THEN 1 ELSE 2 END,
+                                id DESC
+                       LIMIT 1)
     JOIN requests r ON r.id = g.request_id
     JOIN identities i ON i.id = g.identity_id
     JOIN resources res ON res.id = g.resource_id
@@ -263,6 +281,10 @@ pub(super) struct GrantRow {
     pub(super) access: AccessColumns,
     #[sqlx(flatten)]
     pub(super) usage: UsageColumns,
+    pub(super) extensions: i64,
+    pub(super) policy_max_duration_secs: i64,
+    pub(super) policy_max_total_secs: Option<i64>,
+    pub(super) pending_extension_id: Option<i64>,
 }
 
 /// How a grant was used (`grant_select!`'s `usage_` columns), all NULL when it never was.
@@ -645,6 +667,8 @@ impl RequestRow {
             auto_approved: self.kind == AUTO_APPROVED,
             can_decide,
             standing_paths: self.standing_paths as u32,
+            starts_at: self.starts_at.map(time),
+            extends_grant_id: self.extends_grant_id,
         })
     }
 
@@ -713,6 +737,16 @@ impl GrantRow {
         let owner = owners.contains(&viewer.id);
         let orphaned = owners.is_empty();
         let live = state == GrantState::Active && self.expires_at > ms(now);
+        let secs_left = (self.expires_at - ms(now)) / 1000;
+        // The holder asks, while they may still ask for this identity.
+        let may_ask =
+            rules::may_ask_for(owner, viewer.identity_id.map(|id| id == self.identity_id));
+        let extendable = self.extendable(state, self.holder_id == viewer.id && may_ask);
+        let extendable_secs = if lifecycle::check_extension(&extendable, 1, now).is_ok() {
+            extendable.longest_extension()
+        } else {
+            0
+        };
         let access = self.access.view(state.is_final());
         // A grant whose access downstream is not made yet cannot be used yet.
         let usable = live
@@ -736,7 +770,8 @@ impl GrantRow {
             review_id: self.review_id,
             identity_orphaned: orphaned,
             can_fetch_credential: usable && self.holder_id == viewer.id,
-            can_revoke: live && rules::may_revoke(owner, &viewer.roles, self.kind == BREAK_GLASS),
+            can_revoke: rules::revocable(state, secs_left)
+                && rules::may_revoke(owner, &viewer.roles, self.kind == BREAK_GLASS),
             access,
             usage: self.usage.view().map(|mut usage| {
                 // A server's address, as the trail's addresses, is for those who oversee.
@@ -745,6 +780,26 @@ impl GrantRow {
                 }
                 usage
             }),
+            extensions: self.extensions as u32,
+            pending_extension_id: self.pending_extension_id,
+            extendable_secs,
         })
+    }
+
+    /// The grant as asking to extend it needs to see it.
+    pub(super) fn extendable(&self, state: GrantState, actor_is_holder: bool) -> Extendable {
+        Extendable {
+            state,
+            starts_at: time(self.starts_at),
+            expires_at: time(self.expires_at),
+            break_glass: self.kind == BREAK_GLASS,
+            actor_is_holder,
+            pending_extension: self.pending_extension_id,
+            max_duration_secs: self.policy_max_duration_secs,
+            total_limit_secs: lifecycle::total_limit(
+                self.policy_max_duration_secs,
+                self.policy_max_total_secs,
+            ),
+        }
     }
 }

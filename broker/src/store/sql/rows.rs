@@ -225,8 +225,9 @@ impl RequestRows for Conn {
             "INSERT INTO requests (identity_id, resource_id, privilege, duration_secs, task, ticket,
                                    requester_id, state, approvals_required, max_duration_secs,
                                    created_at, pending_expires_at, approvers, kind, decided_at,
-                                   vouched_by)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                                   vouched_by, starts_at, extends_grant_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                     $18)
              RETURNING id",
         )
         .bind(new.identity_id)
@@ -245,6 +246,8 @@ impl RequestRows for Conn {
         .bind(new.kind.as_str())
         .bind(new.decided_at.map(ms))
         .bind(new.vouched_by)
+        .bind(new.starts_at.map(ms))
+        .bind(new.extends_grant_id)
         .fetch_one(&mut *self)
         .await?)
     }
@@ -334,6 +337,8 @@ impl RequestRow {
             approvers: self.approvers()?,
             owners: self.owners(),
             pending_expires_at: time(self.pending_expires_at),
+            starts_at: self.starts_at.map(time),
+            extends_grant_id: self.extends_grant_id,
         })
     }
 }
@@ -386,6 +391,7 @@ impl GrantRows for Conn {
         Ok(sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM grants WHERE state IN ('active', 'scheduled')
                             AND expires_at <= $1)
+                 OR EXISTS (SELECT 1 FROM grants WHERE state = 'scheduled' AND starts_at <= $1)
                  OR EXISTS (SELECT 1 FROM requests WHERE state = 'pending'
                             AND pending_expires_at <= $1)
                  OR EXISTS (SELECT 1 FROM ownerships WHERE ended_at IS NULL
@@ -425,6 +431,25 @@ impl GrantRows for Conn {
         .rows_affected();
         if changed != 1 {
             return Err(RuleError::Conflict(format!("grant {id} changed meanwhile")).into());
+        }
+        // Access never attempted was never made: there is nothing to take away (and a
+        // webhook is never told of an end it never heard begin).
+        let unmade = sqlx::query(
+            "UPDATE connector_jobs SET done_at = $2, outcome = 'superseded'
+             WHERE grant_id = $1 AND action = 'provision' AND done_at IS NULL
+               AND attempts = 0 AND claimed_until IS NULL",
+        )
+        .bind(id)
+        .bind(ms(ended_at))
+        .execute(&mut *self)
+        .await?
+        .rows_affected();
+        if unmade == 1 {
+            sqlx::query("UPDATE grant_access SET revoked_at = $2 WHERE grant_id = $1")
+                .bind(id)
+                .bind(ms(ended_at))
+                .execute(&mut *self)
+                .await?;
         }
         // Whatever a connector made for it is to be taken away: queued in this transaction.
         sqlx::query(
@@ -502,6 +527,7 @@ impl GrantRows for Conn {
     async fn insert_grant(
         &mut self,
         grant: &NewGrant<'_>,
+        state: GrantState,
         starts_at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<i64> {
@@ -516,14 +542,15 @@ impl GrantRows for Conn {
         .bind(grant.privilege)
         .bind(grant.holder_id)
         .bind(grant.kind.as_str())
-        .bind(GrantState::Active.as_str())
+        .bind(state.as_str())
         .bind(ms(starts_at))
         .bind(ms(expires_at))
         .bind(live::expiry_notice_at(starts_at, expires_at).map(ms))
         .fetch_one(&mut *self)
         .await?;
         // A resource linked to a connector: its access is to be made, queued in this
-        // transaction (one statement, which inserts nothing for other resources).
+        // transaction (one statement, which inserts nothing for other resources), due at
+        // the grant's start (a scheduled grant's access is made when it starts).
         let linked = sqlx::query(
             "INSERT INTO grant_access (grant_id, connector)
              SELECT $1, connector FROM resources WHERE id = $2 AND connector IS NOT NULL",
