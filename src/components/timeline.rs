@@ -47,8 +47,16 @@ fn describe(event: &AuditEventView) -> String {
                 .and_then(Value::as_str)
                 .map(|via| format!(", itself, with its {via}"))
                 .unwrap_or_default();
+            // A change window, or an extension of a live grant.
+            let when = if d.get("starts_at").is_some() {
+                format!(", from {}", local_time(d, "starts_at"))
+            } else if let Some(grant) = d.get("extends_grant").and_then(Value::as_i64) {
+                format!(", to extend grant #{grant}")
+            } else {
+                String::new()
+            };
             format!(
-                "filed for {} on {} ({}) for {}{via}",
+                "filed for {} on {} ({}) for {}{when}{via}",
                 text("identity"),
                 text("resource"),
                 text("privilege"),

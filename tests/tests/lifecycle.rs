@@ -81,3 +81,73 @@ async fn alice_extends_a_grant_and_the_countdown_moves() {
     screenshot(&alice, "grant-extended").await;
     alice.close().await.unwrap();
 }
+
+#[tokio::test]
+#[ignore = "needs the built portal and Chromium: run `cargo xtask test`"]
+async fn alice_asks_for_a_change_window_and_its_grant_waits_for_it() {
+    let stack = Stack::start().await;
+    let bob_user = stack.user("bob").await;
+    let alice = stack.browser().await;
+    sign_in(&alice, &stack, "alice").await;
+    alice.goto(&stack.url("/requests/new")).await.unwrap();
+    find(&alice, "[data-testid=identity]")
+        .await
+        .select_by_label("ci-deployer (CI pipeline)")
+        .await
+        .unwrap();
+    type_into(
+        &alice,
+        "[data-testid=task]",
+        "Deploy release 7.2 in the window",
+    )
+    .await;
+    click(&alice, "[data-testid=start-later]").await;
+    // Tomorrow at 02:00 in the browser's (this machine's) zone, as a person would pick it.
+    let start = (chrono::Local::now() + Duration::days(1))
+        .date_naive()
+        .and_hms_opt(2, 0, 0)
+        .unwrap()
+        .and_local_timezone(chrono::Local)
+        .earliest()
+        .unwrap();
+    let field = find(&alice, "[data-testid=starts-at]").await;
+    alice
+        .execute(
+            "arguments[0].value = arguments[1];
+             arguments[0].dispatchEvent(new Event('input', { bubbles: true }));",
+            vec![
+                serde_json::to_value(&field).unwrap(),
+                serde_json::json!(start.format("%Y-%m-%dT%H:%M").to_string()),
+            ],
+        )
+        .await
+        .unwrap();
+    // The window is previewed in the viewer's zone: from 02:00, one hour (the default).
+    wait_text(&alice, "[data-testid=window-preview]", "02:00–03:00").await;
+    screenshot(&alice, "request-window").await;
+    click(&alice, "[data-testid=submit-request]").await;
+    wait_text(&alice, "[data-testid=request-state]", "pending").await;
+    wait_text(&alice, "[data-testid=request-window]", "02:00–03:00").await;
+    let url = alice.current_url().await.unwrap();
+    let request: i64 = url.path().rsplit('/').next().unwrap().parse().unwrap();
+
+    stack
+        .store
+        .approve(&bob_user, request, &Default::default(), Utc::now())
+        .await
+        .unwrap();
+    // Approved, the grant waits for its window: no credential, the start shown.
+    wait_text(&alice, "[data-testid=grant-state]", "scheduled").await;
+    wait_text(&alice, "[data-testid=grant-window]", "02:00–03:00").await;
+    assert!(
+        alice
+            .find(fantoccini::Locator::Css("[data-testid=fetch-credential]"))
+            .await
+            .is_err(),
+        "no credential before the start"
+    );
+    screenshot(&alice, "grant-scheduled").await;
+    alice.goto(&stack.url("/")).await.unwrap();
+    wait_text(&alice, "[data-testid=active-grants]", "scheduled").await;
+    alice.close().await.unwrap();
+}
