@@ -125,3 +125,61 @@ fn access_list(items: Vec<AccessRef>, none: &'static str) -> AnyView {
         .collect_view()
         .into_any()
 }
+
+/// The context in the approvals queue, for the request selected there: the facts that
+/// should give an approver pause before approving from the list (the request's page has
+/// them all). Read when selected: the queue itself stays one cheap call.
+#[component]
+pub fn QueueContext(id: i64) -> impl IntoView {
+    let detail = LocalResource::new(move || crate::api::request(id));
+    move || {
+        let context = detail.get()?.ok()?.context?;
+        let mut facts: Vec<String> = Vec::new();
+        if context.owners.is_empty() {
+            facts.push("nobody answers for the identity".into());
+        }
+        if let Some(a) = &context.duration_advice {
+            facts.push(format!(
+                "asks {}; its last {} grants here were used for at most {}",
+                format::duration(a.asked_secs),
+                a.grants_considered,
+                format::duration(a.longest_use_secs)
+            ));
+        }
+        let never = context
+            .recent_grants
+            .iter()
+            .filter(|g| g.used_secs.is_none())
+            .count();
+        match (never, context.recent_grants.len()) {
+            (0, _) => {}
+            (1, 1) => facts.push("its last grant here was never used".into()),
+            (never, n) => facts.push(format!(
+                "{never} of its last {n} grants here were never used"
+            )),
+        }
+        // Standing paths have their own warning on the queue's card.
+        if context.unjustified_break_glass > 0 {
+            facts.push(format!(
+                "{} unjustified break-glass in 90 days",
+                context.unjustified_break_glass
+            ));
+        }
+        if !context.live_grants.is_empty() {
+            facts.push(format!(
+                "holds {} live or scheduled grant(s)",
+                context.live_grants.len()
+            ));
+        }
+        let summary = if facts.is_empty() {
+            "Nothing in its history gives pause.".to_string()
+        } else {
+            format!("Before you decide: {}.", facts.join(" · "))
+        };
+        Some(view! {
+            <p class="muted" data-testid="queue-context">
+                {summary} " " <a href=format!("/requests/{id}")>"Full context"</a>
+            </p>
+        })
+    }
+}

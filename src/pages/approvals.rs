@@ -6,6 +6,7 @@
 
 use crate::api;
 use crate::app::use_auth;
+use crate::components::approver_context::QueueContext;
 use crate::components::connection::steady;
 use crate::components::deny::DenyDialog;
 use crate::components::dialog::ConfirmDialog;
@@ -211,6 +212,7 @@ pub fn Approvals() -> impl IntoView {
                                             </div>
                                             <StandingWarning count=r.standing_paths identity=r.identity.name.clone() resource=r.resource.name.clone()/>
                                             <p class="prose">{r.justification.task.clone()}</p>
+                                            {move || (selected.get() == Some(id)).then(|| view! { <QueueContext id/> })}
                                             <p class="muted">
                                                 {r.justification.ticket.clone().map(|t| format!("Ticket {t} · ")).unwrap_or_default()}
                                                 {format!("{} of {} approvals", r.approvals.len(), r.approvals_required)}

@@ -1,6 +1,6 @@
 //! The approver's context in a real browser: bob opens a pending request and, before he
 //! decides, sees who answers for the identity, a standing path to the resource, and that
-//! its last grant there was never used.
+//! its last grant there was never used; the approvals queue says the same in a line.
 
 use chrono::Utc;
 use stint_core::standing::NewStandingBody;
@@ -66,5 +66,14 @@ async fn bob_sees_what_bears_on_a_request_before_deciding_it() {
     wait_text(&bob, "[data-testid=context-standing]", "1 static secret").await;
     wait_text(&bob, "[data-testid=context-history]", "never used").await;
     screenshot(&bob, "approver-context").await;
+    // In the queue, the request selected says what should give him pause.
+    bob.goto(&stack.url("/approvals")).await.unwrap();
+    wait_text(
+        &bob,
+        "[data-testid=queue-context]",
+        "its last grant here was never used",
+    )
+    .await;
+    screenshot(&bob, "approvals-context").await;
     bob.close().await.unwrap();
 }
