@@ -31,12 +31,22 @@ pub(crate) fn stint(
     command: &str,
     extra: &[&str],
 ) -> tokio::process::Child {
+    let mut args = vec![command, "--identity", "ci-deployer"];
+    args.extend(["--resource", "payments-db", "--privilege", "read"]);
+    args.extend(["--duration", "15m", "--task", "Run the schema migration"]);
+    args.extend(extra);
+    stint_with(served, token, &args)
+}
+
+/// `stint COMMAND --broker URL ARGS…` with `token` in `STINT_TOKEN` (and no other broker
+/// or workload token from this environment), started. The broker comes before the rest,
+/// which may end with `-- command` for `exec`.
+fn stint_with(served: &Served, token: &str, args: &[&str]) -> tokio::process::Child {
+    let (command, rest) = args.split_first().expect("a command");
     tokio::process::Command::new(env!("CARGO_BIN_EXE_stint"))
         .arg(command)
-        .args(["--broker", &served.url, "--identity", "ci-deployer"])
-        .args(["--resource", "payments-db", "--privilege", "read"])
-        .args(["--duration", "15m", "--task", "Run the schema migration"])
-        .args(extra)
+        .args(["--broker", &served.url])
+        .args(rest)
         .env("STINT_TOKEN", token)
         .env_remove("STINT_BROKER")
         .env_remove("STINT_OIDC_TOKEN")
@@ -305,23 +315,22 @@ async fn a_pipeline_extends_its_grant_and_waits_for_the_new_expiry() {
     let before: chrono::DateTime<chrono::Utc> =
         serde_json::from_value(approved["grant"]["expires_at"].clone()).unwrap();
 
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_stint"))
-        .args(["extend", &grant.to_string(), "--broker", &served.url])
-        .args([
+    let grant_arg = grant.to_string();
+    let child = stint_with(
+        &served,
+        &token,
+        &[
+            "extend",
+            &grant_arg,
             "--duration",
             "30m",
             "--task",
             "The migration runs longer than planned",
-        ])
-        .args(["--wait", "--timeout", "1m"])
-        .env("STINT_TOKEN", &token)
-        .env_remove("STINT_BROKER")
-        .env_remove("STINT_OIDC_TOKEN")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+            "--wait",
+            "--timeout",
+            "1m",
+        ],
+    );
     let mut extension = request;
     for _ in 0..400 {
         extension = filed_request(&app).await;
