@@ -211,7 +211,9 @@ async fn an_approved_extension_moves_the_same_grant_with_no_moment_without_acces
     let token = credential["token"].as_str().unwrap().to_string();
     let payments = app.introspection_secret("payments-db").await;
 
+    // Ten minutes before its end its holder is warned; then asks for more.
     app.advance(Duration::minutes(50));
+    assert_eq!(app.sweep().await.notices_given, 1);
     let (status, asked) = extend(&app, "alice", id, 1800).await;
     assert_eq!(status, StatusCode::CREATED, "{asked}");
     assert_eq!(asked["extends_grant_id"], id);
@@ -262,12 +264,28 @@ async fn an_approved_extension_moves_the_same_grant_with_no_moment_without_acces
     assert_eq!(status, StatusCode::OK, "{next}");
     assert_eq!(time(&next["expires_at"]), new_expiry);
 
-    app.advance(Duration::minutes(30));
+    // Warned again before the new end, which the sweeper then keeps.
+    app.advance(Duration::minutes(20));
+    assert_eq!(app.sweep().await.notices_given, 1);
+    app.advance(Duration::minutes(10));
     assert_eq!(app.sweep().await.grants_expired, 1);
-    let events = app.events_about(&format!("grant {id}")).await;
-    assert!(
-        events.contains(&("bob".into(), "grant.extended".into())),
-        "{events:?}"
+    let actions: Vec<String> = app
+        .events_about(&format!("grant {id}"))
+        .await
+        .into_iter()
+        .map(|(_, action)| action)
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "grant.activated",
+            "credential.issued",
+            "grant.expiring",
+            "grant.extended",
+            "credential.issued",
+            "grant.expiring",
+            "grant.expired"
+        ]
     );
 }
 
