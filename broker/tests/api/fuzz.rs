@@ -187,9 +187,19 @@ fn token_like() -> impl Strategy<Value = String> {
     prop_oneof![jwt_like(), ".{0,200}", "stint_[A-Za-z0-9_.-]{0,120}"]
 }
 
-/// A request's body with one field, or all of it, replaced by anything.
+/// Anything, or a moment as RFC 3339 writes it, from year 0 to 9999.
+fn moment_or_any() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        json_value(),
+        "[0-9]{4}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-][0-2][0-9]:[0-5][0-9])"
+            .prop_map(Value::String),
+    ]
+}
+
+/// A request's body with one field, or all of it, replaced by anything (a start, often by
+/// a moment from any century).
 fn request_body(valid: Value) -> impl Strategy<Value = Value> {
-    const FIELDS: [&str; 7] = [
+    const FIELDS: [&str; 8] = [
         "identity_id",
         "resource_id",
         "privilege",
@@ -197,10 +207,19 @@ fn request_body(valid: Value) -> impl Strategy<Value = Value> {
         "justification",
         "task",
         "ticket",
+        "starts_at",
     ];
+    let field_and_value = prop::sample::select(&FIELDS[..]).prop_flat_map(|field| {
+        let value = if field == "starts_at" {
+            moment_or_any().boxed()
+        } else {
+            json_value().boxed()
+        };
+        (Just(field), value)
+    });
     prop_oneof![
         json_value(),
-        (prop::sample::select(&FIELDS[..]), json_value()).prop_map(move |(field, value)| {
+        field_and_value.prop_map(move |(field, value)| {
             let mut body = valid.clone();
             match field {
                 "task" | "ticket" => body["justification"][field] = value,
@@ -232,6 +251,38 @@ fn any_json_body_is_answered_without_a_5xx_and_only_a_valid_one_files() {
         runtime.block_on(app.count("requests")),
         before + filed.get(),
         "a request for each body accepted, none for one refused"
+    );
+}
+
+#[test]
+fn any_json_body_asking_to_extend_a_grant_is_answered_without_a_5xx() {
+    let (runtime, app) = broker();
+    let alice = runtime.block_on(app.login("alice"));
+    let grant = runtime.block_on(app.active_grant(&alice, 3600));
+    let valid = json!({
+        "duration_secs": 600,
+        "justification": { "task": "The migration runs longer than planned", "ticket": "OPS-1" },
+    });
+    let before = runtime.block_on(app.count("requests"));
+    let filed = std::cell::Cell::new(0);
+    proptest!(config(64), |(body in request_body(valid.clone()))| {
+        let (status, answer) = runtime.block_on(app.post(
+            &alice,
+            &format!("/api/v1/grants/{grant}/extend"),
+            body,
+        ));
+        prop_assert!(!status.is_server_error(), "{status} {answer}");
+        if status.is_success() {
+            filed.set(filed.get() + 1);
+        } else {
+            prop_assert!(answer["error"]["message"].is_string(), "{answer}");
+        }
+    });
+    // One extension waits at a time: any later valid body is refused as such.
+    assert!(filed.get() <= 1);
+    assert_eq!(
+        runtime.block_on(app.count("requests")),
+        before + filed.get()
     );
 }
 
