@@ -620,18 +620,46 @@ impl Drop for Server {
     }
 }
 
-/// The test broker's database, served on a free loopback port until dropped.
-pub struct Served {
-    pub url: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+/// Stops a server on loopback (a broker, a provider, an issuer) when dropped.
+pub struct StopOnDrop(Option<tokio::sync::oneshot::Sender<()>>);
+
+impl StopOnDrop {
+    /// The guard, and the signal that completes when it is dropped.
+    pub fn new() -> (
+        StopOnDrop,
+        impl std::future::Future<Output = ()> + Send + 'static,
+    ) {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        (StopOnDrop(Some(stop)), async {
+            let _ = stopped.await;
+        })
+    }
 }
 
-impl Drop for Served {
+impl Drop for StopOnDrop {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
+        if let Some(stop) = self.0.take() {
             let _ = stop.send(());
         }
     }
+}
+
+/// Serves `app` on `listener` until the returned guard is dropped.
+pub fn serve_router(listener: tokio::net::TcpListener, app: axum::Router) -> StopOnDrop {
+    let (stop, stopped) = StopOnDrop::new();
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(stopped)
+            .await
+            .unwrap();
+    });
+    stop
+}
+
+/// The test broker's database, served on a free loopback port until dropped.
+pub struct Served {
+    pub url: String,
+    _stop: StopOnDrop,
 }
 
 pub async fn serve(app: &TestApp) -> Served {
@@ -645,19 +673,14 @@ pub async fn serve_with(
 ) -> Served {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (stop, stopped) = StopOnDrop::new();
     let mut config = app.config();
     tweak(&mut config);
     let broker = stint_broker::Broker::open(config, app.clock.clone())
         .await
         .unwrap();
-    tokio::spawn(broker.serve(listener, async {
-        let _ = stopped.await;
-    }));
-    Served {
-        url,
-        stop: Some(stop),
-    }
+    tokio::spawn(broker.serve(listener, stopped));
+    Served { url, _stop: stop }
 }
 
 /// A person's blocking calls to a broker process, with the session cookie and CSRF header.

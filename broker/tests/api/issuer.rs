@@ -2,6 +2,7 @@
 //! would be: RS256 and ES256 keys made fresh, its JWK Set served on 127.0.0.1, keys it can
 //! rotate, and tokens it signs.
 
+use super::helpers::{StopOnDrop, serve_router};
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
@@ -25,15 +26,7 @@ pub struct TestIssuer {
     /// Its `iss`.
     pub url: String,
     published: Arc<Published>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for TestIssuer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
+    _stop: StopOnDrop,
 }
 
 pub fn rsa_key(kid: &str) -> (EncodingKey, Jwk) {
@@ -73,19 +66,10 @@ impl TestIssuer {
                 }
             }),
         );
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
-        });
         TestIssuer {
             url,
             published,
-            stop: Some(stop),
+            _stop: serve_router(listener, app),
         }
     }
 

@@ -4,6 +4,7 @@
 //! is a function the test calls (the browser tests use a real provider's pages), and it
 //! can be told to misbehave in the ways a provider, or someone in the middle, might.
 
+use super::helpers::{StopOnDrop, serve_router};
 use super::issuer::rsa_key;
 use axum::Json;
 use axum::extract::State;
@@ -82,15 +83,7 @@ struct Inner {
 pub struct FakeProvider {
     pub url: String,
     inner: Arc<Inner>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for FakeProvider {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
+    _stop: StopOnDrop,
 }
 
 impl FakeProvider {
@@ -114,19 +107,10 @@ impl FakeProvider {
             .route("/token", axum::routing::post(token))
             .route("/userinfo", axum::routing::get(userinfo))
             .with_state(inner.clone());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
-        });
         FakeProvider {
             url,
             inner,
-            stop: Some(stop),
+            _stop: serve_router(listener, app),
         }
     }
 

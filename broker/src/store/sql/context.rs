@@ -21,16 +21,7 @@ pub(super) async fn approver_context(
     asked_secs: i64,
     now: DateTime<Utc>,
 ) -> StoreResult<ApproverContext> {
-    let owners: Vec<(i64, String, i64)> = sqlx::query_as(
-        "SELECT u.id, u.username, o.attest_until
-         FROM ownerships o JOIN users u ON u.id = o.user_id
-         WHERE o.identity_id = $1 AND o.ended_at IS NULL AND o.attest_until > $2
-         ORDER BY u.username",
-    )
-    .bind(identity_id)
-    .bind(ms(now))
-    .fetch_all(&mut *conn)
-    .await?;
+    let owners = super::ownership::current_owners(conn, identity_id, now).await?;
     // Grants that ran: one revoked before its start says nothing of use.
     let recent: Vec<PastRow> = sqlx::query_as(
         "SELECT g.id, g.request_id, g.privilege, r.duration_secs AS asked_secs, g.starts_at,
@@ -89,9 +80,9 @@ pub(super) async fn approver_context(
     Ok(ApproverContext {
         owners: owners
             .into_iter()
-            .map(|(id, name, until)| OwnerAttestation {
-                user: NamedRef::new(id, name),
-                attest_until: time(until),
+            .map(|owner| OwnerAttestation {
+                user: NamedRef::new(owner.user_id, owner.username),
+                attest_until: time(owner.attest_until),
             })
             .collect(),
         duration_advice: duration_advice(asked_secs, &recent_grants),

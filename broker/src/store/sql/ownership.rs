@@ -47,15 +47,16 @@ pub(super) async fn has_owner(
     Ok(!current_owners(conn, identity_id, now).await?.is_empty())
 }
 
+/// A current owner of an identity: one whose declaration has neither ended nor lapsed.
 #[derive(FromRow)]
-struct OwnerRow {
-    user_id: i64,
-    username: String,
+pub(super) struct OwnerRow {
+    pub(super) user_id: i64,
+    pub(super) username: String,
     statement: String,
-    attest_until: i64,
+    pub(super) attest_until: i64,
 }
 
-async fn current_owners(
+pub(super) async fn current_owners(
     conn: &mut Conn,
     identity_id: i64,
     now: DateTime<Utc>,
