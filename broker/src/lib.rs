@@ -21,6 +21,7 @@ pub mod notify;
 pub mod oidc;
 pub mod outbound;
 pub mod password;
+pub mod report;
 pub mod scan_report;
 pub mod service;
 pub mod store;

@@ -9,6 +9,7 @@ pub mod api;
 pub mod break_glass;
 pub mod connectors;
 pub mod context;
+pub mod evidence;
 pub mod federation;
 pub mod format;
 pub mod lifecycle;

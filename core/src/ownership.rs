@@ -353,3 +353,73 @@ mod tests {
         ));
     }
 }
+
+/// The stretches of `[from, to)` in which an identity had no current declaration, given
+/// each declaration's span (declared, and when it stopped being current), oldest first.
+pub fn orphaned_stretches(
+    spans: &[(DateTime<Utc>, DateTime<Utc>)],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let mut spans: Vec<_> = spans.iter().filter(|(a, b)| a < b).copied().collect();
+    spans.sort();
+    let mut stretches = Vec::new();
+    // The first moment not yet known to be owned.
+    let mut cursor = from;
+    for (start, end) in spans {
+        if cursor >= to {
+            break;
+        }
+        if start > cursor {
+            stretches.push((cursor, start.min(to)));
+        }
+        cursor = cursor.max(end);
+    }
+    if cursor < to {
+        stretches.push((cursor, to));
+    }
+    stretches
+}
+
+#[cfg(test)]
+mod orphaned_stretches_tests {
+    use super::*;
+    use chrono::TimeZone;
+    use proptest::prelude::*;
+
+    fn t(secs: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_700_000_000 + secs, 0).unwrap()
+    }
+
+    #[test]
+    fn gaps_between_declarations_are_orphaned() {
+        let spans = [(t(10), t(20)), (t(15), t(30)), (t(40), t(50))];
+        assert_eq!(
+            orphaned_stretches(&spans, t(0), t(60)),
+            vec![(t(0), t(10)), (t(30), t(40)), (t(50), t(60))]
+        );
+        assert_eq!(orphaned_stretches(&spans, t(12), t(28)), vec![]);
+        assert_eq!(orphaned_stretches(&[], t(0), t(5)), vec![(t(0), t(5))]);
+    }
+
+    proptest! {
+        /// Every moment of the period is in a stretch exactly when no span holds it.
+        #[test]
+        fn a_moment_is_orphaned_exactly_when_no_declaration_holds_it(
+            raw in proptest::collection::vec((0i64..100, 0i64..40), 0..6),
+            from in 0i64..60,
+            len in 1i64..80,
+        ) {
+            let spans: Vec<_> = raw.iter().map(|(a, l)| (t(*a), t(a + l))).collect();
+            let stretches = orphaned_stretches(&spans, t(from), t(from + len));
+            for w in stretches.windows(2) {
+                prop_assert!(w[0].1 < w[1].0, "stretches are apart and in order");
+            }
+            for s in from..from + len {
+                let owned = spans.iter().any(|(a, b)| *a <= t(s) && t(s) < *b);
+                let orphaned = stretches.iter().any(|(a, b)| *a <= t(s) && t(s) < *b);
+                prop_assert_eq!(owned, !orphaned, "at {}", s);
+            }
+        }
+    }
+}

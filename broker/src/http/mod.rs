@@ -17,6 +17,7 @@ mod oidc;
 mod password_gate;
 mod portal;
 mod query;
+mod reports;
 mod requests;
 mod session;
 mod standing;
@@ -150,6 +151,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .route("/audit/verify", get(audit::verify))
         .route("/audit/checkpoints", get(audit::checkpoints))
         .route("/audit/export", get(audit::export))
+        .route("/reports/evidence", get(reports::evidence))
         .route("/standing", get(standing::list).post(standing::record))
         .route("/standing/coverage", get(standing::coverage))
         .route(
@@ -231,7 +233,8 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .route("/.well-known/jwks.json", get(jwks))
         .route("/healthz", get(healthz))
         .fallback_service(portal)
-        .layer(SetResponseHeaderLayer::overriding(
+        // A response with a policy of its own (the evidence report's, stricter) keeps it.
+        .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_str(&csp)?,
         ))

@@ -763,6 +763,15 @@ pub trait Store: Send + Sync + 'static {
         trusted: &TrustedKeys,
         outside: &[AuditCheckpoint],
     ) -> StoreResult<AuditVerification>;
+    /// The evidence report's facts for `[since, until)`, in one snapshot with the chain's
+    /// verification against `trusted` keys.
+    async fn evidence_facts(
+        &self,
+        trusted: &TrustedKeys,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<stint_core::evidence::facts::Facts>;
     /// The last event's sequence number and hash (0 and the genesis hash when empty).
     async fn audit_head(&self) -> StoreResult<(i64, String)>;
     /// Stores the checkpoint unless one of this head or a later one is already stored

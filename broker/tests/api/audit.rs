@@ -21,7 +21,7 @@ async fn actions(app: &TestApp, query: &str) -> Vec<(String, String, String)> {
 }
 
 /// Raw SQL as someone with the database file would run it, triggers dropped first.
-async fn tamper(app: &TestApp, sql: &str) {
+pub(crate) async fn tamper(app: &TestApp, sql: &str) {
     let pool = app.sql_pool().await;
     crate::helpers::drop_append_only_guards(&pool).await;
     for statement in sql.split(';') {

@@ -12,6 +12,7 @@ mod config_file;
 mod connectors;
 mod context;
 mod duties;
+mod evidence;
 mod expiry;
 mod federation;
 mod fuzz;

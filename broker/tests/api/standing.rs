@@ -466,7 +466,7 @@ async fn owners_and_admins_record_standing_credentials_by_hand() {
 }
 
 /// A trufflehog line reporting `raw` at `file:line`.
-fn trufflehog_line(file: &str, line: u32, raw: &str) -> String {
+pub(crate) fn trufflehog_line(file: &str, line: u32, raw: &str) -> String {
     json!({
         "SourceMetadata": { "Data": { "Filesystem": { "file": file, "line": line } } },
         "SourceID": 1, "SourceType": 15, "SourceName": "trufflehog - filesystem",

@@ -242,6 +242,16 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    /// A read-only transaction whose statements all see one moment.
+    async fn snapshot(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
+        Ok(self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .await?)
+    }
+}
+
 #[async_trait]
 impl Database for PgStore {
     async fn write(&self) -> StoreResult<Box<dyn Tx>> {
@@ -250,11 +260,7 @@ impl Database for PgStore {
     }
 
     async fn read(&self) -> StoreResult<Box<dyn Tx>> {
-        let tx = self
-            .pool
-            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            .await?;
-        Ok(sql::Transaction::boxed(tx, None))
+        Ok(sql::Transaction::boxed(self.snapshot().await?, None))
     }
 
     async fn lookup(&self) -> StoreResult<Box<dyn Tx>> {

@@ -886,6 +886,17 @@ impl Store for Backend {
         audit::verify(&mut **tx, trusted, outside).await
     }
 
+    async fn evidence_facts(
+        &self,
+        trusted: &TrustedKeys,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<stint_core::evidence::facts::Facts> {
+        let mut tx = self.snapshot().await?;
+        evidence::facts(&mut tx, trusted, since, until, now).await
+    }
+
     async fn audit_head(&self) -> StoreResult<(i64, String)> {
         let head: Option<(i64, String)> =
             sqlx::query_as("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
@@ -1330,6 +1341,7 @@ mod admin;
 mod break_glass;
 mod connectors;
 mod context;
+mod evidence;
 mod federation;
 mod import;
 mod introspection;

@@ -306,22 +306,28 @@ async fn history(conn: &mut Conn, now: DateTime<Utc>) -> StoreResult<Vec<Coverag
         } else {
             midnight - Duration::days(days_back - 1)
         };
-        let (resources, exposed): (i64, i64) = sqlx::query_as(
-            "SELECT (SELECT COUNT(*) FROM resources WHERE created_at <= $1),
-                    (SELECT COUNT(DISTINCT s.resource_id) FROM standing_credentials s
-                     JOIN resources res ON res.id = s.resource_id AND res.created_at <= $1
-                     WHERE s.mapped_at <= $1 AND (s.resolved_at IS NULL OR s.resolved_at > $1))",
-        )
-        .bind(ms(at))
-        .fetch_one(&mut *conn)
-        .await?;
-        points.push(CoveragePoint {
-            at,
-            jit_only: (resources - exposed) as u32,
-            resources: resources as u32,
-        });
+        points.push(coverage_at(conn, at).await?);
     }
     Ok(points)
+}
+
+/// Coverage at `at`: a resource had a standing path then if a credential reaching it was
+/// mapped by `at` and not resolved by then.
+pub(super) async fn coverage_at(conn: &mut Conn, at: DateTime<Utc>) -> StoreResult<CoveragePoint> {
+    let (resources, exposed): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM resources WHERE created_at <= $1),
+                (SELECT COUNT(DISTINCT s.resource_id) FROM standing_credentials s
+                 JOIN resources res ON res.id = s.resource_id AND res.created_at <= $1
+                 WHERE s.mapped_at <= $1 AND (s.resolved_at IS NULL OR s.resolved_at > $1))",
+    )
+    .bind(ms(at))
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(CoveragePoint {
+        at,
+        jit_only: (resources - exposed) as u32,
+        resources: resources as u32,
+    })
 }
 
 #[async_trait]

@@ -221,7 +221,7 @@ impl Database for SqliteStore {
     }
 
     async fn read(&self) -> StoreResult<Box<dyn Tx>> {
-        Ok(sql::Transaction::boxed(self.reads().begin().await?, None))
+        Ok(sql::Transaction::boxed(self.snapshot().await?, None))
     }
 
     async fn lookup(&self) -> StoreResult<Box<dyn Tx>> {
@@ -230,6 +230,11 @@ impl Database for SqliteStore {
 }
 
 impl SqliteStore {
+    /// A read transaction: in WAL mode its statements all see one moment.
+    async fn snapshot(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.reads().begin().await?)
+    }
+
     /// The pool to read through from here: the writer thread's own, on that thread.
     fn reads(&self) -> &SqlitePool {
         if writer_thread::on_writer_thread() {
