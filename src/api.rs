@@ -428,6 +428,16 @@ pub async fn triage_standing(id: i64, body: TriageBody) -> ApiResult<StandingVie
     post(&format!("/api/v1/standing/{id}/triage"), &body).await
 }
 
+/// `query` is the period (`since=…&until=…`), possibly empty.
+pub async fn evidence(query: &str) -> ApiResult<stint_core::evidence::EvidenceReport> {
+    get(&format!("/api/v1/reports/evidence?{query}")).await
+}
+
+/// A value percent-encoded for a URL's query.
+pub fn encode_query(value: &str) -> String {
+    js_sys::encode_uri_component(value).into()
+}
+
 pub async fn coverage() -> ApiResult<CoverageView> {
     get("/api/v1/standing/coverage").await
 }

@@ -11,6 +11,7 @@ use crate::pages::{
     audit::Audit,
     break_glass::BreakGlass,
     dashboard::Dashboard,
+    evidence::Evidence,
     identities::Identities,
     identity_detail::IdentityDetailPage,
     login::Login,
@@ -217,6 +218,7 @@ fn Shell() -> impl IntoView {
                     <Route path=path!("/approvals") view=Approvals/>
                     <Route path=path!("/break-glass") view=BreakGlass/>
                     <Route path=path!("/audit") view=Audit/>
+                    <Route path=path!("/reports/evidence") view=Evidence/>
                     <Route path=path!("/identities/:id") view=IdentityDetailPage/>
                     <Route path=path!("/identities") view=Identities/>
                     <Route path=path!("/admin/resources") view=AdminResources/>
@@ -302,6 +304,7 @@ fn Nav() -> impl IntoView {
                 <li><A href="/secrets">"Secrets"</A></li>
                 <Show when=move || auth.has_any(visibility::READS_EVERYTHING)>
                     <li><A href="/audit">"Audit"</A></li>
+                    <li><A href="/reports/evidence">"Evidence"</A></li>
                     <li><A href="/admin/federation">"Federation"</A></li>
                     <li><A href="/admin/notifications">"Notifications"</A></li>
                 </Show>

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod api;
 pub mod break_glass;
+pub mod campaigns;
 pub mod connectors;
 pub mod context;
 pub mod evidence;

@@ -2,6 +2,7 @@
 
 pub mod approver_context;
 pub mod badges;
+pub mod bar_chart;
 pub mod connection;
 pub mod coverage_chart;
 pub mod credential;

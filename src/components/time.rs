@@ -72,3 +72,13 @@ pub fn Countdown(from: DateTime<Utc>, until: DateTime<Utc>) -> impl IntoView {
         </time>
     }
 }
+
+/// "Sun 6 Dec 2026 11:19" in the viewer's zone, inline in a sentence, UTC in the tooltip.
+#[component]
+pub fn InlineTime(at: DateTime<Utc>) -> impl IntoView {
+    let local = at
+        .with_timezone(&chrono::Local)
+        .format("%a %-d %b %Y %H:%M")
+        .to_string();
+    view! { <time datetime=at.to_rfc3339() title=exact(at)>{local}</time> }
+}

@@ -29,19 +29,6 @@ fn is_moment(key: &str) -> bool {
     matches!(key, "since" | "until")
 }
 
-/// Percent-encodes a query value (RFC 3986 unreserved characters pass through).
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 #[component]
 pub fn Audit() -> impl IntoView {
     view! {
@@ -63,7 +50,7 @@ fn AuditTrail() -> impl IntoView {
             .filter_map(|(key, _, _)| {
                 q.get(key)
                     .filter(|v| !v.is_empty())
-                    .map(|v| format!("{key}={}", encode(&v)))
+                    .map(|v| format!("{key}={}", api::encode_query(&v)))
             })
             .collect::<Vec<_>>()
             .join("&")
@@ -121,7 +108,7 @@ fn AuditTrail() -> impl IntoView {
                     } else {
                         typed
                     };
-                    (!value.is_empty()).then(|| format!("{key}={}", encode(&value)))
+                    (!value.is_empty()).then(|| format!("{key}={}", api::encode_query(&value)))
                 })
                 .collect();
             navigate(&format!("/audit?{}", q.join("&")), Default::default());
@@ -129,7 +116,7 @@ fn AuditTrail() -> impl IntoView {
     };
     // Exports carry each time in the viewer's zone too, beside UTC.
     let zone = zone_name()
-        .map(|z| format!("&tz={}", encode(&z)))
+        .map(|z| format!("&tz={}", api::encode_query(&z)))
         .unwrap_or_default();
     let export_href =
         move |format: &str| format!("/api/v1/audit/export?format={format}{zone}&{}", filters());

@@ -8,6 +8,7 @@ pub mod approvals;
 pub mod audit;
 pub mod break_glass;
 pub mod dashboard;
+pub mod evidence;
 pub mod identities;
 pub mod identity_detail;
 pub mod login;

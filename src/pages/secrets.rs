@@ -294,7 +294,10 @@ fn ImportForm(on_imported: Callback<()>) -> impl IntoView {
             return;
         };
         local_problem.set(None);
-        let mut query = format!("source={}", encode(&source.get_untracked()));
+        let mut query = format!(
+            "source={}",
+            api::encode_query(source.get_untracked().trim())
+        );
         let chosen_format = format.get_untracked();
         if !chosen_format.is_empty() {
             query.push_str(&format!("&format={chosen_format}"));
@@ -394,11 +397,6 @@ fn describe(s: &ImportSummary) -> String {
         n => text.push_str(&format!(" {n} grants revoked.")),
     }
     text
-}
-
-/// Percent-encodes a query value.
-fn encode(value: &str) -> String {
-    js_sys::encode_uri_component(value.trim()).into()
 }
 
 /// A standing credential nobody scanned for, recorded where it lives.

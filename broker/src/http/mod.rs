@@ -3,6 +3,7 @@
 mod admin;
 mod audit;
 mod break_glass;
+mod campaigns;
 mod catalog;
 mod connectors;
 mod error;
@@ -152,6 +153,13 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .route("/audit/checkpoints", get(audit::checkpoints))
         .route("/audit/export", get(audit::export))
         .route("/reports/evidence", get(reports::evidence))
+        .route("/campaigns", get(campaigns::list).post(campaigns::start))
+        .route("/campaigns/{id}", get(campaigns::show))
+        .route("/campaigns/{id}/close", post(campaigns::close))
+        .route(
+            "/campaigns/{id}/items/{item}/decide",
+            post(campaigns::decide),
+        )
         .route("/standing", get(standing::list).post(standing::record))
         .route("/standing/coverage", get(standing::coverage))
         .route(

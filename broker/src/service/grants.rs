@@ -260,8 +260,20 @@ pub async fn revoke(
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     let mut tx = db.write().await?;
-    let grant = visible_grant(&mut **tx, actor, grant_id).await?;
-    let owner = tx
+    revoke_in(&mut **tx, actor, grant_id, reason, now).await?;
+    tx.commit().await
+}
+
+/// Revokes a live grant inside the caller's transaction (an access review's decision).
+pub async fn revoke_in(
+    rows: &mut dyn Rows,
+    actor: &UserView,
+    grant_id: i64,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let grant = visible_grant(rows, actor, grant_id).await?;
+    let owner = rows
         .is_current_owner(grant.identity.id, actor.id, now)
         .await?;
     let live = LiveGrant {
@@ -271,7 +283,7 @@ pub async fn revoke(
     };
     let (next, reason) = rules::decide_revoke(&live, owner, &actor.roles, reason)?;
     end_early(
-        &mut **tx,
+        rows,
         Actor::User(actor),
         &grant,
         next,
@@ -279,8 +291,7 @@ pub async fn revoke(
         json!({}),
         now,
     )
-    .await?;
-    tx.commit().await
+    .await
 }
 
 /// The holder ends a live grant because its task is over ("released by the workload

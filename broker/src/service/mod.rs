@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod break_glass;
+pub mod campaigns;
 pub mod connectors;
 pub mod extensions;
 pub mod federation;

@@ -123,6 +123,19 @@ pub async fn step_down(
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     let mut tx = db.write().await?;
+    step_down_in(&mut **tx, actor, identity_id, reason, now).await?;
+    tx.commit().await
+}
+
+/// Ends the actor's declaration inside the caller's transaction (an access review's
+/// decision), by the same rules as stepping down.
+pub async fn step_down_in(
+    tx: &mut dyn crate::store::port::Rows,
+    actor: &UserView,
+    identity_id: i64,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
     let identity = tx.identity(identity_id).await?;
     let owners = tx.current_owners(identity_id, now).await?;
     let is_owner = owners.iter().any(|o| o.id == actor.id);
@@ -135,7 +148,7 @@ pub async fn step_down(
     tx.end_stepped_down(identity_id, actor.id, &reason, now)
         .await?;
     audit::record(
-        &mut **tx,
+        tx,
         now,
         Event::new(
             Actor::User(actor),
@@ -149,8 +162,7 @@ pub async fn step_down(
             "orphaned": owners.len() == 1,
         })),
     )
-    .await?;
-    tx.commit().await
+    .await
 }
 
 /// Records a declaration made outside Stint (demo data, an import), unchecked, as the

@@ -78,6 +78,18 @@ pub async fn triage(
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     let mut tx = db.write().await?;
+    triage_in(&mut **tx, actor, id, body, now).await?;
+    tx.commit().await
+}
+
+/// Triages a finding inside the caller's transaction (an access review's decision).
+pub async fn triage_in(
+    tx: &mut dyn crate::store::port::Rows,
+    actor: &UserView,
+    id: i64,
+    body: &TriageBody,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
     let finding = tx
         .visible_standing(actor, id, now)
         .await?
@@ -142,12 +154,11 @@ pub async fn triage(
         }
     };
     audit::record(
-        &mut **tx,
+        tx,
         now,
         Event::new(Actor::User(actor), action, "standing_credential", Some(id)).details(details),
     )
-    .await?;
-    tx.commit().await
+    .await
 }
 
 /// A rule that maps imported findings as they arrive.

@@ -754,6 +754,39 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
 
+    // --- access review campaigns ---
+    async fn start_campaign(
+        &self,
+        actor: &UserView,
+        body: &stint_core::campaigns::NewCampaignBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64>;
+    /// Newest first: every campaign for admins and auditors, those with an item of theirs
+    /// for anyone else.
+    async fn campaigns(
+        &self,
+        viewer: &UserView,
+    ) -> StoreResult<Vec<stint_core::campaigns::CampaignView>>;
+    async fn campaign(
+        &self,
+        viewer: &UserView,
+        id: i64,
+    ) -> StoreResult<stint_core::campaigns::CampaignDetail>;
+    async fn decide_campaign_item(
+        &self,
+        actor: &UserView,
+        campaign_id: i64,
+        item_id: i64,
+        body: &stint_core::campaigns::DecisionBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn close_campaign(
+        &self,
+        actor: &UserView,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
     // --- the audit trail ---
     async fn audit_events(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEventView>>;
     /// Walks the chain, then holds it against every stored checkpoint and every copy of

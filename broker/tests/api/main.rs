@@ -7,6 +7,7 @@ mod audit;
 mod backup;
 mod bad_input;
 mod break_glass;
+mod campaigns;
 mod client;
 mod config_file;
 mod connectors;

@@ -7,10 +7,12 @@
 //! Each backend's SQL is the one module `sql/` (compiled for SQLite and for PostgreSQL);
 //! the read views behind the `Store` façade live there too, beside these rows.
 
+mod campaigns;
 mod lifecycle;
 mod notifications;
 mod oidc;
 
+pub use campaigns::*;
 pub use lifecycle::*;
 pub use notifications::*;
 pub use oidc::*;
@@ -74,6 +76,7 @@ pub trait Rows:
     + NotificationRows
     + OidcRows
     + LifecycleRows
+    + CampaignRows
     + Send
 {
 }
@@ -97,6 +100,7 @@ impl<T> Rows for T where
         + NotificationRows
         + OidcRows
         + LifecycleRows
+        + CampaignRows
         + Send
         + ?Sized
 {

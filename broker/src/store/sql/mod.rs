@@ -886,6 +886,52 @@ impl Store for Backend {
         audit::verify(&mut **tx, trusted, outside).await
     }
 
+    async fn start_campaign(
+        &self,
+        actor: &UserView,
+        body: &stint_core::campaigns::NewCampaignBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        service::campaigns::start(self, actor, body, now).await
+    }
+
+    async fn campaigns(
+        &self,
+        viewer: &UserView,
+    ) -> StoreResult<Vec<stint_core::campaigns::CampaignView>> {
+        let mut conn = self.reads().acquire().await?;
+        campaigns::list(&mut conn, viewer, None).await
+    }
+
+    async fn campaign(
+        &self,
+        viewer: &UserView,
+        id: i64,
+    ) -> StoreResult<stint_core::campaigns::CampaignDetail> {
+        let mut tx = self.snapshot().await?;
+        campaigns::detail(&mut tx, viewer, id).await
+    }
+
+    async fn decide_campaign_item(
+        &self,
+        actor: &UserView,
+        campaign_id: i64,
+        item_id: i64,
+        body: &stint_core::campaigns::DecisionBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        service::campaigns::decide(self, actor, campaign_id, item_id, body, now).await
+    }
+
+    async fn close_campaign(
+        &self,
+        actor: &UserView,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        service::campaigns::close(self, actor, id, now).await
+    }
+
     async fn evidence_facts(
         &self,
         trusted: &TrustedKeys,
@@ -1339,6 +1385,7 @@ fn escape_like(text: &str) -> String {
 // Declared after the query macros above, which they use.
 mod admin;
 mod break_glass;
+mod campaigns;
 mod connectors;
 mod context;
 mod evidence;
