@@ -428,6 +428,40 @@ pub async fn triage_standing(id: i64, body: TriageBody) -> ApiResult<StandingVie
     post(&format!("/api/v1/standing/{id}/triage"), &body).await
 }
 
+pub async fn campaigns() -> ApiResult<Vec<stint_core::campaigns::CampaignView>> {
+    get("/api/v1/campaigns").await
+}
+
+pub async fn campaign(id: i64) -> ApiResult<stint_core::campaigns::CampaignDetail> {
+    get(&format!("/api/v1/campaigns/{id}")).await
+}
+
+pub async fn start_campaign(
+    body: stint_core::campaigns::NewCampaignBody,
+) -> ApiResult<stint_core::campaigns::CampaignDetail> {
+    post("/api/v1/campaigns", &body).await
+}
+
+pub async fn decide_campaign_item(
+    campaign: i64,
+    item: i64,
+    body: stint_core::campaigns::DecisionBody,
+) -> ApiResult<stint_core::campaigns::CampaignDetail> {
+    post(
+        &format!("/api/v1/campaigns/{campaign}/items/{item}/decide"),
+        &body,
+    )
+    .await
+}
+
+pub async fn close_campaign(id: i64) -> ApiResult<stint_core::campaigns::CampaignDetail> {
+    post(
+        &format!("/api/v1/campaigns/{id}/close"),
+        &serde_json::json!({}),
+    )
+    .await
+}
+
 /// `query` is the period (`since=…&until=…`), possibly empty.
 pub async fn evidence(query: &str) -> ApiResult<stint_core::evidence::EvidenceReport> {
     get(&format!("/api/v1/reports/evidence?{query}")).await

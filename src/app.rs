@@ -10,6 +10,8 @@ use crate::pages::{
     approvals::Approvals,
     audit::Audit,
     break_glass::BreakGlass,
+    campaign_detail::CampaignDetailPage,
+    campaigns::Campaigns,
     dashboard::Dashboard,
     evidence::Evidence,
     identities::Identities,
@@ -219,6 +221,8 @@ fn Shell() -> impl IntoView {
                     <Route path=path!("/break-glass") view=BreakGlass/>
                     <Route path=path!("/audit") view=Audit/>
                     <Route path=path!("/reports/evidence") view=Evidence/>
+                    <Route path=path!("/campaigns/:id") view=CampaignDetailPage/>
+                    <Route path=path!("/campaigns") view=Campaigns/>
                     <Route path=path!("/identities/:id") view=IdentityDetailPage/>
                     <Route path=path!("/identities") view=Identities/>
                     <Route path=path!("/admin/resources") view=AdminResources/>
@@ -301,6 +305,7 @@ fn Nav() -> impl IntoView {
                         </A>
                     </li>
                 </Show>
+                <li><A href="/campaigns">"Access reviews"</A></li>
                 <li><A href="/secrets">"Secrets"</A></li>
                 <Show when=move || auth.has_any(visibility::READS_EVERYTHING)>
                     <li><A href="/audit">"Audit"</A></li>

@@ -145,9 +145,9 @@ impl ItemKind {
     /// What revoking this kind does, in the reviewer's words.
     pub fn revoke_means(self) -> Option<&'static str> {
         match self {
-            ItemKind::Ownership => Some("Step down: you no longer answer for this identity"),
-            ItemKind::Grant => Some("Revoke the grant now"),
-            ItemKind::Standing => Some("The secret was rotated: mark it resolved"),
+            ItemKind::Ownership => Some("step down, no longer answering for this identity"),
+            ItemKind::Grant => Some("end the grant now"),
+            ItemKind::Standing => Some("mark the secret rotated and resolved"),
             _ => None,
         }
     }

@@ -7,6 +7,8 @@ pub mod admin_users;
 pub mod approvals;
 pub mod audit;
 pub mod break_glass;
+pub mod campaign_detail;
+pub mod campaigns;
 pub mod dashboard;
 pub mod evidence;
 pub mod identities;

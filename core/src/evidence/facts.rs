@@ -25,6 +25,8 @@ pub struct Facts {
     pub identities: Vec<IdentityFact>,
     /// Findings seen by the period's end that were not resolved before it began.
     pub standing: Vec<StandingFact>,
+    /// Access review campaigns started in the period.
+    pub campaigns: Vec<CampaignFact>,
     /// Downstream revocations queued in the period.
     pub revocations: Vec<RevocationFact>,
     /// Events the trail holds for the period.
@@ -113,6 +115,20 @@ pub struct LeakedGrant {
     pub identity: String,
     pub resource: String,
     pub revoked_by_finding: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct CampaignFact {
+    pub id: i64,
+    pub name: String,
+    pub started_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub items: u32,
+    pub decided: u32,
+    /// Decided to revoke: access Stint ended because of the review.
+    pub revoked: u32,
+    pub changed: u32,
 }
 
 #[derive(Debug, Clone)]

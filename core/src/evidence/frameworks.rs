@@ -106,6 +106,12 @@ pub fn mapping(section: SectionKey) -> Mapping {
         ),
         // Someone answers for every identity; an orphan can be given nothing.
         S::Ownership => (&["NHI1"], &["GV.RR-02", "ID.AM-08"], &["CC6.2"]),
+        // Everything that gives access, put to whoever answers for it, and acted on.
+        S::AccessReviews => (
+            &["NHI1", "NHI5"],
+            &["PR.AA-05", "GV.RR-02"],
+            &["CC6.2", "CC6.3"],
+        ),
         // Secrets that bypass JIT, found and brought to an end.
         S::Standing => (&["NHI7", "NHI2"], &["PR.AA-01", "ID.AM-08"], &["CC6.1"]),
         // A Stint credential found where it should not be is revoked at once.

@@ -32,6 +32,7 @@ pub enum SectionKey {
     Grants,
     BreakGlass,
     Ownership,
+    AccessReviews,
     Standing,
     Leaks,
     Revocations,
@@ -39,12 +40,13 @@ pub enum SectionKey {
 }
 
 impl SectionKey {
-    pub const ALL: [SectionKey; 9] = [
+    pub const ALL: [SectionKey; 10] = [
         SectionKey::Coverage,
         SectionKey::Requests,
         SectionKey::Grants,
         SectionKey::BreakGlass,
         SectionKey::Ownership,
+        SectionKey::AccessReviews,
         SectionKey::Standing,
         SectionKey::Leaks,
         SectionKey::Revocations,
@@ -58,6 +60,7 @@ impl SectionKey {
             SectionKey::Grants => "grants",
             SectionKey::BreakGlass => "break_glass",
             SectionKey::Ownership => "ownership",
+            SectionKey::AccessReviews => "access_reviews",
             SectionKey::Standing => "standing",
             SectionKey::Leaks => "leaks",
             SectionKey::Revocations => "revocations",
@@ -72,6 +75,7 @@ impl SectionKey {
             SectionKey::Grants => "Grants and credential lifetimes",
             SectionKey::BreakGlass => "Break-glass and its reviews",
             SectionKey::Ownership => "Ownership and orphaned identities",
+            SectionKey::AccessReviews => "Periodic access reviews",
             SectionKey::Standing => "Standing credentials",
             SectionKey::Leaks => "Leaked credentials revoked",
             SectionKey::Revocations => "Revocation in downstream systems",

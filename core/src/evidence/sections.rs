@@ -25,6 +25,7 @@ pub(super) fn build(key: SectionKey, facts: &Facts, period: &Period) -> Section 
         SectionKey::Grants => grants(facts, period),
         SectionKey::BreakGlass => break_glass(facts, period),
         SectionKey::Ownership => ownership(facts, period),
+        SectionKey::AccessReviews => access_reviews(facts, period),
         SectionKey::Standing => standing(facts, period),
         SectionKey::Leaks => leaks(facts, period),
         SectionKey::Revocations => revocations(facts, period),
@@ -641,6 +642,97 @@ fn ownership(facts: &Facts, period: &Period) -> Body {
     }
 }
 
+fn access_reviews(facts: &Facts, period: &Period) -> Body {
+    let campaigns = &facts.campaigns;
+    let items: u32 = campaigns.iter().map(|c| c.items).sum();
+    let decided: u32 = campaigns.iter().map(|c| c.decided).sum();
+    let revoked: u32 = campaigns.iter().map(|c| c.revoked).sum();
+    let changed: u32 = campaigns.iter().map(|c| c.changed).sum();
+    let overdue: Vec<_> = campaigns
+        .iter()
+        .filter(|c| c.closed_at.is_none() && c.decided < c.items && c.due_at <= facts.now)
+        .collect();
+    let closed = campaigns.iter().filter(|c| c.closed_at.is_some()).count();
+    let share = percent(decided as usize, items as usize);
+    let summary = if campaigns.is_empty() {
+        "No access review was started in this period.".into()
+    } else {
+        format!(
+            "{} started ({closed} closed): {decided} of {items} items answered ({}), {revoked} access revoked and {changed} changes asked for; {} overdue.",
+            plural(campaigns.len(), "access review", "access reviews"),
+            share.map(|p| format!("{p} %")).unwrap_or_default(),
+            overdue.len()
+        )
+    };
+    Body {
+        summary,
+        // A period without a review is itself a finding for a periodic control.
+        attention: campaigns.is_empty() || !overdue.is_empty(),
+        figures: vec![
+            Figure::new(
+                "campaigns",
+                "Reviews started",
+                count(campaigns.len()),
+                Unit::Count,
+            ),
+            Figure::new("closed", "Closed", count(closed), Unit::Count),
+            Figure::new(
+                "items",
+                "Items reviewed",
+                Some(i64::from(items)),
+                Unit::Count,
+            ),
+            Figure::new(
+                "decided",
+                "Items answered",
+                Some(i64::from(decided)),
+                Unit::Count,
+            ),
+            Figure::new("decided_percent", "Share answered", share, Unit::Percent),
+            Figure::new(
+                "revoked",
+                "Access revoked",
+                Some(i64::from(revoked)),
+                Unit::Count,
+            ),
+            Figure::new(
+                "changed",
+                "Changes asked for",
+                Some(i64::from(changed)),
+                Unit::Count,
+            ),
+            Figure::new(
+                "overdue",
+                "Overdue reviews",
+                count(overdue.len()),
+                Unit::Count,
+            ),
+        ],
+        chart: None,
+        items: campaigns
+            .iter()
+            .map(|c| Item {
+                label: c.name.clone(),
+                detail: format!(
+                    "{} of {} answered, {} revoked; {}",
+                    c.decided,
+                    c.items,
+                    c.revoked,
+                    match c.closed_at {
+                        Some(_) => "closed".to_string(),
+                        None if c.due_at <= facts.now && c.decided < c.items =>
+                            "overdue".to_string(),
+                        None => "open".to_string(),
+                    }
+                ),
+                at: Some(c.started_at),
+                href: Some(format!("/campaigns/{}", c.id)),
+            })
+            .collect(),
+        events_query: period.events_query("campaign"),
+    }
+}
+
 fn standing(facts: &Facts, period: &Period) -> Body {
     // Leaked Stint credentials are the next section's: they never bypassed JIT.
     let findings: Vec<_> = facts
@@ -959,6 +1051,7 @@ mod tests {
             identities: Vec::new(),
             standing: Vec::new(),
             revocations: Vec::new(),
+            campaigns: Vec::new(),
             events: 0,
             verification: AuditVerification {
                 ok: true,

@@ -62,10 +62,7 @@ impl CampaignRows for Conn {
             };
             let mut policy = rules::describe_policy(&r.policy, &approvers);
             if let Some(bounds) = &r.policy.break_glass {
-                policy.push_str(&format!(
-                    " · break-glass: {}",
-                    break_glass::describe(bounds)
-                ));
+                policy.push_str(&format!(" · {}", break_glass::describe(bounds)));
             }
             let auto_approval = r.policy.auto_approve.as_ref().map(|a| {
                 format!(

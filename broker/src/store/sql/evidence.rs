@@ -30,6 +30,7 @@ pub(super) async fn facts(
         identities: identities(conn, until).await?,
         standing: standing(conn, since, until).await?,
         revocations: revocations(conn, since, until).await?,
+        campaigns: campaigns(conn, since, until).await?,
         events: count_events(conn, None, since, until).await?,
         verification,
         checkpoint,
@@ -318,6 +319,46 @@ async fn standing(
                     status,
                     leaked_grant,
                 }
+            },
+        )
+        .collect())
+}
+
+type CampaignRow = (i64, String, i64, i64, Option<i64>, i64, i64, i64, i64);
+
+async fn campaigns(
+    conn: &mut Conn,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> StoreResult<Vec<CampaignFact>> {
+    let rows: Vec<CampaignRow> = sqlx::query_as(
+        "SELECT c.id, c.name, c.created_at, c.due_at, c.closed_at,
+                (SELECT COUNT(*) FROM campaign_items i WHERE i.campaign_id = c.id),
+                (SELECT COUNT(*) FROM campaign_items i
+                 WHERE i.campaign_id = c.id AND i.decision IS NOT NULL),
+                (SELECT COUNT(*) FROM campaign_items i
+                 WHERE i.campaign_id = c.id AND i.decision = 'revoke'),
+                (SELECT COUNT(*) FROM campaign_items i
+                 WHERE i.campaign_id = c.id AND i.decision = 'change')
+         FROM campaigns c WHERE c.created_at >= $1 AND c.created_at < $2 ORDER BY c.id",
+    )
+    .bind(ms(since))
+    .bind(ms(until))
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, name, started, due, closed, items, decided, revoked, changed)| CampaignFact {
+                id,
+                name,
+                started_at: time(started),
+                due_at: time(due),
+                closed_at: closed.map(time),
+                items: items as u32,
+                decided: decided as u32,
+                revoked: revoked as u32,
+                changed: changed as u32,
             },
         )
         .collect())
