@@ -68,6 +68,9 @@ pub const LIVE_ACTIONS: &[&str] = &[
     "review.due_soon",
     "review.overdue",
     "review.decided",
+    "campaign.started",
+    "campaign.item_decided",
+    "campaign.closed",
     "standing.recorded",
     "standing.mapped",
     "standing.rotated",
@@ -96,6 +99,8 @@ pub enum LiveScope {
     /// A standing finding: admins and auditors, everyone while it is unmapped (an owner
     /// may claim it), and the current owners of the identity it is mapped to.
     Finding { unmapped: bool, owners: Vec<i64> },
+    /// An access review: admins and auditors, and whoever has an item in it.
+    Campaign { assignees: Vec<i64> },
     /// Who owns an identity, or a batch of findings imported: the catalog everyone
     /// signed in reads.
     Everyone,
@@ -118,6 +123,9 @@ impl LiveScope {
             LiveScope::Review { taker } => any_of(roles, SEES_ALL_ACCESS) || *taker == viewer,
             LiveScope::Finding { unmapped, owners } => {
                 any_of(roles, READS_EVERYTHING) || *unmapped || owners.contains(&viewer)
+            }
+            LiveScope::Campaign { assignees } => {
+                any_of(roles, READS_EVERYTHING) || assignees.contains(&viewer)
             }
             LiveScope::Everyone => true,
         }

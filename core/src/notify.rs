@@ -24,6 +24,8 @@ pub enum Audience {
     HolderAndOwners,
     /// Admins, and the identity's owners.
     AdminsAndOwners,
+    /// Everyone with an item to answer in an access review.
+    CampaignAssignees,
 }
 
 /// An event a sink may hear: the audit action, what it means to people, and who it is for.
@@ -99,6 +101,11 @@ pub const NOTIFY_EVENTS: &[NotifyEvent] = &[
         "grant.revocation_failing",
         "Taking a grant's access away keeps failing",
         Audience::AdminsAndOwners,
+    ),
+    event(
+        "campaign.started",
+        "An access review started: items wait for their answers",
+        Audience::CampaignAssignees,
     ),
 ];
 
@@ -467,6 +474,16 @@ pub struct AudienceFacts {
     pub admins: Vec<NamedRef>,
     /// Whoever took break-glass access: not their own reviewer.
     pub taker: Option<i64>,
+    /// Those with an item to answer in the access review (admins, for the admins' items).
+    pub assignees: Vec<NamedRef>,
+}
+
+/// What a notification tells of the access review behind its event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeCampaign {
+    pub id: i64,
+    pub name: String,
+    pub due_at: DateTime<Utc>,
 }
 
 /// Who an event of `audience` is for, each once, in the order the audience names them.
@@ -490,6 +507,7 @@ pub fn recipients(audience: Audience, facts: &AudienceFacts) -> Vec<NamedRef> {
         Audience::Reviewers => facts.reviewers.iter().filter(not_taker).cloned().collect(),
         Audience::HolderAndOwners => facts.holder.iter().chain(&facts.owners).cloned().collect(),
         Audience::AdminsAndOwners => facts.admins.iter().chain(&facts.owners).cloned().collect(),
+        Audience::CampaignAssignees => facts.assignees.clone(),
     };
     let mut seen = std::collections::HashSet::new();
     people.retain(|u| seen.insert(u.id));
@@ -705,6 +723,7 @@ mod tests {
             reviewers: vec![alice.clone(), dave.clone()],
             admins: vec![dave.clone()],
             taker: Some(1),
+            assignees: vec![carol.clone(), carol.clone()],
         };
         let names =
             |a| -> Vec<String> { recipients(a, &facts).into_iter().map(|u| u.name).collect() };
@@ -717,6 +736,7 @@ mod tests {
         assert_eq!(names(Audience::Reviewers), ["dave"]);
         assert_eq!(names(Audience::HolderAndOwners), ["alice", "carol"]);
         assert_eq!(names(Audience::AdminsAndOwners), ["dave", "alice", "carol"]);
+        assert_eq!(names(Audience::CampaignAssignees), ["carol"], "once each");
     }
 
     #[test]

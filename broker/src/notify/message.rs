@@ -34,6 +34,12 @@ struct Link {
 
 impl Link {
     fn of(event: &NotableEvent, base: &str) -> Option<Link> {
+        if let Some(c) = &event.campaign {
+            return Some(Link {
+                label: "Answer your items",
+                url: format!("{base}/campaigns/{}", c.id),
+            });
+        }
         if (event.action.starts_with("review.") || event.action == "break_glass.taken")
             && let Some(review) = event.review_id
         {
@@ -64,6 +70,13 @@ fn access(r: &NoticeRequest) -> String {
 
 /// One line saying what happened, in plain words.
 pub fn summary(event: &NotableEvent) -> String {
+    if let Some(c) = &event.campaign {
+        return format!(
+            "Access review \u{201c}{}\u{201d} started: answer your items by {} UTC",
+            c.name,
+            c.due_at.format("%Y-%m-%d %H:%M")
+        );
+    }
     let Some(r) = &event.request else {
         return event.action.clone();
     };
@@ -147,6 +160,7 @@ fn webhook(event: &NotableEvent, recipients: &[NamedRef], link: Option<&Link>) -
             "due_at": event.review_due_at.map(rfc3339),
         })),
         "reason": event.reason,
+        "campaign": event.campaign,
         "recipients": recipients.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(),
         "url": link.map(|l| l.url.as_str()),
     })
@@ -244,6 +258,7 @@ mod tests {
             review_id: None,
             review_due_at: None,
             reason: None,
+            campaign: None,
             audience: AudienceFacts::default(),
         }
     }

@@ -429,3 +429,30 @@ async fn a_decided_review_is_never_announced_as_overdue() {
     let report = app.sweep().await;
     assert_eq!(report.notices_given, 0, "{report:?}");
 }
+
+#[tokio::test]
+async fn an_access_review_is_heard_by_those_with_an_item_in_it_only() {
+    let app = TestApp::new().await;
+    let served = serve(&app).await;
+    let alice = app.login("alice").await;
+    let bob = app.login("bob").await;
+    let (status, mut alices) = open(&served.url, Reader::Session(&alice), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(alices.next().await.unwrap().event, "ready");
+    let (_, mut bobs) = open(&served.url, Reader::Session(&bob), None).await;
+    assert_eq!(bobs.next().await.unwrap().event, "ready");
+
+    let dave = app.login("dave").await;
+    let body = json!({ "name": "Q4 access review", "due_at": app.now() + Duration::days(7) });
+    let (status, campaign) = app.post(&dave, "/api/v1/campaigns", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{campaign}");
+    let told = alices
+        .next_change()
+        .await
+        .expect("alice owns identities: she has items");
+    assert_eq!(told.event, "campaign.started");
+    assert!(
+        bobs.drain().await.is_empty(),
+        "bob has nothing to answer in it"
+    );
+}

@@ -671,3 +671,45 @@ async fn people_leave_themselves_out_of_messages_but_reviewers_hear_of_break_gla
         "carol cannot leave"
     );
 }
+
+#[tokio::test]
+async fn an_access_review_tells_each_person_with_items_where_to_answer() {
+    let (receiver, base) = Receiver::start().await;
+    let app = broker(&base).await;
+    let dave = app.login("dave").await;
+    add_sink(
+        &app,
+        &dave,
+        json!({ "name": "reviews", "kind": "webhook", "url": format!("{base}/reviews"),
+                "events": ["campaign.started"] }),
+    )
+    .await;
+    let body = json!({ "name": "Q4 access review", "due_at": app.now() + Duration::days(7) });
+    let (status, campaign) = app.post(&dave, "/api/v1/campaigns", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{campaign}");
+    assert_eq!(notify(&app).await, (1, 0));
+    let got = receiver.got("/reviews");
+    let message = got[0].json();
+    assert_eq!(message["event"], "campaign.started");
+    assert_eq!(message["campaign"]["name"], "Q4 access review");
+    assert_eq!(
+        message["url"],
+        format!("https://stint.example/campaigns/{}", campaign["id"])
+    );
+    // The demo's owners answer for their identities; dave, the admin, for the policies
+    // and the orphan. Nobody without an item is named.
+    let mut recipients: Vec<&str> = message["recipients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    recipients.sort();
+    assert_eq!(recipients, ["alice", "dave", "erin"]);
+    assert!(
+        message["summary"]
+            .as_str()
+            .unwrap()
+            .contains("answer your items by")
+    );
+}

@@ -137,6 +137,8 @@ pub struct NotableEvent {
     pub review_due_at: Option<DateTime<Utc>>,
     /// A denial's comment, or why a grant was revoked.
     pub reason: Option<String>,
+    /// The access review it is about.
+    pub campaign: Option<stint_core::notify::NoticeCampaign>,
     pub audience: AudienceFacts,
 }
 

@@ -54,6 +54,14 @@ macro_rules! ids_in {
     };
 }
 
+/// The ids of the people with an item in the campaign audit event `e` is about.
+macro_rules! campaign_assignee_ids {
+    () => {
+        "(SELECT string_agg(DISTINCT ci.assignee_id::text, ',') FROM campaign_items ci
+          WHERE e.target_kind = 'campaign' AND ci.campaign_id = e.target_id)"
+    };
+}
+
 /// The current owners' ids of the identity of request `r` (or of the row aliased `$of`
 /// with an `identity_id`), comma-separated.
 macro_rules! owner_ids {

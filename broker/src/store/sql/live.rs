@@ -24,6 +24,7 @@ struct LiveRow {
     finding_status: Option<String>,
     finding_identity: Option<i64>,
     finding_owners: Option<String>,
+    campaign_assignees: Option<String>,
 }
 
 fn ids(list: Option<&str>) -> Vec<i64> {
@@ -54,6 +55,10 @@ impl LiveRow {
             event.review_id = self.target_id;
             LiveScope::Review {
                 taker: self.taker_id?,
+            }
+        } else if self.target_kind == "campaign" {
+            LiveScope::Campaign {
+                assignees: ids(self.campaign_assignees.as_deref()),
             }
         } else if self.target_kind == "standing_credential" {
             event.finding_id = self.target_id;
@@ -100,7 +105,9 @@ pub(super) async fn after(
         " AS access_owners, rv.taker_id,
                 s.status AS finding_status, s.identity_id AS finding_identity, ",
         owner_ids!("s", attested_at 5),
-        " AS finding_owners
+        " AS finding_owners, ",
+        campaign_assignee_ids!(),
+        " AS campaign_assignees
          FROM audit_events e
          LEFT JOIN requests r ON r.id = e.request_id
          LEFT JOIN reviews rv ON e.target_kind = 'review' AND rv.id = e.target_id

@@ -210,6 +210,7 @@ async fn notable(
         review_id: None,
         review_due_at: None,
         reason: None,
+        campaign: None,
         audience: AudienceFacts::default(),
     };
     if let Some(request_id) = row.request_id {
@@ -255,6 +256,37 @@ async fn notable(
             .fetch_optional(&mut *conn)
             .await?;
         event.review_due_at = due.map(time);
+    }
+    if row.target_kind == "campaign"
+        && let Some(id) = row.target_id
+    {
+        let (name, due_at, admins_answer): (String, i64, bool) = sqlx::query_as(
+            "SELECT c.name, c.due_at,
+                    EXISTS (SELECT 1 FROM campaign_items ci
+                            WHERE ci.campaign_id = c.id AND ci.assignee_id IS NULL)
+             FROM campaigns c WHERE c.id = $1",
+        )
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+        let people: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT DISTINCT u.id, u.username FROM campaign_items ci
+             JOIN users u ON u.id = ci.assignee_id
+             WHERE ci.campaign_id = $1 AND u.disabled = FALSE ORDER BY u.id",
+        )
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?;
+        event.audience.assignees = people
+            .into_iter()
+            .map(|(id, name)| NamedRef::new(id, name))
+            .chain(staff.admins.iter().filter(|_| admins_answer).cloned())
+            .collect();
+        event.campaign = Some(stint_core::notify::NoticeCampaign {
+            id,
+            name,
+            due_at: time(due_at),
+        });
     }
     if event.action == "grant.revocation_failing" {
         event.reason = details["error"].as_str().map(str::to_string);

@@ -54,6 +54,14 @@ macro_rules! json_texts {
     };
 }
 
+/// The ids of the people with an item in the campaign audit event `e` is about.
+macro_rules! campaign_assignee_ids {
+    () => {
+        "(SELECT group_concat(DISTINCT ci.assignee_id) FROM campaign_items ci
+          WHERE e.target_kind = 'campaign' AND ci.campaign_id = e.target_id)"
+    };
+}
+
 /// The current owners' ids of the identity of request `r` (or of the row aliased `$of`
 /// with an `identity_id`), comma-separated.
 macro_rules! owner_ids {
