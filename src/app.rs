@@ -173,7 +173,7 @@ fn Shell() -> impl IntoView {
     // The navigation's counts (approvals and reviews waiting, identities owned).
     crate::components::live::on_live(
         |e| {
-            ["request.", "review.", "ownership."]
+            ["request.", "review.", "ownership.", "campaign."]
                 .iter()
                 .any(|prefix| e.kind.starts_with(prefix))
         },
@@ -250,6 +250,7 @@ fn Nav() -> impl IntoView {
             .unwrap_or_default()
     };
     let overseer = move || auth.has_any(visibility::WORKS_REVIEWS);
+    let review_items = move || auth.user().map(|m| m.campaign_items_waiting).unwrap_or(0);
     // On a narrow screen the nav is one scrolling row: keep the current page's item in it.
     let location = leptos_router::hooks::use_location();
     let list = NodeRef::<leptos::html::Ul>::new();
@@ -305,7 +306,17 @@ fn Nav() -> impl IntoView {
                         </A>
                     </li>
                 </Show>
-                <li><A href="/campaigns">"Access reviews"</A></li>
+                <li>
+                    <A href="/campaigns">
+                        "Access reviews"
+                        <Show when=move || { review_items() > 0 }>
+                            <span class="count" data-testid="review-items-count">
+                                <span class="visually-hidden">", waiting for you: "</span>
+                                {review_items}
+                            </span>
+                        </Show>
+                    </A>
+                </li>
                 <li><A href="/secrets">"Secrets"</A></li>
                 <Show when=move || auth.has_any(visibility::READS_EVERYTHING)>
                     <li><A href="/audit">"Audit"</A></li>

@@ -71,6 +71,9 @@ pub struct MeView {
     /// Identities this user is an accountable owner of now: only owners ask for access.
     #[serde(default)]
     pub identities_owned: u32,
+    /// Items of open access reviews waiting for this user's answer.
+    #[serde(default)]
+    pub campaign_items_waiting: u32,
     /// The identity provider this user signs in through, when not with a password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signs_in_with: Option<crate::oidc::ProviderView>,

@@ -15,6 +15,9 @@ use serde::{Deserialize, Serialize};
 pub const MAX_DUE_DAYS: i64 = 180;
 /// A comment shorter than this does not say why.
 pub const COMMENT_MIN_CHARS: usize = 10;
+/// At most this long: a revocation's reason quotes it with the campaign's name.
+pub const COMMENT_MAX_CHARS: usize = 1000;
+pub const LINK_MAX_CHARS: usize = 500;
 
 /// What a campaign covers: resources and identity kinds (empty: all of them).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -224,8 +227,17 @@ pub struct ResourceSubject {
 #[derive(Debug, Clone)]
 pub struct IdentitySubject {
     pub identity: NamedRef,
-    /// Current declarations, oldest first: (declaration id, owner, re-attest by).
-    pub owners: Vec<(i64, NamedRef, DateTime<Utc>)>,
+    /// Current declarations, oldest first.
+    pub owners: Vec<Owner>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Owner {
+    pub declaration: i64,
+    pub user: NamedRef,
+    pub attest_until: DateTime<Utc>,
+    /// The account is disabled: it can answer nothing.
+    pub disabled: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -276,21 +288,19 @@ impl PlannedItem {
     }
 }
 
-/// Who answers for what an identity holds: the holder when they still own it, else its
-/// longest-standing owner, else the admins.
+/// Who answers for what an identity holds: its longest-standing owner who can answer and
+/// is not the one holding it (nobody certifies their own access), else the admins.
 fn answerer(identity: Option<&IdentitySubject>, holder: Option<&NamedRef>) -> Assignee {
-    let owners: Vec<&NamedRef> = identity
-        .map(|i| i.owners.iter().map(|(_, o, _)| o).collect())
-        .unwrap_or_default();
-    match holder.filter(|h| owners.iter().any(|o| o.id == h.id)) {
-        Some(holder) => Assignee::User {
-            user: holder.clone(),
-        },
-        None => owners
-            .first()
-            .map(|o| Assignee::User { user: (*o).clone() })
-            .unwrap_or(Assignee::Admins),
-    }
+    identity
+        .and_then(|i| {
+            i.owners
+                .iter()
+                .find(|o| !o.disabled && holder.is_none_or(|h| h.id != o.user.id))
+        })
+        .map(|o| Assignee::User {
+            user: o.user.clone(),
+        })
+        .unwrap_or(Assignee::Admins)
 }
 
 /// The campaign's items: every resource's policy and named approvers, auto-approval
@@ -307,14 +317,13 @@ pub fn plan(subjects: &Subjects) -> Vec<PlannedItem> {
         );
         policy.resource_id = Some(r.resource.id);
         items.push(policy);
+        // Admins answer whether someone should approve: nobody certifies their own right.
         for approver in &r.approvers {
             let mut item = PlannedItem::new(
                 ItemKind::Approver,
                 format!("{} approves for {}", approver.name, r.resource.name),
                 "Named as an approver of this resource's requests".into(),
-                Assignee::User {
-                    user: approver.clone(),
-                },
+                Assignee::Admins,
             );
             item.resource_id = Some(r.resource.id);
             items.push(item);
@@ -341,17 +350,29 @@ pub fn plan(subjects: &Subjects) -> Vec<PlannedItem> {
             item.identity_id = Some(i.identity.id);
             items.push(item);
         }
-        for (declaration, owner, attest_until) in &i.owners {
+        for owner in &i.owners {
+            // A disabled account's declaration still counts; the admins answer for it.
+            let (assignee, note) = if owner.disabled {
+                (Assignee::Admins, " (the owner's account is disabled)")
+            } else {
+                (
+                    Assignee::User {
+                        user: owner.user.clone(),
+                    },
+                    "",
+                )
+            };
             let mut item = PlannedItem::new(
                 ItemKind::Ownership,
-                format!("{} answers for {}", owner.name, i.identity.name),
-                format!("Declared until {}", attest_until.format("%Y-%m-%d")),
-                Assignee::User {
-                    user: owner.clone(),
-                },
+                format!("{} answers for {}", owner.user.name, i.identity.name),
+                format!(
+                    "Declared until {}{note}",
+                    owner.attest_until.format("%Y-%m-%d")
+                ),
+                assignee,
             );
             item.identity_id = Some(i.identity.id);
-            item.ownership_id = Some(*declaration);
+            item.ownership_id = Some(owner.declaration);
             items.push(item);
         }
     }
@@ -431,12 +452,21 @@ pub fn decide(d: &Decidable, body: &DecisionBody) -> Result<(String, Option<Stri
             ),
         ));
     }
-    let comment = body.comment.trim().to_string();
-    rules::check_plain_text("comment", &comment)?;
-    if body.decision != Decision::Keep && comment.chars().count() < COMMENT_MIN_CHARS {
+    let min = if body.decision == Decision::Keep {
+        0
+    } else {
+        COMMENT_MIN_CHARS
+    };
+    let comment = rules::bounded_text(
+        "comment",
+        &body.comment,
+        min,
+        &format!("say why (at least {COMMENT_MIN_CHARS} characters)"),
+    )?;
+    if comment.chars().count() > COMMENT_MAX_CHARS {
         return Err(RuleError::invalid(
             "comment",
-            format!("say why (at least {COMMENT_MIN_CHARS} characters)"),
+            format!("at most {COMMENT_MAX_CHARS} characters"),
         ));
     }
     let link = match body
@@ -445,6 +475,12 @@ pub fn decide(d: &Decidable, body: &DecisionBody) -> Result<(String, Option<Stri
         .map(str::trim)
         .filter(|l| !l.is_empty())
     {
+        Some(link) if link.chars().count() > LINK_MAX_CHARS => {
+            return Err(RuleError::invalid(
+                "link",
+                format!("at most {LINK_MAX_CHARS} characters"),
+            ));
+        }
         Some(link) if link.starts_with("https://") || link.starts_with("http://") => {
             rules::check_plain_text("link", link)?;
             Some(link.to_string())
@@ -537,6 +573,15 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 12, day, 0, 0, 0).unwrap()
     }
 
+    fn owner(declaration: i64, user: NamedRef, disabled: bool) -> Owner {
+        Owner {
+            declaration,
+            user,
+            attest_until: at(30),
+            disabled,
+        }
+    }
+
     fn subjects() -> Subjects {
         Subjects {
             resources: vec![ResourceSubject {
@@ -549,8 +594,9 @@ mod tests {
                 IdentitySubject {
                     identity: named(10, "ci-deployer"),
                     owners: vec![
-                        (100, named(1, "alice"), at(30)),
-                        (101, named(3, "erin"), at(30)),
+                        owner(100, named(1, "alice"), false),
+                        owner(101, named(3, "erin"), false),
+                        owner(102, named(4, "frank"), true),
                     ],
                 },
                 IdentitySubject {
@@ -589,17 +635,22 @@ mod tests {
             user: named(id, name),
         };
         assert_eq!(who(ItemKind::Policy), vec![Assignee::Admins]);
-        assert_eq!(who(ItemKind::Approver), vec![user(2, "bob")]);
+        assert_eq!(
+            who(ItemKind::Approver),
+            vec![Assignee::Admins],
+            "not bob: nobody certifies their own right"
+        );
         assert_eq!(who(ItemKind::AutoApproval), vec![Assignee::Admins]);
         assert_eq!(
             who(ItemKind::Ownership),
-            vec![user(1, "alice"), user(3, "erin")]
+            vec![user(1, "alice"), user(3, "erin"), Assignee::Admins],
+            "a disabled owner's declaration is the admins' to answer"
         );
         assert_eq!(who(ItemKind::Orphan), vec![Assignee::Admins]);
         assert_eq!(
             who(ItemKind::Grant),
-            vec![user(3, "erin")],
-            "the holder, an owner"
+            vec![user(1, "alice")],
+            "an owner other than erin, who holds it"
         );
         assert_eq!(
             who(ItemKind::Standing),

@@ -69,6 +69,7 @@ pub const LIVE_ACTIONS: &[&str] = &[
     "review.overdue",
     "review.decided",
     "campaign.started",
+    "campaign.overdue",
     "campaign.item_decided",
     "campaign.closed",
     "standing.recorded",

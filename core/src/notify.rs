@@ -107,6 +107,11 @@ pub const NOTIFY_EVENTS: &[NotifyEvent] = &[
         "An access review started: items wait for their answers",
         Audience::CampaignAssignees,
     ),
+    event(
+        "campaign.overdue",
+        "An access review is overdue: items still wait for their answers",
+        Audience::CampaignAssignees,
+    ),
 ];
 
 /// The event sinks may hear as `action`, if any.

@@ -60,7 +60,12 @@ fn Campaign(detail: CampaignDetail, reload: Callback<()>) -> impl IntoView {
         </div>
         <h2>"Waiting for you"</h2>
         {if mine.is_empty() {
-            view! { <Empty title="Nothing waits for you">"Every item put to you has been answered."</Empty> }.into_any()
+            let why = if open {
+                "Nothing in this review waits for your answer."
+            } else {
+                "The review is closed: what was not answered stays unanswered."
+            };
+            view! { <Empty title="Nothing waits for you">{why}</Empty> }.into_any()
         } else {
             view! {
                 <ul class="campaign-items" data-testid="my-items">

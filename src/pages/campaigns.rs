@@ -160,18 +160,24 @@ fn StartCampaign() -> impl IntoView {
                 </div>
                 <fieldset class="field">
                     <legend>"Resources (none ticked: all)"</legend>
-                    {move || resources.get().and_then(|r| r.ok()).map(|list| list.into_iter().map(|r| {
-                        let id = r.id;
-                        view! {
-                            <label class="checkbox">
-                                <input type="checkbox" on:change=move |ev| {
-                                    let on = event_target_checked(&ev);
-                                    chosen_resources.update(|c| if on { c.push(id) } else { c.retain(|x| *x != id) });
-                                }/>
-                                {r.name}
-                            </label>
-                        }
-                    }).collect_view())}
+                    {move || match resources.get() {
+                        None => view! { <Skeleton rows=2/> }.into_any(),
+                        Some(Err(error)) => view! {
+                            <ErrorState error retry=Callback::new(move |_| resources.refetch())/>
+                        }.into_any(),
+                        Some(Ok(list)) => list.into_iter().map(|r| {
+                            let id = r.id;
+                            view! {
+                                <label class="checkbox">
+                                    <input type="checkbox" on:change=move |ev| {
+                                        let on = event_target_checked(&ev);
+                                        chosen_resources.update(|c| if on { c.push(id) } else { c.retain(|x| *x != id) });
+                                    }/>
+                                    {r.name}
+                                </label>
+                            }
+                        }).collect_view().into_any(),
+                    }}
                     <FieldProblem problem field="scope.resource_ids"/>
                 </fieldset>
                 <fieldset class="field">

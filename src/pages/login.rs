@@ -99,6 +99,7 @@ fn SignIn(
                 reviews_waiting: 0,
                 reviews_overdue: 0,
                 identities_owned: 0,
+                campaign_items_waiting: 0,
                 signs_in_with: None,
             });
             Ok::<_, api::ApiError>(me)

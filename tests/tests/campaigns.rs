@@ -1,5 +1,5 @@
-//! An access review in a real browser: dave starts it, alice answers her item (revoking
-//! her live grant), dave closes it and finds it in the evidence report.
+//! An access review in a real browser: dave starts it, alice answers her item (stepping
+//! down from an identity she co-owns), dave closes it and finds it in the evidence report.
 
 use stint_e2e::{Stack, click, find, screenshot, sign_in, type_into, wait_text};
 
@@ -42,23 +42,19 @@ async fn dave_starts_a_review_alice_answers_and_dave_reports_it() {
     click(&alice, "nav a[href='/campaigns']").await;
     wait_text(&alice, "[data-testid=campaign-table]", "to answer").await;
     click(&alice, "[data-testid=campaign-table] a").await;
-    let grant = "form[aria-label='ci-deployer on payments-db (read)']";
-    find(&alice, grant).await;
-    click(&alice, &format!("{grant} [data-testid$='-revoke']")).await;
+    // Her grant is for someone else to certify; she answers for her declarations.
+    let owns = "form[aria-label='alice answers for billing-agent']";
+    find(&alice, owns).await;
+    click(&alice, &format!("{owns} [data-testid$='-revoke']")).await;
     type_into(
         &alice,
-        &format!("{grant} textarea"),
-        "the key rotation is done",
+        &format!("{owns} textarea"),
+        "erin runs the agent now",
     )
     .await;
-    wait_text(
-        &alice,
-        &format!("{grant} button[type=submit]"),
-        "end the grant now",
-    )
-    .await;
+    wait_text(&alice, &format!("{owns} button[type=submit]"), "step down").await;
     screenshot(&alice, "campaign-answer").await;
-    click(&alice, &format!("{grant} button[type=submit]")).await;
+    click(&alice, &format!("{owns} button[type=submit]")).await;
     wait_text(&alice, "[data-testid=campaign-progress]", "1 of").await;
     wait_text(&alice, "[data-testid=campaign-items]", "revoke").await;
 

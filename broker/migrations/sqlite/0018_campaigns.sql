@@ -8,8 +8,12 @@ CREATE TABLE campaigns (
     created_at  INTEGER NOT NULL,
     due_at      INTEGER NOT NULL,
     closed_at   INTEGER,
-    closed_by   INTEGER REFERENCES users (id)
+    closed_by   INTEGER REFERENCES users (id),
+    -- When the sweep tells those with items left that it is overdue; cleared once told.
+    overdue_notice_at INTEGER
 );
+CREATE INDEX campaigns_overdue_notice ON campaigns (overdue_notice_at)
+    WHERE overdue_notice_at IS NOT NULL;
 
 CREATE TABLE campaign_items (
     id           INTEGER PRIMARY KEY,
@@ -40,6 +44,9 @@ CREATE TRIGGER campaigns_closed_are_final BEFORE UPDATE ON campaigns WHEN OLD.cl
 BEGIN SELECT RAISE(ABORT, 'a closed campaign is final'); END;
 CREATE TRIGGER campaign_items_no_delete BEFORE DELETE ON campaign_items
 BEGIN SELECT RAISE(ABORT, 'campaign items are kept'); END;
+CREATE TRIGGER campaign_items_not_into_closed BEFORE INSERT ON campaign_items
+WHEN (SELECT closed_at FROM campaigns WHERE id = NEW.campaign_id) IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'a closed campaign is final'); END;
 CREATE TRIGGER campaign_items_decided_once BEFORE UPDATE ON campaign_items
 WHEN OLD.decision IS NOT NULL
   OR (SELECT closed_at FROM campaigns WHERE id = OLD.campaign_id) IS NOT NULL

@@ -145,6 +145,14 @@ pub async fn me(
         .store
         .reviews_waiting(&user, state.clock.now())
         .await?;
+    let campaign_items_waiting = state
+        .store
+        .campaigns(&user)
+        .await?
+        .iter()
+        .filter(|c| c.closed_at.is_none())
+        .map(|c| c.mine_open)
+        .sum();
     let signs_in_with = state
         .store
         .sso_provider_of(user.id)
@@ -157,6 +165,7 @@ pub async fn me(
         reviews_waiting,
         reviews_overdue,
         identities_owned,
+        campaign_items_waiting,
         signs_in_with,
     }))
 }

@@ -71,11 +71,18 @@ fn access(r: &NoticeRequest) -> String {
 /// One line saying what happened, in plain words.
 pub fn summary(event: &NotableEvent) -> String {
     if let Some(c) = &event.campaign {
-        return format!(
-            "Access review \u{201c}{}\u{201d} started: answer your items by {} UTC",
-            c.name,
-            c.due_at.format("%Y-%m-%d %H:%M")
-        );
+        let due = c.due_at.format("%Y-%m-%d %H:%M");
+        return if event.action == "campaign.overdue" {
+            format!(
+                "Access review \u{201c}{}\u{201d} was due {due} UTC: your items still wait",
+                c.name
+            )
+        } else {
+            format!(
+                "Access review \u{201c}{}\u{201d} started: answer your items by {due} UTC",
+                c.name
+            )
+        };
     }
     let Some(r) = &event.request else {
         return event.action.clone();

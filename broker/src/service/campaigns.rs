@@ -149,7 +149,8 @@ async fn revoke(
     let reason = format!("access review \u{201c}{campaign}\u{201d}: {comment}");
     match (item.kind, item.grant_id, item.identity_id, item.standing_id) {
         (ItemKind::Grant, Some(grant_id), _, _) => {
-            if rows.grant(grant_id).await?.state.is_final() {
+            let grant = rows.grant(grant_id).await?;
+            if grant.state.is_final() || grant.expires_at <= now {
                 return Ok(Some("the grant had already ended"));
             }
             grants::revoke_in(rows, actor, grant_id, &reason, now).await?;
@@ -163,8 +164,15 @@ async fn revoke(
             Ok(Some("stepped down"))
         }
         (ItemKind::Standing, _, _, Some(standing_id)) => {
-            let finding = rows.visible_standing(actor, standing_id, now).await?;
-            if finding.is_none_or(|f| f.status != StandingStatus::Mapped) {
+            // One the reviewer can no longer see (they stepped down since) is not theirs
+            // to resolve: the decision fails rather than record a revocation not made.
+            let finding = rows
+                .visible_standing(actor, standing_id, now)
+                .await?
+                .ok_or_else(|| {
+                    StoreError::NotFound(format!("standing credential {standing_id}"))
+                })?;
+            if finding.status != StandingStatus::Mapped {
                 return Ok(Some("the standing credential had already been resolved"));
             }
             let body = TriageBody::Rotated { reason };

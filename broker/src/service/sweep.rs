@@ -155,6 +155,30 @@ async fn sweep_batch(db: &dyn Database, now: DateTime<Utc>) -> StoreResult<Sweep
         .await?;
         report.notices_given += 1;
     }
+    // An access review past its due time with items unanswered: those who owe an answer
+    // hear so once.
+    for campaign in tx.due_campaign_notices(now, SWEEP_BATCH).await? {
+        tx.campaign_notice_given(campaign.id).await?;
+        if campaign.decided == campaign.items {
+            continue;
+        }
+        audit::record(
+            &mut **tx,
+            now,
+            Event::new(
+                Actor::Broker,
+                "campaign.overdue",
+                "campaign",
+                Some(campaign.id),
+            )
+            .details(json!({
+                "campaign": campaign.name,
+                "unanswered": campaign.items - campaign.decided,
+            })),
+        )
+        .await?;
+        report.notices_given += 1;
+    }
     tx.commit().await?;
     Ok(report)
 }

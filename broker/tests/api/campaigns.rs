@@ -67,7 +67,13 @@ fn item_id(campaign: &Value, kind: &str, assignee: &str) -> i64 {
         .as_array()
         .unwrap()
         .iter()
-        .find(|i| i["kind"] == kind && (i["assignee"]["user"]["name"] == assignee))
+        .find(|i| {
+            let who = match i["assignee"]["kind"].as_str() {
+                Some("admins") => "admins",
+                _ => i["assignee"]["user"]["name"].as_str().unwrap_or_default(),
+            };
+            i["kind"] == kind && who == assignee
+        })
         .unwrap_or_else(|| panic!("no {kind} item for {assignee}: {campaign}"))["id"]
         .as_i64()
         .unwrap()
@@ -97,8 +103,8 @@ async fn each_item_goes_to_who_must_answer_for_it_and_people_see_only_their_own(
     let id = campaign["id"].as_i64().unwrap();
 
     // The demo: two resources whose approvers are a role, ci-deployer owned by alice,
-    // billing-agent by alice and erin, report-cron by nobody; and the scene's grant and
-    // finding on ci-deployer, whose holder and first owner is alice.
+    // billing-agent by alice and erin, report-cron by nobody; and the scene's grant (held
+    // by alice) and finding on ci-deployer, whose only owner is alice.
     let t = |k: &str, s: &str, w: &str| (k.to_string(), s.to_string(), w.to_string());
     let mut expected = vec![
         t("policy", "payments-db", "admins"),
@@ -107,7 +113,8 @@ async fn each_item_goes_to_who_must_answer_for_it_and_people_see_only_their_own(
         t("ownership", "erin answers for billing-agent", "erin"),
         t("ownership", "alice answers for ci-deployer", "alice"),
         t("orphan", "report-cron", "admins"),
-        t("grant", "ci-deployer on payments-db (read)", "alice"),
+        // Alice holds it and nobody else owns ci-deployer: not hers to certify.
+        t("grant", "ci-deployer on payments-db (read)", "admins"),
         t(
             "standing",
             "ci-deployer reaches payments-db outside JIT",
@@ -123,10 +130,12 @@ async fn each_item_goes_to_who_must_answer_for_it_and_people_see_only_their_own(
 
     let alice = app.login("alice").await;
     let mine = items(&app, &alice, id).await;
-    assert_eq!(mine.len(), 4, "{mine:?}");
+    assert_eq!(mine.len(), 3, "{mine:?}");
     assert!(mine.iter().all(|(_, _, who)| who == "alice"));
     let (_, listed) = app.get(&alice, "/api/v1/campaigns").await;
-    assert_eq!(listed[0]["mine_open"], 4);
+    assert_eq!(listed[0]["mine_open"], 3);
+    let (_, me) = app.get(&alice, "/api/v1/me").await;
+    assert_eq!(me["campaign_items_waiting"], 3, "the navigation's count");
     let erin = app.login("erin").await;
     assert_eq!(items(&app, &erin, id).await.len(), 1);
 
@@ -152,10 +161,16 @@ async fn decisions_apply_with_their_events_and_a_closed_campaign_is_final() {
     let id = campaign["id"].as_i64().unwrap();
     let alice = app.login("alice").await;
 
-    // Revoking the grant revokes it, in the same step, with its own event.
-    let item = item_id(&campaign, "grant", "alice");
+    // Revoking the grant (alice holds it, so the admins answer) revokes it, in the same
+    // step, with its own event.
+    let item = item_id(&campaign, "grant", "admins");
     let revoke = json!({ "decision": "revoke", "comment": "the migration finished yesterday" });
-    let (status, after) = decide(&app, &alice, id, item, revoke.clone()).await;
+    assert_eq!(
+        decide(&app, &alice, id, item, revoke.clone()).await.0,
+        StatusCode::NOT_FOUND,
+        "not alice's to answer"
+    );
+    let (status, after) = decide(&app, &dave, id, item, revoke.clone()).await;
     assert_eq!(status, StatusCode::OK, "{after}");
     assert_eq!(after["decided"], 1);
     let (_, g) = app.get(&alice, &format!("/api/v1/grants/{grant}")).await;
@@ -170,16 +185,16 @@ async fn decisions_apply_with_their_events_and_a_closed_campaign_is_final() {
     let events = app.events_about(&format!("campaign {id}")).await;
     assert_eq!(
         events.last().unwrap(),
-        &("alice".to_string(), "campaign.item_decided".to_string())
+        &("dave".to_string(), "campaign.item_decided".to_string())
     );
     let revoked = app.events_about(&format!("grant {grant}")).await;
     assert_eq!(
         revoked.last().unwrap(),
-        &("alice".to_string(), "grant.revoked".to_string())
+        &("dave".to_string(), "grant.revoked".to_string())
     );
     // Decided once.
     assert_eq!(
-        decide(&app, &alice, id, item, revoke).await.0,
+        decide(&app, &dave, id, item, revoke).await.0,
         StatusCode::CONFLICT
     );
 
@@ -298,16 +313,40 @@ async fn bad_campaigns_are_refused_naming_the_field() {
         assert_eq!(error["error"]["field"], field, "{body}");
     }
     assert_eq!(app.count("campaigns").await, 0, "nothing written");
-    // A scope of one resource reviews only its policy and what reaches it.
+    // A scope of one resource reviews its policy and what reaches it: the live grant, and
+    // the owners of the identity holding it; nothing of the other identities.
+    let alice = app.login("alice").await;
+    app.active_grant(&alice, 3600).await;
     let payments = app.id_of(&dave, "resources", "payments-db").await;
-    let body = json!({ "name": "payments review", "due_at": soon, "scope": { "resource_ids": [payments], "identity_kinds": ["ci_pipeline"] } });
-    let (status, campaign) = app.post(&dave, "/api/v1/campaigns", body).await;
-    assert_eq!(status, StatusCode::CREATED, "{campaign}");
-    let subjects: Vec<String> = campaign["item_list"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["subject"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(subjects, ["payments-db", "alice answers for ci-deployer"]);
+    let subjects = |scope: Value| {
+        let body = json!({ "name": "scoped review", "due_at": soon, "scope": scope });
+        let (app, dave) = (&app, &dave);
+        async move {
+            let (status, campaign) = app.post(dave, "/api/v1/campaigns", body).await;
+            assert_eq!(status, StatusCode::CREATED, "{campaign}");
+            campaign["item_list"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["subject"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        subjects(json!({ "resource_ids": [payments] })).await,
+        [
+            "payments-db",
+            "alice answers for ci-deployer",
+            "ci-deployer on payments-db (read)"
+        ]
+    );
+    // A scope of a kind of identity reviews those identities and their access, not every
+    // resource's policy.
+    assert_eq!(
+        subjects(json!({ "identity_kinds": ["ai_agent"] })).await,
+        [
+            "alice answers for billing-agent",
+            "erin answers for billing-agent"
+        ]
+    );
 }

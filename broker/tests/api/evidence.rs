@@ -522,3 +522,32 @@ async fn only_auditors_and_admins_read_it_and_bad_periods_are_refused() {
         assert_eq!(error["error"]["field"], field, "{query}");
     }
 }
+
+#[tokio::test]
+async fn requests_approved_by_a_rule_count_and_a_grant_begun_before_is_live_at_the_end() {
+    let app = TestApp::new().await;
+    let alice = app.login("alice").await;
+    // A grant begun before the period, still live at its end.
+    app.active_grant(&alice, 4 * 3600).await;
+    app.advance(Duration::minutes(10));
+    let since = app.now();
+    let (status, saved) = crate::admin::save_payments_db(&app, |p| {
+        p["auto_approve"] = json!({
+            "identity_kinds": ["ci_pipeline"], "privileges": ["read"], "max_duration_secs": 900,
+        })
+    })
+    .await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let alice = app.login("alice").await;
+    app.file(&alice, "ci-deployer", "payments-db", "read", 600)
+        .await;
+    app.advance(Duration::minutes(1));
+    let dave = app.login("dave").await;
+    let (status, r) = report(&app, &dave, &format!("since={}", rfc3339(since))).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(figure(&r, "requests", "filed"), Some(1));
+    assert_eq!(figure(&r, "requests", "auto_approved"), Some(1));
+    assert_eq!(figure(&r, "requests", "approved_by_people"), Some(0));
+    assert_eq!(figure(&r, "grants", "started"), Some(1), "the rule's grant");
+    assert_eq!(figure(&r, "grants", "live_at_end"), Some(2), "both live");
+}

@@ -681,7 +681,7 @@ async fn an_access_review_tells_each_person_with_items_where_to_answer() {
         &app,
         &dave,
         json!({ "name": "reviews", "kind": "webhook", "url": format!("{base}/reviews"),
-                "events": ["campaign.started"] }),
+                "events": ["campaign.started", "campaign.overdue"] }),
     )
     .await;
     let body = json!({ "name": "Q4 access review", "due_at": app.now() + Duration::days(7) });
@@ -712,4 +712,35 @@ async fn an_access_review_tells_each_person_with_items_where_to_answer() {
             .unwrap()
             .contains("answer your items by")
     );
+
+    // Alice answers all of hers; past the due time the others are reminded, once.
+    let alice = app.login("alice").await;
+    let id = campaign["id"].as_i64().unwrap();
+    let (_, mine) = app.get(&alice, &format!("/api/v1/campaigns/{id}")).await;
+    for item in mine["item_list"].as_array().unwrap() {
+        let path = format!("/api/v1/campaigns/{id}/items/{}/decide", item["id"]);
+        let (status, body) = app.post(&alice, &path, json!({ "decision": "keep" })).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    app.advance(Duration::days(7) + Duration::minutes(1));
+    app.sweep().await;
+    app.sweep().await;
+    assert_eq!(notify(&app).await, (1, 0), "one reminder");
+    let got = receiver.got("/reviews");
+    let reminder = got[1].json();
+    assert_eq!(reminder["event"], "campaign.overdue");
+    assert!(
+        reminder["summary"]
+            .as_str()
+            .unwrap()
+            .contains("your items still wait")
+    );
+    let mut owing: Vec<&str> = reminder["recipients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    owing.sort();
+    assert_eq!(owing, ["dave", "erin"], "alice answered hers");
 }

@@ -9,6 +9,8 @@ use chrono::{DateTime, Utc};
 pub struct Facts {
     /// The report's moment (the period ends at it at the latest).
     pub now: DateTime<Utc>,
+    /// Coverage at the period's start.
+    pub coverage_start: CoveragePoint,
     /// Coverage at the end of each day of the period, the last point at its end.
     pub coverage: Vec<CoveragePoint>,
     /// Resources with standing paths at the period's end, and how many each.
@@ -17,6 +19,8 @@ pub struct Facts {
     pub requests: Vec<RequestFact>,
     /// Grants whose window starts in the period.
     pub grants: Vec<GrantFact>,
+    /// Grants giving access at the period's end, whenever they began.
+    pub live_at_end: u32,
     /// Credentials fetched in the period.
     pub credentials_issued: u32,
     /// Break-glass accesses taken in the period, each with its review.

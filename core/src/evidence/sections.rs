@@ -87,7 +87,10 @@ fn coverage(facts: &Facts, period: &Period) -> Body {
     let known: Vec<_> = facts.coverage.iter().filter(|p| p.resources > 0).collect();
     let share =
         |p: &crate::standing::CoveragePoint| i64::from(share_percent(p.jit_only, p.resources));
-    let first = known.first().map(|p| share(p));
+    let start = &facts.coverage_start;
+    let first = (start.resources > 0)
+        .then(|| share(start))
+        .or_else(|| known.first().map(|p| share(p)));
     let last = known.last().map(|p| share(p));
     let end = facts.coverage.last();
     let resources = end.map(|p| p.resources as usize).unwrap_or(0);
@@ -336,10 +339,7 @@ fn grants(facts: &Facts, period: &Period) -> Body {
         .iter()
         .filter_map(|g| g.ended_at.map(|e| secs(g.expires_at, e)))
         .max();
-    let live = started
-        .iter()
-        .filter(|g| g.ended_at.is_none_or(|e| e >= period.until) && g.expires_at > period.until)
-        .count();
+    let live = facts.live_at_end as usize;
     let summary = match (p50, longest) {
         (Some(p50), Some(longest)) => format!(
             "{} began ({break_glass} break-glass), lasting {} at the median and {} at the longest; {} ended early, {} expired on time{}.",
@@ -1042,10 +1042,16 @@ mod tests {
     fn facts() -> Facts {
         Facts {
             now: t(100),
+            coverage_start: crate::standing::CoveragePoint {
+                at: t(0),
+                jit_only: 0,
+                resources: 0,
+            },
             coverage: Vec::new(),
             exposed: Vec::new(),
             requests: Vec::new(),
             grants: Vec::new(),
+            live_at_end: 0,
             credentials_issued: 0,
             break_glass: Vec::new(),
             identities: Vec::new(),

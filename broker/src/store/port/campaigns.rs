@@ -66,6 +66,14 @@ pub trait CampaignRows {
         by: i64,
         at: DateTime<Utc>,
     ) -> StoreResult<()>;
+    /// Open campaigns whose due time has come and whose overdue notice was not given yet,
+    /// at most `limit`, claimed for this transaction.
+    async fn due_campaign_notices(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<CampaignRecord>>;
+    async fn campaign_notice_given(&mut self, id: i64) -> StoreResult<()>;
     /// Closes an open campaign (a closed one is a conflict).
     async fn close_campaign(&mut self, id: i64, by: i64, at: DateTime<Utc>) -> StoreResult<()>;
 }

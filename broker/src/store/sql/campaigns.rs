@@ -10,7 +10,7 @@ use sqlx::FromRow;
 use stint_core::api::{NamedRef, UserView};
 use stint_core::campaigns::{
     Assignee, CampaignDetail, CampaignItemView, CampaignScope, CampaignView, Decision,
-    GrantSubject, IdentitySubject, ItemKind, NewCampaignBody, PlannedItem, ResourceSubject,
+    GrantSubject, IdentitySubject, ItemKind, NewCampaignBody, Owner, PlannedItem, ResourceSubject,
     StandingSubject, Subjects,
 };
 use stint_core::{IdentityKind, Role, RuleError, break_glass, rules, visibility};
@@ -83,8 +83,8 @@ impl CampaignRows for Conn {
             sqlx::query_as("SELECT id, name, kind FROM identities ORDER BY name")
                 .fetch_all(&mut *self)
                 .await?;
-        let owners: Vec<(i64, i64, i64, String, i64)> = sqlx::query_as(
-            "SELECT o.id, o.identity_id, u.id, u.username, o.attest_until
+        let owners: Vec<(i64, i64, i64, String, i64, bool)> = sqlx::query_as(
+            "SELECT o.id, o.identity_id, u.id, u.username, o.attest_until, u.disabled
              FROM ownerships o JOIN users u ON u.id = o.user_id
              WHERE o.ended_at IS NULL AND o.attest_until > $1
              ORDER BY o.declared_at, o.id",
@@ -103,12 +103,11 @@ impl CampaignRows for Conn {
                 owners: owners
                     .iter()
                     .filter(|o| o.1 == id)
-                    .map(|(declaration, _, user, username, until)| {
-                        (
-                            *declaration,
-                            NamedRef::new(*user, username.clone()),
-                            time(*until),
-                        )
+                    .map(|(declaration, _, user, username, until, disabled)| Owner {
+                        declaration: *declaration,
+                        user: NamedRef::new(*user, username.clone()),
+                        attest_until: time(*until),
+                        disabled: *disabled,
                     })
                     .collect(),
             });
@@ -124,8 +123,9 @@ impl CampaignRows for Conn {
                  JOIN identities i ON i.id = g.identity_id
                  JOIN resources res ON res.id = g.resource_id
                  JOIN users u ON u.id = g.holder_id
-                 WHERE g.state IN ('active', 'scheduled') ORDER BY g.id",
+                 WHERE g.state IN ('active', 'scheduled') AND g.expires_at > $1 ORDER BY g.id",
             )
+            .bind(ms(now))
             .fetch_all(&mut *self)
             .await?;
         let standing: Vec<(i64, i64, String, i64, String, String)> = sqlx::query_as(
@@ -137,10 +137,26 @@ impl CampaignRows for Conn {
         )
         .fetch_all(&mut *self)
         .await?;
+        let grants: Vec<_> = grants.into_iter().filter(|g| in_scope(g.1, g.3)).collect();
+        let standing: Vec<_> = standing
+            .into_iter()
+            .filter(|s| in_scope(s.1, s.3))
+            .collect();
+        // A review of some resources covers the identities that reach them, not every
+        // identity; a review of some kinds of identity covers their access, not every
+        // resource's policy.
+        if !scope.resource_ids.is_empty() {
+            identities.retain(|i| {
+                grants.iter().any(|g| g.1 == i.identity.id)
+                    || standing.iter().any(|s| s.1 == i.identity.id)
+            });
+        }
+        if !scope.identity_kinds.is_empty() && scope.resource_ids.is_empty() {
+            resources.clear();
+        }
         Ok(Subjects {
             grants: grants
                 .into_iter()
-                .filter(|g| in_scope(g.1, g.3))
                 .map(
                     |(id, iid, iname, rid, rname, privilege, hid, hname, expires)| GrantSubject {
                         grant_id: id,
@@ -154,7 +170,6 @@ impl CampaignRows for Conn {
                 .collect(),
             standing: standing
                 .into_iter()
-                .filter(|s| in_scope(s.1, s.3))
                 .map(|(id, iid, iname, rid, rname, location)| StandingSubject {
                     standing_id: id,
                     identity: NamedRef::new(iid, iname),
@@ -176,8 +191,8 @@ impl CampaignRows for Conn {
         let scope = serde_json::to_string(&body.scope)
             .map_err(|e| StoreError::Corrupt(format!("scope: {e}")))?;
         Ok(sqlx::query_scalar(
-            "INSERT INTO campaigns (name, scope, created_by, created_at, due_at)
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO campaigns (name, scope, created_by, created_at, due_at, overdue_notice_at)
+             VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
         )
         .bind(&body.name)
         .bind(scope)
@@ -295,9 +310,39 @@ impl CampaignRows for Conn {
         Ok(())
     }
 
+    async fn due_campaign_notices(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<CampaignRecord>> {
+        let ids: Vec<i64> = sqlx::query_scalar(concat!(
+            "SELECT c.id FROM campaigns c
+             WHERE c.overdue_notice_at <= $1 ORDER BY c.overdue_notice_at LIMIT $2",
+            claim_rows!("c")
+        ))
+        .bind(ms(now))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self)
+        .await?;
+        let mut due = Vec::with_capacity(ids.len());
+        for id in ids {
+            due.push(self.campaign(id).await?);
+        }
+        Ok(due)
+    }
+
+    async fn campaign_notice_given(&mut self, id: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE campaigns SET overdue_notice_at = NULL WHERE id = $1")
+            .bind(id)
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
+
     async fn close_campaign(&mut self, id: i64, by: i64, at: DateTime<Utc>) -> StoreResult<()> {
         let changed = sqlx::query(
-            "UPDATE campaigns SET closed_at = $2, closed_by = $3 WHERE id = $1 AND closed_at IS NULL",
+            "UPDATE campaigns SET closed_at = $2, closed_by = $3, overdue_notice_at = NULL
+             WHERE id = $1 AND closed_at IS NULL",
         )
         .bind(id)
         .bind(ms(at))

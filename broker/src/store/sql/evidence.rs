@@ -21,10 +21,12 @@ pub(super) async fn facts(
     let checkpoint = checkpoint_at_or_before(conn, verification.head_seq).await?;
     Ok(Facts {
         now,
+        coverage_start: coverage_at(conn, since).await?,
         coverage: coverage(conn, since, until).await?,
         exposed: exposed(conn, until).await?,
         requests: requests(conn, since, until).await?,
         grants: grants(conn, since, until).await?,
+        live_at_end: live_at(conn, until).await?,
         credentials_issued: count_events(conn, Some("credential.issued"), since, until).await?,
         break_glass: break_glass(conn, since, until).await?,
         identities: identities(conn, until).await?,
@@ -80,11 +82,9 @@ async fn requests(
 ) -> StoreResult<Vec<RequestFact>> {
     let rows: Vec<(i64, i64, bool, String, Option<i64>, bool)> = sqlx::query_as(
         "SELECT r.id, r.created_at, r.ticket IS NOT NULL AND r.ticket <> '', r.state,
-                r.decided_at,
-                EXISTS (SELECT 1 FROM audit_events e
-                        WHERE e.request_id = r.id AND e.action = 'request.auto_approved')
+                r.decided_at, r.kind = 'auto_approved'
          FROM requests r
-         WHERE r.kind = 'standard' AND r.created_at >= $1 AND r.created_at < $2
+         WHERE r.kind <> 'break_glass' AND r.created_at >= $1 AND r.created_at < $2
          ORDER BY r.id",
     )
     .bind(ms(since))
@@ -154,6 +154,19 @@ async fn grants(
             },
         )
         .collect())
+}
+
+/// Grants giving access at `at`, whenever they began.
+async fn live_at(conn: &mut Conn, at: DateTime<Utc>) -> StoreResult<u32> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM grants
+         WHERE starts_at <= $1 AND expires_at > $1 AND (ended_at IS NULL OR ended_at > $1)
+           AND state <> 'scheduled'",
+    )
+    .bind(ms(at))
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(n as u32)
 }
 
 type BreakGlassRow = (

@@ -260,21 +260,27 @@ async fn notable(
     if row.target_kind == "campaign"
         && let Some(id) = row.target_id
     {
+        // A start is news for everyone with an item; a reminder, for whoever still owes one.
+        let everyone = event.action != "campaign.overdue";
         let (name, due_at, admins_answer): (String, i64, bool) = sqlx::query_as(
             "SELECT c.name, c.due_at,
                     EXISTS (SELECT 1 FROM campaign_items ci
-                            WHERE ci.campaign_id = c.id AND ci.assignee_id IS NULL)
+                            WHERE ci.campaign_id = c.id AND ci.assignee_id IS NULL
+                              AND ($2 OR ci.decision IS NULL))
              FROM campaigns c WHERE c.id = $1",
         )
         .bind(id)
+        .bind(everyone)
         .fetch_one(&mut *conn)
         .await?;
         let people: Vec<(i64, String)> = sqlx::query_as(
             "SELECT DISTINCT u.id, u.username FROM campaign_items ci
              JOIN users u ON u.id = ci.assignee_id
-             WHERE ci.campaign_id = $1 AND u.disabled = FALSE ORDER BY u.id",
+             WHERE ci.campaign_id = $1 AND u.disabled = FALSE AND ($2 OR ci.decision IS NULL)
+             ORDER BY u.id",
         )
         .bind(id)
+        .bind(everyone)
         .fetch_all(&mut *conn)
         .await?;
         event.audience.assignees = people

@@ -398,7 +398,8 @@ impl GrantRows for Conn {
                             AND attest_until <= $1)
                  OR EXISTS (SELECT 1 FROM grants WHERE expiry_notice_at <= $1)
                  OR EXISTS (SELECT 1 FROM reviews WHERE due_soon_notice_at <= $1)
-                 OR EXISTS (SELECT 1 FROM reviews WHERE overdue_notice_at <= $1)",
+                 OR EXISTS (SELECT 1 FROM reviews WHERE overdue_notice_at <= $1)
+                 OR EXISTS (SELECT 1 FROM campaigns WHERE overdue_notice_at <= $1)",
         )
         .bind(ms(now))
         .fetch_one(&mut *self)
