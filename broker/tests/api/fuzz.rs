@@ -365,3 +365,89 @@ fn any_callback_goes_back_to_the_login_page_without_a_session() {
         prop_assert!(!sets_session);
     });
 }
+
+/// Every byte that is not a letter or digit, percent-encoded for a URL's query.
+fn query_value(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn any_period_zone_or_format_of_the_evidence_report_is_answered_without_a_5xx() {
+    let (runtime, app) = broker();
+    let dave = runtime.block_on(app.login("dave"));
+    let param = prop_oneof![
+        moment_or_any().prop_map(|v| v.as_str().map(str::to_string).unwrap_or(v.to_string())),
+        ".{0,40}",
+    ];
+    proptest!(config(32), |(since in param.clone(), until in param.clone(), tz in ".{0,20}", format in "(json|html|.{0,6})")| {
+        let path = format!(
+            "/api/v1/reports/evidence?since={}&until={}&tz={}&format={}",
+            query_value(&since), query_value(&until), query_value(&tz), query_value(&format)
+        );
+        let (status, answer) = runtime.block_on(app.get(&dave, &path));
+        prop_assert!(!status.is_server_error(), "{path}: {status} {answer}");
+        if !status.is_success() {
+            prop_assert!(answer["error"]["field"].is_string(), "{path}: {answer}");
+        }
+    });
+}
+
+#[test]
+fn any_campaign_or_decision_body_is_answered_without_a_5xx() {
+    let (runtime, app) = broker();
+    let dave = runtime.block_on(app.login("dave"));
+    let valid =
+        json!({ "name": "Q4 access review", "due_at": app.now() + chrono::Duration::days(7) });
+    let field = prop::sample::select(&["name", "due_at", "scope"][..]);
+    let started = std::cell::Cell::new(0);
+    proptest!(config(32), |(body in prop_oneof![
+        json_value(),
+        (field, moment_or_any()).prop_map({
+            let valid = valid.clone();
+            move |(field, value)| { let mut b = valid.clone(); b[field] = value; b }
+        }),
+    ])| {
+        let (status, answer) = runtime.block_on(app.post(&dave, "/api/v1/campaigns", body));
+        prop_assert!(!status.is_server_error(), "{status} {answer}");
+        if status.is_success() {
+            started.set(started.get() + 1);
+        }
+    });
+    assert_eq!(runtime.block_on(app.count("campaigns")), started.get());
+
+    // Decisions on one of dave's items: any body, each recorded at most once.
+    let (_, campaign) = runtime.block_on(app.post(&dave, "/api/v1/campaigns", valid.clone()));
+    let item = campaign["item_list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["can_decide"] == true)
+        .unwrap()["id"]
+        .clone();
+    let path = format!("/api/v1/campaigns/{}/items/{item}/decide", campaign["id"]);
+    let decided = std::cell::Cell::new(0);
+    let decision = json!({ "decision": "change", "comment": "narrow it to read only", "link": "https://tickets.example/1" });
+    let field = prop::sample::select(&["decision", "comment", "link"][..]);
+    proptest!(config(32), |(body in prop_oneof![
+        json_value(),
+        (field, json_value()).prop_map({
+            let decision = decision.clone();
+            move |(field, value)| { let mut b = decision.clone(); b[field] = value; b }
+        }),
+    ])| {
+        let (status, answer) = runtime.block_on(app.post(&dave, &path, body));
+        prop_assert!(!status.is_server_error(), "{status} {answer}");
+        if status.is_success() {
+            decided.set(decided.get() + 1);
+        }
+    });
+    assert!(decided.get() <= 1, "an item is decided once");
+}
