@@ -182,6 +182,8 @@ pub fn bench() -> Result {
     write_benchmarks_md(&report.text)
 }
 
+/// The bundle as the broker serves it: each file's raw size and the Brotli and gzip
+/// variants `cargo xtask portal` wrote beside it (a browser takes the Brotli one).
 fn bundle(report: &mut Report) -> Result {
     report.heading("Portal release bundle (dist/)");
     let mut rows = Vec::new();
@@ -195,28 +197,37 @@ fn bundle(report: &mut Report) -> Result {
             _ => continue,
         };
         let raw = entry.metadata().map_err(|e| e.to_string())?.len();
-        rows.push((kind, raw, gzip_size(&path)?));
+        rows.push((
+            kind,
+            raw,
+            variant_size(&path, "br")?,
+            variant_size(&path, "gz")?,
+        ));
     }
     rows.sort();
-    report.line("| file | raw bytes | gzip -9 bytes |");
-    report.line("|------|----------:|--------------:|");
-    for (kind, raw, gz) in &rows {
-        report.line(&format!("| {kind} | {raw} | {gz} |"));
+    report.line("| file | raw bytes | Brotli bytes (served) | gzip -9 bytes |");
+    report.line("|------|----------:|----------------------:|--------------:|");
+    for (kind, raw, br, gz) in &rows {
+        report.line(&format!("| {kind} | {raw} | {br} | {gz} |"));
     }
-    let (raw, gz) = rows
-        .iter()
-        .fold((0, 0), |(r, g), (_, raw, gz)| (r + raw, g + gz));
-    report.line(&format!("| total | {raw} | {gz} |"));
+    let (raw, br, gz) = rows.iter().fold((0, 0, 0), |(r, b, g), (_, raw, br, gz)| {
+        (r + raw, b + br, g + gz)
+    });
+    report.line(&format!("| total | {raw} | {br} | {gz} |"));
     Ok(())
 }
 
-fn gzip_size(path: &Path) -> Result<u64> {
-    let out = Command::new("gzip")
-        .args(["-9", "-c"])
-        .arg(path)
-        .output()
-        .map_err(|e| format!("gzip: {e}"))?;
-    Ok(out.stdout.len() as u64)
+/// The size of the compressed variant the portal's build wrote beside `path`.
+fn variant_size(path: &Path, suffix: &str) -> Result<u64> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".");
+    name.push(suffix);
+    std::fs::metadata(&name).map(|m| m.len()).map_err(|e| {
+        format!(
+            "{}: {e} (build the portal with `cargo xtask portal`)",
+            Path::new(&name).display()
+        )
+    })
 }
 
 /// First line of a command's output, or `unknown`.

@@ -6,6 +6,7 @@
 
 mod bench;
 mod postgres;
+mod precompress;
 mod recipes;
 mod tools;
 
@@ -97,7 +98,9 @@ fn build_portal() -> Result {
         .current_dir(root())
         .env("PATH", tools::path_with_tools())
         .args(["build", "--release"]);
-    run(&mut trunk)
+    run(&mut trunk)?;
+    step("precompressing the portal (Brotli and gzip)");
+    precompress::precompress(&root().join("dist"))
 }
 
 /// The demo's `payments` database: a throwaway PostgreSQL cluster with a few rows, and the

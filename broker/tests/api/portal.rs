@@ -99,3 +99,88 @@ async fn refuses_to_start_without_the_portal_it_was_given() {
     let error = broker.router().unwrap_err().to_string();
     assert!(error.contains("index.html"), "{error}");
 }
+
+/// The body of `path` as sent to a browser taking `encodings`, its encoding and caching.
+async fn fetch(
+    router: &axum::Router,
+    path: &str,
+    encodings: &str,
+) -> (Option<String>, String, Vec<u8>) {
+    let response = router
+        .clone()
+        .oneshot(
+            Request::get(path)
+                .header(header::ACCEPT_ENCODING, encodings)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    let headers = response.headers().clone();
+    let bytes = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    let encoding = headers
+        .get(header::CONTENT_ENCODING)
+        .map(|e| e.to_str().unwrap().to_string());
+    (
+        encoding,
+        headers[header::CACHE_CONTROL].to_str().unwrap().to_string(),
+        bytes,
+    )
+}
+
+#[tokio::test]
+async fn serves_the_files_compressed_at_build_time_and_keeps_hashed_ones_for_a_year() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let portal = dir.path().join("dist");
+    std::fs::create_dir(&portal).unwrap();
+    fake_portal(&portal);
+    // A hashed file as Trunk names them, with its variants as `cargo xtask portal` writes.
+    let raw = "export const answer = 42;\n".repeat(200);
+    let name = "stint-portal-30eb1dfb026f74fd.js";
+    std::fs::write(portal.join(name), &raw).unwrap();
+    let mut br = Vec::new();
+    brotli::BrotliCompress(&mut raw.as_bytes(), &mut br, &Default::default()).unwrap();
+    std::fs::write(portal.join(format!("{name}.br")), &br).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(raw.as_bytes()).unwrap();
+    std::fs::write(portal.join(format!("{name}.gz")), gz.finish().unwrap()).unwrap();
+    let mut config = Config::new(format!("sqlite://{}", dir.path().join("db").display()));
+    config.portal_dir = Some(portal);
+    let broker = Broker::open(config, Arc::new(SystemClock)).await.unwrap();
+    let router = broker.router().unwrap();
+    let path = format!("/{name}");
+
+    let (encoding, cache, body) = fetch(&router, &path, "gzip, deflate, br").await;
+    assert_eq!(encoding.as_deref(), Some("br"));
+    assert_eq!(body, br, "the file written at build time, as it is");
+    let mut decoded = Vec::new();
+    brotli::Decompressor::new(&body[..], 4096)
+        .read_to_end(&mut decoded)
+        .unwrap();
+    assert_eq!(decoded, raw.as_bytes());
+    assert_eq!(cache, "public, max-age=31536000, immutable");
+
+    let (encoding, _, body) = fetch(&router, &path, "gzip").await;
+    assert_eq!(encoding.as_deref(), Some("gzip"));
+    let mut decoded = String::new();
+    flate2::read::GzDecoder::new(&body[..])
+        .read_to_string(&mut decoded)
+        .unwrap();
+    assert_eq!(decoded, raw);
+
+    let (encoding, _, body) = fetch(&router, &path, "identity").await;
+    assert_eq!(encoding, None);
+    assert_eq!(body, raw.as_bytes());
+
+    // index.html, and the app's routes answered with it, are revalidated every visit.
+    for page in ["/", "/index.html", "/requests/42"] {
+        let (_, cache, _) = fetch(&router, page, "gzip").await;
+        assert_eq!(cache, "no-cache", "{page}");
+    }
+}
