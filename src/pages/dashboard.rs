@@ -115,6 +115,27 @@ pub fn Dashboard() -> impl IntoView {
                 </Show>
             </header>
 
+            // Shown only while an access review waits for this person's answers.
+            {move || {
+                let items = auth.user().map(|m| m.campaign_items_waiting).unwrap_or(0);
+                (items > 0).then(|| view! {
+                    <section aria-labelledby="access-review-title" data-testid="access-review-waiting">
+                        <h2 id="access-review-title">"Access reviews " <span class="count">{items}</span></h2>
+                        <div class="card">
+                            <p>
+                                {if items == 1 {
+                                    "1 item of an access review waits for your answer.".to_string()
+                                } else {
+                                    format!("{items} items of access reviews wait for your answers.")
+                                }}
+                                " "
+                                <a href="/campaigns">"Answer them"</a>
+                            </p>
+                        </div>
+                    </section>
+                })
+            }}
+
             <Show when=reviewer>
                 <section aria-labelledby="overdue-title" data-testid="overdue-reviews">
                     <h2 id="overdue-title">

@@ -39,6 +39,14 @@ async fn dave_starts_a_review_alice_answers_and_dave_reports_it() {
 
     let alice = stack.browser().await;
     sign_in(&alice, &stack, "alice").await;
+    // The dashboard says what waits for her, and the navigation counts it.
+    wait_text(
+        &alice,
+        "[data-testid=access-review-waiting]",
+        "wait for your answers",
+    )
+    .await;
+    find(&alice, "[data-testid=review-items-count]").await;
     click(&alice, "nav a[href='/campaigns']").await;
     wait_text(&alice, "[data-testid=campaign-table]", "to answer").await;
     click(&alice, "[data-testid=campaign-table] a").await;
