@@ -270,6 +270,8 @@ pub struct PlannedItem {
     pub grant_id: Option<i64>,
     pub ownership_id: Option<i64>,
     pub standing_id: Option<i64>,
+    /// Whose access it is (a grant's holder, a named approver, an owner).
+    pub subject_user_id: Option<i64>,
 }
 
 impl PlannedItem {
@@ -284,6 +286,7 @@ impl PlannedItem {
             grant_id: None,
             ownership_id: None,
             standing_id: None,
+            subject_user_id: None,
         }
     }
 }
@@ -326,6 +329,7 @@ pub fn plan(subjects: &Subjects) -> Vec<PlannedItem> {
                 Assignee::Admins,
             );
             item.resource_id = Some(r.resource.id);
+            item.subject_user_id = Some(approver.id);
             items.push(item);
         }
         if let Some(rule) = &r.auto_approval {
@@ -373,6 +377,7 @@ pub fn plan(subjects: &Subjects) -> Vec<PlannedItem> {
             );
             item.identity_id = Some(i.identity.id);
             item.ownership_id = Some(owner.declaration);
+            item.subject_user_id = Some(owner.user.id);
             items.push(item);
         }
     }
@@ -394,6 +399,7 @@ pub fn plan(subjects: &Subjects) -> Vec<PlannedItem> {
         item.identity_id = Some(g.identity.id);
         item.resource_id = Some(g.resource.id);
         item.grant_id = Some(g.grant_id);
+        item.subject_user_id = Some(g.holder.id);
         items.push(item);
     }
     for s in &subjects.standing {
@@ -422,6 +428,9 @@ pub struct Decidable<'a> {
     pub assignee: &'a Assignee,
     pub actor_id: i64,
     pub actor_is_admin: bool,
+    /// Whose access the item is, when answering it oneself would be certifying one's own
+    /// (a grant's holder, a named approver).
+    pub conflicted: Option<i64>,
 }
 
 /// The decision as recorded (comment trimmed, link checked), or why it may not be.
@@ -441,6 +450,11 @@ pub fn decide(d: &Decidable, body: &DecisionBody) -> Result<(String, Option<Stri
     if !mine {
         return Err(RuleError::Forbidden(
             "this item is for someone else to answer".into(),
+        ));
+    }
+    if d.conflicted == Some(d.actor_id) {
+        return Err(RuleError::Forbidden(
+            "this is your own access: another admin must answer for it".into(),
         ));
     }
     if !d.kind.decisions().contains(&body.decision) {
@@ -671,6 +685,7 @@ mod tests {
             assignee: &alice,
             actor_id: actor,
             actor_is_admin: false,
+            conflicted: None,
         };
         let body = |decision, comment: &str, link: Option<&str>| DecisionBody {
             decision,
@@ -711,6 +726,19 @@ mod tests {
             ),
             Err(RuleError::Invalid { field: "link", .. })
         ));
+        let own_grant = Decidable {
+            assignee: &Assignee::Admins,
+            actor_is_admin: true,
+            conflicted: Some(9),
+            ..d(false, false, 9)
+        };
+        assert!(
+            matches!(
+                decide(&own_grant, &body(Decision::Keep, "", None)),
+                Err(RuleError::Forbidden(_))
+            ),
+            "an admin does not keep their own grant"
+        );
         let policy = Decidable {
             kind: ItemKind::Policy,
             assignee: &Assignee::Admins,

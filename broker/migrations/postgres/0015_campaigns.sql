@@ -25,6 +25,7 @@ CREATE TABLE campaign_items (
     grant_id     BIGINT REFERENCES grants (id),
     ownership_id BIGINT REFERENCES ownerships (id),
     standing_id  BIGINT REFERENCES standing_credentials (id),
+    subject_user_id BIGINT REFERENCES users (id),
     decision     TEXT CHECK (decision IN ('keep', 'change', 'revoke')),
     comment      TEXT,
     link         TEXT,

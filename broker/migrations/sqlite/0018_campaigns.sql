@@ -27,6 +27,7 @@ CREATE TABLE campaign_items (
     grant_id     INTEGER REFERENCES grants (id),
     ownership_id INTEGER REFERENCES ownerships (id),
     standing_id  INTEGER REFERENCES standing_credentials (id),
+    subject_user_id INTEGER REFERENCES users (id),  -- whose access it is
     decision     TEXT CHECK (decision IN ('keep', 'change', 'revoke')),
     comment      TEXT,
     link         TEXT,

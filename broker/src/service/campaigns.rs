@@ -95,6 +95,10 @@ pub async fn decide(
             assignee: &item.assignee,
             actor_id: actor.id,
             actor_is_admin: actor.has(Role::Admin),
+            conflicted: match item.kind {
+                ItemKind::Grant | ItemKind::Approver => item.subject_user_id,
+                _ => None,
+            },
         },
         body,
     )?;
@@ -157,11 +161,20 @@ async fn revoke(
             Ok(Some("grant revoked"))
         }
         (ItemKind::Ownership, _, Some(identity_id), _) => {
-            if !rows.is_current_owner(identity_id, actor.id, now).await? {
+            let declaration = item.ownership_id.ok_or_else(|| {
+                StoreError::Corrupt(format!("campaign item {} names no declaration", item.id))
+            })?;
+            let Some((owner_id, owner)) = rows.declaration_owner(declaration, now).await? else {
                 return Ok(Some("the declaration had already ended"));
+            };
+            if owner_id == actor.id {
+                ownership::step_down_in(rows, actor, identity_id, &reason, now).await?;
+                return Ok(Some("stepped down"));
             }
-            ownership::step_down_in(rows, actor, identity_id, &reason, now).await?;
-            Ok(Some("stepped down"))
+            // The admins answer for a disabled owner's declaration: ended by the same
+            // rule as stepping down (never the last owner of live access).
+            end_for_owner(rows, actor, identity_id, (owner_id, &owner), &reason, now).await?;
+            Ok(Some("declaration ended"))
         }
         (ItemKind::Standing, _, _, Some(standing_id)) => {
             // One the reviewer can no longer see (they stepped down since) is not theirs
@@ -184,6 +197,49 @@ async fn revoke(
             item.id
         ))),
     }
+}
+
+/// Ends `owner`'s declaration for the identity as an admin answering a review for them.
+async fn end_for_owner(
+    rows: &mut dyn Rows,
+    actor: &UserView,
+    identity_id: i64,
+    (owner_id, owner): (i64, &str),
+    reason: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    if !actor.has(Role::Admin) {
+        return Err(
+            RuleError::Forbidden("only the owner or an admin ends a declaration".into()).into(),
+        );
+    }
+    let identity = rows.identity(identity_id).await?;
+    let owners = rows.current_owners(identity_id, now).await?;
+    let reason = stint_core::ownership::check_step_down(
+        true,
+        owners.len().saturating_sub(1),
+        rows.live_grant_count(identity_id, now).await? as usize,
+        reason,
+    )?;
+    rows.end_stepped_down(identity_id, owner_id, &reason, now)
+        .await?;
+    audit::record(
+        rows,
+        now,
+        Event::new(
+            Actor::User(actor),
+            "ownership.ended",
+            "identity",
+            Some(identity_id),
+        )
+        .details(json!({
+            "identity": identity.name,
+            "owner": owner,
+            "reason": reason,
+            "orphaned": owners.len() == 1,
+        })),
+    )
+    .await
 }
 
 /// Closes a campaign for good: its decisions are final, its undecided items stay so.

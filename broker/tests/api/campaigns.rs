@@ -350,3 +350,58 @@ async fn bad_campaigns_are_refused_naming_the_field() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_disabled_owners_declaration_is_the_admins_to_end() {
+    let app = TestApp::new().await;
+    let dave = app.login("dave").await;
+    let (_, users) = app.get(&dave, "/api/v1/users").await;
+    let erin = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "erin")
+        .unwrap()["id"]
+        .clone();
+    let (status, saved) = app
+        .put(
+            &dave,
+            &format!("/api/v1/users/{erin}"),
+            json!({ "display_name": "Erin Kowalski", "roles": ["approver"], "disabled": true }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let campaign = start(&app, &dave).await;
+    let id = campaign["id"].as_i64().unwrap();
+    let item = campaign["item_list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["subject"] == "erin answers for billing-agent")
+        .unwrap();
+    assert_eq!(item["assignee"]["kind"], "admins");
+    let revoke = json!({ "decision": "revoke", "comment": "erin left the company last week" });
+    let (status, body) = decide(&app, &dave, id, item["id"].as_i64().unwrap(), revoke).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let alice = app.login("alice").await;
+    let billing = app.id_of(&alice, "identities", "billing-agent").await;
+    let (_, identity) = app
+        .get(&alice, &format!("/api/v1/identities/{billing}"))
+        .await;
+    let owners: Vec<&str> = identity["owners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["user"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        owners,
+        ["alice"],
+        "erin's declaration ended, not dave's or alice's"
+    );
+    let events = app.events_about(&format!("identity {billing}")).await;
+    assert_eq!(
+        events.last().unwrap(),
+        &("dave".to_string(), "ownership.ended".to_string())
+    );
+}

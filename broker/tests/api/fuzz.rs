@@ -450,4 +450,9 @@ fn any_campaign_or_decision_body_is_answered_without_a_5xx() {
         }
     });
     assert!(decided.get() <= 1, "an item is decided once");
+    // Whether a fuzzed body was valid or not, the valid one is then recorded, once.
+    let (status, _) = runtime.block_on(app.post(&dave, &path, decision.clone()));
+    let (_, after) =
+        runtime.block_on(app.get(&dave, &format!("/api/v1/campaigns/{}", campaign["id"])));
+    assert_eq!(after["decided"], 1, "{status}");
 }

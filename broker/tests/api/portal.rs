@@ -118,6 +118,7 @@ async fn fetch(
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK, "{path}");
     let headers = response.headers().clone();
+    assert_eq!(headers[header::VARY], "accept-encoding", "{path}");
     let bytes = http_body_util::BodyExt::collect(response.into_body())
         .await
         .unwrap()
@@ -149,7 +150,14 @@ async fn serves_the_files_compressed_at_build_time_and_keeps_hashed_ones_for_a_y
     std::fs::write(portal.join(format!("{name}.br")), &br).unwrap();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     gz.write_all(raw.as_bytes()).unwrap();
-    std::fs::write(portal.join(format!("{name}.gz")), gz.finish().unwrap()).unwrap();
+    let gz = gz.finish().unwrap();
+    std::fs::write(portal.join(format!("{name}.gz")), &gz).unwrap();
+    // index.html names it, as Trunk's does: that is what makes it kept for a year.
+    std::fs::write(
+        portal.join("index.html"),
+        format!(r#"<html><head><script type="module">import init from '/{name}'; await init();</script></head><body></body></html>"#),
+    )
+    .unwrap();
     let mut config = Config::new(format!("sqlite://{}", dir.path().join("db").display()));
     config.portal_dir = Some(portal);
     let broker = Broker::open(config, Arc::new(SystemClock)).await.unwrap();
@@ -168,6 +176,10 @@ async fn serves_the_files_compressed_at_build_time_and_keeps_hashed_ones_for_a_y
 
     let (encoding, _, body) = fetch(&router, &path, "gzip").await;
     assert_eq!(encoding.as_deref(), Some("gzip"));
+    assert_eq!(
+        body, gz,
+        "the file written at build time, not compressed again"
+    );
     let mut decoded = String::new();
     flate2::read::GzDecoder::new(&body[..])
         .read_to_string(&mut decoded)
@@ -183,4 +195,40 @@ async fn serves_the_files_compressed_at_build_time_and_keeps_hashed_ones_for_a_y
         let (_, cache, _) = fetch(&router, page, "gzip").await;
         assert_eq!(cache, "no-cache", "{page}");
     }
+
+    // A hashed file this build does not have (another replica's newer build) is missing,
+    // never the app's page kept for a year under that name.
+    let response = router
+        .clone()
+        .oneshot(
+            Request::get("/stint-portal-0123456789abcdef_bg.wasm")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+}
+
+#[tokio::test]
+async fn refuses_a_portal_whose_compressed_index_is_another_builds() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let portal = dir.path().join("dist");
+    std::fs::create_dir(&portal).unwrap();
+    fake_portal(&portal);
+    // An older build's compressed index left beside a newer index.html.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(b"<html><head><script>old()</script></head></html>")
+        .unwrap();
+    std::fs::write(portal.join("index.html.gz"), gz.finish().unwrap()).unwrap();
+    let mut config = Config::new(format!("sqlite://{}", dir.path().join("db").display()));
+    config.portal_dir = Some(portal);
+    let broker = Broker::open(config, Arc::new(SystemClock)).await.unwrap();
+    let error = broker.router().unwrap_err().to_string();
+    assert!(
+        error.contains("index.html.gz") && error.contains("cargo xtask portal"),
+        "{error}"
+    );
 }

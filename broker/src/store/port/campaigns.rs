@@ -29,6 +29,8 @@ pub struct CampaignItemRecord {
     pub identity_id: Option<i64>,
     pub grant_id: Option<i64>,
     pub standing_id: Option<i64>,
+    pub ownership_id: Option<i64>,
+    pub subject_user_id: Option<i64>,
 }
 
 #[async_trait]
@@ -74,6 +76,12 @@ pub trait CampaignRows {
         limit: u32,
     ) -> StoreResult<Vec<CampaignRecord>>;
     async fn campaign_notice_given(&mut self, id: i64) -> StoreResult<()>;
+    /// The owner of a declaration that is still current at `now` (id, username).
+    async fn declaration_owner(
+        &mut self,
+        ownership_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<(i64, String)>>;
     /// Closes an open campaign (a closed one is a conflict).
     async fn close_campaign(&mut self, id: i64, by: i64, at: DateTime<Utc>) -> StoreResult<()>;
 }

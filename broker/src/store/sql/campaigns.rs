@@ -20,7 +20,8 @@ macro_rules! item_select {
     () => {
         "SELECT ci.id, ci.campaign_id, ci.kind, ci.subject, ci.detail, ci.assignee_id,
                 a.username AS assignee_name, ci.resource_id, ci.identity_id, ci.grant_id,
-                ci.standing_id, ci.decision, ci.comment, ci.link, ci.decided_by,
+                ci.standing_id, ci.ownership_id, ci.subject_user_id, ci.decision, ci.comment,
+                ci.link, ci.decided_by,
                 d.username AS decided_by_name, ci.decided_at
          FROM campaign_items ci
          LEFT JOIN users a ON a.id = ci.assignee_id
@@ -215,8 +216,8 @@ impl CampaignRows for Conn {
         Ok(sqlx::query_scalar(
             "INSERT INTO campaign_items
                 (campaign_id, kind, subject, detail, assignee_id, resource_id, identity_id,
-                 grant_id, ownership_id, standing_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                 grant_id, ownership_id, standing_id, subject_user_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
         )
         .bind(campaign_id)
         .bind(item.kind.as_str())
@@ -228,6 +229,7 @@ impl CampaignRows for Conn {
         .bind(item.grant_id)
         .bind(item.ownership_id)
         .bind(item.standing_id)
+        .bind(item.subject_user_id)
         .fetch_one(&mut *self)
         .await?)
     }
@@ -278,6 +280,8 @@ impl CampaignRows for Conn {
             identity_id: view.identity_id,
             grant_id: view.grant_id,
             standing_id: row.standing_id,
+            ownership_id: row.ownership_id,
+            subject_user_id: row.subject_user_id,
         })
     }
 
@@ -317,7 +321,8 @@ impl CampaignRows for Conn {
     ) -> StoreResult<Vec<CampaignRecord>> {
         let ids: Vec<i64> = sqlx::query_scalar(concat!(
             "SELECT c.id FROM campaigns c
-             WHERE c.overdue_notice_at <= $1 ORDER BY c.overdue_notice_at LIMIT $2",
+             WHERE c.overdue_notice_at <= $1 AND c.closed_at IS NULL
+             ORDER BY c.overdue_notice_at LIMIT $2",
             claim_rows!("c")
         ))
         .bind(ms(now))
@@ -329,6 +334,21 @@ impl CampaignRows for Conn {
             due.push(self.campaign(id).await?);
         }
         Ok(due)
+    }
+
+    async fn declaration_owner(
+        &mut self,
+        ownership_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<(i64, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT u.id, u.username FROM ownerships o JOIN users u ON u.id = o.user_id
+             WHERE o.id = $1 AND o.ended_at IS NULL AND o.attest_until > $2",
+        )
+        .bind(ownership_id)
+        .bind(ms(now))
+        .fetch_optional(&mut *self)
+        .await?)
     }
 
     async fn campaign_notice_given(&mut self, id: i64) -> StoreResult<()> {
@@ -370,6 +390,8 @@ struct ItemRow {
     identity_id: Option<i64>,
     grant_id: Option<i64>,
     standing_id: Option<i64>,
+    ownership_id: Option<i64>,
+    subject_user_id: Option<i64>,
     decision: Option<String>,
     comment: Option<String>,
     link: Option<String>,

@@ -260,8 +260,14 @@ async fn notable(
     if row.target_kind == "campaign"
         && let Some(id) = row.target_id
     {
-        // A start is news for everyone with an item; a reminder, for whoever still owes one.
+        // A start is news for everyone with an item; a reminder, for whoever still owes one
+        // while the campaign is open.
         let everyone = event.action != "campaign.overdue";
+        let closed: bool =
+            sqlx::query_scalar("SELECT closed_at IS NOT NULL FROM campaigns WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *conn)
+                .await?;
         let (name, due_at, admins_answer): (String, i64, bool) = sqlx::query_as(
             "SELECT c.name, c.due_at,
                     EXISTS (SELECT 1 FROM campaign_items ci
@@ -285,8 +291,15 @@ async fn notable(
         .await?;
         event.audience.assignees = people
             .into_iter()
+            .filter(|_| everyone || !closed)
             .map(|(id, name)| NamedRef::new(id, name))
-            .chain(staff.admins.iter().filter(|_| admins_answer).cloned())
+            .chain(
+                staff
+                    .admins
+                    .iter()
+                    .filter(|_| admins_answer && (everyone || !closed))
+                    .cloned(),
+            )
             .collect();
         event.campaign = Some(stint_core::notify::NoticeCampaign {
             id,

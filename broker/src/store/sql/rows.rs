@@ -399,7 +399,8 @@ impl GrantRows for Conn {
                  OR EXISTS (SELECT 1 FROM grants WHERE expiry_notice_at <= $1)
                  OR EXISTS (SELECT 1 FROM reviews WHERE due_soon_notice_at <= $1)
                  OR EXISTS (SELECT 1 FROM reviews WHERE overdue_notice_at <= $1)
-                 OR EXISTS (SELECT 1 FROM campaigns WHERE overdue_notice_at <= $1)",
+                 OR EXISTS (SELECT 1 FROM campaigns WHERE overdue_notice_at <= $1
+                            AND closed_at IS NULL)",
         )
         .bind(ms(now))
         .fetch_one(&mut *self)
