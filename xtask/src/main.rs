@@ -221,6 +221,31 @@ fn demo() -> Result {
     }
 }
 
+/// The test binary named `name` that the plain `cargo test` above built. Running it again
+/// directly, rather than through `cargo test --test NAME`, keeps that build: cargo resolves
+/// features over the packages a command selects, and `--test` selects fewer, so it would
+/// build the whole dependency graph a second time (twice the disk a CI machine may not have).
+fn test_executable(name: &str) -> Result<PathBuf> {
+    let output = cargo()
+        .args(["test", "--no-run", "--message-format=json"])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot start cargo: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("`cargo test --no-run` failed ({})", output.status));
+    }
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|message| {
+            message["reason"] == "compiler-artifact"
+                && message["target"]["name"] == name
+                && message["target"]["kind"][0] == "test"
+        })
+        .and_then(|message| message["executable"].as_str().map(PathBuf::from))
+        .ok_or_else(|| format!("`cargo test` builds no test binary named {name}"))
+}
+
 /// The fuzzing properties of the broker's tests with many cases each; a failing case is
 /// kept in `proptest-regressions/` (commit it: it becomes a regression test).
 fn fuzz(cases: &str) -> Result {
@@ -260,9 +285,8 @@ fn test() -> Result {
         .args(["test", "--", "--skip", "replicas::"])
         .env("STINT_TEST_POSTGRES_URL", &cluster.url))?;
     step("the broker's integration tests on PostgreSQL, replicas included");
-    // `--test api` rather than `--package`: the same feature set, so the same build.
-    run(cargo()
-        .args(["test", "--test", "api"])
+    run(Command::new(test_executable("api")?)
+        .current_dir(root().join("broker"))
         .env("STINT_TEST_DATABASE", "postgres")
         .env("STINT_TEST_POSTGRES_URL", &cluster.url))?;
     drop(cluster);

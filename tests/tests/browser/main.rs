@@ -1,0 +1,21 @@
+//! The browser tests: the real broker serving the built portal, driven in headless Chromium.
+//! One test binary for all of them, so the suite links once rather than once per page.
+
+mod accounts;
+mod audit;
+mod break_glass;
+mod campaigns;
+mod connectors;
+mod context;
+mod core_loop;
+mod evidence;
+mod keyboard;
+mod lifecycle;
+mod live;
+mod machine;
+mod notifications;
+mod ownership;
+mod portal_truth;
+mod revoke;
+mod secrets;
+mod sso;
