@@ -19,6 +19,7 @@ pub mod machine;
 pub mod model;
 pub mod notify;
 pub mod oidc;
+pub mod oversight;
 pub mod ownership;
 pub mod rules;
 pub mod standing;

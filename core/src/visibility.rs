@@ -22,6 +22,14 @@ pub const SEES_APPROVER_CONTEXT: &[Role] = SEES_ALL_ACCESS;
 /// See where a grant was last used from (a server's address), as the trail's addresses.
 pub const SEES_CALLER_ADDRESSES: &[Role] = READS_EVERYTHING;
 
+/// Open Live access (every live grant, filtered): admins and auditors, who answer for all
+/// access in an incident.
+pub const SEES_LIVE_ACCESS: &[Role] = READS_EVERYTHING;
+
+/// End every live grant a filter matches in one call: admins. Anyone may still name grants
+/// by id, each then decided as a single revocation would be.
+pub const REVOKES_BY_FILTER: &[Role] = &[Role::Admin];
+
 /// Whether someone holding `held` holds one of `set`.
 pub fn any_of(held: &[Role], set: &[Role]) -> bool {
     set.iter().any(|r| held.contains(r))

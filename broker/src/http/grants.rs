@@ -13,6 +13,9 @@ use stint_core::api::{
     CredentialView, ExtendBody, GrantView, ReleaseBody, RequestDetail, RevokeBody,
 };
 use stint_core::connectors::AccessFilter;
+use stint_core::oversight::{
+    BulkRevokeBody, BulkRevokeOutcome, GrantKind, LiveAccessFilter, LiveAccessView,
+};
 
 pub async fn list(
     State(state): State<AppState>,
@@ -66,6 +69,40 @@ pub async fn revoke(
     let now = state.clock.now();
     state.store.revoke(&user, id, &body.reason, now).await?;
     Ok(Json(state.store.grant(&user, id, now).await?))
+}
+
+/// Every live grant the query's filter matches (admins and auditors): `resource_id`,
+/// `identity_id`, `kind`, `privilege`, `holder_id`, `ends_within_secs`.
+pub async fn live(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Query(params): Query<query::Params>,
+) -> Result<Json<LiveAccessView>, AppError> {
+    let filter = LiveAccessFilter {
+        resource_id: query::id(&params, "resource_id")?,
+        identity_id: query::id(&params, "identity_id")?,
+        kind: query::choice(&params, "kind", GrantKind::parse, GrantKind::CHOICES)?,
+        privilege: query::text(&params, "privilege"),
+        holder_id: query::id(&params, "holder_id")?,
+        ends_within_secs: query::seconds(&params, "ends_within_secs")?,
+    };
+    Ok(Json(
+        state
+            .store
+            .live_access(&user, &filter, state.clock.now())
+            .await?,
+    ))
+}
+
+/// Ends several grants for one reason: `{ids | filter, reason}`; what ended and what
+/// could not, with why.
+pub async fn revoke_many(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(body): ApiJson<BulkRevokeBody>,
+) -> Result<Json<BulkRevokeOutcome>, AppError> {
+    let now = state.clock.now();
+    Ok(Json(state.store.bulk_revoke(&user, &body, now).await?))
 }
 
 pub async fn one(

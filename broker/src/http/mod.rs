@@ -142,6 +142,8 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .route("/requests/{id}/deny", post(requests::deny))
         .route("/requests/{id}/cancel", post(requests::cancel))
         .route("/grants", get(grants::list))
+        .route("/grants/live", get(grants::live))
+        .route("/grants/revoke", post(grants::revoke_many))
         .route("/grants/{id}", get(grants::one))
         .route("/grants/{id}/credential", post(grants::credential))
         .route("/grants/{id}/revoke", post(grants::revoke))

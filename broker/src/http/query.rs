@@ -31,6 +31,17 @@ pub fn time(params: &Params, name: &str) -> Result<Option<DateTime<Utc>>, AppErr
         .transpose()
 }
 
+/// A positive whole number of seconds.
+pub fn seconds(params: &Params, name: &str) -> Result<Option<i64>, AppError> {
+    present(params, name)
+        .map(|v| {
+            v.parse::<i64>().ok().filter(|s| *s > 0).ok_or_else(|| {
+                AppError::bad_input(name, format!("`{v}` is not a positive number of seconds"))
+            })
+        })
+        .transpose()
+}
+
 /// `true`/`1` (or the bare name) and `false`/`0`; absent is false.
 pub fn flag(params: &Params, name: &str) -> Result<bool, AppError> {
     match params.get(name).map(String::as_str) {

@@ -278,6 +278,26 @@ pub async fn revoke_in(
     reason: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
+    let revocation = decide_revocation(rows, actor, grant_id, reason, now).await?;
+    carry_out(rows, actor, revocation, now).await
+}
+
+/// A revocation decided and not yet written.
+pub struct Revocation {
+    grant: GrantRecord,
+    next: GrantState,
+    reason: String,
+}
+
+/// Decides whether `actor` may end grant `grant_id` now, writing nothing: a refusal leaves
+/// the transaction as it was, so a bulk revocation can go on with the next grant.
+pub async fn decide_revocation(
+    rows: &mut dyn Rows,
+    actor: &UserView,
+    grant_id: i64,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<Revocation> {
     let grant = visible_grant(rows, actor, grant_id).await?;
     let owner = rows
         .is_current_owner(grant.identity.id, actor.id, now)
@@ -288,12 +308,27 @@ pub async fn revoke_in(
         break_glass: grant.kind == RequestKind::BreakGlass,
     };
     let (next, reason) = rules::decide_revoke(&live, owner, &actor.roles, reason)?;
+    Ok(Revocation {
+        grant,
+        next,
+        reason,
+    })
+}
+
+/// Ends the grant as decided, with its event (and its downstream access, through the
+/// connector's outbox).
+pub async fn carry_out(
+    rows: &mut dyn Rows,
+    actor: &UserView,
+    revocation: Revocation,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
     end_early(
         rows,
         Actor::User(actor),
-        &grant,
-        next,
-        &reason,
+        &revocation.grant,
+        revocation.next,
+        &revocation.reason,
         json!({}),
         now,
     )

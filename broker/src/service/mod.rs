@@ -14,6 +14,7 @@ pub mod import;
 pub mod keys;
 pub mod notifications;
 pub mod oidc;
+pub mod oversight;
 pub mod ownership;
 pub mod requests;
 pub mod reviews;

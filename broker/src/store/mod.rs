@@ -754,6 +754,22 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
 
+    // --- oversight of live access ---
+    /// Every grant live now that `filter` matches (admins and auditors).
+    async fn live_access(
+        &self,
+        viewer: &UserView,
+        filter: &stint_core::oversight::LiveAccessFilter,
+        now: DateTime<Utc>,
+    ) -> StoreResult<stint_core::oversight::LiveAccessView>;
+    /// Ends the grants `body` names or its filter matches (`service::oversight`).
+    async fn bulk_revoke(
+        &self,
+        actor: &UserView,
+        body: &stint_core::oversight::BulkRevokeBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<stint_core::oversight::BulkRevokeOutcome>;
+
     // --- access review campaigns ---
     async fn start_campaign(
         &self,

@@ -30,6 +30,7 @@ mod metrics;
 mod notifications;
 mod oidc;
 mod oidc_provider;
+mod oversight;
 mod ownership;
 mod portal;
 mod replicas;

@@ -11,11 +11,13 @@ mod campaigns;
 mod lifecycle;
 mod notifications;
 mod oidc;
+mod oversight;
 
 pub use campaigns::*;
 pub use lifecycle::*;
 pub use notifications::*;
 pub use oidc::*;
+pub use oversight::*;
 
 use super::audit::SealedEvent;
 use super::{NewSigningKey, StoreResult};
@@ -77,6 +79,7 @@ pub trait Rows:
     + OidcRows
     + LifecycleRows
     + CampaignRows
+    + OversightRows
     + Send
 {
 }
@@ -101,6 +104,7 @@ impl<T> Rows for T where
         + OidcRows
         + LifecycleRows
         + CampaignRows
+        + OversightRows
         + Send
         + ?Sized
 {

@@ -886,6 +886,33 @@ impl Store for Backend {
         audit::verify(&mut **tx, trusted, outside).await
     }
 
+    async fn live_access(
+        &self,
+        viewer: &UserView,
+        filter: &stint_core::oversight::LiveAccessFilter,
+        now: DateTime<Utc>,
+    ) -> StoreResult<stint_core::oversight::LiveAccessView> {
+        if !viewer.has_any(visibility::SEES_LIVE_ACCESS) {
+            return Err(stint_core::RuleError::Forbidden(
+                "only admins and auditors see all live access".into(),
+            )
+            .into());
+        }
+        let filter = filter.clone().normalized()?;
+        // One statement for the grants and one for their owners: one moment for both.
+        let mut tx = self.snapshot().await?;
+        oversight::live_access(&mut tx, viewer, &filter, now).await
+    }
+
+    async fn bulk_revoke(
+        &self,
+        actor: &UserView,
+        body: &stint_core::oversight::BulkRevokeBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<stint_core::oversight::BulkRevokeOutcome> {
+        service::oversight::bulk_revoke(self, actor, body, now).await
+    }
+
     async fn start_campaign(
         &self,
         actor: &UserView,
@@ -1399,6 +1426,7 @@ mod notices;
 mod notifications;
 mod oidc;
 mod ops;
+mod oversight;
 mod ownership;
 mod rows;
 mod sessions;

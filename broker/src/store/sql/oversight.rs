@@ -1,0 +1,100 @@
+//! Live access as rows: every grant live now that a filter matches, for the Live access
+//! view and for "revoke all matching" (one condition for both, so they cannot disagree).
+
+use super::{Conn, GrantRow, current_owners_of, ms};
+use crate::store::StoreResult;
+use crate::store::port::OversightRows;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::collections::HashSet;
+use stint_core::GrantState;
+use stint_core::api::UserView;
+use stint_core::oversight::{LiveAccessFilter, LiveAccessView};
+
+/// Live at `$1` (ms) and matching the filter bound as `$2`…`$7`: resource, identity, kind,
+/// privilege, holder, and the latest end (ms).
+macro_rules! live_and_matching {
+    () => {
+        " g.state IN ('active', 'scheduled') AND g.expires_at > $1
+          AND ($2 IS NULL OR g.resource_id = $2)
+          AND ($3 IS NULL OR g.identity_id = $3)
+          AND ($4 IS NULL OR g.kind = $4)
+          AND ($5 IS NULL OR g.privilege = $5)
+          AND ($6 IS NULL OR g.holder_id = $6)
+          AND ($7 IS NULL OR g.expires_at <= $7)
+          ORDER BY g.expires_at, g.id"
+    };
+}
+
+/// Binds `now` and the filter as `live_and_matching!` reads them.
+macro_rules! bind_filter {
+    ($query:expr, $filter:expr, $now:expr) => {{
+        let filter: &LiveAccessFilter = $filter;
+        $query
+            .bind(ms($now))
+            .bind(filter.resource_id)
+            .bind(filter.identity_id)
+            .bind(filter.kind.map(|k| k.as_str()))
+            .bind(filter.privilege.as_deref())
+            .bind(filter.holder_id)
+            .bind(
+                filter
+                    .ends_within_secs
+                    .map(|secs| ms($now + chrono::Duration::seconds(secs))),
+            )
+    }};
+}
+
+#[async_trait]
+impl OversightRows for Conn {
+    async fn live_grant_ids(
+        &mut self,
+        filter: &LiveAccessFilter,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<i64>> {
+        let query = sqlx::query_scalar(concat!(
+            "SELECT g.id FROM grants g WHERE",
+            live_and_matching!()
+        ));
+        Ok(bind_filter!(query, filter, now)
+            .fetch_all(&mut *self)
+            .await?)
+    }
+}
+
+/// Everything live that `filter` matches, as `viewer` (who sees all access) sees it.
+pub(super) async fn live_access(
+    conn: &mut Conn,
+    viewer: &UserView,
+    filter: &LiveAccessFilter,
+    now: DateTime<Utc>,
+) -> StoreResult<LiveAccessView> {
+    let query =
+        sqlx::query_as::<_, GrantRow>(concat!(grant_select!(), " WHERE", live_and_matching!()));
+    let rows = bind_filter!(query, filter, now)
+        .fetch_all(&mut *conn)
+        .await?;
+    let identities: Vec<i64> = rows.iter().map(|g| g.identity_id).collect();
+    let owners = current_owners_of(conn, &identities, now).await?;
+    let grants = rows
+        .iter()
+        .map(|g| {
+            let owners = owners.get(&g.identity_id).map_or(&[][..], Vec::as_slice);
+            g.view_with(viewer, owners, now)
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    let count = |keep: &dyn Fn(&&stint_core::api::GrantView) -> bool| {
+        grants.iter().filter(keep).count() as u32
+    };
+    Ok(LiveAccessView {
+        active: count(&|g| g.state == GrantState::Active),
+        scheduled: count(&|g| g.state == GrantState::Scheduled),
+        break_glass: count(&|g| g.break_glass),
+        identities: grants
+            .iter()
+            .map(|g| g.identity.id)
+            .collect::<HashSet<_>>()
+            .len() as u32,
+        grants,
+    })
+}

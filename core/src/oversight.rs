@@ -1,0 +1,248 @@
+//! Oversight of live access: everything that gives access right now, narrowed by a filter,
+//! and ending several grants in one move. The filter is shared by the listing and the bulk
+//! revocation, so "revoke all matching" ends exactly what the list showed for it.
+
+use crate::api::GrantView;
+use crate::rules::{RuleError, required_text};
+use serde::{Deserialize, Serialize};
+
+/// At most this many grants in one bulk revocation named by id.
+pub const MAX_BULK_IDS: usize = 10_000;
+
+/// Whether a grant came through the approval path or was taken as break-glass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantKind {
+    Standard,
+    BreakGlass,
+}
+
+impl GrantKind {
+    pub const CHOICES: &'static str = "standard or break_glass";
+
+    pub fn parse(s: &str) -> Option<GrantKind> {
+        match s {
+            "standard" => Some(GrantKind::Standard),
+            "break_glass" => Some(GrantKind::BreakGlass),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantKind::Standard => "standard",
+            GrantKind::BreakGlass => "break_glass",
+        }
+    }
+}
+
+/// Which live grants (active, or scheduled to start) to show or end; every field narrows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveAccessFilter {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<GrantKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privilege: Option<String>,
+    /// The person who holds the grant (who asked for it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder_id: Option<i64>,
+    /// Only grants that end within this many seconds from now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_within_secs: Option<i64>,
+}
+
+impl LiveAccessFilter {
+    /// The filter as stored and compared: a blank privilege is no privilege filter; a
+    /// time window must be positive.
+    pub fn normalized(mut self) -> Result<LiveAccessFilter, RuleError> {
+        self.privilege = self
+            .privilege
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty());
+        if let Some(secs) = self.ends_within_secs
+            && secs <= 0
+        {
+            return Err(RuleError::invalid(
+                "ends_within_secs",
+                "must be a positive number of seconds",
+            ));
+        }
+        Ok(self)
+    }
+
+    /// Whether `grant` (live at `now`) matches: the same test the broker's query makes,
+    /// for the portal's counts of what is selected.
+    pub fn matches(&self, grant: &GrantView, now: chrono::DateTime<chrono::Utc>) -> bool {
+        self.resource_id.is_none_or(|id| grant.resource.id == id)
+            && self.identity_id.is_none_or(|id| grant.identity.id == id)
+            && self
+                .kind
+                .is_none_or(|kind| (kind == GrantKind::BreakGlass) == grant.break_glass)
+            && self
+                .privilege
+                .as_deref()
+                .is_none_or(|p| grant.privilege == p)
+            && self.holder_id.is_none_or(|id| grant.holder.id == id)
+            && self
+                .ends_within_secs
+                .is_none_or(|secs| (grant.expires_at - now).num_seconds() <= secs)
+    }
+}
+
+/// Everything live that matches a filter, with the counts an incident lead reads first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveAccessView {
+    /// Soonest to end first.
+    pub grants: Vec<GrantView>,
+    pub active: u32,
+    pub scheduled: u32,
+    pub break_glass: u32,
+    /// Identities with live access among these grants.
+    pub identities: u32,
+}
+
+/// `POST /api/v1/grants/revoke`: grants named by id, or every live grant a filter matches,
+/// all ended for one reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkRevokeBody {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ids: Option<Vec<i64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<LiveAccessFilter>,
+    pub reason: String,
+}
+
+/// What a bulk revocation is to end, once its body is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BulkTarget {
+    /// Distinct ids, in the order first named.
+    Ids(Vec<i64>),
+    Filter(LiveAccessFilter),
+}
+
+impl BulkRevokeBody {
+    /// The checked target and reason: exactly one of `ids` and `filter`, at most
+    /// `MAX_BULK_IDS` ids, and a reason (each revocation's event carries it).
+    pub fn checked(&self) -> Result<(BulkTarget, String), RuleError> {
+        let reason = required_text("reason", &self.reason, "say why access ends early")?;
+        let target = match (&self.ids, &self.filter) {
+            (Some(ids), None) => {
+                if ids.is_empty() {
+                    return Err(RuleError::invalid("ids", "name at least one grant"));
+                }
+                if ids.len() > MAX_BULK_IDS {
+                    return Err(RuleError::invalid(
+                        "ids",
+                        format!("at most {MAX_BULK_IDS} grants at once; use a filter"),
+                    ));
+                }
+                let mut seen = std::collections::HashSet::new();
+                BulkTarget::Ids(ids.iter().copied().filter(|id| seen.insert(*id)).collect())
+            }
+            (None, Some(filter)) => BulkTarget::Filter(filter.clone().normalized()?),
+            _ => {
+                return Err(RuleError::invalid(
+                    "ids",
+                    "give either ids or filter (exactly one of them)",
+                ));
+            }
+        };
+        Ok((target, reason))
+    }
+}
+
+/// What a bulk revocation did: each grant ended, and each it could not end with why.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BulkRevokeOutcome {
+    pub revoked: Vec<i64>,
+    pub failed: Vec<BulkRevokeFailure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BulkRevokeFailure {
+    pub id: i64,
+    pub error: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(
+        ids: Option<Vec<i64>>,
+        filter: Option<LiveAccessFilter>,
+        reason: &str,
+    ) -> BulkRevokeBody {
+        BulkRevokeBody {
+            ids,
+            filter,
+            reason: reason.into(),
+        }
+    }
+
+    fn field(e: RuleError) -> &'static str {
+        match e {
+            RuleError::Invalid { field, .. } => field,
+            other => panic!("expected a field error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn exactly_one_of_ids_and_filter_and_a_reason() {
+        let filter = Some(LiveAccessFilter::default());
+        assert_eq!(
+            field(body(None, None, "incident").checked().unwrap_err()),
+            "ids"
+        );
+        assert_eq!(
+            field(
+                body(Some(vec![1]), filter.clone(), "x")
+                    .checked()
+                    .unwrap_err()
+            ),
+            "ids"
+        );
+        assert_eq!(
+            field(body(Some(vec![]), None, "x").checked().unwrap_err()),
+            "ids"
+        );
+        assert_eq!(
+            field(body(Some(vec![1]), None, "  ").checked().unwrap_err()),
+            "reason"
+        );
+        let (target, reason) = body(Some(vec![3, 1, 3]), None, " incident 7 ")
+            .checked()
+            .unwrap();
+        assert_eq!(target, BulkTarget::Ids(vec![3, 1]));
+        assert_eq!(reason, "incident 7");
+        let too_many = (1..=MAX_BULK_IDS as i64 + 1).collect();
+        assert_eq!(
+            field(body(Some(too_many), None, "x").checked().unwrap_err()),
+            "ids"
+        );
+    }
+
+    #[test]
+    fn a_filter_is_normalised_and_a_window_must_be_positive() {
+        let blank = LiveAccessFilter {
+            privilege: Some("  ".into()),
+            ..Default::default()
+        };
+        let (target, _) = body(None, Some(blank), "x").checked().unwrap();
+        assert_eq!(target, BulkTarget::Filter(LiveAccessFilter::default()));
+        let backwards = LiveAccessFilter {
+            ends_within_secs: Some(0),
+            ..Default::default()
+        };
+        assert_eq!(
+            field(body(None, Some(backwards), "x").checked().unwrap_err()),
+            "ends_within_secs"
+        );
+    }
+}
