@@ -356,6 +356,36 @@ pub async fn revoke(grant_id: i64, reason: String) -> ApiResult<GrantView> {
     .await
 }
 
+/// Every live grant `filter` matches (admins and auditors).
+pub async fn live_access(
+    filter: &stint_core::oversight::LiveAccessFilter,
+) -> ApiResult<stint_core::oversight::LiveAccessView> {
+    let ids = [
+        ("resource_id", filter.resource_id),
+        ("identity_id", filter.identity_id),
+        ("holder_id", filter.holder_id),
+        ("ends_within_secs", filter.ends_within_secs),
+    ];
+    let mut query: Vec<String> = ids
+        .into_iter()
+        .filter_map(|(key, value)| value.map(|v| format!("{key}={v}")))
+        .collect();
+    if let Some(kind) = filter.kind {
+        query.push(format!("kind={}", kind.as_str()));
+    }
+    if let Some(privilege) = &filter.privilege {
+        query.push(format!("privilege={}", encode_query(privilege)));
+    }
+    get(&format!("/api/v1/grants/live?{}", query.join("&"))).await
+}
+
+/// Ends the grants named, or all a filter matches, for one reason.
+pub async fn bulk_revoke(
+    body: stint_core::oversight::BulkRevokeBody,
+) -> ApiResult<stint_core::oversight::BulkRevokeOutcome> {
+    post("/api/v1/grants/revoke", &body).await
+}
+
 /// Asks for more time on a live grant: the extension request.
 pub async fn extend(grant_id: i64, body: ExtendBody) -> ApiResult<RequestDetail> {
     post(&format!("/api/v1/grants/{grant_id}/extend"), &body).await

@@ -16,6 +16,7 @@ use crate::pages::{
     evidence::Evidence,
     identities::Identities,
     identity_detail::IdentityDetailPage,
+    live_access::LiveAccess,
     login::Login,
     new_request::NewRequest,
     not_found::NotFound,
@@ -223,6 +224,7 @@ fn Shell() -> impl IntoView {
                     <Route path=path!("/reports/evidence") view=Evidence/>
                     <Route path=path!("/campaigns/:id") view=CampaignDetailPage/>
                     <Route path=path!("/campaigns") view=Campaigns/>
+                    <Route path=path!("/live-access") view=LiveAccess/>
                     <Route path=path!("/identities/:id") view=IdentityDetailPage/>
                     <Route path=path!("/identities") view=Identities/>
                     <Route path=path!("/admin/resources") view=AdminResources/>
@@ -319,6 +321,7 @@ fn Nav() -> impl IntoView {
                 </li>
                 <li><A href="/secrets">"Secrets"</A></li>
                 <Show when=move || auth.has_any(visibility::READS_EVERYTHING)>
+                    <li><A href="/live-access">"Live access"</A></li>
                     <li><A href="/audit">"Audit"</A></li>
                     <li><A href="/reports/evidence">"Evidence"</A></li>
                     <li><A href="/admin/federation">"Federation"</A></li>

@@ -13,6 +13,7 @@ pub mod dashboard;
 pub mod evidence;
 pub mod identities;
 pub mod identity_detail;
+pub mod live_access;
 pub mod login;
 pub mod new_request;
 pub mod not_found;

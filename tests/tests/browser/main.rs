@@ -12,6 +12,7 @@ mod evidence;
 mod keyboard;
 mod lifecycle;
 mod live;
+mod live_access;
 mod machine;
 mod notifications;
 mod ownership;

@@ -1,0 +1,423 @@
+//! Live access, for an incident: every grant live now, narrowed by a filter kept in the
+//! URL, and for admins the means to end several, or all that match, for one reason.
+
+use crate::api;
+use crate::components::badges::GrantBadge;
+use crate::components::dialog::ConfirmDialog;
+use crate::components::live::on_live;
+use crate::components::states::{Empty, ErrorState, RoleGate, Skeleton};
+use crate::components::time::Countdown;
+use crate::components::toast::use_toasts;
+use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use stint_core::api::{GrantView, NamedRef};
+use stint_core::oversight::{BulkRevokeBody, GrantKind, LiveAccessFilter, LiveAccessView};
+use stint_core::{Role, visibility};
+
+/// The "ends within" choices: (seconds, label).
+const WINDOWS: [(i64, &str); 4] = [
+    (15 * 60, "15 minutes"),
+    (3600, "1 hour"),
+    (4 * 3600, "4 hours"),
+    (24 * 3600, "24 hours"),
+];
+
+#[component]
+pub fn LiveAccess() -> impl IntoView {
+    view! {
+        <RoleGate roles=visibility::SEES_LIVE_ACCESS what="Live access" who="admins and auditors">
+            <LiveAccessPage/>
+        </RoleGate>
+    }
+}
+
+/// The filter the URL holds (unknown or malformed values are left out, not guessed).
+fn filter_from_url(q: &leptos_router::params::ParamsMap) -> LiveAccessFilter {
+    let id = |key: &str| q.get(key).and_then(|v| v.parse::<i64>().ok());
+    LiveAccessFilter {
+        resource_id: id("resource_id"),
+        identity_id: id("identity_id"),
+        kind: q.get("kind").and_then(|k| GrantKind::parse(&k)),
+        privilege: q.get("privilege").filter(|p| !p.trim().is_empty()),
+        holder_id: id("holder_id"),
+        ends_within_secs: id("ends_within_secs").filter(|s| *s > 0),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SortBy {
+    Ends,
+    Identity,
+    Resource,
+    Holder,
+}
+
+#[component]
+fn LiveAccessPage() -> impl IntoView {
+    let auth = crate::app::use_auth();
+    let query = use_query_map();
+    let filter = Memo::new(move |_| filter_from_url(&query.read()));
+    let live = LocalResource::new(move || {
+        let f = filter.get();
+        async move { api::live_access(&f).await }
+    });
+    on_live(|e| e.kind.starts_with("grant."), move || live.refetch());
+    let selected = RwSignal::new(Vec::<i64>::new());
+    // What is selected stays within what is shown.
+    Effect::new(move |_| {
+        if let Some(Ok(view)) = live.get() {
+            selected.update(|s| s.retain(|id| view.grants.iter().any(|g| g.id == *id)));
+        }
+    });
+    let admin = move || auth.has(Role::Admin);
+    // Whose grants are shown: the holders the filter can narrow to.
+    let holders = Signal::derive(move || {
+        let mut holders: Vec<NamedRef> = live
+            .get()
+            .and_then(Result::ok)
+            .map(|view| view.grants.into_iter().map(|g| g.holder).collect())
+            .unwrap_or_default();
+        holders.sort_by(|a, b| a.name.cmp(&b.name));
+        holders.dedup_by_key(|h| h.id);
+        holders
+    });
+    view! {
+        <section class="page wide">
+            <header class="page-head">
+                <h1>"Live access"</h1>
+                <p class="muted">
+                    "Every grant live now or scheduled to start. Narrow it down, then end what must end."
+                </p>
+            </header>
+            <Filters filter holders/>
+            {move || match live.get() {
+                None => view! { <Skeleton rows=5/> }.into_any(),
+                Some(Err(error)) => {
+                    view! { <ErrorState error retry=Callback::new(move |_| live.refetch())/> }.into_any()
+                }
+                Some(Ok(view)) if view.grants.is_empty() => {
+                    view! {
+                        <Empty title="No live access matches">
+                            "Nothing live matches this filter: no grant gives access here right now."
+                        </Empty>
+                    }
+                        .into_any()
+                }
+                Some(Ok(view)) => {
+                    let matching = view.grants.len();
+                    view! {
+                        <Counts view=view.clone()/>
+                        <Show when=admin>
+                            <RevokeBar
+                                filter
+                                matching
+                                selected
+                                done=Callback::new(move |_| live.refetch())
+                            />
+                        </Show>
+                        <LiveTable grants=view.grants selected selectable=admin()/>
+                    }
+                        .into_any()
+                }
+            }}
+        </section>
+    }
+}
+
+/// The filter form; applying it puts it in the URL, so a filtered view is a link.
+#[component]
+fn Filters(filter: Memo<LiveAccessFilter>, holders: Signal<Vec<NamedRef>>) -> impl IntoView {
+    let navigate = use_navigate();
+    let resources = LocalResource::new(api::resources);
+    let identities = LocalResource::new(api::identities);
+    let current = filter.get_untracked();
+    let resource = RwSignal::new(
+        current
+            .resource_id
+            .map(|i| i.to_string())
+            .unwrap_or_default(),
+    );
+    let identity = RwSignal::new(
+        current
+            .identity_id
+            .map(|i| i.to_string())
+            .unwrap_or_default(),
+    );
+    let kind = RwSignal::new(
+        current
+            .kind
+            .map(|k| k.as_str().to_string())
+            .unwrap_or_default(),
+    );
+    let privilege = RwSignal::new(current.privilege.unwrap_or_default());
+    let holder = RwSignal::new(current.holder_id.map(|i| i.to_string()).unwrap_or_default());
+    let within = RwSignal::new(
+        current
+            .ends_within_secs
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
+    );
+    let apply = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let parts: Vec<String> = [
+            ("resource_id", resource),
+            ("identity_id", identity),
+            ("kind", kind),
+            ("privilege", privilege),
+            ("holder_id", holder),
+            ("ends_within_secs", within),
+        ]
+        .into_iter()
+        .filter_map(|(key, value)| {
+            let v = value.get_untracked().trim().to_string();
+            (!v.is_empty()).then(|| format!("{key}={}", api::encode_query(&v)))
+        })
+        .collect();
+        navigate(
+            &format!("/live-access?{}", parts.join("&")),
+            Default::default(),
+        );
+    };
+    let select = move |id: &'static str,
+                       label: &'static str,
+                       value: RwSignal<String>,
+                       options: Vec<(String, String)>,
+                       all: &'static str| {
+        view! {
+            <div class="field">
+                <label for=id>{label}</label>
+                <select id=id data-testid=id prop:value=move || value.get() on:change=move |ev| value.set(event_target_value(&ev))>
+                    <option value="">{all}</option>
+                    {options.into_iter().map(|(v, text)| {
+                        let chosen = v == value.get_untracked();
+                        view! { <option value=v selected=chosen>{text}</option> }
+                    }).collect_view()}
+                </select>
+            </div>
+        }
+    };
+    view! {
+        <form class="filters card live-filters" on:submit=apply aria-label="Filter live access" data-testid="live-filters">
+            {move || {
+                let options = resources.get().and_then(Result::ok).unwrap_or_default()
+                    .into_iter().map(|r| (r.id.to_string(), r.name)).collect();
+                select("live-resource", "Resource", resource, options, "All resources")
+            }}
+            {move || {
+                let options = identities.get().and_then(Result::ok).unwrap_or_default()
+                    .into_iter().map(|i| (i.id.to_string(), i.name)).collect();
+                select("live-identity", "Identity", identity, options, "All identities")
+            }}
+            {select("live-kind", "Kind", kind, vec![
+                ("standard".into(), "Approved".into()),
+                ("break_glass".into(), "Break-glass".into()),
+            ], "Both kinds")}
+            <div class="field">
+                <label for="live-privilege">"Privilege"</label>
+                <input id="live-privilege" data-testid="live-privilege" placeholder="e.g. write"
+                    prop:value=move || privilege.get() on:input=move |ev| privilege.set(event_target_value(&ev))/>
+            </div>
+            {move || {
+                let options = holders.get().into_iter().map(|h| (h.id.to_string(), h.name)).collect();
+                select("live-holder", "Holder", holder, options, "All holders")
+            }}
+            {select("live-within", "Ends within", within,
+                WINDOWS.iter().map(|(s, l)| (s.to_string(), l.to_string())).collect(), "Any time")}
+            <div class="actions">
+                <button type="submit" class="button primary" data-testid="live-apply">"Filter"</button>
+                <a class="button subtle" href="/live-access">"Clear"</a>
+            </div>
+        </form>
+    }
+}
+
+#[component]
+fn Counts(view: LiveAccessView) -> impl IntoView {
+    let total = view.grants.len();
+    view! {
+        <p class="counts" data-testid="live-counts" aria-live="polite">
+            <strong>{format!("{total} live grant{}", if total == 1 { "" } else { "s" })}</strong>
+            {format!(
+                " · {} active · {} scheduled · {} break-glass · {} identit{}",
+                view.active,
+                view.scheduled,
+                view.break_glass,
+                view.identities,
+                if view.identities == 1 { "y" } else { "ies" },
+            )}
+        </p>
+    }
+}
+
+/// What an admin ends: the grants ticked, or every live grant the filter matches.
+#[derive(Clone)]
+enum Target {
+    Selected(Vec<i64>),
+    AllMatching(LiveAccessFilter, usize),
+}
+
+impl Target {
+    fn count(&self) -> usize {
+        match self {
+            Target::Selected(ids) => ids.len(),
+            Target::AllMatching(_, n) => *n,
+        }
+    }
+}
+
+#[component]
+fn RevokeBar(
+    filter: Memo<LiveAccessFilter>,
+    matching: usize,
+    selected: RwSignal<Vec<i64>>,
+    done: Callback<()>,
+) -> impl IntoView {
+    let toasts = use_toasts();
+    let open = RwSignal::new(false);
+    let target = RwSignal::new(None::<Target>);
+    let revoke = Action::new_local(move |body: &BulkRevokeBody| api::bulk_revoke(body.clone()));
+    let error = Signal::derive(move || {
+        revoke
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| e.to_string())
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(outcome)) = revoke.value().get() {
+            open.set(false);
+            selected.set(Vec::new());
+            let ended = outcome.revoked.len();
+            toasts.show(match outcome.failed.len() {
+                0 => format!("Ended {ended} grant{}.", if ended == 1 { "" } else { "s" }),
+                n => format!("Ended {ended}; {n} could not be ended (they had ended already or are not yours to end)."),
+            });
+            done.run(());
+        }
+    });
+    let ask = move |t: Target| {
+        target.set(Some(t));
+        open.set(true);
+    };
+    let consequence = Signal::derive(move || {
+        let n = target.get().map_or(0, |t| t.count());
+        format!(
+            "This ends {n} grant{} now: each holder loses the access at once, its credentials stop \
+             working, and each revocation is recorded with your reason.",
+            if n == 1 { "" } else { "s" }
+        )
+    });
+    view! {
+        <div class="bulk-bar" role="group" aria-label="End access">
+            <button type="button" class="button danger" data-testid="revoke-selected"
+                disabled=move || selected.read().is_empty()
+                on:click=move |_| ask(Target::Selected(selected.get_untracked()))>
+                {move || format!("Revoke selected ({})", selected.read().len())}
+            </button>
+            <button type="button" class="button danger-outline" data-testid="revoke-all-matching"
+                on:click=move |_| ask(Target::AllMatching(filter.get_untracked(), matching))>
+                {format!("Revoke all {matching} matching")}
+            </button>
+        </div>
+        <ConfirmDialog
+            open
+            title=Signal::derive(move || format!("End {} grants?", target.get().map_or(0, |t| t.count())))
+            consequence
+            confirm_label="End access"
+            reason_label="Reason (recorded with each revocation)"
+            pending=revoke.pending()
+            error
+            on_confirm=Callback::new(move |reason: String| {
+                let body = match target.get_untracked() {
+                    Some(Target::Selected(ids)) => BulkRevokeBody { ids: Some(ids), filter: None, reason },
+                    Some(Target::AllMatching(filter, _)) => BulkRevokeBody { ids: None, filter: Some(filter), reason },
+                    None => return,
+                };
+                revoke.dispatch(body);
+            })
+            testid="bulk-revoke-dialog"
+        />
+    }
+}
+
+#[component]
+fn LiveTable(
+    grants: Vec<GrantView>,
+    selected: RwSignal<Vec<i64>>,
+    selectable: bool,
+) -> impl IntoView {
+    let sort = RwSignal::new(SortBy::Ends);
+    let all_ids: Vec<i64> = grants.iter().map(|g| g.id).collect();
+    let grants = StoredValue::new(grants);
+    let sorted = move || {
+        let mut list = grants.get_value();
+        match sort.get() {
+            SortBy::Ends => {}
+            SortBy::Identity => list.sort_by(|a, b| a.identity.name.cmp(&b.identity.name)),
+            SortBy::Resource => list.sort_by(|a, b| a.resource.name.cmp(&b.resource.name)),
+            SortBy::Holder => list.sort_by(|a, b| a.holder.name.cmp(&b.holder.name)),
+        }
+        list
+    };
+    let header = move |label: &'static str, by: SortBy| {
+        view! {
+            <th scope="col" aria-sort=move || if sort.get() == by { "ascending" } else { "none" }>
+                <button type="button" class="sort" on:click=move |_| sort.set(by)>{label}</button>
+            </th>
+        }
+    };
+    let every = all_ids.clone();
+    let all_ticked =
+        move || !every.is_empty() && every.iter().all(|id| selected.read().contains(id));
+    view! {
+        <div class="table-wrap">
+            <table class="table" data-testid="live-table">
+                <thead>
+                    <tr>
+                        {selectable.then(|| view! {
+                            <th scope="col">
+                                <input type="checkbox" aria-label="Select every grant shown" data-testid="select-all"
+                                    prop:checked=all_ticked
+                                    on:change=move |ev| selected.set(if event_target_checked(&ev) { all_ids.clone() } else { Vec::new() })/>
+                            </th>
+                        })}
+                        {header("Identity", SortBy::Identity)}
+                        {header("Resource", SortBy::Resource)}
+                        <th scope="col">"Privilege"</th>
+                        {header("Holder", SortBy::Holder)}
+                        <th scope="col">"State"</th>
+                        {header("Ends", SortBy::Ends)}
+                    </tr>
+                </thead>
+                <tbody>
+                    {move || sorted().into_iter().map(|g| {
+                        let id = g.id;
+                        view! {
+                            <tr data-grant-id=id>
+                                {selectable.then(|| view! {
+                                    <td>
+                                        <input type="checkbox" aria-label=format!("Select grant {id}")
+                                            prop:checked=move || selected.read().contains(&id)
+                                            on:change=move |ev| {
+                                                let on = event_target_checked(&ev);
+                                                selected.update(|s| if on { s.push(id) } else { s.retain(|x| *x != id) });
+                                            }/>
+                                    </td>
+                                })}
+                                <td><a href=format!("/identities/{}", g.identity.id)>{g.identity.name.clone()}</a></td>
+                                <td>{g.resource.name.clone()}</td>
+                                <td>{g.privilege.clone()}</td>
+                                <td>{g.holder.name.clone()}</td>
+                                <td>
+                                    <GrantBadge state=g.state/>
+                                    {g.break_glass.then(|| view! { " " <span class="badge red">"break-glass"</span> })}
+                                </td>
+                                <td><a href=format!("/requests/{}", g.request_id)><Countdown from=g.starts_at until=g.expires_at/></a></td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
