@@ -74,24 +74,6 @@ impl LiveAccessFilter {
         }
         Ok(self)
     }
-
-    /// Whether `grant` (live at `now`) matches: the same test the broker's query makes,
-    /// for the portal's counts of what is selected.
-    pub fn matches(&self, grant: &GrantView, now: chrono::DateTime<chrono::Utc>) -> bool {
-        self.resource_id.is_none_or(|id| grant.resource.id == id)
-            && self.identity_id.is_none_or(|id| grant.identity.id == id)
-            && self
-                .kind
-                .is_none_or(|kind| (kind == GrantKind::BreakGlass) == grant.break_glass)
-            && self
-                .privilege
-                .as_deref()
-                .is_none_or(|p| grant.privilege == p)
-            && self.holder_id.is_none_or(|id| grant.holder.id == id)
-            && self
-                .ends_within_secs
-                .is_none_or(|secs| (grant.expires_at - now).num_seconds() <= secs)
-    }
 }
 
 /// Everything live that matches a filter, with the counts an incident lead reads first.
@@ -104,6 +86,24 @@ pub struct LiveAccessView {
     pub break_glass: u32,
     /// Identities with live access among these grants.
     pub identities: u32,
+    /// The standing paths (mapped standing credentials) of those identities: access that
+    /// bypasses JIT, which no revocation here ends. Identities without any are left out.
+    #[serde(default)]
+    pub standing_paths: Vec<StandingPaths>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StandingPaths {
+    pub identity_id: i64,
+    pub count: u32,
+}
+
+/// How many standing paths `identity_id` has among `paths` (0 when it has none).
+pub fn standing_paths_of(paths: &[StandingPaths], identity_id: i64) -> u32 {
+    paths
+        .iter()
+        .find(|p| p.identity_id == identity_id)
+        .map_or(0, |p| p.count)
 }
 
 /// `POST /api/v1/grants/revoke`: grants named by id, or every live grant a filter matches,

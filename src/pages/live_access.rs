@@ -10,8 +10,10 @@ use crate::components::time::Countdown;
 use crate::components::toast::use_toasts;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
-use stint_core::api::{GrantView, NamedRef};
-use stint_core::oversight::{BulkRevokeBody, GrantKind, LiveAccessFilter, LiveAccessView};
+use stint_core::api::NamedRef;
+use stint_core::oversight::{
+    BulkRevokeBody, GrantKind, LiveAccessFilter, LiveAccessView, standing_paths_of,
+};
 use stint_core::{Role, visibility};
 
 /// The "ends within" choices: (seconds, label).
@@ -115,7 +117,7 @@ fn LiveAccessPage() -> impl IntoView {
                                 done=Callback::new(move |_| live.refetch())
                             />
                         </Show>
-                        <LiveTable grants=view.grants selected selectable=admin()/>
+                        <LiveTable view selected selectable=admin()/>
                     }
                         .into_any()
                 }
@@ -342,11 +344,13 @@ fn RevokeBar(
 
 #[component]
 fn LiveTable(
-    grants: Vec<GrantView>,
+    view: LiveAccessView,
     selected: RwSignal<Vec<i64>>,
     selectable: bool,
 ) -> impl IntoView {
     let sort = RwSignal::new(SortBy::Ends);
+    let standing = StoredValue::new(view.standing_paths.clone());
+    let grants = view.grants;
     let all_ids: Vec<i64> = grants.iter().map(|g| g.id).collect();
     let grants = StoredValue::new(grants);
     let sorted = move || {
@@ -387,6 +391,7 @@ fn LiveTable(
                         {header("Holder", SortBy::Holder)}
                         <th scope="col">"State"</th>
                         {header("Ends", SortBy::Ends)}
+                        <th scope="col">"Standing paths"</th>
                     </tr>
                 </thead>
                 <tbody>
@@ -413,6 +418,16 @@ fn LiveTable(
                                     {g.break_glass.then(|| view! { " " <span class="badge red">"break-glass"</span> })}
                                 </td>
                                 <td><a href=format!("/requests/{}", g.request_id)><Countdown from=g.starts_at until=g.expires_at/></a></td>
+                                <td>
+                                    {match standing.with_value(|paths| standing_paths_of(paths, g.identity.id)) {
+                                        0 => view! { <span class="muted">"none"</span> }.into_any(),
+                                        n => view! {
+                                            <a href="/secrets" class="badge amber" title="Standing credentials that bypass JIT: revoking grants does not end them">
+                                                {format!("{n} standing")}
+                                            </a>
+                                        }.into_any(),
+                                    }}
+                                </td>
                             </tr>
                         }
                     }).collect_view()}

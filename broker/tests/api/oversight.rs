@@ -158,9 +158,28 @@ async fn only_admins_end_access_by_filter_and_others_end_only_what_is_theirs_to_
     // Auditors see live access but end none of it by filter; requesters see none of it.
     let dave = app.login("dave").await;
     let (_, auditor) = app.seed_user("ann", &[Role::Auditor], &[]).await;
+    // Beside the live grants, their identities' standing paths: access that bypasses JIT
+    // and that no revocation here ends.
+    let body = app
+        .request_body(&alice, "ci-deployer", "payments-db", "read", 60)
+        .await;
+    let (status, recorded) = app
+        .post(
+            &alice,
+            "/api/v1/standing",
+            json!({
+                "identity_id": body["identity_id"], "resource_id": body["resource_id"],
+                "location": "CI variable PAYMENTS_DB_PASSWORD", "secret_type": "database password",
+            }),
+        )
+        .await;
+    assert!(status.is_success(), "{recorded}");
+    let (status, live) = app.get(&auditor, "/api/v1/grants/live").await;
+    assert_eq!(status, StatusCode::OK, "{live}");
+    assert_eq!(ids(&live["grants"]), vec![mine]);
     assert_eq!(
-        app.get(&auditor, "/api/v1/grants/live").await.0,
-        StatusCode::OK
+        live["standing_paths"],
+        json!([{ "identity_id": body["identity_id"], "count": 1 }])
     );
     assert_eq!(
         app.get(&alice, "/api/v1/grants/live").await.0,

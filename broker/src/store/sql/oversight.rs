@@ -1,7 +1,7 @@
 //! Live access as rows: every grant live now that a filter matches, for the Live access
 //! view and for "revoke all matching" (one condition for both, so they cannot disagree).
 
-use super::{Conn, GrantRow, current_owners_of, ms};
+use super::{Conn, GrantRow, current_owners_of, id_list, ms};
 use crate::store::StoreResult;
 use crate::store::port::OversightRows;
 use async_trait::async_trait;
@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use std::collections::HashSet;
 use stint_core::GrantState;
 use stint_core::api::UserView;
-use stint_core::oversight::{LiveAccessFilter, LiveAccessView};
+use stint_core::oversight::{LiveAccessFilter, LiveAccessView, StandingPaths};
 
 /// Live at `$1` (ms) and matching the filter bound as `$2`…`$7`: resource, identity, kind,
 /// privilege, holder, and the latest end (ms).
@@ -62,7 +62,8 @@ impl OversightRows for Conn {
     }
 }
 
-/// Everything live that `filter` matches, as `viewer` (who sees all access) sees it.
+/// Everything live that `filter` matches, as `viewer` (who sees all access) sees it, with
+/// the standing paths of the identities it shows.
 pub(super) async fn live_access(
     conn: &mut Conn,
     viewer: &UserView,
@@ -83,6 +84,15 @@ pub(super) async fn live_access(
             g.view_with(viewer, owners, now)
         })
         .collect::<StoreResult<Vec<_>>>()?;
+    let standing: Vec<(i64, i64)> = sqlx::query_as(concat!(
+        "SELECT identity_id, COUNT(*) FROM standing_credentials
+         WHERE status = 'mapped' AND identity_id IN ",
+        ids_in!(1),
+        " GROUP BY identity_id ORDER BY identity_id"
+    ))
+    .bind(id_list(identities.iter().copied()))
+    .fetch_all(&mut *conn)
+    .await?;
     let count = |keep: &dyn Fn(&&stint_core::api::GrantView) -> bool| {
         grants.iter().filter(keep).count() as u32
     };
@@ -96,5 +106,12 @@ pub(super) async fn live_access(
             .collect::<HashSet<_>>()
             .len() as u32,
         grants,
+        standing_paths: standing
+            .into_iter()
+            .map(|(identity_id, count)| StandingPaths {
+                identity_id,
+                count: count as u32,
+            })
+            .collect(),
     })
 }
