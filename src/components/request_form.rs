@@ -41,22 +41,52 @@ const FIELDS: [&str; 7] = [
     "password",
 ];
 
-/// Loads what the viewer may ask access for, then shows the form (or why there is none).
+/// What "Request again" fills the form with: a past request's access and task, for the
+/// requester to adjust before filing.
+#[derive(Clone)]
+struct Prefill {
+    identity_id: i64,
+    resource_id: i64,
+    privilege: String,
+    duration_secs: i64,
+    justification: Justification,
+}
+
+/// Loads what the viewer may ask access for (and, with `again`, the past request to copy),
+/// then shows the form (or why there is none).
 #[component]
-pub fn AccessForm(break_glass: bool) -> impl IntoView {
-    let catalog = LocalResource::new(|| async {
+pub fn AccessForm(
+    break_glass: bool,
+    /// A past request whose access and task fill the form.
+    #[prop(default = None)]
+    again: Option<i64>,
+) -> impl IntoView {
+    let catalog = LocalResource::new(move || async move {
         let identities = api::identities().await?;
         let resources = api::resources().await?;
         // What the viewer's identities hold now, to warn before asking for it again.
         let live = api::grants("state=active&mine=true").await?;
-        Ok::<_, ApiError>((identities, resources, live))
+        let prefill = match again {
+            Some(id) => {
+                let past = api::request(id).await?.request;
+                Some(Prefill {
+                    identity_id: past.identity.id,
+                    resource_id: past.resource.id,
+                    privilege: past.privilege,
+                    duration_secs: past.duration_secs,
+                    justification: past.justification,
+                })
+            }
+            None => None,
+        };
+        Ok::<_, ApiError>((identities, resources, live, prefill))
     });
     move || match catalog.get() {
         None => view! { <Skeleton rows=6/> }.into_any(),
         Some(Err(error)) => {
             view! { <ErrorState error retry=Callback::new(move |_| catalog.refetch())/> }.into_any()
         }
-        Some(Ok((identities, resources, live))) => {
+        Some(Ok((identities, resources, live, prefill))) => {
             let owned: Vec<IdentityView> =
                 identities.into_iter().filter(|i| i.owned_by_me).collect();
             if owned.is_empty() {
@@ -69,7 +99,8 @@ pub fn AccessForm(break_glass: bool) -> impl IntoView {
                 }
                 .into_any()
             } else {
-                view! { <RequestForm identities=owned resources live break_glass/> }.into_any()
+                view! { <RequestForm identities=owned resources live break_glass prefill/> }
+                    .into_any()
             }
         }
     }
@@ -81,6 +112,7 @@ fn RequestForm(
     resources: Vec<ResourceView>,
     live: Vec<GrantView>,
     break_glass: bool,
+    prefill: Option<Prefill>,
 ) -> impl IntoView {
     let toasts = use_toasts();
     let navigate = use_navigate();
@@ -95,9 +127,22 @@ fn RequestForm(
         .into_any();
     }
     let resources = StoredValue::new(resources);
-    // Nobody is asked for by accident: with several identities, the user picks one.
-    let identity_id = RwSignal::new((identities.len() == 1).then(|| identities[0].id));
-    let resource_id = RwSignal::new(resources.with_value(|r| r[0].id));
+    // Nobody is asked for by accident: with several identities, the user picks one (or
+    // the past request being copied names one they still own).
+    let identity_id = RwSignal::new(
+        prefill
+            .as_ref()
+            .map(|p| p.identity_id)
+            .filter(|id| identities.iter().any(|i| i.id == *id))
+            .or_else(|| (identities.len() == 1).then(|| identities[0].id)),
+    );
+    let resource_id = RwSignal::new(
+        prefill
+            .as_ref()
+            .map(|p| p.resource_id)
+            .filter(|id| resources.with_value(|all| all.iter().any(|r| r.id == *id)))
+            .unwrap_or_else(|| resources.with_value(|r| r[0].id)),
+    );
     let resource = Memo::new(move |_| {
         resources.with_value(|all| all.iter().find(|r| r.id == resource_id.get()).cloned())
     });
@@ -111,12 +156,26 @@ fn RequestForm(
             }
         })
     });
-    let privilege = RwSignal::new(String::new());
-    let duration = RwSignal::new(3600_i64);
+    let privilege = RwSignal::new(
+        prefill
+            .as_ref()
+            .map(|p| p.privilege.clone())
+            .unwrap_or_default(),
+    );
+    let duration = RwSignal::new(prefill.as_ref().map_or(3600_i64, |p| p.duration_secs));
     let start = StartChoice::new();
     let now = crate::time::use_now();
-    let task = RwSignal::new(String::new());
-    let ticket = RwSignal::new(String::new());
+    let task = RwSignal::new(
+        prefill
+            .as_ref()
+            .map(|p| p.justification.task.clone())
+            .unwrap_or_default(),
+    );
+    let ticket = RwSignal::new(
+        prefill
+            .and_then(|p| p.justification.ticket)
+            .unwrap_or_default(),
+    );
     let password = RwSignal::new(String::new());
     let confirm_open = RwSignal::new(false);
     // Set by a submit: from then on, what is still missing is shown under its field.
@@ -130,7 +189,10 @@ fn RequestForm(
     // A new resource brings its own privileges and maximum.
     Effect::new(move |_| {
         if let (Some(r), Some(p)) = (resource.get(), policy.get()) {
-            privilege.set(r.privileges.first().cloned().unwrap_or_default());
+            // The privilege chosen stays if the resource has it (as a copied request's does).
+            if !r.privileges.contains(&privilege.get_untracked()) {
+                privilege.set(r.privileges.first().cloned().unwrap_or_default());
+            }
             duration.set(duration.get_untracked().min(p.max_duration_secs).max(1));
         }
     });

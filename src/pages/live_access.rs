@@ -409,7 +409,10 @@ fn LiveTable(
                                             }/>
                                     </td>
                                 })}
-                                <td><a href=format!("/identities/{}", g.identity.id)>{g.identity.name.clone()}</a></td>
+                                <td>
+                                    <a href=format!("/identities/{}", g.identity.id)>{g.identity.name.clone()}</a>
+                                    <div class="muted small">{g.task.clone()}</div>
+                                </td>
                                 <td>{g.resource.name.clone()}</td>
                                 <td>{g.privilege.clone()}</td>
                                 <td>{g.holder.name.clone()}</td>

@@ -1,16 +1,28 @@
-//! Filing a request for access, decided by approvers.
+//! Filing a request for access, decided by approvers; `?again=ID` starts from a past
+//! request's access and task.
 
 use crate::components::request_form::AccessForm;
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn NewRequest() -> impl IntoView {
+    let again = use_query_map()
+        .read_untracked()
+        .get("again")
+        .and_then(|id| id.parse::<i64>().ok());
     view! {
         <section class="page narrow">
             <header class="page-head">
-                <h1>"New request"</h1>
+                <h1>{if again.is_some() { "Request again" } else { "New request" }}</h1>
+                {again.map(|id| view! {
+                    <p class="muted">
+                        "Filled in from " <a href=format!("/requests/{id}")>{format!("request #{id}")}</a>
+                        ": adjust what has changed, then file it."
+                    </p>
+                })}
             </header>
-            <AccessForm break_glass=false/>
+            <AccessForm break_glass=false again/>
         </section>
     }
 }

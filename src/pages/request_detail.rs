@@ -49,6 +49,11 @@ fn Detail(detail: RequestDetail, reload: Callback<()>) -> impl IntoView {
     let r = detail.request.clone();
     let me = auth.user().map(|m| m.user.id);
     let mine_and_pending = Some(r.requester.id) == me && r.state == RequestState::Pending;
+    // A task that recurs is asked for again from its last request, not retyped; an
+    // extension belongs to its grant.
+    let again = Some(r.requester.id) == me
+        && r.state != RequestState::Pending
+        && r.extends_grant_id.is_none();
     // Who may still approve, by name: the policy it was filed under, less the requester,
     // the identity's owners and whoever already approved (the broker works it out).
     let pending = r.state == RequestState::Pending;
@@ -184,6 +189,13 @@ fn Detail(detail: RequestDetail, reload: Callback<()>) -> impl IntoView {
                     />
                 })}
                 {mine_and_pending.then(|| view! { <CancelRequest request_id=r.id reload/> })}
+                {again.then(|| view! {
+                    <div class="actions">
+                        <a class="button" href=format!("/requests/new?again={}", r.id) data-testid="request-again">
+                            "Request again"
+                        </a>
+                    </div>
+                })}
                 {detail.grant.clone().map(|grant| view! {
                     <section aria-labelledby="grant-title">
                         <h2 id="grant-title">"Grant"</h2>

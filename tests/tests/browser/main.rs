@@ -17,6 +17,7 @@ mod machine;
 mod notifications;
 mod ownership;
 mod portal_truth;
+mod request_again;
 mod revoke;
 mod secrets;
 mod sso;

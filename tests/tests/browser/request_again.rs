@@ -1,0 +1,86 @@
+//! A task that recurs is not retyped: alice asks again for the access a past grant gave,
+//! from its request's page, adjusts the task and files it.
+
+use chrono::Utc;
+use stint_e2e::{Stack, click, find, screenshot, sign_in, type_into, wait_text};
+
+#[tokio::test]
+#[ignore = "needs the built portal and Chromium: run `cargo xtask test`"]
+async fn alice_requests_a_past_grant_again_with_the_form_filled_in() {
+    let stack = Stack::start().await;
+    let alice = stack.user("alice").await;
+    let past = stack
+        .live_via_store(
+            &alice,
+            "ci-deployer",
+            "payments-db",
+            "Rotate the ledger keys",
+        )
+        .await;
+    let grant = stack
+        .store
+        .request_detail(&alice, past, Utc::now())
+        .await
+        .unwrap()
+        .grant
+        .unwrap();
+    stack
+        .store
+        .revoke(&alice, grant.id, "Keys rotated", Utc::now())
+        .await
+        .unwrap();
+
+    let browser = stack.browser().await;
+    sign_in(&browser, &stack, "alice").await;
+    browser
+        .goto(&stack.url(&format!("/requests/{past}")))
+        .await
+        .unwrap();
+    click(&browser, "[data-testid=request-again]").await;
+    wait_text(&browser, "h1", "Request again").await;
+    let value = |css: &'static str| {
+        let browser = browser.clone();
+        async move {
+            find(&browser, css)
+                .await
+                .prop("value")
+                .await
+                .unwrap()
+                .unwrap_or_default()
+        }
+    };
+    assert_eq!(value("[data-testid=task]").await, "Rotate the ledger keys");
+    assert_eq!(value("[data-testid=ticket]").await, "OPS-1");
+    type_into(&browser, "[data-testid=task]", " for the new quarter").await;
+    screenshot(&browser, "request-again").await;
+    click(&browser, "[data-testid=submit-request]").await;
+    wait_text(&browser, "[data-testid=request-state]", "pending").await;
+    let url = browser.current_url().await.unwrap();
+    let again: i64 = url.path().rsplit('/').next().unwrap().parse().unwrap();
+    browser.close().await.unwrap();
+
+    assert_ne!(again, past);
+    let (old, new) = (
+        stack
+            .store
+            .request_detail(&alice, past, Utc::now())
+            .await
+            .unwrap()
+            .request,
+        stack
+            .store
+            .request_detail(&alice, again, Utc::now())
+            .await
+            .unwrap()
+            .request,
+    );
+    assert_eq!(new.identity, old.identity);
+    assert_eq!(new.resource, old.resource);
+    assert_eq!(new.privilege, old.privilege);
+    assert_eq!(new.duration_secs, old.duration_secs);
+    assert_eq!(new.justification.ticket, old.justification.ticket);
+    assert_eq!(
+        new.justification.task,
+        "Rotate the ledger keys for the new quarter"
+    );
+}
