@@ -22,6 +22,7 @@ pub mod oidc;
 pub mod oversight;
 pub mod ownership;
 pub mod rules;
+pub mod search;
 pub mod standing;
 pub mod state;
 pub mod throttle;

@@ -64,3 +64,30 @@ pub fn FormProblem(
         {move || message().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
     }
 }
+
+/// A filter's labelled choice: "all" (the empty value) or one of `options` (value, text),
+/// bound to `value`; its id is also its test id.
+#[component]
+pub fn FilterSelect(
+    #[prop(into)] id: String,
+    label: &'static str,
+    value: RwSignal<String>,
+    options: Vec<(String, String)>,
+    all: &'static str,
+) -> impl IntoView {
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <select id=id.clone() data-testid=id on:change=move |ev| value.set(event_target_value(&ev))>
+                <option value="">{all}</option>
+                {options
+                    .into_iter()
+                    .map(|(v, text)| {
+                        let chosen = v == value.get_untracked();
+                        view! { <option value=v selected=chosen>{text}</option> }
+                    })
+                    .collect_view()}
+            </select>
+        </div>
+    }
+}

@@ -4,6 +4,7 @@
 use crate::api;
 use crate::components::badges::GrantBadge;
 use crate::components::dialog::ConfirmDialog;
+use crate::components::form::FilterSelect;
 use crate::components::live::on_live;
 use crate::components::states::{Empty, ErrorState, RoleGate, Skeleton};
 use crate::components::time::Countdown;
@@ -180,40 +181,22 @@ fn Filters(filter: Memo<LiveAccessFilter>, holders: Signal<Vec<NamedRef>>) -> im
             Default::default(),
         );
     };
-    let select = move |id: &'static str,
-                       label: &'static str,
-                       value: RwSignal<String>,
-                       options: Vec<(String, String)>,
-                       all: &'static str| {
-        view! {
-            <div class="field">
-                <label for=id>{label}</label>
-                <select id=id data-testid=id prop:value=move || value.get() on:change=move |ev| value.set(event_target_value(&ev))>
-                    <option value="">{all}</option>
-                    {options.into_iter().map(|(v, text)| {
-                        let chosen = v == value.get_untracked();
-                        view! { <option value=v selected=chosen>{text}</option> }
-                    }).collect_view()}
-                </select>
-            </div>
-        }
-    };
     view! {
         <form class="filters card live-filters" on:submit=apply aria-label="Filter live access" data-testid="live-filters">
             {move || {
                 let options = resources.get().and_then(Result::ok).unwrap_or_default()
                     .into_iter().map(|r| (r.id.to_string(), r.name)).collect();
-                select("live-resource", "Resource", resource, options, "All resources")
+                view! { <FilterSelect id="live-resource" label="Resource" value=resource options all="All resources"/> }
             }}
             {move || {
                 let options = identities.get().and_then(Result::ok).unwrap_or_default()
                     .into_iter().map(|i| (i.id.to_string(), i.name)).collect();
-                select("live-identity", "Identity", identity, options, "All identities")
+                view! { <FilterSelect id="live-identity" label="Identity" value=identity options all="All identities"/> }
             }}
-            {select("live-kind", "Kind", kind, vec![
+            <FilterSelect id="live-kind" label="Kind" value=kind all="Both kinds" options=vec![
                 ("standard".into(), "Approved".into()),
                 ("break_glass".into(), "Break-glass".into()),
-            ], "Both kinds")}
+            ]/>
             <div class="field">
                 <label for="live-privilege">"Privilege"</label>
                 <input id="live-privilege" data-testid="live-privilege" placeholder="e.g. write"
@@ -221,10 +204,10 @@ fn Filters(filter: Memo<LiveAccessFilter>, holders: Signal<Vec<NamedRef>>) -> im
             </div>
             {move || {
                 let options = holders.get().into_iter().map(|h| (h.id.to_string(), h.name)).collect();
-                select("live-holder", "Holder", holder, options, "All holders")
+                view! { <FilterSelect id="live-holder" label="Holder" value=holder options all="All holders"/> }
             }}
-            {select("live-within", "Ends within", within,
-                WINDOWS.iter().map(|(s, l)| (s.to_string(), l.to_string())).collect(), "Any time")}
+            <FilterSelect id="live-within" label="Ends within" value=within all="Any time"
+                options=WINDOWS.iter().map(|(s, l)| (s.to_string(), l.to_string())).collect()/>
             <div class="actions">
                 <button type="submit" class="button primary" data-testid="live-apply">"Filter"</button>
                 <a class="button subtle" href="/live-access">"Clear"</a>

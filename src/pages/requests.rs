@@ -1,12 +1,15 @@
-//! All requests the viewer may see, filtered by state.
+//! The requests the viewer may see, searched by task words, ticket, state, identity and
+//! resource (the search in the URL), newest first, a page at a time.
 
 use crate::api;
 use crate::components::badges::{BreakGlassBadge, RequestBadge};
 use crate::components::connection::steady;
+use crate::components::form::FilterSelect;
 use crate::components::live::on_live;
 use crate::components::states::{Empty, ErrorState, Skeleton};
 use crate::components::time::RelativeTime;
 use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_query_map};
 use stint_core::RequestState;
 use stint_core::api::RequestView;
 use stint_core::format;
@@ -36,7 +39,10 @@ pub fn RequestTable(requests: Vec<RequestView>) -> impl IntoView {
                             view! {
                                 <tr data-request-id=r.id>
                                     <td class="num"><a href=href.clone()>{r.id}</a></td>
-                                    <td><a href=href>{r.identity.name.clone()}</a></td>
+                                    <td>
+                                        <a href=href>{r.identity.name.clone()}</a>
+                                        <div class="muted small">{r.justification.task.clone()}</div>
+                                    </td>
                                     <td>{format!("{} · {}", r.resource.name, r.privilege)}</td>
                                     <td class="num">{format::duration(r.duration_secs)}</td>
                                     <td>{r.requester.name.clone()}</td>
@@ -63,44 +69,131 @@ pub fn RequestTable(requests: Vec<RequestView>) -> impl IntoView {
     }
 }
 
+/// The search's filters, as the URL holds them and the API takes them: (key, label).
+const SEARCH: [(&str, &str); 5] = [
+    ("q", "Search"),
+    ("ticket", "Ticket"),
+    ("state", "State"),
+    ("identity_id", "Identity"),
+    ("resource_id", "Resource"),
+];
+
 #[component]
 pub fn Requests() -> impl IntoView {
     let auth = crate::app::use_auth();
-    let state = RwSignal::new(String::new());
-    let mine = RwSignal::new(false);
+    let query = use_query_map();
+    let navigate = use_navigate();
+    // The search lives in the URL: a search is a link, and Back returns to it.
+    let search = move || {
+        let q = query.read();
+        SEARCH
+            .iter()
+            .map(|(key, _)| *key)
+            .chain(["mine"])
+            .filter_map(|key| {
+                q.get(key)
+                    .filter(|v| !v.is_empty())
+                    .map(|v| format!("{key}={}", api::encode_query(&v)))
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    };
     let list = LocalResource::new(move || {
-        let query = format!("state={}&mine={}", state.get(), mine.get());
+        let query = search();
         async move { api::requests(&query).await }
     });
     on_live(|e| e.request_id.is_some(), move || list.refetch());
     // A refresh that fails keeps the list as read; the banner says the broker is away.
     let list_now = steady(list);
+    let more = RwSignal::new(Vec::<RequestView>::new());
+    let cursor = RwSignal::new(None::<i64>);
+    Effect::new(move |_| {
+        if let Some(Ok(page)) = list_now.get() {
+            more.set(Vec::new());
+            cursor.set(page.next_cursor);
+        }
+    });
+    let load_more = Action::new_local(move |c: &i64| {
+        let query = format!("{}&cursor={c}", search());
+        async move { api::requests(&query).await }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(page)) = load_more.value().get() {
+            more.update(|m| m.extend(page.items));
+            cursor.set(page.next_cursor);
+        }
+    });
+
+    let identities = LocalResource::new(api::identities);
+    let resources = LocalResource::new(api::resources);
+    let initial = query.read_untracked();
+    let values: Vec<RwSignal<String>> = SEARCH
+        .iter()
+        .map(|(key, _)| RwSignal::new(initial.get(key).unwrap_or_default()))
+        .collect();
+    let mine = RwSignal::new(initial.get("mine").is_some_and(|v| v == "true"));
+    drop(initial);
+    let apply = {
+        let values = values.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            let mut parts: Vec<String> = SEARCH
+                .iter()
+                .zip(&values)
+                .filter_map(|((key, _), v)| {
+                    let v = v.get_untracked().trim().to_string();
+                    (!v.is_empty()).then(|| format!("{key}={}", api::encode_query(&v)))
+                })
+                .collect();
+            if mine.get_untracked() {
+                parts.push("mine=true".into());
+            }
+            navigate(
+                &format!("/requests?{}", parts.join("&")),
+                Default::default(),
+            );
+        }
+    };
+    let (q, ticket, state, identity, resource) =
+        (values[0], values[1], values[2], values[3], values[4]);
     view! {
-        <section class="page" data-testid="requests-page">
+        <section class="page wide" data-testid="requests-page">
             <header class="page-head">
                 <h1>"Requests"</h1>
                 <Show when=move || auth.owns_identities()>
                     <a class="button primary" href="/requests/new">"New request"</a>
                 </Show>
             </header>
-            <div class="filters">
-                <label for="state-filter">"State"</label>
-                <select
-                    id="state-filter"
-                    on:change=move |ev| state.set(event_target_value(&ev))
-                    data-testid="state-filter"
-                >
-                    <option value="">"All"</option>
-                    {RequestState::ALL
-                        .iter()
-                        .map(|s| view! { <option value=s.as_str()>{s.as_str()}</option> })
-                        .collect_view()}
-                </select>
+            <form class="filters card audit-filters" role="search" aria-label="Search requests" on:submit=apply>
+                <div class="field">
+                    <label for="search-q">{SEARCH[0].1}</label>
+                    <input id="search-q" type="search" data-testid="search-q" placeholder="words in the task or ticket"
+                        prop:value=move || q.get() on:input=move |ev| q.set(event_target_value(&ev))/>
+                </div>
+                <div class="field">
+                    <label for="search-ticket">{SEARCH[1].1}</label>
+                    <input id="search-ticket" data-testid="search-ticket" placeholder="e.g. OPS-1234"
+                        prop:value=move || ticket.get() on:input=move |ev| ticket.set(event_target_value(&ev))/>
+                </div>
+                <FilterSelect id="search-state" label=SEARCH[2].1 value=state all="All states"
+                    options=RequestState::ALL.iter().map(|s| (s.as_str().to_string(), s.as_str().to_string())).collect()/>
+                {move || {
+                    let options = identities.get().and_then(Result::ok).unwrap_or_default()
+                        .into_iter().map(|i| (i.id.to_string(), i.name)).collect();
+                    view! { <FilterSelect id="search-identity_id" label=SEARCH[3].1 value=identity options all="All identities"/> }
+                }}
+                {move || {
+                    let options = resources.get().and_then(Result::ok).unwrap_or_default()
+                        .into_iter().map(|r| (r.id.to_string(), r.name)).collect();
+                    view! { <FilterSelect id="search-resource_id" label=SEARCH[4].1 value=resource options all="All resources"/> }
+                }}
                 <label class="check">
-                    <input type="checkbox" on:change=move |ev| mine.set(event_target_checked(&ev))/>
+                    <input type="checkbox" prop:checked=move || mine.get() on:change=move |ev| mine.set(event_target_checked(&ev))/>
                     "Only requests I filed"
                 </label>
-            </div>
+                <button type="submit" class="button primary" data-testid="search-apply">"Search"</button>
+                <a class="button subtle" href="/requests">"Clear"</a>
+            </form>
             {move || match list_now.get() {
                 None => view! { <Skeleton rows=5/> }.into_any(),
                 Some(Err(error)) => {
@@ -109,15 +202,34 @@ pub fn Requests() -> impl IntoView {
                 Some(Ok(page)) if page.items.is_empty() => {
                     view! {
                         <Empty title="No requests match">
-                            "Change the filter, or "
+                            "Change the search, or "
                             <a href="/requests/new">"file a new request"</a>
                             "."
                         </Empty>
                     }
                         .into_any()
                 }
-                Some(Ok(page)) => view! { <RequestTable requests=page.items/> }.into_any(),
+                Some(Ok(page)) => {
+                    let mut requests = page.items;
+                    requests.extend(more.get());
+                    let shown = requests.len();
+                    let further = if cursor.get().is_some() { ", more below" } else { "" };
+                    view! {
+                        <p class="muted" aria-live="polite">{format!("{shown} shown{further}")}</p>
+                        <RequestTable requests/>
+                    }
+                        .into_any()
+                }
             }}
+            <Show when=move || cursor.get().is_some()>
+                <div class="actions">
+                    <button type="button" class="button" data-testid="load-more"
+                        disabled=move || load_more.pending().get()
+                        on:click=move |_| if let Some(c) = cursor.get_untracked() { load_more.dispatch(c); }>
+                        {move || if load_more.pending().get() { "Loading…" } else { "Load more" }}
+                    </button>
+                </div>
+            </Show>
         </section>
     }
 }

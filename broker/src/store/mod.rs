@@ -177,13 +177,24 @@ pub struct SessionLimits {
 }
 
 /// Which requests a list shows.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RequestFilter {
     pub state: Option<RequestState>,
     /// Only requests the viewer filed.
     pub mine: bool,
     /// Only requests the viewer may decide now.
     pub awaiting_me: bool,
+    /// Words that must each appear, in any case, in the task or the ticket.
+    pub words: Vec<String>,
+    /// This ticket exactly (in any case).
+    pub ticket: Option<String>,
+    pub identity_id: Option<i64>,
+    pub resource_id: Option<i64>,
+    pub requester_id: Option<i64>,
+    /// Filed at or after this moment.
+    pub since: Option<DateTime<Utc>>,
+    /// Filed before this moment.
+    pub until: Option<DateTime<Utc>>,
     /// Only requests with an id below this (pagination, newest first).
     pub before_id: Option<i64>,
     pub limit: u32,

@@ -35,6 +35,7 @@ mod ownership;
 mod portal;
 mod replicas;
 mod requests;
+mod search;
 mod sessions;
 mod standing;
 mod usage;

@@ -19,5 +19,6 @@ mod ownership;
 mod portal_truth;
 mod request_again;
 mod revoke;
+mod search;
 mod secrets;
 mod sso;

@@ -78,12 +78,10 @@ async fn the_access_form_makes_the_owner_choose_and_leads_to_what_is_missing() {
     let stack = Stack::start().await;
     let filed = || async {
         let filter = stint_broker::store::RequestFilter {
-            state: None,
             mine: true,
-            awaiting_me: false,
-            before_id: None,
             limit: 100,
             now: chrono::Utc::now(),
+            ..Default::default()
         };
         let alice = stack.user("alice").await;
         stack.store.requests(&alice, &filter).await.unwrap().len()

@@ -441,6 +441,17 @@ impl Store for Backend {
             "))
               AND ($2 IS NULL OR r.state = $2)
               AND ($3 IS NULL OR r.id < $3)
+              AND ($8 IS NULL OR r.identity_id = $8)
+              AND ($9 IS NULL OR r.resource_id = $9)
+              AND ($10 IS NULL OR r.requester_id = $10)
+              AND ($11 IS NULL OR r.created_at >= $11)
+              AND ($12 IS NULL OR r.created_at < $12)
+              AND ($13 IS NULL OR LOWER(r.ticket) = LOWER($13))
+              AND NOT EXISTS (SELECT 1 FROM ",
+            json_texts!(14),
+            " WHERE NOT (r.task || ' ' || COALESCE(r.ticket, '') ",
+            ilike!(),
+            " value ESCAPE '\\'))
             ORDER BY r.id DESC LIMIT $4"
         ))
         .bind(viewer.id)
@@ -450,6 +461,22 @@ impl Store for Backend {
         .bind(is_privileged_viewer(viewer))
         .bind(filter.mine)
         .bind(filter.awaiting_me)
+        .bind(filter.identity_id)
+        .bind(filter.resource_id)
+        .bind(filter.requester_id)
+        .bind(filter.since.map(ms))
+        .bind(filter.until.map(ms))
+        .bind(filter.ticket.as_deref())
+        .bind(
+            serde_json::to_string(
+                &filter
+                    .words
+                    .iter()
+                    .map(|w| format!("%{}%", escape_like(w)))
+                    .collect::<Vec<_>>(),
+            )
+            .expect("strings serialise"),
+        )
         .fetch_all(self.reads())
         .await?;
         let mut conn = self.reads().acquire().await?;
