@@ -1,6 +1,7 @@
 //! Oversight of live access: everything that gives access right now, narrowed by a filter,
-//! and ending several grants in one move. The filter is shared by the listing and the bulk
-//! revocation, so "revoke all matching" ends exactly what the list showed for it.
+//! and ending several grants in one move. The listing and the bulk revocation read the
+//! same filter the same way: "revoke all matching" ends what matches it when the call is
+//! made (grants since the list was read included), not a copy of the list.
 
 use crate::api::GrantView;
 use crate::rules::{RuleError, required_text};
@@ -8,6 +9,9 @@ use serde::{Deserialize, Serialize};
 
 /// At most this many grants in one bulk revocation named by id.
 pub const MAX_BULK_IDS: usize = 10_000;
+
+/// The longest "ends within" window: a year (no grant lasts longer).
+pub const MAX_ENDS_WITHIN_SECS: i64 = 366 * 24 * 3600;
 
 /// Whether a grant came through the approval path or was taken as break-glass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,14 +69,19 @@ impl LiveAccessFilter {
             .map(|p| p.trim().to_string())
             .filter(|p| !p.is_empty());
         if let Some(secs) = self.ends_within_secs
-            && secs <= 0
+            && !(1..=MAX_ENDS_WITHIN_SECS).contains(&secs)
         {
             return Err(RuleError::invalid(
                 "ends_within_secs",
-                "must be a positive number of seconds",
+                format!("must be 1 to {MAX_ENDS_WITHIN_SECS} seconds"),
             ));
         }
         Ok(self)
+    }
+
+    /// Whether it narrows nothing: every live grant matches.
+    pub fn is_everything(&self) -> bool {
+        *self == LiveAccessFilter::default()
     }
 }
 
@@ -145,7 +154,18 @@ impl BulkRevokeBody {
                 let mut seen = std::collections::HashSet::new();
                 BulkTarget::Ids(ids.iter().copied().filter(|id| seen.insert(*id)).collect())
             }
-            (None, Some(filter)) => BulkTarget::Filter(filter.clone().normalized()?),
+            (None, Some(filter)) => {
+                let filter = filter.clone().normalized()?;
+                // Ending every live grant at once is not a filter: whoever means it
+                // selects them.
+                if filter.is_everything() {
+                    return Err(RuleError::invalid(
+                        "filter",
+                        "narrow it by at least one field; to end everything, name the grants",
+                    ));
+                }
+                BulkTarget::Filter(filter)
+            }
             _ => {
                 return Err(RuleError::invalid(
                     "ids",
@@ -229,13 +249,31 @@ mod tests {
     }
 
     #[test]
-    fn a_filter_is_normalised_and_a_window_must_be_positive() {
+    fn a_filter_is_normalised_must_narrow_and_its_window_is_bounded() {
         let blank = LiveAccessFilter {
             privilege: Some("  ".into()),
+            resource_id: Some(1),
             ..Default::default()
         };
         let (target, _) = body(None, Some(blank), "x").checked().unwrap();
-        assert_eq!(target, BulkTarget::Filter(LiveAccessFilter::default()));
+        let narrowed = LiveAccessFilter {
+            resource_id: Some(1),
+            ..Default::default()
+        };
+        assert_eq!(target, BulkTarget::Filter(narrowed));
+        let everything = LiveAccessFilter {
+            privilege: Some(" ".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            field(body(None, Some(everything), "x").checked().unwrap_err()),
+            "filter"
+        );
+        let forever = LiveAccessFilter {
+            ends_within_secs: Some(MAX_ENDS_WITHIN_SECS + 1),
+            ..Default::default()
+        };
+        assert_eq!(field(forever.normalized().unwrap_err()), "ends_within_secs");
         let backwards = LiveAccessFilter {
             ends_within_secs: Some(0),
             ..Default::default()

@@ -78,7 +78,8 @@ pub fn FilterSelect(
     view! {
         <div class="field">
             <label for=id.clone()>{label}</label>
-            <select id=id.clone() data-testid=id on:change=move |ev| value.set(event_target_value(&ev))>
+            <select id=id.clone() data-testid=id prop:value=move || value.get()
+                on:change=move |ev| value.set(event_target_value(&ev))>
                 <option value="">{all}</option>
                 {options
                     .into_iter()

@@ -3,6 +3,7 @@
 
 use crate::api;
 use crate::components::badges::GrantBadge;
+use crate::components::connection::steady;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::form::FilterSelect;
 use crate::components::live::on_live;
@@ -65,17 +66,28 @@ fn LiveAccessPage() -> impl IntoView {
         async move { api::live_access(&f).await }
     });
     on_live(|e| e.kind.starts_with("grant."), move || live.refetch());
+    // A refresh that fails keeps the list as read; the banner says the broker is away.
+    let live_now = steady(live);
     let selected = RwSignal::new(Vec::<i64>::new());
+    // Above the list, so a refresh (each grant event) keeps a sort, a dialog half
+    // filled in, and a bulk revocation under way.
+    let sort = RwSignal::new(SortBy::Ends);
+    let matching = Signal::derive(move || {
+        live_now
+            .get()
+            .and_then(Result::ok)
+            .map_or(0, |view| view.grants.len())
+    });
     // What is selected stays within what is shown.
     Effect::new(move |_| {
-        if let Some(Ok(view)) = live.get() {
+        if let Some(Ok(view)) = live_now.get() {
             selected.update(|s| s.retain(|id| view.grants.iter().any(|g| g.id == *id)));
         }
     });
     let admin = move || auth.has(Role::Admin);
     // Whose grants are shown: the holders the filter can narrow to.
     let holders = Signal::derive(move || {
-        let mut holders: Vec<NamedRef> = live
+        let mut holders: Vec<NamedRef> = live_now
             .get()
             .and_then(Result::ok)
             .map(|view| view.grants.into_iter().map(|g| g.holder).collect())
@@ -93,7 +105,10 @@ fn LiveAccessPage() -> impl IntoView {
                 </p>
             </header>
             <Filters filter holders/>
-            {move || match live.get() {
+            <Show when=admin>
+                <RevokeBar filter matching selected done=Callback::new(move |_| live.refetch())/>
+            </Show>
+            {move || match live_now.get() {
                 None => view! { <Skeleton rows=5/> }.into_any(),
                 Some(Err(error)) => {
                     view! { <ErrorState error retry=Callback::new(move |_| live.refetch())/> }.into_any()
@@ -107,18 +122,9 @@ fn LiveAccessPage() -> impl IntoView {
                         .into_any()
                 }
                 Some(Ok(view)) => {
-                    let matching = view.grants.len();
                     view! {
                         <Counts view=view.clone()/>
-                        <Show when=admin>
-                            <RevokeBar
-                                filter
-                                matching
-                                selected
-                                done=Callback::new(move |_| live.refetch())
-                            />
-                        </Show>
-                        <LiveTable view selected selectable=admin()/>
+                        <LiveTable view selected sort selectable=admin()/>
                     }
                         .into_any()
                 }
@@ -133,33 +139,24 @@ fn Filters(filter: Memo<LiveAccessFilter>, holders: Signal<Vec<NamedRef>>) -> im
     let navigate = use_navigate();
     let resources = LocalResource::new(api::resources);
     let identities = LocalResource::new(api::identities);
-    let current = filter.get_untracked();
-    let resource = RwSignal::new(
-        current
-            .resource_id
-            .map(|i| i.to_string())
-            .unwrap_or_default(),
-    );
-    let identity = RwSignal::new(
-        current
-            .identity_id
-            .map(|i| i.to_string())
-            .unwrap_or_default(),
-    );
-    let kind = RwSignal::new(
-        current
-            .kind
-            .map(|k| k.as_str().to_string())
-            .unwrap_or_default(),
-    );
-    let privilege = RwSignal::new(current.privilege.unwrap_or_default());
-    let holder = RwSignal::new(current.holder_id.map(|i| i.to_string()).unwrap_or_default());
-    let within = RwSignal::new(
-        current
-            .ends_within_secs
-            .map(|s| s.to_string())
-            .unwrap_or_default(),
-    );
+    let resource = RwSignal::new(String::new());
+    let identity = RwSignal::new(String::new());
+    let kind = RwSignal::new(String::new());
+    let privilege = RwSignal::new(String::new());
+    let holder = RwSignal::new(String::new());
+    let within = RwSignal::new(String::new());
+    // The fields show the URL's filter, also when the URL changes under the page (Clear,
+    // Back, a link).
+    Effect::new(move |_| {
+        let f = filter.get();
+        let id = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+        resource.set(id(f.resource_id));
+        identity.set(id(f.identity_id));
+        kind.set(f.kind.map(|k| k.as_str().to_string()).unwrap_or_default());
+        privilege.set(f.privilege.unwrap_or_default());
+        holder.set(id(f.holder_id));
+        within.set(id(f.ends_within_secs));
+    });
     let apply = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let parts: Vec<String> = [
@@ -253,7 +250,8 @@ impl Target {
 #[component]
 fn RevokeBar(
     filter: Memo<LiveAccessFilter>,
-    matching: usize,
+    /// How many the list showed when last read.
+    matching: Signal<usize>,
     selected: RwSignal<Vec<i64>>,
     done: Callback<()>,
 ) -> impl IntoView {
@@ -285,11 +283,20 @@ fn RevokeBar(
         open.set(true);
     };
     let consequence = Signal::derive(move || {
-        let n = target.get().map_or(0, |t| t.count());
+        let ends = match target.get() {
+            Some(Target::AllMatching(_, n)) => format!(
+                "every live grant that matches the filter ({n} when the list was read, and \
+                 any granted since)"
+            ),
+            Some(Target::Selected(ids)) => {
+                let n = ids.len();
+                format!("{n} grant{}", if n == 1 { "" } else { "s" })
+            }
+            None => String::new(),
+        };
         format!(
-            "This ends {n} grant{} now: each holder loses the access at once, its credentials stop \
-             working, and each revocation is recorded with your reason.",
-            if n == 1 { "" } else { "s" }
+            "This ends {ends} now: each holder loses the access at once, its credentials stop \
+             working, and each revocation is recorded with your reason."
         )
     });
     view! {
@@ -299,10 +306,13 @@ fn RevokeBar(
                 on:click=move |_| ask(Target::Selected(selected.get_untracked()))>
                 {move || format!("Revoke selected ({})", selected.read().len())}
             </button>
-            <button type="button" class="button danger-outline" data-testid="revoke-all-matching"
-                on:click=move |_| ask(Target::AllMatching(filter.get_untracked(), matching))>
-                {format!("Revoke all {matching} matching")}
-            </button>
+            // Everything at once is no filter: whoever means it selects every grant.
+            <Show when=move || { !filter.get().is_everything() && matching.get() > 0 }>
+                <button type="button" class="button danger-outline" data-testid="revoke-all-matching"
+                    on:click=move |_| ask(Target::AllMatching(filter.get_untracked(), matching.get_untracked()))>
+                    {move || format!("Revoke all {} matching", matching.get())}
+                </button>
+            </Show>
         </div>
         <ConfirmDialog
             open
@@ -329,9 +339,9 @@ fn RevokeBar(
 fn LiveTable(
     view: LiveAccessView,
     selected: RwSignal<Vec<i64>>,
+    sort: RwSignal<SortBy>,
     selectable: bool,
 ) -> impl IntoView {
-    let sort = RwSignal::new(SortBy::Ends);
     let standing = StoredValue::new(view.standing_paths.clone());
     let grants = view.grants;
     let all_ids: Vec<i64> = grants.iter().map(|g| g.id).collect();

@@ -105,20 +105,33 @@ pub fn Requests() -> impl IntoView {
     on_live(|e| e.request_id.is_some(), move || list.refetch());
     // A refresh that fails keeps the list as read; the banner says the broker is away.
     let list_now = steady(list);
+    // Further pages, for the search they were loaded for: a live refresh of the first page
+    // keeps them; a new search drops them, and a page that arrives after the search
+    // changed is not added to the new one's.
     let more = RwSignal::new(Vec::<RequestView>::new());
     let cursor = RwSignal::new(None::<i64>);
+    let loaded_for = StoredValue::new(None::<String>);
     Effect::new(move |_| {
         if let Some(Ok(page)) = list_now.get() {
-            more.set(Vec::new());
-            cursor.set(page.next_cursor);
+            let now_searching = untrack(search);
+            if loaded_for.get_value().as_ref() != Some(&now_searching) {
+                loaded_for.set_value(Some(now_searching));
+                more.set(Vec::new());
+                cursor.set(page.next_cursor);
+            } else if more.with_untracked(Vec::is_empty) {
+                cursor.set(page.next_cursor);
+            }
         }
     });
-    let load_more = Action::new_local(move |c: &i64| {
-        let query = format!("{}&cursor={c}", search());
-        async move { api::requests(&query).await }
+    let load_more = Action::new_local(move |(searched, c): &(String, i64)| {
+        let query = format!("{searched}&cursor={c}");
+        let searched = searched.clone();
+        async move { (searched, api::requests(&query).await) }
     });
     Effect::new(move |_| {
-        if let Some(Ok(page)) = load_more.value().get() {
+        if let Some((searched, Ok(page))) = load_more.value().get()
+            && searched == untrack(search)
+        {
             more.update(|m| m.extend(page.items));
             cursor.set(page.next_cursor);
         }
@@ -126,20 +139,23 @@ pub fn Requests() -> impl IntoView {
 
     let identities = LocalResource::new(api::identities);
     let resources = LocalResource::new(api::resources);
-    let initial = query.read_untracked();
-    let values: Vec<RwSignal<String>> = SEARCH
-        .iter()
-        .map(|(key, _)| RwSignal::new(initial.get(key).unwrap_or_default()))
-        .collect();
-    let mine = RwSignal::new(initial.get("mine").is_some_and(|v| v == "true"));
-    drop(initial);
+    let values: [RwSignal<String>; 5] = std::array::from_fn(|_| RwSignal::new(String::new()));
+    let mine = RwSignal::new(false);
+    // The fields show the URL's search, also when the URL changes under the page (Clear,
+    // Back, a link).
+    Effect::new(move |_| {
+        let q = query.read();
+        for ((key, _), value) in SEARCH.iter().zip(values) {
+            value.set(q.get(key).unwrap_or_default());
+        }
+        mine.set(q.get("mine").is_some_and(|v| v == "true"));
+    });
     let apply = {
-        let values = values.clone();
         move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
             let mut parts: Vec<String> = SEARCH
                 .iter()
-                .zip(&values)
+                .zip(values)
                 .filter_map(|((key, _), v)| {
                     let v = v.get_untracked().trim().to_string();
                     (!v.is_empty()).then(|| format!("{key}={}", api::encode_query(&v)))
@@ -211,7 +227,9 @@ pub fn Requests() -> impl IntoView {
                 }
                 Some(Ok(page)) => {
                     let mut requests = page.items;
-                    requests.extend(more.get());
+                    // A page loaded before a refresh may repeat a request the first page
+                    // now holds.
+                    requests.extend(more.get().into_iter().filter(|r| !requests.iter().any(|x| x.id == r.id)).collect::<Vec<_>>());
                     let shown = requests.len();
                     let further = if cursor.get().is_some() { ", more below" } else { "" };
                     view! {
@@ -225,7 +243,7 @@ pub fn Requests() -> impl IntoView {
                 <div class="actions">
                     <button type="button" class="button" data-testid="load-more"
                         disabled=move || load_more.pending().get()
-                        on:click=move |_| if let Some(c) = cursor.get_untracked() { load_more.dispatch(c); }>
+                        on:click=move |_| if let Some(c) = cursor.get_untracked() { load_more.dispatch((untrack(search), c)); }>
                         {move || if load_more.pending().get() { "Loading…" } else { "Load more" }}
                     </button>
                 </div>

@@ -85,7 +85,9 @@ pub async fn live(
         privilege: query::text(&params, "privilege"),
         holder_id: query::id(&params, "holder_id")?,
         ends_within_secs: query::seconds(&params, "ends_within_secs")?,
-    };
+    }
+    .normalized()
+    .map_err(query::refused)?;
     Ok(Json(
         state
             .store

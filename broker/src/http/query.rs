@@ -4,6 +4,7 @@ use super::error::AppError;
 use super::extract::parse_id;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
+use stint_core::RuleError;
 
 pub type Params = HashMap<String, String>;
 
@@ -79,5 +80,13 @@ pub fn choice<T>(
         Some(v) => parse(v).map(Some).ok_or_else(|| {
             AppError::bad_input(name, format!("unknown {name} `{v}`: use {allowed}"))
         }),
+    }
+}
+
+/// A rule's refusal of what the query said: a named field is a 400 like any bad parameter.
+pub fn refused(e: RuleError) -> AppError {
+    match e {
+        RuleError::Invalid { field, message } => AppError::bad_input(field, message),
+        other => other.into(),
     }
 }

@@ -43,7 +43,7 @@ pub async fn list(
         mine: query::flag(&params, "mine")?,
         awaiting_me: query::flag(&params, "awaiting_me")?,
         words: stint_core::search::words(&query::text(&params, "q").unwrap_or_default())
-            .map_err(|e| AppError::bad_input("q", e.to_string()))?,
+            .map_err(query::refused)?,
         ticket: query::text(&params, "ticket"),
         identity_id: query::id(&params, "identity_id")?,
         resource_id: query::id(&params, "resource_id")?,

@@ -189,7 +189,8 @@ async fn only_admins_end_access_by_filter_and_others_end_only_what_is_theirs_to_
         app.get(&carol, "/api/v1/grants/live").await.0,
         StatusCode::FORBIDDEN
     );
-    let by_filter = json!({ "filter": {}, "reason": "incident" });
+    let payments = app.id_of(&dave, "resources", "payments-db").await;
+    let by_filter = json!({ "filter": { "resource_id": payments }, "reason": "incident" });
     for session in [&auditor, &alice] {
         let (status, body) = app
             .post(session, "/api/v1/grants/revoke", by_filter.clone())
@@ -216,6 +217,52 @@ async fn only_admins_end_access_by_filter_and_others_end_only_what_is_theirs_to_
 }
 
 #[tokio::test]
+async fn a_grant_refused_between_two_others_leaves_them_ending_in_the_same_call() {
+    let app = TestApp::new().await;
+    let alice = app.login("alice").await;
+    let first = app.active_grant(&alice, 600).await;
+    // frank's grant, on an identity alice neither owns nor asked for.
+    let (_, frank) = app
+        .seed_user("frank", &[Role::Requester], &["report-cron"])
+        .await;
+    let filed = app
+        .file(&frank, "report-cron", "payments-db", "read", 600)
+        .await;
+    let bob = app.login("bob").await;
+    let (status, detail) = app
+        .post(
+            &bob,
+            &format!("/api/v1/requests/{filed}/approve"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{detail}");
+    let franks = detail["grant"]["id"].as_i64().unwrap();
+    let second = app.active_grant(&alice, 600).await;
+    let before = revoked_events(&app).await;
+
+    let (status, outcome) = app
+        .post(
+            &alice,
+            "/api/v1/grants/revoke",
+            json!({ "ids": [first, franks, second], "reason": "task over" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{outcome}");
+    assert_eq!(outcome["revoked"], json!([first, second]));
+    assert_eq!(ids(&outcome["failed"]), vec![franks]);
+    assert_eq!(revoked_events(&app).await - before, 2);
+    let dave = app.login("dave").await;
+    let state = |id: i64| {
+        let (app, dave) = (&app, &dave);
+        async move { app.get(dave, &format!("/api/v1/grants/{id}")).await.1["state"].clone() }
+    };
+    assert_eq!(state(franks).await, "active");
+    assert_eq!(state(first).await, "revoked");
+    assert_eq!(state(second).await, "revoked");
+}
+
+#[tokio::test]
 async fn a_bulk_revocation_names_the_field_it_cannot_take_and_changes_nothing() {
     let app = TestApp::new().await;
     let alice = app.login("alice").await;
@@ -232,6 +279,12 @@ async fn a_bulk_revocation_names_the_field_it_cannot_take_and_changes_nothing() 
         (
             json!({ "filter": { "ends_within_secs": -5 }, "reason": "x" }),
             "ends_within_secs",
+        ),
+        // Everything at once is not a filter: whoever means it names the grants.
+        (json!({ "filter": {}, "reason": "x" }), "filter"),
+        (
+            json!({ "filter": { "privilege": " " }, "reason": "x" }),
+            "filter",
         ),
     ];
     for (body, field) in cases {
@@ -250,6 +303,7 @@ async fn a_bulk_revocation_names_the_field_it_cannot_take_and_changes_nothing() 
     for (query, field) in [
         ("kind=sideways", "kind"),
         ("ends_within_secs=0", "ends_within_secs"),
+        ("ends_within_secs=9999999999999", "ends_within_secs"),
         ("resource_id=abc", "resource_id"),
     ] {
         let (status, error) = app

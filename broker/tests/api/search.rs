@@ -81,6 +81,7 @@ async fn requests_are_found_by_task_words_ticket_and_time_among_what_the_viewer_
     // A wildcard typed is a character searched for, not a pattern.
     assert_eq!(found(&app, &alice, "q=100%25").await, vec![backfill]);
     assert_eq!(found(&app, &alice, "q=l_dger").await, Vec::<i64>::new());
+    assert_eq!(found(&app, &alice, "q=ledger%25").await, Vec::<i64>::new());
     // The ticket, exactly and in any case.
     assert_eq!(
         found(&app, &alice, "ticket=OPS-77").await,

@@ -63,7 +63,7 @@ async fn dave_filters_live_access_to_payments_db_and_revokes_all_of_it() {
     wait_text(
         &browser,
         "[data-testid=bulk-revoke-dialog]",
-        "This ends 2 grants now",
+        "2 when the list was read",
     )
     .await;
     type_into(

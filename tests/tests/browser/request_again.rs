@@ -9,14 +9,28 @@ use stint_e2e::{Stack, click, find, screenshot, sign_in, type_into, wait_text};
 async fn alice_requests_a_past_grant_again_with_the_form_filled_in() {
     let stack = Stack::start().await;
     let alice = stack.user("alice").await;
-    let past = stack
-        .live_via_store(
+    // Not the form's defaults (read, one hour), so the copy shows in every field.
+    let mut body = stack
+        .request_body(
             &alice,
             "ci-deployer",
             "payments-db",
             "Rotate the ledger keys",
         )
         .await;
+    body.privilege = "write".into();
+    body.duration_secs = 1800;
+    let past = stack
+        .store
+        .file_request(&alice, &body, Utc::now(), chrono::Duration::hours(24))
+        .await
+        .unwrap();
+    let bob = stack.user("bob").await;
+    stack
+        .store
+        .approve(&bob, past, &Default::default(), Utc::now())
+        .await
+        .unwrap();
     let grant = stack
         .store
         .request_detail(&alice, past, Utc::now())
@@ -51,6 +65,8 @@ async fn alice_requests_a_past_grant_again_with_the_form_filled_in() {
     };
     assert_eq!(value("[data-testid=task]").await, "Rotate the ledger keys");
     assert_eq!(value("[data-testid=ticket]").await, "OPS-1");
+    assert_eq!(value("[data-testid=privilege]").await, "write");
+    assert_eq!(value("[data-testid=duration-minutes]").await, "30");
     type_into(&browser, "[data-testid=task]", " for the new quarter").await;
     screenshot(&browser, "request-again").await;
     click(&browser, "[data-testid=submit-request]").await;
