@@ -316,7 +316,10 @@ fn RevokeBar(
         </div>
         <ConfirmDialog
             open
-            title=Signal::derive(move || format!("End {} grants?", target.get().map_or(0, |t| t.count())))
+            title=Signal::derive(move || match target.get() {
+                Some(Target::AllMatching(..)) => "End all matching grants?".to_string(),
+                other => format!("End {} grants?", other.map_or(0, |t| t.count())),
+            })
             consequence
             confirm_label="End access"
             reason_label="Reason (recorded with each revocation)"
