@@ -2,6 +2,7 @@
 
 use crate::api;
 use crate::components::dialog::ConfirmDialog;
+use crate::components::form::failure_text;
 use leptos::prelude::*;
 use stint_core::api::RequestDetail;
 
@@ -31,7 +32,7 @@ pub fn DenyDialog(
             confirm_label="Deny request"
             reason_label="Comment for the requester"
             pending=deny.pending()
-            error=Signal::derive(move || deny.value().get().and_then(|r| r.err()).map(|e| e.to_string()))
+            error=failure_text(deny)
             on_confirm=Callback::new(move |comment: String| {
                 if let Some(id) = target.get_untracked() {
                     deny.dispatch((id, comment));

@@ -2,6 +2,7 @@
 //! request goes to the approvers like any, and once approved the same grant ends later.
 
 use crate::api;
+use crate::components::form::failure;
 use crate::components::toast::use_toasts;
 use leptos::prelude::*;
 use stint_core::api::{ExtendBody, GrantView};
@@ -89,7 +90,7 @@ pub fn ExtendGrant(
             on_change.run(());
         }
     });
-    let error = move || send.value().get().and_then(|r| r.err());
+    let error = move || failure(send);
     let field_error = move |field: &'static str| {
         error()
             .filter(|e| e.field() == Some(field))

@@ -3,7 +3,7 @@
 //! A problem comes from `stint_core`'s preview of the broker's rule while the admin types,
 //! or from the broker's answer; either names a field, and the form shows it there.
 
-use crate::api::ApiError;
+use crate::api::{ApiError, ApiResult};
 use leptos::prelude::*;
 use stint_core::RuleError;
 
@@ -91,4 +91,19 @@ pub fn FilterSelect(
             </select>
         </div>
     }
+}
+
+/// What an action's last run failed with, if it failed; tracked, so a view or signal that
+/// reads it follows the action.
+pub fn failure<I: 'static, O: Clone + 'static>(
+    action: Action<I, ApiResult<O>>,
+) -> Option<ApiError> {
+    action.value().get().and_then(Result::err)
+}
+
+/// The same as text, as a dialog shows it.
+pub fn failure_text<I: 'static, O: Clone + Send + Sync + 'static>(
+    action: Action<I, ApiResult<O>>,
+) -> Signal<Option<String>> {
+    Signal::derive(move || failure(action).map(|e| e.to_string()))
 }

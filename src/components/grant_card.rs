@@ -5,6 +5,7 @@ use crate::components::badges::{BreakGlassBadge, GrantBadge};
 use crate::components::credential::{CredentialBox, use_issued_credentials};
 use crate::components::dialog::ConfirmDialog;
 use crate::components::extend_grant::ExtendGrant;
+use crate::components::form::{failure, failure_text};
 use crate::components::grant_access::GrantAccess;
 use crate::components::time::{Countdown, RelativeTime};
 use crate::components::toast::use_toasts;
@@ -33,13 +34,7 @@ pub fn GrantCard(
     });
     let revoke_open = RwSignal::new(false);
     let revoke = Action::new_local(move |reason: &String| api::revoke(id, reason.clone()));
-    let revoke_error = Signal::derive(move || {
-        revoke
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .map(|e| e.to_string())
-    });
+    let revoke_error = failure_text(revoke);
     Effect::new(move |_| {
         if let Some(Ok(g)) = revoke.value().get() {
             revoke_open.set(false);
@@ -165,7 +160,7 @@ pub fn GrantCard(
             {move || issued.of(id).map(|credential| view! {
                 <CredentialBox credential on_dismiss=Callback::new(move |_| issued.dismiss(id))/>
             })}
-            {move || fetch.value().get().and_then(|r| r.err()).map(|e| view! {
+            {move || failure(fetch).map(|e| view! {
                 <p class="field-error" role="alert">{e.to_string()}</p>
             })}
             // In the page only while open: lists hold many cards, and ids must not repeat.

@@ -1,6 +1,7 @@
 //! The admin's form for an identity: create one, or edit its name, kind and description.
 
 use crate::api;
+use crate::components::form::failure;
 use crate::components::form::{FieldProblem, FormProblem, Problem};
 use crate::components::toast::use_toasts;
 use leptos::prelude::*;
@@ -53,7 +54,7 @@ pub fn IdentityEditor(
             .get()
             .then(|| admin::check_identity(&body()).err().map(Problem::from))
             .flatten();
-        preview.or_else(|| save.value().get().and_then(|r| r.err()).map(Problem::from))
+        preview.or_else(|| failure(save).map(Problem::from))
     });
     Effect::new(move |_| {
         if let Some(Ok(saved)) = save.value().get() {

@@ -4,6 +4,7 @@
 
 use crate::api;
 use crate::components::dialog::ConfirmDialog;
+use crate::components::form::{failure, failure_text};
 use crate::components::time::{DateWithin, RelativeTime};
 use leptos::prelude::*;
 use stint_core::api::{IdentityTokenView, IssuedIdentityToken, NewIdentityTokenBody};
@@ -60,13 +61,7 @@ fn TokenRow(
     let confirm = RwSignal::new(false);
     let token_id = token.id;
     let revoke = Action::new_local(move |_: &()| api::revoke_identity_token(identity_id, token_id));
-    let error = Signal::derive(move || {
-        revoke
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .map(|e| e.to_string())
-    });
+    let error = failure_text(revoke);
     Effect::new(move |_| {
         if matches!(revoke.value().get(), Some(Ok(()))) {
             confirm.set(false);
@@ -138,12 +133,7 @@ fn MintForm(
             .err()
             .map(|e| e.to_string())
     };
-    let error = move || {
-        mint.value()
-            .get()
-            .and_then(|r| r.err())
-            .map(|e| e.to_string())
-    };
+    let error = move || failure(mint).map(|e| e.to_string());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         touched.set(true);

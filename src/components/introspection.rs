@@ -3,6 +3,7 @@
 
 use crate::api;
 use crate::components::dialog::ConfirmDialog;
+use crate::components::form::failure_text;
 use crate::components::time::RelativeTime;
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
@@ -25,13 +26,7 @@ pub fn IntrospectionCredentials(
             confirm_rotation.set(false);
         }
     });
-    let error = Signal::derive(move || {
-        create
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .map(|e| e.to_string())
-    });
+    let error = failure_text(create);
     let start = move |_| {
         if set_at.get_untracked().is_some() {
             confirm_rotation.set(true);

@@ -4,6 +4,7 @@
 //! fixed).
 
 use crate::api;
+use crate::components::form::failure;
 use crate::components::form::{FormProblem, Problem};
 use crate::components::states::{ErrorState, Skeleton};
 use crate::components::toast::use_toasts;
@@ -29,8 +30,7 @@ pub fn NotificationChoices() -> impl IntoView {
             toasts.show("Notification choices saved");
         }
     });
-    let problem =
-        Signal::derive(move || save.value().get().and_then(|r| r.err()).map(Problem::from));
+    let problem = Signal::derive(move || failure(save).map(Problem::from));
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         // Not before the choices are read: saving nothing would unmute everything.

@@ -4,6 +4,7 @@
 
 use crate::api::{self, ApiError};
 use crate::components::dialog::ConfirmDialog;
+use crate::components::form::failure;
 use crate::components::start_field::{StartChoice, StartField};
 use crate::components::states::{Empty, ErrorState, Skeleton};
 use crate::components::time::Countdown;
@@ -219,7 +220,7 @@ fn RequestForm(
             );
         }
     });
-    let error = move || submit.value().get().and_then(|r| r.err());
+    let error = move || failure(submit);
     // An error about one field is shown under it, so the confirmation steps aside.
     Effect::new(move |_| {
         if error().is_some_and(|e| e.field().is_some()) {

@@ -3,6 +3,7 @@
 //! will read it, before anything is saved.
 
 use crate::api;
+use crate::components::form::failure;
 use crate::components::form::{FieldProblem, FormProblem, Problem};
 use crate::components::toast::use_toasts;
 use crate::components::usage_signals::ResourceUsage;
@@ -266,7 +267,7 @@ pub fn ResourceEditor(
             .get()
             .then(|| checked.get().err().map(Problem::from))
             .flatten();
-        preview.or_else(|| save.value().get().and_then(|r| r.err()).map(Problem::from))
+        preview.or_else(|| failure(save).map(Problem::from))
     });
     Effect::new(move |_| {
         if let Some(Ok(saved)) = save.value().get() {

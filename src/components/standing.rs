@@ -5,6 +5,7 @@
 use crate::api;
 use crate::components::badges::StandingBadge;
 use crate::components::dialog::ConfirmDialog;
+use crate::components::form::failure;
 use crate::components::form::{FieldProblem, FormProblem, Problem};
 use crate::components::time::RelativeTime;
 use crate::components::toast::use_toasts;
@@ -281,13 +282,7 @@ fn Triage(
             on_change.run(());
         }
     });
-    let problem = Signal::derive(move || {
-        triage
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .map(Problem::from)
-    });
+    let problem = Signal::derive(move || failure(triage).map(Problem::from));
     let resolve = move |kind: Resolution| {
         resolving.set(kind);
         dialog_open.set(true);

@@ -4,6 +4,7 @@
 
 use crate::api;
 use crate::app::use_auth;
+use crate::components::form::failure;
 use crate::components::form::{FieldProblem, FormProblem, Problem};
 use crate::components::notification_choices::NotificationChoices;
 use crate::components::toast::use_toasts;
@@ -86,11 +87,7 @@ fn ChangePassword(forced: bool) -> impl IntoView {
                 message: "the two new passwords differ".into(),
             });
         }
-        change
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .map(Problem::from)
+        failure(change).map(Problem::from)
     });
     let ready = move || {
         !current.get().is_empty()

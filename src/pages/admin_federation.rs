@@ -4,6 +4,7 @@
 
 use crate::api;
 use crate::app::use_auth;
+use crate::components::form::failure;
 use crate::components::form::{FieldProblem, FormProblem, Problem};
 use crate::components::states::{Empty, ErrorState, RoleGate, Skeleton};
 use crate::components::time::RelativeTime;
@@ -258,7 +259,7 @@ fn NewIssuer(on_saved: Callback<()>) -> impl IntoView {
     };
     let problem = Signal::derive(move || {
         let preview = touched.get().then(preview).flatten();
-        preview.or_else(|| save.value().get().and_then(|r| r.err()).map(Problem::from))
+        preview.or_else(|| failure(save).map(Problem::from))
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();

@@ -4,6 +4,7 @@ use crate::api;
 use crate::app::use_auth;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::form::{FieldProblem, FormProblem, Problem};
+use crate::components::form::{failure, failure_text};
 use crate::components::states::{ErrorState, RoleGate, Skeleton};
 use crate::components::time::RelativeTime;
 use crate::components::toast::use_toasts;
@@ -118,12 +119,7 @@ fn UserRow(user: UserAdminView, reload: Callback<()>) -> impl IntoView {
             reload.run(());
         }
     });
-    let error = Signal::derive(move || {
-        save.value()
-            .get()
-            .and_then(|r| r.err())
-            .map(|e| e.to_string())
-    });
+    let error = failure_text(save);
     let disabled = user.disabled;
     let body = move |disabled: bool| UserUpdateBody {
         display_name: display_name.get_untracked(),
@@ -279,7 +275,7 @@ fn ResetPassword(user_id: i64, username: String) -> impl IntoView {
                         data-testid="temporary-password"
                     />
                     <p id="temporary-help" class="help">{format!("At least {} characters.", admin::PASSWORD_MIN_CHARS)}</p>
-                    {move || reset.value().get().and_then(|r| r.err()).map(|e| view! {
+                    {move || failure(reset).map(|e| view! {
                         <p class="field-error" role="alert">{e.to_string()}</p>
                     })}
                     <div class="dialog-actions">
@@ -321,13 +317,7 @@ fn NewUser(on_saved: Callback<UserAdminView>) -> impl IntoView {
             .get()
             .then(|| admin::check_new_user(&body()).err().map(Problem::from))
             .flatten();
-        preview.or_else(|| {
-            create
-                .value()
-                .get()
-                .and_then(|r| r.err())
-                .map(Problem::from)
-        })
+        preview.or_else(|| failure(create).map(Problem::from))
     });
     Effect::new(move |_| {
         if let Some(Ok(u)) = create.value().get() {

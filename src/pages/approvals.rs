@@ -10,6 +10,7 @@ use crate::components::approver_context::QueueContext;
 use crate::components::connection::steady;
 use crate::components::deny::DenyDialog;
 use crate::components::dialog::ConfirmDialog;
+use crate::components::form::failure_text;
 use crate::components::live::on_live;
 use crate::components::standing::StandingWarning;
 use crate::components::states::{Empty, ErrorState, Skeleton};
@@ -259,9 +260,7 @@ pub fn Approvals() -> impl IntoView {
                         consequence
                         confirm_label="Approve"
                         pending=approve.pending()
-                        error=Signal::derive(move || {
-                            approve.value().get().and_then(|r| r.err()).map(|e| e.to_string())
-                        })
+                        error=failure_text(approve)
                         on_confirm=Callback::new(move |_| {
                             if let Some(id) = id {
                                 approve.dispatch(id);

@@ -4,6 +4,7 @@
 use crate::api;
 use crate::app::use_auth;
 use crate::components::dialog::ConfirmDialog;
+use crate::components::form::failure_text;
 use crate::components::form::{FieldProblem, FormProblem, Problem};
 use crate::components::live::on_live;
 use crate::components::states::{Empty, ErrorState, Skeleton};
@@ -243,7 +244,7 @@ fn CloseCampaign(id: i64, undecided: u32, reload: Callback<()>) -> impl IntoView
             consequence=consequence
             confirm_label="Close it for good"
             pending=Signal::derive(move || close.pending().get())
-            error=Signal::derive(move || close.value().get().and_then(|r| r.err()).map(|e| e.to_string()))
+            error=failure_text(close)
             on_confirm=Callback::new(move |_| { close.dispatch(()); })
             testid="close-campaign-dialog"
         />

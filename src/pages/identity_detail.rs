@@ -6,6 +6,7 @@ use crate::app::use_auth;
 use crate::components::badges::OwnershipBadge;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::form::{FieldProblem, FormProblem, Problem};
+use crate::components::form::{failure, failure_text};
 use crate::components::grant_card::GrantCard;
 use crate::components::identity_federation::IdentityFederation;
 use crate::components::identity_form::IdentityEditor;
@@ -310,11 +311,7 @@ fn DeclareForm(
                 message: "pick the date you will re-attest by".into(),
             });
         }
-        declare
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .map(Problem::from)
+        failure(declare).map(Problem::from)
     });
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -427,7 +424,7 @@ fn TakeoverNotice(
                     {move || if confirm.pending().get() { "Confirming…" } else { "Confirm takeover" }}
                 </button>
             })}
-            {move || confirm.value().get().and_then(|r| r.err()).map(|e| view! {
+            {move || failure(confirm).map(|e| view! {
                 <p class="field-error" role="alert">{e.to_string()}</p>
             })}
         </div>
@@ -441,13 +438,7 @@ fn StepDown(identity_id: i64, name: String, reload: Callback<()>) -> impl IntoVi
     let open = RwSignal::new(false);
     let step_down =
         Action::new_local(move |reason: &String| api::step_down(identity_id, reason.clone()));
-    let error = Signal::derive(move || {
-        step_down
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .map(|e| e.to_string())
-    });
+    let error = failure_text(step_down);
     Effect::new(move |_| {
         if let Some(Ok(d)) = step_down.value().get() {
             open.set(false);

@@ -6,6 +6,7 @@ use crate::components::badges::GrantBadge;
 use crate::components::connection::steady;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::form::FilterSelect;
+use crate::components::form::failure_text;
 use crate::components::live::on_live;
 use crate::components::states::{Empty, ErrorState, RoleGate, Skeleton};
 use crate::components::time::Countdown;
@@ -259,13 +260,7 @@ fn RevokeBar(
     let open = RwSignal::new(false);
     let target = RwSignal::new(None::<Target>);
     let revoke = Action::new_local(move |body: &BulkRevokeBody| api::bulk_revoke(body.clone()));
-    let error = Signal::derive(move || {
-        revoke
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .map(|e| e.to_string())
-    });
+    let error = failure_text(revoke);
     Effect::new(move |_| {
         if let Some(Ok(outcome)) = revoke.value().get() {
             open.set(false);

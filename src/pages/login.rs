@@ -4,6 +4,7 @@
 
 use crate::api;
 use crate::app::use_auth;
+use crate::components::form::failure;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use stint_core::api::MeView;
@@ -191,10 +192,7 @@ fn SignIn(
                     data-testid="password"
                 />
                 {move || {
-                    login
-                        .value()
-                        .get()
-                        .and_then(|r| r.err())
+                    failure(login)
                         .map(|e| view! { <p class="field-error" role="alert" data-testid="login-error">{login_message(&e)}</p> })
                 }}
                 <button type="submit" class="button primary" disabled=move || login.pending().get() data-testid="sign-in">

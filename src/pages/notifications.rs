@@ -6,6 +6,7 @@ use crate::api;
 use crate::app::use_auth;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::form::{FieldProblem, FormProblem, Problem};
+use crate::components::form::{failure, failure_text};
 use crate::components::states::{Empty, ErrorState, RoleGate, Skeleton};
 use crate::components::time::RelativeTime;
 use crate::components::toast::use_toasts;
@@ -176,13 +177,7 @@ fn RemoveSink(id: i64, name: String, on_removed: Callback<()>) -> impl IntoView 
     let toasts = use_toasts();
     let open = RwSignal::new(false);
     let remove = Action::new_local(move |_: &()| api::remove_sink(id));
-    let error = Signal::derive(move || {
-        remove
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .map(|e| e.to_string())
-    });
+    let error = failure_text(remove);
     let removed_name = name.clone();
     Effect::new(move |_| {
         if let Some(Ok(())) = remove.value().get() {
@@ -349,7 +344,7 @@ fn NewSink(on_saved: Callback<()>) -> impl IntoView {
     let preview = move || notify::check_sink(&body()).err().map(Problem::from);
     let problem = Signal::derive(move || {
         let preview = touched.get().then(preview).flatten();
-        preview.or_else(|| save.value().get().and_then(|r| r.err()).map(Problem::from))
+        preview.or_else(|| failure(save).map(Problem::from))
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();

@@ -7,6 +7,7 @@ use crate::components::badges::{BreakGlassBadge, GrantBadge, RequestBadge};
 use crate::components::connection::steady;
 use crate::components::deny::DenyDialog;
 use crate::components::dialog::ConfirmDialog;
+use crate::components::form::{failure, failure_text};
 use crate::components::grant_card::GrantCard;
 use crate::components::live::on_live;
 use crate::components::standing::StandingWarning;
@@ -281,10 +282,7 @@ fn Decide(
                 />
             </div>
             {move || {
-                approve
-                    .value()
-                    .get()
-                    .and_then(|r| r.err())
+                failure(approve)
                     .map(|e| view! { <p class="field-error" role="alert" data-testid="decide-error">{e.to_string()}</p> })
             }}
             <div class="actions">
@@ -338,7 +336,7 @@ fn CancelRequest(request_id: i64, reload: Callback<()>) -> impl IntoView {
             consequence="Approvers will no longer see it and it cannot be approved. File a new one if you need access later."
             confirm_label="Cancel request"
             pending=cancel.pending()
-            error=Signal::derive(move || cancel.value().get().and_then(|r| r.err()).map(|e| e.to_string()))
+            error=failure_text(cancel)
             on_confirm=Callback::new(move |_| { cancel.dispatch(String::new()); })
             testid="cancel-dialog"
         />

@@ -3,6 +3,7 @@
 use crate::api;
 use crate::app::use_auth;
 use crate::components::badges::{BreakGlassBadge, GrantBadge, ReviewBadge};
+use crate::components::form::failure;
 use crate::components::live::on_live;
 use crate::components::states::{ErrorState, Skeleton};
 use crate::components::time::RelativeTime;
@@ -187,10 +188,7 @@ fn Judge(review_id: i64, live: bool, reload: Callback<()>) -> impl IntoView {
                 </label>
             })}
             {move || {
-                decide
-                    .value()
-                    .get()
-                    .and_then(|r| r.err())
+                failure(decide)
                     .map(|e| view! { <p class="field-error" role="alert">{e.to_string()}</p> })
             }}
             <div class="actions">

@@ -7,6 +7,7 @@ use crate::components::badges::CoverageBadge;
 use crate::components::coverage_chart::CoverageChart;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::form::{FieldProblem, FormProblem, Problem};
+use crate::components::form::{failure, failure_text};
 use crate::components::live::on_live;
 use crate::components::standing::{Catalog, StandingCard, Target, TargetFields};
 use crate::components::states::{Empty, ErrorState, Skeleton};
@@ -269,13 +270,9 @@ fn ImportForm(on_imported: Callback<()>) -> impl IntoView {
         }
     });
     let problem = Signal::derive(move || {
-        local_problem.get().or_else(|| {
-            import
-                .value()
-                .get()
-                .and_then(|r| r.err())
-                .map(Problem::from)
-        })
+        local_problem
+            .get()
+            .or_else(|| failure(import).map(Problem::from))
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -420,13 +417,7 @@ fn RecordForm(catalog: StoredValue<Catalog>, on_recorded: Callback<()>) -> impl 
             on_recorded.run(());
         }
     });
-    let problem = Signal::derive(move || {
-        record
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .map(Problem::from)
-    });
+    let problem = Signal::derive(move || failure(record).map(Problem::from));
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if !record.pending().get_untracked() {
@@ -541,7 +532,7 @@ fn Rules(
                 )).unwrap_or_default())
                 confirm_label="Retire rule"
                 pending=retire.pending()
-                error=Signal::derive(move || retire.value().get().and_then(|r| r.err()).map(|e| e.to_string()))
+                error=failure_text(retire)
                 on_confirm=Callback::new(move |_| {
                     if let Some(r) = retire_target.get_untracked() {
                         retire.dispatch(r.id);
@@ -567,13 +558,7 @@ fn RuleForm(catalog: StoredValue<Catalog>, on_created: Callback<()>) -> impl Int
             on_created.run(());
         }
     });
-    let problem = Signal::derive(move || {
-        create
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .map(Problem::from)
-    });
+    let problem = Signal::derive(move || failure(create).map(Problem::from));
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if !create.pending().get_untracked() {
