@@ -4,6 +4,7 @@ use super::AppState;
 use super::error::AppError;
 use super::extract::{ApiJson, CurrentCaller, CurrentUser, parse_id};
 use super::query;
+use crate::store::GrantFilter;
 use crate::usage::Use;
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -17,6 +18,9 @@ use stint_core::oversight::{
     BulkRevokeBody, BulkRevokeOutcome, GrantKind, LiveAccessFilter, LiveAccessView,
 };
 
+/// Grants the caller may see, soonest to end first: `state`, `access`, `mine`, the search
+/// of the requests they came from (`q`, `ticket`, `identity_id`, `resource_id`,
+/// `requester_id` for the holder, `since`/`until` for when they were asked for), `limit`.
 pub async fn list(
     State(state): State<AppState>,
     CurrentCaller(user): CurrentCaller,
@@ -34,11 +38,17 @@ pub async fn list(
         AccessFilter::parse,
         AccessFilter::CHOICES,
     )?;
-    let mine = query::flag(&params, "mine")?;
+    let filter = GrantFilter {
+        state: grant_state,
+        access,
+        mine: query::flag(&params, "mine")?,
+        search: query::search(&params)?,
+        limit: query::limit(&params, 200, 500)?,
+    };
     Ok(Json(
         state
             .store
-            .grants(&user, grant_state, access, mine, state.clock.now())
+            .grants(&user, &filter, state.clock.now())
             .await?,
     ))
 }

@@ -90,3 +90,18 @@ pub fn refused(e: RuleError) -> AppError {
         other => other.into(),
     }
 }
+
+/// A search of requests (or of the grants they made): `q` (words, each in the task or
+/// ticket), `ticket`, `identity_id`, `resource_id`, `requester_id`, `since`, `until`.
+pub fn search(params: &Params) -> Result<crate::store::Search, AppError> {
+    Ok(crate::store::Search {
+        words: stint_core::search::words(&text(params, "q").unwrap_or_default())
+            .map_err(refused)?,
+        ticket: text(params, "ticket"),
+        identity_id: id(params, "identity_id")?,
+        resource_id: id(params, "resource_id")?,
+        requester_id: id(params, "requester_id")?,
+        since: time(params, "since")?,
+        until: time(params, "until")?,
+    })
+}

@@ -176,6 +176,37 @@ pub struct SessionLimits {
     pub absolute: Duration,
 }
 
+/// What a search of requests, or of the grants they made, narrows to: every field set
+/// must hold.
+#[derive(Debug, Clone, Default)]
+pub struct Search {
+    /// Words that must each appear, in any case, in the task or the ticket.
+    pub words: Vec<String>,
+    /// This ticket exactly (in any case).
+    pub ticket: Option<String>,
+    pub identity_id: Option<i64>,
+    pub resource_id: Option<i64>,
+    /// Who asked (a grant's holder).
+    pub requester_id: Option<i64>,
+    /// Asked for at or after this moment.
+    pub since: Option<DateTime<Utc>>,
+    /// Asked for before this moment.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// Which grants a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct GrantFilter {
+    pub state: Option<GrantState>,
+    /// Where their access downstream stands.
+    pub access: Option<AccessFilter>,
+    /// Only what the viewer would see without a role that sees all access.
+    pub mine: bool,
+    pub search: Search,
+    /// At most this many, soonest to end first.
+    pub limit: u32,
+}
+
 /// Which requests a list shows.
 #[derive(Debug, Clone, Default)]
 pub struct RequestFilter {
@@ -184,17 +215,7 @@ pub struct RequestFilter {
     pub mine: bool,
     /// Only requests the viewer may decide now.
     pub awaiting_me: bool,
-    /// Words that must each appear, in any case, in the task or the ticket.
-    pub words: Vec<String>,
-    /// This ticket exactly (in any case).
-    pub ticket: Option<String>,
-    pub identity_id: Option<i64>,
-    pub resource_id: Option<i64>,
-    pub requester_id: Option<i64>,
-    /// Filed at or after this moment.
-    pub since: Option<DateTime<Utc>>,
-    /// Filed before this moment.
-    pub until: Option<DateTime<Utc>>,
+    pub search: Search,
     /// Only requests with an id below this (pagination, newest first).
     pub before_id: Option<i64>,
     pub limit: u32,
@@ -607,13 +628,11 @@ pub trait Store: Send + Sync + 'static {
     async fn identities_owned(&self, viewer: &UserView, now: DateTime<Utc>) -> StoreResult<u32>;
 
     // --- grants and credentials ---
-    /// `access` narrows them to where their access downstream stands.
+    /// Soonest to end first, at most `filter.limit`.
     async fn grants(
         &self,
         viewer: &UserView,
-        state: Option<GrantState>,
-        access: Option<AccessFilter>,
-        mine: bool,
+        filter: &GrantFilter,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<GrantView>>;
     async fn grant(&self, viewer: &UserView, id: i64, now: DateTime<Utc>)

@@ -153,3 +153,52 @@ async fn requests_are_found_by_task_words_ticket_and_time_among_what_the_viewer_
         assert_eq!(error["error"]["field"], field, "{query}");
     }
 }
+
+#[tokio::test]
+async fn grants_are_found_by_the_task_and_ticket_they_were_asked_for() {
+    let app = TestApp::new().await;
+    let alice = app.login("alice").await;
+    let bob = app.login("bob").await;
+    let mut grants = Vec::new();
+    for (task, ticket) in [
+        ("Rotate the ledger encryption keys", "OPS-77"),
+        ("Reconcile November invoices", "INC-9"),
+    ] {
+        let id = file(&app, &alice, "ci-deployer", task, ticket).await;
+        let (status, detail) = app
+            .post(&bob, &format!("/api/v1/requests/{id}/approve"), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{detail}");
+        grants.push(detail["grant"]["id"].as_i64().unwrap());
+    }
+    let grants_found = |who: Session, query: &'static str| {
+        let app = &app;
+        async move {
+            let (status, list) = app.get(&who, &format!("/api/v1/grants?{query}")).await;
+            assert_eq!(status, StatusCode::OK, "{query}: {list}");
+            list.as_array()
+                .unwrap()
+                .iter()
+                .map(|g| g["id"].as_i64().unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        grants_found(alice.clone(), "q=ledger").await,
+        vec![grants[0]]
+    );
+    assert_eq!(
+        grants_found(alice.clone(), "ticket=inc-9").await,
+        vec![grants[1]]
+    );
+    assert_eq!(
+        grants_found(alice.clone(), "q=invoices&state=active").await,
+        vec![grants[1]]
+    );
+    // Only among what the viewer may see.
+    let (_, frank) = app.seed_user("frank", &[Role::Requester], &[]).await;
+    assert_eq!(grants_found(frank, "q=ledger").await, Vec::<i64>::new());
+    let (status, error) = app.get(&alice, "/api/v1/grants?limit=0").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+    assert_eq!(error["error"]["field"], "limit");
+}

@@ -41,9 +41,12 @@ async fn alice_revokes_her_live_access_from_the_dashboard() {
         .store
         .grants(
             &alice,
-            Some(stint_core::GrantState::Active),
-            None,
-            true,
+            &stint_broker::store::GrantFilter {
+                state: Some(stint_core::GrantState::Active),
+                mine: true,
+                limit: 200,
+                ..Default::default()
+            },
             Utc::now(),
         )
         .await

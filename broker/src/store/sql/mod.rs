@@ -22,8 +22,8 @@ use crate::store::port::IssuerRecord;
 use crate::store::port::{AuditTrail, Database, Rows, Tx};
 use crate::store::port::{ConnectorJob, DeliveryJob};
 use crate::store::{
-    AuditFilter, BreakGlassLimit, BreakGlassTaken, FailedPassword, Introspected, LiveBatch,
-    LoginCandidate, NewSigningKey, NewUser, RequestFilter, ReviewFilter, SessionLimits,
+    AuditFilter, BreakGlassLimit, BreakGlassTaken, FailedPassword, GrantFilter, Introspected,
+    LiveBatch, LoginCandidate, NewSigningKey, NewUser, RequestFilter, ReviewFilter, SessionLimits,
     SessionUser, StandingFilter, Store, StoreError, StoreResult, StoredKey, SweepReport,
 };
 use async_trait::async_trait;
@@ -172,6 +172,72 @@ pub(super) fn parse_state<T>(s: &str, parse: fn(&str) -> Option<T>) -> StoreResu
 #[macro_use]
 mod records;
 use records::*;
+
+/// A `Search` on request `r` (a grant's own request, for grants): its fields bound as
+/// `bind_search!` binds them, to the parameters numbered here (identity, resource,
+/// requester, since, until, ticket, words).
+macro_rules! matches_search {
+    ($identity:literal, $resource:literal, $requester:literal, $since:literal, $until:literal,
+     $ticket:literal, $words:literal) => {
+        concat!(
+            " AND ($",
+            $identity,
+            " IS NULL OR r.identity_id = $",
+            $identity,
+            ")
+              AND ($",
+            $resource,
+            " IS NULL OR r.resource_id = $",
+            $resource,
+            ")
+              AND ($",
+            $requester,
+            " IS NULL OR r.requester_id = $",
+            $requester,
+            ")
+              AND ($",
+            $since,
+            " IS NULL OR r.created_at >= $",
+            $since,
+            ")
+              AND ($",
+            $until,
+            " IS NULL OR r.created_at < $",
+            $until,
+            ")
+              AND ($",
+            $ticket,
+            " IS NULL OR LOWER(r.ticket) = LOWER($",
+            $ticket,
+            "))
+              AND NOT EXISTS (SELECT 1 FROM ",
+            json_texts!($words),
+            " WHERE NOT (r.task || ' ' || COALESCE(r.ticket, '') ",
+            ilike!(),
+            " value ESCAPE '\\'))"
+        )
+    };
+}
+
+/// Binds a `Search`'s fields, in `matches_search!`'s order, after a query's own.
+macro_rules! bind_search {
+    ($query:expr, $search:expr) => {{
+        let search: &crate::store::Search = $search;
+        let words: Vec<String> = search
+            .words
+            .iter()
+            .map(|w| format!("%{}%", escape_like(w)))
+            .collect();
+        $query
+            .bind(search.identity_id)
+            .bind(search.resource_id)
+            .bind(search.requester_id)
+            .bind(search.since.map(ms))
+            .bind(search.until.map(ms))
+            .bind(search.ticket.clone())
+            .bind(serde_json::to_string(&words).expect("strings serialise"))
+    }};
+}
 
 #[async_trait]
 impl Store for Backend {
@@ -426,7 +492,7 @@ impl Store for Backend {
         if filter.awaiting_me && !viewer.has(Role::Approver) {
             return Ok(Vec::new());
         }
-        let rows: Vec<RequestRow> = sqlx::query_as(concat!(
+        let query = sqlx::query_as(concat!(
             request_select!(),
             " WHERE ($5 OR ",
             visible_to_owner_or_requester!(),
@@ -441,18 +507,9 @@ impl Store for Backend {
             "))
               AND ($2 IS NULL OR r.state = $2)
               AND ($3 IS NULL OR r.id < $3)
-              AND ($8 IS NULL OR r.identity_id = $8)
-              AND ($9 IS NULL OR r.resource_id = $9)
-              AND ($10 IS NULL OR r.requester_id = $10)
-              AND ($11 IS NULL OR r.created_at >= $11)
-              AND ($12 IS NULL OR r.created_at < $12)
-              AND ($13 IS NULL OR LOWER(r.ticket) = LOWER($13))
-              AND NOT EXISTS (SELECT 1 FROM ",
-            json_texts!(14),
-            " WHERE NOT (r.task || ' ' || COALESCE(r.ticket, '') ",
-            ilike!(),
-            " value ESCAPE '\\'))
-            ORDER BY r.id DESC LIMIT $4"
+",
+            matches_search!(8, 9, 10, 11, 12, 13, 14),
+            " ORDER BY r.id DESC LIMIT $4"
         ))
         .bind(viewer.id)
         .bind(filter.state.map(RequestState::as_str))
@@ -460,25 +517,10 @@ impl Store for Backend {
         .bind(filter.limit.max(1) as i64)
         .bind(is_privileged_viewer(viewer))
         .bind(filter.mine)
-        .bind(filter.awaiting_me)
-        .bind(filter.identity_id)
-        .bind(filter.resource_id)
-        .bind(filter.requester_id)
-        .bind(filter.since.map(ms))
-        .bind(filter.until.map(ms))
-        .bind(filter.ticket.as_deref())
-        .bind(
-            serde_json::to_string(
-                &filter
-                    .words
-                    .iter()
-                    .map(|w| format!("%{}%", escape_like(w)))
-                    .collect::<Vec<_>>(),
-            )
-            .expect("strings serialise"),
-        )
-        .fetch_all(self.reads())
-        .await?;
+        .bind(filter.awaiting_me);
+        let rows: Vec<RequestRow> = bind_search!(query, &filter.search)
+            .fetch_all(self.reads())
+            .await?;
         let mut conn = self.reads().acquire().await?;
         let role_holders = approver_role_holders(&mut conn).await?;
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
@@ -571,13 +613,11 @@ impl Store for Backend {
     async fn grants(
         &self,
         viewer: &UserView,
-        state: Option<GrantState>,
-        access: Option<AccessFilter>,
-        mine: bool,
+        filter: &GrantFilter,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<GrantView>> {
         // `access` as `AccessPhase::of` computes the phase from the same columns.
-        let rows: Vec<GrantRow> = sqlx::query_as(concat!(
+        let query = sqlx::query_as(concat!(
             grant_select!(),
             " WHERE ($3 OR ",
             visible_to_owner_or_requester!(),
@@ -591,14 +631,18 @@ impl Store for Backend {
                            AND ga.provisioned_at IS NOT NULL)
                        OR ($4 = 'provisioning' AND ga.revoked_at IS NULL
                            AND g.ended_at IS NULL AND ga.provisioned_at IS NULL))))
-              ORDER BY g.expires_at, g.id LIMIT 200"
+",
+            matches_search!(6, 7, 8, 9, 10, 11, 12),
+            " ORDER BY g.expires_at, g.id LIMIT $5"
         ))
         .bind(viewer.id)
-        .bind(state.map(GrantState::as_str))
-        .bind(is_privileged_viewer(viewer) && !mine)
-        .bind(access.map(AccessFilter::as_str))
-        .fetch_all(self.reads())
-        .await?;
+        .bind(filter.state.map(GrantState::as_str))
+        .bind(is_privileged_viewer(viewer) && !filter.mine)
+        .bind(filter.access.map(AccessFilter::as_str))
+        .bind(filter.limit.max(1) as i64);
+        let rows: Vec<GrantRow> = bind_search!(query, &filter.search)
+            .fetch_all(self.reads())
+            .await?;
         let mut conn = self.reads().acquire().await?;
         let identities: Vec<i64> = rows.iter().map(|g| g.identity_id).collect();
         let owners = current_owners_of(&mut conn, &identities, now).await?;
