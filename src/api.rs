@@ -360,6 +360,15 @@ pub async fn revoke(grant_id: i64, reason: String) -> ApiResult<GrantView> {
 pub async fn live_access(
     filter: &stint_core::oversight::LiveAccessFilter,
 ) -> ApiResult<stint_core::oversight::LiveAccessView> {
+    get(&format!(
+        "/api/v1/grants/live?{}",
+        live_access_query(filter)
+    ))
+    .await
+}
+
+/// A live-access filter as a query string: what the API takes and the page's URL keeps.
+pub fn live_access_query(filter: &stint_core::oversight::LiveAccessFilter) -> String {
     let ids = [
         ("resource_id", filter.resource_id),
         ("identity_id", filter.identity_id),
@@ -376,7 +385,7 @@ pub async fn live_access(
     if let Some(privilege) = &filter.privilege {
         query.push(format!("privilege={}", encode_query(privilege)));
     }
-    get(&format!("/api/v1/grants/live?{}", query.join("&"))).await
+    query.join("&")
 }
 
 /// Ends the grants named, or all a filter matches, for one reason.

@@ -160,22 +160,19 @@ fn Filters(filter: Memo<LiveAccessFilter>, holders: Signal<Vec<NamedRef>>) -> im
     });
     let apply = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let parts: Vec<String> = [
-            ("resource_id", resource),
-            ("identity_id", identity),
-            ("kind", kind),
-            ("privilege", privilege),
-            ("holder_id", holder),
-            ("ends_within_secs", within),
-        ]
-        .into_iter()
-        .filter_map(|(key, value)| {
-            let v = value.get_untracked().trim().to_string();
-            (!v.is_empty()).then(|| format!("{key}={}", api::encode_query(&v)))
-        })
-        .collect();
+        let typed =
+            |value: RwSignal<String>| Some(value.get_untracked()).filter(|v| !v.trim().is_empty());
+        let id = |value: RwSignal<String>| typed(value).and_then(|v| v.trim().parse::<i64>().ok());
+        let chosen = LiveAccessFilter {
+            resource_id: id(resource),
+            identity_id: id(identity),
+            kind: typed(kind).and_then(|k| GrantKind::parse(&k)),
+            privilege: typed(privilege).map(|p| p.trim().to_string()),
+            holder_id: id(holder),
+            ends_within_secs: id(within),
+        };
         navigate(
-            &format!("/live-access?{}", parts.join("&")),
+            &format!("/live-access?{}", api::live_access_query(&chosen)),
             Default::default(),
         );
     };

@@ -50,6 +50,8 @@ async fn alice_requests_a_past_grant_again_with_the_form_filled_in() {
         .goto(&stack.url(&format!("/requests/{past}")))
         .await
         .unwrap();
+    find(&browser, "[data-testid=request-again]").await;
+    screenshot(&browser, "request-again-from-detail").await;
     click(&browser, "[data-testid=request-again]").await;
     wait_text(&browser, "h1", "Request again").await;
     let value = |css: &'static str| {
