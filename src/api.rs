@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::cell::RefCell;
 use stint_core::api::*;
+use stint_core::four_eyes::{ProposalView, RejectBody};
 use stint_core::oidc::{SignInOptions, SignedOut};
 use stint_core::standing::*;
 
@@ -122,6 +123,27 @@ async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> ApiRes
 async fn put<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> ApiResult<T> {
     let request = mutation(Request::put(path)).json(body).map_err(network)?;
     read(request.send().await.map_err(network)?).await
+}
+
+/// What an admin's change answered: applied (the record as saved), or proposed (202) and
+/// waiting for a second admin because it widens access.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Saved<T> {
+    Applied(T),
+    Proposed(Box<ProposalView>),
+}
+
+async fn save<B: Serialize, T: DeserializeOwned>(
+    builder: RequestBuilder,
+    body: &B,
+) -> ApiResult<Saved<T>> {
+    let request = mutation(builder).json(body).map_err(network)?;
+    let response = request.send().await.map_err(network)?;
+    if response.status() == 202 {
+        read(response).await.map(Saved::Proposed)
+    } else {
+        read(response).await.map(Saved::Applied)
+    }
 }
 
 async fn post_empty<T: DeserializeOwned>(path: &str) -> ApiResult<T> {
@@ -430,12 +452,30 @@ pub async fn users() -> ApiResult<Vec<UserAdminView>> {
     get("/api/v1/users").await
 }
 
-pub async fn create_user(body: NewUserBody) -> ApiResult<UserAdminView> {
-    post("/api/v1/users", &body).await
+pub async fn create_user(body: NewUserBody) -> ApiResult<Saved<UserAdminView>> {
+    save(Request::post("/api/v1/users"), &body).await
 }
 
-pub async fn update_user(id: i64, body: UserUpdateBody) -> ApiResult<UserAdminView> {
-    put(&format!("/api/v1/users/{id}"), &body).await
+pub async fn update_user(id: i64, body: UserUpdateBody) -> ApiResult<Saved<UserAdminView>> {
+    save(Request::put(&format!("/api/v1/users/{id}")), &body).await
+}
+
+/// `state`: `pending`, `approved`, `rejected`, `withdrawn` or `all`.
+pub async fn proposals(state: &str) -> ApiResult<Vec<ProposalView>> {
+    get(&format!("/api/v1/proposals?state={state}")).await
+}
+
+pub async fn approve_proposal(id: i64) -> ApiResult<ProposalView> {
+    post_empty(&format!("/api/v1/proposals/{id}/approve")).await
+}
+
+/// Rejects another admin's proposal, or withdraws one's own.
+pub async fn reject_proposal(id: i64, reason: String) -> ApiResult<ProposalView> {
+    post(
+        &format!("/api/v1/proposals/{id}/reject"),
+        &RejectBody { reason },
+    )
+    .await
 }
 
 /// Creates the identity, or saves it when `id` is given.
@@ -447,10 +487,10 @@ pub async fn save_identity(id: Option<i64>, body: IdentityBody) -> ApiResult<Ide
 }
 
 /// Creates the resource, or saves it and its policy when `id` is given.
-pub async fn save_resource(id: Option<i64>, body: ResourceBody) -> ApiResult<ResourceView> {
+pub async fn save_resource(id: Option<i64>, body: ResourceBody) -> ApiResult<Saved<ResourceView>> {
     match id {
-        Some(id) => put(&format!("/api/v1/resources/{id}"), &body).await,
-        None => post("/api/v1/resources", &body).await,
+        Some(id) => save(Request::put(&format!("/api/v1/resources/{id}")), &body).await,
+        None => save(Request::post("/api/v1/resources"), &body).await,
     }
 }
 

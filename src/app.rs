@@ -21,6 +21,7 @@ use crate::pages::{
     new_request::NewRequest,
     not_found::NotFound,
     notifications::Notifications,
+    proposals::Proposals,
     request_detail::RequestDetailPage,
     requests::Requests,
     review_detail::ReviewDetailPage,
@@ -174,9 +175,15 @@ fn Shell() -> impl IntoView {
     // The navigation's counts (approvals and reviews waiting, identities owned).
     crate::components::live::on_live(
         |e| {
-            ["request.", "review.", "ownership.", "campaign."]
-                .iter()
-                .any(|prefix| e.kind.starts_with(prefix))
+            [
+                "request.",
+                "review.",
+                "ownership.",
+                "campaign.",
+                "proposal.",
+            ]
+            .iter()
+            .any(|prefix| e.kind.starts_with(prefix))
         },
         move || auth.refresh(),
     );
@@ -212,6 +219,7 @@ fn Shell() -> impl IntoView {
             <Nav/>
             <main id="main" class="content" tabindex="-1">
                 <crate::components::live::ConnectionBanner/>
+                <AdminPagesNotice/>
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=path!("/") view=Dashboard/>
                     <Route path=path!("/login") view=Dashboard/>
@@ -231,6 +239,7 @@ fn Shell() -> impl IntoView {
                     <Route path=path!("/admin/users") view=AdminUsers/>
                     <Route path=path!("/admin/federation") view=AdminFederation/>
                     <Route path=path!("/admin/notifications") view=Notifications/>
+                    <Route path=path!("/admin/proposals") view=Proposals/>
                     <Route path=path!("/reviews/:id") view=ReviewDetailPage/>
                     <Route path=path!("/reviews") view=Reviews/>
                     <Route path=path!("/secrets") view=Secrets/>
@@ -238,6 +247,19 @@ fn Shell() -> impl IntoView {
                 </Routes>
             </main>
         </div>
+    }
+}
+
+/// Above every admin page (`/admin/…`): that a single-admin installation applies changes
+/// that widen access without a second admin.
+#[component]
+fn AdminPagesNotice() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let on_admin_page = move || location.pathname.get().starts_with("/admin/");
+    view! {
+        <Show when=on_admin_page>
+            <crate::components::four_eyes::SingleAdminNotice/>
+        </Show>
     }
 }
 
@@ -253,6 +275,7 @@ fn Nav() -> impl IntoView {
     };
     let overseer = move || auth.has_any(visibility::WORKS_REVIEWS);
     let review_items = move || auth.user().map(|m| m.campaign_items_waiting).unwrap_or(0);
+    let proposals = move || auth.user().map(|m| m.proposals_waiting).unwrap_or(0);
     // On a narrow screen the nav is one scrolling row: keep the current page's item in it.
     let location = leptos_router::hooks::use_location();
     let list = NodeRef::<leptos::html::Ul>::new();
@@ -330,6 +353,19 @@ fn Nav() -> impl IntoView {
                 <Show when=move || auth.has(Role::Admin)>
                     <li><A href="/admin/resources">"Resources & policies"</A></li>
                     <li><A href="/admin/users">"Users"</A></li>
+                </Show>
+                <Show when=move || auth.has_any(visibility::READS_EVERYTHING)>
+                    <li>
+                        <A href="/admin/proposals">
+                            "Proposals"
+                            <Show when=move || { proposals() > 0 }>
+                                <span class="count" data-testid="proposals-count">
+                                    <span class="visually-hidden">", waiting for you: "</span>
+                                    {proposals}
+                                </span>
+                            </Show>
+                        </A>
+                    </li>
                 </Show>
                 <li><A href="/account">"Account"</A></li>
                 <Show when=move || auth.owns_identities()>

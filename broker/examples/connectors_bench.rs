@@ -238,7 +238,15 @@ async fn link(
         connector: Some("payments-pg".into()),
     };
     store
-        .update_resource(dave, current.id, &body, &connectors.views(), Utc::now())
+        .update_resource(
+            dave,
+            current.id,
+            &body,
+            &connectors.views(),
+            // Linking a connector widens nothing.
+            stint_broker::store::FourEyes::Required,
+            Utc::now(),
+        )
         .await?;
     Ok(())
 }

@@ -54,6 +54,9 @@ pub struct Config {
     pub oidc: crate::oidc::config::OidcFile,
     /// Whether people may sign in with a username and password (`--no-local-login` not).
     pub local_login: bool,
+    /// One admin runs this installation (`--single-admin`): changes that widen access apply
+    /// without a second admin's approval.
+    pub single_admin: bool,
 }
 
 /// The broker's environment variables, read when a sink is added and at each delivery (a
@@ -133,6 +136,7 @@ impl Config {
             metrics_listen: None,
             oidc: Default::default(),
             local_login: true,
+            single_admin: false,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The demo organisation `stint serve --demo` seeds into an empty database.
 
-use crate::store::{NewUser, Store, StoreResult};
+use crate::store::{FourEyes, NewUser, Store, StoreResult};
 use chrono::{DateTime, Duration, Utc};
 use stint_core::api::{IdentityBody, ResourceBody, UserView};
 use stint_core::connectors::ConnectorView;
@@ -15,6 +15,8 @@ pub const USERS: &[(&str, &str, &[Role])] = &[
     ("erin", "Erin Kowalski", &[Role::Approver]),
     ("carol", "Carol Jensen", &[Role::Reviewer]),
     ("dave", "Dave Lindqvist", &[Role::Admin, Role::Auditor]),
+    // A second admin: changes that widen access wait for one.
+    ("grace", "Grace Moreau", &[Role::Admin]),
 ];
 
 /// The connector `cargo xtask demo` makes for its local PostgreSQL: when the broker loaded
@@ -38,7 +40,11 @@ pub async fn seed(
             roles,
         };
         users.push(UserView {
-            id: store.create_user(None, &user, now).await?,
+            id: store
+                .create_user(None, &user, FourEyes::Required, now)
+                .await?
+                .applied()
+                .expect("the broker's own bootstrap applies at once"),
             username: username.to_string(),
             display_name: display_name.to_string(),
             roles: roles.to_vec(),
@@ -127,7 +133,7 @@ pub async fn seed(
             },
         };
         store
-            .create_resource(None, &resource, connectors, now)
+            .create_resource(None, &resource, connectors, FourEyes::Required, now)
             .await?;
     }
     Ok(())

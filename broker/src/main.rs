@@ -247,6 +247,11 @@ enum Command {
         /// Offer only the identity providers: no one signs in with a password.
         #[arg(long = "no-local-login", env = "STINT_NO_LOCAL_LOGIN")]
         no_local_login: bool,
+        /// This installation has one admin: changes that widen access (a policy, a role)
+        /// apply at once instead of waiting for a second admin's approval. Every admin
+        /// page says so.
+        #[arg(long = "single-admin", env = "STINT_SINGLE_ADMIN")]
+        single_admin: bool,
         /// Seed demo users and data into an empty database (loopback only).
         #[arg(long)]
         demo: bool,
@@ -438,6 +443,7 @@ async fn main() -> anyhow::Result<()> {
             metrics_listen,
             oidc_config,
             no_local_login,
+            single_admin,
             demo,
         } => {
             let mut config = Config::new(database_url);
@@ -478,6 +484,7 @@ async fn main() -> anyhow::Result<()> {
                 );
             }
             config.local_login = !no_local_login;
+            config.single_admin = single_admin;
             config.demo = demo;
             config.metrics_listen = metrics_listen;
             serve(listen, config).await

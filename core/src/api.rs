@@ -74,6 +74,13 @@ pub struct MeView {
     /// Items of open access reviews waiting for this user's answer.
     #[serde(default)]
     pub campaign_items_waiting: u32,
+    /// Changes that widen access, proposed by another admin, this admin may approve.
+    #[serde(default)]
+    pub proposals_waiting: u32,
+    /// The installation runs with one admin (`--single-admin`): changes that widen access
+    /// apply without a second admin's approval.
+    #[serde(default)]
+    pub single_admin: bool,
     /// The identity provider this user signs in through, when not with a password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signs_in_with: Option<crate::oidc::ProviderView>,
@@ -231,7 +238,7 @@ pub struct NewUserBody {
     pub roles: Vec<Role>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserUpdateBody {
     pub display_name: String,
     pub roles: Vec<Role>,

@@ -13,6 +13,7 @@ pub mod context;
 pub mod evidence;
 pub mod federation;
 pub mod format;
+pub mod four_eyes;
 pub mod lifecycle;
 pub mod live;
 pub mod machine;

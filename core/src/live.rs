@@ -40,7 +40,8 @@ pub const SIGNED_OUT: &str = "signed_out";
 
 /// The audit actions the feed streams: what moves a request, a grant (a credential
 /// fetched for it included), a review or a standing finding, and who owns an identity.
-/// Sign-ins, refusals and administration are in the trail but are nobody's live news.
+/// Proposals waiting for a second admin are news to admins and auditors. Sign-ins,
+/// refusals and administration applied are in the trail but are nobody's live news.
 pub const LIVE_ACTIONS: &[&str] = &[
     "request.filed",
     "request.approved",
@@ -82,6 +83,10 @@ pub const LIVE_ACTIONS: &[&str] = &[
     "ownership.takeover_confirmed",
     "ownership.stepped_down",
     "ownership.lapsed",
+    "proposal.filed",
+    "proposal.approved",
+    "proposal.rejected",
+    "proposal.withdrawn",
 ];
 
 /// Whether the feed streams events of `action`.
@@ -105,6 +110,8 @@ pub enum LiveScope {
     /// Who owns an identity, or a batch of findings imported: the catalog everyone
     /// signed in reads.
     Everyone,
+    /// A change to who may do what, proposed for a second admin: admins and auditors.
+    Oversight,
 }
 
 impl LiveScope {
@@ -129,6 +136,7 @@ impl LiveScope {
                 any_of(roles, READS_EVERYTHING) || assignees.contains(&viewer)
             }
             LiveScope::Everyone => true,
+            LiveScope::Oversight => any_of(roles, READS_EVERYTHING),
         }
     }
 }
@@ -255,6 +263,15 @@ mod tests {
         assert!(scope.admits(&person(1, &[Role::Requester])));
         assert!(scope.admits(&person(3, &[Role::Reviewer])));
         assert!(!scope.admits(&person(2, &[Role::Requester])));
+    }
+
+    #[test]
+    fn a_proposal_is_heard_of_by_admins_and_auditors_only() {
+        let scope = LiveScope::Oversight;
+        assert!(scope.admits(&person(1, &[Role::Admin])));
+        assert!(scope.admits(&person(2, &[Role::Auditor])));
+        assert!(!scope.admits(&person(3, &[Role::Approver, Role::Requester])));
+        assert!(!scope.admits(&identity(4)));
     }
 
     #[test]

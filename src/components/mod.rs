@@ -10,6 +10,7 @@ pub mod deny;
 pub mod dialog;
 pub mod extend_grant;
 pub mod form;
+pub mod four_eyes;
 pub mod grant_access;
 pub mod grant_card;
 pub mod identity_federation;

@@ -2,9 +2,10 @@
 //! `stint_core::admin::check_resource` the broker runs and shows the policy as requesters
 //! will read it, before anything is saved.
 
-use crate::api;
+use crate::api::{self, Saved};
 use crate::components::form::failure;
 use crate::components::form::{FieldProblem, FormProblem, Problem};
+use crate::components::four_eyes::{WideningNote, proposed_message};
 use crate::components::toast::use_toasts;
 use crate::components::usage_signals::ResourceUsage;
 use leptos::prelude::*;
@@ -12,7 +13,7 @@ use stint_core::api::{NamedRef, ResourceBody, ResourceView};
 use stint_core::connectors::ConnectorView;
 use stint_core::{
     Approvers, AutoApprove, BreakGlassPolicy, IdentityKind, Policy, admin, break_glass, format,
-    lifecycle, rules,
+    four_eyes, lifecycle, rules,
 };
 
 const FIELDS: &[&str] = &[
@@ -150,11 +151,20 @@ pub fn ResourceEditor(
     approver_role_holders: Vec<NamedRef>,
     /// The connectors the broker loaded, which the resource may be linked to.
     connectors: Vec<ConnectorView>,
-    on_saved: Callback<ResourceView>,
+    /// Saved, or proposed for a second admin's approval.
+    on_saved: Callback<()>,
     on_cancel: Callback<()>,
 ) -> impl IntoView {
     let toasts = use_toasts();
     let id = existing.as_ref().map(|r| r.id);
+    // What the change is compared with to tell whether it widens access.
+    let before = StoredValue::new(existing.as_ref().map(|r| ResourceBody {
+        name: r.name.clone(),
+        description: r.description.clone(),
+        privileges: r.privileges.clone(),
+        policy: r.policy.clone(),
+        connector: r.connector.clone(),
+    }));
     let policy = existing
         .as_ref()
         .map(|r| r.policy.clone())
@@ -269,14 +279,24 @@ pub fn ResourceEditor(
             .flatten();
         preview.or_else(|| failure(save).map(Problem::from))
     });
-    Effect::new(move |_| {
-        if let Some(Ok(saved)) = save.value().get() {
+    let widenings = Signal::derive(move || {
+        checked.get().ok().map_or_else(Vec::new, |after| {
+            before.with_value(|b| four_eyes::resource_widenings(b.as_ref(), &after))
+        })
+    });
+    Effect::new(move |_| match save.value().get() {
+        Some(Ok(Saved::Applied(saved))) => {
             toasts.show(format!(
                 "{} saved; new requests follow its policy",
                 saved.name
             ));
-            on_saved.run(saved);
+            on_saved.run(());
         }
+        Some(Ok(Saved::Proposed(proposal))) => {
+            toasts.show(proposed_message(&proposal));
+            on_saved.run(());
+        }
+        _ => {}
     });
     let pool_of = move |policy: &Policy| -> Vec<NamedRef> {
         holders.with_value(|h| {
@@ -471,6 +491,7 @@ pub fn ResourceEditor(
             <div aria-live="polite">
                 {move || warning().map(|w| view! { <p class="warning" data-testid="policy-warning">{w}</p> })}
             </div>
+            <WideningNote widenings/>
             <FormProblem problem fields=FIELDS/>
             <div class="form-actions">
                 <button type="button" class="button subtle" on:click=move |_| on_cancel.run(())>"Cancel"</button>

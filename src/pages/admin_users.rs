@@ -1,16 +1,17 @@
 //! People and their roles, as admins manage them. Disabling a user ends their sessions.
 
-use crate::api;
+use crate::api::{self, Saved};
 use crate::app::use_auth;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::form::{FieldProblem, FormProblem, Problem};
 use crate::components::form::{failure, failure_text};
+use crate::components::four_eyes::{WideningNote, proposed_message};
 use crate::components::states::{ErrorState, RoleGate, Skeleton};
 use crate::components::time::RelativeTime;
 use crate::components::toast::use_toasts;
 use leptos::prelude::*;
 use stint_core::api::{NewUserBody, UserAdminView, UserUpdateBody};
-use stint_core::{Role, admin};
+use stint_core::{Role, admin, four_eyes};
 
 #[component]
 pub fn AdminUsers() -> impl IntoView {
@@ -108,16 +109,27 @@ fn UserRow(user: UserAdminView, reload: Callback<()>) -> impl IntoView {
     let confirm = RwSignal::new(false);
     let save = Action::new_local(move |body: &UserUpdateBody| api::update_user(id, body.clone()));
     Effect::new(move |_| {
-        if let Some(Ok(u)) = save.value().get() {
-            confirm.set(false);
-            editing.set(false);
-            toasts.show(if u.disabled {
+        let message = match save.value().get() {
+            Some(Ok(Saved::Applied(u))) if u.disabled => {
                 format!("{} disabled; their sessions have ended", u.username)
-            } else {
-                format!("{} saved", u.username)
-            });
-            reload.run(());
-        }
+            }
+            Some(Ok(Saved::Applied(u))) => format!("{} saved", u.username),
+            Some(Ok(Saved::Proposed(proposal))) => proposed_message(&proposal),
+            _ => return,
+        };
+        confirm.set(false);
+        editing.set(false);
+        toasts.show(message);
+        reload.run(());
+    });
+    let (roles_before, disabled_before) = (user.roles.clone(), user.disabled);
+    let widenings = Signal::derive(move || {
+        four_eyes::user_widenings(
+            &roles_before,
+            disabled_before,
+            &roles.get(),
+            disabled_before,
+        )
     });
     let error = failure_text(save);
     let disabled = user.disabled;
@@ -151,6 +163,7 @@ fn UserRow(user: UserAdminView, reload: Callback<()>) -> impl IntoView {
                             on:input=move |ev| display_name.set(event_target_value(&ev))
                         />
                         <RoleChecks roles label=roles_label.clone()/>
+                        <WideningNote widenings/>
                     }.into_any()
                 } else {
                     view! { {role_names.clone()} }.into_any()
@@ -298,7 +311,7 @@ fn ResetPassword(user_id: i64, username: String) -> impl IntoView {
 const NEW_USER_FIELDS: &[&str] = &["username", "display_name", "password"];
 
 #[component]
-fn NewUser(on_saved: Callback<UserAdminView>) -> impl IntoView {
+fn NewUser(on_saved: Callback<()>) -> impl IntoView {
     let toasts = use_toasts();
     let username = RwSignal::new(String::new());
     let display_name = RwSignal::new(String::new());
@@ -319,12 +332,19 @@ fn NewUser(on_saved: Callback<UserAdminView>) -> impl IntoView {
             .flatten();
         preview.or_else(|| failure(create).map(Problem::from))
     });
-    Effect::new(move |_| {
-        if let Some(Ok(u)) = create.value().get() {
+    Effect::new(move |_| match create.value().get() {
+        Some(Ok(Saved::Applied(u))) => {
             toasts.show(format!("{} can now sign in", u.username));
-            on_saved.run(u);
+            on_saved.run(());
         }
+        Some(Ok(Saved::Proposed(proposal))) => {
+            toasts.show(proposed_message(&proposal));
+            on_saved.run(());
+        }
+        _ => {}
     });
+    let widenings =
+        Signal::derive(move || four_eyes::user_widenings(&[], false, &roles.get(), false));
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         touched.set(true);
@@ -355,6 +375,7 @@ fn NewUser(on_saved: Callback<UserAdminView>) -> impl IntoView {
                 <legend>"Roles"</legend>
                 <RoleChecks roles label="Roles"/>
             </fieldset>
+            <WideningNote widenings/>
             <FormProblem problem fields=NEW_USER_FIELDS/>
             <div class="form-actions">
                 <button type="submit" class="button primary" disabled=move || create.pending().get()>

@@ -101,6 +101,8 @@ fn SignIn(
                 reviews_overdue: 0,
                 identities_owned: 0,
                 campaign_items_waiting: 0,
+                proposals_waiting: 0,
+                single_admin: false,
                 signs_in_with: None,
             });
             Ok::<_, api::ApiError>(me)

@@ -18,6 +18,7 @@ pub mod login;
 pub mod new_request;
 pub mod not_found;
 pub mod notifications;
+pub mod proposals;
 pub mod request_detail;
 pub mod requests;
 pub mod review_detail;

@@ -5,16 +5,38 @@
 use super::AppState;
 use super::error::AppError;
 use super::extract::{ApiJson, CurrentUser, parse_id};
-use crate::store::NewUser;
+use crate::store::{FourEyes, NewUser, Saved};
 use axum::Json;
 use axum::extract::{FromRequestParts, Path, State};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use stint_core::api::{
-    IdentityBody, IdentityView, NewUserBody, PasswordResetBody, ResourceBody, ResourceView,
-    UserAdminView, UserUpdateBody, UserView,
+    IdentityBody, IdentityView, NewUserBody, PasswordResetBody, ResourceBody, UserAdminView,
+    UserUpdateBody, UserView,
 };
+use stint_core::four_eyes::ProposalView;
 use stint_core::{Role, RuleError};
+
+/// Whether changes that widen access wait for a second admin here.
+pub(super) fn four_eyes(state: &AppState) -> FourEyes {
+    if state.config.single_admin {
+        FourEyes::Waived
+    } else {
+        FourEyes::Required
+    }
+}
+
+/// A change that waits for a second admin: 202 Accepted, the proposal, and where it lives.
+fn proposed(proposal: Box<ProposalView>) -> Response {
+    let location = format!("/api/v1/proposals/{}", proposal.id);
+    (
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, location)],
+        Json(proposal),
+    )
+        .into_response()
+}
 
 /// The signed-in user, who must hold the admin role (403 otherwise, recorded).
 pub struct Admin(pub UserView);
@@ -52,7 +74,7 @@ pub async fn create_user(
     State(state): State<AppState>,
     Admin(admin): Admin,
     ApiJson(body): ApiJson<NewUserBody>,
-) -> Result<(StatusCode, Json<UserAdminView>), AppError> {
+) -> Result<Response, AppError> {
     let body = stint_core::admin::check_new_user(&body)?;
     let password = body.password.clone();
     let password_hash = tokio::task::spawn_blocking(move || crate::password::hash(&password))
@@ -64,11 +86,16 @@ pub async fn create_user(
         password_hash: &password_hash,
         roles: &body.roles,
     };
-    let id = state
+    let saved = state
         .store
-        .create_user(Some(&admin), &user, state.clock.now())
+        .create_user(Some(&admin), &user, four_eyes(&state), state.clock.now())
         .await?;
-    Ok((StatusCode::CREATED, Json(user_view(&state, id).await?)))
+    Ok(match saved {
+        Saved::Applied(id) => {
+            (StatusCode::CREATED, Json(user_view(&state, id).await?)).into_response()
+        }
+        Saved::Proposed(proposal) => proposed(proposal),
+    })
 }
 
 pub async fn update_user(
@@ -76,13 +103,16 @@ pub async fn update_user(
     Admin(admin): Admin,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UserUpdateBody>,
-) -> Result<Json<UserAdminView>, AppError> {
+) -> Result<Response, AppError> {
     let id = parse_id(&id)?;
-    state
+    let saved = state
         .store
-        .update_user(&admin, id, &body, state.clock.now())
+        .update_user(&admin, id, &body, four_eyes(&state), state.clock.now())
         .await?;
-    Ok(Json(user_view(&state, id).await?))
+    Ok(match saved {
+        Saved::Applied(_) => Json(user_view(&state, id).await?).into_response(),
+        Saved::Proposed(proposal) => proposed(proposal),
+    })
 }
 
 /// `POST /users/{id}/password`: a temporary password the user must change at next sign-in;
@@ -138,17 +168,23 @@ pub async fn create_resource(
     State(state): State<AppState>,
     Admin(admin): Admin,
     ApiJson(body): ApiJson<ResourceBody>,
-) -> Result<(StatusCode, Json<ResourceView>), AppError> {
-    let id = state
+) -> Result<Response, AppError> {
+    let saved = state
         .store
         .create_resource(
             Some(&admin),
             &body,
             &state.outbox.connectors.views(),
+            four_eyes(&state),
             state.clock.now(),
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(state.store.resource(id).await?)))
+    Ok(match saved {
+        Saved::Applied(id) => {
+            (StatusCode::CREATED, Json(state.store.resource(id).await?)).into_response()
+        }
+        Saved::Proposed(proposal) => proposed(proposal),
+    })
 }
 
 pub async fn update_resource(
@@ -156,17 +192,21 @@ pub async fn update_resource(
     Admin(admin): Admin,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ResourceBody>,
-) -> Result<Json<ResourceView>, AppError> {
+) -> Result<Response, AppError> {
     let id = parse_id(&id)?;
-    state
+    let saved = state
         .store
         .update_resource(
             &admin,
             id,
             &body,
             &state.outbox.connectors.views(),
+            four_eyes(&state),
             state.clock.now(),
         )
         .await?;
-    Ok(Json(state.store.resource(id).await?))
+    Ok(match saved {
+        Saved::Applied(_) => Json(state.store.resource(id).await?).into_response(),
+        Saved::Proposed(proposal) => proposed(proposal),
+    })
 }

@@ -17,6 +17,7 @@ mod notifications;
 mod oidc;
 mod password_gate;
 mod portal;
+mod proposals;
 mod query;
 mod reports;
 mod requests;
@@ -136,6 +137,10 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .route("/users", get(admin::users).post(admin::create_user))
         .route("/users/{id}", put(admin::update_user))
         .route("/users/{id}/password", post(admin::reset_password))
+        .route("/proposals", get(proposals::list))
+        .route("/proposals/{id}", get(proposals::show))
+        .route("/proposals/{id}/approve", post(proposals::approve))
+        .route("/proposals/{id}/reject", post(proposals::reject))
         .route("/requests", get(requests::list).post(requests::file))
         .route("/requests/{id}", get(requests::detail))
         .route("/requests/{id}/approve", post(requests::approve))

@@ -153,6 +153,7 @@ pub async fn me(
         .filter(|c| c.closed_at.is_none())
         .map(|c| c.mine_open)
         .sum();
+    let proposals_waiting = state.store.proposals_awaiting(&user).await?;
     let signs_in_with = state
         .store
         .sso_provider_of(user.id)
@@ -166,6 +167,8 @@ pub async fn me(
         reviews_overdue,
         identities_owned,
         campaign_items_waiting,
+        proposals_waiting,
+        single_admin: state.config.single_admin,
         signs_in_with,
     }))
 }

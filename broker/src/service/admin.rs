@@ -2,105 +2,214 @@
 //! checked by `stint_core::admin` inside its transaction and recorded; `actor` is `None`
 //! for the broker's own bootstrap.
 
+use super::proposals::{self, Sanction};
 use crate::store::audit::{self, Actor, Event};
-use crate::store::port::{Database, NewUserRecord, Rows};
-use crate::store::{NewUser, StoreError, StoreResult};
+use crate::store::port::{Database, NewUserRecord, Rows, UserRecord};
+use crate::store::{FourEyes, NewUser, Saved, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use stint_core::admin;
-use stint_core::api::{IdentityBody, ResourceBody, UserUpdateBody, UserView};
+use stint_core::api::{IdentityBody, NamedRef, ResourceBody, UserUpdateBody, UserView};
 use stint_core::connectors::ConnectorView;
+use stint_core::four_eyes::{self, Change};
 use stint_core::{Role, RuleError};
 
 fn actor_of(actor: Option<&UserView>) -> Actor<'_> {
     actor.map_or(Actor::Broker, Actor::User)
 }
 
+fn taken(field: &'static str, name: &str) -> StoreError {
+    RuleError::invalid(field, format!("`{name}` is already taken")).into()
+}
+
 pub(crate) fn role_names(roles: &[Role]) -> Vec<&'static str> {
     roles.iter().map(|r| r.as_str()).collect()
 }
 
+/// Creates an account. One whose roles widen access (beyond asking) is a proposal until a
+/// second admin approves it, unless `four_eyes` is waived; the broker's own bootstrap
+/// (`actor` `None`) applies at once.
 pub async fn create_user(
     db: &dyn Database,
     actor: Option<&UserView>,
     user: &NewUser<'_>,
+    four_eyes: FourEyes,
+    now: DateTime<Utc>,
+) -> StoreResult<Saved> {
+    let roles = admin::canonical_roles(user.roles);
+    let widenings = four_eyes::user_widenings(&[], false, &roles, false);
+    let mut tx = db.write().await?;
+    if let Some(proposer) = actor.filter(|_| four_eyes == FourEyes::Required)
+        && !widenings.is_empty()
+    {
+        // A name taken now is refused now, not when a second admin approves.
+        if tx.username_taken(user.username).await? {
+            return Err(taken("username", user.username));
+        }
+        let change = Change::UserCreate {
+            username: user.username.to_string(),
+            display_name: user.display_name.to_string(),
+            roles,
+        };
+        let proposal = proposals::propose(
+            &mut **tx,
+            proposer,
+            &change,
+            &widenings,
+            Some(user.password_hash),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(Saved::Proposed(Box::new(proposal)));
+    }
+    let sanction = Sanction::of(four_eyes, &widenings);
+    let id = insert_user(
+        &mut **tx,
+        actor,
+        user,
+        &roles,
+        actor.map(|a| a.id),
+        sanction,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Saved::Applied(id))
+}
+
+/// Writes a new account and its events; `created_by` is who answers for it (its proposer,
+/// when a second admin approved it).
+pub(crate) async fn insert_user(
+    rows: &mut dyn Rows,
+    actor: Option<&UserView>,
+    user: &NewUser<'_>,
+    roles: &[Role],
+    created_by: Option<i64>,
+    sanction: Sanction<'_>,
     now: DateTime<Utc>,
 ) -> StoreResult<i64> {
-    let roles = admin::canonical_roles(user.roles);
-    let mut tx = db.write().await?;
-    let id = tx
+    let id = rows
         .insert_user(&NewUserRecord {
             username: user.username,
             display_name: user.display_name,
             password_hash: user.password_hash,
-            roles: &roles,
+            roles,
             created_at: now,
-            created_by: actor.map(|a| a.id),
+            created_by,
         })
         .await?;
     audit::record(
-        &mut **tx,
+        rows,
         now,
-        Event::new(actor_of(actor), "user.created", "user", Some(id))
-            .details(json!({ "username": user.username, "roles": role_names(&roles) })),
+        Event::new(actor_of(actor), "user.created", "user", Some(id)).details(
+            sanction.add_to(json!({ "username": user.username, "roles": role_names(roles) })),
+        ),
     )
     .await?;
     // The broker's own bootstrap (demo data) grants nothing an admin chose.
     if actor.is_some() {
-        record_privileged_grant(&mut **tx, actor, id, user.username, &[], &roles, now).await?;
+        record_privileged_grant(rows, actor, id, user.username, &[], roles, now).await?;
     }
-    tx.commit().await?;
     Ok(id)
 }
 
-/// Changes a user's name, roles or standing. Disabling ends every session of theirs in
-/// the same transaction, so their next call is refused.
+/// Changes a user's name, roles or standing. Granting a role beyond asking, or enabling an
+/// account, is a proposal until a second admin approves it (unless `four_eyes` is waived).
+/// Disabling ends every session of theirs in the same transaction, so their next call is
+/// refused.
 pub async fn update_user(
     db: &dyn Database,
     actor: &UserView,
     id: i64,
     body: &UserUpdateBody,
+    four_eyes: FourEyes,
     now: DateTime<Utc>,
-) -> StoreResult<()> {
+) -> StoreResult<Saved> {
     let mut tx = db.write().await?;
     let before = tx.user(id).await?;
-    let display_name = admin::check_display_name(&body.display_name)?;
-    let roles = admin::canonical_roles(&body.roles);
-    admin::check_user_update(actor.id, id, &before.roles, &roles, body.disabled)?;
-    tx.update_user(id, &display_name, &roles, body.disabled)
+    let after = UserUpdateBody {
+        display_name: admin::check_display_name(&body.display_name)?,
+        roles: admin::canonical_roles(&body.roles),
+        disabled: body.disabled,
+    };
+    admin::check_user_update(actor.id, id, &before.roles, &after.roles, after.disabled)?;
+    let widenings =
+        four_eyes::user_widenings(&before.roles, before.disabled, &after.roles, after.disabled);
+    if four_eyes == FourEyes::Required && !widenings.is_empty() {
+        let change = Change::UserUpdate {
+            user: NamedRef::new(id, before.username.clone()),
+            before: update_body_of(&before),
+            after,
+        };
+        let proposal = proposals::propose(&mut **tx, actor, &change, &widenings, None, now).await?;
+        tx.commit().await?;
+        return Ok(Saved::Proposed(Box::new(proposal)));
+    }
+    apply_user_update(
+        &mut **tx,
+        actor,
+        &before,
+        &after,
+        Sanction::of(four_eyes, &widenings),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Saved::Applied(id))
+}
+
+/// A user as an update body: what a proposal compares with before it applies.
+pub(crate) fn update_body_of(user: &UserRecord) -> UserUpdateBody {
+    UserUpdateBody {
+        display_name: user.display_name.clone(),
+        roles: admin::canonical_roles(&user.roles),
+        disabled: user.disabled,
+    }
+}
+
+pub(crate) async fn apply_user_update(
+    rows: &mut dyn Rows,
+    actor: &UserView,
+    before: &UserRecord,
+    after: &UserUpdateBody,
+    sanction: Sanction<'_>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let id = before.id;
+    rows.update_user(id, &after.display_name, &after.roles, after.disabled)
         .await?;
-    let sessions_ended = if body.disabled {
-        tx.end_sessions_of(id).await?
+    let sessions_ended = if after.disabled {
+        rows.end_sessions_of(id).await?
     } else {
         0
     };
-    let action = match (before.disabled, body.disabled) {
+    let action = match (before.disabled, after.disabled) {
         (false, true) => "user.disabled",
         (true, false) => "user.enabled",
         _ => "user.updated",
     };
     audit::record(
-        &mut **tx,
+        rows,
         now,
-        Event::new(Actor::User(actor), action, "user", Some(id)).details(json!({
+        Event::new(Actor::User(actor), action, "user", Some(id)).details(sanction.add_to(json!({
             "username": before.username,
-            "display_name": { "before": before.display_name, "after": display_name },
-            "roles": { "before": role_names(&before.roles), "after": role_names(&roles) },
+            "display_name": { "before": before.display_name, "after": after.display_name },
+            "roles": { "before": role_names(&before.roles), "after": role_names(&after.roles) },
             "sessions_ended": sessions_ended,
-        })),
+        }))),
     )
     .await?;
     record_privileged_grant(
-        &mut **tx,
+        rows,
         Some(actor),
         id,
         &before.username,
         &before.roles,
-        &roles,
+        &after.roles,
         now,
     )
-    .await?;
-    tx.commit().await
+    .await
 }
 
 /// Giving someone the admin or approver role is its own event, for the admin dashboard.
@@ -177,7 +286,7 @@ pub async fn update_identity(
 
 /// Checks a resource against the approvers there are now, inside the transaction, and
 /// its connector against the `connectors` the broker loaded.
-async fn checked_resource(
+pub(crate) async fn checked_resource(
     rows: &mut dyn Rows,
     body: &ResourceBody,
     connectors: &[ConnectorView],
@@ -189,58 +298,135 @@ async fn checked_resource(
     )?)
 }
 
+/// Creates a resource. One whose policy lets access happen before anyone decides
+/// (break-glass, auto-approval) is a proposal until a second admin approves it, unless
+/// `four_eyes` is waived; the broker's own bootstrap (`actor` `None`) applies at once.
 pub async fn create_resource(
     db: &dyn Database,
     actor: Option<&UserView>,
     body: &ResourceBody,
     connectors: &[ConnectorView],
+    four_eyes: FourEyes,
     now: DateTime<Utc>,
-) -> StoreResult<i64> {
+) -> StoreResult<Saved> {
     let mut tx = db.write().await?;
     let body = checked_resource(&mut **tx, body, connectors).await?;
-    let id = tx.insert_resource(&body, now).await?;
-    audit::record(
+    let widenings = four_eyes::resource_widenings(None, &body);
+    if let Some(proposer) = actor.filter(|_| four_eyes == FourEyes::Required)
+        && !widenings.is_empty()
+    {
+        if tx.resource_name_taken(&body.name).await? {
+            return Err(taken("name", &body.name));
+        }
+        let change = Change::ResourceCreate { resource: body };
+        let proposal =
+            proposals::propose(&mut **tx, proposer, &change, &widenings, None, now).await?;
+        tx.commit().await?;
+        return Ok(Saved::Proposed(Box::new(proposal)));
+    }
+    let id = insert_resource(
         &mut **tx,
+        actor,
+        &body,
+        Sanction::of(four_eyes, &widenings),
         now,
-        Event::new(actor_of(actor), "resource.created", "resource", Some(id))
-            .details(json!({ "resource": body })),
     )
     .await?;
     tx.commit().await?;
+    Ok(Saved::Applied(id))
+}
+
+pub(crate) async fn insert_resource(
+    rows: &mut dyn Rows,
+    actor: Option<&UserView>,
+    body: &ResourceBody,
+    sanction: Sanction<'_>,
+    now: DateTime<Utc>,
+) -> StoreResult<i64> {
+    let id = rows.insert_resource(body, now).await?;
+    audit::record(
+        rows,
+        now,
+        Event::new(actor_of(actor), "resource.created", "resource", Some(id))
+            .details(sanction.add_to(json!({ "resource": body }))),
+    )
+    .await?;
     Ok(id)
 }
 
-/// Saves a resource and its policy. Requests already filed keep the policy they were filed
-/// under (their approval count, maximum and approvers are copied onto them).
+/// Saves a resource and its policy; a change that widens access is a proposal until a
+/// second admin approves it (unless `four_eyes` is waived). Requests already filed keep the
+/// policy they were filed under (their approval count, maximum and approvers are copied
+/// onto them).
 pub async fn update_resource(
     db: &dyn Database,
     actor: &UserView,
     id: i64,
     body: &ResourceBody,
     connectors: &[ConnectorView],
+    four_eyes: FourEyes,
     now: DateTime<Utc>,
-) -> StoreResult<()> {
+) -> StoreResult<Saved> {
     let mut tx = db.write().await?;
-    let before = tx
+    let before = current_resource(&mut **tx, id).await?;
+    let after = checked_resource(&mut **tx, body, connectors).await?;
+    let widenings = four_eyes::resource_widenings(Some(&before), &after);
+    if four_eyes == FourEyes::Required && !widenings.is_empty() {
+        let change = Change::ResourceUpdate {
+            resource_id: id,
+            before: Box::new(before),
+            after: Box::new(after),
+        };
+        let proposal = proposals::propose(&mut **tx, actor, &change, &widenings, None, now).await?;
+        tx.commit().await?;
+        return Ok(Saved::Proposed(Box::new(proposal)));
+    }
+    apply_resource_update(
+        &mut **tx,
+        actor,
+        id,
+        &before,
+        &after,
+        Sanction::of(four_eyes, &widenings),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Saved::Applied(id))
+}
+
+/// The resource as it is now, as a body: what a change is compared with.
+pub(crate) async fn current_resource(rows: &mut dyn Rows, id: i64) -> StoreResult<ResourceBody> {
+    let r = rows
         .resource(id)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("resource {id}")))?;
-    let body = checked_resource(&mut **tx, body, connectors).await?;
-    tx.update_resource(id, &body).await?;
+    Ok(ResourceBody {
+        name: r.name,
+        description: r.description,
+        privileges: r.privileges,
+        policy: r.policy,
+        connector: r.connector,
+    })
+}
+
+pub(crate) async fn apply_resource_update(
+    rows: &mut dyn Rows,
+    actor: &UserView,
+    id: i64,
+    before: &ResourceBody,
+    after: &ResourceBody,
+    sanction: Sanction<'_>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    rows.update_resource(id, after).await?;
     audit::record(
-        &mut **tx,
+        rows,
         now,
-        Event::new(Actor::User(actor), "resource.updated", "resource", Some(id)).details(json!({
-            "before": {
-                "name": before.name, "description": before.description,
-                "privileges": before.privileges, "policy": before.policy,
-                "connector": before.connector,
-            },
-            "after": body,
-        })),
+        Event::new(Actor::User(actor), "resource.updated", "resource", Some(id))
+            .details(sanction.add_to(json!({ "before": before, "after": after }))),
     )
-    .await?;
-    tx.commit().await
+    .await
 }
 
 /// Gives a resource new introspection credentials (their hash; the old secret stops

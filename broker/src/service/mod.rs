@@ -16,6 +16,7 @@ pub mod notifications;
 pub mod oidc;
 pub mod oversight;
 pub mod ownership;
+pub mod proposals;
 pub mod requests;
 pub mod reviews;
 pub mod sessions;

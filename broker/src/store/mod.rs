@@ -225,6 +225,33 @@ pub struct RequestFilter {
 
 /// How often one user may take break-glass access for one identity, and how soon after
 /// taking an orphaned identity over.
+/// Whether a change that widens access waits for a second admin (`Required`, the default)
+/// or applies at once because the installation has one admin (`--single-admin`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FourEyes {
+    #[default]
+    Required,
+    Waived,
+}
+
+/// What became of an admin's change: applied (the record's id), or proposed and waiting
+/// for a second admin (the proposal).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Saved {
+    Applied(i64),
+    Proposed(Box<stint_core::four_eyes::ProposalView>),
+}
+
+impl Saved {
+    /// The id of what was applied; `None` while it waits as a proposal.
+    pub fn applied(&self) -> Option<i64> {
+        match self {
+            Saved::Applied(id) => Some(*id),
+            Saved::Proposed(_) => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct BreakGlassLimit {
     pub max_uses: u32,
@@ -529,20 +556,24 @@ pub trait Store: Send + Sync + 'static {
 
     // --- administration (`actor` `None`: the broker's own bootstrap) ---
     async fn users(&self) -> StoreResult<Vec<UserAdminView>>;
+    /// Roles beyond asking wait for a second admin unless `four_eyes` is waived.
     async fn create_user(
         &self,
         actor: Option<&UserView>,
         user: &NewUser<'_>,
+        four_eyes: FourEyes,
         now: DateTime<Utc>,
-    ) -> StoreResult<i64>;
-    /// Disabling a user ends their sessions.
+    ) -> StoreResult<Saved>;
+    /// Disabling a user ends their sessions; granting a role beyond asking, or enabling
+    /// them, waits for a second admin unless `four_eyes` is waived.
     async fn update_user(
         &self,
         actor: &UserView,
         id: i64,
         body: &UserUpdateBody,
+        four_eyes: FourEyes,
         now: DateTime<Utc>,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<Saved>;
     async fn create_identity(
         &self,
         actor: Option<&UserView>,
@@ -557,22 +588,55 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
     /// `connectors` are those the broker loaded, which a resource may be linked to.
+    /// Break-glass or auto-approval waits for a second admin unless `four_eyes` is waived.
     async fn create_resource(
         &self,
         actor: Option<&UserView>,
         body: &ResourceBody,
         connectors: &[ConnectorView],
+        four_eyes: FourEyes,
         now: DateTime<Utc>,
-    ) -> StoreResult<i64>;
-    /// Takes effect for new requests only.
+    ) -> StoreResult<Saved>;
+    /// Takes effect for new requests only; a change that widens access waits for a second
+    /// admin unless `four_eyes` is waived.
     async fn update_resource(
         &self,
         actor: &UserView,
         id: i64,
         body: &ResourceBody,
         connectors: &[ConnectorView],
+        four_eyes: FourEyes,
         now: DateTime<Utc>,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<Saved>;
+
+    // --- four eyes (admins and auditors read; admins decide) ---
+    async fn proposals(
+        &self,
+        viewer: &UserView,
+        state: Option<stint_core::four_eyes::ProposalState>,
+    ) -> StoreResult<Vec<stint_core::four_eyes::ProposalView>>;
+    async fn proposal(
+        &self,
+        viewer: &UserView,
+        id: i64,
+    ) -> StoreResult<stint_core::four_eyes::ProposalView>;
+    /// Pending proposals `viewer` could approve now (0 for anyone but an admin).
+    async fn proposals_awaiting(&self, viewer: &UserView) -> StoreResult<u32>;
+    async fn approve_proposal(
+        &self,
+        actor: &UserView,
+        id: i64,
+        connectors: &[ConnectorView],
+        now: DateTime<Utc>,
+    ) -> StoreResult<stint_core::four_eyes::ProposalView>;
+    /// Rejected by another admin; withdrawn by its proposer.
+    async fn reject_proposal(
+        &self,
+        actor: &UserView,
+        id: i64,
+        body: &stint_core::four_eyes::RejectBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<stint_core::four_eyes::ProposalView>;
 
     // --- requests ---
     async fn file_request(

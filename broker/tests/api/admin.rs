@@ -28,7 +28,7 @@ pub(crate) async fn save_payments_db(
 ) -> (StatusCode, Value) {
     let dave = app.login("dave").await;
     let (id, body) = payments_db(app, &dave, change).await;
-    app.put(&dave, &format!("/api/v1/resources/{id}"), body)
+    app.admin_change(&dave, Method::PUT, &format!("/api/v1/resources/{id}"), body)
         .await
 }
 
@@ -319,16 +319,19 @@ async fn admins_create_users_identities_and_resources() {
         "username": "frank", "display_name": "Frank Ude",
         "password": "a long enough passphrase", "roles": ["requester", "approver"],
     });
-    let (status, created) = app.post(&dave, "/api/v1/users", frank.clone()).await;
+    // The approver role widens access: grace, a second admin, approves the account.
+    let (status, created) = app
+        .admin_change(&dave, Method::POST, "/api/v1/users", frank.clone())
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     assert_eq!(created["roles"], json!(["requester", "approver"]));
     assert_eq!(
         app.events_about(&format!("user {}", created["id"])).await,
         [
-            ("dave".to_string(), "user.created".to_string()),
+            ("grace".to_string(), "user.created".to_string()),
             // Giving the approver role is recorded on its own, for the admin dashboard.
             (
-                "dave".to_string(),
+                "grace".to_string(),
                 "user.privileged_role_granted".to_string()
             ),
         ]

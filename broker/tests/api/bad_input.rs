@@ -250,7 +250,12 @@ async fn a_requester_cannot_see_requests_of_identities_they_never_owned() {
     let state = app.broker.state();
     state
         .store
-        .create_user(None, &frank, state.clock.now())
+        .create_user(
+            None,
+            &frank,
+            stint_broker::store::FourEyes::Required,
+            state.clock.now(),
+        )
         .await
         .unwrap();
     let (status, headers, _) = app.login_raw("frank", "frank-pass", None).await;

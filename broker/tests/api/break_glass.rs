@@ -2,7 +2,7 @@ use crate::helpers::{Session, TestApp, session_from};
 use axum::http::StatusCode;
 use chrono::Duration;
 use serde_json::{Value, json};
-use stint_broker::store::NewUser;
+use stint_broker::store::{FourEyes, NewUser};
 use stint_core::api::{ResourceBody, UserView};
 use stint_core::{Approvers, Policy, Role};
 
@@ -36,7 +36,13 @@ async fn reviewer_who_owns(app: &TestApp, username: &str) -> Session {
         password_hash: &hash,
         roles: &[Role::Reviewer],
     };
-    let id = state.store.create_user(None, &user, now).await.unwrap();
+    let id = state
+        .store
+        .create_user(None, &user, FourEyes::Required, now)
+        .await
+        .unwrap()
+        .applied()
+        .unwrap();
     let carol = app.login("carol").await;
     let identity = app.id_of(&carol, "identities", "ci-deployer").await;
     let user = UserView {
@@ -154,6 +160,7 @@ async fn refused_break_glass_creates_nothing() {
                 connector: None,
             },
             &[],
+            FourEyes::Required,
             state.clock.now(),
         )
         .await

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use stint_broker::Broker;
 use stint_broker::clock::ManualClock;
 use stint_broker::config::Config;
-use stint_broker::store::SweepReport;
+use stint_broker::store::{FourEyes, SweepReport};
 use tower::ServiceExt;
 
 pub struct TestApp {
@@ -243,6 +243,51 @@ impl TestApp {
             .await
     }
 
+    /// An admin's change as `admin` makes it. One that widens access waits as a proposal
+    /// (202), which a second demo admin (grace, or dave for hers) then approves: the answer
+    /// is what the change answers once applied, the record as it now is.
+    pub async fn admin_change(
+        &self,
+        admin: &Session,
+        method: Method,
+        path: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        let (status, proposal) = self.call(Some(admin), method, path, Some(body)).await;
+        if status != StatusCode::ACCEPTED {
+            return (status, proposal);
+        }
+        let second = if proposal["proposed_by"]["name"] == "grace" {
+            "dave"
+        } else {
+            "grace"
+        };
+        let second = self.login(second).await;
+        let approve = format!("/api/v1/proposals/{}/approve", proposal["id"]);
+        let (status, approved) = self.post(&second, &approve, json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{approved}");
+        let change = &approved["change"];
+        let (status, resource_id, user_id) = match change["kind"].as_str().unwrap() {
+            "resource_create" => (StatusCode::CREATED, &approved["created_id"], &Value::Null),
+            "resource_update" => (StatusCode::OK, &change["resource_id"], &Value::Null),
+            "user_create" => (StatusCode::CREATED, &Value::Null, &approved["created_id"]),
+            "user_update" => (StatusCode::OK, &Value::Null, &change["user"]["id"]),
+            other => panic!("no such change: {other}"),
+        };
+        if resource_id.is_null() {
+            let (_, users) = self.get(&second, "/api/v1/users").await;
+            let user = users
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|u| &u["id"] == user_id);
+            (status, user.unwrap().clone())
+        } else {
+            let path = format!("/api/v1/resources/{resource_id}");
+            (status, self.get(&second, &path).await.1)
+        }
+    }
+
     /// The actions of the audit events about `target` (e.g. `identity 3`), oldest first,
     /// with their actors.
     pub async fn events_about(&self, target: &str) -> Vec<(String, String)> {
@@ -317,7 +362,13 @@ impl TestApp {
             password_hash: &hash,
             roles,
         };
-        let id = state.store.create_user(None, &user, now).await.unwrap();
+        let id = state
+            .store
+            .create_user(None, &user, FourEyes::Required, now)
+            .await
+            .unwrap()
+            .applied()
+            .unwrap();
         let view = stint_core::api::UserView {
             id,
             username: username.into(),

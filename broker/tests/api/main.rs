@@ -16,6 +16,7 @@ mod duties;
 mod evidence;
 mod expiry;
 mod federation;
+mod four_eyes;
 mod fuzz;
 mod grants;
 mod guessing;

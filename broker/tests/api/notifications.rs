@@ -696,7 +696,7 @@ async fn an_access_review_tells_each_person_with_items_where_to_answer() {
         message["url"],
         format!("https://stint.example/campaigns/{}", campaign["id"])
     );
-    // The demo's owners answer for their identities; dave, the admin, for the policies
+    // The demo's owners answer for their identities; the admins (dave, grace) for the policies
     // and the orphan. Nobody without an item is named.
     let mut recipients: Vec<&str> = message["recipients"]
         .as_array()
@@ -705,7 +705,7 @@ async fn an_access_review_tells_each_person_with_items_where_to_answer() {
         .map(|r| r.as_str().unwrap())
         .collect();
     recipients.sort();
-    assert_eq!(recipients, ["alice", "dave", "erin"]);
+    assert_eq!(recipients, ["alice", "dave", "erin", "grace"]);
     assert!(
         message["summary"]
             .as_str()
@@ -742,5 +742,5 @@ async fn an_access_review_tells_each_person_with_items_where_to_answer() {
         .map(|r| r.as_str().unwrap())
         .collect();
     owing.sort();
-    assert_eq!(owing, ["dave", "erin"], "alice answered hers");
+    assert_eq!(owing, ["dave", "erin", "grace"], "alice answered hers");
 }

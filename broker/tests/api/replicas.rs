@@ -361,7 +361,7 @@ async fn replicas_starting_together_on_an_empty_database_migrate_and_seed_once()
             n
         }
     };
-    assert_eq!(count("users").await, 5, "the demo seeded once");
+    assert_eq!(count("users").await, 6, "the demo seeded once");
     assert_eq!(count("signing_keys").await, 1, "one first signing key");
     // Both serve the same organisation.
     for replica in &replicas {

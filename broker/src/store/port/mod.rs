@@ -12,12 +12,14 @@ mod lifecycle;
 mod notifications;
 mod oidc;
 mod oversight;
+mod proposals;
 
 pub use campaigns::*;
 pub use lifecycle::*;
 pub use notifications::*;
 pub use oidc::*;
 pub use oversight::*;
+pub use proposals::*;
 
 use super::audit::SealedEvent;
 use super::{NewSigningKey, StoreResult};
@@ -80,6 +82,7 @@ pub trait Rows:
     + LifecycleRows
     + CampaignRows
     + OversightRows
+    + ProposalRows
     + Send
 {
 }
@@ -105,6 +108,7 @@ impl<T> Rows for T where
         + LifecycleRows
         + CampaignRows
         + OversightRows
+        + ProposalRows
         + Send
         + ?Sized
 {
@@ -155,6 +159,12 @@ pub trait AdminRows {
     async fn end_sessions_of(&mut self, user_id: i64) -> StoreResult<u64>;
     /// The enabled users holding the approver role, by name: who a policy may name.
     async fn approver_role_holders(&mut self) -> StoreResult<Vec<NamedRef>>;
+    /// The enabled users holding `role`, by name.
+    async fn role_holders(&mut self, role: Role) -> StoreResult<Vec<NamedRef>>;
+    /// Whether an account (a person's or an identity's) has `username`.
+    async fn username_taken(&mut self, username: &str) -> StoreResult<bool>;
+    /// Whether a resource is named `name`.
+    async fn resource_name_taken(&mut self, name: &str) -> StoreResult<bool>;
     async fn identity_body(&mut self, id: i64) -> StoreResult<Option<IdentityBody>>;
     async fn insert_identity(&mut self, body: &IdentityBody, at: DateTime<Utc>)
     -> StoreResult<i64>;

@@ -154,6 +154,26 @@ impl AdminRows for Conn {
         approver_role_holders(self).await
     }
 
+    async fn role_holders(&mut self, role: Role) -> StoreResult<Vec<NamedRef>> {
+        super::records::role_holders(self, role).await
+    }
+
+    async fn username_taken(&mut self, username: &str) -> StoreResult<bool> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+            .bind(username)
+            .fetch_optional(&mut *self)
+            .await?;
+        Ok(found.is_some())
+    }
+
+    async fn resource_name_taken(&mut self, name: &str) -> StoreResult<bool> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT id FROM resources WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&mut *self)
+            .await?;
+        Ok(found.is_some())
+    }
+
     async fn identity_body(&mut self, id: i64) -> StoreResult<Option<IdentityBody>> {
         let row: Option<(String, String, String, String)> = sqlx::query_as(
             "SELECT name, kind, description, environment FROM identities WHERE id = $1",

@@ -56,6 +56,8 @@ impl LiveRow {
             LiveScope::Review {
                 taker: self.taker_id?,
             }
+        } else if self.target_kind == "proposal" {
+            LiveScope::Oversight
         } else if self.target_kind == "campaign" {
             LiveScope::Campaign {
                 assignees: ids(self.campaign_assignees.as_deref()),

@@ -19,12 +19,13 @@ use crate::credential::{Keyring, TrustedKeys};
 use crate::service;
 use crate::store::audit;
 use crate::store::port::IssuerRecord;
-use crate::store::port::{AuditTrail, Database, Rows, Tx};
+use crate::store::port::{AuditTrail, Database, ProposalRows, Rows, Tx};
 use crate::store::port::{ConnectorJob, DeliveryJob};
 use crate::store::{
-    AuditFilter, BreakGlassLimit, BreakGlassTaken, FailedPassword, GrantFilter, Introspected,
-    LiveBatch, LoginCandidate, NewSigningKey, NewUser, RequestFilter, ReviewFilter, SessionLimits,
-    SessionUser, StandingFilter, Store, StoreError, StoreResult, StoredKey, SweepReport,
+    AuditFilter, BreakGlassLimit, BreakGlassTaken, FailedPassword, FourEyes, GrantFilter,
+    Introspected, LiveBatch, LoginCandidate, NewSigningKey, NewUser, RequestFilter, ReviewFilter,
+    Saved, SessionLimits, SessionUser, StandingFilter, Store, StoreError, StoreResult, StoredKey,
+    SweepReport,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -38,6 +39,7 @@ use stint_core::api::{
 };
 use stint_core::connectors::{AccessFilter, ConnectorView, RetryPolicy};
 use stint_core::federation::{ExchangedToken, IdentityRuleView, IssuerBody, IssuerView, Refusal};
+use stint_core::four_eyes::{ProposalState, ProposalView, RejectBody};
 use stint_core::notify::{DeliveryView, MutesBody, NewSinkBody, NotificationChoice, SinkView};
 use stint_core::standing::{
     CoverageView, ImportSummary, MappingRuleBody, MappingRuleView, NewStandingBody, StandingView,
@@ -47,6 +49,20 @@ use stint_core::usage::UsageSignals;
 use stint_core::visibility;
 use stint_core::{GrantState, RequestState, Role};
 use zeroize::Zeroizing;
+
+/// How many proposals a list shows, newest first.
+const PROPOSALS_LISTED: u32 = 200;
+
+/// Admins decide proposals; auditors read them.
+fn see_proposals(viewer: &UserView) -> StoreResult<()> {
+    if !viewer.has_any(&[Role::Admin, Role::Auditor]) {
+        return Err(stint_core::RuleError::Forbidden(
+            "only admins and auditors see proposals".into(),
+        )
+        .into());
+    }
+    Ok(())
+}
 
 /// Whether `$1` is free to decide request `r`: no current owner of its identity, not the
 /// admin who created the requester's account, nor who vouched for the credential an
@@ -1339,9 +1355,10 @@ impl Store for Backend {
         &self,
         actor: Option<&UserView>,
         user: &NewUser<'_>,
+        four_eyes: FourEyes,
         now: DateTime<Utc>,
-    ) -> StoreResult<i64> {
-        service::admin::create_user(self, actor, user, now).await
+    ) -> StoreResult<Saved> {
+        service::admin::create_user(self, actor, user, four_eyes, now).await
     }
 
     async fn update_user(
@@ -1349,9 +1366,10 @@ impl Store for Backend {
         actor: &UserView,
         id: i64,
         body: &UserUpdateBody,
+        four_eyes: FourEyes,
         now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        service::admin::update_user(self, actor, id, body, now).await
+    ) -> StoreResult<Saved> {
+        service::admin::update_user(self, actor, id, body, four_eyes, now).await
     }
 
     async fn create_identity(
@@ -1378,9 +1396,10 @@ impl Store for Backend {
         actor: Option<&UserView>,
         body: &ResourceBody,
         connectors: &[ConnectorView],
+        four_eyes: FourEyes,
         now: DateTime<Utc>,
-    ) -> StoreResult<i64> {
-        service::admin::create_resource(self, actor, body, connectors, now).await
+    ) -> StoreResult<Saved> {
+        service::admin::create_resource(self, actor, body, connectors, four_eyes, now).await
     }
 
     async fn update_resource(
@@ -1389,9 +1408,54 @@ impl Store for Backend {
         id: i64,
         body: &ResourceBody,
         connectors: &[ConnectorView],
+        four_eyes: FourEyes,
         now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        service::admin::update_resource(self, actor, id, body, connectors, now).await
+    ) -> StoreResult<Saved> {
+        service::admin::update_resource(self, actor, id, body, connectors, four_eyes, now).await
+    }
+
+    async fn proposals(
+        &self,
+        viewer: &UserView,
+        state: Option<ProposalState>,
+    ) -> StoreResult<Vec<ProposalView>> {
+        see_proposals(viewer)?;
+        let mut conn = self.reads().acquire().await?;
+        conn.proposals(state, PROPOSALS_LISTED).await
+    }
+
+    async fn proposal(&self, viewer: &UserView, id: i64) -> StoreResult<ProposalView> {
+        see_proposals(viewer)?;
+        let mut conn = self.reads().acquire().await?;
+        Ok(conn.proposal(id).await?.view)
+    }
+
+    async fn proposals_awaiting(&self, viewer: &UserView) -> StoreResult<u32> {
+        if !viewer.has(Role::Admin) {
+            return Ok(0);
+        }
+        let mut conn = self.reads().acquire().await?;
+        conn.proposals_awaiting(viewer.id).await
+    }
+
+    async fn approve_proposal(
+        &self,
+        actor: &UserView,
+        id: i64,
+        connectors: &[ConnectorView],
+        now: DateTime<Utc>,
+    ) -> StoreResult<ProposalView> {
+        service::proposals::approve(self, actor, id, connectors, now).await
+    }
+
+    async fn reject_proposal(
+        &self,
+        actor: &UserView,
+        id: i64,
+        body: &RejectBody,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ProposalView> {
+        service::proposals::reject(self, actor, id, body, now).await
     }
 
     async fn import_report(
@@ -1499,6 +1563,7 @@ mod oidc;
 mod ops;
 mod oversight;
 mod ownership;
+mod proposals;
 mod rows;
 mod sessions;
 mod standing;

@@ -1,0 +1,219 @@
+//! Four eyes: changes that widen access, proposed by one admin, waiting for a second. Admins
+//! approve or reject others' proposals and withdraw their own; auditors read them. Whether
+//! this admin may approve is previewed with `stint_core::four_eyes::check_approver`; the
+//! broker decides.
+
+use crate::api;
+use crate::app::use_auth;
+use crate::components::dialog::ConfirmDialog;
+use crate::components::form::failure_text;
+use crate::components::live::on_live;
+use crate::components::states::{Empty, ErrorState, RoleGate, Skeleton};
+use crate::components::time::RelativeTime;
+use crate::components::toast::use_toasts;
+use leptos::prelude::*;
+use stint_core::Role;
+use stint_core::four_eyes::{self, ProposalState, ProposalView};
+
+/// How many decided proposals the page lists under the waiting ones.
+const DECIDED_SHOWN: usize = 20;
+
+#[component]
+pub fn Proposals() -> impl IntoView {
+    view! {
+        <RoleGate roles=&[Role::Admin, Role::Auditor] what="Proposed changes" who="admins and auditors">
+            <ProposalsPage/>
+        </RoleGate>
+    }
+}
+
+#[component]
+fn ProposalsPage() -> impl IntoView {
+    let list = LocalResource::new(|| api::proposals("all"));
+    on_live(|e| e.kind.starts_with("proposal."), move || list.refetch());
+    let reload = Callback::new(move |_| list.refetch());
+    view! {
+        <section class="page">
+            <header class="page-head">
+                <div>
+                    <h1>"Proposed changes"</h1>
+                    <p class="muted">
+                        "Changes that widen access — more privileges, fewer approvals, longer access, break-glass, auto-approval, another approver, a role — wait here until a second admin approves them."
+                    </p>
+                </div>
+            </header>
+            {move || match list.get() {
+                None => view! { <Skeleton rows=4/> }.into_any(),
+                Some(Err(error)) => view! { <ErrorState error retry=reload/> }.into_any(),
+                Some(Ok(all)) => {
+                    let (pending, decided): (Vec<_>, Vec<_>) =
+                        all.into_iter().partition(|p| p.state == ProposalState::Pending);
+                    let waiting = if pending.is_empty() {
+                        view! {
+                            <Empty title="Nothing waits for a second admin">
+                                "When an admin saves a change that widens access, it waits here."
+                            </Empty>
+                        }
+                            .into_any()
+                    } else {
+                        view! {
+                            <ul class="cards proposals" data-testid="pending-proposals">
+                                {pending.into_iter().map(|p| view! { <ProposalCard proposal=p reload/> }).collect_view()}
+                            </ul>
+                        }
+                            .into_any()
+                    };
+                    let decided = (!decided.is_empty()).then(|| view! {
+                        <h2>"Decided lately"</h2>
+                        <ul class="cards proposals" data-testid="decided-proposals">
+                            {decided
+                                .into_iter()
+                                .take(DECIDED_SHOWN)
+                                .map(|p| view! { <ProposalCard proposal=p reload/> })
+                                .collect_view()}
+                        </ul>
+                    });
+                    view! { {waiting} {decided} }.into_any()
+                }
+            }}
+        </section>
+    }
+}
+
+fn state_badge(state: ProposalState) -> (&'static str, &'static str) {
+    match state {
+        ProposalState::Pending => ("badge amber", "waiting for a second admin"),
+        ProposalState::Approved => ("badge green", "approved"),
+        ProposalState::Rejected => ("badge grey", "rejected"),
+        ProposalState::Withdrawn => ("badge grey", "withdrawn"),
+    }
+}
+
+#[component]
+fn ProposalCard(proposal: ProposalView, reload: Callback<()>) -> impl IntoView {
+    let (badge_class, badge_text) = state_badge(proposal.state);
+    let differences = proposal.change.differences();
+    let decided = proposal.decided_by.clone().zip(proposal.decided_at);
+    view! {
+        <li class="card proposal" data-testid="proposal" data-proposal=proposal.id>
+            <header class="card-head">
+                <h3>{format!("Change to {}", proposal.change.subject())}</h3>
+                <span class=badge_class>{badge_text}</span>
+            </header>
+            <p class="muted">
+                "Proposed by " <strong>{proposal.proposed_by.name.clone()}</strong> " "
+                <RelativeTime at=proposal.proposed_at/>
+                {decided.map(|(by, at)| view! {
+                    " · " {proposal.state.as_str().to_string()} " by " <strong>{by.name}</strong> " "
+                    <RelativeTime at/>
+                })}
+            </p>
+            {proposal.reason.clone().map(|r| view! { <p>"Reason: " {r}</p> })}
+            <p><strong>"Why it needs four eyes:"</strong></p>
+            <ul data-testid="proposal-widenings">
+                {proposal.widenings.iter().map(|w| view! { <li>{w.description.clone()}</li> }).collect_view()}
+            </ul>
+            <div class="table-wrap diff">
+                <table class="table">
+                    <caption class="visually-hidden">"What the change sets"</caption>
+                    <thead>
+                        <tr><th scope="col">"Field"</th><th scope="col">"Now"</th><th scope="col">"Proposed"</th></tr>
+                    </thead>
+                    <tbody>
+                        {differences.into_iter().map(|d| view! {
+                            <tr>
+                                <th scope="row"><code>{d.field}</code></th>
+                                <td>{d.before.unwrap_or_else(|| "—".into())}</td>
+                                <td>{d.after.unwrap_or_else(|| "—".into())}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+            {(proposal.state == ProposalState::Pending).then(|| view! { <Decide proposal=proposal.clone() reload/> })}
+        </li>
+    }
+}
+
+/// Approve, reject or withdraw, for an admin; for an auditor nothing.
+#[component]
+fn Decide(proposal: ProposalView, reload: Callback<()>) -> impl IntoView {
+    let auth = use_auth();
+    let toasts = use_toasts();
+    let Some(me) = auth.user().filter(|m| m.user.has(Role::Admin)) else {
+        return ().into_any();
+    };
+    let id = proposal.id;
+    let own = proposal.proposed_by.id == me.user.id;
+    let may_approve = four_eyes::check_approver(&proposal, me.user.id, true);
+    let approve = Action::new_local(move |_: &()| api::approve_proposal(id));
+    let reject = Action::new_local(move |reason: &String| api::reject_proposal(id, reason.clone()));
+    let approving = RwSignal::new(false);
+    let rejecting = RwSignal::new(false);
+    Effect::new(move |_| {
+        if let Some(Ok(p)) = approve.value().get() {
+            approving.set(false);
+            toasts.show(format!(
+                "Approved: the change to {} applies now",
+                p.change.subject()
+            ));
+            auth.refresh();
+            reload.run(());
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = reject.value().get() {
+            rejecting.set(false);
+            toasts.show(format!(
+                "{}: nothing changes",
+                if own { "Withdrawn" } else { "Rejected" }
+            ));
+            auth.refresh();
+            reload.run(());
+        }
+    });
+    let subject = proposal.change.subject();
+    let widened = proposal
+        .widenings
+        .iter()
+        .map(|w| w.description.clone())
+        .collect::<Vec<_>>()
+        .join("; ");
+    view! {
+        <div class="actions">
+            {match may_approve {
+                Ok(()) => view! {
+                    <button class="button primary" on:click=move |_| approving.set(true) data-testid="approve-proposal">
+                        "Approve"
+                    </button>
+                }.into_any(),
+                Err(why) => view! { <p class="notice" data-testid="cannot-approve">{stint_core::format::sentence(&why.to_string())}</p> }.into_any(),
+            }}
+            <button class="button danger-outline" on:click=move |_| rejecting.set(true) data-testid="reject-proposal">
+                {if own { "Withdraw" } else { "Reject" }}
+            </button>
+        </div>
+        <ConfirmDialog
+            open=approving
+            title=format!("Approve the change to {subject}?")
+            consequence=format!("It applies at once and widens access: {widened}. You are recorded as its second pair of eyes.")
+            confirm_label="Approve"
+            pending=approve.pending()
+            error=failure_text(approve)
+            on_confirm=Callback::new(move |_| { approve.dispatch(()); })
+            testid="approve-dialog"
+        />
+        <ConfirmDialog
+            open=rejecting
+            title=if own { format!("Withdraw your change to {subject}?") } else { format!("Reject the change to {subject}?") }
+            consequence="Nothing changes; the proposal is kept, with your reason, in the audit trail."
+            confirm_label=if own { "Withdraw" } else { "Reject" }
+            reason_label="Reason"
+            pending=reject.pending()
+            error=failure_text(reject)
+            on_confirm=Callback::new(move |reason: String| { reject.dispatch(reason); })
+            testid="reject-dialog"
+        />
+    }
+    .into_any()
+}
