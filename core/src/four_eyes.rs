@@ -7,7 +7,7 @@
 
 use crate::api::{NamedRef, ResourceBody, UserUpdateBody};
 use crate::format::duration;
-use crate::lifecycle::total_limit;
+use crate::lifecycle::{start_ahead_limit, total_limit};
 use crate::model::{Approvers, AutoApprove, BreakGlassPolicy, Policy, Role};
 use crate::rules::{RuleError, bounded_text};
 use chrono::{DateTime, Utc};
@@ -35,6 +35,12 @@ fn widening(field: &str, description: impl Into<String>) -> Widening {
 pub fn resource_widenings(before: Option<&ResourceBody>, after: &ResourceBody) -> Vec<Widening> {
     let mut out = Vec::new();
     let Some(before) = before else {
+        if let Some(connector) = &after.connector {
+            out.push(widening(
+                "connector",
+                format!("makes its grants real through the connector `{connector}`"),
+            ));
+        }
         if after.policy.break_glass.is_some() {
             out.push(widening("policy.break_glass", "enables break-glass access"));
         }
@@ -43,12 +49,30 @@ pub fn resource_widenings(before: Option<&ResourceBody>, after: &ResourceBody) -
         }
         return out;
     };
+    // Credentials name their resource (`aud`) and connectors act on it by name: a new name
+    // can make a loosely governed resource pass for another.
+    if after.name != before.name {
+        out.push(widening(
+            "name",
+            format!("renames `{}` to `{}`", before.name, after.name),
+        ));
+    }
     for p in after
         .privileges
         .iter()
         .filter(|p| !before.privileges.contains(p))
     {
         out.push(widening("privileges", format!("adds the privilege `{p}`")));
+    }
+    if let Some(connector) = after
+        .connector
+        .as_ref()
+        .filter(|c| Some(*c) != before.connector.as_ref())
+    {
+        out.push(widening(
+            "connector",
+            format!("makes its grants real through the connector `{connector}`"),
+        ));
     }
     policy_widenings(&before.policy, &after.policy, &mut out);
     out
@@ -89,6 +113,17 @@ fn policy_widenings(before: &Policy, after: &Policy, out: &mut Vec<Widening>) {
                 "lets one grant run {} in all, extensions included, instead of {}",
                 duration(total_after),
                 duration(total_before)
+            ),
+        ));
+    }
+    let (ahead_before, ahead_after) = (start_ahead_limit(before), start_ahead_limit(after));
+    if ahead_after > ahead_before {
+        out.push(widening(
+            "policy.max_start_ahead_secs",
+            format!(
+                "lets a request be scheduled {} ahead instead of {}",
+                duration(ahead_after),
+                duration(ahead_before)
             ),
         ));
     }
@@ -275,11 +310,27 @@ impl Change {
         }
     }
 
-    /// The user the change is about, if any: nobody approves a change to themselves.
-    pub fn subject_user(&self) -> Option<i64> {
+    /// Whether the change is about `user_id` or gives them power: their own account, or
+    /// a policy that names them an approver (or lets every approver approve, when they
+    /// hold the role). Nobody approves a change that is about them.
+    pub fn concerns(&self, user_id: i64, roles: &[Role]) -> bool {
+        let named_approver = |policy: &Policy, before: Option<&Policy>| match &policy.approvers {
+            Approvers::Users { users } => {
+                users.iter().any(|u| u.id == user_id)
+                    && !before.is_some_and(|b| b.approvers.includes(user_id))
+            }
+            Approvers::Role => {
+                roles.contains(&Role::Approver)
+                    && !before.is_some_and(|b| b.approvers == Approvers::Role)
+            }
+        };
         match self {
-            Change::UserUpdate { user, .. } => Some(user.id),
-            _ => None,
+            Change::UserUpdate { user, .. } => user.id == user_id,
+            Change::UserCreate { .. } => false,
+            Change::ResourceCreate { resource } => named_approver(&resource.policy, None),
+            Change::ResourceUpdate { before, after, .. } => {
+                named_approver(&after.policy, Some(&before.policy))
+            }
         }
     }
 }
@@ -378,7 +429,7 @@ fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, Strin
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProposalState {
     /// Waiting for a second admin.
@@ -451,14 +502,14 @@ pub fn check_reason(body: &RejectBody) -> Result<String, RuleError> {
     )
 }
 
-/// Whether `actor` may approve `proposal`: an admin who neither proposed it nor is the
-/// user it changes, while it is pending.
+/// Whether `actor` (with `actor_roles`) may approve `proposal`: an admin who neither
+/// proposed it nor is concerned by it, while it is pending.
 pub fn check_approver(
     proposal: &ProposalView,
     actor_id: i64,
-    actor_is_admin: bool,
+    actor_roles: &[Role],
 ) -> Result<(), RuleError> {
-    if !actor_is_admin {
+    if !actor_roles.contains(&Role::Admin) {
         return Err(RuleError::Forbidden(
             "only admins decide proposed changes".into(),
         ));
@@ -469,9 +520,10 @@ pub fn check_approver(
             "you proposed this change: a second admin must approve it".into(),
         ));
     }
-    if proposal.change.subject_user() == Some(actor_id) {
+    if proposal.change.concerns(actor_id, actor_roles) {
         return Err(RuleError::Forbidden(
-            "this change is about you: another admin must approve it".into(),
+            "this change is about you or makes you an approver: another admin must approve it"
+                .into(),
         ));
     }
     Ok(())
@@ -537,7 +589,7 @@ mod tests {
                     privileges: vec!["read".into()],
                     max_duration_secs: 600,
                 }),
-                max_start_ahead_secs: None,
+                max_start_ahead_secs: Some(3_600),
                 max_total_secs: Some(14_400),
             },
             connector: None,
@@ -630,6 +682,12 @@ mod tests {
                 "policy.auto_approve.max_duration_secs",
             ),
             (|r| r.policy.approvers = Approvers::Role, "policy.approvers"),
+            (|r| r.name = "ledger-db".into(), "name"),
+            (|r| r.connector = Some("payments-pg".into()), "connector"),
+            (
+                |r| r.policy.max_start_ahead_secs = Some(86_400),
+                "policy.max_start_ahead_secs",
+            ),
             (
                 |r| {
                     if let Approvers::Users { users } = &mut r.policy.approvers {
@@ -753,15 +811,21 @@ mod tests {
             resource: resource(),
         };
         let p = proposal(4, resource_change);
+        let admin = [Role::Admin];
         assert!(matches!(
-            check_approver(&p, 4, true),
+            check_approver(&p, 4, &admin),
             Err(RuleError::Forbidden(_))
         ));
         assert!(matches!(
-            check_approver(&p, 6, false),
+            check_approver(&p, 6, &[Role::Approver]),
             Err(RuleError::Forbidden(_))
         ));
-        assert_eq!(check_approver(&p, 6, true), Ok(()));
+        assert_eq!(check_approver(&p, 6, &admin), Ok(()));
+        // The new resource names bob (2) an approver: bob, were he an admin, may not approve.
+        assert!(matches!(
+            check_approver(&p, 2, &admin),
+            Err(RuleError::Forbidden(_))
+        ));
         let about_grace = proposal(
             4,
             Change::UserUpdate {
@@ -779,13 +843,13 @@ mod tests {
             },
         );
         assert!(matches!(
-            check_approver(&about_grace, 6, true),
+            check_approver(&about_grace, 6, &admin),
             Err(RuleError::Forbidden(_))
         ));
         let mut decided = p.clone();
         decided.state = ProposalState::Rejected;
         assert!(matches!(
-            check_approver(&decided, 6, true),
+            check_approver(&decided, 6, &admin),
             Err(RuleError::Conflict(_))
         ));
         assert!(matches!(

@@ -15,23 +15,28 @@ fn single_admin() -> impl Fn() -> bool + Copy {
 #[component]
 pub fn WideningNote(#[prop(into)] widenings: Signal<Vec<Widening>>) -> impl IntoView {
     let single_admin = single_admin();
-    move || {
-        let widenings = widenings.get();
-        (!widenings.is_empty()).then(|| {
-            let what = if single_admin() {
-                "This change widens access. This installation has one admin, so it applies at once:"
-            } else {
-                "This change widens access, so it waits for a second admin's approval:"
-            };
-            view! {
-                <div class="widening" role="note" aria-live="polite" data-testid="widening-note">
-                    <p>{what}</p>
-                    <ul>
-                        {widenings.into_iter().map(|w| view! { <li>{w.description}</li> }).collect_view()}
-                    </ul>
-                </div>
-            }
-        })
+    // The live region stays in the page, so that what appears in it is announced.
+    view! {
+        <div aria-live="polite">
+            {move || {
+                let widenings = widenings.get();
+                (!widenings.is_empty()).then(|| {
+                    let what = if single_admin() {
+                        "This change widens access. This installation has one admin, so it applies at once:"
+                    } else {
+                        "This change widens access, so it waits for a second admin's approval:"
+                    };
+                    view! {
+                        <div class="widening" role="note" data-testid="widening-note">
+                            <p>{what}</p>
+                            <ul>
+                                {widenings.into_iter().map(|w| view! { <li>{w.description}</li> }).collect_view()}
+                            </ul>
+                        </div>
+                    }
+                })
+            }}
+        </div>
     }
 }
 

@@ -133,10 +133,27 @@ fn UserRow(user: UserAdminView, reload: Callback<()>) -> impl IntoView {
     });
     let error = failure_text(save);
     let disabled = user.disabled;
-    let body = move |disabled: bool| UserUpdateBody {
+    // Saving the edit sends what was edited; Enable and Disable send the user as stored,
+    // so an edit left open or cancelled never rides along.
+    let edited = move || UserUpdateBody {
         display_name: display_name.get_untracked(),
         roles: roles.get_untracked(),
         disabled,
+    };
+    let stored = StoredValue::new((user.display_name.clone(), user.roles.clone()));
+    let standing = move |disabled: bool| {
+        let (display_name, roles) = stored.get_value();
+        UserUpdateBody {
+            display_name,
+            roles,
+            disabled,
+        }
+    };
+    let cancel = move |_| {
+        let (name, stored_roles) = stored.get_value();
+        display_name.set(name);
+        roles.set(stored_roles);
+        editing.set(false);
     };
     let username = user.username.clone();
     let roles_label = format!("Roles of {}", user.username);
@@ -181,10 +198,10 @@ fn UserRow(user: UserAdminView, reload: Callback<()>) -> impl IntoView {
             <td class="actions">
                 {move || if editing.get() {
                     view! {
-                        <button class="button primary" on:click=move |_| { save.dispatch(body(disabled)); } disabled=move || save.pending().get()>
+                        <button class="button primary" on:click=move |_| { save.dispatch(edited()); } disabled=move || save.pending().get()>
                             "Save"
                         </button>
-                        <button class="button subtle" on:click=move |_| editing.set(false)>"Cancel"</button>
+                        <button class="button subtle" on:click=cancel>"Cancel"</button>
                     }.into_any()
                 } else {
                     view! {
@@ -194,7 +211,7 @@ fn UserRow(user: UserAdminView, reload: Callback<()>) -> impl IntoView {
                 {(!me && !disabled).then(|| view! { <ResetPassword user_id=id username=username.clone()/> })}
                 {(!me).then(|| if disabled {
                     view! {
-                        <button class="button subtle" on:click=move |_| { save.dispatch(body(false)); } data-testid="enable-user">
+                        <button class="button subtle" on:click=move |_| { save.dispatch(standing(false)); } data-testid="enable-user">
                             "Enable"
                         </button>
                     }.into_any()
@@ -217,7 +234,7 @@ fn UserRow(user: UserAdminView, reload: Callback<()>) -> impl IntoView {
             confirm_label="Disable"
             pending=save.pending()
             error
-            on_confirm=Callback::new(move |_| { save.dispatch(body(true)); })
+            on_confirm=Callback::new(move |_| { save.dispatch(standing(true)); })
             testid="disable-dialog"
         />
     }

@@ -3,7 +3,7 @@
 //! this admin may approve is previewed with `stint_core::four_eyes::check_approver`; the
 //! broker decides.
 
-use crate::api;
+use crate::api::{self, ApiError};
 use crate::app::use_auth;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::form::failure_text;
@@ -27,55 +27,84 @@ pub fn Proposals() -> impl IntoView {
     }
 }
 
+/// What the list of waiting proposals is at: the page's frame changes only with this.
+#[derive(Clone, PartialEq)]
+enum Shown {
+    Loading,
+    Failed(ApiError),
+    Nothing,
+    Waiting,
+}
+
 #[component]
 fn ProposalsPage() -> impl IntoView {
-    let list = LocalResource::new(|| api::proposals("all"));
-    on_live(|e| e.kind.starts_with("proposal."), move || list.refetch());
-    let reload = Callback::new(move |_| list.refetch());
+    // Those waiting apart from the rest, so that none is crowded out by decided ones.
+    let pending = LocalResource::new(|| api::proposals("pending"));
+    let all = LocalResource::new(|| api::proposals("all"));
+    let reload = Callback::new(move |_| {
+        pending.refetch();
+        all.refetch();
+    });
+    on_live(|e| e.kind.starts_with("proposal."), move || reload.run(()));
+    let decided = move || {
+        all.get()
+            .and_then(Result::ok)
+            .map_or_else(Vec::new, |list| {
+                list.into_iter()
+                    .filter(|p| p.state != ProposalState::Pending)
+                    .take(DECIDED_SHOWN)
+                    .collect::<Vec<_>>()
+            })
+    };
+    // What the page shows changes only with these; the cards themselves are keyed below,
+    // so a reread keeps those (and a dialog open in one) that did not change.
+    let shown = Memo::new(move |_| match pending.get() {
+        None => Shown::Loading,
+        Some(Err(error)) => Shown::Failed(error),
+        Some(Ok(list)) if list.is_empty() => Shown::Nothing,
+        Some(Ok(_)) => Shown::Waiting,
+    });
+    let any_decided = Memo::new(move |_| !decided().is_empty());
     view! {
         <section class="page">
             <header class="page-head">
                 <div>
                     <h1>"Proposed changes"</h1>
                     <p class="muted">
-                        "Changes that widen access — more privileges, fewer approvals, longer access, break-glass, auto-approval, another approver, a role — wait here until a second admin approves them."
+                        "Changes that widen access — more privileges, fewer approvals, longer access, break-glass, auto-approval, another approver or connector, a role — wait here until a second admin approves them."
                     </p>
                 </div>
             </header>
-            {move || match list.get() {
-                None => view! { <Skeleton rows=4/> }.into_any(),
-                Some(Err(error)) => view! { <ErrorState error retry=reload/> }.into_any(),
-                Some(Ok(all)) => {
-                    let (pending, decided): (Vec<_>, Vec<_>) =
-                        all.into_iter().partition(|p| p.state == ProposalState::Pending);
-                    let waiting = if pending.is_empty() {
-                        view! {
-                            <Empty title="Nothing waits for a second admin">
-                                "When an admin saves a change that widens access, it waits here."
-                            </Empty>
-                        }
-                            .into_any()
-                    } else {
-                        view! {
-                            <ul class="cards proposals" data-testid="pending-proposals">
-                                {pending.into_iter().map(|p| view! { <ProposalCard proposal=p reload/> }).collect_view()}
-                            </ul>
-                        }
-                            .into_any()
-                    };
-                    let decided = (!decided.is_empty()).then(|| view! {
-                        <h2>"Decided lately"</h2>
-                        <ul class="cards proposals" data-testid="decided-proposals">
-                            {decided
-                                .into_iter()
-                                .take(DECIDED_SHOWN)
-                                .map(|p| view! { <ProposalCard proposal=p reload/> })
-                                .collect_view()}
-                        </ul>
-                    });
-                    view! { {waiting} {decided} }.into_any()
+            {move || match shown.get() {
+                Shown::Loading => view! { <Skeleton rows=4/> }.into_any(),
+                Shown::Failed(error) => view! { <ErrorState error retry=reload/> }.into_any(),
+                Shown::Nothing => view! {
+                    <Empty title="Nothing waits for a second admin">
+                        "When an admin saves a change that widens access, it waits here."
+                    </Empty>
                 }
+                    .into_any(),
+                Shown::Waiting => view! {
+                    <ul class="cards proposals" data-testid="pending-proposals">
+                        <For
+                            each=move || pending.get().and_then(Result::ok).unwrap_or_default()
+                            key=|p| (p.id, p.state)
+                            children=move |p| view! { <ProposalCard proposal=p reload/> }
+                        />
+                    </ul>
+                }
+                    .into_any(),
             }}
+            {move || any_decided.get().then(|| view! {
+                <h2>"Decided lately"</h2>
+                <ul class="cards proposals" data-testid="decided-proposals">
+                    <For
+                        each=decided
+                        key=|p| (p.id, p.state)
+                        children=move |p| view! { <ProposalCard proposal=p reload/> }
+                    />
+                </ul>
+            })}
         </section>
     }
 }
@@ -117,7 +146,7 @@ fn ProposalCard(proposal: ProposalView, reload: Callback<()>) -> impl IntoView {
                 <table class="table">
                     <caption class="visually-hidden">"What the change sets"</caption>
                     <thead>
-                        <tr><th scope="col">"Field"</th><th scope="col">"Now"</th><th scope="col">"Proposed"</th></tr>
+                        <tr><th scope="col">"Field"</th><th scope="col">"Before"</th><th scope="col">"Proposed"</th></tr>
                     </thead>
                     <tbody>
                         {differences.into_iter().map(|d| view! {
@@ -145,7 +174,7 @@ fn Decide(proposal: ProposalView, reload: Callback<()>) -> impl IntoView {
     };
     let id = proposal.id;
     let own = proposal.proposed_by.id == me.user.id;
-    let may_approve = four_eyes::check_approver(&proposal, me.user.id, true);
+    let may_approve = four_eyes::check_approver(&proposal, me.user.id, &me.user.roles);
     let approve = Action::new_local(move |_: &()| api::approve_proposal(id));
     let reject = Action::new_local(move |reason: &String| api::reject_proposal(id, reason.clone()));
     let approving = RwSignal::new(false);

@@ -268,6 +268,26 @@ impl Stack {
             .unwrap();
     }
 
+    /// `username`, an admin, approves every proposal waiting (as a second admin would on
+    /// the Proposals page).
+    pub async fn approve_proposals_as(&self, username: &str) {
+        let admin = self.user(username).await;
+        let connectors = stint_broker::connectors::Connectors::from_file(&self.config.connectors)
+            .expect("the connectors the broker started with")
+            .views();
+        let pending = self
+            .store
+            .proposals(&admin, Some(stint_core::four_eyes::ProposalState::Pending))
+            .await
+            .unwrap();
+        for proposal in pending {
+            self.store
+                .approve_proposal(&admin, proposal.id, &connectors, Utc::now())
+                .await
+                .unwrap();
+        }
+    }
+
     /// Stops the broker, as a crash or a network cut would look to the browsers.
     pub fn stop_broker(&mut self) {
         if let Some(stop) = self.stop_broker.take() {

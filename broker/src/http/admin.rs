@@ -131,7 +131,13 @@ pub async fn reset_password(
         .expect("hashing does not panic");
     state
         .store
-        .reset_password(&admin, id, &password_hash, state.clock.now())
+        .reset_password(
+            &admin,
+            id,
+            &password_hash,
+            four_eyes(&state),
+            state.clock.now(),
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

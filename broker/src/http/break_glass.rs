@@ -76,6 +76,8 @@ pub async fn list(
             ReviewOutcome::parse,
             "justified or unjustified",
         )?,
+        search: query::search(&params)?,
+        limit: query::limit(&params, 200, 1000)?,
     };
     Ok(Json(
         state

@@ -2,6 +2,7 @@
 //! Admins and auditors read them; admins decide.
 
 use super::AppState;
+use super::admin::Admin;
 use super::error::AppError;
 use super::extract::{ApiJson, CurrentUser, parse_id};
 use super::query;
@@ -36,7 +37,7 @@ pub async fn show(
 /// A second admin approves: the change applies now.
 pub async fn approve(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    Admin(user): Admin,
     Path(id): Path<String>,
 ) -> Result<Json<ProposalView>, AppError> {
     let id = parse_id(&id)?;
@@ -56,7 +57,7 @@ pub async fn approve(
 /// `{reason}`: another admin rejects; the proposer withdraws.
 pub async fn reject(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    Admin(user): Admin,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RejectBody>,
 ) -> Result<Json<ProposalView>, AppError> {

@@ -136,6 +136,15 @@ pub async fn update_user(
     admin::check_user_update(actor.id, id, &before.roles, &after.roles, after.disabled)?;
     let widenings =
         four_eyes::user_widenings(&before.roles, before.disabled, &after.roles, after.disabled);
+    // Disabling never waits: refuse to tie it to a change that would.
+    if four_eyes == FourEyes::Required && after.disabled && !widenings.is_empty() {
+        return Err(RuleError::invalid(
+            "roles",
+            "disable the account on its own: roles granted with it would wait for a second \
+             admin, and the account with them",
+        )
+        .into());
+    }
     if four_eyes == FourEyes::Required && !widenings.is_empty() {
         let change = Change::UserUpdate {
             user: NamedRef::new(id, before.username.clone()),

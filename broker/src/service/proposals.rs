@@ -103,7 +103,16 @@ pub async fn approve(
     let mut tx = db.write().await?;
     let record = tx.proposal(id).await?;
     let proposal = record.view;
-    four_eyes::check_approver(&proposal, actor.id, actor.has(Role::Admin))?;
+    four_eyes::check_approver(&proposal, actor.id, &actor.roles)?;
+    // A proposal speaks for an admin: one who no longer is cannot have it applied.
+    let admins = tx.role_holders(Role::Admin).await?;
+    if !admins.iter().any(|a| a.id == proposal.proposed_by.id) {
+        return Err(RuleError::Conflict(format!(
+            "{} is no longer an enabled admin; turn the proposal down",
+            proposal.proposed_by.name
+        ))
+        .into());
+    }
     let sanction = Sanction::Approved(&proposal);
     let created_id = match &proposal.change {
         Change::ResourceCreate { resource } => {

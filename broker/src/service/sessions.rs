@@ -5,7 +5,7 @@
 use crate::store::audit::{self, Actor, Event};
 use crate::store::port::{Database, Rows, ThrottleRecord};
 use crate::store::{
-    FailedPassword, SessionLimits, SessionUser, StoreError, StoreResult, account_key,
+    FailedPassword, FourEyes, SessionLimits, SessionUser, StoreError, StoreResult, account_key,
 };
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
@@ -146,16 +146,26 @@ pub async fn change_password(
 }
 
 /// An admin sets a temporary password for someone else, to be changed at next sign-in;
-/// all their sessions end: whoever knew the old password is signed out with it.
+/// all their sessions end: whoever knew the old password is signed out with it. While
+/// changes need four eyes, another admin's password is not reset: whoever set it could
+/// sign in as them and approve their own proposals.
 pub async fn reset_password(
     db: &dyn Database,
     actor: &UserView,
     user_id: i64,
     password_hash: &str,
+    four_eyes: FourEyes,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     admin::check_password_reset(actor.has(Role::Admin), actor.id, user_id)?;
     let mut tx = db.write().await?;
+    if four_eyes == FourEyes::Required && tx.user(user_id).await?.roles.contains(&Role::Admin) {
+        return Err(RuleError::Forbidden(
+            "an admin's password is not reset by another admin while changes need a second              admin's approval: whoever set it could approve their own changes as them. They              change it themselves; a lost one is reset by a broker started with --single-admin"
+                .into(),
+        )
+        .into());
+    }
     // A password would outlive the person's removal at their provider.
     if let Some(provider) = tx.oidc_provider_of(user_id).await? {
         return Err(RuleError::invalid(

@@ -286,10 +286,15 @@ pub struct OpsFacts {
 }
 
 /// Which reviews a list shows.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ReviewFilter {
     pub status: Option<ReviewStatus>,
     pub outcome: Option<ReviewOutcome>,
+    /// The break-glass request each review is of: its task, ticket, identity, resource,
+    /// taker (as requester) and when it was taken.
+    pub search: Search,
+    /// At most this many, overdue first (0: the default, 200).
+    pub limit: u32,
 }
 
 /// Which audit events a page shows: newest first below `before_seq`, or, to follow the
@@ -444,12 +449,13 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> StoreResult<u64>;
     /// An admin sets a temporary password for someone else, to be changed at next
-    /// sign-in; all their sessions end.
+    /// sign-in; all their sessions end. Another admin's only where `four_eyes` is waived.
     async fn reset_password(
         &self,
         actor: &UserView,
         user_id: i64,
         password_hash: &str,
+        four_eyes: FourEyes,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
     /// Ends a session; the identity provider its user signs in through, if any.

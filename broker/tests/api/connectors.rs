@@ -131,7 +131,9 @@ async fn try_link(app: &TestApp, resource: &str, connector: Option<&str>) -> (St
     let id = app.id_of(&dave, "resources", resource).await;
     let (_, mut body) = app.get(&dave, &format!("/api/v1/resources/{id}")).await;
     body["connector"] = json!(connector);
-    app.put(&dave, &format!("/api/v1/resources/{id}"), body)
+    // A new connector widens access: grace, the second admin, approves it.
+    let path = format!("/api/v1/resources/{id}");
+    app.admin_change(&dave, axum::http::Method::PUT, &path, body)
         .await
 }
 

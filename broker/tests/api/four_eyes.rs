@@ -340,3 +340,83 @@ async fn without_a_second_admin_a_widening_change_is_refused_naming_the_way_out(
     let (_, proposals) = app.get(&dave, "/api/v1/proposals").await;
     assert_eq!(proposals, json!([]), "nothing filed");
 }
+
+#[tokio::test]
+async fn no_admin_takes_over_another_nor_ties_disabling_to_a_widening() {
+    let app = TestApp::new().await;
+    let dave = app.login("dave").await;
+    let (_, users) = app.get(&dave, "/api/v1/users").await;
+    let id_of = |name: &str| {
+        users
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["username"] == name)
+            .unwrap()["id"]
+            .clone()
+    };
+    // Setting grace's password would let dave approve his own proposals as her.
+    let (status, refused) = app
+        .post(
+            &dave,
+            &format!("/api/v1/users/{}/password", id_of("grace")),
+            json!({ "new_password": "a temporary passphrase" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--single-admin")
+    );
+    let (status, _) = app
+        .post(
+            &dave,
+            &format!("/api/v1/users/{}/password", id_of("alice")),
+            json!({ "new_password": "a temporary passphrase" }),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NO_CONTENT,
+        "a non-admin's reset is as before"
+    );
+
+    // Disabling never waits, so it is not tied to a role that would.
+    let (status, refused) = app
+        .put(
+            &dave,
+            &format!("/api/v1/users/{}", id_of("bob")),
+            json!({ "display_name": "Bob Okafor", "roles": ["approver", "admin"], "disabled": true }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["error"]["field"], "roles");
+
+    // A proposal whose proposer is no longer an admin is not applied.
+    let grace = app.login("grace").await;
+    let (path, before) = resource(&app, &grace, "prod-cluster").await;
+    let mut wider = before.clone();
+    wider["policy"]["approvals_required"] = json!(1);
+    let (status, proposal) = app.put(&grace, &path, wider).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{proposal}");
+    let (status, _) = app
+        .put(
+            &dave,
+            &format!("/api/v1/users/{}", id_of("grace")),
+            json!({ "display_name": "Grace Moreau", "roles": [], "disabled": false }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "taking a role away narrows");
+    let (status, stale) = app
+        .post(
+            &dave,
+            &format!("/api/v1/proposals/{}/approve", proposal["id"]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{stale}");
+    let (_, after) = resource(&app, &dave, "prod-cluster").await;
+    assert_eq!(after["policy"]["approvals_required"], 2);
+}

@@ -202,3 +202,92 @@ async fn grants_are_found_by_the_task_and_ticket_they_were_asked_for() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
     assert_eq!(error["error"]["field"], "limit");
 }
+
+/// alice takes break-glass on `resource` for this task and ticket.
+async fn take_break_glass(
+    app: &TestApp,
+    alice: &Session,
+    resource: &str,
+    task: &str,
+    ticket: &str,
+) {
+    let mut body = app
+        .request_body(alice, "ci-deployer", resource, "write", 1800)
+        .await;
+    body["privilege"] = json!(if resource == "prod-cluster" {
+        "deploy"
+    } else {
+        "write"
+    });
+    body["justification"] = json!({ "task": task, "ticket": ticket });
+    body["password"] = json!("stint-demo");
+    let (status, taken) = app.post(alice, "/api/v1/break-glass", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{taken}");
+}
+
+#[tokio::test]
+async fn reviews_are_found_by_what_the_break_glass_was_for() {
+    let app = TestApp::new().await;
+    let alice = app.login("alice").await;
+    take_break_glass(
+        &app,
+        &alice,
+        "payments-db",
+        "Restore the ledger after the storage outage",
+        "INC-501",
+    )
+    .await;
+    take_break_glass(
+        &app,
+        &alice,
+        "prod-cluster",
+        "Roll back the broken deploy of the API gateway",
+        "INC-502",
+    )
+    .await;
+    let carol = app.login("carol").await;
+    let tasks = |page: &Value| -> Vec<String> {
+        page.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["justification"]["task"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let search = |query: &'static str| {
+        let (app, carol) = (&app, &carol);
+        async move {
+            let (status, page) = app.get(carol, &format!("/api/v1/reviews?{query}")).await;
+            assert_eq!(status, StatusCode::OK, "{query}: {page}");
+            page
+        }
+    };
+    assert_eq!(tasks(&search("").await).len(), 2);
+    assert_eq!(
+        tasks(&search("q=LEDGER+outage").await),
+        ["Restore the ledger after the storage outage"]
+    );
+    assert_eq!(
+        tasks(&search("ticket=inc-502").await),
+        ["Roll back the broken deploy of the API gateway"]
+    );
+    let payments = app.id_of(&carol, "resources", "payments-db").await;
+    let by_resource = app
+        .get(
+            &carol,
+            &format!("/api/v1/reviews?resource_id={payments}&state=open"),
+        )
+        .await
+        .1;
+    assert_eq!(
+        tasks(&by_resource),
+        ["Restore the ledger after the storage outage"]
+    );
+    assert_eq!(
+        tasks(&search("q=nothing+like+it").await),
+        Vec::<String>::new()
+    );
+    assert_eq!(tasks(&search("limit=1").await).len(), 1);
+    let (status, error) = app.get(&carol, "/api/v1/reviews?since=yesterday").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+    assert_eq!(error["error"]["field"], "since");
+}

@@ -37,8 +37,13 @@ async fn an_admin_links_a_resource_and_the_grant_card_follows_its_access_downstr
         .select_by_label("deploy-hook (webhook)")
         .await
         .unwrap();
+    wait_text(&dave, "[data-testid=widening-note]", "deploy-hook").await;
     screenshot(&dave, "resource-connector").await;
     click(&dave, "[data-testid=save-resource]").await;
+    // Linking a connector widens access: it applies once grace, a second admin, approves.
+    wait_text(&dave, "[role=status]", "waits for a second admin").await;
+    stack.approve_proposals_as("grace").await;
+    dave.refresh().await.unwrap();
     wait_text(
         &dave,
         "[data-resource=payments-db] [data-testid=resource-connector]",

@@ -4,6 +4,7 @@
 use crate::store::StoreResult;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use stint_core::api::UserView;
 use stint_core::four_eyes::{Change, ProposalState, ProposalView, Widening};
 
 /// A proposal as deciding it needs it.
@@ -47,6 +48,6 @@ pub trait ProposalRows {
         state: Option<ProposalState>,
         limit: u32,
     ) -> StoreResult<Vec<ProposalView>>;
-    /// Pending proposals `user_id` may approve: not their own, nor about them.
-    async fn proposals_awaiting(&mut self, user_id: i64) -> StoreResult<u32>;
+    /// Pending proposals `viewer` may approve: not their own, nor about them.
+    async fn proposals_awaiting(&mut self, viewer: &UserView) -> StoreResult<u32>;
 }

@@ -3,7 +3,7 @@
 //! ones).
 
 use super::Conn;
-use super::{is_privileged_viewer, ms, time};
+use super::{escape_like, is_privileged_viewer, ms, time};
 use crate::store::port::ReviewRecord;
 use crate::store::{ReviewFilter, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
@@ -122,26 +122,30 @@ pub(super) async fn list(
     filter: ReviewFilter,
     now: DateTime<Utc>,
 ) -> StoreResult<Vec<ReviewView>> {
-    let rows: Vec<ReviewRow> = sqlx::query_as(concat!(
+    let query = sqlx::query_as(concat!(
         review_select!(),
         " WHERE ($1 OR rv.taker_id = $2)
             AND ($3 IS NULL
                  OR ($3 = 'open' AND rv.outcome IS NULL AND rv.due_at > $4)
                  OR ($3 = 'overdue' AND rv.outcome IS NULL AND rv.due_at <= $4)
                  OR ($3 = 'decided' AND rv.outcome IS NOT NULL))
-            AND ($5 IS NULL OR rv.outcome = $5)
-          ORDER BY CASE WHEN rv.outcome IS NULL AND rv.due_at <= $4 THEN 0
+            AND ($5 IS NULL OR rv.outcome = $5)",
+        matches_search!("6", "7", "8", "9", "10", "11", "12"),
+        " ORDER BY CASE WHEN rv.outcome IS NULL AND rv.due_at <= $4 THEN 0
                         WHEN rv.outcome IS NULL THEN 1 ELSE 2 END,
                    CASE WHEN rv.outcome IS NULL THEN rv.due_at ELSE -rv.decided_at END
-          LIMIT 200"
+          LIMIT $13"
     ))
     .bind(is_privileged_viewer(viewer))
     .bind(viewer.id)
     .bind(filter.status.map(|s| s.as_str()))
     .bind(ms(now))
-    .bind(filter.outcome.map(|o| o.as_str()))
-    .fetch_all(&mut *conn)
-    .await?;
+    .bind(filter.outcome.map(|o| o.as_str()));
+    let limit = if filter.limit == 0 { 200 } else { filter.limit };
+    let rows: Vec<ReviewRow> = bind_search!(query, &filter.search)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *conn)
+        .await?;
     rows.iter().map(|r| r.view(viewer, now)).collect()
 }
 

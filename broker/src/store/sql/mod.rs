@@ -343,9 +343,10 @@ impl Store for Backend {
         actor: &UserView,
         user_id: i64,
         password_hash: &str,
+        four_eyes: FourEyes,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        service::sessions::reset_password(self, actor, user_id, password_hash, now).await
+        service::sessions::reset_password(self, actor, user_id, password_hash, four_eyes, now).await
     }
 
     async fn close_session(
@@ -1435,7 +1436,7 @@ impl Store for Backend {
             return Ok(0);
         }
         let mut conn = self.reads().acquire().await?;
-        conn.proposals_awaiting(viewer.id).await
+        conn.proposals_awaiting(viewer).await
     }
 
     async fn approve_proposal(

@@ -5,8 +5,8 @@ use crate::store::port::{Decision, ProposalRecord, ProposalRows};
 use crate::store::{StoreError, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use stint_core::api::NamedRef;
-use stint_core::four_eyes::{Change, ProposalState, ProposalView, Widening};
+use stint_core::api::{NamedRef, UserView};
+use stint_core::four_eyes::{Change, ProposalState, ProposalView, Widening, check_approver};
 
 macro_rules! proposal_select {
     () => {
@@ -153,13 +153,13 @@ impl ProposalRows for Conn {
             .collect()
     }
 
-    async fn proposals_awaiting(&mut self, user_id: i64) -> StoreResult<u32> {
+    async fn proposals_awaiting(&mut self, viewer: &UserView) -> StoreResult<u32> {
         let pending = self
             .proposals(Some(ProposalState::Pending), u32::MAX)
             .await?;
         Ok(pending
             .iter()
-            .filter(|p| stint_core::four_eyes::check_approver(p, user_id, true).is_ok())
+            .filter(|p| check_approver(p, viewer.id, &viewer.roles).is_ok())
             .count() as u32)
     }
 }
