@@ -28,4 +28,5 @@ pub mod theme;
 pub mod time;
 pub mod timeline;
 pub mod toast;
+pub mod url_search;
 pub mod usage_signals;

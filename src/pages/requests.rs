@@ -8,6 +8,7 @@ use crate::components::form::FilterSelect;
 use crate::components::live::on_live;
 use crate::components::states::{Empty, ErrorState, Skeleton};
 use crate::components::time::RelativeTime;
+use crate::components::url_search::{fields_follow_url, query_string, url_of};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use stint_core::RequestState;
@@ -69,14 +70,8 @@ pub fn RequestTable(requests: Vec<RequestView>) -> impl IntoView {
     }
 }
 
-/// The search's filters, as the URL holds them and the API takes them: (key, label).
-const SEARCH: [(&str, &str); 5] = [
-    ("q", "Search"),
-    ("ticket", "Ticket"),
-    ("state", "State"),
-    ("identity_id", "Identity"),
-    ("resource_id", "Resource"),
-];
+/// The search's filters, as the URL holds them and the API takes them.
+const KEYS: [&str; 6] = ["q", "ticket", "state", "identity_id", "resource_id", "mine"];
 
 #[component]
 pub fn Requests() -> impl IntoView {
@@ -84,20 +79,7 @@ pub fn Requests() -> impl IntoView {
     let query = use_query_map();
     let navigate = use_navigate();
     // The search lives in the URL: a search is a link, and Back returns to it.
-    let search = move || {
-        let q = query.read();
-        SEARCH
-            .iter()
-            .map(|(key, _)| *key)
-            .chain(["mine"])
-            .filter_map(|key| {
-                q.get(key)
-                    .filter(|v| !v.is_empty())
-                    .map(|v| format!("{key}={}", api::encode_query(&v)))
-            })
-            .collect::<Vec<_>>()
-            .join("&")
-    };
+    let search = move || query_string(&query.read(), &KEYS);
     let list = LocalResource::new(move || {
         let query = search();
         async move { api::requests(&query).await }
@@ -139,39 +121,14 @@ pub fn Requests() -> impl IntoView {
 
     let identities = LocalResource::new(api::identities);
     let resources = LocalResource::new(api::resources);
-    let values: [RwSignal<String>; 5] = std::array::from_fn(|_| RwSignal::new(String::new()));
-    let mine = RwSignal::new(false);
-    // The fields show the URL's search, also when the URL changes under the page (Clear,
-    // Back, a link).
-    Effect::new(move |_| {
-        let q = query.read();
-        for ((key, _), value) in SEARCH.iter().zip(values) {
-            value.set(q.get(key).unwrap_or_default());
-        }
-        mine.set(q.get("mine").is_some_and(|v| v == "true"));
-    });
-    let apply = {
-        move |ev: leptos::ev::SubmitEvent| {
-            ev.prevent_default();
-            let mut parts: Vec<String> = SEARCH
-                .iter()
-                .zip(values)
-                .filter_map(|((key, _), v)| {
-                    let v = v.get_untracked().trim().to_string();
-                    (!v.is_empty()).then(|| format!("{key}={}", api::encode_query(&v)))
-                })
-                .collect();
-            if mine.get_untracked() {
-                parts.push("mine=true".into());
-            }
-            navigate(
-                &format!("/requests?{}", parts.join("&")),
-                Default::default(),
-            );
-        }
+    let values: [RwSignal<String>; 6] = std::array::from_fn(|_| RwSignal::new(String::new()));
+    let fields: Vec<(&'static str, RwSignal<String>)> = KEYS.into_iter().zip(values).collect();
+    fields_follow_url(query, fields.clone());
+    let apply = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        navigate(&url_of("/requests", &fields), Default::default());
     };
-    let (q, ticket, state, identity, resource) =
-        (values[0], values[1], values[2], values[3], values[4]);
+    let [q, ticket, state, identity, resource, mine] = values;
     view! {
         <section class="page wide" data-testid="requests-page">
             <header class="page-head">
@@ -182,29 +139,30 @@ pub fn Requests() -> impl IntoView {
             </header>
             <form class="filters card audit-filters" role="search" aria-label="Search requests" on:submit=apply>
                 <div class="field">
-                    <label for="search-q">{SEARCH[0].1}</label>
+                    <label for="search-q">"Search"</label>
                     <input id="search-q" type="search" data-testid="search-q" placeholder="words in the task or ticket"
                         prop:value=move || q.get() on:input=move |ev| q.set(event_target_value(&ev))/>
                 </div>
                 <div class="field">
-                    <label for="search-ticket">{SEARCH[1].1}</label>
+                    <label for="search-ticket">"Ticket"</label>
                     <input id="search-ticket" data-testid="search-ticket" placeholder="e.g. OPS-1234"
                         prop:value=move || ticket.get() on:input=move |ev| ticket.set(event_target_value(&ev))/>
                 </div>
-                <FilterSelect id="search-state" label=SEARCH[2].1 value=state all="All states"
+                <FilterSelect id="search-state" label="State" value=state all="All states"
                     options=RequestState::ALL.iter().map(|s| (s.as_str().to_string(), s.as_str().to_string())).collect()/>
                 {move || {
                     let options = identities.get().and_then(Result::ok).unwrap_or_default()
                         .into_iter().map(|i| (i.id.to_string(), i.name)).collect();
-                    view! { <FilterSelect id="search-identity_id" label=SEARCH[3].1 value=identity options all="All identities"/> }
+                    view! { <FilterSelect id="search-identity_id" label="Identity" value=identity options all="All identities"/> }
                 }}
                 {move || {
                     let options = resources.get().and_then(Result::ok).unwrap_or_default()
                         .into_iter().map(|r| (r.id.to_string(), r.name)).collect();
-                    view! { <FilterSelect id="search-resource_id" label=SEARCH[4].1 value=resource options all="All resources"/> }
+                    view! { <FilterSelect id="search-resource_id" label="Resource" value=resource options all="All resources"/> }
                 }}
                 <label class="check">
-                    <input type="checkbox" prop:checked=move || mine.get() on:change=move |ev| mine.set(event_target_checked(&ev))/>
+                    <input type="checkbox" prop:checked=move || mine.get() == "true"
+                        on:change=move |ev| mine.set(if event_target_checked(&ev) { "true".into() } else { String::new() })/>
                     "Only requests I filed"
                 </label>
                 <button type="submit" class="button primary" data-testid="search-apply">"Search"</button>

@@ -1,12 +1,16 @@
-//! The review queue: every break-glass access, overdue first.
+//! The review queue: every break-glass access, overdue first, searched by what it was for
+//! (task words, ticket, state, resource), the search in the URL.
 
 use crate::api;
 use crate::components::badges::ReviewBadge;
 use crate::components::connection::steady;
+use crate::components::form::FilterSelect;
 use crate::components::live::on_live;
 use crate::components::states::{Empty, ErrorState, RoleGate, Skeleton};
 use crate::components::time::RelativeTime;
+use crate::components::url_search::{fields_follow_url, query_string, url_of};
 use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_query_map};
 use stint_core::ReviewStatus;
 use stint_core::api::ReviewView;
 
@@ -68,11 +72,17 @@ pub fn Reviews() -> impl IntoView {
     }
 }
 
+/// The search's filters, as the URL holds them and the API takes them.
+const KEYS: [&str; 4] = ["q", "ticket", "state", "resource_id"];
+
 #[component]
 fn ReviewsPage() -> impl IntoView {
-    let filter = RwSignal::new(String::new());
+    let query = use_query_map();
+    let navigate = use_navigate();
+    // The search lives in the URL: a search is a link, and Back returns to it.
+    let search = move || query_string(&query.read(), &KEYS);
     let list = LocalResource::new(move || {
-        let query = format!("state={}", filter.get());
+        let query = search();
         async move { api::reviews(&query).await }
     });
     on_live(|e| e.review_id.is_some(), move || list.refetch());
@@ -91,6 +101,22 @@ fn ReviewsPage() -> impl IntoView {
             (overdue, open)
         })
     };
+    let resources = LocalResource::new(api::resources);
+    let values: [RwSignal<String>; 4] = std::array::from_fn(|_| RwSignal::new(String::new()));
+    let fields: Vec<(&'static str, RwSignal<String>)> = KEYS.into_iter().zip(values).collect();
+    fields_follow_url(query, fields.clone());
+    let apply = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        navigate(&url_of("/reviews", &fields), Default::default());
+    };
+    let [q, ticket, state, resource] = values;
+    let states = [
+        ("overdue", "Overdue"),
+        ("open", "Open"),
+        ("decided", "Decided"),
+    ]
+    .map(|(v, l)| (v.to_string(), l.to_string()))
+    .to_vec();
     view! {
         <section class="page">
             <header class="page-head">
@@ -99,15 +125,26 @@ fn ReviewsPage() -> impl IntoView {
                     {move || counts().map(|(overdue, open)| format!("{overdue} overdue · {open} open"))}
                 </p>
             </header>
-            <div class="filters">
-                <label for="review-filter">"Show"</label>
-                <select id="review-filter" on:change=move |ev| filter.set(event_target_value(&ev))>
-                    <option value="">"All"</option>
-                    <option value="overdue">"Overdue"</option>
-                    <option value="open">"Open"</option>
-                    <option value="decided">"Decided"</option>
-                </select>
-            </div>
+            <form class="filters card audit-filters" role="search" aria-label="Search reviews" on:submit=apply>
+                <div class="field">
+                    <label for="review-q">"Search"</label>
+                    <input id="review-q" type="search" data-testid="review-q" placeholder="words in the task or ticket"
+                        prop:value=move || q.get() on:input=move |ev| q.set(event_target_value(&ev))/>
+                </div>
+                <div class="field">
+                    <label for="review-ticket">"Ticket"</label>
+                    <input id="review-ticket" data-testid="review-ticket" placeholder="e.g. INC-1234"
+                        prop:value=move || ticket.get() on:input=move |ev| ticket.set(event_target_value(&ev))/>
+                </div>
+                <FilterSelect id="review-filter" label="Show" value=state all="All" options=states/>
+                {move || {
+                    let options = resources.get().and_then(Result::ok).unwrap_or_default()
+                        .into_iter().map(|r| (r.id.to_string(), r.name)).collect();
+                    view! { <FilterSelect id="review-resource_id" label="Resource" value=resource options all="All resources"/> }
+                }}
+                <button type="submit" class="button primary" data-testid="review-search">"Search"</button>
+                <a class="button subtle" href="/reviews">"Clear"</a>
+            </form>
             {move || match list_now.get() {
                 None => view! { <Skeleton rows=4/> }.into_any(),
                 Some(Err(error)) => {

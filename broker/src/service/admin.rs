@@ -51,17 +51,15 @@ pub async fn create_user(
             display_name: user.display_name.to_string(),
             roles,
         };
-        let proposal = proposals::propose(
-            &mut **tx,
+        return proposals::file(
+            tx,
             proposer,
-            &change,
+            change,
             &widenings,
             Some(user.password_hash),
             now,
         )
-        .await?;
-        tx.commit().await?;
-        return Ok(Saved::Proposed(Box::new(proposal)));
+        .await;
     }
     let sanction = Sanction::of(four_eyes, &widenings);
     let id = insert_user(
@@ -151,9 +149,7 @@ pub async fn update_user(
             before: update_body_of(&before),
             after,
         };
-        let proposal = proposals::propose(&mut **tx, actor, &change, &widenings, None, now).await?;
-        tx.commit().await?;
-        return Ok(Saved::Proposed(Box::new(proposal)));
+        return proposals::file(tx, actor, change, &widenings, None, now).await;
     }
     apply_user_update(
         &mut **tx,
@@ -328,10 +324,7 @@ pub async fn create_resource(
             return Err(taken("name", &body.name));
         }
         let change = Change::ResourceCreate { resource: body };
-        let proposal =
-            proposals::propose(&mut **tx, proposer, &change, &widenings, None, now).await?;
-        tx.commit().await?;
-        return Ok(Saved::Proposed(Box::new(proposal)));
+        return proposals::file(tx, proposer, change, &widenings, None, now).await;
     }
     let id = insert_resource(
         &mut **tx,
@@ -386,9 +379,7 @@ pub async fn update_resource(
             before: Box::new(before),
             after: Box::new(after),
         };
-        let proposal = proposals::propose(&mut **tx, actor, &change, &widenings, None, now).await?;
-        tx.commit().await?;
-        return Ok(Saved::Proposed(Box::new(proposal)));
+        return proposals::file(tx, actor, change, &widenings, None, now).await;
     }
     apply_resource_update(
         &mut **tx,

@@ -4,8 +4,8 @@
 
 use super::admin;
 use crate::store::audit::{self, Actor, Event};
-use crate::store::port::{Database, Decision, Rows};
-use crate::store::{FourEyes, NewUser, StoreError, StoreResult};
+use crate::store::port::{Database, Decision, Rows, Tx};
+use crate::store::{FourEyes, NewUser, Saved, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use stint_core::api::UserView;
@@ -88,6 +88,21 @@ pub async fn propose(
     )
     .await?;
     Ok(rows.proposal(id).await?.view)
+}
+
+/// Files `change` as `propose` does and commits `tx`: what a save that widens access
+/// answers.
+pub async fn file(
+    mut tx: Box<dyn Tx>,
+    proposer: &UserView,
+    change: Change,
+    widenings: &[Widening],
+    password_hash: Option<&str>,
+    now: DateTime<Utc>,
+) -> StoreResult<Saved> {
+    let proposal = propose(&mut **tx, proposer, &change, widenings, password_hash, now).await?;
+    tx.commit().await?;
+    Ok(Saved::Proposed(Box::new(proposal)))
 }
 
 /// A second admin approves proposal `id`: the change applies now, in this transaction,

@@ -52,3 +52,70 @@ async fn alice_finds_a_past_request_by_a_word_of_its_task() {
     screenshot(&browser, "requests-search").await;
     browser.close().await.unwrap();
 }
+
+#[tokio::test]
+#[ignore = "needs the built portal and Chromium: run `cargo xtask test`"]
+async fn carol_finds_a_break_glass_review_by_its_ticket() {
+    let stack = Stack::start().await;
+    let alice = stack.user("alice").await;
+    let limit = stint_broker::store::BreakGlassLimit {
+        max_uses: 3,
+        window: chrono::Duration::hours(24),
+        takeover_wait: None,
+    };
+    for (task, ticket) in [
+        (
+            "Checkout fails: a stuck migration holds the ledger lock",
+            "INC-501",
+        ),
+        (
+            "Refunds fail: the payments queue consumer is wedged",
+            "INC-502",
+        ),
+    ] {
+        let (identity_id, resource_id) = stack.ids(&alice, "ci-deployer", "payments-db").await;
+        let body = stint_core::api::BreakGlassBody {
+            identity_id,
+            resource_id,
+            privilege: "write".into(),
+            duration_secs: 1800,
+            justification: stint_core::rules::Justification {
+                task: task.into(),
+                ticket: Some(ticket.into()),
+            },
+            password: String::new(),
+        };
+        stack
+            .store
+            .take_break_glass(&alice, &body, chrono::Utc::now(), limit)
+            .await
+            .unwrap();
+    }
+
+    let browser = stack.browser().await;
+    sign_in(&browser, &stack, "carol").await;
+    browser.goto(&stack.url("/reviews")).await.unwrap();
+    wait_text(&browser, "[data-testid=review-table]", "queue consumer").await;
+    type_into(&browser, "[data-testid=review-ticket]", "inc-501").await;
+    click(&browser, "[data-testid=review-search]").await;
+    let mut url = browser.current_url().await.unwrap();
+    for _ in 0..100 {
+        if url.as_str().contains("ticket=inc-501") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        url = browser.current_url().await.unwrap();
+    }
+    assert!(
+        url.as_str().contains("ticket=inc-501"),
+        "the search is in the URL: {url}"
+    );
+    let table = wait_text(&browser, "[data-testid=review-table]", "stuck migration").await;
+    assert!(!table.contains("queue consumer"), "{table}");
+    // The search is a link: opened afresh, it finds the same.
+    browser.goto(url.as_str()).await.unwrap();
+    let table = wait_text(&browser, "[data-testid=review-table]", "stuck migration").await;
+    assert!(!table.contains("queue consumer"), "{table}");
+    screenshot(&browser, "reviews-search").await;
+    browser.close().await.unwrap();
+}

@@ -1,0 +1,43 @@
+//! A search a page keeps in its URL (a search is a link, and Back returns to it): the
+//! URL's query read as the API's, the form's fields following the URL, and the fields
+//! written back to it.
+
+use crate::api::encode_query;
+use leptos::prelude::*;
+use leptos_router::params::ParamsMap;
+
+/// The query string of `keys` present (and not empty) in `query`, encoded, in `keys`' order.
+pub fn query_string(query: &ParamsMap, keys: &[&str]) -> String {
+    keys.iter()
+        .filter_map(|key| {
+            query
+                .get(key)
+                .filter(|v| !v.is_empty())
+                .map(|v| format!("{key}={}", encode_query(&v)))
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Keeps each field equal to the URL's value of its key, also when the URL changes under
+/// the page (Clear, Back, a link).
+pub fn fields_follow_url(query: Memo<ParamsMap>, fields: Vec<(&'static str, RwSignal<String>)>) {
+    Effect::new(move |_| {
+        let q = query.read();
+        for (key, value) in &fields {
+            value.set(q.get(key).unwrap_or_default());
+        }
+    });
+}
+
+/// `path` with the fields that hold something as its query.
+pub fn url_of(path: &str, fields: &[(&str, RwSignal<String>)]) -> String {
+    let query: Vec<String> = fields
+        .iter()
+        .filter_map(|(key, value)| {
+            let v = value.get_untracked().trim().to_string();
+            (!v.is_empty()).then(|| format!("{key}={}", encode_query(&v)))
+        })
+        .collect();
+    format!("{path}?{}", query.join("&"))
+}
