@@ -26,6 +26,8 @@ pub enum Audience {
     AdminsAndOwners,
     /// Everyone with an item to answer in an access review.
     CampaignAssignees,
+    /// The admins other than whoever proposed the change: those who may approve it.
+    OtherAdmins,
 }
 
 /// An event a sink may hear: the audit action, what it means to people, and who it is for.
@@ -111,6 +113,11 @@ pub const NOTIFY_EVENTS: &[NotifyEvent] = &[
         "campaign.overdue",
         "An access review is overdue: items still wait for their answers",
         Audience::CampaignAssignees,
+    ),
+    event(
+        "proposal.filed",
+        "A change that widens access waits for a second admin",
+        Audience::OtherAdmins,
     ),
 ];
 
@@ -481,6 +488,17 @@ pub struct AudienceFacts {
     pub taker: Option<i64>,
     /// Those with an item to answer in the access review (admins, for the admins' items).
     pub assignees: Vec<NamedRef>,
+    /// Who proposed a change: not its approver.
+    pub proposer: Option<i64>,
+}
+
+/// What a notification tells of a proposed change: what it changes and how it widens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeProposal {
+    pub id: i64,
+    /// "resource prod-cluster".
+    pub subject: String,
+    pub widenings: Vec<String>,
 }
 
 /// What a notification tells of the access review behind its event.
@@ -513,6 +531,12 @@ pub fn recipients(audience: Audience, facts: &AudienceFacts) -> Vec<NamedRef> {
         Audience::HolderAndOwners => facts.holder.iter().chain(&facts.owners).cloned().collect(),
         Audience::AdminsAndOwners => facts.admins.iter().chain(&facts.owners).cloned().collect(),
         Audience::CampaignAssignees => facts.assignees.clone(),
+        Audience::OtherAdmins => facts
+            .admins
+            .iter()
+            .filter(|u| Some(u.id) != facts.proposer)
+            .cloned()
+            .collect(),
     };
     let mut seen = std::collections::HashSet::new();
     people.retain(|u| seen.insert(u.id));
@@ -525,6 +549,7 @@ pub fn may_be_named(event: &NotifyEvent, roles: &[Role]) -> bool {
     match event.audience {
         Audience::Approvers => roles.contains(&Role::Approver),
         Audience::Reviewers => roles.contains(&Role::Reviewer),
+        Audience::OtherAdmins => roles.contains(&Role::Admin),
         _ => true,
     }
 }
@@ -726,9 +751,10 @@ mod tests {
             holder: Some(alice.clone()),
             owners: vec![alice.clone(), carol.clone()],
             reviewers: vec![alice.clone(), dave.clone()],
-            admins: vec![dave.clone()],
+            admins: vec![dave.clone(), bob.clone()],
             taker: Some(1),
             assignees: vec![carol.clone(), carol.clone()],
+            proposer: Some(4),
         };
         let names =
             |a| -> Vec<String> { recipients(a, &facts).into_iter().map(|u| u.name).collect() };
@@ -740,8 +766,12 @@ mod tests {
         );
         assert_eq!(names(Audience::Reviewers), ["dave"]);
         assert_eq!(names(Audience::HolderAndOwners), ["alice", "carol"]);
-        assert_eq!(names(Audience::AdminsAndOwners), ["dave", "alice", "carol"]);
+        assert_eq!(
+            names(Audience::AdminsAndOwners),
+            ["dave", "bob", "alice", "carol"]
+        );
         assert_eq!(names(Audience::CampaignAssignees), ["carol"], "once each");
+        assert_eq!(names(Audience::OtherAdmins), ["bob"], "not the proposer");
     }
 
     #[test]

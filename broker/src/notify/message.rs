@@ -34,6 +34,12 @@ struct Link {
 
 impl Link {
     fn of(event: &NotableEvent, base: &str) -> Option<Link> {
+        if event.proposal.is_some() {
+            return Some(Link {
+                label: "Review the proposal",
+                url: format!("{base}/admin/proposals"),
+            });
+        }
         if let Some(c) = &event.campaign {
             return Some(Link {
                 label: "Answer your items",
@@ -83,6 +89,14 @@ pub fn summary(event: &NotableEvent) -> String {
                 c.name
             )
         };
+    }
+    if let Some(p) = &event.proposal {
+        return format!(
+            "{} proposes a change to {} that widens access ({}): a second admin must approve it",
+            event.actor,
+            p.subject,
+            p.widenings.join("; ")
+        );
     }
     let Some(r) = &event.request else {
         return event.action.clone();
@@ -168,6 +182,7 @@ fn webhook(event: &NotableEvent, recipients: &[NamedRef], link: Option<&Link>) -
         })),
         "reason": event.reason,
         "campaign": event.campaign,
+        "proposal": event.proposal,
         "recipients": recipients.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(),
         "url": link.map(|l| l.url.as_str()),
     })
@@ -266,6 +281,7 @@ mod tests {
             review_due_at: None,
             reason: None,
             campaign: None,
+            proposal: None,
             audience: AudienceFacts::default(),
         }
     }

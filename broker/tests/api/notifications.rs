@@ -744,3 +744,34 @@ async fn an_access_review_tells_each_person_with_items_where_to_answer() {
     owing.sort();
     assert_eq!(owing, ["dave", "erin", "grace"], "alice answered hers");
 }
+
+#[tokio::test]
+async fn a_proposed_change_tells_the_other_admins_where_to_approve_it() {
+    let (receiver, base) = Receiver::start().await;
+    let app = broker(&base).await;
+    let dave = app.login("dave").await;
+    add_sink(
+        &app,
+        &dave,
+        json!({ "name": "admins", "kind": "webhook", "url": format!("{base}/admins"),
+                "events": ["proposal.filed"] }),
+    )
+    .await;
+    let id = app.id_of(&dave, "resources", "prod-cluster").await;
+    let path = format!("/api/v1/resources/{id}");
+    let (_, mut body) = app.get(&dave, &path).await;
+    body["policy"]["approvals_required"] = json!(1);
+    let (status, proposal) = app.put(&dave, &path, body).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{proposal}");
+    assert_eq!(notify(&app).await, (1, 0));
+    let message = receiver.got("/admins")[0].json();
+    assert_eq!(message["event"], "proposal.filed");
+    assert_eq!(message["recipients"], json!(["grace"]), "not its proposer");
+    assert_eq!(message["proposal"]["subject"], "resource prod-cluster");
+    assert_eq!(
+        message["summary"],
+        "dave proposes a change to resource prod-cluster that widens access \
+         (requires 1 approval instead of 2): a second admin must approve it"
+    );
+    assert_eq!(message["url"], "https://stint.example/admin/proposals");
+}

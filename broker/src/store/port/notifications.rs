@@ -139,6 +139,8 @@ pub struct NotableEvent {
     pub reason: Option<String>,
     /// The access review it is about.
     pub campaign: Option<stint_core::notify::NoticeCampaign>,
+    /// The proposed change it is about.
+    pub proposal: Option<stint_core::notify::NoticeProposal>,
     pub audience: AudienceFacts,
 }
 

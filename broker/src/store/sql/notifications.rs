@@ -8,7 +8,8 @@ use super::records::{
 };
 use super::{ms, parse_roles, time};
 use crate::store::port::{
-    AttemptOutcome, DeliveryJob, NewSink, NotableBatch, NotableEvent, NotificationRows, SinkRecord,
+    AttemptOutcome, DeliveryJob, NewSink, NotableBatch, NotableEvent, NotificationRows,
+    ProposalRows, SinkRecord,
 };
 use crate::store::{StoreError, StoreResult};
 use async_trait::async_trait;
@@ -211,6 +212,7 @@ async fn notable(
         review_due_at: None,
         reason: None,
         campaign: None,
+        proposal: None,
         audience: AudienceFacts::default(),
     };
     if let Some(request_id) = row.request_id {
@@ -305,6 +307,21 @@ async fn notable(
             id,
             name,
             due_at: time(due_at),
+        });
+    }
+    if row.target_kind == "proposal"
+        && let Some(id) = row.target_id
+    {
+        let proposal = <Conn as ProposalRows>::proposal(conn, id).await?.view;
+        event.audience.proposer = Some(proposal.proposed_by.id);
+        event.proposal = Some(stint_core::notify::NoticeProposal {
+            id,
+            subject: proposal.change.subject(),
+            widenings: proposal
+                .widenings
+                .into_iter()
+                .map(|w| w.description)
+                .collect(),
         });
     }
     if event.action == "grant.revocation_failing" {
