@@ -88,8 +88,11 @@ impl LiveAccessFilter {
 /// Everything live that matches a filter, with the counts an incident lead reads first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LiveAccessView {
-    /// Soonest to end first.
+    /// Soonest to end first, at most `LIVE_ACCESS_SHOWN`; the counts cover every match.
     pub grants: Vec<GrantView>,
+    /// How many grants match in all (more than `grants` holds when it was cut short).
+    #[serde(default)]
+    pub matching: u32,
     pub active: u32,
     pub scheduled: u32,
     pub break_glass: u32,
@@ -100,6 +103,10 @@ pub struct LiveAccessView {
     #[serde(default)]
     pub standing_paths: Vec<StandingPaths>,
 }
+
+/// The most grants a live-access view lists: past it a person narrows the filter (or ends
+/// all that match, which names the filter, not the list).
+pub const LIVE_ACCESS_SHOWN: usize = 1_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StandingPaths {

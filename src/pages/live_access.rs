@@ -77,7 +77,7 @@ fn LiveAccessPage() -> impl IntoView {
         live_now
             .get()
             .and_then(Result::ok)
-            .map_or(0, |view| view.grants.len())
+            .map_or(0, |view| (view.matching as usize).max(view.grants.len()))
     });
     // What is selected stays within what is shown.
     Effect::new(move |_| {
@@ -213,7 +213,8 @@ fn Filters(filter: Memo<LiveAccessFilter>, holders: Signal<Vec<NamedRef>>) -> im
 
 #[component]
 fn Counts(view: LiveAccessView) -> impl IntoView {
-    let total = view.grants.len();
+    let total = view.matching.max(view.grants.len() as u32);
+    let shown = view.grants.len() as u32;
     view! {
         <p class="counts" data-testid="live-counts" aria-live="polite">
             <strong>{format!("{total} live grant{}", if total == 1 { "" } else { "s" })}</strong>
@@ -226,6 +227,11 @@ fn Counts(view: LiveAccessView) -> impl IntoView {
                 if view.identities == 1 { "y" } else { "ies" },
             )}
         </p>
+        {(shown < total).then(|| view! {
+            <p class="notice" role="note" data-testid="live-cut-short">
+                {format!("Listing the {shown} that end soonest. Narrow the filter to see the rest; ending all that match ends all {total}.")}
+            </p>
+        })}
     }
 }
 

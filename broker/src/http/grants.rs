@@ -15,7 +15,8 @@ use stint_core::api::{
 };
 use stint_core::connectors::AccessFilter;
 use stint_core::oversight::{
-    BulkRevokeBody, BulkRevokeOutcome, GrantKind, LiveAccessFilter, LiveAccessView,
+    BulkRevokeBody, BulkRevokeOutcome, GrantKind, LIVE_ACCESS_SHOWN, LiveAccessFilter,
+    LiveAccessView,
 };
 
 /// Grants the caller may see, soonest to end first: `state`, `access`, `mine`, the search
@@ -44,6 +45,7 @@ pub async fn list(
         mine: query::flag(&params, "mine")?,
         search: query::search(&params)?,
         limit: query::limit(&params, 200, 500)?,
+        after_id: query::id(&params, "cursor")?,
     };
     Ok(Json(
         state
@@ -98,10 +100,12 @@ pub async fn live(
     }
     .normalized()
     .map_err(query::refused)?;
+    let most = LIVE_ACCESS_SHOWN as u32;
+    let shown = query::limit(&params, most, most)? as usize;
     Ok(Json(
         state
             .store
-            .live_access(&user, &filter, state.clock.now())
+            .live_access(&user, &filter, shown, state.clock.now())
             .await?,
     ))
 }

@@ -205,6 +205,9 @@ pub struct GrantFilter {
     pub search: Search,
     /// At most this many, soonest to end first.
     pub limit: u32,
+    /// The next page: only grants after this one in that order (the last one of the page
+    /// before).
+    pub after_id: Option<i64>,
 }
 
 /// Which requests a list shows.
@@ -856,10 +859,12 @@ pub trait Store: Send + Sync + 'static {
 
     // --- oversight of live access ---
     /// Every grant live now that `filter` matches (admins and auditors).
+    /// Lists at most `shown` grants (the soonest to end); the counts cover all.
     async fn live_access(
         &self,
         viewer: &UserView,
         filter: &stint_core::oversight::LiveAccessFilter,
+        shown: usize,
         now: DateTime<Utc>,
     ) -> StoreResult<stint_core::oversight::LiveAccessView>;
     /// Ends the grants `body` names or its filter matches (`service::oversight`).

@@ -97,6 +97,19 @@ async fn an_admin_ends_500_grants_by_filter_each_with_its_event_and_one_ended_me
     assert_eq!(live["identities"], 1);
     let (_, everything) = app.get(&dave, "/api/v1/grants/live").await;
     assert_eq!(everything["grants"].as_array().unwrap().len(), 501);
+    assert_eq!(everything["matching"], 501);
+    // A shorter list keeps the counts of everything that matches.
+    let (_, first) = app
+        .get(
+            &dave,
+            &format!("/api/v1/grants/live?resource_id={payments}&limit=100"),
+        )
+        .await;
+    assert_eq!(first["grants"].as_array().unwrap().len(), 100);
+    assert_eq!(
+        (first["matching"].clone(), first["active"].clone()),
+        (json!(500), json!(500))
+    );
 
     // One of them ends on its own first: its holder's owner revokes it.
     let (status, _) = app

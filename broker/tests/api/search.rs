@@ -201,6 +201,31 @@ async fn grants_are_found_by_the_task_and_ticket_they_were_asked_for() {
     let (status, error) = app.get(&alice, "/api/v1/grants?limit=0").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
     assert_eq!(error["error"]["field"], "limit");
+
+    // A page at a time: after the last grant of the page before, in the list's order (both
+    // end at the same moment here, so the order falls to their ids).
+    let page = |cursor: Option<i64>| {
+        let (app, alice) = (&app, &alice);
+        async move {
+            let query = match cursor {
+                Some(c) => format!("/api/v1/grants?limit=1&cursor={c}"),
+                None => "/api/v1/grants?limit=1".to_string(),
+            };
+            let (status, list) = app.get(alice, &query).await;
+            assert_eq!(status, StatusCode::OK, "{list}");
+            list.as_array()
+                .unwrap()
+                .iter()
+                .map(|g| g["id"].as_i64().unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(page(None).await, vec![grants[0]]);
+    assert_eq!(page(Some(grants[0])).await, vec![grants[1]]);
+    assert_eq!(page(Some(grants[1])).await, Vec::<i64>::new());
+    let (status, error) = app.get(&alice, "/api/v1/grants?cursor=last").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+    assert_eq!(error["error"]["field"], "cursor");
 }
 
 /// alice takes break-glass on `resource` for this task and ticket.

@@ -81,7 +81,7 @@ async fn dave_filters_live_access_to_payments_db_and_revokes_all_of_it() {
     let dave = stack.user("dave").await;
     let live = stack
         .store
-        .live_access(&dave, &Default::default(), Utc::now())
+        .live_access(&dave, &Default::default(), 1_000, Utc::now())
         .await
         .unwrap();
     let left: Vec<&str> = live

@@ -650,7 +650,12 @@ impl Store for Backend {
                            AND g.ended_at IS NULL AND ga.provisioned_at IS NULL))))
 ",
             matches_search!(6, 7, 8, 9, 10, 11, 12),
-            " ORDER BY g.expires_at, g.id LIMIT $5"
+            // A page after `after_id`: keyset on the order itself, so grants ending or
+            // added meanwhile neither repeat nor go missing.
+            " AND ($13 IS NULL OR g.expires_at > (SELECT expires_at FROM grants WHERE id = $13)
+                   OR (g.expires_at = (SELECT expires_at FROM grants WHERE id = $13)
+                       AND g.id > $13))
+              ORDER BY g.expires_at, g.id LIMIT $5"
         ))
         .bind(viewer.id)
         .bind(filter.state.map(GrantState::as_str))
@@ -658,6 +663,7 @@ impl Store for Backend {
         .bind(filter.access.map(AccessFilter::as_str))
         .bind(filter.limit.max(1) as i64);
         let rows: Vec<GrantRow> = bind_search!(query, &filter.search)
+            .bind(filter.after_id)
             .fetch_all(self.reads())
             .await?;
         let mut conn = self.reads().acquire().await?;
@@ -978,6 +984,7 @@ impl Store for Backend {
         &self,
         viewer: &UserView,
         filter: &stint_core::oversight::LiveAccessFilter,
+        shown: usize,
         now: DateTime<Utc>,
     ) -> StoreResult<stint_core::oversight::LiveAccessView> {
         if !viewer.has_any(visibility::SEES_LIVE_ACCESS) {
@@ -989,7 +996,7 @@ impl Store for Backend {
         let filter = filter.clone().normalized()?;
         // One statement for the grants and one for their owners: one moment for both.
         let mut tx = self.snapshot().await?;
-        oversight::live_access(&mut tx, viewer, &filter, now).await
+        oversight::live_access(&mut tx, viewer, &filter, shown, now).await
     }
 
     async fn bulk_revoke(

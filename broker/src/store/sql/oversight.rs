@@ -63,11 +63,13 @@ impl OversightRows for Conn {
 }
 
 /// Everything live that `filter` matches, as `viewer` (who sees all access) sees it, with
-/// the standing paths of the identities it shows.
+/// the standing paths of the identities it shows: the counts of all, the `shown` soonest to
+/// end listed.
 pub(super) async fn live_access(
     conn: &mut Conn,
     viewer: &UserView,
     filter: &LiveAccessFilter,
+    shown: usize,
     now: DateTime<Utc>,
 ) -> StoreResult<LiveAccessView> {
     let query =
@@ -96,7 +98,9 @@ pub(super) async fn live_access(
     let count = |keep: &dyn Fn(&&stint_core::api::GrantView) -> bool| {
         grants.iter().filter(keep).count() as u32
     };
+    let matching = grants.len() as u32;
     Ok(LiveAccessView {
+        matching,
         active: count(&|g| g.state == GrantState::Active),
         scheduled: count(&|g| g.state == GrantState::Scheduled),
         break_glass: count(&|g| g.break_glass),
@@ -105,7 +109,7 @@ pub(super) async fn live_access(
             .map(|g| g.identity.id)
             .collect::<HashSet<_>>()
             .len() as u32,
-        grants,
+        grants: grants.into_iter().take(shown).collect(),
         standing_paths: standing
             .into_iter()
             .map(|(identity_id, count)| StandingPaths {
