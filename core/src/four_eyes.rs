@@ -272,6 +272,16 @@ pub fn user_widenings(
     out
 }
 
+/// Said of a change that makes someone an admin whose password the proposer set (made
+/// the account, or reset its password): the proposer could sign in as them, and the second
+/// admin should know.
+pub fn password_known_to(proposer: &str) -> Widening {
+    widening(
+        "roles",
+        format!("{proposer} set this account's password, so could sign in as it"),
+    )
+}
+
 /// A change a proposal holds, as it will be applied.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -557,8 +567,9 @@ pub fn check_second_admin(other_admins: usize) -> Result<(), RuleError> {
     if other_admins == 0 {
         return Err(RuleError::Conflict(
             "this change widens access and needs a second admin's approval, but no other \
-             enabled user holds the admin role; a single-admin installation says so by \
-             starting the broker with --single-admin"
+             enabled admin may give it (nobody approves a change about themselves or one that \
+             makes them an approver); a single-admin installation says so by starting the \
+             broker with --single-admin"
                 .into(),
         ));
     }

@@ -26,8 +26,9 @@ pub enum Audience {
     AdminsAndOwners,
     /// Everyone with an item to answer in an access review.
     CampaignAssignees,
-    /// The admins other than whoever proposed the change: those who may approve it.
-    OtherAdmins,
+    /// The admins who may approve a proposed change: not its proposer, nor anyone it is
+    /// about.
+    SecondAdmins,
 }
 
 /// An event a sink may hear: the audit action, what it means to people, and who it is for.
@@ -117,7 +118,7 @@ pub const NOTIFY_EVENTS: &[NotifyEvent] = &[
     event(
         "proposal.filed",
         "A change that widens access waits for a second admin",
-        Audience::OtherAdmins,
+        Audience::SecondAdmins,
     ),
 ];
 
@@ -488,8 +489,8 @@ pub struct AudienceFacts {
     pub taker: Option<i64>,
     /// Those with an item to answer in the access review (admins, for the admins' items).
     pub assignees: Vec<NamedRef>,
-    /// Who proposed a change: not its approver.
-    pub proposer: Option<i64>,
+    /// The admins who may approve the proposed change.
+    pub second_admins: Vec<NamedRef>,
 }
 
 /// What a notification tells of a proposed change: what it changes and how it widens.
@@ -531,12 +532,7 @@ pub fn recipients(audience: Audience, facts: &AudienceFacts) -> Vec<NamedRef> {
         Audience::HolderAndOwners => facts.holder.iter().chain(&facts.owners).cloned().collect(),
         Audience::AdminsAndOwners => facts.admins.iter().chain(&facts.owners).cloned().collect(),
         Audience::CampaignAssignees => facts.assignees.clone(),
-        Audience::OtherAdmins => facts
-            .admins
-            .iter()
-            .filter(|u| Some(u.id) != facts.proposer)
-            .cloned()
-            .collect(),
+        Audience::SecondAdmins => facts.second_admins.clone(),
     };
     let mut seen = std::collections::HashSet::new();
     people.retain(|u| seen.insert(u.id));
@@ -549,7 +545,7 @@ pub fn may_be_named(event: &NotifyEvent, roles: &[Role]) -> bool {
     match event.audience {
         Audience::Approvers => roles.contains(&Role::Approver),
         Audience::Reviewers => roles.contains(&Role::Reviewer),
-        Audience::OtherAdmins => roles.contains(&Role::Admin),
+        Audience::SecondAdmins => roles.contains(&Role::Admin),
         _ => true,
     }
 }
@@ -754,7 +750,7 @@ mod tests {
             admins: vec![dave.clone(), bob.clone()],
             taker: Some(1),
             assignees: vec![carol.clone(), carol.clone()],
-            proposer: Some(4),
+            second_admins: vec![bob.clone()],
         };
         let names =
             |a| -> Vec<String> { recipients(a, &facts).into_iter().map(|u| u.name).collect() };
@@ -771,7 +767,7 @@ mod tests {
             ["dave", "bob", "alice", "carol"]
         );
         assert_eq!(names(Audience::CampaignAssignees), ["carol"], "once each");
-        assert_eq!(names(Audience::OtherAdmins), ["bob"], "not the proposer");
+        assert_eq!(names(Audience::SecondAdmins), ["bob"]);
     }
 
     #[test]

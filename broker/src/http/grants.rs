@@ -26,7 +26,7 @@ pub async fn list(
     State(state): State<AppState>,
     CurrentCaller(user): CurrentCaller,
     Query(params): Query<query::Params>,
-) -> Result<Json<Vec<GrantView>>, AppError> {
+) -> Result<([(&'static str, String); 1], Json<Vec<GrantView>>), AppError> {
     let grant_state = query::choice(
         &params,
         "state",
@@ -45,14 +45,40 @@ pub async fn list(
         mine: query::flag(&params, "mine")?,
         search: query::search(&params)?,
         limit: query::limit(&params, 200, 500)?,
-        after_id: query::id(&params, "cursor")?,
+        after: grant_cursor(&params)?,
     };
-    Ok(Json(
-        state
-            .store
-            .grants(&user, &filter, state.clock.now())
-            .await?,
-    ))
+    let grants = state
+        .store
+        .grants(&user, &filter, state.clock.now())
+        .await?;
+    // A full page may have a next one: where it starts, as `cursor=` takes it.
+    let next = grants
+        .last()
+        .filter(|_| grants.len() as u32 == filter.limit)
+        .map(|g| format!("{}.{}", g.expires_at.timestamp_millis(), g.id))
+        .unwrap_or_default();
+    Ok(([(NEXT_CURSOR, next)], Json(grants)))
+}
+
+/// The header a full page of grants names the next one's `cursor` in (empty: no more).
+pub const NEXT_CURSOR: &str = "stint-next-cursor";
+
+/// `cursor=<end in ms>.<id>`: the page after the grant that ends then and has that id, in
+/// the list's order. It carries its own place, so it reads no grant (nor tells of one).
+fn grant_cursor(params: &query::Params) -> Result<Option<(i64, i64)>, AppError> {
+    let Some(cursor) = query::text(params, "cursor") else {
+        return Ok(None);
+    };
+    cursor
+        .split_once('.')
+        .and_then(|(ms, id)| Some((ms.parse().ok()?, id.parse().ok()?)))
+        .map(Some)
+        .ok_or_else(|| {
+            AppError::bad_input(
+                "cursor",
+                "the cursor is the stint-next-cursor header of the page before",
+            )
+        })
 }
 
 pub async fn credential(

@@ -37,7 +37,10 @@ pub async fn create_user(
     now: DateTime<Utc>,
 ) -> StoreResult<Saved> {
     let roles = admin::canonical_roles(user.roles);
-    let widenings = four_eyes::user_widenings(&[], false, &roles, false);
+    let mut widenings = four_eyes::user_widenings(&[], false, &roles, false);
+    if let Some(proposer) = actor.filter(|_| roles.contains(&Role::Admin)) {
+        widenings.push(four_eyes::password_known_to(&proposer.username));
+    }
     let mut tx = db.write().await?;
     if let Some(proposer) = actor.filter(|_| four_eyes == FourEyes::Required)
         && !widenings.is_empty()
@@ -132,10 +135,18 @@ pub async fn update_user(
         disabled: body.disabled,
     };
     admin::check_user_update(actor.id, id, &before.roles, &after.roles, after.disabled)?;
-    let widenings =
+    let mut widenings =
         four_eyes::user_widenings(&before.roles, before.disabled, &after.roles, after.disabled);
+    let made_admin = after.roles.contains(&Role::Admin) && !before.roles.contains(&Role::Admin);
+    if made_admin && tx.password_setters(id).await?.contains(&actor.id) {
+        widenings.push(four_eyes::password_known_to(&actor.username));
+    }
     // Disabling never waits: refuse to tie it to a change that would.
-    if four_eyes == FourEyes::Required && after.disabled && !widenings.is_empty() {
+    if four_eyes == FourEyes::Required
+        && after.disabled
+        && !before.disabled
+        && !widenings.is_empty()
+    {
         return Err(RuleError::invalid(
             "roles",
             "disable the account on its own: roles granted with it would wait for a second \
@@ -374,6 +385,9 @@ pub async fn update_resource(
     let after = checked_resource(&mut **tx, body, connectors).await?;
     let widenings = four_eyes::resource_widenings(Some(&before), &after);
     if four_eyes == FourEyes::Required && !widenings.is_empty() {
+        if after.name != before.name && tx.resource_name_taken(&after.name).await? {
+            return Err(taken("name", &after.name));
+        }
         let change = Change::ResourceUpdate {
             resource_id: id,
             before: Box::new(before),

@@ -61,13 +61,14 @@ pub async fn propose(
     password_hash: Option<&str>,
     now: DateTime<Utc>,
 ) -> StoreResult<ProposalView> {
-    let other_admins = rows
-        .role_holders(Role::Admin)
-        .await?
-        .iter()
-        .filter(|a| a.id != proposer.id)
-        .count();
-    four_eyes::check_second_admin(other_admins)?;
+    let mut deciders = 0;
+    for admin in rows.role_holders(Role::Admin).await? {
+        let roles = rows.user(admin.id).await?.roles;
+        if admin.id != proposer.id && !change.concerns(admin.id, &roles) {
+            deciders += 1;
+        }
+    }
+    four_eyes::check_second_admin(deciders)?;
     let id = rows
         .insert_proposal(change, widenings, password_hash, proposer.id, now)
         .await?;
@@ -88,6 +89,18 @@ pub async fn propose(
     )
     .await?;
     Ok(rows.proposal(id).await?.view)
+}
+
+/// Whether a pending proposal would give `user_id` the admin role: their password is then
+/// not reset by another admin (who could approve as them once it applies).
+pub async fn admin_pending_for(rows: &mut dyn Rows, user_id: i64) -> StoreResult<bool> {
+    let pending = rows
+        .proposals(Some(ProposalState::Pending), u32::MAX)
+        .await?;
+    Ok(pending.iter().any(|p| {
+        matches!(&p.change, Change::UserUpdate { user, after, .. }
+            if user.id == user_id && after.roles.contains(&Role::Admin))
+    }))
 }
 
 /// Files `change` as `propose` does and commits `tx`: what a save that widens access
@@ -182,6 +195,19 @@ pub async fn approve(
             after,
         } => {
             let current = tx.user(user.id).await?;
+            // Whoever set this account's password could act as it: they do not make it an
+            // admin.
+            if after.roles.contains(&Role::Admin)
+                && !current.roles.contains(&Role::Admin)
+                && tx.password_setters(user.id).await?.contains(&actor.id)
+            {
+                return Err(RuleError::Forbidden(format!(
+                    "you set {}'s password, so you could sign in as them: another admin must \
+                     approve making them an admin",
+                    user.name
+                ))
+                .into());
+            }
             if &admin::update_body_of(&current) != before {
                 return Err(stale(&proposal));
             }

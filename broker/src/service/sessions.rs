@@ -159,9 +159,15 @@ pub async fn reset_password(
 ) -> StoreResult<()> {
     admin::check_password_reset(actor.has(Role::Admin), actor.id, user_id)?;
     let mut tx = db.write().await?;
-    if four_eyes == FourEyes::Required && tx.user(user_id).await?.roles.contains(&Role::Admin) {
+    if four_eyes == FourEyes::Required
+        && (tx.user(user_id).await?.roles.contains(&Role::Admin)
+            || super::proposals::admin_pending_for(&mut **tx, user_id).await?)
+    {
         return Err(RuleError::Forbidden(
-            "an admin's password is not reset by another admin while changes need a second              admin's approval: whoever set it could approve their own changes as them. They              change it themselves; a lost one is reset by a broker started with --single-admin"
+            "an admin's password (or that of someone a proposal would make one) is not reset by \
+             another admin while changes need a second admin's approval: whoever set it could \
+             approve their own changes as them. They change it themselves; a lost one is reset \
+             by a broker started with --single-admin"
                 .into(),
         )
         .into());

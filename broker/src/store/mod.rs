@@ -205,9 +205,9 @@ pub struct GrantFilter {
     pub search: Search,
     /// At most this many, soonest to end first.
     pub limit: u32,
-    /// The next page: only grants after this one in that order (the last one of the page
-    /// before).
-    pub after_id: Option<i64>,
+    /// The next page: only grants after this place in that order (the end, in ms, and the
+    /// id of the last grant of the page before).
+    pub after: Option<(i64, i64)>,
 }
 
 /// Which requests a list shows.

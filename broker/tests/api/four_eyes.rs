@@ -209,7 +209,10 @@ async fn granting_a_role_is_a_proposal_the_subject_cannot_approve() {
         .clone();
     assert_eq!(alice_now["roles"], json!(["requester"]));
 
-    // Dave, made approver through grace's proposal, cannot approve a change about himself.
+    // Dave, made approver through grace's proposal, cannot approve a change about himself
+    // (ivan, a third admin, could).
+    app.seed_user("ivan", &[stint_core::Role::Admin], &[])
+        .await;
     let dave_id = user("dave")["id"].clone();
     let (status, about_dave) = app
         .put(
@@ -419,4 +422,91 @@ async fn no_admin_takes_over_another_nor_ties_disabling_to_a_widening() {
     assert_eq!(status, StatusCode::CONFLICT, "{stale}");
     let (_, after) = resource(&app, &dave, "prod-cluster").await;
     assert_eq!(after["policy"]["approvals_required"], 2);
+}
+
+#[tokio::test]
+async fn nobody_makes_an_admin_of_an_account_whose_password_they_set() {
+    let app = TestApp::new().await;
+    let dave = app.login("dave").await;
+    let grace = app.login("grace").await;
+    let (_, users) = app.get(&dave, "/api/v1/users").await;
+    let id_of = |name: &str| {
+        users
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["username"] == name)
+            .unwrap()["id"]
+            .clone()
+    };
+    let (alice, carol) = (id_of("alice"), id_of("carol"));
+    let admin_body = |name: &str, roles: Value| json!({ "display_name": name, "roles": roles, "disabled": false });
+
+    // A change about the only other admin could never be approved: refused at once.
+    let (status, refused) = app
+        .put(
+            &dave,
+            &format!("/api/v1/users/{}", id_of("grace")),
+            admin_body("Grace Moreau", json!(["admin", "auditor"])),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+
+    // While a proposal would make alice an admin, nobody resets her password.
+    let (status, proposal) = app
+        .put(
+            &dave,
+            &format!("/api/v1/users/{alice}"),
+            admin_body("Alice Martin", json!(["requester", "admin"])),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{proposal}");
+    let (status, refused) = app
+        .post(
+            &grace,
+            &format!("/api/v1/users/{alice}/password"),
+            json!({ "new_password": "a temporary passphrase" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+
+    // Grace reset carol's password: dave's proposal to make carol an admin says so, and
+    // grace may not approve it.
+    let (status, _) = app
+        .post(
+            &grace,
+            &format!("/api/v1/users/{carol}/password"),
+            json!({ "new_password": "a temporary passphrase" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, proposal) = app
+        .put(
+            &dave,
+            &format!("/api/v1/users/{carol}"),
+            admin_body("Carol Jensen", json!(["reviewer", "admin"])),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{proposal}");
+    let (status, refused) = app
+        .post(
+            &grace,
+            &format!("/api/v1/proposals/{}/approve", proposal["id"]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("you set carol's password")
+    );
+
+    // A resource renamed to a name taken is refused when proposed, not when approved.
+    let (path, mut body) = resource(&app, &dave, "payments-db").await;
+    body["name"] = json!("prod-cluster");
+    let (status, error) = app.put(&dave, &path, body).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    assert_eq!(error["error"]["field"], "name");
 }

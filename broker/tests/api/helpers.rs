@@ -229,6 +229,21 @@ impl TestApp {
         self.send(request).await
     }
 
+    /// A signed-in GET whose headers the test reads too.
+    pub async fn call_raw(
+        &self,
+        session: &Session,
+        path: &str,
+    ) -> (StatusCode, axum::http::HeaderMap, Value) {
+        let request = Request::builder()
+            .method(Method::GET)
+            .uri(path)
+            .header(header::COOKIE, &session.cookie)
+            .body(Body::empty())
+            .unwrap();
+        self.send(request).await
+    }
+
     pub async fn get(&self, session: &Session, path: &str) -> (StatusCode, Value) {
         self.call(Some(session), Method::GET, path, None).await
     }

@@ -202,27 +202,31 @@ async fn grants_are_found_by_the_task_and_ticket_they_were_asked_for() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
     assert_eq!(error["error"]["field"], "limit");
 
-    // A page at a time: after the last grant of the page before, in the list's order (both
-    // end at the same moment here, so the order falls to their ids).
-    let page = |cursor: Option<i64>| {
+    // A page at a time: each full page names where the next starts, in the list's order
+    // (both grants end at the same moment here, so the order falls to their ids).
+    let page = |cursor: String| {
         let (app, alice) = (&app, &alice);
         async move {
-            let query = match cursor {
-                Some(c) => format!("/api/v1/grants?limit=1&cursor={c}"),
-                None => "/api/v1/grants?limit=1".to_string(),
-            };
-            let (status, list) = app.get(alice, &query).await;
+            let (status, headers, list) = app
+                .call_raw(alice, &format!("/api/v1/grants?limit=1&cursor={cursor}"))
+                .await;
             assert_eq!(status, StatusCode::OK, "{list}");
-            list.as_array()
+            let ids: Vec<i64> = list
+                .as_array()
                 .unwrap()
                 .iter()
                 .map(|g| g["id"].as_i64().unwrap())
-                .collect::<Vec<_>>()
+                .collect();
+            let next = headers["stint-next-cursor"].to_str().unwrap().to_string();
+            (ids, next)
         }
     };
-    assert_eq!(page(None).await, vec![grants[0]]);
-    assert_eq!(page(Some(grants[0])).await, vec![grants[1]]);
-    assert_eq!(page(Some(grants[1])).await, Vec::<i64>::new());
+    let (first, next) = page(String::new()).await;
+    assert_eq!(first, vec![grants[0]]);
+    let (second, next) = page(next).await;
+    assert_eq!(second, vec![grants[1]]);
+    let (third, next) = page(next).await;
+    assert_eq!((third, next), (Vec::<i64>::new(), String::new()), "no more");
     let (status, error) = app.get(&alice, "/api/v1/grants?cursor=last").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
     assert_eq!(error["error"]["field"], "cursor");

@@ -48,6 +48,9 @@ pub trait ProposalRows {
         state: Option<ProposalState>,
         limit: u32,
     ) -> StoreResult<Vec<ProposalView>>;
+    /// Who set `user_id`'s password and so could sign in as them: the admin who made the
+    /// account, and every admin who reset its password.
+    async fn password_setters(&mut self, user_id: i64) -> StoreResult<Vec<i64>>;
     /// Pending proposals `viewer` may approve: not their own, nor about them.
     async fn proposals_awaiting(&mut self, viewer: &UserView) -> StoreResult<u32>;
 }

@@ -650,11 +650,9 @@ impl Store for Backend {
                            AND g.ended_at IS NULL AND ga.provisioned_at IS NULL))))
 ",
             matches_search!(6, 7, 8, 9, 10, 11, 12),
-            // A page after `after_id`: keyset on the order itself, so grants ending or
-            // added meanwhile neither repeat nor go missing.
-            " AND ($13 IS NULL OR g.expires_at > (SELECT expires_at FROM grants WHERE id = $13)
-                   OR (g.expires_at = (SELECT expires_at FROM grants WHERE id = $13)
-                       AND g.id > $13))
+            // A page after `after`: keyset on the order itself, so grants ending or added
+            // meanwhile neither repeat nor go missing.
+            " AND ($13 IS NULL OR g.expires_at > $13 OR (g.expires_at = $13 AND g.id > $14))
               ORDER BY g.expires_at, g.id LIMIT $5"
         ))
         .bind(viewer.id)
@@ -663,7 +661,8 @@ impl Store for Backend {
         .bind(filter.access.map(AccessFilter::as_str))
         .bind(filter.limit.max(1) as i64);
         let rows: Vec<GrantRow> = bind_search!(query, &filter.search)
-            .bind(filter.after_id)
+            .bind(filter.after.map(|(ms, _)| ms))
+            .bind(filter.after.map(|(_, id)| id))
             .fetch_all(self.reads())
             .await?;
         let mut conn = self.reads().acquire().await?;

@@ -8,7 +8,7 @@ use super::records::{
 };
 use super::{ms, parse_roles, time};
 use crate::store::port::{
-    AttemptOutcome, DeliveryJob, NewSink, NotableBatch, NotableEvent, NotificationRows,
+    AdminRows, AttemptOutcome, DeliveryJob, NewSink, NotableBatch, NotableEvent, NotificationRows,
     ProposalRows, SinkRecord,
 };
 use crate::store::{StoreError, StoreResult};
@@ -313,7 +313,13 @@ async fn notable(
         && let Some(id) = row.target_id
     {
         let proposal = <Conn as ProposalRows>::proposal(conn, id).await?.view;
-        event.audience.proposer = Some(proposal.proposed_by.id);
+        // Named: the admins who may approve it (not its proposer, nor whom it is about).
+        for admin in &staff.admins {
+            let roles = <Conn as AdminRows>::user(conn, admin.id).await?.roles;
+            if admin.id != proposal.proposed_by.id && !proposal.change.concerns(admin.id, &roles) {
+                event.audience.second_admins.push(admin.clone());
+            }
+        }
         event.proposal = Some(stint_core::notify::NoticeProposal {
             id,
             subject: proposal.change.subject(),

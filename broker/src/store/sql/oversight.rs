@@ -4,6 +4,7 @@
 use super::{Conn, GrantRow, current_owners_of, id_list, ms};
 use crate::store::StoreResult;
 use crate::store::port::OversightRows;
+use crate::store::port::RequestKind;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
@@ -77,9 +78,14 @@ pub(super) async fn live_access(
     let rows = bind_filter!(query, filter, now)
         .fetch_all(&mut *conn)
         .await?;
-    let identities: Vec<i64> = rows.iter().map(|g| g.identity_id).collect();
+    // The counts cover every match; only the listed grants are made views.
+    let count = |keep: &dyn Fn(&GrantRow) -> bool| rows.iter().filter(|g| keep(g)).count() as u32;
+    let (active, scheduled) = (GrantState::Active.as_str(), GrantState::Scheduled.as_str());
+    let all_identities: HashSet<i64> = rows.iter().map(|g| g.identity_id).collect();
+    let listed = &rows[..rows.len().min(shown)];
+    let identities: Vec<i64> = listed.iter().map(|g| g.identity_id).collect();
     let owners = current_owners_of(conn, &identities, now).await?;
-    let grants = rows
+    let grants = listed
         .iter()
         .map(|g| {
             let owners = owners.get(&g.identity_id).map_or(&[][..], Vec::as_slice);
@@ -95,21 +101,13 @@ pub(super) async fn live_access(
     .bind(id_list(identities.iter().copied()))
     .fetch_all(&mut *conn)
     .await?;
-    let count = |keep: &dyn Fn(&&stint_core::api::GrantView) -> bool| {
-        grants.iter().filter(keep).count() as u32
-    };
-    let matching = grants.len() as u32;
     Ok(LiveAccessView {
-        matching,
-        active: count(&|g| g.state == GrantState::Active),
-        scheduled: count(&|g| g.state == GrantState::Scheduled),
-        break_glass: count(&|g| g.break_glass),
-        identities: grants
-            .iter()
-            .map(|g| g.identity.id)
-            .collect::<HashSet<_>>()
-            .len() as u32,
-        grants: grants.into_iter().take(shown).collect(),
+        matching: rows.len() as u32,
+        active: count(&|g| g.state == active),
+        scheduled: count(&|g| g.state == scheduled),
+        break_glass: count(&|g| g.kind == RequestKind::BreakGlass.as_str()),
+        identities: all_identities.len() as u32,
+        grants,
         standing_paths: standing
             .into_iter()
             .map(|(identity_id, count)| StandingPaths {

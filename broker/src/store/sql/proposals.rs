@@ -153,6 +153,19 @@ impl ProposalRows for Conn {
             .collect()
     }
 
+    async fn password_setters(&mut self, user_id: i64) -> StoreResult<Vec<i64>> {
+        let setters: Vec<Option<i64>> = sqlx::query_scalar(
+            "SELECT created_by FROM users WHERE id = $1
+             UNION
+             SELECT actor_id FROM audit_events
+             WHERE action = 'user.password_reset' AND target_kind = 'user' AND target_id = $1",
+        )
+        .bind(user_id)
+        .fetch_all(&mut *self)
+        .await?;
+        Ok(setters.into_iter().flatten().collect())
+    }
+
     async fn proposals_awaiting(&mut self, viewer: &UserView) -> StoreResult<u32> {
         let pending = self
             .proposals(Some(ProposalState::Pending), u32::MAX)
