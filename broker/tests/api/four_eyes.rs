@@ -20,6 +20,31 @@ async fn resource(app: &TestApp, admin: &Session, name: &str) -> (String, Value)
     (path, body)
 }
 
+/// The users as an admin lists them.
+struct Users(Value);
+
+impl Users {
+    async fn read(app: &TestApp, admin: &Session) -> Users {
+        Users(app.get(admin, "/api/v1/users").await.1)
+    }
+
+    fn get(&self, username: &str) -> Value {
+        let found = self
+            .0
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["username"] == username);
+        found
+            .unwrap_or_else(|| panic!("no user {username}"))
+            .clone()
+    }
+
+    fn id(&self, username: &str) -> Value {
+        self.get(username)["id"].clone()
+    }
+}
+
 fn actions(events: &[(String, String)]) -> Vec<&str> {
     events.iter().map(|(_, action)| action.as_str()).collect()
 }
@@ -173,16 +198,8 @@ async fn granting_a_role_is_a_proposal_the_subject_cannot_approve() {
     let app = TestApp::new().await;
     let dave = app.login("dave").await;
     let grace = app.login("grace").await;
-    let (_, users) = app.get(&dave, "/api/v1/users").await;
-    let user = |name: &str| {
-        users
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|u| u["username"] == name)
-            .unwrap()
-            .clone()
-    };
+    let users = Users::read(&app, &dave).await;
+    let user = |name: &str| users.get(name);
     let alice = user("alice");
     let path = format!("/api/v1/users/{}", alice["id"]);
     let (status, proposal) = app
@@ -199,20 +216,16 @@ async fn granting_a_role_is_a_proposal_the_subject_cannot_approve() {
         proposal["widenings"][0]["description"],
         "grants the approver role"
     );
-    let (_, users_now) = app.get(&dave, "/api/v1/users").await;
-    let alice_now = users_now
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["username"] == "alice")
-        .unwrap()
-        .clone();
-    assert_eq!(alice_now["roles"], json!(["requester"]));
+    let alice_now = Users::read(&app, &dave).await.get("alice");
+    assert_eq!(
+        alice_now["roles"],
+        json!(["requester"]),
+        "nothing changes while it waits"
+    );
 
     // Dave, made approver through grace's proposal, cannot approve a change about himself
     // (ivan, a third admin, could).
-    app.seed_user("ivan", &[stint_core::Role::Admin], &[])
-        .await;
+    app.seed_user("ivan", &[stint_core::Role::Admin], &[]).await;
     let dave_id = user("dave")["id"].clone();
     let (status, about_dave) = app
         .put(
@@ -310,14 +323,7 @@ async fn without_a_second_admin_a_widening_change_is_refused_naming_the_way_out(
     let app = TestApp::new().await;
     let dave = app.login("dave").await;
     let grace = app.login("grace").await;
-    let (_, users) = app.get(&dave, "/api/v1/users").await;
-    let grace_id = users
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["username"] == "grace")
-        .unwrap()["id"]
-        .clone();
+    let grace_id = Users::read(&app, &dave).await.id("grace");
     // Disabling narrows: at once. Dave is then the only admin.
     let (status, _) = app
         .put(
@@ -348,16 +354,8 @@ async fn without_a_second_admin_a_widening_change_is_refused_naming_the_way_out(
 async fn no_admin_takes_over_another_nor_ties_disabling_to_a_widening() {
     let app = TestApp::new().await;
     let dave = app.login("dave").await;
-    let (_, users) = app.get(&dave, "/api/v1/users").await;
-    let id_of = |name: &str| {
-        users
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|u| u["username"] == name)
-            .unwrap()["id"]
-            .clone()
-    };
+    let users = Users::read(&app, &dave).await;
+    let id_of = |name: &str| users.id(name);
     // Setting grace's password would let dave approve his own proposals as her.
     let (status, refused) = app
         .post(
@@ -429,16 +427,8 @@ async fn nobody_makes_an_admin_of_an_account_whose_password_they_set() {
     let app = TestApp::new().await;
     let dave = app.login("dave").await;
     let grace = app.login("grace").await;
-    let (_, users) = app.get(&dave, "/api/v1/users").await;
-    let id_of = |name: &str| {
-        users
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|u| u["username"] == name)
-            .unwrap()["id"]
-            .clone()
-    };
+    let users = Users::read(&app, &dave).await;
+    let id_of = |name: &str| users.id(name);
     let (alice, carol) = (id_of("alice"), id_of("carol"));
     let admin_body = |name: &str, roles: Value| json!({ "display_name": name, "roles": roles, "disabled": false });
 
