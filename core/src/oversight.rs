@@ -98,6 +98,9 @@ pub struct LiveAccessView {
     pub break_glass: u32,
     /// Identities with live access among these grants.
     pub identities: u32,
+    /// Who holds the grants that match, by name: whom the filter may narrow to.
+    #[serde(default)]
+    pub holders: Vec<crate::api::NamedRef>,
     /// The standing paths (mapped standing credentials) of those identities: access that
     /// bypasses JIT, which no revocation here ends. Identities without any are left out.
     #[serde(default)]

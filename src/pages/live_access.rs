@@ -86,16 +86,13 @@ fn LiveAccessPage() -> impl IntoView {
         }
     });
     let admin = move || auth.has(Role::Admin);
-    // Whose grants are shown: the holders the filter can narrow to.
+    // Who holds what matches (listed or not): the holders the filter can narrow to.
     let holders = Signal::derive(move || {
-        let mut holders: Vec<NamedRef> = live_now
+        live_now
             .get()
             .and_then(Result::ok)
-            .map(|view| view.grants.into_iter().map(|g| g.holder).collect())
-            .unwrap_or_default();
-        holders.sort_by(|a, b| a.name.cmp(&b.name));
-        holders.dedup_by_key(|h| h.id);
-        holders
+            .map(|view| view.holders)
+            .unwrap_or_default()
     });
     view! {
         <section class="page wide">

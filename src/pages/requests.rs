@@ -161,7 +161,7 @@ pub fn Requests() -> impl IntoView {
                     view! { <FilterSelect id="search-resource_id" label="Resource" value=resource options all="All resources"/> }
                 }}
                 <label class="check">
-                    <input type="checkbox" prop:checked=move || mine.get() == "true"
+                    <input type="checkbox" prop:checked=move || matches!(mine.get().as_str(), "true" | "1")
                         on:change=move |ev| mine.set(if event_target_checked(&ev) { "true".into() } else { String::new() })/>
                     "Only requests I filed"
                 </label>

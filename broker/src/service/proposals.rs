@@ -53,7 +53,7 @@ impl<'a> Sanction<'a> {
 
 /// Files `change` as a proposal of `proposer`'s, with its audit event; refused when no
 /// other admin could ever approve it.
-pub async fn propose(
+async fn propose(
     rows: &mut dyn Rows,
     proposer: &UserView,
     change: &Change,

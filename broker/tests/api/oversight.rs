@@ -98,6 +98,14 @@ async fn an_admin_ends_500_grants_by_filter_each_with_its_event_and_one_ended_me
     let (_, everything) = app.get(&dave, "/api/v1/grants/live").await;
     assert_eq!(everything["grants"].as_array().unwrap().len(), 501);
     assert_eq!(everything["matching"], 501);
+    // The holders the filter may narrow to are those of everything that matches.
+    let holders: Vec<&str> = everything["holders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(holders, ["alice"]);
     // A shorter list keeps the counts of everything that matches.
     let (_, first) = app
         .get(

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
 use stint_core::GrantState;
-use stint_core::api::UserView;
+use stint_core::api::{NamedRef, UserView};
 use stint_core::oversight::{LiveAccessFilter, LiveAccessView, StandingPaths};
 
 /// Live at `$1` (ms) and matching the filter bound as `$2`…`$7`: resource, identity, kind,
@@ -82,6 +82,12 @@ pub(super) async fn live_access(
     let count = |keep: &dyn Fn(&GrantRow) -> bool| rows.iter().filter(|g| keep(g)).count() as u32;
     let (active, scheduled) = (GrantState::Active.as_str(), GrantState::Scheduled.as_str());
     let all_identities: HashSet<i64> = rows.iter().map(|g| g.identity_id).collect();
+    let mut holders: Vec<NamedRef> = rows
+        .iter()
+        .map(|g| NamedRef::new(g.holder_id, g.holder_name.clone()))
+        .collect();
+    holders.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+    holders.dedup_by_key(|h| h.id);
     let listed = &rows[..rows.len().min(shown)];
     let identities: Vec<i64> = listed.iter().map(|g| g.identity_id).collect();
     let owners = current_owners_of(conn, &identities, now).await?;
@@ -107,6 +113,7 @@ pub(super) async fn live_access(
         scheduled: count(&|g| g.state == scheduled),
         break_glass: count(&|g| g.kind == RequestKind::BreakGlass.as_str()),
         identities: all_identities.len() as u32,
+        holders,
         grants,
         standing_paths: standing
             .into_iter()
