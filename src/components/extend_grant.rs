@@ -2,7 +2,7 @@
 //! request goes to the approvers like any, and once approved the same grant ends later.
 
 use crate::api;
-use crate::components::form::failure;
+use crate::components::form::{FieldProblem, FormProblem, Problem, failure};
 use crate::components::toast::use_toasts;
 use leptos::prelude::*;
 use stint_core::api::{ExtendBody, GrantView};
@@ -91,19 +91,9 @@ pub fn ExtendGrant(
         }
     });
     let error = move || failure(send);
-    let field_error = move |field: &'static str| {
-        error()
-            .filter(|e| e.field() == Some(field))
-            .map(|e| e.to_string())
-    };
-    let general_error = move || {
-        error().filter(|e| {
-            !matches!(
-                e.field(),
-                Some("duration_secs" | "justification.task" | "justification.ticket")
-            )
-        })
-    };
+    let problem = Signal::derive(move || error().map(Problem::from));
+    let field_error =
+        move |field: &'static str| problem.get().filter(|p| p.field.as_deref() == Some(field));
     let task_short = move || task.get().trim().chars().count() < rules::TASK_MIN_CHARS;
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -168,7 +158,7 @@ pub fn ExtendGrant(
                             format::duration(longest)
                         )}
                     </p>
-                    {move || field_error("duration_secs").map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
+                    <FieldProblem problem field="duration_secs"/>
                 </fieldset>
                 <div class="field">
                     <label for=task_id.get_value()>"Why the work needs more time"</label>
@@ -184,9 +174,7 @@ pub fn ExtendGrant(
                     <p class="help" id=format!("extend-task-help-{id}")>
                         {format!("At least {} characters; approvers read this.", rules::TASK_MIN_CHARS)}
                     </p>
-                    {move || field_error("justification.task").map(|e| view! {
-                        <p class="field-error" role="alert" id=format!("extend-task-error-{id}")>{e}</p>
-                    })}
+                    <FieldProblem problem field="justification.task" id=format!("extend-task-error-{id}")/>
                 </div>
                 <div class="field">
                     <label for=format!("extend-ticket-{id}")>"Ticket (if the resource asks for one)"</label>
@@ -197,11 +185,9 @@ pub fn ExtendGrant(
                         aria-describedby=format!("extend-ticket-error-{id}")
                         data-testid="extend-ticket"
                     />
-                    {move || field_error("justification.ticket").map(|e| view! {
-                        <p class="field-error" role="alert" id=format!("extend-ticket-error-{id}")>{e}</p>
-                    })}
+                    <FieldProblem problem field="justification.ticket" id=format!("extend-ticket-error-{id}")/>
                 </div>
-                {move || general_error().map(|e| view! { <p class="field-error" role="alert">{e.to_string()}</p> })}
+                <FormProblem problem fields=&["duration_secs", "justification.task", "justification.ticket"]/>
                 <div class="form-actions">
                     <button type="button" class="button subtle" on:click=move |_| hide()>"Cancel"</button>
                     <button

@@ -32,9 +32,14 @@ impl From<ApiError> for Problem {
     }
 }
 
-/// The message under `field` when the problem is about it.
+/// The message under `field` when the problem is about it; `id` lets the field name it in
+/// `aria-describedby`.
 #[component]
-pub fn FieldProblem(problem: Signal<Option<Problem>>, field: &'static str) -> impl IntoView {
+pub fn FieldProblem(
+    problem: Signal<Option<Problem>>,
+    field: &'static str,
+    #[prop(optional, into)] id: Option<String>,
+) -> impl IntoView {
     let message = move || {
         problem
             .get()
@@ -43,7 +48,7 @@ pub fn FieldProblem(problem: Signal<Option<Problem>>, field: &'static str) -> im
     };
     view! {
         {move || message().map(|m| view! {
-            <p class="field-error" role="alert" data-field=field>{m}</p>
+            <p class="field-error" role="alert" data-field=field id=id.clone()>{m}</p>
         })}
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::api::{self, ApiError};
 use crate::components::dialog::ConfirmDialog;
-use crate::components::form::failure;
+use crate::components::form::{FieldProblem, FormProblem, Problem, failure};
 use crate::components::start_field::{StartChoice, StartField};
 use crate::components::states::{Empty, ErrorState, Skeleton};
 use crate::components::time::Countdown;
@@ -270,6 +270,13 @@ fn RequestForm(
                     .map(|e| e.to_string())
             })
     };
+    // What the form shows under a field, or above the buttons: the preview of the broker's
+    // rule while typing, else the broker's answer.
+    let problem = Signal::derive(move || {
+        preview()
+            .map(Problem::from)
+            .or_else(|| error().map(Problem::from))
+    });
     let general_error = move || error().filter(|e| !e.field().is_some_and(|f| FIELDS.contains(&f)));
     // The same rule the broker applies, previewed while typing.
     let duration_error = move || {
@@ -399,7 +406,7 @@ fn RequestForm(
                     {identity_options}
                 </select>
                 <p class="help">"Only identities you are an accountable owner of."</p>
-                {move || broker_error("identity_id").map(|e| view! { <p class="field-error">{e}</p> })}
+                <FieldProblem problem field="identity_id"/>
             </div>
 
             <div class="field">
@@ -449,7 +456,7 @@ fn RequestForm(
                             })
                     }}
                 </select>
-                {move || broker_error("privilege").map(|e| view! { <p class="field-error">{e}</p> })}
+                <FieldProblem problem field="privilege"/>
             </div>
 
             <fieldset class="field">
@@ -538,7 +545,7 @@ fn RequestForm(
                 <p class="help" id="task-help">
                     {format!("At least {task_min} characters; reviewers and auditors read this.")}
                 </p>
-                {move || broker_error("justification.task").map(|e| view! { <p class="field-error">{e}</p> })}
+                <FieldProblem problem field="justification.task"/>
             </div>
 
             <div class="field">
@@ -555,7 +562,7 @@ fn RequestForm(
                     placeholder="OPS-1234"
                     data-testid="ticket"
                 />
-                {move || broker_error("justification.ticket").map(|e| view! { <p class="field-error">{e}</p> })}
+                <FieldProblem problem field="justification.ticket"/>
             </div>
 
             {break_glass
@@ -571,12 +578,12 @@ fn RequestForm(
                                 on:input=move |ev| password.set(event_target_value(&ev))
                                 data-testid="password"
                             />
-                            {move || broker_error("password").map(|e| view! { <p class="field-error">{e}</p> })}
+                            <FieldProblem problem field="password"/>
                         </div>
                     }
                 })}
 
-            {move || general_error().map(|e| view! { <p class="field-error" role="alert">{e.to_string()}</p> })}
+            <FormProblem problem fields=&FIELDS/>
             <div class="form-actions">
                 <button
                     type="submit"
