@@ -98,6 +98,22 @@ pub fn FilterSelect(
     }
 }
 
+/// A filter's choice among the resources there are: "all", or one by id.
+#[component]
+pub fn ResourceFilter(#[prop(into)] id: String, value: RwSignal<String>) -> impl IntoView {
+    let resources = LocalResource::new(crate::api::resources);
+    move || {
+        let options = resources
+            .get()
+            .and_then(Result::ok)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| (r.id.to_string(), r.name))
+            .collect();
+        view! { <FilterSelect id=id.clone() label="Resource" value options all="All resources"/> }
+    }
+}
+
 /// What an action's last run failed with, if it failed; tracked, so a view or signal that
 /// reads it follows the action.
 pub fn failure<I: 'static, O: Clone + 'static>(

@@ -5,8 +5,8 @@ use crate::api;
 use crate::components::badges::GrantBadge;
 use crate::components::connection::steady;
 use crate::components::dialog::ConfirmDialog;
-use crate::components::form::FilterSelect;
 use crate::components::form::failure_text;
+use crate::components::form::{FilterSelect, ResourceFilter};
 use crate::components::live::on_live;
 use crate::components::states::{Empty, ErrorState, RoleGate, Skeleton};
 use crate::components::time::Countdown;
@@ -135,7 +135,6 @@ fn LiveAccessPage() -> impl IntoView {
 #[component]
 fn Filters(filter: Memo<LiveAccessFilter>, holders: Signal<Vec<NamedRef>>) -> impl IntoView {
     let navigate = use_navigate();
-    let resources = LocalResource::new(api::resources);
     let identities = LocalResource::new(api::identities);
     let resource = RwSignal::new(String::new());
     let identity = RwSignal::new(String::new());
@@ -175,11 +174,7 @@ fn Filters(filter: Memo<LiveAccessFilter>, holders: Signal<Vec<NamedRef>>) -> im
     };
     view! {
         <form class="filters card live-filters" on:submit=apply aria-label="Filter live access" data-testid="live-filters">
-            {move || {
-                let options = resources.get().and_then(Result::ok).unwrap_or_default()
-                    .into_iter().map(|r| (r.id.to_string(), r.name)).collect();
-                view! { <FilterSelect id="live-resource" label="Resource" value=resource options all="All resources"/> }
-            }}
+            <ResourceFilter id="live-resource" value=resource/>
             {move || {
                 let options = identities.get().and_then(Result::ok).unwrap_or_default()
                     .into_iter().map(|i| (i.id.to_string(), i.name)).collect();

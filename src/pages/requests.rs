@@ -4,7 +4,7 @@
 use crate::api;
 use crate::components::badges::{BreakGlassBadge, RequestBadge};
 use crate::components::connection::steady;
-use crate::components::form::FilterSelect;
+use crate::components::form::{FilterSelect, ResourceFilter};
 use crate::components::live::on_live;
 use crate::components::states::{Empty, ErrorState, Skeleton};
 use crate::components::time::RelativeTime;
@@ -120,7 +120,6 @@ pub fn Requests() -> impl IntoView {
     });
 
     let identities = LocalResource::new(api::identities);
-    let resources = LocalResource::new(api::resources);
     let values: [RwSignal<String>; 6] = std::array::from_fn(|_| RwSignal::new(String::new()));
     let fields: Vec<(&'static str, RwSignal<String>)> = KEYS.into_iter().zip(values).collect();
     fields_follow_url(query, fields.clone());
@@ -155,11 +154,7 @@ pub fn Requests() -> impl IntoView {
                         .into_iter().map(|i| (i.id.to_string(), i.name)).collect();
                     view! { <FilterSelect id="search-identity_id" label="Identity" value=identity options all="All identities"/> }
                 }}
-                {move || {
-                    let options = resources.get().and_then(Result::ok).unwrap_or_default()
-                        .into_iter().map(|r| (r.id.to_string(), r.name)).collect();
-                    view! { <FilterSelect id="search-resource_id" label="Resource" value=resource options all="All resources"/> }
-                }}
+                <ResourceFilter id="search-resource_id" value=resource/>
                 <label class="check">
                     <input type="checkbox" prop:checked=move || matches!(mine.get().as_str(), "true" | "1")
                         on:change=move |ev| mine.set(if event_target_checked(&ev) { "true".into() } else { String::new() })/>

@@ -4,7 +4,7 @@
 use crate::api;
 use crate::components::badges::ReviewBadge;
 use crate::components::connection::steady;
-use crate::components::form::FilterSelect;
+use crate::components::form::{FilterSelect, ResourceFilter};
 use crate::components::live::on_live;
 use crate::components::states::{Empty, ErrorState, RoleGate, Skeleton};
 use crate::components::time::RelativeTime;
@@ -101,7 +101,6 @@ fn ReviewsPage() -> impl IntoView {
             (overdue, open)
         })
     };
-    let resources = LocalResource::new(api::resources);
     let values: [RwSignal<String>; 4] = std::array::from_fn(|_| RwSignal::new(String::new()));
     let fields: Vec<(&'static str, RwSignal<String>)> = KEYS.into_iter().zip(values).collect();
     fields_follow_url(query, fields.clone());
@@ -137,11 +136,7 @@ fn ReviewsPage() -> impl IntoView {
                         prop:value=move || ticket.get() on:input=move |ev| ticket.set(event_target_value(&ev))/>
                 </div>
                 <FilterSelect id="review-filter" label="Show" value=state all="All" options=states/>
-                {move || {
-                    let options = resources.get().and_then(Result::ok).unwrap_or_default()
-                        .into_iter().map(|r| (r.id.to_string(), r.name)).collect();
-                    view! { <FilterSelect id="review-resource_id" label="Resource" value=resource options all="All resources"/> }
-                }}
+                <ResourceFilter id="review-resource_id" value=resource/>
                 <button type="submit" class="button primary" data-testid="review-search">"Search"</button>
                 <a class="button subtle" href="/reviews">"Clear"</a>
             </form>

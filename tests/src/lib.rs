@@ -221,6 +221,38 @@ impl Stack {
     }
 
     /// The ids of the identity and resource named, as `viewer` sees them.
+    /// `user` takes 30 min of break-glass `write` on payments-db as ci-deployer, for `task`
+    /// (and `ticket`), through the store; its review's id.
+    pub async fn break_glass_via_store(
+        &self,
+        user: &UserView,
+        task: &str,
+        ticket: Option<&str>,
+    ) -> i64 {
+        let (identity_id, resource_id) = self.ids(user, "ci-deployer", "payments-db").await;
+        let body = stint_core::api::BreakGlassBody {
+            identity_id,
+            resource_id,
+            privilege: "write".into(),
+            duration_secs: 1800,
+            justification: stint_core::rules::Justification {
+                task: task.into(),
+                ticket: ticket.map(str::to_string),
+            },
+            password: String::new(),
+        };
+        let limit = stint_broker::store::BreakGlassLimit {
+            max_uses: 3,
+            window: chrono::Duration::hours(24),
+            takeover_wait: None,
+        };
+        self.store
+            .take_break_glass(user, &body, Utc::now(), limit)
+            .await
+            .unwrap()
+            .review_id
+    }
+
     pub async fn ids(&self, viewer: &UserView, identity: &str, resource: &str) -> (i64, i64) {
         let identity_id = self
             .store

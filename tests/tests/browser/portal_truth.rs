@@ -386,34 +386,18 @@ async fn the_approvals_queue_keeps_its_selection_when_a_request_arrives_above_it
 async fn carol_judges_a_break_glass_unjustified_and_ends_the_access_in_one_step() {
     let stack = Stack::start().await;
     let alice = stack.user("alice").await;
-    let now = chrono::Utc::now();
-    let (identity_id, resource_id) = stack.ids(&alice, "ci-deployer", "payments-db").await;
-    let body = stint_core::api::BreakGlassBody {
-        identity_id,
-        resource_id,
-        privilege: "write".into(),
-        duration_secs: 1800,
-        justification: stint_core::rules::Justification {
-            task: "Checkout fails: a stuck migration holds the ledger lock".into(),
-            ticket: None,
-        },
-        password: String::new(),
-    };
-    let limit = stint_broker::store::BreakGlassLimit {
-        max_uses: 3,
-        window: chrono::Duration::hours(24),
-        takeover_wait: None,
-    };
-    let taken = stack
-        .store
-        .take_break_glass(&alice, &body, now, limit)
-        .await
-        .unwrap();
+    let review_id = stack
+        .break_glass_via_store(
+            &alice,
+            "Checkout fails: a stuck migration holds the ledger lock",
+            None,
+        )
+        .await;
 
     let carol = stack.browser().await;
     sign_in(&carol, &stack, "carol").await;
     carol
-        .goto(&stack.url(&format!("/reviews/{}", taken.review_id)))
+        .goto(&stack.url(&format!("/reviews/{}", review_id)))
         .await
         .unwrap();
     click(&carol, "[data-testid=outcome-unjustified]").await;

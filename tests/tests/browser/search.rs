@@ -58,11 +58,6 @@ async fn alice_finds_a_past_request_by_a_word_of_its_task() {
 async fn carol_finds_a_break_glass_review_by_its_ticket() {
     let stack = Stack::start().await;
     let alice = stack.user("alice").await;
-    let limit = stint_broker::store::BreakGlassLimit {
-        max_uses: 3,
-        window: chrono::Duration::hours(24),
-        takeover_wait: None,
-    };
     for (task, ticket) in [
         (
             "Checkout fails: a stuck migration holds the ledger lock",
@@ -73,23 +68,9 @@ async fn carol_finds_a_break_glass_review_by_its_ticket() {
             "INC-502",
         ),
     ] {
-        let (identity_id, resource_id) = stack.ids(&alice, "ci-deployer", "payments-db").await;
-        let body = stint_core::api::BreakGlassBody {
-            identity_id,
-            resource_id,
-            privilege: "write".into(),
-            duration_secs: 1800,
-            justification: stint_core::rules::Justification {
-                task: task.into(),
-                ticket: Some(ticket.into()),
-            },
-            password: String::new(),
-        };
         stack
-            .store
-            .take_break_glass(&alice, &body, chrono::Utc::now(), limit)
-            .await
-            .unwrap();
+            .break_glass_via_store(&alice, task, Some(ticket))
+            .await;
     }
 
     let browser = stack.browser().await;
