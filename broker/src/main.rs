@@ -129,6 +129,8 @@ enum Command {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
+    /// Print the API's OpenAPI 3.1 description (what `GET /api/v1/openapi.json` serves).
+    Openapi,
     /// Read the audit trail without a running broker.
     Audit {
         #[command(subcommand)]
@@ -414,6 +416,10 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Audit { command, database } => audit(command, &database.url).await,
         Command::Backup { database, file } => backup(&database.url, &file).await,
+        Command::Openapi => {
+            println!("{}", stint_broker::http::api_description_json());
+            Ok(())
+        }
         Command::Standing { command, database } => standing(command, &database.url).await,
         Command::Report { command, database } => report(command, &database.url).await,
         Command::Keys {
@@ -504,7 +510,7 @@ async fn serve(listen: SocketAddr, config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "stint broker listening");
-    println!("Stint is running at http://{addr}/");
+    println!("Stint is running at http://{addr}/ (its API's reference: /api/v1/docs)");
     if demo {
         println!(
             "Demo logins (password `{}` for all):",

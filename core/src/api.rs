@@ -13,12 +13,14 @@ use serde::{Deserialize, Serialize};
 pub const CSRF_HEADER: &str = "x-stint-csrf";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginBody {
     pub username: String,
     pub password: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserView {
     pub id: UserId,
     pub username: String,
@@ -49,6 +51,7 @@ impl UserView {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionView {
     pub user: UserView,
     /// An admin reset the password: it must be changed before anything else.
@@ -58,6 +61,7 @@ pub struct SessionView {
 
 /// The signed-in user and what waits for them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MeView {
     pub user: UserView,
     /// An admin reset the password: nothing else works until the user picks a new one.
@@ -88,6 +92,7 @@ pub struct MeView {
 
 /// A reference to another record, with the name a person reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NamedRef {
     pub id: i64,
     pub name: String,
@@ -103,6 +108,7 @@ impl NamedRef {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OwnerView {
     pub user: NamedRef,
     pub statement: String,
@@ -110,6 +116,7 @@ pub struct OwnerView {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Identity))]
 pub struct IdentityView {
     pub id: i64,
     pub name: String,
@@ -129,6 +136,7 @@ pub struct IdentityView {
 
 /// An identity with its whole ownership history and its live access.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IdentityDetail {
     #[serde(flatten)]
     pub identity: IdentityView,
@@ -148,6 +156,7 @@ pub struct IdentityDetail {
 
 /// One declaration of accountability, current or ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeclarationView {
     pub id: i64,
     pub user: NamedRef,
@@ -168,6 +177,7 @@ pub struct DeclarationView {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeclareBody {
     pub statement: String,
     pub attest_until: DateTime<Utc>,
@@ -175,6 +185,7 @@ pub struct DeclareBody {
 
 /// `PUT /api/v1/me/password`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswordChangeBody {
     pub current_password: String,
     pub new_password: String,
@@ -182,17 +193,20 @@ pub struct PasswordChangeBody {
 
 /// `POST /api/v1/users/{id}/password`: a temporary password, to be changed at next sign-in.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswordResetBody {
     pub new_password: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StepDownBody {
     pub reason: String,
 }
 
 /// An identity as an admin creates or edits it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IdentityBody {
     pub name: String,
     pub kind: IdentityKind,
@@ -205,6 +219,7 @@ pub struct IdentityBody {
 /// A resource and its policy as an admin creates or edits them. Named approvers are read
 /// by id; their names are the broker's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResourceBody {
     pub name: String,
     #[serde(default)]
@@ -219,6 +234,7 @@ pub struct ResourceBody {
 
 /// A user as admins manage them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserAdminView {
     pub id: UserId,
     pub username: String,
@@ -229,6 +245,7 @@ pub struct UserAdminView {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewUserBody {
     pub username: String,
     pub display_name: String,
@@ -239,6 +256,7 @@ pub struct NewUserBody {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserUpdateBody {
     pub display_name: String,
     pub roles: Vec<Role>,
@@ -246,6 +264,7 @@ pub struct UserUpdateBody {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Resource))]
 pub struct ResourceView {
     pub id: i64,
     pub name: String,
@@ -269,6 +288,7 @@ pub struct ResourceView {
 /// A resource's client credentials for `POST /api/v1/introspect` (HTTP Basic, RFC 7662
 /// §2.1), shown once: only a hash of the secret is kept.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IntrospectionCredentialsView {
     pub client_id: String,
     pub client_secret: String,
@@ -276,6 +296,14 @@ pub struct IntrospectionCredentialsView {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "identity_id": 1,
+    "resource_id": 1,
+    "privilege": "read",
+    "duration_secs": 3600,
+    "justification": {"task": "Backfill last night's failed invoice run", "ticket": "OPS-1234"}
+})))]
 pub struct NewRequestBody {
     pub identity_id: i64,
     pub resource_id: i64,
@@ -290,12 +318,14 @@ pub struct NewRequestBody {
 
 /// `POST /api/v1/grants/{id}/extend`: the holder asks for more time on a live grant.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExtendBody {
     pub duration_secs: i64,
     pub justification: Justification,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApproveBody {
     #[serde(default)]
     pub comment: Option<String>,
@@ -305,16 +335,19 @@ pub struct ApproveBody {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DenyBody {
     pub comment: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RevokeBody {
     pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApprovalView {
     pub approver: NamedRef,
     pub duration_secs: i64,
@@ -323,6 +356,7 @@ pub struct ApprovalView {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RequestView {
     pub id: i64,
     pub state: RequestState,
@@ -382,6 +416,7 @@ impl RequestView {
 
 /// A request with everything that happened to it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RequestDetail {
     #[serde(flatten)]
     pub request: RequestView,
@@ -393,6 +428,7 @@ pub struct RequestDetail {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GrantView {
     pub id: i64,
     pub request_id: i64,
@@ -438,6 +474,7 @@ pub struct GrantView {
 /// How a grant was used: its token introspected by its resource's servers, credentials
 /// fetched by its holder. Counted without keeping any token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GrantUsageView {
     pub introspections: i64,
     pub credential_fetches: i64,
@@ -456,6 +493,7 @@ impl GrantUsageView {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialView {
     pub token: String,
     pub jti: String,
@@ -467,12 +505,14 @@ pub struct CredentialView {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IntrospectBody {
     pub token: String,
 }
 
 /// RFC 7662 token introspection; inactive tokens say nothing else.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IntrospectView {
     pub active: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -505,6 +545,7 @@ impl IntrospectView {
 
 /// One entry of the audit trail.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEventView {
     pub seq: i64,
     pub at: DateTime<Utc>,
@@ -525,6 +566,7 @@ pub struct AuditEventView {
 
 /// The result of walking the audit chain.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditVerification {
     pub ok: bool,
     /// Events that verified.
@@ -539,6 +581,7 @@ pub struct AuditVerification {
 
 /// A signed statement of the audit chain's head at a moment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditCheckpoint {
     pub at: DateTime<Utc>,
     pub head_seq: i64,
@@ -551,11 +594,13 @@ pub struct AuditCheckpoint {
 
 /// The body of every error response.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     pub code: String,
     pub message: String,
@@ -566,12 +611,14 @@ pub struct ErrorDetail {
 
 /// One page of a list, newest first; pass `next_cursor` as `cursor` for the next page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BreakGlassBody {
     pub identity_id: i64,
     pub resource_id: i64,
@@ -583,6 +630,7 @@ pub struct BreakGlassBody {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReviewBody {
     pub outcome: ReviewOutcome,
     #[serde(default)]
@@ -594,6 +642,7 @@ pub struct ReviewBody {
 
 /// The post-hoc review of one break-glass access.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReviewView {
     pub id: i64,
     pub status: ReviewStatus,
@@ -620,6 +669,7 @@ pub struct ReviewView {
 
 /// A credential issued under a grant: its id and lifetime, never the token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IssuedCredentialView {
     pub jti: String,
     pub issued_to: NamedRef,
@@ -629,6 +679,7 @@ pub struct IssuedCredentialView {
 
 /// A review with the whole story of the access it judges.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReviewDetail {
     #[serde(flatten)]
     pub review: ReviewView,
@@ -638,6 +689,7 @@ pub struct ReviewDetail {
 
 /// `POST /api/v1/identities/{id}/tokens`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewIdentityTokenBody {
     pub name: String,
     pub expires_in_secs: i64,
@@ -645,6 +697,7 @@ pub struct NewIdentityTokenBody {
 
 /// A freshly minted identity token: the only time its secret is shown.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IssuedIdentityToken {
     pub id: i64,
     pub name: String,
@@ -654,6 +707,7 @@ pub struct IssuedIdentityToken {
 
 /// An identity token as listed: never its secret.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IdentityTokenView {
     pub id: i64,
     pub name: String,
@@ -667,6 +721,7 @@ pub struct IdentityTokenView {
 
 /// `POST /api/v1/grants/{id}/release`: the holder's task is over.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReleaseBody {
     pub outcome: crate::machine::ReleaseOutcome,
     #[serde(default)]

@@ -21,6 +21,7 @@ pub const LINK_MAX_CHARS: usize = 500;
 
 /// What a campaign covers: resources and identity kinds (empty: all of them).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CampaignScope {
     #[serde(default)]
     pub resource_ids: Vec<i64>,
@@ -39,6 +40,7 @@ impl CampaignScope {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewCampaignBody {
     pub name: String,
     #[serde(default)]
@@ -77,6 +79,7 @@ pub fn check_new(body: &NewCampaignBody, now: DateTime<Utc>) -> Result<NewCampai
 
 /// What one item puts to its reviewer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ItemKind {
     /// A resource's policy: approvals, maximum, break-glass (admins answer).
@@ -157,6 +160,7 @@ impl ItemKind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     /// It is right as it is.
@@ -184,6 +188,7 @@ impl Decision {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DecisionBody {
     pub decision: Decision,
     #[serde(default)]
@@ -195,6 +200,7 @@ pub struct DecisionBody {
 
 /// Who answers an item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Assignee {
     User {
@@ -518,6 +524,7 @@ pub fn decide(d: &Decidable, body: &DecisionBody) -> Result<(String, Option<Stri
 
 /// A campaign as listed and shown.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CampaignView {
     pub id: i64,
     pub name: String,
@@ -547,6 +554,7 @@ impl CampaignView {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CampaignItemView {
     pub id: i64,
     pub campaign_id: i64,
@@ -567,6 +575,7 @@ pub struct CampaignItemView {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CampaignDetail {
     #[serde(flatten)]
     pub campaign: CampaignView,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// A connector the broker loaded from its connectors file (`GET /api/v1/connectors`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConnectorView {
     pub name: String,
     /// `postgres` or `webhook`.
@@ -20,6 +21,7 @@ pub struct ConnectorView {
 /// Login details for the temporary PostgreSQL role of a grant, returned with each
 /// credential fetch (each one sets a new password; the previous stops working).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PostgresAccess {
     pub host: String,
     pub port: u16,
@@ -31,6 +33,7 @@ pub struct PostgresAccess {
 
 /// Where a grant's access in the downstream system stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AccessPhase {
     /// Being made: the grant cannot be used yet.
@@ -99,6 +102,7 @@ impl AccessFilter {
 
 /// What a connector made for a grant, and the step under way.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GrantAccessView {
     pub connector: String,
     pub phase: AccessPhase,

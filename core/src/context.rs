@@ -12,6 +12,7 @@ pub const RECENT_GRANTS: usize = 5;
 
 /// A request's context, as its page and the approvals queue show it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApproverContext {
     /// Who answers for the identity now, and until when their declaration holds.
     pub owners: Vec<OwnerAttestation>,
@@ -31,6 +32,7 @@ pub struct ApproverContext {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OwnerAttestation {
     pub user: NamedRef,
     pub attest_until: DateTime<Utc>,
@@ -38,6 +40,7 @@ pub struct OwnerAttestation {
 
 /// An ended grant: how long was asked, how long it ran, how long it was used.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PastGrant {
     pub grant_id: i64,
     pub request_id: i64,
@@ -78,6 +81,7 @@ impl PastGrant {
 
 /// Access named without ids: the approver may not be one who sees that request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccessRef {
     pub resource: String,
     pub privilege: String,
@@ -91,6 +95,7 @@ pub struct AccessRef {
 
 /// "Asks for 4 h; its last 3 grants here were used for at most 40 min."
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DurationAdvice {
     pub asked_secs: i64,
     /// The longest any of them was used (0: none was).

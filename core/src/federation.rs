@@ -26,6 +26,7 @@ const MAX_VALUE_CHARS: usize = 256;
 
 /// `POST /api/v1/federation/issuers`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IssuerBody {
     pub name: String,
     /// The tokens' `iss`, exactly.
@@ -43,6 +44,7 @@ pub struct IssuerBody {
 
 /// Tokens whose claims all match `claims` act as the identity `identity_id`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RuleBody {
     /// Claim name → the value it must have; `*` in a value matches any run of characters.
     pub claims: BTreeMap<String, String>,
@@ -51,6 +53,7 @@ pub struct RuleBody {
 
 /// A registered issuer as admins see it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IssuerView {
     pub id: i64,
     pub name: String,
@@ -65,6 +68,7 @@ pub struct IssuerView {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RuleView {
     pub claims: BTreeMap<String, String>,
     pub identity: crate::api::NamedRef,
@@ -72,6 +76,7 @@ pub struct RuleView {
 
 /// A rule that makes a platform's tokens act as one identity, as its page shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IdentityRuleView {
     pub issuer: crate::api::NamedRef,
     /// The issuer's `iss`.
@@ -81,6 +86,7 @@ pub struct IdentityRuleView {
 
 /// RFC 8693's answer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExchangedToken {
     pub access_token: String,
     pub issued_token_type: String,

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 /// One change, as the feed sends it (the SSE `data`; its `event` is `kind`, its `id` is
 /// `seq`, the audit trail's sequence number, which `Last-Event-ID` resumes after).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LiveEvent {
     pub seq: i64,
     /// The audit action: `request.filed`, `grant.expiring`, `review.overdue`, …

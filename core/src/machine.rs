@@ -44,6 +44,7 @@ pub fn may_see_tokens(actor_is_owner: bool, actor_roles: &[Role]) -> bool {
 
 /// How the holder's task went, as they report it when they release a grant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReleaseOutcome {
     Completed,

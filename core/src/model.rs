@@ -6,6 +6,7 @@ use std::fmt;
 
 /// What a person may do in Stint. A user may hold several roles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Requester,
@@ -47,6 +48,7 @@ impl fmt::Display for Role {
 
 /// The kind of non-human identity access is granted to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum IdentityKind {
     ServiceAccount,
@@ -93,6 +95,7 @@ impl IdentityKind {
 
 /// The approval policy of a resource: what a request for it needs before access is granted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Policy {
     /// How many distinct approvers must approve (at least 1).
     pub approvals_required: u32,
@@ -124,6 +127,7 @@ pub struct Policy {
 /// Who may approve requests for a resource. Deciding always needs the approver role; a
 /// list of named users narrows it to them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Approvers {
     /// Everyone holding the approver role.
@@ -146,6 +150,7 @@ impl Approvers {
 /// Machine-to-machine requests the broker approves without a person: identities of these
 /// kinds, asking for one of these privileges, for at most this long.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AutoApprove {
     pub identity_kinds: Vec<IdentityKind>,
     pub privileges: Vec<String>,
@@ -162,6 +167,7 @@ impl AutoApprove {
 
 /// How break-glass access to a resource is bounded and governed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BreakGlassPolicy {
     /// The longest break-glass access, in seconds (short: an hour by default).
     pub max_duration_secs: i64,
@@ -180,6 +186,7 @@ impl Default for BreakGlassPolicy {
 
 /// A reviewer's judgement of a break-glass access.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewOutcome {
     Justified,
@@ -203,6 +210,7 @@ impl ReviewOutcome {
 
 /// Where a review stands at a given moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewStatus {
     Open,

@@ -129,6 +129,7 @@ pub fn notify_event(action: &str) -> Option<&'static NotifyEvent> {
 
 /// The kinds of sink.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SinkKind {
     /// A Slack-compatible incoming webhook: Block Kit messages.
@@ -158,6 +159,7 @@ impl SinkKind {
 /// best given as `url_env`, the name of a variable every broker replica has; `url` stores it
 /// in the database.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewSinkBody {
     pub name: String,
     pub kind: String,
@@ -366,6 +368,7 @@ pub fn redacted_url(url: &str) -> String {
 
 /// A sink, as admins see it (`GET /api/v1/notifications/sinks`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SinkView {
     pub id: i64,
     pub name: String,
@@ -392,6 +395,7 @@ pub struct SinkView {
 
 /// Where one message to one sink stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     /// Not attempted yet.
@@ -426,6 +430,7 @@ pub fn sink_failing(failures_in_a_row: i64, alert_after: i64) -> bool {
 
 /// One attempt to deliver a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AttemptView {
     pub at: DateTime<Utc>,
     /// The HTTP status the sink answered, if it answered.
@@ -436,6 +441,7 @@ pub struct AttemptView {
 
 /// One message to one sink (`GET /api/v1/notifications/sinks/{id}/deliveries`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeliveryView {
     pub id: i64,
     /// The audit action it tells of, and that event's sequence number.
@@ -452,6 +458,7 @@ pub struct DeliveryView {
 /// What a notification tells of the request behind its event: enough to decide whether to
 /// open it, never a credential.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NoticeRequest {
     pub id: i64,
     pub identity: String,
@@ -495,6 +502,7 @@ pub struct AudienceFacts {
 
 /// What a notification tells of a proposed change: what it changes and how it widens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NoticeProposal {
     pub id: i64,
     /// "resource prod-cluster".
@@ -504,6 +512,7 @@ pub struct NoticeProposal {
 
 /// What a notification tells of the access review behind its event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NoticeCampaign {
     pub id: i64,
     pub name: String,
@@ -564,6 +573,7 @@ pub fn wants(action: &str, roles: &[Role], muted: &[String]) -> bool {
 
 /// One line of a person's notification choices (`GET /api/v1/me/notifications`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NotificationChoice {
     pub event: String,
     pub label: String,
@@ -588,6 +598,7 @@ pub fn choices(roles: &[Role], muted: &[String]) -> Vec<NotificationChoice> {
 
 /// `PUT /api/v1/me/notifications`: the events to be left out of.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MutesBody {
     pub muted: Vec<String>,
 }

@@ -23,6 +23,7 @@ pub fn roles_from_groups(mapping: &RoleMapping, groups: &[String]) -> Vec<Role> 
 
 /// The identity providers the login page offers (`GET /api/v1/oidc/providers`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignInOptions {
     /// Whether the username and password form is offered (`--no-local-login` turns it off).
     pub local_login: bool,
@@ -30,6 +31,7 @@ pub struct SignInOptions {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProviderView {
     /// The provider's key in the configuration, as in `/api/v1/oidc/{id}/login`.
     pub id: String,
@@ -39,6 +41,7 @@ pub struct ProviderView {
 /// What signing out answers when the session came from a provider that can end its own
 /// session too (OpenID Connect RP-Initiated Logout).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignedOut {
     pub end_session_url: String,
     pub provider: ProviderView,

@@ -15,6 +15,7 @@ pub const MAX_ENDS_WITHIN_SECS: i64 = 366 * 24 * 3600;
 
 /// Whether a grant came through the approval path or was taken as break-glass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum GrantKind {
     Standard,
@@ -42,6 +43,7 @@ impl GrantKind {
 
 /// Which live grants (active, or scheduled to start) to show or end; every field narrows.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LiveAccessFilter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -87,6 +89,7 @@ impl LiveAccessFilter {
 
 /// Everything live that matches a filter, with the counts an incident lead reads first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LiveAccessView {
     /// Soonest to end first, at most `LIVE_ACCESS_SHOWN`; the counts cover every match.
     pub grants: Vec<GrantView>,
@@ -112,6 +115,7 @@ pub struct LiveAccessView {
 pub const LIVE_ACCESS_SHOWN: usize = 1_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StandingPaths {
     pub identity_id: i64,
     pub count: u32,
@@ -128,6 +132,7 @@ pub fn standing_paths_of(paths: &[StandingPaths], identity_id: i64) -> u32 {
 /// `POST /api/v1/grants/revoke`: grants named by id, or every live grant a filter matches,
 /// all ended for one reason.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BulkRevokeBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -189,12 +194,14 @@ impl BulkRevokeBody {
 
 /// What a bulk revocation did: each grant ended, and each it could not end with why.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BulkRevokeOutcome {
     pub revoked: Vec<i64>,
     pub failed: Vec<BulkRevokeFailure>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BulkRevokeFailure {
     pub id: i64,
     pub error: String,

@@ -17,6 +17,7 @@ pub const DEFAULT_MAX_ATTESTATION_DAYS: i64 = 90;
 
 /// Where an identity's accountability stands at a moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OwnershipStatus {
     Owned,
@@ -69,6 +70,7 @@ pub fn status(
 
 /// How a declaration ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeclarationEnd {
     /// Replaced by its owner's newer declaration.

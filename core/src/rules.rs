@@ -64,6 +64,7 @@ impl From<TransitionError> for RuleError {
 
 /// Why access is needed: the task, and the ticket that tracks it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Justification {
     pub task: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -15,6 +15,7 @@ pub const REASON_MIN_CHARS: usize = 10;
 
 /// Where a finding stands in triage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StandingStatus {
     /// Nobody has said yet what it reaches.
@@ -69,6 +70,7 @@ impl StandingStatus {
 
 /// The tool that reported a finding, or `manual` for one recorded by hand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum SecretSource {
     DetectSecrets,
@@ -102,6 +104,7 @@ impl SecretSource {
 /// One standing credential as the portal shows it. Never carries the secret: only a
 /// fingerprint (a hash) of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StandingView {
     pub id: i64,
     pub tool: SecretSource,
@@ -137,6 +140,7 @@ pub struct StandingView {
 
 /// A triage decision on one finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum TriageBody {
     /// It gives `identity_id` access to `resource_id` (with `privilege`, if known).
@@ -157,6 +161,7 @@ pub enum TriageBody {
 /// A standing credential recorded by hand (no secret: only where it lives and what it
 /// reaches).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewStandingBody {
     pub identity_id: i64,
     pub resource_id: i64,
@@ -173,6 +178,7 @@ pub struct NewStandingBody {
 
 /// Maps findings on import: every part that is set must match.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MappingRuleBody {
     #[serde(default)]
     pub tool: Option<SecretSource>,
@@ -188,6 +194,7 @@ pub struct MappingRuleBody {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MappingRuleView {
     pub id: i64,
     pub tool: Option<SecretSource>,
@@ -202,6 +209,7 @@ pub struct MappingRuleView {
 
 /// What one import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImportSummary {
     pub tool: Option<SecretSource>,
     pub source: String,
@@ -218,6 +226,7 @@ pub struct ImportSummary {
 
 /// One resource's coverage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResourceCoverage {
     pub resource: NamedRef,
     /// Mapped standing credentials that reach it.
@@ -241,6 +250,7 @@ impl ResourceCoverage {
 
 /// Coverage at the end of one day (UTC).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CoveragePoint {
     pub at: DateTime<Utc>,
     pub jit_only: u32,
@@ -248,6 +258,7 @@ pub struct CoveragePoint {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CoverageView {
     pub resources: Vec<ResourceCoverage>,
     /// Findings nobody has mapped or resolved yet.

@@ -66,6 +66,7 @@ impl EndedGrant {
 
 /// The signals of an identity's grants that ended in the last `SIGNAL_DAYS` days.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UsageSignals {
     pub days: i64,
     /// Grants that ran and ended in that time.

@@ -23,6 +23,8 @@ usage: cargo xtask <command>
   bench    measure: the portal's release bundle (raw and gzip), the broker under load,
            revocation lag and recovery, memory, the approvals queue's render time in
            headless Chromium, and audit chain verification over 1,000,000 events
+  openapi  write openapi.json: the API's description as the code makes it (the test fails
+           when the committed file differs)
   fuzz     the parsers of outside input (reports, the connectors file, bodies, tokens) for
            long: `cargo xtask fuzz [CASES]`, 20,000 cases each by default (the test runs 64-256)
 ";
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
         Some("portal") => build_portal(),
         Some("bench") => bench::bench(),
         Some("fuzz") => fuzz(args.get(1).map(String::as_str).unwrap_or("20000")),
+        Some("openapi") => openapi(),
         _ => {
             eprint!("{USAGE}");
             return ExitCode::from(2);
@@ -266,10 +269,29 @@ fn fuzz(cases: &str) -> Result {
         .env("PROPTEST_CASES", cases))
 }
 
+/// Writes `openapi.json` from the broker's route table (`stint openapi`).
+fn openapi() -> Result {
+    step("writing openapi.json");
+    let mut cmd = cargo();
+    cmd.args(["run", "--quiet", "--bin", "stint", "--", "openapi"]);
+    eprintln!("$ {} > openapi.json", describe(&cmd));
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot start {}: {e}", describe(&cmd)))?;
+    if !out.status.success() {
+        return Err(format!(
+            "`stint openapi` failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    std::fs::write(root().join("openapi.json"), &out.stdout).map_err(|e| e.to_string())
+}
+
 fn test() -> Result {
     tools::ensure_browser()?;
     tools::ensure_portal_toolchain()?;
     let detect_secrets = tools::ensure_detect_secrets()?;
+    let schemathesis = tools::ensure_schemathesis()?;
     let oidc_provider = tools::ensure_oidc_provider()?;
     step("formatting");
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
@@ -298,8 +320,30 @@ fn test() -> Result {
     // that runs detect-secrets. Selecting them this way, rather than with --package, keeps
     // the feature set of the run above and so its build.
     run(cargo()
-        .args(["test", "--", "--ignored", "--test-threads=1"])
+        .args([
+            "test",
+            "--",
+            "--ignored",
+            "--test-threads=1",
+            "--skip",
+            SCHEMATHESIS_TEST,
+        ])
         .env("STINT_PORTAL_DIR", root().join("dist"))
         .env("STINT_DETECT_SECRETS", detect_secrets)
-        .env("STINT_OIDC_PROVIDER_DIR", oidc_provider))
+        .env("STINT_OIDC_PROVIDER_DIR", oidc_provider))?;
+    step("schemathesis against the live broker, signed in as each role");
+    // Its own step, so its counts (operations, cases) show in the output.
+    run(cargo()
+        .args([
+            "test",
+            "--",
+            "--ignored",
+            "--exact",
+            SCHEMATHESIS_TEST,
+            "--show-output",
+        ])
+        .env("STINT_SCHEMATHESIS", schemathesis))
 }
+
+/// The test that runs schemathesis (broker/tests/api/openapi.rs).
+const SCHEMATHESIS_TEST: &str = "openapi::schemathesis_finds_every_answer_as_described";

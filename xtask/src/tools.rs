@@ -106,11 +106,21 @@ pub fn ensure_portal_toolchain() -> Result {
 /// detect-secrets, pinned, from PyPI into a virtual environment under `target/tools`:
 /// a broker test scans a tree with it and imports the baseline it writes. Returns its path.
 pub fn ensure_detect_secrets() -> Result<PathBuf> {
-    const DETECT_SECRETS: &str = "detect-secrets==1.5.0";
-    let venv = tools_dir().join("detect-secrets");
-    let exe = venv.join("bin").join("detect-secrets");
+    python_tool(
+        "detect-secrets",
+        "detect-secrets==1.5.0",
+        "detect-secrets",
+        "1.5.0",
+    )
+}
+
+/// `requirement` from PyPI in its own virtual environment `name` under `target/tools`,
+/// unless its executable `exe` already says `version` (somewhere in `--version`).
+fn python_tool(name: &str, requirement: &str, exe: &str, version: &str) -> Result<PathBuf> {
+    let venv = tools_dir().join(name);
+    let exe = venv.join("bin").join(exe);
     let have = output(&exe.to_string_lossy(), &["--version"]).unwrap_or_default();
-    if have.trim() != "1.5.0" {
+    if !have.contains(version) {
         std::fs::create_dir_all(tools_dir()).map_err(|e| e.to_string())?;
         let make_venv = || {
             run(Command::new("python3")
@@ -126,10 +136,22 @@ pub fn ensure_detect_secrets() -> Result<PathBuf> {
             "install",
             "--quiet",
             "--disable-pip-version-check",
-            DETECT_SECRETS,
+            requirement,
         ]))?;
     }
     Ok(exe)
+}
+
+/// schemathesis, which tests the live API against its OpenAPI description, in a virtual
+/// environment under `target/tools`. Returns its `st` executable.
+pub fn ensure_schemathesis() -> Result<PathBuf> {
+    const VERSION: &str = "4.32.5";
+    python_tool(
+        "schemathesis",
+        &format!("schemathesis=={VERSION}"),
+        "st",
+        VERSION,
+    )
 }
 
 /// Debian's `wrk`, the benchmark's external load generator. Returns its path.

@@ -53,9 +53,17 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
+/// The people who use Stint, with their roles (admins).
+#[utoipa::path(
+    get,
+    path = "/users",
+    operation_id = "admin_users",
+    tag = "admin",
+    responses((status = 200, body = Vec<UserAdminView>)),
+)]
 pub async fn users(
     State(state): State<AppState>,
-    Admin(_): Admin,
+    Admin(_admin): Admin,
 ) -> Result<Json<Vec<UserAdminView>>, AppError> {
     Ok(Json(state.store.users().await?))
 }
@@ -70,6 +78,22 @@ async fn user_view(state: &AppState, id: i64) -> Result<UserAdminView, AppError>
         .ok_or_else(|| AppError::NotFound(format!("user {id}")))
 }
 
+/// Adds a person (admins); one with a role beyond requester waits for a second admin.
+#[utoipa::path(
+    post,
+    path = "/users",
+    operation_id = "admin_create_user",
+    tag = "admin",
+    request_body = NewUserBody,
+    responses(
+        (status = 201, body = UserAdminView),
+        (
+            status = 202,
+            description = "It widens access: a proposal waits for a second admin",
+            body = ProposalView,
+        ),
+    ),
+)]
 pub async fn create_user(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -98,6 +122,24 @@ pub async fn create_user(
     })
 }
 
+/// Changes a person's name, roles or whether they may sign in (admins); a widening waits for a
+/// second admin.
+#[utoipa::path(
+    put,
+    path = "/users/{id}",
+    operation_id = "admin_update_user",
+    tag = "admin",
+    params(("id" = i64, Path, description = "The user")),
+    request_body = UserUpdateBody,
+    responses(
+        (status = 200, body = UserAdminView),
+        (
+            status = 202,
+            description = "It widens access: a proposal waits for a second admin",
+            body = ProposalView,
+        ),
+    ),
+)]
 pub async fn update_user(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -117,6 +159,17 @@ pub async fn update_user(
 
 /// `POST /users/{id}/password`: a temporary password the user must change at next sign-in;
 /// their sessions end at once.
+#[utoipa::path(
+    post,
+    path = "/users/{id}/password",
+    operation_id = "admin_reset_password",
+    tag = "admin",
+    params(("id" = i64, Path, description = "The user")),
+    request_body = PasswordResetBody,
+    responses(
+        (status = 204, description = "Reset: they choose a new one at their next sign-in"),
+    ),
+)]
 pub async fn reset_password(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -142,6 +195,15 @@ pub async fn reset_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Registers an identity (admins).
+#[utoipa::path(
+    post,
+    path = "/identities",
+    operation_id = "admin_create_identity",
+    tag = "admin",
+    request_body = IdentityBody,
+    responses((status = 201, body = IdentityView)),
+)]
 pub async fn create_identity(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -158,6 +220,16 @@ pub async fn create_identity(
     ))
 }
 
+/// Changes an identity (admins).
+#[utoipa::path(
+    put,
+    path = "/identities/{id}",
+    operation_id = "admin_update_identity",
+    tag = "admin",
+    params(("id" = i64, Path, description = "The identity")),
+    request_body = IdentityBody,
+    responses((status = 200, body = IdentityView)),
+)]
 pub async fn update_identity(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -170,6 +242,23 @@ pub async fn update_identity(
     Ok(Json(state.store.identity(&admin, id, now).await?))
 }
 
+/// Creates a resource with its privileges and policy (admins); one that widens access waits for a
+/// second admin.
+#[utoipa::path(
+    post,
+    path = "/resources",
+    operation_id = "admin_create_resource",
+    tag = "admin",
+    request_body = ResourceBody,
+    responses(
+        (status = 201, body = stint_core::api::ResourceView),
+        (
+            status = 202,
+            description = "It widens access: a proposal waits for a second admin",
+            body = ProposalView,
+        ),
+    ),
+)]
 pub async fn create_resource(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -193,6 +282,23 @@ pub async fn create_resource(
     })
 }
 
+/// Changes a resource (admins); a change that widens access waits for a second admin.
+#[utoipa::path(
+    put,
+    path = "/resources/{id}",
+    operation_id = "admin_update_resource",
+    tag = "admin",
+    params(("id" = i64, Path, description = "The resource")),
+    request_body = ResourceBody,
+    responses(
+        (status = 200, body = stint_core::api::ResourceView),
+        (
+            status = 202,
+            description = "It widens access: a proposal waits for a second admin",
+            body = ProposalView,
+        ),
+    ),
+)]
 pub async fn update_resource(
     State(state): State<AppState>,
     Admin(admin): Admin,

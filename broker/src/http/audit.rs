@@ -3,6 +3,7 @@
 use super::AppState;
 use super::error::AppError;
 use super::extract::CurrentUser;
+use super::openapi::{AuditListParams, ExportParams};
 use super::query;
 use crate::export::{self, Format};
 use crate::store::AuditFilter;
@@ -31,7 +32,8 @@ fn require_auditor(user: &UserView) -> Result<(), AppError> {
 }
 
 /// The filter of `GET /audit` and `GET /audit/export`:
-/// `actor=&action=&identity=&resource=&request_id=&grant_id=&q=&since=&until=&cursor=&after_seq=&limit=`.
+/// `actor=&action=&identity=&resource=&request_id=&grant_id=&q=&since=&until=&cursor=&after_seq=&li
+/// mit=`.
 /// Auditors and admins read the whole trail; anyone else the events of the requests for
 /// identities they own or owned.
 fn filter_from(params: &query::Params, user: &UserView) -> Result<AuditFilter, AppError> {
@@ -58,6 +60,16 @@ fn filter_from(params: &query::Params, user: &UserView) -> Result<AuditFilter, A
     })
 }
 
+/// The audit trail, newest first, filtered (auditors see all of it; others the events of identities
+/// they own or owned).
+#[utoipa::path(
+    get,
+    path = "/audit",
+    operation_id = "audit_list",
+    tag = "audit",
+    params(AuditListParams),
+    responses((status = 200, body = Page<AuditEventView>)),
+)]
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -72,6 +84,20 @@ pub async fn list(
     Ok(Json(Page { items, next_cursor }))
 }
 
+/// Walks the hash chain and says whether it is whole, and where it breaks.
+#[utoipa::path(
+    get,
+    path = "/audit/verify",
+    operation_id = "audit_verify",
+    tag = "audit",
+    responses(
+        (
+            status = 200,
+            description = "Whether the chain is whole, and where it breaks",
+            body = AuditVerification,
+        ),
+    ),
+)]
 pub async fn verify(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -86,6 +112,13 @@ pub async fn verify(
 }
 
 /// Signed heads of the chain, newest first: keep copies elsewhere to detect truncation.
+#[utoipa::path(
+    get,
+    path = "/audit/checkpoints",
+    operation_id = "audit_checkpoints",
+    tag = "audit",
+    responses((status = 200, body = Vec<AuditCheckpoint>)),
+)]
 pub async fn checkpoints(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -96,6 +129,20 @@ pub async fn checkpoints(
 
 /// `GET /audit/export?format=ndjson|csv` and the filters of `GET /audit`: the matching
 /// events, oldest first, streamed as a download a page at a time.
+#[utoipa::path(
+    get,
+    path = "/audit/export",
+    operation_id = "audit_export",
+    tag = "audit",
+    params(ExportParams, AuditListParams),
+    responses(
+        (
+            status = 200,
+            description = "The matching events, oldest first, streamed",
+            content((String = "application/x-ndjson"), (String = "text/csv")),
+        ),
+    ),
+)]
 pub async fn export(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,

@@ -3,6 +3,7 @@
 use super::AppState;
 use super::error::AppError;
 use super::extract::{ApiJson, CurrentUser, parse_id};
+use super::openapi::{ReviewListParams, SearchParams};
 use super::password_gate::PasswordGate;
 use super::query;
 use crate::store::ReviewFilter;
@@ -15,6 +16,24 @@ use stint_core::{ReviewOutcome, ReviewStatus, RuleError};
 
 /// Takes access at once. The taker re-enters their password, checked before the
 /// transaction so the slow hash never holds the database's write lock.
+#[utoipa::path(
+    post,
+    path = "/break-glass",
+    operation_id = "break_glass_take",
+    tag = "break-glass",
+    request_body = BreakGlassBody,
+    responses(
+        (
+            status = 201,
+            description = "Taken at once; a review is owed",
+            body = RequestDetail,
+            links(
+                ("credential" = (operation_id = "grants_credential", parameters(("id" = "$response.body#/grant/id")))),
+                ("release" = (operation_id = "grants_release", parameters(("id" = "$response.body#/grant/id")))),
+            ),
+        ),
+    ),
+)]
 pub async fn take(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -58,6 +77,15 @@ pub async fn take(
     Ok((StatusCode::CREATED, Json(detail)))
 }
 
+/// Break-glass reviews, searched like requests.
+#[utoipa::path(
+    get,
+    path = "/reviews",
+    operation_id = "break_glass_list",
+    tag = "break-glass",
+    params(ReviewListParams, SearchParams),
+    responses((status = 200, body = Vec<ReviewView>)),
+)]
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -87,6 +115,15 @@ pub async fn list(
     ))
 }
 
+/// A break-glass review: the access taken, what was done with it, and the decision.
+#[utoipa::path(
+    get,
+    path = "/reviews/{id}",
+    operation_id = "break_glass_detail",
+    tag = "break-glass",
+    params(("id" = i64, Path, description = "The review")),
+    responses((status = 200, body = ReviewDetail)),
+)]
 pub async fn detail(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -98,6 +135,17 @@ pub async fn detail(
     ))
 }
 
+/// Judges a break-glass access after the fact: justified or not (reviewers, never the one who took
+/// it).
+#[utoipa::path(
+    post,
+    path = "/reviews/{id}",
+    operation_id = "break_glass_decide",
+    tag = "break-glass",
+    params(("id" = i64, Path, description = "The review")),
+    request_body = ReviewBody,
+    responses((status = 200, body = ReviewDetail)),
+)]
 pub async fn decide(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,

@@ -9,6 +9,14 @@ use axum::extract::{Path, State};
 use stint_core::api::{DeclareBody, IdentityDetail, IdentityView, ResourceView, StepDownBody};
 use stint_core::visibility;
 
+/// The identities, with their owners.
+#[utoipa::path(
+    get,
+    path = "/identities",
+    operation_id = "catalog_identities",
+    tag = "catalog",
+    responses((status = 200, body = Vec<IdentityView>)),
+)]
 pub async fn identities(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -18,6 +26,15 @@ pub async fn identities(
     ))
 }
 
+/// An identity with its owners, pending declarations and history.
+#[utoipa::path(
+    get,
+    path = "/identities/{id}",
+    operation_id = "catalog_identity",
+    tag = "catalog",
+    params(("id" = i64, Path, description = "The identity")),
+    responses((status = 200, body = IdentityDetail)),
+)]
 pub async fn identity(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -33,6 +50,22 @@ pub async fn identity(
     ))
 }
 
+/// Declares ownership of an identity: accountability, with a statement and an end date.
+#[utoipa::path(
+    post,
+    path = "/identities/{id}/ownership",
+    operation_id = "catalog_declare",
+    tag = "catalog",
+    params(("id" = i64, Path, description = "The identity")),
+    request_body = DeclareBody,
+    responses(
+        (
+            status = 200,
+            description = "Declared (a takeover waits for the current owner or an admin)",
+            body = IdentityDetail,
+        ),
+    ),
+)]
 pub async fn declare(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -54,6 +87,16 @@ pub async fn declare(
     ))
 }
 
+/// Steps down as an owner of an identity.
+#[utoipa::path(
+    post,
+    path = "/identities/{id}/ownership/step-down",
+    operation_id = "catalog_step_down",
+    tag = "catalog",
+    params(("id" = i64, Path, description = "The identity")),
+    request_body = StepDownBody,
+    responses((status = 200, body = IdentityDetail)),
+)]
 pub async fn step_down(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -73,6 +116,17 @@ pub async fn step_down(
 }
 
 /// `POST /identities/{id}/ownership/{declaration}/confirm`: an admin vouches for a takeover.
+#[utoipa::path(
+    post,
+    path = "/identities/{id}/ownership/{declaration}/confirm",
+    operation_id = "catalog_confirm_takeover",
+    tag = "catalog",
+    params(
+        ("id" = i64, Path, description = "The identity"),
+        ("declaration" = i64, Path, description = "The pending declaration"),
+    ),
+    responses((status = 200, body = IdentityDetail)),
+)]
 pub async fn confirm_takeover(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -95,14 +149,31 @@ pub async fn confirm_takeover(
 }
 
 /// What may be asked for: open to identities' tokens too, so a pipeline can name a resource.
+#[utoipa::path(
+    get,
+    path = "/resources",
+    operation_id = "catalog_resources",
+    tag = "catalog",
+    security(("session" = []), ("identity_token" = [])),
+    responses((status = 200, body = Vec<ResourceView>)),
+)]
 pub async fn resources(
     State(state): State<AppState>,
-    CurrentCaller(_): CurrentCaller,
+    CurrentCaller(_caller): CurrentCaller,
 ) -> Result<Json<Vec<ResourceView>>, AppError> {
     Ok(Json(state.store.resources().await?))
 }
 
 /// A resource; with how its recent grants were used, for those who see all access.
+#[utoipa::path(
+    get,
+    path = "/resources/{id}",
+    operation_id = "catalog_resource",
+    tag = "catalog",
+    security(("session" = []), ("identity_token" = [])),
+    params(("id" = i64, Path, description = "The resource")),
+    responses((status = 200, body = ResourceView)),
+)]
 pub async fn resource(
     State(state): State<AppState>,
     CurrentCaller(user): CurrentCaller,

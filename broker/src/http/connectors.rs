@@ -12,6 +12,13 @@ use stint_core::visibility::{self, READS_EVERYTHING};
 
 /// `GET /api/v1/connectors`: names, kinds and privileges, never their secrets; for admins
 /// and auditors.
+#[utoipa::path(
+    get,
+    path = "/connectors",
+    operation_id = "connectors_list",
+    tag = "admin",
+    responses((status = 200, body = Vec<ConnectorView>)),
+)]
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,

@@ -7,6 +7,7 @@
 use super::AppState;
 use super::error::AppError;
 use super::extract::{CurrentCaller, bearer_token, session_cookie};
+use super::openapi::{EventsParams, LiveEvent};
 use super::query;
 use crate::credential::token_hash;
 use crate::live::{LiveItem, READ_BATCH};
@@ -49,6 +50,26 @@ enum Credential {
     Bearer(String),
 }
 
+/// The live feed: the changes the caller may see, as server-sent events, as they commit.
+#[utoipa::path(
+    get,
+    path = "/events",
+    operation_id = "events_stream",
+    tag = "session",
+    security(("session" = []), ("identity_token" = [])),
+    params(
+        EventsParams,
+        ("last-event-id" = Option<i64>, Header, description = "Resume after this sequence number"),
+    ),
+    responses(
+        (
+            status = 200,
+            description = "Server-sent events: the changes the caller may see, as they commit",
+            content_type = "text/event-stream",
+            body = LiveEvent,
+        ),
+    ),
+)]
 pub async fn stream(
     State(state): State<AppState>,
     CurrentCaller(viewer): CurrentCaller,

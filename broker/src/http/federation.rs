@@ -13,9 +13,17 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use serde::Deserialize;
-use serde_json::json;
-use stint_core::federation::{self, IdentityRuleView, IssuerBody, IssuerView};
+use stint_core::federation::{self, ExchangedToken, IdentityRuleView, IssuerBody, IssuerView};
 
+/// Trusts an issuer of workload tokens (CI, Kubernetes) and says how its tokens map to identities.
+#[utoipa::path(
+    post,
+    path = "/federation/issuers",
+    operation_id = "federation_register",
+    tag = "admin",
+    request_body = IssuerBody,
+    responses((status = 201, body = IssuerView)),
+)]
 pub async fn register(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -28,6 +36,14 @@ pub async fn register(
     Ok((StatusCode::CREATED, Json(view)))
 }
 
+/// Trusted issuers of workload tokens, with their rules.
+#[utoipa::path(
+    get,
+    path = "/federation/issuers",
+    operation_id = "federation_issuers",
+    tag = "admin",
+    responses((status = 200, body = Vec<IssuerView>)),
+)]
 pub async fn issuers(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -36,6 +52,14 @@ pub async fn issuers(
 }
 
 /// `GET /identities/{id}/federation-rules`: which platforms' jobs may act as it.
+#[utoipa::path(
+    get,
+    path = "/identities/{id}/federation-rules",
+    operation_id = "federation_identity_rules",
+    tag = "catalog",
+    params(("id" = i64, Path, description = "The identity")),
+    responses((status = 200, body = Vec<IdentityRuleView>)),
+)]
 pub async fn identity_rules(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -52,14 +76,34 @@ pub async fn identity_rules(
 
 /// RFC 8693's request; other parameters it defines (`audience`, `scope`, actor tokens) are
 /// ignored: the rule the token matches decides what it becomes.
-#[derive(Deserialize)]
-struct ExchangeRequest {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ExchangeRequest {
     grant_type: Option<String>,
     subject_token: Option<String>,
     subject_token_type: Option<String>,
 }
 
 /// `POST /api/v1/token`: form-encoded (as RFC 8693 says) or JSON.
+#[utoipa::path(
+    post,
+    path = "/token",
+    operation_id = "federation_token",
+    tag = "machines",
+    security(()),
+    request_body(content((ExchangeRequest = "application/x-www-form-urlencoded"), (ExchangeRequest = "application/json")), description = "RFC 8693 token exchange: a workload's token from a trusted issuer"),
+    responses(
+        (
+            status = 200,
+            description = "A Stint access token for the identity the matching rule names",
+            body = ExchangedToken,
+        ),
+        (
+            status = "4XX",
+            description = "RFC 6749 error, with Stint's reason and the field at fault",
+            body = OAuthErrorBody,
+        ),
+    ),
+)]
 pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     match exchange(&state, &headers, &body).await {
         Ok(response) => response,
@@ -195,14 +239,27 @@ impl From<AppError> for OAuthError {
     }
 }
 
+/// The body of a refused exchange.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct OAuthErrorBody {
+    /// RFC 6749's code: `invalid_request`, `invalid_grant`, `unsupported_grant_type`,
+    /// `slow_down`, `server_error`.
+    error: &'static str,
+    error_description: String,
+    /// Why Stint refused the token, when it was the token.
+    reason: Option<&'static str>,
+    /// The parameter at fault, when one was.
+    field: Option<&'static str>,
+}
+
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        let body = json!({
-            "error": self.error,
-            "error_description": self.description,
-            "reason": self.reason,
-            "field": self.field,
-        });
+        let body = OAuthErrorBody {
+            error: self.error,
+            error_description: self.description,
+            reason: self.reason,
+            field: self.field,
+        };
         (self.status, Json(body)).into_response()
     }
 }

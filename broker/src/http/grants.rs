@@ -3,6 +3,7 @@
 use super::AppState;
 use super::error::AppError;
 use super::extract::{ApiJson, CurrentCaller, CurrentUser, parse_id};
+use super::openapi::{GrantListParams, LiveAccessParams, SearchParams};
 use super::query;
 use crate::store::GrantFilter;
 use crate::usage::Use;
@@ -22,6 +23,22 @@ use stint_core::oversight::{
 /// Grants the caller may see, soonest to end first: `state`, `access`, `mine`, the search
 /// of the requests they came from (`q`, `ticket`, `identity_id`, `resource_id`,
 /// `requester_id` for the holder, `since`/`until` for when they were asked for), `limit`.
+#[utoipa::path(
+    get,
+    path = "/grants",
+    operation_id = "grants_list",
+    tag = "grants",
+    security(("session" = []), ("identity_token" = [])),
+    params(GrantListParams, SearchParams),
+    responses(
+        (
+            status = 200,
+            description = "Soonest to end first",
+            body = Vec<GrantView>,
+            headers(("stint-next-cursor" = String, description = "On a full page, the `cursor` of the next one; empty at the end")),
+        ),
+    ),
+)]
 pub async fn list(
     State(state): State<AppState>,
     CurrentCaller(user): CurrentCaller,
@@ -81,6 +98,25 @@ fn grant_cursor(params: &query::Params) -> Result<Option<(i64, i64)>, AppError> 
         })
 }
 
+/// A short-lived credential for an active grant the caller holds: shown once, never stored.
+#[utoipa::path(
+    post,
+    path = "/grants/{id}/credential",
+    operation_id = "grants_credential",
+    tag = "grants",
+    security(("session" = []), ("identity_token" = [])),
+    params(("id" = i64, Path, description = "The grant")),
+    responses(
+        (
+            status = 200,
+            description = "A short-lived credential for the active grant, shown this once",
+            body = CredentialView,
+            links(
+                ("release" = (operation_id = "grants_release", parameters(("id" = "$request.path.id")))),
+            ),
+        ),
+    ),
+)]
 pub async fn credential(
     State(state): State<AppState>,
     CurrentCaller(user): CurrentCaller,
@@ -97,6 +133,17 @@ pub async fn credential(
     Ok(Json(credential))
 }
 
+/// Ends a live grant early, with a reason (an owner of the identity, an approver, an admin;
+/// a reviewer for break-glass).
+#[utoipa::path(
+    post,
+    path = "/grants/{id}/revoke",
+    operation_id = "grants_revoke",
+    tag = "grants",
+    params(("id" = i64, Path, description = "The grant")),
+    request_body = RevokeBody,
+    responses((status = 200, body = GrantView)),
+)]
 pub async fn revoke(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -111,6 +158,14 @@ pub async fn revoke(
 
 /// Every live grant the query's filter matches (admins and auditors): `resource_id`,
 /// `identity_id`, `kind`, `privilege`, `holder_id`, `ends_within_secs`.
+#[utoipa::path(
+    get,
+    path = "/grants/live",
+    operation_id = "grants_live",
+    tag = "oversight",
+    params(LiveAccessParams),
+    responses((status = 200, body = LiveAccessView)),
+)]
 pub async fn live(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -138,6 +193,14 @@ pub async fn live(
 
 /// Ends several grants for one reason: `{ids | filter, reason}`; what ended and what
 /// could not, with why.
+#[utoipa::path(
+    post,
+    path = "/grants/revoke",
+    operation_id = "grants_revoke_many",
+    tag = "oversight",
+    request_body = BulkRevokeBody,
+    responses((status = 200, body = BulkRevokeOutcome)),
+)]
 pub async fn revoke_many(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -147,6 +210,27 @@ pub async fn revoke_many(
     Ok(Json(state.store.bulk_revoke(&user, &body, now).await?))
 }
 
+/// A grant the caller may see.
+#[utoipa::path(
+    get,
+    path = "/grants/{id}",
+    operation_id = "grants_one",
+    tag = "grants",
+    security(("session" = []), ("identity_token" = [])),
+    params(("id" = i64, Path, description = "The grant")),
+    responses(
+        (
+            status = 200,
+            body = GrantView,
+            links(
+                ("credential" = (operation_id = "grants_credential", parameters(("id" = "$response.body#/id")))),
+                ("extend" = (operation_id = "grants_extend", parameters(("id" = "$response.body#/id")))),
+                ("release" = (operation_id = "grants_release", parameters(("id" = "$response.body#/id")))),
+                ("revoke" = (operation_id = "grants_revoke", parameters(("id" = "$response.body#/id")))),
+            ),
+        ),
+    ),
+)]
 pub async fn one(
     State(state): State<AppState>,
     CurrentCaller(user): CurrentCaller,
@@ -158,6 +242,22 @@ pub async fn one(
 
 /// The holder asks for more time on a live grant (`{duration_secs, justification}`): a
 /// request linked to it, decided by the resource's policy; `201` with that request.
+#[utoipa::path(
+    post,
+    path = "/grants/{id}/extend",
+    operation_id = "grants_extend",
+    tag = "grants",
+    security(("session" = []), ("identity_token" = [])),
+    params(("id" = i64, Path, description = "The grant")),
+    request_body = ExtendBody,
+    responses(
+        (
+            status = 201,
+            description = "An extension request, decided like any other",
+            body = RequestDetail,
+        ),
+    ),
+)]
 pub async fn extend(
     State(state): State<AppState>,
     CurrentCaller(user): CurrentCaller,
@@ -175,6 +275,18 @@ pub async fn extend(
 }
 
 /// The holder's task is over: the grant ends now (`{outcome: "completed"|"failed", note?}`).
+#[utoipa::path(
+    post,
+    path = "/grants/{id}/release",
+    operation_id = "grants_release",
+    tag = "grants",
+    security(("session" = []), ("identity_token" = [])),
+    params(("id" = i64, Path, description = "The grant")),
+    request_body = ReleaseBody,
+    responses(
+        (status = 200, description = "Given back by its holder before its end", body = GrantView),
+    ),
+)]
 pub async fn release(
     State(state): State<AppState>,
     CurrentCaller(user): CurrentCaller,

@@ -33,6 +33,21 @@ pub fn limiter(per_minute: NonZeroU32) -> DefaultKeyedRateLimiter<String> {
 /// credentials (HTTP Basic, or its secret as a Bearer token); a person their session
 /// (with the CSRF header, as for every cookie-borne call). A token the broker did not
 /// issue, whose grant has ended, or that is not the caller's business is just inactive.
+#[utoipa::path(
+    post,
+    path = "/introspect",
+    operation_id = "introspection_introspect",
+    tag = "machines",
+    security(("introspection_client" = []), ("session" = [])),
+    request_body = IntrospectBody,
+    responses(
+        (
+            status = 200,
+            description = "Whether the credential is active now, and for what",
+            body = IntrospectView,
+        ),
+    ),
+)]
 pub async fn introspect(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -127,6 +142,20 @@ fn client_secret(authorization: &str) -> Option<String> {
 
 /// `POST /resources/{id}/introspection-credentials`: new client credentials for a resource
 /// server, shown once; the previous secret stops working.
+#[utoipa::path(
+    post,
+    path = "/resources/{id}/introspection-credentials",
+    operation_id = "introspection_create_credentials",
+    tag = "admin",
+    params(("id" = i64, Path, description = "The resource")),
+    responses(
+        (
+            status = 201,
+            description = "New client credentials, shown this once; the old ones stop working",
+            body = IntrospectionCredentialsView,
+        ),
+    ),
+)]
 pub async fn create_credentials(
     State(state): State<AppState>,
     Admin(admin): Admin,

@@ -15,6 +15,7 @@ mod introspection;
 pub mod metrics;
 mod notifications;
 mod oidc;
+mod openapi;
 mod password_gate;
 mod portal;
 mod proposals;
@@ -40,7 +41,6 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde_json::json;
 use std::sync::Arc;
@@ -48,6 +48,8 @@ use stint_core::api::CSRF_HEADER;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Instrument;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 /// Request bodies larger than this are refused with 413 before they are parsed.
 pub const BODY_LIMIT_BYTES: usize = 16 * 1024;
@@ -82,145 +84,144 @@ pub struct AppState {
     pub config: Arc<Config>,
 }
 
+/// The calls browsers make with the session cookie (identities with their token make some),
+/// each with its description: all but the report import run on the store's write runtime.
+fn browser_calls() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(session::login, session::logout))
+        .routes(routes!(session::me))
+        .routes(routes!(session::change_password))
+        .routes(routes!(oidc::options))
+        .routes(routes!(oidc::login))
+        .routes(routes!(oidc::callback))
+        .routes(routes!(events::stream))
+        .routes(routes!(
+            notifications::my_choices,
+            notifications::set_my_choices
+        ))
+        .routes(routes!(catalog::identities, admin::create_identity))
+        .routes(routes!(catalog::identity, admin::update_identity))
+        .routes(routes!(tokens::list, tokens::mint))
+        .routes(routes!(tokens::revoke))
+        .routes(routes!(federation::identity_rules))
+        .routes(routes!(catalog::declare))
+        .routes(routes!(catalog::step_down))
+        .routes(routes!(catalog::confirm_takeover))
+        .routes(routes!(catalog::resources, admin::create_resource))
+        .routes(routes!(catalog::resource, admin::update_resource))
+        .routes(routes!(introspection::create_credentials))
+        .routes(routes!(admin::users, admin::create_user))
+        .routes(routes!(admin::update_user))
+        .routes(routes!(admin::reset_password))
+        .routes(routes!(proposals::list))
+        .routes(routes!(proposals::show))
+        .routes(routes!(proposals::approve))
+        .routes(routes!(proposals::reject))
+        .routes(routes!(requests::list, requests::file))
+        .routes(routes!(requests::detail))
+        .routes(routes!(requests::approve))
+        .routes(routes!(requests::deny))
+        .routes(routes!(requests::cancel))
+        .routes(routes!(grants::list))
+        .routes(routes!(grants::live))
+        .routes(routes!(grants::revoke_many))
+        .routes(routes!(grants::one))
+        .routes(routes!(grants::credential))
+        .routes(routes!(grants::revoke))
+        .routes(routes!(grants::release))
+        .routes(routes!(grants::extend))
+        .routes(routes!(break_glass::take))
+        .routes(routes!(break_glass::list))
+        .routes(routes!(break_glass::detail, break_glass::decide))
+        .routes(routes!(audit::list))
+        .routes(routes!(audit::verify))
+        .routes(routes!(audit::checkpoints))
+        .routes(routes!(audit::export))
+        .routes(routes!(reports::evidence))
+        .routes(routes!(campaigns::list, campaigns::start))
+        .routes(routes!(campaigns::show))
+        .routes(routes!(campaigns::close))
+        .routes(routes!(campaigns::decide))
+        .routes(routes!(standing::list, standing::record))
+        .routes(routes!(standing::coverage))
+        .routes(routes!(standing::rules, standing::create_rule))
+        .routes(routes!(standing::retire_rule))
+        .routes(routes!(standing::one))
+        .routes(routes!(standing::triage))
+        .routes(routes!(connectors::list))
+        .routes(routes!(notifications::sinks, notifications::add_sink))
+        .routes(routes!(notifications::remove_sink))
+        .routes(routes!(notifications::deliveries))
+        .routes(routes!(federation::issuers, federation::register))
+}
+
+/// A scanner's report: far larger than the API's other bodies.
+fn report_import() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(
+        routes!(standing::import)
+            .layer(DefaultBodyLimit::max(crate::scan_report::MAX_REPORT_BYTES)),
+    )
+}
+
+/// Called by downstream services and workloads with their credentials, never a cookie.
+fn machine_calls() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(introspection::introspect))
+        .routes(routes!(federation::token))
+}
+
+/// The API's own description, as data and as a page.
+fn description_calls() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(openapi::spec))
+        .routes(routes!(openapi::reference))
+}
+
+/// Outside the versioned API.
+fn public_calls() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(jwks))
+        .routes(routes!(healthz))
+}
+
+/// The API's description, built from the same route table the broker serves.
+pub fn api_description() -> utoipa::openapi::OpenApi {
+    let api = browser_calls()
+        .merge(report_import())
+        .merge(machine_calls())
+        .merge(description_calls());
+    openapi::document(
+        OpenApiRouter::new()
+            .nest("/api/v1", api)
+            .merge(public_calls())
+            .into_openapi(),
+    )
+}
+
+/// The API's description as JSON: what `GET /api/v1/openapi.json` serves and `openapi.json`
+/// holds.
+pub fn api_description_json() -> String {
+    openapi::to_json(&api_description())
+}
+
 pub fn router(state: AppState) -> anyhow::Result<Router> {
     // Called by browsers with the session cookie: guarded against cross-site use.
-    let browser_api = Router::new()
-        .route("/session", post(session::login).delete(session::logout))
-        .route("/oidc/providers", get(oidc::options))
-        .route("/oidc/{provider}/login", get(oidc::login))
-        .route("/oidc/{provider}/callback", get(oidc::callback))
-        .route("/me", get(session::me))
-        .route("/events", get(events::stream))
-        .route("/me/password", put(session::change_password))
-        .route(
-            "/me/notifications",
-            get(notifications::my_choices).put(notifications::set_my_choices),
-        )
-        .route(
-            "/identities",
-            get(catalog::identities).post(admin::create_identity),
-        )
-        .route(
-            "/identities/{id}",
-            get(catalog::identity).put(admin::update_identity),
-        )
-        .route(
-            "/identities/{id}/tokens",
-            get(tokens::list).post(tokens::mint),
-        )
-        .route("/identities/{id}/tokens/{token_id}", delete(tokens::revoke))
-        .route(
-            "/identities/{id}/federation-rules",
-            get(federation::identity_rules),
-        )
-        .route("/identities/{id}/ownership", post(catalog::declare))
-        .route(
-            "/identities/{id}/ownership/step-down",
-            post(catalog::step_down),
-        )
-        .route(
-            "/identities/{id}/ownership/{declaration}/confirm",
-            post(catalog::confirm_takeover),
-        )
-        .route(
-            "/resources",
-            get(catalog::resources).post(admin::create_resource),
-        )
-        .route(
-            "/resources/{id}",
-            get(catalog::resource).put(admin::update_resource),
-        )
-        .route(
-            "/resources/{id}/introspection-credentials",
-            post(introspection::create_credentials),
-        )
-        .route("/users", get(admin::users).post(admin::create_user))
-        .route("/users/{id}", put(admin::update_user))
-        .route("/users/{id}/password", post(admin::reset_password))
-        .route("/proposals", get(proposals::list))
-        .route("/proposals/{id}", get(proposals::show))
-        .route("/proposals/{id}/approve", post(proposals::approve))
-        .route("/proposals/{id}/reject", post(proposals::reject))
-        .route("/requests", get(requests::list).post(requests::file))
-        .route("/requests/{id}", get(requests::detail))
-        .route("/requests/{id}/approve", post(requests::approve))
-        .route("/requests/{id}/deny", post(requests::deny))
-        .route("/requests/{id}/cancel", post(requests::cancel))
-        .route("/grants", get(grants::list))
-        .route("/grants/live", get(grants::live))
-        .route("/grants/revoke", post(grants::revoke_many))
-        .route("/grants/{id}", get(grants::one))
-        .route("/grants/{id}/credential", post(grants::credential))
-        .route("/grants/{id}/revoke", post(grants::revoke))
-        .route("/grants/{id}/release", post(grants::release))
-        .route("/grants/{id}/extend", post(grants::extend))
-        .route("/break-glass", post(break_glass::take))
-        .route("/audit", get(audit::list))
-        .route("/audit/verify", get(audit::verify))
-        .route("/audit/checkpoints", get(audit::checkpoints))
-        .route("/audit/export", get(audit::export))
-        .route("/reports/evidence", get(reports::evidence))
-        .route("/campaigns", get(campaigns::list).post(campaigns::start))
-        .route("/campaigns/{id}", get(campaigns::show))
-        .route("/campaigns/{id}/close", post(campaigns::close))
-        .route(
-            "/campaigns/{id}/items/{item}/decide",
-            post(campaigns::decide),
-        )
-        .route("/standing", get(standing::list).post(standing::record))
-        .route("/standing/coverage", get(standing::coverage))
-        .route(
-            "/standing/rules",
-            get(standing::rules).post(standing::create_rule),
-        )
-        .route("/standing/rules/{id}", delete(standing::retire_rule))
-        .route("/standing/{id}", get(standing::one))
-        .route("/standing/{id}/triage", post(standing::triage))
-        .route("/connectors", get(connectors::list))
-        .route(
-            "/notifications/sinks",
-            get(notifications::sinks).post(notifications::add_sink),
-        )
-        .route(
-            "/notifications/sinks/{id}",
-            delete(notifications::remove_sink),
-        )
-        .route(
-            "/notifications/sinks/{id}/deliveries",
-            get(notifications::deliveries),
-        )
-        .route(
-            "/federation/issuers",
-            get(federation::issuers).post(federation::register),
-        )
-        .route("/reviews", get(break_glass::list))
-        .route(
-            "/reviews/{id}",
-            get(break_glass::detail).post(break_glass::decide),
-        )
+    let browser_api = Router::from(browser_calls())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             on_write_runtime,
         ))
-        // Added after that layer, so not on the writer thread: parsing a report of
+        // Merged after that layer, so not on the writer thread: parsing a report of
         // megabytes there would hold every other write up.
-        .route(
-            "/standing/import",
-            // Reports are far larger than the API's other bodies.
-            post(standing::import)
-                .layer(DefaultBodyLimit::max(crate::scan_report::MAX_REPORT_BYTES)),
-        )
+        .merge(Router::from(report_import()))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             audit_refusals,
         ))
         .layer(middleware::from_fn(csrf_guard));
-    // Called by downstream services with a token, never with a cookie.
-    let machine_api = Router::new()
-        .route("/introspect", post(introspection::introspect))
-        .route("/token", post(federation::token));
     let api = browser_api
-        .merge(machine_api)
+        .merge(Router::from(machine_calls()))
+        .merge(Router::from(description_calls()))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             metrics::record,
@@ -245,8 +246,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
     });
     Ok(Router::new()
         .nest("/api/v1", api)
-        .route("/.well-known/jwks.json", get(jwks))
-        .route("/healthz", get(healthz))
+        .merge(Router::from(public_calls()))
         .fallback_service(portal)
         // A response with a policy of its own (the evidence report's, stricter) keeps it.
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -424,6 +424,21 @@ async fn audit_refusals(State(state): State<AppState>, req: Request, next: Next)
     Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
+/// The public keys Stint signs credentials with (JWK Set), for verifying them offline.
+#[utoipa::path(
+    get,
+    path = "/.well-known/jwks.json",
+    operation_id = "jwks",
+    tag = "machines",
+    security(()),
+    responses(
+        (
+            status = 200,
+            description = "The public keys credentials are signed with (JWK Set)",
+            body = Object,
+        ),
+    ),
+)]
 async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CACHE_CONTROL, "public, max-age=300")],
@@ -431,6 +446,15 @@ async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
+/// Whether the broker is up.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "healthz",
+    tag = "machines",
+    security(()),
+    responses((status = 200, description = "The broker is up", body = Object)),
+)]
 async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }

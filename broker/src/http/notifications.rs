@@ -14,6 +14,13 @@ use stint_core::notify::{DeliveryView, MutesBody, NewSinkBody, NotificationChoic
 const DELIVERIES_SHOWN: u32 = 100;
 
 /// `GET /api/v1/notifications/sinks`.
+#[utoipa::path(
+    get,
+    path = "/notifications/sinks",
+    operation_id = "notifications_sinks",
+    tag = "notifications",
+    responses((status = 200, body = Vec<SinkView>)),
+)]
 pub async fn sinks(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -25,6 +32,14 @@ pub async fn sinks(
 }
 
 /// `POST /api/v1/notifications/sinks`: 201 with the sink.
+#[utoipa::path(
+    post,
+    path = "/notifications/sinks",
+    operation_id = "notifications_add_sink",
+    tag = "notifications",
+    request_body = NewSinkBody,
+    responses((status = 201, body = SinkView)),
+)]
 pub async fn add_sink(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -45,6 +60,14 @@ pub async fn add_sink(
 }
 
 /// `DELETE /api/v1/notifications/sinks/{id}`: 204.
+#[utoipa::path(
+    delete,
+    path = "/notifications/sinks/{id}",
+    operation_id = "notifications_remove_sink",
+    tag = "notifications",
+    params(("id" = i64, Path, description = "The sink")),
+    responses((status = 204, description = "Removed")),
+)]
 pub async fn remove_sink(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -59,6 +82,14 @@ pub async fn remove_sink(
 }
 
 /// `GET /api/v1/notifications/sinks/{id}/deliveries`: newest first.
+#[utoipa::path(
+    get,
+    path = "/notifications/sinks/{id}/deliveries",
+    operation_id = "notifications_deliveries",
+    tag = "notifications",
+    params(("id" = i64, Path, description = "The sink")),
+    responses((status = 200, body = Vec<DeliveryView>)),
+)]
 pub async fn deliveries(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -74,6 +105,13 @@ pub async fn deliveries(
 }
 
 /// `GET /api/v1/me/notifications`: the events the signed-in person may be named in.
+#[utoipa::path(
+    get,
+    path = "/me/notifications",
+    operation_id = "notifications_my_choices",
+    tag = "notifications",
+    responses((status = 200, body = Vec<NotificationChoice>)),
+)]
 pub async fn my_choices(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -82,6 +120,14 @@ pub async fn my_choices(
 }
 
 /// `PUT /api/v1/me/notifications` `{muted: [...]}`: what they no longer want to be named in.
+#[utoipa::path(
+    put,
+    path = "/me/notifications",
+    operation_id = "notifications_set_my_choices",
+    tag = "notifications",
+    request_body = MutesBody,
+    responses((status = 200, body = Vec<NotificationChoice>)),
+)]
 pub async fn set_my_choices(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,

@@ -25,6 +25,14 @@ use stint_core::oidc::{SignInOptions, SsoRefusal};
 
 /// `GET /api/v1/oidc/providers`: what the login page offers. Public: it names only the
 /// providers' labels.
+#[utoipa::path(
+    get,
+    path = "/oidc/providers",
+    operation_id = "oidc_options",
+    tag = "session",
+    security(()),
+    responses((status = 200, body = SignInOptions)),
+)]
 pub async fn options(State(state): State<AppState>) -> Json<SignInOptions> {
     Json(SignInOptions {
         local_login: state.oidc.local_login(),
@@ -38,6 +46,20 @@ pub const SIGN_INS_PER_MINUTE: u32 = 60;
 
 /// `GET /api/v1/oidc/{provider}/login`: starts a sign-in and sends the browser to the
 /// provider.
+#[utoipa::path(
+    get,
+    path = "/oidc/{provider}/login",
+    operation_id = "oidc_login",
+    tag = "session",
+    security(()),
+    params(("provider" = String, Path, description = "The provider's id")),
+    responses(
+        (
+            status = 303,
+            description = "To the identity provider (or back to the sign-in page, saying why not)",
+        ),
+    ),
+)]
 pub async fn login(
     State(state): State<AppState>,
     Path(provider): Path<String>,
@@ -68,10 +90,16 @@ pub async fn login(
     Ok(response)
 }
 
-#[derive(serde::Deserialize)]
+/// What the identity provider sends the browser back with (OAuth 2.0's authorization
+/// response).
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Callback {
+    /// The authorization code, exchanged here for the provider's tokens.
     code: Option<String>,
+    /// The sign-in's state, matched against the browser's flow cookie.
     state: Option<String>,
+    /// The provider's refusal, when it refused.
     error: Option<String>,
     /// RFC 9207: which provider answered (a defence against one provider's answer being
     /// passed off as another's).
@@ -79,6 +107,20 @@ pub struct Callback {
 }
 
 /// `GET /api/v1/oidc/{provider}/callback`: where the provider sends the browser back.
+#[utoipa::path(
+    get,
+    path = "/oidc/{provider}/callback",
+    operation_id = "oidc_callback",
+    tag = "session",
+    security(()),
+    params(("provider" = String, Path, description = "The provider's id")),
+    responses(
+        (
+            status = 303,
+            description = "Signed in and on to the portal, or back to the sign-in page saying why not",
+        ),
+    ),
+)]
 pub async fn callback(
     State(state): State<AppState>,
     Path(provider): Path<String>,

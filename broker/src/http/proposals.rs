@@ -5,6 +5,7 @@ use super::AppState;
 use super::admin::Admin;
 use super::error::AppError;
 use super::extract::{ApiJson, CurrentUser, parse_id};
+use super::openapi::ProposalListParams;
 use super::query;
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -12,6 +13,14 @@ use stint_core::four_eyes::{ProposalState, ProposalView, RejectBody};
 
 /// `GET /proposals?state=pending|approved|rejected|withdrawn|all` (all by default), newest
 /// first.
+#[utoipa::path(
+    get,
+    path = "/proposals",
+    operation_id = "proposals_list",
+    tag = "admin",
+    params(ProposalListParams),
+    responses((status = 200, body = Vec<ProposalView>)),
+)]
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -26,6 +35,15 @@ pub async fn list(
     Ok(Json(state.store.proposals(&user, wanted).await?))
 }
 
+/// A proposal: what it changes, before and after, and who may decide it.
+#[utoipa::path(
+    get,
+    path = "/proposals/{id}",
+    operation_id = "proposals_show",
+    tag = "admin",
+    params(("id" = i64, Path, description = "The proposal")),
+    responses((status = 200, body = ProposalView)),
+)]
 pub async fn show(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -35,6 +53,20 @@ pub async fn show(
 }
 
 /// A second admin approves: the change applies now.
+#[utoipa::path(
+    post,
+    path = "/proposals/{id}/approve",
+    operation_id = "proposals_approve",
+    tag = "admin",
+    params(("id" = i64, Path, description = "The proposal")),
+    responses(
+        (
+            status = 200,
+            description = "Approved by a second admin: the change applied",
+            body = ProposalView,
+        ),
+    ),
+)]
 pub async fn approve(
     State(state): State<AppState>,
     Admin(user): Admin,
@@ -55,6 +87,17 @@ pub async fn approve(
 }
 
 /// `{reason}`: another admin rejects; the proposer withdraws.
+#[utoipa::path(
+    post,
+    path = "/proposals/{id}/reject",
+    operation_id = "proposals_reject",
+    tag = "admin",
+    params(("id" = i64, Path, description = "The proposal")),
+    request_body = RejectBody,
+    responses(
+        (status = 200, description = "Rejected (by its proposer: withdrawn)", body = ProposalView),
+    ),
+)]
 pub async fn reject(
     State(state): State<AppState>,
     Admin(user): Admin,

@@ -4,6 +4,7 @@
 use super::AppState;
 use super::error::AppError;
 use super::extract::CurrentUser;
+use super::openapi::EvidenceParams;
 use super::query;
 use crate::export;
 use crate::report::{self, Format, html};
@@ -11,8 +12,24 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use stint_core::evidence::EvidenceReport;
 use stint_core::{RuleError, evidence, visibility};
 
+/// The evidence report for a period, as JSON or a self-contained HTML file (auditors).
+#[utoipa::path(
+    get,
+    path = "/reports/evidence",
+    operation_id = "reports_evidence",
+    tag = "oversight",
+    params(EvidenceParams),
+    responses(
+        (
+            status = 200,
+            description = "The evidence report for the period",
+            content((EvidenceReport = "application/json"), (String = "text/html")),
+        ),
+    ),
+)]
 pub async fn evidence(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,

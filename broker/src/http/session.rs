@@ -20,6 +20,18 @@ use stint_core::RuleError;
 use stint_core::api::{LoginBody, MeView, PasswordChangeBody, SessionView};
 use stint_core::oidc::SignedOut;
 
+/// Signs in with a username and password: sets the session cookie.
+#[utoipa::path(
+    post,
+    path = "/session",
+    operation_id = "session_login",
+    tag = "session",
+    security(()),
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "Signed in: the session cookie is set", body = SessionView),
+    ),
+)]
 pub async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -90,6 +102,20 @@ pub async fn login(
 /// Signs out. When the session came from an identity provider that can end its own
 /// session too, the answer says where (`SignedOut`), for the portal to offer; otherwise it
 /// is empty (204).
+#[utoipa::path(
+    delete,
+    path = "/session",
+    operation_id = "session_logout",
+    tag = "session",
+    responses(
+        (status = 204, description = "Signed out: the session cookie is cleared"),
+        (
+            status = 200,
+            description = "Signed out here; the identity provider's own session ends at `end_session_url`",
+            body = SignedOut,
+        ),
+    ),
+)]
 pub async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -117,6 +143,14 @@ pub async fn logout(
 
 /// Who is calling: a signed-in person, or an identity with its token (as its principal,
 /// `identity_id` set, with nothing waiting for it).
+#[utoipa::path(
+    get,
+    path = "/me",
+    operation_id = "session_me",
+    tag = "session",
+    security(("session" = []), ("identity_token" = [])),
+    responses((status = 200, body = MeView)),
+)]
 pub async fn me(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -175,6 +209,14 @@ pub async fn me(
 
 /// `PUT /me/password`: the current password, then a new one. A wrong current password
 /// counts toward the sign-in throttle; the user's other sessions end.
+#[utoipa::path(
+    put,
+    path = "/me/password",
+    operation_id = "session_change_password",
+    tag = "session",
+    request_body = PasswordChangeBody,
+    responses((status = 204, description = "Changed; other sessions are ended")),
+)]
 pub async fn change_password(
     State(state): State<AppState>,
     CurrentSession { token, session }: CurrentSession,

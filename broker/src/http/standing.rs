@@ -5,6 +5,7 @@ use super::AppState;
 use super::admin::Admin;
 use super::error::AppError;
 use super::extract::{ApiJson, CurrentUser, parse_id};
+use super::openapi::{ImportParams, StandingListParams};
 use super::query;
 use crate::scan_report;
 use crate::store::StandingFilter;
@@ -18,6 +19,15 @@ use stint_core::standing::{
     StandingStatus, StandingView, TriageBody,
 };
 
+/// Standing secrets found by scanners and recorded by hand, and how each is triaged.
+#[utoipa::path(
+    get,
+    path = "/standing",
+    operation_id = "standing_list",
+    tag = "standing",
+    params(StandingListParams),
+    responses((status = 200, body = Vec<StandingView>)),
+)]
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -40,6 +50,15 @@ pub async fn list(
     ))
 }
 
+/// A standing secret with its triage history.
+#[utoipa::path(
+    get,
+    path = "/standing/{id}",
+    operation_id = "standing_one",
+    tag = "standing",
+    params(("id" = i64, Path, description = "The finding")),
+    responses((status = 200, body = StandingView)),
+)]
 pub async fn one(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -54,6 +73,15 @@ pub async fn one(
     ))
 }
 
+/// Records a standing secret by hand.
+#[utoipa::path(
+    post,
+    path = "/standing",
+    operation_id = "standing_record",
+    tag = "standing",
+    request_body = NewStandingBody,
+    responses((status = 201, body = StandingView)),
+)]
 pub async fn record(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -67,6 +95,16 @@ pub async fn record(
     ))
 }
 
+/// Triages a standing secret: mapped, false positive, rotated.
+#[utoipa::path(
+    post,
+    path = "/standing/{id}/triage",
+    operation_id = "standing_triage",
+    tag = "standing",
+    params(("id" = i64, Path, description = "The finding")),
+    request_body = TriageBody,
+    responses((status = 200, body = StandingView)),
+)]
 pub async fn triage(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -81,6 +119,15 @@ pub async fn triage(
 
 /// `POST /standing/import?source=NAME[&format=TOOL][&partial=true]`, the report as the
 /// body. Admins only. A report that cannot be read whole imports nothing.
+#[utoipa::path(
+    post,
+    path = "/standing/import",
+    operation_id = "standing_import",
+    tag = "standing",
+    params(ImportParams),
+    request_body(content = String, content_type = "application/json", description = "The scanner's report as it wrote it"),
+    responses((status = 200, body = ImportSummary)),
+)]
 pub async fn import(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -119,6 +166,14 @@ pub async fn import(
     ))
 }
 
+/// How much access goes through JIT grants, and what still bypasses it.
+#[utoipa::path(
+    get,
+    path = "/standing/coverage",
+    operation_id = "standing_coverage",
+    tag = "standing",
+    responses((status = 200, body = CoverageView)),
+)]
 pub async fn coverage(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -126,13 +181,30 @@ pub async fn coverage(
     Ok(Json(state.store.coverage(&user, state.clock.now()).await?))
 }
 
+/// The rules that map scanner findings to identities.
+#[utoipa::path(
+    get,
+    path = "/standing/rules",
+    operation_id = "standing_rules",
+    tag = "standing",
+    responses((status = 200, body = Vec<MappingRuleView>)),
+)]
 pub async fn rules(
     State(state): State<AppState>,
-    CurrentUser(_): CurrentUser,
+    CurrentUser(_user): CurrentUser,
 ) -> Result<Json<Vec<MappingRuleView>>, AppError> {
     Ok(Json(state.store.mapping_rules().await?))
 }
 
+/// Adds a rule mapping scanner findings to an identity (admins).
+#[utoipa::path(
+    post,
+    path = "/standing/rules",
+    operation_id = "standing_create_rule",
+    tag = "standing",
+    request_body = MappingRuleBody,
+    responses((status = 201, body = MappingRuleView)),
+)]
 pub async fn create_rule(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -152,6 +224,15 @@ pub async fn create_rule(
     Ok((StatusCode::CREATED, Json(rule)))
 }
 
+/// Retires a mapping rule (admins).
+#[utoipa::path(
+    delete,
+    path = "/standing/rules/{id}",
+    operation_id = "standing_retire_rule",
+    tag = "standing",
+    params(("id" = i64, Path, description = "The rule")),
+    responses((status = 204, description = "Retired")),
+)]
 pub async fn retire_rule(
     State(state): State<AppState>,
     Admin(admin): Admin,

@@ -8,6 +8,23 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use stint_core::api::{IdentityTokenView, IssuedIdentityToken, NewIdentityTokenBody};
 
+/// Mints an API token for an identity (an owner, or an admin): shown once, stored only as a
+/// hash.
+#[utoipa::path(
+    post,
+    path = "/identities/{id}/tokens",
+    operation_id = "tokens_mint",
+    tag = "catalog",
+    params(("id" = i64, Path, description = "The identity")),
+    request_body = NewIdentityTokenBody,
+    responses(
+        (
+            status = 201,
+            description = "Minted: the token is shown this once",
+            body = IssuedIdentityToken,
+        ),
+    ),
+)]
 pub async fn mint(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -22,6 +39,15 @@ pub async fn mint(
     Ok((StatusCode::CREATED, Json(issued)))
 }
 
+/// An identity's API tokens (their hashes never leave the broker).
+#[utoipa::path(
+    get,
+    path = "/identities/{id}/tokens",
+    operation_id = "tokens_list",
+    tag = "catalog",
+    params(("id" = i64, Path, description = "The identity")),
+    responses((status = 200, body = Vec<IdentityTokenView>)),
+)]
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -36,6 +62,18 @@ pub async fn list(
     ))
 }
 
+/// Revokes an identity's API token.
+#[utoipa::path(
+    delete,
+    path = "/identities/{id}/tokens/{token_id}",
+    operation_id = "tokens_revoke",
+    tag = "catalog",
+    params(
+        ("id" = i64, Path, description = "The identity"),
+        ("token_id" = i64, Path, description = "The token"),
+    ),
+    responses((status = 204, description = "Revoked")),
+)]
 pub async fn revoke(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,

@@ -33,16 +33,19 @@ a{color:var(--accent)}ul{padding-left:1.2rem}
 /// The Content-Security-Policy the report is served under: nothing runs, nothing loads,
 /// only its own stylesheet applies.
 pub fn content_security_policy() -> HeaderValue {
-    static POLICY: LazyLock<HeaderValue> = LazyLock::new(|| {
-        let hash =
-            base64::engine::general_purpose::STANDARD.encode(Sha256::digest(STYLE.as_bytes()));
-        HeaderValue::from_str(&format!(
-            "default-src 'none'; style-src 'sha256-{hash}'; img-src data:; base-uri 'none'; \
-             form-action 'none'; frame-ancestors 'none'"
-        ))
-        .expect("base64 and ASCII make a header value")
-    });
+    static POLICY: LazyLock<HeaderValue> = LazyLock::new(|| inline_style_policy(STYLE));
     POLICY.clone()
+}
+
+/// The policy of a page the broker renders itself: no script, nothing loaded, only `style`
+/// (its one inline stylesheet, allowed by its hash) applies.
+pub fn inline_style_policy(style: &str) -> HeaderValue {
+    let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(style.as_bytes()));
+    HeaderValue::from_str(&format!(
+        "default-src 'none'; style-src 'sha256-{hash}'; img-src data:; base-uri 'none'; \
+         form-action 'none'; frame-ancestors 'none'"
+    ))
+    .expect("base64 and ASCII make a header value")
 }
 
 /// The report as a document; links lead to the portal at `portal_url`, times are shown

@@ -31,6 +31,7 @@ mod metrics;
 mod notifications;
 mod oidc;
 mod oidc_provider;
+mod openapi;
 mod oversight;
 mod ownership;
 mod portal;

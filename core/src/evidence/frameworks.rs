@@ -131,6 +131,7 @@ pub fn mapping(section: SectionKey) -> Mapping {
 /// One framework item and the sections that give evidence for it (none: Stint's records
 /// say nothing about it, and the report says so rather than leaving it out).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FrameworkRow {
     pub id: String,
     pub name: String,

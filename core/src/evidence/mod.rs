@@ -25,6 +25,7 @@ pub const MAX_PERIOD_DAYS: i64 = 366;
 pub const MAX_ITEMS: usize = 50;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SectionKey {
     Coverage,
@@ -86,6 +87,7 @@ impl SectionKey {
 
 /// The whole report, as `GET /api/v1/reports/evidence` answers it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EvidenceReport {
     pub generated_at: DateTime<Utc>,
     pub since: DateTime<Utc>,
@@ -107,6 +109,7 @@ impl EvidenceReport {
 
 /// The audit chain's verification, and the signed checkpoint it ends on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChainEvidence {
     pub verification: AuditVerification,
     /// The newest stored checkpoint the verified chain reaches (`None`: none yet).
@@ -114,6 +117,7 @@ pub struct ChainEvidence {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Section {
     pub key: SectionKey,
     pub title: String,
@@ -145,6 +149,7 @@ impl Section {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Unit {
     Count,
@@ -154,6 +159,7 @@ pub enum Unit {
 
 /// One number, with a key scripts can rely on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Figure {
     pub key: String,
     pub label: String,
@@ -185,6 +191,7 @@ impl Figure {
 
 /// Bars, one per label, of one unit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Chart {
     pub caption: String,
     pub unit: Unit,
@@ -192,6 +199,7 @@ pub struct Chart {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Bar {
     pub label: String,
     pub value: i64,
@@ -209,6 +217,7 @@ impl Chart {
 
 /// A named thing behind a figure.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Item {
     pub label: String,
     pub detail: String,

@@ -17,6 +17,7 @@ pub use proposal::*;
 
 /// One way a change lets more happen than before.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Widening {
     /// The field of the change that widens, as the body names it.
     pub field: String,

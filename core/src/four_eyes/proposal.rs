@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::Widening;
 /// A change a proposal holds, as it will be applied.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Change {
     /// A new resource and its policy.
@@ -166,6 +167,7 @@ fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, Strin
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ProposalState {
     /// Waiting for a second admin.
@@ -202,6 +204,7 @@ impl ProposalState {
 
 /// A change that widens access, waiting for (or past) a second admin's decision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProposalView {
     pub id: i64,
     pub change: Change,
@@ -224,6 +227,7 @@ pub struct ProposalView {
 
 /// `POST /api/v1/proposals/{id}/reject`: why (its proposer withdraws it the same way).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RejectBody {
     pub reason: String,
 }
