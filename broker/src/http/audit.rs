@@ -3,7 +3,7 @@
 use super::AppState;
 use super::error::AppError;
 use super::extract::CurrentUser;
-use super::openapi::{AuditListParams, ExportParams};
+use super::openapi::{AuditFilterParams, AuditPageParams, ExportParams};
 use super::query;
 use crate::export::{self, Format};
 use crate::store::AuditFilter;
@@ -67,7 +67,7 @@ fn filter_from(params: &query::Params, user: &UserView) -> Result<AuditFilter, A
     path = "/audit",
     operation_id = "audit_list",
     tag = "audit",
-    params(AuditListParams),
+    params(AuditFilterParams, AuditPageParams),
     responses((status = 200, body = Page<AuditEventView>)),
 )]
 pub async fn list(
@@ -134,7 +134,7 @@ pub async fn checkpoints(
     path = "/audit/export",
     operation_id = "audit_export",
     tag = "audit",
-    params(ExportParams, AuditListParams),
+    params(ExportParams, AuditFilterParams),
     responses(
         (
             status = 200,

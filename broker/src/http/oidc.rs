@@ -113,7 +113,7 @@ pub struct Callback {
     operation_id = "oidc_callback",
     tag = "session",
     security(()),
-    params(("provider" = String, Path, description = "The provider's id")),
+    params(("provider" = String, Path, description = "The provider's id"), Callback),
     responses(
         (
             status = 303,

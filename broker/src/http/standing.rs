@@ -125,7 +125,12 @@ pub async fn triage(
     operation_id = "standing_import",
     tag = "standing",
     params(ImportParams),
-    request_body(content = String, content_type = "application/json", description = "The scanner's report as it wrote it"),
+    request_body(
+        content = String,
+        content_type = "application/octet-stream",
+        description = "The scanner's report as it wrote it (JSON, or trufflehog's JSON lines), \
+                       whatever its content type",
+    ),
     responses((status = 200, body = ImportSummary)),
 )]
 pub async fn import(

@@ -187,6 +187,18 @@ async fn reimporting_is_idempotent_and_a_newer_full_scan_marks_what_it_no_longer
     assert!(back["not_seen_since"].is_null(), "seen again: {back}");
 }
 
+/// A scanner's report is far larger than any other body the API takes (16 KiB): the import
+/// has a limit of its own.
+#[tokio::test]
+async fn a_report_of_a_megabyte_is_imported_whole() {
+    let app = TestApp::new().await;
+    let dave = app.login("dave").await;
+    let report = format!("{GITLEAKS}{}", " ".repeat(1024 * 1024));
+    let (status, summary) = app.import(&dave, "source=acme/payments", &report).await;
+    assert_eq!(status, StatusCode::OK, "{summary}");
+    assert_eq!(summary["new"], 2, "{summary}");
+}
+
 #[tokio::test]
 async fn reports_that_cannot_be_read_whole_import_nothing() {
     let app = TestApp::new().await;

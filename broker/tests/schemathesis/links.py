@@ -1,7 +1,7 @@
 """Follows the API description's links through the core loop, as a client reading them would:
 file a request (the documented example), follow `approve` as someone else, then follow
 `credential` and `release`. Each call's answer is checked by schemathesis against the
-description (no server error, a documented status, content type and schema), and each link
+description (no server error, a documented status, content type, headers and schema), and each link
 must lead to a call that succeeds: a link whose expression points at the wrong field fails.
 
 Usage: links.py BASE_URL  (STINT_COOKIE: the requester's session; STINT_DECIDER_COOKIE: the
@@ -15,6 +15,7 @@ import schemathesis
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -23,6 +24,7 @@ CHECKS = [
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
+    response_headers_conformance,
     response_schema_conformance,
 ]
 

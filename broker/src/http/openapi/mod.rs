@@ -28,8 +28,9 @@ const INTROSPECTION_CLIENT: &str = "introspection_client";
         description = "Just-in-time, task-justified, time-boxed access for non-human identities. \
             People call it with the session cookie `POST /api/v1/session` sets, and send the \
             `x-stint-csrf` header (any value) on every call that changes something; identities \
-            call it with a Bearer token. Every refusal is a 4xx whose body names \
-            the field at fault (`error.field`) and why (`error.message`), and changes nothing.",
+            call it with a Bearer token. A refusal is a 4xx whose body says why \
+            (`error.message`) and names the input at fault (`error.field`) when one is, and \
+            changes nothing; token exchange refuses as RFC 6749 says.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     modifiers(&Schemes),
@@ -85,7 +86,8 @@ impl Modify for Schemes {
                     .scheme(HttpAuthScheme::Basic)
                     .description(Some(
                         "A resource's introspection client credentials \
-                         (`POST /api/v1/resources/{id}/introspection-credentials`)",
+                         (`POST /api/v1/resources/{id}/introspection-credentials`); the \
+                         secret alone as a Bearer token is taken too",
                     ))
                     .build(),
             ),
@@ -334,7 +336,7 @@ pub struct ReviewListParams {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
-pub struct AuditListParams {
+pub struct AuditFilterParams {
     /// The actor's name.
     actor: Option<String>,
     /// The action, e.g. `request.approved`.
@@ -351,6 +353,13 @@ pub struct AuditListParams {
     since: Option<chrono::DateTime<chrono::Utc>>,
     /// Before (RFC 3339).
     until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A page of the trail: `GET /audit` only (an export streams every match).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct AuditPageParams {
     /// The page before this sequence number (`next_cursor` of the page before).
     cursor: Option<i64>,
     /// The events after this sequence number, oldest first.
@@ -398,8 +407,8 @@ pub struct StandingListParams {
 pub struct ImportParams {
     /// What was scanned (a repository, a CI system).
     source: String,
-    /// `detect-secrets`, `gitleaks` or `trufflehog`.
-    format: String,
+    /// `detect-secrets`, `gitleaks` or `trufflehog`; told from the report when absent.
+    format: Option<String>,
     /// The report covers part of the source: findings it does not list stay as they are.
     partial: Option<bool>,
 }
@@ -408,7 +417,7 @@ pub struct ImportParams {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct ProposalListParams {
-    /// `pending` (the default), `approved`, `rejected`, `withdrawn` or `all`.
+    /// `pending`, `approved`, `rejected`, `withdrawn` or `all` (the default).
     state: Option<String>,
 }
 

@@ -13,7 +13,9 @@ h1{font-size:1.6rem;margin:0 0 .5rem}h2{font-size:1.25rem;margin:2rem 0 .25rem;b
 section.op{border:1px solid var(--line);border-radius:8px;padding:.75rem 1rem;margin:.75rem 0}
 .method{display:inline-block;min-width:3.5rem;font-weight:700;text-transform:uppercase}
 table{border-collapse:collapse;width:100%;font-size:.9rem;margin:.25rem 0}th,td{text-align:left;border-bottom:1px solid var(--line);padding:.25rem .4rem;vertical-align:top}
-th{font-weight:600;color:var(--muted)}a{color:var(--accent)}nav a{margin-right:.75rem}
+th{font-weight:600;color:var(--muted)}td{overflow-wrap:anywhere}a{color:var(--accent)}
+nav{display:flex;flex-wrap:wrap;gap:.25rem .75rem}
+@media (max-width:40rem){body{margin:1rem auto;padding:0 .5rem}section.op{padding:.5rem}th,td{padding:.25rem .2rem}}
 ";
 
 /// The page for `spec`, an OpenAPI 3.1 document as JSON.
