@@ -4,9 +4,10 @@
 //! fixed).
 
 use crate::api;
+use crate::components::connection::steady;
 use crate::components::form::failure;
 use crate::components::form::{FormProblem, Problem};
-use crate::components::states::{ErrorState, Skeleton};
+use crate::components::states::Loaded;
 use crate::components::toast::use_toasts;
 use leptos::prelude::*;
 use stint_core::notify::{MutesBody, NotificationChoice};
@@ -46,15 +47,12 @@ pub fn NotificationChoices() -> impl IntoView {
             <p class="help">
                 "Notification sinks (a Slack channel, a webhook) name the people each message is for. Untick what you would rather not be named in."
             </p>
-            {move || match choices.get() {
-                None => view! { <Skeleton rows=4/> }.into_any(),
-                Some(Err(error)) => view! { <ErrorState error retry=reload/> }.into_any(),
-                Some(Ok(list)) => view! {
-                    <div class="checks stacked" role="group" aria-label="Events">
-                        {list.into_iter().map(|choice| view! { <Choice choice muted/> }).collect_view()}
-                    </div>
-                }.into_any(),
-            }}
+            <Loaded value=steady(choices) rows=4 retry=reload let:list>
+                <div class="checks stacked" role="group" aria-label="Events">
+                    {list.into_iter().map(|choice| view! { <Choice choice muted/> }).collect_view()}
+                </div>
+
+            </Loaded>
             <FormProblem problem fields=&["muted"]/>
             <button class="button primary" type="submit" disabled=move || save.pending().get() || muted.get().is_none() data-testid="save-choices">
                 {move || if save.pending().get() { "Saving…" } else { "Save choices" }}

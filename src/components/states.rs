@@ -1,6 +1,6 @@
 //! Loading, empty and error states, the same on every page.
 
-use crate::api::ApiError;
+use crate::api::{ApiError, ApiResult};
 use crate::app::use_auth;
 use leptos::prelude::*;
 use stint_core::Role;
@@ -33,6 +33,28 @@ pub fn ErrorState(error: ApiError, retry: Callback<()>) -> impl IntoView {
             <p>{error.to_string()}</p>
             <button class="button" on:click=move |_| retry.run(())>"Retry"</button>
         </div>
+    }
+}
+
+/// What was read from the broker, shown the one way every page shows it: a skeleton of
+/// `rows` while it loads, the error with a Retry button if it failed, else `children` of
+/// the value (`<Loaded value rows=8 retry let:detail>…</Loaded>`).
+#[component]
+pub fn Loaded<T, V, F>(
+    #[prop(into)] value: Signal<Option<ApiResult<T>>>,
+    #[prop(default = 3)] rows: usize,
+    retry: Callback<()>,
+    children: F,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+    F: Fn(T) -> V + Send + Sync + 'static,
+{
+    move || match value.get() {
+        None => view! { <Skeleton rows/> }.into_any(),
+        Some(Err(error)) => view! { <ErrorState error retry/> }.into_any(),
+        Some(Ok(loaded)) => children(loaded).into_any(),
     }
 }
 

@@ -2,11 +2,12 @@
 
 use crate::api::{self, Saved};
 use crate::app::use_auth;
+use crate::components::connection::steady;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::form::{FieldProblem, FormProblem, Problem};
 use crate::components::form::{failure, failure_text};
 use crate::components::four_eyes::{WideningNote, proposed_message};
-use crate::components::states::{ErrorState, RoleGate, Skeleton};
+use crate::components::states::{Loaded, RoleGate};
 use crate::components::time::RelativeTime;
 use crate::components::toast::use_toasts;
 use leptos::prelude::*;
@@ -49,28 +50,25 @@ fn AdminUsersPage() -> impl IntoView {
                     users.refetch();
                 })/>
             </Show>
-            {move || match users.get() {
-                None => view! { <Skeleton rows=5/> }.into_any(),
-                Some(Err(error)) => view! { <ErrorState error retry=reload/> }.into_any(),
-                Some(Ok(list)) => view! {
-                    <div class="table-wrap">
-                        <table class="table" data-testid="user-table">
-                            <thead>
-                                <tr>
-                                    <th scope="col">"User"</th>
-                                    <th scope="col">"Roles"</th>
-                                    <th scope="col">"Since"</th>
-                                    <th scope="col">"Standing"</th>
-                                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                                </tr>
-                            </thead>
-                            <tbody>
-                                {list.into_iter().map(|u| view! { <UserRow user=u reload/> }).collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
-                }.into_any(),
-            }}
+            <Loaded value=steady(users) rows=5 retry=reload let:list>
+                <div class="table-wrap">
+                    <table class="table" data-testid="user-table">
+                        <thead>
+                            <tr>
+                                <th scope="col">"User"</th>
+                                <th scope="col">"Roles"</th>
+                                <th scope="col">"Since"</th>
+                                <th scope="col">"Standing"</th>
+                                <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {list.into_iter().map(|u| view! { <UserRow user=u reload/> }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+
+            </Loaded>
         </section>
     }
 }

@@ -3,11 +3,12 @@
 
 use crate::api;
 use crate::app::use_auth;
+use crate::components::connection::steady;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::form::failure_text;
 use crate::components::form::{FieldProblem, FormProblem, Problem};
 use crate::components::live::on_live;
-use crate::components::states::{Empty, ErrorState, Skeleton};
+use crate::components::states::{Empty, Loaded};
 use crate::components::time::RelativeTime;
 use crate::components::toast::use_toasts;
 use crate::pages::load_by_route_id;
@@ -25,11 +26,9 @@ pub fn CampaignDetailPage() -> impl IntoView {
     let reload = Callback::new(move |_| detail.refetch());
     view! {
         <section class="page">
-            {move || match detail.get() {
-                None => view! { <Skeleton rows=6/> }.into_any(),
-                Some(Err(error)) => view! { <ErrorState error retry=reload/> }.into_any(),
-                Some(Ok(d)) => view! { <Campaign detail=d reload/> }.into_any(),
-            }}
+            <Loaded value=steady(detail) rows=6 retry=reload let:d>
+                <Campaign detail=d reload/>
+            </Loaded>
         </section>
     }
 }

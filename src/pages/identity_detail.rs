@@ -4,6 +4,7 @@
 use crate::api;
 use crate::app::use_auth;
 use crate::components::badges::OwnershipBadge;
+use crate::components::connection::steady;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::form::{FieldProblem, FormProblem, Problem};
 use crate::components::form::{failure, failure_text};
@@ -13,7 +14,7 @@ use crate::components::identity_form::IdentityEditor;
 use crate::components::identity_tokens::IdentityTokens;
 use crate::components::live::on_live;
 use crate::components::standing::StandingCard;
-use crate::components::states::{ErrorState, Skeleton};
+use crate::components::states::Loaded;
 use crate::components::time::{DateWithin, RelativeTime};
 use crate::components::toast::use_toasts;
 use crate::components::usage_signals::UsageSignalsView;
@@ -37,11 +38,9 @@ pub fn IdentityDetailPage() -> impl IntoView {
     let reload = Callback::new(move |_| detail.refetch());
     view! {
         <section class="page">
-            {move || match detail.get() {
-                None => view! { <Skeleton rows=8/> }.into_any(),
-                Some(Err(error)) => view! { <ErrorState error retry=reload/> }.into_any(),
-                Some(Ok(d)) => view! { <Identity detail=d reload/> }.into_any(),
-            }}
+            <Loaded value=steady(detail) rows=8 retry=reload let:d>
+                <Identity detail=d reload/>
+            </Loaded>
         </section>
     }
 }

@@ -11,7 +11,7 @@ use crate::components::form::{failure, failure_text};
 use crate::components::grant_card::GrantCard;
 use crate::components::live::on_live;
 use crate::components::standing::StandingWarning;
-use crate::components::states::{ErrorState, Skeleton};
+use crate::components::states::Loaded;
 use crate::components::time::RelativeTime;
 use crate::components::timeline::Timeline;
 use crate::components::toast::use_toasts;
@@ -35,11 +35,9 @@ pub fn RequestDetailPage() -> impl IntoView {
     let reload = Callback::new(move |_| detail.refetch());
     view! {
         <section class="page">
-            {move || match detail_now.get() {
-                None => view! { <Skeleton rows=8/> }.into_any(),
-                Some(Err(error)) => view! { <ErrorState error retry=reload/> }.into_any(),
-                Some(Ok(d)) => view! { <Detail detail=d reload/> }.into_any(),
-            }}
+            <Loaded value=detail_now rows=8 retry=reload let:d>
+                <Detail detail=d reload/>
+            </Loaded>
         </section>
     }
 }

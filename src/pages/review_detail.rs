@@ -3,9 +3,10 @@
 use crate::api;
 use crate::app::use_auth;
 use crate::components::badges::{BreakGlassBadge, GrantBadge, ReviewBadge};
+use crate::components::connection::steady;
 use crate::components::form::failure;
 use crate::components::live::on_live;
-use crate::components::states::{ErrorState, Skeleton};
+use crate::components::states::Loaded;
 use crate::components::time::RelativeTime;
 use crate::components::timeline::Timeline;
 use crate::components::toast::use_toasts;
@@ -25,11 +26,9 @@ pub fn ReviewDetailPage() -> impl IntoView {
     let reload = Callback::new(move |_| detail.refetch());
     view! {
         <section class="page">
-            {move || match detail.get() {
-                None => view! { <Skeleton rows=8/> }.into_any(),
-                Some(Err(error)) => view! { <ErrorState error retry=reload/> }.into_any(),
-                Some(Ok(d)) => view! { <Review detail=d reload/> }.into_any(),
-            }}
+            <Loaded value=steady(detail) rows=8 retry=reload let:d>
+                <Review detail=d reload/>
+            </Loaded>
         </section>
     }
 }

@@ -4,13 +4,14 @@
 use crate::api::{self, ApiError};
 use crate::app::use_auth;
 use crate::components::badges::CoverageBadge;
+use crate::components::connection::steady;
 use crate::components::coverage_chart::CoverageChart;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::form::{FieldProblem, FormProblem, Problem};
 use crate::components::form::{failure, failure_text};
 use crate::components::live::on_live;
 use crate::components::standing::{Catalog, StandingCard, Target, TargetFields};
-use crate::components::states::{Empty, ErrorState, Skeleton};
+use crate::components::states::{Empty, Loaded};
 use crate::components::time::RelativeTime;
 use crate::components::toast::use_toasts;
 use leptos::html;
@@ -101,11 +102,9 @@ pub fn Secrets() -> impl IntoView {
             {move || importing.get().then(|| view! {
                 <ImportForm on_imported=Callback::new(move |_| reload.run(()))/>
             })}
-            {move || match data.get() {
-                None => view! { <Skeleton rows=8/> }.into_any(),
-                Some(Err(error)) => view! { <ErrorState error retry=reload/> }.into_any(),
-                Some(Ok(loaded)) => view! { <Body loaded admin recording reload/> }.into_any(),
-            }}
+            <Loaded value=steady(data) rows=8 retry=reload let:loaded>
+                <Body loaded admin recording reload/>
+            </Loaded>
         </section>
     }
 }
