@@ -85,13 +85,10 @@ async fn widening_a_policy_waits_for_a_second_admin_and_narrowing_applies_at_onc
 
     // The proposer's own approval is refused; grace sees it waiting and approves.
     let approve = format!("/api/v1/proposals/{id}/approve");
-    let (status, refused) = app.post(&dave, &approve, json!({})).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
-    assert!(
-        refused["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("second admin")
+    assert_refused(
+        app.post(&dave, &approve, json!({})).await,
+        StatusCode::FORBIDDEN,
+        "second admin",
     );
     let (_, me) = app.get(&grace, "/api/v1/me").await;
     assert_eq!(me["proposals_waiting"], 1);
@@ -236,19 +233,15 @@ async fn granting_a_role_is_a_proposal_the_subject_cannot_approve() {
         )
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{about_dave}");
-    let (status, refused) = app
-        .post(
+    assert_refused(
+        app.post(
             &dave,
             &format!("/api/v1/proposals/{}/approve", about_dave["id"]),
             json!({}),
         )
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
-    assert!(
-        refused["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("about you")
+        .await,
+        StatusCode::FORBIDDEN,
+        "about you",
     );
 
     // Removing a role narrows: at once.
@@ -338,13 +331,10 @@ async fn without_a_second_admin_a_widening_change_is_refused_naming_the_way_out(
     let (path, before) = resource(&app, &dave, "payments-db").await;
     let mut wider = before.clone();
     wider["policy"]["max_duration_secs"] = json!(8 * 3600);
-    let (status, refused) = app.put(&dave, &path, wider).await;
-    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
-    assert!(
-        refused["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("--single-admin")
+    assert_refused(
+        app.put(&dave, &path, wider).await,
+        StatusCode::CONFLICT,
+        "--single-admin",
     );
     let (_, proposals) = app.get(&dave, "/api/v1/proposals").await;
     assert_eq!(proposals, json!([]), "nothing filed");
@@ -357,19 +347,15 @@ async fn no_admin_takes_over_another_nor_ties_disabling_to_a_widening() {
     let users = Users::read(&app, &dave).await;
     let id_of = |name: &str| users.id(name);
     // Setting grace's password would let dave approve his own proposals as her.
-    let (status, refused) = app
-        .post(
+    assert_refused(
+        app.post(
             &dave,
             &format!("/api/v1/users/{}/password", id_of("grace")),
             json!({ "new_password": "a temporary passphrase" }),
         )
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
-    assert!(
-        refused["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("--single-admin")
+        .await,
+        StatusCode::FORBIDDEN,
+        "--single-admin",
     );
     let (status, _) = app
         .post(
@@ -478,19 +464,15 @@ async fn nobody_makes_an_admin_of_an_account_whose_password_they_set() {
         )
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{proposal}");
-    let (status, refused) = app
-        .post(
+    assert_refused(
+        app.post(
             &grace,
             &format!("/api/v1/proposals/{}/approve", proposal["id"]),
             json!({}),
         )
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
-    assert!(
-        refused["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("you set carol's password")
+        .await,
+        StatusCode::FORBIDDEN,
+        "you set carol's password",
     );
 
     // A resource renamed to a name taken is refused when proposed, not when approved.
@@ -499,4 +481,11 @@ async fn nobody_makes_an_admin_of_an_account_whose_password_they_set() {
     let (status, error) = app.put(&dave, &path, body).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
     assert_eq!(error["error"]["field"], "name");
+}
+
+/// Asserts a call was refused with `status`, for a reason whose message says `because`.
+fn assert_refused((status, body): (StatusCode, Value), expected: StatusCode, because: &str) {
+    assert_eq!(status, expected, "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(because), "{message}");
 }
