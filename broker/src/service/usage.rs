@@ -9,8 +9,6 @@ use stint_core::api::GrantUsageView;
 /// event carries its usage.
 pub async fn add(db: &dyn Database, tallies: &[(i64, GrantUsageView)]) -> StoreResult<()> {
     let mut tx = db.write().await?;
-    for (grant_id, uses) in tallies {
-        tx.add_usage(*grant_id, uses).await?;
-    }
+    tx.add_usage(tallies).await?;
     tx.commit().await
 }

@@ -139,3 +139,36 @@ async fn introspections_and_fetches_are_counted_per_grant() {
         .await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn one_flush_adds_each_grants_own_counts() {
+    let app = TestApp::new().await;
+    let alice = app.login("alice").await;
+    let mut grants = Vec::new();
+    for _ in 0..3 {
+        grants.push(app.active_grant(&alice, 3600).await);
+    }
+    let fetch = |grant: i64, times: usize| {
+        let (app, alice) = (&app, &alice);
+        async move {
+            for _ in 0..times {
+                let (status, body) = app.credential(alice, grant).await;
+                assert_eq!(status, StatusCode::OK, "{body}");
+            }
+        }
+    };
+    // Three grants' tallies written together (one statement on both backends).
+    for (n, &grant) in grants.iter().enumerate() {
+        fetch(grant, n + 1).await;
+    }
+    assert_eq!(app.broker.flush_usage().await.unwrap(), 3);
+    // The next flush adds to what the first wrote, for the grants it names only.
+    fetch(grants[0], 4).await;
+    assert_eq!(app.broker.flush_usage().await.unwrap(), 1);
+
+    let mut fetched = Vec::new();
+    for &grant in &grants {
+        fetched.push(grant_view(&app, grant).await["usage"]["credential_fetches"].clone());
+    }
+    assert_eq!(fetched, [json!(5), json!(2), json!(3)]);
+}

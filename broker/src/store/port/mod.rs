@@ -497,8 +497,8 @@ pub trait GrantRows {
     /// Records an issued credential by its hash, never the token, and the fingerprints a
     /// secrets scanner would report it under.
     async fn insert_credential(&mut self, credential: &NewCredential<'_>) -> StoreResult<()>;
-    /// Adds uses counted since the last flush to a grant's usage.
-    async fn add_usage(&mut self, grant_id: i64, uses: &GrantUsageView) -> StoreResult<()>;
+    /// Adds uses counted since the last flush to each grant's usage (grant ids distinct).
+    async fn add_usage(&mut self, tallies: &[(i64, GrantUsageView)]) -> StoreResult<()>;
     /// Inserts a grant, active or scheduled, from `starts_at` to `expires_at`; its id.
     /// Queues the making of its access, due at its start, when its resource is linked to
     /// a connector.

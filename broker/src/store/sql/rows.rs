@@ -1,7 +1,7 @@
 //! The storage port's rows on a backend's connection, inside the transaction its
 //! `Database` opened (which, when it writes, already holds the audit chain's head).
 
-use super::Conn;
+use super::{Conn, Db};
 use super::{
     GrantRow, RequestRow, approvals_of, approver_role_holders, current_owners_of, is_current_owner,
     load_approvals, load_grant, load_request, load_resource, ms, ownership, parse_state, time,
@@ -19,6 +19,10 @@ use stint_core::api::{AuditCheckpoint, GrantUsageView, NamedRef, UserView};
 use stint_core::live;
 use stint_core::rules::Approval;
 use stint_core::{GrantState, IdentityKind, RequestState, ReviewOutcome, RuleError};
+
+/// Grants per usage statement: six parameters each, well inside both backends' limits
+/// (SQLite's 32 766, PostgreSQL's 65 535).
+const USAGE_ROWS_PER_STATEMENT: usize = 500;
 
 #[async_trait]
 impl AuditLog for Conn {
@@ -467,35 +471,42 @@ impl GrantRows for Conn {
         Ok(())
     }
 
-    async fn add_usage(&mut self, grant_id: i64, uses: &GrantUsageView) -> StoreResult<()> {
-        // Increments, so replicas' tallies add up; CASE rather than MIN/LEAST, which the two
-        // dialects spell differently.
-        sqlx::query(
-            "INSERT INTO grant_usage (grant_id, introspections, credential_fetches,
-                                      first_used_at, last_used_at, last_address)
-             VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (grant_id) DO UPDATE SET
-               introspections = grant_usage.introspections + excluded.introspections,
-               credential_fetches = grant_usage.credential_fetches + excluded.credential_fetches,
-               first_used_at = CASE WHEN excluded.first_used_at < grant_usage.first_used_at
-                                    THEN excluded.first_used_at
-                                    ELSE grant_usage.first_used_at END,
-               last_address = CASE WHEN excluded.last_used_at >= grant_usage.last_used_at
-                                        AND excluded.last_address IS NOT NULL
-                                   THEN excluded.last_address
-                                   ELSE grant_usage.last_address END,
-               last_used_at = CASE WHEN excluded.last_used_at > grant_usage.last_used_at
-                                   THEN excluded.last_used_at
-                                   ELSE grant_usage.last_used_at END",
-        )
-        .bind(grant_id)
-        .bind(uses.introspections)
-        .bind(uses.credential_fetches)
-        .bind(ms(uses.first_used_at))
-        .bind(ms(uses.last_used_at))
-        .bind(uses.last_address.as_deref())
-        .execute(&mut *self)
-        .await?;
+    async fn add_usage(&mut self, tallies: &[(i64, GrantUsageView)]) -> StoreResult<()> {
+        // One statement per chunk rather than per grant: a flush while thousands of grants
+        // are in use would otherwise hold the one write turn for a statement each, and every
+        // other write would wait behind it. Increments, so replicas' tallies add up; CASE
+        // rather than MIN/LEAST, which the two dialects spell differently.
+        for chunk in tallies.chunks(USAGE_ROWS_PER_STATEMENT) {
+            let mut upsert = sqlx::QueryBuilder::<Db>::new(
+                "INSERT INTO grant_usage (grant_id, introspections, credential_fetches,
+                                          first_used_at, last_used_at, last_address) ",
+            );
+            upsert.push_values(chunk, |mut row, (grant_id, uses)| {
+                row.push_bind(*grant_id)
+                    .push_bind(uses.introspections)
+                    .push_bind(uses.credential_fetches)
+                    .push_bind(ms(uses.first_used_at))
+                    .push_bind(ms(uses.last_used_at))
+                    .push_bind(uses.last_address.clone());
+            });
+            upsert.push(
+                " ON CONFLICT (grant_id) DO UPDATE SET
+                   introspections = grant_usage.introspections + excluded.introspections,
+                   credential_fetches = grant_usage.credential_fetches
+                                        + excluded.credential_fetches,
+                   first_used_at = CASE WHEN excluded.first_used_at < grant_usage.first_used_at
+                                        THEN excluded.first_used_at
+                                        ELSE grant_usage.first_used_at END,
+                   last_address = CASE WHEN excluded.last_used_at >= grant_usage.last_used_at
+                                            AND excluded.last_address IS NOT NULL
+                                       THEN excluded.last_address
+                                       ELSE grant_usage.last_address END,
+                   last_used_at = CASE WHEN excluded.last_used_at > grant_usage.last_used_at
+                                       THEN excluded.last_used_at
+                                       ELSE grant_usage.last_used_at END",
+            );
+            upsert.build().execute(&mut *self).await?;
+        }
         Ok(())
     }
 
