@@ -596,13 +596,15 @@ impl Store for Backend {
         } else {
             None
         };
+        // Who may still approve is drawn from the role's holders only while it is pending:
+        // a decided request's answer (every approval's and denial's) spares the read.
+        let role_holders = if request.state == RequestState::Pending.as_str() {
+            approver_role_holders(&mut conn).await?
+        } else {
+            Vec::new()
+        };
         Ok(RequestDetail {
-            request: request.view(
-                viewer,
-                &approvals,
-                &approver_role_holders(&mut conn).await?,
-                now,
-            )?,
+            request: request.view(viewer, &approvals, &role_holders, now)?,
             grant,
             timeline: timeline.into_iter().map(|e| e.view_for(viewer)).collect(),
             context,
