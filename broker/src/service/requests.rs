@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use stint_core::api::{ApproveBody, NewRequestBody, UserView};
 use stint_core::lifecycle;
-use stint_core::rules::{self, ApprovalOutcome, Justification, NewRequest};
+use stint_core::rules::{self, Approval, ApprovalOutcome, Justification, NewRequest};
 use stint_core::state::RequestEvent;
 use stint_core::{RequestState, RuleError};
 
@@ -196,8 +196,23 @@ async fn visible_request(
     id: i64,
 ) -> StoreResult<RequestRecord> {
     let request = rows.request(id).await?;
+    visible(rows, viewer, id, request).await
+}
+
+/// The request and its approvals so far, if `viewer` may see it (as `visible_request`).
+async fn visible_request_with_approvals(
+    rows: &mut dyn Rows,
+    viewer: &UserView,
+    id: i64,
+) -> StoreResult<(RequestRecord, Vec<Approval>)> {
+    let read = rows.request_with_approvals(id).await?;
+    visible(rows, viewer, id, read).await
+}
+
+/// `read` of request `id`, or the same 404 as a missing request when `viewer` may not see it.
+async fn visible<T>(rows: &mut dyn Rows, viewer: &UserView, id: i64, read: T) -> StoreResult<T> {
     if rows.may_see_request(viewer, id).await? {
-        Ok(request)
+        Ok(read)
     } else {
         Err(StoreError::NotFound(format!("request {id}")))
     }
@@ -214,8 +229,7 @@ pub async fn approve(
 ) -> StoreResult<()> {
     let comment = rules::optional_text("comment", body.comment.as_deref())?;
     let mut tx = db.write().await?;
-    let request = visible_request(&mut **tx, actor, request_id).await?;
-    let approvals = tx.approvals(request_id).await?;
+    let (request, approvals) = visible_request_with_approvals(&mut **tx, actor, request_id).await?;
     let (approval, next, outcome) = rules::decide_approval(
         &request.decidable(&approvals, now),
         actor.id,
@@ -261,8 +275,7 @@ pub async fn deny(
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     let mut tx = db.write().await?;
-    let request = visible_request(&mut **tx, actor, request_id).await?;
-    let approvals = tx.approvals(request_id).await?;
+    let (request, approvals) = visible_request_with_approvals(&mut **tx, actor, request_id).await?;
     let (next, comment) = rules::decide_denial(
         &request.decidable(&approvals, now),
         actor.id,

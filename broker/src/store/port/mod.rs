@@ -435,8 +435,12 @@ pub trait RequestRows {
     /// Whether `viewer` may see the request at all: what they may not see does not exist
     /// for them.
     async fn may_see_request(&mut self, viewer: &UserView, id: i64) -> StoreResult<bool>;
-    /// Its approvals, oldest first.
-    async fn approvals(&mut self, request_id: i64) -> StoreResult<Vec<Approval>>;
+    /// The request as it stands and its approvals, oldest first (read together: deciding
+    /// a request needs both).
+    async fn request_with_approvals(
+        &mut self,
+        id: i64,
+    ) -> StoreResult<(RequestRecord, Vec<Approval>)>;
     async fn insert_request(&mut self, new: &NewRequestRecord<'_>) -> StoreResult<i64>;
     /// Up to `limit` pending requests whose time to be decided is up at `now`, claimed for
     /// this transaction: another broker sweeping at once skips them.

@@ -89,6 +89,22 @@ macro_rules! owner_ids {
     };
 }
 
+/// The approvals of the request aliased `$of`, oldest first, as one JSON array of
+/// `[approver_id, approver_name, duration_secs, comment, at]`.
+macro_rules! approvals_json {
+    ($of:literal) => {
+        concat!(
+            "(SELECT COALESCE(json_agg(json_build_array(a.approver_id, u.username,
+                                                        a.duration_secs, a.comment, a.at)
+                                       ORDER BY a.at, a.approver_id), '[]')::text
+              FROM approvals a JOIN users u ON u.id = a.approver_id
+              WHERE a.request_id = ",
+            $of,
+            ".id)"
+        )
+    };
+}
+
 /// Case-insensitive LIKE.
 macro_rules! ilike {
     () => {

@@ -557,19 +557,16 @@ impl Store for Backend {
         now: DateTime<Utc>,
     ) -> StoreResult<RequestDetail> {
         let mut conn = self.reads().acquire().await?;
-        let request = load_request(&mut conn, request_id).await?;
+        let (request, approvals) = load_request_with_approvals(&mut conn, request_id).await?;
         if !can_see_request(&mut conn, viewer, request_id).await? {
             // Same answer as a missing request: ids of other teams' work do not leak.
             return Err(StoreError::NotFound(format!("request {request_id}")));
         }
-        let approvals = load_approvals(&mut conn, request_id).await?;
         let grant = match request.grant_id {
-            Some(id) => Some(
-                load_grant(&mut conn, id)
-                    .await?
-                    .view(&mut conn, viewer, now)
-                    .await?,
-            ),
+            Some(id) => {
+                let owned = load_owned_grant(&mut conn, id, now).await?;
+                Some(owned.grant.view_with(viewer, &owned.owners(), now)?)
+            }
             None => None,
         };
         let timeline: Vec<AuditRow> = sqlx::query_as(concat!(
@@ -685,11 +682,11 @@ impl Store for Backend {
         now: DateTime<Utc>,
     ) -> StoreResult<GrantView> {
         let mut conn = self.reads().acquire().await?;
-        let grant = load_grant(&mut conn, id).await?;
-        if !can_see_request(&mut conn, viewer, grant.request_id).await? {
+        let owned = load_owned_grant(&mut conn, id, now).await?;
+        if !can_see_request(&mut conn, viewer, owned.grant.request_id).await? {
             return Err(StoreError::NotFound(format!("grant {id}")));
         }
-        grant.view(&mut conn, viewer, now).await
+        owned.grant.view_with(viewer, &owned.owners(), now)
     }
 
     async fn issue_credential(

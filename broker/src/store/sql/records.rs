@@ -482,6 +482,48 @@ pub(super) async fn load_request(conn: &mut Conn, id: i64) -> StoreResult<Reques
         .ok_or_else(|| StoreError::NotFound(format!("request {id}")))
 }
 
+/// A request with its approvals, oldest first, read in one statement.
+#[derive(FromRow)]
+struct RequestWithApprovalsRow {
+    #[sqlx(flatten)]
+    request: RequestRow,
+    /// `approvals_json!`: `[approver_id, approver_name, duration_secs, comment, at]` each.
+    approval_list: String,
+}
+
+/// The request `id` and its approvals so far (what deciding it, and showing it, need).
+pub(super) async fn load_request_with_approvals(
+    conn: &mut Conn,
+    id: i64,
+) -> StoreResult<(RequestRow, Vec<ApprovalRow>)> {
+    let row: RequestWithApprovalsRow = sqlx::query_as(concat!(
+        "SELECT rs.*, ",
+        approvals_json!("rs"),
+        " AS approval_list FROM (",
+        request_select!(),
+        " WHERE r.id = $1) rs"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| StoreError::NotFound(format!("request {id}")))?;
+    type Listed = (i64, String, i64, Option<String>, i64);
+    let listed: Vec<Listed> = parse_json("approvals", &row.approval_list)?;
+    let approvals = listed
+        .into_iter()
+        .map(
+            |(approver_id, approver_name, duration_secs, comment, at)| ApprovalRow {
+                approver_id,
+                approver_name,
+                duration_secs,
+                comment,
+                at,
+            },
+        )
+        .collect();
+    Ok((row.request, approvals))
+}
+
 pub(super) async fn load_approvals(
     conn: &mut Conn,
     request_id: i64,
@@ -502,6 +544,49 @@ pub(super) async fn load_grant(conn: &mut Conn, id: i64) -> StoreResult<GrantRow
         .fetch_optional(&mut *conn)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("grant {id}")))
+}
+
+/// A grant with its identity's owners whose attestation holds at the time bound as `$2`.
+#[derive(FromRow)]
+pub(super) struct OwnedGrantRow {
+    #[sqlx(flatten)]
+    pub(super) grant: GrantRow,
+    owner_ids: Option<String>,
+}
+
+impl OwnedGrantRow {
+    pub(super) fn owners(&self) -> Vec<i64> {
+        parse_id_list(self.owner_ids.as_deref())
+    }
+}
+
+/// A grant and its identity's current owners at `now` (what its view needs), in one
+/// statement rather than two.
+pub(super) async fn load_owned_grant(
+    conn: &mut Conn,
+    id: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<OwnedGrantRow> {
+    sqlx::query_as(concat!(
+        "SELECT gs.*, ",
+        owner_ids!("gs", attested_at 2),
+        " AS owner_ids FROM (",
+        grant_select!(),
+        " WHERE g.id = $1) gs"
+    ))
+    .bind(id)
+    .bind(ms(now))
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| StoreError::NotFound(format!("grant {id}")))
+}
+
+/// Ids as the `owner_ids!` aggregates spell them: comma-separated, NULL for none.
+fn parse_id_list(ids: Option<&str>) -> Vec<i64> {
+    ids.unwrap_or_default()
+        .split(',')
+        .filter_map(|id| id.parse().ok())
+        .collect()
 }
 
 /// A JSON array of ids, for `IN ids_in!(n)`: one query for a whole
@@ -677,12 +762,7 @@ impl RequestRow {
     }
 
     pub(super) fn owners(&self) -> Vec<i64> {
-        self.owner_ids
-            .as_deref()
-            .unwrap_or_default()
-            .split(',')
-            .filter_map(|id| id.parse().ok())
-            .collect()
+        parse_id_list(self.owner_ids.as_deref())
     }
 
     pub(super) fn decidable<'a>(
@@ -710,20 +790,6 @@ impl RequestRow {
 impl GrantRow {
     pub(super) fn state(&self) -> StoreResult<GrantState> {
         parse_state(&self.state, GrantState::parse)
-    }
-
-    pub(super) async fn view(
-        &self,
-        conn: &mut Conn,
-        viewer: &UserView,
-        now: DateTime<Utc>,
-    ) -> StoreResult<GrantView> {
-        let owners = current_owners_of(conn, &[self.identity_id], now).await?;
-        self.view_with(
-            viewer,
-            owners.get(&self.identity_id).map_or(&[], Vec::as_slice),
-            now,
-        )
     }
 
     /// The grant as `viewer` sees it, given its identity's current owners.

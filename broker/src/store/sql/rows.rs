@@ -4,7 +4,8 @@
 use super::{Conn, Db};
 use super::{
     GrantRow, RequestRow, approvals_of, approver_role_holders, current_owners_of, is_current_owner,
-    load_approvals, load_grant, load_request, load_resource, ms, ownership, parse_state, time,
+    load_grant, load_request, load_request_with_approvals, load_resource, ms, ownership,
+    parse_state, time,
 };
 use crate::store::audit::{GENESIS_HASH, SealedEvent};
 use crate::store::port::{
@@ -218,8 +219,12 @@ impl RequestRows for Conn {
         super::can_see_request(self, viewer, id).await
     }
 
-    async fn approvals(&mut self, request_id: i64) -> StoreResult<Vec<Approval>> {
-        Ok(approvals_of(&load_approvals(self, request_id).await?))
+    async fn request_with_approvals(
+        &mut self,
+        id: i64,
+    ) -> StoreResult<(RequestRecord, Vec<Approval>)> {
+        let (request, approvals) = load_request_with_approvals(self, id).await?;
+        Ok((request.record()?, approvals_of(&approvals)))
     }
 
     async fn insert_request(&mut self, new: &NewRequestRecord<'_>) -> StoreResult<i64> {
