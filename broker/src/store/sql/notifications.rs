@@ -4,7 +4,7 @@
 
 use super::Conn;
 use super::records::{
-    Outbox, approver_role_holders, lease, load_approvals, load_grant, load_request, role_holders,
+    Outbox, approver_role_holders, lease, load_grant, load_request_with_approvals, role_holders,
 };
 use super::{ms, parse_roles, time};
 use crate::store::port::{
@@ -216,8 +216,7 @@ async fn notable(
         audience: AudienceFacts::default(),
     };
     if let Some(request_id) = row.request_id {
-        let request = load_request(conn, request_id).await?;
-        let approvals = load_approvals(conn, request_id).await?;
+        let (request, approvals) = load_request_with_approvals(conn, request_id).await?;
         let view = request.view(&broker_viewer(), &approvals, &staff.approvers, now)?;
         event.resource_id = Some(view.resource.id);
         event.reason = view.decision_comment.clone();

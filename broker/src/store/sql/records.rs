@@ -524,20 +524,6 @@ pub(super) async fn load_request_with_approvals(
     Ok((row.request, approvals))
 }
 
-pub(super) async fn load_approvals(
-    conn: &mut Conn,
-    request_id: i64,
-) -> StoreResult<Vec<ApprovalRow>> {
-    Ok(sqlx::query_as(
-        "SELECT a.approver_id, u.username AS approver_name, a.duration_secs, a.comment, a.at
-         FROM approvals a JOIN users u ON u.id = a.approver_id
-         WHERE a.request_id = $1 ORDER BY a.at, a.approver_id",
-    )
-    .bind(request_id)
-    .fetch_all(&mut *conn)
-    .await?)
-}
-
 pub(super) async fn load_grant(conn: &mut Conn, id: i64) -> StoreResult<GrantRow> {
     sqlx::query_as(concat!(grant_select!(), " WHERE g.id = $1"))
         .bind(id)
