@@ -2,31 +2,11 @@
 
 use crate::api;
 use crate::components::toast::{ToastRegion, Toasts};
+use crate::lazy_pages::{self, lazy_page};
 use crate::pages::{
-    account::{Account, ForcedPasswordChange},
-    admin_federation::AdminFederation,
-    admin_resources::AdminResources,
-    admin_users::AdminUsers,
-    approvals::Approvals,
-    audit::Audit,
-    break_glass::BreakGlass,
-    campaign_detail::CampaignDetailPage,
-    campaigns::Campaigns,
-    dashboard::Dashboard,
-    evidence::Evidence,
-    identities::Identities,
-    identity_detail::IdentityDetailPage,
-    live_access::LiveAccess,
-    login::Login,
-    new_request::NewRequest,
-    not_found::NotFound,
-    notifications::Notifications,
-    proposals::Proposals,
-    request_detail::RequestDetailPage,
-    requests::Requests,
-    review_detail::ReviewDetailPage,
-    reviews::Reviews,
-    secrets::Secrets,
+    account::ForcedPasswordChange, approvals::Approvals, break_glass::BreakGlass,
+    dashboard::Dashboard, login::Login, new_request::NewRequest, not_found::NotFound,
+    request_detail::RequestDetailPage, requests::Requests,
 };
 use crate::time::Now;
 use chrono::Utc;
@@ -228,22 +208,22 @@ fn Shell() -> impl IntoView {
                     <Route path=path!("/requests") view=Requests/>
                     <Route path=path!("/approvals") view=Approvals/>
                     <Route path=path!("/break-glass") view=BreakGlass/>
-                    <Route path=path!("/audit") view=Audit/>
-                    <Route path=path!("/reports/evidence") view=Evidence/>
-                    <Route path=path!("/campaigns/:id") view=CampaignDetailPage/>
-                    <Route path=path!("/campaigns") view=Campaigns/>
-                    <Route path=path!("/live-access") view=LiveAccess/>
-                    <Route path=path!("/identities/:id") view=IdentityDetailPage/>
-                    <Route path=path!("/identities") view=Identities/>
-                    <Route path=path!("/admin/resources") view=AdminResources/>
-                    <Route path=path!("/admin/users") view=AdminUsers/>
-                    <Route path=path!("/admin/federation") view=AdminFederation/>
-                    <Route path=path!("/admin/notifications") view=Notifications/>
-                    <Route path=path!("/admin/proposals") view=Proposals/>
-                    <Route path=path!("/reviews/:id") view=ReviewDetailPage/>
-                    <Route path=path!("/reviews") view=Reviews/>
-                    <Route path=path!("/secrets") view=Secrets/>
-                    <Route path=path!("/account") view=Account/>
+                    <Route path=path!("/audit") view=|| lazy_page(lazy_pages::audit)/>
+                    <Route path=path!("/reports/evidence") view=|| lazy_page(lazy_pages::evidence)/>
+                    <Route path=path!("/campaigns/:id") view=|| lazy_page(lazy_pages::campaign_detail)/>
+                    <Route path=path!("/campaigns") view=|| lazy_page(lazy_pages::campaigns)/>
+                    <Route path=path!("/live-access") view=|| lazy_page(lazy_pages::live_access)/>
+                    <Route path=path!("/identities/:id") view=|| lazy_page(lazy_pages::identity_detail)/>
+                    <Route path=path!("/identities") view=|| lazy_page(lazy_pages::identities)/>
+                    <Route path=path!("/admin/resources") view=|| lazy_page(lazy_pages::admin_resources)/>
+                    <Route path=path!("/admin/users") view=|| lazy_page(lazy_pages::admin_users)/>
+                    <Route path=path!("/admin/federation") view=|| lazy_page(lazy_pages::admin_federation)/>
+                    <Route path=path!("/admin/notifications") view=|| lazy_page(lazy_pages::notifications)/>
+                    <Route path=path!("/admin/proposals") view=|| lazy_page(lazy_pages::proposals)/>
+                    <Route path=path!("/reviews/:id") view=|| lazy_page(lazy_pages::review_detail)/>
+                    <Route path=path!("/reviews") view=|| lazy_page(lazy_pages::reviews)/>
+                    <Route path=path!("/secrets") view=|| lazy_page(lazy_pages::secrets)/>
+                    <Route path=path!("/account") view=|| lazy_page(lazy_pages::account)/>
                 </Routes>
             </main>
         </div>

@@ -6,6 +6,7 @@
 mod api;
 mod app;
 mod components;
+mod lazy_pages;
 mod pages;
 mod time;
 

@@ -3,24 +3,24 @@
 //! the date.
 
 use crate::{Result, build_portal, cargo, describe, root, step, tools};
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 const START: &str = "<!-- bench:start: written by `cargo xtask bench`; edits here are lost -->";
 const END: &str = "<!-- bench:end -->";
 
 /// The tables as they are printed, kept for BENCHMARKS.md.
-struct Report {
+#[derive(Default)]
+pub struct Report {
     text: String,
 }
 
 impl Report {
-    fn heading(&mut self, title: &str) {
+    pub fn heading(&mut self, title: &str) {
         step(title);
         self.text.push_str(&format!("\n### {title}\n\n"));
     }
 
-    fn line(&mut self, line: &str) {
+    pub fn line(&mut self, line: &str) {
         println!("{line}");
         self.text.push_str(line);
         self.text.push('\n');
@@ -46,10 +46,8 @@ impl Report {
 
 pub fn bench() -> Result {
     build_portal()?;
-    let mut report = Report {
-        text: String::new(),
-    };
-    bundle(&mut report)?;
+    let mut report = Report::default();
+    crate::bundle::bundle(&mut report)?;
 
     report.heading("Broker on 100 000 seeded requests: load, revocation, recovery, memory");
     crate::run(cargo().args([
@@ -181,54 +179,6 @@ pub fn bench() -> Result {
     ]))?;
 
     write_benchmarks_md(&report.text)
-}
-
-/// The bundle as the broker serves it: each file's raw size and the Brotli and gzip
-/// variants `cargo xtask portal` wrote beside it (a browser takes the Brotli one).
-fn bundle(report: &mut Report) -> Result {
-    report.heading("Portal release bundle (dist/)");
-    let mut rows = Vec::new();
-    let entries = std::fs::read_dir(root().join("dist")).map_err(|e| e.to_string())?;
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let kind = match path.extension().and_then(|e| e.to_str()) {
-            Some("wasm") => "wasm",
-            Some("js") => "JS",
-            Some("css") => "CSS",
-            _ => continue,
-        };
-        let raw = entry.metadata().map_err(|e| e.to_string())?.len();
-        rows.push((
-            kind,
-            raw,
-            variant_size(&path, "br")?,
-            variant_size(&path, "gz")?,
-        ));
-    }
-    rows.sort();
-    report.line("| file | raw bytes | Brotli bytes (served) | gzip -9 bytes |");
-    report.line("|------|----------:|----------------------:|--------------:|");
-    for (kind, raw, br, gz) in &rows {
-        report.line(&format!("| {kind} | {raw} | {br} | {gz} |"));
-    }
-    let (raw, br, gz) = rows.iter().fold((0, 0, 0), |(r, b, g), (_, raw, br, gz)| {
-        (r + raw, b + br, g + gz)
-    });
-    report.line(&format!("| total | {raw} | {br} | {gz} |"));
-    Ok(())
-}
-
-/// The size of the compressed variant the portal's build wrote beside `path`.
-fn variant_size(path: &Path, suffix: &str) -> Result<u64> {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".");
-    name.push(suffix);
-    std::fs::metadata(&name).map(|m| m.len()).map_err(|e| {
-        format!(
-            "{}: {e} (build the portal with `cargo xtask portal`)",
-            Path::new(&name).display()
-        )
-    })
 }
 
 /// First line of a command's output, or `unknown`.

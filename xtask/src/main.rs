@@ -5,9 +5,11 @@
 //! or tests.
 
 mod bench;
+mod bundle;
 mod postgres;
 mod precompress;
 mod recipes;
+mod split;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -19,7 +21,9 @@ usage: cargo xtask <command>
   demo     build the portal and start the broker with demo data on http://127.0.0.1:8080
   test     fmt, clippy (warnings denied), unit and integration tests (the broker's on SQLite
            and on a throwaway PostgreSQL cluster), browser end-to-end tests
-  portal   build the portal into dist/ (release)
+  portal   build the portal into dist/ (release), its rarely used pages split into files
+           of their own
+  bundle   what the built portal's files weigh, and what opening each kind of page transfers
   bench    measure: the portal's release bundle (raw and gzip), the broker under load,
            revocation lag and recovery, memory, the approvals queue's render time in
            headless Chromium, and audit chain verification over 1,000,000 events
@@ -35,6 +39,7 @@ fn main() -> ExitCode {
         Some("demo") => demo(),
         Some("test") => test(),
         Some("portal") => build_portal(),
+        Some("bundle") => bundle::bundle(&mut bench::Report::default()),
         Some("bench") => bench::bench(),
         Some("fuzz") => fuzz(args.get(1).map(String::as_str).unwrap_or("20000")),
         Some("openapi") => openapi(),
@@ -102,6 +107,8 @@ fn build_portal() -> Result {
         .env("PATH", tools::path_with_tools())
         .args(["build", "--release"]);
     run(&mut trunk)?;
+    step("splitting the portal's rarely used pages into files of their own");
+    split::split(&root().join("dist"))?;
     step("precompressing the portal (Brotli and gzip)");
     precompress::precompress(&root().join("dist"))
 }

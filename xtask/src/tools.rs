@@ -7,6 +7,9 @@ use std::process::Command;
 const TRUNK_VERSION: &str = "0.21.14";
 /// trunk 0.21 accepts only this wasm-opt; Debian's binaryen (108) builds a broken wasm.
 const BINARYEN_NPM: &str = "binaryen@123.0.0";
+/// Cuts the portal's wasm at its split points (Trunk has no such step).
+const WASM_SPLIT_CRATE: &str = "wasm_split_cli_support";
+const WASM_SPLIT_VERSION: &str = "0.2.4";
 
 fn output(cmd: &str, args: &[&str]) -> Option<String> {
     let out = Command::new(cmd).args(args).output().ok()?;
@@ -25,6 +28,21 @@ fn cargo_bin(name: &str) -> PathBuf {
 
 pub fn trunk() -> PathBuf {
     cargo_bin("trunk")
+}
+
+pub fn wasm_bindgen() -> PathBuf {
+    cargo_bin("wasm-bindgen")
+}
+
+pub fn wasm_split() -> PathBuf {
+    cargo_bin("wasm-split-cli")
+}
+
+pub fn wasm_opt() -> PathBuf {
+    tools_dir()
+        .join("node_modules")
+        .join(".bin")
+        .join("wasm-opt")
 }
 
 /// Cargo's target directory: `CARGO_TARGET_DIR`, or `target/` in the workspace.
@@ -85,11 +103,18 @@ pub fn ensure_portal_toolchain() -> Result {
         // Not --locked: its lock file names a crate version the registry no longer has.
         run(crate::cargo().args(["install", "wasm-bindgen-cli", "--version", &wanted]))?;
     }
-    let wasm_opt = tools_dir()
-        .join("node_modules")
-        .join(".bin")
-        .join("wasm-opt");
-    if !wasm_opt.exists() {
+    if !installed_crate(WASM_SPLIT_CRATE, WASM_SPLIT_VERSION) {
+        run(crate::cargo().args([
+            "install",
+            WASM_SPLIT_CRATE,
+            "--version",
+            WASM_SPLIT_VERSION,
+            "--features",
+            "build-binary",
+            "--locked",
+        ]))?;
+    }
+    if !wasm_opt().exists() {
         std::fs::create_dir_all(tools_dir()).map_err(|e| e.to_string())?;
         run(Command::new("npm").args([
             "install",
@@ -101,6 +126,18 @@ pub fn ensure_portal_toolchain() -> Result {
         ]))?;
     }
     Ok(())
+}
+
+/// Whether `cargo install` put `krate` at `version` into cargo's bin directory (it keeps
+/// that record in `.crates2.json` there; the tool itself has no `--version`).
+fn installed_crate(krate: &str, version: &str) -> bool {
+    let record = cargo_bin("")
+        .parent()
+        .map(|home| home.join(".crates2.json"));
+    let text = record
+        .and_then(|path| std::fs::read_to_string(path).ok())
+        .unwrap_or_default();
+    text.contains(&format!("\"{krate} {version} ")) && wasm_split().exists()
 }
 
 /// detect-secrets, pinned, from PyPI into a virtual environment under `target/tools`:

@@ -33,7 +33,7 @@ pub fn service(dir: Option<&Path>) -> anyhow::Result<(MethodRouter, String)> {
         .map_err(|e| anyhow::anyhow!("cannot read the portal's {}: {e}", index.display()))?;
     // The CSP is computed from index.html; browsers are sent its compressed variants.
     check_variants(&index, html.as_bytes())?;
-    let assets = Arc::new(referenced_assets(&html));
+    let assets = Arc::new(loaded_assets(dir, &html));
     // Unknown paths are routes of the single-page app: answer them with index.html.
     // Files are served as `cargo xtask portal` compressed them (NAME.br, NAME.gz) when the
     // browser takes that encoding; a portal built without them is compressed per response.
@@ -137,6 +137,43 @@ fn referenced_assets(html: &str) -> HashSet<String> {
     found
 }
 
+/// What index.html loads, and what its scripts load in turn (the split loader fetches the
+/// portal's rarely used pages as `"./NAME-HASH.wasm"`): the only files kept for a year.
+fn loaded_assets(dir: &Path, html: &str) -> HashSet<String> {
+    let mut found = referenced_assets(html);
+    let mut scripts: Vec<String> = found
+        .iter()
+        .filter(|p| p.ends_with(".js"))
+        .cloned()
+        .collect();
+    while let Some(script) = scripts.pop() {
+        let Ok(text) = std::fs::read_to_string(dir.join(script.trim_start_matches('/'))) else {
+            continue;
+        };
+        for path in relative_files(&text) {
+            if found.insert(path.clone()) && path.ends_with(".js") {
+                scripts.push(path);
+            }
+        }
+    }
+    found
+}
+
+/// The `"./NAME"` strings of a script served from the root, as paths (`/NAME`).
+fn relative_files(script: &str) -> Vec<String> {
+    script
+        .split("\"./")
+        .skip(1)
+        .filter_map(|rest| {
+            let name = &rest[..rest.find('"')?];
+            let plain = !name.is_empty()
+                && !name.contains(['/', '\\'])
+                && !name.contains(char::is_whitespace);
+            plain.then(|| format!("/{name}"))
+        })
+        .collect()
+}
+
 /// Refuses a portal whose index.html.br or index.html.gz is not its index.html (a build
 /// copied over an older one): browsers would be sent a page the CSP was not made for.
 fn check_variants(index: &Path, raw: &[u8]) -> anyhow::Result<()> {
@@ -238,6 +275,29 @@ mod tests {
         assert_eq!(found.len(), 3, "not another site's");
         assert!(names_a_file("/app-1f.js") && !names_a_file("/requests/42"));
         assert!(!names_a_file("/index.html"));
+    }
+
+    #[test]
+    fn the_files_its_scripts_load_count_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let html = r#"<script type="module">import init from '/app-1f.js';</script>"#;
+        std::fs::write(
+            dir.path().join("app-1f.js"),
+            r#"import * as a from "./__wasm_split-1f.js"; import b from "../up.js";"#,
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("__wasm_split-1f.js"),
+            r#"fetch(new URL("./split_admin-1f.wasm", import.meta.url)); "./sub/dir.wasm""#,
+        )
+        .unwrap();
+        let found = loaded_assets(dir.path(), html);
+        let mut found: Vec<_> = found.into_iter().collect();
+        found.sort();
+        assert_eq!(
+            found,
+            ["/__wasm_split-1f.js", "/app-1f.js", "/split_admin-1f.wasm"]
+        );
     }
 
     #[test]

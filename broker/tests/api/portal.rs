@@ -142,8 +142,18 @@ async fn serves_the_files_compressed_at_build_time_and_keeps_hashed_ones_for_a_y
     std::fs::create_dir(&portal).unwrap();
     fake_portal(&portal);
     // A hashed file as Trunk names them, with its variants as `cargo xtask portal` writes.
-    let raw = "export const answer = 42;\n".repeat(200);
+    let raw = format!(
+        "import * as split from \"./__wasm_split-30eb1dfb026f74fd.js\";\n{}",
+        "export const answer = 42;\n".repeat(200)
+    );
     let name = "stint-portal-30eb1dfb026f74fd.js";
+    // The split loader it imports, and a rarely used page's part that loader fetches.
+    std::fs::write(
+        portal.join("__wasm_split-30eb1dfb026f74fd.js"),
+        r#"const src = fetch(new URL("./split_admin-30eb1dfb026f74fd.wasm", import.meta.url));"#,
+    )
+    .unwrap();
+    std::fs::write(portal.join("split_admin-30eb1dfb026f74fd.wasm"), b"\0asm").unwrap();
     std::fs::write(portal.join(name), &raw).unwrap();
     let mut br = Vec::new();
     brotli::BrotliCompress(&mut raw.as_bytes(), &mut br, &Default::default()).unwrap();
@@ -189,6 +199,15 @@ async fn serves_the_files_compressed_at_build_time_and_keeps_hashed_ones_for_a_y
     let (encoding, _, body) = fetch(&router, &path, "identity").await;
     assert_eq!(encoding, None);
     assert_eq!(body, raw.as_bytes());
+
+    // What the glue loads in turn is kept for a year too: each build names it anew.
+    for loaded in [
+        "/__wasm_split-30eb1dfb026f74fd.js",
+        "/split_admin-30eb1dfb026f74fd.wasm",
+    ] {
+        let (_, cache, _) = fetch(&router, loaded, "identity").await;
+        assert_eq!(cache, "public, max-age=31536000, immutable", "{loaded}");
+    }
 
     // index.html, and the app's routes answered with it, are revalidated every visit.
     for page in ["/", "/index.html", "/requests/42"] {

@@ -22,4 +22,5 @@ mod request_again;
 mod revoke;
 mod search;
 mod secrets;
+mod split_pages;
 mod sso;

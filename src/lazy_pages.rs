@@ -1,0 +1,124 @@
+//! Pages whose code is a file of its own, fetched the first time one is opened, so the
+//! first load carries the shell and the pages most visits need, not the whole portal.
+//!
+//! `split_page!` marks a split point (`wasm_split`, which Leptos re-exports); the build
+//! (`cargo xtask portal`) cuts the wasm at those points. `lazy_page` shows a skeleton while
+//! the page's code arrives, and, if it cannot be fetched, says so with a way to try again:
+//! a failed fetch is not cached, so Retry fetches anew.
+
+use leptos::prelude::*;
+use leptos::wasm_split::SplitLoaderError;
+use std::future::Future;
+
+/// A page's code could not be fetched: offline, or a newer build replaced it.
+pub struct CodeMissing;
+
+impl From<SplitLoaderError> for CodeMissing {
+    fn from(_: SplitLoaderError) -> Self {
+        CodeMissing
+    }
+}
+
+/// `split_page!(chunk, fn_name, Component)` declares `async fn fn_name()`, which loads the
+/// file `chunk` (once) and renders `<Component/>` from it.
+macro_rules! split_page {
+    ($chunk:ident, $name:ident, $page:path) => {
+        #[::leptos::wasm_split::wasm_split($chunk, wasm_split_path = ::leptos::wasm_split, fallible)]
+        pub fn $name() -> Result<::leptos::prelude::AnyView, $crate::lazy_pages::CodeMissing> {
+            use ::leptos::prelude::*;
+            Ok(view! { <$page/> }.into_any())
+        }
+    };
+}
+
+/// The page `load` renders, once its code is here.
+pub fn lazy_page<F>(load: fn() -> F) -> impl IntoView
+where
+    F: Future<Output = Result<AnyView, CodeMissing>> + 'static,
+{
+    let attempt = RwSignal::new(0u32);
+    move || {
+        attempt.track();
+        let page = send_wrapper::SendWrapper::new(load());
+        view! {
+            <Suspense fallback=|| view! { <crate::components::states::Skeleton rows=6/> }>
+                {Suspend::new(async move {
+                    match page.await {
+                        Ok(page) => page,
+                        Err(CodeMissing) => view! { <CodeMissingState attempt/> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        }
+    }
+}
+
+#[component]
+fn CodeMissingState(attempt: RwSignal<u32>) -> impl IntoView {
+    view! {
+        <section class="page narrow">
+            <div class="error-state" role="alert" data-testid="page-code-missing">
+                <p>
+                    "This page could not be loaded. Check the connection and retry; if Stint \
+                     was updated since this tab opened, reload the tab instead."
+                </p>
+                <button class="button" on:click=move |_| attempt.update(|n| *n += 1)>"Retry"</button>
+            </div>
+        </section>
+    }
+}
+
+// The pages an owner or approver opens every day (dashboard, requests, approvals, the
+// request form, break-glass) stay in the first load: the request link in a chat message
+// must not wait for a second file. The rest is three files, each fetched when one of its
+// pages is first opened (BENCHMARKS.md has the bytes of each way of cutting tried).
+
+// Identities and what they hold: ownership, tokens, standing secrets, one's own account.
+split_page!(identities, identities, crate::pages::identities::Identities);
+split_page!(
+    identities,
+    identity_detail,
+    crate::pages::identity_detail::IdentityDetailPage
+);
+split_page!(identities, secrets, crate::pages::secrets::Secrets);
+split_page!(identities, account, crate::pages::account::Account);
+
+// Oversight: the trail, the evidence report, live access, reviews and campaigns.
+split_page!(oversight, audit, crate::pages::audit::Audit);
+split_page!(oversight, evidence, crate::pages::evidence::Evidence);
+split_page!(
+    oversight,
+    live_access,
+    crate::pages::live_access::LiveAccess
+);
+split_page!(oversight, reviews, crate::pages::reviews::Reviews);
+split_page!(
+    oversight,
+    review_detail,
+    crate::pages::review_detail::ReviewDetailPage
+);
+split_page!(oversight, campaigns, crate::pages::campaigns::Campaigns);
+split_page!(
+    oversight,
+    campaign_detail,
+    crate::pages::campaign_detail::CampaignDetailPage
+);
+
+// Administration.
+split_page!(
+    admin,
+    admin_resources,
+    crate::pages::admin_resources::AdminResources
+);
+split_page!(admin, admin_users, crate::pages::admin_users::AdminUsers);
+split_page!(
+    admin,
+    admin_federation,
+    crate::pages::admin_federation::AdminFederation
+);
+split_page!(
+    admin,
+    notifications,
+    crate::pages::notifications::Notifications
+);
+split_page!(admin, proposals, crate::pages::proposals::Proposals);
