@@ -4,9 +4,8 @@ use crate::api;
 use crate::components::toast::{ToastRegion, Toasts};
 use crate::lazy_pages::{self, lazy_page};
 use crate::pages::{
-    account::ForcedPasswordChange, approvals::Approvals, break_glass::BreakGlass,
-    dashboard::Dashboard, login::Login, new_request::NewRequest, not_found::NotFound,
-    request_detail::RequestDetailPage, requests::Requests,
+    account::ForcedPasswordChange, approvals::Approvals, dashboard::Dashboard, login::Login,
+    not_found::NotFound, request_detail::RequestDetailPage, requests::Requests,
 };
 use crate::time::Now;
 use chrono::Utc;
@@ -203,11 +202,11 @@ fn Shell() -> impl IntoView {
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=path!("/") view=Dashboard/>
                     <Route path=path!("/login") view=Dashboard/>
-                    <Route path=path!("/requests/new") view=NewRequest/>
+                    <Route path=path!("/requests/new") view=|| lazy_page(lazy_pages::new_request)/>
                     <Route path=path!("/requests/:id") view=RequestDetailPage/>
                     <Route path=path!("/requests") view=Requests/>
                     <Route path=path!("/approvals") view=Approvals/>
-                    <Route path=path!("/break-glass") view=BreakGlass/>
+                    <Route path=path!("/break-glass") view=|| lazy_page(lazy_pages::break_glass)/>
                     <Route path=path!("/audit") view=|| lazy_page(lazy_pages::audit)/>
                     <Route path=path!("/reports/evidence") view=|| lazy_page(lazy_pages::evidence)/>
                     <Route path=path!("/campaigns/:id") view=|| lazy_page(lazy_pages::campaign_detail)/>

@@ -68,10 +68,14 @@ fn CodeMissingState(attempt: RwSignal<u32>) -> impl IntoView {
     }
 }
 
-// The pages an owner or approver opens every day (dashboard, requests, approvals, the
-// request form, break-glass) stay in the first load: the request link in a chat message
-// must not wait for a second file. The rest is three files, each fetched when one of its
-// pages is first opened (BENCHMARKS.md has the bytes of each way of cutting tried).
+// The pages most visits open (the dashboard, requests, a request to decide, the approvals
+// queue) stay in the first load: the request link in a chat message must not wait for a
+// second file. The rest is four files, each fetched when one of its pages is first opened
+// (BENCHMARKS.md has the bytes of each way of cutting that was tried).
+
+// Asking for access: the request form, and break-glass.
+split_page!(asking, new_request, crate::pages::new_request::NewRequest);
+split_page!(asking, break_glass, crate::pages::break_glass::BreakGlass);
 
 // Identities and what they hold: ownership, tokens, standing secrets, one's own account.
 split_page!(identities, identities, crate::pages::identities::Identities);
