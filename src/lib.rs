@@ -7,6 +7,7 @@ mod api;
 mod app;
 mod components;
 mod lazy_pages;
+mod marks;
 mod pages;
 mod time;
 

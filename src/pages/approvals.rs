@@ -41,10 +41,8 @@ pub fn Approvals() -> impl IntoView {
     // Marks the moment the queue is on the page, for the Performance API: `cargo xtask
     // bench` reads it, and so can real-user monitoring.
     Effect::new(move |_| {
-        if matches!(queue.get(), Some(Ok(_)))
-            && let Some(performance) = window().performance()
-        {
-            let _ = performance.mark("stint:approvals-rendered");
+        if matches!(queue.get(), Some(Ok(_))) {
+            crate::marks::mark(crate::marks::APPROVALS_RENDERED);
         }
     });
     // The selected request's id, and where it stood, to select its neighbour if it goes.

@@ -224,6 +224,8 @@ fn Decide(
     let approve =
         Action::new_local(move |body: &ApproveBody| api::approve(request_id, body.clone()));
     let deny_open = RwSignal::new(false);
+    // Effects run once the view is on the page: the button is there, and usable.
+    Effect::new(|_| crate::marks::mark(crate::marks::APPROVE_READY));
     Effect::new(move |_| {
         if let Some(Ok(d)) = approve.value().get() {
             toasts.show(if d.request.state == RequestState::Approved {

@@ -431,6 +431,39 @@ pub async fn screenshot(c: &Client, name: &str) {
     }
 }
 
+/// A Chrome DevTools Protocol command, sent through chromedriver's `goog/cdp/execute`
+/// (network emulation and the cache have no WebDriver command of their own).
+#[derive(Debug)]
+struct DevTools {
+    method: &'static str,
+    params: Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for DevTools {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({ "cmd": self.method, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// Runs DevTools' `method` (e.g. `Network.clearBrowserCache`) in the browser `c` drives.
+pub async fn devtools(c: &Client, method: &'static str, params: Value) -> Value {
+    c.issue_cmd(DevTools { method, params })
+        .await
+        .unwrap_or_else(|e| panic!("DevTools {method}: {e}"))
+}
+
 /// Presses and releases one key, as a person at the keyboard would.
 pub async fn press(c: &Client, key: char) {
     use fantoccini::actions::{InputSource, KeyAction, KeyActions};

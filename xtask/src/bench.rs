@@ -163,6 +163,25 @@ pub fn bench() -> Result {
             .env("STINT_PORTAL_DIR", root().join("dist")),
     )?;
 
+    report.heading("A request link on Slow 4G: until Approve is usable (headless Chromium)");
+    report.line("| what | runs | median | min–max |");
+    report.line("|------|-----:|-------:|--------:|");
+    report.rows_of(
+        cargo()
+            .args([
+                "run",
+                "--quiet",
+                "--release",
+                "--package",
+                "stint-e2e",
+                "--example",
+                "first_load_bench",
+                "--",
+                "7",
+            ])
+            .env("STINT_PORTAL_DIR", root().join("dist")),
+    )?;
+
     report.heading("Audit chain verification, 1 000 000 events");
     report.line("| what | size | time | rate |");
     report.line("|------|-----:|-----:|-----:|");

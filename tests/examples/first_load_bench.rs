@@ -1,0 +1,84 @@
+//! How soon an approver who opens a request link can press Approve, on Chromium's emulated
+//! "Slow 4G" (150 ms latency, 1.6 Mbit/s down, 750 kbit/s up): the `stint:approve-ready`
+//! mark the portal sets, read from the Performance API (milliseconds since navigation began).
+//! Each run is a first visit (the browser's cache emptied) or a repeat visit (its cache kept);
+//! bob is signed in already, as he is when he follows a link from a chat message.
+//!
+//! `cargo run -p stint-e2e --example first_load_bench -- [RUNS]`, with STINT_PORTAL_DIR
+//! naming the built portal (`cargo xtask bench` does all this).
+
+use serde_json::json;
+use std::time::Duration;
+use stint_e2e::{Stack, devtools, find, sign_in};
+
+#[tokio::main]
+async fn main() {
+    let runs = std::env::args()
+        .nth(1)
+        .map(|a| a.parse::<usize>().expect("a number"))
+        .unwrap_or(7);
+    let stack = Stack::start().await;
+    let alice = stack.user("alice").await;
+    let request = stack
+        .file_via_store(
+            &alice,
+            "ci-deployer",
+            "payments-db",
+            "Rotate the nightly export key",
+        )
+        .await;
+    let link = stack.url(&format!("/requests/{request}"));
+
+    let bob = stack.browser().await;
+    sign_in(&bob, &stack, "bob").await;
+    devtools(&bob, "Network.enable", json!({})).await;
+    devtools(
+        &bob,
+        "Network.emulateNetworkConditions",
+        json!({
+            "offline": false,
+            "latency": 150,
+            "downloadThroughput": 1_600_000 / 8,
+            "uploadThroughput": 750_000 / 8,
+        }),
+    )
+    .await;
+    for (visit, empty_cache) in [("first visit", true), ("repeat visit", false)] {
+        let mut times = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            if empty_cache {
+                devtools(&bob, "Network.clearBrowserCache", json!({})).await;
+            }
+            bob.goto(&link).await.unwrap();
+            find(&bob, "[data-testid=approve]").await;
+            times.push(mark(&bob).await);
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "| Approve usable on a request link, Slow 4G, {visit} | {runs} | {:.0} ms | {:.0}–{:.0} ms |",
+            times[times.len() / 2],
+            times[0],
+            times[times.len() - 1]
+        );
+    }
+    bob.close().await.unwrap();
+}
+
+/// The `stint:approve-ready` mark of the page just loaded.
+async fn mark(browser: &fantoccini::Client) -> f64 {
+    for _ in 0..200 {
+        let mark = browser
+            .execute(
+                "const m = performance.getEntriesByName('stint:approve-ready');\
+                 return m.length ? m[0].startTime : null;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if let Some(ms) = mark.as_f64() {
+            return ms;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the portal never marked its Approve button usable");
+}
