@@ -24,9 +24,10 @@ usage: cargo xtask <command>
   portal   build the portal into dist/ (release), its rarely used pages split into files
            of their own
   bundle   what the built portal's files weigh, and what opening each kind of page transfers
-  bench    measure: the portal's release bundle (raw and gzip), the broker under load,
-           revocation lag and recovery, memory, the approvals queue's render time in
-           headless Chromium, and audit chain verification over 1,000,000 events
+  bench    measure: the portal's release bundle (Brotli and gzip, per file and per visit),
+           the broker under load, revocation lag and recovery, memory, the approvals
+           queue's render time and a request link on emulated Slow 4G in headless
+           Chromium, and audit chain verification over 1,000,000 events
   openapi  write openapi.json: the API's description as the code makes it (the test fails
            when the committed file differs)
   fuzz     the parsers of outside input (reports, the connectors file, bodies, tokens) for
