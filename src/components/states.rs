@@ -58,6 +58,11 @@ where
     }
 }
 
+/// `Loaded`'s `retry` for what `resource` read: read it again.
+pub fn refetch<T: 'static>(resource: LocalResource<T>) -> Callback<()> {
+    Callback::new(move |_| resource.refetch())
+}
+
 /// A page the viewer's roles do not open: said plainly, with where to go instead.
 #[component]
 pub fn NotForYourRole(

@@ -13,7 +13,7 @@ use crate::components::dialog::ConfirmDialog;
 use crate::components::form::failure_text;
 use crate::components::live::on_live;
 use crate::components::standing::StandingWarning;
-use crate::components::states::{Empty, ErrorState, Skeleton};
+use crate::components::states::{Empty, Loaded, refetch};
 use crate::components::time::RelativeTime;
 use crate::components::toast::use_toasts;
 use leptos::prelude::*;
@@ -171,15 +171,10 @@ pub fn Approvals() -> impl IntoView {
                     <dt><kbd>"Enter"</kbd></dt><dd>"open the request"</dd>
                 </dl>
             </Show>
-            {move || match queue_now.get() {
-                None => view! { <Skeleton rows=4/> }.into_any(),
-                Some(Err(error)) => {
-                    view! { <ErrorState error retry=Callback::new(move |_| queue.refetch())/> }.into_any()
-                }
-                Some(Ok(page)) if page.items.is_empty() => {
+            <Loaded value=queue_now rows=4 retry=refetch(queue) let:page>
+                {if page.items.is_empty() {
                     view! { <Empty title="All caught up">"No request waits for your decision."</Empty> }.into_any()
-                }
-                Some(Ok(page)) => {
+                } else {
                     view! {
                         <ul class="queue" data-testid="approval-queue">
                             {page
@@ -231,8 +226,8 @@ pub fn Approvals() -> impl IntoView {
                         </ul>
                     }
                         .into_any()
-                }
-            }}
+                }}
+            </Loaded>
             // The request is captured when the dialog opens: whatever moves in the queue
             // meanwhile, confirming acts on the one named here.
             {move || approve_open.get().then(|| {

@@ -5,7 +5,7 @@ use crate::app::use_auth;
 use crate::components::connection::steady;
 use crate::components::grant_card::GrantCard;
 use crate::components::live::on_live;
-use crate::components::states::{Empty, ErrorState, Skeleton};
+use crate::components::states::{Empty, Loaded, refetch};
 use crate::components::time::RelativeTime;
 use crate::pages::requests::RequestTable;
 use crate::pages::reviews::ReviewTable;
@@ -153,35 +153,26 @@ pub fn Dashboard() -> impl IntoView {
                             view! { <span class=class>{format!("{waiting} waiting · {overdue} overdue")}</span> }
                         }}
                     </h2>
-                    {move || match due_now.get() {
-                        None => view! { <Skeleton rows=1/> }.into_any(),
-                        Some(Err(error)) => {
-                            view! { <ErrorState error retry=Callback::new(move |_| due.refetch())/> }.into_any()
-                        }
-                        Some(Ok(list)) if list.is_empty() => {
+                    <Loaded value=due_now rows=1 retry=refetch(due) let:list>
+                        {if list.is_empty() {
                             view! {
                                 <Empty title="No review waits">
                                     <a href="/reviews">"See all reviews"</a>
                                 </Empty>
                             }
                                 .into_any()
-                        }
-                        Some(Ok(list)) => view! { <ReviewTable reviews=list/> }.into_any(),
-                    }}
+                        } else {
+                            view! { <ReviewTable reviews=list/> }.into_any()
+                        }}
+                    </Loaded>
                 </section>
             </Show>
 
             <Show when=overseer>
                 <section aria-labelledby="coverage-title" data-testid="dashboard-coverage">
                     <h2 id="coverage-title">"JIT coverage"</h2>
-                    {move || match coverage_now.get() {
-                        None => view! { <Skeleton rows=1/> }.into_any(),
-                        Some(Err(error)) => {
-                            view! { <ErrorState error retry=Callback::new(move |_| coverage.refetch())/> }
-                                .into_any()
-                        }
-                        Some(Ok(None)) => ().into_any(),
-                        Some(Ok(Some(c))) => {
+                    <Loaded value=coverage_now rows=1 retry=refetch(coverage) let:c>
+                        {c.map(|c| {
                             let total = c.resources.len() as u32;
                             let exposed: Vec<String> = c
                                 .resources
@@ -205,9 +196,8 @@ pub fn Dashboard() -> impl IntoView {
                                     </p>
                                 </div>
                             }
-                                .into_any()
-                        }
-                    }}
+                        })}
+                    </Loaded>
                 </section>
             </Show>
 
@@ -235,17 +225,11 @@ pub fn Dashboard() -> impl IntoView {
             <Show when=move || auth.has(Role::Admin)>
                 <section aria-labelledby="unowned-title" data-testid="unowned-grants">
                     <h2 id="unowned-title">"Live access without an owner"</h2>
-                    {move || match unowned_now.get() {
-                        None => view! { <Skeleton rows=1/> }.into_any(),
-                        Some(Err(error)) => {
-                            view! { <ErrorState error retry=Callback::new(move |_| unowned.refetch())/> }
-                                .into_any()
-                        }
-                        Some(Ok(list)) if list.is_empty() => {
+                    <Loaded value=unowned_now rows=1 retry=refetch(unowned) let:list>
+                        {if list.is_empty() {
                             view! { <Empty title="None">"Every live grant has an accountable owner."</Empty> }
                                 .into_any()
-                        }
-                        Some(Ok(list)) => {
+                        } else {
                             view! {
                                 <p class="warning">"Nobody answers for these identities any more. Revoke the access, or ask someone to declare accountability."</p>
                                 <div class="cards">
@@ -256,44 +240,36 @@ pub fn Dashboard() -> impl IntoView {
                                 </div>
                             }
                                 .into_any()
-                        }
-                    }}
+                        }}
+                    </Loaded>
                 </section>
             </Show>
 
             <Show when=move || auth.has(Role::Admin)>
                 <section aria-labelledby="privileged-title" data-testid="privileged-grants">
                     <h2 id="privileged-title">"Approver and admin roles given"</h2>
-                    {move || match privileged_now.get() {
-                        None => view! { <Skeleton rows=1/> }.into_any(),
-                        Some(Err(error)) => {
-                            view! { <ErrorState error retry=Callback::new(move |_| privileged.refetch())/> }
-                                .into_any()
-                        }
-                        Some(Ok(list)) if list.is_empty() => {
+                    <Loaded value=privileged_now rows=1 retry=refetch(privileged) let:list>
+                        {if list.is_empty() {
                             view! { <Empty title="None">"Nobody has been given the approver or admin role."</Empty> }
                                 .into_any()
-                        }
-                        Some(Ok(list)) => view! { <PrivilegedGrants events=list/> }.into_any(),
-                    }}
+                        } else {
+                            view! { <PrivilegedGrants events=list/> }.into_any()
+                        }}
+                    </Loaded>
                 </section>
             </Show>
 
             <Show when=overseer>
                 <section aria-labelledby="unjustified-title" data-testid="unjustified-reviews">
                     <h2 id="unjustified-title">"Break-glass judged unjustified"</h2>
-                    {move || match unjustified_now.get() {
-                        None => view! { <Skeleton rows=1/> }.into_any(),
-                        Some(Err(error)) => {
-                            view! { <ErrorState error retry=Callback::new(move |_| unjustified.refetch())/> }
-                                .into_any()
-                        }
-                        Some(Ok(list)) if list.is_empty() => {
+                    <Loaded value=unjustified_now rows=1 retry=refetch(unjustified) let:list>
+                        {if list.is_empty() {
                             view! { <Empty title="None">"No break-glass access has been judged unjustified."</Empty> }
                                 .into_any()
-                        }
-                        Some(Ok(list)) => view! { <ReviewTable reviews=list/> }.into_any(),
-                    }}
+                        } else {
+                            view! { <ReviewTable reviews=list/> }.into_any()
+                        }}
+                    </Loaded>
                 </section>
             </Show>
 
@@ -304,12 +280,8 @@ pub fn Dashboard() -> impl IntoView {
                 hidden=move || !auth.owns_identities() && grants_now.get().is_some_and(|r| r.is_ok_and(|l| l.is_empty()))
             >
                 <h2 id="grants-title">"Your access, live and scheduled"</h2>
-                {move || match grants_now.get() {
-                    None => view! { <Skeleton rows=2/> }.into_any(),
-                    Some(Err(error)) => {
-                        view! { <ErrorState error retry=Callback::new(move |_| grants.refetch())/> }.into_any()
-                    }
-                    Some(Ok(list)) if list.is_empty() => {
+                <Loaded value=grants_now rows=2 retry=refetch(grants) let:list>
+                    {if list.is_empty() {
                         view! {
                             <Empty title="No active access">
                                 "Nothing is granted to your identities right now. Need access for a task? "
@@ -318,8 +290,7 @@ pub fn Dashboard() -> impl IntoView {
                             </Empty>
                         }
                             .into_any()
-                    }
-                    Some(Ok(list)) => {
+                    } else {
                         view! {
                             <div class="cards">
                                 {list
@@ -329,8 +300,8 @@ pub fn Dashboard() -> impl IntoView {
                             </div>
                         }
                             .into_any()
-                    }
-                }}
+                    }}
+                </Loaded>
             </section>
 
             <section
@@ -339,40 +310,31 @@ pub fn Dashboard() -> impl IntoView {
                 hidden=move || !auth.owns_identities() && pending_now.get().is_some_and(|r| r.is_ok_and(|p| p.items.is_empty()))
             >
                 <h2 id="pending-title">"Your pending requests"</h2>
-                {move || match pending_now.get() {
-                    None => view! { <Skeleton rows=2/> }.into_any(),
-                    Some(Err(error)) => {
-                        view! { <ErrorState error retry=Callback::new(move |_| pending.refetch())/> }.into_any()
-                    }
-                    Some(Ok(page)) if page.items.is_empty() => {
+                <Loaded value=pending_now rows=2 retry=refetch(pending) let:page>
+                    {if page.items.is_empty() {
                         view! { <Empty title="Nothing pending">"Requests you file wait here for approval."</Empty> }
                             .into_any()
-                    }
-                    Some(Ok(page)) => view! { <RequestTable requests=page.items/> }.into_any(),
-                }}
+                    } else {
+                        view! { <RequestTable requests=page.items/> }.into_any()
+                    }}
+                </Loaded>
             </section>
 
             <Show when=move || auth.has(Role::Approver)>
                 <section aria-labelledby="waiting-title" data-testid="waiting-for-me">
                     <h2 id="waiting-title">"Waiting for your approval"</h2>
-                    {move || match waiting_now.get() {
-                        None => view! { <Skeleton rows=2/> }.into_any(),
-                        Some(Err(error)) => {
-                            view! { <ErrorState error retry=Callback::new(move |_| waiting.refetch())/> }
-                                .into_any()
-                        }
-                        Some(Ok(page)) if page.items.is_empty() => {
+                    <Loaded value=waiting_now rows=2 retry=refetch(waiting) let:page>
+                        {if page.items.is_empty() {
                             view! { <Empty title="All caught up">"No request waits for your decision."</Empty> }
                                 .into_any()
-                        }
-                        Some(Ok(page)) => {
+                        } else {
                             view! {
                                 <RequestTable requests=page.items/>
                                 <p><a href="/approvals">"Open the approvals queue"</a></p>
                             }
                                 .into_any()
-                        }
-                    }}
+                        }}
+                    </Loaded>
                 </section>
             </Show>
         </section>

@@ -6,7 +6,7 @@ use crate::components::badges::{BreakGlassBadge, RequestBadge};
 use crate::components::connection::steady;
 use crate::components::form::{FilterSelect, ResourceFilter};
 use crate::components::live::on_live;
-use crate::components::states::{Empty, ErrorState, Skeleton};
+use crate::components::states::{Empty, Loaded, refetch};
 use crate::components::time::RelativeTime;
 use crate::components::url_search::{fields_follow_url, query_string, url_of};
 use leptos::prelude::*;
@@ -163,12 +163,8 @@ pub fn Requests() -> impl IntoView {
                 <button type="submit" class="button primary" data-testid="search-apply">"Search"</button>
                 <a class="button subtle" href="/requests">"Clear"</a>
             </form>
-            {move || match list_now.get() {
-                None => view! { <Skeleton rows=5/> }.into_any(),
-                Some(Err(error)) => {
-                    view! { <ErrorState error retry=Callback::new(move |_| list.refetch())/> }.into_any()
-                }
-                Some(Ok(page)) if page.items.is_empty() => {
+            <Loaded value=list_now rows=5 retry=refetch(list) let:page>
+                {if page.items.is_empty() {
                     view! {
                         <Empty title="No requests match">
                             "Change the search, or "
@@ -177,8 +173,7 @@ pub fn Requests() -> impl IntoView {
                         </Empty>
                     }
                         .into_any()
-                }
-                Some(Ok(page)) => {
+                } else {
                     let mut requests = page.items;
                     // A page loaded before a refresh may repeat a request the first page
                     // now holds.
@@ -190,8 +185,8 @@ pub fn Requests() -> impl IntoView {
                         <RequestTable requests/>
                     }
                         .into_any()
-                }
-            }}
+                }}
+            </Loaded>
             <Show when=move || cursor.get().is_some()>
                 <div class="actions">
                     <button type="button" class="button" data-testid="load-more"

@@ -410,8 +410,17 @@ pub async fn type_into(c: &Client, css: &str, text: &str) {
     find(c, css).await.send_keys(text).await.unwrap();
 }
 
+/// Clicks what matches `css`. A page that redraws between finding and clicking (a live
+/// refresh) is clicked again where it now is, as a person's click would land there.
 pub async fn click(c: &Client, css: &str) {
-    find(c, css).await.click().await.unwrap();
+    for _ in 0..3 {
+        match find(c, css).await.click().await {
+            Err(fantoccini::error::CmdError::Standard(e))
+                if e.error == fantoccini::error::ErrorStatus::StaleElementReference => {}
+            done => return done.unwrap(),
+        }
+    }
+    panic!("`{css}` was redrawn under every click");
 }
 
 pub async fn sign_in(c: &Client, stack: &Stack, username: &str) {
