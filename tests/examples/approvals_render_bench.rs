@@ -5,8 +5,7 @@
 //! `cargo run -p stint-e2e --example approvals_render_bench -- [RUNS] [PENDING]`, with
 //! STINT_PORTAL_DIR naming the built portal (`cargo xtask bench` does all this).
 
-use std::time::Duration;
-use stint_e2e::{Stack, find, sign_in};
+use stint_e2e::{Stack, find, performance_mark, sign_in};
 
 #[tokio::main]
 async fn main() {
@@ -25,22 +24,7 @@ async fn main() {
     for run in 0..=runs {
         bob.goto(&stack.url("/approvals")).await.unwrap();
         find(&bob, "[data-testid=approval-queue] li").await;
-        let mut mark = serde_json::Value::Null;
-        for _ in 0..100 {
-            mark = bob
-                .execute(
-                    "const m = performance.getEntriesByName('stint:approvals-rendered');\
-                     return m.length ? m[0].startTime : null;",
-                    vec![],
-                )
-                .await
-                .unwrap();
-            if !mark.is_null() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        let ms = mark.as_f64().expect("the portal marks the rendered queue");
+        let ms = performance_mark(&bob, "stint:approvals-rendered").await;
         if run > 0 {
             times.push(ms);
         }

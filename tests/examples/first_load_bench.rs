@@ -8,8 +8,7 @@
 //! naming the built portal (`cargo xtask bench` does all this).
 
 use serde_json::json;
-use std::time::Duration;
-use stint_e2e::{Stack, devtools, find, sign_in};
+use stint_e2e::{Stack, devtools, find, performance_mark, sign_in};
 
 #[tokio::main]
 async fn main() {
@@ -51,7 +50,7 @@ async fn main() {
             }
             bob.goto(&link).await.unwrap();
             find(&bob, "[data-testid=approve]").await;
-            times.push(mark(&bob).await);
+            times.push(performance_mark(&bob, "stint:approve-ready").await);
         }
         times.sort_by(f64::total_cmp);
         println!(
@@ -62,23 +61,4 @@ async fn main() {
         );
     }
     bob.close().await.unwrap();
-}
-
-/// The `stint:approve-ready` mark of the page just loaded.
-async fn mark(browser: &fantoccini::Client) -> f64 {
-    for _ in 0..200 {
-        let mark = browser
-            .execute(
-                "const m = performance.getEntriesByName('stint:approve-ready');\
-                 return m.length ? m[0].startTime : null;",
-                vec![],
-            )
-            .await
-            .unwrap();
-        if let Some(ms) = mark.as_f64() {
-            return ms;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the portal never marked its Approve button usable");
 }

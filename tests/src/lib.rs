@@ -440,6 +440,21 @@ pub async fn screenshot(c: &Client, name: &str) {
     }
 }
 
+/// The Performance API mark `name` the page set (milliseconds since its navigation began),
+/// waited for.
+pub async fn performance_mark(c: &Client, name: &str) -> f64 {
+    let script = "const m = performance.getEntriesByName(arguments[0]);\
+                  return m.length ? m[0].startTime : null;";
+    for _ in 0..200 {
+        let mark = c.execute(script, vec![json!(name)]).await.unwrap();
+        if let Some(ms) = mark.as_f64() {
+            return ms;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the page never set the mark {name}");
+}
+
 /// A Chrome DevTools Protocol command, sent through chromedriver's `goog/cdp/execute`
 /// (network emulation and the cache have no WebDriver command of their own).
 #[derive(Debug)]

@@ -142,45 +142,30 @@ pub fn bench() -> Result {
          resident set with the readers connected, less before they were.",
     );
 
-    report.heading("Approvals queue in headless Chromium, 500 pending requests");
     tools::ensure_browser()?;
-    report.line("| what | runs | median | min–max |");
-    report.line("|------|-----:|-------:|--------:|");
-    report.rows_of(
-        cargo()
-            .args([
-                "run",
-                "--quiet",
-                "--release",
-                "--package",
-                "stint-e2e",
-                "--example",
-                "approvals_render_bench",
-                "--",
-                "7",
-                "500",
-            ])
-            .env("STINT_PORTAL_DIR", root().join("dist")),
-    )?;
-
-    report.heading("A request link on Slow 4G: until Approve is usable (headless Chromium)");
-    report.line("| what | runs | median | min–max |");
-    report.line("|------|-----:|-------:|--------:|");
-    report.rows_of(
-        cargo()
-            .args([
-                "run",
-                "--quiet",
-                "--release",
-                "--package",
-                "stint-e2e",
-                "--example",
-                "first_load_bench",
-                "--",
-                "7",
-            ])
-            .env("STINT_PORTAL_DIR", root().join("dist")),
-    )?;
+    for (title, example, args) in [
+        (
+            "Approvals queue in headless Chromium, 500 pending requests",
+            "approvals_render_bench",
+            &["7", "500"][..],
+        ),
+        (
+            "A request link on Slow 4G: until Approve is usable (headless Chromium)",
+            "first_load_bench",
+            &["7"][..],
+        ),
+    ] {
+        report.heading(title);
+        report.line("| what | runs | median | min–max |");
+        report.line("|------|-----:|-------:|--------:|");
+        report.rows_of(
+            cargo()
+                .args(["run", "--quiet", "--release", "--package", "stint-e2e"])
+                .args(["--example", example, "--"])
+                .args(args)
+                .env("STINT_PORTAL_DIR", root().join("dist")),
+        )?;
+    }
 
     report.heading("Audit chain verification, 1 000 000 events");
     report.line("| what | size | time | rate |");
