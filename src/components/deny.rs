@@ -2,7 +2,7 @@
 
 use crate::api;
 use crate::components::dialog::ConfirmDialog;
-use crate::components::form::failure_text;
+use crate::components::form::FormAction;
 use leptos::prelude::*;
 use stint_core::api::RequestDetail;
 
@@ -17,13 +17,13 @@ pub fn DenyDialog(
     on_denied: Callback<RequestDetail>,
     testid: &'static str,
 ) -> impl IntoView {
-    let deny = Action::new_local(|(id, c): &(i64, String)| api::deny(*id, c.clone()));
-    Effect::new(move |_| {
-        if let Some(Ok(detail)) = deny.value().get() {
+    let deny = FormAction::new(
+        |(id, comment): (i64, String)| api::deny(id, comment),
+        move |detail| {
             open.set(false);
             on_denied.run(detail);
-        }
-    });
+        },
+    );
     view! {
         <ConfirmDialog
             open
@@ -32,10 +32,10 @@ pub fn DenyDialog(
             confirm_label="Deny request"
             reason_label="Comment for the requester"
             pending=deny.pending()
-            error=failure_text(deny)
+            error=deny.error()
             on_confirm=Callback::new(move |comment: String| {
                 if let Some(id) = target.get_untracked() {
-                    deny.dispatch((id, comment));
+                    deny.send((id, comment));
                 }
             })
             testid

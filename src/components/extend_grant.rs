@@ -2,7 +2,7 @@
 //! request goes to the approvers like any, and once approved the same grant ends later.
 
 use crate::api;
-use crate::components::form::{FieldProblem, FormProblem, Problem, failure};
+use crate::components::form::{FieldProblem, FormAction, FormProblem};
 use crate::components::toast::use_toasts;
 use leptos::prelude::*;
 use stint_core::api::{ExtendBody, GrantView};
@@ -71,9 +71,9 @@ pub fn ExtendGrant(
         open.set(false);
         focus(button_id.get_value());
     };
-    let send = Action::new_local(move |body: &ExtendBody| api::extend(id, body.clone()));
-    Effect::new(move |_| {
-        if let Some(Ok(detail)) = send.value().get() {
+    let send = FormAction::new(
+        move |body: ExtendBody| api::extend(id, body),
+        move |detail| {
             open.set(false);
             toasts.show(if detail.request.auto_approved {
                 format!(
@@ -88,20 +88,19 @@ pub fn ExtendGrant(
                 )
             });
             on_change.run(());
-        }
-    });
-    let error = move || failure(send);
-    let problem = Signal::derive(move || error().map(Problem::from));
+        },
+    );
+    let problem = send.problem();
     let field_error =
         move |field: &'static str| problem.get().filter(|p| p.field.as_deref() == Some(field));
     let task_short = move || task.get().trim().chars().count() < rules::TASK_MIN_CHARS;
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if task_short() || send.pending().get_untracked() {
+        if task_short() {
             return;
         }
         let ticket = ticket.get_untracked();
-        send.dispatch(ExtendBody {
+        send.send(ExtendBody {
             duration_secs: duration.get_untracked(),
             justification: Justification {
                 task: task.get_untracked(),

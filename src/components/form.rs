@@ -114,17 +114,75 @@ pub fn ResourceFilter(#[prop(into)] id: String, value: RwSignal<String>) -> impl
     }
 }
 
-/// What an action's last run failed with, if it failed; tracked, so a view or signal that
-/// reads it follows the action.
-pub fn failure<I: 'static, O: Clone + 'static>(
+/// A change a person asks the broker for: a form's save, a dialog's confirm. It is sent
+/// one at a time; what the broker answers goes to `on_done`, and a refusal stays for the
+/// form to show until the next try.
+pub struct FormAction<I: 'static, O: 'static> {
     action: Action<I, ApiResult<O>>,
-) -> Option<ApiError> {
-    action.value().get().and_then(Result::err)
 }
 
-/// The same as text, as a dialog shows it.
-pub fn failure_text<I: 'static, O: Clone + Send + Sync + 'static>(
-    action: Action<I, ApiResult<O>>,
-) -> Signal<Option<String>> {
-    Signal::derive(move || failure(action).map(|e| e.to_string()))
+impl<I: 'static, O: 'static> Clone for FormAction<I, O> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<I: 'static, O: 'static> Copy for FormAction<I, O> {}
+
+impl<I, O> FormAction<I, O>
+where
+    I: Clone + Send + Sync + 'static,
+    O: Clone + Send + Sync + 'static,
+{
+    pub fn new<Fut>(call: impl Fn(I) -> Fut + 'static, on_done: impl Fn(O) + 'static) -> Self
+    where
+        Fut: Future<Output = ApiResult<O>> + 'static,
+    {
+        let action = Action::new_local(move |input: &I| call(input.clone()));
+        Effect::new(move |_| {
+            if let Some(Ok(done)) = action.value().get() {
+                on_done(done);
+            }
+        });
+        FormAction { action }
+    }
+
+    /// Sends `input`, unless the last send still awaits the broker's answer: a second
+    /// click is not a second change. A refusal shown so far goes: this is a new try.
+    pub fn send(self, input: I) {
+        if self.action.pending().get_untracked() {
+            return;
+        }
+        let value = self.action.value();
+        if value.with_untracked(|v| matches!(v, Some(Err(_)))) {
+            value.set(None);
+        }
+        self.action.dispatch(input);
+    }
+
+    /// Whether a send awaits the broker's answer.
+    pub fn pending(self) -> Memo<bool> {
+        self.action.pending()
+    }
+
+    /// What the last send answered, when it succeeded.
+    pub fn done(self) -> Signal<Option<O>> {
+        Signal::derive(move || self.action.value().get().and_then(Result::ok))
+    }
+
+    /// What the last send failed with, if it failed; tracked, so a view or signal that
+    /// reads it follows the action.
+    pub fn failure(self) -> Option<ApiError> {
+        self.action.value().get().and_then(Result::err)
+    }
+
+    /// The failure as a form shows it, under the field it names.
+    pub fn problem(self) -> Signal<Option<Problem>> {
+        Signal::derive(move || self.failure().map(Problem::from))
+    }
+
+    /// The failure as text, as a dialog shows it.
+    pub fn error(self) -> Signal<Option<String>> {
+        Signal::derive(move || self.failure().map(|e| e.to_string()))
+    }
 }

@@ -5,7 +5,7 @@ use crate::components::badges::{BreakGlassBadge, GrantBadge};
 use crate::components::credential::{CredentialBox, use_issued_credentials};
 use crate::components::dialog::ConfirmDialog;
 use crate::components::extend_grant::ExtendGrant;
-use crate::components::form::{failure, failure_text};
+use crate::components::form::FormAction;
 use crate::components::grant_access::GrantAccess;
 use crate::components::time::{Countdown, RelativeTime};
 use crate::components::toast::use_toasts;
@@ -26,25 +26,22 @@ pub fn GrantCard(
     let auditor = auth.has_any(stint_core::visibility::READS_EVERYTHING);
     let id = grant.id;
     let issued = use_issued_credentials();
-    let fetch = Action::new_local(move |_: &()| api::credential(id));
-    Effect::new(move |_| {
-        if let Some(Ok(credential)) = fetch.value().get() {
-            issued.keep(id, credential);
-        }
-    });
+    let fetch = FormAction::new(
+        move |()| api::credential(id),
+        move |credential| issued.keep(id, credential),
+    );
     let revoke_open = RwSignal::new(false);
-    let revoke = Action::new_local(move |reason: &String| api::revoke(id, reason.clone()));
-    let revoke_error = failure_text(revoke);
-    Effect::new(move |_| {
-        if let Some(Ok(g)) = revoke.value().get() {
+    let revoke = FormAction::new(
+        move |reason: String| api::revoke(id, reason),
+        move |g| {
             revoke_open.set(false);
             toasts.show(format!(
                 "Access of {} to {} revoked",
                 g.identity.name, g.resource.name
             ));
             on_change.run(());
-        }
-    });
+        },
+    );
     let title = format!(
         "{} → {} ({})",
         grant.identity.name, grant.resource.name, grant.privilege
@@ -138,7 +135,7 @@ pub fn GrantCard(
                 <Show when=move || grant.can_fetch_credential>
                     <button
                         class="button primary"
-                        on:click=move |_| { fetch.dispatch(()); }
+                        on:click=move |_| fetch.send(())
                         disabled=move || fetch.pending().get()
                         data-testid="fetch-credential"
                     >
@@ -160,7 +157,7 @@ pub fn GrantCard(
             {move || issued.of(id).map(|credential| view! {
                 <CredentialBox credential on_dismiss=Callback::new(move |_| issued.dismiss(id))/>
             })}
-            {move || failure(fetch).map(|e| view! {
+            {move || fetch.failure().map(|e| view! {
                 <p class="field-error" role="alert">{e.to_string()}</p>
             })}
             // In the page only while open: lists hold many cards, and ids must not repeat.
@@ -172,8 +169,8 @@ pub fn GrantCard(
                     confirm_label="Revoke now"
                     reason_label="Why does access end early?"
                     pending=revoke.pending()
-                    error=revoke_error
-                    on_confirm=Callback::new(move |reason: String| { revoke.dispatch(reason); })
+                    error=revoke.error()
+                    on_confirm=Callback::new(move |reason: String| revoke.send(reason))
                     testid="revoke-dialog"
                 />
             })}

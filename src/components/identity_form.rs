@@ -1,8 +1,7 @@
 //! The admin's form for an identity: create one, or edit its name, kind and description.
 
 use crate::api;
-use crate::components::form::failure;
-use crate::components::form::{FieldProblem, FormProblem, Problem};
+use crate::components::form::{FieldProblem, FormAction, FormProblem, Problem};
 use crate::components::toast::use_toasts;
 use leptos::prelude::*;
 use stint_core::IdentityKind;
@@ -47,26 +46,26 @@ pub fn IdentityEditor(
         description: description.get(),
         environment: environment.get(),
     };
-    let save = Action::new_local(move |body: &IdentityBody| api::save_identity(id, body.clone()));
+    let save = FormAction::new(
+        move |body: IdentityBody| api::save_identity(id, body),
+        move |saved| {
+            toasts.show(format!("Identity {} saved", saved.name));
+            on_saved.run(saved);
+        },
+    );
     let touched = RwSignal::new(false);
     let problem = Signal::derive(move || {
         let preview = touched
             .get()
             .then(|| admin::check_identity(&body()).err().map(Problem::from))
             .flatten();
-        preview.or_else(|| failure(save).map(Problem::from))
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(saved)) = save.value().get() {
-            toasts.show(format!("Identity {} saved", saved.name));
-            on_saved.run(saved);
-        }
+        preview.or_else(|| save.failure().map(Problem::from))
     });
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         touched.set(true);
-        if admin::check_identity(&body()).is_ok() && !save.pending().get_untracked() {
-            save.dispatch(body());
+        if admin::check_identity(&body()).is_ok() {
+            save.send(body());
         }
     };
     view! {

@@ -4,7 +4,7 @@
 
 use crate::api;
 use crate::components::dialog::ConfirmDialog;
-use crate::components::form::{failure, failure_text};
+use crate::components::form::FormAction;
 use crate::components::time::{DateWithin, RelativeTime};
 use leptos::prelude::*;
 use stint_core::api::{IdentityTokenView, IssuedIdentityToken, NewIdentityTokenBody};
@@ -60,14 +60,14 @@ fn TokenRow(
 ) -> impl IntoView {
     let confirm = RwSignal::new(false);
     let token_id = token.id;
-    let revoke = Action::new_local(move |_: &()| api::revoke_identity_token(identity_id, token_id));
-    let error = failure_text(revoke);
-    Effect::new(move |_| {
-        if matches!(revoke.value().get(), Some(Ok(()))) {
+    let revoke = FormAction::new(
+        move |()| api::revoke_identity_token(identity_id, token_id),
+        move |()| {
             confirm.set(false);
             reload.run(());
-        }
-    });
+        },
+    );
+    let error = revoke.error();
     let live = token.revoked_at.is_none();
     let name = token.name.clone();
     view! {
@@ -99,7 +99,7 @@ fn TokenRow(
                     confirm_label="Revoke token"
                     pending=revoke.pending()
                     error
-                    on_confirm=Callback::new(move |_| { revoke.dispatch(()); })
+                    on_confirm=Callback::new(move |_| revoke.send(()))
                     testid="revoke-token-dialog"
                 />
             })}
@@ -116,29 +116,27 @@ fn MintForm(
     let name = RwSignal::new(String::new());
     let days = RwSignal::new(30_i64);
     let touched = RwSignal::new(false);
-    let mint = Action::new_local(move |body: &NewIdentityTokenBody| {
-        api::mint_identity_token(identity_id, body.clone())
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(issued)) = mint.value().get() {
+    let mint = FormAction::new(
+        move |body: NewIdentityTokenBody| api::mint_identity_token(identity_id, body),
+        move |issued| {
             minted.set(Some(issued));
             name.set(String::new());
             touched.set(false);
             reload.run(());
-        }
-    });
+        },
+    );
     // The same check the broker makes, previewed before anything is sent.
     let problem = move || {
         machine::check_new_token(&name.get(), days.get() * 86_400)
             .err()
             .map(|e| e.to_string())
     };
-    let error = move || failure(mint).map(|e| e.to_string());
+    let error = mint.error();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         touched.set(true);
-        if problem().is_none() && !mint.pending().get() {
-            mint.dispatch(NewIdentityTokenBody {
+        if problem().is_none() {
+            mint.send(NewIdentityTokenBody {
                 name: name.get().trim().to_string(),
                 expires_in_secs: days.get() * 86_400,
             });
@@ -176,7 +174,7 @@ fn MintForm(
                     }).collect_view()}
                 </select>
             </div>
-            {move || error().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
+            {move || error.get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
             <button class="button primary" type="submit" disabled=move || mint.pending().get() data-testid="mint-token">
                 {move || if mint.pending().get() { "Minting…" } else { "Mint token" }}
             </button>

@@ -3,7 +3,7 @@
 
 use crate::api;
 use crate::components::dialog::ConfirmDialog;
-use crate::components::form::failure_text;
+use crate::components::form::FormAction;
 use crate::components::time::RelativeTime;
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
@@ -17,21 +17,19 @@ pub fn IntrospectionCredentials(
     set_at: Option<DateTime<Utc>>,
 ) -> impl IntoView {
     let confirm_rotation = RwSignal::new(false);
-    let create = Action::new_local(move |_: &()| api::introspection_credentials(resource_id));
-    let made = Signal::derive(move || create.value().get().and_then(|r| r.ok()));
+    let create = FormAction::new(
+        move |()| api::introspection_credentials(resource_id),
+        move |_| confirm_rotation.set(false),
+    );
+    let made = create.done();
     // What the card says follows what was just made, without reloading the page.
     let set_at = Signal::derive(move || made.get().map(|c| c.created_at).or(set_at));
-    Effect::new(move |_| {
-        if made.get().is_some() {
-            confirm_rotation.set(false);
-        }
-    });
-    let error = failure_text(create);
+    let error = create.error();
     let start = move |_| {
         if set_at.get_untracked().is_some() {
             confirm_rotation.set(true);
         } else {
-            create.dispatch(());
+            create.send(());
         }
     };
     let name = resource_name.clone();
@@ -63,7 +61,7 @@ pub fn IntrospectionCredentials(
                 confirm_label="Rotate now"
                 pending=create.pending()
                 error
-                on_confirm=Callback::new(move |_| { create.dispatch(()); })
+                on_confirm=Callback::new(move |_| { create.send(()); })
                 testid="rotate-introspection-dialog"
             />
         })}

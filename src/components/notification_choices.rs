@@ -5,8 +5,7 @@
 
 use crate::api;
 use crate::components::connection::steady;
-use crate::components::form::failure;
-use crate::components::form::{FormProblem, Problem};
+use crate::components::form::{FormAction, FormProblem};
 use crate::components::states::Loaded;
 use crate::components::toast::use_toasts;
 use leptos::prelude::*;
@@ -24,21 +23,16 @@ pub fn NotificationChoices() -> impl IntoView {
             muted.set(Some(unwanted(&list)));
         }
     });
-    let save = Action::new_local(|body: &MutesBody| api::set_notification_choices(body.clone()));
-    Effect::new(move |_| {
-        if let Some(Ok(list)) = save.value().get() {
-            muted.set(Some(unwanted(&list)));
-            toasts.show("Notification choices saved");
-        }
+    let save = FormAction::new(api::set_notification_choices, move |list| {
+        muted.set(Some(unwanted(&list)));
+        toasts.show("Notification choices saved");
     });
-    let problem = Signal::derive(move || failure(save).map(Problem::from));
+    let problem = save.problem();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         // Not before the choices are read: saving nothing would unmute everything.
-        if let Some(muted) = muted.get()
-            && !save.pending().get()
-        {
-            save.dispatch(MutesBody { muted });
+        if let Some(muted) = muted.get() {
+            save.send(MutesBody { muted });
         }
     };
     view! {

@@ -4,7 +4,7 @@
 
 use crate::api::{self, ApiError};
 use crate::components::dialog::ConfirmDialog;
-use crate::components::form::{FieldProblem, FormProblem, Problem, failure};
+use crate::components::form::{FieldProblem, FormAction, FormProblem, Problem};
 use crate::components::start_field::{StartChoice, StartField};
 use crate::components::states::{Empty, ErrorState, Skeleton};
 use crate::components::time::Countdown;
@@ -198,29 +198,26 @@ fn RequestForm(
         }
     });
 
-    let submit = Action::new_local(|s: &Submission| send(s.clone()));
-    Effect::new(move |_| {
-        if let Some(Ok(detail)) = submit.value().get() {
-            confirm_open.set(false);
-            // One numbering: the review by its own number (its page says "Review #N").
-            let review = detail.grant.as_ref().and_then(|g| g.review_id);
-            toasts.show(match (break_glass, review) {
-                (true, Some(review)) => format!(
-                    "Break-glass access taken (request #{}); review #{review} is open",
-                    detail.request.id
-                ),
-                (true, None) => {
-                    format!("Break-glass access taken (request #{})", detail.request.id)
-                }
-                (false, _) => format!("Request #{} filed", detail.request.id),
-            });
-            navigate(
-                &format!("/requests/{}", detail.request.id),
-                Default::default(),
-            );
-        }
+    let submit = FormAction::new(send, move |detail: RequestDetail| {
+        confirm_open.set(false);
+        // One numbering: the review by its own number (its page says "Review #N").
+        let review = detail.grant.as_ref().and_then(|g| g.review_id);
+        toasts.show(match (break_glass, review) {
+            (true, Some(review)) => format!(
+                "Break-glass access taken (request #{}); review #{review} is open",
+                detail.request.id
+            ),
+            (true, None) => {
+                format!("Break-glass access taken (request #{})", detail.request.id)
+            }
+            (false, _) => format!("Request #{} filed", detail.request.id),
+        });
+        navigate(
+            &format!("/requests/{}", detail.request.id),
+            Default::default(),
+        );
     });
-    let error = move || failure(submit);
+    let error = move || submit.failure();
     // An error about one field is shown under it, so the confirmation steps aside.
     Effect::new(move |_| {
         if error().is_some_and(|e| e.field().is_some()) {
@@ -316,7 +313,7 @@ fn RequestForm(
                 starts_at: start.starts_at(),
             })
         };
-        submit.dispatch(submission);
+        submit.send(submission);
     };
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();

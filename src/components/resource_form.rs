@@ -3,8 +3,7 @@
 //! will read it, before anything is saved.
 
 use crate::api::{self, Saved};
-use crate::components::form::failure;
-use crate::components::form::{FieldProblem, FormProblem, Problem};
+use crate::components::form::{FieldProblem, FormAction, FormProblem, Problem};
 use crate::components::four_eyes::{WideningNote, proposed_message};
 use crate::components::toast::use_toasts;
 use crate::components::usage_signals::ResourceUsage;
@@ -270,33 +269,30 @@ pub fn ResourceEditor(
     let checked = Memo::new(move |_| {
         holders.with_value(|h| loaded.with_value(|c| admin::check_resource(&body(), h, c)))
     });
-    let save = Action::new_local(move |body: &ResourceBody| api::save_resource(id, body.clone()));
+    let save = FormAction::new(
+        move |body: ResourceBody| api::save_resource(id, body),
+        move |saved| {
+            toasts.show(match saved {
+                Saved::Applied(resource) => {
+                    format!("{} saved; new requests follow its policy", resource.name)
+                }
+                Saved::Proposed(proposal) => proposed_message(&proposal),
+            });
+            on_saved.run(());
+        },
+    );
     let touched = RwSignal::new(false);
     let problem = Signal::derive(move || {
         let preview = touched
             .get()
             .then(|| checked.get().err().map(Problem::from))
             .flatten();
-        preview.or_else(|| failure(save).map(Problem::from))
+        preview.or_else(|| save.failure().map(Problem::from))
     });
     let widenings = Signal::derive(move || {
         checked.get().ok().map_or_else(Vec::new, |after| {
             before.with_value(|b| four_eyes::resource_widenings(b.as_ref(), &after))
         })
-    });
-    Effect::new(move |_| match save.value().get() {
-        Some(Ok(Saved::Applied(saved))) => {
-            toasts.show(format!(
-                "{} saved; new requests follow its policy",
-                saved.name
-            ));
-            on_saved.run(());
-        }
-        Some(Ok(Saved::Proposed(proposal))) => {
-            toasts.show(proposed_message(&proposal));
-            on_saved.run(());
-        }
-        _ => {}
     });
     let pool_of = move |policy: &Policy| -> Vec<NamedRef> {
         holders.with_value(|h| {
@@ -325,10 +321,8 @@ pub fn ResourceEditor(
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         touched.set(true);
-        if let Ok(valid) = checked.get_untracked()
-            && !save.pending().get_untracked()
-        {
-            save.dispatch(valid);
+        if let Ok(valid) = checked.get_untracked() {
+            save.send(valid);
         }
     };
     let toggle_named = move |user: i64| {

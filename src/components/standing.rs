@@ -5,8 +5,7 @@
 use crate::api;
 use crate::components::badges::StandingBadge;
 use crate::components::dialog::ConfirmDialog;
-use crate::components::form::failure;
-use crate::components::form::{FieldProblem, FormProblem, Problem};
+use crate::components::form::{FieldProblem, FormAction, FormProblem, Problem};
 use crate::components::time::RelativeTime;
 use crate::components::toast::use_toasts;
 use leptos::prelude::*;
@@ -268,9 +267,9 @@ fn Triage(
     let mapping = RwSignal::new(false);
     let resolving = RwSignal::new(Resolution::Rotated);
     let dialog_open = RwSignal::new(false);
-    let triage = Action::new_local(move |body: &TriageBody| api::triage_standing(id, body.clone()));
-    Effect::new(move |_| {
-        if let Some(Ok(item)) = triage.value().get() {
+    let triage = FormAction::new(
+        move |body: TriageBody| api::triage_standing(id, body),
+        move |item| {
             dialog_open.set(false);
             mapping.set(false);
             toasts.show(match (&item.identity, &item.resource, item.status) {
@@ -280,9 +279,9 @@ fn Triage(
                 _ => format!("{} marked {}", item.location, item.status.label()),
             });
             on_change.run(());
-        }
-    });
-    let problem = Signal::derive(move || failure(triage).map(Problem::from));
+        },
+    );
+    let problem = triage.problem();
     let resolve = move |kind: Resolution| {
         resolving.set(kind);
         dialog_open.set(true);
@@ -318,7 +317,7 @@ fn Triage(
                 pending=triage.pending()
                 error=Signal::derive(move || problem.get().map(|p| p.message))
                 on_confirm=Callback::new(move |reason: String| {
-                    triage.dispatch(resolving.get_untracked().body(reason));
+                    triage.send(resolving.get_untracked().body(reason));
                 })
                 testid="resolve-dialog"
             />
@@ -329,7 +328,7 @@ fn Triage(
 #[component]
 fn MapForm(
     catalog: StoredValue<Catalog>,
-    triage: Action<TriageBody, Result<StandingView, api::ApiError>>,
+    triage: FormAction<TriageBody, StandingView>,
     problem: Signal<Option<Problem>>,
 ) -> impl IntoView {
     if catalog.with_value(|c| c.identities.is_empty()) {
@@ -341,14 +340,12 @@ fn MapForm(
     let target = Target::first_of(catalog);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if !triage.pending().get_untracked() {
-            let (identity_id, resource_id, privilege) = target.chosen();
-            triage.dispatch(TriageBody::Map {
-                identity_id,
-                resource_id,
-                privilege,
-            });
-        }
+        let (identity_id, resource_id, privilege) = target.chosen();
+        triage.send(TriageBody::Map {
+            identity_id,
+            resource_id,
+            privilege,
+        });
     };
     view! {
         <form class="form inline-form" on:submit=submit data-testid="map-form">

@@ -4,8 +4,7 @@
 
 use crate::api;
 use crate::app::use_auth;
-use crate::components::form::failure;
-use crate::components::form::{FieldProblem, FormProblem, Problem};
+use crate::components::form::{FieldProblem, FormAction, FormProblem, Problem};
 use crate::components::notification_choices::NotificationChoices;
 use crate::components::toast::use_toasts;
 use leptos::prelude::*;
@@ -60,18 +59,16 @@ fn ChangePassword(forced: bool) -> impl IntoView {
     let current = RwSignal::new(String::new());
     let new = RwSignal::new(String::new());
     let repeat = RwSignal::new(String::new());
-    let change = Action::new_local(move |(c, n): &(String, String)| {
-        api::change_password(c.clone(), n.clone())
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(())) = change.value().get() {
+    let change = FormAction::new(
+        |(current, new): (String, String)| api::change_password(current, new),
+        move |()| {
             current.set(String::new());
             new.set(String::new());
             repeat.set(String::new());
             toasts.show("Password changed; your other sessions were signed out");
             auth.refresh();
-        }
-    });
+        },
+    );
     // The form's own checks first (the broker applies the same), then the broker's word.
     let problem = Signal::derive(move || {
         let n = new.get();
@@ -87,7 +84,7 @@ fn ChangePassword(forced: bool) -> impl IntoView {
                 message: "the two new passwords differ".into(),
             });
         }
-        failure(change).map(Problem::from)
+        change.failure().map(Problem::from)
     });
     let ready = move || {
         !current.get().is_empty()
@@ -96,8 +93,8 @@ fn ChangePassword(forced: bool) -> impl IntoView {
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if ready() && !change.pending().get_untracked() {
-            change.dispatch((current.get_untracked(), new.get_untracked()));
+        if ready() {
+            change.send((current.get_untracked(), new.get_untracked()));
         }
     };
     view! {

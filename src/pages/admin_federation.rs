@@ -4,8 +4,7 @@
 
 use crate::api;
 use crate::app::use_auth;
-use crate::components::form::failure;
-use crate::components::form::{FieldProblem, FormProblem, Problem};
+use crate::components::form::{FieldProblem, FormAction, FormProblem, Problem};
 use crate::components::states::{Empty, ErrorState, RoleGate, Skeleton};
 use crate::components::time::RelativeTime;
 use leptos::prelude::*;
@@ -233,12 +232,7 @@ fn NewIssuer(on_saved: Callback<()>) -> impl IntoView {
     let jwks_url = RwSignal::new(String::new());
     let rules = RwSignal::new(vec![RuleDraft::new()]);
     let touched = RwSignal::new(false);
-    let save = Action::new_local(|body: &IssuerBody| api::register_issuer(body.clone()));
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = save.value().get() {
-            on_saved.run(());
-        }
-    });
+    let save = FormAction::new(api::register_issuer, move |_| on_saved.run(()));
     let body = move || IssuerBody {
         name: name.get(),
         issuer: issuer.get(),
@@ -259,13 +253,13 @@ fn NewIssuer(on_saved: Callback<()>) -> impl IntoView {
     };
     let problem = Signal::derive(move || {
         let preview = touched.get().then(preview).flatten();
-        preview.or_else(|| failure(save).map(Problem::from))
+        preview.or_else(|| save.failure().map(Problem::from))
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         touched.set(true);
-        if preview().is_none() && !save.pending().get() {
-            save.dispatch(body());
+        if preview().is_none() {
+            save.send(body());
         }
     };
     let input =

@@ -4,8 +4,8 @@ use crate::api::{self, Saved};
 use crate::app::use_auth;
 use crate::components::connection::steady;
 use crate::components::dialog::ConfirmDialog;
+use crate::components::form::FormAction;
 use crate::components::form::{FieldProblem, FormProblem, Problem};
-use crate::components::form::{failure, failure_text};
 use crate::components::four_eyes::{WideningNote, proposed_message};
 use crate::components::states::{Loaded, RoleGate};
 use crate::components::time::RelativeTime;
@@ -105,21 +105,21 @@ fn UserRow(user: UserAdminView, reload: Callback<()>) -> impl IntoView {
     let display_name = RwSignal::new(user.display_name.clone());
     let roles = RwSignal::new(user.roles.clone());
     let confirm = RwSignal::new(false);
-    let save = Action::new_local(move |body: &UserUpdateBody| api::update_user(id, body.clone()));
-    Effect::new(move |_| {
-        let message = match save.value().get() {
-            Some(Ok(Saved::Applied(u))) if u.disabled => {
-                format!("{} disabled; their sessions have ended", u.username)
-            }
-            Some(Ok(Saved::Applied(u))) => format!("{} saved", u.username),
-            Some(Ok(Saved::Proposed(proposal))) => proposed_message(&proposal),
-            _ => return,
-        };
-        confirm.set(false);
-        editing.set(false);
-        toasts.show(message);
-        reload.run(());
-    });
+    let save = FormAction::new(
+        move |body: UserUpdateBody| api::update_user(id, body),
+        move |saved| {
+            toasts.show(match saved {
+                Saved::Applied(u) if u.disabled => {
+                    format!("{} disabled; their sessions have ended", u.username)
+                }
+                Saved::Applied(u) => format!("{} saved", u.username),
+                Saved::Proposed(proposal) => proposed_message(&proposal),
+            });
+            confirm.set(false);
+            editing.set(false);
+            reload.run(());
+        },
+    );
     let (roles_before, disabled_before) = (user.roles.clone(), user.disabled);
     let widenings = Signal::derive(move || {
         four_eyes::user_widenings(
@@ -129,7 +129,7 @@ fn UserRow(user: UserAdminView, reload: Callback<()>) -> impl IntoView {
             disabled_before,
         )
     });
-    let error = failure_text(save);
+    let error = save.error();
     let disabled = user.disabled;
     // Saving the edit sends what was edited; Enable and Disable send the user as stored,
     // so an edit left open or cancelled never rides along.
@@ -196,7 +196,7 @@ fn UserRow(user: UserAdminView, reload: Callback<()>) -> impl IntoView {
             <td class="actions">
                 {move || if editing.get() {
                     view! {
-                        <button class="button primary" on:click=move |_| { save.dispatch(edited()); } disabled=move || save.pending().get()>
+                        <button class="button primary" on:click=move |_| save.send(edited()) disabled=move || save.pending().get()>
                             "Save"
                         </button>
                         <button class="button subtle" on:click=cancel>"Cancel"</button>
@@ -209,7 +209,7 @@ fn UserRow(user: UserAdminView, reload: Callback<()>) -> impl IntoView {
                 {(!me && !disabled).then(|| view! { <ResetPassword user_id=id username=username.clone()/> })}
                 {(!me).then(|| if disabled {
                     view! {
-                        <button class="button subtle" on:click=move |_| { save.dispatch(standing(false)); } data-testid="enable-user">
+                        <button class="button subtle" on:click=move |_| save.send(standing(false)) data-testid="enable-user">
                             "Enable"
                         </button>
                     }.into_any()
@@ -232,7 +232,7 @@ fn UserRow(user: UserAdminView, reload: Callback<()>) -> impl IntoView {
             confirm_label="Disable"
             pending=save.pending()
             error
-            on_confirm=Callback::new(move |_| { save.dispatch(standing(true)); })
+            on_confirm=Callback::new(move |_| save.send(standing(true)))
             testid="disable-dialog"
         />
     }
@@ -246,17 +246,16 @@ fn ResetPassword(user_id: i64, username: String) -> impl IntoView {
     let open = RwSignal::new(false);
     let node = NodeRef::<leptos::html::Dialog>::new();
     let temporary = RwSignal::new(String::new());
-    let reset =
-        Action::new_local(move |password: &String| api::reset_password(user_id, password.clone()));
     let done_name = username.clone();
-    Effect::new(move |_| {
-        if let Some(Ok(())) = reset.value().get() {
+    let reset = FormAction::new(
+        move |password: String| api::reset_password(user_id, password),
+        move |()| {
             open.set(false);
             toasts.show(format!(
                 "{done_name}'s password was reset; they choose a new one at their next sign-in"
             ));
-        }
-    });
+        },
+    );
     Effect::new(move |_| {
         if let Some(dialog) = node.get()
             && open.get()
@@ -269,8 +268,8 @@ fn ResetPassword(user_id: i64, username: String) -> impl IntoView {
     let too_short = move || temporary.get().chars().count() < admin::PASSWORD_MIN_CHARS;
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if !too_short() && !reset.pending().get_untracked() {
-            reset.dispatch(temporary.get_untracked());
+        if !too_short() {
+            reset.send(temporary.get_untracked());
         }
     };
     view! {
@@ -303,7 +302,7 @@ fn ResetPassword(user_id: i64, username: String) -> impl IntoView {
                         data-testid="temporary-password"
                     />
                     <p id="temporary-help" class="help">{format!("At least {} characters.", admin::PASSWORD_MIN_CHARS)}</p>
-                    {move || failure(reset).map(|e| view! {
+                    {move || reset.failure().map(|e| view! {
                         <p class="field-error" role="alert">{e.to_string()}</p>
                     })}
                     <div class="dialog-actions">
@@ -338,33 +337,28 @@ fn NewUser(on_saved: Callback<()>) -> impl IntoView {
         password: password.get(),
         roles: roles.get(),
     };
-    let create = Action::new_local(move |body: &NewUserBody| api::create_user(body.clone()));
+    let create = FormAction::new(api::create_user, move |saved| {
+        toasts.show(match saved {
+            Saved::Applied(u) => format!("{} can now sign in", u.username),
+            Saved::Proposed(proposal) => proposed_message(&proposal),
+        });
+        on_saved.run(());
+    });
     let touched = RwSignal::new(false);
     let problem = Signal::derive(move || {
         let preview = touched
             .get()
             .then(|| admin::check_new_user(&body()).err().map(Problem::from))
             .flatten();
-        preview.or_else(|| failure(create).map(Problem::from))
-    });
-    Effect::new(move |_| match create.value().get() {
-        Some(Ok(Saved::Applied(u))) => {
-            toasts.show(format!("{} can now sign in", u.username));
-            on_saved.run(());
-        }
-        Some(Ok(Saved::Proposed(proposal))) => {
-            toasts.show(proposed_message(&proposal));
-            on_saved.run(());
-        }
-        _ => {}
+        preview.or_else(|| create.failure().map(Problem::from))
     });
     let widenings =
         Signal::derive(move || four_eyes::user_widenings(&[], false, &roles.get(), false));
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         touched.set(true);
-        if admin::check_new_user(&body()).is_ok() && !create.pending().get_untracked() {
-            create.dispatch(body());
+        if admin::check_new_user(&body()).is_ok() {
+            create.send(body());
         }
     };
     view! {

@@ -10,7 +10,7 @@ use crate::components::approver_context::QueueContext;
 use crate::components::connection::steady;
 use crate::components::deny::DenyDialog;
 use crate::components::dialog::ConfirmDialog;
-use crate::components::form::failure_text;
+use crate::components::form::FormAction;
 use crate::components::live::on_live;
 use crate::components::standing::StandingWarning;
 use crate::components::states::{Empty, Loaded, refetch};
@@ -73,7 +73,6 @@ pub fn Approvals() -> impl IntoView {
     });
     let help_open = RwSignal::new(false);
 
-    let approve = Action::new_local(|id: &i64| api::approve(*id, ApproveBody::default()));
     let approve_target = RwSignal::new(None::<RequestView>);
     let approve_open = RwSignal::new(false);
     let deny_target = RwSignal::new(None::<i64>);
@@ -85,12 +84,13 @@ pub fn Approvals() -> impl IntoView {
         auth.refresh();
     };
     // An error is shown in the dialog, which stays open.
-    Effect::new(move |_| {
-        if let Some(Ok(d)) = approve.value().get() {
+    let approve = FormAction::new(
+        |id: i64| api::approve(id, ApproveBody::default()),
+        move |d| {
             approve_open.set(false);
             after(format!("Request #{} approved", d.request.id));
-        }
-    });
+        },
+    );
     let open_approve = move |r: RequestView| {
         approve_target.set(Some(r));
         approve_open.set(true);
@@ -253,10 +253,10 @@ pub fn Approvals() -> impl IntoView {
                         consequence
                         confirm_label="Approve"
                         pending=approve.pending()
-                        error=failure_text(approve)
+                        error=approve.error()
                         on_confirm=Callback::new(move |_| {
                             if let Some(id) = id {
-                                approve.dispatch(id);
+                                approve.send(id);
                             }
                         })
                         testid="queue-approve-dialog"

@@ -5,8 +5,7 @@ use crate::api;
 use crate::app::use_auth;
 use crate::components::connection::steady;
 use crate::components::dialog::ConfirmDialog;
-use crate::components::form::failure_text;
-use crate::components::form::{FieldProblem, FormProblem, Problem};
+use crate::components::form::{FieldProblem, FormAction, FormProblem};
 use crate::components::live::on_live;
 use crate::components::states::{Empty, Loaded};
 use crate::components::time::RelativeTime;
@@ -133,24 +132,18 @@ fn AnswerItem(item: CampaignItemView, reload: Callback<()>) -> impl IntoView {
     let decision = RwSignal::new(None::<Decision>);
     let comment = RwSignal::new(String::new());
     let link = RwSignal::new(String::new());
-    let problem = RwSignal::new(None::<Problem>);
-    let answer = Action::new_local(move |body: &DecisionBody| {
-        api::decide_campaign_item(campaign, id, body.clone())
-    });
-    Effect::new(move |_| match answer.value().get() {
-        Some(Ok(_)) => {
+    let answer = FormAction::new(
+        move |body: DecisionBody| api::decide_campaign_item(campaign, id, body),
+        move |_| {
             toasts.show("Decision recorded".to_string());
             auth.refresh();
             reload.run(());
-        }
-        Some(Err(e)) => problem.set(Some(e.into())),
-        None => {}
-    });
+        },
+    );
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if let Some(d) = decision.get_untracked() {
-            problem.set(None);
-            answer.dispatch(DecisionBody {
+            answer.send(DecisionBody {
                 decision: d,
                 comment: comment.get_untracked(),
                 link: Some(link.get_untracked()).filter(|l| !l.trim().is_empty()),
@@ -158,7 +151,7 @@ fn AnswerItem(item: CampaignItemView, reload: Callback<()>) -> impl IntoView {
         }
     };
     let name = format!("decision-{id}");
-    let problem = Signal::derive(move || problem.get());
+    let problem = answer.problem();
     let choice = move |value: Decision, label: String| {
         let name = name.clone();
         view! {
@@ -221,13 +214,13 @@ fn AnswerItem(item: CampaignItemView, reload: Callback<()>) -> impl IntoView {
 #[component]
 fn CloseCampaign(id: i64, undecided: u32, reload: Callback<()>) -> impl IntoView {
     let open = RwSignal::new(false);
-    let close = Action::new_local(move |_: &()| api::close_campaign(id));
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = close.value().get() {
+    let close = FormAction::new(
+        move |()| api::close_campaign(id),
+        move |_| {
             open.set(false);
             reload.run(());
-        }
-    });
+        },
+    );
     let consequence = match undecided {
         0 => "Every decision becomes final; nothing in this review can change afterwards."
             .to_string(),
@@ -242,9 +235,9 @@ fn CloseCampaign(id: i64, undecided: u32, reload: Callback<()>) -> impl IntoView
             title="Close this access review?".to_string()
             consequence=consequence
             confirm_label="Close it for good"
-            pending=Signal::derive(move || close.pending().get())
-            error=failure_text(close)
-            on_confirm=Callback::new(move |_| { close.dispatch(()); })
+            pending=close.pending()
+            error=close.error()
+            on_confirm=Callback::new(move |_| close.send(()))
             testid="close-campaign-dialog"
         />
     }

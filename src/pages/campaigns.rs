@@ -2,7 +2,7 @@
 //! form that starts one over what gives access now.
 
 use crate::api;
-use crate::components::form::{FieldProblem, FormProblem, Problem};
+use crate::components::form::{FieldProblem, FormAction, FormProblem, Problem};
 use crate::components::live::on_live;
 use crate::components::states::{Empty, ErrorState, Skeleton};
 use crate::components::time::RelativeTime;
@@ -112,27 +112,25 @@ fn StartCampaign() -> impl IntoView {
     let due = RwSignal::new(to_local_input(Utc::now() + Duration::days(14)));
     let chosen_resources = RwSignal::new(Vec::<i64>::new());
     let chosen_kinds = RwSignal::new(Vec::<IdentityKind>::new());
-    let problem = RwSignal::new(None::<Problem>);
-    let start = Action::new_local(move |body: &NewCampaignBody| api::start_campaign(body.clone()));
-    Effect::new(move |_| match start.value().get() {
-        Some(Ok(detail)) => navigate(
+    // The form's own check (a due date picked) first, then the broker's word.
+    let unpicked = RwSignal::new(None::<Problem>);
+    let start = FormAction::new(api::start_campaign, move |detail| {
+        navigate(
             &format!("/campaigns/{}", detail.campaign.id),
             Default::default(),
-        ),
-        Some(Err(e)) => problem.set(Some(e.into())),
-        None => {}
+        )
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(due_at) = from_local_input(&due.get_untracked()) else {
-            problem.set(Some(Problem {
+            unpicked.set(Some(Problem {
                 field: Some("due_at".into()),
                 message: "Pick when it is due.".into(),
             }));
             return;
         };
-        problem.set(None);
-        start.dispatch(NewCampaignBody {
+        unpicked.set(None);
+        start.send(NewCampaignBody {
             name: name.get_untracked(),
             scope: CampaignScope {
                 resource_ids: chosen_resources.get_untracked(),
@@ -141,7 +139,11 @@ fn StartCampaign() -> impl IntoView {
             due_at,
         });
     };
-    let problem = Signal::derive(move || problem.get());
+    let problem = Signal::derive(move || {
+        unpicked
+            .get()
+            .or_else(|| start.failure().map(Problem::from))
+    });
     view! {
         <details class="card start-campaign" data-testid="start-campaign">
             <summary>"Start an access review"</summary>

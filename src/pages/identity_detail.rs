@@ -6,8 +6,7 @@ use crate::app::use_auth;
 use crate::components::badges::OwnershipBadge;
 use crate::components::connection::steady;
 use crate::components::dialog::ConfirmDialog;
-use crate::components::form::{FieldProblem, FormProblem, Problem};
-use crate::components::form::{failure, failure_text};
+use crate::components::form::{FieldProblem, FormAction, FormProblem, Problem};
 use crate::components::grant_card::GrantCard;
 use crate::components::identity_federation::IdentityFederation;
 use crate::components::identity_form::IdentityEditor;
@@ -281,10 +280,9 @@ fn DeclareForm(
     let statement = RwSignal::new(String::new());
     let latest_date = latest.date_naive();
     let date = RwSignal::new(latest_date.to_string());
-    let declare =
-        Action::new_local(move |body: &DeclareBody| api::declare(identity_id, body.clone()));
-    Effect::new(move |_| {
-        if let Some(Ok(d)) = declare.value().get() {
+    let declare = FormAction::new(
+        move |body: DeclareBody| api::declare(identity_id, body),
+        move |d| {
             toasts.show(if renewal {
                 format!("Declaration for {} renewed", d.identity.name)
             } else {
@@ -293,8 +291,8 @@ fn DeclareForm(
             // What the viewer owns decides what the nav offers (New request, Break-glass).
             auth.refresh();
             reload.run(());
-        }
-    });
+        },
+    );
     // The date picked, at the current time of day: the latest date then stays within
     // the broker's maximum, which it counts from the moment it receives the declaration.
     let attest_until = move || {
@@ -310,15 +308,14 @@ fn DeclareForm(
                 message: "pick the date you will re-attest by".into(),
             });
         }
-        failure(declare).map(Problem::from)
+        declare.failure().map(Problem::from)
     });
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if let Some(until) = attest_until()
             && chars() >= ownership::STATEMENT_MIN_CHARS
-            && !declare.pending().get_untracked()
         {
-            declare.dispatch(DeclareBody {
+            declare.send(DeclareBody {
                 statement: statement.get_untracked(),
                 attest_until: until,
             });
@@ -396,14 +393,13 @@ fn TakeoverNotice(
     let mine = me == Some(declaration.user.id);
     let may_confirm = auth.has(Role::Admin) && !mine;
     let owner = declaration.user.name.clone();
-    let confirm =
-        Action::new_local(move |_: &()| api::confirm_takeover(identity_id, declaration.id));
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = confirm.value().get() {
+    let confirm = FormAction::new(
+        move |()| api::confirm_takeover(identity_id, declaration.id),
+        move |_| {
             toasts.show("Takeover confirmed".to_string());
             reload.run(());
-        }
-    });
+        },
+    );
     view! {
         <div class="warning" role="status" data-testid="takeover-pending">
             <p>
@@ -417,13 +413,13 @@ fn TakeoverNotice(
                 <button
                     class="button primary"
                     disabled=move || confirm.pending().get()
-                    on:click=move |_| { confirm.dispatch(()); }
+                    on:click=move |_| confirm.send(())
                     data-testid="confirm-takeover"
                 >
                     {move || if confirm.pending().get() { "Confirming…" } else { "Confirm takeover" }}
                 </button>
             })}
-            {move || failure(confirm).map(|e| view! {
+            {move || confirm.failure().map(|e| view! {
                 <p class="field-error" role="alert">{e.to_string()}</p>
             })}
         </div>
@@ -435,17 +431,16 @@ fn StepDown(identity_id: i64, name: String, reload: Callback<()>) -> impl IntoVi
     let auth = use_auth();
     let toasts = use_toasts();
     let open = RwSignal::new(false);
-    let step_down =
-        Action::new_local(move |reason: &String| api::step_down(identity_id, reason.clone()));
-    let error = failure_text(step_down);
-    Effect::new(move |_| {
-        if let Some(Ok(d)) = step_down.value().get() {
+    let step_down = FormAction::new(
+        move |reason: String| api::step_down(identity_id, reason),
+        move |d| {
             open.set(false);
             toasts.show(format!("You no longer answer for {}", d.identity.name));
             auth.refresh();
             reload.run(());
-        }
-    });
+        },
+    );
+    let error = step_down.error();
     view! {
         <div class="actions">
             <button class="button danger-outline" on:click=move |_| open.set(true) data-testid="step-down">
@@ -464,7 +459,7 @@ fn StepDown(identity_id: i64, name: String, reload: Callback<()>) -> impl IntoVi
             reason_label="Why you step down"
             pending=step_down.pending()
             error
-            on_confirm=Callback::new(move |reason| { step_down.dispatch(reason); })
+            on_confirm=Callback::new(move |reason| step_down.send(reason))
             testid="step-down-dialog"
         />
     }

@@ -5,8 +5,7 @@ use crate::api;
 use crate::components::badges::GrantBadge;
 use crate::components::connection::steady;
 use crate::components::dialog::ConfirmDialog;
-use crate::components::form::failure_text;
-use crate::components::form::{FilterSelect, ResourceFilter};
+use crate::components::form::{FilterSelect, FormAction, ResourceFilter};
 use crate::components::live::on_live;
 use crate::components::states::{Empty, ErrorState, RoleGate, Skeleton};
 use crate::components::time::Countdown;
@@ -254,20 +253,17 @@ fn RevokeBar(
     let toasts = use_toasts();
     let open = RwSignal::new(false);
     let target = RwSignal::new(None::<Target>);
-    let revoke = Action::new_local(move |body: &BulkRevokeBody| api::bulk_revoke(body.clone()));
-    let error = failure_text(revoke);
-    Effect::new(move |_| {
-        if let Some(Ok(outcome)) = revoke.value().get() {
-            open.set(false);
-            selected.set(Vec::new());
-            let ended = outcome.revoked.len();
-            toasts.show(match outcome.failed.len() {
-                0 => format!("Ended {ended} grant{}.", if ended == 1 { "" } else { "s" }),
-                n => format!("Ended {ended}; {n} could not be ended (they had ended already or are not yours to end)."),
-            });
-            done.run(());
-        }
+    let revoke = FormAction::new(api::bulk_revoke, move |outcome| {
+        open.set(false);
+        selected.set(Vec::new());
+        let ended = outcome.revoked.len();
+        toasts.show(match outcome.failed.len() {
+            0 => format!("Ended {ended} grant{}.", if ended == 1 { "" } else { "s" }),
+            n => format!("Ended {ended}; {n} could not be ended (they had ended already or are not yours to end)."),
+        });
+        done.run(());
     });
+    let error = revoke.error();
     let ask = move |t: Target| {
         target.set(Some(t));
         open.set(true);
@@ -321,7 +317,7 @@ fn RevokeBar(
                     Some(Target::AllMatching(filter, _)) => BulkRevokeBody { ids: None, filter: Some(filter), reason },
                     None => return,
                 };
-                revoke.dispatch(body);
+                revoke.send(body);
             })
             testid="bulk-revoke-dialog"
         />

@@ -4,7 +4,7 @@
 
 use crate::api;
 use crate::app::use_auth;
-use crate::components::form::failure;
+use crate::components::form::FormAction;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use stint_core::api::MeView;
@@ -88,43 +88,23 @@ fn SignIn(
     let local_login = move || loaded().is_none_or(|o| o.local_login);
     let username = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
-    let login = Action::new_local(move |(u, p): &(String, String)| {
-        let (u, p) = (u.clone(), p.clone());
-        async move {
-            let session = api::login(u, p).await?;
-            // The approvals badge comes with /me.
-            let me = api::me().await.unwrap_or(MeView {
-                user: session.user,
-                must_change_password: session.must_change_password,
-                approvals_waiting: 0,
-                reviews_waiting: 0,
-                reviews_overdue: 0,
-                identities_owned: 0,
-                campaign_items_waiting: 0,
-                proposals_waiting: 0,
-                single_admin: false,
-                signs_in_with: None,
-            });
-            Ok::<_, api::ApiError>(me)
-        }
-    });
+    let login = FormAction::new(
+        |(username, password): (String, String)| sign_in(username, password),
+        move |me| auth.me.set(Some(Some(me))),
+    );
     let password_field = NodeRef::<leptos::html::Input>::new();
-    Effect::new(move |_| match login.value().get() {
-        Some(Ok(me)) => auth.me.set(Some(Some(me))),
-        // The username stays; the password is typed again, where the cursor goes back to.
-        Some(Err(_)) => {
+    // The username stays; the password is typed again, where the cursor goes back to.
+    Effect::new(move |_| {
+        if login.failure().is_some() {
             password.set(String::new());
             if let Some(field) = password_field.get() {
                 let _ = field.focus();
             }
         }
-        None => {}
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if !login.pending().get_untracked() {
-            login.dispatch((username.get_untracked(), password.get_untracked()));
-        }
+        login.send((username.get_untracked(), password.get_untracked()));
     };
     let signed_out = move || auth.signed_out.get();
     // Where the provider's refusal is said: focused once shown, so a screen reader reads it
@@ -194,7 +174,8 @@ fn SignIn(
                     data-testid="password"
                 />
                 {move || {
-                    failure(login)
+                    login
+                        .failure()
                         .map(|e| view! { <p class="field-error" role="alert" data-testid="login-error">{login_message(&e)}</p> })
                 }}
                 <button type="submit" class="button primary" disabled=move || login.pending().get() data-testid="sign-in">
@@ -205,4 +186,22 @@ fn SignIn(
             </section>
         </main>
     }
+}
+
+/// Signs in, then reads who signed in with what waits for them (the nav's badges come
+/// with `/me`); without `/me`, what the sign-in itself answered.
+async fn sign_in(username: String, password: String) -> api::ApiResult<MeView> {
+    let session = api::login(username, password).await?;
+    Ok(api::me().await.unwrap_or(MeView {
+        user: session.user,
+        must_change_password: session.must_change_password,
+        approvals_waiting: 0,
+        reviews_waiting: 0,
+        reviews_overdue: 0,
+        identities_owned: 0,
+        campaign_items_waiting: 0,
+        proposals_waiting: 0,
+        single_admin: false,
+        signs_in_with: None,
+    }))
 }

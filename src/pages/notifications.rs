@@ -5,8 +5,7 @@
 use crate::api;
 use crate::app::use_auth;
 use crate::components::dialog::ConfirmDialog;
-use crate::components::form::{FieldProblem, FormProblem, Problem};
-use crate::components::form::{failure, failure_text};
+use crate::components::form::{FieldProblem, FormAction, FormProblem, Problem};
 use crate::components::states::{Empty, ErrorState, RoleGate, Skeleton};
 use crate::components::time::RelativeTime;
 use crate::components::toast::use_toasts;
@@ -176,16 +175,16 @@ fn SinkCard(sink: SinkView, on_removed: Callback<()>) -> impl IntoView {
 fn RemoveSink(id: i64, name: String, on_removed: Callback<()>) -> impl IntoView {
     let toasts = use_toasts();
     let open = RwSignal::new(false);
-    let remove = Action::new_local(move |_: &()| api::remove_sink(id));
-    let error = failure_text(remove);
     let removed_name = name.clone();
-    Effect::new(move |_| {
-        if let Some(Ok(())) = remove.value().get() {
+    let remove = FormAction::new(
+        move |()| api::remove_sink(id),
+        move |()| {
             open.set(false);
             toasts.show(format!("Removed {removed_name}."));
             on_removed.run(());
-        }
-    });
+        },
+    );
+    let error = remove.error();
     view! {
         <button class="button danger-outline" on:click=move |_| open.set(true) data-testid="remove-sink">
             "Remove"
@@ -197,7 +196,7 @@ fn RemoveSink(id: i64, name: String, on_removed: Callback<()>) -> impl IntoView 
             confirm_label="Remove"
             pending=remove.pending()
             error
-            on_confirm=Callback::new(move |_| { remove.dispatch(()); })
+            on_confirm=Callback::new(move |_| remove.send(()))
             testid="remove-sink-dialog"
         />
     }
@@ -315,12 +314,7 @@ fn NewSink(on_saved: Callback<()>) -> impl IntoView {
     let events = RwSignal::new(vec!["request.filed".to_string()]);
     let only = RwSignal::new(None::<Vec<String>>);
     let touched = RwSignal::new(false);
-    let save = Action::new_local(|body: &NewSinkBody| api::add_sink(body.clone()));
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = save.value().get() {
-            on_saved.run(());
-        }
-    });
+    let save = FormAction::new(api::add_sink, move |_| on_saved.run(()));
     let text = |value: RwSignal<String>| {
         let value = value.get();
         (!value.trim().is_empty()).then(|| value.trim().to_string())
@@ -344,13 +338,13 @@ fn NewSink(on_saved: Callback<()>) -> impl IntoView {
     let preview = move || notify::check_sink(&body()).err().map(Problem::from);
     let problem = Signal::derive(move || {
         let preview = touched.get().then(preview).flatten();
-        preview.or_else(|| failure(save).map(Problem::from))
+        preview.or_else(|| save.failure().map(Problem::from))
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         touched.set(true);
-        if preview().is_none() && !save.pending().get() {
-            save.dispatch(body());
+        if preview().is_none() {
+            save.send(body());
         }
     };
     let input = |id: &'static str,

@@ -6,7 +6,7 @@
 use crate::api::{self, ApiError};
 use crate::app::use_auth;
 use crate::components::dialog::ConfirmDialog;
-use crate::components::form::failure_text;
+use crate::components::form::FormAction;
 use crate::components::live::on_live;
 use crate::components::states::{Empty, ErrorState, RoleGate, Skeleton};
 use crate::components::time::RelativeTime;
@@ -175,12 +175,11 @@ fn Decide(proposal: ProposalView, reload: Callback<()>) -> impl IntoView {
     let id = proposal.id;
     let own = proposal.proposed_by.id == me.user.id;
     let may_approve = four_eyes::check_approver(&proposal, me.user.id, &me.user.roles);
-    let approve = Action::new_local(move |_: &()| api::approve_proposal(id));
-    let reject = Action::new_local(move |reason: &String| api::reject_proposal(id, reason.clone()));
     let approving = RwSignal::new(false);
     let rejecting = RwSignal::new(false);
-    Effect::new(move |_| {
-        if let Some(Ok(p)) = approve.value().get() {
+    let approve = FormAction::new(
+        move |()| api::approve_proposal(id),
+        move |p| {
             approving.set(false);
             toasts.show(format!(
                 "Approved: the change to {} applies now",
@@ -188,10 +187,11 @@ fn Decide(proposal: ProposalView, reload: Callback<()>) -> impl IntoView {
             ));
             auth.refresh();
             reload.run(());
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = reject.value().get() {
+        },
+    );
+    let reject = FormAction::new(
+        move |reason: String| api::reject_proposal(id, reason),
+        move |_| {
             rejecting.set(false);
             toasts.show(format!(
                 "{}: nothing changes",
@@ -199,8 +199,8 @@ fn Decide(proposal: ProposalView, reload: Callback<()>) -> impl IntoView {
             ));
             auth.refresh();
             reload.run(());
-        }
-    });
+        },
+    );
     let subject = proposal.change.subject();
     let widened = proposal
         .widenings
@@ -228,8 +228,8 @@ fn Decide(proposal: ProposalView, reload: Callback<()>) -> impl IntoView {
             consequence=format!("It applies at once and widens access: {widened}. You are recorded as its second pair of eyes.")
             confirm_label="Approve"
             pending=approve.pending()
-            error=failure_text(approve)
-            on_confirm=Callback::new(move |_| { approve.dispatch(()); })
+            error=approve.error()
+            on_confirm=Callback::new(move |_| approve.send(()))
             testid="approve-dialog"
         />
         <ConfirmDialog
@@ -239,8 +239,8 @@ fn Decide(proposal: ProposalView, reload: Callback<()>) -> impl IntoView {
             confirm_label=if own { "Withdraw" } else { "Reject" }
             reason_label="Reason"
             pending=reject.pending()
-            error=failure_text(reject)
-            on_confirm=Callback::new(move |reason: String| { reject.dispatch(reason); })
+            error=reject.error()
+            on_confirm=Callback::new(move |reason: String| reject.send(reason))
             testid="reject-dialog"
         />
     }

@@ -7,7 +7,7 @@ use crate::components::badges::{BreakGlassBadge, GrantBadge, RequestBadge};
 use crate::components::connection::steady;
 use crate::components::deny::DenyDialog;
 use crate::components::dialog::ConfirmDialog;
-use crate::components::form::{failure, failure_text};
+use crate::components::form::FormAction;
 use crate::components::grant_card::GrantCard;
 use crate::components::live::on_live;
 use crate::components::standing::StandingWarning;
@@ -221,21 +221,20 @@ fn Decide(
     let toasts = use_toasts();
     let duration = RwSignal::new(requested_secs);
     let comment = RwSignal::new(String::new());
-    let approve =
-        Action::new_local(move |body: &ApproveBody| api::approve(request_id, body.clone()));
-    let deny_open = RwSignal::new(false);
-    // Effects run once the view is on the page: the button is there, and usable.
-    Effect::new(|_| crate::marks::mark(crate::marks::APPROVE_READY));
-    Effect::new(move |_| {
-        if let Some(Ok(d)) = approve.value().get() {
+    let approve = FormAction::new(
+        move |body: ApproveBody| api::approve(request_id, body),
+        move |d| {
             toasts.show(if d.request.state == RequestState::Approved {
                 format!("Request #{request_id} approved: access is live")
             } else {
                 format!("Approval recorded on request #{request_id}")
             });
             reload.run(());
-        }
-    });
+        },
+    );
+    let deny_open = RwSignal::new(false);
+    // Effects run once the view is on the page: the button is there, and usable.
+    Effect::new(|_| crate::marks::mark(crate::marks::APPROVE_READY));
     let options: Vec<i64> = [15 * 60, 3600, 2 * 3600]
         .into_iter()
         .filter(|d| *d < requested_secs)
@@ -243,7 +242,7 @@ fn Decide(
         .collect();
     let on_approve = move |_| {
         let comment = comment.get_untracked();
-        approve.dispatch(ApproveBody {
+        approve.send(ApproveBody {
             comment: (!comment.trim().is_empty()).then_some(comment),
             duration_secs: (duration.get_untracked() != requested_secs)
                 .then(|| duration.get_untracked()),
@@ -282,7 +281,8 @@ fn Decide(
                 />
             </div>
             {move || {
-                failure(approve)
+                approve
+                    .failure()
                     .map(|e| view! { <p class="field-error" role="alert" data-testid="decide-error">{e.to_string()}</p> })
             }}
             <div class="actions">
@@ -316,14 +316,14 @@ fn Decide(
 fn CancelRequest(request_id: i64, reload: Callback<()>) -> impl IntoView {
     let toasts = use_toasts();
     let open = RwSignal::new(false);
-    let cancel = Action::new_local(move |_: &String| api::cancel(request_id));
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = cancel.value().get() {
+    let cancel = FormAction::new(
+        move |()| api::cancel(request_id),
+        move |_| {
             open.set(false);
             toasts.show(format!("Request #{request_id} cancelled"));
             reload.run(());
-        }
-    });
+        },
+    );
     view! {
         <div class="actions">
             <button class="button danger-outline" on:click=move |_| open.set(true) data-testid="cancel-request">
@@ -336,8 +336,8 @@ fn CancelRequest(request_id: i64, reload: Callback<()>) -> impl IntoView {
             consequence="Approvers will no longer see it and it cannot be approved. File a new one if you need access later."
             confirm_label="Cancel request"
             pending=cancel.pending()
-            error=failure_text(cancel)
-            on_confirm=Callback::new(move |_| { cancel.dispatch(String::new()); })
+            error=cancel.error()
+            on_confirm=Callback::new(move |_| cancel.send(()))
             testid="cancel-dialog"
         />
     }

@@ -4,7 +4,7 @@ use crate::api;
 use crate::app::use_auth;
 use crate::components::badges::{BreakGlassBadge, GrantBadge, ReviewBadge};
 use crate::components::connection::steady;
-use crate::components::form::failure;
+use crate::components::form::FormAction;
 use crate::components::live::on_live;
 use crate::components::states::Loaded;
 use crate::components::time::RelativeTime;
@@ -116,18 +116,17 @@ fn Judge(review_id: i64, live: bool, reload: Callback<()>) -> impl IntoView {
     // An unjustified verdict ends the access in the same step unless the reviewer says not.
     let end_access = RwSignal::new(true);
     let unjustified = move || outcome.get() == Some(ReviewOutcome::Unjustified);
-    let decide =
-        Action::new_local(move |body: &ReviewBody| api::decide_review(review_id, body.clone()));
-    Effect::new(move |_| {
-        if let Some(Ok(d)) = decide.value().get() {
+    let decide = FormAction::new(
+        move |body: ReviewBody| api::decide_review(review_id, body),
+        move |d| {
             toasts.show(format!(
                 "Review #{review_id} decided: {}",
                 d.review.outcome.map(|o| o.as_str()).unwrap_or_default()
             ));
             auth.refresh();
             reload.run(());
-        }
-    });
+        },
+    );
     let notes_needed =
         move || outcome.get() == Some(ReviewOutcome::Unjustified) && notes.get().trim().is_empty();
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
@@ -135,7 +134,7 @@ fn Judge(review_id: i64, live: bool, reload: Callback<()>) -> impl IntoView {
         if let Some(o) = outcome.get_untracked()
             && !notes_needed()
         {
-            decide.dispatch(ReviewBody {
+            decide.send(ReviewBody {
                 outcome: o,
                 notes: notes.get_untracked(),
                 end_access: o == ReviewOutcome::Unjustified && live && end_access.get_untracked(),
@@ -187,7 +186,8 @@ fn Judge(review_id: i64, live: bool, reload: Callback<()>) -> impl IntoView {
                 </label>
             })}
             {move || {
-                failure(decide)
+                decide
+                    .failure()
                     .map(|e| view! { <p class="field-error" role="alert">{e.to_string()}</p> })
             }}
             <div class="actions">

@@ -7,8 +7,7 @@ use crate::components::badges::CoverageBadge;
 use crate::components::connection::steady;
 use crate::components::coverage_chart::CoverageChart;
 use crate::components::dialog::ConfirmDialog;
-use crate::components::form::{FieldProblem, FormProblem, Problem};
-use crate::components::form::{failure, failure_text};
+use crate::components::form::{FieldProblem, FormAction, FormProblem, Problem};
 use crate::components::live::on_live;
 use crate::components::standing::{Catalog, StandingCard, Target, TargetFields};
 use crate::components::states::{Empty, Loaded};
@@ -257,21 +256,16 @@ fn ImportForm(on_imported: Callback<()>) -> impl IntoView {
     let format = RwSignal::new(String::new());
     let partial = RwSignal::new(false);
     let local_problem = RwSignal::new(None::<Problem>);
-    let import = Action::new_local(|(query, report): &(String, String)| {
-        let (query, report) = (query.clone(), report.clone());
-        async move { api::import_report(&query, report).await }
-    });
+    // The summary stays in the form (announced there), so no toast repeats it.
+    let import = FormAction::new(
+        |(query, report): (String, String)| async move { api::import_report(&query, report).await },
+        move |_| on_imported.run(()),
+    );
     let reading = RwSignal::new(false);
-    Effect::new(move |_| {
-        // The summary stays in the form (announced there), so no toast repeats it.
-        if let Some(Ok(_)) = import.value().get() {
-            on_imported.run(());
-        }
-    });
     let problem = Signal::derive(move || {
         local_problem
             .get()
-            .or_else(|| failure(import).map(Problem::from))
+            .or_else(|| import.failure().map(Problem::from))
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -307,7 +301,7 @@ fn ImportForm(on_imported: Callback<()>) -> impl IntoView {
             reading.set(false);
             match text.ok().and_then(|t| t.as_string()) {
                 Some(report) => {
-                    import.dispatch((query, report));
+                    import.send((query, report));
                 }
                 None => local_problem.set(Some(Problem {
                     field: Some("report".into()),
@@ -359,7 +353,7 @@ fn ImportForm(on_imported: Callback<()>) -> impl IntoView {
                 "Partial scan: do not mark missing findings as no longer seen"
             </label>
             <FormProblem problem fields=&["report", "source", "format"]/>
-            {move || import.value().get().and_then(|r| r.ok()).map(|s| view! {
+            {move || import.done().get().map(|s| view! {
                 <div class="import-result" role="status" data-testid="import-result">
                     <p>{describe(&s)}</p>
                     {(!s.revoked_grants.is_empty()).then(|| view! {
@@ -409,28 +403,23 @@ fn RecordForm(catalog: StoredValue<Catalog>, on_recorded: Callback<()>) -> impl 
     let location = RwSignal::new(String::new());
     let secret_type = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
-    let record = Action::new_local(|body: &NewStandingBody| api::record_standing(body.clone()));
-    Effect::new(move |_| {
-        if let Some(Ok(item)) = record.value().get() {
-            toasts.show(format!("Recorded {}", item.location));
-            on_recorded.run(());
-        }
+    let record = FormAction::new(api::record_standing, move |item| {
+        toasts.show(format!("Recorded {}", item.location));
+        on_recorded.run(());
     });
-    let problem = Signal::derive(move || failure(record).map(Problem::from));
+    let problem = record.problem();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if !record.pending().get_untracked() {
-            let (identity_id, resource_id, privilege) = target.chosen();
-            record.dispatch(NewStandingBody {
-                identity_id,
-                resource_id,
-                privilege,
-                location: location.get_untracked(),
-                secret_type: secret_type.get_untracked(),
-                description: description.get_untracked(),
-                owner_id: None,
-            });
-        }
+        let (identity_id, resource_id, privilege) = target.chosen();
+        record.send(NewStandingBody {
+            identity_id,
+            resource_id,
+            privilege,
+            location: location.get_untracked(),
+            secret_type: secret_type.get_untracked(),
+            description: description.get_untracked(),
+            owner_id: None,
+        });
     };
     let text_field = move |id: &'static str,
                            label: &'static str,
@@ -475,13 +464,10 @@ fn Rules(
     let toasts = use_toasts();
     let retire_target = RwSignal::new(None::<MappingRuleView>);
     let confirm_open = RwSignal::new(false);
-    let retire = Action::new_local(|id: &i64| api::retire_mapping_rule(*id));
-    Effect::new(move |_| {
-        if let Some(Ok(())) = retire.value().get() {
-            confirm_open.set(false);
-            toasts.show("Mapping rule retired".to_string());
-            reload.run(());
-        }
+    let retire = FormAction::new(api::retire_mapping_rule, move |()| {
+        confirm_open.set(false);
+        toasts.show("Mapping rule retired".to_string());
+        reload.run(());
     });
     view! {
         <section aria-labelledby="rules-title">
@@ -531,10 +517,10 @@ fn Rules(
                 )).unwrap_or_default())
                 confirm_label="Retire rule"
                 pending=retire.pending()
-                error=failure_text(retire)
+                error=retire.error()
                 on_confirm=Callback::new(move |_| {
                     if let Some(r) = retire_target.get_untracked() {
-                        retire.dispatch(r.id);
+                        retire.send(r.id);
                     }
                 })
                 testid="retire-rule-dialog"
@@ -550,28 +536,23 @@ fn RuleForm(catalog: StoredValue<Catalog>, on_created: Callback<()>) -> impl Int
     let pattern = RwSignal::new(String::new());
     let tool = RwSignal::new(String::new());
     let secret_type = RwSignal::new(String::new());
-    let create = Action::new_local(|body: &MappingRuleBody| api::create_mapping_rule(body.clone()));
-    Effect::new(move |_| {
-        if let Some(Ok(rule)) = create.value().get() {
-            toasts.show(format!("Rule for {} added", rule.path_pattern));
-            on_created.run(());
-        }
+    let create = FormAction::new(api::create_mapping_rule, move |rule| {
+        toasts.show(format!("Rule for {} added", rule.path_pattern));
+        on_created.run(());
     });
-    let problem = Signal::derive(move || failure(create).map(Problem::from));
+    let problem = create.problem();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if !create.pending().get_untracked() {
-            let secret_type = secret_type.get_untracked();
-            let (identity_id, resource_id, privilege) = target.chosen();
-            create.dispatch(MappingRuleBody {
-                tool: SecretSource::parse(&tool.get_untracked()),
-                secret_type: (!secret_type.trim().is_empty()).then_some(secret_type),
-                path_pattern: pattern.get_untracked(),
-                identity_id,
-                resource_id,
-                privilege,
-            });
-        }
+        let secret_type = secret_type.get_untracked();
+        let (identity_id, resource_id, privilege) = target.chosen();
+        create.send(MappingRuleBody {
+            tool: SecretSource::parse(&tool.get_untracked()),
+            secret_type: (!secret_type.trim().is_empty()).then_some(secret_type),
+            path_pattern: pattern.get_untracked(),
+            identity_id,
+            resource_id,
+            privilege,
+        });
     };
     view! {
         <form class="form card" on:submit=submit novalidate=true aria-labelledby="rule-title" data-testid="rule-form">
