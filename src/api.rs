@@ -103,8 +103,26 @@ async fn read<T: DeserializeOwned>(response: Response) -> ApiResult<T> {
 }
 
 fn network(e: gloo_net::Error) -> ApiError {
-    reachable(false);
+    // A read given up (its page was left) says nothing about the broker.
+    let given_up = matches!(&e, gloo_net::Error::JsError(js) if js.name == "AbortError");
+    if !given_up {
+        reachable(false);
+    }
     ApiError::Network(e.to_string())
+}
+
+/// Ties a read to what asked for it: when that goes (the page is left, or its resource
+/// reads anew), the read is given up. On a phone's slow link the next page's reads then
+/// do not wait behind the last page's. A resource's future runs under its reactive owner;
+/// a change (an action) runs under none, so it is never given up half-way.
+fn given_up_with_owner() -> Option<web_sys::AbortSignal> {
+    // Outside any owner, nothing's end could give the read up.
+    let _owner = leptos::prelude::Owner::current()?;
+    let controller = web_sys::AbortController::new().ok()?;
+    let signal = controller.signal();
+    let controller = send_wrapper::SendWrapper::new(controller);
+    leptos::prelude::on_cleanup(move || controller.abort());
+    Some(signal)
 }
 
 fn mutation(builder: RequestBuilder) -> RequestBuilder {
@@ -112,7 +130,9 @@ fn mutation(builder: RequestBuilder) -> RequestBuilder {
 }
 
 pub async fn get<T: DeserializeOwned>(path: &str) -> ApiResult<T> {
-    read(Request::get(path).send().await.map_err(network)?).await
+    let given_up = given_up_with_owner();
+    let request = Request::get(path).abort_signal(given_up.as_ref());
+    read(request.send().await.map_err(network)?).await
 }
 
 async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> ApiResult<T> {

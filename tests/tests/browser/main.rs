@@ -15,6 +15,7 @@ mod lifecycle;
 mod live;
 mod live_access;
 mod machine;
+mod navigation;
 mod notifications;
 mod ownership;
 mod portal_truth;

@@ -1,0 +1,71 @@
+//! Moving on before a page has loaded: what the page left was reading is given up, so on a
+//! slow link the next page does not wait behind it, and nothing reports the broker down.
+
+use serde_json::json;
+use std::time::Duration;
+use stint_e2e::{Stack, click, devtools, find, screenshot, sign_in, wait_text};
+
+/// Records, in the page, the URL of each fetch that ended by being given up (AbortError).
+const WATCH_FETCHES: &str = "window.givenUp = [];
+    const fetchOf = window.fetch.bind(window);
+    window.fetch = (input, init) => {
+        const url = typeof input === 'string' ? input : input.url;
+        const answer = fetchOf(input, init);
+        answer.catch((e) => { if (e.name === 'AbortError') window.givenUp.push(url); });
+        return answer;
+    };";
+
+#[tokio::test]
+#[ignore = "needs the built portal and chromium"]
+async fn leaving_a_page_gives_up_what_it_was_reading() {
+    let stack = Stack::start().await;
+    let browser = stack.browser().await;
+    sign_in(&browser, &stack, "bob").await;
+    wait_text(&browser, "main h1", "Hello").await;
+    browser.execute(WATCH_FETCHES, vec![]).await.unwrap();
+    // Every answer now takes two seconds to come back.
+    devtools(&browser, "Network.enable", json!({})).await;
+    let latency = |ms: u64| json!({ "offline": false, "latency": ms, "downloadThroughput": -1, "uploadThroughput": -1 });
+    devtools(&browser, "Network.emulateNetworkConditions", latency(2_000)).await;
+
+    click(&browser, "nav a[href='/requests']").await;
+    wait_text(&browser, "main h1", "Requests").await;
+    // Its list is on the way when bob moves on.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    click(&browser, "nav a[href='/approvals']").await;
+
+    let mut given_up = Vec::new();
+    for _ in 0..50 {
+        given_up = browser
+            .execute("return window.givenUp;", vec![])
+            .await
+            .unwrap()
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if !given_up.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        given_up.iter().any(|url| url
+            .as_str()
+            .is_some_and(|u| u.contains("/api/v1/requests?"))),
+        "the requests page's list was not given up when bob left it: {given_up:?}"
+    );
+
+    devtools(&browser, "Network.emulateNetworkConditions", latency(0)).await;
+    wait_text(&browser, "main h1", "Approvals").await;
+    find(&browser, "[data-testid=approvals-page]").await;
+    screenshot(&browser, "navigation-approvals-after-leaving").await;
+    // A read given up is not the broker unreachable.
+    assert!(
+        browser
+            .find(fantoccini::Locator::Css("[data-testid=offline-banner]"))
+            .await
+            .is_err(),
+        "leaving a page reported the broker unreachable"
+    );
+    browser.close().await.unwrap();
+}
