@@ -3,8 +3,10 @@
 //! the page shows this section to those it would let (owners, admins, auditors).
 
 use crate::api;
+use crate::components::connection::steady;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::form::FormAction;
+use crate::components::states::LoadedList;
 use crate::components::time::{DateWithin, RelativeTime};
 use leptos::prelude::*;
 use stint_core::api::{IdentityTokenView, IssuedIdentityToken, NewIdentityTokenBody};
@@ -32,20 +34,15 @@ pub fn IdentityTokens(
                 )}
             </p>
             {move || minted.get().map(|issued| view! { <NewToken issued/> })}
-            {move || match tokens.get() {
-                None => view! { <p class="muted">"Loading tokens…"</p> }.into_any(),
-                Some(Err(e)) => view! { <p class="field-error" role="alert">{e.to_string()}</p> }.into_any(),
-                Some(Ok(list)) if list.is_empty() => view! {
-                    <p class="muted" data-testid="no-tokens">"No tokens yet."</p>
-                }.into_any(),
-                Some(Ok(list)) => view! {
-                    <ul class="plain token-list">
-                        {list.into_iter().map(|token| view! {
-                            <TokenRow identity_id token may_manage reload/>
-                        }).collect_view()}
-                    </ul>
-                }.into_any(),
-            }}
+            <LoadedList value=steady(tokens) rows=2 retry=reload
+                empty=|| view! { <p class="muted" data-testid="no-tokens">"No tokens yet."</p> }
+                let:list>
+                <ul class="plain token-list">
+                    {list.into_iter().map(|token| view! {
+                        <TokenRow identity_id token may_manage reload/>
+                    }).collect_view()}
+                </ul>
+            </LoadedList>
             {may_manage.then(|| view! { <MintForm identity_id minted reload/> })}
         </section>
     }

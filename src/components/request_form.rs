@@ -3,10 +3,11 @@
 //! review deadline); the broker decides.
 
 use crate::api::{self, ApiError};
+use crate::components::connection::steady;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::form::{FieldProblem, FormAction, FormProblem, Problem};
 use crate::components::start_field::{StartChoice, StartField};
-use crate::components::states::{Empty, ErrorState, Skeleton};
+use crate::components::states::{Empty, Loaded, refetch};
 use crate::components::time::Countdown;
 use crate::components::toast::use_toasts;
 use leptos::prelude::*;
@@ -82,28 +83,27 @@ pub fn AccessForm(
         };
         Ok::<_, ApiError>((identities, resources, live, prefill))
     });
-    move || match catalog.get() {
-        None => view! { <Skeleton rows=6/> }.into_any(),
-        Some(Err(error)) => {
-            view! { <ErrorState error retry=Callback::new(move |_| catalog.refetch())/> }.into_any()
-        }
-        Some(Ok((identities, resources, live, prefill))) => {
-            let owned: Vec<IdentityView> =
-                identities.into_iter().filter(|i| i.owned_by_me).collect();
-            if owned.is_empty() {
-                view! {
-                    <Empty title="You own no identity yet">
-                        "Only an accountable owner may ask for access for an identity. "
-                        <a href="/identities">"Declare accountability"</a>
-                        " for an orphaned identity you run, or ask one of its owners."
-                    </Empty>
-                }
-                .into_any()
-            } else {
-                view! { <RequestForm identities=owned resources live break_glass prefill/> }
+    view! {
+        <Loaded value=steady(catalog) rows=6 retry=refetch(catalog) let:loaded>
+            {
+                let (identities, resources, live, prefill) = loaded;
+                let owned: Vec<IdentityView> =
+                    identities.into_iter().filter(|i| i.owned_by_me).collect();
+                if owned.is_empty() {
+                    view! {
+                        <Empty title="You own no identity yet">
+                            "Only an accountable owner may ask for access for an identity. "
+                            <a href="/identities">"Declare accountability"</a>
+                            " for an orphaned identity you run, or ask one of its owners."
+                        </Empty>
+                    }
                     .into_any()
+                } else {
+                    view! { <RequestForm identities=owned resources live break_glass prefill/> }
+                        .into_any()
+                }
             }
-        }
+        </Loaded>
     }
 }
 

@@ -58,6 +58,33 @@ where
     }
 }
 
+/// A list read from the broker, shown as `Loaded` shows a value, with `empty` where the
+/// list has nothing in it.
+#[component]
+pub fn LoadedList<T, V, F>(
+    #[prop(into)] value: Signal<Option<ApiResult<Vec<T>>>>,
+    #[prop(default = 3)] rows: usize,
+    retry: Callback<()>,
+    /// What an empty list shows, e.g. an `Empty` saying what would be here.
+    #[prop(into)]
+    empty: ViewFn,
+    children: F,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+    F: Fn(Vec<T>) -> V + Send + Sync + 'static,
+{
+    let shown = move |list: Vec<T>| {
+        if list.is_empty() {
+            empty.run()
+        } else {
+            children(list).into_any()
+        }
+    };
+    view! { <Loaded value rows retry let:list>{shown(list)}</Loaded> }
+}
+
 /// `Loaded`'s `retry` for what `resource` read: read it again.
 pub fn refetch<T: 'static>(resource: LocalResource<T>) -> Callback<()> {
     Callback::new(move |_| resource.refetch())

@@ -4,8 +4,9 @@
 
 use crate::api;
 use crate::app::use_auth;
+use crate::components::connection::steady;
 use crate::components::form::{FieldProblem, FormAction, FormProblem, Problem};
-use crate::components::states::{Empty, ErrorState, RoleGate, Skeleton};
+use crate::components::states::{Empty, LoadedList, RoleGate, refetch};
 use crate::components::time::RelativeTime;
 use leptos::prelude::*;
 use std::collections::BTreeMap;
@@ -27,7 +28,6 @@ fn FederationPage() -> impl IntoView {
     let auth = use_auth();
     let issuers = LocalResource::new(api::issuers);
     let adding = RwSignal::new(false);
-    let reload = Callback::new(move |_| issuers.refetch());
     view! {
         <section class="page">
             <header class="page-head">
@@ -54,20 +54,17 @@ fn FederationPage() -> impl IntoView {
                     issuers.refetch();
                 })/>
             </Show>
-            {move || match issuers.get() {
-                None => view! { <Skeleton rows=4/> }.into_any(),
-                Some(Err(error)) => view! { <ErrorState error retry=reload/> }.into_any(),
-                Some(Ok(list)) if list.is_empty() => view! {
+            <LoadedList value=steady(issuers) rows=4 retry=refetch(issuers)
+                empty=|| view! {
                     <Empty title="No trusted issuers yet">
                         <p>"Register a platform's token issuer and rules naming which of its jobs act as which identity; those jobs then exchange their tokens at /api/v1/token (stint request --oidc-token)."</p>
                     </Empty>
-                }.into_any(),
-                Some(Ok(list)) => view! {
-                    <div class="cards" data-testid="issuers">
-                        {list.into_iter().map(|issuer| view! { <IssuerCard issuer/> }).collect_view()}
-                    </div>
-                }.into_any(),
-            }}
+                }
+                let:list>
+                <div class="cards" data-testid="issuers">
+                    {list.into_iter().map(|issuer| view! { <IssuerCard issuer/> }).collect_view()}
+                </div>
+            </LoadedList>
             <Activity/>
         </section>
     }
@@ -126,30 +123,25 @@ fn Activity() -> impl IntoView {
     view! {
         <section aria-labelledby="activity-title">
             <h2 id="activity-title">"Last exchanges and refusals"</h2>
-            {move || match events.get() {
-                None => view! { <Skeleton rows=3/> }.into_any(),
-                Some(Err(e)) => view! { <p class="field-error" role="alert">{e.to_string()}</p> }.into_any(),
-                Some(Ok(list)) if list.is_empty() => view! {
-                    <p class="muted">"No token has been exchanged yet."</p>
-                }.into_any(),
-                Some(Ok(list)) => view! {
-                    <div class="table-wrap">
-                        <table class="table" data-testid="federation-activity">
-                            <thead>
-                                <tr>
-                                    <th scope="col">"When"</th>
-                                    <th scope="col">"Issuer"</th>
-                                    <th scope="col">"Outcome"</th>
-                                    <th scope="col">"Subject"</th>
-                                </tr>
-                            </thead>
-                            <tbody>
-                                {list.into_iter().map(|e| view! { <ActivityRow event=e/> }).collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
-                }.into_any(),
-            }}
+            <LoadedList value=steady(events) rows=3 retry=refetch(events)
+                empty=|| view! { <p class="muted">"No token has been exchanged yet."</p> }
+                let:list>
+                <div class="table-wrap">
+                    <table class="table" data-testid="federation-activity">
+                        <thead>
+                            <tr>
+                                <th scope="col">"When"</th>
+                                <th scope="col">"Issuer"</th>
+                                <th scope="col">"Outcome"</th>
+                                <th scope="col">"Subject"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {list.into_iter().map(|e| view! { <ActivityRow event=e/> }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            </LoadedList>
         </section>
     }
 }

@@ -1,9 +1,10 @@
 //! Resources and their approval policies, as admins manage them.
 
 use crate::api::{self, ApiError};
+use crate::components::connection::steady;
 use crate::components::introspection::IntrospectionCredentials;
 use crate::components::resource_form::ResourceEditor;
-use crate::components::states::{Empty, ErrorState, RoleGate, Skeleton};
+use crate::components::states::{Empty, Loaded, RoleGate, refetch};
 use leptos::prelude::*;
 use stint_core::Role;
 use stint_core::api::{NamedRef, ResourceView, UserAdminView};
@@ -59,12 +60,9 @@ fn AdminResourcesPage() -> impl IntoView {
                     "New resource"
                 </button>
             </header>
-            {move || match data.get() {
-                None => view! { <Skeleton rows=5/> }.into_any(),
-                Some(Err(error)) => {
-                    view! { <ErrorState error retry=Callback::new(move |_| data.refetch())/> }.into_any()
-                }
-                Some(Ok((resources, holders, connectors))) => {
+            <Loaded value=steady(data) rows=5 retry=refetch(data) let:loaded>
+                {
+                    let (resources, holders, connectors) = loaded;
                     let new_form = (editing.get() == Editing::New).then(|| view! {
                         <ResourceEditor existing=None approver_role_holders=holders.clone() connectors=connectors.clone() on_saved=saved on_cancel=cancel/>
                     });
@@ -85,9 +83,9 @@ fn AdminResourcesPage() -> impl IntoView {
                             .collect_view()
                             .into_any()
                     };
-                    view! { {new_form} <div class="cards">{list}</div> }.into_any()
+                    view! { {new_form} <div class="cards">{list}</div> }
                 }
-            }}
+            </Loaded>
         </section>
     }
 }

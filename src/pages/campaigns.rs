@@ -2,9 +2,10 @@
 //! form that starts one over what gives access now.
 
 use crate::api;
+use crate::components::connection::steady;
 use crate::components::form::{FieldProblem, FormAction, FormProblem, Problem};
 use crate::components::live::on_live;
-use crate::components::states::{Empty, ErrorState, Skeleton};
+use crate::components::states::{Empty, Loaded, LoadedList, refetch};
 use crate::components::time::RelativeTime;
 use crate::time::{from_local_input, to_local_input};
 use chrono::{Duration, Utc};
@@ -31,21 +32,15 @@ pub fn Campaigns() -> impl IntoView {
             <Show when=overseer>
                 <StartCampaign/>
             </Show>
-            {move || match list.get() {
-                None => view! { <Skeleton rows=3/> }.into_any(),
-                Some(Err(error)) => {
-                    view! { <ErrorState error retry=Callback::new(move |_| list.refetch())/> }.into_any()
+            <LoadedList value=steady(list) rows=3 retry=refetch(list)
+                empty=|| view! {
+                    <Empty title="No access review yet">
+                        "When an admin or auditor starts one, the items you must answer appear here."
+                    </Empty>
                 }
-                Some(Ok(campaigns)) if campaigns.is_empty() => {
-                    view! {
-                        <Empty title="No access review yet">
-                            "When an admin or auditor starts one, the items you must answer appear here."
-                        </Empty>
-                    }
-                        .into_any()
-                }
-                Some(Ok(campaigns)) => view! { <CampaignTable campaigns/> }.into_any(),
-            }}
+                let:campaigns>
+                <CampaignTable campaigns/>
+            </LoadedList>
         </section>
     }
 }
@@ -162,12 +157,8 @@ fn StartCampaign() -> impl IntoView {
                 </div>
                 <fieldset class="field">
                     <legend>"Resources (none ticked: all)"</legend>
-                    {move || match resources.get() {
-                        None => view! { <Skeleton rows=2/> }.into_any(),
-                        Some(Err(error)) => view! {
-                            <ErrorState error retry=Callback::new(move |_| resources.refetch())/>
-                        }.into_any(),
-                        Some(Ok(list)) => list.into_iter().map(|r| {
+                    <Loaded value=steady(resources) rows=2 retry=refetch(resources) let:list>
+                        {list.into_iter().map(|r| {
                             let id = r.id;
                             view! {
                                 <label class="checkbox">
@@ -178,8 +169,8 @@ fn StartCampaign() -> impl IntoView {
                                     {r.name}
                                 </label>
                             }
-                        }).collect_view().into_any(),
-                    }}
+                        }).collect_view()}
+                    </Loaded>
                     <FieldProblem problem field="scope.resource_ids"/>
                 </fieldset>
                 <fieldset class="field">

@@ -4,7 +4,8 @@
 
 use crate::api;
 use crate::components::bar_chart::BarChart;
-use crate::components::states::{ErrorState, RoleGate, Skeleton};
+use crate::components::connection::steady;
+use crate::components::states::{Loaded, RoleGate, refetch};
 use crate::components::time::InlineTime;
 use crate::time::{from_local_input, to_local_input, zone_name};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -111,13 +112,9 @@ fn EvidencePage() -> impl IntoView {
                     <button type="button" class="button subtle" on:click=print>"Print"</button>
                 </span>
             </form>
-            {move || match report.get() {
-                None => view! { <Skeleton rows=8/> }.into_any(),
-                Some(Err(error)) => {
-                    view! { <ErrorState error retry=Callback::new(move |_| report.refetch())/> }.into_any()
-                }
-                Some(Ok(r)) => view! { <Report report=r/> }.into_any(),
-            }}
+            <Loaded value=steady(report) rows=8 retry=refetch(report) let:r>
+                <Report report=r/>
+            </Loaded>
         </section>
     }
 }

@@ -3,8 +3,9 @@
 use crate::api;
 use crate::app::use_auth;
 use crate::components::badges::OwnershipBadge;
+use crate::components::connection::steady;
 use crate::components::identity_form::IdentityEditor;
-use crate::components::states::{Empty, ErrorState, Skeleton};
+use crate::components::states::{Empty, Loaded, refetch};
 use crate::components::time::DateWithin;
 use leptos::prelude::*;
 use stint_core::api::IdentityView;
@@ -98,12 +99,8 @@ pub fn Identities() -> impl IntoView {
                     on:input=move |ev| text.set(event_target_value(&ev))
                 />
             </div>
-            {move || match list.get() {
-                None => view! { <Skeleton rows=4/> }.into_any(),
-                Some(Err(error)) => {
-                    view! { <ErrorState error retry=Callback::new(move |_| list.refetch())/> }.into_any()
-                }
-                Some(Ok(all)) => {
+            <Loaded value=steady(list) rows=4 retry=refetch(list) let:all>
+                {
                     let shown: Vec<IdentityView> = all
                         .into_iter()
                         .filter(|i| matches(i, &status.get(), &kind.get(), &text.get()))
@@ -115,7 +112,7 @@ pub fn Identities() -> impl IntoView {
                         view! { <IdentityTable identities=shown/> }.into_any()
                     }
                 }
-            }}
+            </Loaded>
         </section>
     }
 }

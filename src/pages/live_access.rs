@@ -7,7 +7,7 @@ use crate::components::connection::steady;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::form::{FilterSelect, FormAction, ResourceFilter};
 use crate::components::live::on_live;
-use crate::components::states::{Empty, ErrorState, RoleGate, Skeleton};
+use crate::components::states::{Empty, Loaded, RoleGate, refetch};
 use crate::components::time::Countdown;
 use crate::components::toast::use_toasts;
 use leptos::prelude::*;
@@ -105,27 +105,22 @@ fn LiveAccessPage() -> impl IntoView {
             <Show when=admin>
                 <RevokeBar filter matching selected done=Callback::new(move |_| live.refetch())/>
             </Show>
-            {move || match live_now.get() {
-                None => view! { <Skeleton rows=5/> }.into_any(),
-                Some(Err(error)) => {
-                    view! { <ErrorState error retry=Callback::new(move |_| live.refetch())/> }.into_any()
-                }
-                Some(Ok(view)) if view.grants.is_empty() => {
+            <Loaded value=live_now rows=5 retry=refetch(live) let:view>
+                {if view.grants.is_empty() {
                     view! {
                         <Empty title="No live access matches">
                             "Nothing live matches this filter: no grant gives access here right now."
                         </Empty>
                     }
                         .into_any()
-                }
-                Some(Ok(view)) => {
+                } else {
                     view! {
                         <Counts view=view.clone()/>
                         <LiveTable view selected sort selectable=admin()/>
                     }
                         .into_any()
-                }
-            }}
+                }}
+            </Loaded>
         </section>
     }
 }

@@ -4,9 +4,10 @@
 
 use crate::api;
 use crate::app::use_auth;
+use crate::components::connection::steady;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::form::{FieldProblem, FormAction, FormProblem, Problem};
-use crate::components::states::{Empty, ErrorState, RoleGate, Skeleton};
+use crate::components::states::{Empty, LoadedList, RoleGate};
 use crate::components::time::RelativeTime;
 use crate::components::toast::use_toasts;
 use leptos::prelude::*;
@@ -57,20 +58,17 @@ fn NotificationsPage() -> impl IntoView {
                     sinks.refetch();
                 })/>
             </Show>
-            {move || match sinks.get() {
-                None => view! { <Skeleton rows=4/> }.into_any(),
-                Some(Err(error)) => view! { <ErrorState error retry=reload/> }.into_any(),
-                Some(Ok(list)) if list.is_empty() => view! {
+            <LoadedList value=steady(sinks) rows=4 retry=reload
+                empty=|| view! {
                     <Empty title="No sinks yet">
                         <p>"Add a Slack incoming webhook or any HTTPS endpoint, and choose the events it hears: approvers then learn of a request the moment it is filed."</p>
                     </Empty>
-                }.into_any(),
-                Some(Ok(list)) => view! {
-                    <div class="cards" data-testid="sinks">
-                        {list.into_iter().map(|sink| view! { <SinkCard sink on_removed=reload/> }).collect_view()}
-                    </div>
-                }.into_any(),
-            }}
+                }
+                let:list>
+                <div class="cards" data-testid="sinks">
+                    {list.into_iter().map(|sink| view! { <SinkCard sink on_removed=reload/> }).collect_view()}
+                </div>
+            </LoadedList>
         </section>
     }
 }
@@ -214,30 +212,27 @@ fn Deliveries(sink_id: i64) -> impl IntoView {
                     "Refresh"
                 </button>
             </div>
-            {move || match deliveries.get() {
-                None => view! { <Skeleton rows=3/> }.into_any(),
-                Some(Err(error)) => view! { <ErrorState error retry=reload/> }.into_any(),
-                Some(Ok(list)) if list.is_empty() => view! {
+            <LoadedList value=steady(deliveries) rows=3 retry=reload
+                empty=|| view! {
                     <p class="muted">"Nothing sent yet: the sink hears of events from when it was added."</p>
-                }.into_any(),
-                Some(Ok(list)) => view! {
-                    <div class="table-wrap">
-                        <table class="table" data-testid="deliveries">
-                            <thead>
-                                <tr>
-                                    <th scope="col">"Event"</th>
-                                    <th scope="col">"Status"</th>
-                                    <th scope="col">"Attempts"</th>
-                                    <th scope="col">"Next try"</th>
-                                </tr>
-                            </thead>
-                            <tbody>
-                                {list.into_iter().map(|d| view! { <DeliveryRow delivery=d/> }).collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
-                }.into_any(),
-            }}
+                }
+                let:list>
+                <div class="table-wrap">
+                    <table class="table" data-testid="deliveries">
+                        <thead>
+                            <tr>
+                                <th scope="col">"Event"</th>
+                                <th scope="col">"Status"</th>
+                                <th scope="col">"Attempts"</th>
+                                <th scope="col">"Next try"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {list.into_iter().map(|d| view! { <DeliveryRow delivery=d/> }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            </LoadedList>
         </section>
     }
 }

@@ -6,7 +6,7 @@ use crate::components::badges::ReviewBadge;
 use crate::components::connection::steady;
 use crate::components::form::{FilterSelect, ResourceFilter};
 use crate::components::live::on_live;
-use crate::components::states::{Empty, ErrorState, RoleGate, Skeleton};
+use crate::components::states::{Empty, LoadedList, RoleGate, refetch};
 use crate::components::time::RelativeTime;
 use crate::components::url_search::{fields_follow_url, query_string, url_of};
 use leptos::prelude::*;
@@ -140,16 +140,11 @@ fn ReviewsPage() -> impl IntoView {
                 <button type="submit" class="button primary" data-testid="review-search">"Search"</button>
                 <a class="button subtle" href="/reviews">"Clear"</a>
             </form>
-            {move || match list_now.get() {
-                None => view! { <Skeleton rows=4/> }.into_any(),
-                Some(Err(error)) => {
-                    view! { <ErrorState error retry=Callback::new(move |_| list.refetch())/> }.into_any()
-                }
-                Some(Ok(reviews)) if reviews.is_empty() => {
-                    view! { <Empty title="Nothing to review">"No break-glass access matches."</Empty> }.into_any()
-                }
-                Some(Ok(reviews)) => view! { <ReviewTable reviews/> }.into_any(),
-            }}
+            <LoadedList value=list_now rows=4 retry=refetch(list)
+                empty=|| view! { <Empty title="Nothing to review">"No break-glass access matches."</Empty> }
+                let:reviews>
+                <ReviewTable reviews/>
+            </LoadedList>
         </section>
     }
 }
