@@ -1,5 +1,6 @@
 //! A modal that names exactly what will happen and, where asked, takes a reason.
 
+use crate::components::form::Refusal;
 use leptos::html;
 use leptos::prelude::*;
 
@@ -66,7 +67,7 @@ pub fn ConfirmDialog(
                         ></textarea>
                     }
                 })}
-                {move || error.get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
+                <Refusal message=error/>
                 <div class="dialog-actions">
                     <button type="button" class="button subtle" on:click=move |_| open.set(false)>
                         "Keep it"

@@ -53,6 +53,23 @@ pub fn FieldProblem(
     }
 }
 
+/// What went wrong, said where the person looks: under the field or form, in the dialog.
+/// Every form's message takes this one shape.
+#[component]
+pub fn Refusal(
+    #[prop(into)] message: Signal<Option<String>>,
+    /// Lets a field name it in `aria-describedby`.
+    #[prop(optional)]
+    id: Option<&'static str>,
+    #[prop(optional)] testid: Option<&'static str>,
+) -> impl IntoView {
+    move || {
+        message.get().map(|m| {
+            view! { <p class="field-error" role="alert" id=id data-testid=testid>{m}</p> }
+        })
+    }
+}
+
 /// The problem when no field of `fields` shows it.
 #[component]
 pub fn FormProblem(
@@ -65,9 +82,7 @@ pub fn FormProblem(
             .filter(|p| !p.field.as_deref().is_some_and(|f| fields.contains(&f)))
             .map(|p| p.message)
     };
-    view! {
-        {move || message().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
-    }
+    view! { <Refusal message=Signal::derive(message)/> }
 }
 
 /// A filter's labelled choice: "all" (the empty value) or one of `options` (value, text),

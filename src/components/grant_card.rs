@@ -5,7 +5,7 @@ use crate::components::badges::{BreakGlassBadge, GrantBadge};
 use crate::components::credential::{CredentialBox, use_issued_credentials};
 use crate::components::dialog::ConfirmDialog;
 use crate::components::extend_grant::ExtendGrant;
-use crate::components::form::FormAction;
+use crate::components::form::{FormAction, Refusal};
 use crate::components::grant_access::GrantAccess;
 use crate::components::time::{Countdown, RelativeTime};
 use crate::components::toast::use_toasts;
@@ -157,9 +157,7 @@ pub fn GrantCard(
             {move || issued.of(id).map(|credential| view! {
                 <CredentialBox credential on_dismiss=Callback::new(move |_| issued.dismiss(id))/>
             })}
-            {move || fetch.failure().map(|e| view! {
-                <p class="field-error" role="alert">{e.to_string()}</p>
-            })}
+            <Refusal message=fetch.error()/>
             // In the page only while open: lists hold many cards, and ids must not repeat.
             {move || revoke_open.get().then(|| view! {
                 <ConfirmDialog

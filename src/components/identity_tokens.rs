@@ -5,7 +5,7 @@
 use crate::api;
 use crate::components::connection::steady;
 use crate::components::dialog::ConfirmDialog;
-use crate::components::form::FormAction;
+use crate::components::form::{FormAction, Refusal};
 use crate::components::states::LoadedList;
 use crate::components::time::{DateWithin, RelativeTime};
 use leptos::prelude::*;
@@ -153,9 +153,7 @@ fn MintForm(
                     data-testid="token-name"
                 />
                 <p id="token-name-help" class="help">"Where it will be used, e.g. the pipeline's name."</p>
-                {move || touched.get().then(problem).flatten().map(|p| view! {
-                    <p class="field-error" role="alert">{p}</p>
-                })}
+                <Refusal message=Signal::derive(move || touched.get().then(problem).flatten())/>
             </div>
             <div class="field">
                 <label for="token-lifetime">"Expires after"</label>
@@ -171,7 +169,7 @@ fn MintForm(
                     }).collect_view()}
                 </select>
             </div>
-            {move || error.get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
+            <Refusal message=error/>
             <button class="button primary" type="submit" disabled=move || mint.pending().get() data-testid="mint-token">
                 {move || if mint.pending().get() { "Minting…" } else { "Mint token" }}
             </button>

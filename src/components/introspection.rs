@@ -3,7 +3,7 @@
 
 use crate::api;
 use crate::components::dialog::ConfirmDialog;
-use crate::components::form::FormAction;
+use crate::components::form::{FormAction, Refusal};
 use crate::components::time::RelativeTime;
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
@@ -48,9 +48,7 @@ pub fn IntrospectionCredentials(
             >
                 {move || if set_at.get().is_some() { "Rotate credentials" } else { "Make credentials" }}
             </button>
-            {move || error.get().filter(|_| !confirm_rotation.get()).map(|e| view! {
-                <p class="field-error" role="alert">{e}</p>
-            })}
+            <Refusal message=Signal::derive(move || error.get().filter(|_| !confirm_rotation.get()))/>
             {move || made.get().map(|c| view! { <SecretBox credentials=c/> })}
         </dd>
         {move || confirm_rotation.get().then(|| view! {

@@ -5,7 +5,7 @@
 use crate::api::{self, ApiError};
 use crate::components::connection::steady;
 use crate::components::dialog::ConfirmDialog;
-use crate::components::form::{FieldProblem, FormAction, FormProblem, Problem};
+use crate::components::form::{FieldProblem, FormAction, FormProblem, Problem, Refusal};
 use crate::components::start_field::{StartChoice, StartField};
 use crate::components::states::{Empty, Loaded, refetch};
 use crate::components::time::Countdown;
@@ -516,7 +516,7 @@ fn RequestForm(
                             })
                     }}
                 </p>
-                {move || duration_error().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
+                <Refusal message=Signal::derive(duration_error)/>
             </fieldset>
 
             {(!break_glass).then(|| view! {

@@ -1,6 +1,7 @@
 //! When requested access should start: when approved, or at a set time (a change window,
 //! "deploy on Saturday 02:00–04:00"), in the viewer's zone, previewed with `stint_core`.
 
+use crate::components::form::Refusal;
 use crate::time::{from_local_input, to_local_input, use_now, window, zone_name};
 use chrono::{DateTime, Duration, Utc};
 use leptos::prelude::*;
@@ -113,7 +114,7 @@ pub fn StartField(
                     }}
                 </p>
             </Show>
-            {move || error.get().map(|e| view! { <p class="field-error" role="alert" id="starts-at-error">{e}</p> })}
+            <Refusal message=error id="starts-at-error"/>
         </fieldset>
     }
 }

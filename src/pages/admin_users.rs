@@ -4,8 +4,8 @@ use crate::api::{self, Saved};
 use crate::app::use_auth;
 use crate::components::connection::steady;
 use crate::components::dialog::ConfirmDialog;
-use crate::components::form::FormAction;
 use crate::components::form::{FieldProblem, FormProblem, Problem};
+use crate::components::form::{FormAction, Refusal};
 use crate::components::four_eyes::{WideningNote, proposed_message};
 use crate::components::states::{Loaded, RoleGate};
 use crate::components::time::RelativeTime;
@@ -183,7 +183,7 @@ fn UserRow(user: UserAdminView, reload: Callback<()>) -> impl IntoView {
                 } else {
                     view! { {role_names.clone()} }.into_any()
                 }}
-                {move || error.get().filter(|_| !confirm.get()).map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
+                <Refusal message=Signal::derive(move || error.get().filter(|_| !confirm.get()))/>
             </td>
             <td><RelativeTime at=user.created_at/></td>
             <td>
@@ -302,9 +302,7 @@ fn ResetPassword(user_id: i64, username: String) -> impl IntoView {
                         data-testid="temporary-password"
                     />
                     <p id="temporary-help" class="help">{format!("At least {} characters.", admin::PASSWORD_MIN_CHARS)}</p>
-                    {move || reset.failure().map(|e| view! {
-                        <p class="field-error" role="alert">{e.to_string()}</p>
-                    })}
+                    <Refusal message=reset.error()/>
                     <div class="dialog-actions">
                         <button type="button" class="button subtle" on:click=move |_| open.set(false)>"Keep it"</button>
                         <button

@@ -6,7 +6,7 @@ use crate::app::use_auth;
 use crate::components::badges::OwnershipBadge;
 use crate::components::connection::steady;
 use crate::components::dialog::ConfirmDialog;
-use crate::components::form::{FieldProblem, FormAction, FormProblem, Problem};
+use crate::components::form::{FieldProblem, FormAction, FormProblem, Problem, Refusal};
 use crate::components::grant_card::GrantCard;
 use crate::components::identity_federation::IdentityFederation;
 use crate::components::identity_form::IdentityEditor;
@@ -419,9 +419,7 @@ fn TakeoverNotice(
                     {move || if confirm.pending().get() { "Confirming…" } else { "Confirm takeover" }}
                 </button>
             })}
-            {move || confirm.failure().map(|e| view! {
-                <p class="field-error" role="alert">{e.to_string()}</p>
-            })}
+            <Refusal message=confirm.error()/>
         </div>
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::api;
 use crate::app::use_auth;
-use crate::components::form::FormAction;
+use crate::components::form::{FormAction, Refusal};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use stint_core::api::MeView;
@@ -173,11 +173,7 @@ fn SignIn(
                     on:input=move |ev| password.set(event_target_value(&ev))
                     data-testid="password"
                 />
-                {move || {
-                    login
-                        .failure()
-                        .map(|e| view! { <p class="field-error" role="alert" data-testid="login-error">{login_message(&e)}</p> })
-                }}
+                <Refusal message=Signal::derive(move || login.failure().map(|e| login_message(&e))) testid="login-error"/>
                 <button type="submit" class="button primary" disabled=move || login.pending().get() data-testid="sign-in">
                     {move || if login.pending().get() { "Signing in…" } else { "Sign in" }}
                 </button>

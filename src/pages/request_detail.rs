@@ -7,7 +7,7 @@ use crate::components::badges::{BreakGlassBadge, GrantBadge, RequestBadge};
 use crate::components::connection::steady;
 use crate::components::deny::DenyDialog;
 use crate::components::dialog::ConfirmDialog;
-use crate::components::form::FormAction;
+use crate::components::form::{FormAction, Refusal};
 use crate::components::grant_card::GrantCard;
 use crate::components::live::on_live;
 use crate::components::standing::StandingWarning;
@@ -280,11 +280,7 @@ fn Decide(
                     on:input=move |ev| comment.set(event_target_value(&ev))
                 />
             </div>
-            {move || {
-                approve
-                    .failure()
-                    .map(|e| view! { <p class="field-error" role="alert" data-testid="decide-error">{e.to_string()}</p> })
-            }}
+            <Refusal message=approve.error() testid="decide-error"/>
             <div class="actions">
                 <button
                     class="button primary"

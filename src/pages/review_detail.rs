@@ -4,7 +4,7 @@ use crate::api;
 use crate::app::use_auth;
 use crate::components::badges::{BreakGlassBadge, GrantBadge, ReviewBadge};
 use crate::components::connection::steady;
-use crate::components::form::FormAction;
+use crate::components::form::{FormAction, Refusal};
 use crate::components::live::on_live;
 use crate::components::states::Loaded;
 use crate::components::time::RelativeTime;
@@ -185,11 +185,7 @@ fn Judge(review_id: i64, live: bool, reload: Callback<()>) -> impl IntoView {
                     "End the access now: revoke the grant, and every credential issued for it stops working"
                 </label>
             })}
-            {move || {
-                decide
-                    .failure()
-                    .map(|e| view! { <p class="field-error" role="alert">{e.to_string()}</p> })
-            }}
+            <Refusal message=decide.error()/>
             <div class="actions">
                 <button
                     type="submit"
