@@ -3,6 +3,7 @@
 use crate::api;
 use crate::components::toast::{ToastRegion, Toasts};
 use crate::lazy_pages::{self, lazy_page};
+use crate::page::Page;
 use crate::pages::{
     account::ForcedPasswordChange, approvals::Approvals, dashboard::Dashboard, login::Login,
     not_found::NotFound, request_detail::RequestDetailPage, requests::Requests,
@@ -172,12 +173,12 @@ fn Shell() -> impl IntoView {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <div class="shell">
             <header class="topbar">
-                <a class="brand" href="/" aria-label="Stint home">
+                <a class="brand" href=Page::Dashboard.path() aria-label="Stint home">
                     <img src="/favicon.svg" alt="" width="24" height="24"/>
                     <span>"Stint"</span>
                 </a>
                 <div class="topbar-user">
-                    <a class="user-name" href="/account" data-testid="signed-in-user" title="Your account">
+                    <a class="user-name" href=Page::Account.path() data-testid="signed-in-user" title="Your account">
                         {move || user().map(|u| u.display_name).unwrap_or_default()}
                     </a>
                     <span class="user-roles">
@@ -273,16 +274,16 @@ fn Nav() -> impl IntoView {
     view! {
         <nav class="sidenav" aria-label="Main">
             <ul node_ref=list>
-                <li><A href="/" exact=true>"Dashboard"</A></li>
+                <li><A href=Page::Dashboard.path() exact=true>"Dashboard"</A></li>
                 // Only owners ask for access; the rest go to Identities to declare first.
                 <Show when=move || auth.owns_identities()>
-                    <li><A href="/requests/new" exact=true>"New request"</A></li>
+                    <li><A href=Page::NewRequest.path() exact=true>"New request"</A></li>
                 </Show>
-                <li><A href="/requests" exact=true>"Requests"</A></li>
-                <li><A href="/identities">"Identities"</A></li>
+                <li><A href=Page::Requests.path() exact=true>"Requests"</A></li>
+                <li><A href=Page::Identities.path()>"Identities"</A></li>
                 <Show when=move || auth.has(Role::Approver)>
                     <li>
-                        <A href="/approvals">
+                        <A href=Page::Approvals.path()>
                             "Approvals"
                             <Show when=move || { waiting() > 0 }>
                                 <span class="count" data-testid="approvals-count">
@@ -295,7 +296,7 @@ fn Nav() -> impl IntoView {
                 </Show>
                 <Show when=overseer>
                     <li>
-                        <A href="/reviews">
+                        <A href=Page::Reviews.path()>
                             "Reviews"
                             <Show when=move || { reviews().0 > 0 }>
                                 <span
@@ -311,7 +312,7 @@ fn Nav() -> impl IntoView {
                     </li>
                 </Show>
                 <li>
-                    <A href="/campaigns">
+                    <A href=Page::Campaigns.path()>
                         "Access reviews"
                         <Show when=move || { review_items() > 0 }>
                             <span class="count" data-testid="review-items-count">
@@ -321,21 +322,21 @@ fn Nav() -> impl IntoView {
                         </Show>
                     </A>
                 </li>
-                <li><A href="/secrets">"Secrets"</A></li>
+                <li><A href=Page::Secrets.path()>"Secrets"</A></li>
                 <Show when=move || auth.has_any(visibility::READS_EVERYTHING)>
-                    <li><A href="/live-access">"Live access"</A></li>
-                    <li><A href="/audit">"Audit"</A></li>
-                    <li><A href="/reports/evidence">"Evidence"</A></li>
-                    <li><A href="/admin/federation">"Federation"</A></li>
-                    <li><A href="/admin/notifications">"Notifications"</A></li>
+                    <li><A href=Page::LiveAccess.path()>"Live access"</A></li>
+                    <li><A href=Page::Audit.path()>"Audit"</A></li>
+                    <li><A href=Page::Evidence.path()>"Evidence"</A></li>
+                    <li><A href=Page::AdminFederation.path()>"Federation"</A></li>
+                    <li><A href=Page::AdminNotifications.path()>"Notifications"</A></li>
                 </Show>
                 <Show when=move || auth.has(Role::Admin)>
-                    <li><A href="/admin/resources">"Resources & policies"</A></li>
-                    <li><A href="/admin/users">"Users"</A></li>
+                    <li><A href=Page::AdminResources.path()>"Resources & policies"</A></li>
+                    <li><A href=Page::AdminUsers.path()>"Users"</A></li>
                 </Show>
                 <Show when=move || auth.has_any(visibility::READS_EVERYTHING)>
                     <li>
-                        <A href="/admin/proposals">
+                        <A href=Page::AdminProposals.path()>
                             "Proposals"
                             <Show when=move || { proposals() > 0 }>
                                 <span class="count" data-testid="proposals-count">
@@ -346,9 +347,9 @@ fn Nav() -> impl IntoView {
                         </A>
                     </li>
                 </Show>
-                <li><A href="/account">"Account"</A></li>
+                <li><A href=Page::Account.path()>"Account"</A></li>
                 <Show when=move || auth.owns_identities()>
-                    <li class="nav-danger"><A href="/break-glass">"Break-glass"</A></li>
+                    <li class="nav-danger"><A href=Page::BreakGlass.path()>"Break-glass"</A></li>
                 </Show>
             </ul>
         </nav>

@@ -8,6 +8,7 @@ mod app;
 mod components;
 mod lazy_pages;
 mod marks;
+mod page;
 mod pages;
 mod time;
 

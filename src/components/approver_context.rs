@@ -3,6 +3,7 @@
 //! else gives it access, and whether the time asked for is more than it recently needed.
 
 use crate::components::time::RelativeTime;
+use crate::page::Page;
 use leptos::prelude::*;
 use stint_core::context::{AccessRef, ApproverContext, PastGrant};
 use stint_core::format;
@@ -96,7 +97,7 @@ fn past_grant(g: PastGrant) -> impl IntoView {
     };
     view! {
         <li>
-            <a href=format!("/requests/{}", g.request_id)>{format!("#{} {}", g.request_id, g.privilege)}</a>
+            <a href=Page::Request(g.request_id).path()>{format!("#{} {}", g.request_id, g.privilege)}</a>
             {format!(
                 " · asked {}, ran {} · {used} · ended ",
                 format::duration(g.asked_secs),
@@ -178,7 +179,7 @@ pub fn QueueContext(id: i64) -> impl IntoView {
         };
         Some(view! {
             <p class="muted" data-testid="queue-context">
-                {summary} " " <a href=format!("/requests/{id}")>"Full context"</a>
+                {summary} " " <a href=Page::Request(id).path()>"Full context"</a>
             </p>
         })
     }

@@ -4,6 +4,7 @@
 use crate::api;
 use crate::components::form::{FieldProblem, FormAction, FormProblem};
 use crate::components::toast::use_toasts;
+use crate::page::Page;
 use leptos::prelude::*;
 use stint_core::api::{ExtendBody, GrantView};
 use stint_core::format;
@@ -43,7 +44,7 @@ pub fn ExtendGrant(
         return view! {
             <p class="notice" data-testid="pending-extension">
                 "An extension waits for approval: "
-                <a href=format!("/requests/{request}")>{format!("request #{request}")}</a>
+                <a href=Page::Request(request).path()>{format!("request #{request}")}</a>
                 ". Until it is approved, the grant still ends at its current expiry."
             </p>
         }

@@ -9,6 +9,7 @@ use crate::components::form::{FormAction, Refusal};
 use crate::components::grant_access::GrantAccess;
 use crate::components::time::{Countdown, RelativeTime};
 use crate::components::toast::use_toasts;
+use crate::page::Page;
 use crate::time::window;
 use leptos::prelude::*;
 use stint_core::GrantState;
@@ -75,11 +76,11 @@ pub fn GrantCard(
             data-grant-id=id
         >
             <header class="card-head">
-                <h3><a href=format!("/requests/{}", grant.request_id)>{title}</a></h3>
+                <h3><a href=Page::Request(grant.request_id).path()>{title}</a></h3>
                 <div class="badges">
                     {grant.break_glass.then(|| view! { <BreakGlassBadge/> })}
                     {grant.identity_orphaned.then(|| view! {
-                        <a class="badge red" href=format!("/identities/{}", grant.identity.id) data-testid="orphaned-grant">
+                        <a class="badge red" href=Page::Identity(grant.identity.id).path() data-testid="orphaned-grant">
                             <span aria-hidden="true">"⚠"</span>
                             "no owner"
                         </a>
@@ -89,7 +90,7 @@ pub fn GrantCard(
             </header>
             // Two grants of the same access differ by what they are for.
             <p class="grant-task" data-testid="grant-task">
-                <a href=format!("/requests/{}", grant.request_id)>{format!("Request #{}", grant.request_id)}</a>
+                <a href=Page::Request(grant.request_id).path()>{format!("Request #{}", grant.request_id)}</a>
                 " · "
                 <span class="clip">{grant.task.clone()}</span>
             </p>
@@ -144,7 +145,7 @@ pub fn GrantCard(
                 </Show>
                 <ExtendGrant grant=grant.clone() on_change/>
                 <Show when=move || auditor>
-                    <a class="button subtle" href=format!("/audit?grant_id={id}") data-testid="grant-story">
+                    <a class="button subtle" href=Page::GrantStory(id).path() data-testid="grant-story">
                         "Audit story"
                     </a>
                 </Show>

@@ -10,6 +10,7 @@ use crate::components::start_field::{StartChoice, StartField};
 use crate::components::states::{Empty, Loaded, refetch};
 use crate::components::time::Countdown;
 use crate::components::toast::use_toasts;
+use crate::page::Page;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use stint_core::api::{
@@ -93,7 +94,7 @@ pub fn AccessForm(
                     view! {
                         <Empty title="You own no identity yet">
                             "Only an accountable owner may ask for access for an identity. "
-                            <a href="/identities">"Declare accountability"</a>
+                            <a href=Page::Identities.path()>"Declare accountability"</a>
                             " for an orphaned identity you run, or ask one of its owners."
                         </Empty>
                     }
@@ -212,10 +213,7 @@ fn RequestForm(
             }
             (false, _) => format!("Request #{} filed", detail.request.id),
         });
-        navigate(
-            &format!("/requests/{}", detail.request.id),
-            Default::default(),
-        );
+        navigate(&Page::Request(detail.request.id).path(), Default::default());
     });
     let error = move || submit.failure();
     // An error about one field is shown under it, so the confirmation steps aside.
@@ -655,7 +653,7 @@ fn LiveAccessWarning(held: Vec<GrantView>, break_glass: bool) -> impl IntoView {
                     .into_iter()
                     .map(|g| view! {
                         <li>
-                            <a href=format!("/requests/{}", g.request_id)>
+                            <a href=Page::Request(g.request_id).path()>
                                 {format!("{} access, request #{}", g.privilege, g.request_id)}
                             </a>
                             " · "

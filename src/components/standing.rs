@@ -8,6 +8,7 @@ use crate::components::dialog::ConfirmDialog;
 use crate::components::form::{FieldProblem, FormAction, FormProblem, Problem};
 use crate::components::time::RelativeTime;
 use crate::components::toast::use_toasts;
+use crate::page::Page;
 use leptos::prelude::*;
 use stint_core::api::{IdentityView, ResourceView};
 use stint_core::standing::{StandingStatus, StandingView, TriageBody};
@@ -28,7 +29,7 @@ pub fn StandingWarning(count: u32, identity: String, resource: String) -> impl I
                     <strong>"Standing access already exists. "</strong>
                     {format!("{secrets} {identity} access to {resource}.")}
                     " Approving adds a path; it does not remove one. "
-                    <a href="/secrets">"See the secrets"</a>
+                    <a href=Page::Secrets.path()>"See the secrets"</a>
                 </p>
             </div>
         }
@@ -203,7 +204,7 @@ pub fn StandingCard(
                 </p>
             })}
             {item.grant_id.map(|g| view! {
-                <p class="small"><a href=format!("/audit?grant_id={g}")>{format!("Grant #{g} was revoked")}</a></p>
+                <p class="small"><a href=Page::GrantStory(g).path()>{format!("Grant #{g} was revoked")}</a></p>
             })}
             {(can_map || can_resolve).then(|| view! {
                 <Triage id status=item.status catalog can_resolve on_change/>

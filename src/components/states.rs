@@ -2,6 +2,7 @@
 
 use crate::api::{ApiError, ApiResult};
 use crate::app::use_auth;
+use crate::page::Page;
 use leptos::prelude::*;
 use stint_core::Role;
 
@@ -105,7 +106,7 @@ pub fn NotForYourRole(
                 <p class="empty-title">"Not for your role"</p>
                 <div class="empty-body">
                     {format!("This page is for {who}. If you need it, ask an admin for the role. ")}
-                    <a href="/">"Back to the dashboard"</a>
+                    <a href=Page::Dashboard.path()>"Back to the dashboard"</a>
                 </div>
             </div>
         </section>

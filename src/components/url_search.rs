@@ -3,6 +3,7 @@
 //! written back to it.
 
 use crate::api::encode_query;
+use crate::page::Page;
 use leptos::prelude::*;
 use leptos_router::params::ParamsMap;
 
@@ -30,8 +31,8 @@ pub fn fields_follow_url(query: Memo<ParamsMap>, fields: Vec<(&'static str, RwSi
     });
 }
 
-/// `path` with the fields that hold something as its query.
-pub fn url_of(path: &str, fields: &[(&str, RwSignal<String>)]) -> String {
+/// `page` with the fields that hold something as its query.
+pub fn url_of(page: Page, fields: &[(&str, RwSignal<String>)]) -> String {
     let query: Vec<String> = fields
         .iter()
         .filter_map(|(key, value)| {
@@ -39,5 +40,5 @@ pub fn url_of(path: &str, fields: &[(&str, RwSignal<String>)]) -> String {
             (!v.is_empty()).then(|| format!("{key}={}", encode_query(&v)))
         })
         .collect();
-    format!("{path}?{}", query.join("&"))
+    page.with_query(&query.join("&"))
 }

@@ -16,6 +16,7 @@ use crate::components::standing::StandingWarning;
 use crate::components::states::{Empty, Loaded, refetch};
 use crate::components::time::RelativeTime;
 use crate::components::toast::use_toasts;
+use crate::page::Page;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use stint_core::api::{ApproveBody, RequestDetail, RequestView};
@@ -146,7 +147,7 @@ pub fn Approvals() -> impl IntoView {
             }
             "Enter" => {
                 if let Some(r) = current {
-                    navigate(&format!("/requests/{}", r.id), Default::default());
+                    navigate(&Page::Request(r.id).path(), Default::default());
                 }
             }
             "?" => help_open.update(|o| *o = !*o),
@@ -191,7 +192,7 @@ pub fn Approvals() -> impl IntoView {
                                             data-request-id=id
                                         >
                                             <div class="queue-head">
-                                                <a href=format!("/requests/{id}")>
+                                                <a href=Page::Request(id).path()>
                                                     {format!("#{id} {} → {} ({})", r.identity.name, r.resource.name, r.privilege)}
                                                 </a>
                                                 <span class="muted">

@@ -4,11 +4,12 @@
 use crate::api;
 use crate::components::states::{Empty, ErrorState, RoleGate, Skeleton};
 use crate::components::time::LocalTime;
+use crate::page::Page;
 use crate::time::{exact, from_local_input, to_local_input, zone_name};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
-use stint_core::api::{AuditEventView, Page};
+use stint_core::api::{AuditEventView, Page as Listed};
 use stint_core::{format, visibility};
 
 /// The filters, in the order the form shows them: (query key, label, help). `since` and
@@ -72,7 +73,7 @@ fn AuditTrail() -> impl IntoView {
         async move { api::audit(&query).await }
     });
     Effect::new(move |_| {
-        if let Some(Ok(Page { items, next_cursor })) = more.value().get() {
+        if let Some(Ok(Listed { items, next_cursor })) = more.value().get() {
             pages.update(|p| p.extend(items));
             cursor.set(next_cursor);
         }
@@ -111,7 +112,7 @@ fn AuditTrail() -> impl IntoView {
                     (!value.is_empty()).then(|| format!("{key}={}", api::encode_query(&value)))
                 })
                 .collect();
-            navigate(&format!("/audit?{}", q.join("&")), Default::default());
+            navigate(&Page::Audit.with_query(&q.join("&")), Default::default());
         }
     };
     // Exports carry each time in the viewer's zone too, beside UTC.
@@ -176,7 +177,7 @@ fn AuditTrail() -> impl IntoView {
                     })
                     .collect_view()}
                 <button type="submit" class="button primary" data-testid="audit-apply">"Filter"</button>
-                <a class="button subtle" href="/audit">"Clear"</a>
+                <a class="button subtle" href=Page::Audit.path()>"Clear"</a>
                 <span class="exports">
                     "Export what matches: "
                     <a class="button" download="" href={
@@ -290,11 +291,11 @@ fn target_href(target: &str) -> Option<String> {
     let (kind, id) = target.split_once(' ')?;
     let id: i64 = id.parse().ok()?;
     Some(match kind {
-        "request" => format!("/requests/{id}"),
-        "grant" => format!("/audit?grant_id={id}"),
-        "identity" => format!("/identities/{id}"),
-        "review" => format!("/reviews/{id}"),
-        "standing_credential" => "/secrets".to_string(),
+        "request" => Page::Request(id).path(),
+        "grant" => Page::GrantStory(id).path(),
+        "identity" => Page::Identity(id).path(),
+        "review" => Page::Review(id).path(),
+        "standing_credential" => Page::Secrets.path(),
         _ => return None,
     })
 }

@@ -1,6 +1,7 @@
 //! Break-glass: access taken at once when production cannot wait, reviewed afterwards.
 
 use crate::components::request_form::AccessForm;
+use crate::page::Page;
 use leptos::prelude::*;
 
 #[component]
@@ -18,7 +19,7 @@ pub fn BreakGlass() -> impl IntoView {
                     <li>"A review opens at once. Every reviewer sees who took what, why, and every credential issued, and must judge it justified or not by its due time."</li>
                     <li>"Unjustified break-glass is shown to admins and auditors."</li>
                 </ul>
-                <p>"If it can wait for an approver, " <a href="/requests/new">"file a request"</a> " instead."</p>
+                <p>"If it can wait for an approver, " <a href=Page::NewRequest.path()>"file a request"</a> " instead."</p>
             </div>
             <AccessForm break_glass=true/>
         </section>

@@ -7,6 +7,7 @@ use crate::components::form::{FieldProblem, FormAction, FormProblem, Problem};
 use crate::components::live::on_live;
 use crate::components::states::{Empty, Loaded, LoadedList, refetch};
 use crate::components::time::RelativeTime;
+use crate::page::Page;
 use crate::time::{from_local_input, to_local_input};
 use chrono::{Duration, Utc};
 use leptos::prelude::*;
@@ -67,7 +68,7 @@ fn CampaignTable(campaigns: Vec<CampaignView>) -> impl IntoView {
                             let overdue = c.overdue(now);
                             view! {
                                 <tr data-campaign-id=c.id>
-                                    <td><a href=format!("/campaigns/{}", c.id)>{c.name.clone()}</a></td>
+                                    <td><a href=Page::Campaign(c.id).path()>{c.name.clone()}</a></td>
                                     <td>
                                         <progress max="100" value=percent aria-label=format!("{percent} % decided")></progress>
                                         {format!(" {} of {}", c.decided, c.items)}
@@ -111,7 +112,7 @@ fn StartCampaign() -> impl IntoView {
     let unpicked = RwSignal::new(None::<Problem>);
     let start = FormAction::new(api::start_campaign, move |detail| {
         navigate(
-            &format!("/campaigns/{}", detail.campaign.id),
+            &Page::Campaign(detail.campaign.id).path(),
             Default::default(),
         )
     });

@@ -7,6 +7,7 @@ use crate::components::grant_card::GrantCard;
 use crate::components::live::on_live;
 use crate::components::states::{Empty, Loaded, refetch};
 use crate::components::time::RelativeTime;
+use crate::page::Page;
 use crate::pages::requests::RequestTable;
 use crate::pages::reviews::ReviewTable;
 use leptos::prelude::*;
@@ -111,7 +112,7 @@ pub fn Dashboard() -> impl IntoView {
             <header class="page-head">
                 <h1>"Hello, " {name}</h1>
                 <Show when=move || auth.owns_identities()>
-                    <a class="button primary" href="/requests/new">"New request"</a>
+                    <a class="button primary" href=Page::NewRequest.path()>"New request"</a>
                 </Show>
             </header>
 
@@ -129,7 +130,7 @@ pub fn Dashboard() -> impl IntoView {
                                     format!("{items} items of access reviews wait for your answers.")
                                 }}
                                 " "
-                                <a href="/campaigns">"Answer them"</a>
+                                <a href=Page::Campaigns.path()>"Answer them"</a>
                             </p>
                         </div>
                     </section>
@@ -157,7 +158,7 @@ pub fn Dashboard() -> impl IntoView {
                         {if list.is_empty() {
                             view! {
                                 <Empty title="No review waits">
-                                    <a href="/reviews">"See all reviews"</a>
+                                    <a href=Page::Reviews.path()>"See all reviews"</a>
                                 </Empty>
                             }
                                 .into_any()
@@ -192,7 +193,7 @@ pub fn Dashboard() -> impl IntoView {
                                     })}
                                     <p class="muted">
                                         {waiting_for_triage(c.unmapped)} " "
-                                        <a href="/secrets">"Open Secrets"</a>
+                                        <a href=Page::Secrets.path()>"Open Secrets"</a>
                                     </p>
                                 </div>
                             }
@@ -285,7 +286,7 @@ pub fn Dashboard() -> impl IntoView {
                         view! {
                             <Empty title="No active access">
                                 "Nothing is granted to your identities right now. Need access for a task? "
-                                <a href="/requests/new">"Request it"</a>
+                                <a href=Page::NewRequest.path()>"Request it"</a>
                                 "."
                             </Empty>
                         }
@@ -330,7 +331,7 @@ pub fn Dashboard() -> impl IntoView {
                         } else {
                             view! {
                                 <RequestTable requests=page.items/>
-                                <p><a href="/approvals">"Open the approvals queue"</a></p>
+                                <p><a href=Page::Approvals.path()>"Open the approvals queue"</a></p>
                             }
                                 .into_any()
                         }}

@@ -7,6 +7,7 @@ use crate::components::bar_chart::BarChart;
 use crate::components::connection::steady;
 use crate::components::states::{Loaded, RoleGate, refetch};
 use crate::components::time::InlineTime;
+use crate::page::Page;
 use crate::time::{from_local_input, to_local_input, zone_name};
 use chrono::{DateTime, SecondsFormat, Utc};
 use leptos::prelude::*;
@@ -64,7 +65,7 @@ fn EvidencePage() -> impl IntoView {
                 .map(|t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true))
         };
         navigate(
-            &format!("/reports/evidence?{}", period_query(utc(since), utc(until))),
+            &Page::Evidence.with_query(&period_query(utc(since), utc(until))),
             Default::default(),
         );
     };
@@ -186,7 +187,7 @@ fn ReportSection(section: Section) -> impl IntoView {
     let key = section.key.as_str();
     let heading = format!("evidence-{key}-title");
     let labelled_by = heading.clone();
-    let events = format!("/audit?{}", section.events_query);
+    let events = Page::Audit.with_query(&section.events_query);
     let tags: Vec<String> = section
         .owasp_nhi
         .iter()

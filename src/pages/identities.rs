@@ -7,6 +7,7 @@ use crate::components::connection::steady;
 use crate::components::identity_form::IdentityEditor;
 use crate::components::states::{Empty, Loaded, refetch};
 use crate::components::time::DateWithin;
+use crate::page::Page;
 use leptos::prelude::*;
 use stint_core::api::IdentityView;
 use stint_core::ownership::OwnershipStatus;
@@ -139,7 +140,7 @@ fn IdentityTable(identities: Vec<IdentityView>) -> impl IntoView {
                             let orphaned = i.status == OwnershipStatus::Orphaned;
                             view! {
                                 <tr class=if orphaned { "overdue" } else { "" } data-identity=i.name.clone()>
-                                    <td><a href=format!("/identities/{}", i.id)>{i.name.clone()}</a></td>
+                                    <td><a href=Page::Identity(i.id).path()>{i.name.clone()}</a></td>
                                     <td>{i.kind.label()}</td>
                                     <td>{i.environment.clone()}</td>
                                     <td>

@@ -10,6 +10,7 @@ use crate::components::live::on_live;
 use crate::components::states::{Empty, Loaded, RoleGate, refetch};
 use crate::components::time::Countdown;
 use crate::components::toast::use_toasts;
+use crate::page::Page;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use stint_core::api::NamedRef;
@@ -162,7 +163,7 @@ fn Filters(filter: Memo<LiveAccessFilter>, holders: Signal<Vec<NamedRef>>) -> im
             ends_within_secs: id(within),
         };
         navigate(
-            &format!("/live-access?{}", api::live_access_query(&chosen)),
+            &Page::LiveAccess.with_query(&api::live_access_query(&chosen)),
             Default::default(),
         );
     };
@@ -191,7 +192,7 @@ fn Filters(filter: Memo<LiveAccessFilter>, holders: Signal<Vec<NamedRef>>) -> im
                 options=WINDOWS.iter().map(|(s, l)| (s.to_string(), l.to_string())).collect()/>
             <div class="actions">
                 <button type="submit" class="button primary" data-testid="live-apply">"Filter"</button>
-                <a class="button subtle" href="/live-access">"Clear"</a>
+                <a class="button subtle" href=Page::LiveAccess.path()>"Clear"</a>
             </div>
         </form>
     }
@@ -387,7 +388,7 @@ fn LiveTable(
                                     </td>
                                 })}
                                 <td>
-                                    <a href=format!("/identities/{}", g.identity.id)>{g.identity.name.clone()}</a>
+                                    <a href=Page::Identity(g.identity.id).path()>{g.identity.name.clone()}</a>
                                     <div class="muted small">{g.task.clone()}</div>
                                 </td>
                                 <td>{g.resource.name.clone()}</td>
@@ -397,12 +398,12 @@ fn LiveTable(
                                     <GrantBadge state=g.state/>
                                     {g.break_glass.then(|| view! { " " <span class="badge red">"break-glass"</span> })}
                                 </td>
-                                <td><a href=format!("/requests/{}", g.request_id)><Countdown from=g.starts_at until=g.expires_at/></a></td>
+                                <td><a href=Page::Request(g.request_id).path()><Countdown from=g.starts_at until=g.expires_at/></a></td>
                                 <td>
                                     {match standing.with_value(|paths| standing_paths_of(paths, g.identity.id)) {
                                         0 => view! { <span class="muted">"none"</span> }.into_any(),
                                         n => view! {
-                                            <a href="/secrets" class="badge amber" title="Standing credentials that bypass JIT: revoking grants does not end them">
+                                            <a href=Page::Secrets.path() class="badge amber" title="Standing credentials that bypass JIT: revoking grants does not end them">
                                                 {format!("{n} standing")}
                                             </a>
                                         }.into_any(),

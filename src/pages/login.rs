@@ -5,6 +5,7 @@
 use crate::api;
 use crate::app::use_auth;
 use crate::components::form::{FormAction, Refusal};
+use crate::page::Page;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use stint_core::api::MeView;
@@ -69,7 +70,7 @@ fn NoAccess(provider: Option<String>) -> impl IntoView {
                         None => "Stint gives roles by the groups your identity provider lists for you, and none of yours is one of them.".to_string(),
                     }}
                 </p>
-                <a class="button" href="/login" data-testid="back-to-sign-in">"Back to sign-in"</a>
+                <a class="button" href=Page::Login.path() data-testid="back-to-sign-in">"Back to sign-in"</a>
             </section>
         </main>
     }

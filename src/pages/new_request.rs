@@ -2,6 +2,7 @@
 //! request's access and task.
 
 use crate::components::request_form::AccessForm;
+use crate::page::Page;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -24,7 +25,7 @@ pub fn NewRequest() -> impl IntoView {
                         <h1>{if again.is_some() { "Request again" } else { "New request" }}</h1>
                         {again.map(|id| view! {
                             <p class="muted">
-                                "Filled in from " <a href=format!("/requests/{id}")>{format!("request #{id}")}</a>
+                                "Filled in from " <a href=Page::Request(id).path()>{format!("request #{id}")}</a>
                                 ": adjust what has changed, then file it."
                             </p>
                         })}

@@ -1,3 +1,4 @@
+use crate::page::Page;
 use leptos::prelude::*;
 
 #[component]
@@ -5,7 +6,7 @@ pub fn NotFound() -> impl IntoView {
     view! {
         <section class="page">
             <h1>"Page not found"</h1>
-            <p>"Nothing lives at this address. " <a href="/">"Go to the dashboard"</a></p>
+            <p>"Nothing lives at this address. " <a href=Page::Dashboard.path()>"Go to the dashboard"</a></p>
         </section>
     }
 }

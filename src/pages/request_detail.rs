@@ -15,6 +15,7 @@ use crate::components::states::Loaded;
 use crate::components::time::RelativeTime;
 use crate::components::timeline::Timeline;
 use crate::components::toast::use_toasts;
+use crate::page::Page;
 use crate::pages::{load_by_route_id, route_id};
 use leptos::prelude::*;
 use stint_core::api::{ApproveBody, RequestDetail};
@@ -148,7 +149,7 @@ fn Detail(detail: RequestDetail, reload: Callback<()>) -> impl IntoView {
                     <dt>{if r.break_glass { "Review" } else { "Approvals" }}</dt>
                     <dd>
                         {detail.grant.as_ref().and_then(|g| g.review_id).map(|id| view! {
-                            <a href=format!("/reviews/{id}") data-testid="review-link">"Taken without approval: see its review"</a>
+                            <a href=Page::Review(id).path() data-testid="review-link">"Taken without approval: see its review"</a>
                         })}
                         <span data-testid="approval-progress">{progress}</span>
                         {r.approvals
@@ -190,7 +191,7 @@ fn Detail(detail: RequestDetail, reload: Callback<()>) -> impl IntoView {
                 {mine_and_pending.then(|| view! { <CancelRequest request_id=r.id reload/> })}
                 {again.then(|| view! {
                     <div class="actions">
-                        <a class="button" href=format!("/requests/new?again={}", r.id) data-testid="request-again">
+                        <a class="button" href=Page::RequestAgain(r.id).path() data-testid="request-again">
                             "Request again"
                         </a>
                     </div>

@@ -9,6 +9,7 @@ use crate::components::live::on_live;
 use crate::components::states::{Empty, Loaded, refetch};
 use crate::components::time::RelativeTime;
 use crate::components::url_search::{fields_follow_url, query_string, url_of};
+use crate::page::Page;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use stint_core::RequestState;
@@ -36,7 +37,7 @@ pub fn RequestTable(requests: Vec<RequestView>) -> impl IntoView {
                     {requests
                         .into_iter()
                         .map(|r| {
-                            let href = format!("/requests/{}", r.id);
+                            let href = Page::Request(r.id).path();
                             view! {
                                 <tr data-request-id=r.id>
                                     <td class="num"><a href=href.clone()>{r.id}</a></td>
@@ -125,7 +126,7 @@ pub fn Requests() -> impl IntoView {
     fields_follow_url(query, fields.clone());
     let apply = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        navigate(&url_of("/requests", &fields), Default::default());
+        navigate(&url_of(Page::Requests, &fields), Default::default());
     };
     let [q, ticket, state, identity, resource, mine] = values;
     view! {
@@ -133,7 +134,7 @@ pub fn Requests() -> impl IntoView {
             <header class="page-head">
                 <h1>"Requests"</h1>
                 <Show when=move || auth.owns_identities()>
-                    <a class="button primary" href="/requests/new">"New request"</a>
+                    <a class="button primary" href=Page::NewRequest.path()>"New request"</a>
                 </Show>
             </header>
             <form class="filters card audit-filters" role="search" aria-label="Search requests" on:submit=apply>
@@ -161,14 +162,14 @@ pub fn Requests() -> impl IntoView {
                     "Only requests I filed"
                 </label>
                 <button type="submit" class="button primary" data-testid="search-apply">"Search"</button>
-                <a class="button subtle" href="/requests">"Clear"</a>
+                <a class="button subtle" href=Page::Requests.path()>"Clear"</a>
             </form>
             <Loaded value=list_now rows=5 retry=refetch(list) let:page>
                 {if page.items.is_empty() {
                     view! {
                         <Empty title="No requests match">
                             "Change the search, or "
-                            <a href="/requests/new">"file a new request"</a>
+                            <a href=Page::NewRequest.path()>"file a new request"</a>
                             "."
                         </Empty>
                     }

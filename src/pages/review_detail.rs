@@ -10,6 +10,7 @@ use crate::components::states::Loaded;
 use crate::components::time::RelativeTime;
 use crate::components::timeline::Timeline;
 use crate::components::toast::use_toasts;
+use crate::page::Page;
 use crate::pages::{load_by_route_id, route_id};
 use leptos::prelude::*;
 use stint_core::ReviewOutcome;
@@ -57,7 +58,7 @@ fn Review(detail: ReviewDetail, reload: Callback<()>) -> impl IntoView {
                     <dd>
                         <GrantBadge state=r.grant_state/>
                         " from " <RelativeTime at=r.started_at/> " until " <RelativeTime at=r.ends_at/>
-                        " · " <a href=format!("/requests/{}", r.request_id)>"grant details"</a>
+                        " · " <a href=Page::Request(r.request_id).path()>"grant details"</a>
                     </dd>
                     <dt>"Review due"</dt>
                     <dd><RelativeTime at=r.due_at/></dd>

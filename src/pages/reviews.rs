@@ -9,6 +9,7 @@ use crate::components::live::on_live;
 use crate::components::states::{Empty, LoadedList, RoleGate, refetch};
 use crate::components::time::RelativeTime;
 use crate::components::url_search::{fields_follow_url, query_string, url_of};
+use crate::page::Page;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use stint_core::ReviewStatus;
@@ -34,7 +35,7 @@ pub fn ReviewTable(reviews: Vec<ReviewView>) -> impl IntoView {
                     {reviews
                         .into_iter()
                         .map(|r| {
-                            let href = format!("/reviews/{}", r.id);
+                            let href = Page::Review(r.id).path();
                             let overdue = r.status == ReviewStatus::Overdue;
                             view! {
                                 <tr class=if overdue { "overdue" } else { "" } data-review-id=r.id>
@@ -106,7 +107,7 @@ fn ReviewsPage() -> impl IntoView {
     fields_follow_url(query, fields.clone());
     let apply = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        navigate(&url_of("/reviews", &fields), Default::default());
+        navigate(&url_of(Page::Reviews, &fields), Default::default());
     };
     let [q, ticket, state, resource] = values;
     let states = [
@@ -138,7 +139,7 @@ fn ReviewsPage() -> impl IntoView {
                 <FilterSelect id="review-filter" label="Show" value=state all="All" options=states/>
                 <ResourceFilter id="review-resource_id" value=resource/>
                 <button type="submit" class="button primary" data-testid="review-search">"Search"</button>
-                <a class="button subtle" href="/reviews">"Clear"</a>
+                <a class="button subtle" href=Page::Reviews.path()>"Clear"</a>
             </form>
             <LoadedList value=list_now rows=4 retry=refetch(list)
                 empty=|| view! { <Empty title="Nothing to review">"No break-glass access matches."</Empty> }

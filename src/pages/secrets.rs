@@ -13,6 +13,7 @@ use crate::components::standing::{Catalog, StandingCard, Target, TargetFields};
 use crate::components::states::{Empty, Loaded};
 use crate::components::time::RelativeTime;
 use crate::components::toast::use_toasts;
+use crate::page::Page;
 use leptos::html;
 use leptos::prelude::*;
 use stint_core::Role;
@@ -360,7 +361,7 @@ fn ImportForm(on_imported: Callback<()>) -> impl IntoView {
                         <p>
                             "Revoked, their Stint credential being in the report: "
                             {s.revoked_grants.iter().map(|id| view! {
-                                <a href=format!("/audit?grant_id={id}")>{format!("grant #{id}")}</a>
+                                <a href=Page::GrantStory(*id).path()>{format!("grant #{id}")}</a>
                                 " "
                             }).collect_view()}
                         </p>
