@@ -72,17 +72,47 @@ impl Live {
         };
         provide_context(live);
         live.open_now();
-        on_cleanup(move || live.close());
+        // A page left for another is often kept whole for Back (the back/forward cache),
+        // feed and all: its connection stays open, and a browser gives one site only six.
+        // A few pages left that way and the next one waits for a connection before it can
+        // load anything. So the feed closes when its page is hidden, and when the page is
+        // shown again from that cache it reopens, resuming after the last change heard.
+        let hidden = window_event_listener(leptos::ev::pagehide, move |_| live.pause());
+        let shown = window_event_listener(leptos::ev::pageshow, move |shown| {
+            if shown.persisted() {
+                live.resume();
+            }
+        });
+        on_cleanup(move || {
+            hidden.remove();
+            shown.remove();
+            live.close();
+        });
         live
     }
 
+    /// Closes the feed for good (the tab signed out, or the layout went).
     fn close(self) {
         self.check_session.try_set_value(None);
+        self.pause();
+    }
+
+    /// Closes the connection and any pending try, keeping what a later `resume` needs.
+    fn pause(self) {
         if let Some(Some(retry)) = self.retry.try_update_value(Option::take) {
             retry.clear();
         }
         if let Some(Some(open)) = self.open.try_update_value(Option::take) {
             open.source.close();
+        }
+    }
+
+    /// Opens the feed again after `pause`, unless it was closed for good meanwhile.
+    fn resume(self) {
+        let paused = self.open.try_with_value(Option::is_none) == Some(true)
+            && self.retry.try_with_value(Option::is_none) == Some(true);
+        if paused && self.check_session.try_with_value(Option::is_some) == Some(true) {
+            self.open_now();
         }
     }
 
