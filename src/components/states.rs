@@ -53,9 +53,18 @@ where
     F: Fn(T) -> V + Send + Sync + 'static,
 {
     move || match value.get() {
-        None => view! { <Skeleton rows/> }.into_any(),
-        Some(Err(error)) => view! { <ErrorState error retry/> }.into_any(),
         Some(Ok(loaded)) => children(loaded).into_any(),
+        Some(Err(error)) => not_loaded(Some(error), rows, retry),
+        None => not_loaded(None, rows, retry),
+    }
+}
+
+/// What `Loaded` shows until it has a value: the skeleton, or the failure with Retry. Not
+/// generic, so the portal carries it once rather than once per `Loaded`.
+fn not_loaded(failure: Option<ApiError>, rows: usize, retry: Callback<()>) -> AnyView {
+    match failure {
+        None => view! { <Skeleton rows/> }.into_any(),
+        Some(error) => view! { <ErrorState error retry/> }.into_any(),
     }
 }
 
