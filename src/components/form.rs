@@ -156,7 +156,8 @@ where
         let action = Action::new_local(move |input: &I| call(input.clone()));
         Effect::new(move |_| {
             if let Some(Ok(done)) = action.value().get() {
-                on_done(done);
+                // Only the answer reruns this: a signal `on_done` reads must not repeat it.
+                untrack(|| on_done(done));
             }
         });
         FormAction { action }
