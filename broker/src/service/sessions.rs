@@ -68,11 +68,9 @@ async fn look_up(
     limits: SessionLimits,
     touch: bool,
 ) -> StoreResult<Option<SessionUser>> {
-    let mut read = db.lookup().await?;
-    let Some((session, user)) = read.session(token_hash).await? else {
+    let Some((session, user)) = db.session(token_hash).await? else {
         return Ok(None);
     };
-    drop(read);
     let idle_out = now - session.last_seen_at >= limits.idle;
     let absolute_out = now - session.created_at >= limits.absolute;
     if idle_out || absolute_out {

@@ -110,6 +110,11 @@ async fn revoking_turns_introspection_inactive_at_once() {
         StatusCode::FORBIDDEN
     );
     assert_eq!(app.introspect(token).await["active"], true);
+    // The resource's own server asks too: on SQLite it is answered on the calling thread
+    // rather than through the pool, and must see the revocation as soon.
+    let payments = app.introspection_secret("payments-db").await;
+    let as_payments = || app.introspect_as_resource(&payments, token, "10.0.0.1");
+    assert_eq!(as_payments().await["active"], true);
 
     let (status, revoked) = app
         .post(&alice, &path, json!({ "reason": "Task finished early" }))
@@ -118,6 +123,7 @@ async fn revoking_turns_introspection_inactive_at_once() {
     assert_eq!(revoked["state"], "revoked");
     assert_eq!(revoked["revoke_reason"], "Task finished early");
     assert_eq!(app.introspect(token).await, json!({ "active": false }));
+    assert_eq!(as_payments().await, json!({ "active": false }));
 
     assert_eq!(
         app.post(&alice, &path, json!({ "reason": "again" }))

@@ -51,6 +51,10 @@ pub trait Database: Send + Sync {
     /// (a statement sees one snapshot): it saves the transaction's own round trips.
     /// Committing it does nothing.
     async fn lookup(&self) -> StoreResult<Box<dyn Tx>>;
+    /// A session and its user: the read every signed-in call starts with, so a backend
+    /// may answer it without taking a connection from its pool (SQLite reads it on the
+    /// calling thread).
+    async fn session(&self, token_hash: &str) -> StoreResult<Option<(SessionRecord, UserRecord)>>;
 }
 
 /// An open transaction: its rows through `Deref`, and its end.

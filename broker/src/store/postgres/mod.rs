@@ -12,7 +12,7 @@
 //! sqlx's migration lock (two replicas starting together migrate once), serialises
 //! writers, and spells the dialect's few expressions (the macros below).
 
-use crate::store::port::{Database, Tx};
+use crate::store::port::{Database, SessionRecord, Tx, UserRecord};
 use crate::store::{NewSigningKey, StoreError, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -221,6 +221,14 @@ impl PgStore {
         &self.pool
     }
 
+    /// Every read goes to the server: there is nothing to read on the calling thread.
+    fn read_inline<R>(
+        &self,
+        _read: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<R>,
+    ) -> Option<R> {
+        None
+    }
+
     /// PostgreSQL's connections are sockets, not threads of this process: a write runs
     /// wherever its call arrived.
     fn writer_runtime(&self) -> Option<tokio::runtime::Handle> {
@@ -289,5 +297,9 @@ impl Database for PgStore {
 
     async fn lookup(&self) -> StoreResult<Box<dyn Tx>> {
         Ok(sql::Connection::boxed(self.pool.acquire().await?))
+    }
+
+    async fn session(&self, token_hash: &str) -> StoreResult<Option<(SessionRecord, UserRecord)>> {
+        sql::session(self, token_hash).await
     }
 }

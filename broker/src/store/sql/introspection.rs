@@ -52,8 +52,21 @@ pub(super) async fn for_person(
     Ok(token.view(theirs, now, issuer))
 }
 
-/// For the resource server whose secret hashes to `secret_hash`: tokens for itself. The
-/// caller and the token are found in one query; `None` when no resource has that secret.
+/// The resource server whose introspection secret hashes to `$1` and, if it is found, the
+/// token hashing to `$2`: the caller and the token in one query.
+const RESOURCE_AND_TOKEN: &str = concat!(
+    "SELECT caller.id AS caller_id, caller.name AS caller_name, t.*
+     FROM resources caller
+     LEFT JOIN (SELECT ",
+    token_columns!(),
+    " FROM ",
+    token_tables!(),
+    " WHERE c.token_hash = $2) t ON TRUE
+     WHERE caller.introspection_secret_hash = $1"
+);
+
+/// For the resource server whose secret hashes to `secret_hash`: tokens for itself.
+/// `None` when no resource has that secret.
 pub(super) async fn for_resource(
     conn: &mut Conn,
     secret_hash: &str,
@@ -61,38 +74,32 @@ pub(super) async fn for_resource(
     now: DateTime<Utc>,
     issuer: &str,
 ) -> StoreResult<Option<Introspected>> {
-    let row: Option<ResourceCallerRow> = sqlx::query_as(concat!(
-        "SELECT caller.id AS caller_id, caller.name AS caller_name, t.*
-         FROM resources caller
-         LEFT JOIN (SELECT ",
-        token_columns!(),
-        " FROM ",
-        token_tables!(),
-        " WHERE c.token_hash = $2) t ON TRUE
-         WHERE caller.introspection_secret_hash = $1"
-    ))
-    .bind(secret_hash)
-    .bind(token_hash)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(mut row) = row else {
-        return Ok(None);
-    };
-    let (view, used) = match row.take_token() {
-        Some(token) => {
-            let theirs = token.resource == row.caller_name;
-            let grant_id = token.grant_id;
-            let view = token.view(theirs, now, issuer);
-            let used = view.active.then_some(grant_id);
-            (view, used)
-        }
-        None => (IntrospectView::inactive(), None),
-    };
-    let caller = IntrospectionCaller::Resource {
-        id: row.caller_id,
-        name: row.caller_name,
-    };
-    Ok(Some(Introspected { caller, view, used }))
+    let row: Option<ResourceCallerRow> = sqlx::query_as(RESOURCE_AND_TOKEN)
+        .bind(secret_hash)
+        .bind(token_hash)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.map(|row| row.introspected(now, issuer)))
+}
+
+/// `for_resource` on one of SQLite's inline readers (`sqlite/inline_reads.rs`): the same
+/// statement, run on the calling thread.
+pub(super) fn for_resource_inline(
+    conn: &rusqlite::Connection,
+    secret_hash: &str,
+    token_hash: &str,
+    now: DateTime<Utc>,
+    issuer: &str,
+) -> rusqlite::Result<Option<Introspected>> {
+    use rusqlite::OptionalExtension;
+    let row = conn
+        .prepare_cached(RESOURCE_AND_TOKEN)?
+        .query_row(
+            rusqlite::named_params! { "$1": secret_hash, "$2": token_hash },
+            ResourceCallerRow::from_sqlite,
+        )
+        .optional()?;
+    Ok(row.map(|row| row.introspected(now, issuer)))
 }
 
 /// An issued credential, as introspection sees it.
@@ -147,6 +154,25 @@ struct ResourceCallerRow {
 }
 
 impl ResourceCallerRow {
+    /// What the caller learns, and the grant it used if the token is a live one of its own.
+    fn introspected(mut self, now: DateTime<Utc>, issuer: &str) -> Introspected {
+        let (view, used) = match self.take_token() {
+            Some(token) => {
+                let theirs = token.resource == self.caller_name;
+                let grant_id = token.grant_id;
+                let view = token.view(theirs, now, issuer);
+                let used = view.active.then_some(grant_id);
+                (view, used)
+            }
+            None => (IntrospectView::inactive(), None),
+        };
+        let caller = IntrospectionCaller::Resource {
+            id: self.caller_id,
+            name: self.caller_name,
+        };
+        Introspected { caller, view, used }
+    }
+
     fn take_token(&mut self) -> Option<TokenRow> {
         Some(TokenRow {
             jti: self.jti.take()?,
@@ -157,6 +183,22 @@ impl ResourceCallerRow {
             identity: self.identity.take()?,
             resource: self.resource.take()?,
             privilege: self.privilege.take()?,
+        })
+    }
+
+    /// The row as rusqlite reads it, by the same column names sqlx's `FromRow` uses.
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<ResourceCallerRow> {
+        Ok(ResourceCallerRow {
+            caller_id: row.get("caller_id")?,
+            caller_name: row.get("caller_name")?,
+            jti: row.get("jti")?,
+            grant_id: row.get("grant_id")?,
+            request_id: row.get("request_id")?,
+            state: row.get("state")?,
+            expires_at: row.get("expires_at")?,
+            identity: row.get("identity")?,
+            resource: row.get("resource")?,
+            privilege: row.get("privilege")?,
         })
     }
 }

@@ -18,9 +18,9 @@ use crate::connectors::{Connectors, Revoked};
 use crate::credential::{Keyring, TrustedKeys};
 use crate::service;
 use crate::store::audit;
-use crate::store::port::IssuerRecord;
 use crate::store::port::{AuditTrail, Database, ProposalRows, Rows, Tx};
 use crate::store::port::{ConnectorJob, DeliveryJob};
+use crate::store::port::{IssuerRecord, SessionRecord, UserRecord};
 use crate::store::{
     AuditFilter, BreakGlassLimit, BreakGlassTaken, FailedPassword, FourEyes, GrantFilter,
     Introspected, LiveBatch, LoginCandidate, NewSigningKey, NewUser, RequestFilter, ReviewFilter,
@@ -75,6 +75,18 @@ macro_rules! free_of_conflict {
                          AND ru.created_by = $1)
          AND (r.vouched_by IS NULL OR r.vouched_by <> $1)"
     };
+}
+
+/// A session and its user (`Database::session`): on the calling thread where the backend
+/// can, through a pooled connection otherwise.
+pub(super) async fn session(
+    db: &Backend,
+    token_hash: &str,
+) -> StoreResult<Option<(SessionRecord, UserRecord)>> {
+    if let Some(found) = db.read_inline(|conn| sessions::session_inline(conn, token_hash)) {
+        return Ok(found);
+    }
+    db.lookup().await?.session(token_hash).await
 }
 
 /// A transaction, offered as the port's rows; a writer may hold its turn in the backend's
@@ -816,6 +828,13 @@ impl Store for Backend {
         now: DateTime<Utc>,
         issuer: &str,
     ) -> StoreResult<Option<Introspected>> {
+        // On the calling thread where the backend can (SQLite), through the pool otherwise.
+        let inline = self.read_inline(|conn| {
+            introspection::for_resource_inline(conn, secret_hash, token_hash, now, issuer)
+        });
+        if let Some(introspected) = inline {
+            return Ok(introspected);
+        }
         let mut conn = self.reads().acquire().await?;
         introspection::for_resource(&mut conn, secret_hash, token_hash, now, issuer).await
     }

@@ -2,12 +2,64 @@
 //! `crate::service::sessions`).
 
 use super::Conn;
-use super::records::SessionUserRow;
+use super::records::{SessionUserRow, UserRow};
 use super::{ms, time};
 use crate::store::StoreResult;
 use crate::store::port::{SessionRecord, SessionRows, ThrottleRecord, UserRecord};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+
+/// The session whose token hashes to `$1`, and its user unless disabled.
+const SESSION_AND_USER: &str =
+    "SELECT s.created_at, s.last_seen_at, u.id, u.username, u.display_name, u.roles,
+            u.password_hash, u.disabled, u.must_change_password
+     FROM sessions s JOIN users u ON u.id = s.user_id
+     WHERE s.token_hash = $1 AND NOT u.disabled";
+
+/// `SessionRows::session` on one of SQLite's inline readers: the same statement, run on
+/// the calling thread.
+pub(super) fn session_inline(
+    conn: &rusqlite::Connection,
+    token_hash: &str,
+) -> rusqlite::Result<Option<(SessionRecord, UserRecord)>> {
+    use rusqlite::OptionalExtension;
+    let row = conn
+        .prepare_cached(SESSION_AND_USER)?
+        .query_row(
+            rusqlite::named_params! { "$1": token_hash },
+            SessionUserRow::from_sqlite,
+        )
+        .optional()?;
+    Ok(row.map(SessionUserRow::records))
+}
+
+impl SessionUserRow {
+    fn records(self) -> (SessionRecord, UserRecord) {
+        let session = SessionRecord {
+            user_id: self.user.id,
+            created_at: time(self.created_at),
+            last_seen_at: time(self.last_seen_at),
+        };
+        (session, self.user.record())
+    }
+
+    /// The row as rusqlite reads it, by the column names sqlx's `FromRow` uses.
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<SessionUserRow> {
+        Ok(SessionUserRow {
+            created_at: row.get("created_at")?,
+            last_seen_at: row.get("last_seen_at")?,
+            user: UserRow {
+                id: row.get("id")?,
+                username: row.get("username")?,
+                display_name: row.get("display_name")?,
+                roles: row.get("roles")?,
+                password_hash: row.get("password_hash")?,
+                disabled: row.get("disabled")?,
+                must_change_password: row.get("must_change_password")?,
+            },
+        })
+    }
+}
 
 #[async_trait]
 impl SessionRows for Conn {
@@ -15,23 +67,11 @@ impl SessionRows for Conn {
         &mut self,
         token_hash: &str,
     ) -> StoreResult<Option<(SessionRecord, UserRecord)>> {
-        let row: Option<SessionUserRow> = sqlx::query_as(
-            "SELECT s.created_at, s.last_seen_at, u.id, u.username, u.display_name, u.roles,
-                    u.password_hash, u.disabled, u.must_change_password
-             FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.token_hash = $1 AND NOT u.disabled",
-        )
-        .bind(token_hash)
-        .fetch_optional(&mut *self)
-        .await?;
-        Ok(row.map(|row| {
-            let session = SessionRecord {
-                user_id: row.user.id,
-                created_at: time(row.created_at),
-                last_seen_at: time(row.last_seen_at),
-            };
-            (session, row.user.record())
-        }))
+        let row: Option<SessionUserRow> = sqlx::query_as(SESSION_AND_USER)
+            .bind(token_hash)
+            .fetch_optional(&mut *self)
+            .await?;
+        Ok(row.map(SessionUserRow::records))
     }
 
     async fn insert_session(

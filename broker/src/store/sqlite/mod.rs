@@ -10,7 +10,7 @@
 //! serialises writers, and spells the dialect's few expressions (the macros below).
 
 use crate::store::audit::{self, Actor, Event};
-use crate::store::port::{Database, KeyRows, Tx};
+use crate::store::port::{Database, KeyRows, SessionRecord, Tx, UserRecord};
 use crate::store::{NewSigningKey, StoreError, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -22,8 +22,10 @@ use std::sync::Arc;
 use zeroize::Zeroizing;
 
 mod group_commit;
+mod inline_reads;
 mod writer_thread;
 use group_commit::GroupCommit;
+use inline_reads::InlineReads;
 use writer_thread::WriterThread;
 
 type Db = sqlx::Sqlite;
@@ -151,6 +153,8 @@ pub struct SqliteStore {
     /// Where writes run fastest: the thread the writer pool's connections were opened
     /// from (`None` when read-only).
     writer_thread: Option<WriterThread>,
+    /// Introspection's reads, on the calling thread (`None` for a database in memory).
+    inline: Option<InlineReads>,
 }
 
 impl SqliteStore {
@@ -201,6 +205,7 @@ impl SqliteStore {
             write_pool,
             pool,
             writer_thread: Some(writer_thread),
+            inline: sqlite_file(url).map(InlineReads::new),
         })
     }
 
@@ -220,6 +225,7 @@ impl SqliteStore {
             write_pool: pool.clone(),
             pool,
             writer_thread: None,
+            inline: None,
         })
     }
 
@@ -251,6 +257,10 @@ impl Database for SqliteStore {
     async fn lookup(&self) -> StoreResult<Box<dyn Tx>> {
         Ok(sql::Connection::boxed(self.reads().acquire().await?))
     }
+
+    async fn session(&self, token_hash: &str) -> StoreResult<Option<(SessionRecord, UserRecord)>> {
+        sql::session(self, token_hash).await
+    }
 }
 
 impl SqliteStore {
@@ -265,6 +275,22 @@ impl SqliteStore {
             &self.write_pool
         } else {
             &self.pool
+        }
+    }
+
+    /// `read` on the calling thread, if this database can (`inline_reads`); `None` sends
+    /// the caller to the pool, as does a read that failed here (a lock met, say).
+    fn read_inline<R>(
+        &self,
+        read: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<R>,
+    ) -> Option<R> {
+        let inline = self.inline.as_ref()?;
+        match inline.run(read) {
+            Ok(answer) => Some(answer),
+            Err(e) => {
+                tracing::warn!(error = %e, "an inline read failed; reading through the pool");
+                None
+            }
         }
     }
 
