@@ -5,7 +5,7 @@ use crate::app::use_auth;
 use crate::components::connection::steady;
 use crate::components::grant_card::GrantCard;
 use crate::components::live::on_live;
-use crate::components::states::{Empty, Loaded, refetch};
+use crate::components::states::{Empty, Loaded, LoadedList, refetch};
 use crate::components::time::RelativeTime;
 use crate::page::Page;
 use crate::pages::requests::RequestTable;
@@ -24,8 +24,13 @@ pub fn Dashboard() -> impl IntoView {
         grants.extend(api::grants("state=scheduled&mine=true").await?);
         Ok::<_, api::ApiError>(grants)
     });
-    let pending = LocalResource::new(|| api::requests("state=pending&mine=true"));
-    let waiting = LocalResource::new(|| api::requests("awaiting_me=true"));
+    // First pages only: the lists' own pages hold the rest.
+    let pending = LocalResource::new(|| async {
+        Ok::<_, api::ApiError>(api::requests("state=pending&mine=true").await?.items)
+    });
+    let waiting = LocalResource::new(|| async {
+        Ok::<_, api::ApiError>(api::requests("awaiting_me=true").await?.items)
+    });
     let reviewer = move || auth.has(Role::Reviewer) || auth.has(Role::Admin);
     let overseer = move || auth.has_any(visibility::READS_EVERYTHING);
     // Undecided reviews, overdue first: the broker sorts them so.
@@ -154,18 +159,15 @@ pub fn Dashboard() -> impl IntoView {
                             view! { <span class=class>{format!("{waiting} waiting · {overdue} overdue")}</span> }
                         }}
                     </h2>
-                    <Loaded value=due_now rows=1 retry=refetch(due) let:list>
-                        {if list.is_empty() {
-                            view! {
-                                <Empty title="No review waits">
-                                    <a href=Page::Reviews.path()>"See all reviews"</a>
-                                </Empty>
-                            }
-                                .into_any()
-                        } else {
-                            view! { <ReviewTable reviews=list/> }.into_any()
-                        }}
-                    </Loaded>
+                    <LoadedList value=due_now rows=1 retry=refetch(due)
+                        empty=|| view! {
+                            <Empty title="No review waits">
+                                <a href=Page::Reviews.path()>"See all reviews"</a>
+                            </Empty>
+                        }
+                        let:list>
+                        <ReviewTable reviews=list/>
+                    </LoadedList>
                 </section>
             </Show>
 
@@ -226,51 +228,39 @@ pub fn Dashboard() -> impl IntoView {
             <Show when=move || auth.has(Role::Admin)>
                 <section aria-labelledby="unowned-title" data-testid="unowned-grants">
                     <h2 id="unowned-title">"Live access without an owner"</h2>
-                    <Loaded value=unowned_now rows=1 retry=refetch(unowned) let:list>
-                        {if list.is_empty() {
-                            view! { <Empty title="None">"Every live grant has an accountable owner."</Empty> }
-                                .into_any()
-                        } else {
-                            view! {
-                                <p class="warning">"Nobody answers for these identities any more. Revoke the access, or ask someone to declare accountability."</p>
-                                <div class="cards">
-                                    {list
-                                        .into_iter()
-                                        .map(|grant| view! { <GrantCard grant on_change=Callback::new(move |_| refresh())/> })
-                                        .collect_view()}
-                                </div>
-                            }
-                                .into_any()
-                        }}
-                    </Loaded>
+                    <LoadedList value=unowned_now rows=1 retry=refetch(unowned)
+                        empty=|| view! { <Empty title="None">"Every live grant has an accountable owner."</Empty> }
+                        let:list>
+                        <p class="warning">"Nobody answers for these identities any more. Revoke the access, or ask someone to declare accountability."</p>
+                        <div class="cards">
+                            {list
+                                .into_iter()
+                                .map(|grant| view! { <GrantCard grant on_change=Callback::new(move |_| refresh())/> })
+                                .collect_view()}
+                        </div>
+                    </LoadedList>
                 </section>
             </Show>
 
             <Show when=move || auth.has(Role::Admin)>
                 <section aria-labelledby="privileged-title" data-testid="privileged-grants">
                     <h2 id="privileged-title">"Approver and admin roles given"</h2>
-                    <Loaded value=privileged_now rows=1 retry=refetch(privileged) let:list>
-                        {if list.is_empty() {
-                            view! { <Empty title="None">"Nobody has been given the approver or admin role."</Empty> }
-                                .into_any()
-                        } else {
-                            view! { <PrivilegedGrants events=list/> }.into_any()
-                        }}
-                    </Loaded>
+                    <LoadedList value=privileged_now rows=1 retry=refetch(privileged)
+                        empty=|| view! { <Empty title="None">"Nobody has been given the approver or admin role."</Empty> }
+                        let:list>
+                        <PrivilegedGrants events=list/>
+                    </LoadedList>
                 </section>
             </Show>
 
             <Show when=overseer>
                 <section aria-labelledby="unjustified-title" data-testid="unjustified-reviews">
                     <h2 id="unjustified-title">"Break-glass judged unjustified"</h2>
-                    <Loaded value=unjustified_now rows=1 retry=refetch(unjustified) let:list>
-                        {if list.is_empty() {
-                            view! { <Empty title="None">"No break-glass access has been judged unjustified."</Empty> }
-                                .into_any()
-                        } else {
-                            view! { <ReviewTable reviews=list/> }.into_any()
-                        }}
-                    </Loaded>
+                    <LoadedList value=unjustified_now rows=1 retry=refetch(unjustified)
+                        empty=|| view! { <Empty title="None">"No break-glass access has been judged unjustified."</Empty> }
+                        let:list>
+                        <ReviewTable reviews=list/>
+                    </LoadedList>
                 </section>
             </Show>
 
@@ -281,61 +271,46 @@ pub fn Dashboard() -> impl IntoView {
                 hidden=move || !auth.owns_identities() && grants_now.get().is_some_and(|r| r.is_ok_and(|l| l.is_empty()))
             >
                 <h2 id="grants-title">"Your access, live and scheduled"</h2>
-                <Loaded value=grants_now rows=2 retry=refetch(grants) let:list>
-                    {if list.is_empty() {
-                        view! {
-                            <Empty title="No active access">
-                                "Nothing is granted to your identities right now. Need access for a task? "
-                                <a href=Page::NewRequest.path()>"Request it"</a>
-                                "."
-                            </Empty>
-                        }
-                            .into_any()
-                    } else {
-                        view! {
-                            <div class="cards">
-                                {list
-                                    .into_iter()
-                                    .map(|grant| view! { <GrantCard grant on_change=Callback::new(move |_| refresh())/> })
-                                    .collect_view()}
-                            </div>
-                        }
-                            .into_any()
-                    }}
-                </Loaded>
+                <LoadedList value=grants_now rows=2 retry=refetch(grants)
+                    empty=|| view! {
+                        <Empty title="No active access">
+                            "Nothing is granted to your identities right now. Need access for a task? "
+                            <a href=Page::NewRequest.path()>"Request it"</a>
+                            "."
+                        </Empty>
+                    }
+                    let:list>
+                    <div class="cards">
+                        {list
+                            .into_iter()
+                            .map(|grant| view! { <GrantCard grant on_change=Callback::new(move |_| refresh())/> })
+                            .collect_view()}
+                    </div>
+                </LoadedList>
             </section>
 
             <section
                 aria-labelledby="pending-title"
                 data-testid="my-pending"
-                hidden=move || !auth.owns_identities() && pending_now.get().is_some_and(|r| r.is_ok_and(|p| p.items.is_empty()))
+                hidden=move || !auth.owns_identities() && pending_now.get().is_some_and(|r| r.is_ok_and(|l| l.is_empty()))
             >
                 <h2 id="pending-title">"Your pending requests"</h2>
-                <Loaded value=pending_now rows=2 retry=refetch(pending) let:page>
-                    {if page.items.is_empty() {
-                        view! { <Empty title="Nothing pending">"Requests you file wait here for approval."</Empty> }
-                            .into_any()
-                    } else {
-                        view! { <RequestTable requests=page.items/> }.into_any()
-                    }}
-                </Loaded>
+                <LoadedList value=pending_now rows=2 retry=refetch(pending)
+                    empty=|| view! { <Empty title="Nothing pending">"Requests you file wait here for approval."</Empty> }
+                    let:list>
+                    <RequestTable requests=list/>
+                </LoadedList>
             </section>
 
             <Show when=move || auth.has(Role::Approver)>
                 <section aria-labelledby="waiting-title" data-testid="waiting-for-me">
                     <h2 id="waiting-title">"Waiting for your approval"</h2>
-                    <Loaded value=waiting_now rows=2 retry=refetch(waiting) let:page>
-                        {if page.items.is_empty() {
-                            view! { <Empty title="All caught up">"No request waits for your decision."</Empty> }
-                                .into_any()
-                        } else {
-                            view! {
-                                <RequestTable requests=page.items/>
-                                <p><a href=Page::Approvals.path()>"Open the approvals queue"</a></p>
-                            }
-                                .into_any()
-                        }}
-                    </Loaded>
+                    <LoadedList value=waiting_now rows=2 retry=refetch(waiting)
+                        empty=|| view! { <Empty title="All caught up">"No request waits for your decision."</Empty> }
+                        let:list>
+                        <RequestTable requests=list/>
+                        <p><a href=Page::Approvals.path()>"Open the approvals queue"</a></p>
+                    </LoadedList>
                 </section>
             </Show>
         </section>
