@@ -1,5 +1,6 @@
-//! Reads answered on the calling thread, for the hottest read of all: a resource server's
-//! introspection, on the path of every downstream call.
+//! Reads answered on the calling thread, for the two on the path of nearly every call: the
+//! caller's session (every signed-in call, and on the writer thread every write) and a
+//! resource server's introspection (every downstream call).
 //!
 //! A read through sqlx's pool is two hand-offs: the statement goes to its connection's
 //! thread and the rows come back, each a thread woken (on this 2-CPU machine often on the
