@@ -82,6 +82,8 @@ pub fn App() -> impl IntoView {
     };
     provide_context(auth);
     auth.refresh();
+    // Beside it, what a request link will show: the page takes it once signed in.
+    crate::early::EarlyRequest::provide();
     // Only a session that ended signs the viewer out: a wrong password at the sign-in form
     // (also a 401) must leave the form, and what was typed in it, alone.
     api::on_unauthenticated(move || {

@@ -6,6 +6,7 @@
 mod api;
 mod app;
 mod components;
+mod early;
 mod lazy_pages;
 mod marks;
 mod page;

@@ -15,6 +15,7 @@ use crate::components::states::Loaded;
 use crate::components::time::RelativeTime;
 use crate::components::timeline::Timeline;
 use crate::components::toast::use_toasts;
+use crate::early::EarlyRequest;
 use crate::page::Page;
 use crate::pages::{load_by_route_id, route_id};
 use leptos::prelude::*;
@@ -24,7 +25,9 @@ use stint_core::{Approvers, RequestState};
 
 #[component]
 pub fn RequestDetailPage() -> impl IntoView {
-    let detail = load_by_route_id("request", api::request);
+    // The first time, what the portal began reading at boot if it opened on this link.
+    let early = use_context::<EarlyRequest>();
+    let detail = load_by_route_id("request", move |id| crate::early::request(early, id));
     // Follow what happens to it elsewhere (an approver, the sweeper, a connector).
     let id = route_id();
     on_live(

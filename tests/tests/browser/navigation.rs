@@ -3,7 +3,7 @@
 
 use serde_json::json;
 use std::time::Duration;
-use stint_e2e::{Stack, click, devtools, find, screenshot, sign_in, wait_text};
+use stint_e2e::{Stack, click, devtools, find, screenshot, sign_in, type_into, wait_text};
 
 /// Records, in the page, the URL of each fetch that ended by being given up (AbortError).
 const WATCH_FETCHES: &str = "window.givenUp = [];
@@ -103,5 +103,32 @@ async fn a_page_shown_again_by_back_catches_up_on_what_changed_while_it_was_away
         json!(true),
         "the approvals page was loaded anew, not shown again as it was left"
     );
+    bob.close().await.unwrap();
+}
+
+/// A request link is read at boot beside who is signed in. Opened signed out, that read is
+/// refused; once bob signs in, the page reads the request afresh rather than show the
+/// refusal, and he can approve it there.
+#[tokio::test]
+#[ignore = "needs the built portal and chromium"]
+async fn a_request_link_opened_signed_out_shows_the_request_once_signed_in() {
+    let stack = Stack::start().await;
+    let alice = stack.user("alice").await;
+    let task = "Re-key the settlement export";
+    let id = stack
+        .file_via_store(&alice, "ci-deployer", "payments-db", task)
+        .await;
+    let bob = stack.browser().await;
+    bob.goto(&stack.url(&format!("/requests/{id}")))
+        .await
+        .unwrap();
+    type_into(&bob, "[data-testid=username]", "bob").await;
+    type_into(&bob, "[data-testid=password]", stint_broker::demo::PASSWORD).await;
+    click(&bob, "[data-testid=sign-in]").await;
+    wait_text(&bob, "[data-testid=requester]", "alice").await;
+    wait_text(&bob, "main", task).await;
+    screenshot(&bob, "request-link-after-sign-in").await;
+    click(&bob, "[data-testid=approve]").await;
+    wait_text(&bob, "[data-testid=request-state]", "approved").await;
     bob.close().await.unwrap();
 }
