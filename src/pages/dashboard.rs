@@ -11,7 +11,7 @@ use crate::page::Page;
 use crate::pages::requests::RequestTable;
 use crate::pages::reviews::ReviewTable;
 use leptos::prelude::*;
-use stint_core::api::AuditEventView;
+use stint_core::api::{AuditEventView, GrantView};
 use stint_core::standing::{share_percent, waiting_for_triage};
 use stint_core::{ReviewStatus, Role, visibility};
 
@@ -216,12 +216,7 @@ pub fn Dashboard() -> impl IntoView {
                     <p class="warning">
                         "These grants have ended, but the system their access was made in keeps refusing to take it away. The broker keeps retrying; check the system named on each card."
                     </p>
-                    <div class="cards">
-                        {list
-                            .into_iter()
-                            .map(|grant| view! { <GrantCard grant on_change=Callback::new(move |_| refresh())/> })
-                            .collect_view()}
-                    </div>
+                    <GrantCards grants=list on_change=Callback::new(move |_| refresh())/>
                 </section>
             })}
 
@@ -232,12 +227,7 @@ pub fn Dashboard() -> impl IntoView {
                         empty=|| view! { <Empty title="None">"Every live grant has an accountable owner."</Empty> }
                         let:list>
                         <p class="warning">"Nobody answers for these identities any more. Revoke the access, or ask someone to declare accountability."</p>
-                        <div class="cards">
-                            {list
-                                .into_iter()
-                                .map(|grant| view! { <GrantCard grant on_change=Callback::new(move |_| refresh())/> })
-                                .collect_view()}
-                        </div>
+                        <GrantCards grants=list on_change=Callback::new(move |_| refresh())/>
                     </LoadedList>
                 </section>
             </Show>
@@ -280,12 +270,7 @@ pub fn Dashboard() -> impl IntoView {
                         </Empty>
                     }
                     let:list>
-                    <div class="cards">
-                        {list
-                            .into_iter()
-                            .map(|grant| view! { <GrantCard grant on_change=Callback::new(move |_| refresh())/> })
-                            .collect_view()}
-                    </div>
+                    <GrantCards grants=list on_change=Callback::new(move |_| refresh())/>
                 </LoadedList>
             </section>
 
@@ -314,6 +299,16 @@ pub fn Dashboard() -> impl IntoView {
                 </section>
             </Show>
         </section>
+    }
+}
+
+/// Grant cards side by side; a change made from any of them refreshes the dashboard.
+#[component]
+fn GrantCards(grants: Vec<GrantView>, on_change: Callback<()>) -> impl IntoView {
+    view! {
+        <div class="cards">
+            {grants.into_iter().map(|grant| view! { <GrantCard grant on_change/> }).collect_view()}
+        </div>
     }
 }
 
