@@ -196,7 +196,7 @@ async fn connector_login(
     // Most grants have no downstream access (its row is written with the grant, so it
     // cannot appear later): one statement answers for them, and the credential's own
     // transaction checks who may have it.
-    if db.lookup().await?.grant_access(grant_id).await?.is_none() {
+    if db.grant_access(grant_id).await?.is_none() {
         return Ok(None);
     }
     let waited = std::time::Instant::now();

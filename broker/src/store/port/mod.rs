@@ -55,6 +55,10 @@ pub trait Database: Send + Sync {
     /// may answer it without taking a connection from its pool (SQLite reads it on the
     /// calling thread).
     async fn session(&self, token_hash: &str) -> StoreResult<Option<(SessionRecord, UserRecord)>>;
+    /// What a connector made for a grant (`ConnectorRows::grant_access`), outside any
+    /// transaction: every credential fetch asks it before its write, so a backend may
+    /// answer it as it answers `session`.
+    async fn grant_access(&self, grant_id: i64) -> StoreResult<Option<GrantAccessRecord>>;
 }
 
 /// An open transaction: its rows through `Deref`, and its end.

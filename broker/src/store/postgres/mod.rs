@@ -12,7 +12,7 @@
 //! sqlx's migration lock (two replicas starting together migrate once), serialises
 //! writers, and spells the dialect's few expressions (the macros below).
 
-use crate::store::port::{Database, SessionRecord, Tx, UserRecord};
+use crate::store::port::{Database, GrantAccessRecord, SessionRecord, Tx, UserRecord};
 use crate::store::{NewSigningKey, StoreError, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -301,5 +301,9 @@ impl Database for PgStore {
 
     async fn session(&self, token_hash: &str) -> StoreResult<Option<(SessionRecord, UserRecord)>> {
         sql::session(self, token_hash).await
+    }
+
+    async fn grant_access(&self, grant_id: i64) -> StoreResult<Option<GrantAccessRecord>> {
+        sql::grant_access(self, grant_id).await
     }
 }

@@ -12,6 +12,56 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
+/// What a connector made for a grant, and the last error of a step still to do: read
+/// before every credential fetch (`Database::grant_access`), through sqlx or inline.
+const GRANT_ACCESS: &str = "SELECT a.connector, a.account, a.provisioned_at, a.revoked_at,
+            (SELECT j.last_error FROM connector_jobs j
+             WHERE j.grant_id = a.grant_id AND j.done_at IS NULL
+             ORDER BY j.id DESC LIMIT 1)
+     FROM grant_access a WHERE a.grant_id = $1";
+
+/// `GRANT_ACCESS`'s columns in order.
+type AccessRow = (
+    String,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+);
+
+fn access_record(
+    (connector, account, provisioned_at, revoked_at, last_error): AccessRow,
+) -> GrantAccessRecord {
+    GrantAccessRecord {
+        connector,
+        account,
+        provisioned: provisioned_at.is_some(),
+        revoked: revoked_at.is_some(),
+        last_error,
+    }
+}
+
+/// `GRANT_ACCESS` on a connection of `inline_reads`.
+pub(super) fn grant_access_inline(
+    conn: &rusqlite::Connection,
+    grant_id: i64,
+) -> rusqlite::Result<Option<GrantAccessRecord>> {
+    use rusqlite::OptionalExtension;
+    let row = conn
+        .prepare_cached(GRANT_ACCESS)?
+        .query_row(rusqlite::named_params! { "$1": grant_id }, |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+            ))
+        })
+        .optional()?;
+    Ok(row.map(access_record))
+}
+
 /// Whether step `j` must wait for another: extending and revoking wait until the access is
 /// made, revoking also for an extension under way (so the downstream hears the end last),
 /// and a scheduled grant's access is made only once it starts.
@@ -238,30 +288,10 @@ impl ConnectorRows for Conn {
     }
 
     async fn grant_access(&mut self, grant_id: i64) -> StoreResult<Option<GrantAccessRecord>> {
-        let row: Option<(
-            String,
-            Option<String>,
-            Option<i64>,
-            Option<i64>,
-            Option<String>,
-        )> = sqlx::query_as(
-            "SELECT a.connector, a.account, a.provisioned_at, a.revoked_at,
-                        (SELECT j.last_error FROM connector_jobs j
-                         WHERE j.grant_id = a.grant_id AND j.done_at IS NULL
-                         ORDER BY j.id DESC LIMIT 1)
-                 FROM grant_access a WHERE a.grant_id = $1",
-        )
-        .bind(grant_id)
-        .fetch_optional(&mut *self)
-        .await?;
-        Ok(row.map(
-            |(connector, account, provisioned_at, revoked_at, last_error)| GrantAccessRecord {
-                connector,
-                account,
-                provisioned: provisioned_at.is_some(),
-                revoked: revoked_at.is_some(),
-                last_error,
-            },
-        ))
+        let row: Option<AccessRow> = sqlx::query_as(GRANT_ACCESS)
+            .bind(grant_id)
+            .fetch_optional(&mut *self)
+            .await?;
+        Ok(row.map(access_record))
     }
 }

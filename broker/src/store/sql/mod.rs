@@ -20,7 +20,7 @@ use crate::service;
 use crate::store::audit;
 use crate::store::port::{AuditTrail, Database, ProposalRows, Rows, Tx};
 use crate::store::port::{ConnectorJob, DeliveryJob};
-use crate::store::port::{IssuerRecord, SessionRecord, UserRecord};
+use crate::store::port::{GrantAccessRecord, IssuerRecord, SessionRecord, UserRecord};
 use crate::store::{
     AuditFilter, BreakGlassLimit, BreakGlassTaken, FailedPassword, FourEyes, GrantFilter,
     Introspected, LiveBatch, LoginCandidate, NewSigningKey, NewUser, RequestFilter, ReviewFilter,
@@ -87,6 +87,18 @@ pub(super) async fn session(
         return Ok(found);
     }
     db.lookup().await?.session(token_hash).await
+}
+
+/// What a connector made for a grant (`Database::grant_access`): on the calling thread
+/// where the backend can, through a pooled connection otherwise.
+pub(super) async fn grant_access(
+    db: &Backend,
+    grant_id: i64,
+) -> StoreResult<Option<GrantAccessRecord>> {
+    if let Some(found) = db.read_inline(|conn| connectors::grant_access_inline(conn, grant_id)) {
+        return Ok(found);
+    }
+    db.lookup().await?.grant_access(grant_id).await
 }
 
 /// A transaction, offered as the port's rows; a writer may hold its turn in the backend's

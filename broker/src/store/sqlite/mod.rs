@@ -10,7 +10,7 @@
 //! serialises writers, and spells the dialect's few expressions (the macros below).
 
 use crate::store::audit::{self, Actor, Event};
-use crate::store::port::{Database, KeyRows, SessionRecord, Tx, UserRecord};
+use crate::store::port::{Database, GrantAccessRecord, KeyRows, SessionRecord, Tx, UserRecord};
 use crate::store::{NewSigningKey, StoreError, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -260,6 +260,10 @@ impl Database for SqliteStore {
 
     async fn session(&self, token_hash: &str) -> StoreResult<Option<(SessionRecord, UserRecord)>> {
         sql::session(self, token_hash).await
+    }
+
+    async fn grant_access(&self, grant_id: i64) -> StoreResult<Option<GrantAccessRecord>> {
+        sql::grant_access(self, grant_id).await
     }
 }
 
