@@ -6,8 +6,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::cell::RefCell;
 use stint_core::api::*;
-use stint_core::four_eyes::{ProposalView, RejectBody};
+use stint_core::four_eyes::{ProposalState, ProposalView, RejectBody};
 use stint_core::oidc::{SignInOptions, SignedOut};
+use stint_core::query::{AuditQuery, GrantQuery, RequestQuery, ReviewQuery};
 use stint_core::standing::*;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -37,6 +38,23 @@ impl ApiError {
         match self {
             ApiError::Rejected { status, .. } => Some(*status),
             ApiError::Network(_) => None,
+        }
+    }
+}
+
+/// A query refused before it was sent (a bad value in a link): the same refusal, naming
+/// the same parameter, as the broker would have given.
+impl From<stint_core::RuleError> for ApiError {
+    fn from(e: stint_core::RuleError) -> ApiError {
+        let field = match &e {
+            stint_core::RuleError::Invalid { field, .. } => Some(field.to_string()),
+            _ => None,
+        };
+        ApiError::Rejected {
+            status: 400,
+            code: "bad_input".into(),
+            message: e.to_string(),
+            field,
         }
     }
 }
@@ -353,9 +371,8 @@ pub async fn resource(id: i64) -> ApiResult<ResourceView> {
     get(&format!("/api/v1/resources/{id}")).await
 }
 
-/// `query` is the URL query without `?`, e.g. `state=pending&mine=true`.
-pub async fn requests(query: &str) -> ApiResult<Page<RequestView>> {
-    get(&format!("/api/v1/requests?{query}")).await
+pub async fn requests(query: &RequestQuery) -> ApiResult<Page<RequestView>> {
+    get(&format!("/api/v1/requests?{}", query.to_query())).await
 }
 
 pub async fn request(id: i64) -> ApiResult<RequestDetail> {
@@ -382,8 +399,8 @@ pub async fn cancel(id: i64) -> ApiResult<RequestDetail> {
     post_empty(&format!("/api/v1/requests/{id}/cancel")).await
 }
 
-pub async fn grants(query: &str) -> ApiResult<Vec<GrantView>> {
-    get(&format!("/api/v1/grants?{query}")).await
+pub async fn grants(query: &GrantQuery) -> ApiResult<Vec<GrantView>> {
+    get(&format!("/api/v1/grants?{}", query.to_query())).await
 }
 
 pub async fn credential(grant_id: i64) -> ApiResult<CredentialView> {
@@ -446,9 +463,8 @@ pub async fn break_glass(body: BreakGlassBody) -> ApiResult<RequestDetail> {
     post("/api/v1/break-glass", &body).await
 }
 
-/// `query` is the URL query without `?`, e.g. `state=overdue`.
-pub async fn reviews(query: &str) -> ApiResult<Vec<ReviewView>> {
-    get(&format!("/api/v1/reviews?{query}")).await
+pub async fn reviews(query: &ReviewQuery) -> ApiResult<Vec<ReviewView>> {
+    get(&format!("/api/v1/reviews?{}", query.to_query())).await
 }
 
 pub async fn review(id: i64) -> ApiResult<ReviewDetail> {
@@ -459,9 +475,8 @@ pub async fn decide_review(id: i64, body: ReviewBody) -> ApiResult<ReviewDetail>
     post(&format!("/api/v1/reviews/{id}"), &body).await
 }
 
-/// `query` is the URL query without `?`, e.g. `grant_id=3&limit=100`.
-pub async fn audit(query: &str) -> ApiResult<Page<AuditEventView>> {
-    get(&format!("/api/v1/audit?{query}")).await
+pub async fn audit(query: &AuditQuery) -> ApiResult<Page<AuditEventView>> {
+    get(&format!("/api/v1/audit?{}", query.to_query())).await
 }
 
 pub async fn verify_audit() -> ApiResult<AuditVerification> {
@@ -480,8 +495,9 @@ pub async fn update_user(id: i64, body: UserUpdateBody) -> ApiResult<Saved<UserA
     save(Request::put(&format!("/api/v1/users/{id}")), &body).await
 }
 
-/// `state`: `pending`, `approved`, `rejected`, `withdrawn` or `all`.
-pub async fn proposals(state: &str) -> ApiResult<Vec<ProposalView>> {
+/// The proposals in `state`; every one when `None`.
+pub async fn proposals(state: Option<ProposalState>) -> ApiResult<Vec<ProposalView>> {
+    let state = state.map_or("all", ProposalState::as_str);
     get(&format!("/api/v1/proposals?state={state}")).await
 }
 
@@ -514,9 +530,8 @@ pub async fn save_resource(id: Option<i64>, body: ResourceBody) -> ApiResult<Sav
     }
 }
 
-/// `query` is the URL query without `?`, e.g. `status=unmapped`.
-pub async fn standing(query: &str) -> ApiResult<Vec<StandingView>> {
-    get(&format!("/api/v1/standing?{query}")).await
+pub async fn standing() -> ApiResult<Vec<StandingView>> {
+    get("/api/v1/standing").await
 }
 
 pub async fn record_standing(body: NewStandingBody) -> ApiResult<StandingView> {

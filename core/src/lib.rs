@@ -22,6 +22,7 @@ pub mod notify;
 pub mod oidc;
 pub mod oversight;
 pub mod ownership;
+pub mod query;
 pub mod rules;
 pub mod search;
 pub mod standing;

@@ -16,8 +16,9 @@ use leptos_router::hooks::use_navigate;
 use stint_core::api::{
     BreakGlassBody, GrantView, IdentityView, NewRequestBody, RequestDetail, ResourceView,
 };
+use stint_core::query::GrantQuery;
 use stint_core::rules::{self, Justification};
-use stint_core::{Policy, RuleError, break_glass, format};
+use stint_core::{GrantState, Policy, RuleError, break_glass, format};
 
 /// What the form sends.
 #[derive(Clone)]
@@ -68,7 +69,7 @@ pub fn AccessForm(
         let identities = api::identities().await?;
         let resources = api::resources().await?;
         // What the viewer's identities hold now, to warn before asking for it again.
-        let live = api::grants("state=active&mine=true").await?;
+        let live = api::grants(&GrantQuery::mine(GrantState::Active)).await?;
         let prefill = match again {
             Some(id) => {
                 let past = api::request(id).await?.request;

@@ -1,24 +1,11 @@
 //! A search a page keeps in its URL (a search is a link, and Back returns to it): the
-//! URL's query read as the API's, the form's fields following the URL, and the fields
-//! written back to it.
+//! form's fields following the URL, and the fields written back to it. The page reads the
+//! URL's query as the API's own query type (`stint_core::query`).
 
 use crate::api::encode_query;
 use crate::page::Page;
 use leptos::prelude::*;
 use leptos_router::params::ParamsMap;
-
-/// The query string of `keys` present (and not empty) in `query`, encoded, in `keys`' order.
-pub fn query_string(query: &ParamsMap, keys: &[&str]) -> String {
-    keys.iter()
-        .filter_map(|key| {
-            query
-                .get(key)
-                .filter(|v| !v.is_empty())
-                .map(|v| format!("{key}={}", encode_query(&v)))
-        })
-        .collect::<Vec<_>>()
-        .join("&")
-}
 
 /// Keeps each field equal to the URL's value of its key, also when the URL changes under
 /// the page (Clear, Back, a link).

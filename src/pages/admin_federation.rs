@@ -12,6 +12,7 @@ use leptos::prelude::*;
 use std::collections::BTreeMap;
 use stint_core::api::{AuditEventView, IdentityView};
 use stint_core::federation::{self, IssuerBody, IssuerView, RuleBody};
+use stint_core::query::AuditQuery;
 use stint_core::{Role, visibility};
 
 #[component]
@@ -109,11 +110,11 @@ fn IssuerCard(issuer: IssuerView) -> impl IntoView {
 #[component]
 fn Activity() -> impl IntoView {
     let events = LocalResource::new(|| async {
-        let mut all = api::audit("action=federation.exchanged&limit=10")
+        let mut all = api::audit(&AuditQuery::latest("federation.exchanged", 10))
             .await?
             .items;
         all.extend(
-            api::audit("action=federation.refused&limit=10")
+            api::audit(&AuditQuery::latest("federation.refused", 10))
                 .await?
                 .items,
         );

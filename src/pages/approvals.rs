@@ -21,12 +21,13 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use stint_core::api::{ApproveBody, RequestDetail, RequestView};
 use stint_core::format;
+use stint_core::query::RequestQuery;
 
 #[component]
 pub fn Approvals() -> impl IntoView {
     let auth = use_auth();
     let toasts = use_toasts();
-    let queue = LocalResource::new(|| api::requests("awaiting_me=true"));
+    let queue = LocalResource::new(|| async { api::requests(&RequestQuery::awaiting_me()).await });
     // A request filed, decided or withdrawn anywhere changes the queue.
     on_live(|e| e.kind.starts_with("request."), move || queue.refetch());
     // A refresh that fails keeps the queue as it was read (the banner says so).

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use stint_core::api::{AuditEventView, Page as Listed};
+use stint_core::query::AuditQuery;
 use stint_core::{format, visibility};
 
 /// The filters, in the order the form shows them: (query key, label, help). `since` and
@@ -43,24 +44,14 @@ pub fn Audit() -> impl IntoView {
 fn AuditTrail() -> impl IntoView {
     let query = use_query_map();
     let navigate = use_navigate();
-    // The filters live in the URL, so a grant's story is a link.
-    let filters = move || {
-        let q = query.read();
-        FILTERS
-            .iter()
-            .filter_map(|(key, _, _)| {
-                q.get(key)
-                    .filter(|v| !v.is_empty())
-                    .map(|v| format!("{key}={}", api::encode_query(&v)))
-            })
-            .collect::<Vec<_>>()
-            .join("&")
-    };
+    // The filters live in the URL, so a grant's story is a link. They are read as the API
+    // reads them, so a bad value in an edited link is refused naming it.
+    let filters = move || AuditQuery::parse(&|key: &str| query.read().get(key));
     let pages = RwSignal::new(Vec::<AuditEventView>::new());
     let cursor = RwSignal::new(None::<i64>);
     let first = LocalResource::new(move || {
-        let f = filters();
-        async move { api::audit(&f).await }
+        let asked = filters();
+        async move { api::audit(&asked?).await }
     });
     Effect::new(move |_| {
         if let Some(Ok(page)) = first.get() {
@@ -69,8 +60,11 @@ fn AuditTrail() -> impl IntoView {
         }
     });
     let more = Action::new_local(move |c: &i64| {
-        let query = format!("{}&cursor={c}", filters());
-        async move { api::audit(&query).await }
+        let page_after = filters().map(|asked| AuditQuery {
+            cursor: Some(*c),
+            ..asked
+        });
+        async move { api::audit(&page_after?).await }
     });
     Effect::new(move |_| {
         if let Some(Ok(Listed { items, next_cursor })) = more.value().get() {
@@ -119,8 +113,14 @@ fn AuditTrail() -> impl IntoView {
     let zone = zone_name()
         .map(|z| format!("&tz={}", api::encode_query(&z)))
         .unwrap_or_default();
-    let export_href =
-        move |format: &str| format!("/api/v1/audit/export?format={format}{zone}&{}", filters());
+    // None while the filters are refused: the links then export nothing rather than all.
+    let export_href = move |format: &str| {
+        let asked = filters().ok()?;
+        Some(format!(
+            "/api/v1/audit/export?format={format}{zone}&{}",
+            asked.to_query()
+        ))
+    };
 
     view! {
         <section class="page wide">

@@ -12,31 +12,37 @@ use crate::pages::requests::RequestTable;
 use crate::pages::reviews::ReviewTable;
 use leptos::prelude::*;
 use stint_core::api::{AuditEventView, GrantView};
+use stint_core::connectors::AccessFilter;
+use stint_core::query::{AuditQuery, GrantQuery, RequestQuery, ReviewQuery};
 use stint_core::standing::{share_percent, waiting_for_triage};
-use stint_core::{ReviewStatus, Role, visibility};
+use stint_core::{GrantState, RequestState, ReviewOutcome, ReviewStatus, Role, visibility};
 
 #[component]
 pub fn Dashboard() -> impl IntoView {
     let auth = use_auth();
     // Live access first, then what is scheduled to start (a change window ahead).
     let grants = LocalResource::new(|| async {
-        let mut grants = api::grants("state=active&mine=true").await?;
-        grants.extend(api::grants("state=scheduled&mine=true").await?);
+        let mut grants = api::grants(&GrantQuery::mine(GrantState::Active)).await?;
+        grants.extend(api::grants(&GrantQuery::mine(GrantState::Scheduled)).await?);
         Ok::<_, api::ApiError>(grants)
     });
     // First pages only: the lists' own pages hold the rest.
     let pending = LocalResource::new(|| async {
-        Ok::<_, api::ApiError>(api::requests("state=pending&mine=true").await?.items)
+        Ok::<_, api::ApiError>(
+            api::requests(&RequestQuery::mine(RequestState::Pending))
+                .await?
+                .items,
+        )
     });
     let waiting = LocalResource::new(|| async {
-        Ok::<_, api::ApiError>(api::requests("awaiting_me=true").await?.items)
+        Ok::<_, api::ApiError>(api::requests(&RequestQuery::awaiting_me()).await?.items)
     });
     let reviewer = move || auth.has(Role::Reviewer) || auth.has(Role::Admin);
     let overseer = move || auth.has_any(visibility::READS_EVERYTHING);
     // Undecided reviews, overdue first: the broker sorts them so.
     let due = LocalResource::new(move || async move {
         if reviewer() {
-            let all = api::reviews("").await?;
+            let all = api::reviews(&ReviewQuery::default()).await?;
             Ok(all
                 .into_iter()
                 .filter(|r| r.status != ReviewStatus::Decided)
@@ -47,7 +53,7 @@ pub fn Dashboard() -> impl IntoView {
     });
     let unjustified = LocalResource::new(move || async move {
         if overseer() {
-            api::reviews("outcome=unjustified").await
+            api::reviews(&ReviewQuery::outcome(ReviewOutcome::Unjustified)).await
         } else {
             Ok(Vec::new())
         }
@@ -55,7 +61,7 @@ pub fn Dashboard() -> impl IntoView {
     // Live access whose identity nobody answers for any more: an admin decides about it.
     let unowned = LocalResource::new(move || async move {
         if auth.has(Role::Admin) {
-            let all = api::grants("state=active").await?;
+            let all = api::grants(&GrantQuery::in_state(GrantState::Active)).await?;
             Ok(all.into_iter().filter(|g| g.identity_orphaned).collect())
         } else {
             Ok(Vec::new())
@@ -65,7 +71,7 @@ pub fn Dashboard() -> impl IntoView {
     // the broker goes on retrying; an admin should look at the system itself.
     let failing = LocalResource::new(move || async move {
         if auth.has(Role::Admin) {
-            api::grants("access=failing").await
+            api::grants(&GrantQuery::access(AccessFilter::Failing)).await
         } else {
             Ok(Vec::new())
         }
@@ -73,7 +79,7 @@ pub fn Dashboard() -> impl IntoView {
     // Who was given the power to grant access (or to change who may): admins watch it.
     let privileged = LocalResource::new(move || async move {
         if auth.has(Role::Admin) {
-            api::audit("action=user.privileged_role_granted&limit=10")
+            api::audit(&AuditQuery::latest("user.privileged_role_granted", 10))
                 .await
                 .map(|page| page.items)
         } else {

@@ -39,8 +39,8 @@ enum Shown {
 #[component]
 fn ProposalsPage() -> impl IntoView {
     // Those waiting apart from the rest, so that none is crowded out by decided ones.
-    let pending = LocalResource::new(|| api::proposals("pending"));
-    let all = LocalResource::new(|| api::proposals("all"));
+    let pending = LocalResource::new(|| api::proposals(Some(ProposalState::Pending)));
+    let all = LocalResource::new(|| api::proposals(None));
     let reload = Callback::new(move |_| {
         pending.refetch();
         all.refetch();

@@ -8,13 +8,14 @@ use crate::components::form::{FilterSelect, ResourceFilter};
 use crate::components::live::on_live;
 use crate::components::states::{Empty, Loaded, refetch};
 use crate::components::time::RelativeTime;
-use crate::components::url_search::{fields_follow_url, query_string, url_of};
+use crate::components::url_search::{fields_follow_url, url_of};
 use crate::page::Page;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use stint_core::RequestState;
 use stint_core::api::RequestView;
 use stint_core::format;
+use stint_core::query::RequestQuery;
 
 /// A dense table of requests, each linking to its detail.
 #[component]
@@ -71,7 +72,7 @@ pub fn RequestTable(requests: Vec<RequestView>) -> impl IntoView {
     }
 }
 
-/// The search's filters, as the URL holds them and the API takes them.
+/// The search form's fields, as the URL holds them.
 const KEYS: [&str; 6] = ["q", "ticket", "state", "identity_id", "resource_id", "mine"];
 
 #[component]
@@ -79,11 +80,12 @@ pub fn Requests() -> impl IntoView {
     let auth = crate::app::use_auth();
     let query = use_query_map();
     let navigate = use_navigate();
-    // The search lives in the URL: a search is a link, and Back returns to it.
-    let search = move || query_string(&query.read(), &KEYS);
+    // The search lives in the URL: a search is a link, and Back returns to it. It is read
+    // as the API reads it, so a bad value in an edited link is refused naming it.
+    let search = move || RequestQuery::parse(&|key: &str| query.read().get(key));
     let list = LocalResource::new(move || {
-        let query = search();
-        async move { api::requests(&query).await }
+        let asked = search();
+        async move { api::requests(&asked?).await }
     });
     on_live(|e| e.request_id.is_some(), move || list.refetch());
     // A refresh that fails keeps the list as read; the banner says the broker is away.
@@ -93,12 +95,12 @@ pub fn Requests() -> impl IntoView {
     // changed is not added to the new one's.
     let more = RwSignal::new(Vec::<RequestView>::new());
     let cursor = RwSignal::new(None::<i64>);
-    let loaded_for = StoredValue::new(None::<String>);
+    let loaded_for = StoredValue::new(None::<RequestQuery>);
     Effect::new(move |_| {
         if let Some(Ok(page)) = list_now.get() {
-            let now_searching = untrack(search);
-            if loaded_for.get_value().as_ref() != Some(&now_searching) {
-                loaded_for.set_value(Some(now_searching));
+            let now_searching = untrack(search).ok();
+            if loaded_for.get_value() != now_searching {
+                loaded_for.set_value(now_searching);
                 more.set(Vec::new());
                 cursor.set(page.next_cursor);
             } else if more.with_untracked(Vec::is_empty) {
@@ -106,14 +108,17 @@ pub fn Requests() -> impl IntoView {
             }
         }
     });
-    let load_more = Action::new_local(move |(searched, c): &(String, i64)| {
-        let query = format!("{searched}&cursor={c}");
+    let load_more = Action::new_local(move |(searched, c): &(RequestQuery, i64)| {
+        let page_after = RequestQuery {
+            cursor: Some(*c),
+            ..searched.clone()
+        };
         let searched = searched.clone();
-        async move { (searched, api::requests(&query).await) }
+        async move { (searched, api::requests(&page_after).await) }
     });
     Effect::new(move |_| {
         if let Some((searched, Ok(page))) = load_more.value().get()
-            && searched == untrack(search)
+            && untrack(search).is_ok_and(|now| now == searched)
         {
             more.update(|m| m.extend(page.items));
             cursor.set(page.next_cursor);
@@ -192,7 +197,7 @@ pub fn Requests() -> impl IntoView {
                 <div class="actions">
                     <button type="button" class="button" data-testid="load-more"
                         disabled=move || load_more.pending().get()
-                        on:click=move |_| if let Some(c) = cursor.get_untracked() { load_more.dispatch((untrack(search), c)); }>
+                        on:click=move |_| if let (Some(c), Ok(searched)) = (cursor.get_untracked(), untrack(search)) { load_more.dispatch((searched, c)); }>
                         {move || if load_more.pending().get() { "Loading…" } else { "Load more" }}
                     </button>
                 </div>

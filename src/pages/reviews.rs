@@ -8,12 +8,13 @@ use crate::components::form::{FilterSelect, ResourceFilter};
 use crate::components::live::on_live;
 use crate::components::states::{Empty, LoadedList, RoleGate, refetch};
 use crate::components::time::RelativeTime;
-use crate::components::url_search::{fields_follow_url, query_string, url_of};
+use crate::components::url_search::{fields_follow_url, url_of};
 use crate::page::Page;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use stint_core::ReviewStatus;
 use stint_core::api::ReviewView;
+use stint_core::query::ReviewQuery;
 
 /// Reviews as a table; overdue rows are marked red.
 #[component]
@@ -73,18 +74,19 @@ pub fn Reviews() -> impl IntoView {
     }
 }
 
-/// The search's filters, as the URL holds them and the API takes them.
+/// The search form's fields, as the URL holds them.
 const KEYS: [&str; 4] = ["q", "ticket", "state", "resource_id"];
 
 #[component]
 fn ReviewsPage() -> impl IntoView {
     let query = use_query_map();
     let navigate = use_navigate();
-    // The search lives in the URL: a search is a link, and Back returns to it.
-    let search = move || query_string(&query.read(), &KEYS);
+    // The search lives in the URL: a search is a link, and Back returns to it. It is read
+    // as the API reads it, so a bad value in an edited link is refused naming it.
+    let search = move || ReviewQuery::parse(&|key: &str| query.read().get(key));
     let list = LocalResource::new(move || {
-        let query = search();
-        async move { api::reviews(&query).await }
+        let asked = search();
+        async move { api::reviews(&asked?).await }
     });
     on_live(|e| e.review_id.is_some(), move || list.refetch());
     // A refresh that fails keeps the list as read; the banner says the broker is away.

@@ -32,7 +32,7 @@ struct Loaded {
 
 async fn load(admin: bool) -> Result<Loaded, ApiError> {
     let coverage = api::coverage().await?;
-    let standing = api::standing("").await?;
+    let standing = api::standing().await?;
     let identities = api::identities().await?;
     let resources = api::resources().await?;
     let rules = if admin {

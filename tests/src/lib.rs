@@ -406,21 +406,41 @@ pub async fn wait_text(c: &Client, css: &str, expected: &str) -> String {
     panic!("`{css}` never read `{expected}`; last it read `{last}`")
 }
 
+/// Types into what matches `css`; redrawn before the keys reached it, into where it now is.
 pub async fn type_into(c: &Client, css: &str, text: &str) {
-    find(c, css).await.send_keys(text).await.unwrap();
+    for _ in 0..3 {
+        if !redrawn(find(c, css).await.send_keys(text).await) {
+            return;
+        }
+    }
+    panic!("`{css}` was redrawn under every attempt to type into it");
 }
 
 /// Clicks what matches `css`. A page that redraws between finding and clicking (a live
 /// refresh) is clicked again where it now is, as a person's click would land there.
 pub async fn click(c: &Client, css: &str) {
     for _ in 0..3 {
-        match find(c, css).await.click().await {
-            Err(fantoccini::error::CmdError::Standard(e))
-                if e.error == fantoccini::error::ErrorStatus::StaleElementReference => {}
-            done => return done.unwrap(),
+        if !redrawn(find(c, css).await.click().await) {
+            return;
         }
     }
     panic!("`{css}` was redrawn under every click");
+}
+
+/// Whether an action on an element failed because the page had redrawn it; any other
+/// failure fails the test.
+fn redrawn(done: Result<(), fantoccini::error::CmdError>) -> bool {
+    match done {
+        Err(fantoccini::error::CmdError::Standard(e))
+            if e.error == fantoccini::error::ErrorStatus::StaleElementReference =>
+        {
+            true
+        }
+        done => {
+            done.unwrap();
+            false
+        }
+    }
 }
 
 pub async fn sign_in(c: &Client, stack: &Stack, username: &str) {

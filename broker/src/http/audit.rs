@@ -14,6 +14,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use stint_core::RuleError;
 use stint_core::api::{AuditCheckpoint, AuditEventView, AuditVerification, Page, UserView};
+use stint_core::query::AuditQuery;
 use tokio_stream::wrappers::ReceiverStream;
 
 const DEFAULT_PAGE: u32 = 100;
@@ -37,26 +38,21 @@ fn require_auditor(user: &UserView) -> Result<(), AppError> {
 /// Auditors and admins read the whole trail; anyone else the events of the requests for
 /// identities they own or owned.
 fn filter_from(params: &query::Params, user: &UserView) -> Result<AuditFilter, AppError> {
-    let after_seq = match params.get("after_seq").filter(|v| !v.is_empty()) {
-        None => None,
-        Some(v) => Some(v.parse::<i64>().ok().filter(|s| *s >= 0).ok_or_else(|| {
-            AppError::bad_input("after_seq", format!("`{v}` is not a sequence number"))
-        })?),
-    };
+    let asked = AuditQuery::parse(params).map_err(query::refused)?;
     Ok(AuditFilter {
-        actor: query::text(params, "actor"),
-        action: query::text(params, "action"),
-        request_id: query::id(params, "request_id")?,
-        grant_id: query::id(params, "grant_id")?,
-        identity: query::text(params, "identity"),
-        resource: query::text(params, "resource"),
-        text: query::text(params, "q"),
-        since: query::time(params, "since")?,
-        until: query::time(params, "until")?,
-        before_seq: query::id(params, "cursor")?,
-        after_seq,
+        actor: asked.actor,
+        action: asked.action,
+        request_id: asked.request_id,
+        grant_id: asked.grant_id,
+        identity: asked.identity,
+        resource: asked.resource,
+        text: asked.q,
+        since: asked.since,
+        until: asked.until,
+        before_seq: asked.cursor,
+        after_seq: asked.after_seq,
         owner: (!is_auditor(user)).then_some(user.id),
-        limit: query::limit(params, DEFAULT_PAGE, MAX_PAGE)?,
+        limit: query::page_size(asked.limit, DEFAULT_PAGE, MAX_PAGE)?,
     })
 }
 

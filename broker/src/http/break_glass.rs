@@ -11,8 +11,9 @@ use crate::store::audit::Actor;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use stint_core::RuleError;
 use stint_core::api::{BreakGlassBody, RequestDetail, ReviewBody, ReviewDetail, ReviewView};
-use stint_core::{ReviewOutcome, ReviewStatus, RuleError};
+use stint_core::query::ReviewQuery;
 
 /// Takes access at once. The taker re-enters their password, checked before the
 /// transaction so the slow hash never holds the database's write lock.
@@ -91,21 +92,12 @@ pub async fn list(
     CurrentUser(user): CurrentUser,
     Query(params): Query<query::Params>,
 ) -> Result<Json<Vec<ReviewView>>, AppError> {
+    let asked = ReviewQuery::parse(&params).map_err(query::refused)?;
     let filter = ReviewFilter {
-        status: query::choice(
-            &params,
-            "state",
-            ReviewStatus::parse,
-            "open, overdue or decided",
-        )?,
-        outcome: query::choice(
-            &params,
-            "outcome",
-            ReviewOutcome::parse,
-            "justified or unjustified",
-        )?,
-        search: query::search(&params)?,
-        limit: query::limit(&params, 200, 1000)?,
+        status: asked.status,
+        outcome: asked.outcome,
+        search: query::search(asked.search)?,
+        limit: query::page_size(asked.limit, 200, 1000)?,
     };
     Ok(Json(
         state

@@ -10,15 +10,14 @@ use crate::usage::Use;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use stint_core::GrantState;
 use stint_core::api::{
     CredentialView, ExtendBody, GrantView, ReleaseBody, RequestDetail, RevokeBody,
 };
-use stint_core::connectors::AccessFilter;
 use stint_core::oversight::{
     BulkRevokeBody, BulkRevokeOutcome, GrantKind, LIVE_ACCESS_SHOWN, LiveAccessFilter,
     LiveAccessView,
 };
+use stint_core::query::{GrantCursor, GrantQuery};
 
 /// Grants the caller may see, soonest to end first: `state`, `access`, `mine`, the search
 /// of the requests they came from (`q`, `ticket`, `identity_id`, `resource_id`,
@@ -44,25 +43,14 @@ pub async fn list(
     CurrentCaller(user): CurrentCaller,
     Query(params): Query<query::Params>,
 ) -> Result<([(&'static str, String); 1], Json<Vec<GrantView>>), AppError> {
-    let grant_state = query::choice(
-        &params,
-        "state",
-        GrantState::parse,
-        "scheduled, active, expired or revoked",
-    )?;
-    let access = query::choice(
-        &params,
-        "access",
-        AccessFilter::parse,
-        AccessFilter::CHOICES,
-    )?;
+    let asked = GrantQuery::parse(&params).map_err(query::refused)?;
     let filter = GrantFilter {
-        state: grant_state,
-        access,
-        mine: query::flag(&params, "mine")?,
-        search: query::search(&params)?,
-        limit: query::limit(&params, 200, 500)?,
-        after: grant_cursor(&params)?,
+        state: asked.state,
+        access: asked.access,
+        mine: asked.mine,
+        search: query::search(asked.search)?,
+        limit: query::page_size(asked.limit, 200, 500)?,
+        after: asked.cursor.map(|c| (c.ends_at_ms, c.id)),
     };
     let grants = state
         .store
@@ -72,31 +60,19 @@ pub async fn list(
     let next = grants
         .last()
         .filter(|_| grants.len() as u32 == filter.limit)
-        .map(|g| format!("{}.{}", g.expires_at.timestamp_millis(), g.id))
+        .map(|g| {
+            GrantCursor {
+                ends_at_ms: g.expires_at.timestamp_millis(),
+                id: g.id,
+            }
+            .to_string()
+        })
         .unwrap_or_default();
     Ok(([(NEXT_CURSOR, next)], Json(grants)))
 }
 
 /// The header a full page of grants names the next one's `cursor` in (empty: no more).
 pub const NEXT_CURSOR: &str = "stint-next-cursor";
-
-/// `cursor=<end in ms>.<id>`: the page after the grant that ends then and has that id, in
-/// the list's order. It carries its own place, so it reads no grant (nor tells of one).
-fn grant_cursor(params: &query::Params) -> Result<Option<(i64, i64)>, AppError> {
-    let Some(cursor) = query::text(params, "cursor") else {
-        return Ok(None);
-    };
-    cursor
-        .split_once('.')
-        .and_then(|(ms, id)| Some((ms.parse().ok()?, id.parse().ok()?)))
-        .map(Some)
-        .ok_or_else(|| {
-            AppError::bad_input(
-                "cursor",
-                "the cursor is the stint-next-cursor header of the page before",
-            )
-        })
-}
 
 /// A short-lived credential for an active grant the caller holds: shown once, never stored.
 #[utoipa::path(

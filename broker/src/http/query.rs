@@ -1,40 +1,31 @@
 //! Reading query parameters; a bad one is refused with 400 naming it.
 
 use super::error::AppError;
-use super::extract::parse_id;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use stint_core::RuleError;
+use stint_core::query as core_query;
 
 pub type Params = HashMap<String, String>;
 
-fn present<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
-    params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
+// Read as stint-core reads every list's parameters, so a parameter means the same here as
+// in the portal that wrote it.
+
+pub fn text(params: &Params, name: &'static str) -> Option<String> {
+    core_query::text(params, name)
 }
 
-pub fn text(params: &Params, name: &str) -> Option<String> {
-    present(params, name).map(str::to_string)
+pub fn id(params: &Params, name: &'static str) -> Result<Option<i64>, AppError> {
+    core_query::id(params, name).map_err(refused)
 }
 
-pub fn id(params: &Params, name: &str) -> Result<Option<i64>, AppError> {
-    present(params, name)
-        .map(|v| parse_id(v).map_err(|_| AppError::bad_input(name, format!("`{v}` is not an id"))))
-        .transpose()
-}
-
-pub fn time(params: &Params, name: &str) -> Result<Option<DateTime<Utc>>, AppError> {
-    present(params, name)
-        .map(|v| {
-            DateTime::parse_from_rfc3339(v)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| AppError::bad_input(name, format!("`{v}` is not an RFC 3339 time")))
-        })
-        .transpose()
+pub fn time(params: &Params, name: &'static str) -> Result<Option<DateTime<Utc>>, AppError> {
+    core_query::time(params, name).map_err(refused)
 }
 
 /// A positive whole number of seconds.
-pub fn seconds(params: &Params, name: &str) -> Result<Option<i64>, AppError> {
-    present(params, name)
+pub fn seconds(params: &Params, name: &'static str) -> Result<Option<i64>, AppError> {
+    text(params, name)
         .map(|v| {
             v.parse::<i64>().ok().filter(|s| *s > 0).ok_or_else(|| {
                 AppError::bad_input(name, format!("`{v}` is not a positive number of seconds"))
@@ -44,26 +35,24 @@ pub fn seconds(params: &Params, name: &str) -> Result<Option<i64>, AppError> {
 }
 
 /// `true`/`1` (or the bare name) and `false`/`0`; absent is false.
-pub fn flag(params: &Params, name: &str) -> Result<bool, AppError> {
-    match params.get(name).map(String::as_str) {
-        None | Some("false") | Some("0") => Ok(false),
-        Some("true") | Some("1") | Some("") => Ok(true),
-        Some(other) => Err(AppError::bad_input(
-            name,
-            format!("`{other}` is not true or false"),
-        )),
-    }
+pub fn flag(params: &Params, name: &'static str) -> Result<bool, AppError> {
+    core_query::flag(params, name).map_err(refused)
 }
 
 /// A page size between 1 and `max`, `default` when absent.
 pub fn limit(params: &Params, default: u32, max: u32) -> Result<u32, AppError> {
-    match present(params, "limit") {
+    page_size(core_query::limit(params).map_err(refused)?, default, max)
+}
+
+/// The page size a list query asked for, between 1 and `max`; `default` when it asked none.
+pub fn page_size(asked: Option<u32>, default: u32, max: u32) -> Result<u32, AppError> {
+    match asked {
         None => Ok(default),
-        Some(l) => l
-            .parse::<u32>()
-            .ok()
-            .filter(|l| (1..=max).contains(l))
-            .ok_or_else(|| AppError::bad_input("limit", format!("limit must be 1 to {max}"))),
+        Some(l) if (1..=max).contains(&l) => Ok(l),
+        Some(_) => Err(AppError::bad_input(
+            "limit",
+            format!("limit must be 1 to {max}"),
+        )),
     }
 }
 
@@ -71,16 +60,11 @@ pub fn limit(params: &Params, default: u32, max: u32) -> Result<u32, AppError> {
 /// the words for the refusal.
 pub fn choice<T>(
     params: &Params,
-    name: &str,
+    name: &'static str,
     parse: fn(&str) -> Option<T>,
     allowed: &str,
 ) -> Result<Option<T>, AppError> {
-    match present(params, name) {
-        None | Some("all") => Ok(None),
-        Some(v) => parse(v).map(Some).ok_or_else(|| {
-            AppError::bad_input(name, format!("unknown {name} `{v}`: use {allowed}"))
-        }),
-    }
+    core_query::choice(params, name, parse, allowed).map_err(refused)
 }
 
 /// A rule's refusal of what the query said: a named field is a 400 like any bad parameter.
@@ -91,17 +75,16 @@ pub fn refused(e: RuleError) -> AppError {
     }
 }
 
-/// A search of requests (or of the grants they made): `q` (words, each in the task or
-/// ticket), `ticket`, `identity_id`, `resource_id`, `requester_id`, `since`, `until`.
-pub fn search(params: &Params) -> Result<crate::store::Search, AppError> {
+/// A list query's search, as the store runs it: `q` split into words.
+pub fn search(asked: core_query::Search) -> Result<crate::store::Search, AppError> {
     Ok(crate::store::Search {
-        words: stint_core::search::words(&text(params, "q").unwrap_or_default())
+        words: stint_core::search::words(asked.q.as_deref().unwrap_or_default())
             .map_err(refused)?,
-        ticket: text(params, "ticket"),
-        identity_id: id(params, "identity_id")?,
-        resource_id: id(params, "resource_id")?,
-        requester_id: id(params, "requester_id")?,
-        since: time(params, "since")?,
-        until: time(params, "until")?,
+        ticket: asked.ticket,
+        identity_id: asked.identity_id,
+        resource_id: asked.resource_id,
+        requester_id: asked.requester_id,
+        since: asked.since,
+        until: asked.until,
     })
 }

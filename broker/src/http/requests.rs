@@ -9,8 +9,8 @@ use crate::store::RequestFilter;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use stint_core::RequestState;
 use stint_core::api::{ApproveBody, DenyBody, NewRequestBody, Page, RequestDetail, RequestView};
+use stint_core::query::RequestQuery;
 
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;
@@ -64,18 +64,14 @@ pub async fn list(
     CurrentCaller(user): CurrentCaller,
     Query(params): Query<query::Params>,
 ) -> Result<Json<Page<RequestView>>, AppError> {
+    let asked = RequestQuery::parse(&params).map_err(query::refused)?;
     let filter = RequestFilter {
-        state: query::choice(
-            &params,
-            "state",
-            RequestState::parse,
-            "pending, approved, denied, cancelled or expired",
-        )?,
-        mine: query::flag(&params, "mine")?,
-        awaiting_me: query::flag(&params, "awaiting_me")?,
-        search: query::search(&params)?,
-        before_id: query::id(&params, "cursor")?,
-        limit: query::limit(&params, DEFAULT_PAGE, MAX_PAGE)?,
+        state: asked.state,
+        mine: asked.mine,
+        awaiting_me: asked.awaiting_me,
+        search: query::search(asked.search)?,
+        before_id: asked.cursor,
+        limit: query::page_size(asked.limit, DEFAULT_PAGE, MAX_PAGE)?,
         now: state.clock.now(),
     };
     let items = state.store.requests(&user, &filter).await?;

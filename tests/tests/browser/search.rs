@@ -100,3 +100,32 @@ async fn carol_finds_a_break_glass_review_by_its_ticket() {
     screenshot(&browser, "reviews-search").await;
     browser.close().await.unwrap();
 }
+
+#[tokio::test]
+#[ignore = "needs the built portal and Chromium: run `cargo xtask test`"]
+async fn a_search_link_with_a_wrong_filter_says_which_filter_is_wrong() {
+    let stack = Stack::start().await;
+    let browser = stack.browser().await;
+    sign_in(&browser, &stack, "alice").await;
+    // A link edited by hand: the portal reads it as the broker would, and says so the
+    // same way, naming the filter, instead of showing an unfiltered list.
+    browser
+        .goto(&stack.url("/requests?state=lost&q=ledger"))
+        .await
+        .unwrap();
+    let page = wait_text(
+        &browser,
+        "[data-testid=requests-page]",
+        "unknown state `lost`",
+    )
+    .await;
+    assert!(!page.contains("shown"), "{page}");
+    screenshot(&browser, "requests-wrong-filter").await;
+    // The filter put right, the list is read again.
+    browser
+        .goto(&stack.url("/requests?state=pending&q=ledger"))
+        .await
+        .unwrap();
+    wait_text(&browser, "[data-testid=requests-page]", "No requests match").await;
+    browser.close().await.unwrap();
+}
