@@ -106,7 +106,9 @@ pub(super) async fn visible_grant(
     id: i64,
 ) -> StoreResult<GrantRecord> {
     let grant = rows.grant(id).await?;
-    if rows.may_see_request(viewer, grant.request_id).await? {
+    // A grant's holder filed the request it came from (`grant`, where every grant is made),
+    // and a requester always sees their own request: the holder's calls skip that statement.
+    if grant.holder_id == viewer.id || rows.may_see_request(viewer, grant.request_id).await? {
         Ok(grant)
     } else {
         Err(StoreError::NotFound(format!("grant {id}")))

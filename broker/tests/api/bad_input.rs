@@ -233,13 +233,8 @@ async fn unknown_and_malformed_ids() {
     assert_eq!(error["error"]["code"], "not_found");
 }
 
-#[tokio::test]
-async fn a_requester_cannot_see_requests_of_identities_they_never_owned() {
-    let app = TestApp::new().await;
-    let erin = app.login("erin").await;
-    let id = app
-        .file(&erin, "billing-agent", "payments-db", "read", 600)
-        .await;
+/// Signs in frank, a requester who never owned an identity.
+async fn stranger(app: &TestApp) -> crate::helpers::Session {
     let hash = stint_broker::password::hash("frank-pass");
     let frank = stint_broker::store::NewUser {
         username: "frank",
@@ -260,7 +255,17 @@ async fn a_requester_cannot_see_requests_of_identities_they_never_owned() {
         .unwrap();
     let (status, headers, _) = app.login_raw("frank", "frank-pass", None).await;
     assert_eq!(status, StatusCode::OK);
-    let frank = crate::helpers::session_from(&headers);
+    crate::helpers::session_from(&headers)
+}
+
+#[tokio::test]
+async fn a_requester_cannot_see_requests_of_identities_they_never_owned() {
+    let app = TestApp::new().await;
+    let erin = app.login("erin").await;
+    let id = app
+        .file(&erin, "billing-agent", "payments-db", "read", 600)
+        .await;
+    let frank = stranger(&app).await;
     // Indistinguishable from a request that does not exist.
     assert_eq!(
         app.get(&frank, &format!("/api/v1/requests/{id}")).await.0,
@@ -268,4 +273,31 @@ async fn a_requester_cannot_see_requests_of_identities_they_never_owned() {
     );
     let (_, list) = app.get(&frank, "/api/v1/requests").await;
     assert_eq!(list["items"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn a_grant_someone_cannot_see_answers_as_if_it_did_not_exist() {
+    let app = TestApp::new().await;
+    let alice = app.login("alice").await;
+    let grant = app.active_grant(&alice, 3600).await;
+    let frank = stranger(&app).await;
+    let before = footprint(&app).await;
+    let (status, _) = app.credential(&frank, grant).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "fetching its credential");
+    for (path, body) in [
+        ("revoke", json!({ "reason": "Incident 42" })),
+        ("release", json!({ "outcome": "completed" })),
+        (
+            "extend",
+            json!({ "duration_secs": 600, "justification": { "task": "More time" } }),
+        ),
+    ] {
+        let (status, answer) = app
+            .post(&frank, &format!("/api/v1/grants/{grant}/{path}"), body)
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {answer}");
+    }
+    assert_eq!(footprint(&app).await, before);
+    // Its holder, who filed the request it came from, still fetches its credential.
+    assert_eq!(app.credential(&alice, grant).await.0, StatusCode::OK);
 }
