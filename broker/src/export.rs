@@ -5,6 +5,7 @@ use crate::store::{AuditFilter, Store, StoreResult};
 use chrono::SecondsFormat;
 use chrono_tz::Tz;
 use stint_core::api::{AuditCheckpoint, AuditEventView};
+use stint_core::query::AuditQuery;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -131,8 +132,11 @@ pub async fn page(
     after_seq: i64,
 ) -> StoreResult<Vec<AuditEventView>> {
     let filter = AuditFilter {
-        after_seq: Some(after_seq),
-        before_seq: None,
+        asked: AuditQuery {
+            after_seq: Some(after_seq),
+            cursor: None,
+            ..filter.asked.clone()
+        },
         limit: PAGE,
         ..filter.clone()
     };

@@ -172,8 +172,11 @@ async fn export(
 ) -> anyhow::Result<()> {
     use std::io::Write;
     let filter = stint_broker::store::AuditFilter {
-        since,
-        until,
+        asked: stint_core::query::AuditQuery {
+            since,
+            until,
+            ..Default::default()
+        },
         ..Default::default()
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());

@@ -40,19 +40,9 @@ fn require_auditor(user: &UserView) -> Result<(), AppError> {
 fn filter_from(params: &query::Params, user: &UserView) -> Result<AuditFilter, AppError> {
     let asked = AuditQuery::parse(params).map_err(query::refused)?;
     Ok(AuditFilter {
-        actor: asked.actor,
-        action: asked.action,
-        request_id: asked.request_id,
-        grant_id: asked.grant_id,
-        identity: asked.identity,
-        resource: asked.resource,
-        text: asked.q,
-        since: asked.since,
-        until: asked.until,
-        before_seq: asked.cursor,
-        after_seq: asked.after_seq,
-        owner: (!is_auditor(user)).then_some(user.id),
         limit: query::page_size(asked.limit, DEFAULT_PAGE, MAX_PAGE)?,
+        asked,
+        owner: (!is_auditor(user)).then_some(user.id),
     })
 }
 

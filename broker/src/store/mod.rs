@@ -300,25 +300,13 @@ pub struct ReviewFilter {
     pub limit: u32,
 }
 
-/// Which audit events a page shows: newest first below `before_seq`, or, to follow the
-/// trail, oldest first above `after_seq`.
+/// Which audit events a page shows: what was asked (newest first below its `cursor`, or,
+/// to follow the trail, oldest first above its `after_seq`; an action matches its family,
+/// `grant` matching `grant.revoked`; `q` is searched in the actor, action and details), and
+/// whose events the reader may see.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
-    pub actor: Option<String>,
-    /// An action, or a family of them (`grant` matches `grant.revoked`).
-    pub action: Option<String>,
-    pub request_id: Option<i64>,
-    /// A grant's whole story: its events and those of the request it came from.
-    pub grant_id: Option<i64>,
-    /// Events about requests for this identity, or on this resource (by name).
-    pub identity: Option<String>,
-    pub resource: Option<String>,
-    /// Free text searched in the actor, action and details.
-    pub text: Option<String>,
-    pub since: Option<DateTime<Utc>>,
-    pub until: Option<DateTime<Utc>>,
-    pub before_seq: Option<i64>,
-    pub after_seq: Option<i64>,
+    pub asked: stint_core::query::AuditQuery,
     /// Only events about requests for identities this user owns or owned (for owners who
     /// are not auditors).
     pub owner: Option<i64>,

@@ -925,11 +925,9 @@ impl Store for Backend {
     }
 
     async fn audit_events(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEventView>> {
-        let text = filter
-            .text
-            .as_ref()
-            .map(|t| format!("%{}%", escape_like(t)));
-        let action = filter
+        let asked = &filter.asked;
+        let text = asked.q.as_ref().map(|t| format!("%{}%", escape_like(t)));
+        let action = asked
             .action
             .as_ref()
             .map(|a| format!("{}%", escape_like(a)));
@@ -974,19 +972,19 @@ impl Store for Backend {
                         SELECT id FROM resources WHERE name = $13)))
              ORDER BY CASE WHEN $10 IS NULL THEN -seq ELSE seq END LIMIT $9"
         ))
-        .bind(&filter.actor)
+        .bind(&asked.actor)
         .bind(action)
-        .bind(filter.request_id)
-        .bind(filter.grant_id)
+        .bind(asked.request_id)
+        .bind(asked.grant_id)
         .bind(text)
-        .bind(filter.since.map(ms))
-        .bind(filter.until.map(ms))
-        .bind(filter.before_seq)
+        .bind(asked.since.map(ms))
+        .bind(asked.until.map(ms))
+        .bind(asked.cursor)
         .bind(filter.limit.max(1) as i64)
-        .bind(filter.after_seq)
+        .bind(asked.after_seq)
         .bind(filter.owner)
-        .bind(&filter.identity)
-        .bind(&filter.resource)
+        .bind(&asked.identity)
+        .bind(&asked.resource)
         .fetch_all(self.reads())
         .await?;
         Ok(rows
