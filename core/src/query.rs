@@ -323,7 +323,7 @@ impl AuditQuery {
             since: time(params, "since")?,
             until: time(params, "until")?,
             cursor: id(params, "cursor")?,
-            after_seq: present(params, "after_seq")
+            after_seq: text(params, "after_seq")
                 .map(|v| {
                     v.parse::<i64>().ok().filter(|s| *s >= 0).ok_or_else(|| {
                         RuleError::invalid("after_seq", format!("`{v}` is not a sequence number"))
@@ -383,8 +383,8 @@ impl Query {
     }
 }
 
-/// Percent-encodes all but RFC 3986's unreserved characters, as `encodeURIComponent` does
-/// (and `+`, which a form decoder would read as a space).
+/// Percent-encodes all but RFC 3986's unreserved characters (`+` too, which a form
+/// decoder would read as a space).
 fn encode_into(out: &mut String, value: &str) {
     for byte in value.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
@@ -398,21 +398,17 @@ fn encode_into(out: &mut String, value: &str) {
 // What every parameter is read as; the broker reads the other endpoints' parameters
 // through these too.
 
-fn present(params: &impl Lookup, name: &str) -> Option<String> {
+/// The value, trimmed; `None` when absent or blank.
+pub fn text(params: &impl Lookup, name: &str) -> Option<String> {
     params
         .value(name)
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty())
 }
 
-/// The value, trimmed; `None` when absent or blank.
-pub fn text(params: &impl Lookup, name: &'static str) -> Option<String> {
-    present(params, name)
-}
-
 /// A positive id.
 pub fn id(params: &impl Lookup, name: &'static str) -> Result<Option<i64>, RuleError> {
-    present(params, name)
+    text(params, name)
         .map(|v| {
             v.parse::<i64>()
                 .ok()
@@ -424,7 +420,7 @@ pub fn id(params: &impl Lookup, name: &'static str) -> Result<Option<i64>, RuleE
 
 /// An RFC 3339 time.
 pub fn time(params: &impl Lookup, name: &'static str) -> Result<Option<DateTime<Utc>>, RuleError> {
-    present(params, name)
+    text(params, name)
         .map(|v| {
             DateTime::parse_from_rfc3339(&v)
                 .map(|t| t.with_timezone(&Utc))
@@ -447,7 +443,7 @@ pub fn flag(params: &impl Lookup, name: &'static str) -> Result<bool, RuleError>
 
 /// A page size as asked; whether the endpoint allows it is the broker's to say.
 pub fn limit(params: &impl Lookup) -> Result<Option<u32>, RuleError> {
-    present(params, "limit")
+    text(params, "limit")
         .map(|v| {
             v.parse::<u32>()
                 .map_err(|_| RuleError::invalid("limit", format!("`{v}` is not a page size")))
@@ -463,7 +459,7 @@ pub fn choice<T>(
     parse: fn(&str) -> Option<T>,
     allowed: &str,
 ) -> Result<Option<T>, RuleError> {
-    match present(params, name).as_deref() {
+    match text(params, name).as_deref() {
         None | Some("all") => Ok(None),
         Some(v) => parse(v).map(Some).ok_or_else(|| {
             RuleError::invalid(name, format!("unknown {name} `{v}`: use {allowed}"))
