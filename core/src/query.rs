@@ -139,8 +139,11 @@ impl std::str::FromStr for GrantCursor {
 
 impl Search {
     pub fn parse(params: &impl Lookup) -> Result<Search, RuleError> {
+        let q = text(params, "q");
+        // Refused here, before the other filters, as the store would refuse it.
+        crate::search::words(q.as_deref().unwrap_or_default())?;
         Ok(Search {
-            q: text(params, "q"),
+            q,
             ticket: text(params, "ticket"),
             identity_id: id(params, "identity_id")?,
             resource_id: id(params, "resource_id")?,
@@ -244,8 +247,8 @@ impl GrantQuery {
             access: choice(params, "access", AccessFilter::parse, AccessFilter::CHOICES)?,
             mine: flag(params, "mine")?,
             search: Search::parse(params)?,
-            cursor: text(params, "cursor").map(|c| c.parse()).transpose()?,
             limit: limit(params)?,
+            cursor: text(params, "cursor").map(|c| c.parse()).transpose()?,
         })
     }
 
@@ -312,6 +315,14 @@ impl AuditQuery {
     }
 
     pub fn parse(params: &impl Lookup) -> Result<AuditQuery, RuleError> {
+        // Read first, as the broker always has.
+        let after_seq = text(params, "after_seq")
+            .map(|v| {
+                v.parse::<i64>().ok().filter(|s| *s >= 0).ok_or_else(|| {
+                    RuleError::invalid("after_seq", format!("`{v}` is not a sequence number"))
+                })
+            })
+            .transpose()?;
         Ok(AuditQuery {
             actor: text(params, "actor"),
             action: text(params, "action"),
@@ -323,13 +334,7 @@ impl AuditQuery {
             since: time(params, "since")?,
             until: time(params, "until")?,
             cursor: id(params, "cursor")?,
-            after_seq: text(params, "after_seq")
-                .map(|v| {
-                    v.parse::<i64>().ok().filter(|s| *s >= 0).ok_or_else(|| {
-                        RuleError::invalid("after_seq", format!("`{v}` is not a sequence number"))
-                    })
-                })
-                .transpose()?,
+            after_seq,
             limit: limit(params)?,
         })
     }
@@ -567,6 +572,11 @@ mod tests {
         assert_eq!(field(reviews("outcome=fine").unwrap_err()), "outcome");
         assert_eq!(field(audit("after_seq=-1").unwrap_err()), "after_seq");
         assert_eq!(field(audit("grant_id=0").unwrap_err()), "grant_id");
+        let too_many_words = vec!["w"; 40].join("%20");
+        assert_eq!(
+            field(requests(&format!("q={too_many_words}&cursor=x")).unwrap_err()),
+            "q"
+        );
     }
 
     #[test]

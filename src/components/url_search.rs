@@ -7,6 +7,12 @@ use crate::page::Page;
 use leptos::prelude::*;
 use leptos_router::params::ParamsMap;
 
+/// The URL's query as the API's query types read it (`stint_core::query::Lookup`); an empty
+/// value is no value, as the page's own links never carry one.
+pub fn url_lookup(query: Memo<ParamsMap>) -> impl Fn(&str) -> Option<String> {
+    move |key: &str| query.read().get(key).filter(|v| !v.is_empty())
+}
+
 /// Keeps each field equal to the URL's value of its key, also when the URL changes under
 /// the page (Clear, Back, a link).
 pub fn fields_follow_url(query: Memo<ParamsMap>, fields: Vec<(&'static str, RwSignal<String>)>) {

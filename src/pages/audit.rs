@@ -4,6 +4,7 @@
 use crate::api;
 use crate::components::states::{Empty, ErrorState, RoleGate, Skeleton};
 use crate::components::time::LocalTime;
+use crate::components::url_search::url_lookup;
 use crate::page::Page;
 use crate::time::{exact, from_local_input, to_local_input, zone_name};
 use chrono::{DateTime, Utc};
@@ -45,8 +46,16 @@ fn AuditTrail() -> impl IntoView {
     let query = use_query_map();
     let navigate = use_navigate();
     // The filters live in the URL, so a grant's story is a link. They are read as the API
-    // reads them, so a bad value in an edited link is refused naming it.
-    let filters = move || AuditQuery::parse(&|key: &str| query.read().get(key));
+    // reads them, so a bad value in an edited link is refused naming it; the page does its
+    // own paging (newest first, a cursor from the page before), whatever the link said.
+    let filters = move || {
+        AuditQuery::parse(&url_lookup(query)).map(|asked| AuditQuery {
+            cursor: None,
+            after_seq: None,
+            limit: None,
+            ..asked
+        })
+    };
     let pages = RwSignal::new(Vec::<AuditEventView>::new());
     let cursor = RwSignal::new(None::<i64>);
     let first = LocalResource::new(move || {

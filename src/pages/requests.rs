@@ -8,7 +8,7 @@ use crate::components::form::{FilterSelect, ResourceFilter};
 use crate::components::live::on_live;
 use crate::components::states::{Empty, Loaded, refetch};
 use crate::components::time::RelativeTime;
-use crate::components::url_search::{fields_follow_url, url_of};
+use crate::components::url_search::{fields_follow_url, url_lookup, url_of};
 use crate::page::Page;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -82,7 +82,7 @@ pub fn Requests() -> impl IntoView {
     let navigate = use_navigate();
     // The search lives in the URL: a search is a link, and Back returns to it. It is read
     // as the API reads it, so a bad value in an edited link is refused naming it.
-    let search = move || RequestQuery::parse(&|key: &str| query.read().get(key));
+    let search = move || RequestQuery::parse(&url_lookup(query));
     let list = LocalResource::new(move || {
         let asked = search();
         async move { api::requests(&asked?).await }
