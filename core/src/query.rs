@@ -138,6 +138,12 @@ impl std::str::FromStr for GrantCursor {
 }
 
 impl Search {
+    /// The words of `q`, each to appear (in any case) in the task or the ticket; `parse`
+    /// has refused a `q` of too many.
+    pub fn words(&self) -> impl Iterator<Item = &str> {
+        self.q.as_deref().unwrap_or_default().split_whitespace()
+    }
+
     pub fn parse(params: &impl Lookup) -> Result<Search, RuleError> {
         let q = text(params, "q");
         // Refused here, before the other filters, as the store would refuse it.

@@ -96,7 +96,7 @@ pub async fn list(
     let filter = ReviewFilter {
         status: asked.status,
         outcome: asked.outcome,
-        search: query::search(asked.search)?,
+        search: asked.search,
         limit: query::page_size(asked.limit, 200, 1000)?,
     };
     Ok(Json(

@@ -48,7 +48,7 @@ pub async fn list(
         state: asked.state,
         access: asked.access,
         mine: asked.mine,
-        search: query::search(asked.search)?,
+        search: asked.search,
         limit: query::page_size(asked.limit, 200, 500)?,
         after: asked.cursor.map(|c| (c.ends_at_ms, c.id)),
     };

@@ -74,17 +74,3 @@ pub fn refused(e: RuleError) -> AppError {
         other => other.into(),
     }
 }
-
-/// A list query's search, as the store runs it: `q` split into words.
-pub fn search(asked: core_query::Search) -> Result<crate::store::Search, AppError> {
-    Ok(crate::store::Search {
-        words: stint_core::search::words(asked.q.as_deref().unwrap_or_default())
-            .map_err(refused)?,
-        ticket: asked.ticket,
-        identity_id: asked.identity_id,
-        resource_id: asked.resource_id,
-        requester_id: asked.requester_id,
-        since: asked.since,
-        until: asked.until,
-    })
-}

@@ -69,7 +69,7 @@ pub async fn list(
         state: asked.state,
         mine: asked.mine,
         awaiting_me: asked.awaiting_me,
-        search: query::search(asked.search)?,
+        search: asked.search,
         before_id: asked.cursor,
         limit: query::page_size(asked.limit, DEFAULT_PAGE, MAX_PAGE)?,
         now: state.clock.now(),

@@ -176,23 +176,9 @@ pub struct SessionLimits {
     pub absolute: Duration,
 }
 
-/// What a search of requests, or of the grants they made, narrows to: every field set
-/// must hold.
-#[derive(Debug, Clone, Default)]
-pub struct Search {
-    /// Words that must each appear, in any case, in the task or the ticket.
-    pub words: Vec<String>,
-    /// This ticket exactly (in any case).
-    pub ticket: Option<String>,
-    pub identity_id: Option<i64>,
-    pub resource_id: Option<i64>,
-    /// Who asked (a grant's holder).
-    pub requester_id: Option<i64>,
-    /// Asked for at or after this moment.
-    pub since: Option<DateTime<Utc>>,
-    /// Asked for before this moment.
-    pub until: Option<DateTime<Utc>>,
-}
+/// What a search of requests, or of the grants they made, narrows to (every field set must
+/// hold), as the list's query asked it.
+pub use stint_core::query::Search;
 
 /// Which grants a list shows.
 #[derive(Debug, Clone, Default)]

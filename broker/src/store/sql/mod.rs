@@ -264,8 +264,7 @@ macro_rules! bind_search {
     ($query:expr, $search:expr) => {{
         let search: &crate::store::Search = $search;
         let words: Vec<String> = search
-            .words
-            .iter()
+            .words()
             .map(|w| format!("%{}%", escape_like(w)))
             .collect();
         $query
