@@ -9,6 +9,7 @@ mod connectors;
 mod context;
 mod core_loop;
 mod evidence;
+mod first_load;
 mod four_eyes;
 mod keyboard;
 mod lifecycle;
