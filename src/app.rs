@@ -25,24 +25,55 @@ pub struct Auth {
     /// Set by signing out of a session an identity provider opened, when that provider can
     /// end its own session too: the sign-in page offers it.
     pub signed_out: RwSignal<Option<SignedOut>>,
+    /// What the viewer may see and do, apart from `me`'s counts: those change with nearly
+    /// every request (and are read again each time), and pages that choose what to read by
+    /// role must not read it all again for a count.
+    permissions: Memo<Option<Permissions>>,
+}
+
+/// The part of who is signed in that decides what a page reads.
+#[derive(Clone, PartialEq)]
+struct Permissions {
+    roles: Vec<Role>,
+    owns_identities: bool,
 }
 
 impl Auth {
+    fn new() -> Auth {
+        let me = RwSignal::new(None);
+        let permissions = Memo::new(move |_| {
+            me.get().flatten().map(|m: MeView| Permissions {
+                roles: m.user.roles,
+                owns_identities: m.identities_owned > 0,
+            })
+        });
+        Auth {
+            me,
+            signed_out: RwSignal::new(None),
+            permissions,
+        }
+    }
+
     pub fn user(&self) -> Option<MeView> {
         self.me.get().flatten()
     }
 
     pub fn has(&self, role: Role) -> bool {
-        self.user().is_some_and(|m| m.user.has(role))
+        self.permissions
+            .with(|p| p.as_ref().is_some_and(|p| p.roles.contains(&role)))
     }
 
     pub fn has_any(&self, set: &[Role]) -> bool {
-        self.user().is_some_and(|m| m.user.has_any(set))
+        self.permissions.with(|p| {
+            p.as_ref()
+                .is_some_and(|p| visibility::any_of(&p.roles, set))
+        })
     }
 
     /// Whether the viewer owns an identity, and so may ask access for one.
     pub fn owns_identities(&self) -> bool {
-        self.user().is_some_and(|m| m.identities_owned > 0)
+        self.permissions
+            .with(|p| p.as_ref().is_some_and(|p| p.owns_identities))
     }
 
     /// Signs out, and shows the sign-in page.
@@ -61,6 +92,11 @@ impl Auth {
         let me = self.me;
         leptos::task::spawn_local(async move {
             match api::me().await {
+                // Unchanged, nothing that shows it is drawn again.
+                Ok(view)
+                    if me
+                        .with_untracked(|m| m.as_ref().and_then(Option::as_ref) == Some(&view)) => {
+                }
                 Ok(view) => me.set(Some(Some(view))),
                 Err(e) if e.status() == Some(401) => me.set(Some(None)),
                 // A network blip keeps whoever was signed in.
@@ -76,10 +112,7 @@ pub fn use_auth() -> Auth {
 
 #[component]
 pub fn App() -> impl IntoView {
-    let auth = Auth {
-        me: RwSignal::new(None),
-        signed_out: RwSignal::new(None),
-    };
+    let auth = Auth::new();
     provide_context(auth);
     auth.refresh();
     // Beside it, what a request link will show: the page takes it once signed in.

@@ -475,6 +475,17 @@ pub async fn performance_mark(c: &Client, name: &str) -> f64 {
     panic!("the page never set the mark {name}");
 }
 
+/// The API reads the page began before `before` (ms since navigation), as (path, what
+/// began it: `link` for a preload, `fetch` for the portal's own), in the order they began.
+/// Only answered reads are listed (the Resource Timing API lists a read once it is done).
+pub async fn api_reads(c: &Client, before: f64) -> Vec<(String, String)> {
+    let script = "return performance.getEntriesByType('resource')
+        .filter(e => new URL(e.name).pathname.startsWith('/api/') && e.startTime < arguments[0])
+        .map(e => [new URL(e.name).pathname, e.initiatorType]);";
+    let entries = c.execute(script, vec![json!(before)]).await.unwrap();
+    serde_json::from_value(entries).unwrap()
+}
+
 /// A Chrome DevTools Protocol command, sent through chromedriver's `goog/cdp/execute`
 /// (network emulation and the cache have no WebDriver command of their own).
 #[derive(Debug)]

@@ -2,17 +2,7 @@
 //! start with the page itself (`index.html` preloads them), not after the portal's code has
 //! arrived, and the portal takes those answers instead of asking again.
 
-use stint_e2e::{Stack, find, performance_mark, sign_in};
-
-/// The API reads the page began before `before` (ms since navigation), as (path, what
-/// began it: `link` for a preload, `fetch` for the portal's own), in the order they began.
-async fn api_reads(browser: &fantoccini::Client, before: f64) -> Vec<(String, String)> {
-    let script = "return performance.getEntriesByType('resource')
-        .filter(e => new URL(e.name).pathname.startsWith('/api/') && e.startTime < arguments[0])
-        .map(e => [new URL(e.name).pathname, e.initiatorType]);";
-    let entries = browser.execute(script, vec![before.into()]).await.unwrap();
-    serde_json::from_value(entries).unwrap()
-}
+use stint_e2e::{Stack, api_reads, find, performance_mark, sign_in};
 
 #[tokio::test]
 #[ignore = "needs chromium, chromedriver and the built portal; run by `cargo xtask test`"]

@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 use fantoccini::Client;
-use stint_e2e::{Stack, find, screenshot, sign_in, wait_text};
+use stint_e2e::{Stack, api_reads, find, screenshot, sign_in, wait_text};
 
 /// Marks the page, so a test can tell later that it was never reloaded.
 async fn mark(c: &Client) {
@@ -128,4 +128,59 @@ async fn a_page_says_when_live_updates_drop_and_catches_up_after_the_restart() {
     }
     assert!(still_marked(&browser).await, "the page was not reloaded");
     browser.close().await.unwrap();
+}
+
+/// How many times the page has read `path` so far, once nothing new has been read for a
+/// second (the reads a change set off have all been answered).
+async fn settled_reads_of(c: &Client, path: &str) -> usize {
+    let mut last = None;
+    loop {
+        let count = api_reads(c, f64::MAX)
+            .await
+            .iter()
+            .filter(|(p, _)| p == path)
+            .count();
+        if last == Some(count) {
+            return count;
+        }
+        last = Some(count);
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the built portal and Chromium: run `cargo xtask test`"]
+async fn a_change_elsewhere_has_the_dashboard_read_each_list_once() {
+    let stack = Stack::start().await;
+    let dave = stack.browser().await;
+    sign_in(&dave, &stack, "dave").await;
+    wait_text(&dave, "main h1", "Hello").await;
+    // An admin's dashboard: the lists it reads depend on dave's roles.
+    let coverage = "/api/v1/standing/coverage";
+    let me = "/api/v1/me";
+    let before = settled_reads_of(&dave, coverage).await;
+    let me_before = settled_reads_of(&dave, me).await;
+
+    // A request dave may approve: his dashboard's lists and his counts (approvals waiting)
+    // both change, and are each read again.
+    let alice = stack.user("alice").await;
+    stack
+        .file_via_store(
+            &alice,
+            "ci-deployer",
+            "payments-db",
+            "Rotate the export key",
+        )
+        .await;
+    let mut me_after = me_before;
+    for _ in 0..100 {
+        me_after = settled_reads_of(&dave, me).await;
+        if me_after > me_before {
+            break;
+        }
+    }
+    assert!(me_after > me_before, "the counts were not read again");
+    // Once: a new count is not a new role, so it does not read the lists a second time.
+    assert_eq!(settled_reads_of(&dave, coverage).await, before + 1);
+    dave.close().await.unwrap();
 }
