@@ -4,7 +4,7 @@
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use stint_core::api::*;
 use stint_core::four_eyes::{ProposalState, ProposalView, RejectBody};
 use stint_core::oidc::{SignInOptions, SignedOut};
@@ -64,10 +64,53 @@ pub type ApiResult<T> = Result<T, ApiError>;
 thread_local! {
     static ON_UNAUTHENTICATED: RefCell<Option<Box<dyn Fn()>>> = const { RefCell::new(None) };
     static ON_REACHABLE: RefCell<Option<ReachableHook>> = const { RefCell::new(None) };
+    static OLDEST_POSITION: Cell<Option<i64>> = const { Cell::new(None) };
+    static ON_POSITION: RefCell<Option<PositionHook>> = const { RefCell::new(None) };
 }
+
+/// The oldest live-feed position an answer was read at since `forget_positions` (the
+/// broker's `x-stint-position`: every change up to it is in the answer).
+pub fn oldest_position() -> Option<i64> {
+    OLDEST_POSITION.get()
+}
+
+/// Starts over: what was read before (for a layout now gone) no longer counts.
+pub fn forget_positions() {
+    OLDEST_POSITION.set(None);
+}
+
+/// What to do with each answer's position as it arrives (the live feed compares it with
+/// where it started).
+pub fn on_position(f: impl Fn(i64) + 'static) {
+    ON_POSITION.with(|cell| *cell.borrow_mut() = Some(Box::new(f)));
+}
+
+fn answered_at(response: &Response) {
+    let Some(at) = response
+        .headers()
+        .get(POSITION_HEADER)
+        .and_then(|v| v.parse::<i64>().ok())
+    else {
+        return;
+    };
+    OLDEST_POSITION.set(Some(
+        OLDEST_POSITION.get().map_or(at, |oldest| oldest.min(at)),
+    ));
+    ON_POSITION.with(|cell| {
+        if let Some(f) = cell.borrow().as_ref() {
+            f(at)
+        }
+    });
+}
+
+/// Where the broker says the live feed stood when it began an answer.
+const POSITION_HEADER: &str = "x-stint-position";
 
 /// Told whether the broker answered (true) or could not be reached (false).
 type ReachableHook = Box<dyn Fn(bool)>;
+
+/// Told the live-feed position each answer was read at.
+type PositionHook = Box<dyn Fn(i64)>;
 
 /// What to do when the broker turns out reachable (an answer came) or not (none did).
 pub fn on_reachable(f: impl Fn(bool) + 'static) {
@@ -91,6 +134,7 @@ async fn read<T: DeserializeOwned>(response: Response) -> ApiResult<T> {
     reachable(true);
     let status = response.status();
     if response.ok() {
+        answered_at(&response);
         return response
             .json::<T>()
             .await

@@ -49,6 +49,9 @@ pub struct Live {
     check_session: StoredValue<Option<Rc<dyn Fn()>>, LocalStorage>,
     /// The next try, cancelled when the feed closes.
     retry: StoredValue<Option<TimeoutHandle>>,
+    /// The position the feed started after when it first opened: an answer read before it
+    /// may lack a change the feed will not tell of.
+    start: StoredValue<Option<i64>>,
     connection: Connection,
 }
 
@@ -68,9 +71,11 @@ impl Live {
             failures: StoredValue::new(0),
             check_session: StoredValue::new_local(Some(Rc::new(check_session))),
             retry: StoredValue::new(None),
+            start: StoredValue::new(None),
             connection: expect_context::<Connection>(),
         };
         provide_context(live);
+        crate::api::on_position(move |at| live.answered_at(at));
         live.open_now();
         // A page left for another is often kept whole for Back (the back/forward cache),
         // feed and all: its connection stays open, and a browser gives one site only six.
@@ -95,6 +100,21 @@ impl Live {
     fn close(self) {
         self.check_session.try_set_value(None);
         self.pause();
+        // What this layout's pages read says nothing about the next one's.
+        crate::api::forget_positions();
+    }
+
+    /// An answer read at `at` has arrived. Read before the feed's start, it may lack a
+    /// change the feed will not tell of (made in between): pages read again. The start
+    /// then counts as `at`, so answers that old do not ask again (a replica's position can
+    /// trail another's a little).
+    fn answered_at(self, at: i64) {
+        if let Some(Some(start)) = self.start.try_get_value()
+            && read_too_early(Some(at), start)
+        {
+            self.start.set_value(Some(at));
+            self.tell(None);
+        }
     }
 
     /// Closes the connection and any pending try, keeping what a later `resume` needs.
@@ -119,7 +139,8 @@ impl Live {
     fn open_now(self) {
         self.state.set(FeedState::Connecting);
         // Without a change to resume after, what a page read before the feed opened may
-        // have changed meanwhile: pages reread once it is open.
+        // have changed meanwhile: pages reread once it is open, unless every answer read
+        // so far was read at or after the position the feed starts from.
         let fresh = self.last_seq.get_value().is_none();
         let url = match self.last_seq.get_value() {
             Some(seq) => format!("/api/v1/events?after={seq}"),
@@ -159,7 +180,13 @@ impl Live {
                 // The broker answered: whatever the offline banner said is over.
                 self.connection.offline.set(false);
                 if fresh {
-                    self.tell(None);
+                    let start = self.last_seq.get_value();
+                    self.start.set_value(start);
+                    if start
+                        .is_none_or(|start| read_too_early(crate::api::oldest_position(), start))
+                    {
+                        self.tell(None);
+                    }
                 }
             }),
         );
@@ -236,6 +263,12 @@ impl Live {
     }
 }
 
+/// Whether what was read at `read_at` (`None`: not known) may lack a change from before
+/// `start`, the position the feed tells of changes after.
+fn read_too_early(read_at: Option<i64>, start: i64) -> bool {
+    read_at.is_none_or(|at| at < start)
+}
+
 /// Calls `refresh` when a change that `concerns` the calling page arrives (and after the
 /// feed says it missed some), for as long as the page is shown. Changes arriving together
 /// (a mass expiry) make one reread.
@@ -307,5 +340,21 @@ pub fn ConnectionBanner() -> impl IntoView {
         } else {
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_too_early;
+
+    #[test]
+    fn only_what_was_read_at_or_after_the_feeds_start_is_known_to_be_current() {
+        // Nothing changed between the read and the feed opening.
+        assert!(!read_too_early(Some(41), 41));
+        assert!(!read_too_early(Some(42), 41));
+        // A change (42) came between: the feed will not tell of it.
+        assert!(read_too_early(Some(41), 42));
+        // An answer that did not say where it stood.
+        assert!(read_too_early(None, 41));
     }
 }

@@ -42,9 +42,11 @@ impl FromRequestParts<AppState> for CurrentSession {
         if let Some(token) = bearer_token(&parts.headers) {
             return Err(refuse_token(state, token).await);
         }
-        live_session(state, &parts.headers)
+        let session = live_session(state, &parts.headers)
             .await?
-            .ok_or(AppError::Unauthenticated)
+            .ok_or(AppError::Unauthenticated)?;
+        super::position::Position::note(&parts.extensions, &state.live);
+        Ok(session)
     }
 }
 

@@ -18,6 +18,7 @@ mod oidc;
 mod openapi;
 mod password_gate;
 mod portal;
+mod position;
 mod proposals;
 mod query;
 mod reports;
@@ -231,6 +232,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
             state.clone(),
             wake_followers,
         ))
+        .layer(middleware::from_fn(position::stamp))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,

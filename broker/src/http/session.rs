@@ -7,11 +7,12 @@ use super::extract::{
     token_caller,
 };
 use super::password_gate::PasswordGate;
+use super::position::Position;
 use crate::credential::{random_bytes, token_hash};
 use crate::store::audit::Actor;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -155,6 +156,7 @@ pub async fn logout(
 )]
 pub async fn me(
     State(state): State<AppState>,
+    extensions: Extensions,
     headers: HeaderMap,
 ) -> Result<Json<MeView>, AppError> {
     let (user, must_change_password) = match bearer_token(&headers) {
@@ -169,6 +171,7 @@ pub async fn me(
                 .await?
                 .ok_or(AppError::Unauthenticated)?
                 .session;
+            Position::note(&extensions, &state.live);
             (session.user, session.must_change_password)
         }
     };

@@ -456,3 +456,72 @@ async fn an_access_review_is_heard_by_those_with_an_item_in_it_only() {
         "bob has nothing to answer in it"
     );
 }
+
+/// A GET at `base` (with `session`'s cookie when given): its status and the position its
+/// answer says the live feed stood at (`x-stint-position`), if it says one.
+async fn read_position(
+    base: &str,
+    session: Option<&Session>,
+    path: &str,
+) -> (StatusCode, Option<i64>) {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
+    let mut request = Request::builder()
+        .method(Method::GET)
+        .uri(format!("{base}{path}"));
+    if let Some(session) = session {
+        request = request.header(header::COOKIE, &session.cookie);
+    }
+    let response = client
+        .request(request.body(Empty::new()).unwrap())
+        .await
+        .unwrap();
+    let position = response
+        .headers()
+        .get("x-stint-position")
+        .map(|v| v.to_str().unwrap().parse::<i64>().unwrap());
+    (response.status(), position)
+}
+
+/// The portal compares a read's position with the one its feed starts after (`ready`'s
+/// id): a read at or past it holds every change before the feed opened, so the page need
+/// not read again when it opens.
+#[tokio::test]
+async fn a_signed_in_read_says_where_the_feed_stood_and_nobody_else_learns_it() {
+    let app = TestApp::new().await;
+    let served = serve(&app).await;
+    let alice = app.login("alice").await;
+    let bob = app.login("bob").await;
+
+    // Nothing changes between a read and a feed opened after it: they stand at one place.
+    let (status, read_at) = read_position(&served.url, Some(&bob), "/api/v1/me").await;
+    assert_eq!(status, StatusCode::OK);
+    let read_at = read_at.expect("a signed-in read says where the feed stood");
+    let (_, mut feed) = open(&served.url, Reader::Session(&bob), None).await;
+    let ready = feed.next().await.unwrap();
+    assert_eq!((ready.event.as_str(), ready.id), ("ready", Some(read_at)));
+
+    // A change: a read begun once the feed has told of it stands at or past it.
+    app.file(&alice, "ci-deployer", "payments-db", "read", 900)
+        .await;
+    let told = feed.next_change().await.expect("bob hears of it");
+    let (_, read_at) = read_position(&served.url, Some(&bob), "/api/v1/requests").await;
+    assert!(read_at >= told.id, "{read_at:?} is before {:?}", told.id);
+
+    // Nobody else learns how long the trail is: no session, an ended one, a public call.
+    assert_eq!(
+        read_position(&served.url, None, "/api/v1/me").await,
+        (StatusCode::UNAUTHORIZED, None)
+    );
+    let (status, _) = app
+        .call(Some(&alice), Method::DELETE, "/api/v1/session", None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        read_position(&served.url, Some(&alice), "/api/v1/me").await,
+        (StatusCode::UNAUTHORIZED, None)
+    );
+    assert_eq!(
+        read_position(&served.url, None, "/api/v1/oidc/providers").await,
+        (StatusCode::OK, None)
+    );
+}
