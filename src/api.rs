@@ -74,7 +74,7 @@ pub fn oldest_position() -> Option<i64> {
     OLDEST_POSITION.get()
 }
 
-/// Starts over: what was read before (for a layout now gone) no longer counts.
+/// Starts over: what was read before (the sign-in page's reads) is not shown once signed in.
 pub fn forget_positions() {
     OLDEST_POSITION.set(None);
 }
@@ -86,13 +86,13 @@ pub fn on_position(f: impl Fn(i64) + 'static) {
 }
 
 fn answered_at(response: &Response) {
-    let Some(at) = response
+    // An answer that does not say (a public call, or a broker from before the header)
+    // counts as read at the very start: a feed opening later makes pages read again.
+    let at = response
         .headers()
         .get(POSITION_HEADER)
         .and_then(|v| v.parse::<i64>().ok())
-    else {
-        return;
-    };
+        .unwrap_or(i64::MIN);
     OLDEST_POSITION.set(Some(
         OLDEST_POSITION.get().map_or(at, |oldest| oldest.min(at)),
     ));

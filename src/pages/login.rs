@@ -189,6 +189,8 @@ fn SignIn(
 /// with `/me`); without `/me`, what the sign-in itself answered.
 async fn sign_in(username: String, password: String) -> api::ApiResult<MeView> {
     let session = api::login(username, password).await?;
+    // What the sign-in page read (its public calls) is not what the portal will show.
+    api::forget_positions();
     Ok(api::me().await.unwrap_or(MeView {
         user: session.user,
         must_change_password: session.must_change_password,

@@ -3,6 +3,7 @@
 
 use super::AppState;
 use super::error::AppError;
+use super::position::Position;
 use crate::credential::token_hash;
 use crate::store::SessionUser;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -42,10 +43,11 @@ impl FromRequestParts<AppState> for CurrentSession {
         if let Some(token) = bearer_token(&parts.headers) {
             return Err(refuse_token(state, token).await);
         }
+        let at = Position::now(&state.live);
         let session = live_session(state, &parts.headers)
             .await?
             .ok_or(AppError::Unauthenticated)?;
-        super::position::Position::note(&parts.extensions, &state.live);
+        Position::note(&parts.extensions, at);
         Ok(session)
     }
 }

@@ -20,11 +20,16 @@ const POSITION_HEADER: &str = "x-stint-position";
 pub struct Position(Arc<OnceLock<i64>>);
 
 impl Position {
-    /// Notes the feed's position now, once a session has let the caller in and before the
-    /// call reads anything.
-    pub fn note(extensions: &Extensions, hub: &Hub) {
+    /// Where the feed stands now: taken before the call reads anything (its session
+    /// included), kept by `note` once a session has let the caller in.
+    pub fn now(hub: &Hub) -> i64 {
+        hub.cursor()
+    }
+
+    /// Keeps `at` as the call's position, for its answer to say.
+    pub fn note(extensions: &Extensions, at: i64) {
         if let Some(position) = extensions.get::<Position>() {
-            let _ = position.0.set(hub.cursor());
+            let _ = position.0.set(at);
         }
     }
 }

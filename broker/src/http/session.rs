@@ -167,11 +167,12 @@ pub async fn me(
             false,
         ),
         None => {
+            let at = Position::now(&state.live);
             let session = live_session(&state, &headers)
                 .await?
                 .ok_or(AppError::Unauthenticated)?
                 .session;
-            Position::note(&extensions, &state.live);
+            Position::note(&extensions, at);
             (session.user, session.must_change_password)
         }
     };
