@@ -79,23 +79,27 @@ pub fn forget_positions() {
     OLDEST_POSITION.set(None);
 }
 
-/// What to do with each answer's position as it arrives (the live feed compares it with
-/// where it started).
+/// What to do with the position of each answer that says one, as it arrives (the live feed
+/// compares it with where it started).
 pub fn on_position(f: impl Fn(i64) + 'static) {
     ON_POSITION.with(|cell| *cell.borrow_mut() = Some(Box::new(f)));
 }
 
 fn answered_at(response: &Response) {
-    // An answer that does not say (a public call, or a broker from before the header)
-    // counts as read at the very start: a feed opening later makes pages read again.
     let at = response
         .headers()
         .get(POSITION_HEADER)
-        .and_then(|v| v.parse::<i64>().ok())
-        .unwrap_or(i64::MIN);
+        .and_then(|v| v.parse::<i64>().ok());
+    // An answer that does not say (a public call, or a broker from before the header)
+    // counts as read at the very start: a feed opening later makes pages read again. It
+    // asks nothing of a feed already open.
+    let oldest = at.unwrap_or(i64::MIN);
     OLDEST_POSITION.set(Some(
-        OLDEST_POSITION.get().map_or(at, |oldest| oldest.min(at)),
+        OLDEST_POSITION.get().map_or(oldest, |o| o.min(oldest)),
     ));
+    let Some(at) = at else {
+        return;
+    };
     ON_POSITION.with(|cell| {
         if let Some(f) = cell.borrow().as_ref() {
             f(at)

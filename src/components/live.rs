@@ -105,11 +105,9 @@ impl Live {
     /// An answer read at `at` has arrived. Read before the feed's start, it may lack a
     /// change the feed will not tell of (made in between): pages read again. The start
     /// then counts as `at`, so answers that old do not ask again: every page has just been
-    /// told to read anew, and a replica's position can trail another's a little. An answer
-    /// that does not say where it was read (a public call) asks nothing.
+    /// told to read anew, and a replica's position can trail another's a little.
     fn answered_at(self, at: i64) {
         if let Some(Some(start)) = self.start.try_get_value()
-            && at != i64::MIN
             && read_too_early(Some(at), start)
         {
             self.start.set_value(Some(at));
