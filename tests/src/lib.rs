@@ -406,6 +406,19 @@ pub async fn wait_text(c: &Client, css: &str, expected: &str) -> String {
     panic!("`{css}` never read `{expected}`; last it read `{last}`")
 }
 
+/// The `value` of the field matching `css` (a text area's text). A page that redraws the
+/// field between finding and reading it (a live refresh) is read again where it now is.
+pub async fn value_of(c: &Client, css: &str) -> String {
+    for _ in 0..3 {
+        match find(c, css).await.prop("value").await {
+            Err(fantoccini::error::CmdError::Standard(e))
+                if e.error == fantoccini::error::ErrorStatus::StaleElementReference => {}
+            read => return read.unwrap().unwrap_or_default(),
+        }
+    }
+    panic!("`{css}` was redrawn under every attempt to read it");
+}
+
 /// Types into what matches `css`; redrawn before the keys reached it, into where it now is.
 pub async fn type_into(c: &Client, css: &str, text: &str) {
     for _ in 0..3 {

@@ -1,6 +1,6 @@
 //! An identity's API tokens in a real browser: minted by its owner, shown once, revoked.
 
-use stint_e2e::{Stack, click, find, screenshot, sign_in, type_into, wait_text};
+use stint_e2e::{Stack, click, find, screenshot, sign_in, type_into, value_of, wait_text};
 
 #[tokio::test]
 #[ignore = "needs the built portal and Chromium: run `cargo xtask test`"]
@@ -15,8 +15,7 @@ async fn alice_mints_a_token_for_ci_deployer_sees_it_once_and_revokes_it() {
 
     type_into(&alice, "[data-testid=token-name]", "github-actions").await;
     click(&alice, "[data-testid=mint-token]").await;
-    let shown = find(&alice, "[data-testid=new-token-value]").await;
-    let token = shown.prop("value").await.unwrap().unwrap_or_default();
+    let token = value_of(&alice, "[data-testid=new-token-value]").await;
     assert!(token.starts_with("stint_"), "{token}");
     let row = wait_text(&alice, "[data-testid=token-row]", "github-actions").await;
     assert!(row.contains("never used"), "{row}");

@@ -1,7 +1,7 @@
 //! What the portal shows is true and safe to act on: the sign-in error, a request that can
 //! never pass, the grant's real state on its request, the narrow-screen navigation.
 
-use stint_e2e::{Stack, click, find, press, screenshot, sign_in, type_into, wait_text};
+use stint_e2e::{Stack, click, find, press, screenshot, sign_in, type_into, value_of, wait_text};
 
 #[tokio::test]
 #[ignore = "needs the built portal and Chromium: run `cargo xtask test`"]
@@ -301,8 +301,7 @@ async fn a_fetched_credential_stays_through_the_pages_refreshes_until_dismissed(
         "[data-testid=active-grants] [data-testid=fetch-credential]",
     )
     .await;
-    let token = find(&alice, "[data-testid=credential-token]").await;
-    let value = token.prop("value").await.unwrap().unwrap();
+    let value = value_of(&alice, "[data-testid=credential-token]").await;
     wait_text(
         &alice,
         "[data-testid=credential-usage]",
@@ -311,8 +310,10 @@ async fn a_fetched_credential_stays_through_the_pages_refreshes_until_dismissed(
     .await;
     // The dashboard refreshes every 5 s; the credential outlives two refreshes.
     tokio::time::sleep(std::time::Duration::from_secs(11)).await;
-    let again = find(&alice, "[data-testid=credential-token]").await;
-    assert_eq!(again.prop("value").await.unwrap().unwrap(), value);
+    assert_eq!(
+        value_of(&alice, "[data-testid=credential-token]").await,
+        value
+    );
     screenshot(&alice, "credential-kept").await;
     click(&alice, "[data-testid=dismiss-credential]").await;
     assert!(

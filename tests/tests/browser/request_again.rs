@@ -2,7 +2,7 @@
 //! from its request's page, adjusts the task and files it.
 
 use chrono::Utc;
-use stint_e2e::{Stack, click, find, screenshot, sign_in, type_into, wait_text};
+use stint_e2e::{Stack, click, find, screenshot, sign_in, type_into, value_of, wait_text};
 
 #[tokio::test]
 #[ignore = "needs the built portal and Chromium: run `cargo xtask test`"]
@@ -54,21 +54,16 @@ async fn alice_requests_a_past_grant_again_with_the_form_filled_in() {
     screenshot(&browser, "request-again-from-detail").await;
     click(&browser, "[data-testid=request-again]").await;
     wait_text(&browser, "h1", "Request again").await;
-    let value = |css: &'static str| {
-        let browser = browser.clone();
-        async move {
-            find(&browser, css)
-                .await
-                .prop("value")
-                .await
-                .unwrap()
-                .unwrap_or_default()
-        }
-    };
-    assert_eq!(value("[data-testid=task]").await, "Rotate the ledger keys");
-    assert_eq!(value("[data-testid=ticket]").await, "OPS-1");
-    assert_eq!(value("[data-testid=privilege]").await, "write");
-    assert_eq!(value("[data-testid=duration-minutes]").await, "30");
+    assert_eq!(
+        value_of(&browser, "[data-testid=task]").await,
+        "Rotate the ledger keys"
+    );
+    assert_eq!(value_of(&browser, "[data-testid=ticket]").await, "OPS-1");
+    assert_eq!(value_of(&browser, "[data-testid=privilege]").await, "write");
+    assert_eq!(
+        value_of(&browser, "[data-testid=duration-minutes]").await,
+        "30"
+    );
     type_into(&browser, "[data-testid=task]", " for the new quarter").await;
     screenshot(&browser, "request-again").await;
     click(&browser, "[data-testid=submit-request]").await;
