@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod notify;
 pub mod oidc;
 pub mod outbound;
+pub mod pace;
 pub mod password;
 pub mod report;
 pub mod scan_report;

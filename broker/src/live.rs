@@ -8,6 +8,7 @@
 //! given what it missed from the trail itself.
 
 use crate::clock::Clock;
+use crate::pace::Pace;
 use crate::store::{Store, StoreResult};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,6 +19,10 @@ use tokio::task::JoinHandle;
 /// How often the hub looks for changes it was not woken for (another replica's, the
 /// command line's).
 pub const FOLLOW_EVERY: Duration = Duration::from_millis(250);
+
+/// The least time between two reads of the trail (`pace`): a change reaches readers at
+/// most this much later under a stream of writes, and at once otherwise.
+const LOOK_APART: Duration = Duration::from_millis(20);
 
 /// How many changes one read of the trail takes.
 pub const READ_BATCH: u32 = 500;
@@ -146,7 +151,9 @@ pub fn spawn(
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut closed = hub.closed();
+        let mut pace = Pace::new(LOOK_APART);
         loop {
+            pace.look().await;
             match hub.follow_once(&*store, &*clock).await {
                 Ok(true) => continue,
                 Ok(false) => {}

@@ -355,7 +355,8 @@ async fn with_origin(req: Request, next: Next) -> Response {
 /// Wakes what follows committed changes after a call went through: the connectors'
 /// outbox (an approval, a revocation or a release may have queued a step, then attempted
 /// at once rather than at the worker's next look) and the live feed (which streams the
-/// change at once rather than at its next look).
+/// change at once rather than at its next look; under a stream of writes, at most once per
+/// `live::LOOK_APART`, each look taking every change since the last).
 async fn wake_followers(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let changes = req.method() != axum::http::Method::GET;
     let response = next.run(req).await;
