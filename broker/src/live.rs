@@ -153,7 +153,6 @@ pub fn spawn(
         let mut closed = hub.closed();
         let mut pace = Pace::new(LOOK_APART);
         loop {
-            pace.look().await;
             match hub.follow_once(&*store, &*clock).await {
                 Ok(true) => continue,
                 Ok(false) => {}
@@ -167,6 +166,9 @@ pub fn spawn(
                 _ = shutdown.changed() => break,
                 _ = closed.changed() => break,
             }
+            // Woken again and again by a stream of writes: read once per `LOOK_APART`. A
+            // batch that stopped short of the head (above) is read on at once.
+            pace.look().await;
         }
     })
 }
