@@ -411,8 +411,7 @@ pub async fn wait_text(c: &Client, css: &str, expected: &str) -> String {
 pub async fn value_of(c: &Client, css: &str) -> String {
     for _ in 0..3 {
         match find(c, css).await.prop("value").await {
-            Err(fantoccini::error::CmdError::Standard(e))
-                if e.error == fantoccini::error::ErrorStatus::StaleElementReference => {}
+            Err(e) if is_redrawn(&e) => {}
             read => return read.unwrap().unwrap_or_default(),
         }
     }
@@ -444,16 +443,18 @@ pub async fn click(c: &Client, css: &str) {
 /// failure fails the test.
 fn redrawn(done: Result<(), fantoccini::error::CmdError>) -> bool {
     match done {
-        Err(fantoccini::error::CmdError::Standard(e))
-            if e.error == fantoccini::error::ErrorStatus::StaleElementReference =>
-        {
-            true
-        }
+        Err(e) if is_redrawn(&e) => true,
         done => {
             done.unwrap();
             false
         }
     }
+}
+
+/// Whether WebDriver refused because the element it was given is no longer on the page.
+fn is_redrawn(e: &fantoccini::error::CmdError) -> bool {
+    matches!(e, fantoccini::error::CmdError::Standard(e)
+        if e.error == fantoccini::error::ErrorStatus::StaleElementReference)
 }
 
 pub async fn sign_in(c: &Client, stack: &Stack, username: &str) {
