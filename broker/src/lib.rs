@@ -98,7 +98,7 @@ impl Broker {
         // Readers of the live feed hear of what commits from now on, or resume from the trail.
         let (head, _) = store.audit_head().await?;
         let broker = Broker {
-            state: AppState {
+            state: AppState::new(http::Services {
                 live: Arc::new(live::Hub::new(head)),
                 notifier: Arc::new(notify::Notifier::default()),
                 metrics: Arc::new(metrics::Metrics::default()),
@@ -125,7 +125,7 @@ impl Broker {
                     config.local_login,
                 )),
                 config: Arc::new(config),
-            },
+            }),
         };
         // Access that ended while the broker was stopped, or whose revocation it was still
         // retrying, is taken away downstream before the first request: every open step is
