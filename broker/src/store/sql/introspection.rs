@@ -55,13 +55,16 @@ pub(super) async fn for_person(
 /// The resource server whose introspection secret hashes to `$1` and, if it is found, the
 /// token hashing to `$2`: the caller and the token in one query.
 const RESOURCE_AND_TOKEN: &str = concat!(
-    "SELECT caller.id AS caller_id, caller.name AS caller_name, t.*
-     FROM resources caller
-     LEFT JOIN (SELECT ",
+    "SELECT caller.id AS caller_id, caller.name AS caller_name, ",
     token_columns!(),
-    " FROM ",
-    token_tables!(),
-    " WHERE c.token_hash = $2) t ON TRUE
+    // `token_tables!` joined to the caller one LEFT JOIN at a time, not as a subquery:
+    // SQLite materialises a joined subquery into a temporary table on every call. A token
+    // not found, or not whole, leaves a column null and reads as inactive, as before.
+    " FROM resources caller
+     LEFT JOIN credentials c ON c.token_hash = $2
+     LEFT JOIN grants g ON g.id = c.grant_id
+     LEFT JOIN identities i ON i.id = g.identity_id
+     LEFT JOIN resources res ON res.id = g.resource_id
      WHERE caller.introspection_secret_hash = $1"
 );
 
