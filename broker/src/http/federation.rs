@@ -9,9 +9,8 @@ use crate::store::audit::ORIGIN;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use governor::clock::{Clock, DefaultClock};
 use serde::Deserialize;
 use stint_core::federation::{self, ExchangedToken, IdentityRuleView, IssuerBody, IssuerView};
 
@@ -142,11 +141,8 @@ async fn exchange(
     match outcome {
         Ok(issued) => Ok(Json(issued).into_response()),
         Err(refusal) => Err(OAuthError {
-            status: StatusCode::UNAUTHORIZED,
-            error: "invalid_grant",
-            description: refusal.message(),
             reason: Some(refusal.code()),
-            field: None,
+            ..OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_grant", refusal.message())
         }),
     }
 }
@@ -186,10 +182,7 @@ fn within_rate(state: &AppState) -> Result<(), OAuthError> {
         .ok()
         .flatten()
         .unwrap_or_default();
-    state.exchange_limiter.check_key(&key).map_err(|not_until| {
-        let wait = not_until.wait_time_from(DefaultClock::default().now());
-        OAuthError::from(AppError::RateLimited(wait.as_secs() as i64 + 1))
-    })
+    super::introspection::within_limit(&state.exchange_limiter, &key).map_err(OAuthError::from)
 }
 
 /// RFC 6749 §5.2's error body, with the field at fault and Stint's reason code added.
@@ -199,6 +192,8 @@ struct OAuthError {
     description: String,
     reason: Option<&'static str>,
     field: Option<&'static str>,
+    /// When to try again, for a refusal that is not the request's fault.
+    retry_after: Option<HeaderValue>,
 }
 
 impl OAuthError {
@@ -209,6 +204,7 @@ impl OAuthError {
             description: description.into(),
             reason: None,
             field: None,
+            retry_after: None,
         }
     }
 
@@ -235,7 +231,10 @@ impl From<AppError> for OAuthError {
         } else {
             "too many exchanges from this address; try again shortly".to_string()
         };
-        Self::new(status, error, description)
+        OAuthError {
+            retry_after: response.headers().get(header::RETRY_AFTER).cloned(),
+            ..Self::new(status, error, description)
+        }
     }
 }
 
@@ -260,6 +259,10 @@ impl IntoResponse for OAuthError {
             reason: self.reason,
             field: self.field,
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, seconds);
+        }
+        response
     }
 }

@@ -58,6 +58,12 @@ pub(crate) fn claims(app: &TestApp, issuer: &TestIssuer, repository: &str) -> Va
 
 /// `POST /api/v1/token`, form-encoded as RFC 8693 has it.
 pub(crate) async fn exchange(app: &TestApp, token: &str) -> (StatusCode, Value) {
+    let (status, _, body) = exchange_answer(app, token).await;
+    (status, body)
+}
+
+/// `exchange`, with the answer's headers.
+async fn exchange_answer(app: &TestApp, token: &str) -> (StatusCode, axum::http::HeaderMap, Value) {
     let form = format!(
         "grant_type={}&subject_token={}&subject_token_type={}",
         urlencode(GRANT_TYPE),
@@ -70,8 +76,7 @@ pub(crate) async fn exchange(app: &TestApp, token: &str) -> (StatusCode, Value) 
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from(form))
         .unwrap();
-    let (status, _, body) = app.send(request).await;
-    (status, body)
+    app.send(request).await
 }
 
 fn urlencode(text: &str) -> String {
@@ -330,6 +335,36 @@ async fn every_token_that_is_not_good_is_refused_naming_why_and_nothing_is_creat
     assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
     assert_eq!(refused["field"], "subject_token");
     assert_eq!(app.count("exchanged_tokens").await, 0);
+}
+
+#[tokio::test]
+async fn exchanges_over_the_budget_are_refused_and_told_when_to_try_again() {
+    let app = TestApp::with_config(|c| {
+        c.exchanges_per_minute = std::num::NonZeroU32::new(2).unwrap();
+    })
+    .await;
+    let issuer = TestIssuer::start().await;
+    register(&app, &issuer).await;
+    let token = |run: i64| {
+        let mut claims = claims(&app, &issuer, "acme/payments");
+        claims["run_id"] = json!(run);
+        issuer.sign("rsa-1", &claims)
+    };
+    for run in 1..=2 {
+        let (status, issued) = exchange(&app, &token(run)).await;
+        assert_eq!(status, StatusCode::OK, "{issued}");
+    }
+    let (status, headers, refused) = exchange_answer(&app, &token(3)).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{refused}");
+    assert_eq!(refused["error"], "slow_down");
+    // Two a minute: the next is allowed within thirty seconds, said in whole seconds.
+    let retry_after: u64 = headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=30).contains(&retry_after), "Retry-After {retry_after}");
+    assert_eq!(app.count("exchanged_tokens").await, 2);
 }
 
 #[tokio::test]
