@@ -358,12 +358,8 @@ async fn exchanges_over_the_budget_are_refused_and_told_when_to_try_again() {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{refused}");
     assert_eq!(refused["error"], "slow_down");
     // Two a minute: the next is allowed within thirty seconds, said in whole seconds.
-    let retry_after: u64 = headers[header::RETRY_AFTER]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!((1..=30).contains(&retry_after), "Retry-After {retry_after}");
+    let wait = retry_after(&headers);
+    assert!((1..=30).contains(&wait), "Retry-After {wait}");
     assert_eq!(app.count("exchanged_tokens").await, 2);
 }
 

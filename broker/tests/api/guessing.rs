@@ -1,8 +1,8 @@
 //! Password guessing is slowed per account and per address, the count held in the
 //! database, and what a guesser typed is not kept verbatim.
 
-use crate::helpers::TestApp;
-use axum::http::{StatusCode, header};
+use crate::helpers::{TestApp, retry_after};
+use axum::http::StatusCode;
 use chrono::Duration;
 use serde_json::{Value, json};
 use stint_broker::demo::PASSWORD;
@@ -24,11 +24,7 @@ async fn login_is_throttled_per_account_and_address() {
     let (status, headers, body) = app.login_raw("alice", PASSWORD, None).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert_eq!(body["error"]["code"], "throttled");
-    let retry: i64 = headers[header::RETRY_AFTER]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry = retry_after(&headers);
     assert!((1..=2).contains(&retry), "{retry}");
     // Other accounts are not slowed by it.
     assert_eq!(app.login_raw("bob", PASSWORD, None).await.0, StatusCode::OK);

@@ -1,7 +1,7 @@
 //! What goes in and what comes out: deceptive text refused, reserved names, ids a caller
 //! may not see answered as missing.
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, retry_after};
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 use stint_core::Role;
@@ -412,12 +412,8 @@ async fn introspection_answers_only_authenticated_callers_about_their_own_tokens
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     // Five a minute: the next call is allowed within twelve seconds, and the caller is told
     // so in whole seconds, rounded up.
-    let retry_after: u64 = headers[axum::http::header::RETRY_AFTER]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!((1..=12).contains(&retry_after), "Retry-After {retry_after}");
+    let wait = retry_after(&headers);
+    assert!((1..=12).contains(&wait), "Retry-After {wait}");
     let (status, _, _) = introspect_as(&app, Some(&basic(&cluster, "prod-cluster")), &token).await;
     assert_eq!(status, StatusCode::OK, "prod-cluster's budget is its own");
 

@@ -587,6 +587,15 @@ fn with_peer(request: &mut Request<Body>, peer: Option<&str>) {
     }
 }
 
+/// The seconds a refusal's `Retry-After` asks the caller to wait.
+pub fn retry_after(headers: &axum::http::HeaderMap) -> i64 {
+    headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
 pub fn session_from(headers: &axum::http::HeaderMap) -> Session {
     let set_cookie = headers
         .get(header::SET_COOKIE)
