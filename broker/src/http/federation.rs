@@ -182,7 +182,7 @@ fn within_rate(state: &AppState) -> Result<(), OAuthError> {
         .ok()
         .flatten()
         .unwrap_or_default();
-    super::introspection::within_limit(&state.exchange_limiter, &key).map_err(OAuthError::from)
+    super::rate_limit::within_limit(&state.exchange_limiter, &key).map_err(OAuthError::from)
 }
 
 /// RFC 6749 §5.2's error body, with the field at fault and Stint's reason code added.

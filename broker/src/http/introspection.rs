@@ -14,33 +14,12 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use governor::clock::Clock as _;
-use governor::{DefaultKeyedRateLimiter, Quota};
-use std::num::NonZeroU32;
 use stint_core::api::{
     CSRF_HEADER, IntrospectBody, IntrospectView, IntrospectionCredentialsView, UserView,
 };
 
 /// What a resource's client secret starts with, so scanners and people recognise it.
 pub const SECRET_PREFIX: &str = "stint_rs_";
-
-/// Calls per minute each caller may make (bursts up to the same number).
-pub fn limiter(per_minute: NonZeroU32) -> DefaultKeyedRateLimiter<String> {
-    DefaultKeyedRateLimiter::keyed(Quota::per_minute(per_minute))
-}
-
-/// Lets `key` in unless it is over `limiter`'s rate; then 429, with the seconds to wait
-/// read on the limiter's own clock (a new clock asks the CPU what it has, `cpuid`, a trap
-/// to the hypervisor on a VM, and refusals are what a flood is made of).
-pub fn within_limit(
-    limiter: &DefaultKeyedRateLimiter<String>,
-    key: &String,
-) -> Result<(), AppError> {
-    limiter.check_key(key).map_err(|not_until| {
-        let wait = not_until.wait_time_from(limiter.clock().now());
-        AppError::RateLimited(wait.as_secs() as i64 + 1)
-    })
-}
 
 /// RFC 7662 §2.1: the caller authenticates. A resource server sends its client
 /// credentials (HTTP Basic, or its secret as a Bearer token); a person their session
@@ -96,7 +75,7 @@ pub async fn introspect(
 
 /// Refuses a caller over its introspection rate.
 fn within_rate(state: &AppState, caller: &IntrospectionCaller) -> Result<(), AppError> {
-    within_limit(&state.introspection_limiter, &caller.rate_key())
+    super::rate_limit::within_limit(&state.introspection_limiter, &caller.rate_key())
 }
 
 /// The client secret of a resource server's `Authorization` header, if it sent one.

@@ -21,6 +21,7 @@ mod portal;
 mod position;
 mod proposals;
 mod query;
+mod rate_limit;
 mod reports;
 mod requests;
 mod session;
@@ -29,8 +30,8 @@ mod tokens;
 
 pub use error::AppError;
 pub use extract::SESSION_COOKIE;
-pub use introspection::limiter as per_minute_limiter;
 pub use oidc::SIGN_INS_PER_MINUTE;
+pub use rate_limit::limiter as per_minute_limiter;
 
 use crate::clock::Clock;
 use crate::config::Config;
