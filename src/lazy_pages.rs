@@ -69,9 +69,11 @@ fn CodeMissingState(attempt: RwSignal<u32>) -> impl IntoView {
 }
 
 // The pages most visits open (the dashboard, requests, a request to decide, the approvals
-// queue) stay in the first load: the request link in a chat message must not wait for a
-// second file. The rest is four files, each fetched when one of its pages is first opened
-// (BENCHMARKS.md has the bytes of each way of cutting that was tried).
+// queue) stay in the main part: the request link in a chat message must not wait for a
+// second file. The rest is four files, each with the pages that share most of their code,
+// fetched when one of its pages is first opened — opened by its link, beside the main part
+// (index.html preloads it), not after it. (BENCHMARKS.md has the bytes of each way of
+// cutting that was tried.)
 
 // Asking for access: the request form, and break-glass.
 split_page!(asking, new_request, crate::pages::new_request::NewRequest);

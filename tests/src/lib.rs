@@ -500,6 +500,16 @@ pub async fn api_reads(c: &Client, before: f64) -> Vec<(String, String)> {
     serde_json::from_value(entries).unwrap()
 }
 
+/// The portal's code files (`.wasm`) the page fetched, as (file name, what began it: `link`
+/// for index.html's preload, `fetch` for the portal's own), in the order they began.
+pub async fn code_files(c: &Client) -> Vec<(String, String)> {
+    let script = "return performance.getEntriesByType('resource')
+        .filter(e => new URL(e.name).pathname.endsWith('.wasm'))
+        .map(e => [new URL(e.name).pathname.slice(1), e.initiatorType]);";
+    let entries = c.execute(script, vec![]).await.unwrap();
+    serde_json::from_value(entries).unwrap()
+}
+
 /// A Chrome DevTools Protocol command, sent through chromedriver's `goog/cdp/execute`
 /// (network emulation and the cache have no WebDriver command of their own).
 #[derive(Debug)]

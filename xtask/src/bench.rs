@@ -150,7 +150,7 @@ pub fn bench() -> Result {
             &["7", "500"][..],
         ),
         (
-            "A request link on Slow 4G: until Approve is usable (headless Chromium)",
+            "Links opened on Slow 4G: until the page can be used (headless Chromium)",
             "first_load_bench",
             &["7"][..],
         ),

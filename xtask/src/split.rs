@@ -10,6 +10,7 @@
 use crate::{Result, run, tools};
 use base64::Engine;
 use sha2::{Digest, Sha384};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
@@ -72,6 +73,7 @@ pub fn split(dist: &Path) -> Result {
     }
     let loader_name = format!("{LOADER}-{build_hash}.js");
     write(&dist.join(&loader_name), loader.as_bytes())?;
+    index = with_split_files(&index, &split_groups(&loader))?;
 
     let js_name = format!("{stem}.js");
     let wasm_name = format!("{stem}_bg.wasm");
@@ -97,6 +99,57 @@ pub fn split(dist: &Path) -> Result {
         parts.join(", ")
     );
     Ok(())
+}
+
+/// Each split group the loader knows, with the files (its own and the shared parts it
+/// waits for) that opening one of its pages fetches.
+pub fn split_groups(loader: &str) -> Vec<(String, Vec<String>)> {
+    let fetched = |at: &str| -> Option<String> {
+        let start = at.find("new URL(\"./")? + "new URL(\"./".len();
+        Some(at[start..start + at[start..].find('"')?].to_string())
+    };
+    let mut chunks = BTreeMap::new();
+    for piece in loader.split("const __chunk_").skip(1) {
+        if let (Some(id), Some(file)) = (piece.split(' ').next(), fetched(piece)) {
+            chunks.insert(format!("__chunk_{id}"), file);
+        }
+    }
+    let mut groups = Vec::new();
+    for piece in loader.split("export const __wasm_split_load_").skip(1) {
+        let group = piece.split(' ').next().unwrap_or_default().to_string();
+        let Some(own) = fetched(piece) else { continue };
+        let deps = piece
+            .rfind(", [")
+            .map(|at| &piece[at + 3..])
+            .and_then(|rest| rest.split(']').next())
+            .unwrap_or_default();
+        let mut parts = vec![own];
+        parts.extend(
+            deps.split(',')
+                .filter_map(|d| chunks.get(d.trim()).cloned()),
+        );
+        groups.push((group, parts));
+    }
+    groups
+}
+
+/// Where index.html's boot script takes each split group's files, to fetch them beside the
+/// main part when the page opened is one of the group's.
+const SPLIT_FILES: &str = "/*split-files*/{}";
+
+/// index.html with each group's files (`{"admin": ["split_admin-HASH.wasm", …]}`) in its
+/// boot script.
+fn with_split_files(index: &str, groups: &[(String, Vec<String>)]) -> Result<String> {
+    if !index.contains(SPLIT_FILES) {
+        return Err(format!(
+            "index.html's boot script has no `{SPLIT_FILES}` to fill in"
+        ));
+    }
+    let files: serde_json::Map<String, serde_json::Value> = groups
+        .iter()
+        .map(|(group, files)| (group.clone(), serde_json::json!(files)))
+        .collect();
+    Ok(index.replace(SPLIT_FILES, &serde_json::Value::Object(files).to_string()))
 }
 
 /// `stint-portal-HASH`: the name Trunk gave the portal's glue and wasm in index.html.
@@ -161,6 +214,48 @@ fn write(path: &Path, bytes: &[u8]) -> Result {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_which_files_a_split_group_fetches() {
+        let loader = r#"
+const __chunk_4 = makeLoad(() => {
+    const src = fetch(new URL("./chunk_4-ab.wasm", import.meta.url));
+}, []);
+const __chunk_5 = makeLoad(() => {
+    const src = fetch(new URL("./chunk_5-ab.wasm", import.meta.url));
+}, []);
+export const __wasm_split_load_admin = wrapAsyncCb(makeLoad(() => {
+    const src = fetch(new URL("./split_admin-ab.wasm", import.meta.url));
+}
+, [__chunk_5]));
+"#;
+        assert_eq!(
+            split_groups(loader),
+            [(
+                "admin".to_string(),
+                vec![
+                    "split_admin-ab.wasm".to_string(),
+                    "chunk_5-ab.wasm".to_string()
+                ]
+            )]
+        );
+    }
+
+    #[test]
+    fn writes_each_groups_files_into_the_boot_script() {
+        let groups = [(
+            "admin".to_string(),
+            vec![
+                "split_admin-ab.wasm".to_string(),
+                "chunk_5-ab.wasm".to_string(),
+            ],
+        )];
+        assert_eq!(
+            with_split_files("var files = /*split-files*/{};", &groups).unwrap(),
+            r#"var files = {"admin":["split_admin-ab.wasm","chunk_5-ab.wasm"]};"#
+        );
+        assert!(with_split_files("<script></script>", &groups).is_err());
+    }
 
     #[test]
     fn finds_trunks_stem_and_rewrites_one_integrity() {
