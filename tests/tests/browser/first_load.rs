@@ -2,23 +2,14 @@
 //! start with the page itself (`index.html` preloads them), not after the portal's code has
 //! arrived, and the portal takes those answers instead of asking again.
 
+use fantoccini::Client;
 use stint_e2e::{Stack, api_reads, code_files, find, performance_mark, sign_in, wait_text};
 
 #[tokio::test]
 #[ignore = "needs chromium, chromedriver and the built portal; run by `cargo xtask test`"]
 async fn a_request_link_reads_who_is_signed_in_and_the_request_once_from_the_start() {
     let stack = Stack::start().await;
-    let alice = stack.user("alice").await;
-    let request = stack
-        .file_via_store(
-            &alice,
-            "ci-deployer",
-            "payments-db",
-            "Rotate the export key",
-        )
-        .await;
-    let bob = stack.browser().await;
-    sign_in(&bob, &stack, "bob").await;
+    let (bob, request) = bob_signed_in_with_a_request_to_decide(&stack).await;
 
     // A fresh load of the link, as from a chat message.
     bob.goto(&stack.url(&format!("/requests/{request}")))
@@ -64,17 +55,7 @@ async fn a_request_link_reads_who_is_signed_in_and_the_request_once_from_the_sta
 #[ignore = "needs chromium, chromedriver and the built portal; run by `cargo xtask test`"]
 async fn a_split_page_opened_by_its_link_fetches_its_code_with_the_main_part() {
     let stack = Stack::start().await;
-    let alice = stack.user("alice").await;
-    let request = stack
-        .file_via_store(
-            &alice,
-            "ci-deployer",
-            "payments-db",
-            "Rotate the export key",
-        )
-        .await;
-    let bob = stack.browser().await;
-    sign_in(&bob, &stack, "bob").await;
+    let (bob, request) = bob_signed_in_with_a_request_to_decide(&stack).await;
 
     // A page whose code is a file of its own, opened by its link: index.html preloads
     // that file (and the parts it shares with other groups) with the main part, and the
@@ -114,4 +95,20 @@ async fn a_split_page_opened_by_its_link_fetches_its_code_with_the_main_part() {
         "a request link fetched split code: {files:?}"
     );
     bob.close().await.unwrap();
+}
+
+/// Bob (an approver) signed in, and the id of alice's request waiting for him.
+async fn bob_signed_in_with_a_request_to_decide(stack: &Stack) -> (Client, i64) {
+    let alice = stack.user("alice").await;
+    let request = stack
+        .file_via_store(
+            &alice,
+            "ci-deployer",
+            "payments-db",
+            "Rotate the export key",
+        )
+        .await;
+    let bob = stack.browser().await;
+    sign_in(&bob, stack, "bob").await;
+    (bob, request)
 }
