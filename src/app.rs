@@ -5,8 +5,8 @@ use crate::components::toast::{ToastRegion, Toasts};
 use crate::lazy_pages::{self, lazy_page};
 use crate::page::Page;
 use crate::pages::{
-    account::ForcedPasswordChange, approvals::Approvals, dashboard::Dashboard, login::Login,
-    not_found::NotFound, request_detail::RequestDetailPage, requests::Requests,
+    account::ForcedPasswordChange, login::Login, not_found::NotFound,
+    request_detail::RequestDetailPage,
 };
 use crate::time::Now;
 use chrono::Utc;
@@ -236,12 +236,12 @@ fn Shell() -> impl IntoView {
                 <crate::components::live::ConnectionBanner/>
                 <AdminPagesNotice/>
                 <Routes fallback=|| view! { <NotFound/> }>
-                    <Route path=path!("/") view=Dashboard/>
-                    <Route path=path!("/login") view=Dashboard/>
+                    <Route path=path!("/") view=|| lazy_page(lazy_pages::dashboard)/>
+                    <Route path=path!("/login") view=|| lazy_page(lazy_pages::dashboard)/>
                     <Route path=path!("/requests/new") view=|| lazy_page(lazy_pages::new_request)/>
                     <Route path=path!("/requests/:id") view=RequestDetailPage/>
-                    <Route path=path!("/requests") view=Requests/>
-                    <Route path=path!("/approvals") view=Approvals/>
+                    <Route path=path!("/requests") view=|| lazy_page(lazy_pages::requests)/>
+                    <Route path=path!("/approvals") view=|| lazy_page(lazy_pages::approvals)/>
                     <Route path=path!("/break-glass") view=|| lazy_page(lazy_pages::break_glass)/>
                     <Route path=path!("/audit") view=|| lazy_page(lazy_pages::audit)/>
                     <Route path=path!("/reports/evidence") view=|| lazy_page(lazy_pages::evidence)/>

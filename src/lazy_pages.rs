@@ -40,15 +40,23 @@ where
     move || {
         attempt.track();
         let page = send_wrapper::SendWrapper::new(load());
+        let arrived = RwSignal::new(false);
+        // A skeleton of our own until the code is here, not a `<Suspense>`: a Suspense would
+        // also hold the whole page back until every read the page makes has answered, where a
+        // page in the main part draws its heading at once and each list its own loading state
+        // (and a page left before its reads answered could not give them up).
         view! {
-            <Suspense fallback=|| view! { <crate::components::states::Skeleton rows=6/> }>
-                {Suspend::new(async move {
-                    match page.await {
-                        Ok(page) => page,
-                        Err(CodeMissing) => view! { <CodeMissingState attempt/> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            <Show when=move || !arrived.get()>
+                <crate::components::states::Skeleton rows=6/>
+            </Show>
+            {Suspend::new(async move {
+                let page = match page.await {
+                    Ok(page) => page,
+                    Err(CodeMissing) => view! { <CodeMissingState attempt/> }.into_any(),
+                };
+                arrived.set(true);
+                page
+            })}
         }
     }
 }
@@ -68,12 +76,16 @@ fn CodeMissingState(attempt: RwSignal<u32>) -> impl IntoView {
     }
 }
 
-// The pages most visits open (the dashboard, requests, a request to decide, the approvals
-// queue) stay in the main part: the request link in a chat message must not wait for a
-// second file. The rest is four files, each with the pages that share most of their code,
-// fetched when one of its pages is first opened — opened by its link, beside the main part
-// (index.html preloads it), not after it. (BENCHMARKS.md has the bytes of each way of
-// cutting that was tried.)
+// A request link, which an approver opens from a chat message on a phone, needs only the
+// main part: the shell, sign-in and a request's page. Every other page is in one of five
+// files, each with the pages that share most of their code, fetched when one of its pages is
+// first opened — opened by its link, beside the main part (index.html preloads it), not
+// after it. (BENCHMARKS.md has the bytes of each way of cutting that was tried.)
+
+// The pages a signed-in visit lands on: the dashboard, one's requests, the approvals queue.
+split_page!(daily, dashboard, crate::pages::dashboard::Dashboard);
+split_page!(daily, requests, crate::pages::requests::Requests);
+split_page!(daily, approvals, crate::pages::approvals::Approvals);
 
 // Asking for access: the request form, and break-glass.
 split_page!(asking, new_request, crate::pages::new_request::NewRequest);

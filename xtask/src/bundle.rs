@@ -64,7 +64,7 @@ pub fn bundle(report: &mut Report) -> Result {
     report.line("| opening | files | Brotli bytes |");
     report.line("|---------|------:|-------------:|");
     report.line(&format!(
-        "| the main part: sign-in, dashboard, requests, a request to approve, approvals | {} | {main_bytes} |",
+        "| a request link (`/requests/{{id}}`): the main part | {} | {main_bytes} |",
         main_part.len()
     ));
     let loader_text = std::fs::read_to_string(dist.join(loader)).map_err(|e| e.to_string())?;

@@ -1,5 +1,5 @@
-//! The rarely used pages live in files of their own (`src/lazy_pages.rs`), fetched the first
-//! time one is opened: by link, by typing the URL, or when that fetch fails.
+//! Every page but a request's lives in a file of its own (`src/lazy_pages.rs`), fetched the
+//! first time one is opened: by link, by typing the URL, or when that fetch fails.
 
 use fantoccini::Locator;
 use stint_e2e::{Stack, click, find, screenshot, sign_in, wait_text};
@@ -33,13 +33,17 @@ async fn each_split_page_opens_by_its_url_and_through_the_navigation() {
             vec![
                 ("/requests/new", "New request"),
                 ("/break-glass", "Break-glass access"),
+                ("/requests", "Requests"),
+                ("/", "Hello, Alice"),
             ],
         ),
+        // The approvals queue is an approver's: bob's.
+        ("bob", vec![("/approvals", "Approvals")]),
     ];
     for (username, pages) in pages {
         let browser = stack.browser().await;
         sign_in(&browser, &stack, username).await;
-        // Through the navigation, from the dashboard (the first load has none of these).
+        // Through the navigation, from the dashboard.
         for (path, heading) in &pages {
             click(&browser, &format!("nav a[href='{path}']")).await;
             wait_text(&browser, "main h1", heading).await;
