@@ -140,3 +140,79 @@ split_page!(
     crate::pages::notifications::Notifications
 );
 split_page!(admin, proposals, crate::pages::proposals::Proposals);
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    /// index.html's table of the addresses whose split files it preloads: `group: /regex/,`.
+    fn preloaded_groups() -> Vec<(String, regex_lite::Regex)> {
+        let index = include_str!("../index.html");
+        let table = &index[index.find("var pages = {").expect("index.html's table")..];
+        let table = &table[..table.find("};").expect("the table's end")];
+        table
+            .lines()
+            .skip(1)
+            .filter_map(|line| {
+                let (group, pattern) = line.trim().split_once(": /")?;
+                let pattern = pattern.trim_end_matches(',').strip_suffix('/')?;
+                Some((group.to_string(), regex_lite::Regex::new(pattern).unwrap()))
+            })
+            .collect()
+    }
+
+    /// Each split page's function and its group, as `split_page!` declares them above.
+    fn split_groups() -> HashMap<String, String> {
+        include_str!("lazy_pages.rs")
+            .split("split_page!(")
+            .filter_map(|rest| {
+                let args: String = rest[..rest.find(')')?]
+                    .chars()
+                    .filter(|c| !c.is_whitespace())
+                    .collect();
+                let [group, name, page] = args.split(',').collect::<Vec<_>>()[..] else {
+                    return None;
+                };
+                page.starts_with("crate::pages::")
+                    .then(|| (name.to_string(), group.to_string()))
+            })
+            .collect()
+    }
+
+    /// The router's table (`app.rs`): each address, a sample of it (`:id` → 7), and the
+    /// split page's function it shows, if it is one.
+    fn routes() -> Vec<(String, Option<String>)> {
+        include_str!("app.rs")
+            .lines()
+            .filter_map(|line| {
+                let rest = &line[line.find("path!(\"")? + "path!(\"".len()..];
+                let sample = rest[..rest.find('"')?].replace(":id", "7");
+                let page = line.find("lazy_pages::").map(|at| {
+                    let rest = &line[at + "lazy_pages::".len()..];
+                    rest[..rest.find(')').unwrap()].to_string()
+                });
+                Some((sample, page))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn index_html_preloads_the_files_of_each_addresss_own_group() {
+        let table = preloaded_groups();
+        let groups = split_groups();
+        let routes = routes();
+        assert!(table.len() >= 5 && groups.len() >= 20 && routes.len() >= 20);
+        for (address, page) in routes {
+            let preloaded: Vec<&str> = table
+                .iter()
+                .filter(|(_, pattern)| pattern.is_match(&address))
+                .map(|(group, _)| group.as_str())
+                .collect();
+            let expected: Vec<&str> = page.iter().map(|page| groups[page].as_str()).collect();
+            assert_eq!(
+                preloaded, expected,
+                "what index.html preloads for {address}"
+            );
+        }
+    }
+}

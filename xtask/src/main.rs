@@ -21,7 +21,7 @@ usage: cargo xtask <command>
   demo     build the portal and start the broker with demo data on http://127.0.0.1:8080
   test     fmt, clippy (warnings denied), unit and integration tests (the broker's on SQLite
            and on a throwaway PostgreSQL cluster), browser end-to-end tests
-  portal   build the portal into dist/ (release), its rarely used pages split into files
+  portal   build the portal into dist/ (release), every page but a request's split into files
            of their own
   bundle   what the built portal's files weigh, and what opening each kind of page transfers
   bench    measure: the portal's release bundle (Brotli and gzip, per file and per visit),
