@@ -108,7 +108,7 @@ fn build_portal() -> Result {
         .env("PATH", tools::path_with_tools())
         .args(["build", "--release"]);
     run(&mut trunk)?;
-    step("splitting the portal's rarely used pages into files of their own");
+    step("splitting the portal: every page but a request's into files of their own");
     split::split(&root().join("dist"))?;
     step("precompressing the portal (Brotli and gzip)");
     precompress::precompress(&root().join("dist"))
