@@ -20,15 +20,7 @@ async fn main() {
         .map(|a| a.parse::<usize>().expect("a number"))
         .unwrap_or(7);
     let stack = Stack::start().await;
-    let alice = stack.user("alice").await;
-    let request = stack
-        .file_via_store(
-            &alice,
-            "ci-deployer",
-            "payments-db",
-            "Rotate the nightly export key",
-        )
-        .await;
+    let request = stack.alices_request("Rotate the nightly export key").await;
     let link = stack.url(&format!("/requests/{request}"));
 
     let bob = stack.browser().await;

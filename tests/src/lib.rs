@@ -177,6 +177,14 @@ impl Stack {
             .unwrap()
     }
 
+    /// A request of alice's (the demo's owner of `ci-deployer`) for `ci-deployer` on
+    /// `payments-db`, waiting for an approver: the request most browser tests decide.
+    pub async fn alices_request(&self, task: &str) -> i64 {
+        let alice = self.user("alice").await;
+        self.file_via_store(&alice, "ci-deployer", "payments-db", task)
+            .await
+    }
+
     /// A one-hour request for `identity` on `resource` (`read`), as `requester` would file
     /// it.
     pub async fn request_body(
@@ -493,20 +501,31 @@ pub async fn performance_mark(c: &Client, name: &str) -> f64 {
 /// began it: `link` for a preload, `fetch` for the portal's own), in the order they began.
 /// Only answered reads are listed (the Resource Timing API lists a read once it is done).
 pub async fn api_reads(c: &Client, before: f64) -> Vec<(String, String)> {
-    let script = "return performance.getEntriesByType('resource')
-        .filter(e => new URL(e.name).pathname.startsWith('/api/') && e.startTime < arguments[0])
-        .map(e => [new URL(e.name).pathname, e.initiatorType]);";
-    let entries = c.execute(script, vec![json!(before)]).await.unwrap();
-    serde_json::from_value(entries).unwrap()
+    fetched(
+        c,
+        "path.startsWith('/api/') && e.startTime < arguments[0]",
+        before,
+    )
+    .await
 }
 
-/// The portal's code files (`.wasm`) the page fetched, as (file name, what began it: `link`
-/// for index.html's preload, `fetch` for the portal's own), in the order they began.
+/// The portal's code files (`.wasm`) the page fetched, as (path, what began it: `link` for
+/// index.html's preload, `fetch` for the portal's own), in the order they began.
 pub async fn code_files(c: &Client) -> Vec<(String, String)> {
-    let script = "return performance.getEntriesByType('resource')
-        .filter(e => new URL(e.name).pathname.endsWith('.wasm'))
-        .map(e => [new URL(e.name).pathname.slice(1), e.initiatorType]);";
-    let entries = c.execute(script, vec![]).await.unwrap();
+    fetched(c, "path.endsWith('.wasm')", 0.0).await
+}
+
+/// What the page fetched, by the Resource Timing API, as (path, what began it), for the
+/// entries `filter` (JavaScript over the entry `e`, its `path` and `arguments[0]`, which is
+/// `argument`) keeps.
+async fn fetched(c: &Client, filter: &str, argument: f64) -> Vec<(String, String)> {
+    let script = format!(
+        "return performance.getEntriesByType('resource')
+            .map(e => [e, new URL(e.name).pathname])
+            .filter(([e, path]) => {filter})
+            .map(([e, path]) => [path, e.initiatorType]);"
+    );
+    let entries = c.execute(&script, vec![json!(argument)]).await.unwrap();
     serde_json::from_value(entries).unwrap()
 }
 

@@ -65,12 +65,12 @@ async fn a_split_page_opened_by_its_link_fetches_its_code_with_the_main_part() {
     let files = code_files(&bob).await;
     let split: Vec<_> = files
         .iter()
-        .filter(|(name, _)| !name.starts_with("stint-portal-"))
+        .filter(|(name, _)| !name.starts_with("/stint-portal-"))
         .collect();
     assert!(
         split
             .iter()
-            .any(|(name, _)| name.starts_with("split_identities-")),
+            .any(|(name, _)| name.starts_with("/split_identities-")),
         "the account page's own file: {files:?}"
     );
     for (name, began_by) in &split {
@@ -91,7 +91,7 @@ async fn a_split_page_opened_by_its_link_fetches_its_code_with_the_main_part() {
     assert!(
         files
             .iter()
-            .all(|(name, _)| name.starts_with("stint-portal-")),
+            .all(|(name, _)| name.starts_with("/stint-portal-")),
         "a request link fetched split code: {files:?}"
     );
     bob.close().await.unwrap();
@@ -99,15 +99,7 @@ async fn a_split_page_opened_by_its_link_fetches_its_code_with_the_main_part() {
 
 /// Bob (an approver) signed in, and the id of alice's request waiting for him.
 async fn bob_signed_in_with_a_request_to_decide(stack: &Stack) -> (Client, i64) {
-    let alice = stack.user("alice").await;
-    let request = stack
-        .file_via_store(
-            &alice,
-            "ci-deployer",
-            "payments-db",
-            "Rotate the export key",
-        )
-        .await;
+    let request = stack.alices_request("Rotate the export key").await;
     let bob = stack.browser().await;
     sign_in(&bob, stack, "bob").await;
     (bob, request)

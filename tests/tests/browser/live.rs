@@ -31,11 +31,8 @@ async fn a_new_request_reaches_the_approver_and_the_decision_the_requester_witho
     wait_text(&bob, "h1", "Approvals").await;
     mark(&bob).await;
 
-    let alice = stack.user("alice").await;
     let task = "Replay the failed settlement batch";
-    let id = stack
-        .file_via_store(&alice, "ci-deployer", "payments-db", task)
-        .await;
+    let id = stack.alices_request(task).await;
     wait_text(&bob, "[data-testid=approval-queue]", task).await;
     wait_text(&bob, "[data-testid=approvals-count]", "1").await;
     assert!(still_marked(&bob).await, "the queue was not reloaded");
@@ -170,15 +167,7 @@ async fn a_change_elsewhere_has_the_dashboard_read_each_list_once() {
 
     // A request dave may approve: his dashboard's lists and his counts (approvals waiting)
     // both change, and are each read again.
-    let alice = stack.user("alice").await;
-    stack
-        .file_via_store(
-            &alice,
-            "ci-deployer",
-            "payments-db",
-            "Rotate the export key",
-        )
-        .await;
+    stack.alices_request("Rotate the export key").await;
     let mut me_after = me_before;
     for _ in 0..100 {
         me_after = settled_reads_of(&dave, me).await;
@@ -212,11 +201,8 @@ async fn a_change_made_before_the_feed_opens_still_reaches_the_page() {
 
     // A request for bob, filed after the page read its queue and before the feed opens:
     // the feed will start after it and never tell of it.
-    let alice = stack.user("alice").await;
     let task = "Rebuild the search index";
-    stack
-        .file_via_store(&alice, "ci-deployer", "payments-db", task)
-        .await;
+    stack.alices_request(task).await;
     devtools(&bob, "Network.setBlockedURLs", json!({ "urls": [] })).await;
     // Opening, the feed finds the queue was read before where it starts: the page reads
     // it again. The feed's next try may be up to 16 s away (it backs off while refused).

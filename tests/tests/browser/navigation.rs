@@ -86,11 +86,8 @@ async fn a_page_shown_again_by_back_catches_up_on_what_changed_while_it_was_away
 
     bob.goto(&stack.url("/requests")).await.unwrap();
     wait_text(&bob, "main h1", "Requests").await;
-    let alice = stack.user("alice").await;
     let task = "Rotate the settlement signing key";
-    stack
-        .file_via_store(&alice, "ci-deployer", "payments-db", task)
-        .await;
+    stack.alices_request(task).await;
 
     bob.back().await.unwrap();
     wait_text(&bob, "[data-testid=approval-queue]", task).await;
@@ -113,11 +110,8 @@ async fn a_page_shown_again_by_back_catches_up_on_what_changed_while_it_was_away
 #[ignore = "needs the built portal and chromium"]
 async fn a_request_link_opened_signed_out_shows_the_request_once_signed_in() {
     let stack = Stack::start().await;
-    let alice = stack.user("alice").await;
     let task = "Re-key the settlement export";
-    let id = stack
-        .file_via_store(&alice, "ci-deployer", "payments-db", task)
-        .await;
+    let id = stack.alices_request(task).await;
     let bob = stack.browser().await;
     bob.goto(&stack.url(&format!("/requests/{id}")))
         .await
