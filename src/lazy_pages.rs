@@ -1,10 +1,10 @@
-//! Pages whose code is a file of its own, fetched the first time one is opened, so the
-//! first load carries the shell and the pages most visits need, not the whole portal.
+//! Pages (and a part of one) whose code is a file of its own, fetched the first time one is
+//! opened, so the first load carries what a request link needs, not the whole portal.
 //!
 //! `split_page!` marks a split point (`wasm_split`, which Leptos re-exports); the build
-//! (`cargo xtask portal`) cuts the wasm at those points. `lazy_page` shows a skeleton while
-//! the page's code arrives, and, if it cannot be fetched, says so with a way to try again:
-//! a failed fetch is not cached, so Retry fetches anew.
+//! (`cargo xtask portal`) cuts the wasm at those points. `lazy_page` (and `lazy_part`) shows
+//! a skeleton while the code arrives, and, if it cannot be fetched, says so with a way to try
+//! again: a failed fetch is not cached, so Retry fetches anew.
 
 use leptos::prelude::*;
 use leptos::wasm_split::SplitLoaderError;
@@ -36,10 +36,34 @@ pub fn lazy_page<F>(load: fn() -> F) -> impl IntoView
 where
     F: Future<Output = Result<AnyView, CodeMissing>> + 'static,
 {
+    lazy(load, Shape::Page)
+}
+
+/// A part of a page that `load` renders, once its code is here: for what a page shows only
+/// sometimes (a request's grant), so the page itself needs no more than the main part.
+pub fn lazy_part<F>(load: impl Fn() -> F + 'static) -> impl IntoView
+where
+    F: Future<Output = Result<AnyView, CodeMissing>> + 'static,
+{
+    lazy(load, Shape::Part)
+}
+
+/// What stands in for the code while it arrives, or when it cannot.
+#[derive(Clone, Copy, PartialEq)]
+enum Shape {
+    Page,
+    Part,
+}
+
+fn lazy<F>(load: impl Fn() -> F + 'static, shape: Shape) -> impl IntoView
+where
+    F: Future<Output = Result<AnyView, CodeMissing>> + 'static,
+{
     let attempt = RwSignal::new(0u32);
+    let load = send_wrapper::SendWrapper::new(load);
     move || {
         attempt.track();
-        let page = send_wrapper::SendWrapper::new(load());
+        let code = send_wrapper::SendWrapper::new(load());
         let arrived = RwSignal::new(false);
         // A skeleton of our own until the code is here, not a `<Suspense>`: a Suspense would
         // also hold the whole page back until every read the page makes has answered, where a
@@ -47,28 +71,34 @@ where
         // (and a page left before its reads answered could not give them up).
         view! {
             <Show when=move || !arrived.get()>
-                <crate::components::states::Skeleton rows=6/>
+                <crate::components::states::Skeleton rows=if shape == Shape::Page { 6 } else { 3 }/>
             </Show>
             {Suspend::new(async move {
-                let page = match page.await {
-                    Ok(page) => page,
-                    Err(CodeMissing) => view! { <CodeMissingState attempt/> }.into_any(),
+                let drawn = match code.await {
+                    Ok(drawn) => drawn,
+                    Err(CodeMissing) => view! { <CodeMissingState attempt shape/> }.into_any(),
                 };
                 arrived.set(true);
-                page
+                drawn
             })}
         }
     }
 }
 
 #[component]
-fn CodeMissingState(attempt: RwSignal<u32>) -> impl IntoView {
+fn CodeMissingState(attempt: RwSignal<u32>, shape: Shape) -> impl IntoView {
+    let what = if shape == Shape::Page {
+        "This page"
+    } else {
+        "This part of the page"
+    };
     view! {
-        <section class="page narrow">
+        <section class=(shape == Shape::Page).then_some("page narrow")>
             <div class="error-state" role="alert" data-testid="page-code-missing">
                 <p>
-                    "This page could not be loaded. Check the connection and retry; if Stint \
-                     was updated since this tab opened, reload the tab instead."
+                    {what}
+                    " could not be loaded. Check the connection and retry; if Stint was updated \
+                     since this tab opened, reload the tab instead."
                 </p>
                 <button class="button" on:click=move |_| attempt.update(|n| *n += 1)>"Retry"</button>
             </div>
@@ -121,6 +151,27 @@ split_page!(
     campaign_detail,
     crate::pages::campaign_detail::CampaignDetailPage
 );
+
+// Grants, wherever a page shows them (a request's, the dashboard's, an identity's): an
+// approver deciding a request sees none, so a request link needs none of their code, nor do
+// the lists of requests and approvals.
+#[leptos::wasm_split::wasm_split(grant, wasm_split_path = ::leptos::wasm_split, fallible)]
+pub fn grant_card(
+    grant: stint_core::api::GrantView,
+    on_change: Callback<()>,
+) -> Result<AnyView, CodeMissing> {
+    use crate::components::grant_card::GrantCard;
+    Ok(view! { <GrantCard grant on_change/> }.into_any())
+}
+
+#[leptos::wasm_split::wasm_split(grant, wasm_split_path = ::leptos::wasm_split, fallible)]
+pub fn grant_cards(
+    grants: Vec<stint_core::api::GrantView>,
+    on_change: Callback<()>,
+) -> Result<AnyView, CodeMissing> {
+    use crate::components::grant_card::GrantCardList;
+    Ok(view! { <GrantCardList grants on_change/> }.into_any())
+}
 
 // Administration.
 split_page!(
@@ -196,19 +247,31 @@ mod tests {
             .collect()
     }
 
+    /// The parts of pages whose code a page's link fetches with the page's own: the grants,
+    /// on the pages that list them. Not on a request's page, which shows a grant only once
+    /// approved: an approver's link must not wait for it.
+    const PARTS_PRELOADED: [(&str, &[&str]); 1] = [("grant", &["dashboard", "identity_detail"])];
+
     #[test]
     fn index_html_preloads_the_files_of_each_addresss_own_group() {
         let table = preloaded_groups();
         let groups = split_groups();
         let routes = routes();
-        assert!(table.len() >= 5 && groups.len() >= 20 && routes.len() >= 20);
+        assert!(table.len() >= 6 && groups.len() >= 20 && routes.len() >= 20);
         for (address, page) in routes {
-            let preloaded: Vec<&str> = table
+            let mut preloaded: Vec<&str> = table
                 .iter()
                 .filter(|(_, pattern)| pattern.is_match(&address))
                 .map(|(group, _)| group.as_str())
                 .collect();
-            let expected: Vec<&str> = page.iter().map(|page| groups[page].as_str()).collect();
+            let mut expected: Vec<&str> = page.iter().map(|page| groups[page].as_str()).collect();
+            for (part, pages) in PARTS_PRELOADED {
+                if page.as_deref().is_some_and(|page| pages.contains(&page)) {
+                    expected.push(part);
+                }
+            }
+            preloaded.sort();
+            expected.sort();
             assert_eq!(
                 preloaded, expected,
                 "what index.html preloads for {address}"

@@ -16,6 +16,16 @@ use stint_core::GrantState;
 use stint_core::api::{GrantUsageView, GrantView};
 use stint_core::format;
 
+/// Grant cards side by side; a change made from any of them calls `on_change`.
+#[component]
+pub fn GrantCardList(grants: Vec<GrantView>, on_change: Callback<()>) -> impl IntoView {
+    view! {
+        <div class="cards">
+            {grants.into_iter().map(|grant| view! { <GrantCard grant on_change/> }).collect_view()}
+        </div>
+    }
+}
+
 #[component]
 pub fn GrantCard(
     grant: GrantView,

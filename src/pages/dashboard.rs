@@ -3,10 +3,10 @@
 use crate::api;
 use crate::app::use_auth;
 use crate::components::connection::steady;
-use crate::components::grant_card::GrantCard;
 use crate::components::live::on_live;
 use crate::components::states::{Empty, Loaded, LoadedList, refetch};
 use crate::components::time::RelativeTime;
+use crate::lazy_pages::{self, lazy_part};
 use crate::page::Page;
 use crate::pages::requests::RequestTable;
 use crate::pages::reviews::ReviewTable;
@@ -308,14 +308,11 @@ pub fn Dashboard() -> impl IntoView {
     }
 }
 
-/// Grant cards side by side; a change made from any of them refreshes the dashboard.
+/// Grant cards side by side (their code a file of its own, `lazy_pages::grant_cards`); a
+/// change made from any of them refreshes the dashboard.
 #[component]
 fn GrantCards(grants: Vec<GrantView>, on_change: Callback<()>) -> impl IntoView {
-    view! {
-        <div class="cards">
-            {grants.into_iter().map(|grant| view! { <GrantCard grant on_change/> }).collect_view()}
-        </div>
-    }
+    lazy_part(move || lazy_pages::grant_cards(grants.clone(), on_change))
 }
 
 /// "dave gave frank the approver role · 3 min ago", newest first.

@@ -7,7 +7,6 @@ use crate::components::badges::OwnershipBadge;
 use crate::components::connection::steady;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::form::{FieldProblem, FormAction, FormProblem, Problem, Refusal};
-use crate::components::grant_card::GrantCard;
 use crate::components::identity_federation::IdentityFederation;
 use crate::components::identity_form::IdentityEditor;
 use crate::components::identity_tokens::IdentityTokens;
@@ -17,6 +16,7 @@ use crate::components::states::Loaded;
 use crate::components::time::{DateWithin, RelativeTime};
 use crate::components::toast::use_toasts;
 use crate::components::usage_signals::UsageSignalsView;
+use crate::lazy_pages::{self, lazy_part};
 use crate::pages::{load_by_route_id, route_id};
 use crate::time::day;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -159,13 +159,8 @@ fn Identity(detail: IdentityDetail, reload: Callback<()>) -> impl IntoView {
                     {if detail.live_grants.is_empty() {
                         view! { <p class="muted">"No live access."</p> }.into_any()
                     } else {
-                        view! {
-                            <div class="cards">
-                                {detail.live_grants.iter().cloned().map(|grant| view! {
-                                    <GrantCard grant on_change=reload/>
-                                }).collect_view()}
-                            </div>
-                        }.into_any()
+                        let grants = detail.live_grants.clone();
+                        lazy_part(move || lazy_pages::grant_cards(grants.clone(), reload)).into_any()
                     }}
                 </section>
 

@@ -8,7 +8,6 @@ use crate::components::connection::steady;
 use crate::components::deny::DenyDialog;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::form::{FormAction, Refusal};
-use crate::components::grant_card::GrantCard;
 use crate::components::live::on_live;
 use crate::components::standing::StandingWarning;
 use crate::components::states::Loaded;
@@ -16,6 +15,7 @@ use crate::components::time::RelativeTime;
 use crate::components::timeline::Timeline;
 use crate::components::toast::use_toasts;
 use crate::early::EarlyRequest;
+use crate::lazy_pages::{self, lazy_part};
 use crate::page::Page;
 use crate::pages::{load_by_route_id, route_id};
 use leptos::prelude::*;
@@ -202,7 +202,7 @@ fn Detail(detail: RequestDetail, reload: Callback<()>) -> impl IntoView {
                 {detail.grant.clone().map(|grant| view! {
                     <section aria-labelledby="grant-title">
                         <h2 id="grant-title">"Grant"</h2>
-                        <GrantCard grant on_change=reload/>
+                        {lazy_part(move || lazy_pages::grant_card(grant.clone(), reload))}
                     </section>
                 })}
             </div>

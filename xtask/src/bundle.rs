@@ -1,5 +1,6 @@
 //! What the portal's files weigh as the broker serves them, and what a visit transfers:
-//! the first load any link makes, and what opening a page of each split file adds.
+//! the main part (all a request link needs), and each split group's files, fetched with it
+//! or later.
 
 use crate::bench::Report;
 use crate::split::split_groups;
@@ -57,8 +58,10 @@ pub fn bundle(report: &mut Report) -> Result {
     let main_bytes = brotli(&main_part);
     report.heading("What a visit transfers (Brotli bytes)");
     report.line(
-        "A page whose code is a split file, opened by its link, fetches that file (and the \
-         parts it shares) beside the main part: index.html preloads them.",
+        "Each split group's files (its own and the parts it shares): fetched with the main part \
+         when a link to one of its pages opens the portal (index.html preloads them; the grants' \
+         code on the dashboard and an identity's page), or later, when a page reached from \
+         another needs them.",
     );
     report.line("");
     report.line("| opening | files | Brotli bytes |");
@@ -80,7 +83,7 @@ pub fn bundle(report: &mut Report) -> Result {
         }
         let added = brotli(&names);
         report.line(&format!(
-            "| a page of `{group}`: by its link · from another page | {} · +{} | {} · +{added} |",
+            "| `{group}`: with the main part · later | {} · +{} | {} · +{added} |",
             main_part.len() + names.len(),
             names.len(),
             main_bytes + added,
