@@ -1,7 +1,8 @@
 //! The viewer's clock: one signal ticking every second, and how moments are written.
 
-use chrono::{DateTime, Local, Utc};
+use chrono::{DateTime, Datelike, Local, Utc};
 use leptos::prelude::*;
+use stint_core::moments;
 
 /// The current time, updated every second by the app; countdowns read it.
 #[derive(Clone, Copy)]
@@ -13,16 +14,20 @@ pub fn use_now() -> RwSignal<DateTime<Utc>> {
 
 /// "2026-11-22 14:05 (13:05 UTC)": the viewer's zone first, UTC for comparing notes.
 pub fn exact(at: DateTime<Utc>) -> String {
+    let local = at.with_timezone(&Local);
     format!(
-        "{} ({} UTC)",
-        at.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S %Z"),
-        at.format("%H:%M:%S")
+        "{} {} {} ({} UTC)",
+        moments::date(&local),
+        moments::clock_seconds(&local),
+        local.offset(),
+        moments::clock_seconds(&at)
     )
 }
 
 /// "1 Mar 2027": a day in the viewer's zone, in words no locale reads the other way round.
 pub fn day(at: DateTime<Utc>) -> String {
-    at.with_timezone(&Local).format("%-d %b %Y").to_string()
+    let local = at.with_timezone(&Local);
+    format!("{} {}", moments::day_month(&local), local.year())
 }
 
 /// The viewer's IANA time zone (`Europe/Berlin`), as the browser knows it.
@@ -36,8 +41,7 @@ pub fn zone_name() -> Option<String> {
 
 /// A `datetime-local` input's value ("2026-11-22T14:05", the viewer's zone) as UTC.
 pub fn from_local_input(value: &str) -> Option<DateTime<Utc>> {
-    let naive = chrono::NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M").ok()?;
-    naive
+    moments::parse_minute(value)?
         .and_local_timezone(Local)
         .earliest()
         .map(|t| t.with_timezone(&Utc))
@@ -45,17 +49,20 @@ pub fn from_local_input(value: &str) -> Option<DateTime<Utc>> {
 
 /// A moment as a `datetime-local` input shows it, in the viewer's zone.
 pub fn to_local_input(at: DateTime<Utc>) -> String {
-    at.with_timezone(&Local)
-        .format("%Y-%m-%dT%H:%M")
-        .to_string()
+    let local = at.with_timezone(&Local);
+    format!("{}T{}", moments::date(&local), moments::clock(&local))
 }
 
 /// "Sat 5 Dec 02:00": a moment in the viewer's zone, to the minute, with its weekday (a
 /// change window is planned by the day).
 pub fn short(at: DateTime<Utc>) -> String {
-    at.with_timezone(&Local)
-        .format("%a %-d %b %H:%M")
-        .to_string()
+    let local = at.with_timezone(&Local);
+    format!(
+        "{} {} {}",
+        moments::weekday(&local),
+        moments::day_month(&local),
+        moments::clock(&local)
+    )
 }
 
 /// "Sat 5 Dec 02:00–04:00" (or "Sat 5 Dec 22:00 – Sun 6 Dec 02:00" across midnight): a
@@ -63,7 +70,7 @@ pub fn short(at: DateTime<Utc>) -> String {
 pub fn window(start: DateTime<Utc>, end: DateTime<Utc>) -> String {
     let (from, to) = (start.with_timezone(&Local), end.with_timezone(&Local));
     if from.date_naive() == to.date_naive() {
-        format!("{}–{}", short(start), to.format("%H:%M"))
+        format!("{}–{}", short(start), moments::clock(&to))
     } else {
         format!("{} – {}", short(start), short(end))
     }

@@ -377,7 +377,7 @@ pub fn plan(subjects: &Subjects) -> Vec<PlannedItem> {
                 format!("{} answers for {}", owner.user.name, i.identity.name),
                 format!(
                     "Declared until {}{note}",
-                    owner.attest_until.format("%Y-%m-%d")
+                    crate::moments::date(&owner.attest_until)
                 ),
                 assignee,
             );
@@ -398,7 +398,7 @@ pub fn plan(subjects: &Subjects) -> Vec<PlannedItem> {
             format!(
                 "Held by {} until {}",
                 g.holder.name,
-                g.expires_at.format("%Y-%m-%d %H:%M UTC")
+                crate::moments::utc_minute(&g.expires_at)
             ),
             answerer(identity(g.identity.id), Some(&g.holder)),
         );

@@ -18,6 +18,7 @@ pub mod lifecycle;
 pub mod live;
 pub mod machine;
 pub mod model;
+pub mod moments;
 pub mod notify;
 pub mod oidc;
 pub mod oversight;

@@ -28,7 +28,7 @@ pub fn total_limit(max_duration_secs: i64, max_total_secs: Option<i64>) -> i64 {
 
 /// A time as error messages say it, whatever the reader's zone: UTC, to the minute.
 fn utc(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
+    crate::moments::utc_minute(&at)
 }
 
 /// Checks a requested start; `None` starts the access when the request is approved.

@@ -167,7 +167,7 @@ pub fn check_declaration(a: &DeclarationAttempt<'_>) -> Result<(Declaration, Str
             format!(
                 "re-attest within {} days at most (by {})",
                 a.max_attestation_days,
-                latest.format("%Y-%m-%d")
+                crate::moments::date(&latest)
             ),
         ));
     }

@@ -1,9 +1,9 @@
 //! Moments and countdowns, relative and live, with the exact time on hover and focus.
 
 use crate::time::{day, exact, use_now};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use leptos::prelude::*;
-use stint_core::format;
+use stint_core::{format, moments};
 
 /// "3 h ago" / "in 14 min", exact local and UTC time in the tooltip.
 #[component]
@@ -21,10 +21,12 @@ pub fn RelativeTime(at: DateTime<Utc>) -> impl IntoView {
 #[component]
 pub fn LocalTime(at: DateTime<Utc>) -> impl IntoView {
     let now = use_now();
-    let local = at
-        .with_timezone(&chrono::Local)
-        .format("%Y-%m-%d %H:%M:%S")
-        .to_string();
+    let local = at.with_timezone(&chrono::Local);
+    let local = format!(
+        "{} {}",
+        moments::date(&local),
+        moments::clock_seconds(&local)
+    );
     view! {
         <time datetime=at.to_rfc3339() title=exact(at) tabindex="0" class="local-time">
             {local}
@@ -76,9 +78,13 @@ pub fn Countdown(from: DateTime<Utc>, until: DateTime<Utc>) -> impl IntoView {
 /// "Sun 6 Dec 2026 11:19" in the viewer's zone, inline in a sentence, UTC in the tooltip.
 #[component]
 pub fn InlineTime(at: DateTime<Utc>) -> impl IntoView {
-    let local = at
-        .with_timezone(&chrono::Local)
-        .format("%a %-d %b %Y %H:%M")
-        .to_string();
+    let local = at.with_timezone(&chrono::Local);
+    let local = format!(
+        "{} {} {} {}",
+        moments::weekday(&local),
+        moments::day_month(&local),
+        local.year(),
+        moments::clock(&local)
+    );
     view! { <time datetime=at.to_rfc3339() title=exact(at)>{local}</time> }
 }

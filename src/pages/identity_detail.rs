@@ -19,7 +19,7 @@ use crate::components::usage_signals::UsageSignalsView;
 use crate::lazy_pages::{self, lazy_part};
 use crate::pages::{load_by_route_id, route_id};
 use crate::time::day;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use stint_core::Role;
 use stint_core::api::{DeclarationView, DeclareBody, IdentityDetail};
@@ -291,8 +291,7 @@ fn DeclareForm(
     // The date picked, at the current time of day: the latest date then stays within
     // the broker's maximum, which it counts from the moment it receives the declaration.
     let attest_until = move || {
-        NaiveDate::parse_from_str(&date.get(), "%Y-%m-%d")
-            .ok()
+        stint_core::moments::parse_date(&date.get())
             .map(|d| d.and_time(Utc::now().time()).and_utc())
     };
     let chars = move || statement.get().trim().chars().count();

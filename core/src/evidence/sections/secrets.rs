@@ -64,9 +64,7 @@ pub(super) fn coverage(facts: &Facts, period: &Period) -> Body {
                 .iter()
                 .map(|p| Bar {
                     // A point at midnight closes the day before it.
-                    label: (p.at - chrono::Duration::milliseconds(1))
-                        .format("%b %-d")
-                        .to_string(),
+                    label: crate::moments::month_day(&(p.at - chrono::Duration::milliseconds(1))),
                     value: share(p),
                 })
                 .collect(),
